@@ -1,0 +1,15 @@
+"""InnoMap 创新资源一张图 — Streamlit entry point (page config and navigation)."""
+
+import streamlit as st
+
+st.set_page_config(page_title="InnoMap 创新资源一张图", page_icon="🗺️", layout="wide")
+
+from ui.i18n import t  # noqa: E402
+
+st.sidebar.radio("语言 / Language", ["中文", "English"], key="lang_choice", horizontal=True)
+
+pages = [
+    st.Page("ui/pages/map_page.py", title=t("page_map"), icon="🗺️", default=True),
+    st.Page("ui/pages/data_page.py", title=t("page_data"), icon="📋"),
+]
+st.navigation(pages).run()

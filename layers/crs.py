@@ -1,0 +1,242 @@
+"""Coordinate systems used by Chinese sources and the choice of a metric CRS.
+
+Chinese web maps publish coordinates in two obfuscated systems that no EPSG code
+describes and that PROJ does not implement:
+
+* **GCJ-02** ("Mars coordinates"), used by AMap/Gaode, Tencent and Google China;
+* **BD-09**, Baidu's further offset of GCJ-02.
+
+CGCS2000 (EPSG:4490) equals WGS84 (EPSG:4326) to within decimetres, so it is
+treated as WGS84 for display and analysis at city scale.
+
+The forward GCJ-02 formula is the published one; the inverse is iterative (a
+fixed-point iteration on the forward transform) and converges to well below a
+centimetre. All functions are vectorised over NumPy arrays.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from pyproj import CRS
+
+__all__ = [
+    "SOURCE_SYSTEMS",
+    "CRSChoiceError",
+    "bd09_to_gcj02",
+    "bd09_to_wgs84",
+    "choose_metric_crs",
+    "gcj02_to_bd09",
+    "gcj02_to_wgs84",
+    "out_of_china",
+    "to_wgs84_from",
+    "wgs84_to_bd09",
+    "wgs84_to_gcj02",
+]
+
+_A = 6378245.0  # Krasovsky 1940 semi-major axis used by GCJ-02
+_EE = 0.00669342162296594323  # its first eccentricity squared
+_X_PI = math.pi * 3000.0 / 180.0
+
+#: Source coordinate systems a layer may declare (besides any ``EPSG:nnnn``).
+SOURCE_SYSTEMS = ("WGS84", "CGCS2000", "GCJ-02", "BD-09")
+
+
+class CRSChoiceError(ValueError):
+    """Raised when no metric CRS can be chosen for the given data."""
+
+
+def out_of_china(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Return a boolean mask of points outside the GCJ-02 domain (rough China box).
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        Longitudes and latitudes in degrees.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``True`` where the point lies outside 72.004–137.8347 E, 0.8293–55.8271 N,
+        where the GCJ-02 offset is not applied.
+    """
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    return (lon < 72.004) | (lon > 137.8347) | (lat < 0.8293) | (lat > 55.8271)
+
+
+def _offsets(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = lon - 105.0
+    y = lat - 35.0
+    dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
+    dlat += (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+    dlat += (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
+    dlat += (160.0 * np.sin(y / 12.0 * np.pi) + 320 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0
+    dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
+    dlon += (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+    dlon += (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
+    dlon += (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0
+    radlat = lat / 180.0 * np.pi
+    magic = 1 - _EE * np.sin(radlat) ** 2
+    sqrtmagic = np.sqrt(magic)
+    dlat = (dlat * 180.0) / ((_A * (1 - _EE)) / (magic * sqrtmagic) * np.pi)
+    dlon = (dlon * 180.0) / (_A / sqrtmagic * np.cos(radlat) * np.pi)
+    return dlon, dlat
+
+
+def wgs84_to_gcj02(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """Convert WGS84 longitude/latitude to GCJ-02 (points outside China unchanged).
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        WGS84 degrees.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        GCJ-02 longitude and latitude.
+    """
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    dlon, dlat = _offsets(lon, lat)
+    outside = out_of_china(lon, lat)
+    return np.where(outside, lon, lon + dlon), np.where(outside, lat, lat + dlat)
+
+
+def gcj02_to_wgs84(lon, lat, *, tolerance_deg: float = 1e-10, max_iter: int = 30):
+    """Invert GCJ-02 to WGS84 iteratively.
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        GCJ-02 degrees.
+    tolerance_deg : float, optional
+        Stop when every point moves less than this (1e-10 deg ≈ 0.01 mm).
+    max_iter : int, optional
+        Upper bound on iterations (convergence usually takes 3–6).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        WGS84 longitude and latitude.
+    """
+    glon = np.asarray(lon, dtype=float)
+    glat = np.asarray(lat, dtype=float)
+    wlon, wlat = glon.copy(), glat.copy()
+    for _ in range(max_iter):
+        flon, flat = wgs84_to_gcj02(wlon, wlat)
+        dlon, dlat = glon - flon, glat - flat
+        wlon = wlon + dlon
+        wlat = wlat + dlat
+        if np.all(np.abs(np.nan_to_num(dlon)) < tolerance_deg) and np.all(
+            np.abs(np.nan_to_num(dlat)) < tolerance_deg
+        ):
+            break
+    return wlon, wlat
+
+
+def gcj02_to_bd09(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """Convert GCJ-02 to BD-09 (Baidu)."""
+    x = np.asarray(lon, dtype=float)
+    y = np.asarray(lat, dtype=float)
+    z = np.sqrt(x * x + y * y) + 0.00002 * np.sin(y * _X_PI)
+    theta = np.arctan2(y, x) + 0.000003 * np.cos(x * _X_PI)
+    return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
+
+
+def bd09_to_gcj02(lon, lat, *, tolerance_deg: float = 1e-10, max_iter: int = 30):
+    """Invert BD-09 to GCJ-02 iteratively (the closed form is only ~1 m accurate)."""
+    blon = np.asarray(lon, dtype=float)
+    blat = np.asarray(lat, dtype=float)
+    x = blon - 0.0065
+    y = blat - 0.006
+    z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
+    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
+    glon, glat = z * np.cos(theta), z * np.sin(theta)
+    for _ in range(max_iter):
+        flon, flat = gcj02_to_bd09(glon, glat)
+        dlon, dlat = blon - flon, blat - flat
+        glon = glon + dlon
+        glat = glat + dlat
+        if np.all(np.abs(np.nan_to_num(dlon)) < tolerance_deg) and np.all(
+            np.abs(np.nan_to_num(dlat)) < tolerance_deg
+        ):
+            break
+    return glon, glat
+
+
+def wgs84_to_bd09(lon, lat):
+    """Convert WGS84 to BD-09."""
+    return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
+
+
+def bd09_to_wgs84(lon, lat):
+    """Convert BD-09 to WGS84 (via GCJ-02, both steps iterative)."""
+    return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
+
+
+def to_wgs84_from(system: str, lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """Convert degrees in a named Chinese source system to WGS84.
+
+    Parameters
+    ----------
+    system : {"WGS84", "CGCS2000", "GCJ-02", "BD-09"}
+        The source system (case and hyphen insensitive).
+    lon, lat : array_like
+        Coordinates in that system.
+
+    Raises
+    ------
+    CRSChoiceError
+        If ``system`` is not one of the names above.
+    """
+    key = system.upper().replace("-", "").replace("_", "")
+    if key in ("WGS84", "CGCS2000", "EPSG4326", "EPSG4490"):
+        return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    if key == "GCJ02":
+        return gcj02_to_wgs84(lon, lat)
+    if key == "BD09":
+        return bd09_to_wgs84(lon, lat)
+    raise CRSChoiceError(
+        f"未知坐标系 / unknown coordinate system {system!r}: use one of {', '.join(SOURCE_SYSTEMS)}"
+    )
+
+
+def choose_metric_crs(bounds: tuple[float, float, float, float]) -> CRS:
+    """Choose a projected (metre) CRS for data with the given WGS84 bounds.
+
+    The UTM zone of the bounds' centre is used (WGS84 / UTM, EPSG:326xx in the
+    north, 327xx in the south). For a city this keeps scale error below 0.1 %.
+
+    Parameters
+    ----------
+    bounds : tuple of float
+        ``(minx, miny, maxx, maxy)`` in WGS84 degrees.
+
+    Returns
+    -------
+    pyproj.CRS
+        The chosen projected CRS.
+
+    Raises
+    ------
+    CRSChoiceError
+        If the bounds are empty, not finite or not in degree range.
+    """
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+        raise CRSChoiceError(
+            f"无法选择投影:范围无效 {bounds!r} / cannot choose a metric CRS for empty or "
+            "non-finite bounds; make sure the layer has valid geometries"
+        )
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise CRSChoiceError(
+            f"范围 {bounds!r} 不是经纬度 / bounds are not in degrees: reproject to EPSG:4326 first"
+        )
+    lon = (minx + maxx) / 2.0
+    lat = (miny + maxy) / 2.0
+    zone = int((lon + 180.0) // 6.0) + 1
+    zone = min(max(zone, 1), 60)
+    return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)

@@ -1,0 +1,101 @@
+"""Attribute and spatial filters used by the map and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import pandas as pd
+
+__all__ = ["LayerFilter", "assign_zones", "filter_layer", "search_records"]
+
+
+def assign_zones(points: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> pd.Series:
+    """Names of the zones containing each point, joined with "、" ("" if none).
+
+    Both frames must share a CRS. Returns a Series aligned with ``points``.
+    """
+    if points.empty or zones.empty:
+        return pd.Series([""] * len(points), index=points.index, dtype=object)
+    joined = gpd.sjoin(
+        points[["geometry"]], zones[["name", "geometry"]], how="left", predicate="within"
+    )
+    names = joined.groupby(level=0)["name"].apply(lambda s: "、".join(sorted(s.dropna())))
+    return names.reindex(points.index).fillna("").astype(object)
+
+
+@dataclass(frozen=True)
+class LayerFilter:
+    """Filter values; an empty tuple means "no restriction"."""
+
+    subtypes: tuple[str, ...] = ()
+    levels: tuple[str, ...] = ()
+    districts: tuple[str, ...] = ()
+    zone: str = ""
+    include_synthetic: bool = True
+
+
+def filter_layer(gdf: gpd.GeoDataFrame, flt: LayerFilter) -> gpd.GeoDataFrame:
+    """Return the records of ``gdf`` that pass ``flt`` (a new frame).
+
+    ``zone`` matches against the ``zone`` column made by :func:`assign_zones`.
+    """
+    mask = pd.Series(True, index=gdf.index)
+    if flt.subtypes and "subtype" in gdf:
+        mask &= gdf["subtype"].isin(flt.subtypes)
+    if flt.levels and "level" in gdf:
+        mask &= gdf["level"].isin(flt.levels)
+    if flt.districts and "district" in gdf:
+        mask &= gdf["district"].isin(flt.districts)
+    if flt.zone and "zone" in gdf:
+        mask &= gdf["zone"].str.split("、").apply(lambda zs: flt.zone in zs)
+    if not flt.include_synthetic and "synthetic" in gdf:
+        mask &= ~gdf["synthetic"].astype(bool)
+    return gdf[mask].copy()
+
+
+def search_records(
+    layers: dict[str, gpd.GeoDataFrame], query: str, *, limit: int = 50
+) -> pd.DataFrame:
+    """Find records whose name (or English name) contains ``query``.
+
+    Returns a frame with ``layer, id, name, lon, lat``; exact name matches first.
+    Matching is case-insensitive and literal (no regular expressions).
+    """
+    q = query.strip().casefold()
+    cols = ["layer", "id", "name", "lon", "lat"]
+    if not q:
+        return pd.DataFrame(columns=cols)
+    hits = []
+    for key, gdf in layers.items():
+        if gdf.empty or "name" not in gdf:
+            continue
+        names = gdf["name"].astype(str)
+        m = names.str.casefold().str.contains(q, regex=False)
+        if "name_en" in gdf:
+            m |= gdf["name_en"].astype(str).str.casefold().str.contains(q, regex=False)
+        sub = gdf[m]
+        if sub.empty:
+            continue
+        pts = sub.geometry.representative_point()
+        hits.append(
+            pd.DataFrame(
+                {
+                    "layer": key,
+                    "id": sub["id"].astype(str).to_numpy(),
+                    "name": sub["name"].astype(str).to_numpy(),
+                    "lon": pts.x.to_numpy(),
+                    "lat": pts.y.to_numpy(),
+                }
+            )
+        )
+    if not hits:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(hits, ignore_index=True)
+    out["_exact"] = out["name"].str.casefold() != q
+    return (
+        out.sort_values(["_exact", "name"])
+        .drop(columns="_exact")
+        .head(limit)
+        .reset_index(drop=True)
+    )

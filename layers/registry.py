@@ -1,0 +1,312 @@
+"""Registry of the embedded layers and readers for the embedded dataset.
+
+The registry maps a key (``platforms``, ``incubators`` …) to a
+:class:`~layers.schema.LayerSpec` and knows how to load the embedded data of that
+layer as a WGS84 :class:`geopandas.GeoDataFrame` with canonical columns.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from layers.schema import COMMON_FIELDS, LEVELS, LayerSpec
+
+__all__ = [
+    "DATA_DIR",
+    "POINT_LAYERS",
+    "POLYGON_LAYERS",
+    "REGISTRY",
+    "UnknownLayerError",
+    "get_spec",
+    "load_all",
+    "load_layer",
+    "normalise_columns",
+    "project_sources",
+]
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+
+LEVELS_WITH_UNVERIFIED = (*LEVELS, "未核实")
+
+SCIENCE_VENUE_TYPES = (
+    "大型场馆",
+    "专业场馆",
+    "社(村)科普馆",
+    "农业科普基地",
+    "学校科技馆",
+    "企业科技馆",
+    "点状微科普馆",
+)
+
+REGISTRY: dict[str, LayerSpec] = {
+    spec.key: spec
+    for spec in (
+        LayerSpec(
+            key="platforms",
+            name_zh="研发平台",
+            name_en="R&D platforms",
+            geometry="point",
+            kind="平台",
+            subtypes=(
+                "新型研发机构",
+                "重点实验室",
+                "工程技术中心",
+                "技术创新中心",
+                "产业技术研究院",
+                "技术转移机构",
+                "科技市场",
+                "创新平台",
+            ),
+            levels=LEVELS_WITH_UNVERIFIED,
+            color="#d62728",
+            file="institutions.csv",
+            description_zh="研发平台、新型研发机构、重点实验室、工程技术中心、科技市场等",
+        ),
+        LayerSpec(
+            key="incubators",
+            name_zh="孵化器/众创空间",
+            name_en="Incubators & maker spaces",
+            geometry="point",
+            kind="孵化载体",
+            subtypes=("孵化器", "众创空间", "加速器", "大学科技园", "创业园"),
+            levels=LEVELS_WITH_UNVERIFIED,
+            extra_fields={"floor_area_m2": "float", "incubated_firms": "float"},
+            weight_fields=("floor_area_m2", "incubated_firms"),
+            color="#ff7f0e",
+            file="institutions.csv",
+            description_zh="科技企业孵化器、众创空间、加速器、大学科技园",
+        ),
+        LayerSpec(
+            key="universities",
+            name_zh="高校院所",
+            name_en="Universities & institutes",
+            geometry="point",
+            kind="高校院所",
+            subtypes=("高校", "科研院所"),
+            levels=LEVELS_WITH_UNVERIFIED,
+            color="#1f77b4",
+            file="institutions.csv",
+            description_zh="高等院校与科研院所",
+        ),
+        LayerSpec(
+            key="enterprises",
+            name_zh="科技企业",
+            name_en="Enterprises",
+            geometry="point",
+            kind="企业",
+            subtypes=("高新技术企业", "科技型中小企业", "专精特新企业"),
+            levels=LEVELS_WITH_UNVERIFIED,
+            extra_fields={"employees": "float", "rd_spend_wan": "float"},
+            weight_fields=("employees", "rd_spend_wan"),
+            color="#2ca02c",
+            file="enterprises.csv",
+            description_zh="高新技术企业、科技型中小企业等(内置数据为模拟)",
+        ),
+        LayerSpec(
+            key="science_venues",
+            name_zh="科普场馆/基地",
+            name_en="Science venues",
+            geometry="point",
+            kind="科普场馆",
+            subtypes=SCIENCE_VENUE_TYPES,
+            levels=LEVELS_WITH_UNVERIFIED,
+            color="#9467bd",
+            file="science_venues.csv",
+            description_zh="科普场馆与科普基地(七类,内置数据为模拟)",
+        ),
+        LayerSpec(
+            key="districts",
+            name_zh="行政区",
+            name_en="Districts",
+            geometry="polygon",
+            kind="行政区",
+            subtypes=("区县",),
+            levels=LEVELS_WITH_UNVERIFIED,
+            extra_fields={"adcode": "str", "name_en": "str"},
+            color="#444444",
+            file="districts.geojson",
+            description_zh="宁波市区县界(高德 GCJ-02 转 WGS84)",
+        ),
+        LayerSpec(
+            key="zones",
+            name_zh="科创片区/走廊",
+            name_en="Corridors & zones",
+            geometry="polygon",
+            kind="片区",
+            subtypes=("科创走廊", "科创区", "科技城", "风貌区", "创业大街"),
+            levels=LEVELS_WITH_UNVERIFIED,
+            extra_fields={
+                "area_published_km2": "float",
+                "approximate": "bool",
+                "boundary_note": "str",
+            },
+            color="#17becf",
+            file="zones.geojson",
+            description_zh="科创走廊与片区(按道路四至示意绘制)",
+        ),
+        LayerSpec(
+            key="corridor_axes",
+            name_zh="走廊轴线",
+            name_en="Corridor axes",
+            geometry="line",
+            kind="走廊轴线",
+            subtypes=("轴线",),
+            levels=LEVELS_WITH_UNVERIFIED,
+            extra_fields={"approximate": "bool", "boundary_note": "str"},
+            color="#0b6e79",
+            file="corridor_axes.geojson",
+            description_zh="中官路创业创新大街轴线(示意)",
+        ),
+    )
+}
+
+POINT_LAYERS = tuple(k for k, s in REGISTRY.items() if s.geometry == "point")
+POLYGON_LAYERS = tuple(k for k, s in REGISTRY.items() if s.geometry != "point")
+
+
+class UnknownLayerError(ValueError):
+    """Raised for a layer key that is not in the registry."""
+
+
+def get_spec(key: str) -> LayerSpec:
+    """Return the spec of ``key``.
+
+    Raises
+    ------
+    UnknownLayerError
+        If ``key`` is not a registry key; the message lists the valid keys.
+    """
+    try:
+        return REGISTRY[key]
+    except KeyError:
+        raise UnknownLayerError(
+            f"未知图层 / unknown layer {key!r}: choose one of {', '.join(REGISTRY)}"
+        ) from None
+
+
+def normalise_columns(df: pd.DataFrame, spec: LayerSpec) -> pd.DataFrame:
+    """Give ``df`` every canonical column of ``spec`` with its canonical dtype.
+
+    Missing text fields become empty strings, missing numbers NaN. ``id`` stays
+    text. Returns a new frame; ``df`` is not modified.
+    """
+    out = df.copy()
+    for name in spec.fields:
+        if name not in out.columns:
+            out[name] = np.nan if name in ("coord_precision_m",) else ""
+    for name, dtype in spec.extra_fields.items():
+        if name not in out.columns:
+            out[name] = np.nan if dtype in ("float", "int") else ""
+    text = [
+        c
+        for c in spec.fields
+        if c not in ("coord_precision_m", "synthetic") and spec.extra_fields.get(c, "str") == "str"
+    ]
+    for c in text:
+        out[c] = out[c].astype("object").where(out[c].notna(), "").astype(str)
+    out["coord_precision_m"] = pd.to_numeric(out["coord_precision_m"], errors="coerce")
+    out["synthetic"] = out["synthetic"].map(_to_bool).astype(bool)
+    for name, dtype in spec.extra_fields.items():
+        if dtype in ("float", "int"):
+            out[name] = pd.to_numeric(out[name], errors="coerce")
+        elif dtype == "bool":
+            out[name] = out[name].map(_to_bool).astype(bool)
+    out["kind"] = out["kind"].where(out["kind"] != "", spec.kind)
+    return out
+
+
+def _to_bool(value) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return False
+    return str(value).strip().lower() in ("true", "1", "yes", "y", "是", "t")
+
+
+def _mtime(path: Path) -> float:
+    return path.stat().st_mtime if path.exists() else 0.0
+
+
+@lru_cache(maxsize=32)
+def _load_cached(key: str, path: str, mtime: float) -> gpd.GeoDataFrame:
+    spec = get_spec(key)
+    p = Path(path)
+    if p.suffix == ".csv":
+        df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8")
+        if "layer" in df.columns:
+            df = df[df["layer"] == key].drop(columns=["layer"])
+        lon = pd.to_numeric(df.pop("lon"), errors="coerce")
+        lat = pd.to_numeric(df.pop("lat"), errors="coerce")
+        gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    else:
+        gdf = gpd.read_file(p)
+        if gdf.crs is None or gdf.crs.to_epsg() != 4326:
+            gdf = gdf.to_crs(4326)
+        if "id" in gdf.columns:
+            gdf["id"] = gdf["id"].astype(str)
+    gdf = normalise_columns(gdf, spec)
+    cols = [c for c in spec.fields if c in gdf.columns]
+    cols += [c for c in gdf.columns if c not in cols and c != "geometry"]
+    gdf = gdf[[*cols, "geometry"]].reset_index(drop=True)
+    gdf.attrs["layer_key"] = key
+    return gdf
+
+
+def load_layer(key: str, *, data_dir: Path | None = None) -> gpd.GeoDataFrame:
+    """Load one embedded layer in WGS84 with canonical columns.
+
+    Parameters
+    ----------
+    key : str
+        Registry key.
+    data_dir : pathlib.Path, optional
+        Folder holding the dataset (defaults to the embedded ``data/``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A fresh copy (callers may modify it freely).
+    """
+    spec = get_spec(key)
+    path = (data_dir or DATA_DIR) / spec.file
+    if not path.exists():
+        raise FileNotFoundError(
+            f"图层 {key} 的数据文件缺失 / data file of layer {key!r} is missing: {path}; "
+            "rebuild it with `python data/scripts/build_dataset.py`"
+        )
+    return _load_cached(key, str(path), _mtime(path)).copy()
+
+
+def load_all(*, data_dir: Path | None = None) -> dict[str, gpd.GeoDataFrame]:
+    """Load every embedded layer, keyed by registry key."""
+    return {key: load_layer(key, data_dir=data_dir) for key in REGISTRY}
+
+
+def project_sources(layers: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
+    """Summarise layers: key, names, rows, synthetic rows, CRS and distinct sources."""
+    rows = []
+    for key, gdf in layers.items():
+        spec = REGISTRY.get(key)
+        sources = sorted({s for s in gdf.get("source", pd.Series(dtype=str)) if s})
+        rows.append(
+            {
+                "layer": key,
+                "name_zh": spec.name_zh if spec else key,
+                "name_en": spec.name_en if spec else key,
+                "geometry": spec.geometry if spec else str(gdf.geom_type.iloc[0]),
+                "rows": len(gdf),
+                "synthetic_rows": int(gdf["synthetic"].sum()) if "synthetic" in gdf else 0,
+                "crs": gdf.crs.to_string() if gdf.crs else "unknown",
+                "sources": sources,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# keep a module-level reference for type checkers
+_ = COMMON_FIELDS

@@ -1,0 +1,398 @@
+"""Build the interactive Leaflet map (folium) from layers, fully offline.
+
+No CDN is used: Leaflet, MarkerCluster and the InnoMap helpers are served from
+``static/`` (Streamlit static serving) or inlined as ``data:`` URIs for a
+single-file HTML export. Data reaches the page only as escaped JSON
+(:func:`ui.safe.js_literal`) and is put into the DOM with ``textContent``.
+
+This module has no Streamlit dependency, so the CLI can build the same map.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import MacroElement
+from folium.elements import JSCSSMixin
+from folium.map import Layer
+from jinja2 import Template
+
+from layers.crs import wgs84_to_gcj02
+from layers.safe import escape_html, js_literal
+from layers.schema import field_label
+from ui.basemaps import Basemap, make_basemap
+
+__all__ = ["POPUP_FIELDS", "MapLayer", "asset_links", "build_map", "to_overlay_crs"]
+
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+STATIC_URL = "/app/static"
+
+POPUP_FIELDS: tuple[str, ...] = (
+    "id",
+    "name",
+    "kind",
+    "subtype",
+    "level",
+    "district",
+    "address",
+    "source",
+    "coord_source",
+    "coord_precision_m",
+    "synthetic",
+    "as_of",
+)
+
+_ASSETS_JS = [
+    ("leaflet", "vendor/leaflet.js"),
+    ("innomap", "innomap.js"),
+]
+_ASSETS_CSS = [
+    ("leaflet_css", "vendor/leaflet.css"),
+    ("innomap_css", "innomap.css"),
+]
+_CLUSTER_JS = [("markercluster", "vendor/leaflet.markercluster.js")]
+_CLUSTER_CSS = [
+    ("markercluster_css", "vendor/MarkerCluster.css"),
+    ("markercluster_default_css", "vendor/MarkerCluster.Default.css"),
+]
+
+
+@lru_cache(maxsize=16)
+def _data_uri(rel: str) -> str:
+    path = STATIC_DIR / rel
+    raw = path.read_bytes()
+    if rel.endswith(".css"):
+        text = raw.decode("utf-8")
+
+        def repl(m: re.Match) -> str:
+            target = (path.parent / m.group(1)).resolve()
+            if STATIC_DIR not in target.parents or not target.exists():
+                return m.group(0)
+            b64 = base64.b64encode(target.read_bytes()).decode()
+            return f"url(data:image/png;base64,{b64})"
+
+        text = re.sub(r"url\(([^):]+\.png)\)", repl, text)
+        return "data:text/css;base64," + base64.b64encode(text.encode()).decode()
+    mime = "text/javascript" if rel.endswith(".js") else "application/octet-stream"
+    return f"data:{mime};base64," + base64.b64encode(raw).decode()
+
+
+def asset_links(pairs: list[tuple[str, str]], *, mode: str) -> list[tuple[str, str]]:
+    """Resolve asset names to URLs: ``static`` (served by Streamlit) or ``inline``."""
+    if mode == "static":
+        return [(name, f"{STATIC_URL}/{rel}") for name, rel in pairs]
+    if mode == "inline":
+        return [(name, _data_uri(rel)) for name, rel in pairs]
+    raise ValueError(f"unknown asset mode {mode!r}: use 'static' or 'inline'")
+
+
+@dataclass
+class MapLayer:
+    """One layer to draw.
+
+    Attributes
+    ----------
+    key : str
+        Stable key (registry key or ``user:<n>``).
+    label : str
+        Display name (raw text; escaped when drawn).
+    gdf : geopandas.GeoDataFrame
+        Features in WGS84.
+    color : str
+        Hex colour.
+    geometry : {"point", "polygon", "line"}
+    show : bool
+        Shown when the map opens.
+    fields : tuple of str
+        Popup fields, in order.
+    """
+
+    key: str
+    label: str
+    gdf: gpd.GeoDataFrame
+    color: str
+    geometry: str = "point"
+    show: bool = True
+    fields: tuple[str, ...] = field(default_factory=lambda: POPUP_FIELDS)
+
+
+def to_overlay_crs(gdf: gpd.GeoDataFrame, overlay_crs: str) -> gpd.GeoSeries:
+    """Return the geometries of a WGS84 frame in the basemap's overlay system."""
+    geoms = gdf.geometry
+    if overlay_crs == "WGS84":
+        return geoms
+
+    def tx(coords: np.ndarray) -> np.ndarray:
+        lon, lat = wgs84_to_gcj02(coords[:, 0], coords[:, 1])
+        return np.column_stack([lon, lat])
+
+    return gpd.GeoSeries(shapely.transform(geoms.values, tx), index=geoms.index, crs=None)
+
+
+def _fmt(value):
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (float, np.floating)):
+        if not np.isfinite(value):
+            return None
+        return int(value) if float(value).is_integer() else round(float(value), 3)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    s = str(value)
+    return s if s != "" else None
+
+
+def _columns(gdf: gpd.GeoDataFrame, fields: tuple[str, ...]) -> dict:
+    cols = {}
+    for f in fields:
+        if f not in gdf.columns:
+            continue
+        values = [_fmt(v) for v in gdf[f].tolist()]
+        codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+        cols[f] = {"u": list(uniques), "c": codes.tolist()}
+    return cols
+
+
+class _DataLayer(JSCSSMixin, Layer):
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = InnoMap.{{ this.factory }}(
+                {{ this.payload }}, {{ this.opts }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, *, name, factory, payload, opts, show, js, css):
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "InnoMapLayer"
+        self.factory = factory
+        self.payload = payload
+        self.opts = opts
+        self.default_js = js
+        self.default_css = css
+
+
+class _Script(MacroElement):
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            {{ this.code }}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, code: str):
+        super().__init__()
+        self._name = "InnoMapScript"
+        self.code = code
+
+
+def _labels(fields, lang):
+    return {f: field_label(f, lang) for f in fields}
+
+
+def build_map(
+    layers: list[MapLayer],
+    *,
+    basemap: Basemap | None = None,
+    lang: str = "zh",
+    focus: tuple[str, str] | None = None,
+    asset_mode: str = "static",
+    cluster_threshold: int = 1000,
+    legend_title: str | None = None,
+    extra_notes: tuple[str, ...] = (),
+    fit_bounds: tuple[float, float, float, float] | None = None,
+) -> folium.Map:
+    """Build a folium map of ``layers``.
+
+    Parameters
+    ----------
+    layers : list of MapLayer
+        Drawn bottom to top; polygons should come first.
+    basemap : Basemap, optional
+        Defaults to no tiles (offline).
+    lang : {"zh", "en"}
+        Language of popups and the legend.
+    focus : (layer_key, record_id), optional
+        Zoom to this record and open its popup.
+    asset_mode : {"static", "inline"}
+        Serve JS/CSS from Streamlit's static folder or inline them.
+    cluster_threshold : int
+        Point layers with more features are clustered (MarkerCluster).
+    legend_title : str, optional
+        Title of the legend.
+    extra_notes : tuple of str
+        Extra legend notes (e.g. analysis parameters).
+    fit_bounds : tuple of float, optional
+        WGS84 ``(minx, miny, maxx, maxy)`` to show first (default: the points).
+
+    Returns
+    -------
+    folium.Map
+    """
+    basemap = basemap or make_basemap("none")
+    synth_label = "模拟数据 (synthetic)" if lang == "zh" else "Synthetic data (模拟)"
+
+    all_bounds = [
+        lyr.gdf.total_bounds for lyr in layers if len(lyr.gdf) and lyr.geometry == "point"
+    ] or [lyr.gdf.total_bounds for lyr in layers if len(lyr.gdf)]
+    if fit_bounds is not None:
+        bounds = [float(v) for v in fit_bounds]
+    elif all_bounds:
+        b = np.array(all_bounds)
+        bounds = [
+            float(b[:, 0].min()),
+            float(b[:, 1].min()),
+            float(b[:, 2].max()),
+            float(b[:, 3].max()),
+        ]
+    else:
+        bounds = [121.45, 29.75, 121.85, 30.05]
+    center_lon, center_lat = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
+    if basemap.overlay_crs == "GCJ-02":
+        lo, la = wgs84_to_gcj02([bounds[0], bounds[2]], [bounds[1], bounds[3]])
+        bounds = [float(lo[0]), float(la[0]), float(lo[1]), float(la[1])]
+        c = wgs84_to_gcj02(center_lon, center_lat)
+        center_lon, center_lat = float(c[0]), float(c[1])
+
+    m = folium.Map(
+        location=[center_lat, center_lon],
+        zoom_start=11,
+        tiles=None,
+        control_scale=True,
+    )
+    m.options["max_zoom"] = 19
+    m.options["min_zoom"] = 3
+    m.default_js = asset_links(_ASSETS_JS, mode=asset_mode)
+    m.default_css = asset_links(_ASSETS_CSS, mode=asset_mode)
+
+    for i, (url, attr, subdomains) in enumerate(basemap.tiles):
+        kwargs = {"subdomains": subdomains} if subdomains else {}
+        folium.TileLayer(
+            tiles=url,
+            attr=attr or " ",
+            name=escape_html(f"{basemap.key}-{i}"),
+            overlay=i > 0,
+            control=False,
+            max_zoom=19,
+            **kwargs,
+        ).add_to(m)
+
+    legend_items = []
+    counts: dict[str, int] = {}
+    var_names: dict[str, str] = {}
+    any_synth = False
+    any_approx = False
+    for lyr in layers:
+        gdf = lyr.gdf
+        fields = tuple(f for f in lyr.fields if f in gdf.columns)
+        n = len(gdf)
+        counts[lyr.key] = n
+        synth = bool(gdf["synthetic"].any()) if "synthetic" in gdf.columns and n else False
+        any_synth |= synth
+        if "approximate" in gdf.columns and n and bool(gdf["approximate"].any()):
+            any_approx = True
+        opts = {
+            "color": lyr.color,
+            "fields": list(fields),
+            "labels": _labels(fields, lang),
+            "synthLabel": synth_label,
+        }
+        geoms = to_overlay_crs(gdf, basemap.overlay_crs)
+        if lyr.geometry == "point":
+            cluster = n > cluster_threshold
+            payload = {
+                "lat": np.round(geoms.y.to_numpy(), 6).tolist(),
+                "lon": np.round(geoms.x.to_numpy(), 6).tolist(),
+                "columns": _columns(gdf, fields),
+            }
+            opts.update({"cluster": cluster, "radius": 6 if n < 300 else 4})
+            js = asset_links(_CLUSTER_JS, mode=asset_mode) if cluster else []
+            css = asset_links(_CLUSTER_CSS, mode=asset_mode) if cluster else []
+            factory = "pointLayer"
+        else:
+            feats = [
+                {
+                    "type": "Feature",
+                    "properties": {"__i": i},
+                    "geometry": shapely.geometry.mapping(g),
+                }
+                for i, g in enumerate(geoms.values)
+                if g is not None and not g.is_empty
+            ]
+            payload = {
+                "geojson": {"type": "FeatureCollection", "features": feats},
+                "columns": _columns(gdf, fields),
+            }
+            polygon = lyr.geometry == "polygon"
+            opts.update(
+                {
+                    "weight": 1.5 if lyr.key == "districts" else 2.5,
+                    "fillOpacity": 0.0 if lyr.key == "districts" else (0.12 if polygon else 0),
+                    "dashArray": "6,4" if lyr.key in ("zones", "corridor_axes") else None,
+                }
+            )
+            js, css = [], []
+            factory = "vectorLayer"
+        el = _DataLayer(
+            name=escape_html(f"{lyr.label} ({n})"),
+            factory=factory,
+            payload=js_literal(payload),
+            opts=js_literal(opts),
+            show=lyr.show,
+            js=js,
+            css=css,
+        )
+        el.add_to(m)
+        var_names[lyr.key] = el.get_name()
+        legend_items.append(
+            {"label": lyr.label, "color": lyr.color, "count": n, "shape": lyr.geometry}
+        )
+
+    notes = list(extra_notes)
+    if any_synth:
+        notes.append(
+            "虚线/半透明点为模拟数据, 非真实记录"
+            if lang == "zh"
+            else "Dashed, faded points are synthetic, not real records"
+        )
+    if any_approx:
+        notes.append(
+            "片区边界为示意, 按公布四至绘制" if lang == "zh" else "Zone boundaries are approximate"
+        )
+    if basemap.overlay_crs == "GCJ-02":
+        notes.append(
+            "叠加图层已转换为 GCJ-02 以匹配底图"
+            if lang == "zh"
+            else "Overlays shifted to GCJ-02 to match tiles"
+        )
+    legend = {
+        "title": legend_title or ("图例" if lang == "zh" else "Legend"),
+        "items": legend_items,
+        "notes": notes,
+    }
+    map_var = m.get_name()
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    code = f"InnoMap.legend({map_var}, {js_literal(legend)});\n"
+    if focus is not None and focus[0] in var_names:
+        code += f"InnoMap.focus({map_var}, {var_names[focus[0]]}, {js_literal(str(focus[1]))});\n"
+    else:
+        code += (
+            f"{map_var}.fitBounds([[{bounds[1]}, {bounds[0]}], [{bounds[3]}, {bounds[2]}]], "
+            "{padding: [20, 20]});\n"
+        )
+    code += f"InnoMap.ready({map_var}, {js_literal(counts)});"
+    _Script(code).add_to(m)
+    return m

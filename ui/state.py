@@ -1,0 +1,88 @@
+"""Session project: embedded layers plus the user's layers, cached.
+
+The embedded dataset is read once per process (``st.cache_data``); each session
+keeps its own user layers in ``st.session_state`` so nothing one user loads
+touches another's data.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from layers.filters import assign_zones
+from layers.readers import ReadResult, read_points_csv
+from layers.registry import REGISTRY, load_layer
+from layers.validation import LayerValidationError
+
+__all__ = ["UserLayer", "embedded_layers", "project_layers", "user_layers"]
+
+#: Environment variable listing extra canonical CSV layers: "layer_key=path;…".
+EXTRA_ENV = "INNOMAP_EXTRA_LAYERS"
+
+
+@dataclass
+class UserLayer:
+    """A layer the user added (file name kept for display, escaped when drawn)."""
+
+    key: str
+    layer_key: str
+    label: str
+    gdf: gpd.GeoDataFrame
+    rejected: pd.DataFrame
+
+
+@st.cache_data(show_spinner=False)
+def embedded_layers() -> dict[str, gpd.GeoDataFrame]:
+    """All embedded layers (WGS84) with a ``zone`` column on point layers."""
+    layers = {k: load_layer(k) for k in REGISTRY}
+    zones = layers["zones"]
+    for key, spec in REGISTRY.items():
+        if spec.geometry == "point":
+            layers[key]["zone"] = assign_zones(layers[key], zones)
+    return layers
+
+
+def _load_extra() -> tuple[list[UserLayer], list[str]]:
+    spec = os.environ.get(EXTRA_ENV, "").strip()
+    out, errors = [], []
+    if not spec:
+        return out, errors
+    zones = embedded_layers()["zones"]
+    for n, item in enumerate(x for x in spec.split(";") if x.strip()):
+        layer_key, _, path = item.partition("=")
+        try:
+            res: ReadResult = read_points_csv(path.strip(), layer_key=layer_key.strip())
+        except (LayerValidationError, ValueError) as exc:
+            errors.append(str(exc))
+            continue
+        gdf = res.valid
+        gdf["zone"] = assign_zones(gdf, zones)
+        label = os.path.basename(path.strip())
+        out.append(UserLayer(f"user:{n}", res.layer_key, label, gdf, res.rejected))
+    return out, errors
+
+
+def user_layers() -> list[UserLayer]:
+    """The session's user layers (extra layers from the environment on first use)."""
+    if "user_layers" not in st.session_state:
+        layers, errors = _load_extra()
+        st.session_state["user_layers"] = layers
+        st.session_state["user_layer_errors"] = errors
+    return st.session_state["user_layers"]
+
+
+def project_layers() -> dict[str, gpd.GeoDataFrame]:
+    """Embedded point/polygon layers merged with the user's layers of the same kind.
+
+    User records are appended to the layer they belong to; the embedded frames
+    are not modified.
+    """
+    base = dict(embedded_layers())
+    for ul in user_layers():
+        base[ul.key] = ul.gdf
+    return base
