@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="InnoMap 创新资源一张图", page_icon="🗺️", layout="wide")
+st.set_page_config(page_title="InnoMap 创新资源一张图", layout="wide")
 
 from ui.i18n import t  # noqa: E402
 
 st.sidebar.radio("语言 / Language", ["中文", "English"], key="lang_choice", horizontal=True)
 
 pages = [
-    st.Page("ui/pages/map_page.py", title=t("page_map"), icon="🗺️", default=True),
-    st.Page("ui/pages/data_page.py", title=t("page_data"), icon="📋"),
+    st.Page("ui/pages/map_page.py", title=t("page_map"), default=True),
+    st.Page("ui/pages/data_page.py", title=t("page_data")),
 ]
 st.navigation(pages).run()

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
 __all__ = ["LayerFilter", "assign_zones", "filter_layer", "search_records"]
 
@@ -13,15 +15,21 @@ __all__ = ["LayerFilter", "assign_zones", "filter_layer", "search_records"]
 def assign_zones(points: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> pd.Series:
     """Names of the zones containing each point, joined with "、" ("" if none).
 
-    Both frames must share a CRS. Returns a Series aligned with ``points``.
+    Both frames must share a CRS and ``points`` must hold points. Returns a
+    Series aligned with ``points``.
     """
     if points.empty or zones.empty:
         return pd.Series([""] * len(points), index=points.index, dtype=object)
-    joined = gpd.sjoin(
-        points[["geometry"]], zones[["name", "geometry"]], how="left", predicate="within"
-    )
-    names = joined.groupby(level=0)["name"].apply(lambda s: "、".join(sorted(s.dropna())))
-    return names.reindex(points.index).fillna("").astype(object)
+    pts = points.geometry.values
+    x, y = shapely.get_x(pts), shapely.get_y(pts)
+    parts = []
+    for name, geom in zip(zones["name"], zones.geometry.values, strict=True):
+        inside = shapely.contains_xy(geom, x, y) if geom is not None else np.zeros(len(pts), bool)
+        parts.append(np.where(inside, name, ""))
+    if not parts:
+        return pd.Series([""] * len(points), index=points.index, dtype=object)
+    joined = ["、".join(sorted(z for z in row if z)) for row in zip(*parts, strict=True)]
+    return pd.Series(joined, index=points.index, dtype=object)
 
 
 @dataclass(frozen=True)

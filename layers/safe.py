@@ -11,7 +11,7 @@ import json
 import math
 from typing import Any
 
-__all__ = ["escape_html", "js_literal", "truncate"]
+__all__ = ["escape_html", "escape_label", "js_literal", "truncate"]
 
 _JS_ESCAPES = {
     "<": "\\u003c",
@@ -30,6 +30,15 @@ _JS_TABLE = str.maketrans(_JS_ESCAPES)
 def escape_html(text: Any) -> str:
     """Escape ``text`` for HTML text and quoted attributes (``& < > " '``)."""
     return html.escape("" if text is None else str(text), quote=True)
+
+
+def escape_label(text: Any) -> str:
+    """Escape text that Leaflet will insert as HTML (layer-control names).
+
+    HTML-escapes it and also writes backticks and dollar signs as entities, so
+    the label is inert in HTML and in any JavaScript template literal.
+    """
+    return escape_html(text).replace("`", "&#96;").replace("$", "&#36;")
 
 
 def _clean(obj: Any) -> Any:

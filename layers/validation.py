@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from layers.safe import escape_html, truncate
 from layers.schema import LayerSpec
@@ -103,65 +104,92 @@ def validate_layer(
     if any(i.row is None for i in issues):
         return issues
 
-    ids = gdf["id"].astype(str)
-    dup = ids.duplicated(keep="first")
-    for i, (v, d) in enumerate(zip(ids, dup, strict=True)):
-        if v.strip() == "":
-            add(i, "id", v, "编号为空 / empty id: give every record a unique id")
-        elif d:
-            add(i, "id", v, "编号重复 / duplicate id: ids must be unique within the layer")
-    for i, v in enumerate(gdf["name"].astype(str)):
-        if v.strip() == "":
-            add(i, "name", v, "名称为空 / empty name: fill in the record's name")
-    for i, v in enumerate(gdf["source"].astype(str)):
-        if v.strip() == "":
-            add(i, "source", v, "缺少数据来源 / missing source: name where the record comes from")
-    prec = pd.to_numeric(gdf["coord_precision_m"], errors="coerce")
-    for i, (v, p) in enumerate(zip(gdf["coord_precision_m"], prec, strict=True)):
-        if not np.isfinite(p) or p <= 0:
-            add(
-                i,
-                "coord_precision_m",
-                v,
-                "坐标精度应为正数(米) / precision must be a positive number of metres",
-            )
+    def add_mask(mask, field, values, msg):
+        for i in np.flatnonzero(np.asarray(mask, dtype=bool)):
+            add(int(i), field, values[i], msg)
+
+    ids = gdf["id"].astype(str).to_numpy()
+    ids_s = pd.Series(ids)
+    empty_id = ids_s.str.strip().eq("").to_numpy()
+    add_mask(empty_id, "id", ids, "编号为空 / empty id: give every record a unique id")
+    add_mask(
+        ids_s.duplicated(keep="first").to_numpy() & ~empty_id,
+        "id",
+        ids,
+        "编号重复 / duplicate id: ids must be unique within the layer",
+    )
+    names = gdf["name"].astype(str)
+    add_mask(
+        names.str.strip().eq(""),
+        "name",
+        names.to_numpy(),
+        "名称为空 / empty name: fill in the record's name",
+    )
+    src = gdf["source"].astype(str)
+    add_mask(
+        src.str.strip().eq(""),
+        "source",
+        src.to_numpy(),
+        "缺少数据来源 / missing source: name where the record comes from",
+    )
+    prec = pd.to_numeric(gdf["coord_precision_m"], errors="coerce").to_numpy(dtype=float)
+    add_mask(
+        ~(np.isfinite(prec) & (prec > 0)),
+        "coord_precision_m",
+        gdf["coord_precision_m"].to_numpy(),
+        "坐标精度应为正数(米) / precision must be a positive number of metres",
+    )
     for col, allowed in (("subtype", spec.subtypes), ("level", spec.levels)):
         if col in gdf.columns:
-            for i, v in enumerate(gdf[col].astype(str)):
-                if v and v not in allowed:
-                    add(i, col, v, f"取值不在词表中 / not one of: {', '.join(allowed)}")
+            v = gdf[col].astype(str)
+            add_mask(
+                v.ne("") & ~v.isin(allowed),
+                col,
+                v.to_numpy(),
+                f"取值不在词表中 / not one of: {', '.join(allowed)}",
+            )
     if "kind" in gdf.columns:
-        for i, v in enumerate(gdf["kind"].astype(str)):
-            if v and v != spec.kind:
-                add(i, "kind", v, f"类别应为 / kind must be {spec.kind!r} for layer {spec.key}")
+        v = gdf["kind"].astype(str)
+        add_mask(
+            v.ne("") & v.ne(spec.kind),
+            "kind",
+            v.to_numpy(),
+            f"类别应为 / kind must be {spec.kind!r} for layer {spec.key}",
+        )
 
-    geoms = gdf.geometry
-    for i, g in enumerate(geoms.values):
-        if g is None or g.is_empty:
-            add(i, "geometry", "", "缺少坐标 / missing coordinates: fill in lon/lat")
-            continue
-        if spec.geometry == "point":
-            if g.geom_type != "Point":
-                add(i, "geometry", g.geom_type, "应为点 / must be a point")
-                continue
-            x, y = g.x, g.y
-            if not (np.isfinite(x) and np.isfinite(y)):
-                add(i, "lon/lat", f"{x}, {y}", "坐标不是数字 / coordinates are not numbers")
-            elif not (bounds[0] <= x <= bounds[2] and bounds[1] <= y <= bounds[3]):
-                hint = (
-                    "经纬度可能颠倒, 请交换 / lon and lat look swapped: swap them"
-                    if bounds[0] <= y <= bounds[2] and bounds[1] <= x <= bounds[3]
-                    else "超出范围 / outside the allowed area: check the coordinate system"
-                )
-                add(i, "lon/lat", f"{x:.6f}, {y:.6f}", hint)
-        else:
-            if not g.is_valid:
-                add(
-                    i,
-                    "geometry",
-                    g.geom_type,
-                    "几何无效 / invalid geometry: repair it (make_valid)",
-                )
+    geoms = gdf.geometry.values
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    add_mask(
+        missing, "geometry", [""] * len(geoms), "缺少坐标 / missing coordinates: fill in lon/lat"
+    )
+    if spec.geometry == "point":
+        types = shapely.get_type_id(geoms)
+        wrong = ~missing & (types != 0)
+        add_mask(wrong, "geometry", shapely.get_type_id(geoms), "应为点 / must be a point")
+        ok = ~missing & ~wrong
+        x = np.where(ok, shapely.get_x(np.where(ok, geoms, None)), np.nan)
+        y = np.where(ok, shapely.get_y(np.where(ok, geoms, None)), np.nan)
+        finite = np.isfinite(x) & np.isfinite(y)
+        for i in np.flatnonzero(ok & ~finite):
+            add(int(i), "lon/lat", f"{x[i]}, {y[i]}", "坐标不是数字 / coordinates are not numbers")
+        inside = (bounds[0] <= x) & (x <= bounds[2]) & (bounds[1] <= y) & (y <= bounds[3])
+        swapped = (bounds[0] <= y) & (y <= bounds[2]) & (bounds[1] <= x) & (x <= bounds[3])
+        for i in np.flatnonzero(ok & finite & ~inside):
+            hint = (
+                "经纬度可能颠倒, 请交换 / lon and lat look swapped: swap them"
+                if swapped[i]
+                else "超出范围 / outside the allowed area: check the coordinate system"
+            )
+            add(int(i), "lon/lat", f"{x[i]:.6f}, {y[i]:.6f}", hint)
+    else:
+        invalid = ~missing & ~shapely.is_valid(np.where(missing, None, geoms))
+        add_mask(
+            invalid,
+            "geometry",
+            shapely.get_type_id(geoms),
+            "几何无效 / invalid geometry: repair it (make_valid)",
+        )
+    issues.sort(key=lambda it: it.row or 0)
     return issues
 
 

@@ -71,18 +71,25 @@
         fillOpacity: get(i, "synthetic") === true ? 0.55 : 0.9,
         dashArray: get(i, "synthetic") === true ? "2,2" : null
       });
-      (function (idx) {
-        m.bindPopup(function () {
-          return recordCard(get, idx, opts.fields, opts.labels, opts.synthLabel);
-        }, { maxWidth: 360 });
-        m.bindTooltip(function () {
-          var t = el("span", "innomap-tooltip", get(idx, "name"));
-          return t;
-        }, { sticky: true });
-      })(i);
+      m.innomapIdx = i;
       m.innomapId = get(i, "id");
       markers[i] = m;
     }
+    // Popups and tooltips are bound lazily, on first hover or click, so that
+    // 50,000 markers cost no closures up front.
+    function bind(mk) {
+      if (mk.innomapBound) { return; }
+      mk.innomapBound = true;
+      var idx = mk.innomapIdx;
+      mk.bindPopup(function () {
+        return recordCard(get, idx, opts.fields, opts.labels, opts.synthLabel);
+      }, { maxWidth: 360 });
+      mk.bindTooltip(function () { return el("span", "innomap-tooltip", get(idx, "name")); },
+        { sticky: true });
+    }
+    group.on("mouseover", function (e) { if (!e.layer.innomapBound) { bind(e.layer); e.layer.openTooltip(e.latlng); } });
+    group.on("click", function (e) { if (!e.layer.innomapBound) { bind(e.layer); e.layer.openPopup(); } });
+    group.innomapBind = bind;
     if (opts.cluster) { group.addLayers(markers); }
     else { markers.forEach(function (mk) { group.addLayer(mk); }); }
     group.innomapMarkers = markers;
@@ -139,6 +146,7 @@
     for (var i = 0; i < layer.innomapMarkers.length; i++) {
       var m = layer.innomapMarkers[i];
       if (m.innomapId === id) {
+        layer.innomapBind(m);
         if (layer.zoomToShowLayer) {
           layer.zoomToShowLayer(m, function () { m.openPopup(); });
         } else { m.openPopup(); }

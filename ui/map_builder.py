@@ -27,7 +27,7 @@ from folium.map import Layer
 from jinja2 import Template
 
 from layers.crs import wgs84_to_gcj02
-from layers.safe import escape_html, js_literal
+from layers.safe import escape_html, escape_label, js_literal
 from layers.schema import field_label
 from ui.basemaps import Basemap, make_basemap
 
@@ -347,7 +347,7 @@ def build_map(
             js, css = [], []
             factory = "vectorLayer"
         el = _DataLayer(
-            name=escape_html(f"{lyr.label} ({n})"),
+            name=escape_label(f"{lyr.label} ({n})"),
             factory=factory,
             payload=js_literal(payload),
             opts=js_literal(opts),

@@ -47,23 +47,29 @@ def embedded_layers() -> dict[str, gpd.GeoDataFrame]:
     return layers
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _read_extra(path: str, layer_key: str, mtime: float) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    res: ReadResult = read_points_csv(path, layer_key=layer_key)
+    gdf = res.valid
+    gdf["zone"] = assign_zones(gdf, embedded_layers()["zones"])
+    return gdf, res.rejected
+
+
 def _load_extra() -> tuple[list[UserLayer], list[str]]:
     spec = os.environ.get(EXTRA_ENV, "").strip()
     out, errors = [], []
     if not spec:
         return out, errors
-    zones = embedded_layers()["zones"]
     for n, item in enumerate(x for x in spec.split(";") if x.strip()):
-        layer_key, _, path = item.partition("=")
+        layer_key, _, path = (s.strip() for s in item.partition("="))
         try:
-            res: ReadResult = read_points_csv(path.strip(), layer_key=layer_key.strip())
+            mtime = os.path.getmtime(path) if os.path.exists(path) else 0.0
+            gdf, rejected = _read_extra(path, layer_key, mtime)
         except (LayerValidationError, ValueError) as exc:
             errors.append(str(exc))
             continue
-        gdf = res.valid
-        gdf["zone"] = assign_zones(gdf, zones)
-        label = os.path.basename(path.strip())
-        out.append(UserLayer(f"user:{n}", res.layer_key, label, gdf, res.rejected))
+        label = os.path.basename(path)
+        out.append(UserLayer(f"user:{n}", layer_key, label, gdf.copy(), rejected))
     return out, errors
 
 
@@ -77,11 +83,7 @@ def user_layers() -> list[UserLayer]:
 
 
 def project_layers() -> dict[str, gpd.GeoDataFrame]:
-    """Embedded point/polygon layers merged with the user's layers of the same kind.
-
-    User records are appended to the layer they belong to; the embedded frames
-    are not modified.
-    """
+    """Embedded layers plus the session's user layers (keyed ``user:<n>``)."""
     base = dict(embedded_layers())
     for ul in user_layers():
         base[ul.key] = ul.gdf

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -21,7 +22,7 @@ def _basemap_controls():
     choice = st.sidebar.selectbox(
         t("basemap"),
         keys,
-        format_func=lambda k: BASEMAPS[k][1 if lang() == "en" else 0],
+        format_func=lambda k: " / ".join(dict.fromkeys(BASEMAPS[k])),
         key="basemap_key",
     )
     kwargs = {}
@@ -64,14 +65,18 @@ def main() -> None:
             REGISTRY[u.layer_key] for u in extra if u.key in chosen
         ]
         subtype_opts = sorted({s for spec in kinds_for_opts for s in spec.subtypes})
-        subtypes = st.multiselect(t("subtype"), subtype_opts, key="subtype_sel")
+        subtypes = st.multiselect(
+            t("subtype"), subtype_opts, key="subtype_sel", placeholder=t("all")
+        )
         level_opts = list(REGISTRY["incubators"].levels)
-        levels = st.multiselect(t("level"), level_opts, key="level_sel")
+        levels = st.multiselect(t("level"), level_opts, key="level_sel", placeholder=t("all"))
         district_opts = sorted(layers["districts"]["name"].tolist())
-        districts = st.multiselect(t("district"), district_opts, key="district_sel")
+        districts = st.multiselect(
+            t("district"), district_opts, key="district_sel", placeholder=t("all")
+        )
         zone_opts = ["", *layers["zones"]["name"].tolist()]
         zone = st.selectbox(
-            t("zone"), zone_opts, format_func=lambda z: z or t("all"), key="zone_sel"
+            t("zone"), zone_opts, format_func=lambda z: z or "全部 / All", key="zone_sel"
         )
         include_synth = st.checkbox(t("include_synthetic"), value=True, key="synth_sel")
         basemap = _basemap_controls()
@@ -82,7 +87,8 @@ def main() -> None:
     query = st.text_input(t("search"), placeholder=t("search_hint"), key="search_q")
     focus = None
     if query:
-        hits = search_records(shown, query)
+        # search every chosen layer, not only what the filters leave visible
+        hits = search_records({k: layers[k] for k in chosen}, query)
         if hits.empty:
             st.info(t("no_hits"))
         else:
@@ -97,6 +103,10 @@ def main() -> None:
             )
             hit = hits.loc[pick]
             focus = (str(hit["layer"]), str(hit["id"]))
+            lk = focus[0]
+            if not shown[lk]["id"].eq(focus[1]).any():  # keep the hit visible despite filters
+                row = layers[lk][layers[lk]["id"] == focus[1]]
+                shown[lk] = pd.concat([shown[lk], row])
             st.caption(f"{t('focus')}: {hit['name']} ({hit['lon']:.5f}, {hit['lat']:.5f})")
 
     any_synth = any(bool(g["synthetic"].any()) for g in shown.values() if len(g))
@@ -104,9 +114,11 @@ def main() -> None:
         st.warning(t("synthetic_banner"))
 
     st.caption(t("counts"))
-    cols = st.columns(max(len(chosen), 1))
-    for col, k in zip(cols, chosen, strict=False):
-        col.metric(labels[k], f"{len(shown[k])} / {len(layers[k])}")
+    per_row = 4
+    for start in range(0, len(chosen), per_row):
+        cols = st.columns(per_row)
+        for col, k in zip(cols, chosen[start : start + per_row], strict=False):
+            col.metric(labels[k], f"{len(shown[k])} / {len(layers[k])}")
 
     map_layers = []
     for k in OUTLINES:

@@ -1,0 +1,193 @@
+"""End-to-end: the real app in headless Chromium, offline, with hostile data.
+
+These tests must run in CI (CI=true): a missing browser is a failure there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.conftest import ROOT, XSS_NAME
+
+pytestmark = pytest.mark.browser
+
+SHOTS = ROOT / "out" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def hostile_csv(tmp_path_factory):
+    d = tmp_path_factory.mktemp("hostile")
+    path = d / "<b>evil<\\b>.csv"
+    name = XSS_NAME.replace('"', '""')
+    path.write_text(
+        "id,name,subtype,level,address,lon,lat,source,coord_source,coord_precision_m,synthetic,as_of\n"
+        f'X1,"{name}",孵化器,区级,"<script>document.title=1</script>",121.7400,29.9600,'
+        "e2e fixture,test,10,true,2026\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def app_url(hostile_csv):
+    port = _free_port()
+    env = dict(os.environ, INNOMAP_EXTRA_LAYERS=f"incubators={hostile_csv}")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail(
+            "streamlit did not start: " + proc.stdout.read().decode(errors="replace")[-2000:]
+        )
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    exe = _chromium()
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is required in CI (apt-get install chromium)")
+        pytest.skip("Chromium not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _open_map(browser, url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    frame = page.frame_locator("iframe[title*='st_folium']").first
+    frame.locator("[data-innomap-ready]").wait_for(timeout=60000)
+    return page, frame, requests, errors
+
+
+def test_map_renders_offline_with_every_layer(browser, app_url):
+    page, frame, requests, errors = _open_map(browser, app_url)
+    # markers: SVG circle markers and cluster icons are in the DOM
+    frame.locator("path.leaflet-interactive").first.wait_for(timeout=30000)
+    frame.locator(".marker-cluster").first.wait_for(timeout=30000)
+    counts = frame.locator("[data-innomap-ready]").get_attribute("data-innomap-counts")
+    for key in (
+        "districts",
+        "zones",
+        "universities",
+        "platforms",
+        "incubators",
+        "science_venues",
+        "enterprises",
+    ):
+        assert f'"{key}"' in counts
+    assert frame.locator(".innomap-legend").is_visible()
+    page.wait_for_timeout(500)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "map_page.png"), full_page=True)
+    own = urlparse(app_url).netloc
+    foreign = sorted(
+        {
+            urlparse(u).netloc
+            for u in requests
+            if urlparse(u).scheme in ("http", "https", "ws", "wss")
+        }
+        - {own}
+    )
+    assert foreign == [], f"requests left the machine: {foreign}"
+    assert errors == []
+    page.close()
+
+
+def test_hostile_record_name_shows_as_text(browser, app_url):
+    page, frame, requests, errors = _open_map(browser, app_url)
+    title_before = page.title()
+    box = page.get_by_label("名称搜索")
+    box.fill("onerror")
+    box.press("Enter")
+    popup = frame.locator(".leaflet-popup-content .innomap-popup-title")
+    popup.wait_for(timeout=60000)
+    assert popup.inner_text() == XSS_NAME
+    page.wait_for_timeout(800)  # give an injected onerror time to fire
+    assert page.title() == title_before
+    assert page.evaluate("document.title") == title_before
+    assert frame.locator("img[src='x']").count() == 0
+    assert frame.locator(".innomap-popup script").count() == 0
+    # the hostile file name is shown as text in the layer control
+    labels = frame.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+    assert any("<b>evil<\\b>.csv" in t for t in labels), labels
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "xss_popup.png"), full_page=True)
+    own = urlparse(app_url).netloc
+    assert {
+        urlparse(u).netloc for u in requests if urlparse(u).scheme.startswith(("http", "ws"))
+    } <= {own}
+    assert errors == []
+    page.close()
