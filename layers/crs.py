@@ -240,3 +240,16 @@ def choose_metric_crs(bounds: tuple[float, float, float, float]) -> CRS:
     zone = int((lon + 180.0) // 6.0) + 1
     zone = min(max(zone, 1), 60)
     return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
+
+
+def to_metric(gdf, crs=None):
+    """Project a GeoDataFrame to a metric CRS (chosen from its extent unless given).
+
+    Returns a new frame; raises :class:`CRSChoiceError` for a frame without CRS.
+    """
+    if gdf.crs is None:
+        raise CRSChoiceError("图层缺少坐标系 / the layer has no CRS: declare it before analysis")
+    if crs is None:
+        wgs = gdf.to_crs(4326) if not gdf.crs.equals(CRS.from_epsg(4326)) else gdf
+        crs = choose_metric_crs(tuple(wgs.total_bounds))
+    return gdf.to_crs(crs)

@@ -14,7 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layers.schema import COMMON_FIELDS, LEVELS, LayerSpec
+from layers.schema import LEVELS, LayerSpec
 
 __all__ = [
     "DATA_DIR",
@@ -306,7 +306,3 @@ def project_sources(layers: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
-
-
-# keep a module-level reference for type checkers
-_ = COMMON_FIELDS

@@ -1,0 +1,207 @@
+"""Road-network readers and the prepared-graph cache (file I/O lives here, not in geo/).
+
+Formats: OSM XML (``.osm``) and OSM PBF (``.pbf``) via pyosmium, GraphML (osmnx),
+and road-centreline GeoPackage/Shapefile (optional ``highway``/class, ``oneway``
+and ``maxspeed`` fields). Everything becomes an edge GeoDataFrame (WGS84) and
+then a :class:`geo.network.RoadGraph`, which is cached as ``.npz`` so a large
+network loads in well under a second on later starts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+from shapely.geometry import LineString
+
+from geo.network import NetworkError, RoadGraph, build_road_graph
+
+__all__ = [
+    "CACHE_DIR",
+    "load_cached_graph",
+    "load_network",
+    "read_network_edges",
+    "save_graph",
+]
+
+CACHE_DIR = Path(os.environ.get("INNOMAP_CACHE", Path(__file__).resolve().parents[1] / "cache"))
+
+_CLASS_COLUMNS = ("highway", "fclass", "class", "road_class", "type", "等级", "道路等级")
+
+
+def _read_osm(path: Path) -> gpd.GeoDataFrame:
+    import osmium
+
+    ways = []
+    try:
+        fp = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
+        for w in fp:
+            if not w.is_way():
+                continue
+            hw = w.tags.get("highway")
+            if not hw:
+                continue
+            refs, coords = [], []
+            for n in w.nodes:
+                if not n.location.valid():
+                    continue
+                refs.append(n.ref)
+                coords.append((n.location.lon, n.location.lat))
+            if len(refs) >= 2:
+                ways.append(
+                    (refs, coords, hw, w.tags.get("oneway", "no"), w.tags.get("maxspeed", ""))
+                )
+    except RuntimeError as exc:
+        raise NetworkError(
+            f"{path.name}: 无法读取 OSM 文件 / cannot read OSM data ({exc})"
+        ) from None
+    if not ways:
+        raise NetworkError(f"{path.name}: 没有道路 (highway=*) / no highway ways in the file")
+    use = {}
+    for refs, *_ in ways:
+        for r in refs:
+            use[r] = use.get(r, 0) + 1
+        use[refs[0]] = use.get(refs[0], 0) + 1
+        use[refs[-1]] = use.get(refs[-1], 0) + 1
+    rows = {"u": [], "v": [], "highway": [], "oneway": [], "maxspeed": [], "geometry": []}
+    for refs, coords, hw, ow, ms in ways:
+        start = 0
+        for k in range(1, len(refs)):
+            if use[refs[k]] > 1 or k == len(refs) - 1:
+                rows["u"].append(refs[start])
+                rows["v"].append(refs[k])
+                rows["highway"].append(hw)
+                rows["oneway"].append(ow)
+                rows["maxspeed"].append(ms)
+                rows["geometry"].append(LineString(coords[start : k + 1]))
+                start = k
+    return gpd.GeoDataFrame(rows, crs="EPSG:4326")
+
+
+def _read_graphml(path: Path) -> gpd.GeoDataFrame:
+    import osmnx as ox
+
+    try:
+        g = ox.load_graphml(path)
+    except Exception as exc:  # osmnx/networkx raise many types for bad files
+        raise NetworkError(
+            f"{path.name}: 无法读取 GraphML / cannot read GraphML ({type(exc).__name__})"
+        ) from None
+    edges = ox.graph_to_gdfs(g, nodes=False).reset_index()
+    keep = [
+        c for c in ("u", "v", "highway", "oneway", "maxspeed", "geometry") if c in edges.columns
+    ]
+    edges = edges[keep]
+    if "highway" in edges:
+        edges["highway"] = edges["highway"].map(lambda h: h[0] if isinstance(h, list) else h)
+    if "maxspeed" in edges:
+        edges["maxspeed"] = edges["maxspeed"].map(lambda m: m[0] if isinstance(m, list) else m)
+    return gpd.GeoDataFrame(edges, geometry="geometry", crs=g.graph.get("crs", "EPSG:4326"))
+
+
+def _read_lines(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+    import pyogrio
+
+    try:
+        gdf = pyogrio.read_dataframe(path, layer=layer)
+    except Exception as exc:  # pyogrio raises DataSourceError/DataLayerError etc.
+        raise NetworkError(
+            f"{path.name}: 无法读取路网文件 / cannot read the road file ({type(exc).__name__})"
+        ) from None
+    if gdf.crs is None:
+        raise NetworkError(
+            f"{path.name}: 缺少坐标系 (.prj) / the file has no CRS: add a .prj or convert it"
+        )
+    cols = {c.lower(): c for c in gdf.columns}
+    for cand in _CLASS_COLUMNS:
+        if cand in cols and "highway" not in gdf.columns:
+            gdf = gdf.rename(columns={cols[cand]: "highway"})
+    out = gdf[[c for c in ("highway", "oneway", "maxspeed") if c in gdf.columns] + ["geometry"]]
+    return out[~out.geometry.isna()].reset_index(drop=True)
+
+
+def read_network_edges(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read road edges from an OSM XML/PBF, GraphML, GeoPackage or Shapefile path.
+
+    Raises
+    ------
+    NetworkError
+        Naming the file and the problem (unknown format, unreadable, no roads).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise NetworkError(f"{p.name}: 文件不存在 / file not found")
+    suffix = (
+        "".join(p.suffixes[-2:]).lower()
+        if p.name.lower().endswith(".osm.pbf")
+        else p.suffix.lower()
+    )
+    if suffix in (".osm", ".xml", ".pbf", ".osm.pbf"):
+        return _read_osm(p)
+    if suffix == ".graphml":
+        return _read_graphml(p)
+    if suffix in (".gpkg", ".shp", ".geojson", ".zip"):
+        return _read_lines(p, layer)
+    raise NetworkError(
+        f"{p.name}: 不支持的路网格式 / unsupported network format {suffix!r}: "
+        "use .osm, .osm.pbf, .graphml, .gpkg or .shp"
+    )
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    st = path.stat()
+    h.update(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|v1".encode())
+    return h.hexdigest()[:20]
+
+
+def save_graph(graph: RoadGraph, path: str | Path) -> Path:
+    """Write a prepared graph as ``.npz`` atomically."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, suffix=".npz")
+    os.close(fd)
+    try:
+        np.savez(tmp, **graph.arrays())
+        os.replace(tmp, p)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return p
+
+
+def load_cached_graph(path: str | Path) -> RoadGraph:
+    """Load a graph written by :func:`save_graph`."""
+    with np.load(path, allow_pickle=False) as z:
+        return RoadGraph.from_arrays({k: z[k] for k in z.files})
+
+
+def load_network(
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    crs=None,
+    cache_dir: Path | None = None,
+) -> RoadGraph:
+    """Read and prepare a road network, using the prepared-graph cache when fresh."""
+    p = Path(path)
+    if p.suffix.lower() == ".npz":
+        return load_cached_graph(p)
+    cdir = cache_dir or CACHE_DIR
+    cached = cdir / f"network-{_digest(p)}.npz" if p.exists() else None
+    if cached is not None and cached.exists():
+        g = load_cached_graph(cached)
+        if crs is None or g.crs == crs:
+            return g
+    edges = read_network_edges(p, layer=layer)
+    graph = build_road_graph(edges, crs=crs)
+    if cached is not None:
+        try:
+            save_graph(graph, cached)
+        except OSError:
+            pass  # a read-only checkout still works, just without the cache
+    return graph
