@@ -17,6 +17,7 @@ from scipy.sparse import csr_matrix
 
 from geo.network import NetworkError, RoadGraph
 from geo.reach import (
+    TOL_MIN,
     ReachParams,
     coverage_polygons,
     nearest_service,
@@ -88,7 +89,7 @@ def coverage_table(
     total, wtotal = len(t), float(w.sum())
     rows = []
     for m in minutes:
-        cov = np.nan_to_num(t, nan=np.inf) <= m
+        cov = np.nan_to_num(t, nan=np.inf) <= m + TOL_MIN
         rows.append(
             {
                 "minutes": float(m),
@@ -312,7 +313,7 @@ def run_coverage(
     out["travel_min"] = np.where(np.isfinite(res.minutes), np.round(res.minutes, 3), np.nan)
     out["snapped"] = res.snapped
     for m in minutes:
-        out[f"covered_{m:g}"] = np.nan_to_num(res.minutes, nan=np.inf) <= m
+        out[f"covered_{m:g}"] = np.nan_to_num(res.minutes, nan=np.inf) <= m + TOL_MIN
     summary = coverage_table(res.minutes, minutes, weights=weights)
     by_district = (
         coverage_by_group(

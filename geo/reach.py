@@ -36,6 +36,9 @@ __all__ = [
     "service_reach_matrix",
 ]
 
+#: Tolerance of every "within the cut-off" comparison (minutes): absorbs float sums.
+TOL_MIN = 1e-6
+
 #: Access speed used for the snapping distance when driving (km/h).
 DRIVE_ACCESS_KMH = 20.0
 
@@ -220,7 +223,7 @@ def _node_time_batches(mg: ModeGraph, s_nodes, s_access_min, limit_min, batch):
     aug = _augmented(mg, s_nodes, s_access_min)
     for start in range(0, len(s_nodes), batch):
         idx = np.arange(start, min(start + batch, len(s_nodes)))
-        dist = dijkstra(aug, directed=True, indices=n + idx, limit=limit_min)
+        dist = dijkstra(aug, directed=True, indices=n + idx, limit=limit_min + TOL_MIN)
         yield idx, dist[:, :n]
 
 
@@ -244,7 +247,7 @@ def service_reach_matrix(
     if ns == 0 or nd == 0:
         return csr_matrix((nd, ns), dtype=bool)
     if params.method == "straight":
-        radius = minutes * _mpm(params.effective_speed_kmh) / params.detour
+        radius = (minutes + TOL_MIN) * _mpm(params.effective_speed_kmh) / params.detour
         tree_s = cKDTree(service_xy)
         pairs = cKDTree(demand_xy).query_ball_tree(tree_s, r=radius)
         rows = np.repeat(np.arange(nd), [len(p) for p in pairs])
@@ -260,7 +263,7 @@ def service_reach_matrix(
     rows_l, cols_l = [], []
     for idx, dist in _node_time_batches(mg, s_nodes[ok_idx], s_d[ok_idx] / access, minutes, batch):
         t = dist[:, d_nodes] + (d_d / access)[None, :]
-        hit = (t <= minutes) & d_ok[None, :]
+        hit = (t <= minutes + TOL_MIN) & d_ok[None, :]
         r, c = np.nonzero(hit)
         rows_l.append(c)  # demand index
         cols_l.append(ok_idx[idx][r])  # service index
@@ -355,7 +358,8 @@ def coverage_polygons(
     )[:n]
     st = _sample_times(graph, mg, dist)
     return [
-        cells_polygon(graph.sample_xy[st <= m], cell_m=cell_m, buffer_m=buffer_m) for m in minutes
+        cells_polygon(graph.sample_xy[st <= m + TOL_MIN], cell_m=cell_m, buffer_m=buffer_m)
+        for m in minutes
     ]
 
 
@@ -405,7 +409,7 @@ def service_isochrones(
                     via_u = np.where(graph.oneway[e], np.inf, via_u)
                 st[sub] = np.minimum(via_u, via_v)
             out[j] = [
-                cells_polygon(graph.sample_xy[st <= m], cell_m=cell_m, buffer_m=buffer_m)
+                cells_polygon(graph.sample_xy[st <= m + TOL_MIN], cell_m=cell_m, buffer_m=buffer_m)
                 for m in minutes
             ]
     return out

@@ -52,6 +52,7 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "employees": ("从业人员", "Employees"),
     "rd_spend_wan": ("研发投入(万元)", "R&D spend (10k CNY)"),
     "adcode": ("行政区划代码", "Admin code"),
+    "population": ("人口", "Population"),
     "zone_type": ("区域类型", "Zone type"),
     "area_published_km2": ("规划面积(平方公里)", "Published area (km²)"),
     "approximate": ("边界为示意", "Approximate boundary"),

@@ -147,7 +147,7 @@ def test_dataset_is_reproducible_from_script(tmp_path):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     districts = gpd.read_file(root / "data/districts.geojson")
-    _, ent, _ = mod.build_points(districts)
+    _, ent, _, _ = mod.build_points(districts)
     committed = load_layer("enterprises")
     assert len(ent) == len(committed)
     assert ent.geometry.x.round(6).tolist()[:50] == committed.geometry.x.round(6).tolist()[:50]

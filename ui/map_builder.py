@@ -114,6 +114,9 @@ class MapLayer:
         Shown when the map opens.
     fields : tuple of str
         Popup fields, in order.
+    style : dict
+        Overrides of the drawing options (``fillOpacity``, ``weight``,
+        ``dashArray``, ``radius``, ``cluster``).
     """
 
     key: str
@@ -123,6 +126,7 @@ class MapLayer:
     geometry: str = "point"
     show: bool = True
     fields: tuple[str, ...] = field(default_factory=lambda: POPUP_FIELDS)
+    style: dict = field(default_factory=dict)
 
 
 def to_overlay_crs(gdf: gpd.GeoDataFrame, overlay_crs: str) -> gpd.GeoSeries:
@@ -319,6 +323,7 @@ def build_map(
                 "columns": _columns(gdf, fields),
             }
             opts.update({"cluster": cluster, "radius": 6 if n < 300 else 4})
+            opts.update(lyr.style)
             js = asset_links(_CLUSTER_JS, mode=asset_mode) if cluster else []
             css = asset_links(_CLUSTER_CSS, mode=asset_mode) if cluster else []
             factory = "pointLayer"
@@ -344,6 +349,7 @@ def build_map(
                     "dashArray": "6,4" if lyr.key in ("zones", "corridor_axes") else None,
                 }
             )
+            opts.update(lyr.style)
             js, css = [], []
             factory = "vectorLayer"
         el = _DataLayer(

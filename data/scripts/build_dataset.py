@@ -365,13 +365,37 @@ def build_points(districts: gpd.GeoDataFrame):
     )
     mgdf = gpd.GeoDataFrame(maker, geometry=gpd.points_from_xy(x, y), crs=METRIC).to_crs(4326)
 
+    # ---- synthetic communities (residents) for population coverage
+    k = 360
+    half = k // 2
+    xa, ya = _sample_in_land(rng, half, lambda m: near_anchors(m, 1000, 5000), urban)
+    xb, yb = _sample_in_land(rng, k - half, background, urban)
+    cx, cy = np.concatenate([xa, xb]), np.concatenate([ya, yb])
+    comm = pd.DataFrame(
+        {
+            "id": [f"C{i:04d}" for i in range(1, k + 1)],
+            "name": [f"模拟社区{i:04d}" for i in range(1, k + 1)],
+            "kind": "社区",
+            "subtype": rng.choice(["社区", "村"], k, p=[0.8, 0.2]),
+            "level": "未核实",
+            "address": "(模拟数据, 无地址)",
+            "source": SYN_SOURCE,
+            "coord_source": SYN_COORD,
+            "coord_precision_m": 1000.0,
+            "synthetic": True,
+            "as_of": "2026-11",
+            "population": np.round(rng.lognormal(np.log(5000), 0.6, k), -1),
+        }
+    )
+    cgdf = gpd.GeoDataFrame(comm, geometry=gpd.points_from_xy(cx, cy), crs=METRIC).to_crs(4326)
+
     inst = gpd.GeoDataFrame(
         cur,
         geometry=gpd.points_from_xy(cur["lon"].astype(float), cur["lat"].astype(float)),
         crs=4326,
     ).drop(columns=["lon", "lat"])
     inst = pd.concat([inst, mgdf], ignore_index=True)
-    return inst, egdf, vgdf
+    return inst, egdf, vgdf, cgdf
 
 
 def _write_points_csv(gdf: gpd.GeoDataFrame, path: Path, districts) -> None:
@@ -394,7 +418,8 @@ def main() -> None:
     zones.to_file(DATA / "zones.geojson", driver="GeoJSON", COORDINATE_PRECISION=6)
     axis.to_file(DATA / "corridor_axes.geojson", driver="GeoJSON", COORDINATE_PRECISION=6)
     print(f"wrote zones ({len(zones)}) and corridor axes ({len(axis)})")
-    inst, ent, ven = build_points(districts)
+    inst, ent, ven, comm = build_points(districts)
+    _write_points_csv(comm, DATA / "communities.csv", districts)
     _write_points_csv(inst, DATA / "institutions.csv", districts)
     _write_points_csv(ent, DATA / "enterprises.csv", districts)
     _write_points_csv(ven, DATA / "science_venues.csv", districts)

@@ -13,7 +13,14 @@ from ui.i18n import lang, t
 from ui.map_builder import MapLayer, build_map
 from ui.state import project_layers, user_layers
 
-POINT_ORDER = ("universities", "platforms", "incubators", "science_venues", "enterprises")
+POINT_ORDER = (
+    "universities",
+    "platforms",
+    "incubators",
+    "science_venues",
+    "enterprises",
+    "communities",
+)
 OUTLINES = ("districts", "zones", "corridor_axes")
 
 

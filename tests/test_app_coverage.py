@@ -1,0 +1,50 @@
+"""AppTest of the coverage page."""
+
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+
+def _page():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page("ui/pages/coverage_page.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_coverage_page_straight_line_run_and_label():
+    at = _page()
+    assert at.title[0].value == "15分钟科普/科技服务圈"
+    at.button(key="cov_run").click().run()
+    assert not at.exception, at.exception
+    assert any("直线距离近似法" in s.value for s in at.success)
+    assert any("直线距离近似" in w.value for w in at.warning)
+    summary = at.dataframe[0].value
+    assert list(summary["minutes"]) == [5.0, 10.0, 15.0]
+    assert summary["share"].is_monotonic_increasing
+    assert summary["method"].str.contains("直线").all()
+
+
+def test_coverage_page_gb_preset_and_sensitivity():
+    at = _page()
+    at.button[0].click().run()  # GB 50180 preset
+    assert not at.exception
+    assert any("300 m" in i.value for i in at.info)
+    at.button(key="cov_run").click().run()
+    summary = at.dataframe[0].value
+    assert list(summary["minutes"]) == [4.5, 7.5, 15.0]
+    at.button(key="cov_sens").click().run()
+    assert not at.exception, at.exception
+    sens = at.dataframe[-1].value
+    assert {"speed_kmh", "minutes", "share"} <= set(sens.columns)
+
+
+def test_coverage_page_bad_minutes_keeps_result():
+    at = _page()
+    at.button(key="cov_run").click().run()
+    n_before = len(at.dataframe)
+    at.text_input[0].input("abc").run()
+    assert any("abc" in e.value for e in at.error)
+    assert "coverage_result" in at.session_state
+    assert n_before > 0

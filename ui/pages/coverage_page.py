@@ -1,0 +1,406 @@
+"""15-minute science service circles page (15分钟科普/科技服务圈)."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geo.coverage import GB50180_TIERS, gb50180_preset, run_coverage, sensitivity_table
+from geo.network import NetworkError
+from geo.reach import ReachParams
+from layers.crs import to_metric
+from layers.networks import load_network
+from layers.registry import REGISTRY
+from ui.i18n import lang
+from ui.map_builder import MapLayer, build_map
+from ui.state import project_layers
+
+NETWORK_SUFFIXES = (".osm", ".pbf", ".graphml", ".gpkg", ".zip", ".npz")
+CUT_COLORS = ("#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59")
+
+
+def T(zh: str, en: str) -> str:
+    return en if lang() == "en" else zh
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _network_from_bytes(digest: str, suffix: str, data: bytes):
+    # the file name is never taken from the client: a digest and an allowed suffix only
+    folder = Path(tempfile.gettempdir()) / "innomap-networks"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{digest}{suffix}"
+    if not path.exists():
+        path.write_bytes(data)
+    return load_network(path)
+
+
+def _network_controls():
+    up = st.file_uploader(
+        T("路网文件(可选)", "Road network (optional)"),
+        type=[s.lstrip(".") for s in NETWORK_SUFFIXES],
+        help=T(
+            "OSM XML (.osm)、OSM PBF、GraphML、道路中心线 GeoPackage 或压缩 Shapefile(.zip)。未加载路网时使用直线距离近似法。",
+            "OSM XML, OSM PBF, GraphML, road-centreline GeoPackage or zipped Shapefile. Without a network the straight-line approximation is used.",
+        ),
+        key="cov_network",
+    )
+    if up is None:
+        return None
+    name = up.name.lower()
+    suffix = next((s for s in (".osm.pbf", *NETWORK_SUFFIXES) if name.endswith(s)), None)
+    if suffix is None:
+        st.error(T("不支持的路网格式", "Unsupported network format"))
+        return None
+    data = up.getvalue()
+    digest = hashlib.sha256(data).hexdigest()[:20]
+    try:
+        with st.spinner(T("正在准备路网(仅首次)…", "Preparing the network (first time only)…")):
+            graph = _network_from_bytes(digest, suffix, data)
+    except (NetworkError, ValueError) as exc:
+        st.error(f"{up.name}: {exc}")
+        return None
+    st.caption(
+        T(
+            f"路网: {graph.n_nodes} 个节点, {graph.n_edges} 条路段",
+            f"Network: {graph.n_nodes} nodes, {graph.n_edges} edges",
+        )
+    )
+    return graph
+
+
+def _service_choices(layers):
+    opts = []
+    for key in ("science_venues", "incubators", "universities", "platforms"):
+        opts.append(key)
+        opts.extend(f"{key}:{s}" for s in REGISTRY[key].subtypes)
+    return opts
+
+
+def _label_ref(ref: str) -> str:
+    key, _, sub = ref.partition(":")
+    name = REGISTRY[key].name(lang()) if key in REGISTRY else key
+    return f"{name} · {sub}" if sub else f"{name} ({T('全部', 'all')})"
+
+
+def _select(layers, refs: list[str]) -> gpd.GeoDataFrame:
+    parts = []
+    for ref in refs:
+        key, _, sub = ref.partition(":")
+        g = layers[key]
+        if sub:
+            g = g[g["subtype"] == sub]
+        g = g.copy()
+        g["layer"] = key
+        parts.append(g)
+    if not parts:
+        return gpd.GeoDataFrame({"id": []}, geometry=[], crs=4326)
+    out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=4326)
+    return out.drop_duplicates(subset=["layer", "id"]).reset_index(drop=True)
+
+
+def main() -> None:
+    L = lang()
+    st.title(T("15分钟科普/科技服务圈", "15-minute science service circles"))
+    layers = project_layers()
+
+    if st.button(
+        T(
+            "一键套用 GB 50180-2018 生活圈(5/10/15 分钟 = 步行 300/500/1000 米)",
+            "Apply GB 50180-2018 life circles (5/10/15 min = 300/500/1000 m walk)",
+        )
+    ):
+        pre = gb50180_preset()
+        st.session_state["cov_mode"] = pre["mode"]
+        st.session_state["cov_speed"] = pre["speed_kmh"]
+        st.session_state["cov_minutes"] = ",".join(f"{m:g}" for m in pre["minutes"])
+        st.session_state["cov_preset"] = True
+
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        services = st.multiselect(
+            T("服务点定义", "Service points"),
+            _service_choices(layers),
+            default=["science_venues"],
+            format_func=_label_ref,
+            key="cov_services",
+        )
+        demand_key = st.selectbox(
+            T("需求图层", "Demand layer"),
+            ["enterprises", "communities", "universities", "incubators"],
+            format_func=lambda k: REGISTRY[k].name(L),
+            key="cov_demand",
+        )
+        wopts = ["", *REGISTRY[demand_key].weight_fields]
+        weight = st.selectbox(
+            T("权重字段", "Weight"),
+            wopts,
+            format_func=lambda w: w or T("无(按个数)", "none (count)"),
+            key="cov_weight",
+        )
+    with c2:
+        mode = st.selectbox(
+            T("出行方式", "Mode"),
+            ["walk", "bike", "drive"],
+            format_func=lambda m: {"walk": "步行 walk", "bike": "骑行 bike", "drive": "驾车 drive"}[
+                m
+            ],
+            key="cov_mode",
+        )
+        default_speed = {"walk": 4.5, "bike": 15.0, "drive": 30.0}[mode]
+        speed = st.number_input(
+            T("速度 (km/h)", "Speed (km/h)"),
+            min_value=0.5,
+            max_value=120.0,
+            value=float(st.session_state.get("cov_speed", default_speed)),
+            step=0.5,
+        )
+        minutes_text = st.text_input(
+            T("时间阈值(分钟, 逗号分隔)", "Cut-offs (minutes, comma separated)"),
+            value=st.session_state.get("cov_minutes", "5,10,15"),
+        )
+    with c3:
+        graph = _network_controls()
+        method = st.radio(
+            T("方法", "Method"),
+            ["network", "straight"] if graph is not None else ["straight"],
+            format_func=lambda m: (
+                T("路网法", "Road network")
+                if m == "network"
+                else T("直线距离近似法", "Straight-line approximation")
+            ),
+            key="cov_method",
+        )
+        detour = st.number_input(
+            T("绕行系数(直线法)", "Detour factor (straight-line)"),
+            min_value=1.0,
+            max_value=3.0,
+            value=1.3,
+            step=0.05,
+        )
+        max_snap = st.number_input(
+            T("最大接入距离 (米)", "Max snap distance (m)"),
+            min_value=10.0,
+            max_value=5000.0,
+            value=300.0,
+            step=10.0,
+        )
+
+    if st.session_state.get("cov_preset"):
+        st.info(
+            " · ".join(
+                f"{t.name_zh if L == 'zh' else t.name_en}: {t.distance_m:g} m ({t.residents})"
+                for t in GB50180_TIERS
+            )
+        )
+
+    try:
+        minutes = tuple(sorted(float(x) for x in minutes_text.split(",") if x.strip()))
+        if not minutes or minutes[0] <= 0:
+            raise ValueError
+    except ValueError:
+        st.error(
+            T(
+                f"时间阈值无效: {minutes_text!r}, 请输入如 5,10,15",
+                f"Invalid cut-offs {minutes_text!r}: use e.g. 5,10,15",
+            )
+        )
+        return
+
+    if st.button(T("计算覆盖", "Compute coverage"), type="primary", key="cov_run"):
+        try:
+            params = ReachParams(
+                method=method,
+                mode=mode,
+                speed_kmh=None if (mode == "drive" and method == "network") else speed,
+                detour=detour,
+                max_snap_m=max_snap,
+            )
+            svc = _select(layers, services)
+            if svc.empty:
+                raise NetworkError(T("没有选中服务点", "No service points selected"))
+            dem = layers[demand_key]
+            crs = graph.crs if graph is not None and method == "network" else None
+            with st.status(T("正在计算…", "Computing…"), expanded=False) as status:
+                d_m = to_metric(dem, crs)
+                s_m = to_metric(svc, d_m.crs)
+                zones = layers["zones"].to_crs(d_m.crs)
+                status.update(label=T("计算可达时间与等时圈…", "Reach and isochrones…"))
+                res = run_coverage(
+                    d_m,
+                    s_m,
+                    params=params,
+                    minutes=minutes,
+                    weight_col=weight or None,
+                    graph=graph if method == "network" else None,
+                    zones=zones,
+                    per_service_isochrones=len(s_m) <= 400,
+                )
+                status.update(label=T("完成", "Done"), state="complete")
+            st.session_state["coverage_result"] = {
+                "res": res,
+                "services": svc,
+                "demand_key": demand_key,
+            }
+        except (NetworkError, ValueError) as exc:
+            st.error(str(exc))  # earlier results stay in session_state
+
+    stored = st.session_state.get("coverage_result")
+    if not stored:
+        st.caption(
+            T("设置参数后点击“计算覆盖”。", "Set the parameters and press Compute coverage.")
+        )
+        return
+    res = stored["res"]
+    label = res.params.label(L)
+    st.success(T("方法与参数: ", "Method and parameters: ") + label)
+    if res.params.method == "straight":
+        st.warning(
+            T(
+                "当前为直线距离近似结果, 非路网实测; 加载路网后可使用路网法。",
+                "These are straight-line approximations, not network travel times; load a network for the network method.",
+            )
+        )
+    if res.unsnapped_demand:
+        st.warning(
+            T(
+                f"{res.unsnapped_demand} 个需求点超出最大接入距离, 计为未覆盖。",
+                f"{res.unsnapped_demand} demand points are beyond the max snap distance and count as not covered.",
+            )
+        )
+
+    summary = res.summary.copy()
+    summary["method"] = label
+    st.subheader(T("覆盖率", "Coverage"))
+    st.dataframe(summary, hide_index=True, use_container_width=True)
+
+    _coverage_map(res, stored, L)
+
+    if len(res.by_zone):
+        st.subheader(T("按片区", "By zone"))
+        bz = res.by_zone.copy()
+        bz["method"] = label
+        st.dataframe(bz, hide_index=True, use_container_width=True)
+        chart = bz.pivot_table(index="zone", columns="minutes", values="share")
+        chart.columns = [f"{c:g} min" for c in chart.columns]
+        st.bar_chart(chart)
+    if len(res.by_district):
+        st.subheader(T("按区县", "By district"))
+        bd = res.by_district.copy()
+        bd["method"] = label
+        st.dataframe(bd, hide_index=True, use_container_width=True)
+    if len(res.zone_area):
+        st.subheader(T("片区面积覆盖率", "Zone area covered"))
+        za = res.zone_area.copy()
+        za["method"] = label
+        st.dataframe(za, hide_index=True, use_container_width=True)
+    st.subheader(T("服务点冗余度(最大阈值)", "Service redundancy (largest cut-off)"))
+    red = res.redundancy.sort_values("only_here").copy()
+    red["method"] = label
+    st.dataframe(red, hide_index=True, use_container_width=True)
+
+    st.subheader(T("敏感性分析(速度 × 时间)", "Sensitivity (speed × cut-off)"))
+    if st.button(T("计算敏感性表", "Compute sensitivity table"), key="cov_sens"):
+        svc = stored["services"]
+        d_m = res.demand
+        s_m = svc.to_crs(d_m.crs)
+        base = res.params.effective_speed_kmh or 30.0
+        speeds = tuple(sorted({round(base * f, 2) for f in (0.75, 0.875, 1.0, 1.125, 1.25)}))
+        sens = sensitivity_table(
+            d_m.geometry.get_coordinates().to_numpy(),
+            s_m.geometry.get_coordinates().to_numpy(),
+            params=res.params,
+            speeds_kmh=speeds,
+            minutes=res.minutes,
+            graph=graph if res.params.method == "network" else None,
+            weights=None if res.weight_col is None else d_m[res.weight_col].to_numpy(float),
+        )
+        sens["method"] = label
+        st.session_state["coverage_sensitivity"] = sens
+    if "coverage_sensitivity" in st.session_state:
+        st.dataframe(
+            st.session_state["coverage_sensitivity"], hide_index=True, use_container_width=True
+        )
+
+
+def _coverage_map(res, stored, L):
+    layers = project_layers()
+    ml = [
+        MapLayer("districts", REGISTRY["districts"].name(L), layers["districts"], "#444", "polygon")
+    ]
+    ml.append(
+        MapLayer(
+            "zones", REGISTRY["zones"].name(L), layers["zones"], REGISTRY["zones"].color, "polygon"
+        )
+    )
+    blind = res.blind_spots.to_crs(4326).iloc[[-1]].copy()
+    blind["name"] = T(
+        f"盲区(>{res.minutes[-1]:g} 分钟)", f"Blind spots (> {res.minutes[-1]:g} min)"
+    )
+    ml.append(
+        MapLayer(
+            "blind",
+            blind["name"].iloc[0],
+            blind,
+            "#7f7f7f",
+            "polygon",
+            fields=("name", "minutes"),
+            style={"fillOpacity": 0.25, "weight": 0.5},
+        )
+    )
+    areas = res.coverage_areas.to_crs(4326)
+    for i in range(len(areas) - 1, -1, -1):
+        a = areas.iloc[[i]].copy()
+        m = a["minutes"].iloc[0]
+        a["name"] = T(f"{m:g} 分钟服务圈", f"{m:g}-min service area")
+        ml.append(
+            MapLayer(
+                f"area_{i}",
+                a["name"].iloc[0],
+                a,
+                CUT_COLORS[i % len(CUT_COLORS)],
+                "polygon",
+                fields=("name", "minutes", "label"),
+                style={"fillOpacity": 0.3, "weight": 1},
+            )
+        )
+    dem = res.demand.to_crs(4326)
+    last = f"covered_{res.minutes[-1]:g}"
+    fields = ("id", "name", "subtype", "district", "travel_min", "nearest_service_id", "synthetic")
+    cov = dem[dem[last]]
+    unc = dem[~dem[last]]
+    ml.append(
+        MapLayer(
+            "uncovered", T("未覆盖需求", "Not covered"), unc, "#d7191c", "point", fields=fields
+        )
+    )
+    ml.append(
+        MapLayer("covered", T("已覆盖需求", "Covered"), cov, "#2b83ba", "point", fields=fields)
+    )
+    svc = stored["services"]
+    ml.append(
+        MapLayer(
+            "services",
+            T("服务点", "Service points"),
+            svc,
+            "#6a3d9a",
+            "point",
+            style={"radius": 7, "cluster": False},
+        )
+    )
+    m = build_map(
+        ml,
+        lang=L,
+        legend_title=T("服务圈", "Service circles"),
+        extra_notes=(res.params.label(L),),
+        fit_bounds=tuple(layers["zones"].total_bounds),
+    )
+    st_folium(m, key="cov_map", height=600, use_container_width=True, returned_objects=[])
+
+
+main()
