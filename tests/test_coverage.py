@@ -1,5 +1,6 @@
 """Road networks, reach, isochrones and coverage statistics on hand-checkable fixtures."""
 
+import itertools
 import json
 
 import geopandas as gpd
@@ -76,7 +77,7 @@ def test_isochrones_follow_roads_and_nest(grid):
     iso = service_isochrones(s, params=WALK6, minutes=(2, 4, 6), graph=grid, buffer_m=20, cell_m=5)[
         0
     ]
-    for a, b in zip(iso, iso[1:], strict=False):
+    for a, b in itertools.pairwise(iso):
         assert a.difference(b).area < 1e-6  # nested
     # 2 min = 200 m along roads: a "plus" of the 4 road arms, not a disk or hull
     assert iso[0].contains(shapely.Point(node_xy(5, 7)))
