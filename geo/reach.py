@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
+from scipy import ndimage
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
@@ -293,32 +294,41 @@ def cells_polygon(xy: np.ndarray, *, cell_m: float = 25.0, buffer_m: float = 50.
     """Polygon covering every point of ``xy`` dilated by ``buffer_m``, on a ``cell_m`` grid.
 
     Equivalent to buffering the points by ``buffer_m`` and dissolving, at
-    ``cell_m`` resolution; computed by rasterising, dilating with a disk and
-    merging row runs of cells into rectangles (fast for millions of points).
+    ``cell_m`` resolution: the points are rasterised, dilated with a disk
+    (``scipy.ndimage``), cut into row runs that are merged vertically into
+    rectangles, and the rectangles are dissolved (fast for millions of points).
     """
     if len(xy) == 0:
         return shapely.Polygon()
-    ij = np.floor(np.asarray(xy) / cell_m).astype(np.int64)
-    ij = np.unique(ij, axis=0)
     k = int(np.ceil(buffer_m / cell_m))
+    ij = np.floor(np.asarray(xy, float) / cell_m).astype(np.int64)
+    lo = ij.min(axis=0) - (k + 1)
+    ij -= lo
+    grid = np.zeros(ij.max(axis=0) + k + 2, dtype=bool)
+    grid[ij[:, 0], ij[:, 1]] = True
     if k > 0:
         di, dj = np.mgrid[-k : k + 1, -k : k + 1]
-        disk = (di**2 + dj**2) <= (k + 0.5) ** 2
-        offs = np.column_stack([di[disk], dj[disk]])
-        ij = np.unique((ij[:, None, :] + offs[None, :, :]).reshape(-1, 2), axis=0)
-    # run-length encode each row (same j) into [i0, i1] rectangles
-    order = np.lexsort((ij[:, 0], ij[:, 1]))
-    ij = ij[order]
-    brk = np.ones(len(ij), bool)
-    brk[1:] = (ij[1:, 1] != ij[:-1, 1]) | (ij[1:, 0] != ij[:-1, 0] + 1)
-    starts = np.flatnonzero(brk)
-    ends = np.r_[starts[1:] - 1, len(ij) - 1]
-    x0 = ij[starts, 0] * cell_m
-    x1 = (ij[ends, 0] + 1) * cell_m
-    y0 = ij[starts, 1] * cell_m
-    y1 = y0 + cell_m
-    boxes = shapely.box(x0, y0, x1, y1)
-    return shapely.coverage_union_all(boxes)
+        grid = ndimage.binary_dilation(grid, structure=(di**2 + dj**2) <= (k + 0.5) ** 2)
+    rows = grid.T  # one row per j
+    pad = np.zeros((rows.shape[0], rows.shape[1] + 2), dtype=np.int8)
+    pad[:, 1:-1] = rows
+    d = np.diff(pad, axis=1)
+    rj, ri0 = np.nonzero(d == 1)
+    _, ri1 = np.nonzero(d == -1)
+    # merge identical runs on consecutive rows into rectangles
+    order = np.lexsort((rj, ri1, ri0))
+    a0, a1, aj = ri0[order], ri1[order], rj[order]
+    brk = np.ones(len(a0), bool)
+    brk[1:] = (a0[1:] != a0[:-1]) | (a1[1:] != a1[:-1]) | (aj[1:] != aj[:-1] + 1)
+    st = np.flatnonzero(brk)
+    en = np.r_[st[1:] - 1, len(a0) - 1]
+    boxes = shapely.box(
+        (a0[st] + lo[0]) * cell_m,
+        (aj[st] + lo[1]) * cell_m,
+        (a1[st] + lo[0]) * cell_m,
+        (aj[en] + 1 + lo[1]) * cell_m,
+    )
+    return shapely.union_all(boxes)
 
 
 def coverage_polygons(
@@ -389,27 +399,36 @@ def service_isochrones(
     ok_idx = np.flatnonzero(s_ok)
     if len(ok_idx) == 0:
         return out
+    # incidence (node -> edges) and the contiguous sample range of every edge
+    ne = graph.n_edges
+    eidx = np.arange(ne)
+    inc = csr_matrix(
+        (np.ones(2 * ne, bool), (np.r_[graph.edge_u, graph.edge_v], np.r_[eidx, eidx])),
+        shape=(graph.n_nodes, ne),
+    )
+    first = np.searchsorted(graph.sample_edge, eidx, side="left")
+    last = np.searchsorted(graph.sample_edge, eidx, side="right")
     for idx, dist in _node_time_batches(
         mg, s_nodes[ok_idx], s_d[ok_idx] / access, max(minutes), batch
     ):
         for row, j in zip(dist, ok_idx[idx], strict=True):
-            reached = np.isfinite(row)
-            sel = (
-                reached[graph.edge_u[graph.sample_edge]] | reached[graph.edge_v[graph.sample_edge]]
-            )
-            st = np.full(len(graph.sample_edge), np.inf)
-            sub = np.flatnonzero(sel)
-            if len(sub):
-                e = graph.sample_edge[sub]
-                f = graph.sample_frac[sub]
-                tt = mg.edge_minutes[e]
-                via_v = row[graph.edge_v[e]] + (1 - f) * tt
-                via_u = row[graph.edge_u[e]] + f * tt
-                if mg.mode == "drive":
-                    via_u = np.where(graph.oneway[e], np.inf, via_u)
-                st[sub] = np.minimum(via_u, via_v)
+            edges = np.unique(inc[np.flatnonzero(np.isfinite(row))].indices)
+            if len(edges) == 0:
+                continue
+            counts = last[edges] - first[edges]
+            starts = np.repeat(first[edges] - np.r_[0, np.cumsum(counts)[:-1]], counts)
+            sub = starts + np.arange(counts.sum())
+            e = graph.sample_edge[sub]
+            f = graph.sample_frac[sub]
+            tt = mg.edge_minutes[e]
+            via_v = row[graph.edge_v[e]] + (1 - f) * tt
+            via_u = row[graph.edge_u[e]] + f * tt
+            if mg.mode == "drive":
+                via_u = np.where(graph.oneway[e], np.inf, via_u)
+            st = np.minimum(via_u, via_v)
+            pts = graph.sample_xy[sub]
             out[j] = [
-                cells_polygon(graph.sample_xy[st <= m + TOL_MIN], cell_m=cell_m, buffer_m=buffer_m)
+                cells_polygon(pts[st <= m + TOL_MIN], cell_m=cell_m, buffer_m=buffer_m)
                 for m in minutes
             ]
     return out
