@@ -48,3 +48,21 @@ def test_coverage_page_bad_minutes_keeps_result():
     assert any("abc" in e.value for e in at.error)
     assert "coverage_result" in at.session_state
     assert n_before > 0
+
+
+def test_coverage_page_network_method_reports_unsnapped(tmp_path):
+    from tests.fixtures_net import write_osm_xml
+
+    osm = write_osm_xml(tmp_path / "zh.osm", lon0=121.630, lat0=29.920, n=6, step_deg=0.002)
+    at = _page()
+    at.session_state["cov_osm_path"] = str(osm)
+    at.run()
+    assert not at.exception, at.exception
+    at.radio(key="cov_method").set_value("network").run()
+    at.button(key="cov_run").click().run()
+    assert not at.exception, at.exception
+    assert any("路网法" in s.value for s in at.success)
+    assert any("超出最大接入距离" in w.value for w in at.warning)
+    summary = at.dataframe[0].value
+    assert summary["method"].str.contains("路网法").all()
+    assert 0 < summary["covered"].iloc[-1] < summary["demand_total"].iloc[-1]
