@@ -147,6 +147,151 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     return 0
 
 
+def _study_area(points_m, zone: str | None):
+    import shapely
+
+    from layers.registry import load_layer
+
+    if zone:
+        zones = load_layer("zones")
+        hit = zones[zones["name"] == zone]
+        if hit.empty:
+            raise ValueError(
+                f"未知片区 / unknown zone {zone!r}: choose one of {', '.join(zones['name'])}"
+            )
+        return hit.to_crs(points_m.crs).geometry.iloc[0]
+    xy = points_m.geometry.get_coordinates().to_numpy()
+    return shapely.convex_hull(shapely.multipoints(xy)).buffer(100.0)
+
+
+def _nn_by_kind(points_m, area) -> list[dict]:
+    from geo.pointstats import PointStatsError, clark_evans
+
+    out = []
+    for kind, grp in points_m.groupby(points_m["kind"].astype(str)):
+        xy = grp.geometry.get_coordinates().to_numpy()
+        try:
+            ce = clark_evans(xy, area=area)
+        except PointStatsError as exc:
+            out.append({"kind": kind, "n": len(grp), "error": str(exc)})
+            continue
+        out.append(
+            {
+                "kind": kind,
+                "n": ce.n,
+                "observed_mean_nn_m": ce.observed_m,
+                "expected_mean_nn_m": ce.expected_m,
+                "R": float(ce.R),
+                "z": ce.z,
+                "p": ce.p,
+                "pattern": ce.interpretation("en"),
+                "study_area_km2": ce.area_m2 / 1e6,
+            }
+        )
+    return out
+
+
+def _cmd_clusters(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from geo.clusters import cluster_points, cluster_summary
+    from layers.crs import to_metric
+    from layers.io_safe import write_json
+    from layers.registry import load_layer
+    from layers.resolve import resolve_layers
+
+    pts = to_metric(resolve_layers(args.layer))
+    labelled = cluster_points(
+        pts,
+        method=args.method,
+        eps_m=args.eps_m,
+        min_samples=args.min_samples,
+        min_cluster_size=args.min_cluster_size,
+        weight_col=args.weight,
+    )
+    summ = cluster_summary(labelled, zones=load_layer("zones"), districts=load_layer("districts"))
+    params = {
+        "method": args.method,
+        "eps_m": args.eps_m if args.method == "dbscan" else None,
+        "min_samples": args.min_samples,
+        "min_cluster_size": args.min_cluster_size if args.method == "hdbscan" else None,
+        "weight": args.weight,
+        "layers": args.layer,
+    }
+    summary = {
+        **params,
+        "n_points": len(labelled),
+        "n_clusters": len(summ),
+        "n_noise": int((labelled["cluster"] < 0).sum()),
+        "clusters": [
+            {
+                "id": int(r["id"]),
+                "size": int(r["size"]),
+                "by_kind": r["by_kind"],
+                "label": r["label"],
+                "centroid_lon": float(r["centroid_lon"]),
+                "centroid_lat": float(r["centroid_lat"]),
+                "area_km2": float(r["area_km2"]),
+                "density_per_km2": float(r["density_per_km2"]),
+                "zone": r.get("zone", ""),
+                "district": r.get("district", ""),
+            }
+            for _, r in summ.iterrows()
+        ],
+        "synthetic_points": int(labelled["synthetic"].sum()) if "synthetic" in labelled else 0,
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    pts_out = labelled.to_crs(4326)
+    pts_out["params"] = str(params)
+    cl = summ.drop(columns=["centroid_x", "centroid_y"], errors="ignore").to_crs(4326)
+    cl["by_kind"] = cl["by_kind"].map(lambda d: ", ".join(f"{k}:{v}" for k, v in d.items()))
+    cl["params"] = str(params)
+    _write_gpkg_layers(out / "points.gpkg", {"points": pts_out})
+    _write_gpkg_layers(out / "clusters.gpkg", {"clusters": cl})
+    write_json(out / "summary.json", summary, force=True)
+    print(
+        f"{summary['n_clusters']} clusters, {summary['n_noise']} noise points ({args.method}); wrote {out}"
+    )
+    return 0
+
+
+def _cmd_hotspots(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from geo.hotspots import hotspot_cells
+    from layers.crs import to_metric
+    from layers.io_safe import write_json
+    from layers.resolve import resolve_layers
+
+    pts = to_metric(resolve_layers(args.layer))
+    area = _study_area(pts, args.zone)
+    cells = hotspot_cells(
+        pts, cell_m=args.cell_m, weight_col=args.weight, permutations=args.permutations, area=area
+    )
+    counts = cells["hotspot_class"].value_counts().to_dict()
+    summary = {
+        "layers": args.layer,
+        "weight": args.weight,
+        "cell_m": args.cell_m,
+        "permutations": args.permutations,
+        "n_cells": len(cells),
+        "classes": counts,
+        "classification": "Gi* z sign and Benjamini-Hochberg FDR-adjusted normal p (90/95/99 %); gi_p is the permutation p",
+        "nearest_neighbour": _nn_by_kind(pts, area),
+        "study_area": args.zone or "convex hull of the points + 100 m",
+        "synthetic_points": int(pts["synthetic"].sum()) if "synthetic" in pts else 0,
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    c = cells.to_crs(4326)
+    c["cell_m"] = args.cell_m
+    _write_gpkg_layers(out / "cells.gpkg", {"cells": c})
+    write_json(out / "summary.json", summary, force=True)
+    print(f"{len(cells)} cells; classes {counts}; wrote {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
     parser = argparse.ArgumentParser(
@@ -202,6 +347,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.set_defaults(func=_cmd_coverage)
+
+    p = sub.add_parser(
+        "clusters",
+        help="density clusters (DBSCAN/HDBSCAN in metres) of one or more point layers",
+        description="Density clusters of innovation resources. L: embedded layer names (layer:subtype) or files.",
+    )
+    p.add_argument("--layer", nargs="+", required=True, metavar="L")
+    p.add_argument("--method", choices=["dbscan", "hdbscan"], default="dbscan")
+    p.add_argument("--eps-m", type=float, default=300.0, dest="eps_m", help="DBSCAN radius (m)")
+    p.add_argument("--min-samples", type=int, default=10, dest="min_samples")
+    p.add_argument(
+        "--min-cluster-size", type=int, default=20, dest="min_cluster_size", help="HDBSCAN"
+    )
+    p.add_argument("--weight", metavar="COL", help="weight column (DBSCAN)")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.set_defaults(func=_cmd_clusters)
+
+    p = sub.add_parser(
+        "hotspots",
+        help="Getis-Ord Gi* hot spots on a hexagonal grid, plus nearest-neighbour statistics",
+        description="Hot and cold spots (Gi*, permutations, FDR) and Clark-Evans R per kind.",
+    )
+    p.add_argument("--layer", nargs="+", required=True, metavar="L")
+    p.add_argument("--weight", metavar="COL", help="sum this column instead of counting")
+    p.add_argument("--cell-m", type=float, default=500.0, dest="cell_m", help="hexagon spacing (m)")
+    p.add_argument("--permutations", type=int, default=999)
+    p.add_argument(
+        "--zone", metavar="NAME", help="study area: an embedded zone (default: hull of the points)"
+    )
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.set_defaults(func=_cmd_hotspots)
     return parser
 
 

@@ -82,8 +82,13 @@ def _network_from_path(path: str):
 def _osm_fetch_controls():
     """Online only: fetch the study area's network with osmnx and keep it for reuse."""
     path = st.session_state.get("cov_osm_path")
-    if st.button(T("从 OpenStreetMap 在线获取研究区路网(需联网)", "Fetch the study area's network from OSM (online)"),
-                 key="cov_fetch"):
+    if st.button(
+        T(
+            "从 OpenStreetMap 在线获取研究区路网(需联网)",
+            "Fetch the study area's network from OSM (online)",
+        ),
+        key="cov_fetch",
+    ):
         import osmnx as ox
 
         from layers.networks import CACHE_DIR
@@ -96,14 +101,20 @@ def _osm_fetch_controls():
         try:
             with st.spinner(T("正在下载 OSM 路网…", "Downloading the OSM network…")):
                 if not target.exists():
-                    g = ox.graph_from_bbox((w - 0.01, s - 0.01, e + 0.01, n + 0.01), network_type=net_type)
+                    g = ox.graph_from_bbox(
+                        (w - 0.01, s - 0.01, e + 0.01, n + 0.01), network_type=net_type
+                    )
                     target.parent.mkdir(parents=True, exist_ok=True)
                     ox.save_graphml(g, target)
             st.session_state["cov_osm_path"] = str(target)
             path = str(target)
         except Exception as exc:  # no internet, Overpass errors …: say so, keep going
-            st.error(T(f"无法获取 OSM 路网(可能未联网): {type(exc).__name__}",
-                       f"Could not fetch the OSM network (offline?): {type(exc).__name__}"))
+            st.error(
+                T(
+                    f"无法获取 OSM 路网(可能未联网): {type(exc).__name__}",
+                    f"Could not fetch the OSM network (offline?): {type(exc).__name__}",
+                )
+            )
             return None
     if not path:
         return None
@@ -112,8 +123,12 @@ def _osm_fetch_controls():
     except (NetworkError, ValueError) as exc:
         st.error(str(exc))
         return None
-    st.caption(T(f"OSM 路网(© OpenStreetMap contributors, ODbL): {graph.n_nodes} 个节点",
-                 f"OSM network (© OpenStreetMap contributors, ODbL): {graph.n_nodes} nodes"))
+    st.caption(
+        T(
+            f"OSM 路网(© OpenStreetMap contributors, ODbL): {graph.n_nodes} 个节点",
+            f"OSM network (© OpenStreetMap contributors, ODbL): {graph.n_nodes} nodes",
+        )
+    )
     return graph
 
 

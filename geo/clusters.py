@@ -1,0 +1,295 @@
+"""Density clusters of points in metres: DBSCAN (exact, grid-accelerated) and HDBSCAN.
+
+:func:`dbscan` is an exact DBSCAN for 2-D metric coordinates that scales to
+millions of points with little memory:
+
+1. grid cells of side ``eps/√5``: any two points in the same or in edge-adjacent
+   cells are within ``eps``; a cell holding ``min_samples`` points (or weight)
+   makes all of them core points; other points are counted with a KD-tree;
+2. core cells are joined when the bounding boxes of their core points prove a
+   pair within ``eps`` (always for edge-adjacent cells); only the remaining
+   candidate cell pairs that would join different components are checked point
+   by point;
+3. border points take the label of their nearest core point within ``eps``.
+
+The result is the DBSCAN partition (border points reachable from several
+clusters go to the nearest one). :func:`cluster_summary` is the GeoDataFrame
+adapter that describes each cluster.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+__all__ = ["ClusterError", "cluster_points", "cluster_summary", "dbscan", "hdbscan_labels"]
+
+
+class ClusterError(ValueError):
+    """Raised for bad clustering parameters or inputs."""
+
+
+def _check_xy(xy) -> np.ndarray:
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    if not np.isfinite(xy).all():
+        raise ClusterError(
+            "坐标包含非数值 / coordinates contain NaN or infinity: drop empty geometries first"
+        )
+    return xy
+
+
+def dbscan(xy, *, eps_m: float, min_samples: int, weights=None) -> np.ndarray:
+    """Exact DBSCAN labels (``-1`` = noise) for metric coordinates.
+
+    Parameters
+    ----------
+    xy : array_like, shape (n, 2)
+        Projected coordinates in metres.
+    eps_m : float
+        Neighbourhood radius (metres).
+    min_samples : int
+        Points (or total weight) within ``eps_m``, the point itself included,
+        that make a core point.
+    weights : array_like, optional
+        Point weights (e.g. employees): the neighbourhood weight must reach
+        ``min_samples``.
+    """
+    if not eps_m > 0:
+        raise ClusterError(f"eps_m 必须为正 / eps_m must be positive, got {eps_m!r}")
+    if int(min_samples) < 1:
+        raise ClusterError(f"min_samples 至少为 1 / min_samples must be ≥ 1, got {min_samples!r}")
+    xy = _check_xy(xy)
+    n = len(xy)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    w = None if weights is None else np.nan_to_num(np.asarray(weights, float))
+    side = eps_m / np.sqrt(5.0)
+    ij = np.floor((xy - xy.min(axis=0)) / side).astype(np.int64) + 3
+    ncol = int(ij[:, 1].max()) + 4
+    key = ij[:, 0] * ncol + ij[:, 1]
+    cells, cell_of, cnt = np.unique(key, return_inverse=True, return_counts=True)
+    cell_of = cell_of.ravel()
+    cell_w = (
+        cnt.astype(float) if w is None else np.bincount(cell_of, weights=w, minlength=len(cells))
+    )
+    core = cell_w[cell_of] >= min_samples
+    tree = cKDTree(xy)
+    rest = np.flatnonzero(~core)
+    if len(rest):
+        if w is None:
+            counts = tree.query_ball_point(xy[rest], eps_m, return_length=True, workers=-1)
+            core[rest] = counts >= min_samples
+        else:
+            nb = tree.query_ball_point(xy[rest], eps_m, workers=-1)
+            core[rest] = np.array([w[list(ix)].sum() for ix in nb]) >= min_samples
+    labels = np.full(n, -1, dtype=np.int64)
+    cp = np.flatnonzero(core)
+    if len(cp) == 0:
+        return labels
+    ncell = len(cells)
+    cc = cell_of[cp]
+    is_core_cell = np.zeros(ncell, bool)
+    is_core_cell[cc] = True
+    mnx = np.full(ncell, np.inf)
+    mxx = np.full(ncell, -np.inf)
+    mny = np.full(ncell, np.inf)
+    mxy = np.full(ncell, -np.inf)
+    np.minimum.at(mnx, cc, xy[cp, 0])
+    np.maximum.at(mxx, cc, xy[cp, 0])
+    np.minimum.at(mny, cc, xy[cp, 1])
+    np.maximum.at(mxy, cc, xy[cp, 1])
+    ci, cj = cells // ncol, cells % ncol
+    core_cells = np.flatnonzero(is_core_cell)
+    # candidate neighbour cells: offsets up to 3 cells (3·side > eps), half of them
+    offsets = [
+        (di, dj)
+        for di in range(0, 4)
+        for dj in range(-3, 4)
+        if (di, dj) > (0, 0)
+        and (max(abs(di) - 1, 0) ** 2 + max(abs(dj) - 1, 0) ** 2) * side**2 <= eps_m**2
+    ]
+    pa, pb = [], []
+    for di, dj in offsets:
+        target = (ci[core_cells] + di) * ncol + (cj[core_cells] + dj)
+        pos = np.minimum(np.searchsorted(cells, target), ncell - 1)
+        ok = (cells[pos] == target) & is_core_cell[pos]
+        pa.append(core_cells[ok])
+        pb.append(pos[ok])
+    a = np.concatenate(pa)
+    b = np.concatenate(pb)
+    gx = np.maximum(0.0, np.maximum(mnx[a] - mxx[b], mnx[b] - mxx[a]))
+    gy = np.maximum(0.0, np.maximum(mny[a] - mxy[b], mny[b] - mxy[a]))
+    near = np.hypot(gx, gy) <= eps_m
+    fx = np.maximum(mxx[a] - mnx[b], mxx[b] - mnx[a])
+    fy = np.maximum(mxy[a] - mny[b], mxy[b] - mny[a])
+    sure = near & (np.hypot(fx, fy) <= eps_m)
+    amb = near & ~sure
+    edges_a, edges_b = a[sure], b[sure]
+    if amb.any():
+        g = coo_matrix((np.ones(len(edges_a)), (edges_a, edges_b)), shape=(ncell, ncell))
+        _, comp = connected_components(g, directed=False)
+        todo = np.flatnonzero(amb)
+        todo = todo[comp[a[todo]] != comp[b[todo]]]
+        if len(todo):
+            ok = _pairs_within(xy, cp, cc, ncell, a[todo], b[todo], eps_m)
+            edges_a = np.concatenate([edges_a, a[todo][ok]])
+            edges_b = np.concatenate([edges_b, b[todo][ok]])
+    g = coo_matrix((np.ones(len(edges_a)), (edges_a, edges_b)), shape=(ncell, ncell))
+    _, comp = connected_components(g, directed=False)
+    # renumber components of core cells 0..k-1 in order of first core point
+    core_comp = comp[cc]
+    _, first = np.unique(core_comp, return_index=True)
+    order = np.argsort(first)
+    remap = np.full(comp.max() + 1, -1, np.int64)
+    remap[np.unique(core_comp)[order]] = np.arange(len(order))
+    labels[cp] = remap[core_comp]
+    border = np.flatnonzero(~core)
+    if len(border):
+        d, j = cKDTree(xy[cp]).query(xy[border], k=1, distance_upper_bound=eps_m)
+        hit = np.isfinite(d)
+        labels[border[hit]] = labels[cp[j[hit]]]
+    return labels
+
+
+def _pairs_within(xy, cp, cc, ncell, a_cells, b_cells, eps_m, chunk=20_000_000):
+    """For each candidate cell pair, is there a pair of core points within eps?"""
+    order = np.argsort(cc, kind="stable")
+    pts = xy[cp[order]]
+    start = np.searchsorted(cc[order], np.arange(ncell), side="left")
+    count = np.bincount(cc, minlength=ncell)
+    na, nb = count[a_cells], count[b_cells]
+    sizes = na * nb
+    result = np.zeros(len(a_cells), bool)
+    eps2 = eps_m * eps_m
+    lo = 0
+    while lo < len(a_cells):
+        hi = lo
+        total = 0
+        while hi < len(a_cells) and (total == 0 or total + sizes[hi] <= chunk):
+            total += sizes[hi]
+            hi += 1
+        s = sizes[lo:hi]
+        pair = np.repeat(np.arange(lo, hi), s)
+        r = np.arange(s.sum()) - np.repeat(np.cumsum(s) - s, s)
+        ia = start[a_cells[pair]] + r // nb[pair]
+        ib = start[b_cells[pair]] + r % nb[pair]
+        d2 = ((pts[ia] - pts[ib]) ** 2).sum(axis=1)
+        hit = np.bincount(pair - lo, weights=(d2 <= eps2).astype(float), minlength=hi - lo)
+        result[lo:hi] = hit > 0
+        lo = hi
+    return result
+
+
+def hdbscan_labels(xy, *, min_cluster_size: int, min_samples: int | None = None) -> np.ndarray:
+    """HDBSCAN labels (``-1`` = noise) with the ``hdbscan`` package (Borůvka KD-tree)."""
+    import hdbscan
+
+    xy = _check_xy(xy)
+    if int(min_cluster_size) < 2:
+        raise ClusterError(f"min_cluster_size 至少为 2 / must be ≥ 2, got {min_cluster_size!r}")
+    if len(xy) < max(int(min_cluster_size), 2):
+        return np.full(len(xy), -1, dtype=np.int64)
+    model = hdbscan.HDBSCAN(
+        min_cluster_size=int(min_cluster_size),
+        min_samples=None if min_samples is None else int(min_samples),
+        core_dist_n_jobs=-1,
+    )
+    return model.fit_predict(xy).astype(np.int64)
+
+
+def cluster_points(
+    points: gpd.GeoDataFrame,
+    *,
+    method: str = "dbscan",
+    eps_m: float = 300.0,
+    min_samples: int = 10,
+    min_cluster_size: int = 20,
+    weight_col: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Label points with a ``cluster`` column (``-1`` = noise); returns a new frame."""
+    if points.crs is None or not points.crs.is_projected:
+        raise ClusterError("点图层必须为米制投影坐标 / points must be in a projected CRS (metres)")
+    xy = np.column_stack([points.geometry.x.to_numpy(), points.geometry.y.to_numpy()])
+    if method == "dbscan":
+        w = None
+        if weight_col:
+            if weight_col not in points:
+                raise ClusterError(f"没有权重字段 / no weight column {weight_col!r}")
+            w = pd.to_numeric(points[weight_col], errors="coerce").fillna(0).to_numpy()
+        labels = dbscan(xy, eps_m=eps_m, min_samples=min_samples, weights=w)
+    elif method == "hdbscan":
+        labels = hdbscan_labels(xy, min_cluster_size=min_cluster_size, min_samples=min_samples)
+    else:
+        raise ClusterError(f"未知方法 / unknown method {method!r}: use dbscan or hdbscan")
+    out = points.copy()
+    out["cluster"] = labels
+    return out
+
+
+def _label(by_kind: dict[str, int]) -> str:
+    total = sum(by_kind.values())
+    ranked = sorted(by_kind.items(), key=lambda kv: -kv[1])
+    main = [k for k, v in ranked if v / total >= 0.25][:2] or [ranked[0][0]]
+    return "+".join(main) + ("主导" if len(main) == 1 else "复合")
+
+
+def cluster_summary(
+    labelled: gpd.GeoDataFrame,
+    *,
+    zones: gpd.GeoDataFrame | None = None,
+    districts: gpd.GeoDataFrame | None = None,
+    kind_col: str = "kind",
+    hull_ratio: float = 0.3,
+) -> gpd.GeoDataFrame:
+    """One row per cluster: size, members by kind, centroid, concave hull, area, density, zone, district, label."""
+    rows = []
+    crs = labelled.crs
+    for cid, grp in labelled[labelled["cluster"] >= 0].groupby("cluster"):
+        pts = shapely.multipoints(np.column_stack([grp.geometry.x, grp.geometry.y]))
+        hull = shapely.concave_hull(pts, ratio=hull_ratio)
+        if hull.geom_type != "Polygon" or hull.area == 0:
+            hull = shapely.buffer(shapely.convex_hull(pts), 25.0)
+        by_kind = (
+            grp[kind_col].astype(str).value_counts().to_dict()
+            if kind_col in grp
+            else {"": len(grp)}
+        )
+        cen = shapely.Point(grp.geometry.x.mean(), grp.geometry.y.mean())
+        area_km2 = hull.area / 1e6
+        rows.append(
+            {
+                "id": int(cid),
+                "size": len(grp),
+                "by_kind": by_kind,
+                "label": _label(by_kind),
+                "centroid_x": cen.x,
+                "centroid_y": cen.y,
+                "area_km2": area_km2,
+                "density_per_km2": len(grp) / area_km2 if area_km2 > 0 else np.nan,
+                "geometry": hull,
+            }
+        )
+    out = (
+        gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
+        if rows
+        else gpd.GeoDataFrame(
+            {"id": [], "size": [], "by_kind": [], "label": []}, geometry=[], crs=crs
+        )
+    )
+    if len(out):
+        cen = gpd.GeoSeries(gpd.points_from_xy(out["centroid_x"], out["centroid_y"]), crs=crs)
+        ll = cen.to_crs(4326)
+        out["centroid_lon"] = ll.x.round(6).to_numpy()
+        out["centroid_lat"] = ll.y.round(6).to_numpy()
+        for col, layer in (("zone", zones), ("district", districts)):
+            if layer is not None and len(layer):
+                lay = layer.to_crs(crs)
+                out[col] = [
+                    "、".join(lay.loc[lay.contains(p), "name"].astype(str)) for p in cen.to_numpy()
+                ]
+    return out
