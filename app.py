@@ -10,6 +10,7 @@ st.sidebar.radio("语言 / Language", ["中文", "English"], key="lang_choice", 
 
 pages = [
     st.Page("ui/pages/map_page.py", title=t("page_map"), default=True),
+    st.Page("ui/pages/clusters_page.py", title=t("page_clusters")),
     st.Page("ui/pages/coverage_page.py", title=t("page_coverage")),
     st.Page("ui/pages/data_page.py", title=t("page_data")),
 ]

@@ -69,7 +69,7 @@ def _hex_polygon(q: np.ndarray, r: np.ndarray, size: float):
 
 
 def hex_grid(area, *, cell_m: float, crs) -> gpd.GeoDataFrame:
-    """Hexagons (pointy-top, centre spacing ``cell_m``) whose centres lie in ``area``.
+    """Hexagons (pointy-top, centre spacing ``cell_m``) that intersect ``area``.
 
     Columns ``q``, ``r`` (axial index) and the hexagon geometry, in ``crs``.
     """
@@ -83,14 +83,16 @@ def hex_grid(area, *, cell_m: float, crs) -> gpd.GeoDataFrame:
     r0, r1 = ax[:, 1].min() - 2, ax[:, 1].max() + 2
     qq, rr = np.meshgrid(np.arange(q0, q1 + 1), np.arange(r0, r1 + 1), indexing="ij")
     qq, rr = qq.ravel(), rr.ravel()
+    if len(qq) > 4_000_000:
+        raise HotspotError(f"格网过多 ({len(qq)}) / too many cells: use a larger cell_m")
     cx = size * SQRT3 * (qq + rr / 2)
     cy = size * 1.5 * rr
     shapely.prepare(area)
-    keep = shapely.contains_xy(area, cx, cy)
-    if keep.sum() > 2_000_000:
-        raise HotspotError(f"格网过多 ({keep.sum()}) / too many cells: use a larger cell_m")
-    polys, _, _ = _hex_polygon(qq[keep], rr[keep], size)
-    return gpd.GeoDataFrame({"q": qq[keep], "r": rr[keep]}, geometry=polys, crs=crs)
+    # centres inside, or within one circumradius of the area: test those polygons exactly
+    near = shapely.dwithin(area, shapely.points(cx, cy), size)
+    polys, _, _ = _hex_polygon(qq[near], rr[near], size)
+    hit = shapely.intersects(area, polys)
+    return gpd.GeoDataFrame({"q": qq[near][hit], "r": rr[near][hit]}, geometry=polys[hit], crs=crs)
 
 
 def hex_counts(

@@ -99,8 +99,13 @@
   function vectorLayer(payload, opts) {
     var get = decodeColumns(payload.columns);
     var layer = L.geoJSON(payload.geojson, {
-      style: function () {
-        return { color: opts.color, weight: opts.weight, fillColor: opts.color,
+      style: function (feature) {
+        var c = opts.color;
+        if (opts.colorField && opts.colorMap) {
+          var v = get(feature.properties.__i, opts.colorField);
+          if (Object.prototype.hasOwnProperty.call(opts.colorMap, v)) { c = opts.colorMap[v]; }
+        }
+        return { color: opts.lineColor || c, weight: opts.weight, fillColor: c,
           fillOpacity: opts.fillOpacity, dashArray: opts.dashArray || null };
       },
       onEachFeature: function (feature, lyr) {

@@ -402,3 +402,29 @@ def build_map(
     code += f"InnoMap.ready({map_var}, {js_literal(counts)});"
     _Script(code).add_to(m)
     return m
+
+
+def add_image_overlay(
+    m: folium.Map,
+    png: bytes,
+    bounds_wgs84: tuple[float, float, float, float],
+    *,
+    name: str,
+    opacity: float = 0.6,
+    overlay_crs: str = "WGS84",
+) -> None:
+    """Add a PNG (e.g. a density surface) as an inline image overlay (no file, no URL)."""
+    minx, miny, maxx, maxy = bounds_wgs84
+    if overlay_crs == "GCJ-02":
+        lo, la = wgs84_to_gcj02([minx, maxx], [miny, maxy])
+        minx, maxx, miny, maxy = float(lo[0]), float(lo[1]), float(la[0]), float(la[1])
+    uri = "data:image/png;base64," + base64.b64encode(png).decode()
+    folium.raster_layers.ImageOverlay(
+        image=uri,
+        bounds=[[miny, minx], [maxy, maxx]],
+        opacity=opacity,
+        name=escape_label(name),
+        interactive=False,
+        zindex=1,
+        control=False,
+    ).add_to(m)
