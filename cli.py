@@ -292,6 +292,144 @@ def _cmd_hotspots(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_site(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from geo.reach import ReachParams
+    from geo.siting_geo import grid_candidates, run_siting
+    from layers.crs import to_metric
+    from layers.io_safe import write_json
+    from layers.networks import load_network
+    from layers.registry import load_layer
+    from layers.resolve import resolve_layers
+
+    if (args.k is None) == (args.target_share is None):
+        raise ValueError(
+            "请给出 --k 或 --target-share 之一 / give exactly one of --k and --target-share"
+        )
+    model = args.model or ("lscp" if args.target_share is not None else "mclp")
+    if model == "lscp" and args.target_share is None:
+        raise ValueError("--model lscp 需要 --target-share / lscp needs --target-share")
+    if model in ("mclp", "pmedian") and args.k is None:
+        raise ValueError(f"--model {model} 需要 --k / {model} needs --k")
+    method = args.method or ("network" if args.network else "straight")
+    params = ReachParams(
+        method=method,
+        mode=args.mode,
+        speed_kmh=args.speed_kmh,
+        detour=args.detour,
+        max_snap_m=args.max_snap_m,
+    )
+    graph = load_network(args.network) if method == "network" else None
+    demand = resolve_layers(args.demand, default_kind="enterprises")
+    existing = resolve_layers([args.existing], default_kind="incubators")
+    d_m = to_metric(demand, graph.crs if graph is not None else None)
+    e_m = existing.to_crs(d_m.crs)
+    zones = load_layer("zones").to_crs(d_m.crs)
+    if args.zone:
+        hit = zones[zones["name"] == args.zone]
+        if hit.empty:
+            raise ValueError(
+                f"未知片区 / unknown zone {args.zone!r}: choose one of {', '.join(zones['name'])}"
+            )
+        area = hit.geometry.iloc[0]
+    else:
+        import shapely
+
+        area = shapely.convex_hull(shapely.multipoints(d_m.geometry.get_coordinates().to_numpy()))
+    if args.candidates.startswith("grid:"):
+        try:
+            spacing = float(args.candidates.split(":", 1)[1])
+        except ValueError:
+            raise ValueError(
+                f"--candidates {args.candidates!r}: use grid:<metres>, e.g. grid:500"
+            ) from None
+        cands = grid_candidates(area, spacing_m=spacing, crs=d_m.crs)
+    else:
+        cands = resolve_layers([args.candidates], default_kind="incubators").to_crs(d_m.crs)
+        if args.zone:
+            cands = cands[cands.within(area)]
+    cap = "floor_area_m2" if "floor_area_m2" in e_m else None
+    res = run_siting(
+        d_m,
+        e_m,
+        cands,
+        params=params,
+        minutes=args.minutes,
+        model=model,
+        k=args.k,
+        target_share=args.target_share,
+        solver=args.solver,
+        time_limit=args.time_limit,
+        weight_col=args.weight,
+        capacity_col=cap,
+        graph=graph,
+    )
+    sol = res.solution
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    label = params.label("zh")
+    summary = {
+        "model": model,
+        "k": len(sol.selected) if model == "lscp" else args.k,
+        "target_share": args.target_share,
+        "objective": sol.objective,
+        "upper_bound": sol.upper_bound,
+        "gap": sol.gap,
+        "bound_kind": "lower bound on weighted minutes"
+        if model == "pmedian"
+        else (
+            "lower bound on the number of sites"
+            if model == "lscp"
+            else "upper bound on weighted covered demand"
+        ),
+        "solver": sol.solver,
+        "solver_status": sol.status,
+        "seconds": sol.seconds,
+        "covered_before": res.covered_before,
+        "covered_after": res.covered_after,
+        "share_before": res.share_before,
+        "share_after": res.share_after,
+        "weight_total": res.weight_total,
+        "weight": args.weight,
+        "minutes": args.minutes,
+        "method": method,
+        "method_label": label,
+        "mode": args.mode,
+        "speed_kmh": params.effective_speed_kmh,
+        "candidates": args.candidates,
+        "n_candidates": len(cands),
+        "zone": args.zone,
+        "selected": [
+            {
+                "rank": int(r["rank"]),
+                "id": str(r["id"]),
+                "lon": float(r["lon"]),
+                "lat": float(r["lat"]),
+                "marginal_gain": float(r["marginal_gain"]),
+                "newly_covered_weight": float(r["newly_covered_weight"]),
+            }
+            for _, r in res.selected.iterrows()
+        ],
+        "by_zone": res.by_zone.to_dict("records"),
+        "by_district": res.by_district.to_dict("records"),
+        "synthetic_demand": bool(demand["synthetic"].any()) if "synthetic" in demand else False,
+    }
+    sites = res.selected.to_crs(4326)
+    sites["method_label"] = label
+    catch = res.catchments.to_crs(4326)
+    gaps = res.gaps.to_crs(4326)
+    gaps["method_label"] = label
+    _write_gpkg_layers(out / "sites.gpkg", {"sites": sites, "catchments": catch})
+    _write_gpkg_layers(out / "gaps.gpkg", {"gaps": gaps})
+    write_json(out / "summary.json", summary, force=True)
+    print(
+        f"{model}: {len(sol.selected)} new sites; covered {res.share_before:.1%} → {res.share_after:.1%}; "
+        f"objective {sol.objective:.1f}, bound {sol.upper_bound:.1f}, gap {sol.gap:.2%} ({sol.solver}); wrote {out}"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
     parser = argparse.ArgumentParser(
@@ -378,6 +516,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=_cmd_hotspots)
+
+    p = sub.add_parser(
+        "site",
+        help="incubator siting: k new sites (MCLP/p-median) or fewest for a target share (LSCP), existing kept",
+        description="Optimal new incubator sites with the existing incubators fixed; gaps and before/after.",
+    )
+    p.add_argument("--demand", nargs="+", required=True, metavar="D")
+    p.add_argument("--weight", metavar="COL")
+    p.add_argument("--existing", required=True, metavar="E")
+    p.add_argument("--candidates", required=True, metavar="grid:<metres>|PATH")
+    p.add_argument("--zone", metavar="NAME", help="restrict candidates to an embedded zone")
+    p.add_argument("--k", type=int)
+    p.add_argument("--target-share", type=float, dest="target_share")
+    p.add_argument("--model", choices=["mclp", "lscp", "pmedian"])
+    p.add_argument("--mode", choices=["walk", "bike", "drive"], default="walk")
+    p.add_argument("--minutes", type=float, default=15.0)
+    p.add_argument("--speed-kmh", type=float, dest="speed_kmh")
+    p.add_argument("--detour", type=float, default=1.3)
+    p.add_argument("--network", metavar="PATH")
+    p.add_argument("--method", choices=["network", "straight"])
+    p.add_argument("--max-snap-m", type=float, default=300.0, dest="max_snap_m")
+    p.add_argument("--solver", choices=["exact", "heuristic", "auto"], default="auto")
+    p.add_argument("--time-limit", type=float, default=30.0, dest="time_limit")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.set_defaults(func=_cmd_site)
     return parser
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "nearest_service",
     "service_isochrones",
     "service_reach_matrix",
+    "service_time_matrix",
 ]
 
 #: Tolerance of every "within the cut-off" comparison (minutes): absorbs float sums.
@@ -432,3 +433,51 @@ def service_isochrones(
                 for m in minutes
             ]
     return out
+
+
+def service_time_matrix(
+    demand_xy: np.ndarray,
+    service_xy: np.ndarray,
+    *,
+    params: ReachParams,
+    max_minutes: float,
+    graph: RoadGraph | None = None,
+    batch: int = 64,
+) -> csr_matrix:
+    """Sparse travel minutes (demand × service) for pairs within ``max_minutes``.
+
+    Stored values are ``minutes + 1e-6`` so that a zero time stays a stored entry.
+    """
+    demand_xy = np.asarray(demand_xy, float).reshape(-1, 2)
+    service_xy = np.asarray(service_xy, float).reshape(-1, 2)
+    nd, ns = len(demand_xy), len(service_xy)
+    if nd == 0 or ns == 0:
+        return csr_matrix((nd, ns))
+    if params.method == "straight":
+        v = _mpm(params.effective_speed_kmh) / params.detour
+        dm = cKDTree(demand_xy).sparse_distance_matrix(
+            cKDTree(service_xy), max_distance=max_minutes * v, output_type="coo_matrix"
+        )
+        return csr_matrix((dm.data / v + 1e-6, (dm.row, dm.col)), shape=(nd, ns))
+    if graph is None:
+        raise NetworkError("路网法需要先加载路网 / the network method needs a loaded road network")
+    mg = graph.mode_graph(params.mode, speed_kmh=params.speed_kmh)
+    access = _mpm(_access_kmh(params))
+    s_nodes, s_d, s_ok = _snap(mg, service_xy, params.max_snap_m)
+    d_nodes, d_d, d_ok = _snap(mg, demand_xy, params.max_snap_m)
+    ok_idx = np.flatnonzero(s_ok)
+    rows, cols, vals = [], [], []
+    for idx, dist in _node_time_batches(
+        mg, s_nodes[ok_idx], s_d[ok_idx] / access, max_minutes, batch
+    ):
+        t = dist[:, d_nodes] + (d_d / access)[None, :]
+        hit = (t <= max_minutes + TOL_MIN) & d_ok[None, :]
+        r, c = np.nonzero(hit)
+        rows.append(c)
+        cols.append(ok_idx[idx][r])
+        vals.append(t[r, c] + 1e-6)
+    if not rows:
+        return csr_matrix((nd, ns))
+    return csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(nd, ns)
+    )

@@ -1,0 +1,298 @@
+"""GeoDataFrame adapter of the siting models: gaps, candidates, solve, proof.
+
+Inputs are projected (metric) GeoDataFrames; nothing is modified in place.
+Reach uses :mod:`geo.reach` (the coverage machinery), not a second one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.coverage import coverage_by_group
+from geo.hotspots import hex_counts, hex_grid
+from geo.reach import (
+    ReachParams,
+    nearest_service,
+    service_isochrones,
+    service_reach_matrix,
+    service_time_matrix,
+)
+from geo.siting import (
+    SitingError,
+    SitingSolution,
+    solve_lscp,
+    solve_mclp,
+    solve_pmedian,
+    two_step_fca,
+)
+
+__all__ = ["SitingResult", "gap_cells", "grid_candidates", "run_siting", "scenario_coverage"]
+
+
+def _xy(g: gpd.GeoDataFrame) -> np.ndarray:
+    pts = g.geometry if (g.geom_type == "Point").all() else g.geometry.representative_point()
+    return np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
+
+
+def _weights(demand: gpd.GeoDataFrame, weight_col: str | None) -> np.ndarray:
+    if not weight_col:
+        return np.ones(len(demand))
+    if weight_col not in demand:
+        raise SitingError(
+            f"需求图层没有权重字段 {weight_col!r} / demand has no column {weight_col!r}"
+        )
+    return pd.to_numeric(demand[weight_col], errors="coerce").fillna(0).to_numpy(float)
+
+
+def grid_candidates(area, *, spacing_m: float, crs, exclude=None) -> gpd.GeoDataFrame:
+    """Hexagon-centre candidates ``spacing_m`` apart inside ``area``, minus ``exclude`` polygons."""
+    if not spacing_m > 0:
+        raise SitingError(f"候选格网间距必须为正 / grid spacing must be positive, got {spacing_m}")
+    grid = hex_grid(area, cell_m=spacing_m, crs=crs)
+    cen = grid.geometry.centroid
+    ok = shapely.contains_xy(area, cen.x.to_numpy(), cen.y.to_numpy())
+    if exclude is not None and not exclude.is_empty:
+        ok &= ~shapely.contains_xy(exclude, cen.x.to_numpy(), cen.y.to_numpy())
+    cen = cen[ok]
+    return gpd.GeoDataFrame(
+        {"id": [f"G{i:05d}" for i in range(len(cen))], "source": "grid"},
+        geometry=cen.to_numpy(),
+        crs=crs,
+    )
+
+
+def gap_cells(
+    demand: gpd.GeoDataFrame,
+    existing: gpd.GeoDataFrame,
+    *,
+    params: ReachParams,
+    minutes: float,
+    weight_col: str | None = None,
+    capacity_col: str | None = None,
+    cell_m: float = 500.0,
+    graph=None,
+) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
+    """Hexagons of demand with unserved weighted demand and 2SFCA accessibility.
+
+    Returns ``(cells, covered_by_existing, accessibility)``; cells are ranked by
+    unserved weighted demand (``gap_rank`` 1 = largest gap).
+    """
+    dxy, exy = _xy(demand), _xy(existing)
+    w = _weights(demand, weight_col)
+    reach = service_reach_matrix(dxy, exy, params=params, minutes=minutes, graph=graph)
+    covered = np.asarray(reach.sum(axis=1)).ravel() > 0
+    if capacity_col and capacity_col in existing:
+        cap = pd.to_numeric(existing[capacity_col], errors="coerce").to_numpy(float)
+        cap = np.where(
+            np.isfinite(cap) & (cap > 0), cap, np.nanmedian(cap) if np.isfinite(cap).any() else 1.0
+        )
+    else:
+        cap = np.ones(len(existing))
+    access, _ = two_step_fca(reach, w, cap)
+    area = shapely.convex_hull(shapely.multipoints(dxy)).buffer(cell_m)
+    grid = hex_grid(area, cell_m=cell_m, crs=demand.crs)
+    grid["demand"] = hex_counts(grid, dxy, cell_m=cell_m, weights=w)
+    grid["unserved"] = hex_counts(grid, dxy[~covered], cell_m=cell_m, weights=w[~covered])
+    acc_sum = hex_counts(grid, dxy, cell_m=cell_m, weights=access * w)
+    grid["access_2sfca"] = np.divide(
+        acc_sum, grid["demand"], out=np.zeros(len(grid)), where=grid["demand"] > 0
+    )
+    grid = grid[grid["demand"] > 0].copy()
+    grid["unserved_share"] = grid["unserved"] / grid["demand"]
+    grid = grid.sort_values("unserved", ascending=False).reset_index(drop=True)
+    grid["gap_rank"] = np.arange(1, len(grid) + 1)
+    return grid, covered, access
+
+
+@dataclass
+class SitingResult:
+    """Everything a siting run produces (frames in the analysis CRS)."""
+
+    solution: SitingSolution
+    params: ReachParams
+    minutes: float
+    selected: gpd.GeoDataFrame
+    catchments: gpd.GeoDataFrame
+    by_zone: pd.DataFrame
+    by_district: pd.DataFrame
+    gaps: gpd.GeoDataFrame
+    demand: gpd.GeoDataFrame
+    covered_before: float
+    covered_after: float
+    weight_total: float
+
+    @property
+    def share_before(self) -> float:
+        return self.covered_before / self.weight_total if self.weight_total else 0.0
+
+    @property
+    def share_after(self) -> float:
+        return self.covered_after / self.weight_total if self.weight_total else 0.0
+
+
+def _before_after(flags_before, flags_after, groups, w, name):
+    t_before = np.where(flags_before, 0.0, np.inf)
+    t_after = np.where(flags_after, 0.0, np.inf)
+    b = coverage_by_group(t_before, groups, (0.5,), weights=w, group_name=name)
+    a = coverage_by_group(t_after, groups, (0.5,), weights=w, group_name=name)
+    out = b[[name, "demand_total", "weight_total", "weighted_covered", "weighted_share"]].rename(
+        columns={"weighted_covered": "covered_before", "weighted_share": "share_before"}
+    )
+    out["covered_after"] = a["weighted_covered"].to_numpy()
+    out["share_after"] = a["weighted_share"].to_numpy()
+    out["change"] = out["share_after"] - out["share_before"]
+    return out
+
+
+def run_siting(
+    demand: gpd.GeoDataFrame,
+    existing: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame,
+    *,
+    params: ReachParams,
+    minutes: float = 15.0,
+    model: str = "mclp",
+    k: int | None = 5,
+    target_share: float | None = None,
+    solver: str = "auto",
+    time_limit: float = 30.0,
+    weight_col: str | None = None,
+    capacity_col: str | None = None,
+    graph=None,
+    gap_cell_m: float = 500.0,
+) -> SitingResult:
+    """Gap analysis and optimal new sites with the existing incubators kept.
+
+    Raises
+    ------
+    SitingError
+        For geographic inputs, an empty candidate set, or bad model options.
+    """
+    for name, g in (("demand", demand), ("existing", existing), ("candidates", candidates)):
+        if g.crs is None or not g.crs.is_projected:
+            raise SitingError(
+                f"{name} 必须为米制投影坐标 / {name} must be in a projected CRS (metres)"
+            )
+    if len(candidates) == 0:
+        raise SitingError(
+            "没有候选点 / no candidate sites: choose a zone grid, a file or click on the map"
+        )
+    if model not in ("mclp", "lscp", "pmedian"):
+        raise SitingError(f"未知模型 / unknown model {model!r}: use mclp, lscp or pmedian")
+    dxy, cxy = _xy(demand), _xy(candidates)
+    w = _weights(demand, weight_col)
+    gaps, covered, access = gap_cells(
+        demand,
+        existing,
+        params=params,
+        minutes=minutes,
+        weight_col=weight_col,
+        capacity_col=capacity_col,
+        cell_m=gap_cell_m,
+        graph=graph,
+    )
+    reach = service_reach_matrix(dxy, cxy, params=params, minutes=minutes, graph=graph)
+    if model == "mclp":
+        if k is None:
+            raise SitingError("MCLP 需要 k / MCLP needs k")
+        sol = solve_mclp(reach, w, covered, k=k, solver=solver, time_limit=time_limit)
+    elif model == "lscp":
+        if target_share is None:
+            raise SitingError("LSCP 需要目标覆盖率 / LSCP needs --target-share")
+        sol = solve_lscp(
+            reach, w, covered, target_share=target_share, solver=solver, time_limit=time_limit
+        )
+    else:
+        if k is None:
+            raise SitingError("p-median 需要 k / p-median needs k")
+        horizon = 2.0 * minutes
+        base = nearest_service(dxy, _xy(existing), params=params, graph=graph).minutes
+        base = np.minimum(np.nan_to_num(base, nan=horizon), horizon)
+        cost = service_time_matrix(dxy, cxy, params=params, max_minutes=horizon, graph=graph)
+        sol = solve_pmedian(cost, base, w, k=k, solver=solver, time_limit=time_limit)
+    sel_idx = np.array(sol.selected, dtype=int)
+    after = covered.copy()
+    newly = []
+    r = reach.tocsr()
+    rt = r.T.tocsr()
+    for j in sel_idx:
+        rows = rt.indices[rt.indptr[j] : rt.indptr[j + 1]]
+        new = rows[~after[rows]]
+        newly.append(new)
+        after[rows] = True
+    sel = candidates.iloc[sel_idx].copy()
+    sel.insert(0, "rank", np.arange(1, len(sel_idx) + 1))
+    sel["marginal_gain"] = sol.marginal_gain
+    sel["newly_covered_points"] = [len(n) for n in newly]
+    sel["newly_covered_weight"] = [float(w[n].sum()) for n in newly]
+    sel["catchment_points"] = [int(rt.indptr[j + 1] - rt.indptr[j]) for j in sel_idx]
+    ll = sel.to_crs(4326)
+    sel["lon"] = ll.geometry.x.round(6).to_numpy()
+    sel["lat"] = ll.geometry.y.round(6).to_numpy()
+    isos = (
+        service_isochrones(cxy[sel_idx], params=params, minutes=(minutes,), graph=graph)
+        if len(sel_idx)
+        else []
+    )
+    catch = gpd.GeoDataFrame(
+        {
+            "rank": sel["rank"].to_numpy(),
+            "id": sel["id"].astype(str).to_numpy() if "id" in sel else sel_idx,
+            "minutes": minutes,
+        },
+        geometry=[p[0] for p in isos],
+        crs=demand.crs,
+    )
+    out_d = demand.copy()
+    out_d["covered_before"] = covered
+    out_d["covered_after"] = after
+    out_d["access_2sfca"] = access
+    groups = {}
+    for col in ("zone", "district"):
+        groups[col] = (
+            _before_after(covered, after, demand[col], w, col) if col in demand else pd.DataFrame()
+        )
+    total = float(w.sum())
+    return SitingResult(
+        solution=sol,
+        params=params,
+        minutes=minutes,
+        selected=sel,
+        catchments=catch,
+        by_zone=groups["zone"],
+        by_district=groups["district"],
+        gaps=gaps,
+        demand=out_d,
+        covered_before=float(w[covered].sum()),
+        covered_after=float(w[after].sum()),
+        weight_total=total,
+    )
+
+
+def scenario_coverage(
+    demand: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    *,
+    params: ReachParams,
+    minutes: float,
+    weight_col: str | None = None,
+    graph=None,
+) -> dict:
+    """Covered weight and share of a set of incubators (for what-if scenarios)."""
+    w = _weights(demand, weight_col)
+    if len(sites) == 0:
+        return {"sites": 0, "covered": 0.0, "share": 0.0, "weight_total": float(w.sum())}
+    t = nearest_service(_xy(demand), _xy(sites), params=params, graph=graph).minutes
+    cov = np.nan_to_num(t, nan=np.inf) <= minutes + 1e-6
+    return {
+        "sites": len(sites),
+        "covered": float(w[cov].sum()),
+        "share": float(w[cov].sum() / w.sum()) if w.sum() else 0.0,
+        "weight_total": float(w.sum()),
+        "covered_mask": cov,
+    }
