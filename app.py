@@ -12,6 +12,7 @@ pages = [
     st.Page("ui/pages/map_page.py", title=t("page_map"), default=True),
     st.Page("ui/pages/clusters_page.py", title=t("page_clusters")),
     st.Page("ui/pages/coverage_page.py", title=t("page_coverage")),
+    st.Page("ui/pages/siting_page.py", title=t("page_siting")),
     st.Page("ui/pages/data_page.py", title=t("page_data")),
 ]
 st.navigation(pages).run()

@@ -98,7 +98,9 @@
 
   function vectorLayer(payload, opts) {
     var get = decodeColumns(payload.columns);
+    var interactive = opts.interactive !== false;
     var layer = L.geoJSON(payload.geojson, {
+      interactive: interactive,
       style: function (feature) {
         var c = opts.color;
         if (opts.colorField && opts.colorMap) {
@@ -109,6 +111,7 @@
           fillOpacity: opts.fillOpacity, dashArray: opts.dashArray || null };
       },
       onEachFeature: function (feature, lyr) {
+        if (!interactive) { return; }
         var idx = feature.properties.__i;
         lyr.bindPopup(function () {
           return recordCard(get, idx, opts.fields, opts.labels, opts.synthLabel);

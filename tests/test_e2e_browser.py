@@ -191,3 +191,26 @@ def test_hostile_record_name_shows_as_text(browser, app_url):
     } <= {own}
     assert errors == []
     page.close()
+
+
+def test_what_if_click_adds_an_incubator(browser, app_url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(app_url + "/siting_page")
+    frame = page.frame_locator("iframe[title*='st_folium']").first
+    frame.locator("[data-innomap-ready]").wait_for(timeout=60000)
+    metric = page.get_by_test_id("stMetricValue").nth(1)
+    assert metric.inner_text().strip() == "33"
+    iframe = page.locator("iframe[title*='st_folium']").first
+    iframe.scroll_into_view_if_needed()
+    box = iframe.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.5)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stMetricValue]')].some(e => e.innerText.trim() === '34')",
+        timeout=60000,
+    )
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "what_if.png"), full_page=True)
+    assert errors == []
+    page.close()
