@@ -430,6 +430,101 @@ def _cmd_site(args: argparse.Namespace) -> int:
     return 0
 
 
+def _safe_name(name: str) -> str:
+    import re
+
+    return re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", name).strip(" .") or "map"
+
+
+def _cmd_export_map(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from export.maps import export_map, series_items
+    from export.printmap import render_print_map
+    from layers.io_safe import atomic_write
+
+    params = {}
+    if args.params:
+        try:
+            params = json.loads(args.params)
+        except json.JSONDecodeError as exc:
+            raise ValueError(
+                f"--params 不是有效 JSON / --params is not valid JSON ({exc.msg} at {exc.pos})"
+            ) from None
+        if not isinstance(params, dict):
+            raise ValueError("--params 应为 JSON 对象 / --params must be a JSON object")
+    if args.params and not args.analysis:
+        raise ValueError("--params 需要 --analysis / --params needs --analysis")
+    layers = args.layers or ["universities", "platforms", "incubators", "enterprises"]
+    if args.series:
+        if args.format == "html":
+            raise ValueError("地图集不支持 html / a series exports png, pdf or svg")
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        from export.maps import analysis_layers, base_layers
+
+        if args.analysis:
+            lyrs, notes, sub = analysis_layers(args.analysis, params, layers)
+        else:
+            lyrs, notes, sub = base_layers(layers), [], ""
+        written = []
+        for i, (name, bounds) in enumerate(series_items(args.series), start=1):
+            data = render_print_map(
+                lyrs,
+                title=f"{args.title} — {name}",
+                subtitle=sub,
+                paper=args.paper,
+                orientation=args.orientation,
+                dpi=args.dpi,
+                fmt=args.format,
+                extent=bounds,
+                notes=notes,
+            )
+            target = out / f"{i:02d}_{_safe_name(name)}.{args.format}"
+            atomic_write(target, lambda tmp, d=data: tmp.write_bytes(d), force=args.force)
+            written.append(target.name)
+        print(f"wrote {len(written)} maps to {out}: {', '.join(written)}")
+        return 0
+    data = export_map(
+        layers,
+        title=args.title,
+        fmt=args.format,
+        zone=args.zone,
+        analysis=args.analysis,
+        params=params,
+        paper=args.paper,
+        orientation=args.orientation,
+        dpi=args.dpi,
+    )
+    atomic_write(args.out, lambda tmp: tmp.write_bytes(data), force=args.force)
+    print(f"wrote {args.out} ({len(data) // 1024} KiB)")
+    return 0
+
+
+def _cmd_export_layers(args: argparse.Namespace) -> int:
+    from export.layers_io import LAYER_FORMATS, write_layers, write_tables
+    from layers.resolve import resolve_layer
+
+    frames = {}
+    for ref in args.layers:
+        frames[ref.replace(":", "_")] = resolve_layer(ref)
+    if args.format in LAYER_FORMATS:
+        write_layers(frames, args.out, fmt=args.format, encoding=args.encoding, force=args.force)
+    else:
+        tables = {}
+        for k, g in frames.items():
+            t = g.drop(columns="geometry").copy()
+            if (g.geom_type == "Point").all():
+                w = g.to_crs(4326)
+                t.insert(2, "lon", w.geometry.x.round(6))
+                t.insert(3, "lat", w.geometry.y.round(6))
+            tables[k] = t
+        write_tables(tables, args.out, fmt=args.format, force=args.force)
+    print(f"wrote {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
     parser = argparse.ArgumentParser(
@@ -541,6 +636,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=float, default=30.0, dest="time_limit")
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=_cmd_site)
+
+    p = sub.add_parser(
+        "export-map",
+        help="print map (png/pdf/svg) or offline HTML map; --series exports one map per district or zone",
+        description="Export a print-quality map (title, legend, scale bar, north arrow, CRS, sources) or HTML.",
+    )
+    p.add_argument(
+        "--layers",
+        nargs="+",
+        metavar="L",
+        help="layers to draw (default: the four resource layers)",
+    )
+    p.add_argument("--zone", metavar="NAME", help="map extent: an embedded zone")
+    p.add_argument("--analysis", choices=["coverage", "clusters", "hotspots", "site"])
+    p.add_argument(
+        "--params", metavar="JSON", help='analysis parameters, e.g. {"minutes": [5, 10, 15]}'
+    )
+    p.add_argument("--title", required=True)
+    p.add_argument("--paper", choices=["A4", "A3"], default="A4")
+    p.add_argument("--orientation", choices=["portrait", "landscape"], default="landscape")
+    p.add_argument("--dpi", type=int, default=300)
+    p.add_argument("--format", choices=["png", "pdf", "svg", "html"], required=True)
+    p.add_argument(
+        "--series",
+        choices=["district", "zone"],
+        help="one map per district or zone (--out is a folder)",
+    )
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.add_argument("--out", required=True, metavar="FILE|DIR")
+    p.set_defaults(func=_cmd_export_map)
+
+    p = sub.add_parser(
+        "export-layers",
+        help="export layers as GeoPackage, GeoJSON, zipped Shapefile, KML, XLSX or CSV",
+        description="Export layers for GIS (gpkg/geojson/shp/kml) or as tables (xlsx/csv, UTF-8 BOM).",
+    )
+    p.add_argument("--layers", nargs="+", required=True, metavar="L")
+    p.add_argument(
+        "--format", choices=["gpkg", "geojson", "shp", "kml", "xlsx", "csv"], required=True
+    )
+    p.add_argument(
+        "--encoding", choices=["UTF-8", "GBK"], default="UTF-8", help="Shapefile text encoding"
+    )
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.add_argument("--out", required=True, metavar="PATH")
+    p.set_defaults(func=_cmd_export_layers)
     return parser
 
 

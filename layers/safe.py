@@ -11,7 +11,7 @@ import json
 import math
 from typing import Any
 
-__all__ = ["escape_html", "escape_label", "js_literal", "truncate"]
+__all__ = ["escape_html", "escape_label", "js_literal", "neutralize_cell", "truncate"]
 
 _JS_ESCAPES = {
     "<": "\\u003c",
@@ -67,3 +67,17 @@ def truncate(text: Any, *, max_chars: int = 80) -> str:
     """Shorten ``text`` to ``max_chars`` characters with an ellipsis."""
     s = "" if text is None else str(text)
     return s if len(s) <= max_chars else s[: max_chars - 1] + "…"
+
+
+#: Leading characters that make spreadsheets evaluate a cell (OWASP CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize_cell(value: Any) -> Any:
+    """Prefix a text cell that a spreadsheet would evaluate with a single quote.
+
+    Numbers are returned unchanged (a negative number is data, not a formula).
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value

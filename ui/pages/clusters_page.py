@@ -15,12 +15,12 @@ import shapely
 import streamlit as st
 from streamlit_folium import st_folium
 
+from export.fonts import cjk_font
 from geo.clusters import ClusterError, cluster_points, cluster_summary
 from geo.hotspots import HotspotError, arcgis_bandwidth, hotspot_cells, kde_surface
 from geo.pointstats import PointStatsError, clark_evans, colocation_quotient, ripley_l
 from layers.crs import to_metric
 from layers.registry import REGISTRY
-from ui.fonts import cjk_font
 from ui.i18n import lang
 from ui.map_builder import MapLayer, add_image_overlay, build_map
 from ui.state import project_layers

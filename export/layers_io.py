@@ -1,0 +1,229 @@
+"""Layer and table exports: GeoPackage, GeoJSON, zipped Shapefile, KML, XLSX, CSV, HTML.
+
+Every export is written to a temporary file next to the target and moved into
+place (:func:`layers.io_safe.atomic_write`): nothing existing is overwritten
+without ``force`` and a failed export leaves no partial file. Text cells of
+tables are neutralised against CSV/formula injection.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+from openpyxl import Workbook
+
+from layers.io_safe import atomic_write
+from layers.safe import neutralize_cell
+
+__all__ = [
+    "LAYER_FORMATS",
+    "TABLE_FORMATS",
+    "ExportError",
+    "shapefile_field_names",
+    "write_layers",
+    "write_tables",
+]
+
+LAYER_FORMATS = ("gpkg", "geojson", "shp", "kml")
+TABLE_FORMATS = ("xlsx", "csv")
+
+
+class ExportError(ValueError):
+    """Raised for a bad format, name or encoding."""
+
+
+def _prep(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = gdf.copy()
+    for c in out.columns:
+        if c == out.geometry.name:
+            continue
+        if out[c].map(lambda v: isinstance(v, (dict, list, tuple, set))).any():
+            out[c] = out[c].map(lambda v: str(v) if isinstance(v, (dict, list, tuple, set)) else v)
+        if str(out[c].dtype) in ("object", "str", "string"):
+            out[c] = out[c].astype(object).where(out[c].notna(), None)
+    if out.crs is None:
+        raise ExportError("图层缺少坐标系 / a layer has no CRS: set it before export")
+    return out
+
+
+def _safe_layer_name(name: str) -> str:
+    n = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", str(name)).strip() or "layer"
+    return n[:60]
+
+
+def shapefile_field_names(columns: list[str], *, encoding: str = "UTF-8") -> dict[str, str]:
+    """Map field names to unique names of at most 10 bytes in ``encoding`` (dBASE limit)."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for col in columns:
+        name = col
+        while len(name.encode(encoding, errors="replace")) > 10:
+            name = name[:-1]
+        base, i = name, 1
+        while name.upper() in used:
+            suffix = f"_{i}"
+            name = base
+            while len((name + suffix).encode(encoding, errors="replace")) > 10:
+                name = name[:-1]
+            name += suffix
+            i += 1
+        used.add(name.upper())
+        out[col] = name
+    return out
+
+
+def _write_shp_zip(layers: dict[str, gpd.GeoDataFrame], tmp: Path, encoding: str) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        folder = Path(d)
+        mapping_rows = []
+        for lname, gdf in layers.items():
+            g = _prep(gdf)
+            # a shapefile holds one geometry type: split mixed layers
+            kinds = g.geometry.geom_type.str.replace("Multi", "", regex=False).fillna("None")
+            for kind, part in g.groupby(kinds):
+                stem = _safe_layer_name(lname) + (
+                    "" if kinds.nunique() == 1 else f"_{kind.lower()}"
+                )
+                cols = [c for c in part.columns if c != part.geometry.name]
+                names = shapefile_field_names(cols, encoding=encoding)
+                mapping_rows += [
+                    {"layer": stem, "field": c, "shapefile_field": n} for c, n in names.items()
+                ]
+                part.rename(columns=names).to_file(
+                    folder / f"{stem}.shp", driver="ESRI Shapefile", encoding=encoding
+                )
+                (folder / f"{stem}.cpg").write_text(encoding, encoding="ascii")
+        pd.DataFrame(mapping_rows).to_csv(
+            folder / "field_names.csv", index=False, encoding="utf-8-sig"
+        )
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+            for f in sorted(folder.iterdir()):
+                zf.write(f, f.name)
+
+
+def write_layers(
+    layers: dict[str, gpd.GeoDataFrame],
+    path: str | Path,
+    *,
+    fmt: str,
+    encoding: str = "UTF-8",
+    force: bool = False,
+) -> Path:
+    """Write one or more layers.
+
+    ``gpkg``: one GeoPackage with one table per layer (WGS84); ``geojson``: one
+    FeatureCollection (a ``layer`` column tells layers apart); ``shp``: a zip
+    with a shapefile per layer, ``.cpg`` files and ``field_names.csv``; ``kml``.
+    """
+    if fmt not in LAYER_FORMATS:
+        raise ExportError(
+            f"不支持的图层格式 / unsupported layer format {fmt!r}: use {', '.join(LAYER_FORMATS)}"
+        )
+    if encoding.upper() not in ("UTF-8", "GBK", "GB18030"):
+        raise ExportError(f"不支持的编码 / unsupported encoding {encoding!r}: use UTF-8 or GBK")
+    if not layers:
+        raise ExportError("没有要导出的图层 / no layers to export")
+    wgs = {k: _prep(v).to_crs(4326) for k, v in layers.items()}
+
+    def writer(tmp: Path) -> None:
+        if fmt == "gpkg":
+            for i, (name, g) in enumerate(wgs.items()):
+                g.to_file(
+                    tmp, layer=_safe_layer_name(name), driver="GPKG", mode="w" if i == 0 else "a"
+                )
+        elif fmt == "geojson":
+            parts = []
+            for name, g in wgs.items():
+                g = g.copy()
+                g.insert(0, "layer", name)
+                parts.append(g)
+            gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=4326).to_file(
+                tmp, driver="GeoJSON"
+            )
+        elif fmt == "shp":
+            _write_shp_zip(wgs, tmp, encoding.upper())
+        else:
+            parts = []
+            for name, g in wgs.items():
+                g = g.copy()
+                g.insert(0, "layer", name)
+                if "name" not in g:
+                    g["name"] = g.get("id", g.index).astype(str)
+                parts.append(g)
+            gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=4326).to_file(
+                tmp, driver="KML"
+            )
+
+    return atomic_write(path, writer, force=force)
+
+
+def _sheet_name(name: str, used: set[str]) -> str:
+    base = re.sub(r"[\[\]:*?/\\]", "_", str(name))[:31] or "Sheet"
+    n, i = base, 1
+    while n.lower() in used:
+        suffix = f"_{i}"
+        n = base[: 31 - len(suffix)] + suffix
+        i += 1
+    used.add(n.lower())
+    return n
+
+
+def _table_frame(df: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(
+        df.drop(columns=[c for c in df.columns if c == "geometry"], errors="ignore")
+    ).copy()
+    for c in out.columns:
+        out[c] = out[c].map(lambda v: str(v) if isinstance(v, (dict, list, tuple, set)) else v)
+        out[c] = out[c].map(neutralize_cell)
+    out.columns = [neutralize_cell(str(c)) for c in out.columns]
+    return out
+
+
+def write_tables(
+    tables: dict[str, pd.DataFrame], path: str | Path, *, fmt: str, force: bool = False
+) -> Path:
+    """Write tables: ``xlsx`` (one sheet per table, text cells never formulas) or ``csv``.
+
+    CSV is UTF-8 with BOM so Excel opens Chinese correctly; several tables go
+    into one CSV with a ``table`` column.
+    """
+    if fmt not in TABLE_FORMATS:
+        raise ExportError(f"不支持的表格格式 / unsupported table format {fmt!r}: use xlsx or csv")
+    frames = {k: _table_frame(v) for k, v in tables.items()}
+
+    def writer(tmp: Path) -> None:
+        if fmt == "csv":
+            if len(frames) == 1:
+                df = next(iter(frames.values()))
+            else:
+                df = pd.concat([f.assign(table=k) for k, f in frames.items()], ignore_index=True)
+            df.to_csv(tmp, index=False, encoding="utf-8-sig")
+            return
+        wb = Workbook()
+        wb.remove(wb.active)
+        used: set[str] = set()
+        for name, df in frames.items():
+            ws = wb.create_sheet(_sheet_name(name, used))
+            ws.append([str(c) for c in df.columns])
+            for row in df.itertuples(index=False):
+                ws.append([None if (isinstance(v, float) and pd.isna(v)) else v for v in row])
+            for r in ws.iter_rows(min_row=1):
+                for cell in r:
+                    if isinstance(cell.value, str):
+                        cell.data_type = "s"  # text, never a formula
+        wb.save(tmp)
+
+    return atomic_write(path, writer, force=force)
+
+
+def to_bytes(write_fn, suffix: str, *args, **kwargs) -> bytes:
+    """Run a writer into a temporary file and return the bytes (for downloads)."""
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / f"out{suffix}"
+        write_fn(*args, p, **kwargs)
+        return p.read_bytes()

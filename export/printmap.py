@@ -1,0 +1,430 @@
+"""Print-quality maps (PNG/PDF/SVG) with matplotlib: title, legend of exactly what is
+drawn, scale bar, north arrow, coordinate system, sources, date and honesty notes.
+
+Maps are drawn in a metric CRS (chosen from the data unless given). Chinese text
+uses the Noto Sans CJK SC face (:mod:`export.fonts`), embedded in PDFs.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass, field
+from datetime import date
+
+import geopandas as gpd
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import shapely
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrow, Patch, Rectangle
+from pyproj import CRS
+
+from export.fonts import cjk_font, setup_fonts
+from layers.crs import choose_metric_crs
+
+__all__ = ["PAPER_MM", "PrintError", "PrintLayer", "paper_size_px", "render_print_map"]
+
+PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
+FORMATS = ("png", "pdf", "svg")
+
+
+class PrintError(ValueError):
+    """Raised for a bad paper, format or empty map."""
+
+
+@dataclass
+class PrintLayer:
+    """One layer of a print map.
+
+    Attributes
+    ----------
+    label : str
+        Legend label.
+    gdf : geopandas.GeoDataFrame
+        Features (any CRS with a CRS set).
+    geometry : {"point", "polygon", "line"}
+    color : str
+    categories : tuple (column, {value: (color, label)}), optional
+        Colour features by a column; each used value gets a legend entry.
+    label_field : str, optional
+        Field whose text labels the features (real records only; overlaps avoided).
+    style : dict
+        ``size``, ``alpha``, ``linewidth``, ``linestyle``, ``facecolor``, ``edgecolor``, ``zorder``.
+    """
+
+    label: str
+    gdf: gpd.GeoDataFrame
+    geometry: str = "point"
+    color: str = "#555555"
+    categories: tuple | None = None
+    label_field: str | None = None
+    style: dict = field(default_factory=dict)
+
+
+def paper_size_px(paper: str, orientation: str, dpi: int) -> tuple[int, int]:
+    """Pixel size (width, height) of a page."""
+    w, h = _paper_inches(paper, orientation)
+    return int(w * dpi), int(h * dpi)  # matplotlib truncates
+
+
+def _paper_inches(paper: str, orientation: str) -> tuple[float, float]:
+    if paper not in PAPER_MM:
+        raise PrintError(f"不支持的纸张 / unsupported paper {paper!r}: use A4 or A3")
+    if orientation not in ("portrait", "landscape"):
+        raise PrintError(
+            f"方向应为 portrait 或 landscape / orientation must be portrait or landscape, got {orientation!r}"
+        )
+    a, b = PAPER_MM[paper]
+    w, h = (b, a) if orientation == "landscape" else (a, b)
+    return w / 25.4, h / 25.4
+
+
+def _nice_length(max_m: float) -> float:
+    exp = 10 ** math.floor(math.log10(max_m))
+    for m in (5, 2, 1):
+        if m * exp <= max_m:
+            return m * exp
+    return exp
+
+
+def _scale_bar(ax, extent, font):
+    x0, x1, y0, y1 = extent
+    width = x1 - x0
+    length = _nice_length(width / 4)
+    bx, by = x0 + width * 0.04, y0 + (y1 - y0) * 0.04
+    h = (y1 - y0) * 0.008
+    for i in range(4):
+        ax.add_patch(
+            Rectangle(
+                (bx + i * length / 4, by),
+                length / 4,
+                h,
+                facecolor="black" if i % 2 == 0 else "white",
+                edgecolor="black",
+                lw=0.6,
+                zorder=30,
+            )
+        )
+    unit = (lambda v: f"{v / 1000:g} km") if length >= 1000 else (lambda v: f"{v:g} m")
+    for v in (0, length / 2, length):
+        ax.text(
+            bx + v, by + h * 1.8, unit(v), ha="center", va="bottom", fontproperties=font, zorder=30
+        )
+
+
+def _north_arrow(ax, extent, font):
+    x0, x1, y0, y1 = extent
+    x = x1 - (x1 - x0) * 0.05
+    y = y1 - (y1 - y0) * 0.16
+    L = (y1 - y0) * 0.08
+    ax.add_patch(
+        FancyArrow(
+            x,
+            y,
+            0,
+            L,
+            width=L * 0.12,
+            head_width=L * 0.38,
+            head_length=L * 0.4,
+            length_includes_head=True,
+            color="black",
+            zorder=30,
+        )
+    )
+    ax.text(x, y + L * 1.08, "北 N", ha="center", va="bottom", fontproperties=font, zorder=30)
+
+
+def _overlaps(bb, placed) -> bool:
+    return any(bb.overlaps(p) for p in placed)
+
+
+def _labels(ax, fig, items, font, max_labels=80):
+    """Place text labels avoiding overlaps (greedy over 8 positions around each point)."""
+    renderer = fig.canvas.get_renderer()
+    placed = []
+    offsets = [
+        (6, 4, "left", "bottom"),
+        (-6, 4, "right", "bottom"),
+        (6, -4, "left", "top"),
+        (-6, -4, "right", "top"),
+        (0, 8, "center", "bottom"),
+        (0, -8, "center", "top"),
+        (8, 0, "left", "center"),
+        (-8, 0, "right", "center"),
+    ]
+    n = 0
+    for x, y, text in items:
+        if n >= max_labels:
+            break
+        for dx, dy, ha, va in offsets:
+            t = ax.annotate(
+                text,
+                (x, y),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                ha=ha,
+                va=va,
+                fontproperties=font,
+                zorder=25,
+                bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7},
+            )
+            bb = t.get_window_extent(renderer).expanded(1.05, 1.1)
+            if _overlaps(bb, placed):
+                t.remove()
+                continue
+            placed.append(bb)
+            n += 1
+            break
+
+
+def render_print_map(
+    layers: list[PrintLayer],
+    *,
+    title: str,
+    subtitle: str = "",
+    paper: str = "A4",
+    orientation: str = "landscape",
+    dpi: int = 150,
+    fmt: str = "png",
+    crs: CRS | str | int | None = None,
+    extent: tuple[float, float, float, float] | None = None,
+    sources: list[str] | None = None,
+    notes: list[str] | None = None,
+    legend_title: str = "图例 Legend",
+    as_of: str | None = None,
+) -> bytes:
+    """Render a print map and return the file bytes.
+
+    Parameters
+    ----------
+    layers : list of PrintLayer
+        Drawn in order (bottom first).
+    title, subtitle : str
+    paper : {"A4", "A3"}
+    orientation : {"portrait", "landscape"}
+    dpi : int
+        Resolution (raster formats); the image is exactly the paper size at this dpi.
+    fmt : {"png", "pdf", "svg"}
+    crs : CRS, optional
+        Metric map CRS (default: UTM zone from the data).
+    extent : tuple, optional
+        ``(minx, miny, maxx, maxy)`` in WGS84 degrees.
+    sources, notes : list of str
+        Printed in the footer; synthetic and approximate-boundary notes are added
+        automatically when a drawn layer holds such records.
+    """
+    if fmt not in FORMATS:
+        raise PrintError(f"不支持的格式 / unsupported format {fmt!r}: use png, pdf or svg")
+    if not 50 <= int(dpi) <= 600:
+        raise PrintError(f"dpi 应在 50–600 / dpi must be 50–600, got {dpi}")
+    drawn = [lyr for lyr in layers if lyr.gdf is not None and len(lyr.gdf)]
+    if not drawn:
+        raise PrintError("没有可绘制的要素 / nothing to draw: every layer is empty")
+    setup_fonts()
+    wgs = [lyr.gdf.to_crs(4326) for lyr in drawn]
+    if extent is None:
+        focus = [g for lyr, g in zip(drawn, wgs, strict=True) if lyr.geometry == "point"] or wgs
+        b = np.array([g.total_bounds for g in focus])
+        extent = (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
+    map_crs = CRS.from_user_input(crs) if crs is not None else choose_metric_crs(tuple(extent))
+    ext = gpd.GeoSeries.from_xy([extent[0], extent[2]], [extent[1], extent[3]], crs=4326).to_crs(
+        map_crs
+    )
+    x0, x1 = sorted(ext.x)
+    y0, y1 = sorted(ext.y)
+    pad = max(x1 - x0, y1 - y0) * 0.06 + 200
+    x0, x1, y0, y1 = x0 - pad, x1 + pad, y0 - pad, y1 + pad
+
+    w_in, h_in = _paper_inches(paper, orientation)
+    fig = plt.figure(figsize=(w_in, h_in), dpi=dpi)
+    scale = min(w_in, h_in) / 8.27  # font scale relative to A4
+    f_title = cjk_font(16 * scale, bold=True)
+    f_sub = cjk_font(10 * scale)
+    f_small = cjk_font(7 * scale)
+    f_label = cjk_font(6.5 * scale)
+    f_legend = cjk_font(8 * scale)
+    # footer: 3 fixed lines, the notes, and up to 2 automatic notes
+    n_footer = 3 + len(notes or []) + 2
+    line_frac = 7 * scale * 1.55 / (h_in * 72)
+    bottom = 0.025 + n_footer * line_frac
+    top = 0.89 if subtitle else 0.915
+    ax = fig.add_axes((0.04, bottom, 0.92, top - bottom))
+    ax.set_facecolor("#f7f7f4")
+    # fit the data extent to the axes aspect
+    ax_w, ax_h = 0.92 * w_in, (top - bottom) * h_in
+    dx, dy = x1 - x0, y1 - y0
+    if dx / dy < ax_w / ax_h:
+        grow = (dy * ax_w / ax_h - dx) / 2
+        x0, x1 = x0 - grow, x1 + grow
+    else:
+        grow = (dx * ax_h / ax_w - dy) / 2
+        y0, y1 = y0 - grow, y1 + grow
+
+    handles = []
+    any_synth = False
+    any_approx = False
+    label_items = []
+    view = shapely.box(x0, y0, x1, y1)
+    for lyr in drawn:
+        g = lyr.gdf.to_crs(map_crs)
+        g = g[g.intersects(view)]  # the legend counts exactly what is drawn
+        if g.empty:
+            continue
+        st = {"alpha": 0.9, "linewidth": 0.8, "size": 10, "zorder": 5} | lyr.style
+        if "synthetic" in g and g["synthetic"].astype(bool).any():
+            any_synth = True
+        if "approximate" in g and g["approximate"].astype(bool).any():
+            any_approx = True
+        groups = [(lyr.color, f"{lyr.label} ({len(g)})", g)]
+        if lyr.categories:
+            col, cmap = lyr.categories
+            groups = [
+                (c, f"{lab} ({int((g[col] == v).sum())})", g[g[col] == v])
+                for v, (c, lab) in cmap.items()
+                if (g[col] == v).any()
+            ]
+        for color, lab, sub in groups:
+            if lyr.geometry == "point":
+                synth = (
+                    sub["synthetic"].astype(bool).to_numpy()
+                    if "synthetic" in sub
+                    else np.zeros(len(sub), bool)
+                )
+                xs, ys = sub.geometry.x.to_numpy(), sub.geometry.y.to_numpy()
+                ax.scatter(
+                    xs[~synth],
+                    ys[~synth],
+                    s=st["size"] * scale,
+                    c=color,
+                    edgecolors="white",
+                    linewidths=0.3,
+                    alpha=st["alpha"],
+                    zorder=st["zorder"],
+                )
+                if synth.any():
+                    ax.scatter(
+                        xs[synth],
+                        ys[synth],
+                        s=st["size"] * scale * 0.7,
+                        c=color,
+                        edgecolors="none",
+                        alpha=st["alpha"] * 0.55,
+                        zorder=st["zorder"] - 0.1,
+                    )
+                handles.append(
+                    Line2D(
+                        [],
+                        [],
+                        marker="o",
+                        ls="",
+                        color=color,
+                        markersize=6 * scale,
+                        label=lab + (" *模拟" if synth.all() else ""),
+                    )
+                )
+            elif lyr.geometry == "polygon":
+                face = st.get("facecolor", color)
+                sub.plot(
+                    ax=ax,
+                    facecolor=face if face != "none" else "none",
+                    edgecolor=st.get("edgecolor", color),
+                    linewidth=st["linewidth"],
+                    alpha=st.get("fill_alpha", 0.35) if face != "none" else 1,
+                    linestyle=st.get("linestyle", "-"),
+                    zorder=st["zorder"],
+                )
+                if face != "none" and st.get("outline", True):
+                    sub.boundary.plot(
+                        ax=ax,
+                        color=st.get("edgecolor", color),
+                        linewidth=st["linewidth"],
+                        linestyle=st.get("linestyle", "-"),
+                        zorder=st["zorder"] + 0.1,
+                    )
+                handles.append(
+                    Patch(
+                        facecolor=face if face != "none" else "white",
+                        edgecolor=st.get("edgecolor", color),
+                        alpha=0.8,
+                        label=lab,
+                        linestyle=st.get("linestyle", "-"),
+                    )
+                )
+            else:
+                sub.plot(
+                    ax=ax,
+                    color=color,
+                    linewidth=st["linewidth"] * 1.5,
+                    linestyle=st.get("linestyle", "-"),
+                    zorder=st["zorder"],
+                )
+                handles.append(
+                    Line2D([], [], color=color, lw=1.5, ls=st.get("linestyle", "-"), label=lab)
+                )
+        if lyr.label_field and lyr.label_field in g:
+            real = g[~g["synthetic"].astype(bool)] if "synthetic" in g else g
+            pts = real.geometry.representative_point()
+            label_items += [
+                (p.x, p.y, str(t))
+                for p, t in zip(pts, real[lyr.label_field], strict=True)
+                if x0 <= p.x <= x1 and y0 <= p.y <= y1
+            ]
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    for s in ax.spines.values():
+        s.set_linewidth(0.8)
+    if label_items:
+        _labels(ax, fig, label_items, f_label)
+    _scale_bar(ax, (x0, x1, y0, y1), f_small)
+    _north_arrow(ax, (x0, x1, y0, y1), f_small)
+    leg = ax.legend(
+        handles=handles,
+        loc="lower right",
+        prop=f_legend,
+        title=legend_title,
+        framealpha=0.92,
+        title_fontproperties=cjk_font(8.5 * scale, bold=True),
+    )
+    leg.set_zorder(40)
+
+    fig.text(0.5, 0.955, title, ha="center", va="center", fontproperties=f_title)
+    if subtitle:
+        fig.text(0.5, 0.918, subtitle, ha="center", va="center", fontproperties=f_sub)
+    auto_notes = list(notes or [])
+    if any_synth:
+        auto_notes.append("注: 图中半透明点为模拟数据(synthetic), 非真实记录, 仅用于方法演示。")
+    if any_approx:
+        auto_notes.append("注: 片区/走廊边界为按公布道路四至示意绘制, 非法定边界。")
+    epsg = map_crs.to_epsg()
+    footer = [
+        f"坐标系 CRS: {map_crs.name}"
+        + (f" (EPSG:{epsg})" if epsg else "")
+        + "; 数据存储 WGS84 (CGCS2000 ≈ WGS84)",
+        "数据来源 Sources: "
+        + ("; ".join(sources) if sources else "InnoMap 内置数据集, 详见 data/NOTICE"),
+        f"制图日期 Date: {as_of or date.today().isoformat()}  ·  InnoMap 创新资源一张图",
+        *auto_notes,
+    ]
+    fig.text(
+        0.04,
+        bottom - line_frac * 0.4,
+        "\n".join(footer),
+        ha="left",
+        va="top",
+        fontproperties=f_small,
+        linespacing=1.5,
+    )
+    buf = io.BytesIO()
+    meta = {"Title": title} if fmt in ("pdf", "svg") else None
+    fig.savefig(buf, format=fmt, dpi=dpi, metadata=meta)
+    plt.close(fig)
+    return buf.getvalue()
