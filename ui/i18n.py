@@ -14,6 +14,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "page_coverage": ("15分钟服务圈", "15-min service circles"),
     "page_clusters": ("集聚与热点", "Clusters & hot spots"),
     "page_siting": ("孵化器选址", "Incubator siting"),
+    "page_export": ("导出", "Export"),
     "filters": ("筛选", "Filters"),
     "layers": ("图层", "Layers"),
     "subtype": ("子类", "Subtype"),

@@ -153,7 +153,7 @@ def main() -> None:
                 lambda d: "、".join(f"{k} {v}" for k, v in d.items())
             )
             tab["params"] = res["params"]
-            st.dataframe(tab, hide_index=True, use_container_width=True)
+            st.dataframe(tab, hide_index=True, width="stretch")
             hulls = summ.to_crs(4326)
             hulls["name"] = hulls["label"] + " #" + hulls["id"].astype(str)
             clustered = lab[lab["cluster"] >= 0].to_crs(4326)
@@ -313,7 +313,7 @@ def main() -> None:
             except PointStatsError as exc:
                 rows.append({"kind": kind, "n": len(grp), "pattern": str(exc)})
         st.subheader(T("平均最近邻 (Clark–Evans R)", "Average nearest neighbour (Clark–Evans R)"))
-        st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
         kinds = sorted(pts_m["kind"].astype(str).unique())
         c1, c2 = st.columns(2)
         with c1:

@@ -335,7 +335,7 @@ def main() -> None:
     summary = res.summary.copy()
     summary["method"] = label
     st.subheader(T("覆盖率", "Coverage"))
-    st.dataframe(summary, hide_index=True, use_container_width=True)
+    st.dataframe(summary, hide_index=True, width="stretch")
 
     _coverage_map(res, stored, L)
 
@@ -343,7 +343,7 @@ def main() -> None:
         st.subheader(T("按片区", "By zone"))
         bz = res.by_zone.copy()
         bz["method"] = label
-        st.dataframe(bz, hide_index=True, use_container_width=True)
+        st.dataframe(bz, hide_index=True, width="stretch")
         chart = bz.pivot_table(index="zone", columns="minutes", values="share")
         chart.columns = [f"{c:g} min" for c in chart.columns]
         st.bar_chart(chart)
@@ -351,16 +351,16 @@ def main() -> None:
         st.subheader(T("按区县", "By district"))
         bd = res.by_district.copy()
         bd["method"] = label
-        st.dataframe(bd, hide_index=True, use_container_width=True)
+        st.dataframe(bd, hide_index=True, width="stretch")
     if len(res.zone_area):
         st.subheader(T("片区面积覆盖率", "Zone area covered"))
         za = res.zone_area.copy()
         za["method"] = label
-        st.dataframe(za, hide_index=True, use_container_width=True)
+        st.dataframe(za, hide_index=True, width="stretch")
     st.subheader(T("服务点冗余度(最大阈值)", "Service redundancy (largest cut-off)"))
     red = res.redundancy.sort_values("only_here").copy()
     red["method"] = label
-    st.dataframe(red, hide_index=True, use_container_width=True)
+    st.dataframe(red, hide_index=True, width="stretch")
 
     st.subheader(T("敏感性分析(速度 × 时间)", "Sensitivity (speed × cut-off)"))
     if st.button(T("计算敏感性表", "Compute sensitivity table"), key="cov_sens"):
@@ -381,9 +381,7 @@ def main() -> None:
         sens["method"] = label
         st.session_state["coverage_sensitivity"] = sens
     if "coverage_sensitivity" in st.session_state:
-        st.dataframe(
-            st.session_state["coverage_sensitivity"], hide_index=True, use_container_width=True
-        )
+        st.dataframe(st.session_state["coverage_sensitivity"], hide_index=True, width="stretch")
 
 
 def _coverage_map(res, stored, L):

@@ -21,7 +21,7 @@ def main() -> None:
     st.subheader(t("layer_table"))
     table = project_sources(layers)
     table["sources"] = table["sources"].map(lambda s: "; ".join(s))
-    st.dataframe(table, hide_index=True, use_container_width=True)
+    st.dataframe(table, hide_index=True, width="stretch")
 
     st.subheader(t("records"))
     key = st.selectbox(
@@ -36,7 +36,7 @@ def main() -> None:
         view.insert(2, "lon", gdf.geometry.x.round(6))
         view.insert(3, "lat", gdf.geometry.y.round(6))
     view.columns = [field_label(c, L) for c in view.columns]
-    st.dataframe(view, hide_index=True, use_container_width=True, height=360)
+    st.dataframe(view, hide_index=True, width="stretch", height=360)
 
     for ul in user_layers():
         st.subheader(f"{ul.label} ({REGISTRY[ul.layer_key].name(L)})")

@@ -288,14 +288,14 @@ def _show_result(res, layers, L):
     table = table[cols].copy()
     table["method"] = label
     st.subheader(T("推荐新址(按边际增益排序)", "Recommended sites (by marginal gain)"))
-    st.dataframe(table, hide_index=True, use_container_width=True)
+    st.dataframe(table, hide_index=True, width="stretch")
     c1, c2 = st.columns(2)
     with c1:
         st.caption(T("片区覆盖变化", "Change by zone"))
-        st.dataframe(res.by_zone, hide_index=True, use_container_width=True)
+        st.dataframe(res.by_zone, hide_index=True, width="stretch")
     with c2:
         st.caption(T("区县覆盖变化", "Change by district"))
-        st.dataframe(res.by_district, hide_index=True, use_container_width=True)
+        st.dataframe(res.by_district, hide_index=True, width="stretch")
     gaps = res.gaps.head(200).to_crs(4326)
     gaps["name"] = T("缺口排名 ", "gap rank ") + gaps["gap_rank"].astype(str)
     gaps["tier"] = np.minimum(5, 1 + (gaps["gap_rank"] - 1) // 40).astype(str)
@@ -499,7 +499,7 @@ def _what_if(layers, d_m, existing, params, minutes, weight, graph, L):
             .rename_axis("scenario")
             .reset_index(),
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
         )
 
 

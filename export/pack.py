@@ -1,0 +1,89 @@
+"""Zip packs for planning documents: maps, layers, tables and a README of sources and parameters."""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from export.layers_io import write_layers, write_tables
+from export.printmap import PrintLayer, render_print_map
+from layers.registry import DATA_DIR
+
+__all__ = ["result_pack"]
+
+
+def _readme(title: str, params: dict, layers: dict, tables: dict, notes: list[str]) -> str:
+    synth = any("synthetic" in g and g["synthetic"].astype(bool).any() for g in layers.values())
+    lines = [
+        f"# {title}",
+        "",
+        f"生成日期 Generated: {date.today().isoformat()} · InnoMap 创新资源一张图",
+        "",
+        "## 参数 Parameters",
+        "```json",
+        json.dumps(params, ensure_ascii=False, indent=2, default=str),
+        "```",
+        "",
+        "## 内容 Contents",
+        "- map.png (A4 横版 300 dpi), map.pdf (矢量, 字体嵌入)",
+        f"- layers.gpkg: {', '.join(layers)} (WGS84, EPSG:4326)",
+        f"- tables.xlsx / tables.csv (UTF-8 BOM): {', '.join(tables)}",
+        "",
+        "## 说明 Notes",
+        *[f"- {n}" for n in notes],
+    ]
+    if synth:
+        lines.append("- 含模拟数据 (synthetic=true 的记录不是真实机构, 仅用于方法演示)。")
+    lines += [
+        "",
+        "## 数据来源与许可 Sources and licences",
+        "",
+        (DATA_DIR / "NOTICE").read_text(encoding="utf-8"),
+    ]
+    return "\n".join(lines)
+
+
+def result_pack(
+    *,
+    title: str,
+    print_layers: list[PrintLayer],
+    layers: dict[str, gpd.GeoDataFrame],
+    tables: dict[str, pd.DataFrame],
+    params: dict,
+    notes: list[str] | None = None,
+    extent: tuple[float, float, float, float] | None = None,
+    subtitle: str = "",
+) -> bytes:
+    """A zip (bytes) with map.png, map.pdf, layers.gpkg, tables.xlsx, tables.csv and README.md."""
+    notes = list(notes or [])
+    buf = io.BytesIO()
+    with tempfile.TemporaryDirectory() as d, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        folder = Path(d)
+        for fmt, dpi in (("png", 300), ("pdf", 150)):
+            data = render_print_map(
+                print_layers,
+                title=title,
+                subtitle=subtitle,
+                dpi=dpi,
+                fmt=fmt,
+                extent=extent,
+                notes=notes,
+            )
+            zf.writestr(f"map.{fmt}", data)
+        if layers:
+            write_layers(layers, folder / "layers.gpkg", fmt="gpkg")
+            zf.write(folder / "layers.gpkg", "layers.gpkg")
+        if tables:
+            write_tables(tables, folder / "tables.xlsx", fmt="xlsx")
+            write_tables(tables, folder / "tables.csv", fmt="csv")
+            zf.write(folder / "tables.xlsx", "tables.xlsx")
+            zf.write(folder / "tables.csv", "tables.csv")
+        zf.writestr("README.md", _readme(title, params, layers, tables, notes))
+    return buf.getvalue()
