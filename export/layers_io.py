@@ -25,6 +25,7 @@ __all__ = [
     "TABLE_FORMATS",
     "ExportError",
     "shapefile_field_names",
+    "to_bytes",
     "write_layers",
     "write_tables",
 ]
@@ -140,7 +141,7 @@ def write_layers(
             parts = []
             for name, g in wgs.items():
                 g = g.copy()
-                g.insert(0, "layer", name)
+                g["layer"] = name
                 parts.append(g)
             gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=4326).to_file(
                 tmp, driver="GeoJSON"
@@ -151,7 +152,7 @@ def write_layers(
             parts = []
             for name, g in wgs.items():
                 g = g.copy()
-                g.insert(0, "layer", name)
+                g["layer"] = name
                 if "name" not in g:
                     g["name"] = g.get("id", g.index).astype(str)
                 parts.append(g)

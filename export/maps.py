@@ -40,7 +40,7 @@ HOT = {
 }
 
 
-def _outline_layers(zone: str | None) -> list[PrintLayer]:
+def outline_layers(zone: str | None) -> list[PrintLayer]:
     zones = load_layer("zones")
     if zone:
         zones = zones[zones["name"] == zone]
@@ -71,7 +71,7 @@ def _outline_layers(zone: str | None) -> list[PrintLayer]:
 
 def base_layers(refs: list[str], *, zone: str | None = None) -> list[PrintLayer]:
     """Outlines plus the given point layers (embedded keys, ``key:subtype`` or files)."""
-    out = _outline_layers(zone)
+    out = outline_layers(zone)
     for ref in refs:
         key = ref.partition(":")[0]
         if key in ("districts", "zones", "corridor_axes"):
@@ -116,7 +116,7 @@ def analysis_layers(kind: str, params: dict, refs: list[str], *, zone: str | Non
 
     if kind not in ANALYSES:
         raise ValueError(f"未知分析 / unknown analysis {kind!r}: use {', '.join(ANALYSES)}")
-    layers = _outline_layers(zone)
+    layers = outline_layers(zone)
     ptxt = json.dumps(params, ensure_ascii=False)
     if kind == "coverage":
         from geo.coverage import run_coverage

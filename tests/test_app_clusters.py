@@ -21,6 +21,9 @@ def test_clusters_page_dbscan_hdbscan_hotspots_stats():
     at.button(key="cl_run").click().run()
     assert not at.exception, at.exception
     assert any("DBSCAN eps=300 m" in s.value for s in at.success)
+    at.button(key="cl_export").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["cl_pack"][:2] == b"PK"
     at.radio(key="cl_method").set_value("hdbscan").run()
     at.button(key="cl_run").click().run()
     assert not at.exception, at.exception
@@ -29,6 +32,9 @@ def test_clusters_page_dbscan_hdbscan_hotspots_stats():
     at.button(key="hs_run").click().run()
     assert not at.exception, at.exception
     assert any("Gi*" in s.value for s in at.success)
+    at.button(key="hs_export").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["hs_pack"][:2] == b"PK"
     at.button(key="rl_run").click().run()
     assert not at.exception, at.exception
     at.button(key="clq_run").click().run()

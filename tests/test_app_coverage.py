@@ -24,6 +24,13 @@ def test_coverage_page_straight_line_run_and_label():
     assert list(summary["minutes"]) == [5.0, 10.0, 15.0]
     assert summary["share"].is_monotonic_increasing
     assert summary["method"].str.contains("直线").all()
+    at.button(key="cov_export").click().run()
+    assert not at.exception, at.exception
+    import io
+    import zipfile
+
+    names = zipfile.ZipFile(io.BytesIO(at.session_state["cov_pack"])).namelist()
+    assert {"map.png", "map.pdf", "layers.gpkg", "tables.xlsx", "README.md"} <= set(names)
 
 
 def test_coverage_page_gb_preset_and_sensitivity():

@@ -25,6 +25,9 @@ def test_siting_page_solves_and_proves():
     table = at.dataframe[0].value
     assert table["rank"].tolist() == [1, 2, 3]
     assert table["method"].str.contains("直线").all()
+    at.button(key="site_export").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["site_pack"][:2] == b"PK"
     at.selectbox(key="site_model").set_value("lscp").run()
     at.number_input(key="site_target").set_value(0.3).run()
     at.button(key="site_run").click().run()

@@ -362,6 +362,20 @@ def main() -> None:
     red["method"] = label
     st.dataframe(red, hide_index=True, width="stretch")
 
+    if st.button(
+        T("导出结果资料包 (地图+图层+表格)", "Export result pack (map + layers + tables)"),
+        key="cov_export",
+    ):
+        st.session_state["cov_pack"] = _coverage_pack(res, stored, label)
+    if "cov_pack" in st.session_state:
+        st.download_button(
+            T("下载服务圈资料包", "Download coverage pack"),
+            st.session_state["cov_pack"],
+            file_name="innomap_coverage.zip",
+            mime="application/zip",
+            key="cov_dl",
+        )
+
     st.subheader(T("敏感性分析(速度 × 时间)", "Sensitivity (speed × cut-off)"))
     if st.button(T("计算敏感性表", "Compute sensitivity table"), key="cov_sens"):
         svc = stored["services"]
@@ -382,6 +396,74 @@ def main() -> None:
         st.session_state["coverage_sensitivity"] = sens
     if "coverage_sensitivity" in st.session_state:
         st.dataframe(st.session_state["coverage_sensitivity"], hide_index=True, width="stretch")
+
+
+def _coverage_pack(res, stored, label) -> bytes:
+    from export.maps import outline_layers
+    from export.pack import result_pack
+    from export.printmap import PrintLayer
+
+    colors = ("#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59")
+    pl = outline_layers(None)
+    for i in range(len(res.minutes) - 1, -1, -1):
+        pl.append(
+            PrintLayer(
+                f"{res.minutes[i]:g} 分钟服务圈",
+                res.coverage_areas.iloc[[i]],
+                "polygon",
+                colors[i % len(colors)],
+                style={"fill_alpha": 0.35, "zorder": 3},
+            )
+        )
+    last = f"covered_{res.minutes[-1]:g}"
+    pl.append(
+        PrintLayer(
+            "未覆盖需求", res.demand[~res.demand[last]], "point", "#d7191c", style={"size": 4}
+        )
+    )
+    pl.append(
+        PrintLayer(
+            "已覆盖需求", res.demand[res.demand[last]], "point", "#2b83ba", style={"size": 4}
+        )
+    )
+    pl.append(
+        PrintLayer(
+            "服务点", stored["services"], "point", "#6a3d9a", style={"size": 14, "zorder": 8}
+        )
+    )
+    tables = {
+        "summary": res.summary.assign(method=label),
+        "by_zone": res.by_zone.assign(method=label),
+        "by_district": res.by_district.assign(method=label),
+        "zone_area": res.zone_area,
+        "redundancy": res.redundancy,
+    }
+    layers = {
+        "demand": res.demand.assign(method=label),
+        "coverage_areas": res.coverage_areas,
+        "blind_spots": res.blind_spots,
+    }
+    if len(res.isochrones):
+        layers["isochrones"] = res.isochrones
+    params = {
+        "method": res.params.method,
+        "mode": res.params.mode,
+        "speed_kmh": res.params.effective_speed_kmh,
+        "detour": res.params.detour,
+        "minutes": list(res.minutes),
+        "weight": res.weight_col,
+        "demand": stored["demand_key"],
+        "services": sorted(set(stored["services"]["layer"])),
+    }
+    return result_pack(
+        title="15分钟科普服务圈覆盖分析",
+        print_layers=pl,
+        layers=layers,
+        tables=tables,
+        params=params,
+        notes=[f"方法: {label}"],
+        subtitle=label,
+    )
 
 
 def _coverage_map(res, stored, L):

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import streamlit as st
 
-from export.layers_io import write_layers, write_tables
+from export.layers_io import to_bytes, write_layers, write_tables
 from export.maps import base_layers, export_html, zone_extent
 from export.pack import result_pack
 from export.printmap import PrintError, render_print_map
@@ -43,13 +40,6 @@ def _print(
         fmt=fmt,
         extent=zone_extent(zone or None),
     )
-
-
-def _file_bytes(write, suffix: str, *args, **kwargs) -> bytes:
-    with tempfile.TemporaryDirectory() as d:
-        p = Path(d) / f"export{suffix}"
-        write(*args, p, **kwargs)
-        return p.read_bytes()
 
 
 def main() -> None:
@@ -122,7 +112,7 @@ def main() -> None:
         suffix = {"gpkg": ".gpkg", "geojson": ".geojson", "shp": ".zip", "kml": ".kml"}[lf]
         st.session_state["ex_layer_file"] = (
             suffix,
-            _file_bytes(write_layers, suffix, sel, fmt=lf, encoding=enc),
+            to_bytes(write_layers, suffix, sel, fmt=lf, encoding=enc),
         )
     if "ex_layer_file" in st.session_state:
         suffix, data = st.session_state["ex_layer_file"]
@@ -142,7 +132,7 @@ def main() -> None:
             tables[REGISTRY[k].name_zh] = t
         st.session_state["ex_table_file"] = (
             tf,
-            _file_bytes(write_tables, f".{tf}", tables, fmt=tf),
+            to_bytes(write_tables, f".{tf}", tables, fmt=tf),
         )
     if "ex_table_file" in st.session_state:
         f, data = st.session_state["ex_table_file"]

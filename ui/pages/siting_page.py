@@ -355,6 +355,94 @@ def _show_result(res, layers, L):
         fit_bounds=tuple(res.catchments.to_crs(4326).total_bounds) if len(res.catchments) else None,
     )
     st_folium(m, key="site_map", height=560, use_container_width=True, returned_objects=[])
+    if st.button(
+        T("导出选址资料包 (地图+图层+表格)", "Export siting pack (map + layers + tables)"),
+        key="site_export",
+    ):
+        st.session_state["site_pack"] = _siting_pack(res, layers, label)
+    if "site_pack" in st.session_state:
+        st.download_button(
+            T("下载选址资料包", "Download siting pack"),
+            st.session_state["site_pack"],
+            file_name="innomap_siting.zip",
+            mime="application/zip",
+            key="site_dl",
+        )
+
+
+def _siting_pack(res, layers, label) -> bytes:
+    from export.maps import outline_layers
+    from export.pack import result_pack
+    from export.printmap import PrintLayer
+
+    gaps = res.gaps.head(150).copy()
+    gaps["tier"] = np.minimum(3, 1 + (gaps["gap_rank"] - 1) // 50)
+    tiers = {
+        1: ("#b10026", "缺口前 50 格"),
+        2: ("#fc4e2a", "缺口 51–100"),
+        3: ("#feb24c", "缺口 101–150"),
+    }
+    sel = res.selected.copy()
+    sel["name"] = "新址 #" + sel["rank"].astype(str)
+    pl = [
+        *outline_layers(None),
+        PrintLayer(
+            "覆盖缺口",
+            gaps,
+            "polygon",
+            "#e31a1c",
+            categories=("tier", tiers),
+            style={"fill_alpha": 0.55, "linewidth": 0.2, "outline": False, "zorder": 3},
+        ),
+        PrintLayer(
+            "新址服务范围",
+            res.catchments,
+            "polygon",
+            "#2c7fb8",
+            style={"fill_alpha": 0.12, "zorder": 4},
+        ),
+        PrintLayer(
+            "现有孵化器",
+            layers["incubators"],
+            "point",
+            REGISTRY["incubators"].color,
+            style={"size": 14, "zorder": 6},
+        ),
+        PrintLayer(
+            "推荐新址", sel, "point", "#08519c", label_field="name", style={"size": 40, "zorder": 8}
+        ),
+    ]
+    sol = res.solution
+    tables = {
+        "selected": pd.DataFrame(res.selected.drop(columns="geometry")).assign(method=label),
+        "by_zone": res.by_zone,
+        "by_district": res.by_district,
+        "gaps": pd.DataFrame(res.gaps.drop(columns="geometry")),
+    }
+    params = {
+        "model": sol.model,
+        "solver": sol.solver,
+        "objective": sol.objective,
+        "bound": sol.upper_bound,
+        "gap": sol.gap,
+        "minutes": res.minutes,
+        "method": label,
+        "share_before": res.share_before,
+        "share_after": res.share_after,
+    }
+    return result_pack(
+        title="孵化器选址方案",
+        print_layers=pl,
+        layers={"sites": res.selected, "catchments": res.catchments, "gaps": res.gaps},
+        tables=tables,
+        params=params,
+        subtitle=label,
+        notes=[
+            f"方法: {label}",
+            f"覆盖 {res.share_before:.1%} → {res.share_after:.1%}, 证明差距 {sol.gap:.2%}",
+        ],
+        extent=tuple(res.catchments.to_crs(4326).total_bounds) if len(res.catchments) else None,
+    )
 
 
 def _what_if(layers, d_m, existing, params, minutes, weight, graph, L):

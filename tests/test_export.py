@@ -1,0 +1,297 @@
+"""Exports: print maps, layer and table formats, safety."""
+
+import io
+import zipfile
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from PIL import Image
+
+from cli import main as cli_main
+from export.layers_io import ExportError, shapefile_field_names, write_layers, write_tables
+from export.maps import base_layers, export_html, zone_extent
+from export.printmap import PrintError, paper_size_px, render_print_map
+from layers.io_safe import OutputExistsError, atomic_write
+
+
+@pytest.fixture()
+def chinese_layer():
+    return gpd.GeoDataFrame(
+        {
+            "编号": ["001", "002"],
+            "机构名称很长的字段": ["宁波大学", '=HYPERLINK("http://x")'],
+            "备注": ["+cmd", "@SUM(A1)"],
+            "员工数": [12, -3],
+            "synthetic": [False, True],
+        },
+        geometry=gpd.points_from_xy([121.63, 121.64], [29.91, 29.92]),
+        crs=4326,
+    )
+
+
+@pytest.mark.parametrize(
+    "fmt,suffix", [("gpkg", ".gpkg"), ("geojson", ".geojson"), ("kml", ".kml")]
+)
+def test_layer_round_trips_keep_chinese(tmp_path, chinese_layer, fmt, suffix):
+    p = write_layers({"高校": chinese_layer}, tmp_path / f"out{suffix}", fmt=fmt)
+    back = gpd.read_file(p)
+    assert len(back) == 2
+    if fmt != "kml":
+        assert list(back["机构名称很长的字段"])[0] == "宁波大学"
+        assert back["编号"].tolist() == ["001", "002"]  # ids stay text
+    else:
+        assert "宁波大学" in p.read_text(encoding="utf-8")
+    assert back.crs.to_epsg() == 4326
+
+
+def test_gpkg_holds_several_layers(tmp_path, chinese_layer):
+    import pyogrio
+
+    p = write_layers(
+        {"高校": chinese_layer, "企业": chinese_layer}, tmp_path / "x.gpkg", fmt="gpkg"
+    )
+    assert sorted(pyogrio.list_layers(p)[:, 0].tolist()) == ["企业", "高校"]
+
+
+@pytest.mark.parametrize("encoding", ["UTF-8", "GBK"])
+def test_zipped_shapefile_short_names_and_cpg(tmp_path, chinese_layer, encoding):
+    p = write_layers({"高校": chinese_layer}, tmp_path / "x.zip", fmt="shp", encoding=encoding)
+    zf = zipfile.ZipFile(p)
+    names = zf.namelist()
+    assert {"高校.shp", "高校.dbf", "高校.cpg", "高校.prj", "field_names.csv"} <= set(names)
+    assert zf.read("高校.cpg").decode() == encoding
+    mapping = pd.read_csv(io.BytesIO(zf.read("field_names.csv")), encoding="utf-8-sig", dtype=str)
+    assert mapping["shapefile_field"].map(lambda n: len(n.encode(encoding))).max() <= 10
+    assert mapping["shapefile_field"].str.upper().is_unique
+    back = gpd.read_file(f"zip://{p}!高校.shp")
+    long = mapping.set_index("field").loc["机构名称很长的字段", "shapefile_field"]
+    assert back[long].iloc[0] == "宁波大学"
+
+
+def test_shapefile_field_names_unique():
+    m = shapefile_field_names(["population_total", "population_2020", "名称名称名称名称"])
+    assert len(set(m.values())) == 3
+    assert all(len(v.encode("utf-8")) <= 10 for v in m.values())
+
+
+def test_tables_neutralise_injection_and_keep_text(tmp_path, chinese_layer):
+    df = pd.DataFrame(chinese_layer.drop(columns="geometry"))
+    x = write_tables({"表1": df, "表/2": df}, tmp_path / "t.xlsx", fmt="xlsx")
+    import openpyxl
+
+    wb = openpyxl.load_workbook(x)
+    assert wb.sheetnames == ["表1", "表_2"]
+    ws = wb["表1"]
+    values = [[c.value for c in r] for r in ws.iter_rows()]
+    assert values[2][1] == '\'=HYPERLINK("http://x")'
+    assert values[1][2] == "'+cmd" and values[2][2] == "'@SUM(A1)"
+    assert values[2][3] == -3  # numbers stay numbers
+    assert values[1][0] == "001"
+    assert all(c.data_type != "f" for r in ws.iter_rows() for c in r)
+    c = write_tables({"表1": df}, tmp_path / "t.csv", fmt="csv")
+    raw = c.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    text = raw.decode("utf-8-sig")
+    assert "'=HYPERLINK" in text and "宁波大学" in text and "\n=" not in text and ",=" not in text
+
+
+def test_existing_file_never_clobbered_and_failure_leaves_nothing(tmp_path, chinese_layer):
+    target = tmp_path / "keep.gpkg"
+    target.write_bytes(b"precious")
+    with pytest.raises(OutputExistsError, match="already exists"):
+        write_layers({"a": chinese_layer}, target, fmt="gpkg")
+    assert target.read_bytes() == b"precious"
+
+    def boom(tmp):
+        tmp.write_bytes(b"partial")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(tmp_path / "new.png", boom)
+    assert list(tmp_path.iterdir()) == [target]
+    write_layers({"a": chinese_layer}, target, fmt="gpkg", force=True)
+    assert target.read_bytes() != b"precious"
+    with pytest.raises(ExportError):
+        write_layers({"a": chinese_layer}, tmp_path / "x.dxf", fmt="dxf")
+
+
+@pytest.mark.parametrize(
+    "paper,orientation,dpi", [("A4", "landscape", 150), ("A3", "portrait", 100)]
+)
+def test_print_png_size_matches_paper(paper, orientation, dpi):
+    data = render_print_map(
+        base_layers(["universities", "incubators"]),
+        title="测试图",
+        paper=paper,
+        orientation=orientation,
+        dpi=dpi,
+        fmt="png",
+        extent=zone_extent(None),
+    )
+    assert Image.open(io.BytesIO(data)).size == paper_size_px(paper, orientation, dpi)
+    assert paper_size_px("A4", "landscape", 300) == (3507, 2480)
+
+
+def test_print_pdf_embeds_fonts_and_has_chinese_text():
+    import pypdf
+
+    data = render_print_map(
+        base_layers(["universities", "enterprises"]),
+        title="宁波创新资源分布图",
+        fmt="pdf",
+        extent=zone_extent("中官路创业创新大街"),
+    )
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    text = reader.pages[0].extract_text()
+    for needle in ("宁波创新资源分布图", "图例", "北", "EPSG:32651", "模拟数据", "示意"):
+        assert needle in text, needle
+    fonts = reader.pages[0]["/Resources"]["/Font"]
+    for f in fonts.values():
+        f = f.get_object()
+        desc = (
+            f["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+            if "/DescendantFonts" in f
+            else f["/FontDescriptor"].get_object()
+        )
+        assert any(k in desc for k in ("/FontFile", "/FontFile2", "/FontFile3")), f.get("/BaseFont")
+    assert any("NotoSansCJK" in str(f.get_object().get("/BaseFont")) for f in fonts.values())
+
+
+def test_print_svg_and_errors():
+    svg = render_print_map(base_layers(["platforms"]), title="平台", fmt="svg")
+    assert svg.lstrip().startswith(b"<?xml") and b"<svg" in svg
+    with pytest.raises(PrintError, match="A4 or A3"):
+        render_print_map(base_layers(["platforms"]), title="x", paper="A5")
+    with pytest.raises(PrintError, match="nothing to draw"):
+        render_print_map([], title="x")
+
+
+def test_html_export_is_offline_single_file():
+    html = export_html(["universities", "incubators"], title="<交互地图>").decode("utf-8")
+    assert "https://" not in html and "cdn" not in html.lower()
+    assert html.count("data:text/javascript;base64,") >= 2
+    assert "<title>&lt;交互地图&gt;</title>" in html
+
+
+def test_cli_export_commands(tmp_path):
+    out = tmp_path / "m.png"
+    assert (
+        cli_main(
+            [
+                "export-map",
+                "--layers",
+                "universities",
+                "--title",
+                "图",
+                "--format",
+                "png",
+                "--dpi",
+                "100",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert Image.open(out).size == paper_size_px("A4", "landscape", 100)
+    assert (
+        cli_main(
+            [
+                "export-map",
+                "--layers",
+                "universities",
+                "--title",
+                "图",
+                "--format",
+                "png",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )  # exists, no --force
+    assert (
+        cli_main(
+            [
+                "export-map",
+                "--series",
+                "zone",
+                "--layers",
+                "incubators",
+                "--title",
+                "图集",
+                "--format",
+                "pdf",
+                "--dpi",
+                "100",
+                "--out",
+                str(tmp_path / "atlas"),
+            ]
+        )
+        == 0
+    )
+    assert len(list((tmp_path / "atlas").glob("*.pdf"))) == 5
+    assert (
+        cli_main(
+            [
+                "export-map",
+                "--analysis",
+                "hotspots",
+                "--layers",
+                "enterprises",
+                "--params",
+                '{"cell_m": 800, "permutations": 49}',
+                "--title",
+                "热点",
+                "--format",
+                "svg",
+                "--out",
+                str(tmp_path / "h.svg"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        cli_main(
+            [
+                "export-map",
+                "--analysis",
+                "coverage",
+                "--params",
+                "{bad",
+                "--title",
+                "x",
+                "--format",
+                "png",
+                "--out",
+                str(tmp_path / "c.png"),
+            ]
+        )
+        == 2
+    )
+    for fmt, name in (
+        ("gpkg", "l.gpkg"),
+        ("geojson", "l.geojson"),
+        ("shp", "l.zip"),
+        ("kml", "l.kml"),
+        ("xlsx", "l.xlsx"),
+        ("csv", "l.csv"),
+    ):
+        assert (
+            cli_main(
+                [
+                    "export-layers",
+                    "--layers",
+                    "universities",
+                    "incubators",
+                    "--format",
+                    fmt,
+                    "--out",
+                    str(tmp_path / name),
+                ]
+            )
+            == 0
+        ), fmt
+    assert (tmp_path / "l.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp leftovers
