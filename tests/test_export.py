@@ -38,7 +38,7 @@ def test_layer_round_trips_keep_chinese(tmp_path, chinese_layer, fmt, suffix):
     back = gpd.read_file(p)
     assert len(back) == 2
     if fmt != "kml":
-        assert list(back["机构名称很长的字段"])[0] == "宁波大学"
+        assert back["机构名称很长的字段"].iloc[0] == "宁波大学"
         assert back["编号"].tolist() == ["001", "002"]  # ids stay text
     else:
         assert "宁波大学" in p.read_text(encoding="utf-8")
