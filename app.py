@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+import layers as _layers_pkg  # noqa: F401  (first: sets GDAL_SKIP=VRT before GDAL loads)
+
 st.set_page_config(page_title="InnoMap 创新资源一张图", layout="wide")
 
 from ui.i18n import t  # noqa: E402

@@ -12,6 +12,8 @@ import argparse
 import json
 import sys
 
+import layers as _layers_pkg  # noqa: F401  (first: sets GDAL_SKIP=VRT before GDAL loads)
+
 __all__ = ["build_parser", "main"]
 
 

@@ -1,0 +1,351 @@
+"""Coordinate parsing and checks for imported tables.
+
+* column detection (经度/纬度, lng/lon/long, lat, x/y, X坐标/Y坐标, combined "location");
+* value parsing: fullwidth digits, decimal degrees with hemisphere letters, and
+  degrees-minutes-seconds in ASCII or Chinese notation (121°37'59.5"E, 121度37分59.5秒);
+* source systems: WGS84/CGCS2000, GCJ-02, BD-09 and any EPSG code, including
+  CGCS2000 Gauss–Krüger eastings with the zone number prefixed;
+* per-row flags with a suggested fix (swapped, (0,0), outside China, projected
+  numbers in degree columns, far from the other points).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import numpy as np
+import pandas as pd
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
+
+from layers.crs import out_of_china, to_wgs84_from
+
+__all__ = [
+    "CoordinateError",
+    "detect_coordinate_columns",
+    "guess_source_crs",
+    "parse_coordinate_series",
+    "row_flags",
+    "to_wgs84",
+]
+
+LON_NAMES = (
+    "经度",
+    "lng",
+    "lon",
+    "long",
+    "longitude",
+    "x",
+    "x坐标",
+    "坐标x",
+    "东经",
+    "经度(°)",
+    "gcj_lng",
+    "gcj02_lng",
+    "bd_lng",
+    "bd09_lng",
+    "wgs84_lng",
+    "lon_wgs84",
+    "point_x",
+    "横坐标",
+)
+LAT_NAMES = (
+    "纬度",
+    "lat",
+    "latitude",
+    "y",
+    "y坐标",
+    "坐标y",
+    "北纬",
+    "纬度(°)",
+    "gcj_lat",
+    "gcj02_lat",
+    "bd_lat",
+    "bd09_lat",
+    "wgs84_lat",
+    "lat_wgs84",
+    "point_y",
+    "纵坐标",
+)
+PAIR_NAMES = ("location", "经纬度", "坐标", "lnglat", "lng_lat", "gps", "位置坐标")
+
+_DEGREE_SYSTEMS = {"WGS84", "CGCS2000", "GCJ-02", "BD-09"}
+
+
+class CoordinateError(ValueError):
+    """Raised for an unknown coordinate system or unusable coordinate columns."""
+
+
+def _norm(name: str) -> str:
+    return unicodedata.normalize("NFKC", str(name)).strip().lower().replace(" ", "")
+
+
+def detect_coordinate_columns(columns) -> tuple[str | None, str | None, str | None]:
+    """Return ``(lon_col, lat_col, pair_col)`` guessed from the column names."""
+    norm = {_norm(c): c for c in columns}
+    lon = next((norm[n] for n in LON_NAMES if n in norm), None)
+    lat = next((norm[n] for n in LAT_NAMES if n in norm), None)
+    pair = None
+    if lon is None or lat is None:
+        pair = next((norm[n] for n in PAIR_NAMES if n in norm), None)
+    return lon, lat, pair
+
+
+_DMS = re.compile(
+    r"^\s*(?P<hem1>[NSEW东西南北]|东经|西经|北纬|南纬)?\s*(?P<d>-?\d+(?:\.\d+)?)\s*(?:°|度|:|\s)\s*"
+    r"(?:(?P<m>\d+(?:\.\d+)?)\s*(?:'|′|分|:|\s)?\s*)?(?:(?P<s>\d+(?:\.\d+)?)\s*(?:\"|″|''|秒)?\s*)?"
+    r"(?P<hem2>[NSEW东西南北])?\s*$",
+    re.IGNORECASE,
+)
+_HEMI = re.compile(
+    r"^\s*(东经|北纬|西经|南纬|[NSEW])?\s*(-?\d+(?:\.\d+)?)\s*°?\s*([NSEW])?\s*$", re.IGNORECASE
+)
+
+
+def _parse_one(value) -> float:
+    if value is None:
+        return np.nan
+    s = unicodedata.normalize("NFKC", str(value)).strip()
+    if not s:
+        return np.nan
+    s = (
+        s.replace("，", ",")
+        .replace("′′", '"')
+        .replace("″", '"')
+        .replace("′", "'")
+        .replace("’", "'")
+    )
+    s = s.replace("”", '"').replace("''", '"')
+    m = _HEMI.match(s)
+    if m:
+        v = float(m.group(2))
+        hemi = (m.group(1) or m.group(3) or "").upper()
+        return -abs(v) if hemi in ("S", "W", "西经", "南纬") else v
+    m = _DMS.match(s)
+    if m and (m.group("m") or m.group("s")):
+        d = float(m.group("d"))
+        mins = float(m.group("m") or 0)
+        secs = float(m.group("s") or 0)
+        if mins >= 60 or secs >= 60:
+            return np.nan
+        v = abs(d) + mins / 60 + secs / 3600
+        hemi = ((m.group("hem1") or "") + (m.group("hem2") or "")).upper()
+        neg = d < 0 or any(h in hemi for h in ("S", "W", "西", "南"))
+        return -v if neg else v
+    return np.nan
+
+
+def parse_coordinate_series(values: pd.Series) -> np.ndarray:
+    """Parse coordinates: plain numbers fast, then fullwidth digits, hemispheres and DMS."""
+    s = pd.Series(values, dtype=object)
+    out = np.array(pd.to_numeric(s, errors="coerce"), dtype=float, copy=True)
+    bad = np.flatnonzero(
+        np.isnan(out) & s.notna().to_numpy() & (s.astype(str).str.strip() != "").to_numpy()
+    )
+    for i in bad:
+        out[i] = _parse_one(s.iloc[i])
+    return out
+
+
+def split_pair(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Split a combined ``"lng,lat"`` column (AMap ``location`` style)."""
+    parts = (
+        pd.Series(values, dtype=object).astype(str).map(lambda v: unicodedata.normalize("NFKC", v))
+    )
+    parts = parts.str.replace(r"[;\s]+", ",", regex=True).str.split(",", n=1, expand=True)
+    if parts.shape[1] < 2:
+        parts[1] = None
+    return parts[0], parts[1]
+
+
+def _gk_zone_from_prefix(x: np.ndarray) -> int | None:
+    """Zone number of Gauss–Krüger eastings written with the zone prefix (e.g. 40 512 345.6)."""
+    x = x[np.isfinite(x)]
+    if len(x) == 0:
+        return None
+    zones = np.floor(x / 1e6).astype(int)
+    if ((x >= 1e7) & (x < 1e8)).mean() > 0.9:
+        vals, counts = np.unique(zones, return_counts=True)
+        return int(vals[np.argmax(counts)])
+    return None
+
+
+def guess_source_crs(x: np.ndarray, y: np.ndarray, *, hints: str = "") -> tuple[str, str]:
+    """Guess the source system of numeric coordinates; returns ``(crs, reason)``.
+
+    Degree values cannot tell WGS84 from GCJ-02 or BD-09: column or file names
+    containing gcj/高德/amap/tencent/腾讯 or bd/百度/baidu decide; otherwise WGS84.
+    Large numbers are projected: zone-prefixed Gauss–Krüger eastings give the
+    CGCS2000 zone; 6-digit eastings with 7-digit northings suggest UTM/GK (ask).
+    """
+    h = hints.lower()
+    fx, fy = x[np.isfinite(x)], y[np.isfinite(y)]
+    if len(fx) and (np.abs(fx) <= 180).mean() > 0.9 and (np.abs(fy) <= 90).mean() > 0.9:
+        if any(k in h for k in ("gcj", "高德", "amap", "gaode", "腾讯", "tencent", "火星")):
+            return "GCJ-02", "名称含高德/腾讯/GCJ / names mention AMap/Tencent/GCJ"
+        if any(k in h for k in ("bd09", "bd-09", "百度", "baidu", "bd_")):
+            return "BD-09", "名称含百度/BD / names mention Baidu/BD-09"
+        return (
+            "WGS84",
+            "度数无法区分 WGS84 与 GCJ-02; 高德/腾讯导出为 GCJ-02, 百度为 BD-09 / degrees cannot tell WGS84 from GCJ-02",
+        )
+    zone = _gk_zone_from_prefix(fx)
+    if zone is not None:
+        if 25 <= zone <= 45:
+            return (
+                f"EPSG:{4513 + zone - 25}",
+                f"东坐标带带号 {zone} (CGCS2000 3° 高斯-克吕格) / zone-prefixed 3° GK eastings",
+            )
+        if 13 <= zone <= 23:
+            return (
+                f"EPSG:{4491 + zone - 13}",
+                f"东坐标带带号 {zone} (CGCS2000 6° 高斯-克吕格) / zone-prefixed 6° GK eastings",
+            )
+    if len(fx) and (np.abs(fx) < 1e6).mean() > 0.9 and (np.abs(fy) > 1e6).mean() > 0.9:
+        return (
+            "",
+            "投影坐标(米), 请指定 EPSG 代码 (如 UTM 51N = EPSG:32651, CGCS2000 3° CM 120E = EPSG:4549) / projected metres: give the EPSG code",
+        )
+    return "WGS84", "默认 / default"
+
+
+def normalise_crs_name(crs: str) -> str:
+    """Canonical name: WGS84, CGCS2000, GCJ-02, BD-09 or EPSG:nnnn.
+
+    Raises
+    ------
+    CoordinateError
+        For a name that is neither a Chinese system nor a valid EPSG/PROJ definition.
+    """
+    key = str(crs).strip().upper().replace("_", "-")
+    alias = {
+        "WGS84": "WGS84",
+        "WGS-84": "WGS84",
+        "EPSG:4326": "WGS84",
+        "4326": "WGS84",
+        "CGCS2000": "CGCS2000",
+        "EPSG:4490": "CGCS2000",
+        "4490": "CGCS2000",
+        "GCJ02": "GCJ-02",
+        "GCJ-02": "GCJ-02",
+        "GCJ": "GCJ-02",
+        "火星坐标": "GCJ-02",
+        "BD09": "BD-09",
+        "BD-09": "BD-09",
+        "BAIDU": "BD-09",
+    }
+    if key in alias:
+        return alias[key]
+    if re.fullmatch(r"\d{4,5}", key):
+        key = "EPSG:" + key
+    try:
+        c = CRS.from_user_input(key)
+    except CRSError:
+        raise CoordinateError(
+            f"未知坐标系 / unknown coordinate system {crs!r}: use WGS84, CGCS2000, GCJ-02, BD-09 or an EPSG code"
+        ) from None
+    epsg = c.to_epsg()
+    return f"EPSG:{epsg}" if epsg else key
+
+
+def to_wgs84(x: np.ndarray, y: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
+    """Convert coordinates in ``crs`` (a name from :func:`normalise_crs_name`) to WGS84 lon/lat."""
+    name = normalise_crs_name(crs)
+    if name in _DEGREE_SYSTEMS:
+        return to_wgs84_from(name, x, y)
+    c = CRS.from_user_input(name)
+    if c.is_geographic:
+        t = Transformer.from_crs(c, 4326, always_xy=True)
+        return t.transform(x, y)
+    t = Transformer.from_crs(c, 4326, always_xy=True)
+    xx = np.asarray(x, float)
+    # zone-prefixed Gauss–Krüger eastings given with a CRS that has no prefix: strip it
+    fe = c.to_dict().get("x_0", 500000)
+    if np.nanmedian(xx) > 1e7 and fe < 1e7:
+        xx = xx % 1e6
+    return t.transform(xx, np.asarray(y, float))
+
+
+def row_flags(
+    raw_x: np.ndarray,
+    raw_y: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    *,
+    degree_input: bool,
+    far_km: float = 100.0,
+) -> tuple[list[tuple[int, str, str, str]], list[tuple[int, str, str, str]]]:
+    """Per-row problems: ``(errors, warnings)`` as ``(index, field, value, message)``."""
+    errors: list[tuple[int, str, str, str]] = []
+    warnings: list[tuple[int, str, str, str]] = []
+    rx, ry = np.asarray(raw_x, float), np.asarray(raw_y, float)
+    missing = ~(np.isfinite(rx) & np.isfinite(ry))
+    for i in np.flatnonzero(missing):
+        errors.append(
+            (
+                int(i),
+                "lon/lat",
+                f"{raw_x[i]}, {raw_y[i]}",
+                "坐标缺失或无法解析 / coordinate missing or unreadable: fill in decimal degrees or DMS",
+            )
+        )
+    ok = ~missing
+    zero = ok & (rx == 0) & (ry == 0)
+    for i in np.flatnonzero(zero):
+        errors.append(
+            (
+                int(i),
+                "lon/lat",
+                "0, 0",
+                "坐标为 (0,0), 多为缺省值 / coordinate is (0,0), a placeholder: geocode the address",
+            )
+        )
+    ok &= ~zero
+    if degree_input:
+        swapped = ok & (ry >= 73) & (ry <= 136) & (rx >= 3) & (rx <= 54)
+        for i in np.flatnonzero(swapped):
+            errors.append(
+                (
+                    int(i),
+                    "lon/lat",
+                    f"{rx[i]:g}, {ry[i]:g}",
+                    "经纬度颠倒 / lon and lat look swapped: fix = swap",
+                )
+            )
+        ok &= ~swapped
+        proj = ok & ((np.abs(rx) > 180) | (np.abs(ry) > 90))
+        for i in np.flatnonzero(proj):
+            errors.append(
+                (
+                    int(i),
+                    "lon/lat",
+                    f"{rx[i]:g}, {ry[i]:g}",
+                    "经纬度列中是投影坐标(米) / projected numbers in degree columns: choose the EPSG code of the data",
+                )
+            )
+        ok &= ~proj
+    outside = ok & (~np.isfinite(lon) | ~np.isfinite(lat) | out_of_china(lon, lat))
+    for i in np.flatnonzero(outside):
+        errors.append(
+            (
+                int(i),
+                "lon/lat",
+                f"{lon[i]:.6f}, {lat[i]:.6f}",
+                "位于中国境外 / outside China: check the coordinate system",
+            )
+        )
+    ok &= ~outside
+    if ok.sum() >= 5:
+        mx, my = np.median(lon[ok]), np.median(lat[ok])
+        d = np.hypot((lon - mx) * 111.32 * np.cos(np.radians(my)), (lat - my) * 110.57)
+        for i in np.flatnonzero(ok & (d > far_km)):
+            warnings.append(
+                (
+                    int(i),
+                    "lon/lat",
+                    f"{lon[i]:.6f}, {lat[i]:.6f}",
+                    f"距其他点中位位置 {d[i]:.0f} km, 远离研究区 / {d[i]:.0f} km from the other points: check it",
+                )
+            )
+    return errors, warnings
