@@ -527,6 +527,118 @@ def _cmd_export_layers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import_options(args: argparse.Namespace):
+    from layers.importer import ImportOptions
+
+    return ImportOptions(
+        kind=args.kind,
+        crs=args.crs,
+        encoding=args.encoding,
+        sheet=args.sheet,
+        layer=args.layer,
+        lon_col=args.lon_col,
+        lat_col=args.lat_col,
+        repair_geometry=args.repair,
+        fix_swapped=args.fix_swapped,
+    )
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from layers.importer import ImportFileError, import_file
+
+    try:
+        rep = import_file(args.path, _import_options(args))
+    except (ImportFileError, ValueError) as exc:
+        if args.json:
+            print(
+                json.dumps(
+                    {"file": str(args.path), "error": str(exc)}, ensure_ascii=False, indent=2
+                )
+            )
+        else:
+            print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(rep.to_json(), ensure_ascii=False, indent=2))
+    else:
+        where = f" [{rep.sheet_or_layer}]" if rep.sheet_or_layer else ""
+        print(
+            f"{rep.file}{where}: {rep.format}, encoding {rep.encoding or '-'}, CRS {rep.crs_in} ({rep.crs_reason})"
+        )
+        if rep.available:
+            print(f"  sheets/layers: {', '.join(rep.available)}")
+        print(
+            f"  rows: {rep.rows_valid} valid / {rep.rows_total} total; {len(rep.errors)} errors, "
+            f"{len(rep.warnings)} warnings"
+        )
+        for i in rep.errors[:50]:
+            print(f"  ERROR row {i.row} [{i.field}] {i.value!s}: {i.message}")
+        if len(rep.errors) > 50:
+            print(f"  … {len(rep.errors) - 50} more errors (use --json for all)")
+        for i in rep.warnings[:20]:
+            print(f"  warning row {i.row} [{i.field}] {i.value!s}: {i.message}")
+    return 0 if rep.rows_valid == rep.rows_total else 1
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    import geopandas as gpd
+
+    from layers.importer import import_file
+    from layers.io_safe import atomic_write
+
+    rep = import_file(args.path, _import_options(args))
+
+    def writer(tmp):
+        rep.valid.to_file(tmp, layer=args.kind, driver="GPKG")
+        rej = rep.rejected.copy()
+        if len(rej):
+            gpd.GeoDataFrame(rej, geometry=[None] * len(rej), crs=4326).to_file(
+                tmp, layer="rejected", driver="GPKG", mode="a"
+            )
+
+    atomic_write(args.out, writer, force=args.force)
+    print(
+        f"{rep.file}: {rep.rows_valid}/{rep.rows_total} rows imported as {args.kind} (WGS84, from {rep.crs_in}); "
+        f"{len(rep.rejected)} rejected → layer 'rejected'; wrote {args.out}"
+    )
+    return 0
+
+
+def _add_import_args(p: argparse.ArgumentParser, *, kind_required: bool) -> None:
+    from layers.registry import REGISTRY
+
+    kinds = [k for k, s in REGISTRY.items() if s.geometry in ("point", "polygon")]
+    p.add_argument(
+        "path", metavar="PATH", help="CSV, XLSX, GeoJSON, GeoPackage, zipped Shapefile, KML or KMZ"
+    )
+    p.add_argument(
+        "--kind",
+        choices=kinds,
+        default=None if kind_required else "enterprises",
+        required=kind_required,
+        help="layer the records belong to",
+    )
+    p.add_argument(
+        "--crs", metavar="C", help="source system: WGS84, CGCS2000, GCJ-02, BD-09 or EPSG:nnnn"
+    )
+    p.add_argument("--encoding", metavar="E", help="text encoding (default: detected)")
+    p.add_argument("--sheet", metavar="S", help="XLSX sheet")
+    p.add_argument("--layer", metavar="L", help="GeoPackage/KML layer or shapefile inside a zip")
+    p.add_argument(
+        "--lon-col", dest="lon_col", metavar="COL", help="longitude/x column (default: detected)"
+    )
+    p.add_argument(
+        "--lat-col", dest="lat_col", metavar="COL", help="latitude/y column (default: detected)"
+    )
+    p.add_argument("--repair", action="store_true", help="repair invalid polygons with make_valid")
+    p.add_argument(
+        "--fix-swapped",
+        dest="fix_swapped",
+        action="store_true",
+        help="swap lon/lat where they look swapped",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
     parser = argparse.ArgumentParser(
@@ -684,6 +796,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.add_argument("--out", required=True, metavar="PATH")
     p.set_defaults(func=_cmd_export_layers)
+
+    p = sub.add_parser(
+        "validate",
+        help="check a data file: rows, encoding, CRS, errors per row (exit 0 all valid, 1 some rejected, 2 unreadable)",
+        description="Validate a planner's file without importing it.",
+    )
+    _add_import_args(p, kind_required=False)
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser(
+        "import",
+        help="import a data file into a normalised GeoPackage (WGS84, canonical columns, rejected rows layer)",
+        description="Import a file as a normalised layer; never overwrites OUT unless --force.",
+    )
+    _add_import_args(p, kind_required=True)
+    p.add_argument("--out", required=True, metavar="OUT.gpkg")
+    p.add_argument("--force", action="store_true", help="overwrite an existing OUT")
+    p.set_defaults(func=_cmd_import)
     return parser
 
 

@@ -15,6 +15,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "page_clusters": ("集聚与热点", "Clusters & hot spots"),
     "page_siting": ("孵化器选址", "Incubator siting"),
     "page_export": ("导出", "Export"),
+    "page_import": ("导入数据", "Import data"),
     "filters": ("筛选", "Filters"),
     "layers": ("图层", "Layers"),
     "subtype": ("子类", "Subtype"),

@@ -19,7 +19,14 @@ from layers.readers import ReadResult, read_points_csv
 from layers.registry import REGISTRY, load_layer
 from layers.validation import LayerValidationError
 
-__all__ = ["UserLayer", "embedded_layers", "project_layers", "user_layers"]
+__all__ = [
+    "UserLayer",
+    "add_user_layer",
+    "embedded_layers",
+    "project_layers",
+    "remove_user_layer",
+    "user_layers",
+]
 
 #: Environment variable listing extra canonical CSV layers: "layer_key=path;…".
 EXTRA_ENV = "INNOMAP_EXTRA_LAYERS"
@@ -88,3 +95,32 @@ def project_layers() -> dict[str, gpd.GeoDataFrame]:
     for ul in user_layers():
         base[ul.key] = ul.gdf
     return base
+
+
+def add_user_layer(
+    layer_key: str,
+    label: str,
+    gdf: gpd.GeoDataFrame,
+    rejected: pd.DataFrame,
+    *,
+    replace: str | None = None,
+) -> str:
+    """Add (or replace) a user layer in this session; returns its key. Embedded data is untouched."""
+    layers = user_layers()
+    g = gdf.copy()
+    if (g.geom_type == "Point").all() and len(g):
+        g["zone"] = assign_zones(g, embedded_layers()["zones"])
+    if replace is not None:
+        for i, ul in enumerate(layers):
+            if ul.key == replace:
+                layers[i] = UserLayer(replace, layer_key, label, g, rejected)
+                return replace
+    n = 1 + max([int(u.key.split(":")[1]) for u in layers] or [0])
+    key = f"user:{n}"
+    layers.append(UserLayer(key, layer_key, label, g, rejected))
+    return key
+
+
+def remove_user_layer(key: str) -> None:
+    """Remove a user layer from this session."""
+    st.session_state["user_layers"] = [u for u in user_layers() if u.key != key]

@@ -137,7 +137,7 @@ def main() -> None:
     for k in chosen:
         spec = REGISTRY.get(k) or REGISTRY[next(u.layer_key for u in extra if u.key == k)]
         color = spec.color if k in REGISTRY else "#e377c2"
-        map_layers.append(MapLayer(k, labels[k], shown[k], color, "point"))
+        map_layers.append(MapLayer(k, labels[k], shown[k], color, spec.geometry))
     zsel = layers["zones"] if not zone else layers["zones"][layers["zones"]["name"] == zone]
     m = build_map(
         map_layers, basemap=basemap, lang=L, focus=focus, fit_bounds=tuple(zsel.total_bounds)
