@@ -260,11 +260,13 @@ def to_wgs84(x: np.ndarray, y: np.ndarray, crs: str) -> tuple[np.ndarray, np.nda
         return t.transform(x, y)
     t = Transformer.from_crs(c, 4326, always_xy=True)
     xx = np.asarray(x, float)
-    # zone-prefixed Gauss–Krüger eastings given with a CRS that has no prefix: strip it
-    fe = c.to_dict().get("x_0", 500000)
-    if np.nanmedian(xx) > 1e7 and fe < 1e7:
-        xx = xx % 1e6
-    return t.transform(xx, np.asarray(y, float))
+    yy = np.asarray(y, float)
+    lon, lat = (np.asarray(v, float) for v in t.transform(xx, yy))
+    # zone-prefixed Gauss–Krüger eastings given with a CRS without the prefix: strip it
+    bad = ~np.isfinite(lon) | out_of_china(lon, lat)
+    if np.nanmedian(xx) > 1e7 and bad.mean() > 0.5:
+        lon, lat = (np.asarray(v, float) for v in t.transform(xx % 1e6, yy))
+    return lon, lat
 
 
 def row_flags(
