@@ -335,7 +335,7 @@ def test_parse_coordinates_fullwidth_and_dms():
     assert out[0] == pytest.approx(121.6332)
     assert out[1] == pytest.approx(121.633194, abs=1e-6) and out[2] == pytest.approx(out[1])
     assert out[3] == 121.5 and np.isnan(out[4]) and np.isnan(out[5])
-    x, y = to_wgs84(np.array([121.6]), np.array([29.9]), "CGCS2000")
+    x, _y = to_wgs84(np.array([121.6]), np.array([29.9]), "CGCS2000")
     assert float(x[0]) == 121.6
 
 
