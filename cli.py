@@ -604,6 +604,38 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_reach_args(p: argparse.ArgumentParser, *, minutes_default, minutes_type) -> None:
+    """Reach options shared by ``coverage`` and ``site`` (they mean the same in both)."""
+    p.add_argument("--mode", choices=["walk", "bike", "drive"], default="walk")
+    p.add_argument(
+        "--minutes",
+        type=minutes_type,
+        default=minutes_default,
+        help="cut-off minutes (coverage: comma-separated, e.g. 5,10,15)",
+    )
+    p.add_argument(
+        "--network",
+        metavar="PATH",
+        help="road network (.osm, .osm.pbf, .graphml, .gpkg, .shp, .npz)",
+    )
+    p.add_argument(
+        "--method", choices=["network", "straight"], help="default: network when --network is given"
+    )
+    p.add_argument(
+        "--speed-kmh", type=float, dest="speed_kmh", help="speed (default walk 4.5, bike 15)"
+    )
+    p.add_argument(
+        "--detour", type=float, default=1.3, help="detour factor of the straight-line method"
+    )
+    p.add_argument(
+        "--max-snap-m",
+        type=float,
+        default=300.0,
+        dest="max_snap_m",
+        help="maximum distance from a point to the network (m)",
+    )
+
+
 def _add_import_args(p: argparse.ArgumentParser, *, kind_required: bool) -> None:
     from layers.registry import REGISTRY
 
@@ -667,31 +699,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--service", nargs="+", required=True, metavar="S", help="service layers")
     p.add_argument("--demand", required=True, metavar="D", help="demand layer")
     p.add_argument("--weight", metavar="COL", help="demand weight column (e.g. employees)")
-    p.add_argument("--mode", choices=["walk", "bike", "drive"], default="walk")
-    p.add_argument(
-        "--minutes", type=_minutes, default=(5.0, 10.0, 15.0), help="cut-offs, e.g. 5,10,15"
-    )
-    p.add_argument(
-        "--network",
-        metavar="PATH",
-        help="road network (.osm, .osm.pbf, .graphml, .gpkg, .shp, .npz)",
-    )
-    p.add_argument(
-        "--method", choices=["network", "straight"], help="default: network when --network is given"
-    )
-    p.add_argument(
-        "--speed-kmh", type=float, dest="speed_kmh", help="speed (default walk 4.5, bike 15)"
-    )
-    p.add_argument(
-        "--detour", type=float, default=1.3, help="detour factor of the straight-line method"
-    )
-    p.add_argument(
-        "--max-snap-m",
-        type=float,
-        default=300.0,
-        dest="max_snap_m",
-        help="maximum distance from a point to the network (m)",
-    )
+    _add_reach_args(p, minutes_default=(5.0, 10.0, 15.0), minutes_type=_minutes)
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.set_defaults(func=_cmd_coverage)
 
@@ -739,13 +747,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int)
     p.add_argument("--target-share", type=float, dest="target_share")
     p.add_argument("--model", choices=["mclp", "lscp", "pmedian"])
-    p.add_argument("--mode", choices=["walk", "bike", "drive"], default="walk")
-    p.add_argument("--minutes", type=float, default=15.0)
-    p.add_argument("--speed-kmh", type=float, dest="speed_kmh")
-    p.add_argument("--detour", type=float, default=1.3)
-    p.add_argument("--network", metavar="PATH")
-    p.add_argument("--method", choices=["network", "straight"])
-    p.add_argument("--max-snap-m", type=float, default=300.0, dest="max_snap_m")
+    _add_reach_args(p, minutes_default=15.0, minutes_type=float)
     p.add_argument("--solver", choices=["exact", "heuristic", "auto"], default="auto")
     p.add_argument("--time-limit", type=float, default=30.0, dest="time_limit")
     p.add_argument("--out", required=True, metavar="DIR")

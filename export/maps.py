@@ -16,6 +16,8 @@ __all__ = [
     "ANALYSES",
     "analysis_layers",
     "base_layers",
+    "cluster_print_layers",
+    "coverage_print_layers",
     "export_html",
     "export_map",
     "series_items",
@@ -106,6 +108,118 @@ def zone_extent(zone: str | None):
     return tuple(zones.total_bounds)
 
 
+def coverage_print_layers(res, services, *, zone: str | None = None) -> list[PrintLayer]:
+    """Print layers of a coverage result: service areas by cut-off, demand, service points."""
+    colors = ("#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59")
+    layers = outline_layers(zone)
+    n = len(res.minutes)
+    for i in range(n - 1, -1, -1):
+        layers.append(
+            PrintLayer(
+                f"{res.minutes[i]:g} 分钟服务圈",
+                res.coverage_areas.iloc[[i]],
+                "polygon",
+                colors[i % len(colors)],
+                style={"fill_alpha": 0.35, "zorder": 3 + (n - i) * 0.1},
+            )
+        )
+    last = f"covered_{res.minutes[-1]:g}"
+    layers.append(
+        PrintLayer(
+            "未覆盖需求", res.demand[~res.demand[last]], "point", "#d7191c", style={"size": 4}
+        )
+    )
+    layers.append(
+        PrintLayer(
+            "已覆盖需求", res.demand[res.demand[last]], "point", "#2b83ba", style={"size": 4}
+        )
+    )
+    layers.append(
+        PrintLayer("服务点", services, "point", "#6a3d9a", style={"size": 14, "zorder": 8})
+    )
+    return layers
+
+
+def cluster_print_layers(labelled, summary, *, zone: str | None = None) -> list[PrintLayer]:
+    """Print layers of a clustering result: noise, clustered points and labelled hulls."""
+    hulls = summary.copy()
+    hulls["name"] = hulls["label"] + " #" + hulls["id"].astype(str)
+    return [
+        *outline_layers(zone),
+        PrintLayer(
+            "噪声点", labelled[labelled["cluster"] < 0], "point", "#aaaaaa", style={"size": 3}
+        ),
+        PrintLayer(
+            "簇内点", labelled[labelled["cluster"] >= 0], "point", "#e6550d", style={"size": 4}
+        ),
+        PrintLayer(
+            "簇范围(凹包)",
+            hulls,
+            "polygon",
+            "#e6550d",
+            label_field="name",
+            style={"fill_alpha": 0.2, "zorder": 6},
+        ),
+    ]
+
+
+def hotspot_print_layers(cells, *, zone: str | None = None) -> list[PrintLayer]:
+    """Print layers of a Gi* result: significant hot and cold cells by confidence."""
+    sig = cells[cells["hotspot_class"] != "not_significant"]
+    return [
+        *outline_layers(zone),
+        PrintLayer(
+            "Gi*",
+            sig,
+            "polygon",
+            "#d7191c",
+            categories=("hotspot_class", HOT),
+            style={"fill_alpha": 0.75, "linewidth": 0.2, "outline": False, "zorder": 4},
+        ),
+    ]
+
+
+def siting_print_layers(res, existing, *, zone: str | None = None) -> list[PrintLayer]:
+    """Print layers of a siting result: ranked gaps, catchments, existing and new sites."""
+    gaps = res.gaps.head(150).copy()
+    gaps["tier"] = np.minimum(3, 1 + (gaps["gap_rank"] - 1) // 50)
+    tiers = {
+        1: ("#b10026", "缺口前 50 格"),
+        2: ("#fc4e2a", "缺口 51–100"),
+        3: ("#feb24c", "缺口 101–150"),
+    }
+    sel = res.selected.copy()
+    sel["name"] = "新址 #" + sel["rank"].astype(str)
+    return [
+        *outline_layers(zone),
+        PrintLayer(
+            "覆盖缺口",
+            gaps,
+            "polygon",
+            "#e31a1c",
+            categories=("tier", tiers),
+            style={"fill_alpha": 0.55, "linewidth": 0.2, "outline": False, "zorder": 3},
+        ),
+        PrintLayer(
+            "新址服务范围",
+            res.catchments,
+            "polygon",
+            "#2c7fb8",
+            style={"fill_alpha": 0.12, "zorder": 4},
+        ),
+        PrintLayer(
+            "现有孵化器",
+            existing,
+            "point",
+            REGISTRY["incubators"].color,
+            style={"size": 14, "zorder": 6},
+        ),
+        PrintLayer(
+            "推荐新址", sel, "point", "#08519c", label_field="name", style={"size": 40, "zorder": 8}
+        ),
+    ]
+
+
 def analysis_layers(kind: str, params: dict, refs: list[str], *, zone: str | None = None):
     """Run an analysis and return ``(layers, notes, subtitle)`` for a print map.
 
@@ -113,25 +227,23 @@ def analysis_layers(kind: str, params: dict, refs: list[str], *, zone: str | Non
     ``{"service": [...], "demand": "enterprises", "minutes": [5, 10, 15], "mode": "walk"}``.
     """
     from geo.reach import ReachParams
+    from layers.resolve import resolve_layers
 
     if kind not in ANALYSES:
         raise ValueError(f"未知分析 / unknown analysis {kind!r}: use {', '.join(ANALYSES)}")
-    layers = outline_layers(zone)
     ptxt = json.dumps(params, ensure_ascii=False)
+    rp = ReachParams(
+        method="straight",
+        mode=params.get("mode", "walk"),
+        speed_kmh=params.get("speed_kmh"),
+        detour=params.get("detour", 1.3),
+    )
     if kind == "coverage":
         from geo.coverage import run_coverage
-        from layers.resolve import resolve_layers
 
-        rp = ReachParams(
-            method="straight",
-            mode=params.get("mode", "walk"),
-            speed_kmh=params.get("speed_kmh"),
-            detour=params.get("detour", 1.3),
-        )
         minutes = tuple(params.get("minutes", (5, 10, 15)))
         svc = resolve_layers(params.get("service", ["science_venues"]))
-        dem = resolve_layers([params.get("demand", "enterprises")])
-        dm = to_metric(dem)
+        dm = to_metric(resolve_layers([params.get("demand", "enterprises")]))
         res = run_coverage(
             dm,
             svc.to_crs(dm.crs),
@@ -140,79 +252,33 @@ def analysis_layers(kind: str, params: dict, refs: list[str], *, zone: str | Non
             weight_col=params.get("weight"),
             per_service_isochrones=False,
         )
-        colors = ("#1a9850", "#91cf60", "#d9ef8b", "#fee08b")
-        for i in range(len(minutes) - 1, -1, -1):
-            a = res.coverage_areas.iloc[[i]]
-            layers.append(
-                PrintLayer(
-                    f"{minutes[i]:g} 分钟服务圈",
-                    a,
-                    "polygon",
-                    colors[i % 4],
-                    style={"fill_alpha": 0.35, "zorder": 3 + (len(minutes) - i) * 0.1},
-                )
-            )
-        last = f"covered_{minutes[-1]:g}"
-        layers.append(
-            PrintLayer(
-                "未覆盖需求", res.demand[~res.demand[last]], "point", "#d7191c", style={"size": 4}
-            )
-        )
-        layers.append(
-            PrintLayer(
-                "已覆盖需求", res.demand[res.demand[last]], "point", "#2b83ba", style={"size": 4}
-            )
-        )
-        layers.append(
-            PrintLayer("服务点", svc, "point", "#6a3d9a", style={"size": 14, "zorder": 8})
-        )
         share = ", ".join(f"{r.minutes:g}min {r.share:.0%}" for r in res.summary.itertuples())
         return (
-            layers,
+            coverage_print_layers(res, svc, zone=zone),
             [f"方法: {rp.label('zh')}", f"参数: {ptxt}", f"覆盖率: {share}"],
             "15分钟服务圈覆盖",
         )
-    if kind in ("clusters", "hotspots"):
-        from layers.resolve import resolve_layers
+    if kind == "clusters":
+        from geo.clusters import cluster_points, cluster_summary
 
         pts = to_metric(resolve_layers(refs or ["enterprises"]))
-        if kind == "clusters":
-            from geo.clusters import cluster_points, cluster_summary
-
-            lab = cluster_points(
-                pts,
-                method=params.get("method", "dbscan"),
-                eps_m=params.get("eps_m", 300.0),
-                min_samples=params.get("min_samples", 10),
-                min_cluster_size=params.get("min_cluster_size", 20),
-            )
-            summ = cluster_summary(lab)
-            layers.append(
-                PrintLayer("噪声点", lab[lab["cluster"] < 0], "point", "#aaaaaa", style={"size": 3})
-            )
-            layers.append(
-                PrintLayer(
-                    "簇内点", lab[lab["cluster"] >= 0], "point", "#e6550d", style={"size": 4}
-                )
-            )
-            summ["name"] = summ["label"] + " #" + summ["id"].astype(str)
-            layers.append(
-                PrintLayer(
-                    "簇范围(凹包)",
-                    summ,
-                    "polygon",
-                    "#e6550d",
-                    label_field="name",
-                    style={"fill_alpha": 0.2, "zorder": 6},
-                )
-            )
-            return (
-                layers,
-                [f"参数: {ptxt}", f"{len(summ)} 个簇, {(lab['cluster'] < 0).sum()} 个噪声点"],
-                "密度聚类",
-            )
+        lab = cluster_points(
+            pts,
+            method=params.get("method", "dbscan"),
+            eps_m=params.get("eps_m", 300.0),
+            min_samples=params.get("min_samples", 10),
+            min_cluster_size=params.get("min_cluster_size", 20),
+        )
+        summ = cluster_summary(lab)
+        return (
+            cluster_print_layers(lab, summ, zone=zone),
+            [f"参数: {ptxt}", f"{len(summ)} 个簇, {(lab['cluster'] < 0).sum()} 个噪声点"],
+            "密度聚类",
+        )
+    if kind == "hotspots":
         from geo.hotspots import hotspot_cells
 
+        pts = to_metric(resolve_layers(refs or ["enterprises"]))
         area = shapely.convex_hull(
             shapely.multipoints(pts.geometry.get_coordinates().to_numpy())
         ).buffer(100)
@@ -223,28 +289,13 @@ def analysis_layers(kind: str, params: dict, refs: list[str], *, zone: str | Non
             permutations=params.get("permutations", 999),
             area=area,
         )
-        sig = cells[cells["hotspot_class"] != "not_significant"]
-        layers.append(
-            PrintLayer(
-                "Gi*",
-                sig,
-                "polygon",
-                "#d7191c",
-                categories=("hotspot_class", HOT),
-                style={"fill_alpha": 0.75, "linewidth": 0.2, "outline": False, "zorder": 4},
-            )
+        return (
+            hotspot_print_layers(cells, zone=zone),
+            [f"参数: {ptxt}", "Gi* 置换检验 + FDR 校正"],
+            "热点分析 Getis-Ord Gi*",
         )
-        return layers, [f"参数: {ptxt}", "Gi* 置换检验 + FDR 校正"], "热点分析 Getis-Ord Gi*"
-    # site
     from geo.siting_geo import grid_candidates, run_siting
-    from layers.resolve import resolve_layers
 
-    rp = ReachParams(
-        method="straight",
-        mode=params.get("mode", "walk"),
-        speed_kmh=params.get("speed_kmh"),
-        detour=params.get("detour", 1.3),
-    )
     dem = to_metric(resolve_layers(params.get("demand", ["enterprises"])))
     ex = resolve_layers([params.get("existing", "incubators")]).to_crs(dem.crs)
     zname = params.get("zone") or zone
@@ -267,47 +318,9 @@ def analysis_layers(kind: str, params: dict, refs: list[str], *, zone: str | Non
         target_share=params.get("target_share"),
         weight_col=params.get("weight"),
     )
-    gaps = res.gaps.head(150).copy()
-    gaps["tier"] = np.minimum(3, 1 + (gaps["gap_rank"] - 1) // 50)
-    tiers = {
-        1: ("#b10026", "缺口前 50 格"),
-        2: ("#fc4e2a", "缺口 51–100"),
-        3: ("#feb24c", "缺口 101–150"),
-    }
-    layers.append(
-        PrintLayer(
-            "覆盖缺口",
-            gaps,
-            "polygon",
-            "#e31a1c",
-            categories=("tier", tiers),
-            style={"fill_alpha": 0.55, "linewidth": 0.2, "outline": False, "zorder": 3},
-        )
-    )
-    layers.append(
-        PrintLayer(
-            "新址服务范围",
-            res.catchments,
-            "polygon",
-            "#2c7fb8",
-            style={"fill_alpha": 0.12, "zorder": 4},
-        )
-    )
-    layers.append(
-        PrintLayer(
-            "现有孵化器", ex, "point", REGISTRY["incubators"].color, style={"size": 14, "zorder": 6}
-        )
-    )
-    sel = res.selected.copy()
-    sel["name"] = "新址 #" + sel["rank"].astype(str)
-    layers.append(
-        PrintLayer(
-            "推荐新址", sel, "point", "#08519c", label_field="name", style={"size": 40, "zorder": 8}
-        )
-    )
     sol = res.solution
     return (
-        layers,
+        siting_print_layers(res, ex, zone=zone),
         [
             f"方法: {rp.label('zh')}",
             f"参数: {ptxt}",

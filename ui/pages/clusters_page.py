@@ -203,29 +203,10 @@ def main() -> None:
             )
             st_folium(m, key="cl_map", height=560, use_container_width=True, returned_objects=[])
             if st.button(T("导出聚类资料包", "Export cluster pack"), key="cl_export"):
-                from export.maps import outline_layers
+                from export.maps import cluster_print_layers
                 from export.pack import result_pack
-                from export.printmap import PrintLayer
 
-                hl = summ.copy()
-                hl["name"] = hl["label"] + " #" + hl["id"].astype(str)
-                pl = [
-                    *outline_layers(zone or None),
-                    PrintLayer(
-                        "噪声点", lab[lab["cluster"] < 0], "point", "#aaaaaa", style={"size": 3}
-                    ),
-                    PrintLayer(
-                        "簇内点", lab[lab["cluster"] >= 0], "point", "#e6550d", style={"size": 4}
-                    ),
-                    PrintLayer(
-                        "簇范围(凹包)",
-                        hl,
-                        "polygon",
-                        "#e6550d",
-                        label_field="name",
-                        style={"fill_alpha": 0.2},
-                    ),
-                ]
+                pl = cluster_print_layers(lab, summ, zone=zone or None)
                 st.session_state["cl_pack"] = result_pack(
                     title="创新资源密度聚类",
                     print_layers=pl,
@@ -337,21 +318,10 @@ def main() -> None:
             add_image_overlay(m, _kde_png(surf), tuple(b), name=T("核密度", "Kernel density"))
             st_folium(m, key="hs_map", height=560, use_container_width=True, returned_objects=[])
             if st.button(T("导出热点资料包", "Export hot spot pack"), key="hs_export"):
-                from export.maps import HOT, outline_layers
+                from export.maps import hotspot_print_layers
                 from export.pack import result_pack
-                from export.printmap import PrintLayer
 
-                pl = [
-                    *outline_layers(zone or None),
-                    PrintLayer(
-                        "Gi*",
-                        cells[cells["hotspot_class"] != "not_significant"],
-                        "polygon",
-                        "#d7191c",
-                        categories=("hotspot_class", HOT),
-                        style={"fill_alpha": 0.75, "linewidth": 0.2, "outline": False, "zorder": 4},
-                    ),
-                ]
+                pl = hotspot_print_layers(cells, zone=zone or None)
                 st.session_state["hs_pack"] = result_pack(
                     title="创新资源热点分析 (Gi*)",
                     print_layers=pl,
