@@ -399,38 +399,10 @@ def main() -> None:
 
 
 def _coverage_pack(res, stored, label) -> bytes:
-    from export.maps import outline_layers
+    from export.maps import coverage_print_layers
     from export.pack import result_pack
-    from export.printmap import PrintLayer
 
-    colors = ("#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59")
-    pl = outline_layers(None)
-    for i in range(len(res.minutes) - 1, -1, -1):
-        pl.append(
-            PrintLayer(
-                f"{res.minutes[i]:g} 分钟服务圈",
-                res.coverage_areas.iloc[[i]],
-                "polygon",
-                colors[i % len(colors)],
-                style={"fill_alpha": 0.35, "zorder": 3},
-            )
-        )
-    last = f"covered_{res.minutes[-1]:g}"
-    pl.append(
-        PrintLayer(
-            "未覆盖需求", res.demand[~res.demand[last]], "point", "#d7191c", style={"size": 4}
-        )
-    )
-    pl.append(
-        PrintLayer(
-            "已覆盖需求", res.demand[res.demand[last]], "point", "#2b83ba", style={"size": 4}
-        )
-    )
-    pl.append(
-        PrintLayer(
-            "服务点", stored["services"], "point", "#6a3d9a", style={"size": 14, "zorder": 8}
-        )
-    )
+    pl = coverage_print_layers(res, stored["services"])
     tables = {
         "summary": res.summary.assign(method=label),
         "by_zone": res.by_zone.assign(method=label),

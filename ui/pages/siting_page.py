@@ -371,47 +371,10 @@ def _show_result(res, layers, L):
 
 
 def _siting_pack(res, layers, label) -> bytes:
-    from export.maps import outline_layers
+    from export.maps import siting_print_layers
     from export.pack import result_pack
-    from export.printmap import PrintLayer
 
-    gaps = res.gaps.head(150).copy()
-    gaps["tier"] = np.minimum(3, 1 + (gaps["gap_rank"] - 1) // 50)
-    tiers = {
-        1: ("#b10026", "缺口前 50 格"),
-        2: ("#fc4e2a", "缺口 51–100"),
-        3: ("#feb24c", "缺口 101–150"),
-    }
-    sel = res.selected.copy()
-    sel["name"] = "新址 #" + sel["rank"].astype(str)
-    pl = [
-        *outline_layers(None),
-        PrintLayer(
-            "覆盖缺口",
-            gaps,
-            "polygon",
-            "#e31a1c",
-            categories=("tier", tiers),
-            style={"fill_alpha": 0.55, "linewidth": 0.2, "outline": False, "zorder": 3},
-        ),
-        PrintLayer(
-            "新址服务范围",
-            res.catchments,
-            "polygon",
-            "#2c7fb8",
-            style={"fill_alpha": 0.12, "zorder": 4},
-        ),
-        PrintLayer(
-            "现有孵化器",
-            layers["incubators"],
-            "point",
-            REGISTRY["incubators"].color,
-            style={"size": 14, "zorder": 6},
-        ),
-        PrintLayer(
-            "推荐新址", sel, "point", "#08519c", label_field="name", style={"size": 40, "zorder": 8}
-        ),
-    ]
+    pl = siting_print_layers(res, layers["incubators"])
     sol = res.solution
     tables = {
         "selected": pd.DataFrame(res.selected.drop(columns="geometry")).assign(method=label),
