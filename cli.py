@@ -488,6 +488,17 @@ def _cmd_export_map(args: argparse.Namespace) -> int:
             written.append(target.name)
         print(f"wrote {len(written)} maps to {out}: {', '.join(written)}")
         return 0
+    basemap = None
+    if args.basemap != "none":
+        from ui.basemaps import make_basemap
+
+        basemap = make_basemap(
+            args.basemap,
+            tianditu_key=args.tianditu_key or "",
+            custom_url=args.tile_url or "",
+            custom_crs=args.tile_crs,
+            custom_attribution=args.tile_attribution or "",
+        )
     data = export_map(
         layers,
         title=args.title,
@@ -498,6 +509,7 @@ def _cmd_export_map(args: argparse.Namespace) -> int:
         paper=args.paper,
         orientation=args.orientation,
         dpi=args.dpi,
+        basemap=basemap,
     )
     atomic_write(args.out, lambda tmp: tmp.write_bytes(data), force=args.force)
     print(f"wrote {args.out} ({len(data) // 1024} KiB)")
@@ -778,6 +790,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--series",
         choices=["district", "zone"],
         help="one map per district or zone (--out is a folder)",
+    )
+    p.add_argument(
+        "--basemap",
+        choices=["none", "osm", "amap", "tianditu", "custom"],
+        default="none",
+        help="online tile basemap for print maps (needs internet; default none)",
+    )
+    p.add_argument(
+        "--tianditu-key", dest="tianditu_key", help="天地图 key (tk) for --basemap tianditu"
+    )
+    p.add_argument(
+        "--tile-url", dest="tile_url", help="XYZ URL for --basemap custom, with {z}/{x}/{y}"
+    )
+    p.add_argument("--tile-crs", dest="tile_crs", choices=["WGS84", "GCJ-02"], default="WGS84")
+    p.add_argument(
+        "--tile-attribution", dest="tile_attribution", help="attribution of the custom tiles"
     )
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     p.add_argument("--out", required=True, metavar="FILE|DIR")

@@ -341,8 +341,12 @@ def export_map(
     paper: str = "A4",
     orientation: str = "landscape",
     dpi: int = 150,
+    basemap=None,
 ) -> bytes:
-    """Bytes of a print map (png/pdf/svg) or a single-file offline HTML map."""
+    """Bytes of a print map (png/pdf/svg) or a single-file offline HTML map.
+
+    ``basemap`` (a :class:`ui.basemaps.Basemap`) adds online tiles to print maps.
+    """
     if fmt == "html":
         return export_html(refs, zone=zone, title=title)
     if analysis:
@@ -360,6 +364,7 @@ def export_map(
         fmt=fmt,
         extent=extent,
         notes=notes,
+        basemap=basemap,
     )
 
 

@@ -26,7 +26,16 @@ from pyproj import CRS
 from export.fonts import cjk_font, setup_fonts
 from layers.crs import choose_metric_crs
 
-__all__ = ["PAPER_MM", "PrintError", "PrintLayer", "paper_size_px", "render_print_map"]
+__all__ = [
+    "PAPER_MM",
+    "PrintError",
+    "PrintLayer",
+    "fetch_tiles",
+    "paper_size_px",
+    "render_print_map",
+]
+
+WEB_MERCATOR_HALF = 20037508.342789244
 
 PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
 FORMATS = ("png", "pdf", "svg")
@@ -91,10 +100,75 @@ def _nice_length(max_m: float) -> float:
     return exp
 
 
-def _scale_bar(ax, extent, font):
+def fetch_tiles(
+    url_template: str,
+    bounds_3857: tuple[float, float, float, float],
+    *,
+    width_px: int,
+    subdomains: str = "",
+    timeout_s: float = 10.0,
+    max_tiles: int = 256,
+):
+    """Download and stitch XYZ tiles covering ``bounds_3857``; returns ``(rgb_array, extent)``.
+
+    The zoom is chosen so the mosaic has about ``width_px`` pixels across.
+
+    Raises
+    ------
+    PrintError
+        When a tile cannot be fetched (offline, bad URL, bad key) — the message says so.
+    """
+    import urllib.error
+    import urllib.request
+
+    from PIL import Image
+
+    x0, y0, x1, y1 = bounds_3857
+    world = 2 * WEB_MERCATOR_HALF
+    z = int(np.clip(np.floor(np.log2(width_px / 256 * world / max(x1 - x0, 1.0))), 0, 19))
+    while True:
+        n = 2**z
+        tx0 = int((x0 + WEB_MERCATOR_HALF) / world * n)
+        tx1 = int((x1 + WEB_MERCATOR_HALF) / world * n)
+        ty0 = int((WEB_MERCATOR_HALF - y1) / world * n)
+        ty1 = int((WEB_MERCATOR_HALF - y0) / world * n)
+        if (tx1 - tx0 + 1) * (ty1 - ty0 + 1) <= max_tiles or z == 0:
+            break
+        z -= 1
+    mosaic = Image.new("RGB", ((tx1 - tx0 + 1) * 256, (ty1 - ty0 + 1) * 256), "white")
+    for i, tx in enumerate(range(tx0, tx1 + 1)):
+        for j, ty in enumerate(range(ty0, ty1 + 1)):
+            url = (
+                url_template.replace("{z}", str(z)).replace("{x}", str(tx)).replace("{y}", str(ty))
+            )
+            if subdomains:
+                url = url.replace("{s}", subdomains[(tx + ty) % len(subdomains)])
+            req = urllib.request.Request(
+                url, headers={"User-Agent": "InnoMap/0.1 (planning print map)"}
+            )
+            try:
+                with urllib.request.urlopen(req, timeout=timeout_s) as r:
+                    tile = Image.open(io.BytesIO(r.read())).convert("RGB")
+            except (urllib.error.URLError, OSError, ValueError) as exc:
+                raise PrintError(
+                    f"底图瓦片下载失败(可能未联网) / basemap tiles could not be fetched ({type(exc).__name__}): "
+                    "choose no basemap when offline"
+                ) from None
+            mosaic.paste(tile.resize((256, 256)), (i * 256, j * 256))
+    size = world / n
+    extent = (
+        -WEB_MERCATOR_HALF + tx0 * size,
+        -WEB_MERCATOR_HALF + (tx1 + 1) * size,
+        WEB_MERCATOR_HALF - (ty1 + 1) * size,
+        WEB_MERCATOR_HALF - ty0 * size,
+    )
+    return np.asarray(mosaic), extent
+
+
+def _scale_bar(ax, extent, font, *, ground_per_unit: float = 1.0):
     x0, x1, y0, y1 = extent
-    width = x1 - x0
-    length = _nice_length(width / 4)
+    width = (x1 - x0) * ground_per_unit
+    length = _nice_length(width / 4) / ground_per_unit
     bx, by = x0 + width * 0.04, y0 + (y1 - y0) * 0.04
     h = (y1 - y0) * 0.008
     for i in range(4):
@@ -109,7 +183,12 @@ def _scale_bar(ax, extent, font):
                 zorder=30,
             )
         )
-    unit = (lambda v: f"{v / 1000:g} km") if length >= 1000 else (lambda v: f"{v:g} m")
+    ground = length * ground_per_unit
+    unit = (
+        (lambda v: f"{v * ground_per_unit / 1000:.3g} km")
+        if ground >= 1000
+        else (lambda v: f"{v * ground_per_unit:.3g} m")
+    )
     for v in (0, length / 2, length):
         ax.text(
             bx + v, by + h * 1.8, unit(v), ha="center", va="bottom", fontproperties=font, zorder=30
@@ -196,6 +275,7 @@ def render_print_map(
     notes: list[str] | None = None,
     legend_title: str = "图例 Legend",
     as_of: str | None = None,
+    basemap=None,
 ) -> bytes:
     """Render a print map and return the file bytes.
 
@@ -216,6 +296,10 @@ def render_print_map(
     sources, notes : list of str
         Printed in the footer; synthetic and approximate-boundary notes are added
         automatically when a drawn layer holds such records.
+    basemap : ui.basemaps.Basemap, optional
+        Online tile basemap (needs internet). The map is then drawn in Web
+        Mercator (EPSG:3857) so tiles align; overlays are shifted to GCJ-02 for
+        AMap tiles; the scale bar is corrected for the Mercator scale factor.
     """
     if fmt not in FORMATS:
         raise PrintError(f"不支持的格式 / unsupported format {fmt!r}: use png, pdf or svg")
@@ -230,7 +314,12 @@ def render_print_map(
         focus = [g for lyr, g in zip(drawn, wgs, strict=True) if lyr.geometry == "point"] or wgs
         b = np.array([g.total_bounds for g in focus])
         extent = (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
-    map_crs = CRS.from_user_input(crs) if crs is not None else choose_metric_crs(tuple(extent))
+    tiles = basemap is not None and bool(getattr(basemap, "tiles", ()))
+    if tiles:
+        map_crs = CRS.from_epsg(3857)
+    else:
+        map_crs = CRS.from_user_input(crs) if crs is not None else choose_metric_crs(tuple(extent))
+    gcj = tiles and basemap.overlay_crs == "GCJ-02"
     ext = gpd.GeoSeries.from_xy([extent[0], extent[2]], [extent[1], extent[3]], crs=4326).to_crs(
         map_crs
     )
@@ -269,8 +358,30 @@ def render_print_map(
     any_approx = False
     label_items = []
     view = shapely.box(x0, y0, x1, y1)
+    ground_per_unit = 1.0
+    attribution = ""
+    if tiles:
+        import html as _html
+
+        lat_c = (extent[1] + extent[3]) / 2
+        ground_per_unit = math.cos(math.radians(lat_c))
+        px = int(w_in * dpi * 0.92)
+        for url, attr, subdomains in basemap.tiles:
+            img, ext_t = fetch_tiles(url, (x0, y0, x1, y1), width_px=px, subdomains=subdomains)
+            ax.imshow(img, extent=ext_t, origin="upper", zorder=0, interpolation="bilinear")
+            attribution += _html.unescape(attr) + " "
     for lyr in drawn:
-        g = lyr.gdf.to_crs(map_crs)
+        g = lyr.gdf
+        if gcj:
+            from layers.crs import wgs84_to_gcj02
+
+            g = g.to_crs(4326)
+            g = g.set_geometry(
+                shapely.transform(
+                    g.geometry.values, lambda c: np.column_stack(wgs84_to_gcj02(c[:, 0], c[:, 1]))
+                )
+            )
+        g = g.to_crs(map_crs)
         g = g[g.intersects(view)]  # the legend counts exactly what is drawn
         if g.empty:
             continue
@@ -384,7 +495,7 @@ def render_print_map(
         s.set_linewidth(0.8)
     if label_items:
         _labels(ax, fig, label_items, f_label)
-    _scale_bar(ax, (x0, x1, y0, y1), f_small)
+    _scale_bar(ax, (x0, x1, y0, y1), f_small, ground_per_unit=ground_per_unit)
     _north_arrow(ax, (x0, x1, y0, y1), f_small)
     leg = ax.legend(
         handles=handles,
@@ -410,10 +521,13 @@ def render_print_map(
         + (f" (EPSG:{epsg})" if epsg else "")
         + "; 数据存储 WGS84 (CGCS2000 ≈ WGS84)",
         "数据来源 Sources: "
-        + ("; ".join(sources) if sources else "InnoMap 内置数据集, 详见 data/NOTICE"),
+        + ("; ".join(sources) if sources else "InnoMap 内置数据集, 详见 data/NOTICE")
+        + (f"; 底图 Basemap: {attribution.strip()}" if tiles else ""),
         f"制图日期 Date: {as_of or date.today().isoformat()}  ·  InnoMap 创新资源一张图",
         *auto_notes,
     ]
+    if gcj:
+        footer.append("注: 底图为 GCJ-02 (高德), 叠加图层已由 WGS84 转换为 GCJ-02 以对齐底图。")
     fig.text(
         0.04,
         bottom - line_frac * 0.4,

@@ -30,3 +30,13 @@ def test_export_page_preview_downloads_and_pack():
         names
     )
     assert at.session_state["ex_map"][1][:4] == b"%PDF"
+
+
+def test_export_page_offline_basemap_error_is_clear():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
+    at.run()
+    at.switch_page("ui/pages/export_page.py").run()
+    at.selectbox(key="ex_bm").set_value("custom").run()
+    at.text_input(key="ex_tile_url").input("http://127.0.0.1:9/{z}/{x}/{y}.png").run()
+    assert not at.exception, at.exception
+    assert any("could not be fetched" in e.value for e in at.error)

@@ -4,6 +4,7 @@ import io
 import zipfile
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
@@ -295,3 +296,124 @@ def test_cli_export_commands(tmp_path):
         ), fmt
     assert (tmp_path / "l.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp leftovers
+
+
+@pytest.fixture()
+def tile_server():
+    """A loopback XYZ tile server serving magenta PNG tiles."""
+    import http.server
+    import threading
+
+    buf = io.BytesIO()
+    Image.new("RGB", (256, 256), (255, 0, 255)).save(buf, format="PNG")
+    png = buf.getvalue()
+    hits = []
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.end_headers()
+            self.wfile.write(png)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/{{z}}/{{x}}/{{y}}.png", hits
+    srv.shutdown()
+
+
+def test_print_map_with_tile_basemap_and_offline_error(tile_server):
+    from ui.basemaps import make_basemap
+
+    url, hits = tile_server
+    bm = make_basemap("custom", custom_url=url, custom_attribution="测试瓦片")
+    data = render_print_map(
+        base_layers(["universities"]),
+        title="底图",
+        dpi=60,
+        basemap=bm,
+        extent=zone_extent("中官路创业创新大街"),
+    )
+    img = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    magenta = (img[:, :, 0] > 240) & (img[:, :, 1] < 20) & (img[:, :, 2] > 240)
+    assert magenta.mean() > 0.05 and len(hits) > 0  # tiles show wherever no zone is drawn over them
+    assert all(h.count("/") == 3 and h.endswith(".png") for h in hits)
+    dead = make_basemap("custom", custom_url="http://127.0.0.1:9/{z}/{x}/{y}.png")
+    with pytest.raises(PrintError, match="could not be fetched"):
+        render_print_map(base_layers(["universities"]), title="x", dpi=60, basemap=dead)
+
+
+def test_print_pdf_with_tiles_names_web_mercator(tile_server):
+    import pypdf
+
+    from ui.basemaps import make_basemap
+
+    url, _ = tile_server
+    bm = make_basemap("custom", custom_url=url, custom_crs="GCJ-02", custom_attribution="GCJ tiles")
+    data = render_print_map(
+        base_layers(["universities"]),
+        title="底图",
+        fmt="pdf",
+        basemap=bm,
+        extent=zone_extent("中官路创业创新大街"),
+    )
+    text = pypdf.PdfReader(io.BytesIO(data)).pages[0].extract_text()
+    assert "EPSG:3857" in text and "GCJ tiles" in text and "GCJ-02" in text
+
+
+def test_cli_export_map_with_basemap(tmp_path, tile_server):
+    url, hits = tile_server
+    out = tmp_path / "b.png"
+    assert (
+        cli_main(
+            [
+                "export-map",
+                "--layers",
+                "universities",
+                "--zone",
+                "中官路创业创新大街",
+                "--title",
+                "底图图",
+                "--format",
+                "png",
+                "--dpi",
+                "60",
+                "--basemap",
+                "custom",
+                "--tile-url",
+                url,
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert out.exists() and hits
+    assert (
+        cli_main(
+            [
+                "export-map",
+                "--layers",
+                "universities",
+                "--title",
+                "x",
+                "--format",
+                "png",
+                "--dpi",
+                "60",
+                "--basemap",
+                "custom",
+                "--tile-url",
+                "http://127.0.0.1:9/{z}/{x}/{y}.png",
+                "--out",
+                str(tmp_path / "dead.png"),
+            ]
+        )
+        == 2
+    )
+    assert not (tmp_path / "dead.png").exists()

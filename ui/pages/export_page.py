@@ -28,8 +28,19 @@ def T(zh: str, en: str) -> str:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _print(
-    keys: tuple[str, ...], zone: str, title: str, paper: str, orientation: str, dpi: int, fmt: str
+    keys: tuple[str, ...],
+    zone: str,
+    title: str,
+    paper: str,
+    orientation: str,
+    dpi: int,
+    fmt: str,
+    basemap_key: str = "none",
+    tile_url: str = "",
 ) -> bytes:
+    from ui.basemaps import make_basemap
+
+    bm = None if basemap_key == "none" else make_basemap(basemap_key, custom_url=tile_url)
     return render_print_map(
         base_layers(list(keys), zone=zone or None),
         title=title,
@@ -39,6 +50,7 @@ def _print(
         dpi=dpi,
         fmt=fmt,
         extent=zone_extent(zone or None),
+        basemap=bm,
     )
 
 
@@ -69,12 +81,36 @@ def main() -> None:
     )
     dpi = c4.selectbox("DPI", [150, 300], index=1, key="ex_dpi")
     title = st.text_input(T("图名", "Title"), value="宁波市创新资源分布图", key="ex_title")
+    b1, b2 = st.columns(2)
+    bm_key = b1.selectbox(
+        T("打印底图", "Print basemap"),
+        ["none", "osm", "amap", "custom"],
+        format_func=lambda k: {
+            "none": T("无(区县界与片区, 离线)", "none (outlines, offline)"),
+            "osm": "OpenStreetMap",
+            "amap": "高德 AMap (GCJ-02)",
+            "custom": T("自定义 XYZ", "custom XYZ"),
+        }[k],
+        key="ex_bm",
+    )
+    tile_url = (
+        b2.text_input(T("XYZ 地址(自定义)", "XYZ URL (custom)"), key="ex_tile_url")
+        if bm_key == "custom"
+        else ""
+    )
+    if bm_key != "none":
+        st.caption(
+            T(
+                "在线底图需要联网; 离线时将提示错误, 请改用“无”。",
+                "Online basemaps need internet; offline you get an error: choose none.",
+            )
+        )
     if not keys:
         st.info(T("请至少选择一个图层。", "Choose at least one layer."))
         return
     try:
-        preview = _print(tuple(keys), zone, title, paper, orientation, 80, "png")
-    except PrintError as exc:
+        preview = _print(tuple(keys), zone, title, paper, orientation, 80, "png", bm_key, tile_url)
+    except (PrintError, ValueError) as exc:
         st.error(str(exc))
         return
     st.caption(T("打印图预览(80 dpi)", "Print map preview (80 dpi)"))
