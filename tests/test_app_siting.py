@@ -64,3 +64,23 @@ def test_what_if_add_remove_move_and_compare():
     at.radio(key="site_src").set_value("clicked").run()
     at.button(key="site_run").click().run()
     assert not at.exception, at.exception
+
+
+def test_siting_uses_the_network_loaded_on_the_coverage_page(tmp_path):
+    from tests.fixtures_net import write_osm_xml
+
+    osm = write_osm_xml(tmp_path / "zh.osm", lon0=121.600, lat0=29.900, n=12, step_deg=0.006)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page("ui/pages/coverage_page.py").run()
+    at.session_state["cov_osm_path"] = str(osm)
+    at.run()
+    assert "network_graph" in at.session_state
+    at.switch_page("ui/pages/siting_page.py").run()
+    at.radio(key="site_method").set_value("network").run()
+    at.selectbox(key="site_zone").set_value("中官路创业创新大街").run()
+    at.number_input(key="site_k").set_value(2).run()
+    at.button(key="site_run").click().run()
+    assert not at.exception, at.exception
+    assert any("MCLP" in s.value for s in at.success)
+    assert at.dataframe[0].value["method"].str.contains("路网法").all()

@@ -71,6 +71,7 @@ def _network_controls():
             f"Network: {graph.n_nodes} nodes, {graph.n_edges} edges",
         )
     )
+    st.session_state["network_graph"] = graph  # shared with the siting page
     return graph
 
 
@@ -129,6 +130,7 @@ def _osm_fetch_controls():
             f"OSM network (© OpenStreetMap contributors, ODbL): {graph.n_nodes} nodes",
         )
     )
+    st.session_state["network_graph"] = graph  # shared with the siting page
     return graph
 
 
