@@ -482,6 +482,7 @@ def _cmd_export_map(args: argparse.Namespace) -> int:
                 fmt=args.format,
                 extent=bounds,
                 notes=notes,
+                legend_notes=[n for n in notes if n.startswith(("方法", "参数"))] or None,
             )
             target = out / f"{i:02d}_{_safe_name(name)}.{args.format}"
             atomic_write(target, lambda tmp, d=data: tmp.write_bytes(d), force=args.force)

@@ -365,6 +365,7 @@ def export_map(
         extent=extent,
         notes=notes,
         basemap=basemap,
+        legend_notes=[n for n in notes if n.startswith(("方法", "参数"))] if analysis else None,
     )
 
 

@@ -75,6 +75,7 @@ def result_pack(
                 fmt=fmt,
                 extent=extent,
                 notes=notes,
+                legend_notes=notes or None,
             )
             zf.writestr(f"map.{fmt}", data)
         if layers:

@@ -276,6 +276,7 @@ def render_print_map(
     legend_title: str = "图例 Legend",
     as_of: str | None = None,
     basemap=None,
+    legend_notes: list[str] | None = None,
 ) -> bytes:
     """Render a print map and return the file bytes.
 
@@ -296,6 +297,8 @@ def render_print_map(
     sources, notes : list of str
         Printed in the footer; synthetic and approximate-boundary notes are added
         automatically when a drawn layer holds such records.
+    legend_notes : list of str, optional
+        Text lines added at the end of the legend (analysis parameters).
     basemap : ui.basemaps.Basemap, optional
         Online tile basemap (needs internet). The map is then drawn in Web
         Mercator (EPSG:3857) so tiles align; overlays are shifted to GCJ-02 for
@@ -497,6 +500,8 @@ def render_print_map(
         _labels(ax, fig, label_items, f_label)
     _scale_bar(ax, (x0, x1, y0, y1), f_small, ground_per_unit=ground_per_unit)
     _north_arrow(ax, (x0, x1, y0, y1), f_small)
+    for note in legend_notes or []:  # analysis parameters, shown in the legend itself
+        handles.append(Line2D([], [], linestyle="none", marker="", label=note))
     leg = ax.legend(
         handles=handles,
         loc="lower right",

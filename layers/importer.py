@@ -602,6 +602,22 @@ def import_file(path: str | Path, options: ImportOptions | None = None) -> Impor
         else:
             gdf, encoding, where, available = _read_geo(p, fmt, opts)
             gdf, crs_in, crs_reason, errs, warns = _normalise_geo(gdf, p.name, where, opts)
+            poly = gdf.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+            if spec.geometry == "point" and poly.any():
+                # candidate plots / building footprints: use a point inside each polygon
+                reps = gdf.geometry.representative_point()
+                gdf = gdf.set_geometry(gdf.geometry.where(~poly, reps))
+                warns.append(
+                    _issue(
+                        p.name,
+                        where,
+                        None,
+                        "geometry",
+                        f"{int(poly.sum())}",
+                        "多边形已取其内部代表点 / polygons replaced by a point inside each",
+                        "warning",
+                    )
+                )
             coord_cols = (None, None)
             first_row = 1
     except (ImportFileError, CoordinateError):

@@ -13,7 +13,6 @@ import geopandas as gpd
 import pandas as pd
 
 from layers.filters import assign_zones
-from layers.readers import read_points_csv
 from layers.registry import REGISTRY, UnknownLayerError, load_layer
 
 __all__ = ["resolve_layer", "resolve_layers"]
@@ -42,8 +41,12 @@ def resolve_layer(ref: str, *, default_kind: str = "enterprises") -> gpd.GeoData
         gdf = gdf.copy()
         gdf["layer"] = key
     elif Path(ref).exists():
-        res = read_points_csv(ref, layer_key=default_kind)
-        gdf = res.valid.copy()
+        # any importer format (CSV/XLSX/GeoJSON/GeoPackage/Shapefile zip/KML); rows that
+        # fail validation are left out here and reported by `cli.py validate`
+        from layers.importer import ImportOptions, import_file
+
+        rep = import_file(ref, ImportOptions(kind=default_kind))
+        gdf = rep.valid.copy()
         gdf["layer"] = Path(ref).name
     else:
         raise UnknownLayerError(

@@ -399,3 +399,18 @@ def test_cli_validate_and_import(tmp_path, capsys):
         )
         == 0
     )
+
+
+def test_plot_polygons_become_points_for_point_layers(tmp_path):
+    from shapely.geometry import box
+
+    g = gpd.GeoDataFrame(
+        {"name": ["地块A", "地块B"]},
+        geometry=[box(121.63, 29.92, 121.635, 29.925), box(121.64, 29.93, 121.645, 29.935)],
+        crs=4326,
+    )
+    g.to_file(tmp_path / "plots.gpkg", driver="GPKG")
+    rep = import_file(tmp_path / "plots.gpkg", ImportOptions(kind="incubators"))
+    assert rep.rows_valid == 2 and (rep.valid.geom_type == "Point").all()
+    assert rep.valid.within(gpd.GeoSeries(g.geometry.values, crs=4326)).all()
+    assert any("polygons replaced" in w.message for w in rep.warnings)

@@ -17,9 +17,8 @@ from geo.reach import ReachParams
 from geo.siting import SitingError
 from geo.siting_geo import grid_candidates, run_siting, scenario_coverage
 from layers.crs import to_metric
-from layers.readers import read_points_csv
+from layers.importer import ALLOWED_EXTENSIONS, ImportFileError, ImportOptions, import_file
 from layers.registry import REGISTRY
-from layers.validation import LayerValidationError
 from ui.i18n import lang
 from ui.map_builder import MapLayer, build_map
 from ui.state import project_layers
@@ -95,24 +94,31 @@ def _candidates(layers, d_m):
         return grid_candidates(area, spacing_m=spacing, crs=d_m.crs, exclude=ex_geom)
     if src == "file":
         up = st.file_uploader(
-            T("候选点 CSV (经纬度 WGS84)", "Candidates CSV (lon/lat WGS84)"),
-            type=["csv"],
+            T(
+                "候选楼宇/地块文件(CSV、XLSX、GeoJSON、GeoPackage、Shapefile zip、KML)",
+                "Candidate buildings/plots (CSV, XLSX, GeoJSON, GeoPackage, zipped Shapefile, KML)",
+            ),
+            type=[e.lstrip(".") for e in ALLOWED_EXTENSIONS],
             key="site_file",
         )
         if up is None:
             return gpd.GeoDataFrame({"id": []}, geometry=[], crs=d_m.crs)
+        suffix = Path(up.name).suffix.lower()
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "candidates.csv"  # never the client's file name
+            path = Path(tmp) / f"candidates{suffix}"  # never the client's file name
             path.write_bytes(up.getvalue())
             try:
-                res = read_points_csv(path, layer_key="incubators")
-            except LayerValidationError as exc:
+                res = import_file(path, ImportOptions(kind="incubators"))
+            except (ImportFileError, ValueError) as exc:
                 st.error(f"{up.name}: {exc}")
                 return gpd.GeoDataFrame({"id": []}, geometry=[], crs=d_m.crs)
         if len(res.rejected):
             st.warning(T(f"{len(res.rejected)} 行被拒绝", f"{len(res.rejected)} rows rejected"))
             st.dataframe(res.rejected, hide_index=True)
-        return res.valid.to_crs(d_m.crs)
+        cand = res.valid
+        if not (cand.geom_type == "Point").all():
+            cand = cand.set_geometry(cand.geometry.representative_point())
+        return cand.to_crs(d_m.crs)
     pts = st.session_state.get("site_clicked", [])
     st.caption(
         T(
