@@ -214,3 +214,43 @@ def test_what_if_click_adds_an_incubator(browser, app_url):
     page.screenshot(path=str(SHOTS / "what_if.png"), full_page=True)
     assert errors == []
     page.close()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["clusters_page", "coverage_page", "siting_page", "import_page", "export_page", "data_page"],
+)
+def test_every_page_renders_in_the_browser_offline(browser, app_url, path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{app_url}/{path}")
+    page.get_by_test_id("stHeading").first.wait_for(timeout=60000)
+    page.wait_for_timeout(1500)
+    assert page.get_by_test_id("stException").count() == 0
+    own = urlparse(app_url).netloc
+    assert {
+        urlparse(u).netloc for u in requests if urlparse(u).scheme.startswith(("http", "ws"))
+    } <= {own}
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{path}.png"), full_page=False)
+    assert errors == []
+    page.close()
+
+
+def test_coverage_flow_in_the_browser(browser, app_url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{app_url}/coverage_page")
+    page.get_by_role("button", name="计算覆盖").click()
+    frame = page.frame_locator("iframe[title*='st_folium']").first
+    frame.locator("[data-innomap-ready]").wait_for(timeout=90000)
+    legend = frame.locator(".innomap-legend").inner_text()
+    assert "15 分钟服务圈" in legend and "直线距离近似法" in legend
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "coverage_flow.png"), full_page=True)
+    assert errors == []
+    page.close()
