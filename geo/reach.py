@@ -154,6 +154,14 @@ def _snap(mg: ModeGraph, xy: np.ndarray, max_snap_m: float):
     return mg.kept_nodes[i], d, d <= max_snap_m
 
 
+def _network_setup(graph: RoadGraph | None, params: ReachParams, service_xy: np.ndarray):
+    """Mode graph, access speed (m/min) and the snapped service points of a network run."""
+    if graph is None:
+        raise NetworkError("路网法需要先加载路网 / the network method needs a loaded road network")
+    mg = graph.mode_graph(params.mode, speed_kmh=params.speed_kmh)
+    return mg, _mpm(_access_kmh(params)), _snap(mg, service_xy, params.max_snap_m)
+
+
 def _augmented(mg: ModeGraph, s_nodes: np.ndarray, s_access_min: np.ndarray) -> csr_matrix:
     """Reverse graph plus one virtual node per service (edge: virtual → snap node)."""
     n = mg.matrix.shape[0]
@@ -196,11 +204,7 @@ def nearest_service(
         return NearestResult(
             minutes, idx.astype(np.int64), np.ones(nd, bool), np.zeros(nd), np.ones(ns, bool)
         )
-    if graph is None:
-        raise NetworkError("路网法需要先加载路网 / the network method needs a loaded road network")
-    mg = graph.mode_graph(params.mode, speed_kmh=params.speed_kmh)
-    access = _mpm(_access_kmh(params))
-    s_nodes, s_d, s_ok = _snap(mg, service_xy, params.max_snap_m)
+    mg, access, (s_nodes, s_d, s_ok) = _network_setup(graph, params, service_xy)
     d_nodes, d_d, d_ok = _snap(mg, demand_xy, params.max_snap_m)
     minutes = np.full(nd, np.nan)
     service = np.full(nd, -1, np.int64)
@@ -255,11 +259,7 @@ def service_reach_matrix(
         rows = np.repeat(np.arange(nd), [len(p) for p in pairs])
         cols = np.fromiter((j for p in pairs for j in p), dtype=np.int64, count=len(rows))
         return csr_matrix((np.ones(len(rows), bool), (rows, cols)), shape=(nd, ns))
-    if graph is None:
-        raise NetworkError("路网法需要先加载路网 / the network method needs a loaded road network")
-    mg = graph.mode_graph(params.mode, speed_kmh=params.speed_kmh)
-    access = _mpm(_access_kmh(params))
-    s_nodes, s_d, s_ok = _snap(mg, service_xy, params.max_snap_m)
+    mg, access, (s_nodes, s_d, s_ok) = _network_setup(graph, params, service_xy)
     d_nodes, d_d, d_ok = _snap(mg, demand_xy, params.max_snap_m)
     ok_idx = np.flatnonzero(s_ok)
     rows_l, cols_l = [], []
@@ -351,11 +351,7 @@ def coverage_polygons(
             shapely.union_all(shapely.buffer(shapely.points(service_xy), m * v / params.detour))
             for m in minutes
         ]
-    if graph is None:
-        raise NetworkError("路网法需要先加载路网 / the network method needs a loaded road network")
-    mg = graph.mode_graph(params.mode, speed_kmh=params.speed_kmh)
-    access = _mpm(_access_kmh(params))
-    s_nodes, s_d, s_ok = _snap(mg, service_xy, params.max_snap_m)
+    mg, access, (s_nodes, s_d, s_ok) = _network_setup(graph, params, service_xy)
     if not s_ok.any():
         return [shapely.Polygon() for _ in minutes]
     n = mg.matrix.shape[0]
@@ -391,11 +387,7 @@ def service_isochrones(
         v = _mpm(params.effective_speed_kmh)
         pts = shapely.points(service_xy)
         return [[shapely.buffer(p, m * v / params.detour) for m in minutes] for p in pts]
-    if graph is None:
-        raise NetworkError("路网法需要先加载路网 / the network method needs a loaded road network")
-    mg = graph.mode_graph(params.mode, speed_kmh=params.speed_kmh)
-    access = _mpm(_access_kmh(params))
-    s_nodes, s_d, s_ok = _snap(mg, service_xy, params.max_snap_m)
+    mg, access, (s_nodes, s_d, s_ok) = _network_setup(graph, params, service_xy)
     out: list[list] = [[shapely.Polygon() for _ in minutes] for _ in range(ns)]
     ok_idx = np.flatnonzero(s_ok)
     if len(ok_idx) == 0:
@@ -459,11 +451,7 @@ def service_time_matrix(
             cKDTree(service_xy), max_distance=max_minutes * v, output_type="coo_matrix"
         )
         return csr_matrix((dm.data / v + 1e-6, (dm.row, dm.col)), shape=(nd, ns))
-    if graph is None:
-        raise NetworkError("路网法需要先加载路网 / the network method needs a loaded road network")
-    mg = graph.mode_graph(params.mode, speed_kmh=params.speed_kmh)
-    access = _mpm(_access_kmh(params))
-    s_nodes, s_d, s_ok = _snap(mg, service_xy, params.max_snap_m)
+    mg, access, (s_nodes, s_d, s_ok) = _network_setup(graph, params, service_xy)
     d_nodes, d_d, d_ok = _snap(mg, demand_xy, params.max_snap_m)
     ok_idx = np.flatnonzero(s_ok)
     rows, cols, vals = [], [], []

@@ -106,6 +106,14 @@ def merge_identical_rows(
     return merged[keep], w[keep], remap[inverse]
 
 
+def _topk_bound(gain_fn, mask: np.ndarray, value: float, k: int) -> float:
+    """Submodular bound ``f(S) + sum of the k largest marginal gains w.r.t. S``."""
+    g = gain_fn(mask)
+    g[mask] = -np.inf
+    top = np.sort(g[np.isfinite(g)])[::-1][:k]
+    return value + float(np.clip(top, 0, None).sum())
+
+
 def _greedy(gain_fn, n_cand: int, k: int, base: float):
     """Greedy with the submodular upper bound; gain_fn(selected_mask) -> gains vector."""
     selected: list[int] = []
@@ -116,8 +124,9 @@ def _greedy(gain_fn, n_cand: int, k: int, base: float):
     for _ in range(k):
         g = gain_fn(mask)
         g[mask] = -np.inf
-        top = np.sort(g[np.isfinite(g)])[::-1][:k]
-        bound = min(bound, value + float(np.clip(top, 0, None).sum()))
+        bound = min(
+            bound, value + float(np.clip(np.sort(g[np.isfinite(g)])[::-1][:k], 0, None).sum())
+        )
         j = int(np.argmax(g))
         if not np.isfinite(g[j]) or g[j] <= 0:
             break  # nothing left to gain: more sites would add nothing
@@ -125,10 +134,7 @@ def _greedy(gain_fn, n_cand: int, k: int, base: float):
         gains_hist.append(float(max(g[j], 0.0)))
         mask[j] = True
         value += float(max(g[j], 0.0))
-    g = gain_fn(mask)
-    g[mask] = -np.inf
-    top = np.sort(g[np.isfinite(g)])[::-1][:k]
-    bound = min(bound, value + float(np.clip(top, 0, None).sum()))
+    bound = min(bound, _topk_bound(gain_fn, mask, value, k))
     return selected, gains_hist, value, bound
 
 
@@ -151,20 +157,21 @@ class _Coverage:
         return self.rt @ open_w
 
 
-def _swap(obj: _Coverage, selected: list[int], n_cand: int, deadline: float):
+def _swap(gain_fn, value_fn, selected: list[int], n_cand: int, deadline: float):
+    """1-swap improvement: replace a chosen site by the best other while it gains."""
     mask = np.zeros(n_cand, bool)
     mask[selected] = True
-    value = obj.value(mask)
+    value = value_fn(mask)
     improved = True
     while improved and time.perf_counter() < deadline:
         improved = False
         for s in list(np.flatnonzero(mask)):
             mask[s] = False
-            g = obj.gains(mask)
+            g = gain_fn(mask)
             g[mask] = -np.inf
             g[s] = -np.inf
             j = int(np.argmax(g))
-            base = obj.value(mask)
+            base = value_fn(mask)
             if base + g[j] > value + 1e-9:
                 mask[j] = True
                 value = base + float(g[j])
@@ -173,17 +180,18 @@ def _swap(obj: _Coverage, selected: list[int], n_cand: int, deadline: float):
                 mask[s] = True
             if time.perf_counter() > deadline:
                 break
-    return list(np.flatnonzero(mask)), value
+    return [int(j) for j in np.flatnonzero(mask)], value
 
 
-def _order_by_gain(obj: _Coverage, chosen: list[int], n_cand: int) -> tuple[list[int], list[float]]:
+def _order_by_gain(gain_fn, chosen: list[int], n_cand: int) -> tuple[list[int], list[float]]:
+    """Order chosen sites greedily by marginal gain (the order a planner reads)."""
     mask = np.zeros(n_cand, bool)
     order, gains = [], []
     remaining = list(chosen)
     while remaining:
-        g = obj.gains(mask)
+        g = gain_fn(mask)
         j = max(remaining, key=lambda c: g[c])
-        order.append(j)
+        order.append(int(j))
         gains.append(float(g[j]))
         mask[j] = True
         remaining.remove(j)
@@ -248,12 +256,10 @@ def solve_mclp(
     r, w, _ = merge_identical_rows(reach.tocsr()[unserved], w_all[unserved])
     obj = _Coverage(r, w)
     sel, _, val, bound = _greedy(obj.gains, n_cand, k, 0.0)
-    sel, val = _swap(obj, sel, n_cand, t0 + max(time_limit * 0.2, 1.0))
+    sel, val = _swap(obj.gains, obj.value, sel, n_cand, t0 + max(time_limit * 0.2, 1.0))
     mask = np.zeros(n_cand, bool)
     mask[sel] = True
-    g = obj.gains(mask)
-    g[mask] = -np.inf
-    bound = min(bound, val + float(np.clip(np.sort(g[np.isfinite(g)])[::-1][:k], 0, None).sum()))
+    bound = min(bound, _topk_bound(obj.gains, mask, val, k))
     used = "heuristic"
     status = "greedy + 1-swap"
     if k > 0 and r.shape[0] > 0:
@@ -284,7 +290,7 @@ def solve_mclp(
                 else:
                     used = "exact+heuristic"
             status = res.message
-    order, gains = _order_by_gain(obj, sel, n_cand)
+    order, gains = _order_by_gain(obj.gains, sel, n_cand)
     bound = max(bound, val)
     objective = base + val
     upper = base + bound
@@ -379,7 +385,7 @@ def solve_lscp(
             else:
                 used = "exact+heuristic"
             status = res.message
-    order, gains = _order_by_gain(obj, sel, n_cand)
+    order, gains = _order_by_gain(obj.gains, sel, n_cand)
     mask = np.zeros(n_cand, bool)
     mask[order] = True
     objective = base + obj.value(mask)
@@ -442,35 +448,14 @@ def solve_pmedian(
 
     k = min(int(k), n_cand)
     sel, _, val, bound = _greedy(gains, n_cand, k, 0.0)
-    # 1-swap
-    mask = np.zeros(n_cand, bool)
-    mask[sel] = True
 
     def value(m):
         return float((w * best_saving(m)).sum())
 
-    val = value(mask)
-    deadline = t0 + max(time_limit * 0.3, 1.0)
-    improved = True
-    while improved and time.perf_counter() < deadline:
-        improved = False
-        for s_ in list(np.flatnonzero(mask)):
-            mask[s_] = False
-            g = gains(mask)
-            g[mask] = -np.inf
-            g[s_] = -np.inf
-            j = int(np.argmax(g))
-            b = value(mask)
-            if b + g[j] > val + 1e-9:
-                mask[j] = True
-                val = b + float(g[j])
-                improved = True
-            else:
-                mask[s_] = True
-    g = gains(mask)
-    g[mask] = -np.inf
-    bound = min(bound, val + float(np.clip(np.sort(g[np.isfinite(g)])[::-1][:k], 0, None).sum()))
-    sel = list(np.flatnonzero(mask))
+    sel, val = _swap(gains, value, sel, n_cand, t0 + max(time_limit * 0.3, 1.0))
+    mask = np.zeros(n_cand, bool)
+    mask[sel] = True
+    bound = min(bound, _topk_bound(gains, mask, val, k))
     used, status = "heuristic", "greedy + 1-swap"
     if solver in ("exact", "auto") and save.nnz <= exact_max_nnz and k > 0 and save.nnz:
         s = save.tocoo()
@@ -513,17 +498,7 @@ def solve_pmedian(
             else:
                 used = "exact+heuristic"
             status = res.message
-    # order by marginal saving
-    order, gl = [], []
-    m2 = np.zeros(n_cand, bool)
-    rem = list(sel)
-    while rem:
-        g = gains(m2)
-        j = max(rem, key=lambda cc: g[cc])
-        order.append(int(j))
-        gl.append(float(g[j]))
-        m2[j] = True
-        rem.remove(j)
+    order, gl = _order_by_gain(gains, sel, n_cand)
     bound = max(bound, val)
     objective = total_base - val
     lower = total_base - bound

@@ -15,6 +15,7 @@ rows load; rejected rows are kept with a ``reason``; nothing is dropped silently
 from __future__ import annotations
 
 import codecs
+import csv
 import tempfile
 import unicodedata
 import zipfile
@@ -424,7 +425,7 @@ def _read_table(
                 if len(text) < 200_000
                 else pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
             )
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, csv_error()) as exc:
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
             raise ImportFileError(
                 f"{p.name}: CSV 格式错误 / malformed CSV ({type(exc).__name__}): check delimiters and quotes"
             ) from None
@@ -453,12 +454,6 @@ def _read_table(
     body = [["" if v is None else str(v) for v in r] for r in rows[1:]]
     df = pd.DataFrame(body, columns=header, dtype=str)
     return df, None, sheet, sheets
-
-
-def csv_error():
-    import csv
-
-    return csv.Error
 
 
 def _read_geo(
