@@ -13,6 +13,8 @@ from pathlib import Path
 import matplotlib
 from matplotlib import font_manager
 
+from layers.errors import InnoMapError
+
 __all__ = ["CJK_FAMILY", "FontMissingError", "cjk_font", "setup_fonts"]
 
 CJK_FONT_FILES = (
@@ -22,7 +24,7 @@ CJK_FONT_FILES = (
 CJK_FAMILY = "Noto Sans CJK SC"
 
 
-class FontMissingError(ValueError):
+class FontMissingError(InnoMapError):
     """Raised when no CJK font is installed."""
 
 

@@ -17,6 +17,7 @@ import geopandas as gpd
 import pandas as pd
 from openpyxl import Workbook
 
+from layers.errors import InnoMapError
 from layers.io_safe import atomic_write
 from layers.safe import neutralize_cell
 
@@ -34,7 +35,7 @@ LAYER_FORMATS = ("gpkg", "geojson", "shp", "kml")
 TABLE_FORMATS = ("xlsx", "csv")
 
 
-class ExportError(ValueError):
+class ExportError(InnoMapError):
     """Raised for a bad format, name or encoding."""
 
 

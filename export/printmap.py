@@ -25,6 +25,7 @@ from pyproj import CRS
 
 from export.fonts import cjk_font, setup_fonts
 from layers.crs import choose_metric_crs
+from layers.errors import InnoMapError
 
 __all__ = [
     "PAPER_MM",
@@ -41,7 +42,7 @@ PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
 FORMATS = ("png", "pdf", "svg")
 
 
-class PrintError(ValueError):
+class PrintError(InnoMapError):
     """Raised for a bad paper, format or empty map."""
 
 

@@ -27,10 +27,12 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from layers.errors import InnoMapError
+
 __all__ = ["ClusterError", "cluster_points", "cluster_summary", "dbscan", "hdbscan_labels"]
 
 
-class ClusterError(ValueError):
+class ClusterError(InnoMapError):
     """Raised for bad clustering parameters or inputs."""
 
 

@@ -19,6 +19,8 @@ import shapely
 from scipy import ndimage
 from scipy.stats import false_discovery_control, norm
 
+from layers.errors import InnoMapError
+
 __all__ = [
     "HotspotError",
     "KDESurface",
@@ -36,7 +38,7 @@ SQRT3 = np.sqrt(3.0)
 _HEX_NEIGHBOURS = np.array([(1, 0), (-1, 0), (0, 1), (0, -1), (1, -1), (-1, 1)])
 
 
-class HotspotError(ValueError):
+class HotspotError(InnoMapError):
     """Raised for bad grid or inference parameters."""
 
 

@@ -19,6 +19,9 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+import settings
+from layers.errors import InnoMapError
+
 __all__ = [
     "DEFAULT_SPEEDS_KMH",
     "DRIVE_SPEEDS_KMH",
@@ -30,7 +33,7 @@ __all__ = [
 ]
 
 #: Default speeds of the walk and bike modes (km/h).
-DEFAULT_SPEEDS_KMH = {"walk": 4.5, "bike": 15.0}
+DEFAULT_SPEEDS_KMH = settings.SPEEDS_KMH
 MODES = ("walk", "bike", "drive")
 
 #: Drive speed per OSM highway class when no ``maxspeed`` is given (km/h, urban China).
@@ -56,7 +59,7 @@ _NO_DRIVE = {"footway", "path", "pedestrian", "steps", "cycleway", "bridleway", 
 _NO_BIKE = {"motorway", "motorway_link", "steps"}
 
 
-class NetworkError(ValueError):
+class NetworkError(InnoMapError):
     """Raised for a network that cannot be used (empty, no CRS, bad mode …)."""
 
 

@@ -9,6 +9,8 @@ import shapely
 from scipy.spatial import cKDTree
 from scipy.stats import norm
 
+from layers.errors import InnoMapError
+
 __all__ = [
     "PointStatsError",
     "clark_evans",
@@ -18,7 +20,7 @@ __all__ = [
 ]
 
 
-class PointStatsError(ValueError):
+class PointStatsError(InnoMapError):
     """Raised for patterns too small for a statistic, or a bad study area."""
 
 

@@ -25,7 +25,8 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
-from geo.network import DEFAULT_SPEEDS_KMH, ModeGraph, NetworkError, RoadGraph
+import settings
+from geo.network import ModeGraph, NetworkError, RoadGraph
 
 __all__ = [
     "NearestResult",
@@ -42,7 +43,7 @@ __all__ = [
 TOL_MIN = 1e-6
 
 #: Access speed used for the snapping distance when driving (km/h).
-DRIVE_ACCESS_KMH = 20.0
+DRIVE_ACCESS_KMH = settings.DRIVE_ACCESS_KMH
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,8 @@ class ReachParams:
     method: str = "straight"
     mode: str = "walk"
     speed_kmh: float | None = None
-    detour: float = 1.3
-    max_snap_m: float = 300.0
+    detour: float = settings.DETOUR
+    max_snap_m: float = settings.MAX_SNAP_M
 
     def __post_init__(self):
         if self.method not in ("network", "straight"):
@@ -86,9 +87,7 @@ class ReachParams:
         """The speed in use (defaults per mode; ``None`` = per road class)."""
         if self.speed_kmh is not None:
             return float(self.speed_kmh)
-        if self.mode == "drive":
-            return None if self.method == "network" else 30.0
-        return DEFAULT_SPEEDS_KMH[self.mode]
+        return settings.default_speed_kmh(self.mode, method=self.method)
 
     def label(self, lang: str = "zh") -> str:
         """Human label naming the method and its parameters."""
@@ -144,7 +143,7 @@ def _mpm(speed_kmh: float) -> float:
 def _access_kmh(params: ReachParams) -> float:
     if params.mode == "drive":
         return DRIVE_ACCESS_KMH
-    return params.effective_speed_kmh or DEFAULT_SPEEDS_KMH[params.mode]
+    return params.effective_speed_kmh or settings.SPEEDS_KMH[params.mode]
 
 
 def _snap(mg: ModeGraph, xy: np.ndarray, max_snap_m: float):

@@ -28,6 +28,8 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_matrix, hstack, identity
 
+from layers.errors import InnoMapError
+
 __all__ = [
     "SitingError",
     "SitingSolution",
@@ -39,7 +41,7 @@ __all__ = [
 ]
 
 
-class SitingError(ValueError):
+class SitingError(InnoMapError):
     """Raised for infeasible or malformed siting problems."""
 
 

@@ -20,6 +20,7 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
 from layers.crs import out_of_china, to_wgs84_from
+from layers.errors import InnoMapError
 
 __all__ = [
     "CoordinateError",
@@ -73,7 +74,7 @@ PAIR_NAMES = ("location", "经纬度", "坐标", "lnglat", "lng_lat", "gps", "�
 _DEGREE_SYSTEMS = {"WGS84", "CGCS2000", "GCJ-02", "BD-09"}
 
 
-class CoordinateError(ValueError):
+class CoordinateError(InnoMapError):
     """Raised for an unknown coordinate system or unusable coordinate columns."""
 
 

@@ -21,6 +21,8 @@ import math
 import numpy as np
 from pyproj import CRS
 
+from layers.errors import InnoMapError
+
 __all__ = [
     "SOURCE_SYSTEMS",
     "CRSChoiceError",
@@ -43,7 +45,7 @@ _X_PI = math.pi * 3000.0 / 180.0
 SOURCE_SYSTEMS = ("WGS84", "CGCS2000", "GCJ-02", "BD-09")
 
 
-class CRSChoiceError(ValueError):
+class CRSChoiceError(InnoMapError):
     """Raised when no metric CRS can be chosen for the given data."""
 
 

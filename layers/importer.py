@@ -37,6 +37,7 @@ from layers.coords import (
     split_pair,
     to_wgs84,
 )
+from layers.errors import InnoMapError
 from layers.registry import REGISTRY, get_spec, normalise_columns
 from layers.safe import escape_html, truncate
 from layers.validation import ValidationIssue, validate_layer
@@ -177,7 +178,7 @@ LEVEL_WORDS = {
 }
 
 
-class ImportFileError(ValueError):
+class ImportFileError(InnoMapError):
     """The file cannot be read at all; the message names the file and the fix."""
 
 

@@ -8,10 +8,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from layers.errors import InnoMapError
+
 __all__ = ["OutputExistsError", "atomic_write", "write_json"]
 
 
-class OutputExistsError(ValueError):
+class OutputExistsError(InnoMapError):
     """Raised when an output exists and overwriting was not confirmed."""
 
 

@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from layers.errors import InnoMapError
 from layers.schema import LEVELS, LayerSpec
 
 __all__ = [
@@ -183,7 +184,7 @@ POINT_LAYERS = tuple(k for k, s in REGISTRY.items() if s.geometry == "point")
 POLYGON_LAYERS = tuple(k for k, s in REGISTRY.items() if s.geometry != "point")
 
 
-class UnknownLayerError(ValueError):
+class UnknownLayerError(InnoMapError):
     """Raised for a layer key that is not in the registry."""
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from layers.errors import InnoMapError
 from layers.safe import escape_html, truncate
 from layers.schema import LayerSpec
 
@@ -48,7 +49,7 @@ class ValidationIssue:
         return f"{where} [{self.field}] {self.value!s}: {self.message}"
 
 
-class LayerValidationError(ValueError):
+class LayerValidationError(InnoMapError):
     """Raised when a layer cannot be used; carries the list of issues."""
 
     def __init__(self, message: str, issues: list[ValidationIssue] | None = None):

@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from layers.errors import InnoMapError
 from layers.safe import escape_html
 
 __all__ = ["BASEMAPS", "Basemap", "BasemapError", "make_basemap"]
 
 
-class BasemapError(ValueError):
+class BasemapError(InnoMapError):
     """Raised for an unknown basemap, a missing key or a malformed custom URL."""
 
 
