@@ -37,6 +37,42 @@ def _cmd_layers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_project_args(p: argparse.ArgumentParser, *, files: bool = True) -> None:
+    """``--project`` (and, for commands taking layer references, ``--crs``/``--skip-invalid``)."""
+    p.add_argument(
+        "--project",
+        metavar="P",
+        default=None,
+        help="project: a .gpkg project file or 'demo' (default: the embedded demo project)",
+    )
+    if files:
+        p.add_argument(
+            "--crs",
+            metavar="C",
+            default=None,
+            help="CRS of layer references that are files: WGS84, CGCS2000, GCJ-02, BD-09 or EPSG:nnnn",
+        )
+        p.add_argument(
+            "--skip-invalid",
+            dest="skip_invalid",
+            action="store_true",
+            help="go on without the rejected rows of files given as layers (counted in summary.json)",
+        )
+
+
+def _open_project(args: argparse.Namespace):
+    """The project named by ``--project`` (the demo project when none is given)."""
+    from layers.project import open_project
+
+    return open_project(getattr(args, "project", None))
+
+
+def _warn(messages) -> None:
+    """Print warnings (e.g. a file read as WGS84 with no CRS stated) on stderr."""
+    for m in messages or []:
+        print(f"warning: {m}", file=sys.stderr)
+
+
 def _minutes(text: str) -> tuple[float, ...]:
     try:
         vals = tuple(float(x) for x in text.split(",") if x.strip())
@@ -853,11 +889,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    from layers.errors import InnoMapError
+
     try:
         return int(args.func(args))
-    except ValueError as exc:  # our errors subclass ValueError and explain the fix
+    except InnoMapError as exc:  # every user-facing error; the message explains the fix
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return int(getattr(exc, "exit_code", 2))
 
 
 if __name__ == "__main__":

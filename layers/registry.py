@@ -44,6 +44,19 @@ SCIENCE_VENUE_TYPES = (
     "点状微科普馆",
 )
 
+#: Zone types: the seeds' corridors and zones plus the development zones of any city.
+ZONE_TYPES = (
+    "科创走廊",
+    "科创区",
+    "科技城",
+    "风貌区",
+    "创业大街",
+    "开发区",
+    "高新区",
+    "产业园",
+    "自定义",
+)
+
 REGISTRY: dict[str, LayerSpec] = {
     spec.key: spec
     for spec in (
@@ -153,7 +166,7 @@ REGISTRY: dict[str, LayerSpec] = {
             name_en="Corridors & zones",
             geometry="polygon",
             kind="片区",
-            subtypes=("科创走廊", "科创区", "科技城", "风貌区", "创业大街"),
+            subtypes=ZONE_TYPES,
             levels=LEVELS_WITH_UNVERIFIED,
             extra_fields={
                 "area_published_km2": "float",
