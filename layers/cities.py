@@ -130,6 +130,16 @@ def find_city(city: str, *, counties: list[str] | None = None) -> CityMatch:
             cities = [r for r in idx if r["level"] == "省" and _matches(text, r["province"])]
             cities = [r for r in cities if r["province"].endswith("市")]
     if not cities:
+        counties_named = [r for r in idx if r["level"] == "区县" and _matches(text, r["district"])]
+        if counties_named:  # 鼓楼 → 鼓楼区 of 南京市, 福州市 …: name the city
+            cands = [
+                f"{r['province']}{r['city']}{r['district']} ({r['adcode']})" for r in counties_named
+            ]
+            raise PlaceNotFoundError(
+                f"{city!r} 是区县名, 请给出所在城市 / {city!r} is a county name: give its city "
+                f"(--city) and the county (--counties): {', '.join(cands[:20])}",
+                cands,
+            )
         near = sorted(
             {r["city"] or r["province"] for r in idx if text[:2] and text[:2] in (r["city"] or "")}
         )[:20]

@@ -172,6 +172,20 @@ def _gk_zone_from_prefix(x: np.ndarray) -> int | None:
     return None
 
 
+#: Reason given when degree coordinates with no stated CRS are read as WGS84 (the
+#: importer reports it as ``ImportReport.crs_unstated``: the user must be asked).
+DEGREES_UNSTATED_REASON = (
+    "度数无法区分 WGS84 与 GCJ-02; 高德/腾讯导出为 GCJ-02, 百度为 BD-09 / degrees cannot tell WGS84 from GCJ-02"
+)
+
+#: What the user is told when such a file is read as WGS84.
+CRS_UNSTATED_WARNING = (
+    "未声明坐标系, 按 WGS84 读取; 若坐标来自高德 (GCJ-02) 或百度 (BD-09), 位置将偏移 500–1,300 米 / "
+    "no CRS stated: read as WGS84 — coordinates from AMap (GCJ-02) or Baidu (BD-09) would be "
+    "500–1,300 m off; state the CRS (--crs GCJ-02 or --crs BD-09)"
+)
+
+
 def guess_source_crs(x: np.ndarray, y: np.ndarray, *, hints: str = "") -> tuple[str, str]:
     """Guess the source system of numeric coordinates; returns ``(crs, reason)``.
 
@@ -187,10 +201,7 @@ def guess_source_crs(x: np.ndarray, y: np.ndarray, *, hints: str = "") -> tuple[
             return "GCJ-02", "名称含高德/腾讯/GCJ / names mention AMap/Tencent/GCJ"
         if any(k in h for k in ("bd09", "bd-09", "百度", "baidu", "bd_")):
             return "BD-09", "名称含百度/BD / names mention Baidu/BD-09"
-        return (
-            "WGS84",
-            "度数无法区分 WGS84 与 GCJ-02; 高德/腾讯导出为 GCJ-02, 百度为 BD-09 / degrees cannot tell WGS84 from GCJ-02",
-        )
+        return "WGS84", DEGREES_UNSTATED_REASON
     zone = _gk_zone_from_prefix(fx)
     if zone is not None:
         if 25 <= zone <= 45:

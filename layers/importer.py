@@ -221,6 +221,20 @@ class ImportReport:
     def rows_valid(self) -> int:
         return len(self.valid)
 
+    @property
+    def crs_unstated(self) -> bool:
+        """Degree coordinates read as WGS84 although nothing stated the CRS (ask the user)."""
+        from layers.coords import DEGREES_UNSTATED_REASON
+
+        return self.crs_in == "WGS84" and self.crs_reason == DEGREES_UNSTATED_REASON
+
+    @property
+    def crs_warning(self) -> str | None:
+        """The warning to show when :attr:`crs_unstated` (``None`` otherwise)."""
+        from layers.coords import CRS_UNSTATED_WARNING
+
+        return f"{self.file}: {CRS_UNSTATED_WARNING}" if self.crs_unstated else None
+
     def to_json(self) -> dict:
         """The report as the CLI's JSON."""
 
@@ -239,6 +253,7 @@ class ImportReport:
             "coordinate_columns": list(self.coordinate_columns),
             "rows_total": self.rows_total,
             "rows_valid": self.rows_valid,
+            "crs_warning": self.crs_warning,
             "errors": [issue(i) for i in self.errors],
             "warnings": [issue(i) for i in self.warnings],
         }

@@ -189,12 +189,7 @@ def _select_file(
         )
     gdf = rep.valid.copy()
     gdf["layer"] = path.name
-    warnings = []
-    if rep.crs_reason and "default" in rep.crs_reason.lower() and crs is None:
-        warnings.append(
-            f"{path.name}: 未声明坐标系, 按 WGS84 读取 / no CRS stated, read as WGS84 — if the "
-            "coordinates came from 高德 (GCJ-02) or 百度 (BD-09) they are 500–1,300 m off: pass --crs"
-        )
+    warnings = [rep.crs_warning] if rep.crs_warning else []
     return LayerSelection(
         gdf=gdf,
         sources=[
