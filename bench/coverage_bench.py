@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from geo.network import RoadGraph
 from geo.reach import ReachParams, coverage_polygons, nearest_service, service_isochrones
-from layers.networks import load_cached_graph, save_graph
+from workflows.network import load_cached_graph, save_graph
 
 X0, Y0 = 340000.0, 3300000.0
 

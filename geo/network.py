@@ -20,7 +20,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 import settings
-from layers.errors import InnoMapError
+from layers.networks import NetworkError
 
 __all__ = [
     "DEFAULT_SPEEDS_KMH",
@@ -59,8 +59,6 @@ _NO_DRIVE = {"footway", "path", "pedestrian", "steps", "cycleway", "bridleway", 
 _NO_BIKE = {"motorway", "motorway_link", "steps"}
 
 
-class NetworkError(InnoMapError):
-    """Raised for a network that cannot be used (empty, no CRS, bad mode …)."""
 
 
 @dataclass(frozen=True)

@@ -3,32 +3,24 @@
 Formats: OSM XML (``.osm``) and OSM PBF (``.pbf``) via pyosmium, GraphML (osmnx),
 and road-centreline GeoPackage/Shapefile (optional ``highway``/class, ``oneway``
 and ``maxspeed`` fields). Everything becomes an edge GeoDataFrame (WGS84) and
-then a :class:`geo.network.RoadGraph`, which is cached as ``.npz`` so a large
-network loads in well under a second on later starts.
+built into a :class:`geo.network.RoadGraph` by :mod:`workflows.network`, which
+caches it as ``.npz`` so a large network loads in well under a second on later starts.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 from shapely.geometry import LineString
 
-from geo.network import NetworkError, RoadGraph, build_road_graph
+from layers.errors import InnoMapError
 
-__all__ = [
-    "CACHE_DIR",
-    "load_cached_graph",
-    "load_network",
-    "read_network_edges",
-    "save_graph",
-]
+__all__ = ["NetworkError", "read_network_edges"]
 
-CACHE_DIR = Path(os.environ.get("INNOMAP_CACHE", Path(__file__).resolve().parents[1] / "cache"))
+
+class NetworkError(InnoMapError):
+    """Raised for unusable road networks or reach inputs; the message names the fix."""
 
 _CLASS_COLUMNS = ("highway", "fclass", "class", "road_class", "type", "等级", "道路等级")
 
@@ -150,58 +142,3 @@ def read_network_edges(path: str | Path, *, layer: str | None = None) -> gpd.Geo
         f"{p.name}: 不支持的路网格式 / unsupported network format {suffix!r}: "
         "use .osm, .osm.pbf, .graphml, .gpkg or .shp"
     )
-
-
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    st = path.stat()
-    h.update(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|v1".encode())
-    return h.hexdigest()[:20]
-
-
-def save_graph(graph: RoadGraph, path: str | Path) -> Path:
-    """Write a prepared graph as ``.npz`` atomically."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, suffix=".npz")
-    os.close(fd)
-    try:
-        np.savez(tmp, **graph.arrays())
-        os.replace(tmp, p)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return p
-
-
-def load_cached_graph(path: str | Path) -> RoadGraph:
-    """Load a graph written by :func:`save_graph`."""
-    with np.load(path, allow_pickle=False) as z:
-        return RoadGraph.from_arrays({k: z[k] for k in z.files})
-
-
-def load_network(
-    path: str | Path,
-    *,
-    layer: str | None = None,
-    crs=None,
-    cache_dir: Path | None = None,
-) -> RoadGraph:
-    """Read and prepare a road network, using the prepared-graph cache when fresh."""
-    p = Path(path)
-    if p.suffix.lower() == ".npz":
-        return load_cached_graph(p)
-    cdir = cache_dir or CACHE_DIR
-    cached = cdir / f"network-{_digest(p)}.npz" if p.exists() else None
-    if cached is not None and cached.exists():
-        g = load_cached_graph(cached)
-        if crs is None or g.crs == crs:
-            return g
-    edges = read_network_edges(p, layer=layer)
-    graph = build_road_graph(edges, crs=crs)
-    if cached is not None:
-        try:
-            save_graph(graph, cached)
-        except OSError:
-            pass  # a read-only checkout still works, just without the cache
-    return graph

@@ -27,8 +27,9 @@ from geo.reach import (
     service_isochrones,
     service_reach_matrix,
 )
-from layers.networks import load_network, read_network_edges, save_graph
+from layers.networks import read_network_edges
 from tests.fixtures_net import CRS, X0, Y0, grid_edges, node_xy, write_osm_xml
+from workflows.network import load_network, save_graph
 
 WALK6 = ReachParams(method="network", mode="walk", speed_kmh=6.0, max_snap_m=50)  # 100 m/min
 

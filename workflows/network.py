@@ -1,0 +1,76 @@
+"""Road networks for the analyses: read (``layers.networks``), build (``geo.network``), cache.
+
+The prepared graph is cached as ``.npz`` under ``CACHE_DIR`` (``$INNOMAP_CACHE``,
+default ``cache/`` in the repository) keyed by the file's path, size and time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from geo.network import RoadGraph, build_road_graph
+from layers.networks import read_network_edges
+
+__all__ = ["CACHE_DIR", "load_cached_graph", "load_network", "save_graph"]
+
+CACHE_DIR = Path(os.environ.get("INNOMAP_CACHE", Path(__file__).resolve().parents[1] / "cache"))
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    st = path.stat()
+    h.update(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|v1".encode())
+    return h.hexdigest()[:20]
+
+
+def save_graph(graph: RoadGraph, path: str | Path) -> Path:
+    """Write a prepared graph as ``.npz`` atomically."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, suffix=".npz")
+    os.close(fd)
+    try:
+        np.savez(tmp, **graph.arrays())
+        os.replace(tmp, p)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return p
+
+
+def load_cached_graph(path: str | Path) -> RoadGraph:
+    """Load a graph written by :func:`save_graph`."""
+    with np.load(path, allow_pickle=False) as z:
+        return RoadGraph.from_arrays({k: z[k] for k in z.files})
+
+
+def load_network(
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    crs=None,
+    cache_dir: Path | None = None,
+) -> RoadGraph:
+    """Read and prepare a road network, using the prepared-graph cache when fresh."""
+    p = Path(path)
+    if p.suffix.lower() == ".npz":
+        return load_cached_graph(p)
+    cdir = cache_dir or CACHE_DIR
+    cached = cdir / f"network-{_digest(p)}.npz" if p.exists() else None
+    if cached is not None and cached.exists():
+        g = load_cached_graph(cached)
+        if crs is None or g.crs == crs:
+            return g
+    edges = read_network_edges(p, layer=layer)
+    graph = build_road_graph(edges, crs=crs)
+    if cached is not None:
+        try:
+            save_graph(graph, cached)
+        except OSError:
+            pass  # a read-only checkout still works, just without the cache
+    return graph
