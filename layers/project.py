@@ -47,12 +47,15 @@ __all__ = [
     "ProjectConflictError",
     "ProjectError",
     "ProjectLayer",
+    "ProjectNetwork",
     "RunRecord",
     "add_layer",
+    "add_network",
     "create_project",
     "delete_run",
     "demo_project",
     "metric_crs_for",
+    "network_edges",
     "open_project",
     "remove_layer",
     "save_as",
@@ -119,6 +122,25 @@ class ProjectLayer:
 
 
 @dataclass
+class ProjectNetwork:
+    """A road network kept in the project (its edges are read on demand)."""
+
+    name: str
+    source_file: str = ""
+    imported_at: str = ""
+    edges: int = 0
+    table: str = ""
+
+    def info(self) -> dict:
+        return {
+            "name": self.name,
+            "source_file": self.source_file,
+            "edges": self.edges,
+            "imported_at": self.imported_at,
+        }
+
+
+@dataclass
 class RunRecord:
     """A saved analysis run: the full request and its results."""
 
@@ -156,6 +178,7 @@ class Project:
     metric_epsg: int
     layers: dict[str, ProjectLayer] = field(default_factory=dict)
     runs: list[RunRecord] = field(default_factory=list)
+    networks: dict[str, ProjectNetwork] = field(default_factory=dict)
     ref: str = ""
     read_only: bool = False
     version: int = 0
@@ -257,6 +280,7 @@ class Project:
                 {"name": str(r["name"]), "type": str(r.get("subtype", ""))}
                 for _, r in self.zones.iterrows()
             ],
+            "networks": [n.info() for n in self.networks.values()],
             "runs": [
                 {"id": r.id, "analysis": r.analysis, "title": r.title, "created_at": r.created_at}
                 for r in self.runs
@@ -326,6 +350,7 @@ _LAYERS = "innomap_layers"
 _REJECTED = "innomap_rejected"
 _RUNS = "innomap_runs"
 _AUDIT = "innomap_audit"
+_NETWORKS = "innomap_networks"
 
 _DDL = (
     f"CREATE TABLE IF NOT EXISTS {_META} (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -336,6 +361,8 @@ _DDL = (
     f"CREATE TABLE IF NOT EXISTS {_RUNS} (id TEXT PRIMARY KEY, analysis TEXT NOT NULL, "
     "title TEXT, created_at TEXT, request TEXT NOT NULL, summary TEXT NOT NULL, "
     "layers TEXT NOT NULL DEFAULT '{}')",
+    f"CREATE TABLE IF NOT EXISTS {_NETWORKS} (name TEXT PRIMARY KEY, tbl TEXT NOT NULL UNIQUE, "
+    "source_file TEXT, imported_at TEXT, edges INTEGER)",
     f"CREATE TABLE IF NOT EXISTS {_AUDIT} (ts TEXT NOT NULL, user TEXT, action TEXT NOT NULL, "
     "detail TEXT)",
 )
@@ -412,9 +439,25 @@ def open_project(ref: str | os.PathLike | None = None) -> Project:
             f"SELECT id, analysis, title, created_at, request, summary, layers FROM {_RUNS} "
             "ORDER BY created_at, id"
         ).fetchall()
+        try:
+            nrows = con.execute(
+                f"SELECT name, tbl, source_file, imported_at, edges FROM {_NETWORKS} ORDER BY name"
+            ).fetchall()
+        except sqlite3.OperationalError:  # a project written before networks were kept
+            nrows = []
         con.execute("COMMIT")
     finally:
         con.close()
+    networks = {
+        n[0]: ProjectNetwork(
+            name=n[0],
+            table=n[1],
+            source_file=n[2] or "",
+            imported_at=n[3] or "",
+            edges=int(n[4] or 0),
+        )
+        for n in nrows
+    }
     layers: dict[str, ProjectLayer] = {}
     for name, kind, tbl, src, crs_in, enc, imported_at, note in lrows:
         gdf = _read_table(path, tbl, kind)
@@ -456,6 +499,7 @@ def open_project(ref: str | os.PathLike | None = None) -> Project:
         metric_epsg=int(meta["metric_epsg"]),
         layers=layers,
         runs=runs,
+        networks=networks,
         ref=str(path),
         read_only=not os.access(path, os.W_OK),
         version=int(meta.get("version", 0)),
@@ -750,6 +794,62 @@ def _read_back(gdf: gpd.GeoDataFrame, kind: str) -> gpd.GeoDataFrame:
     return g
 
 
+def add_network(
+    project: Project, *, name: str, edges: gpd.GeoDataFrame, source_file: str = ""
+) -> ProjectNetwork:
+    """Keep a road network (edge lines, WGS84, as read by ``layers.networks``) in the project."""
+    name = re.sub(r"[\x00-\x1f]", "", str(name)).strip() or "路网"
+    old = project.networks.get(name)
+    tbl = "net_" + uuid.uuid4().hex[:12]
+    g = _storable(edges)
+    net = ProjectNetwork(
+        name=name,
+        source_file=Path(source_file).name if source_file else "",
+        imported_at=_now(),
+        edges=len(g),
+        table=tbl,
+    )
+
+    def body(con: sqlite3.Connection) -> None:
+        con.execute(_DDL[4])  # networks table (projects written before it existed)
+        if old is not None:
+            _drop_table(con, old.table)
+            con.execute(f"DELETE FROM {_NETWORKS} WHERE name = ?", (name,))
+        _copy_tables(con, [tbl])
+        _label_table(con, tbl, f"路网 {name}", "network")
+        con.execute(
+            f"INSERT INTO {_NETWORKS} (name, tbl, source_file, imported_at, edges) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (name, tbl, net.source_file, net.imported_at, net.edges),
+        )
+
+    _transaction(
+        project,
+        "add_network",
+        json.dumps({"network": name, "edges": net.edges}, ensure_ascii=False),
+        body,
+        frames={tbl: g},
+    )
+    project.networks[name] = net
+    return net
+
+
+def network_edges(project: Project, name: str) -> gpd.GeoDataFrame:
+    """The edges of a network kept in the project (WGS84)."""
+    import pyogrio
+
+    net = project.networks.get(name)
+    if net is None:
+        raise ProjectError(
+            f"项目中没有路网 {name!r} / no road network {name!r} in the project: networks are "
+            f"{', '.join(project.networks) or 'none (add one with project add-network)'}"
+        )
+    gdf = pyogrio.read_dataframe(project.ref, layer=net.table)
+    if gdf.geometry.name != "geometry":
+        gdf = gdf.rename_geometry("geometry")
+    return gdf
+
+
 def remove_layer(project: Project, name: str) -> None:
     """Remove a layer (its table, metadata and rejected rows) in one transaction."""
     if name not in project.layers:
@@ -824,7 +924,13 @@ def delete_run(project: Project, run_id: str) -> None:
 
 
 def _new_file(
-    path: Path, meta: dict, layers: list[ProjectLayer], runs: list[RunRecord], *, force: bool
+    path: Path,
+    meta: dict,
+    layers: list[ProjectLayer],
+    runs: list[RunRecord],
+    *,
+    force: bool,
+    networks: list[tuple[ProjectNetwork, gpd.GeoDataFrame]] = (),
 ) -> None:
     """Write a whole project file atomically (temp file + rename)."""
     if path.exists() and not force:
@@ -838,6 +944,8 @@ def _new_file(
         tbl = _table_name()
         frames[tbl] = _storable(lyr.gdf)
         tables.append(tbl)
+    for net, edges in networks:
+        frames[net.table] = _storable(edges)
     if not frames:  # GDAL creates the GeoPackage metadata tables with the first layer
         tbl = "innomap_placeholder"
         frames[tbl] = gpd.GeoDataFrame({"x": []}, geometry=gpd.GeoSeries([], crs=4326), crs=4326)
@@ -881,6 +989,13 @@ def _new_file(
                             lyr.rejected.astype(str).to_json(orient="split", force_ascii=False),
                         ),
                     )
+            for net, _edges in networks:
+                _label_table(con, net.table, f"路网 {net.name}", "network")
+                con.execute(
+                    f"INSERT INTO {_NETWORKS} (name, tbl, source_file, imported_at, edges) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (net.name, net.table, net.source_file, net.imported_at, net.edges),
+                )
             for r in runs:
                 con.execute(
                     f"INSERT INTO {_RUNS} (id, analysis, title, created_at, request, summary, "
@@ -980,5 +1095,14 @@ def save_as(
         list(project.layers.values()),
         list(project.runs),
         force=force,
+        networks=[
+            (
+                ProjectNetwork(
+                    n.name, n.source_file, n.imported_at, n.edges, "net_" + uuid.uuid4().hex[:12]
+                ),
+                network_edges(project, n.name),
+            )
+            for n in project.networks.values()
+        ],
     )
     return open_project(path)

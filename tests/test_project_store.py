@@ -374,3 +374,22 @@ def test_cli_project_new_add_info(tmp_path):
     assert layers["百度孵化器"]["rejected_rows"] == 1 and layers["百度孵化器"]["crs_in"] == "BD-09"
     r = _cli("project", "add", "--project", tmp_path / "nope.gpkg", plain, "--kind", "enterprises")
     assert r.returncode == 2 and "does not exist" in r.stderr
+
+
+def test_road_network_kept_in_project(project, tmp_path):
+    from tests.fixtures_net import write_osm_xml
+    from workflows.network import add_network_file, project_graph
+
+    osm = tmp_path / "海州路网.osm"
+    write_osm_xml(osm, lon0=119.18, lat0=34.59, n=5)
+    p = open_project(project)
+    net = add_network_file(p, osm)
+    assert net.name == "海州路网" and net.edges > 0
+    q = open_project(project)
+    assert q.info()["networks"][0]["source_file"] == "海州路网.osm"
+    g = project_graph(q, "海州路网", cache_dir=tmp_path / "cache")
+    assert g.crs == q.metric_crs() and g.n_nodes == 25
+    g2 = project_graph(q, "海州路网", cache_dir=tmp_path / "cache")  # from the cache
+    assert g2.n_edges == g.n_edges
+    copy = save_as(q, tmp_path / "copy.gpkg")
+    assert project_graph(copy, "海州路网", cache_dir=tmp_path / "c2").n_nodes == 25

@@ -16,7 +16,14 @@ import numpy as np
 from geo.network import RoadGraph, build_road_graph
 from layers.networks import read_network_edges
 
-__all__ = ["CACHE_DIR", "load_cached_graph", "load_network", "save_graph"]
+__all__ = [
+    "CACHE_DIR",
+    "add_network_file",
+    "load_cached_graph",
+    "load_network",
+    "project_graph",
+    "save_graph",
+]
 
 CACHE_DIR = Path(os.environ.get("INNOMAP_CACHE", Path(__file__).resolve().parents[1] / "cache"))
 
@@ -74,3 +81,43 @@ def load_network(
         except OSError:
             pass  # a read-only checkout still works, just without the cache
     return graph
+
+
+def project_graph(project, ref: str, *, cache_dir: Path | None = None) -> RoadGraph:
+    """The road graph named by ``ref``: a network kept in ``project`` or a network file.
+
+    The graph is built in the project's metric CRS and cached as ``.npz`` (a kept
+    network's table never changes: replacing it writes a new table).
+    """
+    from layers.project import network_edges
+
+    crs = project.metric_crs()
+    if ref in project.networks:
+        net = project.networks[ref]
+        key = hashlib.sha256(f"{Path(project.ref).resolve()}|{net.table}|v1".encode()).hexdigest()[
+            :20
+        ]
+        cached = (cache_dir or CACHE_DIR) / f"network-{key}.npz"
+        if cached.exists():
+            g = load_cached_graph(cached)
+            if g.crs == crs:
+                return g
+        graph = build_road_graph(network_edges(project, ref), crs=crs)
+        try:
+            save_graph(graph, cached)
+        except OSError:
+            pass
+        return graph
+    return load_network(ref, crs=crs, cache_dir=cache_dir)
+
+
+def add_network_file(
+    project, path: str | Path, *, name: str | None = None, layer: str | None = None
+):
+    """Read a network file (OSM XML/PBF, GraphML, road centrelines) and keep it in ``project``."""
+    from layers.project import add_network
+
+    p = Path(path)
+    edges = read_network_edges(p, layer=layer)
+    stem = p.name.split(".")[0]
+    return add_network(project, name=name or stem, edges=edges, source_file=p.name)
