@@ -314,7 +314,10 @@ def metric_crs_for(bounds, *, system: str = "utm") -> int:
 
 # ---------------------------------------------------------------- demo project
 def demo_project() -> Project:
-    """The embedded Ningbo dataset as a read-only project."""
+    """The embedded dataset (``data/``, described by ``data/project.json``) as a read-only project."""
+    from layers.registry import DATA_DIR
+
+    meta = json.loads((DATA_DIR / "project.json").read_text(encoding="utf-8"))
     layers: dict[str, ProjectLayer] = {}
     for key, spec in REGISTRY.items():
         gdf = load_layer(key)
@@ -326,15 +329,15 @@ def demo_project() -> Project:
             crs_in="WGS84",
             encoding="UTF-8",
             imported_at="",
-            note="InnoMap 内置示例数据 / embedded demo data",
+            note=meta["note"],
         )
     d = layers["districts"].gdf
     counties = [(str(n), str(a)) for n, a in zip(d["name"], d["adcode"], strict=True)]
     return Project(
-        name="宁波示例项目",
-        province="浙江省",
-        city="宁波市",
-        adcode="330200",
+        name=meta["name"],
+        province=meta["province"],
+        city=meta["city"],
+        adcode=meta["adcode"],
         counties=counties,
         metric_epsg=metric_crs_for(tuple(d.total_bounds)),
         layers=layers,

@@ -158,7 +158,7 @@ REGISTRY: dict[str, LayerSpec] = {
             extra_fields={"adcode": "str", "name_en": "str"},
             color="#444444",
             file="districts.geojson",
-            description_zh="宁波市区县界(高德 GCJ-02 转 WGS84)",
+            description_zh="区县界(高德 GCJ-02 转 WGS84)",
         ),
         LayerSpec(
             key="zones",
@@ -188,7 +188,7 @@ REGISTRY: dict[str, LayerSpec] = {
             extra_fields={"approximate": "bool", "boundary_note": "str"},
             color="#0b6e79",
             file="corridor_axes.geojson",
-            description_zh="中官路创业创新大街轴线(示意)",
+            description_zh="科创走廊/创业大街轴线(示意)",
         ),
     )
 }
