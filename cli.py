@@ -103,9 +103,9 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     from geo.reach import ReachParams
     from layers.crs import to_metric
     from layers.io_safe import write_json
-    from layers.networks import load_network
     from layers.registry import load_layer
     from layers.resolve import resolve_layers
+    from workflows.network import load_network
 
     method = args.method or ("network" if args.network else "straight")
     if method == "network" and not args.network:
@@ -338,9 +338,9 @@ def _cmd_site(args: argparse.Namespace) -> int:
     from geo.siting_geo import grid_candidates, run_siting
     from layers.crs import to_metric
     from layers.io_safe import write_json
-    from layers.networks import load_network
     from layers.registry import load_layer
     from layers.resolve import resolve_layers
+    from workflows.network import load_network
 
     if (args.k is None) == (args.target_share is None):
         raise ValueError(
@@ -475,105 +475,95 @@ def _safe_name(name: str) -> str:
     return re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", name).strip(" .") or "map"
 
 
-def _cmd_export_map(args: argparse.Namespace) -> int:
+def _export_params(args: argparse.Namespace) -> dict:
+    """``--params`` as a dict (an error names the JSON problem)."""
     import json
+
+    from layers.errors import InnoMapError
+
+    if not args.params:
+        return {}
+    try:
+        params = json.loads(args.params)
+    except json.JSONDecodeError as exc:
+        raise InnoMapError(
+            f"--params 不是有效 JSON / --params is not valid JSON ({exc.msg} at {exc.pos})"
+        ) from None
+    if not isinstance(params, dict):
+        raise InnoMapError("--params 应为 JSON 对象 / --params must be a JSON object")
+    return params
+
+
+def _export_basemap(args: argparse.Namespace):
+    if args.basemap == "none":
+        return None
+    from render.basemaps import make_basemap
+
+    return make_basemap(
+        args.basemap,
+        tianditu_key=args.tianditu_key or "",
+        custom_url=args.tile_url or "",
+        custom_crs=args.tile_crs,
+        custom_attribution=args.tile_attribution or "",
+    )
+
+
+def _cmd_export_map(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from export.maps import export_map, series_items
-    from export.printmap import render_print_map
     from layers.io_safe import atomic_write
+    from workflows.exports import MapExportRequest, run_map_export
 
-    params = {}
-    if args.params:
-        try:
-            params = json.loads(args.params)
-        except json.JSONDecodeError as exc:
-            raise ValueError(
-                f"--params 不是有效 JSON / --params is not valid JSON ({exc.msg} at {exc.pos})"
-            ) from None
-        if not isinstance(params, dict):
-            raise ValueError("--params 应为 JSON 对象 / --params must be a JSON object")
-    if args.params and not args.analysis:
-        raise ValueError("--params 需要 --analysis / --params needs --analysis")
-    layers = args.layers or ["universities", "platforms", "incubators", "enterprises"]
+    project = _open_project(args)
+    req = MapExportRequest(
+        layers=list(args.layers or []),
+        zone=args.zone,
+        analysis=args.analysis,
+        params=_export_params(args),
+        title=args.title,
+        paper=args.paper,
+        orientation=args.orientation,
+        dpi=args.dpi,
+        format=args.format,
+        series=args.series,
+        basemap=_export_basemap(args),
+        crs=args.crs,
+        skip_invalid=args.skip_invalid,
+    )
+    messages: list[str] = []
+    result = run_map_export(project, req, messages=messages)
+    _warn(messages)
     if args.series:
-        if args.format == "html":
-            raise ValueError("地图集不支持 html / a series exports png, pdf or svg")
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        from export.maps import analysis_layers, base_layers
-
-        if args.analysis:
-            lyrs, notes, sub = analysis_layers(args.analysis, params, layers)
-        else:
-            lyrs, notes, sub = base_layers(layers), [], ""
         written = []
-        for i, (name, bounds) in enumerate(series_items(args.series), start=1):
-            data = render_print_map(
-                lyrs,
-                title=f"{args.title} — {name}",
-                subtitle=sub,
-                paper=args.paper,
-                orientation=args.orientation,
-                dpi=args.dpi,
-                fmt=args.format,
-                extent=bounds,
-                notes=notes,
-                legend_notes=[n for n in notes if n.startswith(("方法", "参数"))] or None,
-            )
+        for i, (name, data) in enumerate(result, start=1):
             target = out / f"{i:02d}_{_safe_name(name)}.{args.format}"
             atomic_write(target, lambda tmp, d=data: tmp.write_bytes(d), force=args.force)
             written.append(target.name)
         print(f"wrote {len(written)} maps to {out}: {', '.join(written)}")
         return 0
-    basemap = None
-    if args.basemap != "none":
-        from ui.basemaps import make_basemap
-
-        basemap = make_basemap(
-            args.basemap,
-            tianditu_key=args.tianditu_key or "",
-            custom_url=args.tile_url or "",
-            custom_crs=args.tile_crs,
-            custom_attribution=args.tile_attribution or "",
-        )
-    data = export_map(
-        layers,
-        title=args.title,
-        fmt=args.format,
-        zone=args.zone,
-        analysis=args.analysis,
-        params=params,
-        paper=args.paper,
-        orientation=args.orientation,
-        dpi=args.dpi,
-        basemap=basemap,
-    )
-    atomic_write(args.out, lambda tmp: tmp.write_bytes(data), force=args.force)
-    print(f"wrote {args.out} ({len(data) // 1024} KiB)")
+    atomic_write(args.out, lambda tmp: tmp.write_bytes(result), force=args.force)
+    print(f"wrote {args.out} ({len(result) // 1024} KiB)")
     return 0
 
 
 def _cmd_export_layers(args: argparse.Namespace) -> int:
-    from export.layers_io import LAYER_FORMATS, write_layers, write_tables
-    from layers.resolve import resolve_layer
+    from workflows.exports import LayersExportRequest, run_layers_export
 
-    frames = {}
-    for ref in args.layers:
-        frames[ref.replace(":", "_")] = resolve_layer(ref)
-    if args.format in LAYER_FORMATS:
-        write_layers(frames, args.out, fmt=args.format, encoding=args.encoding, force=args.force)
-    else:
-        tables = {}
-        for k, g in frames.items():
-            t = g.drop(columns="geometry").copy()
-            if (g.geom_type == "Point").all():
-                w = g.to_crs(4326)
-                t.insert(2, "lon", w.geometry.x.round(6))
-                t.insert(3, "lat", w.geometry.y.round(6))
-            tables[k] = t
-        write_tables(tables, args.out, fmt=args.format, force=args.force)
-    print(f"wrote {args.out}")
+    project = _open_project(args)
+    req = LayersExportRequest(
+        layers=list(args.layers),
+        format=args.format,
+        encoding=args.encoding,
+        crs=args.crs,
+        skip_invalid=args.skip_invalid,
+    )
+    rep = run_layers_export(project, req, args.out, force=args.force)
+    _warn(rep.notes)
+    s = rep.summary
+    skipped = f"; skipped {s['skipped_invalid']} invalid rows" if s["skipped_invalid"] else ""
+    print(f"wrote {args.out} ({s['rows_out']} rows of {s['rows_in']}{skipped})")
     return 0
 
 
@@ -725,6 +715,20 @@ def _cmd_project_add(args: argparse.Namespace) -> int:
     return 0 if rep.rows_valid == rep.rows_total else 1
 
 
+def _cmd_project_add_network(args: argparse.Namespace) -> int:
+    from layers.project import open_project
+    from workflows.network import add_network_file, project_graph
+
+    project = open_project(args.project)
+    net = add_network_file(project, args.path, name=args.name, layer=args.layer)
+    graph = project_graph(project, net.name)
+    print(
+        f"{net.source_file}: kept road network {net.name!r} ({net.edges} edges; graph "
+        f"{graph.n_nodes} nodes) in {project.name}; use --network {net.name!r}"
+    )
+    return 0
+
+
 def _cmd_project_info(args: argparse.Namespace) -> int:
     from layers.project import open_project
 
@@ -788,6 +792,16 @@ def _add_project_parser(sub) -> None:
     p.add_argument("--name", metavar="N", help="layer name (default: the file name)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_cmd_project_add)
+
+    p = psub.add_parser(
+        "add-network",
+        help="keep a road network (.osm, .osm.pbf, .graphml, road-centreline .gpkg/.shp) in the project",
+    )
+    p.add_argument("--project", required=True, metavar="P", help="project .gpkg file")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--name", metavar="N", help="network name (default: the file name)")
+    p.add_argument("--layer", metavar="L", help="layer of a GeoPackage of road centrelines")
+    p.set_defaults(func=_cmd_project_add_network)
 
     p = psub.add_parser("info", help="name, city, CRS, layers, districts, zones, runs")
     p.add_argument("--project", metavar="P", default=None, help="project .gpkg (default: demo)")
@@ -949,26 +963,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="print map (png/pdf/svg) or offline HTML map; --series exports one map per district or zone",
         description="Export a print-quality map (title, legend, scale bar, north arrow, CRS, sources) or HTML.",
     )
+    import settings as _print_settings
+
+    _add_project_args(p)
     p.add_argument(
         "--layers",
         nargs="+",
         metavar="L",
-        help="layers to draw (default: the four resource layers)",
+        help="layers to draw: project layer names, kinds (kind:subtype) or files "
+        "(default: the project's resource layer kinds)",
     )
-    p.add_argument("--zone", metavar="NAME", help="map extent: an embedded zone")
+    p.add_argument("--zone", metavar="NAME", help="map extent and outline: a zone of the project")
     p.add_argument("--analysis", choices=["coverage", "clusters", "hotspots", "site"])
     p.add_argument(
         "--params", metavar="JSON", help='analysis parameters, e.g. {"minutes": [5, 10, 15]}'
     )
-    p.add_argument("--title", required=True)
-    p.add_argument("--paper", choices=["A4", "A3"], default="A4")
-    p.add_argument("--orientation", choices=["portrait", "landscape"], default="landscape")
-    p.add_argument("--dpi", type=int, default=300)
+    p.add_argument(
+        "--title", default=None, help="map title (default: the project's city + 创新资源分布图)"
+    )
+    p.add_argument("--paper", choices=["A4", "A3"], default=_print_settings.PRINT_PAPER)
+    p.add_argument(
+        "--orientation",
+        choices=["portrait", "landscape"],
+        default=_print_settings.PRINT_ORIENTATION,
+    )
+    p.add_argument("--dpi", type=int, default=_print_settings.PRINT_DPI)
     p.add_argument("--format", choices=["png", "pdf", "svg", "html"], required=True)
     p.add_argument(
         "--series",
         choices=["district", "zone"],
-        help="one map per district or zone (--out is a folder)",
+        help="one map per district or zone of the project (--out is a folder)",
     )
     p.add_argument(
         "--basemap",
@@ -993,9 +1017,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "export-layers",
         help="export layers as GeoPackage, GeoJSON, zipped Shapefile, KML, XLSX or CSV",
-        description="Export layers for GIS (gpkg/geojson/shp/kml) or as tables (xlsx/csv, UTF-8 BOM).",
+        description="Export layers for GIS (gpkg/geojson/shp/kml) or as tables (xlsx/csv, UTF-8 BOM). "
+        "Every row of the layers named is written; a file keeps its own kind.",
     )
-    p.add_argument("--layers", nargs="+", required=True, metavar="L")
+    _add_project_args(p)
+    p.add_argument(
+        "--layers",
+        nargs="+",
+        required=True,
+        metavar="L",
+        help="project layer names, kinds (kind:subtype) or files (KIND=PATH)",
+    )
     p.add_argument(
         "--format", choices=["gpkg", "geojson", "shp", "kml", "xlsx", "csv"], required=True
     )

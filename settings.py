@@ -17,6 +17,9 @@ __all__ = [
     "HOTSPOT_CELL_M",
     "HOTSPOT_PERMUTATIONS",
     "MAX_SNAP_M",
+    "PRINT_DPI",
+    "PRINT_ORIENTATION",
+    "PRINT_PAPER",
     "SITING_GRID_M",
     "SITING_K",
     "SITING_MINUTES",
@@ -56,6 +59,11 @@ HOTSPOT_PERMUTATIONS: int = 999
 
 #: Study area without a zone: convex hull of the points buffered by this (m).
 STUDY_AREA_BUFFER_M: float = 100.0
+
+#: Print-map defaults (export-map, the export page).
+PRINT_PAPER: str = "A4"
+PRINT_ORIENTATION: str = "landscape"
+PRINT_DPI: int = 300
 
 
 def default_speed_kmh(mode: str, *, method: str = "straight") -> float | None:

@@ -1,29 +1,51 @@
-"""Map exports shared by the CLI and the app: base maps, analysis maps, series, HTML."""
+"""Map exports shared by the CLI and the app: base maps, analysis maps, series, HTML.
+
+Every function takes the :class:`~layers.project.Project` first. Outlines are the
+project's layers of kind ``districts``, ``zones`` and ``corridor_axes``; point
+layers are resolved with :func:`workflows.common.select_layers`, so each keeps
+its kind (a file of incubators stays incubators); maps are framed on the
+project's districts (or a zone), drawn in the project's metric CRS, and the
+footer names the source files of the layers drawn.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import shapely
 
+import settings
 from export.printmap import PrintLayer, render_print_map
 from layers.crs import to_metric
+from layers.errors import InnoMapError
+from layers.project import OUTLINE_KINDS, Project, ProjectLayer
 from layers.registry import REGISTRY, load_layer
-from layers.resolve import resolve_layer
+from workflows.common import select_layers
 
 __all__ = [
     "ANALYSES",
+    "MapContent",
     "analysis_layers",
     "base_layers",
     "cluster_print_layers",
     "coverage_print_layers",
+    "default_title",
     "export_html",
     "export_map",
+    "input_sources",
+    "map_content",
+    "outline_layers",
+    "render_map",
+    "resolve_point_layers",
     "series_items",
+    "zone_extent",
 ]
 
 ANALYSES = ("coverage", "clusters", "hotspots", "site")
+SERIES = ("district", "zone")
 POINT_STYLE = {
     "enterprises": {"size": 3, "zorder": 3},
     "communities": {"size": 5, "zorder": 3},
@@ -32,6 +54,16 @@ POINT_STYLE = {
     "universities": {"size": 24, "zorder": 7},
     "platforms": {"size": 20, "zorder": 7},
 }
+#: Kinds whose record names are printed next to the points.
+LABELLED_KINDS = ("incubators", "universities", "platforms")
+#: Outline kind -> (print geometry, colour or None for the kind's colour, style).
+OUTLINE_STYLE = {
+    "districts": ("polygon", "#444444", {"facecolor": "none", "linewidth": 0.8, "zorder": 1}),
+    "zones": ("polygon", None, {"fill_alpha": 0.12, "linestyle": "--", "zorder": 2}),
+    "corridor_axes": ("line", None, {"linestyle": "--", "zorder": 2}),
+}
+#: Analysis parameters that name layers (their sources go into the footer).
+_REF_PARAMS = ("service", "demand", "existing", "candidates", "layer", "layers")
 HOT = {
     "hot_99": ("#d7191c", "热点 99%"),
     "hot_95": ("#f46d43", "热点 95%"),
@@ -42,70 +74,174 @@ HOT = {
 }
 
 
-def outline_layers(zone: str | None) -> list[PrintLayer]:
-    zones = load_layer("zones")
-    if zone:
-        zones = zones[zones["name"] == zone]
-    return [
-        PrintLayer(
-            "行政区界",
-            load_layer("districts"),
-            "polygon",
-            "#444444",
-            style={"facecolor": "none", "linewidth": 0.8, "zorder": 1},
-        ),
-        PrintLayer(
-            "科创片区/走廊(示意)",
-            zones,
-            "polygon",
-            REGISTRY["zones"].color,
-            style={"fill_alpha": 0.12, "linestyle": "--", "zorder": 2},
-        ),
-        PrintLayer(
-            "中官路轴线(示意)",
-            load_layer("corridor_axes"),
-            "line",
-            REGISTRY["corridor_axes"].color,
-            style={"linestyle": "--", "zorder": 2},
-        ),
-    ]
+def default_title(project: Project) -> str:
+    """The default map title: the project's city + 创新资源分布图."""
+    return f"{project.city or project.name}创新资源分布图"
 
 
-def base_layers(refs: list[str], *, zone: str | None = None) -> list[PrintLayer]:
-    """Outlines plus the given point layers (embedded keys, ``key:subtype`` or files)."""
-    out = outline_layers(zone)
-    for ref in refs:
-        key = ref.partition(":")[0]
-        if key in ("districts", "zones", "corridor_axes"):
-            continue
-        g = resolve_layer(ref)
-        spec = REGISTRY.get(key)
-        label = (spec.name_zh if spec else ref) + (
-            "·" + ref.partition(":")[2] if ":" in ref else ""
+def _layer_label(lyr: ProjectLayer, lang: str = "zh") -> str:
+    """A layer's legend label: its kind's name when named after the kind, else its name."""
+    return REGISTRY[lyr.kind].name(lang) if lyr.name == lyr.kind else lyr.name
+
+
+def _source_name(lyr: ProjectLayer) -> str:
+    """The file name a layer came from (never a folder path)."""
+    return Path(lyr.source_file).name if lyr.source_file else lyr.name
+
+
+def _zone_rows(project: Project, zone: str):
+    zones = project.zones
+    hit = zones[zones["name"].astype(str) == str(zone)] if len(zones) else zones
+    if hit.empty:
+        raise InnoMapError(
+            f"未知片区 / unknown zone {zone!r}: the project's zones are "
+            f"{', '.join(project.zone_names()) or 'none (add one with project add --kind zones)'}"
         )
+    return hit
+
+
+def outline_layers(project: Project, zone: str | None = None) -> list[PrintLayer]:
+    """The project's districts, zones (only ``zone`` if given) and corridor axes.
+
+    One print layer per project layer, labelled with the layer name (or its kind's
+    name), carrying its source file name for the footer.
+    """
+    if not isinstance(project, Project):
+        raise TypeError(
+            f"outline_layers(project, zone): pass the project first, got {type(project).__name__}"
+        )
+    if zone:
+        _zone_rows(project, zone)
+    out = []
+    for kind in OUTLINE_KINDS:
+        geometry, color, style = OUTLINE_STYLE[kind]
+        for lyr in project.layers_of_kind(kind):
+            g = lyr.gdf
+            if kind == "zones" and zone:
+                g = g[g["name"].astype(str) == str(zone)]
+            out.append(
+                PrintLayer(
+                    _layer_label(lyr),
+                    g,
+                    geometry,
+                    color or REGISTRY[kind].color,
+                    style=dict(style),
+                    sources=(_source_name(lyr),),
+                )
+            )
+    return out
+
+
+def _is_outline_ref(project: Project, ref: str) -> bool:
+    base = ref if ref in project.layers else ref.partition(":")[0]
+    lyr = project.layers.get(base)
+    return (lyr.kind if lyr is not None else base) in OUTLINE_KINDS
+
+
+def _ref_label(project: Project, ref: str, kind: str, sources: list[dict], lang: str) -> str:
+    """Legend label of a reference: layer name, kind name (· subtype), or kind · file name."""
+    if ref in project.layers:
+        return _layer_label(project.layers[ref], lang)
+    base, _, sub = ref.partition(":")
+    suffix = f"·{sub}" if sub else ""
+    if base in project.layers:
+        return _layer_label(project.layers[base], lang) + suffix
+    if base in REGISTRY:
+        return REGISTRY[base].name(lang) + suffix
+    files = ", ".join(str(s["source_file"]) for s in sources)
+    return f"{REGISTRY[kind].name(lang)} · {files}"
+
+
+def resolve_point_layers(
+    project: Project,
+    refs: list[str],
+    *,
+    crs: str | None = None,
+    skip_invalid: bool = False,
+    messages: list[str] | None = None,
+    lang: str = "zh",
+) -> list[tuple[str, str, str, object, tuple[str, ...]]]:
+    """``(ref, label, kind, WGS84 frame, source file names)`` of each point reference.
+
+    References to outline kinds are left out (outlines are always drawn).
+    ``messages`` (if given) collects warnings and counts of skipped file rows.
+
+    Raises
+    ------
+    InnoMapError
+        Unknown layer, kind, subtype or zone; ``RowsRejectedError`` for rejected
+        file rows unless ``skip_invalid``.
+    """
+    out = []
+    for ref in refs:
+        if _is_outline_ref(project, ref):
+            continue
+        sel = select_layers(project, ref, crs=crs, skip_invalid=skip_invalid)
+        kind = sel.sources[0]["kind"] if sel.sources else ref.partition(":")[0]
+        if messages is not None:
+            messages += sel.warnings
+            if sel.skipped:
+                files = ", ".join(sorted({str(r["file"]) for r in sel.skipped_rows}))
+                messages.append(
+                    f"{ref}: 跳过 {sel.skipped} 行无效记录 / skipped {sel.skipped} invalid rows ({files})"
+                )
+        srcs = tuple(dict.fromkeys(Path(str(s["source_file"])).name for s in sel.sources))
+        out.append((ref, _ref_label(project, ref, kind, sel.sources, lang), kind, sel.gdf, srcs))
+    return out
+
+
+def base_layers(
+    project: Project,
+    refs: list[str],
+    *,
+    zone: str | None = None,
+    crs: str | None = None,
+    skip_invalid: bool = False,
+    messages: list[str] | None = None,
+) -> list[PrintLayer]:
+    """The project's outlines plus the given point layers (layer names, kinds, ``kind:subtype``
+    or files), each drawn in its kind's style and labelled with its layer or kind name."""
+    out = outline_layers(project, zone)
+    for _ref, label, kind, g, srcs in resolve_point_layers(
+        project, refs, crs=crs, skip_invalid=skip_invalid, messages=messages
+    ):
+        spec = REGISTRY.get(kind)
         out.append(
             PrintLayer(
                 label,
                 g,
                 "point",
                 spec.color if spec else "#e377c2",
-                label_field="name" if key in ("incubators", "universities", "platforms") else None,
-                style=POINT_STYLE.get(key, {"size": 8}),
+                label_field="name" if kind in LABELLED_KINDS else None,
+                style=dict(POINT_STYLE.get(kind, {"size": 8})),
+                sources=srcs,
             )
         )
     return out
 
 
-def zone_extent(zone: str | None):
-    """WGS84 bounds of a zone (or of all zones)."""
-    zones = load_layer("zones")
+def zone_extent(project: Project, zone: str | None = None) -> tuple[float, float, float, float]:
+    """WGS84 bounds of a project zone, else of the project's districts (else its data)."""
     if zone:
-        zones = zones[zones["name"] == zone]
-        if zones.empty:
-            raise ValueError(
-                f"未知片区 / unknown zone {zone!r}: choose one of {', '.join(load_layer('zones')['name'])}"
-            )
-    return tuple(zones.total_bounds)
+        return tuple(float(v) for v in _zone_rows(project, zone).total_bounds)
+    return tuple(float(v) for v in project.bounds())
+
+
+def input_sources(project: Project, refs: list[str]) -> list[str]:
+    """Source file names of the layers references name (no file is read)."""
+    out: list[str] = []
+    for ref in refs:
+        base = ref if ref in project.layers else ref.partition(":")[0]
+        if base in project.layers:
+            names = [_source_name(project.layers[base])]
+        elif base in REGISTRY:
+            names = [_source_name(lyr) for lyr in project.layers_of_kind(base)]
+        else:
+            prefix, _, rest = ref.partition("=")
+            path = rest if rest and prefix in REGISTRY else ref
+            names = [Path(path).name] if Path(path).exists() else []
+        out += [n for n in names if n and n not in out]
+    return out
 
 
 def coverage_print_layers(res, services, *, zone: str | None = None) -> list[PrintLayer]:
@@ -220,8 +356,10 @@ def siting_print_layers(res, existing, *, zone: str | None = None) -> list[Print
     ]
 
 
-def analysis_layers(kind: str, params: dict, refs: list[str], *, zone: str | None = None):
-    """Run an analysis and return ``(layers, notes, subtitle)`` for a print map.
+def analysis_layers(
+    project: Project, kind: str, params: dict, refs: list[str], *, zone: str | None = None
+):
+    """Run an analysis on ``project`` and return ``(layers, notes, subtitle)`` for a print map.
 
     ``params`` are those of the matching CLI command (JSON keys), e.g. coverage:
     ``{"service": [...], "demand": "enterprises", "minutes": [5, 10, 15], "mode": "walk"}``.
@@ -230,7 +368,7 @@ def analysis_layers(kind: str, params: dict, refs: list[str], *, zone: str | Non
     from layers.resolve import resolve_layers
 
     if kind not in ANALYSES:
-        raise ValueError(f"未知分析 / unknown analysis {kind!r}: use {', '.join(ANALYSES)}")
+        raise InnoMapError(f"未知分析 / unknown analysis {kind!r}: use {', '.join(ANALYSES)}")
     ptxt = json.dumps(params, ensure_ascii=False)
     rp = ReachParams(
         method="straight",
@@ -330,81 +468,219 @@ def analysis_layers(kind: str, params: dict, refs: list[str], *, zone: str | Non
     )
 
 
-def export_map(
+@dataclass
+class MapContent:
+    """What a print map draws, before it is framed: layers, notes, subtitle and sources.
+
+    ``sources`` is ``None`` for base maps (the footer then names the sources of
+    the layers actually drawn) and the input and outline sources for analysis maps.
+    """
+
+    layers: list[PrintLayer]
+    notes: list[str] = field(default_factory=list)
+    subtitle: str = ""
+    sources: list[str] | None = None
+    analysis: str | None = None
+
+
+def _param_refs(params: dict) -> list[str]:
+    out: list[str] = []
+    for key in _REF_PARAMS:
+        v = params.get(key)
+        if isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, (list, tuple)):
+            out += [str(x) for x in v]
+    return [r for r in out if r and not r.startswith("grid:")]
+
+
+def map_content(
+    project: Project,
     refs: list[str],
     *,
-    title: str,
-    fmt: str,
     zone: str | None = None,
     analysis: str | None = None,
     params: dict | None = None,
-    paper: str = "A4",
-    orientation: str = "landscape",
-    dpi: int = 150,
+    crs: str | None = None,
+    skip_invalid: bool = False,
+    messages: list[str] | None = None,
+) -> MapContent:
+    """The layers of a base map (``refs`` on the project's outlines) or of an analysis map."""
+    if analysis:
+        params = dict(params or {})
+        layers, notes, subtitle = analysis_layers(project, analysis, params, refs, zone=zone)
+        inputs = (list(refs) if analysis in ("clusters", "hotspots") else []) + _param_refs(params)
+        drawn = [s for lyr in layers for s in lyr.sources if len(lyr.gdf)]
+        sources = list(dict.fromkeys(drawn + input_sources(project, inputs)))
+        return MapContent(list(layers), list(notes), subtitle, sources, analysis)
+    layers = base_layers(
+        project, refs, zone=zone, crs=crs, skip_invalid=skip_invalid, messages=messages
+    )
+    return MapContent(layers, [], zone or "", None, None)
+
+
+def render_map(
+    project: Project,
+    content: MapContent,
+    *,
+    title: str,
+    fmt: str,
+    extent: tuple[float, float, float, float] | None,
+    paper: str = settings.PRINT_PAPER,
+    orientation: str = settings.PRINT_ORIENTATION,
+    dpi: int = settings.PRINT_DPI,
     basemap=None,
 ) -> bytes:
-    """Bytes of a print map (png/pdf/svg) or a single-file offline HTML map.
-
-    ``basemap`` (a :class:`ui.basemaps.Basemap`) adds online tiles to print maps.
-    """
-    if fmt == "html":
-        return export_html(refs, zone=zone, title=title)
-    if analysis:
-        layers, notes, subtitle = analysis_layers(analysis, params or {}, refs, zone=zone)
-    else:
-        layers, notes, subtitle = base_layers(refs, zone=zone), [], (zone or "")
-    extent = zone_extent(zone) if zone or not analysis else None
+    """Render ``content`` in the project's metric CRS (Web Mercator under tiles)."""
+    notes = content.notes
     return render_print_map(
-        layers,
+        content.layers,
         title=title,
-        subtitle=subtitle,
+        subtitle=content.subtitle,
         paper=paper,
         orientation=orientation,
         dpi=dpi,
         fmt=fmt,
+        crs=project.metric_crs(),
         extent=extent,
+        sources=content.sources,
         notes=notes,
         basemap=basemap,
-        legend_notes=[n for n in notes if n.startswith(("方法", "参数"))] if analysis else None,
+        legend_notes=[n for n in notes if n.startswith(("方法", "参数"))] or None
+        if content.analysis
+        else None,
     )
 
 
-def export_html(refs: list[str], *, zone: str | None = None, title: str = "") -> bytes:
-    """A single-file interactive HTML map that works offline (assets inlined)."""
-    from ui.map_builder import MapLayer, build_map
+def export_map(
+    project: Project,
+    refs: list[str],
+    *,
+    title: str | None = None,
+    fmt: str,
+    zone: str | None = None,
+    analysis: str | None = None,
+    params: dict | None = None,
+    paper: str = settings.PRINT_PAPER,
+    orientation: str = settings.PRINT_ORIENTATION,
+    dpi: int = settings.PRINT_DPI,
+    basemap=None,
+    crs: str | None = None,
+    skip_invalid: bool = False,
+    messages: list[str] | None = None,
+) -> bytes:
+    """Bytes of a print map (png/pdf/svg) or a single-file offline HTML map of ``project``.
 
-    ml = [
-        MapLayer(k, REGISTRY[k].name_zh, load_layer(k), REGISTRY[k].color, REGISTRY[k].geometry)
-        for k in ("districts", "zones", "corridor_axes")
-    ]
-    for ref in refs:
-        key = ref.partition(":")[0]
-        if key in ("districts", "zones", "corridor_axes"):
-            continue
-        spec = REGISTRY.get(key)
-        ml.append(
-            MapLayer(
-                ref,
-                spec.name_zh if spec else ref,
-                resolve_layer(ref),
-                spec.color if spec else "#e377c2",
-                "point",
-            )
+    Base maps are framed on the zone, else on the project's districts; analysis
+    maps on the zone, else on their points. ``basemap`` (a
+    :class:`render.basemaps.Basemap`) adds online tiles to print maps. ``title``
+    defaults to :func:`default_title`. ``crs``/``skip_invalid`` apply to file
+    references; ``messages`` collects warnings and skipped-row counts.
+    """
+    title = title or default_title(project)
+    if fmt == "html":
+        return export_html(
+            project,
+            refs,
+            zone=zone,
+            title=title,
+            crs=crs,
+            skip_invalid=skip_invalid,
+            messages=messages,
         )
-    m = build_map(ml, asset_mode="inline", legend_title=title or None, fit_bounds=zone_extent(zone))
+    content = map_content(
+        project,
+        refs,
+        zone=zone,
+        analysis=analysis,
+        params=params,
+        crs=crs,
+        skip_invalid=skip_invalid,
+        messages=messages,
+    )
+    extent = zone_extent(project, zone) if zone or not analysis else None
+    return render_map(
+        project,
+        content,
+        title=title,
+        fmt=fmt,
+        extent=extent,
+        paper=paper,
+        orientation=orientation,
+        dpi=dpi,
+        basemap=basemap,
+    )
+
+
+def export_html(
+    project: Project,
+    refs: list[str],
+    *,
+    zone: str | None = None,
+    title: str = "",
+    crs: str | None = None,
+    skip_invalid: bool = False,
+    messages: list[str] | None = None,
+) -> bytes:
+    """A single-file interactive HTML map of the project that works offline (assets inlined).
+
+    Draws the project's outlines and the given point layers, framed on the zone
+    or the project's districts; the legend names the sources and the metric CRS.
+    """
+    from layers.safe import escape_html
+    from render.webmap import MapLayer, build_map
+
+    ml = []
+    for kind in OUTLINE_KINDS:
+        spec = REGISTRY[kind]
+        for lyr in project.layers_of_kind(kind):
+            g = lyr.gdf
+            if kind == "zones" and zone:
+                g = g[g["name"].astype(str) == str(zone)]
+            ml.append(
+                MapLayer(lyr.name, _layer_label(lyr), g, spec.color, spec.geometry, kind=kind)
+            )
+    sources = [_source_name(lyr) for lyr in project.layers.values() if lyr.kind in OUTLINE_KINDS]
+    for ref, label, kind, g, srcs in resolve_point_layers(
+        project, refs, crs=crs, skip_invalid=skip_invalid, messages=messages
+    ):
+        spec = REGISTRY.get(kind)
+        ml.append(MapLayer(ref, label, g, spec.color if spec else "#e377c2", "point", kind=kind))
+        sources += list(srcs)
+    notes = (
+        f"数据来源 Sources: {'; '.join(dict.fromkeys(s for s in sources if s))}",
+        f"分析坐标系 CRS: {project.crs_label()}",
+    )
+    m = build_map(
+        ml,
+        asset_mode="inline",
+        legend_title=title or None,
+        extra_notes=notes,
+        fit_bounds=zone_extent(project, zone),
+    )
     html = m.get_root().render()
     if title:
-        from layers.safe import escape_html
-
         html = html.replace("<head>", f"<head>\n<title>{escape_html(title)}</title>", 1)
     return html.encode("utf-8")
 
 
-def series_items(kind: str) -> list[tuple[str, tuple[float, float, float, float]]]:
-    """(name, WGS84 bounds) of every district or zone, for a map series."""
-    if kind not in ("district", "zone"):
-        raise ValueError(
+def series_items(
+    project: Project, kind: str
+) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """(name, WGS84 bounds) of every district or zone of the project, for a map series."""
+    if kind not in SERIES:
+        raise InnoMapError(
             f"--series 应为 district 或 zone / series must be district or zone, got {kind!r}"
         )
-    g = load_layer("districts" if kind == "district" else "zones")
-    return [(str(n), tuple(geom.bounds)) for n, geom in zip(g["name"], g.geometry, strict=True)]
+    g = project.districts if kind == "district" else project.zones
+    if g.empty:
+        what = "行政区 districts" if kind == "district" else "片区 zones"
+        raise InnoMapError(
+            f"项目 {project.name} 没有{what} / project {project.name!r} has no {what.split()[1]}: "
+            f"add them with `python cli.py project add --kind {what.split()[1]}`"
+        )
+    return [
+        (str(n), tuple(float(v) for v in geom.bounds))
+        for n, geom in zip(g["name"], g.geometry, strict=True)
+        if geom is not None and not geom.is_empty
+    ]

@@ -19,7 +19,14 @@ from layers.registry import DATA_DIR
 __all__ = ["result_pack"]
 
 
-def _readme(title: str, params: dict, layers: dict, tables: dict, notes: list[str]) -> str:
+def _readme(
+    title: str,
+    params: dict,
+    layers: dict,
+    tables: dict,
+    notes: list[str],
+    sources: list[str] | None = None,
+) -> str:
     synth = any("synthetic" in g and g["synthetic"].astype(bool).any() for g in layers.values())
     lines = [
         f"# {title}",
@@ -41,12 +48,11 @@ def _readme(title: str, params: dict, layers: dict, tables: dict, notes: list[st
     ]
     if synth:
         lines.append("- 含模拟数据 (synthetic=true 的记录不是真实机构, 仅用于方法演示)。")
-    lines += [
-        "",
-        "## 数据来源与许可 Sources and licences",
-        "",
-        (DATA_DIR / "NOTICE").read_text(encoding="utf-8"),
-    ]
+    lines += ["", "## 数据来源与许可 Sources and licences", ""]
+    if sources is not None:
+        lines += [f"- {s}" for s in sources] or ["- 未注明 / not stated"]
+    else:
+        lines.append((DATA_DIR / "NOTICE").read_text(encoding="utf-8"))
     return "\n".join(lines)
 
 
@@ -60,8 +66,14 @@ def result_pack(
     notes: list[str] | None = None,
     extent: tuple[float, float, float, float] | None = None,
     subtitle: str = "",
+    crs=None,
+    sources: list[str] | None = None,
 ) -> bytes:
-    """A zip (bytes) with map.png, map.pdf, layers.gpkg, tables.xlsx, tables.csv and README.md."""
+    """A zip (bytes) with map.png, map.pdf, layers.gpkg, tables.xlsx, tables.csv and README.md.
+
+    ``crs`` is the map CRS (e.g. ``project.metric_crs()``); ``sources`` (file names)
+    are listed in the README (default: the embedded dataset's ``data/NOTICE``).
+    """
     notes = list(notes or [])
     buf = io.BytesIO()
     with tempfile.TemporaryDirectory() as d, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -74,6 +86,7 @@ def result_pack(
                 dpi=dpi,
                 fmt=fmt,
                 extent=extent,
+                crs=crs,
                 notes=notes,
                 legend_notes=notes or None,
             )
@@ -86,5 +99,5 @@ def result_pack(
             write_tables(tables, folder / "tables.csv", fmt="csv")
             zf.write(folder / "tables.xlsx", "tables.xlsx")
             zf.write(folder / "tables.csv", "tables.csv")
-        zf.writestr("README.md", _readme(title, params, layers, tables, notes))
+        zf.writestr("README.md", _readme(title, params, layers, tables, notes, sources))
     return buf.getvalue()

@@ -64,6 +64,8 @@ class PrintLayer:
         Field whose text labels the features (real records only; overlaps avoided).
     style : dict
         ``size``, ``alpha``, ``linewidth``, ``linestyle``, ``facecolor``, ``edgecolor``, ``zorder``.
+    sources : tuple of str
+        Source file names of the features (printed in the footer when the layer is drawn).
     """
 
     label: str
@@ -73,6 +75,7 @@ class PrintLayer:
     categories: tuple | None = None
     label_field: str | None = None
     style: dict = field(default_factory=dict)
+    sources: tuple[str, ...] = ()
 
 
 def paper_size_px(paper: str, orientation: str, dpi: int) -> tuple[int, int]:
@@ -292,15 +295,18 @@ def render_print_map(
         Resolution (raster formats); the image is exactly the paper size at this dpi.
     fmt : {"png", "pdf", "svg"}
     crs : CRS, optional
-        Metric map CRS (default: UTM zone from the data).
+        Metric map CRS, e.g. ``project.metric_crs()`` (default: UTM zone from the data).
     extent : tuple, optional
         ``(minx, miny, maxx, maxy)`` in WGS84 degrees.
-    sources, notes : list of str
+    sources : list of str, optional
+        Source names printed in the footer (default: the ``sources`` of the layers
+        actually drawn).
+    notes : list of str
         Printed in the footer; synthetic and approximate-boundary notes are added
         automatically when a drawn layer holds such records.
     legend_notes : list of str, optional
         Text lines added at the end of the legend (analysis parameters).
-    basemap : ui.basemaps.Basemap, optional
+    basemap : render.basemaps.Basemap, optional
         Online tile basemap (needs internet). The map is then drawn in Web
         Mercator (EPSG:3857) so tiles align; overlays are shifted to GCJ-02 for
         AMap tiles; the scale bar is corrected for the Mercator scale factor.
@@ -361,6 +367,7 @@ def render_print_map(
     any_synth = False
     any_approx = False
     label_items = []
+    drawn_sources: list[str] = []
     view = shapely.box(x0, y0, x1, y1)
     ground_per_unit = 1.0
     attribution = ""
@@ -390,6 +397,7 @@ def render_print_map(
         if g.empty:
             continue
         st = {"alpha": 0.9, "linewidth": 0.8, "size": 10, "zorder": 5} | lyr.style
+        drawn_sources += [s for s in lyr.sources if s and s not in drawn_sources]
         if "synthetic" in g and g["synthetic"].astype(bool).any():
             any_synth = True
         if "approximate" in g and g["approximate"].astype(bool).any():
@@ -527,7 +535,7 @@ def render_print_map(
         + (f" (EPSG:{epsg})" if epsg else "")
         + "; 数据存储 WGS84 (CGCS2000 ≈ WGS84)",
         "数据来源 Sources: "
-        + ("; ".join(sources) if sources else "InnoMap 内置数据集, 详见 data/NOTICE")
+        + ("; ".join(sources if sources is not None else drawn_sources) or "未注明 / not stated")
         + (f"; 底图 Basemap: {attribution.strip()}" if tiles else ""),
         f"制图日期 Date: {as_of or date.today().isoformat()}  ·  InnoMap 创新资源一张图",
         *auto_notes,

@@ -73,22 +73,29 @@ def test_data_page():
     assert not at.exception
 
 
-def test_extra_layer_from_environment_is_loaded_and_escaped(xss_csv, monkeypatch):
-    monkeypatch.setenv("INNOMAP_EXTRA_LAYERS", f"incubators={xss_csv}")
+def test_project_layer_from_a_hostile_file_is_shown_and_escaped(xss_csv, tmp_path, monkeypatch):
+    from layers.importer import ImportOptions, import_file
+    from layers.project import ProjectLayer, add_layer, create_project
+
+    project = create_project(tmp_path / "x.gpkg", name="x", city="宁波市", counties=["鄞州区"])
+    rep = import_file(xss_csv, ImportOptions(kind="incubators"))
+    add_layer(
+        project,
+        ProjectLayer(name=xss_csv.name, kind="incubators", gdf=rep.valid, source_file=str(xss_csv)),
+    )
+    monkeypatch.setenv("INNOMAP_PROJECT", project.ref)
     at = _app()
     labels = {m.label for m in at.metric}
     assert any(xss_csv.name in lbl for lbl in labels)
+    assert at.multiselect(key="district_sel").options == ["鄞州区"]  # the project's districts
     at.text_input(key="search_q").input("onerror").run()
     assert any(XSS_NAME in c.value for c in at.caption)
 
 
-def test_bad_extra_layer_shows_error_and_keeps_embedded(tmp_path, monkeypatch):
-    bad = tmp_path / "bad.csv"
-    bad.write_text("id,name\n1,a\n", encoding="utf-8")
-    monkeypatch.setenv("INNOMAP_EXTRA_LAYERS", f"incubators={bad}")
+def test_missing_project_shows_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("INNOMAP_PROJECT", str(tmp_path / "missing.gpkg"))
     at = _app()
-    assert any("bad.csv" in e.value and "lon" in e.value for e in at.error)
-    assert {m.label: m.value for m in at.metric}["高校院所"] == "13 / 13"
+    assert any("missing.gpkg" in e.value for e in at.error)
 
 
 @pytest.mark.parametrize("lang", ["中文", "English"])

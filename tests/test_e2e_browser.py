@@ -53,7 +53,7 @@ def hostile_csv(tmp_path_factory):
     name = XSS_NAME.replace('"', '""')
     path.write_text(
         "id,name,subtype,level,address,lon,lat,source,coord_source,coord_precision_m,synthetic,as_of\n"
-        f'X1,"{name}",孵化器,区级,"<script>document.title=1</script>",121.7400,29.9600,'
+        f'X1,"{name}",创新平台,区级,"<script>document.title=1</script>",121.7400,29.9600,'
         "e2e fixture,test,10,true,2026\n",
         encoding="utf-8",
     )
@@ -61,9 +61,27 @@ def hostile_csv(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def app_url(hostile_csv):
+def hostile_project(hostile_csv, tmp_path_factory):
+    """The demo saved as a project file, plus a platform layer named after a hostile file."""
+    from layers.importer import ImportOptions, import_file
+    from layers.project import ProjectLayer, add_layer, open_project, save_as
+
+    path = tmp_path_factory.mktemp("project") / "demo.gpkg"
+    project = save_as(open_project(None), path)
+    rep = import_file(hostile_csv, ImportOptions(kind="platforms"))
+    add_layer(
+        project,
+        ProjectLayer(
+            name=hostile_csv.name, kind="platforms", gdf=rep.valid, source_file=str(hostile_csv)
+        ),
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def app_url(hostile_project):
     port = _free_port()
-    env = dict(os.environ, INNOMAP_EXTRA_LAYERS=f"incubators={hostile_csv}")
+    env = dict(os.environ, INNOMAP_PROJECT=str(hostile_project))
     proc = subprocess.Popen(
         [
             sys.executable,

@@ -14,6 +14,13 @@ from export.layers_io import ExportError, shapefile_field_names, write_layers, w
 from export.maps import base_layers, export_html, zone_extent
 from export.printmap import PrintError, paper_size_px, render_print_map
 from layers.io_safe import OutputExistsError, atomic_write
+from layers.project import open_project
+
+
+@pytest.fixture(scope="module")
+def demo():
+    """The embedded demo project (Ningbo)."""
+    return open_project(None)
 
 
 @pytest.fixture()
@@ -120,28 +127,29 @@ def test_existing_file_never_clobbered_and_failure_leaves_nothing(tmp_path, chin
 @pytest.mark.parametrize(
     "paper,orientation,dpi", [("A4", "landscape", 150), ("A3", "portrait", 100)]
 )
-def test_print_png_size_matches_paper(paper, orientation, dpi):
+def test_print_png_size_matches_paper(demo, paper, orientation, dpi):
     data = render_print_map(
-        base_layers(["universities", "incubators"]),
+        base_layers(demo, ["universities", "incubators"]),
         title="测试图",
         paper=paper,
         orientation=orientation,
         dpi=dpi,
         fmt="png",
-        extent=zone_extent(None),
+        extent=zone_extent(demo, None),
     )
     assert Image.open(io.BytesIO(data)).size == paper_size_px(paper, orientation, dpi)
     assert paper_size_px("A4", "landscape", 300) == (3507, 2480)
 
 
-def test_print_pdf_embeds_fonts_and_has_chinese_text():
+def test_print_pdf_embeds_fonts_and_has_chinese_text(demo):
     import pypdf
 
     data = render_print_map(
-        base_layers(["universities", "enterprises"]),
+        base_layers(demo, ["universities", "enterprises"]),
         title="宁波创新资源分布图",
         fmt="pdf",
-        extent=zone_extent("中官路创业创新大街"),
+        crs=demo.metric_crs(),
+        extent=zone_extent(demo, "中官路创业创新大街"),
     )
     reader = pypdf.PdfReader(io.BytesIO(data))
     text = reader.pages[0].extract_text()
@@ -159,17 +167,17 @@ def test_print_pdf_embeds_fonts_and_has_chinese_text():
     assert any("NotoSansCJK" in str(f.get_object().get("/BaseFont")) for f in fonts.values())
 
 
-def test_print_svg_and_errors():
-    svg = render_print_map(base_layers(["platforms"]), title="平台", fmt="svg")
+def test_print_svg_and_errors(demo):
+    svg = render_print_map(base_layers(demo, ["platforms"]), title="平台", fmt="svg")
     assert svg.lstrip().startswith(b"<?xml") and b"<svg" in svg
     with pytest.raises(PrintError, match="A4 or A3"):
-        render_print_map(base_layers(["platforms"]), title="x", paper="A5")
+        render_print_map(base_layers(demo, ["platforms"]), title="x", paper="A5")
     with pytest.raises(PrintError, match="nothing to draw"):
         render_print_map([], title="x")
 
 
-def test_html_export_is_offline_single_file():
-    html = export_html(["universities", "incubators"], title="<交互地图>").decode("utf-8")
+def test_html_export_is_offline_single_file(demo):
+    html = export_html(demo, ["universities", "incubators"], title="<交互地图>").decode("utf-8")
     assert "https://" not in html and "cdn" not in html.lower()
     assert html.count("data:text/javascript;base64,") >= 2
     assert "<title>&lt;交互地图&gt;</title>" in html
@@ -233,6 +241,34 @@ def test_cli_export_commands(tmp_path):
         == 0
     )
     assert len(list((tmp_path / "atlas").glob("*.pdf"))) == 5
+    for fmt, name in (
+        ("gpkg", "l.gpkg"),
+        ("geojson", "l.geojson"),
+        ("shp", "l.zip"),
+        ("kml", "l.kml"),
+        ("xlsx", "l.xlsx"),
+        ("csv", "l.csv"),
+    ):
+        assert (
+            cli_main(
+                [
+                    "export-layers",
+                    "--layers",
+                    "universities",
+                    "incubators",
+                    "--format",
+                    fmt,
+                    "--out",
+                    str(tmp_path / name),
+                ]
+            )
+            == 0
+        ), fmt
+    assert (tmp_path / "l.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp leftovers
+
+
+def test_cli_export_analysis_map(tmp_path):
     assert (
         cli_main(
             [
@@ -271,31 +307,6 @@ def test_cli_export_commands(tmp_path):
         )
         == 2
     )
-    for fmt, name in (
-        ("gpkg", "l.gpkg"),
-        ("geojson", "l.geojson"),
-        ("shp", "l.zip"),
-        ("kml", "l.kml"),
-        ("xlsx", "l.xlsx"),
-        ("csv", "l.csv"),
-    ):
-        assert (
-            cli_main(
-                [
-                    "export-layers",
-                    "--layers",
-                    "universities",
-                    "incubators",
-                    "--format",
-                    fmt,
-                    "--out",
-                    str(tmp_path / name),
-                ]
-            )
-            == 0
-        ), fmt
-    assert (tmp_path / "l.csv").read_bytes().startswith(b"\xef\xbb\xbf")
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp leftovers
 
 
 @pytest.fixture()
@@ -327,17 +338,17 @@ def tile_server():
     srv.shutdown()
 
 
-def test_print_map_with_tile_basemap_and_offline_error(tile_server):
-    from ui.basemaps import make_basemap
+def test_print_map_with_tile_basemap_and_offline_error(demo, tile_server):
+    from render.basemaps import make_basemap
 
     url, hits = tile_server
     bm = make_basemap("custom", custom_url=url, custom_attribution="测试瓦片")
     data = render_print_map(
-        base_layers(["universities"]),
+        base_layers(demo, ["universities"]),
         title="底图",
         dpi=60,
         basemap=bm,
-        extent=zone_extent("中官路创业创新大街"),
+        extent=zone_extent(demo, "中官路创业创新大街"),
     )
     img = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
     magenta = (img[:, :, 0] > 240) & (img[:, :, 1] < 20) & (img[:, :, 2] > 240)
@@ -345,22 +356,22 @@ def test_print_map_with_tile_basemap_and_offline_error(tile_server):
     assert all(h.count("/") == 3 and h.endswith(".png") for h in hits)
     dead = make_basemap("custom", custom_url="http://127.0.0.1:9/{z}/{x}/{y}.png")
     with pytest.raises(PrintError, match="could not be fetched"):
-        render_print_map(base_layers(["universities"]), title="x", dpi=60, basemap=dead)
+        render_print_map(base_layers(demo, ["universities"]), title="x", dpi=60, basemap=dead)
 
 
-def test_print_pdf_with_tiles_names_web_mercator(tile_server):
+def test_print_pdf_with_tiles_names_web_mercator(demo, tile_server):
     import pypdf
 
-    from ui.basemaps import make_basemap
+    from render.basemaps import make_basemap
 
     url, _ = tile_server
     bm = make_basemap("custom", custom_url=url, custom_crs="GCJ-02", custom_attribution="GCJ tiles")
     data = render_print_map(
-        base_layers(["universities"]),
+        base_layers(demo, ["universities"]),
         title="底图",
         fmt="pdf",
         basemap=bm,
-        extent=zone_extent("中官路创业创新大街"),
+        extent=zone_extent(demo, "中官路创业创新大街"),
     )
     text = pypdf.PdfReader(io.BytesIO(data)).pages[0].extract_text()
     assert "EPSG:3857" in text and "GCJ tiles" in text and "GCJ-02" in text

@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from layers.registry import REGISTRY
 from layers.safe import escape_html, js_literal
+from render.basemaps import BasemapError, make_basemap
+from render.webmap import CHINA_BOUNDS, MapLayer, build_map
 from tests.conftest import XSS_NAME
-from ui.basemaps import BasemapError, make_basemap
-from ui.map_builder import MapLayer, build_map
 
 
 @given(st.text())
@@ -122,3 +122,25 @@ def test_basemap_errors_name_the_fix():
         custom_attribution="<b>me</b>",
     )
     assert bm.overlay_crs == "GCJ-02" and bm.tiles[0][1] == "&lt;b&gt;me&lt;/b&gt;"
+
+
+def test_map_frames_given_bounds_else_data_else_china(embedded):
+    """No city is built in: the first view comes from the bounds passed in or the data."""
+    import geopandas as gpd
+
+    bounds = (119.1, 34.5, 119.4, 34.7)  # any city's project bounds
+    html = (
+        build_map(_layers(embedded, keys=("universities",)), fit_bounds=bounds).get_root().render()
+    )
+    assert "fitBounds([[34.5, 119.1], [34.7, 119.4]]" in html
+    empty = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=4326), crs=4326)
+    html = build_map([MapLayer("x", "x", empty, "#000", "point")]).get_root().render()
+    x0, y0, x1, y1 = CHINA_BOUNDS
+    assert f"fitBounds([[{y0}, {x0}], [{y1}, {x1}]]" in html
+    assert "121.45" not in html and "29.75" not in html
+
+
+def test_outline_style_follows_kind_not_key(embedded):
+    lyr = MapLayer("行政区", "行政区", embedded["districts"], "#444", "polygon", kind="districts")
+    html = build_map([lyr]).get_root().render()
+    assert '"fillOpacity":0.0' in html.replace(" ", "")

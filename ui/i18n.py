@@ -43,9 +43,10 @@ _STRINGS: dict[str, tuple[str, str]] = {
     ),
     "counts": ("各图层数量(筛选后/总数)", "Records per layer (filtered / total)"),
     "synthetic_banner": (
-        "注意: 企业、科普场馆及部分众创空间为模拟数据(synthetic), 仅用于演示分析方法, 不代表真实机构。",
-        "Note: enterprises, science venues and some maker spaces are synthetic, for method demonstration only.",
+        "注意: 图中部分记录为模拟数据(synthetic), 仅用于演示分析方法, 不代表真实机构。",
+        "Note: some records shown are synthetic, for method demonstration only.",
     ),
+    "legend": ("图例", "Legend"),
     "sources": ("数据来源与许可", "Sources and licences"),
     "layer_table": ("图层一览", "Layer overview"),
     "records": ("记录", "Records"),

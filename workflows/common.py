@@ -1,7 +1,8 @@
 """What every analysis workflow shares, defined once.
 
 * :func:`select_layers` — a layer reference resolved against a project: a project
-  layer name, a kind (all layers of that kind), ``ref:subtype|subtype``, or a file
+  layer name, a kind (all layers of that kind; a kind wins over a layer named like it),
+  ``ref:subtype|subtype``, or a file
   path (``KIND=PATH`` or ``PATH``, keeping the file's own kind). File rows that
   the importer rejects stop the request (:class:`RowsRejectedError`, exit 1) unless
   ``skip_invalid`` is set; then the count and the rows are in the selection.
@@ -212,11 +213,11 @@ def _select_one(
     project: Project, ref: str, *, default_kind: str, crs: str | None, skip_invalid: bool
 ) -> LayerSelection:
     base, _, sub = ref.partition(":")
-    if ref in project.layers:
+    if ref in project.layers and ref not in REGISTRY:  # a layer name may contain ':'
         base, sub = ref, ""
-    if base in project.layers:
+    if base in project.layers and base not in REGISTRY:
         chosen = [project.layers[base]]
-    elif base in REGISTRY:
+    elif base in REGISTRY:  # a kind: every layer of that kind (the demo names layers by kind)
         chosen = project.layers_of_kind(base)
         if not chosen:
             raise InnoMapError(

@@ -21,8 +21,8 @@ from geo.hotspots import HotspotError, arcgis_bandwidth, hotspot_cells, kde_surf
 from geo.pointstats import PointStatsError, clark_evans, colocation_quotient, ripley_l
 from layers.crs import to_metric
 from layers.registry import REGISTRY
+from render.webmap import MapLayer, add_image_overlay, build_map
 from ui.i18n import lang
-from ui.map_builder import MapLayer, add_image_overlay, build_map
 from ui.state import project_layers
 
 POINT_KEYS = (

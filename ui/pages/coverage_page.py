@@ -15,11 +15,11 @@ from geo.coverage import GB50180_TIERS, gb50180_preset, run_coverage, sensitivit
 from geo.network import NetworkError
 from geo.reach import ReachParams
 from layers.crs import to_metric
-from layers.networks import load_network
 from layers.registry import REGISTRY
+from render.webmap import MapLayer, build_map
 from ui.i18n import lang
-from ui.map_builder import MapLayer, build_map
 from ui.state import project_layers
+from workflows.network import load_network
 
 NETWORK_SUFFIXES = (".osm", ".pbf", ".graphml", ".gpkg", ".zip", ".npz")
 CUT_COLORS = ("#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59")
@@ -92,7 +92,7 @@ def _osm_fetch_controls():
     ):
         import osmnx as ox
 
-        from layers.networks import CACHE_DIR
+        from workflows.network import CACHE_DIR
 
         zones = project_layers()["zones"]
         w, s, e, n = zones.total_bounds

@@ -1,86 +1,107 @@
-"""Export page: print map preview and downloads, layers, tables, HTML and the planning pack."""
+"""Export page: print map preview and downloads, layers, tables, HTML and the planning pack.
+
+Everything is of the current project and goes through the export workflow
+(:mod:`workflows.exports`), so the page, ``cli.py export-map`` and
+``cli.py export-layers`` give the same maps and rows.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
+import settings
 from export.layers_io import to_bytes, write_layers, write_tables
-from export.maps import base_layers, export_html, zone_extent
+from export.maps import base_layers, export_html, input_sources, zone_extent
 from export.pack import result_pack
-from export.printmap import PrintError, render_print_map
+from layers.errors import InnoMapError
+from layers.project import OUTLINE_KINDS, Project
 from layers.registry import REGISTRY
 from ui.i18n import lang
-from ui.state import project_layers
-
-POINT_KEYS = (
-    "universities",
-    "platforms",
-    "incubators",
-    "science_venues",
-    "enterprises",
-    "communities",
+from ui.state import current_project, layer_choices, layer_label
+from workflows.exports import (
+    MapExportRequest,
+    default_layers,
+    default_title,
+    layer_frames,
+    layer_tables,
+    run_map_export,
 )
+
+#: Resource kinds offered (every kind that is not an outline).
+RESOURCE_KINDS = tuple(k for k in REGISTRY if k not in OUTLINE_KINDS)
+MIME = {"png": "image/png", "pdf": "application/pdf", "svg": "image/svg+xml"}
 
 
 def T(zh: str, en: str) -> str:
     return en if lang() == "en" else zh
 
 
+def _signature(project: Project) -> tuple:
+    """Cache key of the project's content (reference, version, layers and rows)."""
+    return (project.ref, project.version, tuple((n, lyr.rows) for n, lyr in project.layers.items()))
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
-def _print(
-    keys: tuple[str, ...],
-    zone: str,
-    title: str,
-    paper: str,
-    orientation: str,
-    dpi: int,
-    fmt: str,
-    basemap_key: str = "none",
-    tile_url: str = "",
-) -> bytes:
-    from ui.basemaps import make_basemap
+def _print(_project: Project, signature: tuple, request: dict) -> bytes:
+    from render.basemaps import make_basemap
 
-    bm = None if basemap_key == "none" else make_basemap(basemap_key, custom_url=tile_url)
-    return render_print_map(
-        base_layers(list(keys), zone=zone or None),
-        title=title,
-        subtitle=zone,
-        paper=paper,
-        orientation=orientation,
-        dpi=dpi,
-        fmt=fmt,
-        extent=zone_extent(zone or None),
-        basemap=bm,
-    )
+    req = dict(request)
+    key, url = req.pop("basemap_key"), req.pop("tile_url")
+    bm = None if key == "none" else make_basemap(key, custom_url=url)
+    return run_map_export(_project, MapExportRequest(**req, basemap=bm))
 
 
-def main() -> None:
+@st.cache_data(show_spinner=False, max_entries=8)
+def _html(_project: Project, signature: tuple, keys: tuple, zone: str, title: str) -> bytes:
+    return export_html(_project, list(keys), zone=zone or None, title=title)
+
+
+def _map_options(project: Project) -> dict:
+    """Widgets of the print map; returns the request fields (without format and dpi)."""
     L = lang()
-    st.title(T("导出(规划文本/图集)", "Export for planning documents"))
-    layers = project_layers()
+    opts = layer_choices(project, RESOURCE_KINDS)
     keys = st.multiselect(
         T("图层", "Layers"),
-        list(POINT_KEYS),
-        default=["universities", "platforms", "incubators", "enterprises"],
-        format_func=lambda k: REGISTRY[k].name(L),
+        opts,
+        default=[k for k in default_layers(project) if k in opts],
+        format_func=lambda r: layer_label(project, r, L),
         key="ex_layers",
     )
     c1, c2, c3, c4 = st.columns(4)
     zone = c1.selectbox(
         T("范围", "Extent"),
-        ["", *layers["zones"]["name"].tolist()],
-        format_func=lambda z: z or "全部片区 / all zones",
+        ["", *project.zone_names()],
+        format_func=lambda z: z or T("项目全域(行政区)", "whole project (districts)"),
         key="ex_zone",
     )
-    paper = c2.selectbox(T("纸张", "Paper"), ["A4", "A3"], key="ex_paper")
+    paper = c2.selectbox(
+        T("纸张", "Paper"),
+        ["A4", "A3"],
+        index=["A4", "A3"].index(settings.PRINT_PAPER),
+        key="ex_paper",
+    )
+    orients = ["landscape", "portrait"]
     orientation = c3.selectbox(
         T("方向", "Orientation"),
-        ["landscape", "portrait"],
+        orients,
+        index=orients.index(settings.PRINT_ORIENTATION),
         format_func=lambda o: {"landscape": "横版 landscape", "portrait": "竖版 portrait"}[o],
         key="ex_orient",
     )
-    dpi = c4.selectbox("DPI", [150, 300], index=1, key="ex_dpi")
-    title = st.text_input(T("图名", "Title"), value="宁波市创新资源分布图", key="ex_title")
+    dpis = sorted({150, 300, settings.PRINT_DPI})
+    dpi = c4.selectbox("DPI", dpis, index=dpis.index(settings.PRINT_DPI), key="ex_dpi")
+    title = st.text_input(T("图名", "Title"), value=default_title(project), key="ex_title")
+    return {
+        "layers": list(keys),
+        "zone": zone or None,
+        "title": title,
+        "paper": paper,
+        "orientation": orientation,
+        "dpi": int(dpi),
+    } | _basemap_options()
+
+
+def _basemap_options() -> dict:
     b1, b2 = st.columns(2)
     bm_key = b1.selectbox(
         T("打印底图", "Print basemap"),
@@ -93,9 +114,9 @@ def main() -> None:
         }[k],
         key="ex_bm",
     )
-    tile_url = (
+    url = (
         b2.text_input(T("XYZ 地址(自定义)", "XYZ URL (custom)"), key="ex_tile_url")
-        if bm_key == "custom"
+        if (bm_key == "custom")
         else ""
     )
     if bm_key != "none":
@@ -105,37 +126,42 @@ def main() -> None:
                 "Online basemaps need internet; offline you get an error: choose none.",
             )
         )
-    if not keys:
-        st.info(T("请至少选择一个图层。", "Choose at least one layer."))
-        return
+    return {"basemap_key": bm_key, "tile_url": url}
+
+
+def _map_section(project: Project, req: dict) -> bool:
+    """Preview (80 dpi) and the print-map download; ``False`` when the map cannot be drawn."""
+    sig = _signature(project)
     try:
-        preview = _print(tuple(keys), zone, title, paper, orientation, 80, "png", bm_key, tile_url)
-    except (PrintError, ValueError) as exc:
+        preview = _print(project, sig, req | {"dpi": 80, "format": "png"})
+    except InnoMapError as exc:
         st.error(str(exc))
-        return
+        return False
     st.caption(T("打印图预览(80 dpi)", "Print map preview (80 dpi)"))
     st.image(preview, width="stretch")
     fmt = st.radio(
         T("地图格式", "Map format"), ["png", "pdf", "svg"], horizontal=True, key="ex_fmt"
     )
     if st.button(T("生成打印图", "Render the print map"), key="ex_render"):
-        st.session_state["ex_map"] = (
-            fmt,
-            _print(tuple(keys), zone, title, paper, orientation, int(dpi), fmt),
-        )
+        try:
+            st.session_state["ex_map"] = (fmt, _print(project, sig, req | {"format": fmt}))
+        except InnoMapError as exc:
+            st.error(str(exc))
     if "ex_map" in st.session_state:
         f, data = st.session_state["ex_map"]
-        mime = {"png": "image/png", "pdf": "application/pdf", "svg": "image/svg+xml"}[f]
         st.download_button(
             T(f"下载地图 ({f.upper()})", f"Download map ({f.upper()})"),
             data,
             file_name=f"innomap_map.{f}",
-            mime=mime,
+            mime=MIME[f],
             key="ex_dl_map",
         )
+    return True
 
+
+def _layers_section(project: Project, keys: list[str]) -> None:
+    """GIS layers and tables of the chosen layers (every row)."""
     st.subheader(T("图层与表格", "Layers and tables"))
-    sel = {k: layers[k] for k in keys}
     lf = st.selectbox(
         T("图层格式", "Layer format"), ["gpkg", "geojson", "shp", "kml"], key="ex_lfmt"
     )
@@ -145,11 +171,10 @@ def main() -> None:
         else "UTF-8"
     )
     if st.button(T("准备图层文件", "Prepare layer file"), key="ex_layers_btn"):
+        frames, _ = layer_frames(project, keys)
         suffix = {"gpkg": ".gpkg", "geojson": ".geojson", "shp": ".zip", "kml": ".kml"}[lf]
-        st.session_state["ex_layer_file"] = (
-            suffix,
-            to_bytes(write_layers, suffix, sel, fmt=lf, encoding=enc),
-        )
+        data = to_bytes(write_layers, suffix, frames, fmt=lf, encoding=enc)
+        st.session_state["ex_layer_file"] = (suffix, data)
     if "ex_layer_file" in st.session_state:
         suffix, data = st.session_state["ex_layer_file"]
         st.download_button(
@@ -158,18 +183,14 @@ def main() -> None:
             file_name=f"innomap_layers{suffix}",
             key="ex_dl_layers",
         )
+    _tables_section(project, keys)
+
+
+def _tables_section(project: Project, keys: list[str]) -> None:
     tf = st.selectbox(T("表格格式", "Table format"), ["xlsx", "csv"], key="ex_tfmt")
     if st.button(T("准备表格", "Prepare tables"), key="ex_tables_btn"):
-        tables = {}
-        for k, g in sel.items():
-            t = g.drop(columns="geometry").copy()
-            t.insert(2, "lon", g.geometry.x.round(6))
-            t.insert(3, "lat", g.geometry.y.round(6))
-            tables[REGISTRY[k].name_zh] = t
-        st.session_state["ex_table_file"] = (
-            tf,
-            to_bytes(write_tables, f".{tf}", tables, fmt=tf),
-        )
+        tables = layer_tables(layer_frames(project, keys)[0])
+        st.session_state["ex_table_file"] = (tf, to_bytes(write_tables, f".{tf}", tables, fmt=tf))
     if "ex_table_file" in st.session_state:
         f, data = st.session_state["ex_table_file"]
         st.download_button(
@@ -178,31 +199,28 @@ def main() -> None:
             file_name=f"innomap_tables.{f}",
             key="ex_dl_tables",
         )
-    st.download_button(
-        T(
-            "下载交互式 HTML 地图(离线单文件)",
-            "Download interactive HTML map (offline, single file)",
-        ),
-        export_html(keys, zone=zone or None, title=title),
-        file_name="innomap_map.html",
-        mime="text/html",
-        key="ex_dl_html",
-    )
 
+
+def _pack_section(project: Project, req: dict) -> None:
+    """The planning pack: maps, layers, tables and a README naming sources and parameters."""
+    keys, zone = req["layers"], req["zone"]
     st.subheader(T("规划资料包", "Planning pack"))
     if st.button(T("生成规划资料包 (zip)", "Build planning pack (zip)"), key="ex_pack"):
         with st.spinner(T("正在生成…", "Building…")):
-            tables = {REGISTRY[k].name_zh: sel[k].drop(columns="geometry") for k in keys}
-            data = result_pack(
-                title=title,
-                print_layers=base_layers(keys, zone=zone or None),
-                layers=sel,
-                tables=tables,
-                params={"layers": keys, "zone": zone, "paper": paper, "orientation": orientation},
-                extent=zone_extent(zone or None),
-                subtitle=zone,
+            frames, _ = layer_frames(project, keys)
+            outlines = [lyr.name for lyr in project.layers.values() if lyr.kind in OUTLINE_KINDS]
+            params = {k: req[k] for k in ("layers", "zone", "paper", "orientation")}
+            st.session_state["ex_pack_file"] = result_pack(
+                title=req["title"] or default_title(project),
+                print_layers=base_layers(project, keys, zone=zone),
+                layers=frames,
+                tables=layer_tables(frames),
+                params=params | {"project": project.name, "crs": project.crs_label()},
+                extent=zone_extent(project, zone),
+                subtitle=zone or "",
+                crs=project.metric_crs(),
+                sources=None if project.is_demo else input_sources(project, outlines + keys),
             )
-        st.session_state["ex_pack_file"] = data
     if "ex_pack_file" in st.session_state:
         st.download_button(
             T("下载规划资料包", "Download planning pack"),
@@ -211,6 +229,39 @@ def main() -> None:
             mime="application/zip",
             key="ex_dl_pack",
         )
+
+
+def main() -> None:
+    st.title(T("导出(规划文本/图集)", "Export for planning documents"))
+    try:
+        project = current_project()
+    except InnoMapError as exc:
+        st.error(str(exc))
+        return
+    st.caption(f"{project.name} · {project.city} · {project.crs_label()}")
+    req = _map_options(project)
+    if not req["layers"]:
+        st.info(T("请至少选择一个图层。", "Choose at least one layer."))
+        return
+    if not _map_section(project, req):
+        return
+    try:
+        _layers_section(project, req["layers"])
+        st.download_button(
+            T(
+                "下载交互式 HTML 地图(离线单文件)",
+                "Download interactive HTML map (offline, single file)",
+            ),
+            _html(
+                project, _signature(project), tuple(req["layers"]), req["zone"] or "", req["title"]
+            ),
+            file_name="innomap_map.html",
+            mime="text/html",
+            key="ex_dl_html",
+        )
+        _pack_section(project, req)
+    except InnoMapError as exc:
+        st.error(str(exc))
 
 
 main()

@@ -18,8 +18,8 @@ from layers.importer import (
 )
 from layers.registry import REGISTRY
 from layers.safe import neutralize_cell
+from render.webmap import MapLayer, build_map
 from ui.i18n import lang
-from ui.map_builder import MapLayer, build_map
 from ui.state import add_user_layer, remove_user_layer, user_layers
 
 KINDS = [k for k, s in REGISTRY.items() if s.geometry == "point"] + ["zones"]

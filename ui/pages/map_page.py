@@ -1,18 +1,23 @@
-"""Map page: every layer on an offline map with filters, search and legend."""
+"""Map page: every layer of the current project on an offline map with filters, search and legend."""
 
 from __future__ import annotations
 
+import geopandas as gpd
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from layers.errors import InnoMapError
 from layers.filters import LayerFilter, filter_layer, search_records
+from layers.project import OUTLINE_KINDS, Project
 from layers.registry import REGISTRY
-from ui.basemaps import BASEMAPS, BasemapError, make_basemap
+from render.basemaps import BASEMAPS, BasemapError, make_basemap
+from render.webmap import MapLayer, build_map
 from ui.i18n import lang, t
-from ui.map_builder import MapLayer, build_map
-from ui.state import project_layers, user_layers
+from ui.state import current_project
+from workflows.common import select_layers
 
+#: Display order of the resource kinds (other kinds follow in registry order).
 POINT_ORDER = (
     "universities",
     "platforms",
@@ -21,7 +26,6 @@ POINT_ORDER = (
     "enterprises",
     "communities",
 )
-OUTLINES = ("districts", "zones", "corridor_axes")
 
 
 def _basemap_controls():
@@ -52,103 +56,144 @@ def _basemap_controls():
         return make_basemap("none")
 
 
-def main() -> None:
-    L = lang()
-    st.title(t("app_title"))
-    layers = project_layers()
-    extra = user_layers()
-    for err in st.session_state.get("user_layer_errors", []):
-        st.error(f"{t('extra_layer_error')}: {err}")
+def _signature(project: Project) -> tuple:
+    """Cache key of the project's content (reference, version, layers and rows)."""
+    return (project.ref, project.version, tuple((n, lyr.rows) for n, lyr in project.layers.items()))
 
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _resource_frames(_project: Project, signature: tuple) -> dict[str, gpd.GeoDataFrame]:
+    """Each resource layer (by name) with ``district``/``zone`` from the project's outlines."""
+    order = {k: i for i, k in enumerate((*POINT_ORDER, *REGISTRY))}
+    layers = sorted(_project.resource_layers(), key=lambda lyr: order.get(lyr.kind, 99))
+    return {
+        lyr.name: select_layers(_project, lyr.name, points_only=False).gdf
+        for lyr in layers
+        if lyr.rows
+    }
+
+
+def _label(project: Project, name: str, L: str) -> str:
+    lyr = project.layers[name]
+    kind = REGISTRY[lyr.kind].name(L)
+    return kind if lyr.name == lyr.kind else f"{lyr.name} ({kind})"
+
+
+def _sidebar(project: Project, frames: dict, labels: dict) -> tuple[list, LayerFilter, object]:
+    """The filter widgets: layers, subtype, level, project districts and zones, synthetic."""
     with st.sidebar:
         st.header(t("filters"))
-        layer_opts = list(POINT_ORDER) + [u.key for u in extra]
-        labels = {k: REGISTRY[k].name(L) for k in POINT_ORDER}
-        labels.update({u.key: f"{u.label} ({REGISTRY[u.layer_key].name(L)})" for u in extra})
+        opts = list(frames)
         chosen = st.multiselect(
-            t("layers"), layer_opts, default=layer_opts, format_func=labels.get, key="layers_sel"
+            t("layers"), opts, default=opts, format_func=labels.get, key="layers_sel"
         )
-        kinds_for_opts = [REGISTRY[k] for k in chosen if k in REGISTRY] + [
-            REGISTRY[u.layer_key] for u in extra if u.key in chosen
-        ]
-        subtype_opts = sorted({s for spec in kinds_for_opts for s in spec.subtypes})
+        specs = [REGISTRY[project.layers[k].kind] for k in chosen]
+        subtype_opts = sorted({s for spec in specs for s in spec.subtypes})
         subtypes = st.multiselect(
             t("subtype"), subtype_opts, key="subtype_sel", placeholder=t("all")
         )
-        level_opts = list(REGISTRY["incubators"].levels)
+        level_opts = list(dict.fromkeys(lv for spec in specs for lv in spec.levels))
         levels = st.multiselect(t("level"), level_opts, key="level_sel", placeholder=t("all"))
-        district_opts = sorted(layers["districts"]["name"].tolist())
         districts = st.multiselect(
-            t("district"), district_opts, key="district_sel", placeholder=t("all")
+            t("district"), project.district_names(), key="district_sel", placeholder=t("all")
         )
-        zone_opts = ["", *layers["zones"]["name"].tolist()]
         zone = st.selectbox(
-            t("zone"), zone_opts, format_func=lambda z: z or "全部 / All", key="zone_sel"
+            t("zone"),
+            ["", *project.zone_names()],
+            format_func=lambda z: z or "全部 / All",
+            key="zone_sel",
         )
         include_synth = st.checkbox(t("include_synthetic"), value=True, key="synth_sel")
         basemap = _basemap_controls()
-
     flt = LayerFilter(tuple(subtypes), tuple(levels), tuple(districts), zone, include_synth)
-    shown = {k: filter_layer(layers[k], flt) for k in chosen}
+    return chosen, flt, basemap
 
+
+def _search(frames: dict, chosen: list, labels: dict, shown: dict):
+    """Name search over every chosen layer; returns the record to focus (kept visible)."""
     query = st.text_input(t("search"), placeholder=t("search_hint"), key="search_q")
-    focus = None
-    if query:
-        # search every chosen layer, not only what the filters leave visible
-        hits = search_records({k: layers[k] for k in chosen}, query)
-        if hits.empty:
-            st.info(t("no_hits"))
-        else:
-            options = list(range(len(hits)))
-            pick = st.selectbox(
-                t("search_pick"),
-                options,
-                format_func=lambda i: (
-                    f"{hits.loc[i, 'name']} · {labels.get(hits.loc[i, 'layer'], '')}"
-                ),
-                key="search_pick",
-            )
-            hit = hits.loc[pick]
-            focus = (str(hit["layer"]), str(hit["id"]))
-            lk = focus[0]
-            if not shown[lk]["id"].eq(focus[1]).any():  # keep the hit visible despite filters
-                row = layers[lk][layers[lk]["id"] == focus[1]]
-                shown[lk] = pd.concat([shown[lk], row])
-            st.caption(f"{t('focus')}: {hit['name']} ({hit['lon']:.5f}, {hit['lat']:.5f})")
+    if not query:
+        return None
+    hits = search_records({k: frames[k] for k in chosen}, query)
+    if hits.empty:
+        st.info(t("no_hits"))
+        return None
+    pick = st.selectbox(
+        t("search_pick"),
+        list(range(len(hits))),
+        format_func=lambda i: f"{hits.loc[i, 'name']} · {labels.get(hits.loc[i, 'layer'], '')}",
+        key="search_pick",
+    )
+    hit = hits.loc[pick]
+    focus = (str(hit["layer"]), str(hit["id"]))
+    lk = focus[0]
+    if not shown[lk]["id"].astype(str).eq(focus[1]).any():  # keep the hit visible
+        row = frames[lk][frames[lk]["id"].astype(str) == focus[1]]
+        shown[lk] = pd.concat([shown[lk], row])
+    st.caption(f"{t('focus')}: {hit['name']} ({hit['lon']:.5f}, {hit['lat']:.5f})")
+    return focus
 
-    any_synth = any(bool(g["synthetic"].any()) for g in shown.values() if len(g))
-    if any_synth:
+
+def _frame(project: Project, zone: str) -> tuple[float, float, float, float] | None:
+    """WGS84 bounds to show first: the chosen zone, else the project's districts (else its data)."""
+    z = project.zones
+    if zone and len(z) and (z["name"].astype(str) == zone).any():
+        return tuple(float(v) for v in z[z["name"].astype(str) == zone].total_bounds)
+    try:
+        return project.bounds()
+    except InnoMapError:  # no districts and no data: frame on what is drawn
+        return None
+
+
+def _map_layers(project: Project, shown: dict, labels: dict, zone: str, L: str) -> list:
+    """Outline layers of the project (only the chosen zone), then the shown point layers."""
+    out = []
+    for kind in OUTLINE_KINDS:
+        spec = REGISTRY[kind]
+        for lyr in project.layers_of_kind(kind):
+            g = lyr.gdf
+            if kind == "zones" and zone:
+                g = g[g["name"].astype(str) == zone]
+            label = spec.name(L) if lyr.name == lyr.kind else lyr.name
+            out.append(MapLayer(lyr.name, label, g, spec.color, spec.geometry, kind=kind))
+    for name, g in shown.items():
+        kind = project.layers[name].kind
+        spec = REGISTRY[kind]
+        out.append(MapLayer(name, labels[name], g, spec.color, "point", kind=kind))
+    return out
+
+
+def main() -> None:
+    L = lang()
+    st.title(t("app_title"))
+    try:
+        project = current_project()
+    except InnoMapError as exc:
+        st.error(str(exc))
+        return
+    st.caption(f"{project.name} · {project.city} · {project.crs_label()}")
+    frames = _resource_frames(project, _signature(project))
+    labels = {k: _label(project, k, L) for k in frames}
+    chosen, flt, basemap = _sidebar(project, frames, labels)
+    shown = {k: filter_layer(frames[k], flt) for k in chosen}
+    focus = _search(frames, chosen, labels, shown)
+    if any(bool(g["synthetic"].any()) for g in shown.values() if "synthetic" in g and len(g)):
         st.warning(t("synthetic_banner"))
-
     st.caption(t("counts"))
     per_row = 4
     for start in range(0, len(chosen), per_row):
         cols = st.columns(per_row)
         for col, k in zip(cols, chosen[start : start + per_row], strict=False):
-            col.metric(labels[k], f"{len(shown[k])} / {len(layers[k])}")
-
-    map_layers = []
-    for k in OUTLINES:
-        spec = REGISTRY[k]
-        gdf = layers[k]
-        if k == "zones" and zone:
-            gdf = gdf[gdf["name"] == zone]
-        map_layers.append(MapLayer(k, spec.name(L), gdf, spec.color, spec.geometry))
-    for k in chosen:
-        spec = REGISTRY.get(k) or REGISTRY[next(u.layer_key for u in extra if u.key == k)]
-        color = spec.color if k in REGISTRY else "#e377c2"
-        map_layers.append(MapLayer(k, labels[k], shown[k], color, spec.geometry))
-    zsel = layers["zones"] if not zone else layers["zones"][layers["zones"]["name"] == zone]
+            col.metric(labels[k], f"{len(shown[k])} / {len(frames[k])}")
     m = build_map(
-        map_layers, basemap=basemap, lang=L, focus=focus, fit_bounds=tuple(zsel.total_bounds)
+        _map_layers(project, shown, labels, flt.zone, L),
+        basemap=basemap,
+        lang=L,
+        focus=focus,
+        fit_bounds=_frame(project, flt.zone),
+        legend_title=f"{project.name} · {t('legend')}",
     )
-    st_folium(
-        m,
-        key="main_map",
-        height=640,
-        use_container_width=True,
-        returned_objects=[],
-    )
+    st_folium(m, key="main_map", height=640, use_container_width=True, returned_objects=[])
 
 
 main()

@@ -19,8 +19,8 @@ from geo.siting_geo import grid_candidates, run_siting, scenario_coverage
 from layers.crs import to_metric
 from layers.importer import ALLOWED_EXTENSIONS, ImportFileError, ImportOptions, import_file
 from layers.registry import REGISTRY
+from render.webmap import MapLayer, build_map
 from ui.i18n import lang
-from ui.map_builder import MapLayer, build_map
 from ui.state import project_layers
 
 GAP_COLORS = {"1": "#b10026", "2": "#e31a1c", "3": "#fc4e2a", "4": "#fd8d3c", "5": "#feb24c"}

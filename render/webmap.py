@@ -3,7 +3,7 @@
 No CDN is used: Leaflet, MarkerCluster and the InnoMap helpers are served from
 ``static/`` (Streamlit static serving) or inlined as ``data:`` URIs for a
 single-file HTML export. Data reaches the page only as escaped JSON
-(:func:`ui.safe.js_literal`) and is put into the DOM with ``textContent``.
+(:func:`layers.safe.js_literal`) and is put into the DOM with ``textContent``.
 
 This module has no Streamlit dependency, so the CLI can build the same map.
 """
@@ -29,12 +29,22 @@ from jinja2 import Template
 from layers.crs import wgs84_to_gcj02
 from layers.safe import escape_html, escape_label, js_literal
 from layers.schema import field_label
-from ui.basemaps import Basemap, make_basemap
+from render.basemaps import Basemap, make_basemap
 
-__all__ = ["POPUP_FIELDS", "MapLayer", "asset_links", "build_map", "to_overlay_crs"]
+__all__ = [
+    "CHINA_BOUNDS",
+    "POPUP_FIELDS",
+    "MapLayer",
+    "add_image_overlay",
+    "asset_links",
+    "build_map",
+    "to_overlay_crs",
+]
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 STATIC_URL = "/app/static"
+#: WGS84 bounds shown when neither bounds nor data are given (mainland China).
+CHINA_BOUNDS: tuple[float, float, float, float] = (73.5, 18.0, 135.1, 53.6)
 
 POPUP_FIELDS: tuple[str, ...] = (
     "id",
@@ -102,7 +112,7 @@ class MapLayer:
     Attributes
     ----------
     key : str
-        Stable key (registry key or ``user:<n>``).
+        Stable key (the project layer name, or a result layer key).
     label : str
         Display name (raw text; escaped when drawn).
     gdf : geopandas.GeoDataFrame
@@ -117,6 +127,9 @@ class MapLayer:
     style : dict
         Overrides of the drawing options (``fillOpacity``, ``weight``,
         ``dashArray``, ``radius``, ``cluster``).
+    kind : str
+        Layer kind (registry key) used for the default outline style
+        (``districts``, ``zones``, ``corridor_axes``); defaults to ``key``.
     """
 
     key: str
@@ -127,6 +140,13 @@ class MapLayer:
     show: bool = True
     fields: tuple[str, ...] = field(default_factory=lambda: POPUP_FIELDS)
     style: dict = field(default_factory=dict)
+    kind: str = ""
+
+
+def _zoom_for(bounds: list[float]) -> int:
+    """A Leaflet zoom level that shows ``bounds`` (WGS84) in about 1000 px."""
+    span = max(bounds[2] - bounds[0], bounds[3] - bounds[1], 1e-4)
+    return int(np.clip(np.floor(np.log2(360.0 * 1000 / 256 / span)), 3, 18))
 
 
 def to_overlay_crs(gdf: gpd.GeoDataFrame, overlay_crs: str) -> gpd.GeoSeries:
@@ -240,7 +260,8 @@ def build_map(
     extra_notes : tuple of str
         Extra legend notes (e.g. analysis parameters).
     fit_bounds : tuple of float, optional
-        WGS84 ``(minx, miny, maxx, maxy)`` to show first (default: the points).
+        WGS84 ``(minx, miny, maxx, maxy)`` to show first, e.g. the project's
+        bounds (default: the points, else all features, else mainland China).
 
     Returns
     -------
@@ -263,7 +284,7 @@ def build_map(
             float(b[:, 3].max()),
         ]
     else:
-        bounds = [121.45, 29.75, 121.85, 30.05]
+        bounds = [float(v) for v in CHINA_BOUNDS]
     center_lon, center_lat = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
     if basemap.overlay_crs == "GCJ-02":
         lo, la = wgs84_to_gcj02([bounds[0], bounds[2]], [bounds[1], bounds[3]])
@@ -273,7 +294,7 @@ def build_map(
 
     m = folium.Map(
         location=[center_lat, center_lon],
-        zoom_start=11,
+        zoom_start=_zoom_for(bounds),
         tiles=None,
         control_scale=True,
     )
@@ -342,11 +363,12 @@ def build_map(
                 "columns": _columns(gdf, fields),
             }
             polygon = lyr.geometry == "polygon"
+            kind = lyr.kind or lyr.key
             opts.update(
                 {
-                    "weight": 1.5 if lyr.key == "districts" else 2.5,
-                    "fillOpacity": 0.0 if lyr.key == "districts" else (0.12 if polygon else 0),
-                    "dashArray": "6,4" if lyr.key in ("zones", "corridor_axes") else None,
+                    "weight": 1.5 if kind == "districts" else 2.5,
+                    "fillOpacity": 0.0 if kind == "districts" else (0.12 if polygon else 0),
+                    "dashArray": "6,4" if kind in ("zones", "corridor_axes") else None,
                 }
             )
             opts.update(lyr.style)

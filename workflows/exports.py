@@ -1,0 +1,333 @@
+"""The export workflow: print maps, map series, offline HTML maps and layer files of a project.
+
+``cli.py export-map``/``export-layers`` and the export page build a request and
+call :func:`run_map_export` or :func:`run_layers_export`, so the same request
+gives the same map and the same rows everywhere.
+
+* Maps draw the project's outlines (districts, zones, corridor axes) and the
+  layers named (project layer names, kinds, ``kind:subtype`` or files — a file
+  keeps its own kind), are framed on the zone or the project's districts, are
+  drawn in the project's metric CRS and name the source files of what is drawn.
+  Analysis maps come from :func:`export.maps.analysis_layers` (the analysis
+  workflows).
+* Layer files hold every row selected: ``rows_in == rows_out`` is checked, and
+  rows of files rejected by the importer stop the export (``RowsRejectedError``,
+  exit 1) unless ``skip_invalid`` is set; then they are counted and listed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+import settings
+from export.maps import (
+    ANALYSES,
+    SERIES,
+    default_title,
+    export_map,
+    map_content,
+    render_map,
+    series_items,
+)
+from layers.errors import InnoMapError
+from layers.project import Project
+from layers.registry import REGISTRY
+from workflows.common import LayerSelection, Report, input_provenance, select_layers
+
+__all__ = [
+    "MAP_FORMATS",
+    "LayersExportRequest",
+    "MapExportRequest",
+    "default_layers",
+    "default_title",
+    "layer_frames",
+    "layer_tables",
+    "run_layers_export",
+    "run_map_export",
+]
+
+MAP_FORMATS = ("png", "pdf", "svg", "html")
+PAPERS = ("A4", "A3")
+ORIENTATIONS = ("landscape", "portrait")
+
+
+@dataclass
+class MapExportRequest:
+    """A print-map, map-series or HTML export of a project.
+
+    Attributes
+    ----------
+    layers : list of str
+        Layer references (project layer names, kinds, ``kind:subtype``, files).
+        Empty: the project's resource kinds for a base map, the analysis
+        defaults for an analysis map.
+    zone : str, optional
+        A project zone: frames the map and keeps only that zone's outline.
+    analysis : {"coverage", "clusters", "hotspots", "site"}, optional
+    params : dict
+        Parameters of the analysis (JSON keys of the matching CLI command).
+    title : str, optional
+        Default: the project's city + 创新资源分布图.
+    paper, orientation, dpi
+        Defaults from :mod:`settings` (``PRINT_*``).
+    format : {"png", "pdf", "svg", "html"}
+    series : {"district", "zone"}, optional
+        One map per project district or zone (not for html).
+    basemap : render.basemaps.Basemap, optional
+        Online tiles under print maps.
+    crs : str, optional
+        CRS of layer references that are files.
+    skip_invalid : bool
+        Go on without rejected rows of files (counted in the messages).
+    """
+
+    layers: list[str] = field(default_factory=list)
+    zone: str | None = None
+    analysis: str | None = None
+    params: dict = field(default_factory=dict)
+    title: str | None = None
+    paper: str = settings.PRINT_PAPER
+    orientation: str = settings.PRINT_ORIENTATION
+    dpi: int = settings.PRINT_DPI
+    format: str = "png"
+    series: str | None = None
+    basemap: object = None
+    crs: str | None = None
+    skip_invalid: bool = False
+
+    def to_dict(self) -> dict:
+        """JSON-able request (the basemap by its key)."""
+        d = asdict(self) | {"basemap": getattr(self.basemap, "key", None)}
+        return d
+
+
+@dataclass
+class LayersExportRequest:
+    """Layers of a project written as GIS layers or tables.
+
+    Attributes
+    ----------
+    layers : list of str
+        Layer references (project layer names, kinds, ``kind:subtype``, files;
+        a file keeps its kind).
+    format : {"gpkg", "geojson", "shp", "kml", "xlsx", "csv"}
+    encoding : {"UTF-8", "GBK"}
+        Shapefile text encoding.
+    crs : str, optional
+        CRS of references that are files.
+    skip_invalid : bool
+        Go on without rejected file rows (counted and listed in the summary).
+    """
+
+    layers: list[str]
+    format: str
+    encoding: str = "UTF-8"
+    crs: str | None = None
+    skip_invalid: bool = False
+
+
+def default_layers(project: Project) -> list[str]:
+    """The resource kinds present in the project (registry order): the default map layers."""
+    present = {lyr.kind for lyr in project.resource_layers() if lyr.rows}
+    return [k for k in REGISTRY if k in present]
+
+
+def _check_map_request(req: MapExportRequest) -> None:
+    if req.format not in MAP_FORMATS:
+        raise InnoMapError(
+            f"不支持的格式 / unsupported format {req.format!r}: use {', '.join(MAP_FORMATS)}"
+        )
+    if req.paper not in PAPERS:
+        raise InnoMapError(f"不支持的纸张 / unsupported paper {req.paper!r}: use A4 or A3")
+    if req.orientation not in ORIENTATIONS:
+        raise InnoMapError(
+            f"方向应为 portrait 或 landscape / orientation must be portrait or landscape, "
+            f"got {req.orientation!r}"
+        )
+    if req.analysis and req.analysis not in ANALYSES:
+        raise InnoMapError(
+            f"未知分析 / unknown analysis {req.analysis!r}: use {', '.join(ANALYSES)}"
+        )
+    if req.params and not req.analysis:
+        raise InnoMapError("--params 需要 --analysis / --params needs --analysis")
+    if not isinstance(req.params, dict):
+        raise InnoMapError("--params 应为 JSON 对象 / --params must be a JSON object")
+    if req.series and req.series not in SERIES:
+        raise InnoMapError(
+            f"--series 应为 district 或 zone / series must be district or zone, got {req.series!r}"
+        )
+    if req.series and req.format == "html":
+        raise InnoMapError(
+            "地图集不支持 html / a series exports png, pdf or svg: choose one of those"
+        )
+
+
+def run_map_export(
+    project: Project, req: MapExportRequest, *, messages: list[str] | None = None
+) -> bytes | list[tuple[str, bytes]]:
+    """Export a map of ``project``: the file bytes, or ``[(name, bytes), …]`` for a series.
+
+    ``messages`` (if given) collects warnings (e.g. a file read as WGS84 with no
+    CRS stated) and counts of skipped file rows.
+
+    Raises
+    ------
+    InnoMapError
+        A bad request (format, paper, zone, layer …); ``RowsRejectedError`` for
+        rejected file rows unless ``skip_invalid``.
+    """
+    _check_map_request(req)
+    refs = list(req.layers) or ([] if req.analysis else default_layers(project))
+    if not refs and not req.analysis:
+        raise InnoMapError(
+            f"项目 {project.name} 没有资源图层 / project {project.name!r} has no resource "
+            "layers to draw: add one with `python cli.py project add` or name --layers"
+        )
+    title = req.title or default_title(project)
+    if not req.series:
+        return export_map(
+            project,
+            refs,
+            title=title,
+            fmt=req.format,
+            zone=req.zone,
+            analysis=req.analysis,
+            params=req.params,
+            paper=req.paper,
+            orientation=req.orientation,
+            dpi=req.dpi,
+            basemap=req.basemap,
+            crs=req.crs,
+            skip_invalid=req.skip_invalid,
+            messages=messages,
+        )
+    items = series_items(project, req.series)
+    content = map_content(
+        project,
+        refs,
+        zone=req.zone,
+        analysis=req.analysis,
+        params=req.params,
+        crs=req.crs,
+        skip_invalid=req.skip_invalid,
+        messages=messages,
+    )
+    return [
+        (
+            name,
+            render_map(
+                project,
+                content,
+                title=f"{title} — {name}",
+                fmt=req.format,
+                extent=bounds,
+                paper=req.paper,
+                orientation=req.orientation,
+                dpi=req.dpi,
+                basemap=req.basemap,
+            ),
+        )
+        for name, bounds in items
+    ]
+
+
+def _frame_name(project: Project, ref: str) -> str:
+    base = ref if ref in project.layers else ref.partition(":")[0]
+    if base in project.layers or base in REGISTRY:
+        return ref.replace(":", "_")
+    prefix, _, rest = ref.partition("=")
+    return Path(rest if rest and prefix in REGISTRY else ref).stem or "layer"
+
+
+def layer_frames(
+    project: Project,
+    refs: list[str],
+    *,
+    crs: str | None = None,
+    skip_invalid: bool = False,
+) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, LayerSelection]]:
+    """``({name: WGS84 frame}, {name: selection})`` of each reference, every row kept.
+
+    Names are the reference (``:`` → ``_``) or a file's stem, made unique.
+    """
+    if not refs:
+        raise InnoMapError("没有指定图层 / no layer given: name at least one layer or kind")
+    frames: dict[str, gpd.GeoDataFrame] = {}
+    sels: dict[str, LayerSelection] = {}
+    for ref in refs:
+        sel = select_layers(project, ref, crs=crs, skip_invalid=skip_invalid, points_only=False)
+        base = _frame_name(project, ref)
+        name, n = base, 2
+        while name in frames:
+            name, n = f"{base}_{n}", n + 1
+        frames[name] = sel.gdf
+        sels[name] = sel
+    return frames, sels
+
+
+def layer_tables(frames: dict[str, gpd.GeoDataFrame]) -> dict[str, pd.DataFrame]:
+    """Attribute tables of ``frames`` with ``lon``/``lat`` columns for point layers."""
+    tables = {}
+    for name, g in frames.items():
+        t = pd.DataFrame(g.drop(columns="geometry")).copy()
+        if len(g) and (g.geom_type == "Point").all():
+            w = g.to_crs(4326)
+            t.insert(min(2, len(t.columns)), "lon", w.geometry.x.round(6).to_numpy())
+            t.insert(min(3, len(t.columns)), "lat", w.geometry.y.round(6).to_numpy())
+        tables[name] = t
+    return tables
+
+
+def run_layers_export(
+    project: Project, req: LayersExportRequest, out: str | Path, force: bool = False
+) -> Report:
+    """Write the layers of ``req`` to ``out`` (never overwritten unless ``force``).
+
+    Returns a :class:`~workflows.common.Report` whose summary holds the rows per
+    layer (``rows_in`` = rows selected = ``rows_out`` = rows written), the
+    skipped file rows and the input provenance.
+    """
+    from export.layers_io import LAYER_FORMATS, TABLE_FORMATS, write_layers, write_tables
+
+    if req.format not in LAYER_FORMATS + TABLE_FORMATS:
+        raise InnoMapError(
+            f"不支持的格式 / unsupported format {req.format!r}: use "
+            f"{', '.join(LAYER_FORMATS + TABLE_FORMATS)}"
+        )
+    frames, sels = layer_frames(project, req.layers, crs=req.crs, skip_invalid=req.skip_invalid)
+    rows_in = sum(len(s.gdf) for s in sels.values())
+    if req.format in LAYER_FORMATS:
+        write_layers(frames, out, fmt=req.format, encoding=req.encoding, force=force)
+        rows_out = sum(len(g) for g in frames.values())
+        tables = {}
+    else:
+        tables = layer_tables(frames)
+        write_tables(tables, out, fmt=req.format, force=force)
+        rows_out = sum(len(t) for t in tables.values())
+    if rows_out != rows_in:  # pragma: no cover - a writer dropped rows
+        raise InnoMapError(
+            f"导出行数不符 / rows written ({rows_out}) differ from rows selected ({rows_in})"
+        )
+    prov = input_provenance(project, **sels)
+    summary = {
+        "format": req.format,
+        "out": Path(out).name,
+        "layers": {name: len(g) for name, g in frames.items()},
+        "rows_in": rows_in,
+        "rows_out": rows_out,
+        "skipped_invalid": sum(s.skipped for s in sels.values()),
+        "skipped_rows": [r for s in sels.values() for r in s.skipped_rows],
+        **prov,
+    }
+    return Report(
+        analysis="export-layers",
+        request=asdict(req),
+        summary=summary,
+        tables=tables,
+        layers=frames,
+        notes=list(prov["warnings"]),
+    )
