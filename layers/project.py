@@ -51,6 +51,8 @@ __all__ = [
     "RunRecord",
     "add_layer",
     "add_network",
+    "audit_log",
+    "copy_project",
     "create_project",
     "delete_run",
     "demo_project",
@@ -418,6 +420,10 @@ def open_project(ref: str | os.PathLike | None = None) -> Project:
     if ref is None or str(ref) == DEMO_REF:
         return demo_project()
     ref = str(ref)
+    if _pg(ref):
+        from layers import store_postgis
+
+        return store_postgis.open_project(ref)
     if not _is_gpkg(ref):
         raise ProjectError(
             f"无法识别的项目 / unknown project reference {ref!r}: give a .gpkg path or 'demo'"
@@ -651,6 +657,20 @@ def _drop_table(con: sqlite3.Connection, tbl: str) -> None:
             con.execute(f"DELETE FROM main.{meta_tbl} WHERE lower(table_name) = lower(?)", (tbl,))
 
 
+def _check_writable(project: Project) -> None:
+    if project.read_only or project.is_demo:
+        raise ProjectError(
+            f"项目 {project.name} 只读 / project {project.name!r} is read-only: "
+            "use 'save as' (python cli.py project copy / 另存为) to make an editable copy"
+        )
+
+
+def _pg(ref) -> bool:
+    from layers.store_postgis import is_pg_ref
+
+    return is_pg_ref(ref)
+
+
 def _transaction(
     project: Project,
     action: str,
@@ -660,11 +680,7 @@ def _transaction(
     frames: dict[str, gpd.GeoDataFrame] | None = None,
 ) -> None:
     """Run ``body`` in one write transaction on the project file, with a version check."""
-    if project.read_only or project.is_demo:
-        raise ProjectError(
-            f"项目 {project.name} 只读 / project {project.name!r} is read-only: "
-            "use 'save as' (python cli.py project copy / 另存为) to make an editable copy"
-        )
+    _check_writable(project)
     path = Path(project.ref)
     _check_project_file(path)
     tmp = _write_temp_gpkg(frames, path.parent) if frames else None
@@ -741,6 +757,15 @@ def add_layer(project: Project, layer: ProjectLayer, *, replace: bool = False) -
         note=layer.note,
     )
 
+    if _pg(project.ref):
+        from layers import store_postgis
+
+        _check_writable(project)
+        store_postgis.add_layer(project, stored, old)
+        stored.gdf = _read_back(stored.gdf, stored.kind)
+        project.layers[name] = stored
+        return stored
+
     def body(con: sqlite3.Connection) -> None:
         if old is not None and old.table:
             _drop_table(con, old.table)
@@ -813,6 +838,14 @@ def add_network(
         table=tbl,
     )
 
+    if _pg(project.ref):
+        from layers import store_postgis
+
+        _check_writable(project)
+        store_postgis.add_network(project, net, old, g)
+        project.networks[name] = net
+        return net
+
     def body(con: sqlite3.Connection) -> None:
         con.execute(_DDL[4])  # networks table (projects written before it existed)
         if old is not None:
@@ -847,7 +880,12 @@ def network_edges(project: Project, name: str) -> gpd.GeoDataFrame:
             f"项目中没有路网 {name!r} / no road network {name!r} in the project: networks are "
             f"{', '.join(project.networks) or 'none (add one with project add-network)'}"
         )
-    gdf = pyogrio.read_dataframe(project.ref, layer=net.table)
+    if _pg(project.ref):
+        from layers import store_postgis
+
+        gdf = store_postgis.network_edges(project, net)
+    else:
+        gdf = pyogrio.read_dataframe(project.ref, layer=net.table)
     if gdf.geometry.name != "geometry":
         gdf = gdf.rename_geometry("geometry")
     return gdf
@@ -861,6 +899,13 @@ def remove_layer(project: Project, name: str) -> None:
             f"{', '.join(project.layers)}"
         )
     tbl = project.layers[name].table
+    if _pg(project.ref):
+        from layers import store_postgis
+
+        _check_writable(project)
+        store_postgis.remove_layer(project, name, tbl)
+        del project.layers[name]
+        return
 
     def body(con: sqlite3.Connection) -> None:
         _drop_table(con, tbl)
@@ -895,6 +940,14 @@ def save_run(
         layers=texts,
     )
 
+    if _pg(project.ref):
+        from layers import store_postgis
+
+        _check_writable(project)
+        store_postgis.save_run(project, rec)
+        project.runs.append(rec)
+        return rec
+
     def body(con: sqlite3.Connection) -> None:
         con.execute(
             f"INSERT INTO {_RUNS} (id, analysis, title, created_at, request, summary, layers) "
@@ -918,6 +971,13 @@ def save_run(
 def delete_run(project: Project, run_id: str) -> None:
     """Delete a saved run."""
     project.run(run_id)
+    if _pg(project.ref):
+        from layers import store_postgis
+
+        _check_writable(project)
+        store_postgis.delete_run(project, run_id)
+        project.runs = [r for r in project.runs if r.id != run_id]
+        return
 
     def body(con: sqlite3.Connection) -> None:
         con.execute(f"DELETE FROM {_RUNS} WHERE id = ?", (run_id,))
@@ -1060,8 +1120,7 @@ def create_project(
     """
     from layers.cities import districts_frame, find_city
 
-    if not _is_gpkg(str(path)):
-        raise ProjectError(f"项目文件应以 .gpkg 结尾 / the project file must end in .gpkg: {path}")
+    _check_target(path)
     match = find_city(city, counties=counties)
     districts = districts_frame(match)
     p = Project(
@@ -1081,19 +1140,63 @@ def create_project(
         encoding="UTF-8",
         imported_at=_now(),
     )
-    _new_file(Path(path), _meta_of(p, name), [lyr], [], force=force)
+    _write_new(path, _meta_of(p, name), [lyr], [], force=force)
     return open_project(path)
+
+
+def _check_target(path) -> None:
+    if not (_is_gpkg(str(path)) or _pg(path)):
+        raise ProjectError(
+            f"项目应为 .gpkg 文件或 postgresql:// 引用 / a project is a .gpkg file or a "
+            f"postgresql://USER@HOST:PORT/DB?project=NAME reference, got {path!s}"
+        )
+
+
+def _write_new(path, meta, layers, runs, *, force: bool, networks=()) -> None:
+    if _pg(path):
+        from layers import store_postgis
+
+        store_postgis.write_new(str(path), meta, layers, runs, networks, force=force)
+    else:
+        _new_file(Path(path), meta, layers, runs, force=force, networks=networks)
+
+
+def copy_project(src, dst, *, force: bool = False) -> Project:
+    """Copy a project between any two stores (GeoPackage ↔ PostGIS), losslessly."""
+    project = open_project(src)
+    return save_as(project, dst, force=force)
+
+
+def audit_log(project: Project) -> list[dict]:
+    """Who changed what and when (oldest first)."""
+    if _pg(project.ref):
+        from layers import store_postgis
+
+        return store_postgis.audit_log(project.ref)
+    if project.is_demo:
+        return []
+    con = _connect(Path(project.ref))
+    try:
+        rows = con.execute(
+            f"SELECT ts, user, action, detail FROM {_AUDIT} ORDER BY rowid"
+        ).fetchall()
+    finally:
+        con.close()
+    return [{"ts": r[0], "user": r[1], "action": r[2], "detail": r[3]} for r in rows]
 
 
 def save_as(
     project: Project, path: str | os.PathLike, *, name: str | None = None, force: bool = False
 ) -> Project:
-    """Write a copy of ``project`` (the demo too) to a new ``.gpkg`` and open it."""
-    if not _is_gpkg(str(path)):
-        raise ProjectError(f"项目文件应以 .gpkg 结尾 / the project file must end in .gpkg: {path}")
+    """Write a copy of ``project`` (the demo too) to a new store and open it.
+
+    ``path`` is a ``.gpkg`` path or a ``postgresql://USER@HOST:PORT/DB?project=NAME``
+    reference; the copy holds every layer, rejected rows, network and saved run.
+    """
+    _check_target(path)
     new_name = name or project.name
-    _new_file(
-        Path(path),
+    _write_new(
+        path,
         _meta_of(project, new_name),
         list(project.layers.values()),
         list(project.runs),

@@ -1,0 +1,625 @@
+"""PostGIS project store: the same projects as the GeoPackage store, in a team database.
+
+A reference is ``postgresql://USER@HOST:PORT/DB?project=NAME``. The password is
+never part of it: libpq reads ``PGPASSWORD`` or ``~/.pgpass`` (the app may set
+``PGPASSWORD`` from its secrets); references are shown with any password
+removed (:func:`redact`).
+
+Layout (schema ``innomap``, project-keyed tables): ``projects`` (name, meta,
+version), ``layers``, ``rejected``, ``runs``, ``networks``, ``audit``; every layer
+or network is its own table ``innomap.lyr_<hex>`` / ``net_<hex>`` with a
+``geometry`` column in EPSG:4326 and a GiST index. Every change is one
+transaction that locks the project row (``SELECT … FOR UPDATE``), checks the
+version the caller opened, writes, bumps the version and appends to the audit
+table; a stale save raises :class:`~layers.project.ProjectConflictError`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+import geopandas as gpd
+import pandas as pd
+
+__all__ = ["is_pg_ref", "parse_ref", "redact"]
+
+SCHEMA = "innomap"
+
+_DDL = (
+    f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.projects (
+        name TEXT PRIMARY KEY, meta JSONB NOT NULL, version INTEGER NOT NULL,
+        created_at TEXT, updated_at TEXT)""",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.layers (
+        project TEXT NOT NULL REFERENCES {SCHEMA}.projects(name) ON DELETE CASCADE,
+        name TEXT NOT NULL, kind TEXT NOT NULL, tbl TEXT NOT NULL UNIQUE,
+        position INTEGER NOT NULL, source_file TEXT, crs_in TEXT, encoding TEXT,
+        imported_at TEXT, rows INTEGER, note TEXT, PRIMARY KEY (project, name))""",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.rejected (
+        project TEXT NOT NULL, layer TEXT NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY (project, layer))""",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.runs (
+        project TEXT NOT NULL REFERENCES {SCHEMA}.projects(name) ON DELETE CASCADE,
+        id TEXT NOT NULL, analysis TEXT NOT NULL, title TEXT, created_at TEXT,
+        request JSONB NOT NULL, summary JSONB NOT NULL, layers JSONB NOT NULL,
+        PRIMARY KEY (project, id))""",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.networks (
+        project TEXT NOT NULL REFERENCES {SCHEMA}.projects(name) ON DELETE CASCADE,
+        name TEXT NOT NULL, tbl TEXT NOT NULL UNIQUE, source_file TEXT, imported_at TEXT,
+        edges INTEGER, PRIMARY KEY (project, name))""",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.audit (
+        id BIGSERIAL PRIMARY KEY, project TEXT NOT NULL, ts TEXT NOT NULL, "user" TEXT,
+        action TEXT NOT NULL, detail TEXT)""",
+)
+
+
+def is_pg_ref(ref) -> bool:
+    return str(ref).startswith(("postgresql://", "postgres://"))
+
+
+def redact(ref: str) -> str:
+    """``ref`` with any password removed (for messages and logs)."""
+    parts = urlsplit(str(ref))
+    if parts.password is None:
+        return str(ref)
+    host = parts.hostname or ""
+    netloc = f"{parts.username}@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def parse_ref(ref: str) -> tuple[str, str]:
+    """``(sqlalchemy_url, project_name)`` of a PostGIS project reference."""
+    from layers.project import ProjectError
+
+    parts = urlsplit(str(ref))
+    name = (parse_qs(parts.query).get("project") or [""])[0].strip()
+    if not name:
+        raise ProjectError(
+            f"PostGIS 项目引用缺少项目名 / {redact(ref)!r} names no project: use "
+            "postgresql://USER@HOST:PORT/DB?project=NAME"
+        )
+    if parts.password is not None:
+        raise ProjectError(
+            "项目引用中不能写密码 / do not put the password in the project reference: set "
+            "PGPASSWORD or use ~/.pgpass (the reference is shown and saved in recent projects)"
+        )
+    netloc = parts.netloc
+    url = urlunsplit(("postgresql+psycopg", netloc, parts.path, "", ""))
+    return url, name
+
+
+@lru_cache(maxsize=8)
+def _engine(url: str):
+    from sqlalchemy import create_engine
+
+    return create_engine(url, pool_pre_ping=True, future=True)
+
+
+def _connect_error(ref: str, exc: Exception):
+    from layers.project import ProjectError
+
+    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    msg = re.sub(r"password=\S+", "password=***", msg)
+    return ProjectError(
+        f"无法连接 PostGIS / cannot connect to {redact(ref)}: {msg}. Check the host, port, user "
+        "and that PGPASSWORD or ~/.pgpass holds the password"
+    )
+
+
+def _begin(ref: str):
+    url, _ = parse_ref(ref)
+    try:
+        eng = _engine(url)
+        return eng.begin()
+    except Exception as exc:
+        raise _connect_error(ref, exc) from None
+
+
+def _ensure_schema(conn) -> None:
+    from sqlalchemy import text
+
+    for ddl in _DDL:
+        conn.execute(text(ddl))
+
+
+def _q(sql: str):
+    from sqlalchemy import text
+
+    return text(sql)
+
+
+def _read_layer_table(conn, tbl: str) -> gpd.GeoDataFrame:
+    gdf = gpd.read_postgis(f'SELECT * FROM {SCHEMA}."{tbl}"', conn, geom_col="geometry")
+    gdf = gdf.drop(columns=[c for c in ("fid",) if c in gdf.columns])
+    for c in gdf.columns:  # text columns get the same dtype as from the GeoPackage store
+        if c != "geometry" and gdf[c].dtype == object:
+            vals = gdf[c].dropna()
+            if vals.map(lambda v: isinstance(v, str)).all():
+                gdf[c] = gdf[c].astype("str")
+    return gdf
+
+
+def _write_layer_table(conn, tbl: str, gdf: gpd.GeoDataFrame) -> None:
+    """Create the table (types from geopandas/GeoAlchemy2) and COPY the rows in.
+
+    geopandas' own writer uses CSV COPY, in which an empty string and NULL are
+    the same; psycopg's row-wise COPY keeps ``''`` and ``None`` apart.
+    """
+    import numpy as np
+    import shapely
+
+    g = gdf.copy()
+    g.iloc[:0].to_postgis(tbl, conn, schema=SCHEMA, if_exists="fail", index=False)
+    cols = [c for c in g.columns if c != "geometry"]
+    geoms = shapely.set_srid(np.asarray(g.geometry.values, dtype=object), 4326)
+    ewkb = shapely.to_wkb(geoms, hex=True, include_srid=True)
+    values = [g[c].astype(object).where(g[c].notna(), None).tolist() for c in cols]
+    collist = ", ".join(f'"{c}"' for c in [*cols, "geometry"])
+    dbapi = conn.connection.driver_connection
+    with dbapi.cursor() as cur, cur.copy(f'COPY {SCHEMA}."{tbl}" ({collist}) FROM STDIN') as cp:
+        for i in range(len(g)):
+            cp.write_row([*(v[i] for v in values), ewkb[i]])
+    # GeoAlchemy2 adds a GiST index when it creates the table; make sure of it
+    conn.execute(
+        _q(
+            f'CREATE INDEX IF NOT EXISTS "{tbl}_geom_gist" ON {SCHEMA}."{tbl}" '
+            "USING GIST (geometry)"
+        )
+    )
+
+
+def open_project(ref: str):
+    from layers.project import (
+        Project,
+        ProjectError,
+        ProjectLayer,
+        ProjectNetwork,
+        RunRecord,
+        _read_back,
+    )
+
+    _, name = parse_ref(ref)
+    try:
+        with _begin(ref) as conn:
+            _ensure_schema(conn)
+            row = conn.execute(
+                _q(f"SELECT meta, version FROM {SCHEMA}.projects WHERE name = :n"), {"n": name}
+            ).fetchone()
+            if row is None:
+                have = [
+                    r[0]
+                    for r in conn.execute(_q(f"SELECT name FROM {SCHEMA}.projects ORDER BY name"))
+                ]
+                raise ProjectError(
+                    f"数据库中没有项目 {name!r} / no project {name!r} in {redact(ref)}: projects "
+                    f"there are {', '.join(have) or 'none'}; create one with "
+                    "`python cli.py project copy --from P.gpkg --to postgresql://…?project=NAME`"
+                )
+            meta, version = row
+            lrows = conn.execute(
+                _q(
+                    f"SELECT name, kind, tbl, source_file, crs_in, encoding, imported_at, note "
+                    f"FROM {SCHEMA}.layers WHERE project = :n ORDER BY position"
+                ),
+                {"n": name},
+            ).fetchall()
+            rej = dict(
+                conn.execute(
+                    _q(f"SELECT layer, data FROM {SCHEMA}.rejected WHERE project = :n"), {"n": name}
+                ).fetchall()
+            )
+            layers = {}
+            for lname, kind, tbl, src, crs_in, enc, imported_at, note in lrows:
+                gdf = _read_back(_read_layer_table(conn, tbl), kind)
+                rejected = (
+                    pd.read_json(_sio(rej[lname]), orient="split", dtype=False)
+                    if lname in rej
+                    else pd.DataFrame()
+                )
+                layers[lname] = ProjectLayer(
+                    name=lname,
+                    kind=kind,
+                    gdf=gdf,
+                    source_file=src or "",
+                    crs_in=crs_in or "",
+                    encoding=enc or "",
+                    imported_at=imported_at or "",
+                    rejected=rejected,
+                    table=tbl,
+                    note=note or "",
+                )
+            runs = [
+                RunRecord(
+                    id=r[0],
+                    analysis=r[1],
+                    title=r[2] or "",
+                    created_at=r[3] or "",
+                    request=r[4],
+                    summary=r[5],
+                    layers=r[6] or {},
+                )
+                for r in conn.execute(
+                    _q(
+                        f"SELECT id, analysis, title, created_at, request, summary, layers FROM "
+                        f"{SCHEMA}.runs WHERE project = :n ORDER BY created_at, id"
+                    ),
+                    {"n": name},
+                )
+            ]
+            networks = {
+                r[0]: ProjectNetwork(
+                    name=r[0],
+                    table=r[1],
+                    source_file=r[2] or "",
+                    imported_at=r[3] or "",
+                    edges=int(r[4] or 0),
+                )
+                for r in conn.execute(
+                    _q(
+                        f"SELECT name, tbl, source_file, imported_at, edges FROM {SCHEMA}.networks "
+                        "WHERE project = :n ORDER BY name"
+                    ),
+                    {"n": name},
+                )
+            }
+    except ProjectError:
+        raise
+    except Exception as exc:
+        raise _connect_error(ref, exc) from None
+    return Project(
+        name=meta.get("name", name),
+        province=meta.get("province", ""),
+        city=meta.get("city", ""),
+        adcode=meta.get("adcode", ""),
+        counties=[tuple(c) for c in meta.get("counties", [])],
+        metric_epsg=int(meta["metric_epsg"]),
+        layers=layers,
+        runs=runs,
+        networks=networks,
+        ref=str(ref),
+        read_only=False,
+        version=int(version),
+        created_at=meta.get("created_at", ""),
+    )
+
+
+def _sio(text: str):
+    from io import StringIO
+
+    return StringIO(text)
+
+
+def transaction(project, action: str, detail: str, body: Callable) -> None:
+    """Run ``body(conn, project_name)`` in one transaction with the version check and audit."""
+    from layers.project import ProjectConflictError, ProjectError, _now, _user
+
+    _, name = parse_ref(project.ref)
+    try:
+        with _begin(project.ref) as conn:
+            row = conn.execute(
+                _q(f"SELECT version FROM {SCHEMA}.projects WHERE name = :n FOR UPDATE"), {"n": name}
+            ).fetchone()
+            if row is None:
+                raise ProjectError(
+                    f"项目已被删除 / project {name!r} no longer exists in the database"
+                )
+            if int(row[0]) != project.version:
+                raise ProjectConflictError(
+                    f"项目已被他人修改 / project {project.name!r} was changed since it was opened "
+                    f"(version {project.version} → {row[0]}): reopen it and apply your change "
+                    "again; nothing was written"
+                )
+            body(conn, name)
+            conn.execute(
+                _q(
+                    f"UPDATE {SCHEMA}.projects SET version = version + 1, updated_at = :t "
+                    "WHERE name = :n"
+                ),
+                {"t": _now(), "n": name},
+            )
+            conn.execute(
+                _q(
+                    f'INSERT INTO {SCHEMA}.audit (project, ts, "user", action, detail) '
+                    "VALUES (:p, :t, :u, :a, :d)"
+                ),
+                {"p": name, "t": _now(), "u": _user(), "a": action, "d": detail},
+            )
+    except ProjectError:
+        raise
+    except Exception as exc:
+        raise _connect_error(project.ref, exc) from None
+    project.version += 1
+
+
+def add_layer(project, stored, old) -> None:
+    def body(conn, name):
+        if old is not None and old.table:
+            conn.execute(_q(f'DROP TABLE IF EXISTS {SCHEMA}."{old.table}"'))
+            conn.execute(
+                _q(f"DELETE FROM {SCHEMA}.layers WHERE project = :p AND name = :n"),
+                {"p": name, "n": stored.name},
+            )
+        _write_layer_table(conn, stored.table, stored.gdf)
+        (pos,) = conn.execute(
+            _q(f"SELECT coalesce(max(position), 0) + 1 FROM {SCHEMA}.layers WHERE project = :p"),
+            {"p": name},
+        ).fetchone()
+        conn.execute(
+            _q(
+                f"INSERT INTO {SCHEMA}.layers (project, name, kind, tbl, position, source_file, "
+                "crs_in, encoding, imported_at, rows, note) VALUES (:p, :n, :k, :t, :pos, :s, :c, "
+                ":e, :i, :r, :note)"
+            ),
+            {
+                "p": name,
+                "n": stored.name,
+                "k": stored.kind,
+                "t": stored.table,
+                "pos": pos,
+                "s": stored.source_file,
+                "c": stored.crs_in,
+                "e": stored.encoding,
+                "i": stored.imported_at,
+                "r": stored.rows,
+                "note": stored.note,
+            },
+        )
+        conn.execute(
+            _q(f"DELETE FROM {SCHEMA}.rejected WHERE project = :p AND layer = :n"),
+            {"p": name, "n": stored.name},
+        )
+        if len(stored.rejected):
+            conn.execute(
+                _q(f"INSERT INTO {SCHEMA}.rejected (project, layer, data) VALUES (:p, :n, :d)"),
+                {
+                    "p": name,
+                    "n": stored.name,
+                    "d": stored.rejected.astype(str).to_json(orient="split", force_ascii=False),
+                },
+            )
+
+    transaction(
+        project,
+        "add_layer" if old is None else "replace_layer",
+        json.dumps(
+            {
+                "layer": stored.name,
+                "kind": stored.kind,
+                "rows": stored.rows,
+                "source_file": stored.source_file,
+            },
+            ensure_ascii=False,
+        ),
+        body,
+    )
+
+
+def remove_layer(project, lname: str, tbl: str) -> None:
+    def body(conn, name):
+        conn.execute(_q(f'DROP TABLE IF EXISTS {SCHEMA}."{tbl}"'))
+        conn.execute(
+            _q(f"DELETE FROM {SCHEMA}.layers WHERE project = :p AND name = :n"),
+            {"p": name, "n": lname},
+        )
+        conn.execute(
+            _q(f"DELETE FROM {SCHEMA}.rejected WHERE project = :p AND layer = :n"),
+            {"p": name, "n": lname},
+        )
+
+    transaction(project, "remove_layer", json.dumps({"layer": lname}, ensure_ascii=False), body)
+
+
+def save_run(project, rec) -> None:
+    def body(conn, name):
+        conn.execute(
+            _q(
+                f"INSERT INTO {SCHEMA}.runs (project, id, analysis, title, created_at, request, "
+                "summary, layers) VALUES (:p, :i, :a, :t, :c, CAST(:rq AS JSONB), "
+                "CAST(:s AS JSONB), CAST(:l AS JSONB))"
+            ),
+            {
+                "p": name,
+                "i": rec.id,
+                "a": rec.analysis,
+                "t": rec.title,
+                "c": rec.created_at,
+                "rq": json.dumps(rec.request, ensure_ascii=False),
+                "s": json.dumps(rec.summary, ensure_ascii=False),
+                "l": json.dumps(rec.layers, ensure_ascii=False),
+            },
+        )
+
+    transaction(project, "save_run", json.dumps({"run": rec.id, "analysis": rec.analysis}), body)
+
+
+def delete_run(project, run_id: str) -> None:
+    def body(conn, name):
+        conn.execute(
+            _q(f"DELETE FROM {SCHEMA}.runs WHERE project = :p AND id = :i"),
+            {"p": name, "i": run_id},
+        )
+
+    transaction(project, "delete_run", json.dumps({"run": run_id}), body)
+
+
+def add_network(project, net, old, edges: gpd.GeoDataFrame) -> None:
+    def body(conn, name):
+        if old is not None:
+            conn.execute(_q(f'DROP TABLE IF EXISTS {SCHEMA}."{old.table}"'))
+            conn.execute(
+                _q(f"DELETE FROM {SCHEMA}.networks WHERE project = :p AND name = :n"),
+                {"p": name, "n": net.name},
+            )
+        _write_layer_table(conn, net.table, edges)
+        conn.execute(
+            _q(
+                f"INSERT INTO {SCHEMA}.networks (project, name, tbl, source_file, imported_at, edges) "
+                "VALUES (:p, :n, :t, :s, :i, :e)"
+            ),
+            {
+                "p": name,
+                "n": net.name,
+                "t": net.table,
+                "s": net.source_file,
+                "i": net.imported_at,
+                "e": net.edges,
+            },
+        )
+
+    transaction(
+        project,
+        "add_network",
+        json.dumps({"network": net.name, "edges": net.edges}, ensure_ascii=False),
+        body,
+    )
+
+
+def network_edges(project, net) -> gpd.GeoDataFrame:
+    with _begin(project.ref) as conn:
+        return _read_layer_table(conn, net.table)
+
+
+def write_new(ref: str, meta: dict, layers, runs, networks, *, force: bool) -> None:
+    """Create a whole project in one transaction (``force`` replaces one of the same name)."""
+    from layers.project import ProjectError, _now, _storable, _table_name, _user
+
+    _, name = parse_ref(ref)
+    try:
+        with _begin(ref) as conn:
+            _ensure_schema(conn)
+            # serialise creators of the same name
+            conn.execute(_q("SELECT pg_advisory_xact_lock(hashtext(:n))"), {"n": name})
+            exists = conn.execute(
+                _q(f"SELECT 1 FROM {SCHEMA}.projects WHERE name = :n"), {"n": name}
+            ).fetchone()
+            if exists:
+                if not force:
+                    raise ProjectError(
+                        f"数据库中已有项目 {name!r} / project {name!r} already exists in "
+                        f"{redact(ref)}: choose another name or --force"
+                    )
+                _drop_project(conn, name)
+            meta = {**meta, "name": meta.get("name", name)}
+            conn.execute(
+                _q(
+                    f"INSERT INTO {SCHEMA}.projects (name, meta, version, created_at, updated_at) "
+                    "VALUES (:n, CAST(:m AS JSONB), 1, :t, :t)"
+                ),
+                {"n": name, "m": json.dumps(meta, ensure_ascii=False), "t": _now()},
+            )
+            for pos, lyr in enumerate(layers, start=1):
+                tbl = _table_name()
+                _write_layer_table(conn, tbl, _storable(lyr.gdf))
+                conn.execute(
+                    _q(
+                        f"INSERT INTO {SCHEMA}.layers (project, name, kind, tbl, position, "
+                        "source_file, crs_in, encoding, imported_at, rows, note) VALUES (:p, :n, "
+                        ":k, :t, :pos, :s, :c, :e, :i, :r, :note)"
+                    ),
+                    {
+                        "p": name,
+                        "n": lyr.name,
+                        "k": lyr.kind,
+                        "t": tbl,
+                        "pos": pos,
+                        "s": lyr.source_file,
+                        "c": lyr.crs_in,
+                        "e": lyr.encoding,
+                        "i": lyr.imported_at or _now(),
+                        "r": lyr.rows,
+                        "note": lyr.note,
+                    },
+                )
+                if len(lyr.rejected):
+                    conn.execute(
+                        _q(
+                            f"INSERT INTO {SCHEMA}.rejected (project, layer, data) VALUES (:p, :n, :d)"
+                        ),
+                        {
+                            "p": name,
+                            "n": lyr.name,
+                            "d": lyr.rejected.astype(str).to_json(
+                                orient="split", force_ascii=False
+                            ),
+                        },
+                    )
+            for net, edges in networks:
+                _write_layer_table(conn, net.table, _storable(edges))
+                conn.execute(
+                    _q(
+                        f"INSERT INTO {SCHEMA}.networks (project, name, tbl, source_file, "
+                        "imported_at, edges) VALUES (:p, :n, :t, :s, :i, :e)"
+                    ),
+                    {
+                        "p": name,
+                        "n": net.name,
+                        "t": net.table,
+                        "s": net.source_file,
+                        "i": net.imported_at,
+                        "e": net.edges,
+                    },
+                )
+            for r in runs:
+                conn.execute(
+                    _q(
+                        f"INSERT INTO {SCHEMA}.runs (project, id, analysis, title, created_at, "
+                        "request, summary, layers) VALUES (:p, :i, :a, :t, :c, CAST(:rq AS JSONB), "
+                        "CAST(:s AS JSONB), CAST(:l AS JSONB))"
+                    ),
+                    {
+                        "p": name,
+                        "i": r.id,
+                        "a": r.analysis,
+                        "t": r.title,
+                        "c": r.created_at,
+                        "rq": json.dumps(r.request, ensure_ascii=False),
+                        "s": json.dumps(r.summary, ensure_ascii=False),
+                        "l": json.dumps(r.layers, ensure_ascii=False),
+                    },
+                )
+            conn.execute(
+                _q(
+                    f'INSERT INTO {SCHEMA}.audit (project, ts, "user", action, detail) '
+                    "VALUES (:p, :t, :u, 'create', :d)"
+                ),
+                {
+                    "p": name,
+                    "t": _now(),
+                    "u": _user(),
+                    "d": json.dumps({"name": meta["name"]}, ensure_ascii=False),
+                },
+            )
+    except ProjectError:
+        raise
+    except Exception as exc:
+        raise _connect_error(ref, exc) from None
+
+
+def _drop_project(conn, name: str) -> None:
+    for (tbl,) in conn.execute(
+        _q(
+            f"SELECT tbl FROM {SCHEMA}.layers WHERE project = :n "
+            f"UNION SELECT tbl FROM {SCHEMA}.networks WHERE project = :n"
+        ),
+        {"n": name},
+    ).fetchall():
+        conn.execute(_q(f'DROP TABLE IF EXISTS {SCHEMA}."{tbl}"'))
+    conn.execute(_q(f"DELETE FROM {SCHEMA}.rejected WHERE project = :n"), {"n": name})
+    conn.execute(_q(f"DELETE FROM {SCHEMA}.projects WHERE name = :n"), {"n": name})
+
+
+def audit_log(ref: str) -> list[dict]:
+    """The audit rows of the project (oldest first)."""
+    _, name = parse_ref(ref)
+    with _begin(ref) as conn:
+        rows = conn.execute(
+            _q(
+                f'SELECT ts, "user", action, detail FROM {SCHEMA}.audit WHERE project = :n ORDER BY id'
+            ),
+            {"n": name},
+        ).fetchall()
+    return [{"ts": r[0], "user": r[1], "action": r[2], "detail": r[3]} for r in rows]
