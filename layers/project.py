@@ -530,13 +530,9 @@ def _read_table(path: Path, tbl: str, kind: str) -> gpd.GeoDataFrame:
         gdf = gdf.set_crs(4326)
     if "id" in gdf.columns:
         gdf["id"] = gdf["id"].astype(str)
-    spec = REGISTRY.get(kind)
-    if spec is not None:
-        gdf = normalise_columns(gdf, spec)
     if gdf.geometry.name != "geometry":
         gdf = gdf.rename_geometry("geometry")
-    gdf.attrs["layer_key"] = kind
-    return gdf
+    return _read_back(gdf, kind) if kind in REGISTRY else gdf
 
 
 def _storable(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -817,7 +813,9 @@ def add_layer(project: Project, layer: ProjectLayer, *, replace: bool = False) -
 
 
 def _read_back(gdf: gpd.GeoDataFrame, kind: str) -> gpd.GeoDataFrame:
+    """Canonical columns of ``kind``, geometry last (the same from every store)."""
     g = normalise_columns(gdf, REGISTRY[kind])
+    g = g[[c for c in g.columns if c != "geometry"] + ["geometry"]]
     g.attrs["layer_key"] = kind
     return g
 

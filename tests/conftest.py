@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -32,3 +33,18 @@ def xss_csv(tmp_path):
         encoding="utf-8",
     )
     return path
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL + PostGIS on loopback for the whole session (must run in CI)."""
+    from tests.pg_server import start
+
+    try:
+        server = start()
+    except RuntimeError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL/PostGIS not available: {exc}")
+    yield server
+    server.stop()

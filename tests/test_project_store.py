@@ -25,6 +25,8 @@ from layers.project import (
     ProjectError,
     ProjectLayer,
     add_layer,
+    audit_log,
+    copy_project,
     create_project,
     open_project,
     remove_layer,
@@ -52,10 +54,26 @@ def lyg(tmp_path_factory) -> Path:
 
 
 @pytest.fixture()
-def project(lyg, tmp_path) -> Path:
+def gpkg_project(lyg, tmp_path) -> Path:
     p = tmp_path / "p.gpkg"
     p.write_bytes(lyg.read_bytes())
     return p
+
+
+_N = iter(range(10**6))
+
+
+@pytest.fixture(params=["gpkg", "postgis"])
+def project(request, lyg, tmp_path) -> str:
+    """The same fresh 连云港 project in each store: a .gpkg path or a postgresql:// reference."""
+    if request.param == "gpkg":
+        p = tmp_path / "p.gpkg"
+        p.write_bytes(lyg.read_bytes())
+        return str(p)
+    server = request.getfixturevalue("pg_server")
+    ref = server.project_ref(f"项目{next(_N)}")
+    copy_project(lyg, ref)
+    return ref
 
 
 def test_new_project_for_another_city(lyg):
@@ -127,6 +145,8 @@ def test_same_name_gets_unique_name_and_remove(project):
     remove_layer(p, "孵化器")
     q = open_project(project)
     assert "孵化器" not in q.layers and q.layers["孵化器 (2)"].rows == 3
+    if project.startswith("postgresql://"):
+        return
     con = sqlite3.connect(project)
     tables = {r[0] for r in con.execute("select table_name from gpkg_contents")}
     assert a.table not in tables and b.table in tables
@@ -188,7 +208,8 @@ def test_saved_run_round_trip(project):
     assert r.result_layer("demand")["travel_min"].tolist() == [1.0, 2.0, 3.0]
 
 
-def test_opens_in_plain_gdal_as_a_geopackage(project):
+def test_opens_in_plain_gdal_as_a_geopackage(gpkg_project):
+    project = gpkg_project
     import pyogrio
 
     p = open_project(project)
@@ -255,6 +276,7 @@ _WRITER = textwrap.dedent(
 
 
 def test_two_processes_writing_do_not_corrupt(project, tmp_path):
+    """Two processes adding layers at once: every change lands, nothing is corrupted."""
     script = tmp_path / "w.py"
     script.write_text(_WRITER.format(root=str(ROOT)))
     procs = [
@@ -272,6 +294,8 @@ def test_two_processes_writing_do_not_corrupt(project, tmp_path):
     q = open_project(project)
     names = set(q.layers)
     assert {f"甲-{i}" for i in range(5)} <= names and {f"乙-{i}" for i in range(5)} <= names
+    if project.startswith("postgresql://"):
+        return
     assert sqlite3.connect(project).execute("pragma integrity_check").fetchone()[0] == "ok"
 
 
@@ -292,7 +316,8 @@ _SLOW = textwrap.dedent(
 )
 
 
-def test_killed_writer_leaves_last_good_state(project, tmp_path):
+def test_killed_writer_leaves_last_good_state(gpkg_project, tmp_path):
+    project = gpkg_project
     before = open_project(project)
     add_layer(before, ProjectLayer(name="good", kind="incubators", gdf=_points(3)))
     script = tmp_path / "slow.py"
@@ -393,3 +418,79 @@ def test_road_network_kept_in_project(project, tmp_path):
     assert g2.n_edges == g.n_edges
     copy = save_as(q, tmp_path / "copy.gpkg")
     assert project_graph(copy, "海州路网", cache_dir=tmp_path / "c2").n_nodes == 25
+
+
+def test_audit_records_who_changed_what(project, monkeypatch):
+    monkeypatch.setenv("INNOMAP_USER", "张工")
+    p = open_project(project)
+    add_layer(p, ProjectLayer(name="审计", kind="incubators", gdf=_points(2)))
+    remove_layer(p, "审计")
+    log = audit_log(open_project(project))
+    assert [r["action"] for r in log[-2:]] == ["add_layer", "remove_layer"]
+    assert {r["user"] for r in log[-2:]} == {"张工"}
+    assert "审计" in log[-2]["detail"]
+
+
+def test_copy_gpkg_postgis_gpkg_is_lossless(lyg, pg_server, tmp_path):
+    src = tmp_path / "src.gpkg"
+    src.write_bytes(lyg.read_bytes())
+    p = open_project(src)
+    g = _points(5, employees=[1.0, None, 3.0, 4.0, 5.0], synthetic=[True, False] * 2 + [True])
+    g["address"] = ["", "海州区 路1号", None, '引号"和,逗号', "换\n行"]
+    rej = pd.DataFrame({"row": [3], "field": ["lon"], "message": ["坐标缺失"]})
+    add_layer(
+        p,
+        ProjectLayer(
+            name="企业",
+            kind="enterprises",
+            gdf=g,
+            source_file="企业.xlsx",
+            crs_in="GCJ-02",
+            encoding="GBK",
+            rejected=rej,
+        ),
+    )
+    save_run(
+        p,
+        analysis="coverage",
+        title="覆盖",
+        request={"minutes": [5, 10, 15]},
+        summary={"share": 0.5, "by_district": [{"district": "海州区", "share": 0.5}]},
+        layers={"demand": g[["id", "geometry"]]},
+    )
+    ref = pg_server.project_ref("往返测试")
+    copy_project(src, ref)
+    back = copy_project(ref, tmp_path / "back.gpkg")
+    a, b = open_project(src), back
+    assert a.info() | {"ref": "", "version": 0} == b.info() | {"ref": "", "version": 0} or (
+        {k: v for k, v in a.info().items() if k not in ("ref", "version", "layers")}
+        == {k: v for k, v in b.info().items() if k not in ("ref", "version", "layers")}
+    )
+    assert [lyr.info() | {"imported_at": ""} for lyr in a.layers.values()] == [
+        lyr.info() | {"imported_at": ""} for lyr in b.layers.values()
+    ]
+    for name in a.layers:
+        x, y = a.layers[name].gdf, b.layers[name].gdf
+        assert list(x.columns) == list(y.columns)
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(x.drop(columns="geometry")), pd.DataFrame(y.drop(columns="geometry"))
+        )
+        assert x.geometry.geom_equals_exact(y.geometry, 1e-12).all()
+        pd.testing.assert_frame_equal(a.layers[name].rejected, b.layers[name].rejected)
+    assert [(r.id, r.request, r.summary, r.layers) for r in a.runs] == [
+        (r.id, r.request, r.summary, r.layers) for r in b.runs
+    ]
+
+
+def test_postgis_reference_errors(pg_server):
+    with pytest.raises(ProjectError, match="names no project"):
+        open_project(pg_server.url)
+    with pytest.raises(ProjectError, match="no project"):
+        open_project(pg_server.project_ref("不存在"))
+    with pytest.raises(ProjectError, match="password") as e:
+        open_project(pg_server.url.replace("postgres@", "postgres:secret@") + "?project=x")
+    assert "secret" not in str(e.value)
+    bad = "postgresql://nobody@127.0.0.1:1/x?project=p"
+    with pytest.raises(ProjectError, match="cannot connect") as e:
+        open_project(bad)
+    assert "Traceback" not in str(e.value)
