@@ -729,6 +729,19 @@ def _cmd_project_add_network(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_project_copy(args: argparse.Namespace) -> int:
+    from layers.project import copy_project
+    from layers.store_postgis import redact
+
+    project = copy_project(args.src, args.dst, force=args.force)
+    rows = sum(lyr.rows for lyr in project.layers.values())
+    print(
+        f"copied {project.name}: {len(project.layers)} layers ({rows} rows), "
+        f"{len(project.networks)} networks, {len(project.runs)} runs → {redact(args.dst)}"
+    )
+    return 0
+
+
 def _cmd_project_info(args: argparse.Namespace) -> int:
     from layers.project import open_project
 
@@ -802,6 +815,17 @@ def _add_project_parser(sub) -> None:
     p.add_argument("--name", metavar="N", help="network name (default: the file name)")
     p.add_argument("--layer", metavar="L", help="layer of a GeoPackage of road centrelines")
     p.set_defaults(func=_cmd_project_add_network)
+
+    p = psub.add_parser(
+        "copy",
+        help="copy a project between stores (.gpkg ↔ postgresql://USER@HOST:PORT/DB?project=NAME)",
+        description="Copy a project losslessly: layers, rejected rows, networks, saved runs. "
+        "The PostGIS password comes from PGPASSWORD or ~/.pgpass, never from the reference.",
+    )
+    p.add_argument("--from", dest="src", required=True, metavar="A", help="source project")
+    p.add_argument("--to", dest="dst", required=True, metavar="B", help="target project")
+    p.add_argument("--force", action="store_true", help="replace an existing target")
+    p.set_defaults(func=_cmd_project_copy)
 
     p = psub.add_parser("info", help="name, city, CRS, layers, districts, zones, runs")
     p.add_argument("--project", metavar="P", default=None, help="project .gpkg (default: demo)")

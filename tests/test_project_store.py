@@ -494,3 +494,15 @@ def test_postgis_reference_errors(pg_server):
     with pytest.raises(ProjectError, match="cannot connect") as e:
         open_project(bad)
     assert "Traceback" not in str(e.value)
+
+
+def test_cli_project_copy(lyg, pg_server, tmp_path):
+    ref = pg_server.project_ref("命令行复制")
+    r = _cli("project", "copy", "--from", lyg, "--to", ref)
+    assert r.returncode == 0, r.stderr
+    r = _cli("project", "info", "--project", ref, "--json")
+    assert json.loads(r.stdout)["districts"] == ["海州区", "连云区"]
+    r = _cli("project", "copy", "--from", lyg, "--to", ref)
+    assert r.returncode == 2 and "already exists" in r.stderr
+    r = _cli("project", "copy", "--from", ref, "--to", tmp_path / "b.gpkg")
+    assert r.returncode == 0 and (tmp_path / "b.gpkg").exists()
