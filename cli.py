@@ -13,6 +13,7 @@ import json
 import sys
 
 import layers as _layers_pkg  # noqa: F401  (first: sets GDAL_SKIP=VRT before GDAL loads)
+import settings
 
 __all__ = ["build_parser", "main"]
 
@@ -96,375 +97,182 @@ def _write_gpkg_layers(path, layers: dict, *, force: bool = True) -> None:
     atomic_write(path, w, force=force)
 
 
-def _cmd_coverage(args: argparse.Namespace) -> int:
-    from pathlib import Path
+def _reach_options(args: argparse.Namespace):
+    from workflows.coverage import ReachOptions
 
-    from geo.coverage import run_coverage
-    from geo.reach import ReachParams
-    from layers.crs import to_metric
-    from layers.io_safe import write_json
-    from layers.registry import load_layer
-    from layers.resolve import resolve_layers
-    from workflows.network import load_network
-
-    method = args.method or ("network" if args.network else "straight")
-    if method == "network" and not args.network:
-        raise ValueError(
-            "--method network 需要 --network PATH / the network method needs --network PATH"
-        )
-    params = ReachParams(
-        method=method,
+    return ReachOptions(
         mode=args.mode,
+        method=args.method,
         speed_kmh=args.speed_kmh,
         detour=args.detour,
         max_snap_m=args.max_snap_m,
+        network=args.network,
     )
-    services = resolve_layers(args.service, default_kind="science_venues")
-    demand = resolve_layers([args.demand], default_kind="enterprises")
-    graph = load_network(args.network) if method == "network" else None
-    crs = graph.crs if graph is not None else None
-    d_m = to_metric(demand, crs)
-    s_m = to_metric(services, d_m.crs)
-    zones = load_layer("zones").to_crs(d_m.crs)
-    res = run_coverage(
-        d_m,
-        s_m,
-        params=params,
+
+
+def _cmd_coverage(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from workflows.coverage import CoverageRequest, run
+
+    project = _open_project(args)
+    req = CoverageRequest(
+        service=tuple(args.service),
+        demand=(args.demand,),
+        weight=args.weight,
         minutes=args.minutes,
-        weight_col=args.weight,
-        graph=graph,
-        zones=zones,
+        reach=_reach_options(args),
+        crs=args.crs,
+        skip_invalid=args.skip_invalid,
     )
+    report = run(project, req)
+    _warn(report.summary["warnings"])
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    label = params.label("zh")
-    summary = {
-        "method": method,
-        "method_label": label,
-        "method_label_en": params.label("en"),
-        "mode": args.mode,
-        "speed_kmh": params.effective_speed_kmh,
-        "detour": params.detour if method == "straight" else None,
-        "minutes": list(res.minutes),
-        "service": args.service,
-        "demand": args.demand,
-        "weight": args.weight,
-        "demand_total": int(res.summary["demand_total"].iloc[0]),
-        "weight_total": float(res.summary["weight_total"].iloc[0]),
-        "results": res.summary[["minutes", "covered", "share", "weighted_share"]].to_dict(
-            "records"
-        ),
-        "by_zone": res.by_zone.to_dict("records"),
-        "by_district": res.by_district.to_dict("records"),
-        "zone_area": res.zone_area.to_dict("records"),
-        "unsnapped": res.unsnapped_demand,
-        "unsnapped_services": res.unsnapped_service,
-        "synthetic_demand": bool(demand["synthetic"].any()) if "synthetic" in demand else False,
-        "synthetic_services": bool(services["synthetic"].any())
-        if "synthetic" in services
-        else False,
-    }
-    dem = res.demand.to_crs(4326)
-    dem["travel_min"] = dem["travel_min"].astype(float)
-    dem["method_label"] = label
-    iso = res.isochrones.to_crs(4326)
-    iso["method_label"] = label
-    areas = res.coverage_areas.to_crs(4326)
-    blind = res.blind_spots.to_crs(4326)
-    blind["method_label"] = label
-    _write_gpkg_layers(out / "demand.gpkg", {"demand": dem})
+    _check_out(out, ["demand.gpkg", "isochrones.gpkg", "summary.json"], force=args.force)
+    lyr = report.layers_wgs84()
+    _write_gpkg_layers(out / "demand.gpkg", {"demand": lyr["demand"]})
     _write_gpkg_layers(
-        out / "isochrones.gpkg", {"isochrones": iso, "coverage_areas": areas, "blind_spots": blind}
+        out / "isochrones.gpkg",
+        {
+            "isochrones": lyr["isochrones"],
+            "coverage_areas": lyr["coverage_areas"],
+            "blind_spots": lyr["blind_spots"],
+        },
     )
-    write_json(out / "summary.json", summary, force=True)
-    for r in summary["results"]:
+    _write_summary(out, report.summary)
+    s = report.summary
+    for r in s["results"]:
         print(
-            f"{r['minutes']:g} min: {r['covered']}/{summary['demand_total']} covered "
+            f"{r['minutes']:g} min: {r['covered']}/{s['demand_total']} covered "
             f"({r['share']:.1%}, weighted {r['weighted_share']:.1%})"
         )
-    print(f"method: {label}; unsnapped demand: {res.unsnapped_demand}; wrote {out}")
+    print(f"method: {s['method_label']}; unsnapped demand: {s['unsnapped']}; wrote {out}")
     return 0
-
-
-def _study_area(points_m, zone: str | None):
-    import shapely
-
-    from layers.registry import load_layer
-
-    if zone:
-        zones = load_layer("zones")
-        hit = zones[zones["name"] == zone]
-        if hit.empty:
-            raise ValueError(
-                f"未知片区 / unknown zone {zone!r}: choose one of {', '.join(zones['name'])}"
-            )
-        return hit.to_crs(points_m.crs).geometry.iloc[0]
-    xy = points_m.geometry.get_coordinates().to_numpy()
-    return shapely.convex_hull(shapely.multipoints(xy)).buffer(100.0)
-
-
-def _nn_by_kind(points_m, area) -> list[dict]:
-    from geo.pointstats import PointStatsError, clark_evans
-
-    out = []
-    for kind, grp in points_m.groupby(points_m["kind"].astype(str)):
-        xy = grp.geometry.get_coordinates().to_numpy()
-        try:
-            ce = clark_evans(xy, area=area)
-        except PointStatsError as exc:
-            out.append({"kind": kind, "n": len(grp), "error": str(exc)})
-            continue
-        out.append(
-            {
-                "kind": kind,
-                "n": ce.n,
-                "observed_mean_nn_m": ce.observed_m,
-                "expected_mean_nn_m": ce.expected_m,
-                "R": float(ce.R),
-                "z": ce.z,
-                "p": ce.p,
-                "pattern": ce.interpretation("en"),
-                "study_area_km2": ce.area_m2 / 1e6,
-            }
-        )
-    return out
 
 
 def _cmd_clusters(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from geo.clusters import cluster_points, cluster_summary
-    from layers.crs import to_metric
-    from layers.io_safe import write_json
-    from layers.registry import load_layer
-    from layers.resolve import resolve_layers
+    from workflows.clusters import ClustersRequest, run
 
-    pts = to_metric(resolve_layers(args.layer))
-    labelled = cluster_points(
-        pts,
+    project = _open_project(args)
+    req = ClustersRequest(
+        layers=tuple(args.layer),
         method=args.method,
         eps_m=args.eps_m,
         min_samples=args.min_samples,
         min_cluster_size=args.min_cluster_size,
-        weight_col=args.weight,
+        weight=args.weight,
+        zone=args.zone,
+        crs=args.crs,
+        skip_invalid=args.skip_invalid,
     )
-    summ = cluster_summary(labelled, zones=load_layer("zones"), districts=load_layer("districts"))
-    params = {
-        "method": args.method,
-        "eps_m": args.eps_m if args.method == "dbscan" else None,
-        "min_samples": args.min_samples,
-        "min_cluster_size": args.min_cluster_size if args.method == "hdbscan" else None,
-        "weight": args.weight,
-        "layers": args.layer,
-    }
-    summary = {
-        **params,
-        "n_points": len(labelled),
-        "n_clusters": len(summ),
-        "n_noise": int((labelled["cluster"] < 0).sum()),
-        "clusters": [
-            {
-                "id": int(r["id"]),
-                "size": int(r["size"]),
-                "by_kind": r["by_kind"],
-                "label": r["label"],
-                "centroid_lon": float(r["centroid_lon"]),
-                "centroid_lat": float(r["centroid_lat"]),
-                "area_km2": float(r["area_km2"]),
-                "density_per_km2": float(r["density_per_km2"]),
-                "zone": r.get("zone", ""),
-                "district": r.get("district", ""),
-            }
-            for _, r in summ.iterrows()
-        ],
-        "synthetic_points": int(labelled["synthetic"].sum()) if "synthetic" in labelled else 0,
-    }
+    report = run(project, req)
+    _warn(report.summary["warnings"])
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    pts_out = labelled.to_crs(4326)
-    pts_out["params"] = str(params)
-    cl = summ.drop(columns=["centroid_x", "centroid_y"], errors="ignore").to_crs(4326)
+    _check_out(out, ["points.gpkg", "clusters.gpkg", "summary.json"], force=args.force)
+    params = str(
+        {
+            k: report.summary[k]
+            for k in ("method", "eps_m", "min_samples", "min_cluster_size", "weight", "layers")
+        }
+    )
+    pts_out = report.layers["points"].to_crs(4326)
+    pts_out["params"] = params
+    cl = report.layers["clusters"].to_crs(4326)
     cl["by_kind"] = cl["by_kind"].map(lambda d: ", ".join(f"{k}:{v}" for k, v in d.items()))
-    cl["params"] = str(params)
+    cl["params"] = params
     _write_gpkg_layers(out / "points.gpkg", {"points": pts_out})
     _write_gpkg_layers(out / "clusters.gpkg", {"clusters": cl})
-    write_json(out / "summary.json", summary, force=True)
-    print(
-        f"{summary['n_clusters']} clusters, {summary['n_noise']} noise points ({args.method}); wrote {out}"
-    )
+    _write_summary(out, report.summary)
+    s = report.summary
+    print(f"{s['n_clusters']} clusters, {s['n_noise']} noise points ({args.method}); wrote {out}")
     return 0
 
 
 def _cmd_hotspots(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from geo.hotspots import hotspot_cells
-    from layers.crs import to_metric
-    from layers.io_safe import write_json
-    from layers.resolve import resolve_layers
+    from workflows.hotspots import HotspotsRequest, run
 
-    pts = to_metric(resolve_layers(args.layer))
-    area = _study_area(pts, args.zone)
-    cells = hotspot_cells(
-        pts, cell_m=args.cell_m, weight_col=args.weight, permutations=args.permutations, area=area
+    project = _open_project(args)
+    req = HotspotsRequest(
+        layers=tuple(args.layer),
+        weight=args.weight,
+        cell_m=args.cell_m,
+        permutations=args.permutations,
+        zone=args.zone,
+        crs=args.crs,
+        skip_invalid=args.skip_invalid,
     )
-    counts = cells["hotspot_class"].value_counts().to_dict()
-    summary = {
-        "layers": args.layer,
-        "weight": args.weight,
-        "cell_m": args.cell_m,
-        "permutations": args.permutations,
-        "n_cells": len(cells),
-        "classes": counts,
-        "classification": "Gi* z sign and Benjamini-Hochberg FDR-adjusted normal p (90/95/99 %); gi_p is the permutation p",
-        "nearest_neighbour": _nn_by_kind(pts, area),
-        "study_area": args.zone or "convex hull of the points + 100 m",
-        "synthetic_points": int(pts["synthetic"].sum()) if "synthetic" in pts else 0,
-    }
+    report = run(project, req)
+    _warn(report.summary["warnings"])
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    c = cells.to_crs(4326)
-    c["cell_m"] = args.cell_m
-    _write_gpkg_layers(out / "cells.gpkg", {"cells": c})
-    write_json(out / "summary.json", summary, force=True)
-    print(f"{len(cells)} cells; classes {counts}; wrote {out}")
+    _check_out(out, ["cells.gpkg", "summary.json"], force=args.force)
+    _write_gpkg_layers(out / "cells.gpkg", {"cells": report.layers["cells"].to_crs(4326)})
+    _write_summary(out, report.summary)
+    print(f"{report.summary['n_cells']} cells; classes {report.summary['classes']}; wrote {out}")
     return 0
+
+
+def _check_out(out, names: list[str], *, force: bool) -> None:
+    """Refuse to overwrite analysis outputs in ``out`` unless ``--force`` (before any work is written)."""
+    from layers.io_safe import OutputExistsError
+
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(
+            f"--out {out} 不是文件夹 / --out {out.name!r} is a file: give a folder"
+        )
+    existing = [n for n in names if (out / n).exists()]
+    if existing and not force:
+        raise OutputExistsError(
+            f"{out} 中已有 {', '.join(existing)} / {', '.join(existing)} already exist in "
+            f"{out.name!r}: choose another folder or pass --force to overwrite"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _write_summary(out, summary: dict) -> None:
+    from layers.io_safe import write_json
+
+    write_json(out / "summary.json", summary, force=True)
 
 
 def _cmd_site(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from geo.reach import ReachParams
-    from geo.siting_geo import grid_candidates, run_siting
-    from layers.crs import to_metric
-    from layers.io_safe import write_json
-    from layers.registry import load_layer
-    from layers.resolve import resolve_layers
-    from workflows.network import load_network
+    from workflows.siting import SitingRequest, run
 
-    if (args.k is None) == (args.target_share is None):
-        raise ValueError(
-            "请给出 --k 或 --target-share 之一 / give exactly one of --k and --target-share"
-        )
-    model = args.model or ("lscp" if args.target_share is not None else "mclp")
-    if model == "lscp" and args.target_share is None:
-        raise ValueError("--model lscp 需要 --target-share / lscp needs --target-share")
-    if model in ("mclp", "pmedian") and args.k is None:
-        raise ValueError(f"--model {model} 需要 --k / {model} needs --k")
-    method = args.method or ("network" if args.network else "straight")
-    params = ReachParams(
-        method=method,
-        mode=args.mode,
-        speed_kmh=args.speed_kmh,
-        detour=args.detour,
-        max_snap_m=args.max_snap_m,
-    )
-    graph = load_network(args.network) if method == "network" else None
-    demand = resolve_layers(args.demand, default_kind="enterprises")
-    existing = resolve_layers([args.existing], default_kind="incubators")
-    d_m = to_metric(demand, graph.crs if graph is not None else None)
-    e_m = existing.to_crs(d_m.crs)
-    zones = load_layer("zones").to_crs(d_m.crs)
-    if args.zone:
-        hit = zones[zones["name"] == args.zone]
-        if hit.empty:
-            raise ValueError(
-                f"未知片区 / unknown zone {args.zone!r}: choose one of {', '.join(zones['name'])}"
-            )
-        area = hit.geometry.iloc[0]
-    else:
-        import shapely
-
-        area = shapely.convex_hull(shapely.multipoints(d_m.geometry.get_coordinates().to_numpy()))
-    if args.candidates.startswith("grid:"):
-        try:
-            spacing = float(args.candidates.split(":", 1)[1])
-        except ValueError:
-            raise ValueError(
-                f"--candidates {args.candidates!r}: use grid:<metres>, e.g. grid:500"
-            ) from None
-        cands = grid_candidates(area, spacing_m=spacing, crs=d_m.crs)
-    else:
-        cands = resolve_layers([args.candidates], default_kind="incubators").to_crs(d_m.crs)
-        if args.zone:
-            cands = cands[cands.within(area)]
-    cap = "floor_area_m2" if "floor_area_m2" in e_m else None
-    res = run_siting(
-        d_m,
-        e_m,
-        cands,
-        params=params,
-        minutes=args.minutes,
-        model=model,
+    project = _open_project(args)
+    req = SitingRequest(
+        demand=tuple(args.demand),
+        weight=args.weight,
+        existing=args.existing,
+        candidates=args.candidates,
+        zone=args.zone,
         k=args.k,
         target_share=args.target_share,
+        model=args.model,
+        minutes=args.minutes,
+        reach=_reach_options(args),
         solver=args.solver,
         time_limit=args.time_limit,
-        weight_col=args.weight,
-        capacity_col=cap,
-        graph=graph,
+        crs=args.crs,
+        skip_invalid=args.skip_invalid,
     )
-    sol = res.solution
+    report = run(project, req)
+    _warn(report.summary["warnings"])
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    label = params.label("zh")
-    summary = {
-        "model": model,
-        "k": len(sol.selected) if model == "lscp" else args.k,
-        "target_share": args.target_share,
-        "objective": sol.objective,
-        "upper_bound": sol.upper_bound,
-        "gap": sol.gap,
-        "bound_kind": "lower bound on weighted minutes"
-        if model == "pmedian"
-        else (
-            "lower bound on the number of sites"
-            if model == "lscp"
-            else "upper bound on weighted covered demand"
-        ),
-        "solver": sol.solver,
-        "solver_status": sol.status,
-        "seconds": sol.seconds,
-        "covered_before": res.covered_before,
-        "covered_after": res.covered_after,
-        "share_before": res.share_before,
-        "share_after": res.share_after,
-        "weight_total": res.weight_total,
-        "weight": args.weight,
-        "minutes": args.minutes,
-        "method": method,
-        "method_label": label,
-        "mode": args.mode,
-        "speed_kmh": params.effective_speed_kmh,
-        "candidates": args.candidates,
-        "n_candidates": len(cands),
-        "zone": args.zone,
-        "selected": [
-            {
-                "rank": int(r["rank"]),
-                "id": str(r["id"]),
-                "lon": float(r["lon"]),
-                "lat": float(r["lat"]),
-                "marginal_gain": float(r["marginal_gain"]),
-                "newly_covered_weight": float(r["newly_covered_weight"]),
-            }
-            for _, r in res.selected.iterrows()
-        ],
-        "by_zone": res.by_zone.to_dict("records"),
-        "by_district": res.by_district.to_dict("records"),
-        "synthetic_demand": bool(demand["synthetic"].any()) if "synthetic" in demand else False,
-    }
-    sites = res.selected.to_crs(4326)
-    sites["method_label"] = label
-    catch = res.catchments.to_crs(4326)
-    gaps = res.gaps.to_crs(4326)
-    gaps["method_label"] = label
-    _write_gpkg_layers(out / "sites.gpkg", {"sites": sites, "catchments": catch})
-    _write_gpkg_layers(out / "gaps.gpkg", {"gaps": gaps})
-    write_json(out / "summary.json", summary, force=True)
+    _check_out(out, ["sites.gpkg", "gaps.gpkg", "summary.json"], force=args.force)
+    lyr = report.layers_wgs84()
+    _write_gpkg_layers(out / "sites.gpkg", {"sites": lyr["sites"], "catchments": lyr["catchments"]})
+    _write_gpkg_layers(out / "gaps.gpkg", {"gaps": lyr["gaps"]})
+    _write_summary(out, report.summary)
+    s = report.summary
     print(
-        f"{model}: {len(sol.selected)} new sites; covered {res.share_before:.1%} → {res.share_after:.1%}; "
-        f"objective {sol.objective:.1f}, bound {sol.upper_bound:.1f}, gap {sol.gap:.2%} ({sol.solver}); wrote {out}"
+        f"{s['model']}: {len(s['selected'])} new sites; covered {s['share_before']:.1%} → "
+        f"{s['share_after']:.1%}; objective {s['objective']:.1f}, bound {s['upper_bound']:.1f}, "
+        f"gap {s['gap']:.2%} ({s['solver']}); wrote {out}"
     )
     return 0
 
@@ -844,25 +652,35 @@ def _add_reach_args(p: argparse.ArgumentParser, *, minutes_default, minutes_type
     )
     p.add_argument(
         "--network",
-        metavar="PATH",
-        help="road network (.osm, .osm.pbf, .graphml, .gpkg, .shp, .npz)",
+        metavar="NET",
+        help="road network kept in the project (name) or a file (.osm, .osm.pbf, .graphml, "
+        ".gpkg, .shp, .npz)",
     )
     p.add_argument(
         "--method", choices=["network", "straight"], help="default: network when --network is given"
     )
     p.add_argument(
-        "--speed-kmh", type=float, dest="speed_kmh", help="speed (default walk 4.5, bike 15)"
+        "--speed-kmh",
+        type=float,
+        dest="speed_kmh",
+        help=f"speed (default walk {settings.SPEEDS_KMH['walk']:g}, bike "
+        f"{settings.SPEEDS_KMH['bike']:g}; drive by road class on a network, "
+        f"{settings.STRAIGHT_DRIVE_KMH:g} straight-line)",
     )
     p.add_argument(
-        "--detour", type=float, default=1.3, help="detour factor of the straight-line method"
+        "--detour",
+        type=float,
+        default=settings.DETOUR,
+        help="detour factor of the straight-line method",
     )
     p.add_argument(
         "--max-snap-m",
         type=float,
-        default=300.0,
+        default=settings.MAX_SNAP_M,
         dest="max_snap_m",
         help="maximum distance from a point to the network (m)",
     )
+    p.add_argument("--force", action="store_true", help="overwrite outputs in --out")
 
 
 def _add_import_args(p: argparse.ArgumentParser, *, kind_required: bool) -> None:
@@ -928,23 +746,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--service", nargs="+", required=True, metavar="S", help="service layers")
     p.add_argument("--demand", required=True, metavar="D", help="demand layer")
     p.add_argument("--weight", metavar="COL", help="demand weight column (e.g. employees)")
-    _add_reach_args(p, minutes_default=(5.0, 10.0, 15.0), minutes_type=_minutes)
+    _add_project_args(p)
+    _add_reach_args(p, minutes_default=settings.COVERAGE_MINUTES, minutes_type=_minutes)
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.set_defaults(func=_cmd_coverage)
 
     p = sub.add_parser(
         "clusters",
         help="density clusters (DBSCAN/HDBSCAN in metres) of one or more point layers",
-        description="Density clusters of innovation resources. L: embedded layer names (layer:subtype) or files.",
+        description="Density clusters of innovation resources. L: project layer names, kinds "
+        "(kind:subtype) or files (KIND=PATH).",
     )
+    _add_project_args(p)
     p.add_argument("--layer", nargs="+", required=True, metavar="L")
     p.add_argument("--method", choices=["dbscan", "hdbscan"], default="dbscan")
-    p.add_argument("--eps-m", type=float, default=300.0, dest="eps_m", help="DBSCAN radius (m)")
-    p.add_argument("--min-samples", type=int, default=10, dest="min_samples")
     p.add_argument(
-        "--min-cluster-size", type=int, default=20, dest="min_cluster_size", help="HDBSCAN"
+        "--eps-m",
+        type=float,
+        default=settings.CLUSTER_EPS_M,
+        dest="eps_m",
+        help="DBSCAN radius (m)",
+    )
+    p.add_argument(
+        "--min-samples", type=int, default=settings.CLUSTER_MIN_SAMPLES, dest="min_samples"
+    )
+    p.add_argument(
+        "--min-cluster-size",
+        type=int,
+        default=settings.CLUSTER_MIN_CLUSTER_SIZE,
+        dest="min_cluster_size",
+        help="HDBSCAN",
     )
     p.add_argument("--weight", metavar="COL", help="weight column (DBSCAN)")
+    p.add_argument("--zone", metavar="NAME", help="only points inside this project zone")
+    p.add_argument("--force", action="store_true", help="overwrite outputs in --out")
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=_cmd_clusters)
 
@@ -953,13 +788,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="Getis-Ord Gi* hot spots on a hexagonal grid, plus nearest-neighbour statistics",
         description="Hot and cold spots (Gi*, permutations, FDR) and Clark-Evans R per kind.",
     )
+    _add_project_args(p)
     p.add_argument("--layer", nargs="+", required=True, metavar="L")
     p.add_argument("--weight", metavar="COL", help="sum this column instead of counting")
-    p.add_argument("--cell-m", type=float, default=500.0, dest="cell_m", help="hexagon spacing (m)")
-    p.add_argument("--permutations", type=int, default=999)
     p.add_argument(
-        "--zone", metavar="NAME", help="study area: an embedded zone (default: hull of the points)"
+        "--cell-m",
+        type=float,
+        default=settings.HOTSPOT_CELL_M,
+        dest="cell_m",
+        help="hexagon spacing (m)",
     )
+    p.add_argument("--permutations", type=int, default=settings.HOTSPOT_PERMUTATIONS)
+    p.add_argument(
+        "--zone", metavar="NAME", help="study area: a project zone (default: hull of the points)"
+    )
+    p.add_argument("--force", action="store_true", help="overwrite outputs in --out")
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=_cmd_hotspots)
 
@@ -971,14 +814,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demand", nargs="+", required=True, metavar="D")
     p.add_argument("--weight", metavar="COL")
     p.add_argument("--existing", required=True, metavar="E")
-    p.add_argument("--candidates", required=True, metavar="grid:<metres>|PATH")
-    p.add_argument("--zone", metavar="NAME", help="restrict candidates to an embedded zone")
+    p.add_argument(
+        "--candidates",
+        default=f"grid:{settings.SITING_GRID_M:g}",
+        metavar="grid:<metres>|L",
+        help=f"hexagon grid over the study area (default grid:{settings.SITING_GRID_M:g}) or a layer/file",
+    )
+    p.add_argument("--zone", metavar="NAME", help="restrict candidates to a project zone")
     p.add_argument("--k", type=int)
     p.add_argument("--target-share", type=float, dest="target_share")
     p.add_argument("--model", choices=["mclp", "lscp", "pmedian"])
-    _add_reach_args(p, minutes_default=15.0, minutes_type=float)
+    _add_project_args(p)
+    _add_reach_args(p, minutes_default=settings.SITING_MINUTES, minutes_type=float)
     p.add_argument("--solver", choices=["exact", "heuristic", "auto"], default="auto")
-    p.add_argument("--time-limit", type=float, default=30.0, dest="time_limit")
+    p.add_argument(
+        "--time-limit", type=float, default=settings.SITING_TIME_LIMIT_S, dest="time_limit"
+    )
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=_cmd_site)
 

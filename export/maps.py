@@ -15,14 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import shapely
 
 import settings
 from export.printmap import PrintLayer, render_print_map
-from layers.crs import to_metric
 from layers.errors import InnoMapError
 from layers.project import OUTLINE_KINDS, Project, ProjectLayer
-from layers.registry import REGISTRY, load_layer
+from layers.registry import REGISTRY
 from workflows.common import select_layers
 
 __all__ = [
@@ -244,10 +242,11 @@ def input_sources(project: Project, refs: list[str]) -> list[str]:
     return out
 
 
-def coverage_print_layers(res, services, *, zone: str | None = None) -> list[PrintLayer]:
-    """Print layers of a coverage result: service areas by cut-off, demand, service points."""
+def coverage_print_layers(project: Project, report, *, zone: str | None = None) -> list[PrintLayer]:
+    """Print layers of a coverage report: service areas by cut-off, demand, service points."""
+    res = report.result
     colors = ("#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59")
-    layers = outline_layers(zone)
+    layers = outline_layers(project, zone)
     n = len(res.minutes)
     for i in range(n - 1, -1, -1):
         layers.append(
@@ -271,17 +270,25 @@ def coverage_print_layers(res, services, *, zone: str | None = None) -> list[Pri
         )
     )
     layers.append(
-        PrintLayer("服务点", services, "point", "#6a3d9a", style={"size": 14, "zorder": 8})
+        PrintLayer(
+            "服务点",
+            report.inputs["services"],
+            "point",
+            "#6a3d9a",
+            style={"size": 14, "zorder": 8},
+        )
     )
     return layers
 
 
-def cluster_print_layers(labelled, summary, *, zone: str | None = None) -> list[PrintLayer]:
-    """Print layers of a clustering result: noise, clustered points and labelled hulls."""
-    hulls = summary.copy()
-    hulls["name"] = hulls["label"] + " #" + hulls["id"].astype(str)
+def cluster_print_layers(project: Project, report, *, zone: str | None = None) -> list[PrintLayer]:
+    """Print layers of a clustering report: noise, clustered points and labelled hulls."""
+    labelled = report.layers["points"]
+    hulls = report.layers["clusters"].copy()
+    if len(hulls):
+        hulls["name"] = hulls["label"] + " #" + hulls["id"].astype(str)
     return [
-        *outline_layers(zone),
+        *outline_layers(project, zone),
         PrintLayer(
             "噪声点", labelled[labelled["cluster"] < 0], "point", "#aaaaaa", style={"size": 3}
         ),
@@ -299,11 +306,12 @@ def cluster_print_layers(labelled, summary, *, zone: str | None = None) -> list[
     ]
 
 
-def hotspot_print_layers(cells, *, zone: str | None = None) -> list[PrintLayer]:
-    """Print layers of a Gi* result: significant hot and cold cells by confidence."""
+def hotspot_print_layers(project: Project, report, *, zone: str | None = None) -> list[PrintLayer]:
+    """Print layers of a Gi* report: significant hot and cold cells by confidence."""
+    cells = report.layers["cells"]
     sig = cells[cells["hotspot_class"] != "not_significant"]
     return [
-        *outline_layers(zone),
+        *outline_layers(project, zone),
         PrintLayer(
             "Gi*",
             sig,
@@ -315,8 +323,9 @@ def hotspot_print_layers(cells, *, zone: str | None = None) -> list[PrintLayer]:
     ]
 
 
-def siting_print_layers(res, existing, *, zone: str | None = None) -> list[PrintLayer]:
-    """Print layers of a siting result: ranked gaps, catchments, existing and new sites."""
+def siting_print_layers(project: Project, report, *, zone: str | None = None) -> list[PrintLayer]:
+    """Print layers of a siting report: ranked gaps, catchments, existing and new sites."""
+    res = report.result
     gaps = res.gaps.head(150).copy()
     gaps["tier"] = np.minimum(3, 1 + (gaps["gap_rank"] - 1) // 50)
     tiers = {
@@ -327,7 +336,7 @@ def siting_print_layers(res, existing, *, zone: str | None = None) -> list[Print
     sel = res.selected.copy()
     sel["name"] = "新址 #" + sel["rank"].astype(str)
     return [
-        *outline_layers(zone),
+        *outline_layers(project, zone),
         PrintLayer(
             "覆盖缺口",
             gaps,
@@ -345,7 +354,7 @@ def siting_print_layers(res, existing, *, zone: str | None = None) -> list[Print
         ),
         PrintLayer(
             "现有孵化器",
-            existing,
+            report.inputs["existing"],
             "point",
             REGISTRY["incubators"].color,
             style={"size": 14, "zorder": 6},
@@ -356,116 +365,64 @@ def siting_print_layers(res, existing, *, zone: str | None = None) -> list[Print
     ]
 
 
+#: analysis -> (workflow module, print-layer builder, subtitle)
+_ANALYSIS_PRINT = {
+    "coverage": (
+        "workflows.coverage",
+        "CoverageRequest",
+        coverage_print_layers,
+        "15分钟服务圈覆盖",
+    ),
+    "clusters": ("workflows.clusters", "ClustersRequest", cluster_print_layers, "密度聚类"),
+    "hotspots": (
+        "workflows.hotspots",
+        "HotspotsRequest",
+        hotspot_print_layers,
+        "热点分析 Getis-Ord Gi*",
+    ),
+    "site": ("workflows.siting", "SitingRequest", siting_print_layers, "孵化器选址"),
+}
+
+
+def report_print_layers(project: Project, report, *, zone: str | None = None):
+    """``(layers, notes, subtitle)`` of a print map drawn from a workflow report.
+
+    The notes are the report's own (method, parameters, the numbers of its
+    summary), so the printed legend says what summary.json says.
+    """
+    _mod, _cls, builder, subtitle = _ANALYSIS_PRINT[report.analysis]
+    ptxt = json.dumps(report.request, ensure_ascii=False, default=str)
+    notes = [*report.notes, f"参数: {ptxt}"]
+    s = report.summary
+    if report.analysis == "clusters":
+        notes.insert(0, f"{s['n_clusters']} 个簇, {s['n_noise']} 个噪声点")
+    if report.analysis == "hotspots":
+        notes.insert(0, "Gi* 置换检验 + FDR 校正")
+    return builder(project, report, zone=zone), notes, subtitle
+
+
 def analysis_layers(
     project: Project, kind: str, params: dict, refs: list[str], *, zone: str | None = None
 ):
-    """Run an analysis on ``project`` and return ``(layers, notes, subtitle)`` for a print map.
+    """Run an analysis workflow on ``project`` and return ``(layers, notes, subtitle)``.
 
-    ``params`` are those of the matching CLI command (JSON keys), e.g. coverage:
-    ``{"service": [...], "demand": "enterprises", "minutes": [5, 10, 15], "mode": "walk"}``.
+    ``params`` are the request's JSON keys (those of the matching CLI command or
+    a saved run's request), e.g. coverage ``{"service": [...], "demand": "enterprises",
+    "minutes": [5, 10, 15], "mode": "walk"}``; ``refs`` fill the layers of
+    clusters/hot spots when ``params`` names none.
     """
-    from geo.reach import ReachParams
-    from layers.resolve import resolve_layers
+    import importlib
 
     if kind not in ANALYSES:
         raise InnoMapError(f"未知分析 / unknown analysis {kind!r}: use {', '.join(ANALYSES)}")
-    ptxt = json.dumps(params, ensure_ascii=False)
-    rp = ReachParams(
-        method="straight",
-        mode=params.get("mode", "walk"),
-        speed_kmh=params.get("speed_kmh"),
-        detour=params.get("detour", 1.3),
-    )
-    if kind == "coverage":
-        from geo.coverage import run_coverage
-
-        minutes = tuple(params.get("minutes", (5, 10, 15)))
-        svc = resolve_layers(params.get("service", ["science_venues"]))
-        dm = to_metric(resolve_layers([params.get("demand", "enterprises")]))
-        res = run_coverage(
-            dm,
-            svc.to_crs(dm.crs),
-            params=rp,
-            minutes=minutes,
-            weight_col=params.get("weight"),
-            per_service_isochrones=False,
-        )
-        share = ", ".join(f"{r.minutes:g}min {r.share:.0%}" for r in res.summary.itertuples())
-        return (
-            coverage_print_layers(res, svc, zone=zone),
-            [f"方法: {rp.label('zh')}", f"参数: {ptxt}", f"覆盖率: {share}"],
-            "15分钟服务圈覆盖",
-        )
-    if kind == "clusters":
-        from geo.clusters import cluster_points, cluster_summary
-
-        pts = to_metric(resolve_layers(refs or ["enterprises"]))
-        lab = cluster_points(
-            pts,
-            method=params.get("method", "dbscan"),
-            eps_m=params.get("eps_m", 300.0),
-            min_samples=params.get("min_samples", 10),
-            min_cluster_size=params.get("min_cluster_size", 20),
-        )
-        summ = cluster_summary(lab)
-        return (
-            cluster_print_layers(lab, summ, zone=zone),
-            [f"参数: {ptxt}", f"{len(summ)} 个簇, {(lab['cluster'] < 0).sum()} 个噪声点"],
-            "密度聚类",
-        )
-    if kind == "hotspots":
-        from geo.hotspots import hotspot_cells
-
-        pts = to_metric(resolve_layers(refs or ["enterprises"]))
-        area = shapely.convex_hull(
-            shapely.multipoints(pts.geometry.get_coordinates().to_numpy())
-        ).buffer(100)
-        cells = hotspot_cells(
-            pts,
-            cell_m=params.get("cell_m", 500.0),
-            weight_col=params.get("weight"),
-            permutations=params.get("permutations", 999),
-            area=area,
-        )
-        return (
-            hotspot_print_layers(cells, zone=zone),
-            [f"参数: {ptxt}", "Gi* 置换检验 + FDR 校正"],
-            "热点分析 Getis-Ord Gi*",
-        )
-    from geo.siting_geo import grid_candidates, run_siting
-
-    dem = to_metric(resolve_layers(params.get("demand", ["enterprises"])))
-    ex = resolve_layers([params.get("existing", "incubators")]).to_crs(dem.crs)
-    zname = params.get("zone") or zone
-    zpoly = load_layer("zones")
-    area = (
-        zpoly[zpoly["name"] == zname].to_crs(dem.crs).geometry.iloc[0]
-        if zname
-        else shapely.convex_hull(shapely.multipoints(dem.geometry.get_coordinates().to_numpy()))
-    )
-    spacing = float(str(params.get("candidates", "grid:800")).split(":", 1)[1])
-    cands = grid_candidates(area, spacing_m=spacing, crs=dem.crs)
-    res = run_siting(
-        dem,
-        ex,
-        cands,
-        params=rp,
-        minutes=params.get("minutes", 15.0),
-        model=params.get("model", "mclp"),
-        k=params.get("k", 5),
-        target_share=params.get("target_share"),
-        weight_col=params.get("weight"),
-    )
-    sol = res.solution
-    return (
-        siting_print_layers(res, ex, zone=zone),
-        [
-            f"方法: {rp.label('zh')}",
-            f"参数: {ptxt}",
-            f"覆盖 {res.share_before:.1%} → {res.share_after:.1%}; 证明差距 {sol.gap:.2%} ({sol.solver})",
-        ],
-        "孵化器选址",
-    )
+    mod_name, cls_name, _builder, _sub = _ANALYSIS_PRINT[kind]
+    mod = importlib.import_module(mod_name)
+    p = dict(params)
+    if kind in ("clusters", "hotspots") and refs and not (p.get("layers") or p.get("layer")):
+        p["layers"] = list(refs)
+    req = getattr(mod, cls_name).from_dict(p)
+    report = mod.run(project, req)
+    return report_print_layers(project, report, zone=zone or p.get("zone"))
 
 
 @dataclass

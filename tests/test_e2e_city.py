@@ -158,6 +158,18 @@ def test_coverage_on_project(city):
     assert {row["district"] for row in s["by_district"]} <= set(LYG_COUNTIES)
     assert any(row["district"] == "海州区" for row in s["by_district"])
     _no_ningbo(out)
+    from export.maps import analysis_layers
+
+    _layers, notes, _sub = analysis_layers(
+        open_project(proj),
+        "coverage",
+        {"service": ["science_venues"], "demand": ["enterprises"], "weight": "employees",
+         "minutes": [5, 10, 15]},
+        [],
+    )
+    printed = next(n for n in notes if n.startswith("覆盖率"))
+    for row in s["results"]:
+        assert f"{row['minutes']:g} 分钟 {row['share']:.1%}" in printed
 
 
 def test_clusters_keep_every_kind(city):
@@ -191,8 +203,20 @@ def test_site_keeps_project_incubators(city):
             "--zone", "连云港经济技术开发区(测试)", "--k", "3", "--out", out)
     assert r.returncode == 0, r.stderr
     s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert len(s["selected"]) == 3
-    assert s["share_after"] >= s["share_before"]
+    assert 1 <= len(s["selected"]) <= 3  # fewer when the rest adds no coverage
+    assert s["share_after"] > s["share_before"]
+    assert s["n_existing"] == 12  # the project's incubators, not an embedded list
+    # the print map's legend states the same numbers
+    from export.maps import analysis_layers
+
+    _layers, notes, _sub = analysis_layers(
+        open_project(proj),
+        "site",
+        {"demand": ["enterprises"], "weight": "employees", "existing": "incubators",
+         "candidates": "grid:800", "zone": "连云港经济技术开发区(测试)", "k": 3},
+        [],
+    )
+    assert any(f"{s['share_before']:.1%} → {s['share_after']:.1%}" in n for n in notes)
     _no_ningbo(out)
 
 

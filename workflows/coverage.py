@@ -1,0 +1,277 @@
+"""15-minute service circles: the share of demand within cut-offs of service points.
+
+One definition for ``cli.py coverage``, the coverage page and the print map/pack:
+build a :class:`CoverageRequest`, call :func:`run`. The reach options
+(:class:`ReachOptions`) are shared with siting and what-if.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import settings
+from geo.coverage import run_coverage, sensitivity_table
+from geo.reach import ReachParams
+from layers.errors import InnoMapError
+from layers.project import Project
+from workflows.common import (
+    Report,
+    check_positive,
+    input_provenance,
+    select_layers,
+    synthetic_note,
+)
+
+__all__ = [
+    "MAX_CUTOFFS",
+    "MAX_MINUTES",
+    "CoverageRequest",
+    "ReachOptions",
+    "load_graph",
+    "run",
+    "sensitivity",
+]
+
+#: Work limits (named in the error when exceeded).
+MAX_MINUTES = 180.0
+MAX_CUTOFFS = 12
+MAX_SPEED_KMH = 200.0
+
+
+@dataclass(frozen=True)
+class ReachOptions:
+    """How travel time is measured (shared by coverage, siting and what-if).
+
+    ``method`` defaults to ``network`` when a network is given, else ``straight``
+    (the straight-line approximation, labelled as such everywhere).
+    ``network`` is a road network kept in the project or a network file.
+    """
+
+    mode: str = "walk"
+    method: str | None = None
+    speed_kmh: float | None = None
+    detour: float = settings.DETOUR
+    max_snap_m: float = settings.MAX_SNAP_M
+    network: str | None = None
+
+    def __post_init__(self):
+        if self.mode not in ("walk", "bike", "drive"):
+            raise InnoMapError(
+                f"未知出行方式 / unknown mode {self.mode!r}: use walk, bike or drive"
+            )
+        method = self.method or ("network" if self.network else "straight")
+        if method not in ("network", "straight"):
+            raise InnoMapError(
+                f"未知方法 / unknown method {self.method!r}: use network or straight"
+            )
+        if method == "network" and not self.network:
+            raise InnoMapError(
+                "路网法需要路网 / the network method needs a road network: give --network "
+                "(a network kept in the project or a file), or use --method straight"
+            )
+        object.__setattr__(self, "method", method)
+        if self.speed_kmh is not None:
+            check_positive("speed_kmh", self.speed_kmh, maximum=MAX_SPEED_KMH, unit=" km/h")
+        check_positive("detour", self.detour, maximum=5.0)
+        if float(self.detour) < 1.0:
+            raise InnoMapError(f"绕行系数不能小于 1 / detour must be ≥ 1, got {self.detour}")
+        check_positive("max_snap_m", self.max_snap_m, maximum=10_000, unit=" m")
+
+    def params(self) -> ReachParams:
+        return ReachParams(
+            method=self.method,
+            mode=self.mode,
+            speed_kmh=self.speed_kmh,
+            detour=float(self.detour),
+            max_snap_m=float(self.max_snap_m),
+        )
+
+
+def _minutes(values) -> tuple[float, ...]:
+    vals = [values] if isinstance(values, (int, float, str)) else list(values)
+    out = []
+    for v in vals:
+        out.append(check_positive("minutes", v, maximum=MAX_MINUTES, unit=" min"))
+    if not out:
+        raise InnoMapError("没有时间阈值 / no cut-off minutes given: e.g. 5,10,15")
+    if len(set(out)) > MAX_CUTOFFS:
+        raise InnoMapError(
+            f"时间阈值 {len(set(out))} 个超过上限 {MAX_CUTOFFS} / {len(set(out))} cut-offs exceed "
+            f"the limit {MAX_CUTOFFS}: give fewer minutes"
+        )
+    return tuple(sorted(set(out)))
+
+
+@dataclass(frozen=True)
+class CoverageRequest:
+    """A coverage request (layer references resolved against the project)."""
+
+    service: tuple[str, ...] = ("science_venues",)
+    demand: tuple[str, ...] = ("enterprises",)
+    weight: str | None = None
+    minutes: tuple[float, ...] = settings.COVERAGE_MINUTES
+    reach: ReachOptions = field(default_factory=ReachOptions)
+    crs: str | None = None
+    skip_invalid: bool = False
+
+    def __post_init__(self):
+        for name in ("service", "demand"):
+            v = getattr(self, name)
+            object.__setattr__(self, name, (v,) if isinstance(v, str) else tuple(v))
+        object.__setattr__(self, "minutes", _minutes(self.minutes))
+        if isinstance(self.reach, dict):
+            object.__setattr__(self, "reach", ReachOptions(**self.reach))
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["service"], d["demand"], d["minutes"] = (
+            list(self.service),
+            list(self.demand),
+            list(self.minutes),
+        )
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> CoverageRequest:
+        """From :meth:`to_dict` or the CLI's JSON keys (``mode``, ``speed_kmh`` … at top level)."""
+        reach_keys = set(ReachOptions.__dataclass_fields__)
+        reach = dict(d.get("reach") or {})
+        reach.update({k: v for k, v in d.items() if k in reach_keys})
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__ and k != "reach"}
+        return cls(**known, reach=ReachOptions(**reach))
+
+
+def load_graph(project: Project, reach: ReachOptions):
+    """The road graph of ``reach`` (``None`` for the straight-line method)."""
+    if reach.method != "network":
+        return None
+    from workflows.network import project_graph
+
+    return project_graph(project, reach.network)
+
+
+def _clean(records: list[dict]) -> list[dict]:
+    out = []
+    for r in records:
+        out.append(
+            {
+                k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in r.items()
+            }
+        )
+    return out
+
+
+def run(project: Project, request: CoverageRequest, *, graph=None) -> Report:
+    """Coverage of the demand by the services within each cut-off, in the project's metric CRS.
+
+    ``graph`` may be passed when the caller already holds the request's road graph.
+    """
+    reach = request.reach
+    params = reach.params()
+    if graph is None:
+        graph = load_graph(project, reach)
+    services = select_layers(
+        project,
+        request.service,
+        default_kind="science_venues",
+        crs=request.crs,
+        skip_invalid=request.skip_invalid,
+    )
+    demand = select_layers(
+        project,
+        request.demand,
+        default_kind="enterprises",
+        crs=request.crs,
+        skip_invalid=request.skip_invalid,
+    )
+    crs = graph.crs if graph is not None else project.metric_crs()
+    d_m = demand.gdf.to_crs(crs)
+    s_m = services.gdf.to_crs(crs)
+    if len(d_m) == 0 or len(s_m) == 0:
+        raise InnoMapError("需求或服务点为空 / no demand or no service points: check the layers")
+    res = run_coverage(
+        d_m,
+        s_m,
+        params=params,
+        minutes=request.minutes,
+        weight_col=request.weight,
+        graph=graph,
+        zones=project.zones.to_crs(crs),
+    )
+    label = params.label("zh")
+    prov = input_provenance(project, services=services, demand=demand)
+    summary = {
+        "method": reach.method,
+        "method_label": label,
+        "method_label_en": params.label("en"),
+        "mode": reach.mode,
+        "speed_kmh": params.effective_speed_kmh,
+        "detour": params.detour if reach.method == "straight" else None,
+        "network": reach.network,
+        "minutes": list(res.minutes),
+        "service": list(request.service),
+        "demand": list(request.demand),
+        "weight": request.weight,
+        "demand_total": int(res.summary["demand_total"].iloc[0]),
+        "weight_total": float(res.summary["weight_total"].iloc[0]),
+        "results": _clean(
+            res.summary[["minutes", "covered", "share", "weighted_share"]].to_dict("records")
+        ),
+        "by_zone": _clean(res.by_zone.to_dict("records")),
+        "by_district": _clean(res.by_district.to_dict("records")),
+        "zone_area": _clean(res.zone_area.to_dict("records")),
+        "unsnapped": res.unsnapped_demand,
+        "unsnapped_services": res.unsnapped_service,
+        "synthetic_demand": demand.synthetic_rows > 0,
+        "synthetic_services": services.synthetic_rows > 0,
+        "skipped_invalid": services.skipped + demand.skipped,
+        **prov,
+    }
+    dem = res.demand.copy()
+    dem["travel_min"] = dem["travel_min"].astype(float)
+    dem["method_label"] = label
+    iso = res.isochrones.copy()
+    iso["method_label"] = label
+    blind = res.blind_spots.copy()
+    blind["method_label"] = label
+    share = ", ".join(f"{r.minutes:g} 分钟 {r.share:.1%}" for r in res.summary.itertuples())
+    return Report(
+        analysis="coverage",
+        request=request.to_dict(),
+        summary=summary,
+        tables={
+            "results": res.summary,
+            "by_district": res.by_district,
+            "by_zone": res.by_zone,
+            "zone_area": res.zone_area,
+        },
+        layers={
+            "demand": dem,
+            "isochrones": iso,
+            "coverage_areas": res.coverage_areas,
+            "blind_spots": blind,
+        },
+        inputs={"services": s_m, "demand": d_m},
+        notes=[f"方法: {label}", f"覆盖率: {share}", *synthetic_note(prov)],
+        result=res,
+    )
+
+
+def sensitivity(project: Project, report: Report, *, factors=(0.75, 0.875, 1.0, 1.125, 1.25)):
+    """Covered share for speeds around the request's speed × its cut-offs."""
+    req = CoverageRequest.from_dict(report.request)
+    params = req.reach.params()
+    base = params.effective_speed_kmh or settings.STRAIGHT_DRIVE_KMH
+    speeds = tuple(sorted({round(base * f, 2) for f in factors}))
+    d_m, s_m = report.inputs["demand"], report.inputs["services"]
+    return sensitivity_table(
+        d_m.geometry.get_coordinates().to_numpy(),
+        s_m.geometry.get_coordinates().to_numpy(),
+        params=params,
+        minutes=req.minutes,
+        speeds_kmh=speeds,
+        graph=load_graph(project, req.reach),
+        weights=None if not req.weight else d_m[req.weight].fillna(0).to_numpy(float),
+    )

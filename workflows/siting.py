@@ -1,0 +1,319 @@
+"""Incubator siting: gaps and the best new sites with the project's existing ones kept.
+
+One definition for ``cli.py site``, the siting page and the print map/pack. The
+candidates are a hexagon grid over the study area (the zone, else the demand's
+hull — :func:`workflows.common.study_area`), a layer, or points clicked on the map.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+import settings
+from geo.siting_geo import grid_candidates, run_siting
+from layers.errors import InnoMapError
+from layers.project import Project
+from workflows.common import (
+    Report,
+    check_positive,
+    input_provenance,
+    select_layers,
+    study_area,
+    synthetic_note,
+)
+from workflows.coverage import ReachOptions, load_graph
+
+__all__ = ["MAX_CANDIDATES", "SitingRequest", "candidates", "run"]
+
+#: Work limits (named in the error when exceeded).
+MAX_CANDIDATES = 20_000
+MAX_K = 500
+MIN_GRID_M = 50.0
+
+
+@dataclass(frozen=True)
+class SitingRequest:
+    """A siting request.
+
+    Attributes
+    ----------
+    demand : tuple of str
+        Demand layer references.
+    existing : str
+        Existing incubators (kept as sites): a reference in the project.
+    candidates : str
+        ``grid:<metres>`` over the study area, or a layer reference.
+    zone : str, optional
+        Restrict candidates to this project zone.
+    k, target_share, model
+        MCLP/p-median with ``k`` new sites, or LSCP for ``target_share``.
+    extra_candidates : tuple of (lon, lat)
+        Candidates clicked on the map (WGS84).
+    exclude_wkt : str, optional
+        Areas where no site may go (WGS84 WKT).
+    """
+
+    demand: tuple[str, ...] = ("enterprises",)
+    weight: str | None = None
+    existing: str = "incubators"
+    candidates: str = f"grid:{settings.SITING_GRID_M:g}"
+    zone: str | None = None
+    k: int | None = settings.SITING_K
+    target_share: float | None = None
+    model: str | None = None
+    minutes: float = settings.SITING_MINUTES
+    reach: ReachOptions = field(default_factory=ReachOptions)
+    solver: str = "auto"
+    time_limit: float = settings.SITING_TIME_LIMIT_S
+    extra_candidates: tuple[tuple[float, float], ...] = ()
+    exclude_wkt: str | None = None
+    crs: str | None = None
+    skip_invalid: bool = False
+
+    def __post_init__(self):
+        d = self.demand
+        object.__setattr__(self, "demand", (d,) if isinstance(d, str) else tuple(d))
+        object.__setattr__(
+            self, "extra_candidates", tuple((float(x), float(y)) for x, y in self.extra_candidates)
+        )
+        if isinstance(self.reach, dict):
+            object.__setattr__(self, "reach", ReachOptions(**self.reach))
+        if (self.k is None) == (self.target_share is None):
+            raise InnoMapError(
+                "请给出 k 或目标覆盖率之一 / give exactly one of --k and --target-share"
+            )
+        model = self.model or ("lscp" if self.target_share is not None else "mclp")
+        if model not in ("mclp", "lscp", "pmedian"):
+            raise InnoMapError(f"未知模型 / unknown model {model!r}: use mclp, lscp or pmedian")
+        if model == "lscp" and self.target_share is None:
+            raise InnoMapError("--model lscp 需要 --target-share / lscp needs --target-share")
+        if model in ("mclp", "pmedian") and self.k is None:
+            raise InnoMapError(f"--model {model} 需要 --k / {model} needs --k")
+        object.__setattr__(self, "model", model)
+        if self.k is not None:
+            check_positive("k", self.k, maximum=MAX_K)
+        if self.target_share is not None:
+            check_positive("target_share", self.target_share, maximum=1.0)
+        check_positive("minutes", self.minutes, maximum=180, unit=" min")
+        check_positive("time_limit", self.time_limit, maximum=3600, unit=" s")
+        if self.candidates.startswith("grid:"):
+            try:
+                spacing = float(self.candidates.split(":", 1)[1])
+            except ValueError:
+                raise InnoMapError(
+                    f"--candidates {self.candidates!r}: use grid:<metres>, e.g. grid:500"
+                ) from None
+            check_positive("grid spacing", spacing, unit=" m")
+            if spacing < MIN_GRID_M:
+                raise InnoMapError(
+                    f"候选格网间距 {spacing:g} m 小于下限 {MIN_GRID_M:g} m / grid spacing is below "
+                    f"the limit {MIN_GRID_M:g} m: use e.g. grid:{settings.SITING_GRID_M:g}"
+                )
+
+    @property
+    def grid_m(self) -> float | None:
+        return (
+            float(self.candidates.split(":", 1)[1]) if self.candidates.startswith("grid:") else None
+        )
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["demand"] = list(self.demand)
+        d["extra_candidates"] = [list(p) for p in self.extra_candidates]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> SitingRequest:
+        """From :meth:`to_dict` or the CLI's JSON keys (reach options at top level)."""
+        reach = dict(d.get("reach") or {})
+        reach.update({k: v for k, v in d.items() if k in ReachOptions.__dataclass_fields__})
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__ and k != "reach"}
+        if "k" not in known and "target_share" in known:
+            known["k"] = None
+        return cls(**known, reach=ReachOptions(**reach))
+
+
+def candidates(project: Project, request: SitingRequest, demand_m: gpd.GeoDataFrame):
+    """The candidate sites (metric CRS) of a request, with the work limit checked first."""
+    crs = demand_m.crs
+    area = study_area(project, demand_m, zone=request.zone)
+    exclude = None
+    if request.exclude_wkt:
+        exclude = (
+            gpd.GeoSeries([shapely.from_wkt(request.exclude_wkt)], crs=4326).to_crs(crs).iloc[0]
+        )
+    parts = []
+    if request.grid_m is not None:
+        n = area.area / (0.866 * request.grid_m**2)
+        if n > MAX_CANDIDATES:
+            raise InnoMapError(
+                f"候选点约 {n:,.0f} 个超过上限 {MAX_CANDIDATES:,} / about {n:,.0f} grid candidates "
+                f"exceed the limit {MAX_CANDIDATES:,}: use a larger spacing or a zone"
+            )
+        parts.append(grid_candidates(area, spacing_m=request.grid_m, crs=crs, exclude=exclude))
+    else:
+        sel = select_layers(
+            project,
+            [request.candidates],
+            default_kind="incubators",
+            crs=request.crs,
+            skip_invalid=request.skip_invalid,
+        )
+        c = sel.gdf.to_crs(crs)
+        if request.zone:
+            c = c[c.within(area)]
+        parts.append(c[["id", "geometry"]].assign(source=request.candidates))
+    if request.extra_candidates:
+        xs, ys = zip(*request.extra_candidates, strict=True)
+        clicked = gpd.GeoDataFrame(
+            {"id": [f"C{i + 1}" for i in range(len(xs))], "source": "map"},
+            geometry=gpd.points_from_xy(xs, ys),
+            crs=4326,
+        ).to_crs(crs)
+        parts.append(clicked)
+    out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs)
+    if len(out) > MAX_CANDIDATES:
+        raise InnoMapError(
+            f"候选点 {len(out):,} 个超过上限 {MAX_CANDIDATES:,} / {len(out):,} candidates exceed the "
+            f"limit {MAX_CANDIDATES:,}"
+        )
+    return out
+
+
+def run(project: Project, request: SitingRequest, *, graph=None) -> Report:
+    """Gaps, the best new sites (existing kept) and before/after coverage."""
+    reach = request.reach
+    params = reach.params()
+    if graph is None:
+        graph = load_graph(project, reach)
+    demand = select_layers(
+        project,
+        request.demand,
+        default_kind="enterprises",
+        crs=request.crs,
+        skip_invalid=request.skip_invalid,
+    )
+    existing = select_layers(
+        project,
+        [request.existing],
+        default_kind="incubators",
+        crs=request.crs,
+        skip_invalid=request.skip_invalid,
+    )
+    crs = graph.crs if graph is not None else project.metric_crs()
+    d_m = demand.gdf.to_crs(crs)
+    e_m = existing.gdf.to_crs(crs)
+    cands = candidates(project, request, d_m)
+    cap = "floor_area_m2" if "floor_area_m2" in e_m else None
+    res = run_siting(
+        d_m,
+        e_m,
+        cands,
+        params=params,
+        minutes=float(request.minutes),
+        model=request.model,
+        k=None if request.k is None else int(request.k),
+        target_share=request.target_share,
+        solver=request.solver,
+        time_limit=float(request.time_limit),
+        weight_col=request.weight,
+        capacity_col=cap,
+        graph=graph,
+    )
+    sol = res.solution
+    label = params.label("zh")
+    prov = input_provenance(project, demand=demand, existing=existing)
+    by_sub = e_m.groupby(e_m["subtype"].astype(str)).agg(
+        n=("id", "size"), synthetic=("synthetic", "sum")
+    )
+    summary = {
+        "model": request.model,
+        "k": len(sol.selected) if request.model == "lscp" else request.k,
+        "target_share": request.target_share,
+        "objective": sol.objective,
+        "upper_bound": sol.upper_bound,
+        "gap": sol.gap,
+        "bound_kind": "lower bound on weighted minutes"
+        if request.model == "pmedian"
+        else (
+            "lower bound on the number of sites"
+            if request.model == "lscp"
+            else "upper bound on weighted covered demand"
+        ),
+        "solver": sol.solver,
+        "solver_status": sol.status,
+        "seconds": sol.seconds,
+        "covered_before": res.covered_before,
+        "covered_after": res.covered_after,
+        "share_before": res.share_before,
+        "share_after": res.share_after,
+        "weight_total": res.weight_total,
+        "weight": request.weight,
+        "minutes": float(request.minutes),
+        "method": reach.method,
+        "method_label": label,
+        "mode": reach.mode,
+        "speed_kmh": params.effective_speed_kmh,
+        "network": reach.network,
+        "candidates": request.candidates,
+        "n_candidates": len(cands),
+        "zone": request.zone,
+        "existing": request.existing,
+        "n_existing": len(e_m),
+        "existing_by_subtype": {
+            str(k): {"n": int(v.n), "synthetic": int(v.synthetic)} for k, v in by_sub.iterrows()
+        },
+        "selected": [
+            {
+                "rank": int(r["rank"]),
+                "id": str(r["id"]),
+                "lon": float(r["lon"]),
+                "lat": float(r["lat"]),
+                "marginal_gain": float(r["marginal_gain"]),
+                "newly_covered_weight": float(r["newly_covered_weight"]),
+            }
+            for _, r in res.selected.iterrows()
+        ],
+        "by_zone": res.by_zone.to_dict("records"),
+        "by_district": res.by_district.to_dict("records"),
+        "synthetic_demand": demand.synthetic_rows > 0,
+        "skipped_invalid": demand.skipped + existing.skipped,
+        **prov,
+    }
+    sites = res.selected.copy()
+    sites["method_label"] = label
+    gaps = res.gaps.copy()
+    gaps["method_label"] = label
+    synth = int(e_m["synthetic"].sum()) if "synthetic" in e_m else 0
+    notes = [
+        f"方法: {label}",
+        f"覆盖 {res.share_before:.1%} → {res.share_after:.1%}; 证明差距 {sol.gap:.2%} ({sol.solver})",
+    ]
+    if synth:
+        notes.append(
+            f"现有站点中 {synth} 个为模拟数据 (按子类: "
+            + ", ".join(
+                f"{k} {v['synthetic']}"
+                for k, v in summary["existing_by_subtype"].items()
+                if v["synthetic"]
+            )
+            + ") / some existing sites are synthetic"
+        )
+    return Report(
+        analysis="site",
+        request=request.to_dict(),
+        summary=summary,
+        tables={
+            "selected": res.selected.drop(columns="geometry"),
+            "by_zone": res.by_zone,
+            "by_district": res.by_district,
+        },
+        layers={"sites": sites, "catchments": res.catchments, "gaps": gaps},
+        inputs={"demand": d_m, "existing": e_m, "candidates": cands},
+        notes=[*notes, *synthetic_note(prov)],
+        result=res,
+    )
