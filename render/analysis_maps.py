@@ -1,0 +1,150 @@
+"""Web-map layers and charts of analysis reports (no Streamlit: pages and exports share them)."""
+
+from __future__ import annotations
+
+import io
+
+import geopandas as gpd
+import matplotlib
+import numpy as np
+import shapely
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from layers.project import Project
+from layers.registry import REGISTRY
+from render.webmap import MapLayer
+
+__all__ = [
+    "HOT_COLORS",
+    "area_bounds",
+    "cluster_map_layers",
+    "hotspot_map_layers",
+    "kde_png",
+    "outline_map_layers",
+    "ripley_figure",
+]
+
+HOT_COLORS = {
+    "hot_99": "#d7191c",
+    "hot_95": "#f46d43",
+    "hot_90": "#fdae61",
+    "not_significant": "#eeeeee",
+    "cold_90": "#abd9e9",
+    "cold_95": "#74add1",
+    "cold_99": "#2c7bb6",
+}
+
+
+def _t(lang: str, zh: str, en: str) -> str:
+    return en if lang == "en" else zh
+
+
+def outline_map_layers(project: Project, lang: str = "zh") -> list[MapLayer]:
+    """The project's districts and zones as (non-clickable) outline layers."""
+    out = []
+    for kind in ("districts", "zones"):
+        g = project.kind_frame(kind)
+        if len(g):
+            spec = REGISTRY[kind]
+            out.append(MapLayer(kind, spec.name(lang), g, spec.color, "polygon", kind=kind))
+    return out
+
+
+def area_bounds(area, crs) -> tuple[float, float, float, float]:
+    """WGS84 bounds of a metric geometry (to frame a map)."""
+    return tuple(gpd.GeoSeries([area], crs=crs).to_crs(4326).total_bounds)
+
+
+def cluster_map_layers(project: Project, report, lang: str = "zh") -> list[MapLayer]:
+    """Outlines, cluster hulls, noise and clustered points of a clusters report."""
+    lab = report.layers["points"]
+    hulls = report.layers["clusters"].to_crs(4326)
+    if len(hulls):
+        hulls["name"] = hulls["label"] + " #" + hulls["id"].astype(str)
+    fields = ("id", "name", "kind", "subtype", "cluster", "synthetic")
+    return [
+        *outline_map_layers(project, lang),
+        MapLayer(
+            "hulls",
+            _t(lang, "簇范围(凹包)", "Cluster hulls"),
+            hulls,
+            "#e6550d",
+            "polygon",
+            fields=("name", "size", "label", "area_km2", "density_per_km2", "zone", "district"),
+            style={"fillOpacity": 0.25, "weight": 2},
+        ),
+        MapLayer(
+            "noise",
+            _t(lang, "噪声点", "Noise"),
+            lab[lab["cluster"] < 0].to_crs(4326),
+            "#999999",
+            "point",
+            fields=fields,
+        ),
+        MapLayer(
+            "clustered",
+            _t(lang, "簇内点", "Clustered points"),
+            lab[lab["cluster"] >= 0].to_crs(4326),
+            "#e6550d",
+            "point",
+            fields=fields,
+        ),
+    ]
+
+
+def hotspot_map_layers(project: Project, report, lang: str = "zh") -> list[MapLayer]:
+    """Outlines and significant Gi* cells of a hot-spot report."""
+    cells = report.layers["cells"]
+    sig = cells[cells["hotspot_class"] != "not_significant"].to_crs(4326)
+    sig["name"] = sig["hotspot_class"]
+    return [
+        *outline_map_layers(project, lang),
+        MapLayer(
+            "hex",
+            _t(lang, "热点/冷点格网", "Hot/cold cells"),
+            sig,
+            "#d7191c",
+            "polygon",
+            fields=("name", "count", "gi_z", "gi_p", "gi_p_fdr"),
+            style={
+                "fillOpacity": 0.6,
+                "weight": 0.5,
+                "colorField": "name",
+                "colorMap": HOT_COLORS,
+                "lineColor": "#666666",
+            },
+        ),
+    ]
+
+
+def kde_png(surface) -> tuple[bytes, tuple[float, float, float, float], object]:
+    """PNG of a KDE surface and its metric bounds."""
+    d = surface.density
+    d = np.ma.masked_less_equal(d, d.max() * 0.02 if d.max() > 0 else 0)
+    buf = io.BytesIO()
+    plt.imsave(buf, d, cmap="YlOrRd", format="png")
+    return buf.getvalue(), surface.bounds, shapely.box(*surface.bounds)
+
+
+def ripley_figure(rl: dict, *, lang: str = "zh"):
+    """Matplotlib figure of L(d) − d with the CSR envelope."""
+    from export.fonts import cjk_font
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    font = cjk_font()
+    ax.fill_between(
+        rl["distances"],
+        rl["env_low"] - rl["distances"],
+        rl["env_high"] - rl["distances"],
+        color="#cccccc",
+        label=_t(lang, "CSR 包络 (99 次)", "CSR envelope (99)"),
+    )
+    ax.plot(rl["distances"], rl["L_minus_d"], color="#d62728", label="L(d) − d")
+    ax.axhline(0, color="#555", lw=0.8)
+    ax.set_xlabel(_t(lang, "距离 d (米)", "distance d (m)"), fontproperties=font)
+    ax.set_ylabel("L(d) − d (m)")
+    ax.set_title(f"{rl['kind']}  n={rl['n']}", fontproperties=font)
+    ax.legend(prop=font)
+    return fig

@@ -1,0 +1,157 @@
+"""Streamlit pieces every analysis page shares: errors, saved runs, result packs, banners."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from layers.errors import InnoMapError
+from layers.project import Project, save_run
+from ui.i18n import lang
+from ui.state import current_project, refresh_project
+
+__all__ = [
+    "T",
+    "guarded",
+    "pack_buttons",
+    "reopen_run",
+    "save_run_button",
+    "synthetic_banner",
+]
+
+
+def T(zh: str, en: str) -> str:
+    """The Chinese or English text, by the session's language."""
+    return en if lang() == "en" else zh
+
+
+def guarded(fn: Callable, *args, **kwargs):
+    """Call ``fn``; an :class:`InnoMapError` is shown as an error (no traceback) and gives None."""
+    try:
+        return fn(*args, **kwargs)
+    except InnoMapError as exc:
+        st.error(str(exc))
+        return None
+
+
+def synthetic_banner(summary: dict) -> None:
+    """A prominent warning when synthetic rows drive the result."""
+    share = summary.get("synthetic_share") or 0.0
+    if share:
+        st.warning(
+            T(
+                f"注意: 本结果的输入中 {share:.0%} 为模拟数据, 结果仅用于演示方法, 不能用于规划决策。",
+                f"Note: {share:.0%} of this result's input rows are synthetic: it demonstrates the "
+                "method only and must not be used for planning decisions.",
+            )
+        )
+    for w in summary.get("warnings") or []:
+        st.warning(w)
+
+
+def save_run_button(project: Project, report, *, key: str, title: str) -> None:
+    """Save the report as a run of the project (writable projects only)."""
+    if project.read_only:
+        st.caption(
+            T(
+                "示例项目只读: 另存为项目后可保存分析。",
+                "The demo project is read-only: save it as a project to keep runs.",
+            )
+        )
+        return
+    if st.button(T("保存本次分析", "Save this run"), key=key):
+        small = {k: g for k, g in report.layers.items() if len(g) <= 20_000}
+        rec = guarded(
+            save_run,
+            project,
+            analysis=report.analysis,
+            title=title,
+            request=report.request,
+            summary=report.summary,
+            layers=small,
+        )
+        if rec is not None:
+            refresh_project()
+            st.success(T(f"已保存: {rec.id}", f"Saved: {rec.id}"))
+
+
+def reopen_run(project: Project, analysis: str, *, key: str, rerun: Callable) -> None:
+    """A picker of the project's saved runs of ``analysis``; a newly picked run is run again.
+
+    ``rerun(request_dict)`` rebuilds the request (``from_dict``) and stores the report.
+    """
+    runs = [r for r in project.runs if r.analysis == analysis]
+    if not runs:
+        return
+    ids = ["", *[r.id for r in runs]]
+    labels = {r.id: f"{r.created_at} · {r.title or r.id}" for r in runs}
+    pick = st.selectbox(
+        T("打开已保存的分析", "Open a saved run"),
+        ids,
+        key=key,
+        format_func=lambda i: labels.get(i, "—"),
+    )
+    if pick and st.session_state.get(f"{key}_loaded") != pick:
+        st.session_state[f"{key}_loaded"] = pick
+        guarded(rerun, project.run(pick).request)
+
+
+def pack_buttons(
+    project: Project, report, *, title: str, prefix: str, file_name: str, tables: dict | None = None
+) -> None:
+    """Export button for a result pack (print map, layers, tables, README) and its download."""
+    if st.button(T("导出资料包", "Export result pack"), key=f"{prefix}_export"):
+        from export.maps import report_print_layers
+        from export.pack import result_pack
+
+        def build():
+            layers, notes, sub = report_print_layers(project, report)
+            return result_pack(
+                title=title,
+                print_layers=layers,
+                layers=report.layers_wgs84(),
+                tables=tables if tables is not None else report.tables,
+                params=report.request,
+                notes=notes,
+                subtitle=sub,
+                extent=_extent(project, report),
+                crs=project.metric_crs(),
+                sources=[
+                    s["source_file"]
+                    for r in report.summary.get("inputs", {}).values()
+                    for s in r["sources"]
+                    if s.get("source_file")
+                ],
+            )
+
+        with st.spinner(T("正在生成资料包…", "Building the pack…")):
+            data = guarded(build)
+        if data is not None:
+            st.session_state[f"{prefix}_pack"] = data
+    if f"{prefix}_pack" in st.session_state:
+        st.download_button(
+            T("下载资料包", "Download pack"),
+            st.session_state[f"{prefix}_pack"],
+            file_name=file_name,
+            mime="application/zip",
+            key=f"{prefix}_dl",
+        )
+
+
+def _extent(project: Project, report):
+    from export.maps import zone_extent
+
+    zone = report.request.get("zone")
+    if zone:
+        return zone_extent(project, zone)
+    first = next((g for g in report.inputs.values() if len(g)), None)
+    return tuple(first.to_crs(4326).total_bounds) if first is not None else project.bounds()
+
+
+def project_or_stop() -> Project:
+    """The current project; stops the page with a message if it cannot be opened."""
+    project = guarded(current_project)
+    if project is None:
+        st.stop()
+    return project
