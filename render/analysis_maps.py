@@ -17,9 +17,11 @@ from layers.registry import REGISTRY
 from render.webmap import MapLayer
 
 __all__ = [
+    "CUT_COLORS",
     "HOT_COLORS",
     "area_bounds",
     "cluster_map_layers",
+    "coverage_map_layers",
     "hotspot_map_layers",
     "kde_png",
     "outline_map_layers",
@@ -148,3 +150,77 @@ def ripley_figure(rl: dict, *, lang: str = "zh"):
     ax.set_title(f"{rl['kind']}  n={rl['n']}", fontproperties=font)
     ax.legend(prop=font)
     return fig
+
+
+CUT_COLORS = ("#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59")
+
+
+def coverage_map_layers(project: Project, report, lang: str = "zh") -> list[MapLayer]:
+    """Outlines, blind spots, service areas by cut-off, covered/uncovered demand, services."""
+    res = report.result
+    ml = outline_map_layers(project, lang)
+    blind = res.blind_spots.to_crs(4326).iloc[[-1]].copy()
+    blind["name"] = _t(
+        lang, f"盲区(>{res.minutes[-1]:g} 分钟)", f"Blind spots (> {res.minutes[-1]:g} min)"
+    )
+    ml.append(
+        MapLayer(
+            "blind",
+            blind["name"].iloc[0],
+            blind,
+            "#7f7f7f",
+            "polygon",
+            fields=("name", "minutes"),
+            style={"fillOpacity": 0.25, "weight": 0.5},
+        )
+    )
+    areas = res.coverage_areas.to_crs(4326)
+    for i in range(len(areas) - 1, -1, -1):
+        a = areas.iloc[[i]].copy()
+        m = a["minutes"].iloc[0]
+        a["name"] = _t(lang, f"{m:g} 分钟服务圈", f"{m:g}-min service area")
+        ml.append(
+            MapLayer(
+                f"area_{i}",
+                a["name"].iloc[0],
+                a,
+                CUT_COLORS[i % len(CUT_COLORS)],
+                "polygon",
+                fields=("name", "minutes", "label"),
+                style={"fillOpacity": 0.3, "weight": 1},
+            )
+        )
+    dem = res.demand.to_crs(4326)
+    last = f"covered_{res.minutes[-1]:g}"
+    fields = ("id", "name", "subtype", "district", "travel_min", "nearest_service_id", "synthetic")
+    ml.append(
+        MapLayer(
+            "uncovered",
+            _t(lang, "未覆盖需求", "Not covered"),
+            dem[~dem[last]],
+            "#d7191c",
+            "point",
+            fields=fields,
+        )
+    )
+    ml.append(
+        MapLayer(
+            "covered",
+            _t(lang, "已覆盖需求", "Covered"),
+            dem[dem[last]],
+            "#2b83ba",
+            "point",
+            fields=fields,
+        )
+    )
+    ml.append(
+        MapLayer(
+            "services",
+            _t(lang, "服务点", "Service points"),
+            report.inputs["services"].to_crs(4326),
+            "#6a3d9a",
+            "point",
+            style={"radius": 7, "cluster": False},
+        )
+    )
+    return ml

@@ -1,0 +1,124 @@
+"""Road-network choice shared by the coverage and siting pages.
+
+A network is a reference the workflows understand (``workflows.network.project_graph``):
+the name of a network kept in the project, or a network file on the server. An
+upload is kept in a writable project (provenance: the original file name); with
+the read-only demo it is cached under ``CACHE_DIR/uploads`` by content digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from layers.project import Project
+from ui.common import T, guarded
+from ui.state import refresh_project
+from workflows.network import CACHE_DIR, add_network_file, project_graph
+
+__all__ = ["network_controls"]
+
+NETWORK_SUFFIXES = (".osm.pbf", ".osm", ".pbf", ".graphml", ".gpkg", ".zip", ".npz")
+
+
+def _keep_upload(project: Project, up) -> str | None:
+    name = Path(up.name).name
+    suffix = next((s for s in NETWORK_SUFFIXES if name.lower().endswith(s)), None)
+    if suffix is None:
+        st.error(T(f"不支持的路网格式: {name}", f"Unsupported network format: {name}"))
+        return None
+    data = up.getvalue()
+    if not project.read_only:
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / name
+            path.write_bytes(data)
+            net = guarded(add_network_file, project, path)
+        if net is None:
+            return None
+        refresh_project()
+        return net.name
+    digest = hashlib.sha256(data).hexdigest()[:20]
+    path = CACHE_DIR / "uploads" / f"{digest}{suffix}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_bytes(data)
+    return str(path)
+
+
+def _osm_fetch(project: Project) -> str | None:
+    if not st.button(
+        T("从 OpenStreetMap 在线获取路网(需联网)", "Fetch the network from OSM (online)"),
+        key="cov_fetch",
+    ):
+        return None
+    import osmnx as ox
+
+    w, s, e, n = project.bounds()
+    mode = st.session_state.get("cov_mode", "walk")
+    target = CACHE_DIR / f"osm-{mode}-{w:.3f}-{s:.3f}-{e:.3f}-{n:.3f}.graphml"
+    try:
+        with st.spinner(T("正在下载 OSM 路网…", "Downloading the OSM network…")):
+            if not target.exists():
+                g = ox.graph_from_bbox((w - 0.01, s - 0.01, e + 0.01, n + 0.01), network_type=mode)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                ox.save_graphml(g, target)
+    except Exception as exc:
+        st.error(
+            T(
+                f"无法获取 OSM 路网(可能未联网): {type(exc).__name__}",
+                f"Could not fetch the OSM network (offline?): {type(exc).__name__}",
+            )
+        )
+        return None
+    return str(target)
+
+
+def network_controls(project: Project):
+    """Widgets to choose or load a road network; returns ``(network_ref, graph)`` or ``(None, None)``."""
+    names = list(project.networks)
+    pick = (
+        st.selectbox(
+            T("项目路网", "Project network"),
+            ["", *names],
+            format_func=lambda n: n or T("(不使用)", "(none)"),
+            key="net_pick",
+        )
+        if names
+        else ""
+    )
+    up = st.file_uploader(
+        T("加载路网文件(可选)", "Load a road network (optional)"),
+        type=["osm", "pbf", "graphml", "gpkg", "zip", "npz"],
+        key="cov_network",
+        help=T(
+            "OSM XML/PBF、GraphML、道路中心线 GeoPackage 或压缩 Shapefile。未加载路网时使用直线距离近似法。",
+            "OSM XML/PBF, GraphML, road centrelines. Without a network the straight-line approximation is used.",
+        ),
+    )
+    ref = pick or None
+    if up is not None and st.session_state.get("net_upload_name") != up.name:
+        ref = _keep_upload(project, up)
+        st.session_state["net_upload_name"] = up.name
+        st.session_state["cov_osm_path"] = ref
+    fetched = _osm_fetch(project)
+    if fetched:
+        st.session_state["cov_osm_path"] = fetched
+    ref = ref or st.session_state.get("cov_osm_path")
+    if not ref:
+        return None, None
+    with st.spinner(T("正在准备路网(仅首次)…", "Preparing the network (first time only)…")):
+        graph = guarded(project_graph, project, ref)
+    if graph is None:
+        return None, None
+    st.caption(
+        T(
+            f"路网: {graph.n_nodes:,} 个节点, {graph.n_edges:,} 条路段",
+            f"Network: {graph.n_nodes:,} nodes, {graph.n_edges:,} edges",
+        )
+    )
+    st.session_state["network_ref"] = ref  # shared with the siting page
+    st.session_state["network_graph"] = graph
+    return ref, graph
