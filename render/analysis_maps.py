@@ -224,3 +224,103 @@ def coverage_map_layers(project: Project, report, lang: str = "zh") -> list[MapL
         )
     )
     return ml
+
+
+GAP_COLORS = {"1": "#b10026", "2": "#e31a1c", "3": "#fc4e2a", "4": "#fd8d3c", "5": "#feb24c"}
+
+
+def siting_map_layers(project: Project, report, lang: str = "zh") -> list[MapLayer]:
+    """Outlines, ranked gaps, catchments, existing and recommended sites of a siting report."""
+    res = report.result
+    gaps = res.gaps.head(200).to_crs(4326)
+    gaps["name"] = _t(lang, "缺口排名 ", "gap rank ") + gaps["gap_rank"].astype(str)
+    gaps["tier"] = np.minimum(5, 1 + (gaps["gap_rank"] - 1) // 40).astype(str)
+    sel = res.selected.to_crs(4326)
+    sel["name"] = _t(lang, "推荐新址 #", "new site #") + sel["rank"].astype(str)
+    catch = res.catchments.to_crs(4326)
+    catch["name"] = _t(lang, "服务范围 #", "catchment #") + catch["rank"].astype(str)
+    return [
+        *outline_map_layers(project, lang),
+        MapLayer(
+            "gaps",
+            _t(lang, "覆盖缺口(前200格)", "Coverage gaps (top 200 cells)"),
+            gaps,
+            "#e31a1c",
+            "polygon",
+            fields=("name", "demand", "unserved", "unserved_share", "access_2sfca"),
+            style={
+                "fillOpacity": 0.45,
+                "weight": 0.3,
+                "colorField": "tier",
+                "colorMap": GAP_COLORS,
+            },
+        ),
+        MapLayer(
+            "catch",
+            _t(lang, "新址服务范围", "New sites' catchments"),
+            catch,
+            "#2c7fb8",
+            "polygon",
+            fields=("name", "minutes"),
+            style={"fillOpacity": 0.12, "weight": 1.5},
+        ),
+        MapLayer(
+            "existing",
+            _t(lang, "现有孵化器", "Existing incubators"),
+            report.inputs["existing"].to_crs(4326),
+            REGISTRY["incubators"].color,
+            "point",
+        ),
+        MapLayer(
+            "new",
+            _t(lang, "推荐新址", "Recommended sites"),
+            sel,
+            "#08519c",
+            "point",
+            fields=("name", "id", "marginal_gain", "newly_covered_weight"),
+            style={"radius": 9},
+        ),
+    ]
+
+
+def whatif_map_layers(project: Project, sites: list[dict], clicked: list, lang: str = "zh"):
+    """Outlines (not clickable, so every click reaches the map), scenario sites, clicked candidates."""
+    import pandas as pd
+
+    outlines = outline_map_layers(project, lang)
+    for m in outlines:
+        m.style = {**(m.style or {}), "interactive": False}
+    df = pd.DataFrame(list(sites), columns=["id", "name", "lon", "lat", "kind"])
+    g = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=4326)
+    ml = [
+        *outlines,
+        MapLayer(
+            "sites",
+            _t(lang, "情景孵化器", "Scenario incubators"),
+            g,
+            REGISTRY["incubators"].color,
+            "point",
+            fields=("id", "name", "kind"),
+            style={"cluster": False},
+        ),
+    ]
+    if clicked:
+        cg = gpd.GeoDataFrame(
+            {
+                "id": [f"click{i + 1}" for i in range(len(clicked))],
+                "name": _t(lang, "候选点", "candidate"),
+            },
+            geometry=gpd.points_from_xy([p[0] for p in clicked], [p[1] for p in clicked]),
+            crs=4326,
+        )
+        ml.append(
+            MapLayer(
+                "clicked",
+                _t(lang, "点选候选点", "Clicked candidates"),
+                cg,
+                "#41ab5d",
+                "point",
+                fields=("id", "name"),
+            )
+        )
+    return ml

@@ -46,7 +46,8 @@ class SitingRequest:
     existing : str
         Existing incubators (kept as sites): a reference in the project.
     candidates : str
-        ``grid:<metres>`` over the study area, or a layer reference.
+        ``grid:<metres>`` over the study area, a layer reference, or ``clicked``
+        (only ``extra_candidates``).
     zone : str, optional
         Restrict candidates to this project zone.
     k, target_share, model
@@ -155,6 +156,11 @@ def candidates(project: Project, request: SitingRequest, demand_m: gpd.GeoDataFr
                 f"exceed the limit {MAX_CANDIDATES:,}: use a larger spacing or a zone"
             )
         parts.append(grid_candidates(area, spacing_m=request.grid_m, crs=crs, exclude=exclude))
+    elif request.candidates == "clicked":
+        if not request.extra_candidates:
+            raise InnoMapError(
+                "没有点选的候选点 / no clicked candidates: add candidates on the what-if map first"
+            )
     else:
         sel = select_layers(
             project,
@@ -176,6 +182,8 @@ def candidates(project: Project, request: SitingRequest, demand_m: gpd.GeoDataFr
         ).to_crs(crs)
         parts.append(clicked)
     out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs)
+    if request.zone and request.candidates == "clicked":
+        out = out[out.within(area)]
     if len(out) > MAX_CANDIDATES:
         raise InnoMapError(
             f"候选点 {len(out):,} 个超过上限 {MAX_CANDIDATES:,} / {len(out):,} candidates exceed the "

@@ -18,7 +18,7 @@ from layers.project import Project
 from workflows.common import Report, check_positive, input_provenance, select_layers, synthetic_note
 from workflows.coverage import ReachOptions, load_graph
 
-__all__ = ["WhatIfRequest", "default_point", "existing_sites", "run"]
+__all__ = ["WhatIfRequest", "apply_edit", "default_point", "existing_sites", "run"]
 
 
 @dataclass(frozen=True)
@@ -127,3 +127,42 @@ def run(project: Project, request: WhatIfRequest, *, graph=None) -> Report:
         notes=[f"方法: {params.label('zh')}", *synthetic_note(prov)],
         result=sc,
     )
+
+
+def _nearest(sites: list[dict], lon: float, lat: float) -> int:
+    d = [(s["lon"] - lon) ** 2 + ((s["lat"] - lat) * 1.15) ** 2 for s in sites]
+    return min(range(len(d)), key=d.__getitem__)
+
+
+def apply_edit(
+    sites: list[dict], action: str, lon: float, lat: float, *, move_from: str | None = None
+) -> tuple[list[dict], str | None, tuple[float, float] | None]:
+    """Apply one map click to a scenario.
+
+    Returns ``(sites, move_from, candidate)``: the new site list; the id picked
+    for a pending move (first click of ``move``); a clicked candidate (``candidate``).
+    """
+    sites = [dict(s) for s in sites]
+    if action == "add":
+        n = sum(1 for s in sites if s["kind"] == "hypothetical") + 1
+        sites.append(
+            {
+                "id": f"H{n}",
+                "name": f"假设孵化器{n}",
+                "lon": lon,
+                "lat": lat,
+                "kind": "hypothetical",
+            }
+        )
+    elif action == "candidate":
+        return sites, move_from, (lon, lat)
+    elif action == "remove" and sites:
+        sites.pop(_nearest(sites, lon, lat))
+    elif action == "move" and sites:
+        if move_from is None:
+            return sites, sites[_nearest(sites, lon, lat)]["id"], None
+        for s in sites:
+            if s["id"] == move_from:
+                s["lon"], s["lat"], s["kind"] = lon, lat, "moved"
+        return sites, None, None
+    return sites, move_from, None

@@ -1,0 +1,168 @@
+"""The what-if section of the siting page: edit a scenario by map clicks, compare, save."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from layers.project import save_run
+from render.analysis_maps import whatif_map_layers
+from render.webmap import build_map
+from ui.common import T, guarded
+from ui.i18n import lang
+from ui.state import refresh_project
+from workflows import whatif
+
+__all__ = ["what_if"]
+
+ACTIONS = {
+    "add": ("添加假设孵化器", "Add hypothetical incubator"),
+    "candidate": ("添加候选点", "Add candidate"),
+    "remove": ("删除最近的孵化器", "Remove nearest incubator"),
+    "move": ("移动: 先点孵化器, 再点新位置", "Move: click an incubator, then its new place"),
+}
+
+
+def _apply(action: str, lon: float, lat: float) -> None:
+    sites, move_from, cand = whatif.apply_edit(
+        st.session_state["whatif_sites"],
+        action,
+        lon,
+        lat,
+        move_from=st.session_state.get("whatif_move_from"),
+    )
+    st.session_state["whatif_sites"] = sites
+    st.session_state["whatif_move_from"] = move_from
+    if cand is not None:
+        st.session_state.setdefault("site_clicked", []).append(cand)
+
+
+def _metrics(report) -> None:
+    s = report.summary
+    c1, c2, c3 = st.columns(3)
+    c1.metric(
+        T("情景覆盖率", "Scenario coverage"),
+        f"{s['share']:.1%}",
+        f"{s['delta_share'] * 100:+.1f} pp",
+    )
+    c2.metric(T("孵化器数量", "Incubators"), s["sites"], s["sites"] - s["baseline_sites"])
+    c3.metric(T("覆盖权重", "Covered weight"), f"{s['covered']:,.0f}")
+
+
+def _map(project, action: str, report) -> None:
+    if st.session_state.get("whatif_move_from"):
+        st.info(
+            T(
+                f"已选择 {st.session_state['whatif_move_from']}: 请点击新位置",
+                f"Selected {st.session_state['whatif_move_from']}: click its new place",
+            )
+        )
+    m = build_map(
+        whatif_map_layers(
+            project,
+            st.session_state["whatif_sites"],
+            st.session_state.get("site_clicked", []),
+            lang(),
+        ),
+        lang=lang(),
+        legend_title=T("情景", "Scenario"),
+        extra_notes=(report.summary["method_label"],),
+        fit_bounds=project.bounds(),
+    )
+    out = st_folium(
+        m, key="whatif_map", height=520, use_container_width=True, returned_objects=["last_clicked"]
+    )
+    click = (out or {}).get("last_clicked")
+    if click and click != st.session_state.get("whatif_last_click"):
+        st.session_state["whatif_last_click"] = click
+        _apply(action, float(click["lng"]), float(click["lat"]))
+        st.rerun()
+
+
+def _by_coordinates(project, action: str) -> None:
+    x0, y0 = whatif.default_point(project)
+    with st.expander(T("按坐标操作(与点击地图相同)", "Apply by coordinates (same as a map click)")):
+        e1, e2, e3 = st.columns(3)
+        lon = e1.number_input(
+            T("经度", "Longitude"),
+            73.0,
+            136.0,
+            round(x0, 5),
+            0.0005,
+            format="%.5f",
+            key="whatif_lon",
+        )
+        lat = e2.number_input(
+            T("纬度", "Latitude"), 3.0, 54.0, round(y0, 5), 0.0005, format="%.5f", key="whatif_lat"
+        )
+        if e3.button(T("执行", "Apply"), key="whatif_apply"):
+            _apply(action, float(lon), float(lat))
+            st.rerun()
+
+
+def _save(project, report) -> None:
+    n1, n2 = st.columns([3, 1])
+    name = n1.text_input(
+        T("情景名称", "Scenario name"),
+        value=f"情景{len(st.session_state.get('scenarios', {})) + 1}",
+        key="whatif_name",
+    )
+    if n2.button(T("保存情景", "Save scenario"), key="whatif_save"):
+        s = report.summary
+        st.session_state.setdefault("scenarios", {})[name] = {
+            "sites": s["sites"],
+            "share": s["share"],
+            "covered": s["covered"],
+            "change_pp": s["delta_share"] * 100,
+            "method": s["method_label"],
+            "minutes": s["minutes"],
+        }
+        if not project.read_only:
+            rec = guarded(
+                save_run,
+                project,
+                analysis="whatif",
+                title=name,
+                request=report.request | {"name": name},
+                summary=report.summary,
+            )
+            if rec is not None:
+                refresh_project()
+    if st.button(T("重置为现状", "Reset to current incubators"), key="whatif_reset"):
+        st.session_state.pop("whatif_sites", None)
+        st.session_state.pop("whatif_move_from", None)
+        st.rerun()
+    if st.session_state.get("scenarios"):
+        st.caption(T("情景对比", "Scenario comparison"))
+        st.dataframe(
+            pd.DataFrame.from_dict(st.session_state["scenarios"], orient="index")
+            .rename_axis("scenario")
+            .reset_index(),
+            hide_index=True,
+            width="stretch",
+        )
+
+
+def what_if(project, base: dict, graph) -> None:
+    """The what-if section; ``base`` holds demand, weight, existing, minutes and reach."""
+    st.subheader(T("情景推演(在地图上点击)", "What-if (click on the map)"))
+    if "whatif_sites" not in st.session_state:
+        st.session_state["whatif_sites"] = (
+            guarded(whatif.existing_sites, project, base["existing"]) or []
+        )
+    action = st.radio(
+        T("点击操作", "Click action"),
+        list(ACTIONS),
+        format_func=lambda a: T(*ACTIONS[a]),
+        horizontal=True,
+        key="whatif_action",
+    )
+    req = guarded(whatif.WhatIfRequest, sites=tuple(st.session_state["whatif_sites"]), **base)
+    report = guarded(whatif.run, project, req, graph=graph) if req else None
+    if report is None:
+        return
+    _metrics(report)
+    _map(project, action, report)
+    _by_coordinates(project, action)
+    _save(project, report)
