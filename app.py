@@ -10,6 +10,10 @@ from ui.i18n import t  # noqa: E402
 
 st.sidebar.radio("语言 / Language", ["中文", "English"], key="lang_choice", horizontal=True)
 
+from ui.project_panel import project_panel  # noqa: E402
+
+project_panel()
+
 pages = [
     st.Page("ui/pages/map_page.py", title=t("page_map"), default=True),
     st.Page("ui/pages/clusters_page.py", title=t("page_clusters")),

@@ -1,57 +1,149 @@
-"""AppTest of the import page: guess, errors, add to the project, remove."""
+"""AppTest of the import page and the project panel: the planner's own files, kept in the project."""
+
+import os
 
 import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
-from layers.crs import wgs84_to_gcj02
+from layers.crs import wgs84_to_bd09, wgs84_to_gcj02
+from layers.project import create_project, open_project
 from tests.conftest import ROOT
 
 
-def test_import_page_flow(tmp_path):
-    lon, lat = wgs84_to_gcj02([121.62, 121.63, 121.64], [29.92, 29.93, 29.94])
-    df = pd.DataFrame(
-        {
-            "名称": ["甲孵化器", "乙众创空间", ""],
-            "类型": ["国家级孵化器", "众创空间", "孵化器"],
-            "高德经度": lon,
-            "高德纬度": lat,
-        }
-    )
-    df = df.rename(columns={"高德经度": "gcj_lng", "高德纬度": "gcj_lat"})
-    p = tmp_path / "amap_export.csv"
-    df.to_csv(p, index=False, encoding="gbk")
+@pytest.fixture(scope="module")
+def lyg_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tpl") / "lyg.gpkg"
+    create_project(path, name="连云港测试", city="连云港市", counties=["海州区"])
+    return path
+
+
+@pytest.fixture()
+def app(tmp_path, lyg_template, monkeypatch):
+    """The app opened on a fresh 连云港 project, with its own INNOMAP_HOME."""
+    proj = tmp_path / "p.gpkg"
+    proj.write_bytes(lyg_template.read_bytes())
+    monkeypatch.setenv("INNOMAP_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("INNOMAP_PROJECT", str(proj))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.run()
     at.switch_page("ui/pages/import_page.py").run()
     assert not at.exception, at.exception
+    return at, proj
+
+
+def test_import_page_adds_into_the_project(app, tmp_path):
+    at, proj = app
+    lon, lat = wgs84_to_gcj02([119.17, 119.18, 119.19], [34.60, 34.61, 34.59])
+    df = pd.DataFrame(
+        {
+            "名称": ["甲孵化器", "乙众创空间", ""],
+            "类型": ["国家级孵化器", "众创空间", "孵化器"],
+            "gcj_lng": lon,
+            "gcj_lat": lat,
+        }
+    )
+    p = tmp_path / "amap_export.csv"
+    df.to_csv(p, index=False, encoding="gbk")
+    before = set(os.listdir(os.environ.get("TMPDIR", "/tmp")))
     at.session_state["imp_path"] = str(p)
     at.run()
     at.selectbox(key="imp_kind").set_value("incubators").run()
     assert not at.exception, at.exception
     info = at.info[0].value
     assert "GBK" in info and "GCJ-02" in info
-    assert [m.value for m in at.metric] == ["3", "2", "1"]
+    assert [m.value for m in at.metric][:3] == ["3", "2", "1"]
     assert any("1 个错误" in e.value for e in at.error)
     at.button(key="imp_add").click().run()
     assert not at.exception, at.exception
-    assert any("user:1" in s.value for s in at.success)
+    assert any("amap_export" in s.value for s in at.success)
+    kept = open_project(proj).layers["amap_export"]  # on disk: a reload or restart keeps it
+    assert kept.rows == 2 and kept.source_file == "amap_export.csv" and kept.crs_in == "GCJ-02"
+    assert len(kept.rejected) == 1
+    leftovers = {
+        f
+        for f in set(os.listdir(os.environ.get("TMPDIR", "/tmp"))) - before
+        if f.startswith("innomap-upload")
+    }
+    assert not leftovers  # the upload copy is gone when the import ends
     at.switch_page("ui/pages/map_page.py").run()
-    assert any("amap_export.csv" in m.label for m in at.metric)
-    at.switch_page("ui/pages/import_page.py").run()
-    at.button(key="imp_rm_user:1").click().run()
     assert not at.exception, at.exception
-    at.switch_page("ui/pages/map_page.py").run()
-    assert not any("amap_export.csv" in m.label for m in at.metric)
+    at.switch_page("ui/pages/import_page.py").run()
+    at.button(key="imp_rm_amap_export").click().run()
+    at.button(key="imp_rm_confirm").click().run()
+    assert not at.exception, at.exception
+    assert "amap_export" not in open_project(proj).layers
 
 
-def test_import_page_unreadable_file_keeps_project(tmp_path):
-    p = tmp_path / "bad.gpkg"
-    p.write_bytes(b"not a geopackage")
+def test_import_asks_for_the_crs_of_unstated_degrees(app, tmp_path):
+    at, proj = app
+    blon, blat = wgs84_to_bd09([119.17, 119.18], [34.60, 34.61])
+    p = tmp_path / "名单.csv"
+    pd.DataFrame({"name": ["甲", "乙"], "lon": blon, "lat": blat}).to_csv(p, index=False)
+    at.session_state["imp_path"] = str(p)
+    at.run()
+    at.selectbox(key="imp_kind").set_value("enterprises").run()
+    assert any("500–1,300" in w.value for w in at.warning)
+    assert "imp_add" not in [b.key for b in at.button]  # nothing can be added before the answer
+    at.radio(key="imp_crs_ask").set_value("BD-09").run()
+    assert not at.exception, at.exception
+    at.button(key="imp_add").click().run()
+    g = open_project(proj).layers["名单"].gdf
+    assert abs(g.geometry.x.iloc[0] - 119.17) < 1e-5 and abs(g.geometry.y.iloc[0] - 34.60) < 1e-5
+    assert open_project(proj).layers["名单"].crs_in == "BD-09"
+
+
+def test_demo_is_read_only_on_the_import_page(tmp_path, monkeypatch):
+    monkeypatch.setenv("INNOMAP_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("INNOMAP_PROJECT", raising=False)
+    p = tmp_path / "x.csv"
+    p.write_text("name,lon,lat\n甲,121.6,29.9\n", encoding="utf-8")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.run()
     at.switch_page("ui/pages/import_page.py").run()
     at.session_state["imp_path"] = str(p)
     at.run()
+    assert any("只读" in i.value for i in at.info)
+    assert "imp_add" not in [b.key for b in at.button]
+
+
+def test_unreadable_file_keeps_project(app, tmp_path):
+    at, proj = app
+    p = tmp_path / "bad.gpkg"
+    p.write_bytes(b"not a geopackage")
+    at.session_state["imp_path"] = str(p)
+    at.run()
     assert any("bad.gpkg" in e.value and "GeoPackage" in e.value for e in at.error)
-    at.switch_page("ui/pages/map_page.py").run()
-    assert {m.label: m.value for m in at.metric}["高校院所"] == "13 / 13"
+    assert not at.exception
+    assert set(open_project(proj).layers) == {"行政区"}
+
+
+def test_project_panel_create_open_and_save_as(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("INNOMAP_HOME", str(home))
+    monkeypatch.delenv("INNOMAP_PROJECT", raising=False)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    assert any("宁波示例项目" in m.value for m in at.sidebar.markdown)
+    at.sidebar.text_input(key="prj_new_name").input("连云港科创").run()
+    at.sidebar.text_input(key="prj_new_city").input("连云港").run()
+    at.sidebar.text_input(key="prj_new_counties").input("海州区,连云区").run()
+    at.sidebar.button(key="prj_new").click().run()
+    assert not at.exception, at.exception
+    assert any("连云港科创" in m.value for m in at.sidebar.markdown)
+    path = home / "projects" / "连云港科创.gpkg"
+    assert open_project(path).district_names() == ["海州区", "连云区"]
+    assert any("EPSG:32650" in c.value for c in at.sidebar.caption)
+    # a wrong city shows the candidates, nothing is created
+    at.sidebar.text_input(key="prj_new_name").input("x").run()
+    at.sidebar.text_input(key="prj_new_city").input("鼓楼").run()
+    at.sidebar.button(key="prj_new").click().run()
+    assert any("南京市" in e.value for e in at.sidebar.error)
+    # back to the demo, save it as an editable copy
+    at.sidebar.selectbox(key="prj_recent").set_value("demo").run()
+    at.sidebar.button(key="prj_open_recent").click().run()
+    at.sidebar.text_input(key="prj_saveas_path").input(str(tmp_path / "nb.gpkg")).run()
+    at.sidebar.button(key="prj_saveas").click().run()
+    assert not at.exception, at.exception
+    assert not open_project(tmp_path / "nb.gpkg").read_only
+    assert str(tmp_path / "nb.gpkg") in at.sidebar.selectbox(key="prj_recent").options

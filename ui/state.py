@@ -11,31 +11,23 @@ store functions (``layers.project``) to change it, then :func:`refresh_project`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
-import geopandas as gpd
-import pandas as pd
 import streamlit as st
 
-from layers.filters import assign_zones
 from layers.project import DEMO_REF, Project, open_project
-from layers.readers import ReadResult, read_points_csv
-from layers.registry import REGISTRY, load_layer
-from layers.validation import LayerValidationError
+from layers.registry import REGISTRY
 
 __all__ = [
-    "UserLayer",
-    "add_user_layer",
     "current_project",
-    "embedded_layers",
+    "innomap_home",
     "layer_choices",
     "layer_label",
-    "project_layers",
     "project_ref",
+    "projects_dir",
+    "recent_projects",
     "refresh_project",
-    "remove_user_layer",
+    "remember_project",
     "set_project",
-    "user_layers",
 ]
 
 #: Environment variable naming the project opened by default (else the demo).
@@ -73,6 +65,7 @@ def set_project(ref: str) -> Project:
     ref = str(ref)
     project = _open_cached(ref, _stamp(ref) if ref != DEMO_REF else (0, 0))
     st.session_state["project_ref"] = ref
+    remember_project(ref)
     return project
 
 
@@ -105,100 +98,46 @@ def layer_label(project: Project, ref: str, lang: str = "zh") -> str:
     return f"{label} ({lyr.rows:,}){src}"
 
 
-# ---- legacy session layers (to be replaced by the project) ----
-#: Environment variable listing extra canonical CSV layers: "layer_key=path;…".
-EXTRA_ENV = "INNOMAP_EXTRA_LAYERS"
+# ---------------------------------------------------------------- recent projects
+def innomap_home():
+    """The folder for the app's own files: ``$INNOMAP_HOME`` or ``~/.innomap``."""
+    from pathlib import Path
+
+    return Path(os.environ.get("INNOMAP_HOME") or Path.home() / ".innomap")
 
 
-@dataclass
-class UserLayer:
-    """A layer the user added (file name kept for display, escaped when drawn)."""
-
-    key: str
-    layer_key: str
-    label: str
-    gdf: gpd.GeoDataFrame
-    rejected: pd.DataFrame
+def projects_dir():
+    """Where new projects are written by default (``<home>/projects``)."""
+    d = innomap_home() / "projects"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
 
 
-@st.cache_data(show_spinner=False)
-def embedded_layers() -> dict[str, gpd.GeoDataFrame]:
-    """All embedded layers (WGS84) with a ``zone`` column on point layers."""
-    layers = {k: load_layer(k) for k in REGISTRY}
-    zones = layers["zones"]
-    for key, spec in REGISTRY.items():
-        if spec.geometry == "point":
-            layers[key]["zone"] = assign_zones(layers[key], zones)
-    return layers
+def recent_projects() -> list[str]:
+    """Recently opened project references (newest first)."""
+    import json
+
+    f = innomap_home() / "recent.json"
+    try:
+        refs = json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [r for r in refs if isinstance(r, str)]
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _read_extra(path: str, layer_key: str, mtime: float) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    res: ReadResult = read_points_csv(path, layer_key=layer_key)
-    gdf = res.valid
-    gdf["zone"] = assign_zones(gdf, embedded_layers()["zones"])
-    return gdf, res.rejected
+def remember_project(ref: str, *, keep: int = 12) -> None:
+    """Put ``ref`` first in the recent list (written atomically)."""
+    import json
 
+    from layers.io_safe import atomic_write
 
-def _load_extra() -> tuple[list[UserLayer], list[str]]:
-    spec = os.environ.get(EXTRA_ENV, "").strip()
-    out, errors = [], []
-    if not spec:
-        return out, errors
-    for n, item in enumerate(x for x in spec.split(";") if x.strip()):
-        layer_key, _, path = (s.strip() for s in item.partition("="))
-        try:
-            mtime = os.path.getmtime(path) if os.path.exists(path) else 0.0
-            gdf, rejected = _read_extra(path, layer_key, mtime)
-        except (LayerValidationError, ValueError) as exc:
-            errors.append(str(exc))
-            continue
-        label = os.path.basename(path)
-        out.append(UserLayer(f"user:{n}", layer_key, label, gdf.copy(), rejected))
-    return out, errors
-
-
-def user_layers() -> list[UserLayer]:
-    """The session's user layers (extra layers from the environment on first use)."""
-    if "user_layers" not in st.session_state:
-        layers, errors = _load_extra()
-        st.session_state["user_layers"] = layers
-        st.session_state["user_layer_errors"] = errors
-    return st.session_state["user_layers"]
-
-
-def project_layers() -> dict[str, gpd.GeoDataFrame]:
-    """Embedded layers plus the session's user layers (keyed ``user:<n>``)."""
-    base = dict(embedded_layers())
-    for ul in user_layers():
-        base[ul.key] = ul.gdf
-    return base
-
-
-def add_user_layer(
-    layer_key: str,
-    label: str,
-    gdf: gpd.GeoDataFrame,
-    rejected: pd.DataFrame,
-    *,
-    replace: str | None = None,
-) -> str:
-    """Add (or replace) a user layer in this session; returns its key. Embedded data is untouched."""
-    layers = user_layers()
-    g = gdf.copy()
-    if (g.geom_type == "Point").all() and len(g):
-        g["zone"] = assign_zones(g, embedded_layers()["zones"])
-    if replace is not None:
-        for i, ul in enumerate(layers):
-            if ul.key == replace:
-                layers[i] = UserLayer(replace, layer_key, label, g, rejected)
-                return replace
-    n = 1 + max([int(u.key.split(":")[1]) for u in layers] or [0])
-    key = f"user:{n}"
-    layers.append(UserLayer(key, layer_key, label, g, rejected))
-    return key
-
-
-def remove_user_layer(key: str) -> None:
-    """Remove a user layer from this session."""
-    st.session_state["user_layers"] = [u for u in user_layers() if u.key != key]
+    if ref == DEMO_REF:
+        return
+    refs = [ref, *[r for r in recent_projects() if r != ref]][:keep]
+    home = innomap_home()
+    home.mkdir(parents=True, exist_ok=True)
+    atomic_write(
+        home / "recent.json",
+        lambda tmp: tmp.write_text(json.dumps(refs, ensure_ascii=False), encoding="utf-8"),
+        force=True,
+    )

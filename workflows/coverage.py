@@ -10,8 +10,10 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
+import pandas as pd
+
 import settings
-from geo.coverage import run_coverage, sensitivity_table
+from geo.coverage import gb50180_preset, run_coverage, sensitivity_table
 from geo.reach import ReachParams
 from layers.errors import InnoMapError
 from layers.project import Project
@@ -20,12 +22,16 @@ from workflows.common import (
     check_positive,
     input_provenance,
     select_layers,
+    study_area,
+    study_area_label,
     synthetic_note,
 )
 
 __all__ = [
     "MAX_CUTOFFS",
     "MAX_MINUTES",
+    "PRESETS",
+    "SENSITIVITY_FACTORS",
     "CoverageRequest",
     "ReachOptions",
     "load_graph",
@@ -37,6 +43,10 @@ __all__ = [
 MAX_MINUTES = 180.0
 MAX_CUTOFFS = 12
 MAX_SPEED_KMH = 200.0
+#: Named presets of a coverage request (mode, speed and cut-offs set by a standard).
+PRESETS = ("gb50180",)
+#: Speeds of the sensitivity table, as factors of the request's speed.
+SENSITIVITY_FACTORS: tuple[float, ...] = (0.75, 0.875, 1.0, 1.125, 1.25)
 
 
 @dataclass(frozen=True)
@@ -105,13 +115,35 @@ def _minutes(values) -> tuple[float, ...]:
 
 @dataclass(frozen=True)
 class CoverageRequest:
-    """A coverage request (layer references resolved against the project)."""
+    """A coverage request (layer references resolved against the project).
+
+    Attributes
+    ----------
+    service, demand : tuple of str
+        Layer references (project layer names, kinds, ``kind:subtype``, files).
+    weight : str, optional
+        Demand weight column (e.g. ``employees``).
+    minutes : tuple of float
+        Cut-offs (finite, positive, ≤ :data:`MAX_MINUTES`, at most :data:`MAX_CUTOFFS`).
+    reach : ReachOptions
+        Mode, method, speed, detour, snapping and road network.
+    zone : str, optional
+        A project zone: only demand inside it counts, and it is the study area of
+        the blind spots (default: :func:`workflows.common.study_area` of the demand).
+    preset : {"gb50180"}, optional
+        GB 50180-2018 life circles: walk at 4 km/h, cut-offs = 300/500/1000 m
+        (sets ``reach.mode``, ``reach.speed_kmh`` and ``minutes``).
+    crs, skip_invalid
+        For layer references that are files.
+    """
 
     service: tuple[str, ...] = ("science_venues",)
     demand: tuple[str, ...] = ("enterprises",)
     weight: str | None = None
     minutes: tuple[float, ...] = settings.COVERAGE_MINUTES
     reach: ReachOptions = field(default_factory=ReachOptions)
+    zone: str | None = None
+    preset: str | None = None
     crs: str | None = None
     skip_invalid: bool = False
 
@@ -119,9 +151,20 @@ class CoverageRequest:
         for name in ("service", "demand"):
             v = getattr(self, name)
             object.__setattr__(self, name, (v,) if isinstance(v, str) else tuple(v))
-        object.__setattr__(self, "minutes", _minutes(self.minutes))
         if isinstance(self.reach, dict):
             object.__setattr__(self, "reach", ReachOptions(**self.reach))
+        if self.preset is not None:
+            if self.preset not in PRESETS:
+                raise InnoMapError(
+                    f"未知预设 / unknown preset {self.preset!r}: use {', '.join(PRESETS)}"
+                )
+            pre = gb50180_preset()
+            object.__setattr__(self, "minutes", pre["minutes"])
+            r = asdict(self.reach) | {"mode": pre["mode"], "speed_kmh": pre["speed_kmh"]}
+            object.__setattr__(self, "reach", ReachOptions(**r))
+        object.__setattr__(self, "minutes", _minutes(self.minutes))
+        if self.zone is not None and not str(self.zone).strip():
+            object.__setattr__(self, "zone", None)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -191,6 +234,17 @@ def run(project: Project, request: CoverageRequest, *, graph=None) -> Report:
     s_m = services.gdf.to_crs(crs)
     if len(d_m) == 0 or len(s_m) == 0:
         raise InnoMapError("需求或服务点为空 / no demand or no service points: check the layers")
+    n_outside = 0
+    if request.zone:
+        inside = d_m.within(study_area(project, d_m, zone=request.zone))
+        n_outside = int((~inside).sum())
+        d_m = d_m[inside].reset_index(drop=True)
+        if d_m.empty:
+            raise InnoMapError(
+                f"片区 {request.zone} 内没有需求点 / no demand point lies in zone "
+                f"{request.zone!r}: choose another zone or no zone"
+            )
+    area = study_area(project, d_m, zone=request.zone)
     res = run_coverage(
         d_m,
         s_m,
@@ -199,6 +253,7 @@ def run(project: Project, request: CoverageRequest, *, graph=None) -> Report:
         weight_col=request.weight,
         graph=graph,
         zones=project.zones.to_crs(crs),
+        study_area=area,
     )
     label = params.label("zh")
     prov = input_provenance(project, services=services, demand=demand)
@@ -214,6 +269,11 @@ def run(project: Project, request: CoverageRequest, *, graph=None) -> Report:
         "service": list(request.service),
         "demand": list(request.demand),
         "weight": request.weight,
+        "zone": request.zone,
+        "preset": request.preset,
+        "study_area": study_area_label(request.zone, "zh"),
+        "study_area_en": study_area_label(request.zone, "en"),
+        "demand_outside_zone": n_outside,
         "demand_total": int(res.summary["demand_total"].iloc[0]),
         "weight_total": float(res.summary["weight_total"].iloc[0]),
         "results": _clean(
@@ -254,24 +314,45 @@ def run(project: Project, request: CoverageRequest, *, graph=None) -> Report:
             "blind_spots": blind,
         },
         inputs={"services": s_m, "demand": d_m},
-        notes=[f"方法: {label}", f"覆盖率: {share}", *synthetic_note(prov)],
+        notes=[
+            f"方法: {label}",
+            f"覆盖率: {share}",
+            f"研究范围: {study_area_label(request.zone, 'zh')}",
+            *synthetic_note(prov),
+        ],
         result=res,
     )
 
 
-def sensitivity(project: Project, report: Report, *, factors=(0.75, 0.875, 1.0, 1.125, 1.25)):
-    """Covered share for speeds around the request's speed × its cut-offs."""
+def sensitivity(
+    project: Project,
+    report: Report,
+    *,
+    factors: tuple[float, ...] = SENSITIVITY_FACTORS,
+    graph=None,
+):
+    """Covered share for speeds around the request's speed × its cut-offs.
+
+    Uses the demand and services of ``report`` (so the zone and the layers are the
+    report's). Drive on a network (speed by road class) varies a uniform speed
+    around ``settings.STRAIGHT_DRIVE_KMH``.
+    """
     req = CoverageRequest.from_dict(report.request)
     params = req.reach.params()
     base = params.effective_speed_kmh or settings.STRAIGHT_DRIVE_KMH
     speeds = tuple(sorted({round(base * f, 2) for f in factors}))
     d_m, s_m = report.inputs["demand"], report.inputs["services"]
+    if graph is None:
+        graph = load_graph(project, req.reach)
+    weights = None
+    if req.weight:
+        weights = pd.to_numeric(d_m[req.weight], errors="coerce").fillna(0).to_numpy(float)
     return sensitivity_table(
         d_m.geometry.get_coordinates().to_numpy(),
         s_m.geometry.get_coordinates().to_numpy(),
         params=params,
         minutes=req.minutes,
         speeds_kmh=speeds,
-        graph=load_graph(project, req.reach),
-        weights=None if not req.weight else d_m[req.weight].fillna(0).to_numpy(float),
+        graph=graph,
+        weights=weights,
     )

@@ -7,7 +7,7 @@ hull — :func:`workflows.common.study_area`), a layer, or points clicked on the
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import geopandas as gpd
 import pandas as pd
@@ -23,6 +23,7 @@ from workflows.common import (
     input_provenance,
     select_layers,
     study_area,
+    study_area_label,
     synthetic_note,
 )
 from workflows.coverage import ReachOptions, load_graph
@@ -138,8 +139,21 @@ class SitingRequest:
         return cls(**known, reach=ReachOptions(**reach))
 
 
-def candidates(project: Project, request: SitingRequest, demand_m: gpd.GeoDataFrame):
-    """The candidate sites (metric CRS) of a request, with the work limit checked first."""
+def candidates(
+    project: Project,
+    request: SitingRequest,
+    demand_m: gpd.GeoDataFrame,
+    *,
+    selections: list | None = None,
+):
+    """The candidate sites (metric CRS) of a request, with the work limit checked first.
+
+    A candidate layer may hold plots (polygons): their representative points are
+    used. Candidates of a layer or clicked are kept inside ``request.zone`` and
+    outside the exclusion area (grid cells are cut by both already).
+    ``selections`` (if given) receives the candidate layer's selection, for its
+    provenance and skipped rows.
+    """
     crs = demand_m.crs
     area = study_area(project, demand_m, zone=request.zone)
     exclude = None
@@ -168,10 +182,13 @@ def candidates(project: Project, request: SitingRequest, demand_m: gpd.GeoDataFr
             default_kind="incubators",
             crs=request.crs,
             skip_invalid=request.skip_invalid,
+            points_only=False,
         )
+        if selections is not None:
+            selections.append(sel)
         c = sel.gdf.to_crs(crs)
-        if request.zone:
-            c = c[c.within(area)]
+        if len(c) and not c.geom_type.eq("Point").all():
+            c = c.set_geometry(c.geometry.representative_point())
         parts.append(c[["id", "geometry"]].assign(source=request.candidates))
     if request.extra_candidates:
         xs, ys = zip(*request.extra_candidates, strict=True)
@@ -182,8 +199,12 @@ def candidates(project: Project, request: SitingRequest, demand_m: gpd.GeoDataFr
         ).to_crs(crs)
         parts.append(clicked)
     out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs)
-    if request.zone and request.candidates == "clicked":
-        out = out[out.within(area)]
+    if request.grid_m is None:
+        if request.zone:
+            out = out[out.within(area)]
+        if exclude is not None:
+            out = out[~out.within(exclude)]
+        out = out.reset_index(drop=True)
     if len(out) > MAX_CANDIDATES:
         raise InnoMapError(
             f"候选点 {len(out):,} 个超过上限 {MAX_CANDIDATES:,} / {len(out):,} candidates exceed the "
@@ -192,8 +213,24 @@ def candidates(project: Project, request: SitingRequest, demand_m: gpd.GeoDataFr
     return out
 
 
-def run(project: Project, request: SitingRequest, *, graph=None) -> Report:
-    """Gaps, the best new sites (existing kept) and before/after coverage."""
+def run(
+    project: Project,
+    request: SitingRequest,
+    *,
+    graph=None,
+    extra_candidates: list[tuple[float, float]] | None = None,
+) -> Report:
+    """Gaps, the best new sites (existing kept) and before/after coverage.
+
+    ``graph`` may be passed when the caller already holds the request's road
+    graph; ``extra_candidates`` (WGS84 lon/lat, e.g. clicked on a map) are added
+    to the request's (and recorded in the report's request).
+    """
+    if extra_candidates:
+        request = replace(
+            request,
+            extra_candidates=(*request.extra_candidates, *(tuple(p) for p in extra_candidates)),
+        )
     reach = request.reach
     params = reach.params()
     if graph is None:
@@ -215,7 +252,8 @@ def run(project: Project, request: SitingRequest, *, graph=None) -> Report:
     crs = graph.crs if graph is not None else project.metric_crs()
     d_m = demand.gdf.to_crs(crs)
     e_m = existing.gdf.to_crs(crs)
-    cands = candidates(project, request, d_m)
+    cand_sel: list = []
+    cands = candidates(project, request, d_m, selections=cand_sel)
     cap = "floor_area_m2" if "floor_area_m2" in e_m else None
     res = run_siting(
         d_m,
@@ -234,7 +272,10 @@ def run(project: Project, request: SitingRequest, *, graph=None) -> Report:
     )
     sol = res.solution
     label = params.label("zh")
-    prov = input_provenance(project, demand=demand, existing=existing)
+    sels = {"demand": demand, "existing": existing}
+    if cand_sel:
+        sels["candidates"] = cand_sel[0]
+    prov = input_provenance(project, **sels)
     by_sub = e_m.groupby(e_m["subtype"].astype(str)).agg(
         n=("id", "size"), synthetic=("synthetic", "sum")
     )
@@ -270,6 +311,8 @@ def run(project: Project, request: SitingRequest, *, graph=None) -> Report:
         "candidates": request.candidates,
         "n_candidates": len(cands),
         "zone": request.zone,
+        "study_area": study_area_label(request.zone, "zh"),
+        "study_area_en": study_area_label(request.zone, "en"),
         "existing": request.existing,
         "n_existing": len(e_m),
         "existing_by_subtype": {
@@ -289,7 +332,7 @@ def run(project: Project, request: SitingRequest, *, graph=None) -> Report:
         "by_zone": res.by_zone.to_dict("records"),
         "by_district": res.by_district.to_dict("records"),
         "synthetic_demand": demand.synthetic_rows > 0,
-        "skipped_invalid": demand.skipped + existing.skipped,
+        "skipped_invalid": sum(sel.skipped for sel in sels.values()),
         **prov,
     }
     sites = res.selected.copy()

@@ -1,53 +1,90 @@
-"""Layers & sources page: what each layer holds, where it comes from, its licence."""
+"""Layers & sources page: the project's layers, districts, zones and saved runs, with provenance."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from layers.registry import DATA_DIR, REGISTRY, project_sources
+from layers.project import delete_run
+from layers.registry import DATA_DIR, REGISTRY
 from layers.schema import field_label
+from ui.common import T, guarded, project_or_stop
 from ui.i18n import lang, t
-from ui.state import embedded_layers, user_layers
+from ui.state import refresh_project
+
+
+def _layer_table(project) -> None:
+    st.subheader(t("layer_table"))
+    rows = [
+        {**lyr.info(), "kind": REGISTRY[lyr.kind].name(lang())} for lyr in project.layers.values()
+    ]
+    table = pd.DataFrame(rows)
+    if (table["synthetic_rows"] > 0).any():
+        st.warning(t("synthetic_banner"))
+    st.dataframe(table, hide_index=True, width="stretch")
+
+
+def _records(project) -> None:
+    st.subheader(t("records"))
+    name = st.selectbox(
+        t("choose_layer"),
+        list(project.layers),
+        key="data_layer",
+        format_func=lambda n: f"{n} ({REGISTRY[project.layers[n].kind].name(lang())})",
+    )
+    lyr = project.layers[name]
+    view = pd.DataFrame(lyr.gdf.drop(columns="geometry"))
+    if (lyr.gdf.geom_type == "Point").all() and len(lyr.gdf):
+        view.insert(2, "lon", lyr.gdf.geometry.x.round(6))
+        view.insert(3, "lat", lyr.gdf.geometry.y.round(6))
+    view.columns = [field_label(c, lang()) for c in view.columns]
+    st.dataframe(view, hide_index=True, width="stretch", height=360)
+    if len(lyr.rejected):
+        st.caption(t("rejected_rows"))
+        st.dataframe(lyr.rejected, hide_index=True)
+
+
+def _runs(project) -> None:
+    st.subheader(T("已保存的分析", "Saved runs"))
+    if not project.runs:
+        st.caption(T("暂无", "None yet"))
+        return
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {"id": r.id, "analysis": r.analysis, "title": r.title, "created_at": r.created_at}
+                for r in project.runs
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    pick = st.selectbox(T("查看运行", "Show a run"), [r.id for r in project.runs], key="data_run")
+    run = project.run(pick)
+    with st.expander(T("请求与结果 (JSON)", "Request and results (JSON)")):
+        st.json({"request": run.request, "summary": run.summary})
+    if not project.read_only and st.button(T("删除此运行", "Delete this run"), key="data_run_del"):
+        guarded(delete_run, project, pick)
+        refresh_project()
+        st.rerun()
 
 
 def main() -> None:
-    L = lang()
     st.title(t("page_data"))
-    layers = embedded_layers()
-    st.warning(t("synthetic_banner"))
-    st.subheader(t("layer_table"))
-    table = project_sources(layers)
-    table["sources"] = table["sources"].map(lambda s: "; ".join(s))
-    st.dataframe(table, hide_index=True, width="stretch")
-
-    st.subheader(t("records"))
-    key = st.selectbox(
-        t("choose_layer"),
-        list(REGISTRY),
-        format_func=lambda k: REGISTRY[k].name(L),
-        key="data_layer",
+    project = project_or_stop()
+    st.caption(
+        f"{project.name} · {project.province}{project.city} ({project.adcode}) · "
+        f"{project.crs_label()}"
     )
-    gdf = layers[key]
-    view = pd.DataFrame(gdf.drop(columns="geometry"))
-    if REGISTRY[key].geometry == "point":
-        view.insert(2, "lon", gdf.geometry.x.round(6))
-        view.insert(3, "lat", gdf.geometry.y.round(6))
-    view.columns = [field_label(c, L) for c in view.columns]
-    st.dataframe(view, hide_index=True, width="stretch", height=360)
-
-    for ul in user_layers():
-        st.subheader(f"{ul.label} ({REGISTRY[ul.layer_key].name(L)})")
-        st.dataframe(pd.DataFrame(ul.gdf.drop(columns="geometry")), hide_index=True)
-        if len(ul.rejected):
-            st.caption(t("rejected_rows"))
-            st.dataframe(ul.rejected, hide_index=True)
-
-    st.subheader(t("sources"))
-    notice = Path(DATA_DIR / "NOTICE").read_text(encoding="utf-8")
-    st.text(notice)
+    _layer_table(project)
+    c1, c2 = st.columns(2)
+    c1.caption(T("区县", "Districts") + ": " + ("、".join(project.district_names()) or "-"))
+    c2.caption(T("片区", "Zones") + ": " + ("、".join(project.zone_names()) or "-"))
+    _records(project)
+    _runs(project)
+    if project.is_demo:
+        st.subheader(t("sources"))
+        st.text((DATA_DIR / "NOTICE").read_text(encoding="utf-8"))
 
 
 main()

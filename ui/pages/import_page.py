@@ -1,141 +1,127 @@
-"""Data import page: upload, preview, choose kind and CRS, errors, add to the project."""
+"""Data import page: upload, preview, choose kind and CRS, errors, add to the current project.
+
+The upload is written to a private temporary folder under its original file name
+(the importer reads CRS hints such as 高德/百度 from it) and deleted when the
+import of this run ends; what is kept is the layer in the project, with the
+original file name, input CRS, encoding, import time and rejected rows.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import re
 import tempfile
 from pathlib import Path
 
 import streamlit as st
 from streamlit_folium import st_folium
 
-from layers.importer import (
-    ALLOWED_EXTENSIONS,
-    ImportFileError,
-    ImportOptions,
-    import_file,
-    inspect_file,
-)
+from layers.importer import ALLOWED_EXTENSIONS, ImportOptions, import_file, inspect_file
+from layers.project import OUTLINE_KINDS, ProjectLayer, add_layer, remove_layer
 from layers.registry import REGISTRY
 from layers.safe import neutralize_cell
 from render.webmap import MapLayer, build_map
+from ui.common import T, guarded, project_or_stop
 from ui.i18n import lang
-from ui.state import add_user_layer, remove_user_layer, user_layers
+from ui.state import refresh_project
 
 KINDS = [k for k, s in REGISTRY.items() if s.geometry == "point"] + ["zones"]
-CRS_CHOICES = [
-    "",
-    "WGS84",
-    "CGCS2000",
-    "GCJ-02",
-    "BD-09",
-    "EPSG:4549",
-    "EPSG:4550",
-    "EPSG:32651",
-    "EPSG:32650",
-]
+CRS_CHOICES = ["", "WGS84", "CGCS2000", "GCJ-02", "BD-09", "EPSG", "GK3"]
+ASK_CHOICES = ("WGS84", "GCJ-02", "BD-09")
 
 
-def T(zh: str, en: str) -> str:
-    return en if lang() == "en" else zh
+def _safe_name(name: str) -> str:
+    stem = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", Path(name).name).strip(" .") or "upload"
+    return stem[-120:]
 
 
-def _save_upload(up) -> Path:
-    """Store the upload under a digest name with its (allowed) suffix: never the client's file name."""
-    data = up.getvalue()
-    suffix = Path(up.name).suffix.lower()
-    if suffix not in ALLOWED_EXTENSIONS:
-        raise ImportFileError(f"不支持的文件类型 {suffix!r} / unsupported file type")
-    folder = Path(tempfile.gettempdir()) / "innomap-uploads"
-    folder.mkdir(exist_ok=True)
-    path = folder / (hashlib.sha256(data).hexdigest()[:24] + suffix)
-    if not path.exists():
-        path.write_bytes(data)
-    return path
-
-
-def main() -> None:
-    L = lang()
-    st.title(T("导入数据", "Import data"))
-    st.caption(
-        T(
-            "支持 CSV / XLSX / GeoJSON / GeoPackage / 压缩 Shapefile (.zip) / KML / KMZ; 编码自动识别 "
-            "(UTF-8、GBK/GB18030、UTF-16); 坐标系可选 WGS84、CGCS2000、GCJ-02(高德/腾讯)、BD-09(百度) 或 EPSG 代码。",
-            "CSV, XLSX, GeoJSON, GeoPackage, zipped Shapefile, KML, KMZ; encodings detected; "
-            "source systems WGS84, CGCS2000, GCJ-02 (AMap/Tencent), BD-09 (Baidu) or an EPSG code.",
-        )
-    )
+def _source():
+    """``(bytes or path, display name)`` of the file to import, or ``(None, "")``."""
     up = st.file_uploader(
         T("上传文件", "Upload a file"),
         type=[e.lstrip(".") for e in ALLOWED_EXTENSIONS],
         key="imp_file",
     )
-    path = None
-    display_name = ""
     if up is not None:
-        try:
-            path = _save_upload(up)
-            display_name = up.name
-        except ImportFileError as exc:
-            st.error(f"{up.name}: {exc}")
-    elif st.session_state.get("imp_path"):  # a path set by tests or a previous run
-        path = Path(st.session_state["imp_path"])
-        display_name = path.name
-    if path is None:
-        _current_layers(L)
-        return
-    try:
-        info = inspect_file(path)
-    except ImportFileError as exc:
-        st.error(f"{display_name}: {exc}")
-        _current_layers(L)
-        return
+        return up.getvalue(), up.name
+    if st.session_state.get("imp_path"):  # a path on the server (tests, scripted use)
+        p = Path(st.session_state["imp_path"])
+        return p, p.name
+    return None, ""
+
+
+def _crs_choice(c2) -> str | None:
+    crs = c2.selectbox(
+        T("坐标系(空 = 自动判断)", "Coordinate system (empty = guess)"),
+        CRS_CHOICES,
+        format_func=lambda c: {
+            "": T("自动判断", "guess"),
+            "EPSG": T("EPSG 代码…", "EPSG code…"),
+            "GK3": T(
+                "CGCS2000 3° 带号坐标(东坐标含带号)", "CGCS2000 3° GK, zone-prefixed eastings"
+            ),
+        }.get(c, c),
+        key="imp_crs",
+    )
+    if crs == "EPSG":
+        code = c2.text_input(T("EPSG 代码", "EPSG code"), placeholder="4549", key="imp_epsg")
+        return f"EPSG:{code.strip().removeprefix('EPSG:')}" if code.strip() else None
+    if crs == "GK3":
+        zone = c2.number_input(T("带号 (25–45)", "Zone (25–45)"), 25, 45, 40, key="imp_gk_zone")
+        return f"EPSG:{4513 + int(zone) - 25}"
+    return st.session_state.get("imp_crs_confirm") or crs or None
+
+
+def _options(info) -> ImportOptions:
     c1, c2, c3 = st.columns(3)
     kind = c1.selectbox(
         T("图层类别", "Layer kind"),
         KINDS,
-        format_func=lambda k: REGISTRY[k].name(L),
+        format_func=lambda k: REGISTRY[k].name(lang()),
         key="imp_kind",
     )
-    crs = c2.selectbox(
-        T("坐标系(空 = 自动判断)", "Coordinate system (empty = guess)"),
-        CRS_CHOICES,
-        format_func=lambda c: c or T("自动判断", "guess"),
-        key="imp_crs",
-    )
+    crs = _crs_choice(c2)
     choice = None
     if info["available"]:
         choice = c3.selectbox(T("工作表/图层", "Sheet / layer"), info["available"], key="imp_layer")
     e1, e2, e3, e4 = st.columns(4)
-    lon_col = e1.text_input(T("经度列(可选)", "Longitude column (optional)"), key="imp_lon") or None
-    lat_col = e2.text_input(T("纬度列(可选)", "Latitude column (optional)"), key="imp_lat") or None
-    fix_swapped = e3.checkbox(
-        T("自动交换颠倒的经纬度", "Swap lon/lat where swapped"), key="imp_swap"
-    )
-    repair = e4.checkbox(
-        T("修复无效多边形 (make_valid)", "Repair invalid polygons (make_valid)"), key="imp_repair"
-    )
-    opts = ImportOptions(
+    return ImportOptions(
         kind=kind,
-        crs=crs or None,
+        crs=crs,
         sheet=choice if info["format"] == "xlsx" else None,
         layer=choice if info["format"] != "xlsx" else None,
-        lon_col=lon_col,
-        lat_col=lat_col,
-        repair_geometry=repair,
-        fix_swapped=fix_swapped,
+        lon_col=e1.text_input(T("经度列(可选)", "Longitude column (optional)"), key="imp_lon")
+        or None,
+        lat_col=e2.text_input(T("纬度列(可选)", "Latitude column (optional)"), key="imp_lat")
+        or None,
+        fix_swapped=e3.checkbox(
+            T("自动交换颠倒的经纬度", "Swap lon/lat where swapped"), key="imp_swap"
+        ),
+        repair_geometry=e4.checkbox(
+            T("修复无效多边形 (make_valid)", "Repair invalid polygons"), key="imp_repair"
+        ),
     )
-    progress = st.progress(0, text=T("读取中…", "Reading…"))
-    try:
-        rep = import_file(path, opts)
-    except (ImportFileError, ValueError) as exc:
-        progress.empty()
-        st.error(f"{display_name}: {exc}")
-        _current_layers(L)
-        return
-    progress.progress(100, text=T("完成", "Done"))
+
+
+def _read(src, name: str):
+    """Inspect and import the file; the temporary copy is deleted before this returns."""
+    with tempfile.TemporaryDirectory(prefix="innomap-upload-") as d:
+        if isinstance(src, bytes):
+            path = Path(d) / _safe_name(name)
+            path.write_bytes(src)
+        else:
+            path = src
+        info = guarded(inspect_file, path)
+        if info is None:
+            return None, None
+        opts = _options(info)
+        with st.spinner(T("读取中…", "Reading…")):
+            rep = guarded(import_file, path, opts)
+    return rep, opts
+
+
+def _issues(rep) -> None:
     st.info(
-        f"{display_name}: {rep.format.upper()} · {T('编码', 'encoding')} {rep.encoding or '-'} · "
+        f"{rep.file}: {rep.format.upper()} · {T('编码', 'encoding')} {rep.encoding or '-'} · "
         f"{T('坐标系', 'CRS')} {rep.crs_in} ({rep.crs_reason}) · {T('坐标列', 'coordinate columns')} "
         f"{', '.join(c for c in rep.coordinate_columns if c) or '-'}"
     )
@@ -143,6 +129,12 @@ def main() -> None:
     m1.metric(T("总行数", "Rows"), rep.rows_total)
     m2.metric(T("有效", "Valid"), rep.rows_valid)
     m3.metric(T("被拒绝", "Rejected"), len(rep.rejected))
+
+    def rows(issues):
+        return [
+            {"row": i.row, "field": i.field, "value": i.value, "message": i.message} for i in issues
+        ]
+
     if rep.errors:
         st.error(
             T(
@@ -150,14 +142,7 @@ def main() -> None:
                 f"{len(rep.errors)} errors (these rows are not imported)",
             )
         )
-        st.dataframe(
-            [
-                {"row": i.row, "field": i.field, "value": i.value, "message": i.message}
-                for i in rep.errors
-            ],
-            hide_index=True,
-            width="stretch",
-        )
+        st.dataframe(rows(rep.errors), hide_index=True, width="stretch")
         csv = rep.rejected.map(neutralize_cell).to_csv(index=False).encode("utf-8-sig")
         st.download_button(
             T("下载被拒绝的行 (CSV, 含原因)", "Download rejected rows (CSV with reason)"),
@@ -168,50 +153,127 @@ def main() -> None:
         )
     if rep.warnings:
         with st.expander(T(f"{len(rep.warnings)} 个警告", f"{len(rep.warnings)} warnings")):
-            st.dataframe(
-                [
-                    {"row": i.row, "field": i.field, "value": i.value, "message": i.message}
-                    for i in rep.warnings
-                ],
-                hide_index=True,
-                width="stretch",
-            )
-    if rep.rows_valid:
-        st.dataframe(rep.valid.drop(columns="geometry").head(500), hide_index=True, width="stretch")
-        spec = REGISTRY[kind]
-        m = build_map(
-            [MapLayer("preview", display_name, rep.valid, "#e377c2", spec.geometry)],
-            lang=L,
-            legend_title=T("预览", "Preview"),
-        )
-        st_folium(m, key="imp_map", height=420, use_container_width=True, returned_objects=[])
-        targets = ["", *[u.key for u in user_layers()]]
-        rep_target = st.selectbox(
-            T("添加方式", "Add as"),
-            targets,
-            format_func=lambda k: T("新图层", "new layer") if not k else T("替换 ", "replace ") + k,
-            key="imp_target",
-        )
-        if st.button(T("加入项目", "Add to project"), type="primary", key="imp_add"):
-            key = add_user_layer(
-                kind, display_name, rep.valid, rep.rejected, replace=rep_target or None
-            )
-            st.success(T(f"已加入项目: {key}", f"Added to the project: {key}"))
-    _current_layers(L)
+            st.dataframe(rows(rep.warnings), hide_index=True, width="stretch")
 
 
-def _current_layers(L) -> None:
-    st.subheader(T("本会话导入的图层", "Layers imported in this session"))
-    layers = user_layers()
-    if not layers:
-        st.caption(T("暂无", "None yet"))
+def _ask_crs(rep) -> bool:
+    """Degrees with no stated CRS: ask before adding. True when the user has answered."""
+    if not rep.crs_unstated:
+        return True
+    st.warning(
+        T(
+            "文件未声明坐标系, 经纬度无法区分 WGS84 / GCJ-02 / BD-09。坐标来自高德或百度吗? "
+            "若是而按 WGS84 导入, 位置将偏移 500–1,300 米。",
+            "The file states no CRS and degrees cannot tell WGS84 from GCJ-02 or BD-09. Did the "
+            "coordinates come from AMap or Baidu? Read as WGS84 they would be 500–1,300 m off.",
+        )
+    )
+    ans = st.radio(
+        T("坐标来源", "Coordinates are"),
+        ASK_CHOICES,
+        index=None,
+        horizontal=True,
+        format_func=lambda c: {
+            "WGS84": T("WGS84 (GPS/天地图)", "WGS84 (GPS/Tianditu)"),
+            "GCJ-02": T("GCJ-02 (高德/腾讯)", "GCJ-02 (AMap/Tencent)"),
+            "BD-09": T("BD-09 (百度)", "BD-09 (Baidu)"),
+        }[c],
+        key="imp_crs_ask",
+    )
+    if ans and ans != "WGS84":
+        st.session_state["imp_crs_confirm"] = ans
+        st.rerun()
+    return ans == "WGS84"
+
+
+def _add(project, rep, opts, name: str) -> None:
+    st.dataframe(rep.valid.drop(columns="geometry").head(500), hide_index=True, width="stretch")
+    m = build_map(
+        [MapLayer("preview", name, rep.valid, "#e377c2", REGISTRY[opts.kind].geometry)],
+        lang=lang(),
+        legend_title=T("预览", "Preview"),
+    )
+    st_folium(m, key="imp_map", height=420, use_container_width=True, returned_objects=[])
+    if project.read_only:
+        st.info(
+            T(
+                "示例项目只读: 请先在侧栏“项目 → 另存为”或新建项目, 再导入。",
+                "The demo project is read-only: save it as a project or create one (sidebar), then import.",
+            )
+        )
         return
-    for ul in layers:
+    if not _ask_crs(rep):
+        return
+    layer_name = st.text_input(T("图层名称", "Layer name"), value=Path(name).stem, key="imp_name")
+    replace = st.selectbox(
+        T("添加方式", "Add as"),
+        ["", *project.layers],
+        format_func=lambda k: T("新图层", "new layer") if not k else T("替换 ", "replace ") + k,
+        key="imp_target",
+    )
+    if st.button(T("加入项目", "Add to project"), type="primary", key="imp_add"):
+        layer = ProjectLayer(
+            name=replace or layer_name,
+            kind=opts.kind,
+            gdf=rep.valid,
+            source_file=name,
+            crs_in=rep.crs_in,
+            encoding=rep.encoding or "",
+            rejected=rep.rejected,
+        )
+        stored = guarded(add_layer, project, layer, replace=bool(replace))
+        if stored is not None:
+            refresh_project()
+            st.session_state.pop("imp_crs_confirm", None)
+            st.success(
+                T(
+                    f"已加入项目: {stored.name} ({stored.rows} 行)",
+                    f"Added to the project: {stored.name} ({stored.rows} rows)",
+                )
+            )
+
+
+def _current_layers(project) -> None:
+    st.subheader(T("项目中的图层", "Layers of the project"))
+    for lyr in project.layers.values():
         c1, c2 = st.columns([4, 1])
-        c1.write(f"{ul.key} · {ul.label} · {REGISTRY[ul.layer_key].name(L)} · {len(ul.gdf)}")
-        if c2.button(T("移除", "Remove"), key=f"imp_rm_{ul.key}"):
-            remove_user_layer(ul.key)
+        c1.write(
+            f"{lyr.name} · {REGISTRY[lyr.kind].name(lang())} · {lyr.rows:,} · "
+            f"{lyr.source_file or '-'} · {lyr.crs_in or '-'}"
+        )
+        if project.read_only or lyr.kind in OUTLINE_KINDS[:1]:
+            continue
+        if c2.button(T("移除", "Remove"), key=f"imp_rm_{lyr.name}"):
+            st.session_state["imp_rm_pending"] = lyr.name
+    pending = st.session_state.get("imp_rm_pending")
+    if pending and pending in project.layers:
+        st.warning(T(f"确定移除图层 {pending}?", f"Remove layer {pending}?"))
+        if st.button(T("确认移除", "Confirm removal"), key="imp_rm_confirm"):
+            if guarded(remove_layer, project, pending) is None:
+                refresh_project()
+            st.session_state.pop("imp_rm_pending", None)
             st.rerun()
+
+
+def main() -> None:
+    st.title(T("导入数据", "Import data"))
+    project = project_or_stop()
+    st.caption(
+        T(
+            "支持 CSV / XLSX / GeoJSON / GeoPackage / 压缩 Shapefile (.zip) / KML / KMZ; 编码自动识别; "
+            "坐标系可选 WGS84、CGCS2000、GCJ-02(高德/腾讯)、BD-09(百度)、任意 EPSG 代码或 CGCS2000 带号坐标。",
+            "CSV, XLSX, GeoJSON, GeoPackage, zipped Shapefile, KML, KMZ; encodings detected; "
+            "WGS84, CGCS2000, GCJ-02, BD-09, any EPSG code or zone-prefixed CGCS2000 GK.",
+        )
+    )
+    src, name = _source()
+    if src is not None:
+        rep, opts = _read(src, name)
+        if rep is not None:
+            _issues(rep)
+            if rep.rows_valid:
+                _add(project, rep, opts, name)
+    _current_layers(project)
 
 
 main()
