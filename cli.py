@@ -110,6 +110,14 @@ def _reach_options(args: argparse.Namespace):
     )
 
 
+def _print_skipped(summary: dict) -> None:
+    """With ``--skip-invalid``: the count of file rows left out and where (also in summary.json)."""
+    n = summary.get("skipped_invalid") or 0
+    if n:
+        files = sorted({str(r.get("file")) for r in summary.get("skipped_rows", [])})
+        print(f"skipped {n} invalid rows ({', '.join(files)}); listed in summary.json")
+
+
 def _cmd_coverage(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -122,13 +130,16 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
         weight=args.weight,
         minutes=args.minutes,
         reach=_reach_options(args),
+        zone=args.zone,
+        preset=args.preset,
         crs=args.crs,
         skip_invalid=args.skip_invalid,
     )
-    report = run(project, req)
-    _warn(report.summary["warnings"])
     out = Path(args.out)
     _check_out(out, ["demand.gpkg", "isochrones.gpkg", "summary.json"], force=args.force)
+    report = run(project, req)
+    _warn(report.summary["warnings"])
+    _print_skipped(report.summary)
     lyr = report.layers_wgs84()
     _write_gpkg_layers(out / "demand.gpkg", {"demand": lyr["demand"]})
     _write_gpkg_layers(
@@ -260,10 +271,11 @@ def _cmd_site(args: argparse.Namespace) -> int:
         crs=args.crs,
         skip_invalid=args.skip_invalid,
     )
-    report = run(project, req)
-    _warn(report.summary["warnings"])
     out = Path(args.out)
     _check_out(out, ["sites.gpkg", "gaps.gpkg", "summary.json"], force=args.force)
+    report = run(project, req)
+    _warn(report.summary["warnings"])
+    _print_skipped(report.summary)
     lyr = report.layers_wgs84()
     _write_gpkg_layers(out / "sites.gpkg", {"sites": lyr["sites"], "catchments": lyr["catchments"]})
     _write_gpkg_layers(out / "gaps.gpkg", {"gaps": lyr["gaps"]})
@@ -746,6 +758,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--service", nargs="+", required=True, metavar="S", help="service layers")
     p.add_argument("--demand", required=True, metavar="D", help="demand layer")
     p.add_argument("--weight", metavar="COL", help="demand weight column (e.g. employees)")
+    p.add_argument(
+        "--zone",
+        metavar="NAME",
+        help="only demand inside this project zone (also the study area of the blind spots)",
+    )
+    p.add_argument(
+        "--preset",
+        choices=["gb50180"],
+        help="GB 50180-2018 life circles: walk 4 km/h, cut-offs = 300/500/1000 m "
+        "(overrides --mode, --speed-kmh and --minutes)",
+    )
     _add_project_args(p)
     _add_reach_args(p, minutes_default=settings.COVERAGE_MINUTES, minutes_type=_minutes)
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")

@@ -242,16 +242,30 @@ def input_sources(project: Project, refs: list[str]) -> list[str]:
     return out
 
 
+def _share_label(row: dict, weighted: bool) -> str:
+    text = f"覆盖 {row['share']:.1%}"
+    if weighted and row.get("weighted_share") is not None:
+        text += f" (加权 {row['weighted_share']:.1%})"
+    return text
+
+
 def coverage_print_layers(project: Project, report, *, zone: str | None = None) -> list[PrintLayer]:
-    """Print layers of a coverage report: service areas by cut-off, demand, service points."""
+    """Print layers of a coverage report: service areas by cut-off, demand, service points.
+
+    The legend labels carry the report's summary numbers (share per cut-off,
+    covered and uncovered counts), so the printed map says what summary.json says.
+    """
     res = report.result
+    s = report.summary
+    rows = {float(r["minutes"]): r for r in s["results"]}
     colors = ("#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59")
     layers = outline_layers(project, zone)
     n = len(res.minutes)
     for i in range(n - 1, -1, -1):
+        m = float(res.minutes[i])
         layers.append(
             PrintLayer(
-                f"{res.minutes[i]:g} 分钟服务圈",
+                f"{m:g} 分钟服务圈 · {_share_label(rows[m], bool(s.get('weight')))}",
                 res.coverage_areas.iloc[[i]],
                 "polygon",
                 colors[i % len(colors)],
@@ -259,19 +273,30 @@ def coverage_print_layers(project: Project, report, *, zone: str | None = None) 
             )
         )
     last = f"covered_{res.minutes[-1]:g}"
+    covered = res.demand[res.demand[last]]
+    uncovered = res.demand[~res.demand[last]]
+    cut = f"{res.minutes[-1]:g} 分钟"
     layers.append(
         PrintLayer(
-            "未覆盖需求", res.demand[~res.demand[last]], "point", "#d7191c", style={"size": 4}
+            f"未覆盖需求 ({cut}, {len(uncovered):,}/{s['demand_total']:,})",
+            uncovered,
+            "point",
+            "#d7191c",
+            style={"size": 4},
         )
     )
     layers.append(
         PrintLayer(
-            "已覆盖需求", res.demand[res.demand[last]], "point", "#2b83ba", style={"size": 4}
+            f"已覆盖需求 ({cut}, {len(covered):,}/{s['demand_total']:,})",
+            covered,
+            "point",
+            "#2b83ba",
+            style={"size": 4},
         )
     )
     layers.append(
         PrintLayer(
-            "服务点",
+            f"服务点 ({len(report.inputs['services']):,})",
             report.inputs["services"],
             "point",
             "#6a3d9a",
@@ -324,8 +349,13 @@ def hotspot_print_layers(project: Project, report, *, zone: str | None = None) -
 
 
 def siting_print_layers(project: Project, report, *, zone: str | None = None) -> list[PrintLayer]:
-    """Print layers of a siting report: ranked gaps, catchments, existing and new sites."""
+    """Print layers of a siting report: ranked gaps, catchments, existing and new sites.
+
+    The legend labels carry the report's summary numbers (sites, coverage before
+    → after), so the printed map says what summary.json says.
+    """
     res = report.result
+    s = report.summary
     gaps = res.gaps.head(150).copy()
     gaps["tier"] = np.minimum(3, 1 + (gaps["gap_rank"] - 1) // 50)
     tiers = {
@@ -346,21 +376,26 @@ def siting_print_layers(project: Project, report, *, zone: str | None = None) ->
             style={"fill_alpha": 0.55, "linewidth": 0.2, "outline": False, "zorder": 3},
         ),
         PrintLayer(
-            "新址服务范围",
+            f"新址服务范围 ({s['minutes']:g} 分钟)",
             res.catchments,
             "polygon",
             "#2c7fb8",
             style={"fill_alpha": 0.12, "zorder": 4},
         ),
         PrintLayer(
-            "现有孵化器",
+            f"现有孵化器 ({s['n_existing']:,}, 保留)",
             report.inputs["existing"],
             "point",
             REGISTRY["incubators"].color,
             style={"size": 14, "zorder": 6},
         ),
         PrintLayer(
-            "推荐新址", sel, "point", "#08519c", label_field="name", style={"size": 40, "zorder": 8}
+            f"推荐新址 {len(sel)} 处 · 覆盖 {s['share_before']:.1%} → {s['share_after']:.1%}",
+            sel,
+            "point",
+            "#08519c",
+            label_field="name",
+            style={"size": 40, "zorder": 8},
         ),
     ]
 

@@ -50,8 +50,14 @@ def _open_cached(ref: str, stamp: tuple[int, int]) -> Project:
 def project_ref() -> str:
     """The reference of the session's project (default: ``$INNOMAP_PROJECT`` or the demo)."""
     if "project_ref" not in st.session_state:
-        st.session_state["project_ref"] = os.environ.get(PROJECT_ENV) or DEMO_REF
-    return st.session_state["project_ref"]
+        # a reload or a shared link keeps the project: it is in the URL (?project=…)
+        st.session_state["project_ref"] = (
+            st.query_params.get("project") or os.environ.get(PROJECT_ENV) or DEMO_REF
+        )
+    ref = st.session_state["project_ref"]
+    if ref != DEMO_REF and st.query_params.get("project") != ref:
+        st.query_params["project"] = ref
+    return ref
 
 
 def current_project() -> Project:
@@ -65,6 +71,10 @@ def set_project(ref: str) -> Project:
     ref = str(ref)
     project = _open_cached(ref, _stamp(ref) if ref != DEMO_REF else (0, 0))
     st.session_state["project_ref"] = ref
+    if ref == DEMO_REF:
+        st.query_params.pop("project", None)
+    else:
+        st.query_params["project"] = ref
     remember_project(ref)
     return project
 

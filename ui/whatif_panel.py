@@ -147,6 +147,11 @@ def _save(project, report) -> None:
 def what_if(project, base: dict, graph) -> None:
     """The what-if section; ``base`` holds demand, weight, existing, minutes and reach."""
     st.subheader(T("情景推演(在地图上点击)", "What-if (click on the map)"))
+    baseline = (project.ref, base["existing"])
+    if st.session_state.get("whatif_baseline") != baseline:  # another project or layer: start over
+        st.session_state.pop("whatif_sites", None)
+        st.session_state.pop("whatif_move_from", None)
+        st.session_state["whatif_baseline"] = baseline
     if "whatif_sites" not in st.session_state:
         st.session_state["whatif_sites"] = (
             guarded(whatif.existing_sites, project, base["existing"]) or []

@@ -35,6 +35,7 @@ __all__ = [
     "CoverageRequest",
     "ReachOptions",
     "load_graph",
+    "request_fields",
     "run",
     "sensitivity",
 ]
@@ -178,11 +179,43 @@ class CoverageRequest:
     @classmethod
     def from_dict(cls, d: dict) -> CoverageRequest:
         """From :meth:`to_dict` or the CLI's JSON keys (``mode``, ``speed_kmh`` … at top level)."""
-        reach_keys = set(ReachOptions.__dataclass_fields__)
-        reach = dict(d.get("reach") or {})
-        reach.update({k: v for k, v in d.items() if k in reach_keys})
-        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__ and k != "reach"}
-        return cls(**known, reach=ReachOptions(**reach))
+        known, reach = request_fields(cls, d)
+        return cls(**known, reach=reach)
+
+
+def request_fields(cls, d: dict) -> tuple[dict, ReachOptions]:
+    """The fields of request class ``cls`` and its :class:`ReachOptions` from JSON keys.
+
+    Reach options may be nested (``"reach": {...}``, as :meth:`to_dict` writes) or
+    at the top level (as ``export-map --params`` takes them). An unknown key is an
+    error naming the keys allowed, so a typo never silently falls back to a default.
+    """
+    if not isinstance(d, dict):
+        raise InnoMapError(
+            f"{cls.__name__} 参数应为 JSON 对象 / parameters must be a JSON object, got "
+            f"{type(d).__name__}"
+        )
+    reach_keys = set(ReachOptions.__dataclass_fields__)
+    fields = set(cls.__dataclass_fields__)
+    unknown = sorted(set(d) - reach_keys - fields)
+    if unknown:
+        allowed = sorted((fields - {"reach"}) | reach_keys)
+        raise InnoMapError(
+            f"未知参数 / unknown parameter(s) {', '.join(map(repr, unknown))} for "
+            f"{cls.__name__}: use {', '.join(allowed)}"
+        )
+    nested = d.get("reach") or {}
+    if isinstance(nested, ReachOptions):
+        nested = asdict(nested)
+    bad = sorted(set(nested) - reach_keys)
+    if bad:
+        raise InnoMapError(
+            f"未知出行参数 / unknown reach option(s) {', '.join(map(repr, bad))}: use "
+            f"{', '.join(sorted(reach_keys))}"
+        )
+    reach = dict(nested) | {k: v for k, v in d.items() if k in reach_keys}
+    known = {k: v for k, v in d.items() if k in fields and k != "reach"}
+    return known, ReachOptions(**reach)
 
 
 def load_graph(project: Project, reach: ReachOptions):
@@ -206,30 +239,11 @@ def _clean(records: list[dict]) -> list[dict]:
     return out
 
 
-def run(project: Project, request: CoverageRequest, *, graph=None) -> Report:
-    """Coverage of the demand by the services within each cut-off, in the project's metric CRS.
-
-    ``graph`` may be passed when the caller already holds the request's road graph.
-    """
-    reach = request.reach
-    params = reach.params()
-    if graph is None:
-        graph = load_graph(project, reach)
-    services = select_layers(
-        project,
-        request.service,
-        default_kind="science_venues",
-        crs=request.crs,
-        skip_invalid=request.skip_invalid,
-    )
-    demand = select_layers(
-        project,
-        request.demand,
-        default_kind="enterprises",
-        crs=request.crs,
-        skip_invalid=request.skip_invalid,
-    )
-    crs = graph.crs if graph is not None else project.metric_crs()
+def _inputs(project: Project, request: CoverageRequest, crs):
+    """Services and demand (selections and metric frames); demand kept inside the zone."""
+    kw = {"crs": request.crs, "skip_invalid": request.skip_invalid}
+    services = select_layers(project, request.service, default_kind="science_venues", **kw)
+    demand = select_layers(project, request.demand, default_kind="enterprises", **kw)
     d_m = demand.gdf.to_crs(crs)
     s_m = services.gdf.to_crs(crs)
     if len(d_m) == 0 or len(s_m) == 0:
@@ -244,22 +258,15 @@ def run(project: Project, request: CoverageRequest, *, graph=None) -> Report:
                 f"片区 {request.zone} 内没有需求点 / no demand point lies in zone "
                 f"{request.zone!r}: choose another zone or no zone"
             )
-    area = study_area(project, d_m, zone=request.zone)
-    res = run_coverage(
-        d_m,
-        s_m,
-        params=params,
-        minutes=request.minutes,
-        weight_col=request.weight,
-        graph=graph,
-        zones=project.zones.to_crs(crs),
-        study_area=area,
-    )
-    label = params.label("zh")
-    prov = input_provenance(project, services=services, demand=demand)
-    summary = {
+    return services, demand, s_m, d_m, n_outside
+
+
+def _summary(request: CoverageRequest, res, services, demand, n_outside: int, prov: dict) -> dict:
+    """summary.json of a coverage run (every key the CLI has always written, plus provenance)."""
+    reach, params = request.reach, res.params
+    return {
         "method": reach.method,
-        "method_label": label,
+        "method_label": params.label("zh"),
         "method_label_en": params.label("en"),
         "mode": reach.mode,
         "speed_kmh": params.effective_speed_kmh,
@@ -287,20 +294,41 @@ def run(project: Project, request: CoverageRequest, *, graph=None) -> Report:
         "synthetic_demand": demand.synthetic_rows > 0,
         "synthetic_services": services.synthetic_rows > 0,
         "skipped_invalid": services.skipped + demand.skipped,
+        "skipped_rows": services.skipped_rows + demand.skipped_rows,
         **prov,
     }
-    dem = res.demand.copy()
-    dem["travel_min"] = dem["travel_min"].astype(float)
-    dem["method_label"] = label
-    iso = res.isochrones.copy()
-    iso["method_label"] = label
-    blind = res.blind_spots.copy()
-    blind["method_label"] = label
+
+
+def run(project: Project, request: CoverageRequest, *, graph=None) -> Report:
+    """Coverage of the demand by the services within each cut-off, in the project's metric CRS.
+
+    ``graph`` may be passed when the caller already holds the request's road graph.
+    The study area of the blind spots is :func:`workflows.common.study_area`
+    (the zone, else the demand's hull + ``settings.STUDY_AREA_BUFFER_M``).
+    """
+    params = request.reach.params()
+    if graph is None:
+        graph = load_graph(project, request.reach)
+    crs = graph.crs if graph is not None else project.metric_crs()
+    services, demand, s_m, d_m, n_outside = _inputs(project, request, crs)
+    res = run_coverage(
+        d_m,
+        s_m,
+        params=params,
+        minutes=request.minutes,
+        weight_col=request.weight,
+        graph=graph,
+        zones=project.zones.to_crs(crs),
+        study_area=study_area(project, d_m, zone=request.zone),
+    )
+    prov = input_provenance(project, services=services, demand=demand)
+    label = params.label("zh")
+    dem = res.demand.assign(travel_min=res.demand["travel_min"].astype(float), method_label=label)
     share = ", ".join(f"{r.minutes:g} 分钟 {r.share:.1%}" for r in res.summary.itertuples())
     return Report(
         analysis="coverage",
         request=request.to_dict(),
-        summary=summary,
+        summary=_summary(request, res, services, demand, n_outside, prov),
         tables={
             "results": res.summary,
             "by_district": res.by_district,
@@ -309,9 +337,9 @@ def run(project: Project, request: CoverageRequest, *, graph=None) -> Report:
         },
         layers={
             "demand": dem,
-            "isochrones": iso,
+            "isochrones": res.isochrones.assign(method_label=label),
             "coverage_areas": res.coverage_areas,
-            "blind_spots": blind,
+            "blind_spots": res.blind_spots.assign(method_label=label),
         },
         inputs={"services": s_m, "demand": d_m},
         notes=[

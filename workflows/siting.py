@@ -26,7 +26,7 @@ from workflows.common import (
     study_area_label,
     synthetic_note,
 )
-from workflows.coverage import ReachOptions, load_graph
+from workflows.coverage import ReachOptions, load_graph, request_fields
 
 __all__ = ["MAX_CANDIDATES", "SitingRequest", "candidates", "run"]
 
@@ -131,12 +131,10 @@ class SitingRequest:
     @classmethod
     def from_dict(cls, d: dict) -> SitingRequest:
         """From :meth:`to_dict` or the CLI's JSON keys (reach options at top level)."""
-        reach = dict(d.get("reach") or {})
-        reach.update({k: v for k, v in d.items() if k in ReachOptions.__dataclass_fields__})
-        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__ and k != "reach"}
-        if "k" not in known and "target_share" in known:
+        known, reach = request_fields(cls, d)
+        if "k" not in known and known.get("target_share") is not None:
             known["k"] = None
-        return cls(**known, reach=ReachOptions(**reach))
+        return cls(**known, reach=reach)
 
 
 def candidates(
@@ -213,73 +211,18 @@ def candidates(
     return out
 
 
-def run(
-    project: Project,
-    request: SitingRequest,
-    *,
-    graph=None,
-    extra_candidates: list[tuple[float, float]] | None = None,
-) -> Report:
-    """Gaps, the best new sites (existing kept) and before/after coverage.
-
-    ``graph`` may be passed when the caller already holds the request's road
-    graph; ``extra_candidates`` (WGS84 lon/lat, e.g. clicked on a map) are added
-    to the request's (and recorded in the report's request).
-    """
-    if extra_candidates:
-        request = replace(
-            request,
-            extra_candidates=(*request.extra_candidates, *(tuple(p) for p in extra_candidates)),
-        )
-    reach = request.reach
-    params = reach.params()
-    if graph is None:
-        graph = load_graph(project, reach)
-    demand = select_layers(
-        project,
-        request.demand,
-        default_kind="enterprises",
-        crs=request.crs,
-        skip_invalid=request.skip_invalid,
-    )
-    existing = select_layers(
-        project,
-        [request.existing],
-        default_kind="incubators",
-        crs=request.crs,
-        skip_invalid=request.skip_invalid,
-    )
-    crs = graph.crs if graph is not None else project.metric_crs()
-    d_m = demand.gdf.to_crs(crs)
-    e_m = existing.gdf.to_crs(crs)
-    cand_sel: list = []
-    cands = candidates(project, request, d_m, selections=cand_sel)
-    cap = "floor_area_m2" if "floor_area_m2" in e_m else None
-    res = run_siting(
-        d_m,
-        e_m,
-        cands,
-        params=params,
-        minutes=float(request.minutes),
-        model=request.model,
-        k=None if request.k is None else int(request.k),
-        target_share=request.target_share,
-        solver=request.solver,
-        time_limit=float(request.time_limit),
-        weight_col=request.weight,
-        capacity_col=cap,
-        graph=graph,
-    )
+def _summary(request: SitingRequest, res, sels: dict, e_m, n_candidates: int, prov: dict) -> dict:
+    """summary.json of a siting run (every key the CLI has always written, plus provenance)."""
     sol = res.solution
-    label = params.label("zh")
-    sels = {"demand": demand, "existing": existing}
-    if cand_sel:
-        sels["candidates"] = cand_sel[0]
-    prov = input_provenance(project, **sels)
-    by_sub = e_m.groupby(e_m["subtype"].astype(str)).agg(
-        n=("id", "size"), synthetic=("synthetic", "sum")
+    reach, params = request.reach, res.params
+    subtype = e_m["subtype"].astype(str) if "subtype" in e_m else pd.Series("", index=e_m.index)
+    synthetic = e_m["synthetic"].astype(bool) if "synthetic" in e_m else False
+    by_sub = (
+        pd.DataFrame({"subtype": subtype, "synthetic": synthetic})
+        .groupby("subtype")
+        .agg(n=("synthetic", "size"), synthetic=("synthetic", "sum"))
     )
-    summary = {
+    return {
         "model": request.model,
         "k": len(sol.selected) if request.model == "lscp" else request.k,
         "target_share": request.target_share,
@@ -304,12 +247,12 @@ def run(
         "weight": request.weight,
         "minutes": float(request.minutes),
         "method": reach.method,
-        "method_label": label,
+        "method_label": params.label("zh"),
         "mode": reach.mode,
         "speed_kmh": params.effective_speed_kmh,
         "network": reach.network,
         "candidates": request.candidates,
-        "n_candidates": len(cands),
+        "n_candidates": n_candidates,
         "zone": request.zone,
         "study_area": study_area_label(request.zone, "zh"),
         "study_area_en": study_area_label(request.zone, "en"),
@@ -331,29 +274,85 @@ def run(
         ],
         "by_zone": res.by_zone.to_dict("records"),
         "by_district": res.by_district.to_dict("records"),
-        "synthetic_demand": demand.synthetic_rows > 0,
+        "synthetic_demand": sels["demand"].synthetic_rows > 0,
         "skipped_invalid": sum(sel.skipped for sel in sels.values()),
+        "skipped_rows": [r for sel in sels.values() for r in sel.skipped_rows],
         **prov,
     }
-    sites = res.selected.copy()
-    sites["method_label"] = label
-    gaps = res.gaps.copy()
-    gaps["method_label"] = label
-    synth = int(e_m["synthetic"].sum()) if "synthetic" in e_m else 0
+
+
+def _notes(request: SitingRequest, res, summary: dict) -> list[str]:
+    """Method, before → after with the proven gap, candidate area, synthetic existing sites."""
+    sol = res.solution
     notes = [
-        f"方法: {label}",
+        f"方法: {summary['method_label']}",
         f"覆盖 {res.share_before:.1%} → {res.share_after:.1%}; 证明差距 {sol.gap:.2%} ({sol.solver})",
+        f"候选范围: {summary['study_area']}; 候选点 {summary['n_candidates']} 个",
     ]
+    by_sub = summary["existing_by_subtype"]
+    synth = sum(v["synthetic"] for v in by_sub.values())
     if synth:
+        parts = ", ".join(f"{k} {v['synthetic']}" for k, v in by_sub.items() if v["synthetic"])
         notes.append(
-            f"现有站点中 {synth} 个为模拟数据 (按子类: "
-            + ", ".join(
-                f"{k} {v['synthetic']}"
-                for k, v in summary["existing_by_subtype"].items()
-                if v["synthetic"]
-            )
-            + ") / some existing sites are synthetic"
+            f"现有站点中 {synth} 个为模拟数据 (按子类: {parts}) / {synth} existing sites are "
+            "synthetic"
         )
+    return notes
+
+
+def run(
+    project: Project,
+    request: SitingRequest,
+    *,
+    graph=None,
+    extra_candidates: list[tuple[float, float]] | None = None,
+) -> Report:
+    """Gaps, the best new sites (existing kept) and before/after coverage.
+
+    ``graph`` may be passed when the caller already holds the request's road
+    graph; ``extra_candidates`` (WGS84 lon/lat, e.g. clicked on a map) are added
+    to the request's (and recorded in the report's request).
+    """
+    if extra_candidates:
+        request = replace(
+            request,
+            extra_candidates=(*request.extra_candidates, *(tuple(p) for p in extra_candidates)),
+        )
+    reach = request.reach
+    params = reach.params()
+    if graph is None:
+        graph = load_graph(project, reach)
+    kw = {"crs": request.crs, "skip_invalid": request.skip_invalid}
+    sels = {
+        "demand": select_layers(project, request.demand, default_kind="enterprises", **kw),
+        "existing": select_layers(project, [request.existing], default_kind="incubators", **kw),
+    }
+    crs = graph.crs if graph is not None else project.metric_crs()
+    d_m = sels["demand"].gdf.to_crs(crs)
+    e_m = sels["existing"].gdf.to_crs(crs)
+    cand_sel: list = []
+    cands = candidates(project, request, d_m, selections=cand_sel)
+    if cand_sel:
+        sels["candidates"] = cand_sel[0]
+    cap = "floor_area_m2" if "floor_area_m2" in e_m else None
+    res = run_siting(
+        d_m,
+        e_m,
+        cands,
+        params=params,
+        minutes=float(request.minutes),
+        model=request.model,
+        k=None if request.k is None else int(request.k),
+        target_share=request.target_share,
+        solver=request.solver,
+        time_limit=float(request.time_limit),
+        weight_col=request.weight,
+        capacity_col=cap,
+        graph=graph,
+    )
+    label = params.label("zh")
+    prov = input_provenance(project, **sels)
+    summary = _summary(request, res, sels, e_m, len(cands), prov)
     return Report(
         analysis="site",
         request=request.to_dict(),
@@ -363,8 +362,12 @@ def run(
             "by_zone": res.by_zone,
             "by_district": res.by_district,
         },
-        layers={"sites": sites, "catchments": res.catchments, "gaps": gaps},
+        layers={
+            "sites": res.selected.assign(method_label=label),
+            "catchments": res.catchments,
+            "gaps": res.gaps.assign(method_label=label),
+        },
         inputs={"demand": d_m, "existing": e_m, "candidates": cands},
-        notes=[*notes, *synthetic_note(prov)],
+        notes=[*_notes(request, res, summary), *synthetic_note(prov)],
         result=res,
     )

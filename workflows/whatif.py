@@ -16,9 +16,9 @@ import settings
 from geo.siting_geo import scenario_coverage
 from layers.project import Project
 from workflows.common import Report, check_positive, input_provenance, select_layers, synthetic_note
-from workflows.coverage import ReachOptions, load_graph
+from workflows.coverage import ReachOptions, load_graph, request_fields
 
-__all__ = ["WhatIfRequest", "apply_edit", "default_point", "existing_sites", "run"]
+__all__ = ["WhatIfRequest", "apply_edit", "default_point", "existing_sites", "run", "run_whatif"]
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,8 @@ class WhatIfRequest:
 
     @classmethod
     def from_dict(cls, d: dict) -> WhatIfRequest:
-        reach = dict(d.get("reach") or {})
-        reach.update({k: v for k, v in d.items() if k in ReachOptions.__dataclass_fields__})
-        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__ and k != "reach"}
-        return cls(**known, reach=ReachOptions(**reach))
+        known, reach = request_fields(cls, d)
+        return cls(**known, reach=reach)
 
 
 def existing_sites(project: Project, existing: str = "incubators") -> list[dict]:
@@ -73,6 +71,9 @@ def default_point(project: Project) -> tuple[float, float]:
     """A sensible first point for a what-if edit: the first zone's centre, else the districts'."""
     z = project.zones
     geom = z.geometry.iloc[0] if len(z) else project.districts.union_all()
+    if geom is None or geom.is_empty:  # no outlines: the centre of the project's data
+        w, s, e, n = project.bounds()
+        return (w + e) / 2, (s + n) / 2
     p = gpd.GeoSeries([geom], crs=4326).to_crs(project.metric_crs()).representative_point()
     q = p.to_crs(4326).iloc[0]
     return float(q.x), float(q.y)
@@ -166,3 +167,7 @@ def apply_edit(
                 s["lon"], s["lat"], s["kind"] = lon, lat, "moved"
         return sites, None, None
     return sites, move_from, None
+
+
+#: The what-if workflow under its descriptive name (same function as :func:`run`).
+run_whatif = run

@@ -51,6 +51,17 @@ def _preset_button() -> None:
         )
 
 
+def _preset(reach, minutes) -> str | None:
+    """``gb50180`` when the widgets still hold the GB 50180 values (recorded in the request)."""
+    pre = gb50180_preset()
+    same = (
+        reach.mode == pre["mode"]
+        and reach.speed_kmh == pre["speed_kmh"]
+        and tuple(sorted(minutes)) == tuple(pre["minutes"])
+    )
+    return "gb50180" if st.session_state.get("cov_preset") and same else None
+
+
 def _service_options(project) -> list[str]:
     opts = []
     for ref in layer_choices(project, SERVICE_KINDS):
@@ -71,7 +82,8 @@ def _layers(project):
     services = st.multiselect(
         T("服务点定义", "Service points"),
         _service_options(project),
-        default=[o for o in ("science_venues",) if o in _service_options(project)],
+        default=[o for o in ("science_venues",) if o in _service_options(project)]
+        or _service_options(project)[:1],
         format_func=lambda r: _label(project, r),
         key="cov_services",
     )
@@ -89,7 +101,13 @@ def _layers(project):
         format_func=lambda w: w or T("无(按个数)", "none (count)"),
         key="cov_weight",
     )
-    return tuple(services), demand, weight or None
+    zone = st.selectbox(
+        T("片区(只计片区内需求)", "Zone (demand inside only)"),
+        ["", *project.zone_names()],
+        format_func=lambda z: z or T("全部需求", "all demand"),
+        key="cov_zone",
+    )
+    return tuple(services), demand, weight or None, zone or None
 
 
 def _travel():
@@ -265,7 +283,7 @@ def main() -> None:
     )
     c1, c2, c3 = st.columns(3)
     with c1:
-        services, demand, weight = _layers(project)
+        services, demand, weight, zone = _layers(project)
     with c2:
         mode, speed, minutes_text = _travel()
     with c3:
@@ -281,6 +299,8 @@ def main() -> None:
             weight=weight,
             minutes=minutes,
             reach=reach,
+            zone=zone,
+            preset=_preset(reach, minutes),
         )
         if req is not None:
             _run(project, req, graph=graph if reach.method == "network" else None)

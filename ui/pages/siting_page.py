@@ -11,6 +11,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 import settings
+from layers.registry import REGISTRY
 from render.analysis_maps import siting_map_layers
 from render.webmap import build_map
 from ui.common import (
@@ -69,9 +70,11 @@ def _demand_and_reach(project):
         format_func=lambda r: layer_label(project, r, lang()),
         key="site_demand",
     )
+    kinds = {r if r in REGISTRY else project.layers[r].kind for r in demand}
+    weights = dict.fromkeys(w for k in sorted(kinds) for w in REGISTRY[k].weight_fields)
     weight = c2.selectbox(
         T("权重", "Weight"),
-        ["", "employees", "rd_spend_wan", "population"],
+        ["", *weights],
         format_func=lambda w: w or T("计数", "count"),
         key="site_weight",
     )
@@ -108,11 +111,31 @@ def _demand_and_reach(project):
         ReachOptions,
         mode=mode,
         method=method,
-        speed_kmh=speed,
+        # drive on a network: speed by road class (settings), as on the coverage page and the CLI
+        speed_kmh=None if (mode == "drive" and method == "network") else speed,
         detour=detour,
         network=net if method == "network" else None,
     )
     return tuple(demand), weight or None, minutes, reach
+
+
+def _existing(project) -> str | None:
+    """The existing incubators kept as sites: a kind or a layer of the project."""
+    opts = layer_choices(project, ("incubators",))
+    if not opts:
+        st.info(
+            T(
+                "项目中没有孵化载体图层: 请先在“导入数据”页添加现有孵化器。",
+                "The project has no incubator layer: add the existing incubators on the import page.",
+            )
+        )
+        return None
+    return st.selectbox(
+        T("现有孵化器(始终保留)", "Existing incubators (always kept)"),
+        opts,
+        format_func=lambda r: layer_label(project, r, lang()),
+        key="site_existing",
+    )
 
 
 def _candidates(project) -> dict:
@@ -260,6 +283,9 @@ def main() -> None:
     if not demand or reach is None:
         st.info(T("请选择需求图层。", "Choose a demand layer."))
         return
+    existing = _existing(project)
+    if existing is None:
+        return
     st.subheader(T("候选点", "Candidates"))
     cands = _candidates(project)
     st.subheader(T("模型", "Model"))
@@ -269,7 +295,7 @@ def main() -> None:
             siting.SitingRequest,
             demand=demand,
             weight=weight,
-            existing="incubators",
+            existing=existing,
             minutes=minutes,
             reach=reach,
             **cands,
@@ -285,7 +311,7 @@ def main() -> None:
         {
             "demand": demand,
             "weight": weight,
-            "existing": "incubators",
+            "existing": existing,
             "minutes": minutes,
             "reach": reach,
         },

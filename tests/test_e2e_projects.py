@@ -1,0 +1,139 @@
+"""End-to-end in headless Chromium: a planner creates a project, imports a file, saves a run;
+a reload and a server restart keep all of it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.test_e2e_browser import _free_port, browser  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.browser
+
+
+def _start(home, port: int) -> subprocess.Popen:
+    env = dict(os.environ, INNOMAP_HOME=str(home))
+    env.pop("INNOMAP_PROJECT", None)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    pytest.fail("streamlit did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _ready(page) -> None:
+    page.get_by_test_id("stHeading").first.wait_for(timeout=60000)
+    page.wait_for_timeout(800)
+
+
+def _sidebar_tab(page, expander: str, tab: str):
+    sb = page.get_by_test_id("stSidebar")
+    sb.get_by_text(expander).click()
+    sb.get_by_role("tab", name=tab).click()
+    return sb
+
+
+def test_project_survives_reload_and_restart(browser, tmp_path):  # noqa: F811
+    home = tmp_path / "home"
+    csv = tmp_path / "孵化器名单.csv"
+    csv.write_text(
+        "name,lon,lat,subtype\n海州孵化器甲,119.17,34.60,孵化器\n"
+        "海州孵化器乙,119.18,34.61,众创空间\n",
+        encoding="utf-8",
+    )
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = _start(home, port)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        _ready(page)
+        sb = _sidebar_tab(page, "项目: 打开 / 新建 / 另存为", "新建")
+        sb.get_by_label("项目名称").fill("连云港科创")
+        sb.get_by_label("城市(名称或行政区划代码)").fill("连云港市")
+        sb.get_by_label("区县(可选, 逗号分隔)").fill("海州区")
+        sb.get_by_role("button", name="新建项目").click()
+        sb.get_by_text("项目: 连云港科创").wait_for(timeout=60000)
+        assert "project=" in page.url  # the project is in the URL: a reload keeps it
+        query = page.url.split("?", 1)[1]
+        # import a file into the new project
+        page.goto(f"{url}/import_page?{query}")
+        _ready(page)
+        page.locator("input[type=file]").first.set_input_files(str(csv))
+        kind = page.get_by_test_id("stSelectbox").filter(has_text="图层类别")
+        kind.wait_for(timeout=60000)
+        kind.get_by_role("combobox").click()
+        page.get_by_role("option", name="孵化器/众创空间").click()
+        page.get_by_text("坐标来源").first.wait_for(timeout=60000)  # no CRS stated: it asks
+        page.get_by_text("WGS84 (GPS/天地图)").click()
+        page.get_by_role("button", name="加入项目").click()
+        page.get_by_text("已加入项目").wait_for(timeout=60000)
+        # a saved run: compute coverage and save it
+        page.goto(f"{url}/coverage_page?{query}")
+        _ready(page)
+        page.get_by_role("button", name="计算覆盖").click()
+        page.get_by_role("button", name="保存本次分析").click(timeout=120000)
+        page.get_by_text("已保存").wait_for(timeout=60000)
+        # reload: still the same project, with the layer
+        page.goto(f"{url}/data_page?{query}")
+        page.reload()
+        _ready(page)
+        page.get_by_test_id("stSidebar").get_by_text("项目: 连云港科创").wait_for(timeout=60000)
+        page.get_by_text("孵化器名单.csv").first.wait_for(timeout=60000)
+    finally:
+        _stop(proc)
+    # restart the server, open the project from the recent list
+    proc = _start(home, port)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/data_page")
+        _ready(page)
+        sb = _sidebar_tab(page, "项目: 打开 / 新建 / 另存为", "打开")
+        sb.get_by_test_id("stSelectbox").first.click()
+        page.get_by_role("option", name=str(home / "projects" / "连云港科创.gpkg")).click()
+        sb.get_by_role("button", name="打开").first.click()
+        sb.get_by_text("项目: 连云港科创").wait_for(timeout=60000)
+        page.get_by_text("孵化器名单.csv").first.wait_for(timeout=60000)
+        page.get_by_text("coverage").first.wait_for(timeout=60000)
+        assert page.get_by_test_id("stException").count() == 0
+    finally:
+        _stop(proc)
