@@ -118,7 +118,7 @@ def test_project_survives_reload_and_restart(browser, tmp_path):  # noqa: F811
         page.reload()
         _ready(page)
         page.get_by_test_id("stSidebar").get_by_text("项目: 连云港科创").wait_for(timeout=60000)
-        page.get_by_text("孵化器名单.csv").first.wait_for(timeout=60000)
+        page.get_by_text("2 个图层").first.wait_for(timeout=60000)  # 行政区 + the import
     finally:
         _stop(proc)
     # restart the server, open the project from the recent list
@@ -132,8 +132,13 @@ def test_project_survives_reload_and_restart(browser, tmp_path):  # noqa: F811
         page.get_by_role("option", name=str(home / "projects" / "连云港科创.gpkg")).click()
         sb.get_by_role("button", name="打开").first.click()
         sb.get_by_text("项目: 连云港科创").wait_for(timeout=60000)
-        page.get_by_text("孵化器名单.csv").first.wait_for(timeout=60000)
-        page.get_by_text("coverage").first.wait_for(timeout=60000)
+        page.get_by_text("2 个图层").first.wait_for(timeout=60000)
+        page.get_by_text("共 1 个已保存的分析").wait_for(timeout=60000)  # the saved run
+        from layers.project import open_project
+
+        kept = open_project(home / "projects" / "连云港科创.gpkg")
+        assert kept.layers["孵化器名单"].source_file == "孵化器名单.csv"
+        assert [r.analysis for r in kept.runs] == ["coverage"]
         assert page.get_by_test_id("stException").count() == 0
     finally:
         _stop(proc)

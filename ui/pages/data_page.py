@@ -46,8 +46,8 @@ def _records(project) -> None:
 
 def _runs(project) -> None:
     st.subheader(T("已保存的分析", "Saved runs"))
+    st.caption(T(f"共 {len(project.runs)} 个已保存的分析", f"{len(project.runs)} saved runs"))
     if not project.runs:
-        st.caption(T("暂无", "None yet"))
         return
     st.dataframe(
         pd.DataFrame(
