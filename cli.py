@@ -418,6 +418,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         else:
             print(f"error: {exc}", file=sys.stderr)
         return 2
+    _warn([rep.crs_warning])
     if args.json:
         print(json.dumps(rep.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -447,6 +448,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     from layers.io_safe import atomic_write
 
     rep = import_file(args.path, _import_options(args))
+    _warn([rep.crs_warning])
 
     def writer(tmp):
         rep.valid.to_file(tmp, layer=args.kind, driver="GPKG")
