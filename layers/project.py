@@ -467,26 +467,10 @@ def open_project(ref: str | os.PathLike | None = None) -> Project:
         )
         for n in nrows
     }
-    layers: dict[str, ProjectLayer] = {}
-    for name, kind, tbl, src, crs_in, enc, imported_at, note in lrows:
-        gdf = _read_table(path, tbl, kind)
-        rejected = (
-            pd.read_json(_io(rej[name]), orient="split", dtype=False)
-            if name in rej
-            else pd.DataFrame()
-        )
-        layers[name] = ProjectLayer(
-            name=name,
-            kind=kind,
-            gdf=gdf,
-            source_file=src or "",
-            crs_in=crs_in or "",
-            encoding=enc or "",
-            imported_at=imported_at or "",
-            rejected=rejected,
-            table=tbl,
-            note=note or "",
-        )
+    layers = {
+        row[0]: layer_from_row(row, _read_table(path, row[2], row[1]), rej.get(row[0]))
+        for row in lrows
+    }
     runs = [
         RunRecord(
             id=r[0],
@@ -513,6 +497,31 @@ def open_project(ref: str | os.PathLike | None = None) -> Project:
         read_only=not os.access(path, os.W_OK),
         version=int(meta.get("version", 0)),
         created_at=meta.get("created_at", ""),
+    )
+
+
+def layer_from_row(row, gdf: gpd.GeoDataFrame, rejected_json: str | None) -> ProjectLayer:
+    """A :class:`ProjectLayer` from a layers-table row (any store) and its features.
+
+    ``row`` is ``(name, kind, tbl, source_file, crs_in, encoding, imported_at, note)``.
+    """
+    name, kind, tbl, src, crs_in, enc, imported_at, note = row
+    rejected = (
+        pd.read_json(_io(rejected_json), orient="split", dtype=False)
+        if rejected_json
+        else pd.DataFrame()
+    )
+    return ProjectLayer(
+        name=name,
+        kind=kind,
+        gdf=gdf,
+        source_file=src or "",
+        crs_in=crs_in or "",
+        encoding=enc or "",
+        imported_at=imported_at or "",
+        rejected=rejected,
+        table=tbl,
+        note=note or "",
     )
 
 

@@ -23,7 +23,6 @@ from functools import lru_cache
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import geopandas as gpd
-import pandas as pd
 
 __all__ = ["is_pg_ref", "parse_ref", "redact"]
 
@@ -176,10 +175,10 @@ def open_project(ref: str):
     from layers.project import (
         Project,
         ProjectError,
-        ProjectLayer,
         ProjectNetwork,
         RunRecord,
         _read_back,
+        layer_from_row,
     )
 
     _, name = parse_ref(ref)
@@ -212,26 +211,12 @@ def open_project(ref: str):
                     _q(f"SELECT layer, data FROM {SCHEMA}.rejected WHERE project = :n"), {"n": name}
                 ).fetchall()
             )
-            layers = {}
-            for lname, kind, tbl, src, crs_in, enc, imported_at, note in lrows:
-                gdf = _read_back(_read_layer_table(conn, tbl), kind)
-                rejected = (
-                    pd.read_json(_sio(rej[lname]), orient="split", dtype=False)
-                    if lname in rej
-                    else pd.DataFrame()
+            layers = {
+                row[0]: layer_from_row(
+                    row, _read_back(_read_layer_table(conn, row[2]), row[1]), rej.get(row[0])
                 )
-                layers[lname] = ProjectLayer(
-                    name=lname,
-                    kind=kind,
-                    gdf=gdf,
-                    source_file=src or "",
-                    crs_in=crs_in or "",
-                    encoding=enc or "",
-                    imported_at=imported_at or "",
-                    rejected=rejected,
-                    table=tbl,
-                    note=note or "",
-                )
+                for row in lrows
+            }
             runs = [
                 RunRecord(
                     id=r[0],
@@ -285,12 +270,6 @@ def open_project(ref: str):
         version=int(version),
         created_at=meta.get("created_at", ""),
     )
-
-
-def _sio(text: str):
-    from io import StringIO
-
-    return StringIO(text)
 
 
 def transaction(project, action: str, detail: str, body: Callable) -> None:
