@@ -174,9 +174,7 @@ def _gk_zone_from_prefix(x: np.ndarray) -> int | None:
 
 #: Reason given when degree coordinates with no stated CRS are read as WGS84 (the
 #: importer reports it as ``ImportReport.crs_unstated``: the user must be asked).
-DEGREES_UNSTATED_REASON = (
-    "度数无法区分 WGS84 与 GCJ-02; 高德/腾讯导出为 GCJ-02, 百度为 BD-09 / degrees cannot tell WGS84 from GCJ-02"
-)
+DEGREES_UNSTATED_REASON = "度数无法区分 WGS84 与 GCJ-02; 高德/腾讯导出为 GCJ-02, 百度为 BD-09 / degrees cannot tell WGS84 from GCJ-02"
 
 #: What the user is told when such a file is read as WGS84.
 CRS_UNSTATED_WARNING = (

@@ -22,6 +22,7 @@ __all__ = ["NetworkError", "read_network_edges"]
 class NetworkError(InnoMapError):
     """Raised for unusable road networks or reach inputs; the message names the fix."""
 
+
 _CLASS_COLUMNS = ("highway", "fclass", "class", "road_class", "type", "等级", "道路等级")
 
 
