@@ -314,6 +314,82 @@ def transaction(project, action: str, detail: str, body: Callable) -> None:
     project.version += 1
 
 
+def _insert_layer(conn, name: str, lyr, tbl: str, pos: int) -> None:
+    """The layers-table row and the rejected rows of a layer."""
+    from layers.project import _now
+
+    conn.execute(
+        _q(
+            f"INSERT INTO {SCHEMA}.layers (project, name, kind, tbl, position, source_file, "
+            "crs_in, encoding, imported_at, rows, note) VALUES (:p, :n, :k, :t, :pos, :s, :c, "
+            ":e, :i, :r, :note)"
+        ),
+        {
+            "p": name,
+            "n": lyr.name,
+            "k": lyr.kind,
+            "t": tbl,
+            "pos": pos,
+            "s": lyr.source_file,
+            "c": lyr.crs_in,
+            "e": lyr.encoding,
+            "i": lyr.imported_at or _now(),
+            "r": lyr.rows,
+            "note": lyr.note,
+        },
+    )
+    conn.execute(
+        _q(f"DELETE FROM {SCHEMA}.rejected WHERE project = :p AND layer = :n"),
+        {"p": name, "n": lyr.name},
+    )
+    if len(lyr.rejected):
+        conn.execute(
+            _q(f"INSERT INTO {SCHEMA}.rejected (project, layer, data) VALUES (:p, :n, :d)"),
+            {
+                "p": name,
+                "n": lyr.name,
+                "d": lyr.rejected.astype(str).to_json(orient="split", force_ascii=False),
+            },
+        )
+
+
+def _insert_run(conn, name: str, rec) -> None:
+    conn.execute(
+        _q(
+            f"INSERT INTO {SCHEMA}.runs (project, id, analysis, title, created_at, request, "
+            "summary, layers) VALUES (:p, :i, :a, :t, :c, CAST(:rq AS JSONB), "
+            "CAST(:s AS JSONB), CAST(:l AS JSONB))"
+        ),
+        {
+            "p": name,
+            "i": rec.id,
+            "a": rec.analysis,
+            "t": rec.title,
+            "c": rec.created_at,
+            "rq": json.dumps(rec.request, ensure_ascii=False),
+            "s": json.dumps(rec.summary, ensure_ascii=False),
+            "l": json.dumps(rec.layers, ensure_ascii=False),
+        },
+    )
+
+
+def _insert_network(conn, name: str, net) -> None:
+    conn.execute(
+        _q(
+            f"INSERT INTO {SCHEMA}.networks (project, name, tbl, source_file, imported_at, edges) "
+            "VALUES (:p, :n, :t, :s, :i, :e)"
+        ),
+        {
+            "p": name,
+            "n": net.name,
+            "t": net.table,
+            "s": net.source_file,
+            "i": net.imported_at,
+            "e": net.edges,
+        },
+    )
+
+
 def add_layer(project, stored, old) -> None:
     def body(conn, name):
         if old is not None and old.table:
@@ -327,39 +403,7 @@ def add_layer(project, stored, old) -> None:
             _q(f"SELECT coalesce(max(position), 0) + 1 FROM {SCHEMA}.layers WHERE project = :p"),
             {"p": name},
         ).fetchone()
-        conn.execute(
-            _q(
-                f"INSERT INTO {SCHEMA}.layers (project, name, kind, tbl, position, source_file, "
-                "crs_in, encoding, imported_at, rows, note) VALUES (:p, :n, :k, :t, :pos, :s, :c, "
-                ":e, :i, :r, :note)"
-            ),
-            {
-                "p": name,
-                "n": stored.name,
-                "k": stored.kind,
-                "t": stored.table,
-                "pos": pos,
-                "s": stored.source_file,
-                "c": stored.crs_in,
-                "e": stored.encoding,
-                "i": stored.imported_at,
-                "r": stored.rows,
-                "note": stored.note,
-            },
-        )
-        conn.execute(
-            _q(f"DELETE FROM {SCHEMA}.rejected WHERE project = :p AND layer = :n"),
-            {"p": name, "n": stored.name},
-        )
-        if len(stored.rejected):
-            conn.execute(
-                _q(f"INSERT INTO {SCHEMA}.rejected (project, layer, data) VALUES (:p, :n, :d)"),
-                {
-                    "p": name,
-                    "n": stored.name,
-                    "d": stored.rejected.astype(str).to_json(orient="split", force_ascii=False),
-                },
-            )
+        _insert_layer(conn, name, stored, stored.table, pos)
 
     transaction(
         project,
@@ -394,23 +438,7 @@ def remove_layer(project, lname: str, tbl: str) -> None:
 
 def save_run(project, rec) -> None:
     def body(conn, name):
-        conn.execute(
-            _q(
-                f"INSERT INTO {SCHEMA}.runs (project, id, analysis, title, created_at, request, "
-                "summary, layers) VALUES (:p, :i, :a, :t, :c, CAST(:rq AS JSONB), "
-                "CAST(:s AS JSONB), CAST(:l AS JSONB))"
-            ),
-            {
-                "p": name,
-                "i": rec.id,
-                "a": rec.analysis,
-                "t": rec.title,
-                "c": rec.created_at,
-                "rq": json.dumps(rec.request, ensure_ascii=False),
-                "s": json.dumps(rec.summary, ensure_ascii=False),
-                "l": json.dumps(rec.layers, ensure_ascii=False),
-            },
-        )
+        _insert_run(conn, name, rec)
 
     transaction(project, "save_run", json.dumps({"run": rec.id, "analysis": rec.analysis}), body)
 
@@ -434,20 +462,7 @@ def add_network(project, net, old, edges: gpd.GeoDataFrame) -> None:
                 {"p": name, "n": net.name},
             )
         _write_layer_table(conn, net.table, edges)
-        conn.execute(
-            _q(
-                f"INSERT INTO {SCHEMA}.networks (project, name, tbl, source_file, imported_at, edges) "
-                "VALUES (:p, :n, :t, :s, :i, :e)"
-            ),
-            {
-                "p": name,
-                "n": net.name,
-                "t": net.table,
-                "s": net.source_file,
-                "i": net.imported_at,
-                "e": net.edges,
-            },
-        )
+        _insert_network(conn, name, net)
 
     transaction(
         project,
@@ -493,73 +508,12 @@ def write_new(ref: str, meta: dict, layers, runs, networks, *, force: bool) -> N
             for pos, lyr in enumerate(layers, start=1):
                 tbl = _table_name()
                 _write_layer_table(conn, tbl, _storable(lyr.gdf))
-                conn.execute(
-                    _q(
-                        f"INSERT INTO {SCHEMA}.layers (project, name, kind, tbl, position, "
-                        "source_file, crs_in, encoding, imported_at, rows, note) VALUES (:p, :n, "
-                        ":k, :t, :pos, :s, :c, :e, :i, :r, :note)"
-                    ),
-                    {
-                        "p": name,
-                        "n": lyr.name,
-                        "k": lyr.kind,
-                        "t": tbl,
-                        "pos": pos,
-                        "s": lyr.source_file,
-                        "c": lyr.crs_in,
-                        "e": lyr.encoding,
-                        "i": lyr.imported_at or _now(),
-                        "r": lyr.rows,
-                        "note": lyr.note,
-                    },
-                )
-                if len(lyr.rejected):
-                    conn.execute(
-                        _q(
-                            f"INSERT INTO {SCHEMA}.rejected (project, layer, data) VALUES (:p, :n, :d)"
-                        ),
-                        {
-                            "p": name,
-                            "n": lyr.name,
-                            "d": lyr.rejected.astype(str).to_json(
-                                orient="split", force_ascii=False
-                            ),
-                        },
-                    )
+                _insert_layer(conn, name, lyr, tbl, pos)
             for net, edges in networks:
                 _write_layer_table(conn, net.table, _storable(edges))
-                conn.execute(
-                    _q(
-                        f"INSERT INTO {SCHEMA}.networks (project, name, tbl, source_file, "
-                        "imported_at, edges) VALUES (:p, :n, :t, :s, :i, :e)"
-                    ),
-                    {
-                        "p": name,
-                        "n": net.name,
-                        "t": net.table,
-                        "s": net.source_file,
-                        "i": net.imported_at,
-                        "e": net.edges,
-                    },
-                )
+                _insert_network(conn, name, net)
             for r in runs:
-                conn.execute(
-                    _q(
-                        f"INSERT INTO {SCHEMA}.runs (project, id, analysis, title, created_at, "
-                        "request, summary, layers) VALUES (:p, :i, :a, :t, :c, CAST(:rq AS JSONB), "
-                        "CAST(:s AS JSONB), CAST(:l AS JSONB))"
-                    ),
-                    {
-                        "p": name,
-                        "i": r.id,
-                        "a": r.analysis,
-                        "t": r.title,
-                        "c": r.created_at,
-                        "rq": json.dumps(r.request, ensure_ascii=False),
-                        "s": json.dumps(r.summary, ensure_ascii=False),
-                        "l": json.dumps(r.layers, ensure_ascii=False),
-                    },
-                )
+                _insert_run(conn, name, r)
             conn.execute(
                 _q(
                     f'INSERT INTO {SCHEMA}.audit (project, ts, "user", action, detail) '
