@@ -178,10 +178,10 @@ def _cmd_clusters(args: argparse.Namespace) -> int:
         crs=args.crs,
         skip_invalid=args.skip_invalid,
     )
-    report = run(project, req)
-    _warn(report.summary["warnings"])
     out = Path(args.out)
     _check_out(out, ["points.gpkg", "clusters.gpkg", "summary.json"], force=args.force)
+    report = run(project, req)
+    _warn(report.summary["warnings"])
     params = str(
         {
             k: report.summary[k]
@@ -216,10 +216,10 @@ def _cmd_hotspots(args: argparse.Namespace) -> int:
         crs=args.crs,
         skip_invalid=args.skip_invalid,
     )
-    report = run(project, req)
-    _warn(report.summary["warnings"])
     out = Path(args.out)
     _check_out(out, ["cells.gpkg", "summary.json"], force=args.force)
+    report = run(project, req)
+    _warn(report.summary["warnings"])
     _write_gpkg_layers(out / "cells.gpkg", {"cells": report.layers["cells"].to_crs(4326)})
     _write_summary(out, report.summary)
     print(f"{report.summary['n_cells']} cells; classes {report.summary['classes']}; wrote {out}")

@@ -483,20 +483,29 @@ def open_project(ref: str | os.PathLike | None = None) -> Project:
         )
         for r in rrows
     ]
-    return Project(
-        name=meta.get("name", path.stem),
-        province=meta.get("province", ""),
-        city=meta.get("city", ""),
-        adcode=meta.get("adcode", ""),
-        counties=[tuple(c) for c in meta.get("counties", [])],
-        metric_epsg=int(meta["metric_epsg"]),
+    return project_from_meta(
+        meta,
+        default_name=path.stem,
         layers=layers,
         runs=runs,
         networks=networks,
         ref=str(path),
         read_only=not os.access(path, os.W_OK),
         version=int(meta.get("version", 0)),
+    )
+
+
+def project_from_meta(meta: dict, *, default_name: str, **parts) -> Project:
+    """A :class:`Project` from its stored metadata (any store) and its loaded parts."""
+    return Project(
+        name=meta.get("name", default_name),
+        province=meta.get("province", ""),
+        city=meta.get("city", ""),
+        adcode=meta.get("adcode", ""),
+        counties=[tuple(c) for c in meta.get("counties", [])],
+        metric_epsg=int(meta["metric_epsg"]),
         created_at=meta.get("created_at", ""),
+        **parts,
     )
 
 

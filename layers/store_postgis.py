@@ -173,12 +173,12 @@ def _write_layer_table(conn, tbl: str, gdf: gpd.GeoDataFrame) -> None:
 
 def open_project(ref: str):
     from layers.project import (
-        Project,
         ProjectError,
         ProjectNetwork,
         RunRecord,
         _read_back,
         layer_from_row,
+        project_from_meta,
     )
 
     _, name = parse_ref(ref)
@@ -255,20 +255,15 @@ def open_project(ref: str):
         raise
     except Exception as exc:
         raise _connect_error(ref, exc) from None
-    return Project(
-        name=meta.get("name", name),
-        province=meta.get("province", ""),
-        city=meta.get("city", ""),
-        adcode=meta.get("adcode", ""),
-        counties=[tuple(c) for c in meta.get("counties", [])],
-        metric_epsg=int(meta["metric_epsg"]),
+    return project_from_meta(
+        meta,
+        default_name=name,
         layers=layers,
         runs=runs,
         networks=networks,
         ref=str(ref),
         read_only=False,
         version=int(version),
-        created_at=meta.get("created_at", ""),
     )
 
 
