@@ -78,10 +78,14 @@ def hostile_project(hostile_csv, tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="module")
-def app_url(hostile_project):
-    port = _free_port()
-    env = dict(os.environ, INNOMAP_PROJECT=str(hostile_project))
+def start_app(port: int, **env: str | None) -> subprocess.Popen:
+    """Start ``streamlit run app.py`` on loopback ``port`` (``env``: variables to set, None to unset)."""
+    full = dict(os.environ)
+    for k, v in env.items():
+        if v is None:
+            full.pop(k, None)
+        else:
+            full[k] = v
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -97,30 +101,36 @@ def app_url(hostile_project):
             "true",
         ],
         cwd=ROOT,
-        env=env,
+        env=full,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
                 if r.status == 200:
-                    break
+                    return proc
         except OSError:
             time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail(
-            "streamlit did not start: " + proc.stdout.read().decode(errors="replace")[-2000:]
-        )
-    yield url
+    proc.kill()
+    pytest.fail("streamlit did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
+
+
+def stop_app(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
-        proc.wait(timeout=10)
+        proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="module")
+def app_url(hostile_project):
+    port = _free_port()
+    proc = start_app(port, INNOMAP_PROJECT=str(hostile_project))
+    yield f"http://127.0.0.1:{port}"
+    stop_app(proc)
 
 
 @pytest.fixture(scope="module")

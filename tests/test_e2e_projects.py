@@ -4,60 +4,15 @@ a reload and a server restart keep all of it.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
-
 import pytest
 
-from tests.conftest import ROOT
-from tests.test_e2e_browser import _free_port, browser  # noqa: F401  (fixture)
+from tests.test_e2e_browser import _free_port, browser, start_app, stop_app  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
 
-def _start(home, port: int) -> subprocess.Popen:
-    env = dict(os.environ, INNOMAP_HOME=str(home))
-    env.pop("INNOMAP_PROJECT", None)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    pytest.fail("streamlit did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+def _start(home, port: int):
+    return start_app(port, INNOMAP_HOME=str(home), INNOMAP_PROJECT=None)
 
 
 def _ready(page) -> None:
@@ -120,7 +75,7 @@ def test_project_survives_reload_and_restart(browser, tmp_path):  # noqa: F811
         page.get_by_test_id("stSidebar").get_by_text("项目: 连云港科创").wait_for(timeout=60000)
         page.get_by_text("2 个图层").first.wait_for(timeout=60000)  # 行政区 + the import
     finally:
-        _stop(proc)
+        stop_app(proc)
     # restart the server, open the project from the recent list
     proc = _start(home, port)
     try:
@@ -141,4 +96,4 @@ def test_project_survives_reload_and_restart(browser, tmp_path):  # noqa: F811
         assert [r.analysis for r in kept.runs] == ["coverage"]
         assert page.get_by_test_id("stException").count() == 0
     finally:
-        _stop(proc)
+        stop_app(proc)
