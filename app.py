@@ -10,7 +10,11 @@ from ui.i18n import t  # noqa: E402
 
 st.sidebar.radio("语言 / Language", ["中文", "English"], key="lang_choice", horizontal=True)
 
+from layers import auth  # noqa: E402
+from ui.auth_panel import auth_gate  # noqa: E402
 from ui.project_panel import project_panel  # noqa: E402
+
+auth_gate()  # who acts in this run (sign-in form / trusted header); the store checks roles
 
 project_panel()
 
@@ -19,7 +23,7 @@ pages = [
     st.Page("ui/pages/clusters_page.py", title=t("page_clusters")),
     st.Page("ui/pages/coverage_page.py", title=t("page_coverage")),
     st.Page("ui/pages/siting_page.py", title=t("page_siting")),
-    st.Page("ui/pages/import_page.py", title=t("page_import")),
+    *([st.Page("ui/pages/import_page.py", title=t("page_import"))] if auth.can("editor") else []),
     st.Page("ui/pages/export_page.py", title=t("page_export")),
     st.Page("ui/pages/data_page.py", title=t("page_data")),
 ]

@@ -649,10 +649,108 @@ def _add_project_parser(sub) -> None:
     p.add_argument("--force", action="store_true", help="replace an existing target")
     p.set_defaults(func=_cmd_project_copy)
 
+    p = psub.add_parser("audit", help="who changed what and when (refused changes too)")
+    p.add_argument("--project", required=True, metavar="P")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_project_audit)
+
     p = psub.add_parser("info", help="name, city, CRS, layers, districts, zones, runs")
     p.add_argument("--project", metavar="P", default=None, help="project .gpkg (default: demo)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_project_info)
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    """The password from stdin (first line): never from the command line or the environment."""
+    if not getattr(args, "password_stdin", False):
+        from layers.auth import AuthError
+
+        raise AuthError("需要 --password-stdin / give the password on stdin with --password-stdin")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _cmd_user_add(args: argparse.Namespace) -> int:
+    from layers import auth
+
+    auth.add_user(
+        args.users, args.name, role=args.role, password=_read_password(args), replace=args.replace
+    )
+    print(f"用户 {args.name} ({args.role}) 已保存 / user {args.name!r} saved")
+    return 0
+
+
+def _cmd_user_list(args: argparse.Namespace) -> int:
+    from layers import auth
+
+    rows = auth.list_users(args.users)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+    else:
+        for r in rows:
+            print(f"{r['name']}\t{r['role']}" + ("\tlocked" if r["locked"] else ""))
+    return 0
+
+
+def _cmd_project_audit(args: argparse.Namespace) -> int:
+    from layers.project import audit_log
+
+    rows = audit_log(_open_project(args))
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+    else:
+        for r in rows:
+            print(f"{r['ts']}\t{r['user']}\t{r['action']}\t{r['detail']}")
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    """Check the sign-in set-up, then start the app (``streamlit run app.py``) in this process."""
+    import os
+    from pathlib import Path
+
+    from layers import auth
+
+    auth.check_bind(args.address)
+    mode = auth.auth_mode()
+    if mode == "users":
+        auth.list_users(auth.users_path())  # readable and an InnoMap users file
+    elif mode == "header" and not auth.load_role_map(auth.role_map_path()):
+        raise auth.AuthError(
+            "可信请求头模式需要角色映射 / trusted-header mode needs INNOMAP_ROLE_MAP (name = role "
+            "lines): without it nobody has a role"
+        )
+    app = str(Path(__file__).resolve().parent / "app.py")
+    argv = [sys.executable, "-m", "streamlit", "run", app, "--server.address", args.address,
+            "--server.port", str(args.port)]
+    sys.stdout.flush()
+    os.execv(sys.executable, argv)
+    return 0  # not reached
+
+
+def _add_user_parser(sub) -> None:
+    """``user add|list``: the local users file of the sign-in mode (INNOMAP_USERS)."""
+    up = sub.add_parser(
+        "user",
+        help="users of the app's sign-in (a local users file with argon2 hashes)",
+        description="Manage the users file read by the app when started with INNOMAP_USERS=FILE.",
+    )
+    usub = up.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    p = usub.add_parser("add", help="add a user (password read from stdin, stored as argon2id)")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--role", required=True, choices=["viewer", "editor", "admin"])
+    p.add_argument("--users", required=True, metavar="FILE", help="users file (JSON)")
+    p.add_argument(
+        "--password-stdin",
+        dest="password_stdin",
+        action="store_true",
+        help="read the password from the first line of stdin (required)",
+    )
+    p.add_argument("--replace", action="store_true", help="change an existing user")
+    p.set_defaults(func=_cmd_user_add)
+    p = usub.add_parser("list", help="users with their roles (no hashes)")
+    p.add_argument("--users", required=True, metavar="FILE")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_user_list)
 
 
 def _add_reach_args(p: argparse.ArgumentParser, *, minutes_default, minutes_type) -> None:
@@ -737,6 +835,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python cli.py",
         description="InnoMap 创新资源一张图 — command line for batch work.",
+    )
+    parser.add_argument(
+        "--as-user",
+        dest="signin_user",
+        metavar="NAME",
+        help="sign in as NAME (when INNOMAP_USERS is set; the password is read from stdin)",
+    )
+    parser.add_argument(
+        "--password-stdin",
+        dest="signin_password_stdin",
+        action="store_true",
+        help="with --as-user: read the password from the first line of stdin",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -957,7 +1067,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing OUT")
     p.set_defaults(func=_cmd_import)
     _add_project_parser(sub)
+    _add_user_parser(sub)
+    p = sub.add_parser(
+        "serve",
+        help="start the app after checking the sign-in set-up (trusted-header mode: loopback only)",
+    )
+    p.add_argument("--address", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8501)
+    p.set_defaults(func=_cmd_serve)
     return parser
+
+
+def _sign_in(args: argparse.Namespace) -> None:
+    """Set who runs this command (roles are checked where data is changed, in the store)."""
+    from layers import auth
+
+    password = None
+    if args.signin_user and auth.auth_mode() == "users":
+        if not args.signin_password_stdin:
+            raise auth.AuthError(
+                "--as-user 需要 --password-stdin / --as-user needs --password-stdin"
+            )
+        password = sys.stdin.readline().rstrip("\r\n")
+    auth.set_actor(auth.cli_actor(args.signin_user, password))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -967,6 +1099,7 @@ def main(argv: list[str] | None = None) -> int:
     from layers.errors import InnoMapError
 
     try:
+        _sign_in(args)
         return int(args.func(args))
     except InnoMapError as exc:  # every user-facing error; the message explains the fix
         print(f"error: {exc}", file=sys.stderr)

@@ -374,7 +374,11 @@ _DDL = (
 
 
 def _user() -> str:
-    return os.environ.get("INNOMAP_USER") or os.environ.get("USER") or "local"
+    """Name of the acting user for the audit table (see :func:`layers.auth.current_actor`)."""
+    from layers import auth
+
+    who = auth.current_actor()
+    return who.name if who else "anonymous"
 
 
 def _is_gpkg(ref: str) -> bool:
@@ -671,12 +675,58 @@ def _drop_table(con: sqlite3.Connection, tbl: str) -> None:
             con.execute(f"DELETE FROM main.{meta_tbl} WHERE lower(table_name) = lower(?)", (tbl,))
 
 
-def _check_writable(project: Project) -> None:
+def _check_writable(project: Project, action: str | None = None, *, role: str = "editor") -> None:
+    """Refuse a change to a read-only project, and (with ``action``) one the actor may not make."""
+    if action is not None:
+        _authorise(project, action, role=role)
     if project.read_only or project.is_demo:
         raise ProjectError(
             f"项目 {project.name} 只读 / project {project.name!r} is read-only: "
             "use 'save as' (python cli.py project copy / 另存为) to make an editable copy"
         )
+
+
+def _authorise(project: Project | None, action: str, *, role: str = "editor"):
+    """The acting user if their role allows ``action``; a refusal is audited, then raised.
+
+    Roles are enforced here, in the store, for every change — whatever page or command
+    asked for it (see :mod:`layers.auth`).
+    """
+    from layers import auth
+
+    try:
+        return auth.require(role, action)
+    except auth.PermissionDeniedError:
+        who = auth.current_actor()
+        _audit_denied(project, action, who.name if who else "anonymous",
+                      {"needs": role, "role": who.role if who else None})
+        raise
+
+
+def _audit_denied(project: Project | None, action: str, user: str, detail: dict) -> None:
+    """Record a refused change in the project's audit table (and the server log)."""
+    import logging
+
+    text = json.dumps(detail, ensure_ascii=False)
+    logging.getLogger("innomap.audit").warning("denied %s by %s: %s", action, user, text)
+    if project is None or project.is_demo:
+        return
+    try:
+        if _pg(project.ref):
+            from layers import store_postgis
+
+            store_postgis.audit_event(project.ref, f"denied:{action}", user, text)
+            return
+        con = _connect(Path(project.ref))
+        try:
+            con.execute(
+                f"INSERT INTO {_AUDIT} (ts, user, action, detail) VALUES (?, ?, ?, ?)",
+                (_now(), user, f"denied:{action}", text),
+            )
+        finally:
+            con.close()
+    except (sqlite3.Error, OSError, ProjectError) as exc:  # the refusal stands either way
+        logging.getLogger("innomap.audit").error("could not audit a refusal: %s", exc)
 
 
 def _pg(ref) -> bool:
@@ -747,6 +797,7 @@ def add_layer(project: Project, layer: ProjectLayer, *, replace: bool = False) -
 
     Returns the layer as stored (name, table and import time set).
     """
+    _check_writable(project, "replace_layer" if replace else "add_layer")
     if layer.kind not in REGISTRY:
         raise ProjectError(
             f"未知类别 / unknown kind {layer.kind!r}: choose one of {', '.join(REGISTRY)}"
@@ -774,7 +825,6 @@ def add_layer(project: Project, layer: ProjectLayer, *, replace: bool = False) -
     if _pg(project.ref):
         from layers import store_postgis
 
-        _check_writable(project)
         store_postgis.add_layer(project, stored, old)
         stored.gdf = _read_back(stored.gdf, stored.kind)
         project.layers[name] = stored
@@ -842,6 +892,7 @@ def add_network(
     project: Project, *, name: str, edges: gpd.GeoDataFrame, source_file: str = ""
 ) -> ProjectNetwork:
     """Keep a road network (edge lines, WGS84, as read by ``layers.networks``) in the project."""
+    _check_writable(project, "add_network")
     name = re.sub(r"[\x00-\x1f]", "", str(name)).strip() or "路网"
     old = project.networks.get(name)
     tbl = "net_" + uuid.uuid4().hex[:12]
@@ -857,7 +908,6 @@ def add_network(
     if _pg(project.ref):
         from layers import store_postgis
 
-        _check_writable(project)
         store_postgis.add_network(project, net, old, g)
         project.networks[name] = net
         return net
@@ -909,6 +959,7 @@ def network_edges(project: Project, name: str) -> gpd.GeoDataFrame:
 
 def remove_layer(project: Project, name: str) -> None:
     """Remove a layer (its table, metadata and rejected rows) in one transaction."""
+    _check_writable(project, "remove_layer")
     if name not in project.layers:
         raise ProjectError(
             f"项目中没有图层 {name!r} / no layer {name!r} in the project: layers are "
@@ -918,7 +969,6 @@ def remove_layer(project: Project, name: str) -> None:
     if _pg(project.ref):
         from layers import store_postgis
 
-        _check_writable(project)
         store_postgis.remove_layer(project, name, tbl)
         del project.layers[name]
         return
@@ -942,6 +992,7 @@ def save_run(
     layers: dict[str, gpd.GeoDataFrame] | None = None,
 ) -> RunRecord:
     """Save an analysis run (request, summary and result layers) in one transaction."""
+    _check_writable(project, "save_run")
     texts = {}
     for name, gdf in (layers or {}).items():
         g = gdf.to_crs(4326) if gdf.crs is not None else gdf
@@ -959,7 +1010,6 @@ def save_run(
     if _pg(project.ref):
         from layers import store_postgis
 
-        _check_writable(project)
         store_postgis.save_run(project, rec)
         project.runs.append(rec)
         return rec
@@ -986,11 +1036,11 @@ def save_run(
 
 def delete_run(project: Project, run_id: str) -> None:
     """Delete a saved run."""
+    _check_writable(project, "delete_run")
     project.run(run_id)
     if _pg(project.ref):
         from layers import store_postgis
 
-        _check_writable(project)
         store_postgis.delete_run(project, run_id)
         project.runs = [r for r in project.runs if r.id != run_id]
         return
@@ -1136,6 +1186,7 @@ def create_project(
     """
     from layers.cities import districts_frame, find_city
 
+    _authorise(None, "create_project", role="admin")
     _check_target(path)
     match = find_city(city, counties=counties)
     districts = districts_frame(match)
@@ -1209,6 +1260,7 @@ def save_as(
     ``path`` is a ``.gpkg`` path or a ``postgresql://USER@HOST:PORT/DB?project=NAME``
     reference; the copy holds every layer, rejected rows, network and saved run.
     """
+    _authorise(project, "save_as", role="admin")
     _check_target(path)
     new_name = name or project.name
     _write_new(

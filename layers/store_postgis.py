@@ -551,3 +551,34 @@ def audit_log(ref: str) -> list[dict]:
             {"n": name},
         ).fetchall()
     return [{"ts": r[0], "user": r[1], "action": r[2], "detail": r[3]} for r in rows]
+
+
+def audit_event(ref: str, action: str, user: str, detail: str) -> None:
+    """Append one row to the audit table outside any change (e.g. a refused change)."""
+    from layers.project import _now
+
+    _, name = parse_ref(ref)
+    try:
+        with _begin(ref) as conn:
+            conn.execute(
+                _q(
+                    f'INSERT INTO {SCHEMA}.audit (project, ts, "user", action, detail) '
+                    "VALUES (:p, :t, :u, :a, :d)"
+                ),
+                {"p": name, "t": _now(), "u": user, "a": action, "d": detail},
+            )
+    except Exception as exc:
+        raise _connect_error(ref, exc) from None
+
+
+def version(ref: str) -> int:
+    """The project's version (one cheap query: lets an app server see others' changes)."""
+    _, name = parse_ref(ref)
+    try:
+        with _begin(ref) as conn:
+            row = conn.execute(
+                _q(f"SELECT version FROM {SCHEMA}.projects WHERE name = :n"), {"n": name}
+            ).fetchone()
+    except Exception as exc:
+        raise _connect_error(ref, exc) from None
+    return int(row[0]) if row else -1

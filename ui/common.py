@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from layers import auth
 from layers.errors import InnoMapError
 from layers.project import Project, save_run
 from ui.i18n import lang
@@ -59,6 +60,10 @@ def save_run_button(project: Project, report, *, key: str, title: str) -> None:
                 "The demo project is read-only: save it as a project to keep runs.",
             )
         )
+        return
+    if not auth.can("editor"):
+        st.caption(T("查看者不能保存分析 (需要编辑者角色)。",
+                     "Viewers cannot save runs (the editor role is needed)."))
         return
     if st.button(T("保存本次分析", "Save this run"), key=key):
         small = {k: g for k, g in report.layers.items() if len(g) <= 20_000}

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from layers import auth
 from layers.project import Project
 from ui.common import T, guarded
 from ui.state import refresh_project
@@ -31,7 +32,7 @@ def _keep_upload(project: Project, up) -> str | None:
         st.error(T(f"不支持的路网格式: {name}", f"Unsupported network format: {name}"))
         return None
     data = up.getvalue()
-    if not project.read_only:
+    if not project.read_only and auth.can("editor"):
         with tempfile.TemporaryDirectory() as d:
             path = Path(d) / name
             path.write_bytes(data)

@@ -6,10 +6,10 @@ import re
 
 import streamlit as st
 
-from layers.cities import PlaceNotFoundError
+from layers import auth
 from layers.project import DEMO_REF, create_project, save_as
 from ui.common import T, guarded
-from ui.state import current_project, projects_dir, recent_projects, set_project
+from ui.state import current_project, projects_dir, recent_projects, set_project, team_projects
 
 __all__ = ["project_panel"]
 
@@ -33,7 +33,7 @@ def _open(ref: str) -> None:
 
 
 def _open_controls() -> None:
-    recent = recent_projects()
+    recent = recent_projects() if auth.can("admin") else team_projects()
     pick = st.selectbox(
         T("最近的项目", "Recent projects"),
         ["", DEMO_REF, *recent],
@@ -42,6 +42,8 @@ def _open_controls() -> None:
     )
     if pick and st.button(T("打开", "Open"), key="prj_open_recent"):
         _open(pick)
+    if not auth.can("admin"):  # others open the team's projects only
+        return
     path = st.text_input(
         T(
             "打开服务器上的项目 (.gpkg 路径或 postgresql://…)",
@@ -72,17 +74,16 @@ def _new_controls() -> None:
     )
     if st.button(T("新建项目", "Create project"), key="prj_new") and name and city:
         parts = [c for c in re.split(r"[,，、\s]+", counties) if c]
-        try:
-            p = create_project(
-                _file_name(name), name=name, city=city, counties=parts or None, crs_system=system
-            )
-        except PlaceNotFoundError as exc:
-            st.error(str(exc))
-            return
-        except Exception as exc:
-            st.error(str(exc))
-            return
-        _open(p.ref)
+        p = guarded(
+            create_project,
+            _file_name(name),
+            name=name,
+            city=city,
+            counties=parts or None,
+            crs_system=system,
+        )
+        if p is not None:
+            _open(p.ref)
 
 
 def _save_as_controls(project) -> None:
@@ -110,6 +111,10 @@ def project_panel() -> None:
             f"{project.province}{project.city if project.city != project.province else ''} · "
             f"{project.crs_label()} · {len(project.layers)} {T('个图层', 'layers')}"
         )
+        if not auth.can("admin"):
+            with st.expander(T("项目: 打开", "Project: open")):
+                _open_controls()
+            return
         with st.expander(T("项目: 打开 / 新建 / 另存为", "Project: open / new / save as")):
             t1, t2, t3 = st.tabs([T("打开", "Open"), T("新建", "New"), T("另存为", "Save as")])
             with t1:

@@ -2,9 +2,9 @@
 
 The current project reference (``demo`` or a ``.gpkg`` path on the server) lives
 in ``st.session_state["project_ref"]``; the opened :class:`~layers.project.Project`
-is cached per (reference, file modification time), so every page of every
-session sees a change as soon as it is committed, and nothing is re-read when
-nothing changed. Pages treat the returned project as read-only and call the
+is cached per (reference, file modification time — or, in PostGIS, the project
+version), so every page of every session, on every app server, sees a change as
+soon as it is committed, and nothing is re-read when nothing changed. Pages treat the returned project as read-only and call the
 store functions (``layers.project``) to change it, then :func:`refresh_project`.
 """
 
@@ -28,6 +28,7 @@ __all__ = [
     "refresh_project",
     "remember_project",
     "set_project",
+    "team_projects",
 ]
 
 #: Environment variable naming the project opened by default (else the demo).
@@ -35,6 +36,12 @@ PROJECT_ENV = "INNOMAP_PROJECT"
 
 
 def _stamp(ref: str) -> tuple[int, int]:
+    """What changes when the project changes: the file's mtime and size, or the PostGIS version
+    (so an app server sees another server's import on its next rerun)."""
+    from layers import store_postgis
+
+    if store_postgis.is_pg_ref(ref):
+        return (store_postgis.version(ref), 0)
     try:
         st_ = os.stat(ref)
     except OSError:
@@ -47,13 +54,33 @@ def _open_cached(ref: str, stamp: tuple[int, int]) -> Project:
     return open_project(ref)
 
 
+def team_projects() -> list[str]:
+    """Projects anyone signed in may open: ``$INNOMAP_PROJECT``, ``$INNOMAP_PROJECTS``
+    (comma-separated), the projects folder and the recent list. Opening any other
+    reference (a path typed or put in the URL) needs the admin role."""
+    refs = [os.environ.get(PROJECT_ENV, "")]
+    refs += os.environ.get("INNOMAP_PROJECTS", "").split(",")
+    refs += [str(p) for p in sorted(projects_dir().glob("*.gpkg"))]
+    refs += recent_projects()
+    out: list[str] = []
+    for r in (r.strip() for r in refs):
+        if r and r not in out:
+            out.append(r)
+    return out
+
+
+def _may_open(ref: str) -> bool:
+    from layers import auth
+
+    return ref == DEMO_REF or auth.can("admin") or ref in team_projects()
+
+
 def project_ref() -> str:
     """The reference of the session's project (default: ``$INNOMAP_PROJECT`` or the demo)."""
     if "project_ref" not in st.session_state:
         # a reload or a shared link keeps the project: it is in the URL (?project=…)
-        st.session_state["project_ref"] = (
-            st.query_params.get("project") or os.environ.get(PROJECT_ENV) or DEMO_REF
-        )
+        wanted = st.query_params.get("project") or os.environ.get(PROJECT_ENV) or DEMO_REF
+        st.session_state["project_ref"] = wanted if _may_open(wanted) else DEMO_REF
     ref = st.session_state["project_ref"]
     if ref != DEMO_REF and st.query_params.get("project") != ref:
         st.query_params["project"] = ref
@@ -68,7 +95,13 @@ def current_project() -> Project:
 
 def set_project(ref: str) -> Project:
     """Open ``ref`` (raises ``ProjectError`` if it cannot be opened) and make it current."""
+    from layers import auth
+
     ref = str(ref)
+    if not _may_open(ref):
+        raise auth.PermissionDeniedError(
+            "无权打开此项目 / opening a project outside the team's list needs the admin role"
+        )
     project = _open_cached(ref, _stamp(ref) if ref != DEMO_REF else (0, 0))
     st.session_state["project_ref"] = ref
     if ref == DEMO_REF:

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from layers import auth
 from layers.project import save_run
 from render.analysis_maps import whatif_map_layers
 from render.webmap import build_map
@@ -118,7 +119,7 @@ def _save(project, report) -> None:
             "method": s["method_label"],
             "minutes": s["minutes"],
         }
-        if not project.read_only:
+        if not project.read_only and auth.can("editor"):
             rec = guarded(
                 save_run,
                 project,

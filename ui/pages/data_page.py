@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from layers import auth
 from layers.project import delete_run
 from layers.registry import DATA_DIR, REGISTRY
 from layers.schema import field_label
@@ -63,7 +64,11 @@ def _runs(project) -> None:
     run = project.run(pick)
     with st.expander(T("请求与结果 (JSON)", "Request and results (JSON)")):
         st.json({"request": run.request, "summary": run.summary})
-    if not project.read_only and st.button(T("删除此运行", "Delete this run"), key="data_run_del"):
+    if (
+        not project.read_only
+        and auth.can("editor")
+        and st.button(T("删除此运行", "Delete this run"), key="data_run_del")
+    ):
         guarded(delete_run, project, pick)
         refresh_project()
         st.rerun()

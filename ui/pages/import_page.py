@@ -15,6 +15,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit_folium import st_folium
 
+from layers import auth
 from layers.importer import ALLOWED_EXTENSIONS, ImportOptions, import_file, inspect_file
 from layers.project import OUTLINE_KINDS, ProjectLayer, add_layer, remove_layer
 from layers.registry import REGISTRY
@@ -258,6 +259,10 @@ def _current_layers(project) -> None:
 def main() -> None:
     st.title(T("导入数据", "Import data"))
     project = project_or_stop()
+    if not auth.can("editor"):
+        st.info(T("导入需要编辑者角色; 您可以浏览、分析和导出。",
+                  "Importing needs the editor role; you can browse, analyse and export."))
+        return
     st.caption(
         T(
             "支持 CSV / XLSX / GeoJSON / GeoPackage / 压缩 Shapefile (.zip) / KML / KMZ; 编码自动识别; "

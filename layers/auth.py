@@ -1,0 +1,327 @@
+"""Who is acting, and what they may change: users, roles, sign-in, the trusted-header mode.
+
+Roles: ``viewer`` (browse, analyse, export) < ``editor`` (also import, edit zones and
+layers, save runs and scenarios) < ``admin`` (also users and projects).
+
+Modes (environment, both off by default — the single-user local app stays open):
+
+* ``INNOMAP_USERS=FILE`` — a local users file (JSON) with argon2id hashes
+  (argon2-cffi); the app shows a sign-in form; an account is locked for
+  ``LOCK_MINUTES`` after ``MAX_FAILURES`` failed attempts; idle sessions end after
+  ``INNOMAP_IDLE_MINUTES`` (default 30).
+* ``INNOMAP_TRUSTED_HEADER=X-Remote-User`` with ``INNOMAP_ROLE_MAP=FILE`` — a
+  reverse proxy (intranet SSO) says who the user is; the app refuses to serve
+  unless it listens on loopback only.
+
+Roles are enforced where data is changed: the project store calls :func:`require`
+with the acting user (:func:`current_actor`, set per request by the app or passed
+explicitly). A refused change raises :class:`PermissionDeniedError` and is audited.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+
+from layers.errors import InnoMapError
+
+__all__ = [
+    "ROLES",
+    "Actor",
+    "AuthError",
+    "PermissionDeniedError",
+    "add_user",
+    "auth_mode",
+    "can",
+    "check_bind",
+    "cli_actor",
+    "current_actor",
+    "enforcing",
+    "header_actor",
+    "is_loopback",
+    "list_users",
+    "load_role_map",
+    "require",
+    "set_actor",
+    "verify_password",
+]
+
+ROLES = ("viewer", "editor", "admin")
+MAX_FAILURES = 5
+LOCK_MINUTES = 10.0
+IDLE_MINUTES_DEFAULT = 30.0
+_NAME_RE = re.compile(r"^[\w.@-]{1,64}$")
+
+
+class AuthError(InnoMapError):
+    """Sign-in failed (the message never says whether the user exists)."""
+
+
+class PermissionDeniedError(InnoMapError):
+    """The acting user's role does not allow this change."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    role: str
+
+    def can(self, role: str) -> bool:
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+def auth_mode() -> str:
+    """``users``, ``header`` or ``open`` (from the environment)."""
+    if os.environ.get("INNOMAP_USERS"):
+        return "users"
+    if os.environ.get("INNOMAP_TRUSTED_HEADER"):
+        return "header"
+    return "open"
+
+
+def enforcing() -> bool:
+    return auth_mode() != "open"
+
+
+def idle_minutes() -> float:
+    try:
+        return float(os.environ.get("INNOMAP_IDLE_MINUTES", IDLE_MINUTES_DEFAULT))
+    except ValueError:
+        return IDLE_MINUTES_DEFAULT
+
+
+_ACTOR: ContextVar[Actor | None] = ContextVar("innomap_actor", default=None)
+
+
+def set_actor(actor: Actor | None) -> None:
+    """The user acting in this thread/context (the app sets it at the start of every run)."""
+    _ACTOR.set(actor)
+
+
+def current_actor() -> Actor | None:
+    """The acting user: the one set for this context, else — in open mode — the local user as admin."""
+    actor = _ACTOR.get()
+    if actor is not None:
+        return actor
+    if not enforcing():
+        return Actor(os.environ.get("INNOMAP_USER") or os.environ.get("USER") or "local", "admin")
+    return None
+
+
+def can(role: str) -> bool:
+    """Whether the acting user has at least ``role`` (to show or hide widgets that change data)."""
+    who = current_actor()
+    return bool(who and who.can(role))
+
+
+def require(role: str, action: str, *, actor: Actor | None = None) -> Actor:
+    """The acting user if their role is at least ``role``, else :class:`PermissionDeniedError`."""
+    who = actor or current_actor()
+    if who is None or not who.can(role):
+        name = who.name if who else "anonymous"
+        have = who.role if who else "none"
+        fix = (
+            "sign in first (app: the sign-in form; command line: "
+            "python cli.py --as-user NAME --password-stdin …)"
+            if who is None
+            else f"ask an administrator for the {role} role"
+        )
+        raise PermissionDeniedError(
+            f"无权操作 / permission denied: {action!r} needs the {role} role; {name!r} has "
+            f"{have!r}: {fix}"
+        )
+    return who
+
+
+# ---------------------------------------------------------------- users file
+def _hasher():
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+def _read(path: Path) -> dict:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {"users": {}}
+    except (OSError, ValueError) as exc:
+        raise AuthError(
+            f"用户文件无法读取 / the users file cannot be read: {type(exc).__name__}"
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("users"), dict):
+        raise AuthError("用户文件格式错误 / the users file is not an InnoMap users file")
+    return data
+
+
+def _write(path: Path, data: dict) -> None:
+    from layers.io_safe import atomic_write
+
+    def w(tmp: Path) -> None:
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.chmod(tmp, 0o600)
+
+    atomic_write(path, w, force=True)
+
+
+def add_user(
+    path: str | Path, name: str, *, role: str, password: str, replace: bool = False
+) -> None:
+    """Add (or with ``replace`` update) a user with an argon2id hash of ``password``."""
+    if not _NAME_RE.match(name or ""):
+        raise AuthError(f"用户名无效 / invalid user name {name!r}: letters, digits, . _ @ - (≤ 64)")
+    if role not in ROLES:
+        raise AuthError(f"未知角色 / unknown role {role!r}: use {', '.join(ROLES)}")
+    if len(password or "") < 8:
+        raise AuthError("密码至少 8 个字符 / the password needs at least 8 characters")
+    data = _read(Path(path))
+    if name in data["users"] and not replace:
+        raise AuthError(f"用户 {name!r} 已存在 / user {name!r} exists: use --replace to change it")
+    data["users"][name] = {
+        "hash": _hasher().hash(password),
+        "role": role,
+        "failed": 0,
+        "locked_until": 0.0,
+    }
+    _write(Path(path), data)
+
+
+def list_users(path: str | Path) -> list[dict]:
+    return [
+        {"name": n, "role": u["role"], "locked": u.get("locked_until", 0) > time.time()}
+        for n, u in sorted(_read(Path(path))["users"].items())
+    ]
+
+
+def verify_password(
+    path: str | Path, name: str, password: str, *, now: float | None = None
+) -> Actor:
+    """Check a sign-in; counts failures and locks the account after ``MAX_FAILURES``.
+
+    Raises
+    ------
+    AuthError
+        Wrong name or password (one message for both), or a locked account.
+    """
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    now = time.time() if now is None else now
+    path = Path(path)
+    data = _read(path)
+    user = data["users"].get(name)
+    wrong = AuthError("用户名或密码错误 / wrong user name or password")
+    if user is None:
+        _hasher().hash(password or "x")  # same work for unknown users
+        raise wrong
+    if user.get("locked_until", 0) > now:
+        mins = (user["locked_until"] - now) / 60
+        raise AuthError(
+            f"账户已锁定, 请 {mins:.0f} 分钟后再试 / the account is locked for {mins:.0f} more "
+            "minutes after repeated failures"
+        )
+    try:
+        _hasher().verify(user["hash"], password or "")
+    except (VerificationError, InvalidHashError):
+        user["failed"] = int(user.get("failed", 0)) + 1
+        if user["failed"] >= MAX_FAILURES:
+            user["locked_until"] = now + LOCK_MINUTES * 60
+            user["failed"] = 0
+        _write(path, data)
+        raise wrong from None
+    if user.get("failed") or user.get("locked_until"):
+        user["failed"], user["locked_until"] = 0, 0.0
+        _write(path, data)
+    return Actor(name, user["role"])
+
+
+# ---------------------------------------------------------------- trusted header
+def load_role_map(path: str | Path | None) -> dict[str, str]:
+    """``name = role`` lines (``#`` comments; ``*`` = default role) or a JSON object."""
+    if not path:
+        return {}
+    text = Path(path).read_text(encoding="utf-8")
+    if text.lstrip().startswith("{"):
+        data = json.loads(text)
+    else:
+        data = {}
+        for line in text.splitlines():
+            line = line.split("#", 1)[0].strip()
+            if "=" in line:
+                k, v = (s.strip() for s in line.split("=", 1))
+                data[k] = v
+    bad = {k: v for k, v in data.items() if v not in ROLES}
+    if bad:
+        raise AuthError(f"角色映射中有未知角色 / unknown roles in the role map: {bad}")
+    return data
+
+
+def header_actor(value: str | None, role_map: dict[str, str]) -> Actor | None:
+    """The actor named by the trusted header (None when absent or not in the map)."""
+    name = (value or "").strip()
+    if not name or not _NAME_RE.match(name):
+        return None
+    role = role_map.get(name) or role_map.get("*")
+    return Actor(name, role) if role else None
+
+
+def is_loopback(address: str | None) -> bool:
+    """Whether a bind address accepts connections from this machine only."""
+    import ipaddress
+
+    text = (address or "").strip().strip("[]")
+    if text == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(address: str | None) -> None:
+    """In trusted-header mode, refuse any bind that is not loopback-only.
+
+    A header such as ``X-Remote-User`` can be forged by anyone who reaches the app
+    directly; only a reverse proxy on the same machine may reach it.
+    """
+    if auth_mode() == "header" and not is_loopback(address):
+        raise AuthError(
+            f"可信请求头模式只能监听本机 / trusted-header mode "
+            f"({os.environ.get('INNOMAP_TRUSTED_HEADER')}) refuses to serve on "
+            f"{address or 'all interfaces'!r}: it must listen on loopback only — start it with "
+            "--server.address 127.0.0.1 behind the reverse proxy (see deploy/)"
+        )
+
+
+def trusted_header() -> str:
+    """The request header a trusted reverse proxy sets to the signed-in user's name."""
+    return os.environ.get("INNOMAP_TRUSTED_HEADER", "").strip()
+
+
+def role_map_path() -> str | None:
+    return os.environ.get("INNOMAP_ROLE_MAP") or None
+
+
+def users_path() -> str | None:
+    return os.environ.get("INNOMAP_USERS") or None
+
+
+def cli_actor(name: str | None, password: str | None) -> Actor | None:
+    """Who runs a command: signed in from the users file, or the OS user in the role map.
+
+    In open mode there is nothing to check (the local user acts as admin).
+    """
+    mode = auth_mode()
+    if mode == "users":
+        if not name:
+            return None
+        return verify_password(users_path(), name, password or "")
+    if mode == "header":
+        import getpass
+
+        return header_actor(getpass.getuser(), load_role_map(role_map_path()))
+    return None

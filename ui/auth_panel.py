@@ -1,0 +1,115 @@
+"""Who is using the app: the sign-in form, the trusted header, the idle timeout.
+
+Runs first on every rerun (``app.py``) and sets the acting user for this run
+(:func:`layers.auth.set_actor`); the project store checks that user's role on
+every change. Hiding widgets from viewers is a courtesy, not the protection.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from layers import auth
+from ui.common import T
+
+__all__ = ["auth_gate"]
+
+_KEY = "auth_user"
+
+
+def _refuse(message: str) -> None:
+    st.error(message)
+    st.stop()
+
+
+def _header_actor() -> auth.Actor:
+    try:
+        auth.check_bind(st.get_option("server.address"))
+        role_map = auth.load_role_map(auth.role_map_path())
+    except (auth.AuthError, OSError, ValueError) as exc:
+        _refuse(
+            str(exc)
+            if isinstance(exc, auth.AuthError)
+            else T("角色映射文件无法读取", "The role map file cannot be read")
+            + f": {type(exc).__name__}"
+        )
+    header = auth.trusted_header()
+    actor = auth.header_actor(st.context.headers.get(header), role_map)
+    if actor is None:
+        _refuse(
+            T(
+                "未授权: 反向代理没有提供已授权的用户 (请通过单点登录访问, 或请管理员在角色映射中加入您)。",
+                "Not authorised: the reverse proxy named no user with a role (sign in through the "
+                "intranet single sign-on, or ask an administrator to add you to the role map).",
+            )
+        )
+    return actor
+
+
+def _session_actor() -> auth.Actor | None:
+    """The signed-in user of this session, unless idle for longer than the limit."""
+    held = st.session_state.get(_KEY)
+    if not held:
+        return None
+    now = time.time()
+    if now - held["last"] > auth.idle_minutes() * 60:
+        del st.session_state[_KEY]
+        st.session_state["auth_note"] = T(
+            "会话因长时间未操作已结束, 请重新登录。",
+            "Your session ended after inactivity: sign in again.",
+        )
+        return None
+    held["last"] = now
+    return auth.Actor(held["name"], held["role"])
+
+
+def _sign_in_form() -> None:
+    st.title(T("InnoMap 创新资源一张图 · 登录", "InnoMap · Sign in"))
+    note = st.session_state.pop("auth_note", None)
+    if note:
+        st.info(note)
+    with st.form("signin"):
+        name = st.text_input(T("用户名", "User name"), key="signin_name")
+        password = st.text_input(T("密码", "Password"), type="password", key="signin_password")
+        go = st.form_submit_button(T("登录", "Sign in"))
+    if go:
+        st.session_state.pop("signin_password", None)
+        try:
+            actor = auth.verify_password(auth.users_path(), name.strip(), password)
+        except auth.AuthError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state[_KEY] = {"name": actor.name, "role": actor.role, "last": time.time()}
+            st.rerun()
+    st.stop()
+
+
+_ROLE_ZH = {"viewer": "查看者", "editor": "编辑者", "admin": "管理员"}
+
+
+def auth_gate() -> None:
+    """Set the acting user for this run; stop with a sign-in form or a refusal when there is none."""
+    mode = auth.auth_mode()
+    auth.set_actor(None)
+    if mode == "open":
+        st.sidebar.caption(
+            T(
+                "开放模式: 未启用登录, 能访问本应用的任何人都可以修改数据。",
+                "Open mode: no sign-in; anyone who reaches this app can change data.",
+            )
+        )
+        return
+    if mode == "header":
+        actor = _header_actor()
+    else:
+        actor = _session_actor()
+        if actor is None:
+            _sign_in_form()
+    auth.set_actor(actor)
+    role = _ROLE_ZH[actor.role] if T("zh", "en") == "zh" else actor.role
+    st.sidebar.caption(T(f"当前用户: {actor.name} · {role}", f"Signed in: {actor.name} · {role}"))
+    if mode == "users" and st.sidebar.button(T("退出登录", "Sign out"), key="signout"):
+        st.session_state.pop(_KEY, None)
+        st.rerun()
