@@ -1,13 +1,21 @@
 """Build the embedded Ningbo dataset (everything under ``data/`` except districts).
 
 Real records come from ``data/sources/institutions_curated.csv`` (each row with
-its source, coordinate source and precision). Synthetic records (enterprises,
-science venues, extra maker spaces) are generated here with a fixed seed and
-carry ``synthetic=True`` and a source naming this script.
+its source, coordinate source, precision and how it was placed). Synthetic
+records (enterprises, science venues, extra maker spaces, communities) are
+generated here with a fixed seed and carry ``synthetic=True`` and a source
+naming this script.
 
-Zones are digitised approximately from their road-bounded descriptions
-(``shared/reference/ningbo-facts.md``): simple shapes placed over the described
-area whose area is scaled to the published figure, flagged ``approximate``.
+Zones are drawn approximately from their published road-bounded descriptions:
+simple shapes placed over the described area whose area is calibrated to the
+published figure, flagged ``approximate``. The 甬江科创大走廊 core is built from
+the landmarks its plan names (two parts, north and south), the 中官路 zone is
+kept north of the 甬江 (镇海区 and 江北区 only).
+
+Honest precision: a point placed on a corridor axis gets at least half the
+axis length, a district-level placement at least the district's equivalent
+radius sqrt(area/pi), a point placed inside a zone at least its distance to the
+zone's farthest point, a campus point at least 500 m.
 
 Run from the repository root (after ``build_districts.py``)::
 
@@ -16,6 +24,7 @@ Run from the repository root (after ``build_districts.py``)::
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -24,7 +33,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from shapely.affinity import scale
-from shapely.geometry import LineString, box
+from shapely.geometry import LineString, Point, Polygon, box
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -36,7 +45,33 @@ DATA = ROOT / "data"
 METRIC = "EPSG:32651"  # WGS84 / UTM 51N: Ningbo lies at 121–122°E
 SYN_SOURCE = f"synthetic: data/scripts/build_dataset.py (seed {SEED}); not real records"
 SYN_COORD = "synthetic: generated position, not a real location"
-REF = "shared/reference/ningbo-facts.md"
+CAMPUS_MIN_M = 500.0
+
+# Published documents (every source a user can open or look up)
+SRC_CORRIDOR = (
+    "宁波甬江科创大走廊空间规划(2019–2035)批后公布, 宁波市自然资源和规划局 2020-11-26 "
+    "http://zgj.ningbo.gov.cn/art/2020/11/26/art_1229045918_58928367.html"
+)
+SRC_START = (
+    "甬江科创启动区规划公示(批前), 宁波都市传媒网 2022-01-29 "
+    "http://www.efang.tv/news/2022/0129/72384.html"
+)
+SRC_NMC = (
+    "宁波新材料科技城核心区总体规划公示, 中国宁波网 2015-06-11 "
+    "http://news.cnnb.com.cn/system/2015/06/11/008335820.shtml"
+)
+SRC_FENGMAO = (
+    "宁波镇海:科创策源特色产业风貌区, 浙江在线 2022-04-15 "
+    "http://cs.zjol.com.cn/ztdmqzzj/dmzj/dmzjnb/202204/t20220415_24089006.shtml"
+)
+SRC_ZGL = (
+    "宁波市中官路创业创新大街入选首批省级双创示范基地(区域面积约25平方公里), 宁波市科技局 "
+    "2017-06-09, 转载 https://zjfhq.com/portal/article/304"
+)
+SRC_SEED000 = (
+    "镇海区“十三五”科技创新规划, 镇政办发〔2016〕169号 (2016-12-15) "
+    "http://qyzc.ningbo.gov.cn/art/2016/12/15/art_5946_13.html"
+)
 
 
 def _to_metric(lon, lat):
@@ -55,28 +90,66 @@ def _line_m(coords):
     return LineString(np.column_stack([x, y]))
 
 
+def _polygon_m(coords):
+    x, y = _to_metric([c[0] for c in coords], [c[1] for c in coords])
+    return Polygon(np.column_stack([x, y]))
+
+
 def _box_m(lon0, lat0, lon1, lat1):
     x, y = _to_metric([lon0, lon1], [lat0, lat1])
     return box(x[0], y[0], x[1], y[1])
 
 
-def _buffer_to_area(line_m, target_km2: float):
-    lo, hi = 10.0, 20000.0
+def _bisect(area_of, target_km2: float, lo: float, hi: float) -> float:
+    """The parameter in ``[lo, hi]`` at which the increasing ``area_of`` hits the target."""
     for _ in range(60):
         mid = (lo + hi) / 2
-        if line_m.buffer(mid, cap_style="flat").area / 1e6 < target_km2:
+        if area_of(mid) / 1e6 < target_km2:
             lo = mid
         else:
             hi = mid
-    return line_m.buffer((lo + hi) / 2, cap_style="flat")
+    return (lo + hi) / 2
 
 
+def _buffer_to_area(line_m, target_km2: float, clip=None):
+    """A flat-capped band along ``line_m`` (clipped to ``clip``) of ``target_km2``."""
+
+    def band(w):
+        g = line_m.buffer(w, cap_style="flat")
+        return g if clip is None else g.intersection(clip)
+
+    return band(_bisect(lambda w: band(w).area, target_km2, 10.0, 20000.0))
+
+
+def _grow_to_area(poly_m, target_km2: float, land):
+    """Grow or shrink ``poly_m`` by a uniform buffer (clipped to land) to ``target_km2``.
+
+    Returns the polygon and the buffer distance used (metres, negative = shrunk).
+    """
+
+    def grown(d):
+        return poly_m.buffer(d, join_style="mitre").intersection(land)
+
+    d = _bisect(lambda v: grown(v).area, target_km2, -3000.0, 3000.0)
+    return grown(d), d
+
+
+def _ceil_m(value: float, step: float = 100.0) -> float:
+    return float(math.ceil(value / step) * step)
+
+
+#: 中官路 axis: 中官西路 runs east–west about 1.5 km north of 宁波大学 (29.9111 N), i.e. at
+#: ≈ 29.9246 N; east of 庄市 the street is drawn north-east along the 甬江's north bank,
+#: at least 1.2 km from it (镇海区), schematic.
 ZHONGGUAN_AXIS = [
-    (121.590, 29.9255),
-    (121.635, 29.9260),
-    (121.665, 29.9300),
-    (121.700, 29.9370),
+    (121.590, 29.9246),
+    (121.620, 29.9246),
+    (121.645, 29.9250),
+    (121.658, 29.9335),
+    (121.672, 29.9460),
+    (121.690, 29.9575),
 ]
+ZHONGGUAN_AXIS_PRECISION_M = 1000.0
 YONGJIANG_RIVER = [
     (121.556, 29.874),
     (121.585, 29.880),
@@ -86,21 +159,87 @@ YONGJIANG_RIVER = [
     (121.715, 29.955),
 ]
 
+#: 甬江科创大走廊 core, north part (83 km²): vertices placed at the landmarks named in the
+#: plan (W 三江口/余姚江岸线, N 镇海大道, E 320 骆霞线北仑段) and at the roads bounding the
+#: 新材料科技城 inside it (世纪大道, 绕城高速, 东外环, 通途路). Positions estimated (±2 km).
+CORRIDOR_NORTH = [
+    (121.553, 29.876),  # 三江口, 余姚江/甬江 north bank
+    (121.572, 29.893),  # 文创港, 甬江 north bank (江北)
+    (121.588, 29.905),  # 世纪大道 (north extension)
+    (121.588, 29.945),  # 世纪大道 × 绕城高速
+    (121.650, 29.950),  # 绕城高速 / 镇海大道
+    (121.680, 29.959),  # 镇海大道
+    (121.705, 29.967),  # 镇海大道 (east)
+    (121.718, 29.967),  # 甬江口 north bank (招宝山)
+    (121.733, 29.955),  # 320 骆霞线北仑段, north end
+    (121.728, 29.938),  # 320 骆霞线北仑段
+    (121.700, 29.929),  # 甬江 south bank (北仑)
+    (121.670, 29.910),  # 甬江 south bank (北仑)
+    (121.655, 29.878),  # 东外环 × 通途路
+    (121.600, 29.872),  # 通途路
+    (121.560, 29.868),  # 三江口, 甬江 south bank
+]
+#: South part (53 km²): its published edges are 南高教园区学士路 (west) and the 甬台温高速公路
+#: 复线 (south); the north and east edges are not published, so the part is drawn as a
+#: square from that south-west corner whose area is the published 53 km².
+CORRIDOR_SOUTH_SW = (121.549, 29.785)  # 学士路 × 甬台温高速公路复线 (estimated, ±2 km)
+CORRIDOR_PRECISION_M = 2000.0
 
-def build_zones() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+#: 镇海科创策源特色产业风貌区 (1.64 km²): south edge on 中官西路 (≈ 29.9246 N); 归源路 (W) and
+#: 逸夫路 (E) estimated so that its named anchors 中科院宁波材料所 (north side of 中官西路)
+#: and 甬江实验室 lie inside.
+FENGMAO_SW = (121.627, 29.9246)
+FENGMAO_WIDTH_M = 1350.0
+
+
+def _corridor(land):
+    """The two-part 甬江科创大走廊 core (metric) and a note on how it was built."""
+    north0 = _polygon_m(CORRIDOR_NORTH).intersection(land)
+    north, d = _grow_to_area(north0, 83.0, land)
+    x0, y0 = (v[0] for v in _to_metric([CORRIDOR_SOUTH_SW[0]], [CORRIDOR_SOUTH_SW[1]]))
+    side = math.sqrt(53.0e6)
+    south = box(x0, y0, x0 + side, y0 + side).intersection(land)
+    south, d_s = _grow_to_area(south, 53.0, land)
+    geom = shapely.union(north, south)
+    parts = shapely.get_parts(geom)
+    if len(parts) != 2:
+        raise RuntimeError(f"corridor should have 2 parts, got {len(parts)}")
+    method = (
+        "constructed from described landmarks: north part from vertices at 三江口/余姚江岸线, "
+        "世纪大道, 绕城高速, 镇海大道, 320骆霞线北仑段, 东外环, 通途路 (positions estimated), "
+        f"outline buffered uniformly by {d:+.0f} m to the published 83 km²; south part a "
+        f"square from 学士路 × 甬台温高速公路复线 (buffer {d_s:+.0f} m) to the published 53 km²; "
+        f"boundary uncertainty ≈ {CORRIDOR_PRECISION_M:.0f} m"
+    )
+    return geom, method
+
+
+def _fengmao():
+    x0, y0 = (v[0] for v in _to_metric([FENGMAO_SW[0]], [FENGMAO_SW[1]]))
+    return box(x0, y0, x0 + FENGMAO_WIDTH_M, y0 + 1.64e6 / FENGMAO_WIDTH_M)
+
+
+def build_zones(districts: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Zones and corridor axes (WGS84), drawn from the published descriptions."""
+    dm = districts.to_crs(METRIC)
+    land = shapely.union_all(dm.geometry.values)
+    north_bank = shapely.union_all(dm[dm["name"].isin(["镇海区", "江北区"])].geometry.values)
     note_common = "示意边界: 按公布的道路四至示意绘制, 面积按公布数值校准; 不可用于精确量算"
+    corridor, corridor_method = _corridor(land)
+    axis_m = _line_m(ZHONGGUAN_AXIS)
     zones = [
         {
             "id": "Z01",
             "name": "宁波甬江科创大走廊核心区",
             "subtype": "科创走廊",
             "area_published_km2": 136.0,
-            "geom": _buffer_to_area(_line_m(YONGJIANG_RIVER), 136.0),
+            "geom": corridor,
             "boundary_note": note_common
-            + "。北至镇海大道, 南至甬台温高速公路复线, 西至三江口/余姚江及南高教园区学士路, "
-            "东至320骆霞线(北仑段); 沿甬江两岸绘制",
-            "source": "宁波甬江科创大走廊空间规划(2019–2035), 宁波市自然资源和规划局 2020-11-26; "
-            + REF,
+            + "。核心区136平方公里, 北片83、南片53平方公里。北至镇海大道, 南至甬台温高速公路复线, "
+            "西至三江口余姚江河岸线、南高教园区学士路, 东至320骆霞线北仑段; 南片北、东边界未公布",
+            "source": SRC_CORRIDOR,
+            "coord_source": corridor_method,
+            "coord_precision_m": CORRIDOR_PRECISION_M,
             "as_of": "2020-11",
         },
         {
@@ -111,8 +250,8 @@ def build_zones() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
             "geom": _calibrated(_box_m(121.603, 29.876, 121.652, 29.918), 25.5),
             "boundary_note": note_common
             + "。北至雄镇路–绕城高速–风华路, 南至江南路–陈山, 西至东环路, 东至隧道路",
-            "source": "甬江科创区启动区规划公示(2022); " + REF,
-            "as_of": "2022",
+            "source": SRC_START,
+            "as_of": "2022-01",
         },
         {
             "id": "Z03",
@@ -121,42 +260,54 @@ def build_zones() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
             "area_published_km2": 58.3,
             "geom": _calibrated(_box_m(121.585, 29.872, 121.650, 29.940), 58.3),
             "boundary_note": note_common + "。南至通途路, 北至绕城高速, 东至东外环, 西至世纪大道",
-            "source": "宁波新材料科技城核心区规划(2015); " + REF,
-            "as_of": "2015",
+            "source": SRC_NMC,
+            "as_of": "2015-06",
         },
         {
             "id": "Z04",
             "name": "镇海科创策源特色产业风貌区",
             "subtype": "风貌区",
             "area_published_km2": 1.64,
-            "geom": _calibrated(_box_m(121.626, 29.9265, 121.641, 29.9345), 1.64),
+            "geom": _fengmao(),
             "boundary_note": note_common
-            + "。北至同心路/钟包路, 南至中官西路, 西至归源路, 东至逸夫路(庄市街道)",
-            "source": "镇海区特色产业风貌区(2022); " + REF,
-            "as_of": "2022",
+            + "。北至同心路/钟包路, 南至中官西路, 西至归源路, 东至逸夫路(庄市街道); "
+            "依托中科院宁波材料所、国科大宁波材料学院, 含新材料小镇客厅+甬江实验室",
+            "source": SRC_FENGMAO,
+            "coord_source": "digitised approximately: south edge on 中官西路, width 1.35 km "
+            "estimated so that the named anchors lie inside, height from the published area",
+            "as_of": "2022-04",
         },
         {
             "id": "Z05",
             "name": "中官路创业创新大街",
             "subtype": "创业大街",
             "area_published_km2": 25.0,
-            "geom": _buffer_to_area(_line_m(ZHONGGUAN_AXIS), 25.0),
+            "geom": _buffer_to_area(axis_m, 25.0, clip=north_bank),
             "boundary_note": note_common
-            + "。约25平方公里(媒体报道, 待核实), 沿中官路两侧绘制; 中官西路在宁波大学主校区以北约1.5公里",
-            "source": "seed 000 镇海区“十三五”科技创新规划(2016); " + REF,
-            "as_of": "2016-12",
+            + "。约25平方公里, 沿中官路两侧绘制, 仅在甬江北岸(镇海区、江北区); "
+            "中官西路在宁波大学主校区以北约1.5公里",
+            "source": f"{SRC_ZGL}; {SRC_SEED000}",
+            "coord_source": "band along the 中官路 axis (A01) clipped to 镇海区/江北区 "
+            "(north of the 甬江), width calibrated to the published area",
+            "coord_precision_m": 1500.0,
+            "level": "省级",
+            "level_source": f"{SRC_ZGL} (首批省级双创示范基地)",
+            "as_of": "2017-06",
         },
     ]
     zdf = gpd.GeoDataFrame(
         [{k: v for k, v in z.items() if k != "geom"} for z in zones],
-        geometry=[z["geom"] for z in zones],
+        geometry=[shapely.make_valid(z["geom"]) for z in zones],
         crs=METRIC,
     ).to_crs(4326)
     zdf["kind"] = "片区"
-    zdf["level"] = "未核实"
+    zdf["level"] = zdf["level"].fillna("未核实")
+    zdf["level_source"] = zdf["level_source"].fillna("")
     zdf["address"] = ""
-    zdf["coord_source"] = "digitised approximately from road-bounded description"
-    zdf["coord_precision_m"] = 1000.0
+    zdf["coord_source"] = zdf["coord_source"].fillna(
+        "digitised approximately from road-bounded description"
+    )
+    zdf["coord_precision_m"] = zdf["coord_precision_m"].fillna(1000.0)
     zdf["synthetic"] = False
     zdf["approximate"] = True
 
@@ -168,17 +319,19 @@ def build_zones() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
                 "kind": "走廊轴线",
                 "subtype": "轴线",
                 "level": "未核实",
+                "level_source": "",
                 "address": "",
-                "source": "seed 000 (2016); " + REF,
-                "coord_source": "digitised approximately along 中官路",
-                "coord_precision_m": 500.0,
+                "source": f"{SRC_ZGL}; {SRC_SEED000}",
+                "coord_source": "digitised approximately: west part along 中官西路 (≈1.5 km north "
+                "of 宁波大学), east part schematic along the 甬江 north bank (镇海区)",
+                "coord_precision_m": ZHONGGUAN_AXIS_PRECISION_M,
                 "synthetic": False,
-                "as_of": "2016-12",
+                "as_of": "2017-06",
                 "approximate": True,
-                "boundary_note": "示意轴线, 沿中官路绘制",
+                "boundary_note": "示意轴线, 沿中官路绘制, 全部位于甬江北岸(镇海区、江北区)",
             }
         ],
-        geometry=[_line_m(ZHONGGUAN_AXIS)],
+        geometry=[axis_m],
         crs=METRIC,
     ).to_crs(4326)
     return zdf, axis
@@ -209,6 +362,60 @@ def _sample_in_land(rng, n, sampler, land_m, max_rounds=200):
     return np.array(out_x), np.array(out_y)
 
 
+def place_curated(districts: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Read the curated records and apply their placement rules.
+
+    ``placement`` says how each point was placed: ``campus`` (a point for a whole
+    campus, precision ≥ 500 m), ``axis:<axis id>`` (moved onto the axis, precision ≥
+    half its length), ``zone:<zone id>`` (put at the zone's centroid, precision ≥ the
+    distance to its farthest point), ``district:<name>`` (precision ≥ the district's
+    equivalent radius), or ``site``/``address``/``near:…``/``street:…`` (precision as
+    stated). Precision is rounded up to 100 m; the rule applied is appended to
+    ``coord_source``.
+    """
+    cur = pd.read_csv(DATA / "sources/institutions_curated.csv", dtype=str, keep_default_na=False)
+    cur["synthetic"] = False
+    kinds = {"platforms": "平台", "incubators": "孵化载体", "universities": "高校院所"}
+    cur["kind"] = cur["layer"].map(kinds)
+    cur["level"] = cur["level"].replace("", "未核实")
+    zones, axes = build_zones(districts)
+    zones_m = zones.set_index("id").to_crs(METRIC).geometry
+    axes_m = axes.set_index("id").to_crs(METRIC).geometry
+    dm = districts.set_index("name").to_crs(METRIC).geometry
+    x, y = (v.copy() for v in _to_metric(cur["lon"].astype(float), cur["lat"].astype(float)))
+    prec = cur["coord_precision_m"].astype(float).to_numpy().copy()
+    notes = [""] * len(cur)
+    for i, placement in enumerate(cur["placement"]):
+        kind, _, ref = placement.partition(":")
+        need = 0.0
+        if kind == "campus":
+            need = CAMPUS_MIN_M
+            notes[i] = f"; precision ≥ {CAMPUS_MIN_M:.0f} m (campus size)"
+        elif kind == "axis":
+            line = axes_m[ref]
+            p = line.interpolate(line.project(Point(x[i], y[i])))
+            x[i], y[i] = p.x, p.y
+            need = line.length / 2
+            notes[i] = f"; precision ≥ half the {line.length / 1000:.1f} km axis"
+        elif kind == "zone":
+            zone = zones_m[ref]
+            p = zone.centroid
+            x[i], y[i] = p.x, p.y
+            need = max(p.hausdorff_distance(zone), math.sqrt(zone.area / math.pi))
+            notes[i] = f"; precision = farthest point of zone {ref} from the placed point"
+        elif kind == "district":
+            area = dm[ref].area
+            need = math.sqrt(area / math.pi)
+            notes[i] = f"; precision ≥ equivalent radius of {ref} ({area / 1e6:.0f} km²)"
+        prec[i] = _ceil_m(max(prec[i], need))
+    pts = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=METRIC).to_crs(4326)
+    cur["lon"] = pts.x.round(6).astype(str).to_numpy()
+    cur["lat"] = pts.y.round(6).astype(str).to_numpy()
+    cur["coord_precision_m"] = prec
+    cur["coord_source"] = cur["coord_source"] + pd.Series(notes, index=cur.index)
+    return cur
+
+
 def build_points(districts: gpd.GeoDataFrame):
     rng = np.random.default_rng(SEED)
     dm = districts.to_crs(METRIC)
@@ -218,11 +425,7 @@ def build_points(districts: gpd.GeoDataFrame):
     urban = shapely.union_all(dm[dm["name"].isin(urban_names)].geometry.values)
     shapely.prepare(urban)
 
-    cur = pd.read_csv(DATA / "sources/institutions_curated.csv", dtype=str, keep_default_na=False)
-    cur["synthetic"] = False
-    kinds = {"platforms": "平台", "incubators": "孵化载体", "universities": "高校院所"}
-    cur["kind"] = cur["layer"].map(kinds)
-    cur["level"] = cur["level"].replace("", "未核实")
+    cur = place_curated(districts)
     ax, ay = _to_metric(cur["lon"].astype(float), cur["lat"].astype(float))
     anchors = np.column_stack([ax, ay])
     axis = _line_m(ZHONGGUAN_AXIS)
@@ -410,7 +613,7 @@ def _write_points_csv(gdf: gpd.GeoDataFrame, path: Path, districts) -> None:
 
 def main() -> None:
     districts = gpd.read_file(DATA / "districts.geojson")
-    zones, axis = build_zones()
+    zones, axis = build_zones(districts)
     zones["district"] = [
         ",".join(districts[districts.intersects(g)]["name"]) for g in zones.geometry
     ]

