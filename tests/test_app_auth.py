@@ -1,0 +1,81 @@
+"""AppTest of the sign-in gate: users file, trusted header, viewers' pages."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from layers import auth
+from tests.conftest import ROOT
+
+PASSWORD = "apptest-密码-1"
+
+
+@pytest.fixture()
+def users(tmp_path, monkeypatch):
+    f = tmp_path / "users.json"
+    auth.add_user(f, "vera", role="viewer", password=PASSWORD)
+    auth.add_user(f, "ed", role="editor", password=PASSWORD)
+    monkeypatch.setenv("INNOMAP_USERS", str(f))
+    monkeypatch.delenv("INNOMAP_TRUSTED_HEADER", raising=False)
+    monkeypatch.setenv("INNOMAP_HOME", str(tmp_path / "home"))
+    yield f
+    auth.set_actor(None)
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+
+
+def _sign_in(at: AppTest, name: str, password: str) -> AppTest:
+    at.text_input(key="signin_name").input(name)
+    at.text_input(key="signin_password").input(password)
+    at.button[0].click()
+    return at.run()
+
+
+def test_sign_in_required_and_wrong_password_refused(users):
+    at = _app().run()
+    assert [t.value for t in at.title] == ["InnoMap 创新资源一张图 · 登录"]
+    assert not at.exception
+    at = _sign_in(at, "vera", "wrong-password")
+    assert any("用户名或密码错误" in e.value for e in at.error)
+    assert "auth_user" not in at.session_state
+
+
+def test_viewer_signed_in_sees_the_map_but_cannot_import(users):
+    at = _sign_in(_app().run(), "vera", PASSWORD)
+    assert not at.exception
+    assert any("当前用户: vera" in c.value for c in at.sidebar.caption)
+    page = AppTest.from_file(str(ROOT / "ui/pages/import_page.py"), default_timeout=120).run()
+    assert any("编辑者" in i.value for i in page.info)  # no actor in this run: refused too
+    assert not page.get("file_uploader")
+
+
+def test_idle_session_ends(users, monkeypatch):
+    at = _sign_in(_app().run(), "ed", PASSWORD)
+    assert any("当前用户: ed" in c.value for c in at.sidebar.caption)
+    monkeypatch.setenv("INNOMAP_IDLE_MINUTES", "0")
+    at.session_state["auth_user"]["last"] -= 5
+    at = at.run()
+    assert [t.value for t in at.title] == ["InnoMap 创新资源一张图 · 登录"]
+    assert any("未操作" in i.value for i in at.info)
+
+
+def test_header_mode_refuses_a_non_loopback_bind(monkeypatch, tmp_path):
+    monkeypatch.delenv("INNOMAP_USERS", raising=False)
+    monkeypatch.setenv("INNOMAP_TRUSTED_HEADER", "X-Remote-User")
+    roles = tmp_path / "roles.txt"
+    roles.write_text("* = viewer\n", encoding="utf-8")
+    monkeypatch.setenv("INNOMAP_ROLE_MAP", str(roles))
+    at = _app().run()  # AppTest has no server address: not loopback
+    assert any("loopback" in e.value for e in at.error)
+    assert not at.title or "登录" not in at.title[0].value
+    assert not at.sidebar.caption or all("当前用户" not in c.value for c in at.sidebar.caption)
+
+
+def test_open_mode_says_so(monkeypatch):
+    monkeypatch.delenv("INNOMAP_USERS", raising=False)
+    monkeypatch.delenv("INNOMAP_TRUSTED_HEADER", raising=False)
+    at = _app().run()
+    assert any("开放模式" in c.value for c in at.sidebar.caption)
