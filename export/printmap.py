@@ -381,6 +381,9 @@ def render_print_map(
             img, ext_t = fetch_tiles(url, (x0, y0, x1, y1), width_px=px, subdomains=subdomains)
             ax.imshow(img, extent=ext_t, origin="upper", zorder=0, interpolation="bilinear")
             attribution += _html.unescape(attr) + " "
+    from render.webmap import OSM_CREDIT, osm_derived  # credit OSM-derived rows (ODbL)
+
+    any_osm = False
     for lyr in drawn:
         g = lyr.gdf
         if gcj:
@@ -398,6 +401,7 @@ def render_print_map(
             continue
         st = {"alpha": 0.9, "linewidth": 0.8, "size": 10, "zorder": 5} | lyr.style
         drawn_sources += [s for s in lyr.sources if s and s not in drawn_sources]
+        any_osm |= osm_derived(g)
         if "synthetic" in g and g["synthetic"].astype(bool).any():
             any_synth = True
         if "approximate" in g and g["approximate"].astype(bool).any():
@@ -536,7 +540,8 @@ def render_print_map(
         + "; 数据存储 WGS84 (CGCS2000 ≈ WGS84)",
         "数据来源 Sources: "
         + ("; ".join(sources if sources is not None else drawn_sources) or "未注明 / not stated")
-        + (f"; 底图 Basemap: {attribution.strip()}" if tiles else ""),
+        + (f"; 底图 Basemap: {attribution.strip()}" if tiles else "")
+        + (f"; {OSM_CREDIT} (ODbL)" if any_osm and "OpenStreetMap" not in attribution else ""),
         f"制图日期 Date: {as_of or date.today().isoformat()}  ·  InnoMap 创新资源一张图",
         *auto_notes,
     ]

@@ -33,11 +33,13 @@ from render.basemaps import Basemap, make_basemap
 
 __all__ = [
     "CHINA_BOUNDS",
+    "OSM_CREDIT",
     "POPUP_FIELDS",
     "MapLayer",
     "add_image_overlay",
     "asset_links",
     "build_map",
+    "osm_derived",
     "to_overlay_crs",
 ]
 
@@ -45,6 +47,20 @@ STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 STATIC_URL = "/app/static"
 #: WGS84 bounds shown when neither bounds nor data are given (mainland China).
 CHINA_BOUNDS: tuple[float, float, float, float] = (73.5, 18.0, 135.1, 53.6)
+
+#: Attribution required (ODbL) wherever OpenStreetMap-derived records are shown.
+OSM_CREDIT = "© OpenStreetMap contributors"
+_OSM_RE = re.compile(r"openstreetmap|(?<![a-z])osm(?![a-z])", re.IGNORECASE)
+
+
+def osm_derived(gdf) -> bool:
+    """True when any row's ``source`` or ``coord_source`` comes from OpenStreetMap."""
+    for col in ("source", "coord_source"):
+        if len(gdf) and col in gdf.columns:
+            if any(_OSM_RE.search(v) for v in pd.unique(gdf[col].astype(str))):
+                return True
+    return False
+
 
 POPUP_FIELDS: tuple[str, ...] = (
     "id",
@@ -320,8 +336,10 @@ def build_map(
     var_names: dict[str, str] = {}
     any_synth = False
     any_approx = False
+    any_osm = False
     for lyr in layers:
         gdf = lyr.gdf
+        any_osm |= osm_derived(gdf)
         fields = tuple(f for f in lyr.fields if f in gdf.columns)
         n = len(gdf)
         counts[lyr.key] = n
@@ -421,6 +439,8 @@ def build_map(
             f"{map_var}.fitBounds([[{bounds[1]}, {bounds[0]}], [{bounds[3]}, {bounds[2]}]], "
             "{padding: [20, 20]});\n"
         )
+    if any_osm and not any("OpenStreetMap" in (attr or "") for _, attr, _ in basemap.tiles):
+        code += f"{map_var}.attributionControl.addAttribution({js_literal(OSM_CREDIT)});\n"
     code += f"InnoMap.ready({map_var}, {js_literal(counts)});"
     _Script(code).add_to(m)
     return m

@@ -331,3 +331,44 @@ def test_districts_form_a_clean_coverage(embedded):
     ]
     assert all(h <= 10.0 for h in holes), sorted(holes)[-5:]
     assert shapely.coverage_is_valid(embedded["districts"].geometry.values)
+
+
+def _tiny_points(coord_source: str) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "id": ["T1", "T2"],
+            "name": ["甲", "乙"],
+            "source": ["test fixture", "test fixture"],
+            "coord_source": [coord_source, "surveyed"],
+            "coord_precision_m": [10.0, 10.0],
+            "synthetic": [False, False],
+        },
+        geometry=gpd.points_from_xy([121.60, 121.62], [29.90, 29.92]),
+        crs=4326,
+    )
+
+
+@pytest.mark.parametrize(
+    ("coord_source", "credited"),
+    [("OpenStreetMap point", True), ("OSM polygon centroid", True), ("BD-09 converted", False)],
+)
+def test_web_map_credits_openstreetmap_only_for_osm_rows(coord_source, credited):
+    from render.webmap import MapLayer, build_map
+
+    gdf = _tiny_points(coord_source)
+    html = build_map([MapLayer("pts", "点", gdf, "#d62728")]).get_root().render()
+    assert ("OpenStreetMap contributors" in html) is credited
+
+
+@pytest.mark.parametrize(("coord_source", "credited"), [("OSM point", True), ("BD-09", False)])
+def test_print_map_credits_openstreetmap_only_for_osm_rows(coord_source, credited):
+    import io
+
+    import pypdf
+
+    from export.printmap import PrintLayer, render_print_map
+
+    layer = PrintLayer("点", _tiny_points(coord_source), "point", "#d62728")
+    pdf = render_print_map([layer], title="测试", fmt="pdf", dpi=60)
+    text = pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert ("OpenStreetMap contributors" in text) is credited
