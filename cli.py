@@ -118,6 +118,26 @@ def _print_skipped(summary: dict) -> None:
         print(f"skipped {n} invalid rows ({', '.join(files)}); listed in summary.json")
 
 
+def _print_coarse(summary: dict) -> None:
+    """Demand left out as coarser than settings.COVERAGE_MAX_PRECISION_M (also in summary.json)."""
+    n = summary.get("demand_coarse_excluded") or 0
+    if n:
+        print(
+            f"left out {n} demand points coarser than {summary['max_precision_m']:g} m "
+            "(e.g. geocoded to the county); --include-coarse keeps them"
+        )
+
+
+def _add_include_coarse(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--include-coarse",
+        dest="include_coarse",
+        action="store_true",
+        help=f"keep demand coarser than {settings.COVERAGE_MAX_PRECISION_M:g} m "
+        "(e.g. geocoded only to its county; left out by default)",
+    )
+
+
 def _cmd_coverage(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -134,12 +154,14 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
         preset=args.preset,
         crs=args.crs,
         skip_invalid=args.skip_invalid,
+        include_coarse=args.include_coarse,
     )
     out = Path(args.out)
     _check_out(out, ["demand.gpkg", "isochrones.gpkg", "summary.json"], force=args.force)
     report = run(project, req)
     _warn(report.summary["warnings"])
     _print_skipped(report.summary)
+    _print_coarse(report.summary)
     lyr = report.layers_wgs84()
     _write_gpkg_layers(out / "demand.gpkg", {"demand": lyr["demand"]})
     _write_gpkg_layers(
@@ -270,12 +292,14 @@ def _cmd_site(args: argparse.Namespace) -> int:
         time_limit=args.time_limit,
         crs=args.crs,
         skip_invalid=args.skip_invalid,
+        include_coarse=args.include_coarse,
     )
     out = Path(args.out)
     _check_out(out, ["sites.gpkg", "gaps.gpkg", "summary.json"], force=args.force)
     report = run(project, req)
     _warn(report.summary["warnings"])
     _print_skipped(report.summary)
+    _print_coarse(report.summary)
     lyr = report.layers_wgs84()
     _write_gpkg_layers(out / "sites.gpkg", {"sites": lyr["sites"], "catchments": lyr["catchments"]})
     _write_gpkg_layers(out / "gaps.gpkg", {"gaps": lyr["gaps"]})
@@ -464,6 +488,96 @@ def _cmd_import(args: argparse.Namespace) -> int:
         f"{len(rep.rejected)} rejected → layer 'rejected'; wrote {args.out}"
     )
     return 0
+
+
+def _rate(text: str) -> float:
+    """``--rate`` as requests per second: ``3``, ``3/s`` or ``180/min``."""
+    t = str(text).strip().lower().replace(" ", "")
+    per = 1.0
+    for unit, seconds in (("/s", 1.0), ("/min", 60.0), ("/m", 60.0)):
+        if t.endswith(unit):
+            t, per = t[: -len(unit)], seconds
+            break
+    try:
+        v = float(t) / per
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--rate {text!r}: give requests per second, e.g. 3/s"
+        ) from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"--rate {text!r}: must be positive")
+    return v
+
+
+def _cmd_geocode(args: argparse.Namespace) -> int:
+    """Geocode an address list; exit 0 all ok, 1 some rows not ok (listed), 2 errors."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from layers.geocode import provider_key
+    from layers.io_safe import OutputExistsError, atomic_write
+    from layers.safe import neutralize_cell
+    from workflows.geocode import GeocodeRequest, read_table, run
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise OutputExistsError(
+            f"{out} 已存在 / {out.name} already exists: choose another --out or pass --force "
+            "(addresses answered before are cached and not asked again)"
+        )
+    table = read_table(args.path, sheet=args.sheet, encoding=args.encoding)
+    project = _open_project(args) if args.project else None
+    req = GeocodeRequest(
+        address_col=args.address_col,
+        provider=args.provider,
+        city=args.city,
+        key=provider_key(args.provider, args.key),
+        endpoint=args.endpoint,
+        rate_per_s=args.rate,
+        cache=args.cache,
+    )
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        import time
+
+        now = time.monotonic()
+        if done == total or now - last[0] > 0.5:
+            last[0] = now
+            print(f"\rgeocode {done}/{total}", end="\n" if done == total else "", file=sys.stderr)
+
+    report = run(table, req, project=project, on_progress=progress)
+    geo = report.tables["geocoded"]
+
+    def writer(tmp):
+        safe = geo.copy()
+        for c in safe.columns:
+            if not pd.api.types.is_numeric_dtype(safe[c]):
+                safe[c] = safe[c].map(neutralize_cell)
+        safe.to_csv(tmp, index=False, encoding="utf-8-sig")
+
+    atomic_write(out, writer, force=True)
+    s = report.summary
+    counts = ", ".join(f"{k} {v}" for k, v in s["counts"].items() if v)
+    print(
+        f"{Path(args.path).name}: {s['rows']} rows, {s['addresses']} addresses via {s['provider']} "
+        f"({s['asked']} asked, {s['cache_hits']} from cache [{s['cache']}]): {counts}; wrote {out}"
+    )
+    listed = s["listed"]
+    for r in listed[:50]:
+        print(f"  row {r['row']} [{r['status']}] {r['address']}: {r['note']}")
+    if len(listed) > 50:
+        print(f"  … {len(listed) - 50} more rows not ok (geocode_status in {out.name})")
+    if s["interrupted"]:
+        print(f"error: {s['interrupted']}", file=sys.stderr)
+        print(
+            f"stopped with {s['not_asked']} addresses not asked: run the same command with --force "
+            "to resume (answered addresses are cached)",
+            file=sys.stderr,
+        )
+        return 2
+    return 1 if listed else 0
 
 
 def _cmd_project_new(args: argparse.Namespace) -> int:
@@ -882,6 +996,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(overrides --mode, --speed-kmh and --minutes)",
     )
     _add_project_args(p)
+    _add_include_coarse(p)
     _add_reach_args(p, minutes_default=settings.COVERAGE_MINUTES, minutes_type=_minutes)
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.set_defaults(func=_cmd_coverage)
@@ -960,6 +1075,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target-share", type=float, dest="target_share")
     p.add_argument("--model", choices=["mclp", "lscp", "pmedian"])
     _add_project_args(p)
+    _add_include_coarse(p)
     _add_reach_args(p, minutes_default=settings.SITING_MINUTES, minutes_type=float)
     p.add_argument("--solver", choices=["exact", "heuristic", "auto"], default="auto")
     p.add_argument(
@@ -1066,6 +1182,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="OUT.gpkg")
     p.add_argument("--force", action="store_true", help="overwrite an existing OUT")
     p.set_defaults(func=_cmd_import)
+
+    p = sub.add_parser(
+        "geocode",
+        help="geocode an address list (CSV/XLSX): lon/lat WGS84, precision and status per row "
+        "(exit 0 all ok, 1 some rows coarse/failed (listed), 2 errors or quota stop)",
+        description="Add lon/lat (WGS84), coord_source, coord_precision_m and geocode_status to "
+        "every row of an address list. Keys: --key or INNOMAP_AMAP_KEY / INNOMAP_TIANDITU_KEY / "
+        "INNOMAP_BAIDU_KEY (never written to outputs). Answers are cached (in the project or "
+        "--cache): re-running resumes after a quota stop.",
+    )
+    p.add_argument("path", metavar="FILE", help="CSV or XLSX with an address column")
+    p.add_argument("--address-col", dest="address_col", required=True, metavar="COL")
+    p.add_argument("--city", metavar="CITY", help="city of the addresses (default: the project's)")
+    p.add_argument(
+        "--provider", choices=["offline", "amap", "tianditu", "baidu"], default="offline"
+    )
+    p.add_argument("--key", metavar="K", help="provider key (default: from the environment)")
+    p.add_argument(
+        "--endpoint", metavar="URL", help="service base URL (intranet 天地图政务 or a proxy)"
+    )
+    p.add_argument(
+        "--rate",
+        type=_rate,
+        default=None,
+        metavar="N/s",
+        help=f"requests per second (default {settings.GEOCODE_RATE_PER_S:g}/s)",
+    )
+    p.add_argument(
+        "--project", metavar="P", default=None, help="project .gpkg (city, counties, cache)"
+    )
+    p.add_argument("--cache", metavar="FILE", help="cache file (.json or SQLite) when no project")
+    p.add_argument("--sheet", metavar="S", help="XLSX sheet")
+    p.add_argument("--encoding", metavar="E", help="text encoding (default: detected)")
+    p.add_argument("--out", required=True, metavar="OUT.csv")
+    p.add_argument("--force", action="store_true", help="overwrite an existing OUT")
+    p.set_defaults(func=_cmd_geocode)
     _add_project_parser(sub)
     _add_user_parser(sub)
     p = sub.add_parser(

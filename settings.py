@@ -11,9 +11,17 @@ __all__ = [
     "CLUSTER_EPS_M",
     "CLUSTER_MIN_CLUSTER_SIZE",
     "CLUSTER_MIN_SAMPLES",
+    "COVERAGE_MAX_PRECISION_M",
     "COVERAGE_MINUTES",
     "DETOUR",
     "DRIVE_ACCESS_KMH",
+    "GEOCODE_BACKOFF_S",
+    "GEOCODE_MAX_FAILURES_IN_A_ROW",
+    "GEOCODE_MIN_SCORE",
+    "GEOCODE_OK_MAX_PRECISION_M",
+    "GEOCODE_RATE_PER_S",
+    "GEOCODE_RETRIES",
+    "GEOCODE_TIMEOUT_S",
     "HOTSPOT_CELL_M",
     "HOTSPOT_PERMUTATIONS",
     "MAX_SNAP_M",
@@ -43,6 +51,9 @@ MAX_SNAP_M: float = 300.0
 
 #: Coverage cut-offs (minutes): the 5/10/15-minute life circles.
 COVERAGE_MINUTES: tuple[float, ...] = (5.0, 10.0, 15.0)
+#: Coverage and siting leave out demand whose coordinates are coarser than this (m),
+#: e.g. addresses geocoded only to their county; the request's ``include_coarse`` keeps them.
+COVERAGE_MAX_PRECISION_M: float = 1000.0
 
 #: Siting defaults.
 SITING_MINUTES: float = 15.0
@@ -56,6 +67,19 @@ CLUSTER_MIN_SAMPLES: int = 10
 CLUSTER_MIN_CLUSTER_SIZE: int = 20
 HOTSPOT_CELL_M: float = 500.0
 HOTSPOT_PERMUTATIONS: int = 999
+
+#: Geocoding (cli.py geocode, the import page). Online requests per second (the
+#: providers' free keys allow about 3/s), timeout and retries per request, pause
+#: before retrying a "too frequent" answer (doubles per retry), failures in a row
+#: that stop a run (resumable), the coarsest precision still called ok (m) and
+#: the provider's own match score below which a result is ambiguous (0–100).
+GEOCODE_RATE_PER_S: float = 3.0
+GEOCODE_TIMEOUT_S: float = 10.0
+GEOCODE_RETRIES: int = 2
+GEOCODE_BACKOFF_S: float = 1.0
+GEOCODE_MAX_FAILURES_IN_A_ROW: int = 5
+GEOCODE_OK_MAX_PRECISION_M: float = 500.0
+GEOCODE_MIN_SCORE: float = 60.0
 
 #: Study area without a zone: convex hull of the points buffered by this (m).
 STUDY_AREA_BUFFER_M: float = 100.0

@@ -36,6 +36,7 @@ __all__ = [
     "assign_districts",
     "check_positive",
     "input_provenance",
+    "precision_filter",
     "select_layers",
     "study_area",
     "zone_geometry",
@@ -334,6 +335,25 @@ def select_layers(
         skipped_rows=[r for s in sels for r in s.skipped_rows],
         warnings=[w for s in sels for w in s.warnings],
     )
+
+
+def precision_filter(gdf: gpd.GeoDataFrame, *, max_precision_m: float | None):
+    """Rows whose ``coord_precision_m`` is not coarser than ``max_precision_m`` (m).
+
+    Metre-scale questions (a 15-minute circle, a catchment) cannot use points
+    known only to their county or road: such rows (e.g. geocoded ``coarse``) are
+    left out. Rows of unknown precision are kept; ``None`` keeps everything.
+
+    Returns
+    -------
+    tuple
+        ``(kept, excluded_count)``; ``kept`` is re-indexed from 0.
+    """
+    if max_precision_m is None or "coord_precision_m" not in gdf or gdf.empty:
+        return gdf, 0
+    prec = pd.to_numeric(gdf["coord_precision_m"], errors="coerce")
+    coarse = (prec > float(max_precision_m)).to_numpy()
+    return gdf[~coarse].reset_index(drop=True), int(coarse.sum())
 
 
 # ---------------------------------------------------------------- study area

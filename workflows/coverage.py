@@ -21,6 +21,7 @@ from workflows.common import (
     Report,
     check_positive,
     input_provenance,
+    precision_filter,
     select_layers,
     study_area,
     study_area_label,
@@ -136,6 +137,10 @@ class CoverageRequest:
         (sets ``reach.mode``, ``reach.speed_kmh`` and ``minutes``).
     crs, skip_invalid
         For layer references that are files.
+    include_coarse : bool
+        Keep demand coarser than ``settings.COVERAGE_MAX_PRECISION_M`` (e.g.
+        addresses geocoded only to their county); by default it is left out
+        and counted in the summary (``demand_coarse_excluded``).
     """
 
     service: tuple[str, ...] = ("science_venues",)
@@ -147,6 +152,7 @@ class CoverageRequest:
     preset: str | None = None
     crs: str | None = None
     skip_invalid: bool = False
+    include_coarse: bool = False
 
     def __post_init__(self):
         for name in ("service", "demand"):
@@ -311,6 +317,14 @@ def run(project: Project, request: CoverageRequest, *, graph=None) -> Report:
         graph = load_graph(project, request.reach)
     crs = graph.crs if graph is not None else project.metric_crs()
     services, demand, s_m, d_m, n_outside = _inputs(project, request, crs)
+    limit = None if request.include_coarse else settings.COVERAGE_MAX_PRECISION_M
+    d_m, n_coarse = precision_filter(d_m, max_precision_m=limit)
+    if d_m.empty:
+        raise InnoMapError(
+            f"全部需求点坐标精度粗于 {limit:g} 米 / every demand point is coarser than {limit:g} m "
+            "(e.g. geocoded only to its county): geocode with an online provider, or include "
+            "them (include_coarse / --include-coarse)"
+        )
     res = run_coverage(
         d_m,
         s_m,
@@ -322,13 +336,23 @@ def run(project: Project, request: CoverageRequest, *, graph=None) -> Report:
         study_area=study_area(project, d_m, zone=request.zone),
     )
     prov = input_provenance(project, services=services, demand=demand)
+    summary = _summary(request, res, services, demand, n_outside, prov)
+    summary |= {"demand_coarse_excluded": n_coarse, "max_precision_m": limit}
+    coarse_note = (
+        [
+            f"已排除 {n_coarse} 个坐标精度粗于 {limit:g} 米的需求点 / {n_coarse} demand points "
+            f"coarser than {limit:g} m left out (include_coarse keeps them)"
+        ]
+        if n_coarse
+        else []
+    )
     label = params.label("zh")
     dem = res.demand.assign(travel_min=res.demand["travel_min"].astype(float), method_label=label)
     share = ", ".join(f"{r.minutes:g} 分钟 {r.share:.1%}" for r in res.summary.itertuples())
     return Report(
         analysis="coverage",
         request=request.to_dict(),
-        summary=_summary(request, res, services, demand, n_outside, prov),
+        summary=summary,
         tables={
             "results": res.summary,
             "by_district": res.by_district,
@@ -346,6 +370,7 @@ def run(project: Project, request: CoverageRequest, *, graph=None) -> Report:
             f"方法: {label}",
             f"覆盖率: {share}",
             f"研究范围: {study_area_label(request.zone, 'zh')}",
+            *coarse_note,
             *synthetic_note(prov),
         ],
         result=res,

@@ -21,6 +21,7 @@ from workflows.common import (
     Report,
     check_positive,
     input_provenance,
+    precision_filter,
     select_layers,
     study_area,
     study_area_label,
@@ -57,6 +58,9 @@ class SitingRequest:
         Candidates clicked on the map (WGS84).
     exclude_wkt : str, optional
         Areas where no site may go (WGS84 WKT).
+    include_coarse : bool
+        Keep demand coarser than ``settings.COVERAGE_MAX_PRECISION_M`` (left out
+        and counted in ``demand_coarse_excluded`` by default).
     """
 
     demand: tuple[str, ...] = ("enterprises",)
@@ -75,6 +79,7 @@ class SitingRequest:
     exclude_wkt: str | None = None
     crs: str | None = None
     skip_invalid: bool = False
+    include_coarse: bool = False
 
     def __post_init__(self):
         d = self.demand
@@ -329,6 +334,14 @@ def run(
     }
     crs = graph.crs if graph is not None else project.metric_crs()
     d_m = sels["demand"].gdf.to_crs(crs)
+    limit = None if request.include_coarse else settings.COVERAGE_MAX_PRECISION_M
+    d_m, n_coarse = precision_filter(d_m, max_precision_m=limit)
+    if d_m.empty:
+        raise InnoMapError(
+            f"全部需求点坐标精度粗于 {limit:g} 米 / every demand point is coarser than {limit:g} m "
+            "(e.g. geocoded only to its county): geocode with an online provider, or include "
+            "them (include_coarse / --include-coarse)"
+        )
     e_m = sels["existing"].gdf.to_crs(crs)
     cand_sel: list = []
     cands = candidates(project, request, d_m, selections=cand_sel)
@@ -353,6 +366,15 @@ def run(
     label = params.label("zh")
     prov = input_provenance(project, **sels)
     summary = _summary(request, res, sels, e_m, len(cands), prov)
+    summary |= {"demand_coarse_excluded": n_coarse, "max_precision_m": limit}
+    coarse_note = (
+        [
+            f"已排除 {n_coarse} 个坐标精度粗于 {limit:g} 米的需求点 / {n_coarse} demand points "
+            f"coarser than {limit:g} m left out (include_coarse keeps them)"
+        ]
+        if n_coarse
+        else []
+    )
     return Report(
         analysis="site",
         request=request.to_dict(),
@@ -368,6 +390,6 @@ def run(
             "gaps": res.gaps.assign(method_label=label),
         },
         inputs={"demand": d_m, "existing": e_m, "candidates": cands},
-        notes=[*_notes(request, res, summary), *synthetic_note(prov)],
+        notes=[*_notes(request, res, summary), *coarse_note, *synthetic_note(prov)],
         result=res,
     )

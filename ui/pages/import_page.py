@@ -16,6 +16,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from layers import auth
+from layers.geocode import PROVIDERS, provider_key
 from layers.importer import ALLOWED_EXTENSIONS, ImportOptions, import_file, inspect_file
 from layers.project import OUTLINE_KINDS, ProjectLayer, add_layer, remove_layer
 from layers.registry import REGISTRY
@@ -24,6 +25,13 @@ from render.webmap import MapLayer, build_map
 from ui.common import T, guarded, project_or_stop
 from ui.i18n import lang
 from ui.state import refresh_project
+from workflows.geocode import (
+    GeocodeRequest,
+    address_columns,
+    address_table,
+    import_geocoded,
+)
+from workflows.geocode import run as run_geocode
 
 KINDS = [k for k, s in REGISTRY.items() if s.geometry == "point"] + ["zones"]
 CRS_CHOICES = ["", "WGS84", "CGCS2000", "GCJ-02", "BD-09", "EPSG", "GK3"]
@@ -104,7 +112,10 @@ def _options(info) -> ImportOptions:
 
 
 def _read(src, name: str):
-    """Inspect and import the file; the temporary copy is deleted before this returns."""
+    """Inspect and import the file; the temporary copy is deleted before this returns.
+
+    A table with no coordinate columns is geocoded first (:func:`_geocode`).
+    """
     with tempfile.TemporaryDirectory(prefix="innomap-upload-") as d:
         if isinstance(src, bytes):
             path = Path(d) / _safe_name(name)
@@ -115,9 +126,125 @@ def _read(src, name: str):
         if info is None:
             return None, None
         opts = _options(info)
+        table = address_table(path, opts)
+        if table is not None:
+            geo = _geocode(table, name)
+            if geo is None:
+                return None, None
+            out = guarded(import_geocoded, geo, d, name, opts)
+            return (out[0] if out else None), opts
         with st.spinner(T("读取中…", "Reading…")):
             rep = guarded(import_file, path, opts)
     return rep, opts
+
+
+_STATUS_LABEL = {
+    "ok": ("精确", "ok"),
+    "coarse": ("粗略", "coarse"),
+    "ambiguous": ("有歧义", "ambiguous"),
+    "no_match": ("无匹配", "no match"),
+    "failed": ("失败", "failed"),
+    "outside_project": ("项目范围外", "outside the project"),
+}
+
+
+def _provider_label(p: str) -> str:
+    return {
+        "offline": T("离线 (定位到区县)", "Offline (to the county)"),
+        "amap": T("高德", "AMap"),
+        "tianditu": T("天地图", "Tianditu"),
+        "baidu": T("百度", "Baidu"),
+    }[p]
+
+
+def _geocode(table, name: str):
+    """No coordinate columns: geocode the addresses; the geocoded table, or None until done."""
+    project = project_or_stop()
+    st.warning(
+        T(
+            "文件中没有坐标列。可按地址列地理编码后导入: 离线方式只定位到区县 (精度为区县大小, "
+            "覆盖与选址分析默认不计入); 在线服务 (高德/天地图/百度) 需要 Key。",
+            "The file has no coordinate columns. Geocode its address column, then import: offline "
+            "places rows only in their county (left out of coverage and siting by default); online "
+            "services (AMap/Tianditu/Baidu) need a key.",
+        )
+    )
+    c1, c2 = st.columns(2)
+    col = c1.selectbox(T("地址列", "Address column"), address_columns(table), key="imp_geo_col")
+    provider = c2.selectbox(
+        T("地理编码服务", "Geocoder"),
+        PROVIDERS,
+        format_func=_provider_label,
+        key="imp_geo_provider",
+    )
+    key = None
+    if provider != "offline":
+        key = provider_key(provider, secrets=st.secrets) or st.text_input(
+            T("Key (仅本次使用, 不保存)", "Key (used for this run only, never saved)"),
+            type="password",
+            key="imp_geo_key",
+        )
+    sig = (name, len(table), col, provider)
+    held = st.session_state.get("imp_geo")
+    if held is None or held[0] != sig:
+        go = st.button(T("开始地理编码", "Geocode"), type="primary", key="imp_geo_run")
+        if not (go or st.session_state.pop("imp_geo_resume_now", False)):
+            return None
+        bar = st.progress(0.0, text=T("地理编码中…", "Geocoding…"))
+
+        def progress(done: int, total: int) -> None:
+            bar.progress(done / max(total, 1), text=f"{done:,} / {total:,}")
+
+        req = GeocodeRequest(address_col=col, provider=provider, key=key or None)
+        rep = guarded(run_geocode, table, req, project=project, on_progress=progress)
+        if rep is None:
+            return None
+        held = (sig, rep)
+        st.session_state["imp_geo"] = held
+    return _geocode_result(held[1])
+
+
+def _geocode_result(rep):
+    """Counts by status, the rows not ok (listed, downloadable) and a resume button."""
+    s = rep.summary
+    shown = [(k, n) for k, n in s["counts"].items() if n]
+    for c, (k, n) in zip(st.columns(max(len(shown), 1)), shown, strict=False):
+        c.metric(T(*_STATUS_LABEL[k]), n)
+    if s["interrupted"]:
+        st.warning(s["interrupted"])
+        if st.button(
+            T("继续 (已查询的地址不再查询)", "Resume (answered addresses are not asked again)"),
+            key="imp_geo_resume",
+        ):
+            st.session_state.pop("imp_geo", None)
+            st.session_state["imp_geo_resume_now"] = True
+            st.rerun()
+    listed = rep.tables["listed"]
+    if len(listed):
+        st.caption(
+            T(
+                f"{len(listed)} 行未精确定位 (粗略的仍导入, 其余不导入):",
+                f"{len(listed)} rows not placed precisely (coarse ones are imported, the others not):",
+            )
+        )
+        cols = [rep.request["address_col"], "geocode_status", "coord_precision_m", "geocode_note"]
+        view = listed[cols].rename(
+            columns={
+                "geocode_status": T("状态", "status"),
+                "coord_precision_m": T("精度(米)", "precision (m)"),
+                "geocode_note": T("说明", "note"),
+            }
+        )
+        st.dataframe(view, hide_index=True, width="stretch")
+        csv = listed.map(neutralize_cell).to_csv(index=False).encode("utf-8-sig")
+        st.download_button(
+            T("下载这些行 (CSV)", "Download these rows (CSV)"),
+            csv,
+            file_name="geocode_listed.csv",
+            mime="text/csv",
+            key="imp_geo_dl",
+        )
+    return rep.tables["geocoded"]
 
 
 def _issues(rep) -> None:

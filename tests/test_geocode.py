@@ -1,0 +1,518 @@
+"""Geocoding: each provider against a fake service on loopback, offline parsing, cache,
+resume after a quota stop, keys kept out of every output, the CLI, coverage/siting
+precision filter and the import page's geocoding path."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from pyproj import Geod
+
+import settings
+from layers.cities import districts_frame, find_city
+from layers.errors import InnoMapError
+from layers.geocode import (
+    LEVEL_PRECISION_M,
+    GeocodeError,
+    GeocodeKeyError,
+    GeocodeQuotaError,
+    OfflineGeocoder,
+    OnlineGeocoder,
+    RateLimiter,
+    open_cache,
+    provider_key,
+    redact,
+)
+from tests.conftest import ROOT
+from tests.fake_geocoders import GOOD_KEY, FakeGeocoder, truth
+from workflows.geocode import GeocodeRequest, run
+
+ONLINE = ("amap", "tianditu", "baidu")
+GEOD = Geod(ellps="WGS84")
+
+
+def _dist_m(lon1, lat1, lon2, lat2) -> float:
+    return float(GEOD.inv(lon1, lat1, lon2, lat2)[2])
+
+
+@pytest.fixture(params=ONLINE)
+def fake(request):
+    srv = FakeGeocoder(request.param)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def nb_template(tmp_path_factory):
+    from layers.project import create_project
+
+    path = tmp_path_factory.mktemp("nb") / "nb.gpkg"
+    create_project(path, name="宁波测试", city="宁波市")
+    return path
+
+
+@pytest.fixture()
+def nb_project(tmp_path, nb_template):
+    from layers.project import open_project
+
+    p = tmp_path / "nb.gpkg"
+    p.write_bytes(nb_template.read_bytes())
+    return open_project(p)
+
+
+def _req(fake, **kw) -> GeocodeRequest:
+    base = {
+        "address_col": "地址",
+        "provider": fake.provider,
+        "key": GOOD_KEY,
+        "endpoint": fake.url,
+        "rate_per_s": 200.0,
+        "timeout_s": 0.25,
+        "city": "宁波市",
+    }
+    return GeocodeRequest(**(base | kw))
+
+
+def _table(addresses) -> pd.DataFrame:
+    return pd.DataFrame({"名称": [f"单位{i}" for i in range(len(addresses))], "地址": addresses})
+
+
+# ---------------------------------------------------------------- each provider
+def test_provider_statuses_levels_and_wgs84(fake, monkeypatch):
+    monkeypatch.setattr(settings, "GEOCODE_RETRIES", 1)
+    door = "宁波市鄞州区天童南路588号"
+    rows = [
+        door,
+        "宁波市道路某路",
+        "宁波市区县级地址",
+        "宁波市歧义大厦",
+        "宁波市无此地",
+        "宁波市超时路1号",
+        "",
+    ]
+    rep = run(_table(rows), _req(fake))
+    out = rep.tables["geocoded"]
+    assert len(out) == len(rows) and list(out["名称"]) == [f"单位{i}" for i in range(len(rows))]
+    st = dict(zip(rows, out["geocode_status"], strict=True))
+    assert st[door] == "ok"
+    assert st["宁波市道路某路"] == "coarse" and st["宁波市区县级地址"] == "coarse"
+    assert st["宁波市歧义大厦"] == "ambiguous" and st["宁波市无此地"] == "no_match"
+    assert st["宁波市超时路1号"] == "failed" and st[""] == "no_match"
+    r0 = out.iloc[0]
+    # converted with the project's own GCJ-02/BD-09 inverses: < 0.5 m from the truth
+    assert _dist_m(r0["lon"], r0["lat"], *truth(door)) < 0.5
+    assert r0["coord_source"].startswith(f"geocode:{fake.provider}:")
+    assert r0["coord_precision_m"] <= settings.GEOCODE_OK_MAX_PRECISION_M
+    prec = dict(zip(rows, out["coord_precision_m"], strict=True))
+    assert prec["宁波市道路某路"] == LEVEL_PRECISION_M["道路"]
+    assert prec["宁波市区县级地址"] == LEVEL_PRECISION_M["区县"]
+    for bad in ("宁波市歧义大厦", "宁波市无此地", "宁波市超时路1号"):
+        assert np.isnan(out.loc[out["地址"] == bad, "lon"]).all()
+    assert "超时" in out.loc[out["地址"] == "宁波市超时路1号", "geocode_note"].iloc[0]
+    assert fake.count("宁波市超时路1号") == 2  # one retry
+    assert {r["status"] for r in rep.summary["listed"]} == {
+        "coarse",
+        "ambiguous",
+        "no_match",
+        "failed",
+    }
+
+
+def test_bad_key_is_an_error_without_the_key(fake):
+    fake.key = "another"
+    with pytest.raises(GeocodeKeyError) as exc:
+        run(_table(["宁波市鄞州区天童南路588号"]), _req(fake))
+    assert GOOD_KEY not in str(exc.value) and "key" in str(exc.value).lower()
+    assert fake.raw_queries and GOOD_KEY in fake.raw_queries[0]  # it was sent, never shown
+
+
+def test_quota_stops_and_resume_asks_only_the_rest(fake, tmp_path):
+    fake.quota = 2
+    rows = [f"宁波市鄞州区科技路{i}号" for i in range(5)]
+    cache = tmp_path / "cache.sqlite"
+    rep = run(_table(rows), _req(fake, cache=str(cache)))
+    s = rep.summary
+    assert s["interrupted"] and "配额" in s["interrupted"] and GOOD_KEY not in s["interrupted"]
+    assert s["counts"]["ok"] == 2 and s["counts"]["failed"] == 3 and s["not_asked"] == 3
+    assert len(rep.tables["geocoded"]) == 5  # every row kept
+    fake.quota = None  # the next day
+    rep2 = run(_table(rows), _req(fake, cache=str(cache)))
+    assert rep2.summary["counts"]["ok"] == 5 and not rep2.summary["interrupted"]
+    assert rep2.summary["cache_hits"] == 2
+    for a in rows[:2]:
+        assert fake.count(a) == 1  # answered addresses are never asked again
+
+
+def test_quota_error_from_the_parser(fake):
+    fake.quota = 0
+    g = OnlineGeocoder(fake.provider, key=GOOD_KEY, endpoint=fake.url, rate_per_s=100)
+    with pytest.raises(GeocodeQuotaError):
+        g.geocode("宁波市鄞州区天童南路588号")
+
+
+def test_cache_hit_is_not_asked_again(fake, tmp_path):
+    rows = ["宁波市鄞州区天童南路588号", "宁波市海曙区中山西路1号", "宁波市鄞州区天童南路588号"]
+    for name in ("c.sqlite", "c.json"):
+        path = tmp_path / name
+        rep1 = run(_table(rows), _req(fake, cache=str(path)))
+        n = len(fake.asked)
+        rep2 = run(_table(rows), _req(fake, cache=str(path)))
+        assert len(fake.asked) == n  # nothing asked the second time
+        assert rep2.summary["cache_hits"] == 2 and rep2.summary["asked"] == 0
+        pd.testing.assert_frame_equal(rep1.tables["geocoded"], rep2.tables["geocoded"])
+    assert fake.count(rows[0]) == 2  # once per cache file, duplicates in a file asked once
+    assert GOOD_KEY not in (tmp_path / "c.json").read_text(encoding="utf-8")
+
+
+def test_project_cache_and_outside_project(fake, nb_project):
+    rows = ["宁波市鄞州区天童南路588号", "北京市东城区正义路2号"]
+    req = _req(fake, city=None)
+    rep = run(_table(rows), req, project=nb_project)
+    st = list(rep.tables["geocoded"]["geocode_status"])
+    assert st == ["ok", "outside_project"]
+    assert rep.summary["city"] == "宁波市"
+    n = len(fake.asked)
+    rep2 = run(_table(rows), req, project=nb_project)
+    assert len(fake.asked) == n and rep2.summary["cache_hits"] == 2
+    import sqlite3
+
+    con = sqlite3.connect(nb_project.ref)
+    try:
+        kept = con.execute("SELECT count(*) FROM innomap_geocode_cache").fetchone()[0]
+        text = " ".join(r[0] for r in con.execute("SELECT result FROM innomap_geocode_cache"))
+    finally:
+        con.close()
+    assert kept == 2 and GOOD_KEY not in text
+    from layers.project import open_project
+
+    assert (
+        open_project(nb_project.ref).version == nb_project.version
+    )  # the project itself unchanged
+
+
+def test_failures_in_a_row_pause_the_run(monkeypatch):
+    fake = FakeGeocoder("amap")
+    try:
+        monkeypatch.setattr(settings, "GEOCODE_RETRIES", 0)
+        monkeypatch.setattr(settings, "GEOCODE_MAX_FAILURES_IN_A_ROW", 2)
+        fake.delay_s = 0.6
+        rows = ["宁波市超时1", "宁波市超时2", "宁波市鄞州区天童南路588号"]
+        rep = run(_table(rows), _req(fake, timeout_s=0.15))
+        assert rep.summary["interrupted"] and rep.summary["not_asked"] == 1
+        assert fake.count("天童南路") == 0
+    finally:
+        fake.stop()
+
+
+# ---------------------------------------------------------------- pieces
+def test_baidu_confidence_sets_a_floor_on_precision():
+    from layers.geocode import _parse_baidu
+
+    r = _parse_baidu(
+        {
+            "status": 0,
+            "result": {
+                "location": {"lng": 121.56, "lat": 29.88},
+                "precise": 1,
+                "confidence": 50,
+                "comprehension": 90,
+                "level": "门址",
+            },
+        }
+    )
+    assert r.precision_m == 1000.0 and r.status == "coarse"
+
+
+def test_redact_removes_keys_from_urls_and_texts():
+    url = "http://h/v3/geocode/geo?key=SECRET%2B1&address=x&tk=abc&ak=zzz"
+    out = redact(url + " echoed SECRET+1", "SECRET+1")
+    assert "SECRET" not in out and "abc" not in out and "zzz" not in out
+    assert "address=x" in out
+
+
+def test_key_from_env_or_secrets(monkeypatch):
+    monkeypatch.delenv("INNOMAP_BAIDU_KEY", raising=False)
+    assert provider_key("baidu") is None
+    assert provider_key("baidu", secrets={"INNOMAP_BAIDU_KEY": "S1"}) == "S1"
+    monkeypatch.setenv("INNOMAP_BAIDU_KEY", "E1")
+    assert provider_key("baidu", secrets={"INNOMAP_BAIDU_KEY": "S1"}) == "E1"
+    assert provider_key("baidu", "K1") == "K1"
+    assert provider_key("offline") is None
+    with pytest.raises(GeocodeKeyError, match="INNOMAP_AMAP_KEY"):
+        OnlineGeocoder("amap", key=None)
+
+
+def test_rate_limiter_spaces_calls():
+    now = [0.0]
+    slept = []
+
+    def sleep(s):
+        slept.append(s)
+        now[0] += s
+
+    lim = RateLimiter(4.0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(5):
+        lim.wait()
+    assert now[0] == pytest.approx(1.0) and len(slept) == 4
+    with pytest.raises(GeocodeError):
+        RateLimiter(0)
+
+
+def test_online_throughput_is_bounded_by_the_rate():
+    fake = FakeGeocoder("amap")
+    try:
+        rows = [f"宁波市鄞州区学士路{i}号" for i in range(9)]
+        t0 = time.perf_counter()
+        rep = run(_table(rows), _req(fake, rate_per_s=20.0))
+        dt = time.perf_counter() - t0
+        assert rep.summary["counts"]["ok"] == 9
+        assert dt >= 8 / 20.0 - 0.02  # 9 requests, 8 intervals of 50 ms
+    finally:
+        fake.stop()
+
+
+def test_endpoint_must_be_http():
+    with pytest.raises(GeocodeError, match="http"):
+        OnlineGeocoder("tianditu", key="k", endpoint="file:///etc/passwd")
+
+
+def test_cache_file_must_be_usable(tmp_path):
+    bad = tmp_path / "c.json"
+    bad.write_text("not json", encoding="utf-8")
+    with pytest.raises(GeocodeError, match="JSON"):
+        open_cache(bad)
+    assert open_cache(None, project=None).label.startswith("内存")
+
+
+# ---------------------------------------------------------------- offline
+PROVINCES = [
+    ("浙江省宁波市鄞州区天童南路588号", "330212"),
+    ("北京市海淀区中关村大街27号", "110108"),
+    ("广东省深圳市南山区科苑路15号", "440305"),
+    ("四川省成都市武侯区天府大道北段1700号", "510107"),
+    ("湖北省武汉市洪山区珞喻路1037号", "420111"),
+    ("上海市浦东新区碧波路690号", "310115"),
+    ("陕西省西安市雁塔区科技路48号", "610113"),
+    ("新疆维吾尔自治区乌鲁木齐市天山区解放北路", "650102"),
+    ("余姚市阳明西路188号", "330281"),
+    ("江苏连云港海州区朝阳东路32号", "320706"),
+]
+
+
+@pytest.fixture(scope="module")
+def offline():
+    return OfflineGeocoder()
+
+
+@pytest.mark.parametrize(("address", "adcode"), PROVINCES)
+def test_offline_places_inside_the_county(offline, address, adcode):
+    r = offline.geocode(address)
+    assert r.adcode == adcode and r.source == "geocode:county" and r.level == "区县"
+    m = (
+        find_city(adcode[:4] + "00")
+        if adcode[:2] not in ("11", "31")
+        else find_city(adcode[:2] + "0000")
+    )
+    d = districts_frame(m)
+    poly = d.loc[d["adcode"] == adcode, "geometry"].iloc[0]
+    assert poly.buffer(0.002).contains(shapely.Point(r.lon, r.lat))
+    area, _ = GEOD.geometry_area_perimeter(poly)
+    assert r.precision_m == pytest.approx(math.sqrt(abs(area) / math.pi), rel=0.02)
+    assert r.status == "coarse"  # a county is never metre-precise
+
+
+def test_offline_city_only_province_only_and_nothing(offline):
+    city = offline.geocode("江苏省苏州市工业园区星湖街328号")
+    assert city.source == "geocode:city" and city.precision_m > 20_000
+    assert offline.geocode("浙江省").status == "no_match"
+    assert offline.geocode("某某路1号").status == "no_match"
+
+
+def test_offline_reads_bare_county_names_in_the_project_city(offline):
+    assert offline.geocode("海州区朝阳东路32号").adcode == "210902"  # 阜新 without context
+    lyg = OfflineGeocoder(counties=find_city("连云港市").counties)
+    assert lyg.geocode("海州区朝阳东路32号").adcode == "320706"
+
+
+def test_offline_workflow_marks_other_cities_outside(nb_project):
+    rows = ["浙江省宁波市鄞州区天童南路588号", "北京市海淀区中关村大街27号", "慈溪市白沙路街道"]
+    rep = run(_table(rows), GeocodeRequest(address_col="地址"), project=nb_project)
+    out = rep.tables["geocoded"]
+    assert list(out["geocode_status"]) == ["coarse", "outside_project", "coarse"]
+    assert list(out["coord_source"]) == ["geocode:county"] * 3
+    assert rep.summary["cache"].startswith("内存")  # offline answers are not cached
+
+
+# ---------------------------------------------------------------- CLI
+def _cli(argv, capsys):
+    from cli import main
+
+    code = main(argv)
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+def test_cli_online_keeps_every_row_and_never_writes_the_key(tmp_path, capsys, monkeypatch):
+    fake = FakeGeocoder("baidu")
+    try:
+        src = tmp_path / "名单.csv"
+        _table(["宁波市鄞州区天童南路588号", "宁波市无此地"]).to_csv(
+            src, index=False, encoding="gbk"
+        )
+        monkeypatch.setenv("INNOMAP_BAIDU_KEY", GOOD_KEY)
+        out = tmp_path / "out.csv"
+        args = ["geocode", str(src), "--address-col", "地址", "--city", "宁波市", "--provider"]
+        args += ["baidu", "--endpoint", fake.url, "--rate", "50/s", "--out", str(out)]
+        args += ["--cache", str(tmp_path / "c.sqlite")]
+        code, so, se = _cli(args, capsys)
+        assert code == 1 and "no_match" in so and "geocode 2/2" in se
+        df = pd.read_csv(out, encoding="utf-8-sig")
+        assert list(df["geocode_status"]) == ["ok", "no_match"] and len(df) == 2
+        assert {"lon", "lat", "coord_source", "coord_precision_m"} <= set(df.columns)
+        text = out.read_text(encoding="utf-8-sig") + so + se
+        assert GOOD_KEY not in text
+        code, so, se = _cli(args, capsys)  # OUT exists
+        assert code == 2 and "--force" in se
+        fake.key = "rotated"
+        code, so, se = _cli([*args, "--force"], capsys)
+        assert code == 1  # both answers come from the cache: the dead key is never needed
+        (tmp_path / "c.sqlite").unlink()
+        code, so, se = _cli([*args, "--force"], capsys)
+        assert code == 2 and "key" in se.lower() and GOOD_KEY not in so + se
+    finally:
+        fake.stop()
+
+
+def test_cli_offline_exit_codes(tmp_path, capsys):
+    src = tmp_path / "a.csv"
+    _table(["浙江省宁波市鄞州区天童南路588号", "北京市海淀区中关村大街27号"]).to_csv(
+        src, index=False
+    )
+    out = tmp_path / "o.csv"
+    code, so, se = _cli(
+        ["geocode", str(src), "--address-col", "地址", "--city", "宁波市", "--out", str(out)],
+        capsys,
+    )
+    assert code == 1 and "outside_project" in so and "coarse" in so
+    assert list(pd.read_csv(out, encoding="utf-8-sig")["geocode_status"]) == [
+        "coarse",
+        "outside_project",
+    ]
+    code, so, se = _cli(
+        ["geocode", str(src), "--address-col", "住址", "--out", str(out), "--force"], capsys
+    )
+    assert code == 2 and "地址" in se  # names the columns there are
+    code, so, se = _cli(
+        [
+            "geocode",
+            str(src),
+            "--address-col",
+            "地址",
+            "--provider",
+            "amap",
+            "--out",
+            str(out),
+            "--force",
+        ],
+        capsys,
+    )
+    assert code == 2 and "INNOMAP_AMAP_KEY" in se
+
+
+# ---------------------------------------------------------------- analyses need metres
+def test_precision_filter():
+    from workflows.common import precision_filter
+
+    g = pd.DataFrame({"coord_precision_m": [30.0, 1000.0, 1500.0, np.nan, 16000.0]})
+    kept, n = precision_filter(g, max_precision_m=1000.0)
+    assert n == 2 and list(kept["coord_precision_m"].fillna(-1)) == [30.0, 1000.0, -1]
+    assert precision_filter(g, max_precision_m=None)[1] == 0
+
+
+def test_coverage_and_siting_leave_out_coarse_demand(tmp_path, nb_project):
+    from workflows import coverage, siting
+
+    def csv(name, lon, lat, prec):
+        path = tmp_path / f"{name}.csv"
+        pd.DataFrame(
+            {
+                "name": [f"{name}{i}" for i in range(len(lon))],
+                "lon": lon,
+                "lat": lat,
+                "coord_precision_m": prec,
+            }
+        ).to_csv(path, index=False)
+        return str(path)
+
+    demand = "enterprises=" + csv(
+        "d",
+        [121.55, 121.551, 121.552, 121.553, 121.60],
+        [29.87, 29.871, 29.872, 29.873, 29.90],
+        [30, 50, 100, 16000, 57000],
+    )
+    service = "science_venues=" + csv("s", [121.551], [29.8705], [30])
+    existing = "incubators=" + csv("e", [121.5505], [29.8702], [30])
+    kw = {"service": (service,), "demand": (demand,), "crs": "WGS84"}
+    rep = coverage.run(nb_project, coverage.CoverageRequest(**kw))
+    assert rep.summary["demand_coarse_excluded"] == 2 and rep.summary["demand_total"] == 3
+    assert any("2 demand points coarser than 1000 m" in n for n in rep.notes)
+    rep = coverage.run(nb_project, coverage.CoverageRequest(**kw, include_coarse=True))
+    assert rep.summary["demand_coarse_excluded"] == 0 and rep.summary["demand_total"] == 5
+    req = siting.SitingRequest(
+        demand=(demand,), existing=existing, crs="WGS84", k=1, candidates="grid:300"
+    )
+    rep = siting.run(nb_project, req)
+    assert rep.summary["demand_coarse_excluded"] == 2
+    assert siting.SitingRequest.from_dict(req.to_dict()) == req
+    only_coarse = "enterprises=" + csv("c", [121.55], [29.87], [16000])
+    with pytest.raises(InnoMapError, match="include"):
+        coverage.run(nb_project, coverage.CoverageRequest(**(kw | {"demand": (only_coarse,)})))
+
+
+# ---------------------------------------------------------------- the import page
+def test_import_page_geocodes_an_address_list(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from layers.project import create_project, open_project
+
+    proj = tmp_path / "lyg.gpkg"
+    create_project(proj, name="连云港测试", city="连云港市", counties=["海州区"])
+    monkeypatch.setenv("INNOMAP_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("INNOMAP_PROJECT", str(proj))
+    src = tmp_path / "科技型中小企业名单.csv"
+    pd.DataFrame(
+        {
+            "企业名称": ["甲科技", "乙科技", "丙科技"],
+            "注册地址": [
+                "江苏省连云港市海州区朝阳东路32号",
+                "海州区通灌北路88号",
+                "浙江省宁波市鄞州区天童南路588号",
+            ],
+        }
+    ).to_csv(src, index=False, encoding="gbk")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page("ui/pages/import_page.py").run()
+    at.session_state["imp_path"] = str(src)
+    at.run()
+    assert not at.exception, at.exception
+    assert any("没有坐标列" in w.value for w in at.warning)
+    assert at.selectbox(key="imp_geo_col").value == "注册地址"
+    assert at.selectbox(key="imp_geo_provider").value == "offline"
+    assert "imp_add" not in [b.key for b in at.button]
+    at.button(key="imp_geo_run").click().run()
+    assert not at.exception, at.exception
+    assert any("项目范围外" in m.label for m in at.metric)
+    at.button(key="imp_add").click().run()
+    assert not at.exception, at.exception
+    layer = open_project(proj).layers["科技型中小企业名单"]
+    g = layer.gdf
+    assert len(g) == 2 and set(g["coord_source"]) == {"geocode:county"}
+    assert (g["coord_precision_m"] > 1000).all() and set(g["geocode_status"]) == {"coarse"}
+    hz = districts_frame(find_city("连云港市", counties=["海州区"])).geometry.iloc[0]
+    assert all(hz.buffer(0.002).contains(p) for p in g.geometry)

@@ -1,0 +1,491 @@
+"""Geocode an address-only list: every row kept, lon/lat (WGS84) and an honest precision added.
+
+One definition for ``cli.py geocode`` and the import page: build a
+:class:`GeocodeRequest`, call :func:`run` with the table. The report's table
+``geocoded`` is the input with ``lon``, ``lat``, ``coord_source``,
+``coord_precision_m``, ``geocode_status`` and ``geocode_note`` added; ``listed``
+holds the rows that are not ``ok`` (coarse, ambiguous, no match, failed, outside
+the project), which are never dropped.
+
+Resumable: answers go into the cache (the project's, a ``--cache`` file, or memory)
+as they arrive; when the quota runs out (or the service stops answering) the run
+stops with ``summary["interrupted"]`` set and the rows not yet asked marked
+``failed``; running again asks only those.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+
+import settings
+from layers.errors import InnoMapError
+from layers.geocode import (
+    PROVIDERS,
+    GeocodeCache,
+    GeocodeError,
+    GeocodeKeyError,
+    GeocodeQuotaError,
+    GeocodeResult,
+    cache_key,
+    make_geocoder,
+    normalise_address,
+    open_cache,
+    redact,
+)
+from workflows.common import Report
+
+__all__ = [
+    "GEOCODE_COLUMNS",
+    "STATUSES",
+    "GeocodeRequest",
+    "address_columns",
+    "address_table",
+    "import_geocoded",
+    "read_table",
+    "run",
+]
+
+#: The statuses of a row, best first.
+STATUSES = ("ok", "coarse", "ambiguous", "no_match", "failed", "outside_project")
+#: Columns added to the input table.
+GEOCODE_COLUMNS = (
+    "lon",
+    "lat",
+    "coord_source",
+    "coord_precision_m",
+    "geocode_status",
+    "geocode_note",
+)
+#: Offline addresses parsed per progress step.
+_OFFLINE_CHUNK = 2000
+#: Tolerance of the outside-the-project test for online points (degrees, ≈ 100 m).
+_EDGE_DEG = 0.001
+_STATUS_ZH = {
+    "ok": "精确",
+    "coarse": "粗略",
+    "ambiguous": "有歧义",
+    "no_match": "无匹配",
+    "failed": "失败",
+    "outside_project": "项目范围外",
+}
+
+
+@dataclass(frozen=True)
+class GeocodeRequest:
+    """A geocoding request.
+
+    Attributes
+    ----------
+    address_col : str
+        The column holding the addresses.
+    provider : {"offline", "amap", "tianditu", "baidu"}
+    city : str, optional
+        City of the addresses (name or adcode); default the project's city.
+        Rows placed outside it (or outside the project's counties) are
+        ``outside_project``.
+    key : str, optional
+        The provider's key (not kept in :meth:`to_dict`, never in outputs).
+    endpoint : str, optional
+        Base URL of the service (an intranet 天地图政务 or a proxy).
+    rate_per_s, timeout_s : float, optional
+        Requests per second and per-request timeout (defaults in :mod:`settings`).
+    cache : str, optional
+        A cache file (``.json`` or SQLite); default the project's GeoPackage.
+    """
+
+    address_col: str
+    provider: str = "offline"
+    city: str | None = None
+    key: str | None = field(default=None, repr=False, compare=False)
+    endpoint: str | None = None
+    rate_per_s: float | None = None
+    timeout_s: float | None = None
+    cache: str | None = None
+
+    def __post_init__(self):
+        if self.provider not in PROVIDERS:
+            raise GeocodeError(
+                f"未知地理编码服务 / unknown provider {self.provider!r}: use {', '.join(PROVIDERS)}"
+            )
+        for name in ("rate_per_s", "timeout_s"):
+            v = getattr(self, name)
+            if v is not None and (
+                not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0
+            ):
+                raise GeocodeError(
+                    f"{name} 必须为正数 / {name} must be a positive number, got {v!r}"
+                )
+        if self.city is not None and not str(self.city).strip():
+            object.__setattr__(self, "city", None)
+
+    def to_dict(self) -> dict:
+        """JSON-able request without the key (the endpoint with any key in it redacted)."""
+        d = asdict(self)
+        d.pop("key")
+        if d["endpoint"]:
+            d["endpoint"] = redact(d["endpoint"], self.key)
+        return d
+
+
+# ---------------------------------------------------------------- reading tables
+def read_table(path, *, sheet: str | None = None, encoding: str | None = None) -> pd.DataFrame:
+    """A CSV or XLSX file as text columns (encoding detected as the importer does).
+
+    Raises
+    ------
+    layers.importer.ImportFileError
+        The file cannot be read, or is not a table (CSV/XLSX).
+    """
+    from layers.importer import ImportFileError, ImportOptions, _read_table, inspect_file
+
+    p = Path(path)
+    info = inspect_file(p)
+    if info["format"] not in ("csv", "xlsx"):
+        raise ImportFileError(
+            f"{p.name}: 地理编码需要表格文件 / geocoding needs a table: give a CSV or XLSX "
+            f"file (this is {info['format'].upper()})"
+        )
+    first = _read_table(p, info["format"], ImportOptions(sheet=sheet, encoding=encoding))[0]
+    return getattr(
+        first, "frame", first
+    )  # the importer's Table (cells and line numbers) or a frame
+
+
+def address_table(path, options=None) -> pd.DataFrame | None:
+    """The table of ``path`` if it is a CSV/XLSX with no coordinate columns, else None."""
+    from layers.coords import detect_coordinate_columns
+    from layers.importer import ImportFileError
+
+    if options is not None and (options.lon_col or options.lat_col):
+        return None
+    try:
+        df = read_table(
+            path,
+            sheet=getattr(options, "sheet", None),
+            encoding=getattr(options, "encoding", None),
+        )
+    except ImportFileError:
+        return None  # the import reports it
+    lon, lat, pair = detect_coordinate_columns(df.columns)
+    if (lon and lat) or pair:
+        return None
+    return df
+
+
+def address_columns(df: pd.DataFrame) -> list[str]:
+    """The columns of ``df``, those named like an address (地址, 注册地址 …) first."""
+    from layers.importer import FIELD_ALIASES
+
+    names = [str(a).lower() for a in FIELD_ALIASES["address"]]
+    first = [c for c in df.columns if str(c).strip().lower() in names]
+    first += [c for c in df.columns if c not in first and "地址" in str(c)]
+    return first + [c for c in df.columns if c not in first]
+
+
+# ---------------------------------------------------------------- the run
+@dataclass(frozen=True)
+class _Area:
+    """Where the addresses should be: the project's (or the city's) counties and outline."""
+
+    city: str = ""
+    province: str = ""
+    counties: tuple[tuple[str, str], ...] = ()
+    outline: object = None  # shapely geometry (WGS84) or None
+
+    @property
+    def codes(self) -> set[str]:
+        return {str(a) for _, a in self.counties}
+
+
+@lru_cache(maxsize=16)
+def _city_area(city: str) -> _Area:
+    from layers.cities import districts_frame, find_city
+
+    match = find_city(city)
+    d = districts_frame(match)
+    return _Area(match.city, match.province, match.counties, shapely.union_all(d.geometry.values))
+
+
+def _area(project, city: str | None) -> _Area:
+    if project is not None:
+        from layers.cities import find_city
+
+        if not city or str(find_city(city).adcode) == str(project.adcode):
+            d = project.districts
+            outline = shapely.union_all(d.geometry.values) if len(d) else None
+            counties = tuple(tuple(c) for c in project.counties)
+            return _Area(project.city, project.province, counties, outline)
+    return _city_area(str(city)) if city else _Area()
+
+
+def _outside(r: GeocodeResult, area: _Area) -> bool:
+    if not (math.isfinite(r.lon) and math.isfinite(r.lat)) or not area.counties:
+        return False
+    if r.adcode and len(r.adcode) == 6 and not r.adcode.endswith("00"):
+        return r.adcode not in area.codes
+    if area.outline is None:
+        return False
+    return not shapely.dwithin(area.outline, shapely.Point(r.lon, r.lat), _EDGE_DEG)
+
+
+def _ask(
+    geocoder,
+    todo: list[str],
+    cache: GeocodeCache,
+    keys: dict[str, str],
+    results: dict,
+    tick: Callable[[int], None],
+) -> str | None:
+    """Ask ``todo`` (normalised addresses); returns why the run stopped early, or None."""
+    if geocoder.name == "offline":
+        for i in range(0, len(todo), _OFFLINE_CHUNK):
+            chunk = todo[i : i + _OFFLINE_CHUNK]
+            for a, r in zip(chunk, geocoder.geocode_many(chunk), strict=True):
+                results[a] = r
+            tick(len(chunk))
+        return None
+    failures = 0
+    try:
+        for a in todo:
+            r = geocoder.geocode(a)
+            results[a] = r
+            cache.put(keys[a], r)
+            failures = failures + 1 if r.status == "failed" else 0
+            tick(1)
+            if failures >= settings.GEOCODE_MAX_FAILURES_IN_A_ROW:
+                return (
+                    f"服务连续 {failures} 次请求失败, 已暂停 / the service failed {failures} times in "
+                    f"a row ({r.note}): check the network or --endpoint and run again to resume"
+                )
+    except GeocodeQuotaError as exc:
+        return str(exc)
+    finally:
+        cache.flush()
+    return None
+
+
+def _row_result(addr: str, results: dict, stopped: str | None) -> GeocodeResult:
+    if not addr:
+        return GeocodeResult("no_match", note="地址为空 / empty address")
+    r = results.get(addr)
+    if r is None:
+        why = "配额用尽或服务中断" if stopped else "未查询"
+        return GeocodeResult(
+            "failed",
+            note=f"未查询 ({why}), 重新运行即可继续 / not asked yet: run again to resume",
+        )
+    return r
+
+
+def _frame(
+    table: pd.DataFrame, addrs: pd.Series, results: dict, area: _Area, stopped: str | None
+) -> pd.DataFrame:
+    rows = [_row_result(a, results, stopped) for a in addrs]
+    status = []
+    notes = []
+    for r in rows:
+        if r.status in ("ok", "coarse") and _outside(r, area):
+            status.append("outside_project")
+            notes.append(
+                f"位于项目城市 {area.city} 之外 / outside the project's counties ({r.note})"
+            )
+        else:
+            status.append(r.status)
+            notes.append(r.note)
+    out = table.copy()
+    out["lon"] = [round(r.lon, 7) if math.isfinite(r.lon) else np.nan for r in rows]
+    out["lat"] = [round(r.lat, 7) if math.isfinite(r.lat) else np.nan for r in rows]
+    out["coord_source"] = [r.source for r in rows]
+    out["coord_precision_m"] = [r.precision_m for r in rows]
+    out["geocode_status"] = status
+    out["geocode_note"] = notes
+    return out
+
+
+def run(
+    table: pd.DataFrame,
+    request: GeocodeRequest,
+    *,
+    project=None,
+    on_progress: Callable[[int, int], None] | None = None,
+    cache: GeocodeCache | None = None,
+) -> Report:
+    """Geocode the addresses of ``table`` (every row kept; see the module docstring).
+
+    Parameters
+    ----------
+    table : DataFrame
+        The address list (as read by :func:`read_table`).
+    project : layers.project.Project, optional
+        Gives the city and counties (rows outside them are ``outside_project``)
+        and, when writable, keeps the cache.
+    on_progress : callable, optional
+        ``on_progress(done, total)`` over the distinct addresses (cache hits count).
+    cache : GeocodeCache, optional
+        Overrides the request's and the project's cache.
+
+    Raises
+    ------
+    GeocodeKeyError
+        The key is missing or rejected (answers so far are cached).
+    GeocodeError
+        Unknown column, provider or endpoint.
+    """
+    col = request.address_col
+    if col not in table.columns:
+        raise GeocodeError(
+            f"没有地址列 {col!r} / no address column {col!r}: choose one of "
+            f"{', '.join(map(str, table.columns))} (--address-col)"
+        )
+    t0 = time.perf_counter()
+    city = request.city or (project.city if project is not None else None)
+    area = _area(project, city)
+    geocoder = make_geocoder(
+        request.provider,
+        key=request.key,
+        endpoint=request.endpoint,
+        city=area.city or city,
+        province=area.province,
+        counties=area.counties,
+        rate_per_s=request.rate_per_s,
+        timeout_s=request.timeout_s,
+    )
+    online = request.provider != "offline"
+    if cache is None:
+        cache = open_cache(request.cache, project=project) if online else GeocodeCache()
+    addrs = table[col].map(normalise_address)
+    unique = list(dict.fromkeys(a for a in addrs if a))
+    keys = {a: cache_key(request.provider, area.city or city, a) for a in unique}
+    results: dict[str, GeocodeResult] = {}
+    if online:
+        hits = cache.get_many(list(keys.values()))
+        results = {a: hits[k] for a, k in keys.items() if k in hits}
+    n_hits = len(results)
+    done = [n_hits]
+    total = len(unique)
+
+    def tick(n: int) -> None:
+        done[0] += n
+        if on_progress is not None:
+            on_progress(done[0], total)
+
+    if on_progress is not None:
+        on_progress(done[0], total)
+    todo = [a for a in unique if a not in results]
+    try:
+        stopped = _ask(geocoder, todo, cache, keys, results, tick)
+    except GeocodeKeyError as exc:
+        raise GeocodeKeyError(redact(str(exc), request.key)) from None
+    if stopped:
+        stopped = redact(stopped, request.key)
+    out = _frame(table, addrs, results, area, stopped)
+    return _report(request, out, area, stopped, geocoder, cache, n_hits, total, t0)
+
+
+def _report(request, out, area, stopped, geocoder, cache, n_hits, total, t0) -> Report:
+    counts = {s: int((out["geocode_status"] == s).sum()) for s in STATUSES}
+    listed = out[out["geocode_status"] != "ok"]
+    listed_rows = [
+        {
+            "row": int(i) + 2,
+            "address": str(out.at[i, request.address_col]),
+            "status": str(out.at[i, "geocode_status"]),
+            "note": str(out.at[i, "geocode_note"]),
+        }
+        for i in listed.index
+    ]
+    not_asked = int(out["geocode_note"].str.startswith("未查询").sum())
+    summary = {
+        "provider": request.provider,
+        "city": area.city or request.city,
+        "rows": len(out),
+        "addresses": total,
+        "asked": int(getattr(geocoder, "asked", 0)),
+        "cache_hits": n_hits,
+        "cache": cache.label,
+        "counts": counts,
+        "interrupted": stopped,
+        "not_asked": not_asked,
+        "rate_per_s": None
+        if request.provider == "offline"
+        else (request.rate_per_s or settings.GEOCODE_RATE_PER_S),
+        "seconds": round(time.perf_counter() - t0, 3),
+        "ok_max_precision_m": settings.GEOCODE_OK_MAX_PRECISION_M,
+        "listed": listed_rows,
+    }
+    parts = ", ".join(f"{_STATUS_ZH[s]} {n}" for s, n in counts.items() if n)
+    notes = [f"地理编码 ({request.provider}): {parts}"]
+    if counts["coarse"]:
+        notes.append(
+            f"{counts['coarse']} 行仅定位到区县/道路等 (精度粗于 "
+            f"{settings.GEOCODE_OK_MAX_PRECISION_M:g} 米), 覆盖与选址分析默认不计入 / "
+            f"{counts['coarse']} rows are coarse and left out of coverage and siting by default"
+        )
+    if stopped:
+        notes.append(stopped)
+    return Report(
+        analysis="geocode",
+        request=request.to_dict(),
+        summary=summary,
+        tables={"geocoded": out, "listed": out.loc[listed.index]},
+        notes=notes,
+    )
+
+
+# ---------------------------------------------------------------- into the importer
+def import_geocoded(geocoded: pd.DataFrame, folder, name: str, options=None):
+    """Import the located rows (``ok``/``coarse``) of a geocoded table as the importer would.
+
+    The rows are written to a CSV in ``folder`` (a temporary folder of the
+    caller) and read by :func:`layers.importer.import_file` as WGS84; each kept
+    row keeps its geocoding ``coord_source`` and precision.
+
+    Returns
+    -------
+    tuple
+        ``(ImportReport, not_imported)`` — the rows not imported (ambiguous, no
+        match, failed, outside the project) with their status and note.
+    """
+    from dataclasses import replace
+
+    from layers.importer import ImportOptions, import_file
+
+    located = geocoded["geocode_status"].isin(["ok", "coarse"])
+    rows = geocoded[located].copy()
+    if rows.empty:
+        raise InnoMapError(
+            "没有可导入的行: 全部地址未能定位到项目范围内 / no row could be placed inside the "
+            "project: check the address column and the city, or try an online provider"
+        )
+    rows.insert(0, "_geo_row", np.flatnonzero(located.to_numpy()))
+    path = Path(folder) / f"{Path(name).stem}_geocoded.csv"
+    rows.to_csv(path, index=False, encoding="utf-8")
+    opts = replace(
+        options or ImportOptions(),
+        crs="WGS84",
+        lon_col="lon",
+        lat_col="lat",
+        sheet=None,
+        layer=None,
+        encoding="utf-8",
+    )
+    rep = import_file(path, opts)
+    src = geocoded["coord_source"].to_numpy()
+    for attr in ("valid", "rejected"):
+        frame = getattr(rep, attr)
+        if "_geo_row" in frame.columns:
+            idx = pd.to_numeric(frame["_geo_row"], errors="coerce").astype(int).to_numpy()
+            if "coord_source" in frame.columns:
+                frame["coord_source"] = src[idx]  # the importer wrote "WGS84 → WGS84 (csv)"
+            setattr(rep, attr, frame.drop(columns="_geo_row"))
+    rep.file = name
+    return rep, geocoded[~located]
