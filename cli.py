@@ -451,7 +451,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             f"{rep.file}{where}: {rep.format}, encoding {rep.encoding or '-'}, CRS {rep.crs_in} ({rep.crs_reason})"
         )
         if rep.available:
-            print(f"  sheets/layers: {', '.join(rep.available)}")
+            marked = [a + (" (hidden)" if a in rep.hidden else "") for a in rep.available]
+            print(f"  sheets/layers: {', '.join(marked)}")
         print(
             f"  rows: {rep.rows_valid} valid / {rep.rows_total} total; {len(rep.errors)} errors, "
             f"{len(rep.warnings)} warnings"

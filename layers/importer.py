@@ -15,7 +15,8 @@ rows load; rejected rows are kept with a ``reason``; nothing is dropped silently
 from __future__ import annotations
 
 import codecs
-import csv
+import dataclasses
+import re
 import tempfile
 import unicodedata
 import zipfile
@@ -37,9 +38,22 @@ from layers.coords import (
     split_pair,
     to_wgs84,
 )
-from layers.errors import InnoMapError
 from layers.registry import REGISTRY, get_spec, normalise_columns
 from layers.safe import escape_html, truncate
+from layers.tabular import (
+    READ_LIMITS,
+    ImportFileError,
+    RowProblem,
+    Table,
+    columns_text,
+    dedupe_columns,
+    nul_problems,
+    read_csv_table,
+    read_xlsx_table,
+    scan_text,
+    writable_names,
+    xlsx_sheets,
+)
 from layers.validation import ValidationIssue, validate_layer
 
 __all__ = [
@@ -178,10 +192,6 @@ LEVEL_WORDS = {
 }
 
 
-class ImportFileError(InnoMapError):
-    """The file cannot be read at all; the message names the file and the fix."""
-
-
 @dataclass
 class ImportOptions:
     """Options of an import (all optional; guesses are reported)."""
@@ -216,6 +226,10 @@ class ImportReport:
     rejected: pd.DataFrame
     errors: list[ValidationIssue] = field(default_factory=list)
     warnings: list[ValidationIssue] = field(default_factory=list)
+    #: hidden sheets of a workbook (listed last in ``available``)
+    hidden: list[str] = field(default_factory=list)
+    #: columns renamed so that GeoPackage/Shapefile writers accept them ({file name: new name})
+    renamed_columns: dict[str, str] = field(default_factory=dict)
 
     @property
     def rows_valid(self) -> int:
@@ -250,6 +264,8 @@ class ImportReport:
             "layer": self.layer_key,
             "sheet_or_layer": self.sheet_or_layer,
             "available": self.available,
+            "hidden": self.hidden,
+            "renamed_columns": self.renamed_columns,
             "coordinate_columns": list(self.coordinate_columns),
             "rows_total": self.rows_total,
             "rows_valid": self.rows_valid,
@@ -296,8 +312,11 @@ def _format_of(path: Path) -> str:
             raise ImportFileError(f"{path.name}: 不是 GeoPackage / not a GeoPackage file")
         return "gpkg"
     if ext == ".kml":
-        if b"<kml" not in head[:4096] and b"<?xml" not in head[:100]:
-            raise ImportFileError(f"{path.name}: 不是 KML / not a KML file")
+        if b"<kml" not in head[:4096]:  # a GML or other XML named .kml is refused
+            raise ImportFileError(
+                f"{path.name}: 不是 KML(没有 <kml> 元素) / not a KML file (no <kml> element): "
+                "export it again as KML"
+            )
         return "kml"
     if not head.startswith(b"PK"):
         raise ImportFileError(f"{path.name}: 不是 zip 压缩包 / not a zip archive")
@@ -348,33 +367,6 @@ def _shapefiles(zf: zipfile.ZipFile) -> list[str]:
 
 
 # ---------------------------------------------------------------- encodings
-def _decode_csv(path: Path, encoding: str | None) -> tuple[str, str]:
-    raw = path.read_bytes()
-    if encoding:
-        try:
-            return raw.decode(encoding), encoding
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise ImportFileError(
-                f"{path.name}: 无法按 {encoding} 解码 / cannot decode as {encoding} ({type(exc).__name__}): "
-                "try UTF-8 or GBK"
-            ) from None
-    if raw.startswith(codecs.BOM_UTF8):
-        return raw[3:].decode("utf-8", errors="strict"), "UTF-8 (BOM)"
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return raw.decode("utf-16"), "UTF-16 (BOM)"
-    try:
-        return raw.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("gb18030"), "GBK/GB18030"
-    except UnicodeDecodeError:
-        raise ImportFileError(
-            f"{path.name}: 无法识别编码 / cannot detect the encoding (not UTF-8, GBK or UTF-16): "
-            "re-save as CSV UTF-8"
-        ) from None
-
-
 def _sniff_dbf_encoding(dbf: Path) -> str:
     """UTF-8 if every text byte of the .dbf decodes as UTF-8, else GB18030 (GBK superset)."""
     data = dbf.read_bytes()
@@ -389,8 +381,33 @@ def _sniff_dbf_encoding(dbf: Path) -> str:
 
 
 # ---------------------------------------------------------------- reading
+def _scrub(text: str, *dirs: Path) -> str:
+    """A library message without folders (temporary paths, upload locations)."""
+    for d in dirs:
+        text = text.replace(str(d) + "/", "").replace(str(d), "")
+    return re.sub(r"(?:[A-Za-z]:)?(?:[\\/][^\\/\s'\"]+)+[\\/]", "", text)
+
+
+def _ogr_layers(path: Path, name: str, fmt: str) -> list[str]:
+    import pyogrio
+
+    layers = [str(x) for x in pyogrio.list_layers(path)[:, 0]]
+    if not layers:
+        what = (
+            "KML 中没有地标 / no placemarks in the KML"
+            if fmt in ("kml", "kmz")
+            else ("没有图层 / no layers in the file")
+        )
+        raise ImportFileError(f"{name}: {what}: check that it holds features")
+    return layers
+
+
 def inspect_file(path: str | Path) -> dict:
-    """Format, available sheets/layers and a guessed encoding, without importing."""
+    """Format, sheets/layers (hidden sheets last, also in ``hidden``), a guessed encoding.
+
+    A CSV is scanned in constant memory (line length, NUL bytes, encoding) and an
+    XLSX checked as a zip before anything is parsed.
+    """
     p = Path(path)
     if not p.exists():
         raise ImportFileError(f"{p.name}: 文件不存在 / file not found")
@@ -398,17 +415,15 @@ def inspect_file(path: str | Path) -> dict:
         raise ImportFileError(f"{p.name}: 文件过大 / file larger than {MAX_FILE_BYTES // 2**20} MB")
     fmt = _format_of(p)
     available: list[str] = []
+    hidden: list[str] = []
+    encoding = None
     try:
-        if fmt == "xlsx":
-            from openpyxl import load_workbook
-
-            wb = load_workbook(p, read_only=True)
-            available = list(wb.sheetnames)
-            wb.close()
+        if fmt == "csv":
+            encoding = scan_text(p, name=p.name)[0]
+        elif fmt == "xlsx":
+            available, hidden = xlsx_sheets(p, name=p.name)
         elif fmt in ("gpkg", "kml", "geojson"):
-            import pyogrio
-
-            available = [str(x) for x in pyogrio.list_layers(p)[:, 0]]
+            available = _ogr_layers(p, p.name, fmt)
         elif fmt == "zip":
             available = _shapefiles(_check_zip(p))
             if not available:
@@ -420,63 +435,66 @@ def inspect_file(path: str | Path) -> dict:
     except ImportFileError:
         raise
     except Exception as exc:  # library errors of every kind become a clear message
-        raise ImportFileError(
-            f"{p.name}: 无法读取 / cannot read the file ({type(exc).__name__})"
-        ) from None
-    return {"file": p.name, "format": fmt, "available": available}
+        raise ImportFileError(_unreadable(p, fmt, exc)) from None
+    return {
+        "file": p.name,
+        "format": fmt,
+        "available": available,
+        "hidden": hidden,
+        "encoding": encoding,
+    }
 
 
-def _read_table(
-    p: Path, fmt: str, opts: ImportOptions
-) -> tuple[pd.DataFrame, str | None, str | None, list[str]]:
+_FIX = {
+    "csv": "re-save it as CSV UTF-8",
+    "xlsx": "open it in Excel and save it again as .xlsx",
+    "geojson": "check it with a GeoJSON validator or export it again",
+    "gpkg": "open it in QGIS and export the layer again",
+    "kml": "export the KML again (Google Earth, QGIS)",
+    "kmz": "export the KMZ again (Google Earth, QGIS)",
+    "zip": "zip the .shp, .shx, .dbf, .prj (and .cpg) of the layer again",
+}
+
+
+def _unreadable(p: Path, fmt: str, exc: BaseException, *dirs: Path) -> str:
+    detail = _scrub(truncate(str(exc), max_chars=120), p.parent, *dirs)
+    return (
+        f"{p.name}: 文件已损坏或不是有效的 {fmt.upper()} / the file is damaged or not a valid "
+        f"{fmt.upper()} ({type(exc).__name__}: {escape_html(detail)}): {_FIX.get(fmt, 'export it again')}"
+    )
+
+
+def _read_table(p: Path, fmt: str, opts: ImportOptions) -> tuple[Table, str | None, list, list]:
+    """``(table, sheet, sheets, hidden)`` of a CSV/TXT or an XLSX sheet."""
     if fmt == "csv":
-        text, enc = _decode_csv(p, opts.encoding)
-        import io
+        return read_csv_table(p, name=p.name, encoding=opts.encoding), None, [], []
+    return read_xlsx_table(p, name=p.name, sheet=opts.sheet)
 
+
+def _shp_encoding(work: Path, opts: ImportOptions, warns: list[str]) -> str:
+    if opts.encoding:
+        return opts.encoding
+    cpg = work / "layer.cpg"
+    if cpg.exists():
+        value = cpg.read_bytes()[:64].decode("ascii", errors="replace").strip()
         try:
-            df = (
-                pd.read_csv(
-                    io.StringIO(text), dtype=str, keep_default_na=False, sep=None, engine="python"
-                )
-                if len(text) < 200_000
-                else pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+            codecs.lookup(value)
+            return value
+        except LookupError:
+            warns.append(
+                ".cpg 中的编码名无效, 已按内容判断 / the .cpg names no known encoding: "
+                "guessed from the .dbf (give --encoding to choose)"
             )
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
-            raise ImportFileError(
-                f"{p.name}: CSV 格式错误 / malformed CSV ({type(exc).__name__}): check delimiters and quotes"
-            ) from None
-        return df, enc, None, []
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(p, read_only=True, data_only=True)
-        sheets = list(wb.sheetnames)
-        sheet = opts.sheet or sheets[0]
-        if sheet not in sheets:
-            raise ImportFileError(
-                f"{p.name}: 没有工作表 {sheet!r} / no sheet {sheet!r}: choose one of {', '.join(sheets)}"
-            )
-        rows = list(wb[sheet].iter_rows(values_only=True))
-        wb.close()
-    except ImportFileError:
-        raise
-    except Exception as exc:  # openpyxl raises many types for damaged files
-        raise ImportFileError(
-            f"{p.name}: 无法读取 XLSX / cannot read the workbook ({type(exc).__name__})"
-        ) from None
-    if not rows:
-        raise ImportFileError(f"{p.name} [{sheet}]: 工作表为空 / the sheet is empty")
-    header = [str(h).strip() if h is not None else f"column_{i + 1}" for i, h in enumerate(rows[0])]
-    body = [["" if v is None else str(v) for v in r] for r in rows[1:]]
-    df = pd.DataFrame(body, columns=header, dtype=str)
-    return df, None, sheet, sheets
+    return _sniff_dbf_encoding(work / "layer.dbf") + " (sniffed, no .cpg)"
 
 
 def _read_geo(
     p: Path, fmt: str, opts: ImportOptions
-) -> tuple[gpd.GeoDataFrame, str | None, str | None, list[str]]:
+) -> tuple[gpd.GeoDataFrame, str | None, str | None, list[str], list[str]]:
+    """``(gdf, encoding, layer, layers, notes)``; a shapefile's unreadable .prj is refused."""
     import pyogrio
 
+    notes: list[str] = []
     with tempfile.TemporaryDirectory() as d:
         work = Path(d)
         encoding = None
@@ -491,7 +509,8 @@ def _read_geo(
                 layer = layer or available[0]
                 if layer not in available:
                     raise ImportFileError(
-                        f"{p.name}: 没有图层 {layer!r} / no shapefile {layer!r}: choose one of {', '.join(available)}"
+                        f"{p.name}: 没有图层 {escape_html(truncate(layer, max_chars=60))!r} / no "
+                        f"shapefile of that name: choose one of {columns_text(available)}"
                     )
                 stem = layer[:-4]
                 members = {n.lower(): n for n in zf.namelist()}
@@ -501,14 +520,10 @@ def _read_geo(
                         _extract(zf, m, work, "layer" + ext)
                 if not (work / "layer.dbf").exists() or not (work / "layer.shx").exists():
                     raise ImportFileError(
-                        f"{p.name}: {layer} 缺少 .dbf 或 .shx / the shapefile lacks .dbf or .shx"
+                        f"{p.name}: {escape_html(truncate(layer, max_chars=60))} 缺少 .dbf 或 .shx / "
+                        "the shapefile lacks .dbf or .shx: zip all its files together"
                     )
-                if opts.encoding:
-                    encoding = opts.encoding
-                elif (work / "layer.cpg").exists():
-                    encoding = (work / "layer.cpg").read_text(errors="replace").strip() or "UTF-8"
-                else:
-                    encoding = _sniff_dbf_encoding(work / "layer.dbf") + " (sniffed, no .cpg)"
+                encoding = _shp_encoding(work, opts, notes)
                 target = work / "layer.shp"
                 read_kwargs = {"encoding": encoding.split(" ")[0]}
                 layer_name = None
@@ -516,20 +531,51 @@ def _read_geo(
                 kml = next(n for n in zf.namelist() if n.lower().endswith(".kml"))
                 target = _extract(zf, kml, work, "doc.kml")
                 read_kwargs = {}
-                available = [str(x) for x in pyogrio.list_layers(target)[:, 0]]
-                layer_name = layer or (available[0] if available else None)
+                available = _ogr_layers(target, p.name, fmt)
+                layer_name = layer or available[0]
         else:
             target = p
             read_kwargs = {}
-            available = [str(x) for x in pyogrio.list_layers(p)[:, 0]]
+            available = _ogr_layers(p, p.name, fmt)
             if layer and layer not in available:
                 raise ImportFileError(
-                    f"{p.name}: 没有图层 {layer!r} / no layer {layer!r}: choose one of {', '.join(available)}"
+                    f"{p.name}: 没有图层 {escape_html(truncate(layer, max_chars=60))!r} / no layer of "
+                    f"that name: choose one of {columns_text(available)}"
                 )
-            layer_name = layer or (available[0] if available else None)
+            layer_name = layer or available[0]
             layer = layer_name
-        gdf = pyogrio.read_dataframe(target, layer=layer_name, **read_kwargs)
-    return gdf, encoding, layer, available
+        try:
+            info = pyogrio.read_info(target, layer=layer_name, **read_kwargs)
+            n_fields = len(info["fields"])
+            if n_fields > READ_LIMITS["max_columns"]:
+                raise ImportFileError(
+                    f"{p.name}: 有 {n_fields:,} 个字段, 超过上限 {READ_LIMITS['max_columns']:,} / "
+                    f"{n_fields:,} fields, more than the limit of {READ_LIMITS['max_columns']:,}: "
+                    "keep only the fields you need"
+                )
+            gdf = pyogrio.read_dataframe(target, layer=layer_name, **read_kwargs)
+        except ImportFileError:
+            raise
+        except Exception as exc:
+            raise ImportFileError(_unreadable(p, fmt, exc, work)) from None
+        if fmt == "zip" and (work / "layer.prj").exists() and gdf.crs is None:
+            if not opts.crs:
+                raise ImportFileError(
+                    f"{p.name}: {escape_html(truncate(layer, max_chars=60))} 的 .prj 无法识别 / the "
+                    ".prj of the shapefile cannot be understood: replace it with a valid .prj, or "
+                    "give the coordinate system (--crs, e.g. EPSG:4549)"
+                )
+            notes.append(
+                ".prj 无法识别, 按用户指定的坐标系读取 / the .prj cannot be understood: read in "
+                "the coordinate system given by the user"
+            )
+    if len(gdf) == 0:
+        raise ImportFileError(
+            f"{p.name}"
+            + (f" [{escape_html(truncate(layer, max_chars=60))}]" if layer else "")
+            + ": 没有要素 / no features in the file: nothing to import"
+        )
+    return gdf, encoding, layer, available, notes
 
 
 # ---------------------------------------------------------------- normalisation
@@ -584,8 +630,35 @@ def _issue(file, where, row, field_, value, message, severity="error") -> Valida
     )
 
 
+def _row_issues(problems: list[RowProblem], file: str, where) -> list[ValidationIssue]:
+    return [
+        ValidationIssue(
+            f"{file}" + (f" [{where}]" if where else ""),
+            pr.index,
+            pr.field,
+            pr.value,
+            pr.message,
+            pr.severity,
+        )
+        for pr in problems
+    ]
+
+
+def _note(file: str, where, field_: str, message: str) -> ValidationIssue:
+    return _issue(file, where, None, field_, "", message, "warning")
+
+
+def _at_lines(issues: list[ValidationIssue], lines: np.ndarray) -> list[ValidationIssue]:
+    """Positional rows (0-based) → the file's line / sheet row / feature number."""
+    return [i if i.row is None else dataclasses.replace(i, row=int(lines[i.row])) for i in issues]
+
+
 def import_file(path: str | Path, options: ImportOptions | None = None) -> ImportReport:
     """Import a file into a layer's canonical schema (WGS84).
+
+    Rows are numbered as the user sees them: the file's line (blank lines and
+    quoted line breaks counted) for CSV, the sheet row for XLSX, the feature
+    number for the other formats.
 
     Raises
     ------
@@ -597,22 +670,35 @@ def import_file(path: str | Path, options: ImportOptions | None = None) -> Impor
     p = Path(path)
     if opts.kind not in REGISTRY or REGISTRY[opts.kind].geometry not in ("point", "polygon"):
         raise ImportFileError(
-            f"未知或不可导入的图层类别 / unknown layer kind {opts.kind!r}: use one of "
-            f"{', '.join(k for k, s in REGISTRY.items() if s.geometry in ('point', 'polygon'))}"
+            f"未知或不可导入的图层类别 / unknown layer kind {escape_html(truncate(opts.kind, max_chars=40))!r}: "
+            f"use one of {', '.join(k for k, s in REGISTRY.items() if s.geometry in ('point', 'polygon'))}"
         )
     spec = get_spec(opts.kind)
     info = inspect_file(p)
     fmt = info["format"]
+    hidden = info.get("hidden") or []
     try:
         if fmt in ("csv", "xlsx"):
-            df, encoding, where, available = _read_table(p, fmt, opts)
+            tab, where, available, hidden = _read_table(p, fmt, opts)
+            lines, encoding = tab.lines, tab.encoding
+            read_issues = _row_issues(tab.problems, p.name, where)
             gdf, crs_in, crs_reason, errs, warns, coord_cols = _points_from_table(
-                df, p.name, where, opts
+                tab.frame, p.name, where, opts
             )
-            first_row = 2
+            warns += [_note(p.name, where, "-", n) for n in tab.notes]
         else:
-            gdf, encoding, where, available = _read_geo(p, fmt, opts)
+            gdf, encoding, where, available, notes = _read_geo(p, fmt, opts)
+            lines = np.arange(1, len(gdf) + 1)
+            cols, dup_notes = dedupe_columns(
+                gdf.drop(columns=gdf.geometry.name),
+                name=p.name,
+                where=f" [{where}]" if where else "",
+            )
+            cols, nul = nul_problems(cols)
+            gdf = gpd.GeoDataFrame(cols, geometry=gdf.geometry.values, crs=gdf.crs)
+            read_issues = _row_issues(nul, p.name, where)
             gdf, crs_in, crs_reason, errs, warns = _normalise_geo(gdf, p.name, where, opts)
+            warns += [_note(p.name, where, "-", n) for n in notes + dup_notes]
             poly = gdf.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
             if spec.geometry == "point" and poly.any():
                 # candidate plots / building footprints: use a point inside each polygon
@@ -630,18 +716,15 @@ def import_file(path: str | Path, options: ImportOptions | None = None) -> Impor
                     )
                 )
             coord_cols = (None, None)
-            first_row = 1
     except (ImportFileError, CoordinateError):
         raise
     except Exception as exc:  # any library failure on corrupt input: a clean error
-        raise ImportFileError(
-            f"{p.name}: 无法读取 / cannot read the file ({type(exc).__name__}: {truncate(str(exc), max_chars=120)})"
-        ) from None
+        raise ImportFileError(_unreadable(p, fmt, exc)) from None
     total = len(gdf)
     raw_cols = [c for c in gdf.columns if c != "geometry"]
     gdf, _ = _map_columns(gdf)
     if "id" not in gdf.columns:
-        gdf["id"] = [f"R{i + first_row}" for i in range(total)]
+        gdf["id"] = [f"R{n}" for n in lines]
         warns.append(
             _issue(
                 p.name,
@@ -653,10 +736,26 @@ def import_file(path: str | Path, options: ImportOptions | None = None) -> Impor
                 "warning",
             )
         )
-    gdf["id"] = gdf["id"].astype(str).str.strip()
+    gdf["id"] = gdf["id"].astype(object).where(gdf["id"].notna(), "").astype(str).str.strip()
+    if fmt in ("kml", "kmz"):  # a placemark's id is an optional attribute, not the user's data
+        no_id = (gdf["id"] == "").to_numpy()
+        if no_id.any():
+            gdf.loc[no_id, "id"] = [f"R{n}" for n in lines[no_id]]
+            warns.append(
+                _issue(
+                    p.name,
+                    where,
+                    None,
+                    "id",
+                    f"{int(no_id.sum())}",
+                    "地标没有 id, 已按序号生成 / placemarks without an id: ids made from their numbers",
+                    "warning",
+                )
+            )
     if "name" not in gdf.columns:
         raise ImportFileError(
-            f"{p.name}: 没有名称列 / no name column: add one of {', '.join(FIELD_ALIASES['name'][:6])}"
+            f"{p.name}: 没有名称列 / no name column among {columns_text(raw_cols)}: add one of "
+            f"{', '.join(FIELD_ALIASES['name'][:6])}"
         )
     if "subtype" in gdf.columns:
         raw_type = gdf["subtype"].copy()
@@ -694,23 +793,44 @@ def import_file(path: str | Path, options: ImportOptions | None = None) -> Impor
         )
     gdf["kind"] = spec.kind
     gdf = gpd.GeoDataFrame(normalise_columns(gdf, spec), geometry="geometry", crs=4326)
-    issues = validate_layer(
-        gdf, spec, file=p.name + (f" [{where}]" if where else ""), first_row=first_row
+    renamed = writable_names(
+        [c for c in gdf.columns if c != "geometry"],
+        keep=set(spec.fields) | set(spec.extra_fields) | {"kind"},
     )
+    if renamed:
+        gdf = gdf.rename(columns=renamed)
+        warns.append(
+            _issue(
+                p.name,
+                where,
+                None,
+                "-",
+                columns_text(f"{a} → {b}" for a, b in renamed.items()),
+                "列名已改为可写入 GeoPackage/Shapefile 的名称 / columns renamed so that "
+                "GeoPackage/Shapefile can store them",
+                "warning",
+            )
+        )
+    issues = validate_layer(gdf, spec, file=p.name + (f" [{where}]" if where else ""), first_row=0)
     # coordinate problems were found while parsing; validation would repeat them
     coord_rows = {e.row for e in errs}
-    all_errors = errs + [
-        i
-        for i in issues
-        if i.severity == "error"
-        and not (i.field in ("geometry", "lon/lat") and i.row in coord_rows)
-    ]
-    bad_rows = sorted({i.row - first_row for i in all_errors if i.row is not None})
+    all_errors = (
+        read_issues
+        + errs
+        + [
+            i
+            for i in issues
+            if i.severity == "error"
+            and not (i.field in ("geometry", "lon/lat") and i.row in coord_rows)
+        ]
+    )
+    warns += [i for i in all_errors if i.severity != "error"]
+    all_errors = [i for i in all_errors if i.severity == "error"]
+    bad_rows = sorted({i.row for i in all_errors if i.row is not None})
     rejected = pd.DataFrame(gdf.drop(columns="geometry").iloc[bad_rows]).copy()
-    rejected.insert(0, "row", [r + first_row for r in bad_rows])
+    rejected.insert(0, "row", [int(lines[r]) for r in bad_rows])
     rejected["reason"] = [
-        "; ".join(f"{i.field}: {i.message}" for i in all_errors if i.row == r + first_row)
-        for r in bad_rows
+        "; ".join(f"{i.field}: {i.message}" for i in all_errors if i.row == r) for r in bad_rows
     ]
     valid = gdf.drop(index=gdf.index[bad_rows]).reset_index(drop=True)
     return ImportReport(
@@ -727,8 +847,10 @@ def import_file(path: str | Path, options: ImportOptions | None = None) -> Impor
         rows_total=total,
         valid=valid,
         rejected=rejected.reset_index(drop=True),
-        errors=sorted(all_errors, key=lambda i: i.row or 0),
-        warnings=warns,
+        errors=sorted(_at_lines(all_errors, lines), key=lambda i: i.row or 0),
+        warnings=_at_lines(warns, lines),
+        hidden=hidden,
+        renamed_columns=renamed,
     )
 
 
@@ -738,7 +860,8 @@ def _points_from_table(df: pd.DataFrame, file: str, where, opts: ImportOptions):
     for c in (opts.lon_col, opts.lat_col):
         if c and c not in df.columns:
             raise ImportFileError(
-                f"{file}: 没有列 {c!r} / no column {c!r}: choose one of {', '.join(map(str, df.columns))}"
+                f"{file}: 没有列 {escape_html(truncate(c, max_chars=60))!r} / no such column: "
+                f"choose one of {columns_text(df.columns)}"
             )
     if lon_col and lat_col:
         xs, ys = df[lon_col], df[lat_col]
@@ -748,12 +871,12 @@ def _points_from_table(df: pd.DataFrame, file: str, where, opts: ImportOptions):
         cols = (pair, pair)
     else:
         raise ImportFileError(
-            f"{file}: 找不到坐标列 / no coordinate columns found among {', '.join(map(str, df.columns))}: "
+            f"{file}: 找不到坐标列 / no coordinate columns found among {columns_text(df.columns)}: "
             "name them 经度/纬度 (or lng/lat, x/y) or choose them"
         )
     raw_x = parse_coordinate_series(xs)
     raw_y = parse_coordinate_series(ys)
-    hints = " ".join(map(str, df.columns)) + " " + file
+    hints = " ".join(map(str, df.columns))[:2000] + " " + file
     if opts.crs:
         crs_in = normalise_crs_name(opts.crs)
         reason = "用户指定 / given by the user"
@@ -773,7 +896,7 @@ def _points_from_table(df: pd.DataFrame, file: str, where, opts: ImportOptions):
                 _issue(
                     file,
                     where,
-                    int(i) + 2,
+                    int(i),
                     "lon/lat",
                     f"{raw_x[i]}, {raw_y[i]}",
                     "经纬度已交换 / lon and lat swapped back",
@@ -791,14 +914,13 @@ def _points_from_table(df: pd.DataFrame, file: str, where, opts: ImportOptions):
             lon[good], lat[good] = lx, ly
     err_rows, warn_rows = row_flags(raw_x, raw_y, lon, lat, degree_input=degree)
     errs = [
-        _issue(file, where, i + 2, f"{cols[0]}/{cols[1]}" if cols[0] != cols[1] else cols[0], v, m)
+        _issue(file, where, i, f"{cols[0]}/{cols[1]}" if cols[0] != cols[1] else cols[0], v, m)
         for i, _, v, m in err_rows
     ]
     warns += [
-        _issue(file, where, i + 2, f"{cols[0]}/{cols[1]}", v, m, "warning")
-        for i, _, v, m in warn_rows
+        _issue(file, where, i, f"{cols[0]}/{cols[1]}", v, m, "warning") for i, _, v, m in warn_rows
     ]
-    bad = {e.row - 2 for e in errs}
+    bad = {e.row for e in errs}
     geom_ok = np.array([i not in bad for i in range(len(df))]) & np.isfinite(lon) & np.isfinite(lat)
     geoms = shapely.points(np.where(geom_ok, lon, 0.0), np.where(geom_ok, lat, 0.0))
     geoms = np.where(geom_ok, geoms, None)
@@ -844,7 +966,7 @@ def _normalise_geo(gdf: gpd.GeoDataFrame, file: str, where, opts: ImportOptions)
     geoms = gdf.geometry.values
     for i, g in enumerate(geoms):
         if g is None or g.is_empty:
-            errs.append(_issue(file, where, i + 1, "geometry", "", "几何为空 / empty geometry"))
+            errs.append(_issue(file, where, i, "geometry", "", "几何为空 / empty geometry"))
             continue
         if not g.is_valid:
             reason_txt = shapely.is_valid_reason(g)
@@ -854,7 +976,7 @@ def _normalise_geo(gdf: gpd.GeoDataFrame, file: str, where, opts: ImportOptions)
                     _issue(
                         file,
                         where,
-                        i + 1,
+                        i,
                         "geometry",
                         reason_txt,
                         "已用 make_valid 修复 / repaired with make_valid",
@@ -866,7 +988,7 @@ def _normalise_geo(gdf: gpd.GeoDataFrame, file: str, where, opts: ImportOptions)
                     _issue(
                         file,
                         where,
-                        i + 1,
+                        i,
                         "geometry",
                         reason_txt,
                         "几何无效 / invalid geometry: accept the repair (make_valid) to load it",
@@ -877,8 +999,6 @@ def _normalise_geo(gdf: gpd.GeoDataFrame, file: str, where, opts: ImportOptions)
         x, y = gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
         e2, w2 = row_flags(x, y, x, y, degree_input=True)
         seen = {e.row for e in errs}
-        errs += [
-            _issue(file, where, i + 1, "geometry", v, m) for i, _, v, m in e2 if i + 1 not in seen
-        ]
-        warns += [_issue(file, where, i + 1, "geometry", v, m, "warning") for i, _, v, m in w2]
+        errs += [_issue(file, where, i, "geometry", v, m) for i, _, v, m in e2 if i not in seen]
+        warns += [_issue(file, where, i, "geometry", v, m, "warning") for i, _, v, m in w2]
     return gdf, crs_in_name, reason, errs, warns

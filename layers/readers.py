@@ -8,6 +8,7 @@ silently, and the caller's other data is never touched.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import geopandas as gpd
 import pandas as pd
 
 from layers.registry import get_spec, normalise_columns
+from layers.tabular import ImportFileError, read_csv_table
 from layers.validation import LayerValidationError, ValidationIssue, validate_layer
 
 __all__ = ["ReadResult", "read_points_csv"]
@@ -42,7 +44,9 @@ def read_points_csv(path: str | Path, *, layer_key: str) -> ReadResult:
     Parameters
     ----------
     path : str or pathlib.Path
-        A UTF-8 (optionally with BOM) CSV with ``lon``/``lat`` columns in WGS84.
+        A UTF-8 (optionally with BOM) CSV with ``lon``/``lat`` columns in WGS84;
+        read with the bounded reader of :mod:`layers.tabular` (row numbers are the
+        file's lines; a NUL in a value or data past the header rejects the row).
     layer_key : str
         Registry key of the layer the records belong to.
 
@@ -53,20 +57,19 @@ def read_points_csv(path: str | Path, *, layer_key: str) -> ReadResult:
     Raises
     ------
     LayerValidationError
-        When the file cannot be read at all (missing, not UTF-8, no lon/lat).
+        When the file cannot be read at all (missing, not UTF-8, no lon/lat,
+        header only, an over-long line, NUL bytes).
     """
     p = Path(path)
     spec = get_spec(layer_key)
     name = p.name
+    if not p.is_file():
+        raise LayerValidationError(f"{name}: 文件不存在 / file not found")
     try:
-        df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise LayerValidationError(f"{name}: 文件不存在 / file not found") from None
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise LayerValidationError(
-            f"{name}: 无法读取为 UTF-8 CSV / cannot read as a UTF-8 CSV ({type(exc).__name__}); "
-            "save it as CSV UTF-8"
-        ) from None
+        tab = read_csv_table(p, name=name, encoding="utf-8")
+    except ImportFileError as exc:
+        raise LayerValidationError(str(exc)) from None
+    df = tab.frame
     missing = [c for c in ("lon", "lat") if c not in df.columns]
     if missing:
         raise LayerValidationError(
@@ -79,14 +82,25 @@ def read_points_csv(path: str | Path, *, layer_key: str) -> ReadResult:
         df.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326"
     )
     gdf = normalise_columns(gdf, spec)
-    issues = validate_layer(gdf, spec, file=name, first_row=2)
-    bad_rows = sorted({i.row - 2 for i in issues if i.row is not None and i.severity == "error"})
+    issues = validate_layer(gdf, spec, file=name, first_row=0)
     if any(i.row is None for i in issues):
         raise LayerValidationError("\n".join(str(i) for i in issues if i.row is None), issues)
+    issues += [
+        ValidationIssue(name, pr.index, pr.field, pr.value, pr.message, pr.severity)
+        for pr in tab.problems
+    ]
+    issues = [
+        dataclasses.replace(i, row=int(tab.lines[i.row])) if i.row is not None else i
+        for i in issues
+    ]
+    issues.sort(key=lambda i: i.row or 0)
+    line_of = {int(n): k for k, n in enumerate(tab.lines)}
+    bad_rows = sorted({line_of[i.row] for i in issues if i.severity == "error"})
     rejected = pd.DataFrame(df.iloc[bad_rows]).copy()
-    rejected.insert(0, "row", [r + 2 for r in bad_rows])
+    rejected.insert(0, "row", [int(tab.lines[r]) for r in bad_rows])
     rejected["reason"] = [
-        "; ".join(f"{i.field}: {i.message}" for i in issues if i.row == r + 2) for r in bad_rows
+        "; ".join(f"{i.field}: {i.message}" for i in issues if i.row == tab.lines[r])
+        for r in bad_rows
     ]
     valid = gdf.drop(index=gdf.index[bad_rows]).reset_index(drop=True)
     return ReadResult(layer_key, name, valid, rejected.reset_index(drop=True), issues)

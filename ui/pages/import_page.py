@@ -91,7 +91,13 @@ def _options(info) -> ImportOptions:
     crs = _crs_choice(c2)
     choice = None
     if info["available"]:
-        choice = c3.selectbox(T("工作表/图层", "Sheet / layer"), info["available"], key="imp_layer")
+        hidden = set(info.get("hidden") or [])  # hidden sheets are listed last, marked
+        choice = c3.selectbox(
+            T("工作表/图层", "Sheet / layer"),
+            info["available"],
+            format_func=lambda s: s + (T("(隐藏)", " (hidden)") if s in hidden else ""),
+            key="imp_layer",
+        )
     e1, e2, e3, e4 = st.columns(4)
     return ImportOptions(
         kind=kind,

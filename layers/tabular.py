@@ -1,0 +1,700 @@
+"""Bounded, line-exact readers of tables (CSV/TXT, XLSX) for the importer.
+
+Hostile and broken files must give a clear error with the place and the limit,
+never a memory blow-up or a silently shortened table:
+
+* a CSV is first scanned in 1 MiB chunks (no parsing, constant memory): a line
+  longer than ``READ_LIMITS["max_line_bytes"]`` or more than
+  ``READ_LIMITS["max_nul_bytes"]`` NUL bytes refuse the file before anything is
+  parsed; the encoding (UTF-8, UTF-8 with BOM, GBK/GB18030 with or without a
+  stray UTF-8 BOM, UTF-16 with or without BOM) is decided in the same pass;
+* records are then read with :mod:`csv` from the decoded stream; every record
+  keeps its **file line number** (blank lines and quoted line breaks counted),
+  a long row with data past the header is an error of that row, a short row a
+  warning of that row;
+* an XLSX is checked as a zip (uncompressed size and compression ratio of every
+  member) before openpyxl opens it; cells are read from the sheet XML without
+  trusting its ``<dimension>`` tag (stale in files of many generators), with the
+  sheet's real row numbers; a formula without a saved result is an error of its
+  row; hidden sheets are listed last and the first visible sheet is the default;
+* headers equal when case and width are ignored (``经度``/``经度``, ``lon``/``LON``)
+  are one column when their values agree and an error naming both otherwise;
+* a NUL character inside a value rejects the row (the value is kept whole, the
+  NUL shown as ``␀``), never cuts the text.
+
+Messages name the file, the line/row/column and the limit, are bilingual and
+never echo more than ~200 characters of a header.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import itertools
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from layers.errors import InnoMapError
+from layers.safe import escape_html, truncate
+
+__all__ = [
+    "NUL_SHOWN",
+    "READ_LIMITS",
+    "XLSX_LIMITS",
+    "ImportFileError",
+    "RowProblem",
+    "Table",
+    "check_xlsx_zip",
+    "columns_text",
+    "dedupe_columns",
+    "nul_problems",
+    "read_csv_table",
+    "read_xlsx_table",
+    "scan_text",
+    "writable_names",
+    "xlsx_sheets",
+]
+
+#: Limits of text tables (bytes of one line, NUL bytes in a file, columns of a table).
+READ_LIMITS = {"max_line_bytes": 1 << 20, "max_nul_bytes": 1_000, "max_columns": 1_000}
+#: Limits of an XLSX archive, checked before openpyxl reads it.
+XLSX_LIMITS = {
+    "max_total_bytes": 500_000_000,
+    "max_member_bytes": 300_000_000,
+    "max_ratio": 100.0,
+    "max_entries": 10_000,
+}
+#: How a NUL character of a value is shown in the rejected rows.
+NUL_SHOWN = "\u2400"
+#: Column names a GeoPackage or the importer's outputs reserve.
+RESERVED_NAMES = ("fid", "ogc_fid", "geom", "geometry", "row", "reason")
+
+_CHUNK = 1 << 20
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+class ImportFileError(InnoMapError):
+    """The file cannot be read at all; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """A problem of one record found while reading (``index``: position in the frame)."""
+
+    index: int
+    field: str
+    value: str
+    message: str
+    severity: str = "error"
+
+
+@dataclass
+class Table:
+    """Text cells of a table with the file line (or sheet row) of every record."""
+
+    frame: pd.DataFrame
+    lines: np.ndarray
+    problems: list[RowProblem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    encoding: str | None = None
+
+
+def columns_text(columns, *, max_chars: int = 200) -> str:
+    """The column names joined, cut to ``max_chars`` characters (never a whole header)."""
+    return escape_html(truncate(", ".join(map(str, columns)), max_chars=max_chars))
+
+
+def _shown(value, max_chars: int = 60) -> str:
+    return escape_html(truncate(value, max_chars=max_chars))
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n / 1024:.0f} KB"
+
+
+# ---------------------------------------------------------------- CSV scan
+def _utf16_without_bom(head: bytes) -> str | None:
+    sample = head[: len(head) - len(head) % 2]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    z_even, z_odd = even.count(0), odd.count(0)
+    n = len(even)
+    codec = None
+    if z_odd >= 0.3 * n and z_even <= 0.05 * n:
+        codec = "utf-16-le"
+    elif z_even >= 0.3 * n and z_odd <= 0.05 * n:
+        codec = "utf-16-be"
+    if codec is None:
+        return None
+    try:
+        codecs.getincrementaldecoder(codec)("strict").decode(sample)
+    except UnicodeDecodeError:
+        return None
+    return codec
+
+
+def _decodes(path: Path, codec: str, skip: int) -> tuple[bool, int]:
+    """Whether the whole file decodes as ``codec`` (streamed); the line of the first failure."""
+    dec = codecs.getincrementaldecoder(codec)("strict")
+    line = 1
+    with open(path, "rb") as f:
+        f.seek(skip)
+        while chunk := f.read(_CHUNK):
+            try:
+                dec.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return False, line + chunk[: exc.start].count(b"\n")
+            line += chunk.count(b"\n")
+        try:
+            dec.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False, line
+    return True, line
+
+
+def _check_lines(path: Path, name: str, skip: int, *, count_nul: bool) -> bool:
+    """Stream the bytes: refuse an over-long line or a file of NUL bytes; is it valid UTF-8?"""
+    max_line, max_nul = READ_LIMITS["max_line_bytes"], READ_LIMITS["max_nul_bytes"]
+    utf8 = codecs.getincrementaldecoder("utf-8")("strict")
+    utf8_ok = True
+    lines_before, run, nuls = 0, 0, 0
+    with open(path, "rb") as f:
+        f.seek(skip)
+        while chunk := f.read(_CHUNK):
+            if count_nul:
+                nuls += chunk.count(b"\x00")
+                if nuls > max_nul:
+                    raise ImportFileError(
+                        f"{name}: 含有超过 {max_nul:,} 个 NUL 字节, 不是文本表格 / more than "
+                        f"{max_nul:,} NUL bytes (the limit): this is a binary file, not a text "
+                        "table; export the data again as CSV"
+                    )
+            arr = np.frombuffer(chunk, dtype=np.uint8)
+            breaks = np.flatnonzero((arr == 10) | (arr == 13))
+            if breaks.size == 0:
+                run += len(chunk)
+                longest, at = run, len(chunk)
+            else:
+                gaps = np.diff(breaks) - 1
+                seg = np.concatenate(([run + breaks[0]], gaps))
+                k = int(np.argmax(seg))
+                longest, at = int(seg[k]), int(breaks[k])
+                run = len(chunk) - int(breaks[-1]) - 1
+                if run > longest:
+                    longest, at = run, len(chunk)
+            if longest > max_line:
+                line = lines_before + int(np.count_nonzero(arr[:at] == 10)) + 1
+                raise ImportFileError(
+                    f"{name}: 第 {line} 行超过 {_mb(max_line)} / line {line} is longer than "
+                    f"{_mb(max_line)} (the limit of one line): this is not a table of records; "
+                    "check the line endings and the delimiter, or export the data again as CSV"
+                )
+            lines_before += int(np.count_nonzero(arr == 10))
+            if utf8_ok:
+                try:
+                    utf8.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8_ok = False
+    if utf8_ok:
+        try:
+            utf8.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8_ok = False
+    return utf8_ok
+
+
+def scan_text(path: Path, *, name: str, encoding: str | None = None) -> tuple[str, str, int]:
+    """Check a text table's lines and bytes in constant memory and decide its encoding.
+
+    Returns
+    -------
+    tuple
+        ``(label, codec, skip)``: the encoding as reported, the Python codec and
+        the number of leading bytes (a BOM) to skip.
+
+    Raises
+    ------
+    ImportFileError
+        An over-long line, a file of NUL bytes, an unknown encoding.
+    """
+    st = Path(path).stat()
+    key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns, encoding)
+    if key not in _SCANNED:
+        if len(_SCANNED) > 16:
+            _SCANNED.clear()
+        _SCANNED[key] = _scan(Path(path), name, encoding)
+    return _SCANNED[key]
+
+
+_SCANNED: dict[tuple, tuple[str, str, int]] = {}
+
+
+def _scan(path: Path, name: str, encoding: str | None) -> tuple[str, str, int]:
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if encoding:
+        try:
+            codec = codecs.lookup(encoding).name
+        except LookupError:
+            raise ImportFileError(
+                f"{name}: 未知编码 {_shown(encoding)} / unknown encoding: use UTF-8, GBK or UTF-16"
+            ) from None
+        skip = 3 if codec == "utf-8" and head.startswith(codecs.BOM_UTF8) else 0
+        _check_lines(path, name, skip, count_nul=not codec.startswith("utf-16"))
+        return encoding, codec, skip
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        _check_lines(path, name, 2, count_nul=False)
+        return "UTF-16 (BOM)", "utf-16", 0
+    no_bom16 = _utf16_without_bom(head)
+    if no_bom16:
+        _check_lines(path, name, 0, count_nul=False)
+        ok, line = _decodes(path, no_bom16, 0)
+        if ok:
+            return f"{no_bom16.upper()} (no BOM)", no_bom16, 0
+    bom = 3 if head.startswith(codecs.BOM_UTF8) else 0
+    if _check_lines(path, name, bom, count_nul=True):
+        return ("UTF-8 (BOM)" if bom else "UTF-8"), "utf-8", bom
+    ok, line = _decodes(path, "gb18030", bom)
+    if ok:
+        return ("GBK/GB18030 (UTF-8 BOM ignored)" if bom else "GBK/GB18030"), "gb18030", bom
+    raise ImportFileError(
+        f"{name}: 无法识别编码(第 {line} 行附近) / cannot detect the encoding near line {line}: "
+        "not UTF-8, GBK or UTF-16; re-save the file as CSV UTF-8"
+    )
+
+
+# ---------------------------------------------------------------- CSV read
+def _sniff_delimiter(line: str) -> str:
+    bare = re.sub(r'"[^"]*"', "", line)
+    counts = {d: bare.count(d) for d in _DELIMITERS}
+    best = max(_DELIMITERS, key=lambda d: counts[d])  # ties keep the earlier (comma first)
+    return best if counts[best] else ","
+
+
+def _header_names(raw: list, name: str, where: str) -> list[str]:
+    if len(raw) > READ_LIMITS["max_columns"]:
+        raise ImportFileError(
+            f"{name}{where}: 表头有 {len(raw):,} 列, 超过上限 {READ_LIMITS['max_columns']:,} / "
+            f"the header has {len(raw):,} columns, more than the limit of "
+            f"{READ_LIMITS['max_columns']:,}: keep only the columns you need"
+        )
+    out = []
+    for j, h in enumerate(raw):
+        s = "" if h is None else str(h).replace("\ufeff", "").replace("\x00", NUL_SHOWN).strip()
+        out.append(s or f"column_{j + 1}")
+    return out
+
+
+def read_csv_table(path: Path, *, name: str, encoding: str | None = None) -> Table:
+    """Read a CSV/TXT table: text cells, file line numbers and row problems.
+
+    Raises
+    ------
+    ImportFileError
+        An empty or header-only file, an over-long line or field, a file of NUL
+        bytes, an undecodable byte, too many columns, duplicate headers whose
+        values differ.
+    """
+    label, codec, skip = scan_text(path, name=name, encoding=encoding)
+    with open(path, "rb") as raw:
+        raw.seek(skip)
+        text = io.TextIOWrapper(raw, encoding=codec, errors="strict", newline="")
+        line = 0
+        try:
+            first = ""
+            for first in text:
+                line += 1
+                if first.strip("\r\n\ufeff \t"):
+                    break
+            else:
+                raise ImportFileError(f"{name}: 文件为空, 没有表头 / the file is empty (no header)")
+            offset = line - 1
+            reader = csv.reader(itertools.chain([first], text), delimiter=_sniff_delimiter(first))
+            header = _header_names(next(reader), name, "")
+            ncols = len(header)
+            cols: list[list[str]] = [[] for _ in range(ncols)]
+            lines: list[int] = []
+            problems: list[RowProblem] = []
+            prev, empty = reader.line_num, 0
+            for row in reader:
+                start, prev = offset + prev + 1, reader.line_num
+                line = start
+                if not any(v.strip() for v in row):
+                    empty += bool(row)
+                    continue
+                idx = len(lines)
+                lines.append(start)
+                if len(row) > ncols:
+                    extra = [v for v in row[ncols:] if v.strip()]
+                    if extra:
+                        problems.append(
+                            RowProblem(
+                                idx,
+                                f"column {ncols + 1}+",
+                                _shown(", ".join(extra)),
+                                f"本行有 {len(row)} 个字段, 表头只有 {ncols} 个 / {len(row)} fields "
+                                f"but the header has {ncols}: check quotes and delimiters in this row",
+                            )
+                        )
+                    row = row[:ncols]
+                elif len(row) < ncols:
+                    problems.append(
+                        RowProblem(
+                            idx,
+                            header[len(row)],
+                            "",
+                            f"本行只有 {len(row)} 个字段, 表头有 {ncols} 个, 缺少的按空值读取 / only "
+                            f"{len(row)} of {ncols} fields: the missing ones are read as empty",
+                            "warning",
+                        )
+                    )
+                    row = row + [""] * (ncols - len(row))
+                for j, v in enumerate(row):
+                    cols[j].append(v)
+        except csv.Error as exc:
+            raise ImportFileError(
+                f"{name}: 第 {line + 1} 行附近无法解析 / cannot parse the CSV near line {line + 1} "
+                f"({_shown(exc, 80)}): check quotes and delimiters"
+            ) from None
+        except UnicodeDecodeError:
+            raise ImportFileError(
+                f"{name}: 第 {line + 1} 行附近无法按 {label} 解码 / cannot decode near line "
+                f"{line + 1} as {label}: re-save the file as CSV UTF-8"
+            ) from None
+    if not lines:
+        raise ImportFileError(
+            f"{name}: 只有表头(第 {offset + 1} 行), 没有数据行 / only a header (line {offset + 1}), "
+            "no data rows: add records below the header"
+        )
+    frame = pd.DataFrame(dict(enumerate(cols)), dtype=str)
+    frame.columns = header
+    notes = []
+    if empty:
+        notes.append(f"跳过 {empty} 个空行 / {empty} empty rows skipped")
+    table = Table(frame, np.asarray(lines, dtype=np.int64), problems, notes, label)
+    return _finish(table, name, "", lambda j: f"第{j + 1}列/column {j + 1}")
+
+
+def _finish(table: Table, name: str, where: str, label) -> Table:
+    table.frame, notes = dedupe_columns(
+        table.frame, name=name, where=where, lines=table.lines, label=label
+    )
+    table.notes += notes
+    table.frame, nul = nul_problems(table.frame)
+    table.problems += nul
+    return table
+
+
+# ---------------------------------------------------------------- headers and values
+def _key(name) -> str:
+    return unicodedata.normalize("NFKC", str(name)).strip().casefold()
+
+
+def dedupe_columns(
+    frame: pd.DataFrame, *, name: str, where: str = "", lines=None, label=None
+) -> tuple[pd.DataFrame, list[str]]:
+    """Merge columns whose names differ only in case/width when their values agree.
+
+    Raises
+    ------
+    ImportFileError
+        Two such columns with different values (both are named, with a row where
+        they differ).
+    """
+    label = label or (lambda j: f"第{j + 1}列/column {j + 1}")
+    keys = [_key(c) for c in frame.columns]
+    drop: list[int] = []
+    notes: list[str] = []
+    first_of: dict[str, int] = {}
+    for j, k in enumerate(keys):
+        if k not in first_of:
+            first_of[k] = j
+            continue
+        i = first_of[k]
+        a = frame.iloc[:, i].astype(str).str.strip().to_numpy()
+        b = frame.iloc[:, j].astype(str).str.strip().to_numpy()
+        differ = np.flatnonzero(a != b)
+        ca, cb = _shown(frame.columns[i]), _shown(frame.columns[j])
+        if differ.size:
+            at = int(differ[0])
+            row = int(lines[at]) if lines is not None else at + 1
+            raise ImportFileError(
+                f"{name}{where}: {label(i)} {ca!r} 与 {label(j)} {cb!r} 列名相同(不计大小写)但取值不同"
+                f"(如第 {row} 行) / {label(i)} {ca!r} and {label(j)} {cb!r} have the same name "
+                f"(ignoring case) but different values (e.g. row {row}): rename or delete one of them"
+            )
+        drop.append(j)
+        notes.append(
+            f"{label(j)} {cb!r} 与 {label(i)} {ca!r} 重名且取值相同, 已合并 / {label(j)} {cb!r} "
+            f"repeats {label(i)} {ca!r} with the same values: kept once"
+        )
+    if drop:
+        frame = frame.iloc[:, [j for j in range(frame.shape[1]) if j not in set(drop)]]
+    return frame, notes
+
+
+def nul_problems(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[RowProblem]]:
+    """Rows with a NUL character in a text value: one error each; the NUL shown as ``␀``."""
+    problems: list[RowProblem] = []
+    out = frame
+    for j, col in enumerate(frame.columns):
+        s = frame.iloc[:, j]
+        if isinstance(s.dtype, np.dtype) and s.dtype.kind in "biufcmM":
+            continue
+        try:
+            has = s.astype(str).str.contains("\x00", regex=False).fillna(False).to_numpy(bool)
+        except (TypeError, ValueError):
+            continue
+        if not has.any():
+            continue
+        if out is frame:
+            out = frame.copy()
+        fixed = s.astype(str).str.replace("\x00", NUL_SHOWN, regex=False)
+        out.iloc[:, j] = s.where(~has, fixed)
+        for i in np.flatnonzero(has):
+            problems.append(
+                RowProblem(
+                    int(i),
+                    str(col),
+                    _shown(fixed.iloc[i]),
+                    "值中含有 NUL 字符(显示为 ␀), 本行未导入 / the value contains a NUL character "
+                    "(shown as ␀): the row is not imported; remove the character and import again",
+                )
+            )
+    return out, problems
+
+
+def writable_names(columns, *, keep) -> dict[str, str]:
+    """New names for columns a GeoPackage/Shapefile writer would refuse.
+
+    ``keep`` are canonical names that stay. Other columns named like a reserved
+    column (``fid``, ``geometry``, ``row``, ``reason`` …), repeating another name
+    when case is ignored, or holding control characters get a clean, unique name.
+    Returns only the changed names (``{old: new}``).
+    """
+    keep = set(keep)
+    used = {str(c).casefold() for c in columns if c in keep} | set(RESERVED_NAMES)
+    out: dict[str, str] = {}
+    for c in columns:
+        if c in keep:
+            continue
+        base = re.sub(r"[\x00-\x1f\x7f]", "_", str(c)).strip() or "column"
+        new, i = base, 1
+        while new.casefold() in used:
+            i += 1
+            new = f"{base}_{i}"
+        used.add(new.casefold())
+        if new != c:
+            out[c] = new
+    return out
+
+
+# ---------------------------------------------------------------- XLSX
+def check_xlsx_zip(path: Path, *, name: str) -> None:
+    """Refuse an XLSX whose members expand too much (before openpyxl reads it)."""
+    lim = XLSX_LIMITS
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise ImportFileError(
+            f"{name}: 不是有效的 XLSX(压缩包损坏) / not a valid XLSX (damaged zip): "
+            "open it in Excel and save it again as .xlsx"
+        ) from None
+    if len(infos) > lim["max_entries"]:
+        raise ImportFileError(
+            f"{name}: XLSX 内部条目过多 ({len(infos):,}) / too many parts in the XLSX "
+            f"(limit {lim['max_entries']:,})"
+        )
+    total = 0
+    for i in infos:
+        total += i.file_size
+        ratio = i.file_size / max(i.compress_size, 1)
+        member = _shown(i.filename, 80)
+        if i.file_size > lim["max_member_bytes"]:
+            raise ImportFileError(
+                f"{name}: XLSX 成员 {member} 解压后 {_mb(i.file_size)}, 超过上限 "
+                f"{_mb(lim['max_member_bytes'])} / part {member} expands to {_mb(i.file_size)}, "
+                f"more than the limit of {_mb(lim['max_member_bytes'])}: split the workbook or save as CSV"
+            )
+        if i.file_size > _CHUNK and ratio > lim["max_ratio"]:
+            raise ImportFileError(
+                f"{name}: XLSX 成员 {member} 压缩比 {ratio:.0f}:1 异常 / part {member} has a "
+                f"compression ratio of {ratio:.0f}:1, above the limit of {lim['max_ratio']:.0f}:1 "
+                "(a zip bomb?): save the data again from Excel or as CSV"
+            )
+    if total > lim["max_total_bytes"]:
+        raise ImportFileError(
+            f"{name}: XLSX 解压后 {_mb(total)}, 超过上限 {_mb(lim['max_total_bytes'])} / the "
+            f"workbook expands to {_mb(total)}, more than the limit of "
+            f"{_mb(lim['max_total_bytes'])}: split it or save the sheet as CSV"
+        )
+
+
+def _open_workbook(path: Path, name: str):
+    from openpyxl import load_workbook
+
+    check_xlsx_zip(path, name=name)
+    return load_workbook(path, read_only=True, data_only=True)
+
+
+def xlsx_sheets(path: Path, *, name: str) -> tuple[list[str], list[str]]:
+    """``(sheets, hidden)``: visible sheets first (the first is the default), hidden ones last."""
+    wb = _open_workbook(path, name)
+    try:
+        return _sheet_list(wb)
+    finally:
+        wb.close()
+
+
+def _sheet_list(wb) -> tuple[list[str], list[str]]:
+    sheets = [(ws.title, ws.sheet_state != "visible") for ws in wb.worksheets]
+    hidden = [s for s, h in sheets if h]
+    return [s for s, h in sheets if not h] + hidden, hidden
+
+
+class _NoValue:
+    """A formula cell without a saved (cached) result."""
+
+
+_NO_VALUE = _NoValue()
+
+
+def _cell_parser():
+    from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
+
+    class _Parser(WorkSheetParser):
+        def parse_cell(self, element):
+            cell = super().parse_cell(element)
+            if cell["value"] is None and element.find(FORMULA_TAG) is not None:
+                v = element.find(VALUE_TAG)
+                if v is None or (not v.text and element.get("t") != "str"):
+                    cell["value"] = _NO_VALUE
+            return cell
+
+    return _Parser
+
+
+def _text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    return str(v)
+
+
+def read_xlsx_table(
+    path: Path, *, name: str, sheet: str | None = None
+) -> tuple[Table, str, list[str], list[str]]:
+    """Read one sheet: ``(table, sheet, sheets, hidden)`` with the sheet's real row numbers."""
+    from openpyxl.utils import get_column_letter
+
+    wb = _open_workbook(path, name)
+    try:
+        sheets, hidden = _sheet_list(wb)
+        if not sheets:
+            raise ImportFileError(f"{name}: 工作簿中没有工作表 / the workbook has no worksheet")
+        sheet = sheet or sheets[0]
+        if sheet not in sheets:
+            raise ImportFileError(
+                f"{name}: 没有工作表 {_shown(sheet)!r} / no sheet {_shown(sheet)!r}: choose one of "
+                f"{columns_text(sheets)}"
+            )
+        ws = wb[sheet]
+        where = f" [{sheet}]"
+        parser_cls = _cell_parser()
+        header: list[str] | None = None
+        cols: list[list[str]] = []
+        lines: list[int] = []
+        problems: list[RowProblem] = []
+        with ws._get_source() as src:
+            parser = parser_cls(
+                src,
+                ws._shared_strings,
+                data_only=True,
+                epoch=wb.epoch,
+                date_formats=wb._date_formats,
+                timedelta_formats=wb._timedelta_formats,
+            )
+            for idx, cells in parser.parse():
+                values = {c["column"]: c["value"] for c in cells if c["value"] not in (None, "")}
+                if not any(v is _NO_VALUE or str(v).strip() for v in values.values()):
+                    continue
+                if header is None:
+                    width = max(values)
+                    header = _header_names(
+                        [
+                            None if values.get(j) is _NO_VALUE else values.get(j)
+                            for j in range(1, width + 1)
+                        ],
+                        name,
+                        where,
+                    )
+                    cols = [[] for _ in header]
+                    header_row, widened = idx, None
+                    continue
+                pos = len(lines)
+                lines.append(idx)
+                width = max(values)
+                if width > len(header):  # a value right of the header: keep it in a new column
+                    if width > READ_LIMITS["max_columns"]:
+                        raise ImportFileError(
+                            f"{name}{where}: 第 {idx} 行的列 {get_column_letter(width)} 超过上限 "
+                            f"{READ_LIMITS['max_columns']:,} 列 / row {idx} has a value in column "
+                            f"{get_column_letter(width)}, beyond the limit of "
+                            f"{READ_LIMITS['max_columns']:,} columns: delete it"
+                        )
+                    if not widened:
+                        widened = (min(k for k in values if k > len(header)), idx)
+                    for k in range(len(header) + 1, width + 1):
+                        header.append(f"column_{get_column_letter(k)}")
+                        cols.append([""] * pos)
+                ncols = len(header)
+                for j in range(1, ncols + 1):
+                    v = values.get(j)
+                    if v is _NO_VALUE:
+                        problems.append(
+                            RowProblem(
+                                pos,
+                                header[j - 1],
+                                f"{get_column_letter(j)}{idx}",
+                                "公式没有保存的计算结果 / a formula without a saved result: open "
+                                "the file in Excel and save it (or paste the values) before importing",
+                            )
+                        )
+                        v = None
+                    cols[j - 1].append(_text(v))
+    finally:
+        wb.close()
+    if header is None:
+        raise ImportFileError(f"{name}{where}: 工作表为空 / the sheet is empty")
+    if not lines:
+        raise ImportFileError(
+            f"{name}{where}: 只有表头(第 {header_row} 行), 没有数据行 / only a header (row "
+            f"{header_row}), no data rows: add records below the header or choose another sheet"
+        )
+    frame = pd.DataFrame(dict(enumerate(cols)), dtype=str)
+    frame.columns = header
+    notes = []
+    if widened:
+        letter = get_column_letter(widened[0])
+        notes.append(
+            f"表头右侧的值(自第 {widened[1]} 行列 {letter} 起)已作为 column_{letter}… 导入 / values "
+            f"right of the header (from column {letter}, row {widened[1]}) imported as "
+            f"column_{letter}…: give them a header"
+        )
+    table = Table(frame, np.asarray(lines, dtype=np.int64), problems, notes, None)
+    return (
+        _finish(table, name, where, lambda j: f"列/column {get_column_letter(j + 1)}"),
+        sheet,
+        sheets,
+        hidden,
+    )

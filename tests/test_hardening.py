@@ -1,0 +1,369 @@
+"""Hostile and broken files, unsafe outputs, extreme parameters (issue 11).
+
+Every case is generated here (nothing big is committed). Each checks the exit
+code or the exception, that the message names the place (file, line/row,
+column, member) and the limit, that ``rows_total`` counts the data rows, that
+no traceback or temporary path reaches the user, and for the NUL-byte and
+huge-line files that the peak memory of a fresh process stays bounded.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook
+from shapely.geometry import Point
+
+from cli import main as cli_main
+from layers.importer import ImportFileError, ImportOptions, import_file, inspect_file
+from layers.readers import read_points_csv
+from layers.tabular import NUL_SHOWN, READ_LIMITS
+from layers.validation import LayerValidationError
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADER = "id,name,lon,lat\n"
+ROWS = ["1,A,121.60,29.90", "2,B,121.61,29.91", "3,C,121.62,29.92"]
+WGS = ImportOptions(kind="incubators", crs="WGS84")
+
+
+def _csv(tmp_path: Path, name: str, data: str | bytes) -> Path:
+    p = tmp_path / name
+    p.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    return p
+
+
+def _refused(p: Path, *patterns: str, opts: ImportOptions = WGS) -> str:
+    with pytest.raises(ImportFileError) as ei:
+        import_file(p, opts)
+    msg = str(ei.value)
+    assert p.name in msg and " / " in msg  # named and bilingual
+    assert str(p.parent) not in msg  # no folder (temporary or upload path) in a message
+    assert len(msg) < 700
+    for pat in patterns:
+        assert re.search(pat, msg), (pat, msg)
+    return msg
+
+
+def _cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli_main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err
+
+
+# ---------------------------------------------------------------- CSV rows and lines
+def test_row_numbers_are_file_lines_with_blank_lines_and_quoted_breaks(tmp_path):
+    p = _csv(
+        tmp_path,
+        "lines.csv",
+        HEADER + ROWS[0] + "\n\n\n" + '2,"two\nlines",121.61,abc\n' + ROWS[2] + "\n" + "4,D,x,y\n",
+    )
+    rep = import_file(p, WGS)
+    assert rep.rows_total == 4 and rep.rows_valid == 2
+    # the bad coordinate of record 2 is on line 5 (3 blank lines after line 2), record 4 on line 8
+    assert sorted(rep.rejected["row"].tolist()) == [5, 8]
+    assert {i.row for i in rep.errors} == {5, 8}
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 2)), min_size=1, max_size=12))
+def test_rejected_rows_name_the_file_line(tmp_path, spec):
+    """Any mix of good/bad rows and blank lines: each rejected row is its line in the file."""
+    lines, bad_lines = [HEADER.strip()], []
+    for k, (good, blanks) in enumerate(spec):
+        lines += [""] * blanks
+        lines.append(f"{k},N{k},121.6,29.9" if good else f"{k},N{k},,")
+        if not good:
+            bad_lines.append(len(lines))
+    p = _csv(tmp_path, "h.csv", "\n".join(lines) + "\n")
+    rep = import_file(p, WGS)
+    assert rep.rows_total == len(spec)
+    assert sorted(rep.rejected["row"].tolist()) == bad_lines
+
+
+def test_nul_inside_text_rejects_the_row_and_keeps_the_value_whole(tmp_path):
+    p = _csv(tmp_path, "nul.csv", HEADER + "1,A\x00B,121.60,29.90\n" + ROWS[1] + "\n")
+    rep = import_file(p, WGS)
+    assert rep.rows_total == 2 and rep.rows_valid == 1
+    assert rep.rejected["row"].tolist() == [2]
+    assert rep.rejected["name"].tolist() == [f"A{NUL_SHOWN}B"]  # never cut to "A"
+    assert "NUL" in rep.rejected["reason"].iloc[0]
+    res = read_points_csv(p, layer_key="incubators")  # the canonical reader agrees
+    assert "NUL" in res.rejected.set_index("row")["reason"][2]
+
+
+def test_short_and_long_rows_are_named(tmp_path):
+    p = _csv(tmp_path, "long.csv", HEADER + ROWS[0] + "\n" + ROWS[1] + ",extra\n" + ROWS[2] + "\n")
+    rep = import_file(p, WGS)
+    assert rep.rows_total == 3 and rep.rows_valid == 2
+    (err,) = rep.errors
+    assert err.row == 3 and "5 fields" in err.message and "4" in err.message
+    p = _csv(tmp_path, "short.csv", HEADER + ROWS[0] + "\n" + "2,B,121.61\n" + ROWS[2] + "\n")
+    rep = import_file(p, WGS)
+    assert rep.rows_total == 3 and rep.rows_valid == 2
+    assert [i.row for i in rep.errors] == [3]
+    assert any(w.row == 3 and w.field == "lat" and "3 of 4" in w.message for w in rep.warnings)
+
+
+def test_semicolon_csv_over_200k_characters(tmp_path):
+    body = "".join(f"{i};N{i};121.6;29.9\n" for i in range(12_000))
+    p = _csv(tmp_path, "semi.csv", "id;name;lon;lat\n" + body)
+    assert p.stat().st_size > 200_000
+    rep = import_file(p, WGS)
+    assert rep.rows_total == rep.rows_valid == 12_000
+
+
+# ---------------------------------------------------------------- encodings and empty files
+def test_encodings_bom_gbk_and_utf16_without_bom(tmp_path):
+    text = "编号,名称,经度,纬度\n1,宁波大学,121.6,29.9\n"
+    rep = import_file(_csv(tmp_path, "bomgbk.csv", codecs.BOM_UTF8 + text.encode("gbk")), WGS)
+    assert rep.encoding.startswith("GBK") and rep.valid["name"].tolist() == ["宁波大学"]
+    for codec in ("utf-16-le", "utf-16-be"):
+        rep = import_file(_csv(tmp_path, f"{codec}.csv", text.encode(codec)), WGS)
+        assert rep.encoding == f"{codec.upper()} (no BOM)"
+        assert rep.valid["name"].tolist() == ["宁波大学"] and rep.rows_total == 1
+
+
+def test_header_only_and_empty_files(tmp_path):
+    _refused(_csv(tmp_path, "hdr.csv", HEADER), "only a header", "line 1")
+    _refused(_csv(tmp_path, "blank.csv", "\n\n  \n"), "empty")
+    kml = '<?xml version="1.0"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document/></kml>'
+    _refused(_csv(tmp_path, "e.kml", kml), "no placemarks")
+    _refused(
+        _csv(tmp_path, "e.geojson", '{"type":"FeatureCollection","features":[]}'), "no features"
+    )
+
+
+# ---------------------------------------------------------------- headers
+def test_duplicate_headers_differing_values_name_both_columns(tmp_path):
+    p = _csv(tmp_path, "dup.csv", "id,name,经度,经度,纬度\n1,A,121.6,121.7,29.9\n")
+    _refused(p, "column 3", "column 4", "经度", "row 2")
+    p = _csv(tmp_path, "case.csv", "id,name,lon,LON,lat\n1,A,121.6,121.7,29.9\n")
+    _refused(p, "'lon'", "'LON'", "rename or delete")
+
+
+def test_duplicate_headers_with_equal_values_are_kept_once(tmp_path):
+    p = _csv(tmp_path, "same.csv", "id,name,lon,LON,lat\n1,A,121.6,121.6,29.9\n")
+    rep = import_file(p, WGS)
+    assert rep.rows_valid == 1
+    assert any("LON" in w.message and "kept once" in w.message for w in rep.warnings)
+
+
+def test_fid_and_reserved_columns_are_renamed_and_import_writes(tmp_path, capsys):
+    p = _csv(tmp_path, "fid.csv", "fid,id,name,lon,lat,row,Kind2,kind2\n9,1,A,121.6,29.9,r,x,x\n")
+    rep = import_file(p, WGS)
+    assert rep.renamed_columns == {"fid": "fid_2", "row": "row_2"}
+    out = tmp_path / "o.gpkg"
+    argv = ["import", str(p), "--kind", "incubators", "--crs", "WGS84", "--out", str(out)]
+    code, _, _ = _cli(capsys, *argv)
+    assert code == 0 and out.exists()
+    back = gpd.read_file(out, layer="incubators")
+    assert back["fid_2"].tolist() == ["9"] and len(back) == 1
+
+
+def test_wide_header_is_refused_with_the_limit_and_not_echoed(tmp_path):
+    cols = ",".join(f"c{i}" for i in range(5_000))
+    p = _csv(tmp_path, "wide.csv", f"id,name,lon,lat,{cols}\n1,A,121.6,29.9{',' * 5000}\n")
+    msg = _refused(p, "5,004 columns", f"{READ_LIMITS['max_columns']:,}")
+    assert "c4999" not in msg
+
+
+def test_no_coordinate_columns_message_is_short(tmp_path):
+    cols = ",".join(f"column_with_a_long_name_{i}" for i in range(400))
+    p = _csv(tmp_path, "nocoord.csv", f"id,name,{cols}\n1,A{',x' * 400}\n")
+    msg = _refused(p, "no coordinate columns", opts=ImportOptions(kind="incubators"))
+    assert len(msg) < 600 and "column_with_a_long_name_399" not in msg
+
+
+# ---------------------------------------------------------------- XLSX
+def _stale_dimension(src: Path, dst: Path, ref: bytes = b"A1:B2") -> None:
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for it in zin.infolist():
+            data = zin.read(it.filename)
+            if it.filename.startswith("xl/worksheets/sheet"):
+                data = re.sub(
+                    rb'<dimension ref="[^"]*"/>', b'<dimension ref="' + ref + b'"/>', data
+                )
+            zout.writestr(it, data)
+
+
+def test_xlsx_stale_dimension_tag_is_not_trusted(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["id", "name", "lon", "lat"])
+    for i in range(10):
+        ws.append([i, f"V{i}", 121.6, 29.9])
+    ws["F5"] = "note right of the header"
+    wb.save(tmp_path / "ok.xlsx")
+    p = tmp_path / "stale.xlsx"
+    _stale_dimension(tmp_path / "ok.xlsx", p)
+    rep = import_file(p, WGS)
+    assert rep.rows_total == rep.rows_valid == 10
+    assert rep.valid["column_F"].tolist()[3] == "note right of the header"
+    assert any("column F" in w.message for w in rep.warnings)
+
+
+def test_xlsx_hidden_first_sheet_is_listed_last_and_not_the_default(tmp_path, capsys):
+    wb = Workbook()
+    hid = wb.active
+    hid.title = "旧表"
+    hid.append(["id", "name", "lon", "lat"])
+    hid.append([1, "H", 121.6, 29.9])
+    hid.sheet_state = "hidden"
+    vis = wb.create_sheet("名单")
+    vis.append(["id", "name", "lon", "lat"])
+    for i in range(3):
+        vis.append([i, f"V{i}", 121.6, 29.9])
+    p = tmp_path / "hidden.xlsx"
+    wb.save(p)
+    info = inspect_file(p)
+    assert info["available"] == ["名单", "旧表"] and info["hidden"] == ["旧表"]
+    rep = import_file(p, WGS)
+    assert rep.sheet_or_layer == "名单" and rep.rows_total == 3 and rep.hidden == ["旧表"]
+    code, out, _ = _cli(capsys, "validate", str(p), "--kind", "incubators", "--crs", "WGS84")
+    assert code == 0 and "旧表 (hidden)" in out
+
+
+def test_xlsx_formula_without_saved_result_names_the_cell(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["id", "name", "lon", "lat"])
+    ws.append([1, "A", 121.6, 29.9])
+    ws.append([2, "B", "=C2+0.01", 29.9])  # openpyxl saves formulas without a result
+    p = tmp_path / "formula.xlsx"
+    wb.save(p)
+    rep = import_file(p, WGS)
+    assert rep.rows_total == 2 and rep.rows_valid == 1
+    err = rep.errors[0]
+    assert err.row == 3 and err.field == "lon" and err.value == "C3" and "formula" in err.message
+
+
+def test_xlsx_compression_bomb_is_refused_before_reading(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["id", "name", "lon", "lat"])
+    for i in range(2_000):
+        ws.append([i, "A" * 20_000, 121.6, 29.9])
+    p = tmp_path / "bomb.xlsx"
+    wb.save(p)
+    _refused(p, r"xl/worksheets/sheet1\.xml", r"compression ratio of \d+:1", "limit of 100:1")
+
+
+def test_xlsx_duplicate_headers_use_column_letters(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["id", "name", "lon", "LON", "lat"])
+    ws.append([1, "A", 121.6, 121.7, 29.9])
+    p = tmp_path / "dup.xlsx"
+    wb.save(p)
+    _refused(p, "column C", "column D", "Sheet")
+
+
+# ---------------------------------------------------------------- geo formats
+def test_kml_placemarks_without_id_get_ids(tmp_path):
+    kml = (
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2">'
+        "<Document>"
+        '<Placemark id="a1"><name>A</name><Point><coordinates>121.6,29.9</coordinates></Point></Placemark>'
+        "<Placemark><name>B</name><Point><coordinates>121.61,29.91</coordinates></Point></Placemark>"
+        "<Placemark><name>C</name><Point><coordinates>121.62,29.92</coordinates></Point></Placemark>"
+        "</Document></kml>"
+    )
+    rep = import_file(_csv(tmp_path, "k.kml", kml), ImportOptions(kind="incubators"))
+    assert rep.rows_total == rep.rows_valid == 3
+    assert rep.valid["id"].tolist() == ["a1", "R2", "R3"]
+
+
+def test_gml_named_kml_is_refused(tmp_path):
+    g = gpd.GeoDataFrame({"fid": ["a"], "name": ["A"]}, geometry=[Point(121.6, 29.9)], crs=4326)
+    g.to_file(tmp_path / "g.gml", driver="GML")
+    p = tmp_path / "g.kml"
+    p.write_bytes((tmp_path / "g.gml").read_bytes())
+    _refused(p, "not a KML")
+
+
+def _shp_zip(tmp_path: Path, *, prj: str | None, cpg: str | None) -> Path:
+    d = tmp_path / "shp"
+    d.mkdir(exist_ok=True)
+    g = gpd.GeoDataFrame({"name": ["A", "B"]}, geometry=[Point(121.6, 29.9), Point(121.61, 29.91)], crs=4326)  # fmt: skip
+    g.to_file(d / "s.shp")
+    if prj is not None:
+        (d / "s.prj").write_text(prj)
+    if cpg is not None:
+        (d / "s.cpg").write_text(cpg)
+    p = tmp_path / "s.zip"
+    with zipfile.ZipFile(p, "w") as z:
+        for f in d.iterdir():
+            z.write(f, f.name)
+    return p
+
+
+def test_garbage_prj_and_bogus_cpg(tmp_path):
+    p = _shp_zip(tmp_path, prj="GARBAGE [[[", cpg="UTF-8")
+    _refused(p, r"\.prj", "--crs", opts=ImportOptions(kind="incubators"))
+    rep = import_file(p, ImportOptions(kind="incubators", crs="WGS84"))
+    assert rep.rows_valid == 2 and any(".prj" in w.message for w in rep.warnings)
+    bogus = "<script>alert(1)</script>"
+    p = _shp_zip(tmp_path, prj=None, cpg=bogus)
+    rep = import_file(p, ImportOptions(kind="incubators"))
+    assert rep.rows_valid == 2 and "script" not in (rep.encoding or "")
+    assert "script" not in json.dumps(rep.to_json(), ensure_ascii=False)
+
+
+def test_damaged_geopackage_message_has_no_folder(tmp_path):
+    p = tmp_path / "broken.gpkg"
+    p.write_bytes(b"SQLite format 3\x00" + b"\x01" * 4000)
+    msg = _refused(p, "GPKG", "QGIS", opts=ImportOptions(kind="incubators"))
+    assert "/" not in msg.split("(", 1)[1].split(")", 1)[0]
+
+
+# ---------------------------------------------------------------- memory budget
+@pytest.mark.parametrize(
+    "kind,head,fill",
+    [("nul", b"id,name,lon,lat\n", b"\x00"), ("line", b"id,name,lon,lat\n", b"a,"),
+     ("header", b"", b"x")],
+)  # fmt: skip
+def test_nul_bytes_and_huge_lines_refused_early_in_bounded_memory(tmp_path, kind, head, fill):
+    p = tmp_path / f"{kind}.csv"
+    with open(p, "wb") as f:
+        f.write(head)
+        block = fill * ((1 << 20) // len(fill))
+        for _ in range(40):  # 40 MB
+            f.write(block)
+        f.write(b"\n1,A,121.6,29.9\n")
+    code = (
+        "import resource, sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from cli import main\n"
+        "rc = main(['validate', sys.argv[1], '--kind', 'incubators', '--crs', 'WGS84'])\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "sys.exit(rc)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code, str(p)], capture_output=True, text=True, timeout=120
+    )
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr
+    assert ("NUL" if kind == "nul" else "longer than 1 MB") in r.stderr
+    assert ("line 2" if kind == "line" else "line 1" if kind == "header" else "") in r.stderr
+    assert len(r.stderr) < 700  # the header is never echoed
+    peak_mb = int(r.stdout.strip().splitlines()[-1]) / 1024
+    assert peak_mb < 400, peak_mb  # the import stack alone is ~150 MB; the file is 40 MB
+
+
+def test_readers_refuse_like_the_importer(tmp_path):
+    p = _csv(tmp_path, "dup.csv", "id,name,lon,LON,lat\n1,A,121.6,121.7,29.9\n")
+    with pytest.raises(LayerValidationError, match="LON"):
+        read_points_csv(p, layer_key="incubators")
