@@ -22,6 +22,7 @@ __all__ = [
     "GEOCODE_RATE_PER_S",
     "GEOCODE_RETRIES",
     "GEOCODE_TIMEOUT_S",
+    "GEOCODE_WORKERS",
     "HOTSPOT_CELL_M",
     "HOTSPOT_PERMUTATIONS",
     "MAX_SNAP_M",
@@ -71,8 +72,9 @@ HOTSPOT_PERMUTATIONS: int = 999
 #: Geocoding (cli.py geocode, the import page). Online requests per second (the
 #: providers' free keys allow about 3/s), timeout and retries per request, pause
 #: before retrying a "too frequent" answer (doubles per retry), failures in a row
-#: that stop a run (resumable), the coarsest precision still called ok (m) and
-#: the provider's own match score below which a result is ambiguous (0–100).
+#: that stop a run (resumable), the coarsest precision still called ok (m), the
+#: provider's own match score below which a result is ambiguous (0–100) and the
+#: requests kept in flight (so latency does not hold throughput below the rate).
 GEOCODE_RATE_PER_S: float = 3.0
 GEOCODE_TIMEOUT_S: float = 10.0
 GEOCODE_RETRIES: int = 2
@@ -80,6 +82,7 @@ GEOCODE_BACKOFF_S: float = 1.0
 GEOCODE_MAX_FAILURES_IN_A_ROW: int = 5
 GEOCODE_OK_MAX_PRECISION_M: float = 500.0
 GEOCODE_MIN_SCORE: float = 60.0
+GEOCODE_WORKERS: int = 4
 
 #: Study area without a zone: convex hull of the points buffered by this (m).
 STUDY_AREA_BUFFER_M: float = 100.0

@@ -573,6 +573,7 @@ class OnlineGeocoder:
         self.retries = int(settings.GEOCODE_RETRIES if retries is None else retries)
         self.backoff_s = float(settings.GEOCODE_BACKOFF_S if backoff_s is None else backoff_s)
         self.asked = 0
+        self._count_lock = threading.Lock()
 
     # -- requests
     def url(self, address: str) -> str:
@@ -598,7 +599,8 @@ class OnlineGeocoder:
     def _fetch(self, address: str) -> dict:
         url = self.url(address)
         req = urllib.request.Request(url, headers={"User-Agent": "InnoMap geocoder"})
-        self.asked += 1
+        with self._count_lock:
+            self.asked += 1
         try:
             with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
                 body = resp.read()

@@ -200,6 +200,7 @@ def test_failures_in_a_row_pause_the_run(monkeypatch):
     try:
         monkeypatch.setattr(settings, "GEOCODE_RETRIES", 0)
         monkeypatch.setattr(settings, "GEOCODE_MAX_FAILURES_IN_A_ROW", 2)
+        monkeypatch.setattr(settings, "GEOCODE_WORKERS", 1)  # in order: nothing after the stop
         fake.delay_s = 0.6
         rows = ["宁波市超时1", "宁波市超时2", "宁波市鄞州区天童南路588号"]
         rep = run(_table(rows), _req(fake, timeout_s=0.15))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -253,24 +254,60 @@ def _ask(
                 results[a] = r
             tick(len(chunk))
         return None
+    return _ask_online(geocoder, todo, cache, keys, results, tick)
+
+
+def _ask_online(geocoder, todo, cache, keys, results, tick) -> str | None:
+    """A few requests in flight (the rate limiter spaces them), answers kept as they come.
+
+    Latency then does not cap the throughput below the rate. A quota stop or too
+    many failures in a row stop submitting; the requests in flight are recorded.
+    """
+    workers = max(1, int(settings.GEOCODE_WORKERS))
+    pending: dict = {}
+    queue = iter(todo)
     failures = 0
-    try:
-        for a in todo:
-            r = geocoder.geocode(a)
-            results[a] = r
-            cache.put(keys[a], r)
-            failures = failures + 1 if r.status == "failed" else 0
-            tick(1)
-            if failures >= settings.GEOCODE_MAX_FAILURES_IN_A_ROW:
-                return (
-                    f"服务连续 {failures} 次请求失败, 已暂停 / the service failed {failures} times in "
-                    f"a row ({r.note}): check the network or --endpoint and run again to resume"
-                )
-    except GeocodeQuotaError as exc:
-        return str(exc)
-    finally:
-        cache.flush()
-    return None
+    stopped: str | None = None
+    key_error: GeocodeKeyError | None = None
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+
+        def submit() -> None:
+            a = next(queue, None)
+            if a is not None:
+                pending[pool.submit(geocoder.geocode, a)] = a
+
+        for _ in range(workers):
+            submit()
+        try:
+            while pending:
+                done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+                for fut in done:
+                    a = pending.pop(fut)
+                    try:
+                        r = fut.result()
+                    except GeocodeQuotaError as exc:
+                        stopped = stopped or str(exc)
+                        continue
+                    except GeocodeKeyError as exc:
+                        key_error = key_error or exc
+                        continue
+                    results[a] = r
+                    cache.put(keys[a], r)
+                    failures = failures + 1 if r.status == "failed" else 0
+                    tick(1)
+                    if failures >= settings.GEOCODE_MAX_FAILURES_IN_A_ROW and not stopped:
+                        stopped = (
+                            f"服务连续 {failures} 次请求失败, 已暂停 / the service failed {failures} "
+                            f"times in a row ({r.note}): check the network or --endpoint and run "
+                            "again to resume"
+                        )
+                    if not (stopped or key_error):
+                        submit()
+        finally:
+            cache.flush()
+    if key_error is not None:
+        raise key_error
+    return stopped
 
 
 def _row_result(addr: str, results: dict, stopped: str | None) -> GeocodeResult:
@@ -393,15 +430,17 @@ def run(
 
 def _report(request, out, area, stopped, geocoder, cache, n_hits, total, t0) -> Report:
     counts = {s: int((out["geocode_status"] == s).sum()) for s in STATUSES}
-    listed = out[out["geocode_status"] != "ok"]
+    mask = (out["geocode_status"] != "ok").to_numpy()
+    listed = out[mask]
     listed_rows = [
-        {
-            "row": int(i) + 2,
-            "address": str(out.at[i, request.address_col]),
-            "status": str(out.at[i, "geocode_status"]),
-            "note": str(out.at[i, "geocode_note"]),
-        }
-        for i in listed.index
+        {"row": int(pos) + 2, "address": str(a), "status": str(st), "note": str(n)}
+        for pos, a, st, n in zip(
+            np.flatnonzero(mask),
+            listed[request.address_col].fillna(""),
+            listed["geocode_status"],
+            listed["geocode_note"],
+            strict=True,
+        )
     ]
     not_asked = int(out["geocode_note"].str.startswith("未查询").sum())
     summary = {
@@ -436,7 +475,7 @@ def _report(request, out, area, stopped, geocoder, cache, n_hits, total, t0) -> 
         analysis="geocode",
         request=request.to_dict(),
         summary=summary,
-        tables={"geocoded": out, "listed": out.loc[listed.index]},
+        tables={"geocoded": out, "listed": listed},
         notes=notes,
     )
 
