@@ -516,7 +516,7 @@ def _cmd_geocode(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from layers.geocode import provider_key
+    from layers.geocode import project_keeps_cache, provider_key
     from layers.io_safe import OutputExistsError, atomic_write
     from layers.safe import neutralize_cell
     from workflows.geocode import GeocodeRequest, read_table, run
@@ -529,6 +529,9 @@ def _cmd_geocode(args: argparse.Namespace) -> int:
         )
     table = read_table(args.path, sheet=args.sheet, encoding=args.encoding)
     project = _open_project(args) if args.project else None
+    cache = args.cache
+    if args.provider != "offline" and not cache and not project_keeps_cache(project):
+        cache = str(out.with_name(out.stem + ".geocode_cache.sqlite"))  # what makes a rerun resume
     req = GeocodeRequest(
         address_col=args.address_col,
         provider=args.provider,
@@ -536,7 +539,7 @@ def _cmd_geocode(args: argparse.Namespace) -> int:
         key=provider_key(args.provider, args.key),
         endpoint=args.endpoint,
         rate_per_s=args.rate,
-        cache=args.cache,
+        cache=cache,
     )
     last = [0.0]
 
@@ -1213,7 +1216,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--project", metavar="P", default=None, help="project .gpkg (city, counties, cache)"
     )
-    p.add_argument("--cache", metavar="FILE", help="cache file (.json or SQLite) when no project")
+    p.add_argument(
+        "--cache",
+        metavar="FILE",
+        help="cache file (.json or SQLite); default: the project, else OUT.geocode_cache.sqlite",
+    )
     p.add_argument("--sheet", metavar="S", help="XLSX sheet")
     p.add_argument("--encoding", metavar="E", help="text encoding (default: detected)")
     p.add_argument("--out", required=True, metavar="OUT.csv")

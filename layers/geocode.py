@@ -70,6 +70,7 @@ __all__ = [
     "make_geocoder",
     "normalise_address",
     "open_cache",
+    "project_keeps_cache",
     "provider_key",
     "redact",
 ]
@@ -1033,6 +1034,17 @@ class _JsonCache(GeocodeCache):
         return self.path.name
 
 
+def project_keeps_cache(project) -> bool:
+    """Whether ``project`` can keep the cache: a writable ``.gpkg`` project file."""
+    ref = str(getattr(project, "ref", "") or "")
+    return (
+        project is not None
+        and not getattr(project, "read_only", True)
+        and ref.lower().endswith(".gpkg")
+        and Path(ref).exists()
+    )
+
+
 def open_cache(path: str | os.PathLike | None = None, *, project=None) -> GeocodeCache:
     """The cache to use: ``path`` (``.json`` → JSON, else SQLite), else the project's, else memory.
 
@@ -1044,12 +1056,8 @@ def open_cache(path: str | os.PathLike | None = None, *, project=None) -> Geocod
         if p.suffix.lower() == ".json":
             return _JsonCache(p)
         return _SqliteCache(p, label=p.name)
-    ref = str(getattr(project, "ref", "") or "")
-    if (
-        project is not None
-        and not getattr(project, "read_only", True)
-        and ref.lower().endswith(".gpkg")
-        and Path(ref).exists()
-    ):
-        return _SqliteCache(Path(ref), label=f"项目 / project {getattr(project, 'name', '')}")
+    if project_keeps_cache(project):
+        return _SqliteCache(
+            Path(project.ref), label=f"项目 / project {getattr(project, 'name', '')}"
+        )
     return GeocodeCache()

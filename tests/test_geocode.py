@@ -369,7 +369,6 @@ def test_cli_online_keeps_every_row_and_never_writes_the_key(tmp_path, capsys, m
         out = tmp_path / "out.csv"
         args = ["geocode", str(src), "--address-col", "地址", "--city", "宁波市", "--provider"]
         args += ["baidu", "--endpoint", fake.url, "--rate", "50/s", "--out", str(out)]
-        args += ["--cache", str(tmp_path / "c.sqlite")]
         code, so, se = _cli(args, capsys)
         assert code == 1 and "no_match" in so and "geocode 2/2" in se
         df = pd.read_csv(out, encoding="utf-8-sig")
@@ -382,7 +381,7 @@ def test_cli_online_keeps_every_row_and_never_writes_the_key(tmp_path, capsys, m
         fake.key = "rotated"
         code, so, se = _cli([*args, "--force"], capsys)
         assert code == 1  # both answers come from the cache: the dead key is never needed
-        (tmp_path / "c.sqlite").unlink()
+        (tmp_path / "out.geocode_cache.sqlite").unlink()  # the default cache beside OUT
         code, so, se = _cli([*args, "--force"], capsys)
         assert code == 2 and "key" in se.lower() and GOOD_KEY not in so + se
     finally:
