@@ -268,6 +268,10 @@ def _check_out(out, names: list[str], *, force: bool) -> None:
 def _write_summary(out, summary: dict) -> None:
     from layers.io_safe import write_json
 
+    note = summary.get("synthetic_note")
+    if note:  # first in summary.json and said on the console: synthetic rows drive the result
+        summary = {"synthetic_note": note, "synthetic_share": summary["synthetic_share"]} | summary
+        print(note)
     write_json(out / "summary.json", summary, force=True)
 
 
@@ -292,6 +296,7 @@ def _cmd_site(args: argparse.Namespace) -> int:
         time_limit=args.time_limit,
         crs=args.crs,
         skip_invalid=args.skip_invalid,
+        include_synthetic_existing=args.include_synthetic_existing,
         include_coarse=args.include_coarse,
     )
     out = Path(args.out)
@@ -310,6 +315,65 @@ def _cmd_site(args: argparse.Namespace) -> int:
         f"{s['share_after']:.1%}; objective {s['objective']:.1f}, bound {s['upper_bound']:.1f}, "
         f"gap {s['gap']:.2%} ({s['solver']}); wrote {out}"
     )
+    return 0
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from export.profile_chart import profile_chart
+    from layers.io_safe import atomic_write
+    from workflows.profile import ProfileRequest, run
+
+    project = _open_project(args)
+    req = ProfileRequest(
+        axis=args.axis or "",
+        layers=tuple(args.layers or ()),
+        bin_m=args.bin_m,
+        band_m=args.band_m,
+        service=tuple(args.service or ()),
+        minutes=args.minutes,
+        reach=_reach_options(args),
+        crs=args.crs,
+        skip_invalid=args.skip_invalid,
+    )
+    out = Path(args.out)
+    _check_out(out, ["profile.csv", "profile.png", "summary.json"], force=args.force)
+    report = run(project, req)
+    s = report.summary
+    _warn(s["warnings"])
+    _print_skipped(s)
+    cols = ["bin", "from_m", "to_m", *s["kinds"], "total", "per_km", "covered", "covered_share"]
+    table = report.tables["profile"][cols]
+    atomic_write(
+        out / "profile.csv", lambda t: table.to_csv(t, index=False, encoding="utf-8"), force=True
+    )
+    png = profile_chart(s, dpi=200)
+    atomic_write(out / "profile.png", lambda t: t.write_bytes(png), force=True)
+    _write_summary(out, s)
+    share = "" if s["covered_share"] is None else f"; covered {s['covered_share']:.1%}"
+    print(
+        f"{s['axis']}: {s['axis_length_m'] / 1000:.2f} km, {s['n_bins']} bins of {s['bin_m']:g} m; "
+        f"{s['points_in_band']} points within {s['band_m']:g} m{share}; wrote {out}"
+    )
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from workflows.report import ReportRequest, run
+
+    project = _open_project(args)
+    req = ReportRequest(
+        runs=tuple(args.runs or ()), format=args.format, title=args.title, dpi=args.dpi
+    )
+    report = run(project, req, out=args.out, force=args.force)
+    s = report.summary
+    for r in s["runs"]:
+        for n in r["notes"]:
+            print(f"warning: {r['id']}: {n}", file=sys.stderr)
+    if s["synthetic_note"]:
+        print(s["synthetic_note"])
+    print(f"{len(s['runs'])} analyses, {sum(r['maps'] for r in s['runs'])} maps; wrote {args.out}")
     return 0
 
 
@@ -1078,6 +1142,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int)
     p.add_argument("--target-share", type=float, dest="target_share")
     p.add_argument("--model", choices=["mclp", "lscp", "pmedian"])
+    p.add_argument(
+        "--include-synthetic-existing",
+        dest="include_synthetic_existing",
+        action="store_true",
+        help="count synthetic records of --existing (e.g. generated maker spaces) as existing "
+        "incubators (left out and counted in summary.json by default)",
+    )
     _add_project_args(p)
     _add_include_coarse(p)
     _add_reach_args(p, minutes_default=settings.SITING_MINUTES, minutes_type=float)
@@ -1087,6 +1158,49 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=_cmd_site)
+
+    p = sub.add_parser(
+        "profile",
+        help="corridor profile: resources per kind and covered share bin by bin along an axis",
+        description="Profile along a corridor axis of the project (a corridor_axes line): "
+        "profile.csv (from_m, to_m, counts per kind, covered_share), profile.png, summary.json.",
+    )
+    _add_project_args(p)
+    p.add_argument(
+        "--axis", metavar="NAME", help="axis feature or layer name (default: the only one)"
+    )
+    p.add_argument(
+        "--layers", nargs="+", metavar="L", help="point layers (default: the resource kinds)"
+    )
+    p.add_argument("--bin-m", type=float, default=settings.PROFILE_BIN_M, dest="bin_m")
+    p.add_argument(
+        "--band-m",
+        type=float,
+        default=settings.PROFILE_BAND_M,
+        dest="band_m",
+        help="band half-width on each side of the axis (m)",
+    )
+    p.add_argument(
+        "--service", nargs="+", metavar="S", help="service layers: covered share per bin"
+    )
+    _add_reach_args(p, minutes_default=settings.COVERAGE_MINUTES[-1], minutes_type=float)
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.set_defaults(func=_cmd_profile)
+
+    p = sub.add_parser(
+        "report",
+        help="Word (docx) or PDF report of saved runs: method, tables, print maps, sources",
+        description="A report of the project's saved runs (all when --runs is not given); "
+        "PDF needs LibreOffice.",
+    )
+    p.add_argument("--project", metavar="P", default=None, help="project .gpkg (default: demo)")
+    p.add_argument("--runs", nargs="+", metavar="ID", help="run ids (default: all saved runs)")
+    p.add_argument("--format", choices=["docx", "pdf"], default="docx")
+    p.add_argument("--title", default=None, help="report title (default 创新资源空间分析报告)")
+    p.add_argument("--dpi", type=int, default=settings.PRINT_DPI, help="print map resolution")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    p.add_argument("--out", required=True, metavar="R.docx")
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser(
         "export-map",

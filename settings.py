@@ -29,6 +29,8 @@ __all__ = [
     "PRINT_DPI",
     "PRINT_ORIENTATION",
     "PRINT_PAPER",
+    "PROFILE_BAND_M",
+    "PROFILE_BIN_M",
     "SITING_GRID_M",
     "SITING_K",
     "SITING_MINUTES",
@@ -68,6 +70,10 @@ CLUSTER_MIN_SAMPLES: int = 10
 CLUSTER_MIN_CLUSTER_SIZE: int = 20
 HOTSPOT_CELL_M: float = 500.0
 HOTSPOT_PERMUTATIONS: int = 999
+
+#: Corridor profile: bin length along the axis and band half-width on each side (m).
+PROFILE_BIN_M: float = 500.0
+PROFILE_BAND_M: float = 1000.0
 
 #: Geocoding (cli.py geocode, the import page). Online requests per second (the
 #: providers' free keys allow about 3/s), timeout and retries per request, pause

@@ -27,6 +27,7 @@ __all__ = [
     "ANALYSES",
     "MapContent",
     "analysis_layers",
+    "analysis_report",
     "base_layers",
     "cluster_print_layers",
     "coverage_print_layers",
@@ -36,9 +37,11 @@ __all__ = [
     "input_sources",
     "map_content",
     "outline_layers",
+    "profile_print_layers",
     "render_map",
     "resolve_point_layers",
     "series_items",
+    "whatif_print_layers",
     "zone_extent",
 ]
 
@@ -400,6 +403,92 @@ def siting_print_layers(project: Project, report, *, zone: str | None = None) ->
     ]
 
 
+def whatif_print_layers(project: Project, report, *, zone: str | None = None) -> list[PrintLayer]:
+    """Print layers of a what-if report: demand covered or not, current and scenario sites."""
+    s = report.summary
+    demand = report.inputs["demand"]
+    mask = np.asarray(report.result.get("covered_mask", np.zeros(len(demand), bool)), bool)
+    if len(mask) != len(demand):
+        mask = np.zeros(len(demand), bool)
+    sites = report.layers["sites"]
+    return [
+        *outline_layers(project, zone),
+        PrintLayer(
+            f"未覆盖需求 ({s['minutes']:g} 分钟)",
+            demand[~mask],
+            "point",
+            "#d7191c",
+            style={"size": 4},
+        ),
+        PrintLayer(
+            f"已覆盖需求 ({s['minutes']:g} 分钟)",
+            demand[mask],
+            "point",
+            "#2b83ba",
+            style={"size": 4},
+        ),
+        PrintLayer(
+            f"现状孵化器 ({s['baseline_sites']:,}) · 覆盖 {s['baseline_share']:.1%}",
+            report.inputs["baseline"],
+            "point",
+            "#999999",
+            style={"size": 18, "zorder": 6},
+        ),
+        PrintLayer(
+            f"情景站点 ({s['sites']:,}) · 覆盖 {s['share']:.1%}",
+            sites,
+            "point",
+            REGISTRY["incubators"].color,
+            label_field="name",
+            style={"size": 26, "zorder": 8},
+        ),
+    ]
+
+
+def profile_print_layers(project: Project, report, *, zone: str | None = None) -> list[PrintLayer]:
+    """Print layers of a corridor profile: the band, numbered bins and the points by kind."""
+    s = report.summary
+    seg = report.layers["segments"].copy()
+    seg["name"] = seg["bin"].astype(str)
+    seg["odd"] = seg["bin"] % 2
+    shades = {1: ("#0b6e79", "奇数分段"), 0: ("#7fc8cf", "偶数分段")}
+    out = [
+        *outline_layers(project, zone),
+        PrintLayer(
+            f"剖面带 (轴线两侧各 {s['band_m']:g} 米)",
+            report.layers["band"],
+            "polygon",
+            "#fdd49e",
+            style={"fill_alpha": 0.25, "zorder": 2.5},
+        ),
+        PrintLayer(
+            f"分段 (每 {s['bin_m']:g} 米, 共 {s['n_bins']} 段)",
+            seg,
+            "line",
+            "#0b6e79",
+            categories=("odd", shades),
+            style={"linewidth": 2.0, "zorder": 7},
+        ),
+    ]
+    pts = report.layers["points"]
+    sources = s.get("inputs", {}).get("points", {}).get("sources", [])
+    for k in s["kinds"]:
+        sub = pts[pts["kind_key"] == k]
+        files = (Path(str(x["source_file"])).name for x in sources if x["kind"] == k)
+        out.append(
+            PrintLayer(
+                f"{REGISTRY[k].name_zh} (带内 {s['by_kind'][k]:,})",
+                sub,
+                "point",
+                REGISTRY[k].color,
+                label_field="name" if k in LABELLED_KINDS else None,
+                style=dict(POINT_STYLE.get(k, {"size": 8})),
+                sources=tuple(dict.fromkeys(files)),
+            )
+        )
+    return out
+
+
 #: analysis -> (workflow module, print-layer builder, subtitle)
 _ANALYSIS_PRINT = {
     "coverage": (
@@ -416,6 +505,8 @@ _ANALYSIS_PRINT = {
         "热点分析 Getis-Ord Gi*",
     ),
     "site": ("workflows.siting", "SitingRequest", siting_print_layers, "孵化器选址"),
+    "whatif": ("workflows.whatif", "WhatIfRequest", whatif_print_layers, "情景推演"),
+    "profile": ("workflows.profile", "ProfileRequest", profile_print_layers, "走廊剖面"),
 }
 
 
@@ -429,6 +520,9 @@ def report_print_layers(project: Project, report, *, zone: str | None = None):
     ptxt = json.dumps(report.request, ensure_ascii=False, default=str)
     notes = [*report.notes, f"参数: {ptxt}"]
     s = report.summary
+    share = float(s.get("synthetic_share") or 0.0)
+    if share > 0:  # said where it is seen first: under the title
+        subtitle += f" · 注意: 输入中 {share:.0%} 为模拟数据, 结果仅用于演示方法"
     if report.analysis == "clusters":
         notes.insert(0, f"{s['n_clusters']} 个簇, {s['n_noise']} 个噪声点")
     if report.analysis == "hotspots":
@@ -446,18 +540,31 @@ def analysis_layers(
     "minutes": [5, 10, 15], "mode": "walk"}``; ``refs`` fill the layers of
     clusters/hot spots when ``params`` names none.
     """
-    import importlib
-
     if kind not in ANALYSES:
         raise InnoMapError(f"未知分析 / unknown analysis {kind!r}: use {', '.join(ANALYSES)}")
+    report = analysis_report(project, kind, params, refs)
+    return report_print_layers(project, report, zone=zone or params.get("zone"))
+
+
+def analysis_report(project: Project, kind: str, params: dict, refs: list[str] = ()):
+    """Run the workflow of analysis ``kind`` from its request's JSON keys (e.g. a saved run's).
+
+    ``kind`` is any analysis with a print map (``ANALYSES``, ``whatif``, ``profile``);
+    ``refs`` fill the layers of clusters/hot spots when ``params`` names none.
+    """
+    import importlib
+
+    if kind not in _ANALYSIS_PRINT:
+        raise InnoMapError(
+            f"未知分析 / unknown analysis {kind!r}: use {', '.join(_ANALYSIS_PRINT)}"
+        )
     mod_name, cls_name, _builder, _sub = _ANALYSIS_PRINT[kind]
     mod = importlib.import_module(mod_name)
     p = dict(params)
     if kind in ("clusters", "hotspots") and refs and not (p.get("layers") or p.get("layer")):
         p["layers"] = list(refs)
     req = getattr(mod, cls_name).from_dict(p)
-    report = mod.run(project, req)
-    return report_print_layers(project, report, zone=zone or p.get("zone"))
+    return mod.run(project, req)
 
 
 @dataclass
@@ -523,8 +630,14 @@ def render_map(
     dpi: int = settings.PRINT_DPI,
     basemap=None,
 ) -> bytes:
-    """Render ``content`` in the project's metric CRS (Web Mercator under tiles)."""
-    notes = content.notes
+    """Render ``content`` in the project's metric CRS (Web Mercator under tiles).
+
+    Long notes are wrapped to the page width; the legend repeats the method notes
+    (wrapped narrow) but not the request's JSON, which stays in the footer.
+    """
+    width = FOOTER_CHARS[orientation == "portrait"]
+    notes = [line for n in content.notes for line in _wrap(n, width)]
+    method = [n for n in content.notes if n.startswith("方法")]
     return render_print_map(
         content.layers,
         title=title,
@@ -538,10 +651,20 @@ def render_map(
         sources=content.sources,
         notes=notes,
         basemap=basemap,
-        legend_notes=[n for n in notes if n.startswith(("方法", "参数"))] or None
+        legend_notes=[line for n in method for line in _wrap(n, LEGEND_CHARS)] or None
         if content.analysis
         else None,
     )
+
+
+#: Characters per line of footer notes (landscape, portrait) and of legend notes.
+FOOTER_CHARS = (120, 84)
+LEGEND_CHARS = 36
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` cut into lines of at most ``width`` characters (CJK text has no spaces)."""
+    return [text[i : i + width] for i in range(0, len(text), width)] or [""]
 
 
 def export_map(

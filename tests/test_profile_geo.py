@@ -16,7 +16,7 @@ lengths = st.floats(1.0, 50_000.0, allow_nan=False)
 bins = st.floats(10.0, 5_000.0, allow_nan=False)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(length=lengths, bin_m=bins)
 def test_bins_cover_the_axis_exactly(length, bin_m):
     assume(length / bin_m < MAX_BINS)
@@ -29,7 +29,7 @@ def test_bins_cover_the_axis_exactly(length, bin_m):
     assert math.isclose(widths.sum(), length, rel_tol=1e-12)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     length=st.floats(200.0, 20_000.0),
     angle=st.floats(0.0, 2 * math.pi),

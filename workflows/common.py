@@ -8,14 +8,16 @@
   ``skip_invalid`` is set; then the count and the rows are in the selection.
 * :func:`study_area` — the zone named, else the convex hull of the points buffered
   by ``settings.STUDY_AREA_BUFFER_M``.
-* :func:`input_provenance` — sources, rows and synthetic share of the inputs.
+* :func:`input_provenance` — sources (with their stated coordinate precision), rows
+  and synthetic share of the inputs, and the synthetic-data note.
+* :func:`drop_synthetic` — a selection without its synthetic rows (counted).
 * :class:`Report` — what every workflow returns: a JSON-able summary (the
   ``summary.json`` of the CLI), tables, result layers and notes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -35,9 +37,11 @@ __all__ = [
     "RowsRejectedError",
     "assign_districts",
     "check_positive",
+    "drop_synthetic",
     "input_provenance",
     "precision_filter",
     "select_layers",
+    "share_text",
     "study_area",
     "zone_geometry",
 ]
@@ -401,12 +405,50 @@ def input_provenance(project: Project, **selections: LayerSelection) -> dict:
             "rows": n,
             "synthetic_rows": s,
             "skipped_invalid": sel.skipped,
-            "sources": sel.sources,
+            "sources": [src | _precision(sel.gdf, src["layer"]) for src in sel.sources],
         }
     out["inputs"] = roles
     out["synthetic_share"] = (synth / total) if total else 0.0
+    out["synthetic_note"] = (synthetic_note(out) or [""])[0]
     out["warnings"] = [w for sel in selections.values() for w in sel.warnings]
     return out
+
+
+def _precision(gdf: gpd.GeoDataFrame, layer: str) -> dict:
+    """Stated coordinate precision (metres) and coordinate sources of one source's rows."""
+    rows = gdf[gdf["layer"].astype(str) == str(layer)] if "layer" in gdf else gdf.iloc[:0]
+    col = "coord_precision_m"
+    known = pd.to_numeric(rows[col], errors="coerce").dropna() if col in rows else rows.iloc[:0, :0]
+    srcs = rows["coord_source"].astype(str) if "coord_source" in rows else pd.Series(dtype=str)
+    return {
+        "precision_median_m": float(known.median()) if len(known) else None,
+        "precision_max_m": float(known.max()) if len(known) else None,
+        "precision_unknown_rows": int(len(rows) - len(known)),
+        "coord_sources": [str(v) for v in srcs[srcs.str.strip() != ""].value_counts().index[:3]],
+    }
+
+
+def drop_synthetic(sel: LayerSelection) -> tuple[LayerSelection, int]:
+    """``sel`` without its synthetic rows, and how many were left out.
+
+    Used where synthetic records must not silently stand for real ones (e.g. the
+    demo's synthetic maker spaces as existing incubators in siting and what-if).
+    """
+    if "synthetic" not in sel.gdf or not sel.synthetic_rows:
+        return sel, 0
+    keep = ~sel.gdf["synthetic"].astype(bool)
+    gdf = sel.gdf[keep].reset_index(drop=True)
+    layer = gdf["layer"].astype(str) if "layer" in gdf else pd.Series("", index=gdf.index)
+    sources = [
+        src
+        | {
+            "rows": int((layer == str(src["layer"])).sum()),
+            "synthetic_rows": 0,
+            "synthetic_rows_excluded": int(src.get("synthetic_rows", 0)),
+        }
+        for src in sel.sources
+    ]
+    return replace(sel, gdf=gdf, sources=sources), int((~keep).sum())
 
 
 def synthetic_note(prov: dict) -> list[str]:
@@ -414,7 +456,18 @@ def synthetic_note(prov: dict) -> list[str]:
     share = prov.get("synthetic_share", 0.0)
     if not share:
         return []
+    pct = share_text(share)
     return [
-        f"注意: 输入中 {share:.0%} 为模拟数据, 结果仅用于演示方法 / "
-        f"{share:.0%} of the input rows are synthetic: results demonstrate the method only"
+        f"注意: 输入中 {pct} 为模拟数据, 结果仅用于演示方法 / "
+        f"{pct} of the input rows are synthetic: results demonstrate the method only"
     ]
+
+
+def share_text(share: float) -> str:
+    """A share as a percentage that never rounds a part to 0 % or 100 % (99.8 %, not 100 %)."""
+    share = float(share)
+    for digits in range(4):
+        text = f"{share:.{digits}%}"
+        if not 0 < share < 1 or 0 < float(text[:-1]) < 100:
+            break
+    return text

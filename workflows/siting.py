@@ -20,6 +20,7 @@ from layers.project import Project
 from workflows.common import (
     Report,
     check_positive,
+    drop_synthetic,
     input_provenance,
     precision_filter,
     select_layers,
@@ -61,6 +62,9 @@ class SitingRequest:
     include_coarse : bool
         Keep demand coarser than ``settings.COVERAGE_MAX_PRECISION_M`` (left out
         and counted in ``demand_coarse_excluded`` by default).
+    include_synthetic_existing : bool
+        Count synthetic records of ``existing`` (e.g. the demo's generated maker
+        spaces) as existing sites. Default: left out, and counted in the summary.
     """
 
     demand: tuple[str, ...] = ("enterprises",)
@@ -80,6 +84,7 @@ class SitingRequest:
     crs: str | None = None
     skip_invalid: bool = False
     include_coarse: bool = False
+    include_synthetic_existing: bool = False
 
     def __post_init__(self):
         d = self.demand
@@ -294,6 +299,12 @@ def _notes(request: SitingRequest, res, summary: dict) -> list[str]:
         f"覆盖 {res.share_before:.1%} → {res.share_after:.1%}; 证明差距 {sol.gap:.2%} ({sol.solver})",
         f"候选范围: {summary['study_area']}; 候选点 {summary['n_candidates']} 个",
     ]
+    n = summary.get("existing_synthetic_excluded", 0)
+    if n:
+        notes.append(
+            f"现有孵化器中 {n} 个模拟记录未计入现状 (include_synthetic_existing 可计入) / {n} "
+            "synthetic existing sites were left out (include_synthetic_existing counts them)"
+        )
     by_sub = summary["existing_by_subtype"]
     synth = sum(v["synthetic"] for v in by_sub.values())
     if synth:
@@ -328,9 +339,13 @@ def run(
     if graph is None:
         graph = load_graph(project, reach)
     kw = {"crs": request.crs, "skip_invalid": request.skip_invalid}
+    existing = select_layers(project, [request.existing], default_kind="incubators", **kw)
+    excluded = 0
+    if not request.include_synthetic_existing:
+        existing, excluded = drop_synthetic(existing)
     sels = {
         "demand": select_layers(project, request.demand, default_kind="enterprises", **kw),
-        "existing": select_layers(project, [request.existing], default_kind="incubators", **kw),
+        "existing": existing,
     }
     crs = graph.crs if graph is not None else project.metric_crs()
     d_m = sels["demand"].gdf.to_crs(crs)
@@ -375,6 +390,8 @@ def run(
         if n_coarse
         else []
     )
+    summary["include_synthetic_existing"] = bool(request.include_synthetic_existing)
+    summary["existing_synthetic_excluded"] = excluded
     return Report(
         analysis="site",
         request=request.to_dict(),

@@ -15,7 +15,14 @@ import pandas as pd
 import settings
 from geo.siting_geo import scenario_coverage
 from layers.project import Project
-from workflows.common import Report, check_positive, input_provenance, select_layers, synthetic_note
+from workflows.common import (
+    Report,
+    check_positive,
+    drop_synthetic,
+    input_provenance,
+    select_layers,
+    synthetic_note,
+)
 from workflows.coverage import ReachOptions, load_graph, request_fields
 
 __all__ = ["WhatIfRequest", "apply_edit", "default_point", "existing_sites", "run", "run_whatif"]
@@ -23,7 +30,11 @@ __all__ = ["WhatIfRequest", "apply_edit", "default_point", "existing_sites", "ru
 
 @dataclass(frozen=True)
 class WhatIfRequest:
-    """A scenario: the sites (dicts with id, name, lon, lat, kind) and how reach is measured."""
+    """A scenario: the sites (dicts with id, name, lon, lat, kind) and how reach is measured.
+
+    The baseline is the project's ``existing`` incubators without their synthetic
+    records unless ``include_synthetic_existing`` (the summary counts those left out).
+    """
 
     sites: tuple[dict, ...] = ()
     demand: tuple[str, ...] = ("enterprises",)
@@ -32,6 +43,7 @@ class WhatIfRequest:
     minutes: float = settings.SITING_MINUTES
     reach: ReachOptions = field(default_factory=ReachOptions)
     name: str = ""
+    include_synthetic_existing: bool = False
 
     def __post_init__(self):
         d = self.demand
@@ -52,9 +64,20 @@ class WhatIfRequest:
         return cls(**known, reach=reach)
 
 
-def existing_sites(project: Project, existing: str = "incubators") -> list[dict]:
-    """The project's existing incubators as scenario sites."""
-    g = select_layers(project, [existing], default_kind="incubators").gdf
+def _existing(project: Project, existing: str, include_synthetic: bool):
+    """The existing incubators' selection and how many synthetic ones were left out."""
+    sel = select_layers(project, [existing], default_kind="incubators")
+    return (sel, 0) if include_synthetic else drop_synthetic(sel)
+
+
+def existing_sites(
+    project: Project, existing: str = "incubators", *, include_synthetic: bool = False
+) -> list[dict]:
+    """The project's existing incubators as scenario sites (synthetic ones only if asked)."""
+    return _site_dicts(_existing(project, existing, include_synthetic)[0].gdf)
+
+
+def _site_dicts(g) -> list[dict]:
     return [
         {
             "id": str(r.id),
@@ -94,7 +117,8 @@ def run(project: Project, request: WhatIfRequest, *, graph=None) -> Report:
     demand = select_layers(project, request.demand, default_kind="enterprises")
     crs = graph.crs if graph is not None else project.metric_crs()
     d_m = demand.gdf.to_crs(crs)
-    base_sites = _sites_frame(existing_sites(project, request.existing), crs)
+    base_sel, excluded = _existing(project, request.existing, request.include_synthetic_existing)
+    base_sites = _sites_frame(_site_dicts(base_sel.gdf), crs)
     sites = _sites_frame(request.sites, crs)
     kw = {
         "params": params,
@@ -104,7 +128,7 @@ def run(project: Project, request: WhatIfRequest, *, graph=None) -> Report:
     }
     sc = scenario_coverage(d_m, sites, **kw)
     base = scenario_coverage(d_m, base_sites, **kw)
-    prov = input_provenance(project, demand=demand)
+    prov = input_provenance(project, demand=demand, baseline=base_sel)
     summary = {
         "name": request.name,
         "minutes": float(request.minutes),
@@ -117,6 +141,8 @@ def run(project: Project, request: WhatIfRequest, *, graph=None) -> Report:
         "delta_share": sc["share"] - base["share"],
         "weight_total": sc["weight_total"],
         "added": sum(1 for s in request.sites if s.get("kind") != "existing"),
+        "include_synthetic_existing": bool(request.include_synthetic_existing),
+        "baseline_synthetic_excluded": excluded,
         **prov,
     }
     return Report(
@@ -125,7 +151,15 @@ def run(project: Project, request: WhatIfRequest, *, graph=None) -> Report:
         summary=summary,
         layers={"sites": sites},
         inputs={"demand": d_m, "baseline": base_sites},
-        notes=[f"方法: {params.label('zh')}", *synthetic_note(prov)],
+        notes=[
+            f"方法: {params.label('zh')}",
+            *(
+                [f"现状孵化器中 {excluded} 个模拟记录未计入 / {excluded} synthetic sites left out"]
+                if excluded
+                else []
+            ),
+            *synthetic_note(prov),
+        ],
         result=sc,
     )
 

@@ -1,0 +1,230 @@
+"""The Word/PDF report of a project's analyses (``cli.py report`` and the report buttons).
+
+A :class:`ReportRequest` names saved runs of the project (none: all of them);
+the pages may also pass reports just computed. Each saved run is run again from
+its saved request to draw its print map (the tables are filled from the run's
+saved summary, so their numbers are the run's own); when the map's numbers
+differ from the saved ones — the project's data changed since — the chapter
+says so. :func:`build` returns the file's bytes, :func:`run` writes it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+import settings
+from export.report_docx import (
+    ReportSection,
+    build_docx,
+    docx_to_pdf,
+    libreoffice,
+    report_figures,
+)
+from layers.errors import InnoMapError
+from layers.project import Project, RunRecord
+from workflows.common import Report, share_text
+
+__all__ = ["FORMATS", "ReportRequest", "build", "run", "section_from_report", "section_from_run"]
+
+FORMATS = ("docx", "pdf")
+#: Work limit: runs in one report (each is run again for its map).
+MAX_RUNS = 50
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """A report of saved runs.
+
+    Attributes
+    ----------
+    runs : tuple of str
+        Run ids of the project, in the report's order (empty: all saved runs).
+    format : {"docx", "pdf"}
+        PDF is converted from the Word file with LibreOffice.
+    title : str, optional
+        Default 创新资源空间分析报告.
+    dpi : int
+        Resolution of the print maps (A4), default ``settings.PRINT_DPI``.
+    """
+
+    runs: tuple[str, ...] = ()
+    format: str = "docx"
+    title: str | None = None
+    dpi: int = settings.PRINT_DPI
+
+    def __post_init__(self):
+        r = self.runs
+        object.__setattr__(self, "runs", (r,) if isinstance(r, str) else tuple(r or ()))
+        if self.format not in FORMATS:
+            raise InnoMapError(
+                f"不支持的报告格式 / unsupported report format {self.format!r}: use docx or pdf"
+            )
+        if not float(self.dpi).is_integer() or not 50 <= int(self.dpi) <= 600:
+            raise InnoMapError(
+                f"dpi 应在 50–600 / dpi must be a whole number 50–600, got {self.dpi}"
+            )
+        if len(self.runs) > MAX_RUNS:
+            raise InnoMapError(
+                f"报告最多 {MAX_RUNS} 项分析 / a report holds at most {MAX_RUNS} runs, got "
+                f"{len(self.runs)}: make several reports"
+            )
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"runs": list(self.runs)}
+
+
+def _headline(analysis: str, s: dict):
+    """The numbers a map shows, to tell whether a run gives the same result again."""
+    pick = {
+        "coverage": lambda: [(r["minutes"], r["covered"]) for r in s.get("results", [])],
+        "site": lambda: [str(r["id"]) for r in s.get("selected", [])],
+        "clusters": lambda: (s.get("n_clusters"), s.get("n_noise")),
+        "hotspots": lambda: s.get("classes"),
+        "whatif": lambda: (s.get("sites"), round(float(s.get("share") or 0), 6)),
+        "profile": lambda: [b.get("total") for b in s.get("bins", [])],
+    }.get(analysis)
+    return json.dumps(pick() if pick else None, default=str, sort_keys=True)
+
+
+def section_from_report(
+    project: Project,
+    report: Report,
+    *,
+    title: str = "",
+    run_id: str = "",
+    created_at: str = "",
+    dpi: int = settings.PRINT_DPI,
+) -> ReportSection:
+    """A report chapter of a workflow report (its map drawn from the report itself)."""
+    s = json.loads(json.dumps(report.summary, default=str))
+    return ReportSection(
+        analysis=report.analysis,
+        title=title,
+        request=json.loads(json.dumps(report.request, default=str)),
+        summary=s,
+        run_id=run_id,
+        created_at=created_at,
+        figures=report_figures(project, report, title=title, dpi=dpi),
+    )
+
+
+def section_from_run(
+    project: Project, rec: RunRecord, *, dpi: int = settings.PRINT_DPI
+) -> ReportSection:
+    """A report chapter of a saved run: its saved summary, its map from running it again."""
+    from export.maps import analysis_report
+
+    sec = ReportSection(
+        analysis=rec.analysis,
+        title=rec.title,
+        request=rec.request,
+        summary=rec.summary,
+        run_id=rec.id,
+        created_at=rec.created_at,
+    )
+    try:
+        again = analysis_report(project, rec.analysis, rec.request)
+        sec.figures = report_figures(project, again, title=rec.title, dpi=dpi)
+    except InnoMapError as exc:
+        sec.notes.append(f"未能重新生成此分析的地图 / the map could not be drawn again: {exc}")
+        return sec
+    now = json.loads(json.dumps(again.summary, default=str))
+    if _headline(rec.analysis, now) != _headline(rec.analysis, rec.summary):
+        sec.notes.append(
+            "地图按当前项目数据重新计算, 与保存时的结果不同 (项目数据已更改); 表中数字为保存时的结果。"
+        )
+    return sec
+
+
+def _runs(project: Project, ids: tuple[str, ...]) -> list[RunRecord]:
+    if ids:
+        return [project.run(i) for i in ids]  # an unknown id: error listing the runs
+    if len(project.runs) > MAX_RUNS:
+        raise InnoMapError(
+            f"项目有 {len(project.runs)} 项保存的分析, 超过上限 {MAX_RUNS} / the project has "
+            f"{len(project.runs)} saved runs (limit {MAX_RUNS}): name runs with --runs"
+        )
+    return list(project.runs)
+
+
+def build(
+    project: Project,
+    request: ReportRequest,
+    *,
+    reports: list[tuple[Report, str]] | None = None,
+) -> tuple[bytes, Report]:
+    """The report file's bytes and a :class:`Report` whose summary describes it.
+
+    ``reports`` — ``(workflow report, title)`` pairs just computed (e.g. on a page)
+    — are reported instead of saved runs when given.
+    """
+    if request.format == "pdf":
+        libreoffice()  # before any work: say at once that PDF needs LibreOffice
+    if reports:
+        sections = [section_from_report(project, r, title=t, dpi=request.dpi) for r, t in reports]
+    else:
+        sections = [
+            section_from_run(project, rec, dpi=request.dpi) for rec in _runs(project, request.runs)
+        ]
+    data = build_docx(project, sections, title=request.title)
+    if request.format == "pdf":
+        data = docx_to_pdf(data)
+    share = max(float(s.summary.get("synthetic_share") or 0) for s in sections)
+    summary = {
+        "project": project.name,
+        "city": project.city,
+        "format": request.format,
+        "title": request.title or "创新资源空间分析报告",
+        "created_at": datetime.now().isoformat(timespec="seconds"),
+        "dpi": int(request.dpi),
+        "bytes": len(data),
+        "runs": [
+            {
+                "id": s.run_id,
+                "analysis": s.analysis,
+                "title": s.title,
+                "maps": sum(f.landscape for f in s.figures),
+                "charts": sum(not f.landscape for f in s.figures),
+                "synthetic_share": float(s.summary.get("synthetic_share") or 0),
+                "notes": s.notes,
+            }
+            for s in sections
+        ],
+        "synthetic_share": share,
+        "synthetic_note": (
+            f"注意: 报告中的分析输入最多 {share_text(share)} 为模拟数据, 结果仅用于演示方法"
+            if share
+            else ""
+        ),
+    }
+    return data, Report(analysis="report", request=request.to_dict(), summary=summary)
+
+
+def run(
+    project: Project,
+    request: ReportRequest,
+    *,
+    out: str | Path,
+    force: bool = False,
+    reports: list[tuple[Report, str]] | None = None,
+) -> Report:
+    """Write the report to ``out`` (never over an existing file unless ``force``)."""
+    from layers.io_safe import OutputExistsError, atomic_write
+
+    out = Path(out)
+    if out.suffix.lower() != f".{request.format}":
+        raise InnoMapError(
+            f"--out {out.name} 与格式 {request.format} 不一致 / --out {out.name!r} does not end in "
+            f".{request.format}: name the file R.{request.format}"
+        )
+    if out.exists() and not force:  # before the runs are computed again
+        raise OutputExistsError(
+            f"{out.name} 已存在 / {out.name} already exists: choose another name or pass --force"
+        )
+    data, rep = build(project, request, reports=reports)
+    atomic_write(out, lambda tmp: tmp.write_bytes(data), force=force)
+    rep.summary["out"] = out.name
+    return rep
