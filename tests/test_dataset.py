@@ -304,6 +304,8 @@ def test_sources_are_readable_and_name_no_file_outside_the_repository(embedded):
                 low = text.lower()
                 assert "shared/" not in low and "ningbo-facts" not in low, (key, text)
                 assert not re.search(r"\bseed \d{3}\b", low), (key, text)
+                # fits one Shapefile text field (254 bytes) so exports keep the whole citation
+                assert len(text.encode("utf-8")) <= 254, (key, col, text)
                 for path in pathlike.findall(text):
                     if "://" in text and text.split(path)[0].rstrip().endswith(("http:", "https:")):
                         continue

@@ -65,12 +65,11 @@ SRC_FENGMAO = (
     "http://cs.zjol.com.cn/ztdmqzzj/dmzj/dmzjnb/202204/t20220415_24089006.shtml"
 )
 SRC_ZGL = (
-    "宁波市中官路创业创新大街入选首批省级双创示范基地(区域面积约25平方公里), 宁波市科技局 "
-    "2017-06-09, 转载 https://zjfhq.com/portal/article/304"
+    "中官路创业创新大街入选首批省级双创示范基地, 宁波市科技局 (2017-06-09) "
+    "https://zjfhq.com/portal/article/304"
 )
 SRC_SEED000 = (
-    "镇海区“十三五”科技创新规划, 镇政办发〔2016〕169号 (2016-12-15) "
-    "http://qyzc.ningbo.gov.cn/art/2016/12/15/art_5946_13.html"
+    "镇海区“十三五”科技创新规划 (2016) http://qyzc.ningbo.gov.cn/art/2016/12/15/art_5946_13.html"
 )
 
 
@@ -205,11 +204,9 @@ def _corridor(land):
     if len(parts) != 2:
         raise RuntimeError(f"corridor should have 2 parts, got {len(parts)}")
     method = (
-        "constructed from described landmarks: north part from vertices at 三江口/余姚江岸线, "
-        "世纪大道, 绕城高速, 镇海大道, 320骆霞线北仑段, 东外环, 通途路 (positions estimated), "
-        f"outline buffered uniformly by {d:+.0f} m to the published 83 km²; south part a "
-        f"square from 学士路 × 甬台温高速公路复线 (buffer {d_s:+.0f} m) to the published 53 km²; "
-        f"boundary uncertainty ≈ {CORRIDOR_PRECISION_M:.0f} m"
+        "constructed from described landmarks (三江口, 世纪大道, 绕城高速, 镇海大道, 320骆霞线, "
+        f"东外环, 通途路; 学士路, 甬台温高速复线): north part buffered {d:+.0f} m to 83 km², "
+        f"south part a 53 km² square (buffer {d_s:+.0f} m); ±{CORRIDOR_PRECISION_M:.0f} m"
     )
     return geom, method
 
@@ -291,7 +288,7 @@ def build_zones(districts: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoD
             "(north of the 甬江), width calibrated to the published area",
             "coord_precision_m": 1500.0,
             "level": "省级",
-            "level_source": f"{SRC_ZGL} (首批省级双创示范基地)",
+            "level_source": SRC_ZGL,
             "as_of": "2017-06",
         },
     ]
