@@ -379,10 +379,10 @@ def _parse_amap(payload: dict) -> GeocodeResult:
     if status != "1":
         if code in _AMAP_KEY_CODES or "KEY" in info.upper():
             raise GeocodeKeyError(f"高德 Key 无效或无权限 / AMap rejected the key: {info} ({code})")
+        if code in _AMAP_RATE_CODES or "QPS" in info.upper() or "TOO_FREQUENT" in info.upper():
+            raise _RateLimited(info)
         if code in _AMAP_QUOTA_CODES or "LIMIT" in info.upper():
             raise GeocodeQuotaError(f"高德配额已用尽 / AMap quota exceeded: {info} ({code})")
-        if code in _AMAP_RATE_CODES:
-            raise _RateLimited(info)
         if code.startswith("2000") or code.startswith("2001"):
             return GeocodeResult(
                 "failed", note=f"高德拒绝该地址 / AMap refused the address: {info}"

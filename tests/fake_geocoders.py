@@ -136,6 +136,7 @@ class FakeGeocoder:
         self.key = key
         self.quota = quota
         self.delay_s = 1.0
+        self.too_frequent = 0  # this many next requests get the provider's "too frequent" answer
         self.answered = 0
         self.asked: list[str] = []
         self.raw_queries: list[str] = []
@@ -174,11 +175,22 @@ class FakeGeocoder:
             self.raw_queries.append(parts.query)
             key_ok = key == self.key
             quota_left = self.quota is None or self.answered < self.quota
-            if key_ok and quota_left:
+            busy = self.too_frequent > 0
+            self.too_frequent = max(0, self.too_frequent - 1)
+            if key_ok and quota_left and not busy:
                 self.answered += 1
         if "超时" in address:
             time.sleep(self.delay_s)
-        if self.provider == "amap":
+        if busy:
+            code, body = {
+                "amap": (
+                    200,
+                    {"status": "0", "info": "CUQPS_HAS_EXCEEDED_THE_LIMIT", "infocode": "10021"},
+                ),
+                "tianditu": (429, {"msg": "请求过于频繁", "status": "429"}),
+                "baidu": (200, {"status": 401, "message": "当前并发量已经超过约定并发配额"}),
+            }[self.provider]
+        elif self.provider == "amap":
             code, body = _amap(address, key_ok, quota_left)
         elif self.provider == "tianditu":
             code, body = _tianditu(address, key_ok, quota_left, key)

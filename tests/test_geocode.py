@@ -155,6 +155,17 @@ def test_quota_error_from_the_parser(fake):
         g.geocode("宁波市鄞州区天童南路588号")
 
 
+def test_too_frequent_pauses_then_retries_or_stops(fake):
+    g = OnlineGeocoder(
+        fake.provider, key=GOOD_KEY, endpoint=fake.url, rate_per_s=100, retries=2, backoff_s=0.01
+    )
+    fake.too_frequent = 2
+    assert g.geocode("宁波市鄞州区天童南路588号").status == "ok"  # paused twice, then answered
+    fake.too_frequent = 3
+    with pytest.raises(GeocodeQuotaError, match="rate"):
+        g.geocode("宁波市鄞州区天童南路588号")
+
+
 def test_cache_hit_is_not_asked_again(fake, tmp_path):
     rows = ["宁波市鄞州区天童南路588号", "宁波市海曙区中山西路1号", "宁波市鄞州区天童南路588号"]
     for name in ("c.sqlite", "c.json"):

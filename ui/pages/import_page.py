@@ -16,6 +16,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from layers import auth
+from layers.errors import InnoMapError
 from layers.geocode import PROVIDERS, provider_key
 from layers.importer import ALLOWED_EXTENSIONS, ImportOptions, import_file, inspect_file
 from layers.project import OUTLINE_KINDS, ProjectLayer, add_layer, remove_layer
@@ -132,15 +133,18 @@ def _read(src, name: str):
         if info is None:
             return None, None
         opts = _options(info)
-        table = address_table(path, opts)
-        if table is not None:
-            geo = _geocode(table, name)
-            if geo is None:
-                return None, None
-            out = guarded(import_geocoded, geo, d, name, opts)
-            return (out[0] if out else None), opts
+        table = None
         with st.spinner(T("读取中…", "Reading…")):
-            rep = guarded(import_file, path, opts)
+            try:
+                rep = import_file(path, opts)
+            except InnoMapError as exc:  # a table without coordinates can still be geocoded
+                rep, table = None, address_table(path, opts)
+                if table is None:
+                    st.error(str(exc))
+        if rep is None and table is not None:
+            geo = _geocode(table, name)
+            out = guarded(import_geocoded, geo, d, name, opts) if geo is not None else None
+            rep = out[0] if out else None
     return rep, opts
 
 
