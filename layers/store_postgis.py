@@ -131,7 +131,81 @@ def _q(sql: str):
     return text(sql)
 
 
+_ARROW_TYPES = {
+    "text": "string",
+    "character varying": "string",
+    "integer": "int64",
+    "smallint": "int64",
+    "bigint": "int64",
+    "double precision": "float64",
+    "real": "float64",
+    "numeric": "float64",
+    "boolean": "bool",
+}
+
+
+def _columns(conn, tbl: str) -> list[tuple[str, str]]:
+    return [
+        (r[0], r[1])
+        for r in conn.execute(
+            _q(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = :s AND table_name = :t ORDER BY ordinal_position"
+            ),
+            {"s": SCHEMA, "t": tbl},
+        )
+    ]
+
+
 def _read_layer_table(conn, tbl: str) -> gpd.GeoDataFrame:
+    """Read a layer table: one ``COPY … TO STDOUT (FORMAT csv)`` parsed by Arrow.
+
+    In PostgreSQL's CSV, NULL is an unquoted empty field and ``''`` a quoted one, so
+    both survive. Tables with column types outside ``_ARROW_TYPES`` are read
+    with ``geopandas.read_postgis`` instead.
+    """
+    import io
+
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+    import shapely
+
+    cols = [(c, t) for c, t in _columns(conn, tbl) if c not in ("fid", "geometry")]
+    if any(t not in _ARROW_TYPES for _, t in cols):
+        return _read_layer_table_slow(conn, tbl)
+    names = [c for c, _ in cols] + ["geometry"]
+    select = ", ".join([f'"{c}"' for c, _ in cols] + ["encode(ST_AsEWKB(geometry), 'hex')"])
+    buf = io.BytesIO()
+    dbapi = conn.connection.driver_connection
+    with (
+        dbapi.cursor() as cur,
+        cur.copy(f'COPY (SELECT {select} FROM {SCHEMA}."{tbl}") TO STDOUT WITH (FORMAT csv)') as cp,
+    ):
+        for chunk in cp:
+            buf.write(chunk)
+    types = {c: pa.type_for_alias(_ARROW_TYPES[t]) for c, t in cols} | {"geometry": pa.string()}
+    table = pcsv.read_csv(
+        io.BytesIO(buf.getvalue()),
+        read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 24),
+        convert_options=pcsv.ConvertOptions(
+            column_types=types,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            null_values=[""],
+            true_values=["t"],
+            false_values=["f"],
+        ),
+    )
+    del buf
+    geoms = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
+    df = table.drop_columns(["geometry"]).to_pandas()
+    for c, t in cols:
+        if _ARROW_TYPES[t] == "string":
+            df[c] = df[c].astype("str").where(df[c].notna(), None)
+    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=4326), crs=4326)
+
+
+def _read_layer_table_slow(conn, tbl: str) -> gpd.GeoDataFrame:
     gdf = gpd.read_postgis(f'SELECT * FROM {SCHEMA}."{tbl}"', conn, geom_col="geometry")
     gdf = gdf.drop(columns=[c for c in ("fid",) if c in gdf.columns])
     for c in gdf.columns:  # text columns get the same dtype as from the GeoPackage store
@@ -143,31 +217,59 @@ def _read_layer_table(conn, tbl: str) -> gpd.GeoDataFrame:
 
 
 def _write_layer_table(conn, tbl: str, gdf: gpd.GeoDataFrame) -> None:
-    """Create the table (types from geopandas/GeoAlchemy2) and COPY the rows in.
+    """Create the table (types from geopandas/GeoAlchemy2) and COPY the rows in as CSV.
 
-    geopandas' own writer uses CSV COPY, in which an empty string and NULL are
-    the same; psycopg's row-wise COPY keeps ``''`` and ``None`` apart.
+    Arrow writes the CSV in blocks: strings always quoted (so ``''`` stays apart
+    from NULL, an unquoted empty field), geometry as hex EWKB with SRID 4326.
     """
+    import io
+
     import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
     import shapely
 
     g = gdf.copy()
     g.iloc[:0].to_postgis(tbl, conn, schema=SCHEMA, if_exists="fail", index=False)
     cols = [c for c in g.columns if c != "geometry"]
-    geoms = shapely.set_srid(np.asarray(g.geometry.values, dtype=object), 4326)
-    ewkb = shapely.to_wkb(geoms, hex=True, include_srid=True)
-    values = [g[c].astype(object).where(g[c].notna(), None).tolist() for c in cols]
     collist = ", ".join(f'"{c}"' for c in [*cols, "geometry"])
     dbapi = conn.connection.driver_connection
-    with dbapi.cursor() as cur, cur.copy(f'COPY {SCHEMA}."{tbl}" ({collist}) FROM STDIN') as cp:
-        for i in range(len(g)):
-            cp.write_row([*(v[i] for v in values), ewkb[i]])
+    step = 200_000
+    with (
+        dbapi.cursor() as cur,
+        cur.copy(f'COPY {SCHEMA}."{tbl}" ({collist}) FROM STDIN WITH (FORMAT csv)') as cp,
+    ):
+        for start in range(0, len(g), step):
+            part = g.iloc[start : start + step]
+            geoms = shapely.set_srid(np.asarray(part.geometry.values, dtype=object), 4326)
+            arrays = [_arrow_column(part[c]) for c in cols]
+            arrays.append(pa.array(shapely.to_wkb(geoms, hex=True, include_srid=True)))
+            out = io.BytesIO()
+            pcsv.write_csv(
+                pa.table(arrays, names=[*cols, "geometry"]),
+                out,
+                pcsv.WriteOptions(include_header=False, quoting_style="needed"),
+            )
+            cp.write(out.getvalue())
     # GeoAlchemy2 adds a GiST index when it creates the table; make sure of it
     conn.execute(
         _q(
             f'CREATE INDEX IF NOT EXISTS "{tbl}_geom_gist" ON {SCHEMA}."{tbl}" '
             "USING GIST (geometry)"
         )
+    )
+
+
+def _arrow_column(s):
+    """A column as Arrow: numbers and booleans typed, everything else text (NULL kept)."""
+    import pyarrow as pa
+    from pandas.api import types as pt
+
+    if pt.is_bool_dtype(s) or pt.is_numeric_dtype(s):
+        return pa.array(s, from_pandas=True)
+    vals = s.astype(object).where(s.notna(), None)
+    return pa.array(
+        [v if v is None or isinstance(v, str) else str(v) for v in vals], type=pa.string()
     )
 
 
