@@ -13,6 +13,9 @@ st.sidebar.radio("语言 / Language", ["中文", "English"], key="lang_choice", 
 from layers import auth  # noqa: E402
 from ui.auth_panel import auth_gate  # noqa: E402
 from ui.project_panel import project_panel  # noqa: E402
+from ui.state import apply_secrets  # noqa: E402
+
+apply_secrets()  # the PostGIS password from the app's secrets, for libpq
 
 auth_gate()  # who acts in this run (sign-in form / trusted header); the store checks roles
 

@@ -1035,10 +1035,14 @@ class _JsonCache(GeocodeCache):
 
 
 def project_keeps_cache(project) -> bool:
-    """Whether ``project`` can keep the cache: a writable ``.gpkg`` project file."""
+    """Whether ``project`` can keep the cache: a writable ``.gpkg`` project file and an
+    acting user allowed to change it (editor); otherwise answers stay in memory or ``--cache``."""
+    from layers import auth
+
     ref = str(getattr(project, "ref", "") or "")
     return (
         project is not None
+        and auth.can("editor")
         and not getattr(project, "read_only", True)
         and ref.lower().endswith(".gpkg")
         and Path(ref).exists()

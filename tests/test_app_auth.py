@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -79,3 +81,29 @@ def test_open_mode_says_so(monkeypatch):
     monkeypatch.delenv("INNOMAP_TRUSTED_HEADER", raising=False)
     at = _app().run()
     assert any("开放模式" in c.value for c in at.sidebar.caption)
+
+
+def test_postgis_password_from_the_apps_secrets(monkeypatch):
+    monkeypatch.delenv("INNOMAP_USERS", raising=False)
+    monkeypatch.delenv("INNOMAP_TRUSTED_HEADER", raising=False)
+    monkeypatch.setenv("PGPASSWORD", "")  # records the original: restored after the test
+    monkeypatch.delenv("PGPASSWORD")
+    at = _app()
+    at.secrets["postgres"] = {"password": "from-secrets-1"}
+    at.run()
+    assert os.environ.get("PGPASSWORD") == "from-secrets-1"
+    assert "from-secrets-1" not in str([e.value for e in at.markdown])
+
+
+def test_viewer_geocoding_keeps_no_cache_in_the_project(users, tmp_path):
+    from layers.geocode import project_keeps_cache
+
+    class P:
+        ref = str(tmp_path / "p.gpkg")
+        read_only = False
+
+    (tmp_path / "p.gpkg").write_bytes(b"")
+    auth.set_actor(auth.verify_password(users, "vera", PASSWORD))
+    assert not project_keeps_cache(P())
+    auth.set_actor(auth.verify_password(users, "ed", PASSWORD))
+    assert project_keeps_cache(P())

@@ -18,6 +18,7 @@ from layers.project import DEMO_REF, Project, open_project
 from layers.registry import REGISTRY
 
 __all__ = [
+    "apply_secrets",
     "current_project",
     "innomap_home",
     "layer_choices",
@@ -73,6 +74,20 @@ def _may_open(ref: str) -> bool:
     from layers import auth
 
     return ref == DEMO_REF or auth.can("admin") or ref in team_projects()
+
+
+def apply_secrets() -> None:
+    """The PostGIS password from the app's secrets (``PGPASSWORD = "…"`` or ``[postgres]
+    password``) for libpq, unless ``PGPASSWORD`` is already set. Never shown or logged."""
+    if os.environ.get("PGPASSWORD"):
+        return
+    try:
+        secrets = st.secrets
+        value = secrets.get("PGPASSWORD") or (secrets.get("postgres") or {}).get("password")
+    except (FileNotFoundError, KeyError, AttributeError, st.errors.StreamlitSecretNotFoundError):
+        return
+    if value:
+        os.environ["PGPASSWORD"] = str(value)
 
 
 def project_ref() -> str:
