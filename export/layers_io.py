@@ -19,12 +19,13 @@ from openpyxl import Workbook
 
 from layers.errors import InnoMapError
 from layers.io_safe import atomic_write
-from layers.safe import neutralize_cell
+from layers.safe import neutralize_frame, safe_csv
 
 __all__ = [
     "LAYER_FORMATS",
     "TABLE_FORMATS",
     "ExportError",
+    "kml_field_names",
     "shapefile_field_names",
     "to_bytes",
     "write_layers",
@@ -48,6 +49,8 @@ def _prep(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             out[c] = out[c].map(lambda v: str(v) if isinstance(v, (dict, list, tuple, set)) else v)
         if str(out[c].dtype) in ("object", "str", "string"):
             out[c] = out[c].astype(object).where(out[c].notna(), None)
+            # C libraries end strings at NUL: show it (U+2400) instead of cutting the text
+            out[c] = out[c].map(lambda v: v.replace("\x00", "\u2400") if isinstance(v, str) else v)
     if out.crs is None:
         raise ExportError("图层缺少坐标系 / a layer has no CRS: set it before export")
     return out
@@ -56,6 +59,26 @@ def _prep(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def _safe_layer_name(name: str) -> str:
     n = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", str(name)).strip() or "layer"
     return n[:60]
+
+
+def kml_field_names(columns: list[str]) -> dict[str, str]:
+    """Map column names to names safe in KML ``<SimpleField name="…">`` (GDAL writes them raw).
+
+    Letters (any script), digits, ``_``, ``-``, ``.`` and spaces are kept; every
+    other character (quotes, ``< > &``, ``]]>``, control characters) becomes ``_``;
+    names are made unique. Unchanged names map to themselves.
+    """
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for col in columns:
+        name = re.sub(r"[^\w\-. ]", "_", str(col)).strip() or "field"
+        base, i = name, 1
+        while name.casefold() in used:
+            i += 1
+            name = f"{base}_{i}"
+        used.add(name.casefold())
+        out[col] = name
+    return out
 
 
 def shapefile_field_names(columns: list[str], *, encoding: str = "UTF-8") -> dict[str, str]:
@@ -100,9 +123,7 @@ def _write_shp_zip(layers: dict[str, gpd.GeoDataFrame], tmp: Path, encoding: str
                     folder / f"{stem}.shp", driver="ESRI Shapefile", encoding=encoding
                 )
                 (folder / f"{stem}.cpg").write_text(encoding, encoding="ascii")
-        pd.DataFrame(mapping_rows).to_csv(
-            folder / "field_names.csv", index=False, encoding="utf-8-sig"
-        )
+        safe_csv(pd.DataFrame(mapping_rows), folder / "field_names.csv")
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
             for f in sorted(folder.iterdir()):
                 zf.write(f, f.name)
@@ -120,7 +141,9 @@ def write_layers(
 
     ``gpkg``: one GeoPackage with one table per layer (WGS84); ``geojson``: one
     FeatureCollection (a ``layer`` column tells layers apart); ``shp``: a zip
-    with a shapefile per layer, ``.cpg`` files and ``field_names.csv``; ``kml``.
+    with a shapefile per layer, ``.cpg`` files and ``field_names.csv`` (formulas
+    neutralised); ``kml`` (field names made XML-safe, see :func:`kml_field_names`).
+    GeoJSON and KML name their one layer after ``path`` (never the temporary file).
     """
     if fmt not in LAYER_FORMATS:
         raise ExportError(
@@ -131,6 +154,7 @@ def write_layers(
     if not layers:
         raise ExportError("没有要导出的图层 / no layers to export")
     wgs = {k: _prep(v).to_crs(4326) for k, v in layers.items()}
+    out_name = _safe_layer_name(Path(path).stem)
 
     def writer(tmp: Path) -> None:
         if fmt == "gpkg":
@@ -145,7 +169,7 @@ def write_layers(
                 g["layer"] = name
                 parts.append(g)
             gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=4326).to_file(
-                tmp, driver="GeoJSON"
+                tmp, driver="GeoJSON", layer=out_name
             )
         elif fmt == "shp":
             _write_shp_zip(wgs, tmp, encoding.upper())
@@ -157,9 +181,12 @@ def write_layers(
                 if "name" not in g:
                     g["name"] = g.get("id", g.index).astype(str)
                 parts.append(g)
-            gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=4326).to_file(
-                tmp, driver="KML"
-            )
+            kml = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=4326)
+            for c in kml.columns:  # GDAL writes characters XML 1.0 cannot hold raw
+                if c != "geometry" and kml[c].dtype.kind not in "biufcmM":
+                    kml[c] = kml[c].map(_xml_text)
+            names = kml_field_names([c for c in kml.columns if c != "geometry"])
+            kml.rename(columns=names).to_file(tmp, driver="KML", layer=out_name)
 
     return atomic_write(path, writer, force=force)
 
@@ -175,15 +202,31 @@ def _sheet_name(name: str, used: set[str]) -> str:
     return n
 
 
+#: Characters XML 1.0 (hence XLSX) cannot hold: shown as Unicode control pictures (U+2400…).
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+_XML_NONCHARS = re.compile(r"[\ufffe\uffff\ud800-\udfff]")
+
+
+def _xml_text(v):
+    """Text XML 1.0 can hold (KML): control characters as pictures, non-characters as U+FFFD."""
+    if isinstance(v, str):
+        return _XML_NONCHARS.sub("\ufffd", _xlsx_text(v))
+    return v
+
+
+def _xlsx_text(v):
+    """Text that openpyxl can store: control characters become their visible pictures."""
+    if isinstance(v, str) and _XML_ILLEGAL.search(v):
+        return _XML_ILLEGAL.sub(lambda m: chr(0x2400 + ord(m.group())), v)
+    return v
+
+
 def _table_frame(df: pd.DataFrame) -> pd.DataFrame:
-    out = pd.DataFrame(
-        df.drop(columns=[c for c in df.columns if c == "geometry"], errors="ignore")
-    ).copy()
-    for c in out.columns:
-        out[c] = out[c].map(lambda v: str(v) if isinstance(v, (dict, list, tuple, set)) else v)
-        out[c] = out[c].map(neutralize_cell)
-    out.columns = [neutralize_cell(str(c)) for c in out.columns]
-    return out
+    return neutralize_frame(
+        pd.DataFrame(df.drop(columns=[c for c in df.columns if c == "geometry"], errors="ignore"))
+    )
 
 
 def write_tables(
@@ -191,8 +234,9 @@ def write_tables(
 ) -> Path:
     """Write tables: ``xlsx`` (one sheet per table, text cells never formulas) or ``csv``.
 
-    CSV is UTF-8 with BOM so Excel opens Chinese correctly; several tables go
-    into one CSV with a ``table`` column.
+    CSV is UTF-8 with BOM so Excel opens Chinese correctly, with CRLF line ends
+    and every field holding CR, LF or a quote quoted (:func:`layers.safe.safe_csv`);
+    several tables go into one CSV with a ``table`` column.
     """
     if fmt not in TABLE_FORMATS:
         raise ExportError(f"不支持的表格格式 / unsupported table format {fmt!r}: use xlsx or csv")
@@ -204,16 +248,18 @@ def write_tables(
                 df = next(iter(frames.values()))
             else:
                 df = pd.concat([f.assign(table=k) for k, f in frames.items()], ignore_index=True)
-            df.to_csv(tmp, index=False, encoding="utf-8-sig")
+            safe_csv(df, tmp)
             return
         wb = Workbook()
         wb.remove(wb.active)
         used: set[str] = set()
         for name, df in frames.items():
             ws = wb.create_sheet(_sheet_name(name, used))
-            ws.append([str(c) for c in df.columns])
+            ws.append([_xlsx_text(str(c)) for c in df.columns])
             for row in df.itertuples(index=False):
-                ws.append([None if (isinstance(v, float) and pd.isna(v)) else v for v in row])
+                ws.append(
+                    [None if (isinstance(v, float) and pd.isna(v)) else _xlsx_text(v) for v in row]
+                )
             for r in ws.iter_rows(min_row=1):
                 for cell in r:
                     if isinstance(cell.value, str):

@@ -402,6 +402,32 @@ def _ogr_layers(path: Path, name: str, fmt: str) -> list[str]:
     return layers
 
 
+_INTERNALS = re.compile(
+    r"pragma|sqlite_|load_extension|readfile|writefile|fts3_tokenizer|zipfile|fsdir", re.I
+)
+
+
+def _check_gpkg_views(p: Path) -> None:
+    """Refuse a GeoPackage whose views read database internals (the server's file path …)."""
+    import sqlite3
+    from urllib.parse import quote
+
+    con = sqlite3.connect(f"file:{quote(str(p.resolve()))}?mode=ro&immutable=1", uri=True)
+    try:
+        views = con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'view'").fetchall()
+    except sqlite3.DatabaseError:
+        return  # not readable as SQLite: GDAL's own error follows, named
+    finally:
+        con.close()
+    for name, sql in views:
+        if sql and _INTERNALS.search(sql):
+            raise ImportFileError(
+                f"{p.name}: 视图 {escape_html(truncate(name, max_chars=60))!r} 读取数据库内部信息, "
+                "拒绝导入 / a view reads database internals (pragma/sqlite_ functions): "
+                "export the layer as a plain table (QGIS: Export → Save Features As)"
+            )
+
+
 def inspect_file(path: str | Path) -> dict:
     """Format, sheets/layers (hidden sheets last, also in ``hidden``), a guessed encoding.
 
@@ -423,6 +449,8 @@ def inspect_file(path: str | Path) -> dict:
         elif fmt == "xlsx":
             available, hidden = xlsx_sheets(p, name=p.name)
         elif fmt in ("gpkg", "kml", "geojson"):
+            if fmt == "gpkg":
+                _check_gpkg_views(p)
             available = _ogr_layers(p, p.name, fmt)
         elif fmt == "zip":
             available = _shapefiles(_check_zip(p))

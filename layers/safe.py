@@ -9,9 +9,19 @@ from __future__ import annotations
 import html
 import json
 import math
+import unicodedata
 from typing import Any
 
-__all__ = ["escape_html", "escape_label", "js_literal", "neutralize_cell", "truncate"]
+__all__ = [
+    "CSV_LINE_END",
+    "escape_html",
+    "escape_label",
+    "js_literal",
+    "neutralize_cell",
+    "neutralize_frame",
+    "safe_csv",
+    "truncate",
+]
 
 _JS_ESCAPES = {
     "<": "\\u003c",
@@ -71,13 +81,63 @@ def truncate(text: Any, *, max_chars: int = 80) -> str:
 
 #: Leading characters that make spreadsheets evaluate a cell (OWASP CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Formula signs, also after leading blanks or control characters (fullwidth too).
+_FORMULA_SIGNS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+
+
+def _blank_or_control(ch: str) -> bool:
+    return ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zs", "Zl", "Zp")
 
 
 def neutralize_cell(value: Any) -> Any:
     """Prefix a text cell that a spreadsheet would evaluate with a single quote.
 
-    Numbers are returned unchanged (a negative number is data, not a formula).
+    A text is a formula when it starts with ``= + - @``, tab or CR, or when its
+    first character after any leading whitespace or control/format characters
+    (``" =1+1"``, ``"\\x00=1+1"``, ``"\\u200b@SUM(A1)"``) is such a sign. Numbers are
+    returned unchanged (a negative number is data, not a formula).
     """
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if not isinstance(value, str) or not value:
+        return value
+    if value.startswith(_FORMULA_START):
+        return "'" + value
+    i = 0
+    while i < len(value) and _blank_or_control(value[i]):
+        i += 1
+    if i < len(value) and value[i] in _FORMULA_SIGNS:
         return "'" + value
     return value
+
+
+def neutralize_frame(df):
+    """A copy of ``df`` whose text cells and column names are neutralised (numbers unchanged)."""
+    out = df.copy()
+    for c in out.columns:
+        out[c] = out[c].map(lambda v: str(v) if isinstance(v, (dict, list, tuple, set)) else v)
+        out[c] = out[c].map(neutralize_cell)
+    out.columns = [neutralize_cell(str(c)) for c in out.columns]
+    return out
+
+
+#: CSV line end: with CRLF the csv writer quotes every field holding a CR or an LF, so a
+#: value can never start a new row in a spreadsheet.
+CSV_LINE_END = "\r\n"
+
+
+def safe_csv(df, path=None, *, encoding: str = "utf-8-sig") -> bytes | None:
+    """Write ``df`` as CSV for spreadsheets: formulas neutralised, CR/LF/quotes quoted.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table (the index is not written).
+    path : str or pathlib.Path, optional
+        Target file; when omitted the CSV is returned as bytes (downloads).
+    encoding : str
+        UTF-8 with BOM by default, so Excel opens Chinese text correctly.
+    """
+    out = neutralize_frame(df)
+    if path is not None:
+        out.to_csv(path, index=False, encoding=encoding, lineterminator=CSV_LINE_END)
+        return None
+    return out.to_csv(index=False, lineterminator=CSV_LINE_END).encode(encoding)

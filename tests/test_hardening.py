@@ -367,3 +367,172 @@ def test_readers_refuse_like_the_importer(tmp_path):
     p = _csv(tmp_path, "dup.csv", "id,name,lon,LON,lat\n1,A,121.6,121.7,29.9\n")
     with pytest.raises(LayerValidationError, match="LON"):
         read_points_csv(p, layer_key="incubators")
+
+
+# ---------------------------------------------------------------- writers
+FORMULA = re.compile(r"^[\s\x00-\x1f\u200b-\u200f\ufeff]*[=+\-@＝＋－＠]")
+
+
+def _layer(values: list[str], columns: dict[str, list] | None = None) -> gpd.GeoDataFrame:
+    n = len(values)
+    data = {"id": [f"X{i}" for i in range(n)], "name": values} | (columns or {})
+    pts = [Point(121.6 + i * 1e-3, 29.9) for i in range(n)]
+    return gpd.GeoDataFrame(data, geometry=pts, crs=4326)
+
+
+def _csv_rows(p: Path) -> list[list[str]]:
+    import csv
+
+    with open(p, encoding="utf-8-sig", newline="") as f:
+        return list(csv.reader(f, strict=True))
+
+
+def test_csv_quotes_cr_lf_and_neutralises_formulas_after_blanks(tmp_path):
+    from export.layers_io import write_tables
+
+    values = ["x\r=1+1", "a\nb", 'q"q', " =HYPERLINK(1)", "\x00@SUM(A1)", "\u200b-2+3", "plain"]
+    p = write_tables({"t": _layer(values)}, tmp_path / "t.csv", fmt="csv")
+    raw = p.read_bytes().decode("utf-8-sig")
+    rows = _csv_rows(p)
+    assert len(rows) == 1 + len(values)  # no value starts a new row
+    names = [r[1] for r in rows[1:]]
+    assert names[:3] == values[:3] and names[-1] == "plain"
+    for v in names:
+        assert not FORMULA.match(v), v
+    assert '"x\r=1+1"' in raw  # CR inside quotes
+
+
+_text = st.text(
+    alphabet=st.sampled_from(list("=+-@\t\r\n \"',;a中\x00\u200b＝"))
+    | st.characters(codec="utf-8"),
+    max_size=12,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(_text, min_size=1, max_size=5))
+def test_csv_and_xlsx_round_trip_arbitrary_text(tmp_path, values):
+    """Every value reads back equal or neutralised ('-prefixed), never a formula."""
+    from openpyxl import load_workbook
+
+    from export.layers_io import write_tables
+
+    values = [v.replace("\x00", "") for v in values]  # NUL is never a cell value (import rejects)
+    df = _layer(values)
+    c = write_tables({"t": df}, tmp_path / "t.csv", fmt="csv", force=True)
+    x = write_tables({"t": df}, tmp_path / "t.xlsx", fmt="xlsx", force=True)
+    got_csv = [r[1] for r in _csv_rows(c)[1:]]
+    ws = load_workbook(x).active
+    got_xlsx = [ws.cell(r, 2).value or "" for r in range(2, len(values) + 2)]
+    pictures = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # XLSX shows them as U+2400…
+    for got, shown in (
+        (got_csv, values),
+        (got_xlsx, [pictures.sub(lambda m: chr(0x2400 + ord(m.group())), v) for v in values]),
+    ):
+        assert len(got) == len(values)
+        for v, g in zip(shown, got, strict=True):
+            assert g in (v, "'" + v), (v, g)
+            assert not FORMULA.match(g) or g.startswith("'")
+    for r in load_workbook(x).active.iter_rows():
+        for cell in r:
+            assert cell.data_type != "f"
+
+
+def test_kml_field_and_layer_names_are_xml_safe(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from export.layers_io import write_layers
+
+    hostile = {'a"b': ["v"], "x]]><Placemark><name>evil</name></Placemark>": ["w"], "c&d<": ["1"]}
+    g = _layer(['A<&>"'], hostile)
+    p = write_layers({'lay&er"<': g}, tmp_path / "out.kml", fmt="kml")
+    root = ET.parse(p).getroot()  # strict XML parser: well-formed
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    assert len(root.findall(".//k:Placemark", ns)) == 1
+    fields = [f.get("name") for f in root.findall(".//k:SimpleField", ns)]
+    assert all(re.fullmatch(r"[\w\-. ]+", f) for f in fields), fields
+    text = p.read_text(encoding="utf-8")
+    assert ".out.kml" not in text and "out" in root.find(".//k:Folder/k:name", ns).text
+    assert root.find(".//k:Placemark/k:name", ns).text == 'A<&>"'
+
+
+def test_geojson_layer_name_is_not_the_temporary_file(tmp_path):
+    from export.layers_io import write_layers
+
+    p = write_layers({"a": _layer(["A"])}, tmp_path / "layers.geojson", fmt="geojson")
+    data = json.loads(p.read_text(encoding="utf-8"))
+    assert data["name"] == "layers"
+
+
+def test_shapefile_field_names_csv_is_neutralised(tmp_path):
+    from export.layers_io import write_layers
+
+    g = _layer(["A"], {'=HYPERLINK("http://x","y")': ["v"]})
+    p = write_layers({"@evil": g}, tmp_path / "s.zip", fmt="shp")
+    with zipfile.ZipFile(p) as z:
+        text = z.read("field_names.csv").decode("utf-8-sig")
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows[0] == ["layer", "field", "shapefile_field"]
+    for r in rows[1:]:
+        for v in r:
+            assert not FORMULA.match(v), v
+    assert any(r[1] == '\'=HYPERLINK("http://x","y")' for r in rows[1:])
+
+
+def test_import_page_rejected_download_is_safe_csv():
+    import pandas as pd
+
+    from layers.safe import safe_csv
+
+    data = safe_csv(pd.DataFrame({"row": [2], "name": ["x\r=1+1"], "reason": ["@x"]}))
+    text = data.decode("utf-8-sig")
+    assert text == 'row,name,reason\r\n2,"x\r=1+1",\'@x\r\n'
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(_text, min_size=1, max_size=3))
+def test_kml_geojson_shp_round_trip_arbitrary_text(tmp_path, values):
+    """GIS formats keep text as data; KML parses with a strict XML parser whatever the text."""
+    import xml.etree.ElementTree as ET
+
+    from export.layers_io import write_layers
+
+    g = _layer(values, {"note": values})
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    p = write_layers({"t": g}, tmp_path / "t.kml", fmt="kml", force=True)
+    placemarks = ET.parse(p).getroot().findall(".//k:Placemark", ns)
+    assert len(placemarks) == len(values)
+    for fmt, suffix in (("geojson", ".geojson"), ("gpkg", ".gpkg"), ("shp", ".zip")):
+        p = write_layers({"t": g}, tmp_path / f"t{suffix}", fmt=fmt, force=True)
+        back = gpd.read_file(p)
+        strip = (lambda v: v.strip(" ")) if fmt == "shp" else (lambda v: v)  # dBASE pads
+        got = [strip(v) if isinstance(v, str) and v else None for v in back["note"].tolist()]
+        assert got == [strip(v.replace("\x00", NUL_SHOWN)) or None for v in values], fmt
+
+
+def test_gpkg_view_over_database_internals_is_refused(tmp_path):
+    import sqlite3
+
+    p = tmp_path / "v.gpkg"
+    _layer(["a"]).to_file(p, layer="pts", driver="GPKG")
+    con = sqlite3.connect(p)
+    con.execute(
+        "CREATE VIEW evil AS SELECT p.fid AS fid, p.geom AS geom, "
+        "(SELECT group_concat(file) FROM pragma_database_list) AS name FROM pts p"
+    )
+    con.execute(
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) "
+        "VALUES ('evil', 'features', 'evil', 4326)"
+    )
+    con.execute("INSERT INTO gpkg_geometry_columns VALUES ('evil', 'geom', 'POINT', 4326, 0, 0)")
+    con.commit()
+    con.close()
+    msg = _refused(p, "'evil'", "database internals", opts=ImportOptions(kind="incubators"))
+    assert str(tmp_path) not in msg

@@ -21,7 +21,7 @@ from layers.geocode import PROVIDERS, provider_key
 from layers.importer import ALLOWED_EXTENSIONS, ImportOptions, import_file, inspect_file
 from layers.project import OUTLINE_KINDS, ProjectLayer, add_layer, remove_layer
 from layers.registry import REGISTRY
-from layers.safe import neutralize_cell
+from layers.safe import neutralize_cell, safe_csv
 from render.webmap import MapLayer, build_map
 from ui.common import T, guarded, project_or_stop
 from ui.i18n import lang
@@ -281,7 +281,7 @@ def _issues(rep) -> None:
             )
         )
         st.dataframe(rows(rep.errors), hide_index=True, width="stretch")
-        csv = rep.rejected.map(neutralize_cell).to_csv(index=False).encode("utf-8-sig")
+        csv = safe_csv(rep.rejected)  # formulas neutralised, CR/LF quoted
         st.download_button(
             T("下载被拒绝的行 (CSV, 含原因)", "Download rejected rows (CSV with reason)"),
             csv,
