@@ -236,16 +236,26 @@ def normalise_columns(df: pd.DataFrame, spec: LayerSpec) -> pd.DataFrame:
         if c not in ("coord_precision_m", "synthetic") and spec.extra_fields.get(c, "str") == "str"
     ]
     for c in text:
-        out[c] = out[c].astype("object").where(out[c].notna(), "").astype(str)
+        s = out[c]
+        if isinstance(s.dtype, pd.StringDtype):  # already text (Arrow-backed): fill only
+            out[c] = s.fillna("") if s.hasnans else s
+        else:
+            out[c] = s.astype("object").where(s.notna(), "").astype(str)
     out["coord_precision_m"] = pd.to_numeric(out["coord_precision_m"], errors="coerce")
-    out["synthetic"] = out["synthetic"].map(_to_bool).astype(bool)
+    out["synthetic"] = _bools(out["synthetic"])
     for name, dtype in spec.extra_fields.items():
         if dtype in ("float", "int"):
             out[name] = pd.to_numeric(out[name], errors="coerce")
         elif dtype == "bool":
-            out[name] = out[name].map(_to_bool).astype(bool)
+            out[name] = _bools(out[name])
     out["kind"] = out["kind"].where(out["kind"] != "", spec.kind)
     return out
+
+
+def _bools(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(s) and not s.hasnans:
+        return s.astype(bool)
+    return s.map(_to_bool).astype(bool)
 
 
 def _to_bool(value) -> bool:
