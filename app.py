@@ -26,6 +26,7 @@ pages = [
     st.Page("ui/pages/clusters_page.py", title=t("page_clusters")),
     st.Page("ui/pages/coverage_page.py", title=t("page_coverage")),
     st.Page("ui/pages/siting_page.py", title=t("page_siting")),
+    st.Page("ui/pages/profile_page.py", title=t("page_profile")),
     *([st.Page("ui/pages/import_page.py", title=t("page_import"))] if auth.can("editor") else []),
     st.Page("ui/pages/export_page.py", title=t("page_export")),
     st.Page("ui/pages/data_page.py", title=t("page_data")),

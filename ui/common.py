@@ -8,7 +8,7 @@ import streamlit as st
 
 from layers import auth
 from layers.errors import InnoMapError
-from layers.project import Project, save_run
+from layers.project import Project, RunRecord, save_run
 from ui.i18n import lang
 from ui.state import current_project, refresh_project
 
@@ -17,6 +17,7 @@ __all__ = [
     "guarded",
     "pack_buttons",
     "reopen_run",
+    "report_button",
     "save_run_button",
     "synthetic_banner",
 ]
@@ -37,14 +38,25 @@ def guarded(fn: Callable, *args, **kwargs):
 
 
 def synthetic_banner(summary: dict) -> None:
-    """A prominent warning when synthetic rows drive the result."""
+    """A prominent warning when synthetic rows drive the result (and synthetic sites left out)."""
+    from workflows.common import share_text
+
     share = summary.get("synthetic_share") or 0.0
     if share:
+        pct = share_text(share)
         st.warning(
             T(
-                f"注意: 本结果的输入中 {share:.0%} 为模拟数据, 结果仅用于演示方法, 不能用于规划决策。",
-                f"Note: {share:.0%} of this result's input rows are synthetic: it demonstrates the "
+                f"注意: 本结果的输入中 {pct} 为模拟数据, 结果仅用于演示方法, 不能用于规划决策。",
+                f"Note: {pct} of this result's input rows are synthetic: it demonstrates the "
                 "method only and must not be used for planning decisions.",
+            )
+        )
+    n = summary.get("existing_synthetic_excluded") or summary.get("baseline_synthetic_excluded")
+    if n:
+        st.warning(
+            T(
+                f"{n} 个模拟的现有孵化器未计入现状 (如模拟众创空间)。",
+                f"{n} synthetic existing incubators (e.g. generated maker spaces) were left out.",
             )
         )
     for w in summary.get("warnings") or []:
@@ -79,6 +91,29 @@ def save_run_button(project: Project, report, *, key: str, title: str) -> None:
         if rec is not None:
             refresh_project()
             st.success(T(f"已保存: {rec.id}", f"Saved: {rec.id}"))
+
+
+def report_button(project: Project, run_or_report, *, key: str, title: str = "") -> None:
+    """A Word report of this analysis (a report just computed, or a saved run) to download."""
+    if st.button(T("生成 Word 报告", "Word report"), key=f"{key}_docx_button"):
+        from workflows.report import ReportRequest, build
+
+        saved = isinstance(run_or_report, RunRecord)
+        req = ReportRequest(runs=(run_or_report.id,) if saved else ())
+        kw = {} if saved else {"reports": [(run_or_report, title)]}
+        with st.spinner(T("正在生成报告…", "Building the report…")):
+            out = guarded(build, project, req, **kw)
+        if out is not None:
+            st.session_state[f"{key}_docx"] = (id(run_or_report), out[0])
+    made = st.session_state.get(f"{key}_docx")
+    if made and made[0] == id(run_or_report):  # not a report of an earlier result
+        st.download_button(
+            T("下载报告 (.docx)", "Download report (.docx)"),
+            made[1],
+            file_name=f"innomap_{run_or_report.analysis}.docx",
+            mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            key=f"{key}_docx_download",
+        )
 
 
 def reopen_run(project: Project, analysis: str, *, key: str, rerun: Callable) -> None:

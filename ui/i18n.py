@@ -14,6 +14,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "page_coverage": ("15分钟服务圈", "15-min service circles"),
     "page_clusters": ("集聚与热点", "Clusters & hot spots"),
     "page_siting": ("孵化器选址", "Incubator siting"),
+    "page_profile": ("走廊剖面", "Corridor profile"),
     "page_export": ("导出", "Export"),
     "page_import": ("导入数据", "Import data"),
     "filters": ("筛选", "Filters"),

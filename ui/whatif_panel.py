@@ -10,7 +10,7 @@ from layers import auth
 from layers.project import save_run
 from render.analysis_maps import whatif_map_layers
 from render.webmap import build_map
-from ui.common import T, guarded
+from ui.common import T, guarded, synthetic_banner
 from ui.i18n import lang
 from ui.state import refresh_project
 from workflows import whatif
@@ -168,6 +168,7 @@ def what_if(project, base: dict, graph) -> None:
     report = guarded(whatif.run, project, req, graph=graph) if req else None
     if report is None:
         return
+    synthetic_banner(report.summary)
     _metrics(report)
     _map(project, action, report)
     _by_coordinates(project, action)

@@ -22,6 +22,7 @@ from ui.common import (
     pack_buttons,
     project_or_stop,
     reopen_run,
+    report_button,
     save_run_button,
     synthetic_banner,
 )
@@ -124,6 +125,7 @@ def _show_clusters(project, report) -> None:
         project, report, title="创新资源密度聚类", prefix="cl", file_name="innomap_clusters.zip"
     )
     save_run_button(project, report, key="cl_save", title=s["params_label"])
+    report_button(project, report, key="cl", title=s["params_label"])
 
 
 def _hotspots_tab(project, keys, zone) -> None:
@@ -205,6 +207,7 @@ def _show_hotspots(project, report, surf) -> None:
         file_name="innomap_hotspots.zip",
     )
     save_run_button(project, report, key="hs_save", title=label)
+    report_button(project, report, key="hs", title=label)
 
 
 def _stats_tab(project, keys, zone) -> None:

@@ -16,6 +16,7 @@ from ui.common import (
     pack_buttons,
     project_or_stop,
     reopen_run,
+    report_button,
     save_run_button,
     synthetic_banner,
 )
@@ -236,6 +237,7 @@ def _show(project, report, graph) -> None:
         tables={**report.tables, "redundancy": res.redundancy},
     )
     save_run_button(project, report, key="cov_save", title=label)
+    report_button(project, report, key="cov", title=label)
     _sensitivity(project, report, label)
 
 

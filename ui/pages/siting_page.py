@@ -20,6 +20,7 @@ from ui.common import (
     pack_buttons,
     project_or_stop,
     reopen_run,
+    report_button,
     save_run_button,
     synthetic_banner,
 )
@@ -268,6 +269,7 @@ def _show(project, report) -> None:
         tables={"selected": table, "by_zone": res.by_zone, "by_district": res.by_district},
     )
     save_run_button(project, report, key="site_save", title=label)
+    report_button(project, report, key="site", title=label)
 
 
 def main() -> None:
