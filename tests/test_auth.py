@@ -21,9 +21,11 @@ from layers import auth
 from layers.project import (
     ProjectLayer,
     add_layer,
+    add_network,
     audit_log,
     copy_project,
     create_project,
+    delete_run,
     open_project,
     remove_layer,
     save_as,
@@ -94,21 +96,37 @@ def test_viewer_forged_add_layer_is_refused_and_audited(users, project_ref):
     assert last["action"] == "denied:add_layer" and last["user"] == "vera"
 
 
-def test_no_signed_in_user_changes_nothing(users, project_ref):
+@pytest.mark.parametrize("who", [None, "vera"])
+def test_no_change_without_the_editor_role(users, project_ref, who):
+    """Every change the store offers is refused below the UI, and each refusal is audited."""
+    auth.set_actor(auth.Actor("ed", "editor"))
     p = open_project(project_ref)
-    auth.set_actor(None)
-    for change in (
-        lambda: add_layer(p, _layer()),
-        lambda: save_run(p, analysis="coverage", title="t", request={}, summary={}),
-        lambda: remove_layer(p, "行政区"),
-    ):
-        with pytest.raises(auth.PermissionDeniedError, match="sign in"):
+    run = save_run(p, analysis="coverage", title="t", request={}, summary={})
+    edges = gpd.GeoDataFrame(
+        {"u": [0]},
+        geometry=gpd.GeoSeries.from_wkt(["LINESTRING (119.2 34.6, 119.21 34.6)"]),
+        crs=4326,
+    )
+    auth.set_actor(auth.verify_password(users, who, PASSWORD) if who else None)
+    changes = {
+        "add_layer": lambda: add_layer(p, _layer()),
+        "replace_layer": lambda: add_layer(p, _layer(), replace=True),
+        "save_run": lambda: save_run(p, analysis="coverage", title="t", request={}, summary={}),
+        "delete_run": lambda: delete_run(p, run.id),
+        "remove_layer": lambda: remove_layer(p, "行政区"),
+        "add_network": lambda: add_network(p, name="路网", edges=edges),
+    }
+    for change in changes.values():
+        with pytest.raises(
+            auth.PermissionDeniedError, match="sign in" if who is None else "editor"
+        ):
             change()
-    assert [r["action"] for r in audit_log(p)][-3:] == [
-        "denied:add_layer",
-        "denied:save_run",
-        "denied:remove_layer",
-    ]
+    fresh = open_project(project_ref)
+    assert fresh.version == p.version and [r.id for r in fresh.runs] == [run.id]
+    assert set(fresh.layers) == set(p.layers) and not fresh.networks
+    denied = [r for r in audit_log(fresh) if r["action"].startswith("denied:")]
+    assert [r["action"] for r in denied] == [f"denied:{a}" for a in changes]
+    assert {r["user"] for r in denied} == {who or "anonymous"}
 
 
 def test_editor_changes_and_audit_names_the_user(users, project_ref):
