@@ -258,3 +258,47 @@ def test_pdf_with_libreoffice(proj):
     reader = PdfReader(io.BytesIO(pdf))
     text = "".join(pg.extract_text() for pg in reader.pages)
     assert "孵化器选址分析" in text and "测试项目" in text and "科创走廊剖面分析" in text
+
+
+def test_hotspot_and_whatif_tables_from_their_summaries():
+    hs = {
+        "classes": {"hot_99": 2, "not_significant": 7},
+        "nearest_neighbour": [
+            {"kind": "企业", "n": 6, "observed_mean_nn_m": 208.3, "expected_mean_nn_m": 294.9,
+             "R": 0.7065, "p": 0.169, "pattern": "random"}
+        ],
+    }  # fmt: skip
+    (_, _, rows1), (_, _, rows2) = report_docx.result_tables("hotspots", hs)
+    assert rows1 == [["热点 (99% 置信度)", "2"], ["不显著", "7"]]
+    assert rows2 == [["企业", "6", "208.3", "294.9", "0.707", "0.169", "random"]]
+    wi = {
+        "baseline_sites": 1,
+        "sites": 2,
+        "baseline_share": 1 / 3,
+        "share": 5 / 6,
+        "delta_share": 0.5,
+    }
+    [(_, head, rows)] = report_docx.result_tables("whatif", wi)
+    assert head == ["指标", "现状", "情景"]
+    assert rows == [
+        ["孵化器数量", "1", "2"],
+        ["覆盖率", "33.3%", "83.3%"],
+        ["覆盖率变化", "—", "+50.0 个百分点"],
+    ]
+
+
+def test_a_run_that_cannot_be_run_again_keeps_its_tables(proj):
+    """A saved run whose layer is gone: the chapter says the map could not be drawn."""
+    from layers.project import RunRecord
+
+    p, ids, _ = proj
+    rec = p.run(ids["site"])
+    gone = RunRecord(
+        id="x", analysis="site", title="旧", created_at="2026-01-01",
+        request=rec.request | {"demand": ["已删除的图层"]}, summary=rec.summary,
+    )  # fmt: skip
+    sec = report.section_from_run(p, gone, dpi=DPI)
+    assert sec.figures == [] and "map could not be drawn" in sec.notes[0]
+    assert "已删除的图层" in sec.notes[0]
+    changed = dict(rec.summary, selected=[dict(rec.summary["selected"][0], id="other")])
+    assert report._headline("site", changed) != report._headline("site", rec.summary)

@@ -58,9 +58,14 @@ def test_whatif_baseline_leaves_synthetic_out_by_default(proj):
     assert s["baseline_sites"] == 1 and s["baseline_synthetic_excluded"] == 1
     assert s["baseline_share"] == pytest.approx(2 / 6) and s["delta_share"] == 0
     kept = whatif.run(
-        proj, whatif.WhatIfRequest(sites=tuple(whatif.existing_sites(proj)), include_synthetic_existing=True)
+        proj,
+        whatif.WhatIfRequest(
+            sites=tuple(whatif.existing_sites(proj)), include_synthetic_existing=True
+        ),
     ).summary
     assert kept["baseline_sites"] == 2 and kept["baseline_share"] == pytest.approx(5 / 6)
+    labels = [lyr.label for lyr in report_print_layers(proj, rep)[0]]
+    assert "现状孵化器 (1) · 覆盖 33.3%" in labels and "情景站点 (1) · 覆盖 33.3%" in labels
 
 
 def test_cli_site_flag_and_summary(proj, tmp_path):
@@ -111,7 +116,8 @@ def test_provenance_states_precision_and_drop_synthetic_counts(proj):
 
 
 @pytest.mark.parametrize(
-    ("share", "text"), [(0.0, "0%"), (0.5, "50%"), (0.004, "0.4%"), (0.9977, "99.8%"), (1.0, "100%")]
+    ("share", "text"),
+    [(0.0, "0%"), (0.5, "50%"), (0.004, "0.4%"), (0.9977, "99.8%"), (1.0, "100%")],
 )
 def test_share_text_never_rounds_a_part_to_none_or_all(share, text):
     assert share_text(share) == text
