@@ -428,14 +428,14 @@ def whatif_print_layers(project: Project, report, *, zone: str | None = None) ->
             style={"size": 4},
         ),
         PrintLayer(
-            f"现状孵化器 ({s['baseline_sites']:,}) · 覆盖 {s['baseline_share']:.1%}",
+            f"现状孵化器 · 覆盖 {s['baseline_share']:.1%}",
             report.inputs["baseline"],
             "point",
             "#999999",
             style={"size": 18, "zorder": 6},
         ),
         PrintLayer(
-            f"情景站点 ({s['sites']:,}) · 覆盖 {s['share']:.1%}",
+            f"情景站点 · 覆盖 {s['share']:.1%}",
             sites,
             "point",
             REGISTRY["incubators"].color,
@@ -477,7 +477,7 @@ def profile_print_layers(project: Project, report, *, zone: str | None = None) -
         files = (Path(str(x["source_file"])).name for x in sources if x["kind"] == k)
         out.append(
             PrintLayer(
-                f"{REGISTRY[k].name_zh} (带内 {s['by_kind'][k]:,})",
+                f"{REGISTRY[k].name_zh} · 带内",  # the legend adds the count drawn
                 sub,
                 "point",
                 REGISTRY[k].color,

@@ -78,9 +78,7 @@ def test_chart_and_print_layers(proj):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     layers, _, subtitle = report_print_layers(p, rep)
     labels = [lyr.label for lyr in layers]
-    assert "科技企业 (带内 3)" in labels and any(
-        lab.startswith("分段 (每 500 米") for lab in labels
-    )
+    assert "科技企业 · 带内" in labels and any(lab.startswith("分段 (每 500 米") for lab in labels)
     assert "模拟数据" in subtitle  # prominent on the print map
     with pytest.raises(InnoMapError, match="no bins"):
         profile_chart({"bins": []})

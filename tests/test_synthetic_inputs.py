@@ -65,7 +65,7 @@ def test_whatif_baseline_leaves_synthetic_out_by_default(proj):
     ).summary
     assert kept["baseline_sites"] == 2 and kept["baseline_share"] == pytest.approx(5 / 6)
     labels = [lyr.label for lyr in report_print_layers(proj, rep)[0]]
-    assert "现状孵化器 (1) · 覆盖 33.3%" in labels and "情景站点 (1) · 覆盖 33.3%" in labels
+    assert "现状孵化器 · 覆盖 33.3%" in labels and "情景站点 · 覆盖 33.3%" in labels
 
 
 def test_cli_site_flag_and_summary(proj, tmp_path):
