@@ -36,6 +36,20 @@ def _bins(summary: dict):
     return bins, f, t
 
 
+def _share_panel(ax, mid, width, share, minutes, lang: str, font) -> None:
+    """Covered share per bin (%); empty bins marked with a grey cross."""
+    ax.bar(mid, np.nan_to_num(share) * 100, width=width, color="#2b83ba")
+    empty = np.isnan(share)
+    if empty.any():
+        ax.scatter(mid[empty], np.zeros(empty.sum()), marker="x", color="#999999", s=12)
+    ax.set_ylabel(
+        (f"{minutes:g} 分钟\n覆盖率 (%)" if lang == "zh" else f"covered\nin {minutes:g} min (%)"),
+        fontproperties=font,
+    )
+    ax.set_ylim(0, 105)
+    ax.grid(axis="y", lw=0.3, alpha=0.5)
+
+
 def profile_chart(
     summary: dict,
     *,
@@ -83,18 +97,7 @@ def profile_chart(
         ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
         ax.grid(axis="y", lw=0.3, alpha=0.5)
     if has_share:
-        ax = axes[len(kinds)]
-        ax.bar(mid, np.nan_to_num(share) * 100, width=width, color="#2b83ba")
-        empty = np.isnan(share)
-        if empty.any():
-            ax.scatter(mid[empty], np.zeros(empty.sum()), marker="x", color="#999999", s=12)
-        m = summary.get("minutes")
-        ax.set_ylabel(
-            (f"{m:g} 分钟\n覆盖率 (%)" if lang == "zh" else f"covered\nin {m:g} min (%)"),
-            fontproperties=small,
-        )
-        ax.set_ylim(0, 105)
-        ax.grid(axis="y", lw=0.3, alpha=0.5)
+        _share_panel(axes[len(kinds)], mid, width, share, summary.get("minutes"), lang, small)
     axes[-1].set_xlabel(
         "距轴线起点 (km)" if lang == "zh" else "distance from the axis start (km)",
         fontproperties=font,
