@@ -48,3 +48,41 @@ def pg_server():
         pytest.skip(f"PostgreSQL/PostGIS not available: {exc}")
     yield server
     server.stop()
+
+
+_COPIES = iter(range(10**6))
+
+
+def project_in_store(store: str, base, tmp_path, *, label: str, server=None) -> str:
+    """A fresh copy of project file ``base`` in ``store`` ("gpkg" or "postgis"), made as admin.
+
+    Returns the ``.gpkg`` path or the ``postgresql://…?project=…`` reference.
+    """
+    from layers import auth
+    from layers.project import copy_project
+
+    if store == "gpkg":
+        p = Path(tmp_path) / f"{label}.gpkg"
+        p.write_bytes(Path(base).read_bytes())
+        return str(p)
+    ref = server.project_ref(f"{label}{next(_COPIES)}")
+    auth.set_actor(auth.Actor("setup", "admin"))
+    try:
+        copy_project(base, ref, force=True)
+    finally:
+        auth.set_actor(None)
+    return ref
+
+
+def haizhou_project_in_postgis(server, folder, *, name: str) -> str:
+    """A small 连云港 (海州区) project created as admin and copied into PostGIS as ``name``."""
+    from layers import auth
+    from layers.project import create_project
+
+    base = Path(folder) / "base.gpkg"
+    auth.set_actor(auth.Actor("setup", "admin"))
+    try:
+        create_project(base, name=name, city="连云港市", counties=["海州区"])
+    finally:
+        auth.set_actor(None)
+    return project_in_store("postgis", base, folder, label=name, server=server)

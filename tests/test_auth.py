@@ -23,7 +23,6 @@ from layers.project import (
     add_layer,
     add_network,
     audit_log,
-    copy_project,
     create_project,
     delete_run,
     open_project,
@@ -31,6 +30,7 @@ from layers.project import (
     save_as,
     save_run,
 )
+from tests.conftest import project_in_store
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "s3cret-密码-xyz"
@@ -43,22 +43,10 @@ def base(tmp_path_factory) -> Path:
     return path
 
 
-_N = iter(range(10**6))
-
-
 @pytest.fixture(params=["gpkg", "postgis"])
 def project_ref(request, base, tmp_path) -> str:
-    if request.param == "gpkg":
-        p = tmp_path / "p.gpkg"
-        p.write_bytes(base.read_bytes())
-        return str(p)
-    ref = request.getfixturevalue("pg_server").project_ref(f"权限{next(_N)}")
-    auth.set_actor(auth.Actor("setup", "admin"))
-    try:
-        copy_project(base, ref)
-    finally:
-        auth.set_actor(None)
-    return ref
+    server = request.getfixturevalue("pg_server") if request.param == "postgis" else None
+    return project_in_store(request.param, base, tmp_path, label="权限", server=server)
 
 
 @pytest.fixture()

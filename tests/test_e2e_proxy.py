@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from layers import auth
-from layers.project import copy_project, create_project
+from tests.conftest import haizhou_project_in_postgis
 from tests.test_e2e_browser import _free_port, browser, start_app, stop_app  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -83,14 +82,7 @@ def proxy(pg_server, tmp_path_factory):
             pytest.fail("nginx is required in CI (apt-get install nginx-light)")
         pytest.skip("nginx not installed")
     folder = tmp_path_factory.mktemp("proxy")
-    auth.set_actor(auth.Actor("setup", "admin"))
-    try:
-        base = folder / "base.gpkg"
-        create_project(base, name="代理测试", city="连云港市", counties=["海州区"])
-        ref = pg_server.project_ref("代理测试")
-        copy_project(base, ref, force=True)
-    finally:
-        auth.set_actor(None)
+    ref = haizhou_project_in_postgis(pg_server, folder, name="代理测试")
     roles = folder / "roles.txt"
     roles.write_text("zhang = editor\n* = viewer\n", encoding="utf-8")
     htpasswd = folder / "htpasswd"

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from layers import auth
-from layers.project import audit_log, copy_project, create_project, open_project
+from layers.project import audit_log, open_project
+from tests.conftest import haizhou_project_in_postgis
 from tests.test_e2e_browser import _free_port, browser, start_app, stop_app  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -20,14 +21,7 @@ PASSWORD = "team-密码-2026"
 def team(pg_server, tmp_path_factory):
     """A PostGIS project and a users file with a viewer and an editor."""
     folder = tmp_path_factory.mktemp("team")
-    auth.set_actor(auth.Actor("setup", "admin"))
-    try:
-        base = folder / "base.gpkg"
-        create_project(base, name="连云港团队", city="连云港市", counties=["海州区"])
-        ref = pg_server.project_ref("连云港团队")
-        copy_project(base, ref, force=True)
-    finally:
-        auth.set_actor(None)
+    ref = haizhou_project_in_postgis(pg_server, folder, name="连云港团队")
     users = folder / "users.json"
     auth.add_user(users, "vera", role="viewer", password=PASSWORD)
     auth.add_user(users, "ed", role="editor", password=PASSWORD)

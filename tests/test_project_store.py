@@ -33,6 +33,7 @@ from layers.project import (
     save_as,
     save_run,
 )
+from tests.conftest import project_in_store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,14 +67,8 @@ _N = iter(range(10**6))
 @pytest.fixture(params=["gpkg", "postgis"])
 def project(request, lyg, tmp_path) -> str:
     """The same fresh 连云港 project in each store: a .gpkg path or a postgresql:// reference."""
-    if request.param == "gpkg":
-        p = tmp_path / "p.gpkg"
-        p.write_bytes(lyg.read_bytes())
-        return str(p)
-    server = request.getfixturevalue("pg_server")
-    ref = server.project_ref(f"项目{next(_N)}")
-    copy_project(lyg, ref)
-    return ref
+    server = request.getfixturevalue("pg_server") if request.param == "postgis" else None
+    return project_in_store(request.param, lyg, tmp_path, label="项目", server=server)
 
 
 def test_new_project_for_another_city(lyg):
