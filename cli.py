@@ -76,14 +76,26 @@ def _warn(messages) -> None:
 
 
 def _minutes(text: str) -> tuple[float, ...]:
+    """Comma-separated cut-offs: each finite, > 0, ≤ settings.MAX_MINUTES; at most MAX_CUTOFFS."""
+    import math
+
+    shown = text if len(text) <= 60 else text[:59] + "…"
     try:
         vals = tuple(float(x) for x in text.split(",") if x.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"--minutes {text!r}: give comma-separated minutes, e.g. 5,10,15"
+            f"{shown!r}: 应为逗号分隔的分钟数 / give comma-separated minutes, e.g. 5,10,15"
         ) from None
-    if not vals or min(vals) <= 0:
-        raise argparse.ArgumentTypeError(f"--minutes {text!r}: minutes must be positive")
+    if not vals or not all(math.isfinite(v) and 0 < v <= settings.MAX_MINUTES for v in vals):
+        raise argparse.ArgumentTypeError(
+            f"{shown!r}: 分钟数须为有限正数且不超过 {settings.MAX_MINUTES:g} / minutes must be "
+            f"finite, > 0 and ≤ {settings.MAX_MINUTES:g}"
+        )
+    if len(set(vals)) > settings.MAX_CUTOFFS:
+        raise argparse.ArgumentTypeError(
+            f"{len(set(vals))} 个时间阈值超过上限 {settings.MAX_CUTOFFS} / {len(set(vals))} cut-offs "
+            f"exceed the limit of {settings.MAX_CUTOFFS}: give fewer minutes"
+        )
     return vals
 
 
@@ -250,7 +262,7 @@ def _cmd_hotspots(args: argparse.Namespace) -> int:
 
 def _check_out(out, names: list[str], *, force: bool) -> None:
     """Refuse to overwrite analysis outputs in ``out`` unless ``--force`` (before any work is written)."""
-    from layers.io_safe import OutputExistsError
+    from layers.io_safe import OutputExistsError, OutputPathError
 
     if out.exists() and not out.is_dir():
         raise OutputExistsError(
@@ -262,7 +274,13 @@ def _check_out(out, names: list[str], *, force: bool) -> None:
             f"{out} 中已有 {', '.join(existing)} / {', '.join(existing)} already exist in "
             f"{out.name!r}: choose another folder or pass --force to overwrite"
         )
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # /dev/null/x, no rights: a clear error, not a traceback
+        raise OutputPathError(
+            f"无法创建文件夹 {out} ({exc.strerror}) / cannot create the --out folder {out.name!r} "
+            f"({exc.strerror}): choose a folder you can write to"
+        ) from None
 
 
 def _write_summary(out, summary: dict) -> None:

@@ -25,6 +25,8 @@ __all__ = [
     "GEOCODE_WORKERS",
     "HOTSPOT_CELL_M",
     "HOTSPOT_PERMUTATIONS",
+    "MAX_CUTOFFS",
+    "MAX_MINUTES",
     "MAX_SNAP_M",
     "PRINT_DPI",
     "PRINT_ORIENTATION",
@@ -54,6 +56,10 @@ MAX_SNAP_M: float = 300.0
 
 #: Coverage cut-offs (minutes): the 5/10/15-minute life circles.
 COVERAGE_MINUTES: tuple[float, ...] = (5.0, 10.0, 15.0)
+#: Limits of travel-time cut-offs (coverage, siting, the pages): each finite, > 0 and
+#: ≤ MAX_MINUTES; at most MAX_CUTOFFS of them (checked before any work is allocated).
+MAX_MINUTES: float = 180.0
+MAX_CUTOFFS: int = 12
 #: Coverage and siting leave out demand whose coordinates are coarser than this (m),
 #: e.g. addresses geocoded only to their county; the request's ``include_coarse`` keeps them.
 COVERAGE_MAX_PRECISION_M: float = 1000.0

@@ -536,3 +536,97 @@ def test_gpkg_view_over_database_internals_is_refused(tmp_path):
     con.close()
     msg = _refused(p, "'evil'", "database internals", opts=ImportOptions(kind="incubators"))
     assert str(tmp_path) not in msg
+
+
+# ---------------------------------------------------------------- parameters
+@pytest.mark.parametrize(
+    "minutes,pattern",
+    [("inf", "finite"), ("nan", "finite"), ("5,1e400", "finite"), ("-5", "> 0"), ("0", "> 0"),
+     ("181", "180"), (",".join(str(i) for i in range(1, 14)), "limit of 12"),
+     (",".join(str(i) for i in range(1, 2001)), "finite")],
+)  # fmt: skip
+def test_cli_minutes_refused_before_any_work(capsys, minutes, pattern):
+    with pytest.raises(SystemExit) as ei:
+        cli_main(
+            ["coverage", "--service", "a", "--demand", "b", "--minutes", minutes, "--out", "x"]
+        )
+    err = capsys.readouterr().err
+    assert ei.value.code == 2 and "Traceback" not in err
+    assert "--minutes" in err and pattern in err and " / " in err
+    assert len(err) < 3_000  # 2,000 cut-offs are not echoed
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), -1.0, 0.0, 181.0])
+def test_workflow_requests_refuse_bad_minutes(value):
+    from layers.errors import InnoMapError
+    from workflows.coverage import CoverageRequest
+    from workflows.siting import SitingRequest
+
+    with pytest.raises(InnoMapError, match="minutes"):
+        CoverageRequest(minutes=(5.0, value))
+    with pytest.raises(InnoMapError, match="minutes"):
+        SitingRequest(minutes=value)
+
+
+def test_cutoff_cap_is_a_setting_and_checked_by_the_request():
+    import settings
+    from layers.errors import InnoMapError
+    from workflows.coverage import CoverageRequest
+
+    assert settings.MAX_CUTOFFS == 12 and settings.MAX_MINUTES == 180.0
+    CoverageRequest(minutes=tuple(range(1, 13)))
+    with pytest.raises(InnoMapError, match="12"):
+        CoverageRequest(minutes=tuple(range(1, 14)))
+
+
+@pytest.mark.parametrize(
+    "kw,pattern",
+    [({"cell_m": 1}, "limit 10 m"), ({"permutations": 10_000_000}, "99999"),
+     ({"cell_m": float("inf")}, "finite")],
+)  # fmt: skip
+def test_hotspot_work_limits(kw, pattern):
+    from layers.errors import InnoMapError
+    from workflows.hotspots import HotspotsRequest
+
+    with pytest.raises(InnoMapError, match=pattern):
+        HotspotsRequest(**kw)
+
+
+def test_siting_grid_limit():
+    from layers.errors import InnoMapError
+    from workflows.siting import SitingRequest
+
+    with pytest.raises(InnoMapError, match="grid spacing"):
+        SitingRequest(candidates="grid:1")
+
+
+def test_impossible_out_paths_exit_2_with_a_message(tmp_path, capsys):
+    p = _csv(tmp_path, "ok.csv", HEADER + ROWS[0] + "\n")
+    folder = tmp_path / "a folder"
+    folder.mkdir()
+    base = ["import", str(p), "--kind", "incubators", "--crs", "WGS84", "--out"]
+    for out, pattern in (
+        (str(folder), "is a folder"),
+        ("/dev/null/x.gpkg", "'/dev/null' is not a folder"),
+        ("/dev/null/x/y.gpkg", "'/dev/null' is not a folder"),
+    ):
+        code, _, err = _cli(capsys, *base, out)
+        assert code == 2 and pattern in err and " / " in err, err
+        assert ".x.gpkg." not in err  # no temporary name
+    code, _, _ = _cli(capsys, *base, str(tmp_path / "new" / "deeper" / "o.gpkg"))
+    assert code == 0 and (tmp_path / "new" / "deeper" / "o.gpkg").exists()
+
+
+def test_analysis_out_folder_that_cannot_be_made():
+    from cli import _check_out
+    from layers.errors import InnoMapError
+
+    with pytest.raises(InnoMapError, match="cannot create the --out folder"):
+        _check_out(Path("/dev/null/x"), ["summary.json"], force=False)
+
+
+def test_streamlit_shows_no_exception_details():
+    import tomllib
+
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert cfg["client"]["showErrorDetails"] == "none"

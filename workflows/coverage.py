@@ -42,8 +42,8 @@ __all__ = [
 ]
 
 #: Work limits (named in the error when exceeded).
-MAX_MINUTES = 180.0
-MAX_CUTOFFS = 12
+MAX_MINUTES = settings.MAX_MINUTES
+MAX_CUTOFFS = settings.MAX_CUTOFFS
 MAX_SPEED_KMH = 200.0
 #: Named presets of a coverage request (mode, speed and cut-offs set by a standard).
 PRESETS = ("gb50180",)

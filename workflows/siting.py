@@ -110,7 +110,7 @@ class SitingRequest:
             check_positive("k", self.k, maximum=MAX_K)
         if self.target_share is not None:
             check_positive("target_share", self.target_share, maximum=1.0)
-        check_positive("minutes", self.minutes, maximum=180, unit=" min")
+        check_positive("minutes", self.minutes, maximum=settings.MAX_MINUTES, unit=" min")
         check_positive("time_limit", self.time_limit, maximum=3600, unit=" s")
         if self.candidates.startswith("grid:"):
             try:
