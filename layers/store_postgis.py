@@ -166,6 +166,7 @@ def _read_layer_table(conn, tbl: str) -> gpd.GeoDataFrame:
     """
     import io
 
+    import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pcsv
     import shapely
@@ -173,8 +174,21 @@ def _read_layer_table(conn, tbl: str) -> gpd.GeoDataFrame:
     cols = [(c, t) for c, t in _columns(conn, tbl) if c not in ("fid", "geometry")]
     if any(t not in _ARROW_TYPES for _, t in cols):
         return _read_layer_table_slow(conn, tbl)
-    names = [c for c, _ in cols] + ["geometry"]
-    select = ", ".join([f'"{c}"' for c, _ in cols] + ["encode(ST_AsEWKB(geometry), 'hex')"])
+    gtype = conn.execute(
+        _q(
+            "SELECT type FROM geometry_columns WHERE f_table_schema = :s AND f_table_name = :t "
+            "AND f_geometry_column = 'geometry'"
+        ),
+        {"s": SCHEMA, "t": tbl},
+    ).scalar()
+    points = str(gtype or "").upper() == "POINT"  # typed column: x, y beat parsing WKB
+    names = [c for c, _ in cols] + (["_x", "_y", "_null"] if points else ["geometry"])
+    geom_sql = (
+        ["ST_X(geometry)", "ST_Y(geometry)", "geometry IS NULL"]
+        if points
+        else ["encode(ST_AsEWKB(geometry), 'hex')"]
+    )
+    select = ", ".join([f'"{c}"' for c, _ in cols] + geom_sql)
     buf = io.BytesIO()
     dbapi = conn.connection.driver_connection
     with (
@@ -183,7 +197,12 @@ def _read_layer_table(conn, tbl: str) -> gpd.GeoDataFrame:
     ):
         for chunk in cp:
             buf.write(chunk)
-    types = {c: pa.type_for_alias(_ARROW_TYPES[t]) for c, t in cols} | {"geometry": pa.string()}
+    types = {c: pa.type_for_alias(_ARROW_TYPES[t]) for c, t in cols} | {
+        "geometry": pa.string(),
+        "_x": pa.float64(),
+        "_y": pa.float64(),
+        "_null": pa.bool_(),
+    }
     table = pcsv.read_csv(
         io.BytesIO(buf.getvalue()),
         read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 24),
@@ -197,8 +216,18 @@ def _read_layer_table(conn, tbl: str) -> gpd.GeoDataFrame:
         ),
     )
     del buf
-    geoms = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
-    df = table.drop_columns(["geometry"]).to_pandas()
+    if points:
+        x = table.column("_x").to_numpy(zero_copy_only=False)
+        y = table.column("_y").to_numpy(zero_copy_only=False)
+        geoms = shapely.points(x, y)
+        empty = np.isnan(x)  # POINT EMPTY, or NULL
+        geoms[empty] = shapely.from_wkt("POINT EMPTY")
+        geoms[table.column("_null").to_numpy(zero_copy_only=False)] = None
+        table = table.drop_columns(["_x", "_y", "_null"])
+    else:
+        geoms = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
+        table = table.drop_columns(["geometry"])
+    df = table.to_pandas()
     for c, t in cols:
         if _ARROW_TYPES[t] == "string":
             df[c] = df[c].astype("str").where(df[c].notna(), None)
@@ -231,6 +260,13 @@ def _write_layer_table(conn, tbl: str, gdf: gpd.GeoDataFrame) -> None:
 
     g = gdf.copy()
     g.iloc[:0].to_postgis(tbl, conn, schema=SCHEMA, if_exists="fail", index=False)
+    if len(g) and set(g.geom_type.dropna().unique()) == {"Point"}:  # typed: read back as x, y
+        conn.execute(
+            _q(
+                f'ALTER TABLE {SCHEMA}."{tbl}" ALTER COLUMN geometry TYPE geometry(Point, 4326) '
+                "USING ST_SetSRID(geometry, 4326)"
+            )
+        )
     cols = [c for c in g.columns if c != "geometry"]
     collist = ", ".join(f'"{c}"' for c in [*cols, "geometry"])
     dbapi = conn.connection.driver_connection
