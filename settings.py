@@ -40,6 +40,7 @@ __all__ = [
     "SPEEDS_KMH",
     "STRAIGHT_DRIVE_KMH",
     "STUDY_AREA_BUFFER_M",
+    "WEBGL_THRESHOLD",
     "default_speed_kmh",
 ]
 
@@ -95,6 +96,10 @@ GEOCODE_MAX_FAILURES_IN_A_ROW: int = 5
 GEOCODE_OK_MAX_PRECISION_M: float = 500.0
 GEOCODE_MIN_SCORE: float = 60.0
 GEOCODE_WORKERS: int = 4
+
+#: Web map: point layers with more features than this are drawn by the GPU (WebGL,
+#: vendored leaflet.glify) from a compact payload instead of one Leaflet marker each.
+WEBGL_THRESHOLD: int = 20_000
 
 #: Study area without a zone: convex hull of the points buffered by this (m).
 STUDY_AREA_BUFFER_M: float = 100.0

@@ -11,6 +11,7 @@ This module has no Streamlit dependency, so the CLI can build the same map.
 from __future__ import annotations
 
 import base64
+import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -21,7 +22,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.map import Layer
 from jinja2 import Template
@@ -30,6 +31,8 @@ from layers.crs import wgs84_to_gcj02
 from layers.safe import escape_html, escape_label, js_literal
 from layers.schema import field_label
 from render.basemaps import Basemap, make_basemap
+from render.compact import encode_points
+from settings import WEBGL_THRESHOLD
 
 __all__ = [
     "CHINA_BOUNDS",
@@ -90,6 +93,8 @@ _CLUSTER_CSS = [
     ("markercluster_css", "vendor/MarkerCluster.css"),
     ("markercluster_default_css", "vendor/MarkerCluster.Default.css"),
 ]
+#: Large point layers: leaflet.glify (WebGL) and the InnoMap layer built on it.
+_GL_JS = [("glify", "vendor/glify-browser.js"), ("innomap_gl", "innomap_gl.js")]
 
 
 @lru_cache(maxsize=16)
@@ -224,6 +229,43 @@ class _DataLayer(JSCSSMixin, Layer):
         self.default_css = css
 
 
+class _RawText(Element):
+    """Text put into the page as is (not compiled as a Jinja template)."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs) -> str:
+        return self.text
+
+
+class _RawScriptMixin(MacroElement):
+    """Adds the ``script`` macro's output to the figure as raw text: branca would compile
+    megabytes of payload as a Jinja template (5 s for 1M points)."""
+
+    def render(self, **kwargs):
+        script = self._template.module.__dict__["script"]
+        self.get_root().script.add_child(_RawText(str(script(self, kwargs))), name=self.get_name())
+        for child in self._children.values():
+            child.render(**kwargs)
+
+
+class _GlDataLayer(JSCSSMixin, Layer, _RawScriptMixin):
+    """A large point layer (``InnoMap.glPointLayer``) with its compact payload."""
+
+    _template = _DataLayer._template
+
+    def __init__(self, *, name, factory, payload, opts, show, js, css):
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "InnoMapLayer"
+        self.factory = factory
+        self.payload = payload
+        self.opts = opts
+        self.default_js = js
+        self.default_css = css
+
+
 class _Script(MacroElement):
     _template = Template(
         """
@@ -239,6 +281,21 @@ class _Script(MacroElement):
         self.code = code
 
 
+_NO_PROPS = {
+    True: "此浏览器无法解压属性表, 请使用新版浏览器",
+    False: "This browser cannot unpack the attribute table; use a recent browser",
+}
+
+
+def _gl_payload(gdf: gpd.GeoDataFrame, geoms: gpd.GeoSeries, fields: tuple[str, ...]) -> str:
+    """The compact payload of a large point layer as a script-safe literal (ASCII base64)."""
+    xy = shapely.get_coordinates(geoms.values)
+    if len(xy) != len(geoms):  # empty or missing points: slower, aligned
+        xy = np.column_stack([geoms.x.to_numpy(), geoms.y.to_numpy()])
+    payload = encode_points(xy[:, 0], xy[:, 1], gdf, fields)
+    return json.dumps(payload, separators=(",", ":"))
+
+
 def _labels(fields, lang):
     return {f: field_label(f, lang) for f in fields}
 
@@ -251,6 +308,7 @@ def build_map(
     focus: tuple[str, str] | None = None,
     asset_mode: str = "static",
     cluster_threshold: int = 1000,
+    gl_threshold: int | None = None,
     legend_title: str | None = None,
     extra_notes: tuple[str, ...] = (),
     fit_bounds: tuple[float, float, float, float] | None = None,
@@ -271,6 +329,9 @@ def build_map(
         Serve JS/CSS from Streamlit's static folder or inline them.
     cluster_threshold : int
         Point layers with more features are clustered (MarkerCluster).
+    gl_threshold : int, optional
+        Point layers with more features are drawn by the GPU from a compact
+        payload (:mod:`render.compact`; default ``settings.WEBGL_THRESHOLD``).
     legend_title : str, optional
         Title of the legend.
     extra_notes : tuple of str
@@ -354,7 +415,15 @@ def build_map(
             "synthLabel": synth_label,
         }
         geoms = to_overlay_crs(gdf, basemap.overlay_crs)
-        if lyr.geometry == "point":
+        if lyr.geometry == "point" and n > (
+            WEBGL_THRESHOLD if gl_threshold is None else gl_threshold
+        ):
+            payload_js = _gl_payload(gdf, geoms, fields)
+            opts.update({"radius": 3, "noProps": _NO_PROPS[lang == "zh"]})
+            opts.update(lyr.style)
+            js, css = asset_links(_GL_JS, mode=asset_mode), []
+            factory = "glPointLayer"
+        elif lyr.geometry == "point":
             cluster = n > cluster_threshold
             payload = {
                 "lat": np.round(geoms.y.to_numpy(), 6).tolist(),
@@ -392,10 +461,12 @@ def build_map(
             opts.update(lyr.style)
             js, css = [], []
             factory = "vectorLayer"
-        el = _DataLayer(
+        if factory != "glPointLayer":
+            payload_js = js_literal(payload)
+        el = (_GlDataLayer if factory == "glPointLayer" else _DataLayer)(
             name=escape_label(f"{lyr.label} ({n})"),
             factory=factory,
-            payload=js_literal(payload),
+            payload=payload_js,
             opts=js_literal(opts),
             show=lyr.show,
             js=js,

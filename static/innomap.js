@@ -172,5 +172,5 @@
   }
 
   window.InnoMap = { pointLayer: pointLayer, vectorLayer: vectorLayer, legend: legend,
-    focus: focus, ready: ready };
+    focus: focus, ready: ready, recordCard: recordCard };
 })();

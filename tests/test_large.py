@@ -1,0 +1,254 @@
+"""Large point layers on the web map: renderer choice, compact payload, click identify,
+vendored WebGL plugin served offline. Small sizes only (the browser side is in
+tests/test_e2e_large.py, the timings in bench/map_bench.py)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import subprocess
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import render.webmap as webmap
+from render.compact import decode_points, encode_points, nearest_point, point_record
+from render.webmap import POPUP_FIELDS, STATIC_DIR, MapLayer, build_map
+from tests.conftest import XSS_NAME
+
+
+def _frame(n: int, *, seed: int = 0, names=None) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(seed)
+    lon = 121.5 + rng.random(n) * 0.3
+    lat = 29.8 + rng.random(n) * 0.2
+    df = pd.DataFrame(
+        {
+            "id": [f"E{i}" for i in range(n)],
+            "name": names if names is not None else [f"企业{i}" for i in range(n)],
+            "subtype": rng.choice(["高新技术企业", "科技型中小企业", ""], n),
+            "level": pd.Series(rng.choice(["国家级", None], n), dtype=object),
+            "address": [f"某路{i % 7}号" for i in range(n)],
+            "coord_precision_m": rng.choice([10.0, 2.5, np.nan], n),
+            "synthetic": rng.random(n) < 0.5,
+        }
+    )
+    return gpd.GeoDataFrame(df, geometry=shapely.points(lon, lat), crs=4326)
+
+
+def _html(gdf, **kw) -> str:
+    layer = MapLayer("enterprises", "企业", gdf, "#d62728", "point")
+    return build_map([layer], **kw).get_root().render()
+
+
+def _gl_payload(html: str) -> dict:
+    m = re.search(r"InnoMap\.glPointLayer\(\s*(\{.*?\})\s*,\s*\{", html, re.S)
+    assert m, "no WebGL layer in the page"
+    return json.loads(m.group(1))
+
+
+# --- renderer choice ---------------------------------------------------------------
+
+
+def test_layers_above_the_threshold_use_the_gpu_renderer():
+    gdf = _frame(12)
+    big = _html(gdf, gl_threshold=11)
+    assert "InnoMap.glPointLayer(" in big and "InnoMap.pointLayer(" not in big
+    assert "/app/static/vendor/glify-browser.js" in big and "/app/static/innomap_gl.js" in big
+    assert "markercluster" not in big
+    small = _html(gdf, gl_threshold=12)  # at the threshold: markers as today
+    assert "InnoMap.pointLayer(" in small and "glify" not in small
+    assert '"lat":[' in small and '"cluster":false' in small
+
+
+def test_default_threshold_comes_from_settings(monkeypatch):
+    import settings
+
+    assert webmap.WEBGL_THRESHOLD == settings.WEBGL_THRESHOLD == 20_000
+    monkeypatch.setattr(webmap, "WEBGL_THRESHOLD", 5)
+    assert "InnoMap.glPointLayer(" in _html(_frame(6))
+    assert "InnoMap.glPointLayer(" not in _html(_frame(5))
+
+
+def test_small_layers_keep_markers_popups_and_clusters():
+    html = _html(_frame(1500))  # the demo's enterprises: ~1,000-4,000 points
+    assert "InnoMap.pointLayer(" in html and '"cluster":true' in html
+    assert "glify" not in html and "innomap_gl" not in html
+
+
+# --- compact payload ---------------------------------------------------------------
+
+_text = st.one_of(
+    st.none(),
+    st.text(max_size=12),
+    st.sampled_from(["", XSS_NAME, "a\x1fb", "</script>", "${x}`", "宁波"]),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.floats(73.5, 135.0),
+            st.floats(18.0, 53.5),
+            _text,
+            st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True, width=32)),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    unique=st.booleans(),
+)
+def test_compact_payload_round_trips_to_the_popup_values(rows, unique):
+    lon, lat, text, num, synth = (np.array(c, dtype=object) for c in zip(*rows, strict=True))
+    n = len(rows)
+    table = pd.DataFrame(
+        {
+            "id": [f"R{i}" for i in range(n)] if unique else [f"R{i % 3}" for i in range(n)],
+            "name": pd.Series(list(text), dtype=object),
+            "coord_precision_m": pd.Series(list(num), dtype=float),
+            "synthetic": synth.astype(bool),
+        }
+    )
+    fields = ("id", "name", "coord_precision_m", "synthetic", "missing_field")
+    payload = encode_points(lon.astype(float), lat.astype(float), table, fields)
+    assert all(isinstance(v, (str, int)) for v in payload.values())
+    assert re.fullmatch(r"[A-Za-z0-9+/=]*", payload["xy"] + payload["synth"] + payload["props"])
+    lo, la, sy, cols = decode_points(payload)
+    # positions within 2 cm, synthetic flags exact
+    assert np.abs(lo - lon.astype(float)).max() < 2e-7
+    assert np.abs(la - lat.astype(float)).max() < 2e-7
+    assert sy.tolist() == synth.astype(bool).tolist()
+    assert list(cols) == ["id", "name", "coord_precision_m", "synthetic"]
+    for f in cols:  # the same values the marker popups show (render.webmap._fmt)
+        assert cols[f] == [webmap._fmt(v) for v in table[f].tolist()], f
+
+
+def test_nearly_unique_text_is_sent_whole_and_repeated_text_as_codes():
+    n = 3000
+    gdf = _frame(n)
+    payload = encode_points(gdf.geometry.x, gdf.geometry.y, gdf, POPUP_FIELDS)
+    _, _, _, cols = decode_points(payload)
+    assert cols["id"][:3] == ["E0", "E1", "E2"] and cols["address"][8] == "某路1号"
+    assert set(cols["subtype"]) == {"高新技术企业", "科技型中小企业", None}
+    # 3,000 rows of text cost far less than their JSON
+    raw = len(pd.DataFrame(gdf.drop(columns="geometry")).to_json(force_ascii=False))
+    assert len(payload["props"]) < raw / 3
+
+
+# --- click identify ------------------------------------------------------------------
+
+
+def test_click_identify_finds_the_record_under_the_pointer():
+    gdf = _frame(500, seed=3)
+    payload = _gl_payload(_html(gdf, gl_threshold=0))
+    lon, lat, _, cols = decode_points(payload)
+    for i in (0, 137, 499):
+        x, y = gdf.geometry.x.iloc[i] + 1e-6, gdf.geometry.y.iloc[i] - 1e-6
+        j = nearest_point(lon, lat, x, y)
+        rec = point_record(cols, j)
+        assert rec["id"] == f"E{i}" and rec["name"] == f"企业{i}"
+        assert rec["synthetic"] == bool(gdf["synthetic"].iloc[i])
+    assert nearest_point(np.array([]), np.array([]), 0.0, 0.0) == -1
+
+
+_NODE_DRIVER = r"""
+globalThis.window = globalThis;
+const calls = [];
+window.InnoMap = { focus() {}, recordCard() {} };
+function extend(proto) {
+  function C() { if (proto.initialize) proto.initialize.apply(this, arguments); }
+  C.prototype = proto; return C;
+}
+globalThis.L = { Layer: { extend }, latLng: (a, b) => ({ lat: a, lng: b }) };
+require(process.argv[2]);
+const input = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const layer = window.InnoMap.glPointLayer(input.payload, { color: "#d62728" });
+const d = layer._d, out = [];
+layer.props().then(get => {
+  for (const [lon, lat] of input.clicks) {
+    const s = Math.sin(lat * Math.PI / 180);
+    const x = (lon + 180) / 360 * 256, y = (0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)) * 256;
+    const i = window.InnoMap.glNearest(d.px, d.py, x, y)[0];
+    const ll = layer.latLng(i);
+    out.push({ id: get(i, "id"), name: get(i, "name"), level: get(i, "level"),
+      synthetic: get(i, "synthetic"), lat: ll.lat, lng: ll.lng, synth: d.synth ? d.synth[i] : 0 });
+  }
+  console.log(JSON.stringify(out));
+});
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node not installed")
+def test_browser_code_decodes_the_payload_and_identifies_the_clicked_record(tmp_path):
+    """The real static/innomap_gl.js (under node) against the Python encoder."""
+    names = [f"企业{i}" for i in range(300)]
+    names[42] = XSS_NAME
+    gdf = _frame(300, seed=5, names=names)
+    payload = _gl_payload(_html(gdf, gl_threshold=0))
+    picks = [0, 42, 299]
+    clicks = [[gdf.geometry.x.iloc[i], gdf.geometry.y.iloc[i]] for i in picks]
+    driver = tmp_path / "driver.js"
+    driver.write_text(_NODE_DRIVER, encoding="utf-8")
+    res = subprocess.run(
+        ["node", str(driver), str(STATIC_DIR / "innomap_gl.js")],
+        input=json.dumps({"payload": payload, "clicks": clicks}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout)
+    for i, rec in zip(picks, got, strict=True):
+        assert rec["id"] == f"E{i}" and rec["name"] == names[i]
+        assert rec["level"] == webmap._fmt(gdf["level"].iloc[i])
+        assert rec["synthetic"] is bool(gdf["synthetic"].iloc[i])
+        assert rec["synth"] == int(gdf["synthetic"].iloc[i])
+        assert math.isclose(rec["lng"], gdf.geometry.x.iloc[i], abs_tol=2e-7)
+        assert math.isclose(rec["lat"], gdf.geometry.y.iloc[i], abs_tol=2e-7)
+
+
+# --- offline assets and script safety ---------------------------------------------------
+
+
+def test_vendored_webgl_plugin_is_served_from_static_with_its_licence():
+    js = STATIC_DIR / "vendor" / "glify-browser.js"
+    text = js.read_text(encoding="utf-8")
+    assert "window.L.glify" in text and "sourceMappingURL" not in text
+    assert "MIT" in (STATIC_DIR / "vendor" / "LICENSE-leaflet.glify").read_text()
+    readme = (STATIC_DIR / "vendor" / "README.md").read_text(encoding="utf-8")
+    assert "leaflet.glify" in readme and "3.3.1" in readme and "MIT" in readme
+    html = _html(_frame(30), gl_threshold=0)
+    urls = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", html)
+    assert urls and all(u.startswith("/app/static/") for u in urls), urls
+    for u in urls:
+        assert (STATIC_DIR / u.removeprefix("/app/static/")).is_file(), u
+    assert "cdn" not in html.lower()
+
+
+def test_inline_export_embeds_the_webgl_plugin():
+    html = _html(_frame(30), gl_threshold=0, asset_mode="inline")
+    assert "/app/static" not in html
+    assert html.count("data:text/javascript;base64,") >= 4  # leaflet, innomap, glify, gl layer
+
+
+def test_hostile_text_in_a_large_layer_never_reaches_the_page_as_markup():
+    names = [XSS_NAME, "</script><script>alert(1)</script>", "${alert(1)}`"] * 10
+    html = _html(_frame(30, names=names), gl_threshold=0)
+    assert "<img src=x" not in html and "alert(1)" not in html
+    script = html[html.index("InnoMap.glPointLayer(") :]
+    assert "</script" not in script[: script.index(");")]
+
+
+def test_focus_on_a_large_layer_record():
+    gdf = _frame(40)
+    layer = MapLayer("enterprises", "企业", gdf, "#d62728", "point")
+    html = build_map([layer], gl_threshold=0, focus=("enterprises", "E7")).get_root().render()
+    assert "InnoMap.focus(" in html and '"E7"' in html
