@@ -510,6 +510,8 @@ def _import_options(args: argparse.Namespace):
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from layers.importer import ImportFileError, import_file
 
     try:
@@ -518,7 +520,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         if args.json:
             print(
                 json.dumps(
-                    {"file": str(args.path), "error": str(exc)}, ensure_ascii=False, indent=2
+                    {"file": Path(args.path).name, "error": str(exc)}, ensure_ascii=False, indent=2
                 )
             )
         else:

@@ -135,8 +135,11 @@ def _utf16_without_bom(head: bytes) -> str | None:
     if codec is None:
         return None
     try:
-        codecs.getincrementaldecoder(codec)("strict").decode(sample)
+        text = codecs.getincrementaldecoder(codec)("strict").decode(sample)
     except UnicodeDecodeError:
+        return None
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if not any(d in first for d in _DELIMITERS):  # a header has columns: else it is not text
         return None
     return codec
 
