@@ -19,7 +19,7 @@ def test_map_page_renders_counts_and_banner():
     at = _app()
     assert at.title[0].value == "InnoMap 创新资源一张图"
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["科技企业"].endswith("/ 4000")
+    assert metrics["科技企业"].endswith("/ 4,000")  # thousands separators
     assert metrics["高校院所"] == "13 / 13"
     assert any("模拟数据" in w.value for w in at.warning)
 
@@ -29,7 +29,7 @@ def test_map_page_filters_change_counts():
     at.multiselect(key="district_sel").set_value(["镇海区"]).run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
-    n = int(metrics["科技企业"].split("/")[0])
+    n = int(metrics["科技企业"].split("/")[0].replace(",", ""))
     assert 0 < n < 4000
     at.checkbox(key="synth_sel").uncheck().run()
     metrics = {m.label: m.value for m in at.metric}

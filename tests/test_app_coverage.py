@@ -35,7 +35,7 @@ def test_coverage_page_straight_line_run_and_label():
 
 def test_coverage_page_gb_preset_and_sensitivity():
     at = _page()
-    at.button[0].click().run()  # GB 50180 preset
+    at.button(key="cov_gb").click().run()  # GB 50180 preset (sidebar)
     assert not at.exception
     assert any("300 m" in i.value for i in at.info)
     at.button(key="cov_run").click().run()
@@ -51,7 +51,7 @@ def test_coverage_page_bad_minutes_keeps_result():
     at = _page()
     at.button(key="cov_run").click().run()
     n_before = len(at.dataframe)
-    at.text_input[0].input("abc").run()
+    next(w for w in at.text_input if "时间阈值" in w.label).input("abc").run()
     assert any("abc" in e.value for e in at.error)
     assert "coverage_result" in at.session_state
     assert n_before > 0

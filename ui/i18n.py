@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-__all__ = ["lang", "t"]
+__all__ = ["RESULT_FIELDS", "UNITS", "column_header", "field_unit", "lang", "t"]
 
 _STRINGS: dict[str, tuple[str, str]] = {
     "app_title": ("InnoMap 创新资源一张图", "InnoMap: innovation resources map"),
@@ -67,3 +67,132 @@ def t(key: str) -> str:
     """Translate ``key`` into the current language."""
     zh, en = _STRINGS.get(key, (key, key))
     return en if lang() == "en" else zh
+
+
+# ------------------------------------------------------------------ result-table labels
+#: Units of result fields: key -> (中文, English). ``pct``/``pp`` values are shares
+#: (0–1) shown ×100 as per cent / percentage points.
+UNITS: dict[str, tuple[str, str]] = {
+    "m": ("米", "m"),
+    "min": ("分钟", "min"),
+    "pct": ("%", "%"),
+    "pp": ("百分点", "pp"),
+    "km2": ("平方公里", "km²"),
+    "kmh": ("千米/小时", "km/h"),
+    "per_km": ("个/公里", "per km"),
+    "per_km2": ("个/平方公里", "per km²"),
+    "s": ("秒", "s"),
+}
+
+#: Fields of analysis result tables: field -> (中文, English, unit key or "").
+#: Layer fields (name, district, lon …) come from ``layers.schema.FIELD_LABELS``
+#: and layer kinds from the registry (see :func:`column_header`): not repeated here.
+RESULT_FIELDS: dict[str, tuple[str, str, str]] = {
+    # coverage
+    "minutes": ("时间阈值", "Cut-off", "min"),
+    "demand_total": ("需求点数", "Demand points", ""),
+    "covered": ("已覆盖点数", "Points covered", ""),
+    "share": ("覆盖率", "Share covered", "pct"),
+    "weight_total": ("需求权重合计", "Total weight", ""),
+    "weighted_covered": ("已覆盖权重", "Weight covered", ""),
+    "weighted_share": ("加权覆盖率", "Weighted share covered", "pct"),
+    "zone_km2": ("片区面积", "Zone area", "km2"),
+    "covered_km2": ("覆盖面积", "Area covered", "km2"),
+    "area_share": ("面积覆盖率", "Share of area covered", "pct"),
+    "service_id": ("服务点编号", "Service point", ""),
+    "only_here": ("仅此点覆盖的需求点", "Points covered only here", ""),
+    "weighted_only_here": ("仅此点覆盖的权重", "Weight covered only here", ""),
+    "method": ("方法与参数", "Method and parameters", ""),
+    "speed_kmh": ("速度", "Speed", "kmh"),
+    # siting and what-if
+    "rank": ("排名", "Rank", ""),
+    "marginal_gain": ("边际增益", "Marginal gain", ""),
+    "newly_covered_points": ("新增覆盖点数", "Points newly covered", ""),
+    "newly_covered_weight": ("新增覆盖权重", "Weight newly covered", ""),
+    "catchment_points": ("服务范围内需求点", "Demand points in reach", ""),
+    "covered_before": ("现状覆盖权重", "Weight covered before", ""),
+    "share_before": ("现状覆盖率", "Share before", "pct"),
+    "covered_after": ("新增后覆盖权重", "Weight covered after", ""),
+    "share_after": ("新增后覆盖率", "Share after", "pct"),
+    "change": ("覆盖率变化", "Change", "pp"),
+    "scenario": ("情景", "Scenario", ""),
+    "sites": ("孵化器数量", "Incubators", ""),
+    "change_pp": ("覆盖率变化", "Change", "pp"),
+    # clusters, hot spots, point statistics
+    "size": ("点数", "Points", ""),
+    "by_kind": ("各类数量", "Points by kind", ""),
+    "label": ("簇类型", "Cluster type", ""),
+    "area_km2": ("面积", "Area", "km2"),
+    "density_per_km2": ("密度", "Density", "per_km2"),
+    "centroid_lon": ("中心经度", "Centre longitude", ""),
+    "centroid_lat": ("中心纬度", "Centre latitude", ""),
+    "params": ("参数", "Parameters", ""),
+    "class": ("热点类别", "Class", ""),
+    "cells": ("格网数", "Cells", ""),
+    "n": ("点数", "Points", ""),
+    "observed_mean_nn_m": ("实测平均最近邻距离", "Observed mean NN distance", "m"),
+    "expected_mean_nn_m": ("随机分布期望距离", "Expected mean NN distance", "m"),
+    "R": ("最近邻指数 R", "Nearest-neighbour index R", ""),
+    "z": ("z 值", "z", ""),
+    "p": ("p 值", "p", ""),
+    "pattern": ("分布格局", "Pattern", ""),
+    "study_area_km2": ("研究区面积", "Study area", "km2"),
+    "a": ("类别 A", "Kind A", ""),
+    "b": ("类别 B", "Kind B", ""),
+    "n_a": ("A 点数", "Points A", ""),
+    "n_b": ("B 点数", "Points B", ""),
+    "clq": ("共址商 CLQ", "Co-location quotient", ""),
+    "p_colocated": ("p 值(共址)", "p (co-located)", ""),
+    "expected": ("期望值", "Expected", ""),
+    "permutations": ("置换次数", "Permutations", ""),
+    # corridor profile
+    "bin": ("分段", "Bin", ""),
+    "from_m": ("起点", "From", "m"),
+    "to_m": ("终点", "To", "m"),
+    "length_m": ("段长", "Length", "m"),
+    "total": ("合计", "Total", ""),
+    "per_km": ("每公里资源数", "Resources per km", "per_km"),
+    "covered_share": ("覆盖率", "Share covered", "pct"),
+    # layer overviews
+    "layer": ("图层", "Layer", ""),
+    "rows": ("记录数", "Records", ""),
+    "synthetic_rows": ("其中模拟数据", "Of which synthetic", ""),
+    # import and geocoding lists
+    "row": ("行号", "Row", ""),
+    "field": ("字段", "Field", ""),
+    "value": ("值", "Value", ""),
+    "message": ("说明", "Message", ""),
+    "reason": ("原因", "Reason", ""),
+    "geocode_status": ("地理编码状态", "Geocoding status", ""),
+    "geocode_note": ("地理编码说明", "Geocoding note", ""),
+}
+
+
+_session_lang = lang
+
+
+def field_unit(name: str) -> str:
+    """The unit key of a result field (``""`` when it has none)."""
+    return RESULT_FIELDS.get(str(name), ("", "", ""))[2]
+
+
+def column_header(name: str, lang: str | None = None) -> str:
+    """Display header of a table column in ``lang`` (default: the session's), unit included.
+
+    Result fields (:data:`RESULT_FIELDS`), then layer fields (``layers.schema``),
+    then layer kinds (the registry); anything else is shown as it is.
+    """
+    from layers.registry import REGISTRY
+    from layers.schema import FIELD_LABELS
+
+    en = (lang or _session_lang()) == "en"
+    key = str(name)
+    if key in RESULT_FIELDS:
+        zh_label, en_label, unit = RESULT_FIELDS[key]
+        label = en_label if en else zh_label
+        return f"{label} ({UNITS[unit][1 if en else 0]})" if unit else label
+    if key in FIELD_LABELS:
+        return FIELD_LABELS[key][1 if en else 0]
+    if key in REGISTRY:
+        return REGISTRY[key].name("en" if en else "zh")
+    return key

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import streamlit as st
-from streamlit_folium import st_folium
 
 import settings
 from geo.coverage import GB50180_TIERS, gb50180_preset
 from layers.registry import REGISTRY
 from render.analysis_maps import coverage_map_layers
+from render.input_maps import Role
 from render.webmap import build_map
 from ui.common import (
     T,
@@ -21,8 +21,10 @@ from ui.common import (
     synthetic_banner,
 )
 from ui.i18n import lang
+from ui.mapview import input_map, show_map
 from ui.network_panel import network_controls
 from ui.state import layer_choices, layer_label
+from ui.tables import bar_chart, line_chart, show_table
 from workflows import coverage
 
 POINT_KINDS = tuple(k for k, s in REGISTRY.items() if s.geometry == "point")
@@ -36,7 +38,8 @@ def _preset_button() -> None:
         T(
             "一键套用 GB 50180-2018 生活圈(5/10/15 分钟 = 步行 300/500/1000 米)",
             "Apply GB 50180-2018 life circles (5/10/15 min = 300/500/1000 m walk)",
-        )
+        ),
+        key="cov_gb",
     ):
         pre = gb50180_preset()
         st.session_state["cov_mode"] = pre["mode"]
@@ -196,10 +199,46 @@ def _run(project, req, graph=None) -> None:
         st.session_state.pop("coverage_sensitivity", None)
 
 
-def _show(project, report, graph) -> None:
-    s, res = report.summary, report.result
-    synthetic_banner(s)
-    label = res.params.label(lang())
+def _controls(project):
+    """The sidebar: presets, saved runs, layers, travel, method; ``(request, graph)`` when
+    "计算覆盖" was pressed, else ``(None, None)``."""
+    with st.sidebar:
+        st.header(T("服务圈参数", "Parameters"))
+        _preset_button()
+        reopen_run(
+            project,
+            "coverage",
+            key="cov_saved",
+            rerun=lambda d: _run(project, coverage.CoverageRequest.from_dict(d)),
+        )
+        with st.expander(T("图层", "Layers"), expanded=True):
+            services, demand, weight, zone = _layers(project)
+        with st.expander(T("出行方式与时间", "Travel and time"), expanded=True):
+            mode, speed, minutes_text = _travel()
+        with st.expander(T("方法与路网", "Method and road network")):
+            reach, graph = _method(project, mode, speed)
+        minutes = _parse_minutes(minutes_text)
+        if minutes is None or reach is None:
+            return None, None, (services, demand)
+        go = st.button(
+            T("计算覆盖", "Compute coverage"), type="primary", key="cov_run", width="stretch"
+        )
+    if not go:
+        return None, None, (services, demand)
+    req = guarded(
+        coverage.CoverageRequest,
+        service=services,
+        demand=(demand,),
+        weight=weight,
+        minutes=minutes,
+        reach=reach,
+        zone=zone,
+        preset=_preset(reach, minutes),
+    )
+    return req, (graph if reach.method == "network" else None), (services, demand)
+
+
+def _messages(res, label: str) -> None:
     st.success(T("方法与参数: ", "Method and parameters: ") + label)
     if res.params.method == "straight":
         st.warning(
@@ -217,8 +256,13 @@ def _show(project, report, graph) -> None:
                 "and count as not covered.",
             )
         )
-    st.subheader(T("覆盖率", "Coverage"))
-    st.dataframe(res.summary.assign(method=label), hide_index=True, width="stretch")
+
+
+def _show(project, report) -> None:
+    """The result map first, then messages and the result tabs under it."""
+    s, res = report.summary, report.result
+    synthetic_banner(s)
+    label = res.params.label(lang())
     m = build_map(
         coverage_map_layers(project, report, lang()),
         lang=lang(),
@@ -226,93 +270,139 @@ def _show(project, report, graph) -> None:
         extra_notes=(label,),
         fit_bounds=tuple(report.inputs["demand"].to_crs(4326).total_bounds),
     )
-    st_folium(m, key="cov_map", height=600, use_container_width=True, returned_objects=[])
-    _tables(report, label)
+    show_map(m, page="cov", reset_on=(project.ref,))
+    _messages(res, label)
+    tabs = st.tabs(
+        [
+            T("覆盖率", "Coverage"),
+            T("按片区", "By zone"),
+            T("按区县", "By district"),
+            T("片区面积", "Zone area"),
+            T("服务点冗余度", "Redundancy"),
+            T("导出与保存", "Export and save"),
+            T("敏感性", "Sensitivity"),
+        ]
+    )
+    with tabs[0]:
+        _summary_tab(res, label)
+    _group_tabs(tabs[1:5], res, label)
+    with tabs[5]:
+        _export_tab(project, report, label)
+    with tabs[6]:
+        _sensitivity(project, report, label)
+
+
+def _summary_tab(res, label: str) -> None:
+    rows = res.summary
+    cols = st.columns(max(len(rows), 1))
+    for col, (_, r) in zip(cols, rows.iterrows(), strict=False):
+        col.metric(
+            T(f"{r['minutes']:g} 分钟覆盖率", f"{r['minutes']:g}-min coverage"),
+            f"{r['share']:.1%}",
+            help=T(
+                f"{int(r['covered']):,} / {int(r['demand_total']):,} 个需求点",
+                f"{int(r['covered']):,} of {int(r['demand_total']):,} demand points",
+            ),
+        )
+    show_table(rows.assign(method=label), key="cov_summary", name=T("覆盖率", "Coverage"))
+
+
+def _minutes_label(m) -> str:
+    return T(f"{m:g} 分钟", f"{m:g} min")
+
+
+def _group_tabs(tabs, res, label: str) -> None:
+    """By zone and by district (bars and table), zone area covered, service redundancy."""
+    for tab, tab_df, group, name in (
+        (tabs[0], res.by_zone, "zone", T("按片区", "By zone")),
+        (tabs[1], res.by_district, "district", T("按区县", "By district")),
+    ):
+        with tab:
+            if not len(tab_df):
+                st.caption(T("没有数据。", "No data."))
+                continue
+            bar_chart(
+                tab_df,
+                index=group,
+                value="share",
+                series="minutes",
+                series_label=_minutes_label,
+            )
+            show_table(tab_df.assign(method=label), key=f"cov_{group}", name=name)
+    with tabs[2]:
+        if len(res.zone_area):
+            show_table(
+                res.zone_area.assign(method=label), key="cov_area", name=T("片区面积", "Zone area")
+            )
+        else:
+            st.caption(T("项目中没有片区。", "The project has no zones."))
+    with tabs[3]:
+        st.caption(
+            T("最大时间阈值下各服务点覆盖的需求", "Demand each service covers (largest cut-off)")
+        )
+        show_table(
+            res.redundancy.sort_values("only_here").assign(method=label),
+            key="cov_redundancy",
+            name=T("冗余度", "Redundancy"),
+        )
+
+
+def _export_tab(project, report, label: str) -> None:
     pack_buttons(
         project,
         report,
         title="15分钟科普服务圈覆盖分析",
         prefix="cov",
         file_name="innomap_coverage.zip",
-        tables={**report.tables, "redundancy": res.redundancy},
+        tables={**report.tables, "redundancy": report.result.redundancy},
     )
     save_run_button(project, report, key="cov_save", title=label)
     report_button(project, report, key="cov", title=label)
-    _sensitivity(project, report, label)
-
-
-def _tables(report, label: str) -> None:
-    res = report.result
-    for title, tab in (
-        (T("按片区", "By zone"), res.by_zone),
-        (T("按区县", "By district"), res.by_district),
-        (T("片区面积覆盖率", "Zone area covered"), res.zone_area),
-    ):
-        if len(tab):
-            st.subheader(title)
-            st.dataframe(tab.assign(method=label), hide_index=True, width="stretch")
-    if len(res.by_zone):
-        chart = res.by_zone.pivot_table(index="zone", columns="minutes", values="share")
-        chart.columns = [f"{c:g} min" for c in chart.columns]
-        st.bar_chart(chart)
-    st.subheader(T("服务点冗余度(最大阈值)", "Service redundancy (largest cut-off)"))
-    st.dataframe(
-        res.redundancy.sort_values("only_here").assign(method=label),
-        hide_index=True,
-        width="stretch",
-    )
 
 
 def _sensitivity(project, report, label: str) -> None:
-    st.subheader(T("敏感性分析(速度 × 时间)", "Sensitivity (speed × cut-off)"))
+    st.caption(T("不同速度与时间阈值下的覆盖率", "Coverage by speed and cut-off"))
     if st.button(T("计算敏感性表", "Compute sensitivity table"), key="cov_sens"):
         sens = guarded(coverage.sensitivity, project, report)
         if sens is not None:
             st.session_state["coverage_sensitivity"] = sens.assign(method=label)
     if "coverage_sensitivity" in st.session_state:
-        st.dataframe(st.session_state["coverage_sensitivity"], hide_index=True, width="stretch")
+        sens = st.session_state["coverage_sensitivity"]
+        line_chart(
+            sens,
+            index="minutes",
+            value="share",
+            series="speed_kmh",
+            series_label=lambda v: f"{v:g} km/h",
+        )
+        show_table(sens, key="cov_sensitivity", name=T("敏感性", "Sensitivity"))
 
 
 def main() -> None:
     st.title(T("15分钟科普/科技服务圈", "15-minute science service circles"))
     project = project_or_stop()
-    _preset_button()
-    reopen_run(
-        project,
-        "coverage",
-        key="cov_saved",
-        rerun=lambda d: _run(project, coverage.CoverageRequest.from_dict(d)),
-    )
-    c1, c2, c3 = st.columns(3)
-    with c1:
-        services, demand, weight, zone = _layers(project)
-    with c2:
-        mode, speed, minutes_text = _travel()
-    with c3:
-        reach, graph = _method(project, mode, speed)
-    minutes = _parse_minutes(minutes_text)
-    if minutes is None or reach is None:
-        return
-    if st.button(T("计算覆盖", "Compute coverage"), type="primary", key="cov_run"):
-        req = guarded(
-            coverage.CoverageRequest,
-            service=services,
-            demand=(demand,),
-            weight=weight,
-            minutes=minutes,
-            reach=reach,
-            zone=zone,
-            preset=_preset(reach, minutes),
-        )
-        if req is not None:
-            _run(project, req, graph=graph if reach.method == "network" else None)
+    req, graph, (services, demand) = _controls(project)
+    if req is not None:
+        _run(project, req, graph=graph)
     report = st.session_state.get("coverage_result")
     if report is None:
+        input_map(
+            project,
+            [
+                Role("services", T("服务点", "Service points"), tuple(services)),
+                Role("demand", T("需求", "Demand"), (demand,) if demand else ()),
+            ],
+            page="cov",
+            legend_title=T("服务点与需求", "Services and demand"),
+        )
         st.caption(
-            T("设置参数后点击“计算覆盖”。", "Set the parameters and press Compute coverage.")
+            T(
+                "在侧栏设置参数后点击“计算覆盖”。",
+                "Set the parameters in the sidebar and press Compute coverage.",
+            )
         )
         return
-    _show(project, report, graph)
+    _show(project, report)
 
 
 main()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from layers.errors import InnoMapError
 from layers.filters import LayerFilter, filter_layer, search_records
@@ -13,8 +12,12 @@ from layers.project import OUTLINE_KINDS, Project
 from layers.registry import REGISTRY
 from render.basemaps import BASEMAPS, BasemapError, make_basemap
 from render.webmap import MapLayer, build_map
+from ui.common import T
+from ui.guide import first_run_guide
 from ui.i18n import lang, t
+from ui.mapview import show_map
 from ui.state import current_project
+from ui.tables import bar_chart
 from workflows.common import select_layers
 
 #: Display order of the resource kinds (other kinds follow in registry order).
@@ -109,8 +112,14 @@ def _sidebar(project: Project, frames: dict, labels: dict) -> tuple[list, LayerF
     return chosen, flt, basemap
 
 
-def _search(frames: dict, chosen: list, labels: dict, shown: dict):
-    """Name search over every chosen layer; returns the record to focus (kept visible)."""
+def _search(frames: dict, chosen: list, labels: dict, shown: dict, slot):
+    """Name search (in ``slot``, atop the sidebar) over every chosen layer; returns the record
+    to focus (kept visible)."""
+    with slot:
+        return _search_box(frames, chosen, labels, shown)
+
+
+def _search_box(frames: dict, chosen: list, labels: dict, shown: dict):
     query = st.text_input(t("search"), placeholder=t("search_hint"), key="search_q")
     if not query:
         return None
@@ -163,6 +172,22 @@ def _map_layers(project: Project, shown: dict, labels: dict, zone: str, L: str) 
     return out
 
 
+def _counts(frames: dict, shown: dict, chosen: list, labels: dict) -> None:
+    """Records per layer (filtered / total) as numbers and as bars."""
+    tab_n, tab_chart = st.tabs([t("counts"), T("图表", "Chart")])
+    with tab_n:
+        per_row = 4
+        for start in range(0, len(chosen), per_row):
+            cols = st.columns(per_row)
+            for col, k in zip(cols, chosen[start : start + per_row], strict=False):
+                col.metric(labels[k], f"{len(shown[k]):,} / {len(frames[k]):,}")
+    with tab_chart:
+        data = pd.DataFrame(
+            {"kind": [labels[k] for k in chosen], "size": [len(shown[k]) for k in chosen]}
+        )
+        bar_chart(data, index="kind", value="size", horizontal=True)
+
+
 def main() -> None:
     L = lang()
     st.title(t("app_title"))
@@ -171,20 +196,15 @@ def main() -> None:
     except InnoMapError as exc:
         st.error(str(exc))
         return
-    st.caption(f"{project.name} · {project.city} · {project.crs_label()}")
     frames = _resource_frames(project, _signature(project))
     labels = {k: _label(project, k, L) for k in frames}
+    first_run_guide(project, frames, labels)
+    search_slot = st.sidebar.container()  # the search box first, above the filters
     chosen, flt, basemap = _sidebar(project, frames, labels)
     shown = {k: filter_layer(frames[k], flt) for k in chosen}
-    focus = _search(frames, chosen, labels, shown)
+    focus = _search(frames, chosen, labels, shown, search_slot)
     if any(bool(g["synthetic"].any()) for g in shown.values() if "synthetic" in g and len(g)):
         st.warning(t("synthetic_banner"))
-    st.caption(t("counts"))
-    per_row = 4
-    for start in range(0, len(chosen), per_row):
-        cols = st.columns(per_row)
-        for col, k in zip(cols, chosen[start : start + per_row], strict=False):
-            col.metric(labels[k], f"{len(shown[k])} / {len(frames[k])}")
     m = build_map(
         _map_layers(project, shown, labels, flt.zone, L),
         basemap=basemap,
@@ -193,7 +213,8 @@ def main() -> None:
         fit_bounds=_frame(project, flt.zone),
         legend_title=f"{project.name} · {t('legend')}",
     )
-    st_folium(m, key="main_map", height=640, use_container_width=True, returned_objects=[])
+    show_map(m, page="main", reset_on=(project.ref, flt.zone, focus))
+    _counts(frames, shown, chosen, labels)
 
 
 main()

@@ -1,0 +1,127 @@
+"""Result tables for spreadsheets: display headers with units, field names kept.
+
+* CSV: two header rows, the display header (``覆盖率 (%)``) then the field name
+  (``share``), UTF-8 with BOM, written by :func:`layers.safe.safe_csv` (formulas
+  neutralised, CR/LF quoted).
+* XLSX: one sheet a table with display headers and number formats (thousands
+  separators, per cent ×100), and a ``字段说明 fields`` sheet mapping each header
+  to its field name, unit and table.
+
+The views come from :func:`render.tables.table_view`, so pages and files agree.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+
+import pandas as pd
+
+from layers.safe import neutralize_cell, safe_csv
+from render.tables import PERCENT_UNITS, ColumnView, table_view
+
+__all__ = ["FIELDS_SHEET", "labelled_csv", "labelled_xlsx"]
+
+#: Name of the XLSX sheet mapping headers to field names.
+FIELDS_SHEET = "字段说明 fields"
+
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _cell(v):
+    """A value openpyxl stores as it is: text never a formula, control characters shown."""
+    if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA or v is pd.NaT:
+        return None
+    if hasattr(v, "item") and not isinstance(v, str):  # numpy scalars
+        v = v.item()
+    if isinstance(v, str):
+        v = neutralize_cell(v)
+        return _XML_ILLEGAL.sub(lambda m: chr(0x2400 + ord(m.group())), v)
+    if isinstance(v, (int, float, bool)):
+        return v
+    return str(v)
+
+
+def labelled_csv(
+    df: pd.DataFrame, *, header: Callable[[str], str], unit: Callable[[str], str]
+) -> bytes:
+    """CSV bytes of one result table: display headers, then field names, then the rows."""
+    view, cols = table_view(df, header, unit)
+    out = view.astype(object)
+    for c in cols:
+        if c.decimals is not None and c.unit in PERCENT_UNITS:
+            out[c.field] = view[c.field].round(c.decimals + 2).astype(object)
+    fields = pd.DataFrame([[c.field for c in cols]], columns=out.columns)
+    out = pd.concat([fields, out], ignore_index=True)
+    out.columns = [c.header for c in cols]
+    return safe_csv(out)
+
+
+def _note(c: ColumnView) -> str:
+    if c.unit == "pct":
+        return "比例 ×100 (%) / share ×100"
+    if c.unit == "pp":
+        return "比例之差 ×100 (百分点) / difference of shares ×100"
+    return ""
+
+
+def labelled_xlsx(
+    tables: dict[str, pd.DataFrame],
+    *,
+    header: Callable[[str], str],
+    unit: Callable[[str], str],
+    sheet_label: Callable[[str], str] = str,
+) -> bytes:
+    """XLSX bytes: a sheet a table (display headers, formatted numbers) and a fields sheet."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    used: set[str] = set()
+    mapping: list[tuple[str, str, str, str, str]] = []
+    for name, df in tables.items():
+        view, cols = table_view(df, header, unit)
+        title = _sheet_name(sheet_label(name), used)
+        ws = wb.create_sheet(title)
+        ws.append([_cell(c.header) for c in cols])
+        for row in view.itertuples(index=False):
+            ws.append([_cell(v) for v in row])
+        for j, c in enumerate(cols, start=1):
+            ws.cell(row=1, column=j).data_type = "s"
+            if c.excel:
+                for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                    cell.number_format = c.excel
+            ws.column_dimensions[cell_letter(j)].width = max(10, min(40, len(c.header) * 2))
+            mapping.append((title, c.header, c.field, c.unit, _note(c)))
+        for r in ws.iter_rows(min_row=2):
+            for cell in r:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # text, never a formula
+    ws = wb.create_sheet(_sheet_name(FIELDS_SHEET, used))
+    ws.append(["表 sheet", "表头 header", "字段 field", "单位 unit", "说明 note"])
+    for row in mapping:
+        ws.append([_cell(v) for v in row])
+        for cell in ws[ws.max_row]:
+            cell.data_type = "s"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def cell_letter(j: int) -> str:
+    """Excel column letter of column ``j`` (1-based)."""
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(j)
+
+
+def _sheet_name(name: str, used: set[str]) -> str:
+    base = re.sub(r"[\[\]:*?/\\]", "_", str(name))[:31] or "Sheet"
+    n, i = base, 1
+    while n.lower() in used:
+        suffix = f"_{i}"
+        n = base[: 31 - len(suffix)] + suffix
+        i += 1
+    used.add(n.lower())
+    return n

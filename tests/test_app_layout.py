@@ -1,0 +1,112 @@
+"""AppTest of the map-first layout: controls in the sidebar, the map first in the main
+area with its kept view, labelled tables (Chinese / English), charts, the first-run guide."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+APP = str(ROOT / "app.py")
+LATIN_ONLY = re.compile(r"^[A-Za-z_][A-Za-z0-9_ ]*$")
+
+
+def _app(page: str | None = None, **state) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["guide_seen"] = True
+    for k, v in state.items():
+        at.session_state[k] = v
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def headers(el) -> list[str]:
+    """The headers a st.dataframe shows (its column labels), index hidden."""
+    cfg = json.loads(el.proto.columns or "{}")
+    return [cfg.get(c, {}).get("label", c) for c in el.value.columns]
+
+
+def assert_chinese_headers(at: AppTest) -> None:
+    assert len(at.dataframe) > 0
+    for el in at.dataframe:
+        for h in headers(el):
+            assert not LATIN_ONLY.match(h), (h, headers(el))
+
+
+def _map_args(at: AppTest) -> dict:
+    comps = at.main.get("component_instance")
+    assert comps, "no map"
+    return json.loads(comps[0].proto.json_args)
+
+
+def _first_main_types(at: AppTest, n: int = 4) -> list[str]:
+    """Types of the first main-area elements (style blocks left out)."""
+    kinds = [getattr(c, "type", "") for c in at.main.children.values()]
+    return [k for k in kinds if k != "markdown"][:n]
+
+
+def test_demo_opens_with_the_guide_once_per_session():
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.button(key="guide_ok")
+    assert any("模拟" in m.value for m in at.markdown)
+    assert_chinese_headers(at)  # the guide's layer table
+    at.button(key="guide_ok").click().run()
+    assert not [b for b in at.button if b.key == "guide_ok"]
+    at.run()  # remembered in the session
+    assert not [b for b in at.button if b.key == "guide_ok"]
+    at.sidebar.button(key="guide_open").click().run()  # and opened again on request
+    assert at.button(key="guide_ok")
+
+
+def test_map_page_map_first_controls_in_sidebar_and_kept_view():
+    at = _app()
+    assert at.sidebar.text_input(key="search_q") is not None
+    assert at.sidebar.multiselect(key="layers_sel") is not None
+    kinds = _first_main_types(at)
+    assert "flex_container" in kinds[:3]  # title, banner, then the map block
+    args = _map_args(at)
+    assert args["center"] is None and args["returned_objects"][:2] == ["center", "zoom"]
+    # a view reported by the map is passed back on the next run
+    at.session_state["main_view"] = (("demo", "", None), ((29.95, 121.61), 13))
+    at.run()
+    args = _map_args(at)
+    assert args["center"] == [29.95, 121.61] and args["zoom"] == 13
+    # choosing a zone frames the zone: the kept view is dropped
+    at.selectbox(key="zone_sel").set_value("中官路创业创新大街").run()
+    assert _map_args(at)["center"] is None
+
+
+def test_coverage_page_layout_labels_and_charts():
+    at = _app("ui/pages/coverage_page.py")
+    assert at.sidebar.button(key="cov_run") is not None
+    assert at.main.get("component_instance")  # the map before any run
+    at.sidebar.button(key="cov_run").click().run()
+    assert not at.exception, at.exception
+    assert at.main.get("component_instance")
+    at.button(key="cov_sens").click().run()
+    assert_chinese_headers(at)
+    charts = at.main.get("vega_lite_chart")
+    assert len(charts) >= 3  # by zone, by district, sensitivity
+    assert any(m.label == "15 分钟覆盖率" for m in at.metric)
+    at.sidebar.radio[0].set_value("English").run()
+    heads = [h for el in at.dataframe for h in headers(el)]
+    assert "Share covered (%)" in heads and "Cut-off (min)" in heads
+    assert not any("\u4e00" <= ch <= "\u9fff" for h in heads for ch in h if h != "Zone")
+
+
+def test_clusters_page_layout_and_labels():
+    at = _app("ui/pages/clusters_page.py")
+    assert at.main.get("component_instance")
+    at.sidebar.button(key="cl_run").click().run()
+    assert not at.exception, at.exception
+    assert at.main.get("vega_lite_chart")  # cluster sizes
+    assert_chinese_headers(at)
+    assert "点数" in headers(at.dataframe[1])

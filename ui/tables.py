@@ -1,0 +1,114 @@
+"""Result tables and charts on the pages: Chinese (or English) headers with units,
+formatted numbers, and CSV/XLSX downloads with the field names kept.
+
+Headers come from the one label table (:data:`ui.i18n.RESULT_FIELDS`, then the
+layer fields and kinds); the values and formats from :func:`render.tables.table_view`.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pandas as pd
+import streamlit as st
+
+from export.labelled import labelled_csv, labelled_xlsx
+from render.tables import ColumnView, chart_frame, table_view
+from ui.common import T
+from ui.i18n import column_header, field_unit, lang
+
+__all__ = ["bar_chart", "column_config", "line_chart", "show_table"]
+
+
+def _column(c: ColumnView):
+    if c.printf:
+        return st.column_config.NumberColumn(c.header, format=c.printf)
+    return st.column_config.Column(c.header)
+
+
+def column_config(cols: list[ColumnView]) -> dict:
+    """Streamlit column settings: each column's header and number format."""
+    return {c.field: _column(c) for c in cols}
+
+
+def show_table(
+    df: pd.DataFrame,
+    *,
+    key: str,
+    name: str = "",
+    downloads: bool = True,
+    height: int | str = "auto",
+) -> None:
+    """A result table with labelled headers; CSV and XLSX downloads below it.
+
+    ``name`` names the files and the XLSX sheet (e.g. ``按片区``); ``key`` makes the
+    download buttons unique on the page.
+    """
+    L = lang()
+    header = partial(column_header, lang=L)
+    view, cols = table_view(df, header, field_unit)
+    st.dataframe(
+        view, hide_index=True, width="stretch", height=height, column_config=column_config(cols)
+    )
+    if not downloads or df.empty:
+        return
+    stem = f"innomap_{key}"
+    sheet = name or key
+    c1, c2, _ = st.columns([1, 1, 4])
+    c1.download_button(
+        "CSV",
+        lambda: labelled_csv(df, header=header, unit=field_unit),
+        file_name=f"{stem}.csv",
+        mime="text/csv",
+        key=f"{key}_csv",
+        on_click="ignore",
+        help=T("第一行为表头, 第二行为字段名", "Headers, then field names in the second row"),
+    )
+    c2.download_button(
+        "XLSX",
+        lambda: labelled_xlsx({sheet: df}, header=header, unit=field_unit),
+        file_name=f"{stem}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"{key}_xlsx",
+        on_click="ignore",
+        help=T("含“字段说明”工作表 (表头 → 字段名)", "With a sheet mapping headers to field names"),
+    )
+
+
+def bar_chart(
+    df: pd.DataFrame,
+    *,
+    index: str,
+    value: str,
+    series: str | None = None,
+    series_label=str,
+    horizontal: bool = False,
+) -> None:
+    """Bars of ``value`` by ``index`` (one colour per ``series``), axes labelled with units."""
+    pct = field_unit(value) in ("pct", "pp")
+    data = chart_frame(
+        df, index=index, value=value, series=series, series_label=series_label, percent=pct
+    )
+    if data.empty:
+        return
+    st.bar_chart(
+        data,
+        x_label=column_header(index) if not horizontal else column_header(value),
+        y_label=column_header(value) if not horizontal else column_header(index),
+        horizontal=horizontal,
+        stack=False,
+        sort=False,
+    )
+
+
+def line_chart(
+    df: pd.DataFrame, *, index: str, value: str, series: str | None = None, series_label=str
+) -> None:
+    """A line of ``value`` over ``index`` (one line per ``series``)."""
+    pct = field_unit(value) in ("pct", "pp")
+    data = chart_frame(
+        df, index=index, value=value, series=series, series_label=series_label, percent=pct
+    )
+    if data.empty:
+        return
+    st.line_chart(data, x_label=column_header(index), y_label=column_header(value))
