@@ -4,8 +4,10 @@
 millions of points with little memory:
 
 1. grid cells of side ``eps/√5``: any two points in the same or in edge-adjacent
-   cells are within ``eps``; a cell holding ``min_samples`` points (or weight)
-   makes all of them core points; other points are counted with a KD-tree;
+   cells are within ``eps``, so those cells' total (points or weight) is a lower
+   bound of a point's neighbourhood, and the cells within ``eps`` of its cell an
+   upper bound; only points whose bounds straddle ``min_samples`` are counted with
+   a KD-tree;
 2. core cells are joined when the bounding boxes of their core points prove a
    pair within ``eps`` (always for edge-adjacent cells); only the remaining
    candidate cell pairs that would join different components are checked point
@@ -79,16 +81,10 @@ def dbscan(xy, *, eps_m: float, min_samples: int, weights=None) -> np.ndarray:
     cell_w = (
         cnt.astype(float) if w is None else np.bincount(cell_of, weights=w, minlength=len(cells))
     )
-    core = cell_w[cell_of] >= min_samples
-    tree = cKDTree(xy)
-    rest = np.flatnonzero(~core)
-    if len(rest):
-        if w is None:
-            counts = tree.query_ball_point(xy[rest], eps_m, return_length=True, workers=-1)
-            core[rest] = counts >= min_samples
-        else:
-            nb = tree.query_ball_point(xy[rest], eps_m, workers=-1)
-            core[rest] = np.array([w[list(ix)].sum() for ix in nb]) >= min_samples
+    if w is None or (w >= 0).all():
+        core = _core_by_cells(xy, w, cells, cell_of, cell_w, ncol, side, eps_m, min_samples)
+    else:  # negative weights: the cell sums bound nothing, count every point
+        core = _core_plain(xy, w, eps_m, min_samples, np.flatnonzero(cell_w[cell_of] < np.inf))
     labels = np.full(n, -1, dtype=np.int64)
     cp = np.flatnonzero(core)
     if len(cp) == 0:
@@ -151,11 +147,100 @@ def dbscan(xy, *, eps_m: float, min_samples: int, weights=None) -> np.ndarray:
     remap[np.unique(core_comp)[order]] = np.arange(len(order))
     labels[cp] = remap[core_comp]
     border = np.flatnonzero(~core)
-    if len(border):
-        d, j = cKDTree(xy[cp]).query(xy[border], k=1, distance_upper_bound=eps_m)
-        hit = np.isfinite(d)
-        labels[border[hit]] = labels[cp[j[hit]]]
+    if len(border):  # nearest core point within eps, among the core points near them
+        near = _near_cells(cells, ncol, np.unique(cell_of[border]), _OUTER)
+        cand = cp[near[cc]]
+        if len(cand):
+            # the bound is strict in SciPy: a border point at exactly eps belongs too
+            bound = np.nextafter(eps_m, np.inf)
+            d, j = cKDTree(xy[cand]).query(xy[border], k=1, distance_upper_bound=bound)
+            hit = np.isfinite(d)
+            labels[border[hit]] = labels[cand[j[hit]]]
     return labels
+
+
+def _core_plain(xy, w, eps_m, min_samples, rest, among=None) -> np.ndarray:
+    """Core flags of the points ``rest`` by counting neighbours with a KD-tree (others False).
+
+    ``among`` (indices) limits the tree to the points that can be neighbours of ``rest``.
+    """
+    core = np.zeros(len(xy), bool)
+    if len(rest):
+        among = np.arange(len(xy)) if among is None else among
+        tree = cKDTree(xy[among])
+        if w is None:
+            counts = tree.query_ball_point(xy[rest], eps_m, return_length=True, workers=-1)
+            core[rest] = counts >= min_samples
+        else:
+            wa = w[among]
+            nb = tree.query_ball_point(xy[rest], eps_m, workers=-1)
+            core[rest] = np.array([wa[list(ix)].sum() for ix in nb]) >= min_samples
+    return core
+
+
+def _near_cells(cells, ncol, which: np.ndarray, offsets) -> np.ndarray:
+    """Mask of the cells at ``offsets`` from the cells ``which`` (indices into ``cells``)."""
+    ci, cj = cells[which] // ncol, cells[which] % ncol
+    out = np.zeros(len(cells), bool)
+    for di, dj in offsets:
+        target = (ci + di) * ncol + (cj + dj)
+        pos = np.minimum(np.searchsorted(cells, target), len(cells) - 1)
+        out[pos[cells[pos] == target]] = True
+    return out
+
+
+def _cell_sums(cells, cell_w, ncol, offsets) -> np.ndarray:
+    """For every cell, the total weight of the cells at ``offsets`` (the cell itself included
+    when ``(0, 0)`` is among them)."""
+    ci, cj = cells // ncol, cells % ncol
+    total = np.zeros(len(cells))
+    for di, dj in offsets:
+        target = (ci + di) * ncol + (cj + dj)
+        pos = np.minimum(np.searchsorted(cells, target), len(cells) - 1)
+        hit = cells[pos] == target
+        total[hit] += cell_w[pos[hit]]
+    return total
+
+
+def _core_by_cells(xy, w, cells, cell_of, cell_w, ncol, side, eps_m, min_samples) -> np.ndarray:
+    """Core flags, deciding most points from cell sums (same answer as :func:`_core_plain`).
+
+    With non-negative weights, a point's neighbourhood weight lies between the weight of
+    the cells entirely within ``eps`` of every point of its cell (lower bound) and the
+    weight of the cells that come within ``eps`` of its cell (upper bound). Only the
+    points whose bounds straddle ``min_samples`` are counted with the KD-tree: in dense
+    data (a million firms in a city) that is a small fraction.
+    """
+    reach = range(-3, 4)
+    inner = [
+        (di, dj)
+        for di in reach
+        for dj in reach
+        if ((abs(di) + 1) ** 2 + (abs(dj) + 1) ** 2) * side**2 <= eps_m**2
+    ]
+    outer = [
+        (di, dj)
+        for di in reach
+        for dj in reach
+        if (max(abs(di) - 1, 0) ** 2 + max(abs(dj) - 1, 0) ** 2) * side**2 <= eps_m**2
+    ]
+    lower = _cell_sums(cells, cell_w, ncol, inner)[cell_of]
+    upper = _cell_sums(cells, cell_w, ncol, outer)[cell_of]
+    core = lower >= min_samples
+    unsure = np.flatnonzero(~core & (upper >= min_samples))
+    if len(unsure):
+        near = _near_cells(cells, ncol, np.unique(cell_of[unsure]), outer)
+        core |= _core_plain(xy, w, eps_m, min_samples, unsure, np.flatnonzero(near[cell_of]))
+    return core
+
+
+#: Cell offsets (side eps/√5) that can hold a point within eps of a point of the cell.
+_OUTER = [
+    (di, dj)
+    for di in range(-3, 4)
+    for dj in range(-3, 4)
+    if (max(abs(di) - 1, 0) ** 2 + max(abs(dj) - 1, 0) ** 2) <= 5
+]
 
 
 def _pairs_within(xy, cp, cc, ncell, a_cells, b_cells, eps_m, chunk=20_000_000):

@@ -12,11 +12,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.sparse import csr_matrix
 
 from geo.coverage import coverage_by_group
 from geo.hotspots import hex_counts, hex_grid
 from geo.reach import (
     ReachParams,
+    _access_kmh,
+    _mpm,
     nearest_service,
     service_isochrones,
     service_reach_matrix,
@@ -31,7 +34,15 @@ from geo.siting import (
     two_step_fca,
 )
 
-__all__ = ["SitingResult", "gap_cells", "grid_candidates", "run_siting", "scenario_coverage"]
+__all__ = [
+    "AggregatedDemand",
+    "SitingResult",
+    "aggregate_demand",
+    "gap_cells",
+    "grid_candidates",
+    "run_siting",
+    "scenario_coverage",
+]
 
 
 def _xy(g: gpd.GeoDataFrame) -> np.ndarray:
@@ -110,6 +121,72 @@ def gap_cells(
 
 
 @dataclass
+class AggregatedDemand:
+    """Demand merged to cells (see :func:`aggregate_demand`).
+
+    Attributes
+    ----------
+    xy : numpy.ndarray
+        ``(m, 2)`` representative point of each merged row (weighted centroid).
+    weights : numpy.ndarray
+        Summed weight of each row.
+    covered : numpy.ndarray of bool
+        Existing coverage of each row (rows never mix covered and uncovered demand).
+    inverse : numpy.ndarray
+        Row of every original demand point.
+    max_displacement_m : float
+        Largest distance from a demand point to its row's representative point.
+    """
+
+    xy: np.ndarray
+    weights: np.ndarray
+    covered: np.ndarray
+    inverse: np.ndarray
+    max_displacement_m: float
+
+
+def aggregate_demand(
+    xy: np.ndarray, weights: np.ndarray, covered: np.ndarray, *, cell_m: float
+) -> AggregatedDemand:
+    """Merge demand points to square cells of ``cell_m`` metres, one row per cell and
+    existing-coverage status, at the weighted centroid of its points.
+
+    Every point moves by at most ``max_displacement_m`` (≤ ``cell_m·√2``), so its travel
+    time changes by at most that distance at the access speed (straight-line method:
+    times the detour factor): the error bound reported by :func:`run_siting`.
+    """
+    if not cell_m > 0:
+        raise SitingError(f"聚合格网必须为正 / aggregate_m must be positive, got {cell_m!r}")
+    xy = np.asarray(xy, float).reshape(-1, 2)
+    w = np.asarray(weights, float)
+    cov = np.asarray(covered, bool)
+    if len(xy) == 0:
+        return AggregatedDemand(xy, w, cov, np.zeros(0, np.int64), 0.0)
+    ij = np.floor((xy - xy.min(axis=0)) / cell_m).astype(np.int64)
+    key = (ij[:, 0] * (int(ij[:, 1].max()) + 1) + ij[:, 1]) * 2 + cov
+    uniq, inv = np.unique(key, return_inverse=True)
+    inv = inv.ravel()
+    m = len(uniq)
+    wpos = np.clip(np.nan_to_num(w), 0, None)
+    wsum = np.bincount(inv, weights=wpos, minlength=m)
+    cnt = np.bincount(inv, minlength=m).astype(float)
+    use_w = (wsum > 0) & (cnt > 1)  # a lone point stays exactly where it is
+    rep = np.empty((m, 2))
+    for d in (0, 1):
+        by_w = np.bincount(inv, weights=wpos * xy[:, d], minlength=m)
+        plain = np.bincount(inv, weights=xy[:, d], minlength=m)
+        rep[:, d] = np.where(use_w, by_w / np.where(use_w, wsum, 1), plain / cnt)
+    disp = np.hypot(*(xy - rep[inv]).T)
+    return AggregatedDemand(
+        xy=rep,
+        weights=np.bincount(inv, weights=w, minlength=m),
+        covered=(uniq % 2).astype(bool),
+        inverse=inv,
+        max_displacement_m=float(disp.max()),
+    )
+
+
+@dataclass
 class SitingResult:
     """Everything a siting run produces (frames in the analysis CRS)."""
 
@@ -149,6 +226,35 @@ def _before_after(flags_before, flags_after, groups, w, name):
     return out
 
 
+def _selected_reach(dxy, cxy, sel_idx, params, minutes, graph):
+    """Demand × candidate reach with only the chosen candidates' columns filled."""
+    sub = service_reach_matrix(dxy, cxy[sel_idx], params=params, minutes=minutes, graph=graph)
+    coo = sub.tocoo()
+    return csr_matrix(
+        (coo.data, (coo.row, sel_idx[coo.col])), shape=(len(dxy), len(cxy)), dtype=bool
+    )
+
+
+def _aggregation_report(agg, dxy, w, sel_xy, params, minutes, graph) -> dict:
+    """Error bound of choosing the sites on merged demand (see :func:`run_siting`)."""
+    if params.method == "straight":
+        per_min = _mpm(params.effective_speed_kmh) / params.detour
+    else:
+        per_min = _mpm(_access_kmh(params))
+    bound_min = agg.max_displacement_m / per_min
+    band_w = 0.0
+    if len(sel_xy):
+        t = nearest_service(dxy, sel_xy, params=params, graph=graph).minutes
+        band = np.abs(np.nan_to_num(t, nan=np.inf) - minutes) <= bound_min
+        band_w = float(w[band].sum())
+    return {
+        "aggregated_rows": len(agg.xy),
+        "aggregation_max_displacement_m": agg.max_displacement_m,
+        "aggregation_max_minutes": float(bound_min),
+        "aggregation_band_weight": band_w,
+    }
+
+
 def run_siting(
     demand: gpd.GeoDataFrame,
     existing: gpd.GeoDataFrame,
@@ -165,8 +271,18 @@ def run_siting(
     capacity_col: str | None = None,
     graph=None,
     gap_cell_m: float = 500.0,
+    aggregate_m: float | None = None,
 ) -> SitingResult:
     """Gap analysis and optimal new sites with the existing incubators kept.
+
+    With ``aggregate_m`` (large demand, e.g. a million firms) the model chooses the
+    sites on demand merged to cells of that size (:func:`aggregate_demand`); the gap
+    analysis, the coverage before and after and every per-point flag are still computed
+    on the full demand. ``solution.extra`` then reports the error bound: the largest
+    displacement (m) and the travel time it can change (min; exact for the
+    straight-line method, the access leg for the road network), the weight of demand
+    whose time to the chosen new sites is that close to the cut-off (the only demand
+    the aggregated model may have judged wrongly for those sites) and the rows solved.
 
     Raises
     ------
@@ -196,26 +312,34 @@ def run_siting(
         cell_m=gap_cell_m,
         graph=graph,
     )
-    reach = service_reach_matrix(dxy, cxy, params=params, minutes=minutes, graph=graph)
+    agg = None
+    rows_xy, rows_w, rows_cov = dxy, w, covered
+    if aggregate_m is not None:
+        agg = aggregate_demand(dxy, w, covered, cell_m=aggregate_m)
+        rows_xy, rows_w, rows_cov = agg.xy, agg.weights, agg.covered
+    reach = service_reach_matrix(rows_xy, cxy, params=params, minutes=minutes, graph=graph)
+    opts = {"solver": solver, "time_limit": time_limit}
     if model == "mclp":
         if k is None:
             raise SitingError("MCLP 需要 k / MCLP needs k")
-        sol = solve_mclp(reach, w, covered, k=k, solver=solver, time_limit=time_limit)
+        sol = solve_mclp(reach, rows_w, rows_cov, k=k, **opts)
     elif model == "lscp":
         if target_share is None:
             raise SitingError("LSCP 需要目标覆盖率 / LSCP needs --target-share")
-        sol = solve_lscp(
-            reach, w, covered, target_share=target_share, solver=solver, time_limit=time_limit
-        )
+        sol = solve_lscp(reach, rows_w, rows_cov, target_share=target_share, **opts)
     else:
         if k is None:
             raise SitingError("p-median 需要 k / p-median needs k")
         horizon = 2.0 * minutes
-        base = nearest_service(dxy, _xy(existing), params=params, graph=graph).minutes
+        base = nearest_service(rows_xy, _xy(existing), params=params, graph=graph).minutes
         base = np.minimum(np.nan_to_num(base, nan=horizon), horizon)
-        cost = service_time_matrix(dxy, cxy, params=params, max_minutes=horizon, graph=graph)
-        sol = solve_pmedian(cost, base, w, k=k, solver=solver, time_limit=time_limit)
+        cost = service_time_matrix(rows_xy, cxy, params=params, max_minutes=horizon, graph=graph)
+        sol = solve_pmedian(cost, base, rows_w, k=k, **opts)
     sel_idx = np.array(sol.selected, dtype=int)
+    if agg is not None:  # the chosen sites' coverage, exactly, on the full demand
+        reach = _selected_reach(dxy, cxy, sel_idx, params, minutes, graph)
+        sol.extra.update(_aggregation_report(agg, dxy, w, cxy[sel_idx], params, minutes, graph))
+        sol.extra["aggregate_m"] = float(aggregate_m)
     after = covered.copy()
     newly = []
     r = reach.tocsr()
