@@ -341,6 +341,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
 
     from export.profile_chart import profile_chart
     from layers.io_safe import atomic_write
+    from layers.safe import safe_csv
     from workflows.profile import ProfileRequest, run
 
     project = _open_project(args)
@@ -363,9 +364,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     _print_skipped(s)
     cols = ["bin", "from_m", "to_m", *s["kinds"], "total", "per_km", "covered", "covered_share"]
     table = report.tables["profile"][cols]
-    atomic_write(
-        out / "profile.csv", lambda t: table.to_csv(t, index=False, encoding="utf-8"), force=True
-    )
+    atomic_write(out / "profile.csv", lambda t: safe_csv(table, t, encoding="utf-8"), force=True)
     png = profile_chart(s, dpi=200)
     atomic_write(out / "profile.png", lambda t: t.write_bytes(png), force=True)
     _write_summary(out, s)
@@ -598,11 +597,9 @@ def _cmd_geocode(args: argparse.Namespace) -> int:
     """Geocode an address list; exit 0 all ok, 1 some rows not ok (listed), 2 errors."""
     from pathlib import Path
 
-    import pandas as pd
-
     from layers.geocode import project_keeps_cache, provider_key
     from layers.io_safe import OutputExistsError, atomic_write
-    from layers.safe import neutralize_cell
+    from layers.safe import safe_csv
     from workflows.geocode import GeocodeRequest, read_table, run
 
     out = Path(args.out)
@@ -638,14 +635,7 @@ def _cmd_geocode(args: argparse.Namespace) -> int:
     report = run(table, req, project=project, on_progress=progress)
     geo = report.tables["geocoded"]
 
-    def writer(tmp):
-        safe = geo.copy()
-        for c in safe.columns:
-            if not pd.api.types.is_numeric_dtype(safe[c]):
-                safe[c] = safe[c].map(neutralize_cell)
-        safe.to_csv(tmp, index=False, encoding="utf-8-sig")
-
-    atomic_write(out, writer, force=True)
+    atomic_write(out, lambda tmp: safe_csv(geo, tmp), force=True)  # CR/LF quoted, no formulas
     s = report.summary
     counts = ", ".join(f"{k} {v}" for k, v in s["counts"].items() if v)
     print(

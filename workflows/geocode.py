@@ -42,6 +42,7 @@ from layers.geocode import (
     open_cache,
     redact,
 )
+from layers.safe import CSV_LINE_END
 from workflows.common import Report
 
 __all__ = [
@@ -507,7 +508,9 @@ def import_geocoded(geocoded: pd.DataFrame, folder, name: str, options=None):
         )
     rows.insert(0, "_geo_row", np.flatnonzero(located.to_numpy()))
     path = Path(folder) / f"{Path(name).stem}_geocoded.csv"
-    rows.to_csv(path, index=False, encoding="utf-8")
+    # CRLF rows: CR/LF/quotes inside a value are quoted (a value never becomes two rows); the
+    # text is not neutralised here, since this file goes back into the importer, not to people
+    rows.to_csv(path, index=False, encoding="utf-8", lineterminator=CSV_LINE_END)
     opts = replace(
         options or ImportOptions(),
         crs="WGS84",

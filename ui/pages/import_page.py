@@ -21,7 +21,7 @@ from layers.geocode import PROVIDERS, provider_key
 from layers.importer import ALLOWED_EXTENSIONS, ImportOptions, import_file, inspect_file
 from layers.project import OUTLINE_KINDS, ProjectLayer, add_layer, remove_layer
 from layers.registry import REGISTRY
-from layers.safe import neutralize_cell, safe_csv
+from layers.safe import safe_csv
 from render.webmap import MapLayer, build_map
 from ui.common import T, guarded, project_or_stop
 from ui.i18n import lang
@@ -246,7 +246,7 @@ def _geocode_result(rep):
             }
         )
         st.dataframe(view, hide_index=True, width="stretch")
-        csv = listed.map(neutralize_cell).to_csv(index=False).encode("utf-8-sig")
+        csv = safe_csv(listed)  # formulas neutralised, CR/LF quoted
         st.download_button(
             T("下载这些行 (CSV)", "Download these rows (CSV)"),
             csv,

@@ -1,0 +1,166 @@
+"""Issue 11, the rest: every CSV writer through safe_csv, analysis outputs never overwritten
+without --force, no temp file left by SIGTERM/SIGINT (and stale ones removed at the next
+start), print maps without absolute or temporary paths, upload size limits in the app and
+the import page's hardening errors shown without a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cli import main as cli_main
+from tests.conftest import ROOT
+
+#: A spreadsheet formula after any leading blanks or control characters.
+FORMULA = re.compile(r"^[\s\x00-\x1f\u200b-\u200f\ufeff]*[=+\-@＝＋－＠]")
+#: Hostile names: a CR then a formula (as a second line it would start a live ``=1+1``).
+HOSTILE = ["x\r=1+1", "\r=1+1", "=1+1", 'q"\n@SUM(A1)']
+
+
+def _cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli_main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err
+
+
+def _rows(data: bytes, encoding: str = "utf-8-sig") -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode(encoding), newline=""), strict=True))
+
+
+def _assert_safe(values: list[str], got: list[str]) -> None:
+    """Each value reads back as one cell, equal or '-prefixed, never a live formula."""
+    assert len(got) == len(values), got
+    for v, g in zip(values, got, strict=True):
+        assert g in (v, "'" + v), (v, g)
+        assert not FORMULA.match(g), g
+    assert "'\r=1+1" in got and "'=1+1" in got  # neutralised, not dropped
+
+
+# ---------------------------------------------------------------- 1. CSV writers
+def test_cli_geocode_csv_quotes_cr_and_neutralises(tmp_path, capsys):
+    src = tmp_path / "名单.csv"
+    addresses = ["浙江省宁波市鄞州区天童南路588号"] * len(HOSTILE)
+    pd.DataFrame({"名称": HOSTILE, "地址": addresses}).to_csv(
+        src, index=False, lineterminator="\r\n"
+    )
+    out = tmp_path / "out.csv"
+    code, _, _ = _cli(capsys, "geocode", str(src), "--address-col", "地址", "--city", "宁波市", "--out", str(out))  # fmt: skip
+    assert code in (0, 1)
+    rows = _rows(out.read_bytes())
+    assert len(rows) == 1 + len(HOSTILE)  # no value starts a new row
+    _assert_safe(HOSTILE, [r[rows[0].index("名称")] for r in rows[1:]])
+
+
+def test_cli_profile_csv_is_safe(tmp_path, capsys, monkeypatch):
+    """profile.csv goes through safe_csv (the workflow is replaced by a hostile table)."""
+    from types import SimpleNamespace
+
+    import export.profile_chart
+    import workflows.profile
+
+    n = len(HOSTILE)
+    table = pd.DataFrame(
+        {"bin": HOSTILE, "from_m": range(n), "to_m": range(1, n + 1), "enterprises": [1] * n}
+        | {"total": 1, "per_km": 1.0, "covered": 0, "covered_share": None}
+    )
+    summary = {
+        "warnings": [],
+        "kinds": ["enterprises"],
+        "skipped_invalid": 0,
+        "covered_share": None,
+        "axis": "a",
+        "axis_length_m": 1000.0,
+        "n_bins": n,
+        "bin_m": 250.0,
+        "points_in_band": n,
+        "band_m": 100.0,
+        "synthetic_note": "",
+    }
+    rep = SimpleNamespace(summary=summary, tables={"profile": table})
+    monkeypatch.setattr(workflows.profile, "run", lambda project, req: rep)
+    monkeypatch.setattr(export.profile_chart, "profile_chart", lambda s, dpi: b"\x89PNG")
+    out = tmp_path / "out"
+    code, _, _ = _cli(capsys, "profile", "--axis", "a", "--out", str(out))
+    assert code == 0
+    rows = _rows((out / "profile.csv").read_bytes(), "utf-8")
+    assert rows[0][:3] == ["bin", "from_m", "to_m"] and len(rows) == 1 + n
+    _assert_safe(HOSTILE, [r[0] for r in rows[1:]])
+
+
+def test_import_geocoded_keeps_cr_values_whole(tmp_path):
+    """The geocoded rows go back through the importer: one row per record, text unchanged."""
+    from layers.importer import ImportOptions
+    from workflows.geocode import import_geocoded
+
+    n = len(HOSTILE)
+    geocoded = pd.DataFrame(
+        {
+            "id": [f"G{i}" for i in range(n)],
+            "name": HOSTILE,
+            "lon": [121.55 + i * 1e-3 for i in range(n)],
+            "lat": [29.87] * n,
+            "coord_source": "geocode:county",
+            "coord_precision_m": 5000.0,
+            "geocode_status": "coarse",
+        }
+    )
+    rep, not_imported = import_geocoded(
+        geocoded, tmp_path, "名单.csv", ImportOptions(kind="enterprises")
+    )
+    assert rep.rows_total == n and len(rep.valid) == n and not len(not_imported)
+    assert rep.valid["name"].tolist() == HOSTILE  # data kept as data; exports neutralise
+    assert set(rep.valid["coord_source"]) == {"geocode:county"}
+
+
+@pytest.fixture()
+def media(monkeypatch):
+    """Bytes of every download button an AppTest run makes, by media file id."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    got: dict[str, bytes] = {}
+    orig = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, path_or_data, mimetype, kind, filename=None):
+        fid = orig(self, path_or_data, mimetype, kind, filename)
+        got[fid] = path_or_data
+        return fid
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return got
+
+
+def _download(at, media: dict[str, bytes], key: str) -> bytes:
+    (btn,) = [b for b in at.get("download_button") if b.key == key]
+    return media[Path(btn.proto.url).stem]
+
+
+def test_import_page_geocode_download_is_safe_csv(tmp_path, monkeypatch, media):
+    from streamlit.testing.v1 import AppTest
+
+    from layers.project import create_project
+
+    proj = tmp_path / "lyg.gpkg"
+    create_project(proj, name="连云港测试", city="连云港市", counties=["海州区"])
+    monkeypatch.setenv("INNOMAP_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("INNOMAP_PROJECT", str(proj))
+    src = tmp_path / "地址名单.csv"
+    pd.DataFrame(
+        {"企业名称": HOSTILE, "注册地址": ["江苏省连云港市海州区朝阳东路32号"] * len(HOSTILE)}
+    ).to_csv(src, index=False, lineterminator="\r\n")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page("ui/pages/import_page.py").run()
+    at.session_state["imp_path"] = str(src)
+    at.run()
+    at.button(key="imp_geo_run").click().run()
+    assert not at.exception, at.exception
+    rows = _rows(_download(at, media, "imp_geo_dl"))
+    assert len(rows) == 1 + len(HOSTILE)  # every listed (coarse) row, each one row
+    _assert_safe(HOSTILE, [r[rows[0].index("企业名称")] for r in rows[1:]])
