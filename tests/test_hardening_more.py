@@ -164,3 +164,63 @@ def test_import_page_geocode_download_is_safe_csv(tmp_path, monkeypatch, media):
     rows = _rows(_download(at, media, "imp_geo_dl"))
     assert len(rows) == 1 + len(HOSTILE)  # every listed (coarse) row, each one row
     _assert_safe(HOSTILE, [r[rows[0].index("企业名称")] for r in rows[1:]])
+
+
+# ---------------------------------------------------------------- 2. --out never overwritten
+#: case -> (arguments before --out, an output it writes, its workflow module)
+COV = ["coverage", "--service", "science_venues", "--demand", "enterprises"]
+ANALYSES_OUT = {
+    "clusters": (["clusters", "--layer", "enterprises"], "clusters.gpkg", "clusters"),
+    "coverage": (COV, "demand.gpkg", "coverage"),
+    "hotspots": (["hotspots", "--layer", "enterprises"], "cells.gpkg", "hotspots"),
+    "site": (
+        ["site", "--demand", "enterprises", "--existing", "incubators", "--k", "1"],
+        "gaps.gpkg",
+        "siting",
+    ),
+    "profile": (["profile", "--axis", "测试走廊轴线"], "profile.png", "profile"),
+    "summary only": (COV, "summary.json", "coverage"),
+}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    from tests.tiny_project import make_project
+
+    return make_project(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.mark.parametrize("case", list(ANALYSES_OUT))
+def test_analysis_out_refuses_existing_outputs_without_force(tmp_path, capsys, tiny, case, monkeypatch):  # fmt: skip
+    import importlib
+
+    argv, name, module = ANALYSES_OUT[case]
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / name).write_bytes(b"keep me")
+    wf = importlib.import_module(f"workflows.{module}")
+    monkeypatch.setattr(wf, "run", lambda *a, **k: pytest.fail("computed before refusing"))
+    code, _, err = _cli(capsys, *argv, "--project", tiny.ref, "--out", str(out))
+    assert code == 2 and name in err and "--force" in err and " / " in err, err
+    assert (out / name).read_bytes() == b"keep me"
+    assert sorted(p.name for p in out.iterdir()) == [name]
+
+
+def test_analysis_out_force_overwrites(tmp_path, capsys, tiny):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "clusters.gpkg").write_bytes(b"old")
+    argv = ["clusters", "--project", tiny.ref, "--layer", "enterprises", "--min-samples", "2"]
+    code, _, _ = _cli(capsys, *argv, "--out", str(out), "--force")
+    assert code == 0 and (out / "clusters.gpkg").read_bytes()[:16] == b"SQLite format 3\x00"
+
+
+def test_report_out_refuses_an_existing_file_without_force(tmp_path, capsys, tiny, monkeypatch):
+    import workflows.report
+
+    out = tmp_path / "r.docx"
+    out.write_bytes(b"keep me")
+    monkeypatch.setattr(workflows.report, "build", lambda *a, **k: pytest.fail("computed"))
+    code, _, err = _cli(capsys, "report", "--project", tiny.ref, "--out", str(out))
+    assert code == 2 and "r.docx" in err and "--force" in err
+    assert out.read_bytes() == b"keep me"
