@@ -1376,18 +1376,55 @@ def _sign_in(args: argparse.Namespace) -> None:
     auth.set_actor(auth.cli_actor(args.signin_user, password))
 
 
+class _Stopped(BaseException):
+    """SIGTERM raised as an exception, so ``finally`` blocks remove unfinished outputs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop_on_sigterm(signum, frame) -> None:
+    import signal
+
+    signal.signal(signum, signal.SIG_DFL)  # a second SIGTERM stops at once
+    raise _Stopped(signum)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the process exit code."""
+    """Run the CLI; returns the process exit code.
+
+    SIGTERM and SIGINT (Ctrl-C) stop a command through an exception, so an
+    output being written is removed, not left as a hidden temporary file; the
+    exit code is then 128 + the signal number (143, 130).
+    """
+    import signal
+    import threading
+
     parser = build_parser()
     args = parser.parse_args(argv)
     from layers.errors import InnoMapError
 
+    handle = threading.current_thread() is threading.main_thread()  # signals: main thread only
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm) if handle else None
     try:
         _sign_in(args)
         return int(args.func(args))
     except InnoMapError as exc:  # every user-facing error; the message explains the fix
         print(f"error: {exc}", file=sys.stderr)
         return int(getattr(exc, "exit_code", 2))
+    except (KeyboardInterrupt, _Stopped) as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        name = signal.Signals(signum).name
+        print(
+            f"error: 已被 {name} 中断, 未完成的输出已删除 / stopped by {name}: unfinished "
+            "outputs were removed; run the command again",
+            file=sys.stderr,
+        )
+        return 128 + int(signum)
+    finally:
+        if handle:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,18 @@ from pathlib import Path
 
 from layers.errors import InnoMapError
 
-__all__ = ["OutputExistsError", "OutputPathError", "atomic_write", "write_json"]
+__all__ = [
+    "TEMP_PREFIX",
+    "OutputExistsError",
+    "OutputPathError",
+    "atomic_write",
+    "clean_stale_temps",
+    "temp_prefix",
+    "write_json",
+]
+
+#: Hidden temporary files start with this, then the writer's process id and ``-``.
+TEMP_PREFIX = ".innomap-"
 
 
 class OutputExistsError(InnoMapError):
@@ -38,10 +49,56 @@ def _cannot_write(p: Path, exc: OSError) -> str:
     )
 
 
+def temp_prefix() -> str:
+    """Prefix of this process's temporary files (``.innomap-<pid>-``)."""
+    return f"{TEMP_PREFIX}{os.getpid()}-"
+
+
+def clean_stale_temps(folder: str | Path) -> list[str]:
+    """Remove the temporary files in ``folder`` left by writers whose process is gone.
+
+    A writer killed outright (SIGKILL, power loss) cannot clean up; its hidden
+    ``.innomap-<pid>-…`` files (outputs being written, project copies and their
+    SQLite journals) are removed by the next writer in the same folder. Files of
+    live processes and of other users' processes are left alone.
+
+    Returns
+    -------
+    list of str
+        Names of the removed files.
+    """
+    removed = []
+    try:
+        candidates = list(Path(folder).glob(f"{TEMP_PREFIX}*-*"))
+    except OSError:
+        return removed
+    for f in candidates:
+        try:
+            pid = int(f.name[len(TEMP_PREFIX) :].split("-", 1)[0])
+        except ValueError:
+            continue
+        if pid == os.getpid() or pid <= 0:
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            try:
+                f.unlink()
+                removed.append(f.name)
+            except OSError:  # a folder, no rights, removed meanwhile: not ours to fix
+                pass
+        except OSError:  # another user's process (PermissionError): alive
+            pass
+    return removed
+
+
 def atomic_write(path: str | Path, writer: Callable[[Path], None], *, force: bool = False) -> Path:
     """Call ``writer(tmp_path)`` then move the result to ``path``.
 
-    A failed writer leaves nothing behind; an existing ``path`` is only replaced
+    A failed or interrupted writer leaves nothing behind (the CLI turns SIGTERM
+    into an exception, so this cleanup runs); the temporary file is hidden beside
+    ``path`` as ``.innomap-<pid>-…`` and what a killed process left there is
+    removed first (:func:`clean_stale_temps`). An existing ``path`` is only replaced
     with ``force=True``. A folder given as ``path``, a parent that cannot be
     created (``/dev/null/x``) or an OS error while writing raise
     :class:`OutputPathError` (the CLI exits 2 with the message).
@@ -57,7 +114,8 @@ def atomic_write(path: str | Path, writer: Callable[[Path], None], *, force: boo
         )
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=p.suffix)
+        clean_stale_temps(p.parent)
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=temp_prefix(), suffix=p.suffix)
     except OSError as exc:
         raise OutputPathError(_cannot_write(p, exc)) from None
     os.close(fd)

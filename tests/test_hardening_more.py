@@ -224,3 +224,81 @@ def test_report_out_refuses_an_existing_file_without_force(tmp_path, capsys, tin
     code, _, err = _cli(capsys, "report", "--project", tiny.ref, "--out", str(out))
     assert code == 2 and "r.docx" in err and "--force" in err
     assert out.read_bytes() == b"keep me"
+
+
+# ---------------------------------------------------------------- 3. temp files and signals
+#: A CLI child whose final rename waits (the output is then a hidden temp file) until signalled.
+SLOW_CHILD = """
+import os, sys, time
+real = os.replace
+def slow(src, dst, *a, **k):
+    if str(dst).endswith(os.environ["SLOW_TARGET"]):
+        print("WRITING", os.path.basename(src), flush=True)
+        time.sleep(60)
+    return real(src, dst, *a, **k)
+os.replace = slow
+from cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _hidden(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+@pytest.mark.parametrize(
+    ("command", "sig"),
+    [("export-layers", "SIGTERM"), ("export-map", "SIGTERM"), ("export-layers", "SIGINT")],
+)
+def test_signal_during_export_leaves_no_temp_file(tmp_path, tiny, command, sig):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    out.mkdir()
+    target = out / ("m.svg" if command == "export-map" else "l.geojson")
+    args = ["--project", tiny.ref, "--layers", "企业", "--out", str(target)]
+    args += ["--format", "svg", "--dpi", "50"] if command == "export-map" else ["--format", "geojson"]  # fmt: skip
+    child = subprocess.Popen(
+        [sys.executable, "-c", SLOW_CHILD, command, *args],
+        cwd=ROOT,
+        env=os.environ | {"SLOW_TARGET": target.name},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = child.stdout.readline()
+        assert line.startswith("WRITING .innomap-"), (line, child.stderr.read())
+        tmp = line.split()[1]
+        assert _hidden(out) == [tmp] and f"-{child.pid}-" in tmp  # the temp names its writer
+        child.send_signal(getattr(signal, sig))
+        _, err = child.communicate(timeout=30)
+    finally:
+        child.kill()
+    assert child.returncode == 128 + getattr(signal, sig), err
+    assert "Traceback" not in err and f"stopped by {sig}" in err and " / " in err, err
+    assert list(out.iterdir()) == []  # neither the temp file nor a half output
+
+
+def test_stale_temps_of_dead_writers_are_removed_at_the_next_write(tmp_path, capsys, tiny):
+    import os
+    import subprocess
+    import sys
+
+    from layers.io_safe import clean_stale_temps
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # reaped: its pid names no process
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = [f".innomap-{dead.pid}-ab12.geojson", f".innomap-{dead.pid}-cd34.gpkg-journal"]
+    alive = [f".innomap-{os.getpid()}-ef56.geojson", ".innomap-x-1.txt", ".other"]
+    for name in stale + alive:
+        (out / name).write_bytes(b"x")
+    code, _, _ = _cli(capsys, "export-layers", "--project", tiny.ref, "--layers", "企业", "--format", "geojson", "--out", str(out / "l.geojson"))  # fmt: skip
+    assert code == 0
+    assert _hidden(out) == sorted(alive)  # a live writer's and foreign files are kept
+    assert clean_stale_temps(tmp_path / "missing") == []
