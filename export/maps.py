@@ -139,6 +139,41 @@ def _is_outline_ref(project: Project, ref: str) -> bool:
     return (lyr.kind if lyr is not None else base) in OUTLINE_KINDS
 
 
+def display_ref(project: Project, ref: str) -> str:
+    """``ref`` as legends, notes and layer keys show it: a file path by its file name only.
+
+    Project layer names, kinds and ``kind:subtype`` are kept as typed (they may hold
+    ``/``); ``KIND=/any/folder/名单.csv`` becomes ``KIND=名单.csv`` and a bare path its
+    name, so no folder (a user's home, a temporary upload folder) reaches an output.
+    """
+    base = ref if ref in project.layers else ref.partition(":")[0]
+    if base in project.layers or base in REGISTRY or not any(c in ref for c in "/\\"):
+        return ref
+    prefix, eq, rest = ref.partition("=")
+    if eq and prefix in REGISTRY:
+        return f"{prefix}={_file_name(rest)}"
+    return _file_name(ref)
+
+
+def _file_name(path: str) -> str:
+    return Path(str(path).replace("\\", "/")).name or str(path)
+
+
+#: Request keys holding layer references or files (shortened by :func:`display_ref`).
+_PATH_PARAMS = (*_REF_PARAMS, "network", "axis")
+
+
+def _display_request(project: Project, obj, key: str = ""):
+    """A copy of a request's JSON with every file reference shown by its file name."""
+    if isinstance(obj, dict):
+        return {k: _display_request(project, v, k) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_display_request(project, v, key) for v in obj]
+    if isinstance(obj, str) and key in _PATH_PARAMS:
+        return display_ref(project, obj)
+    return obj
+
+
 def _ref_label(project: Project, ref: str, kind: str, sources: list[dict], lang: str) -> str:
     """Legend label of a reference: layer name, kind name (· subtype), or kind · file name."""
     if ref in project.layers:
@@ -149,7 +184,7 @@ def _ref_label(project: Project, ref: str, kind: str, sources: list[dict], lang:
         return _layer_label(project.layers[base], lang) + suffix
     if base in REGISTRY:
         return REGISTRY[base].name(lang) + suffix
-    files = ", ".join(str(s["source_file"]) for s in sources)
+    files = ", ".join(_file_name(s["source_file"]) for s in sources)
     return f"{REGISTRY[kind].name(lang)} · {files}"
 
 
@@ -163,6 +198,8 @@ def resolve_point_layers(
     lang: str = "zh",
 ) -> list[tuple[str, str, str, object, tuple[str, ...]]]:
     """``(ref, label, kind, WGS84 frame, source file names)`` of each point reference.
+
+    ``ref`` is the reference as shown (:func:`display_ref`: a file by its name only).
 
     References to outline kinds are left out (outlines are always drawn).
     ``messages`` (if given) collects warnings and counts of skipped file rows.
@@ -184,10 +221,11 @@ def resolve_point_layers(
             if sel.skipped:
                 files = ", ".join(sorted({str(r["file"]) for r in sel.skipped_rows}))
                 messages.append(
-                    f"{ref}: 跳过 {sel.skipped} 行无效记录 / skipped {sel.skipped} invalid rows ({files})"
+                    f"{display_ref(project, ref)}: 跳过 {sel.skipped} 行无效记录 / skipped {sel.skipped} invalid rows ({files})"
                 )
         srcs = tuple(dict.fromkeys(Path(str(s["source_file"])).name for s in sel.sources))
-        out.append((ref, _ref_label(project, ref, kind, sel.sources, lang), kind, sel.gdf, srcs))
+        label = _ref_label(project, ref, kind, sel.sources, lang)
+        out.append((display_ref(project, ref), label, kind, sel.gdf, srcs))
     return out
 
 
@@ -517,7 +555,7 @@ def report_print_layers(project: Project, report, *, zone: str | None = None):
     summary), so the printed legend says what summary.json says.
     """
     _mod, _cls, builder, subtitle = _ANALYSIS_PRINT[report.analysis]
-    ptxt = json.dumps(report.request, ensure_ascii=False, default=str)
+    ptxt = json.dumps(_display_request(project, report.request), ensure_ascii=False, default=str)
     notes = [*report.notes, f"参数: {ptxt}"]
     s = report.summary
     share = float(s.get("synthetic_share") or 0.0)

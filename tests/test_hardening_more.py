@@ -302,3 +302,69 @@ def test_stale_temps_of_dead_writers_are_removed_at_the_next_write(tmp_path, cap
     assert code == 0
     assert _hidden(out) == sorted(alive)  # a live writer's and foreign files are kept
     assert clean_stale_temps(tmp_path / "missing") == []
+
+
+# ---------------------------------------------------------------- 4. print maps name files only
+def _texts(obj) -> str:
+    """Every text a print map is given (labels, notes, sources, titles), joined."""
+    if isinstance(obj, dict):
+        return " ".join(_texts(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return " ".join(_texts(v) for v in obj)
+    label = getattr(obj, "label", None)
+    if label is not None:  # a PrintLayer: its label, sources and category labels
+        cats = getattr(obj, "categories", None) or ("", {})
+        return " ".join([label, *obj.sources, *(str(v) for v in cats[1].values())])
+    return str(obj) if obj is not None else ""
+
+
+@pytest.fixture()
+def listed_file(tmp_path):
+    """A point file in a folder named like a temporary upload folder."""
+    folder = tmp_path / "innomap-upload-k2j4x9" / ".layers.kml.4e5qk3yb"
+    folder.mkdir(parents=True)
+    p = folder / "我的名单.csv"
+    p.write_text("id,name,lon,lat\n1,A,119.171,34.601\n2,B,119.172,34.602\n", encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize(
+    ("analysis", "params", "refs"),
+    [
+        (None, None, ["incubators={f}"]),
+        (None, None, ["{f}"]),
+        ("clusters", {"min_samples": 2, "eps_m": 500}, ["{f}"]),
+        ("coverage", {"service": ["{f}"], "demand": "enterprises", "minutes": [15]}, []),
+    ],
+)
+def test_print_map_texts_name_files_without_folders(
+    tmp_path, capsys, monkeypatch, tiny, listed_file, analysis, params, refs
+):
+    import json
+
+    import export.maps
+
+    given = {}
+    monkeypatch.setattr(export.maps, "render_print_map", lambda *a, **k: given.update(k, a=a) or b"svg")  # fmt: skip
+    fill = str(listed_file)
+    argv = ["export-map", "--project", tiny.ref, "--format", "svg", "--crs", "WGS84"]
+    argv += ["--out", str(tmp_path / "m.svg")]
+    if refs:
+        argv += ["--layers", *(r.format(f=fill) for r in refs)]
+    if analysis:
+        argv += ["--analysis", analysis, "--params", json.dumps(params).replace("{f}", fill)]
+    code, _, err = _cli(capsys, *argv)
+    assert code == 0, err
+    text = _texts(given)
+    assert "我的名单.csv" in text  # the file is named …
+    for folder in (str(tmp_path), "innomap-upload", ".layers.kml"):  # … never its folders
+        assert folder not in text, (folder, text)
+
+
+def test_html_map_layer_keys_name_files_without_folders(tmp_path, tiny, listed_file):
+    from export.maps import display_ref, export_html
+
+    html = export_html(tiny, [f"incubators={listed_file}"], crs="WGS84").decode("utf-8")
+    assert "我的名单.csv" in html and str(tmp_path) not in html and "innomap-upload" not in html
+    assert display_ref(tiny, "企业") == "企业" and display_ref(tiny, "enterprises:a/b") == "enterprises:a/b"  # fmt: skip
+    assert display_ref(tiny, "C:\\Users\\张\\名单.xlsx") == "名单.xlsx"
