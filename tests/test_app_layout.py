@@ -110,3 +110,22 @@ def test_clusters_page_layout_and_labels():
     assert at.main.get("vega_lite_chart")  # cluster sizes
     assert_chinese_headers(at)
     assert "点数" in headers(at.dataframe[1])
+
+
+def test_siting_page_layout_labels_and_what_if_view():
+    at = _app("ui/pages/siting_page.py")
+    assert at.main.get("component_instance")  # demand and existing sites before solving
+    at.selectbox(key="site_zone").set_value("中官路创业创新大街").run()
+    at.number_input(key="site_k").set_value(2).run()
+    at.sidebar.button(key="site_run").click().run()
+    assert not at.exception, at.exception
+    assert_chinese_headers(at)
+    assert "边际增益" in headers(at.dataframe[0])
+    assert len(at.main.get("vega_lite_chart")) >= 2  # marginal gains, change by zone
+    at.sidebar.radio(key="site_view").set_value("whatif").run()
+    assert not at.exception, at.exception
+    kinds = _first_main_types(at, 6)
+    assert kinds.index("flex_container") < kinds.index("metric") if "metric" in kinds else True
+    at.button(key="whatif_save").click().run()
+    assert_chinese_headers(at)
+    assert "覆盖率 (%)" in headers(at.dataframe[-1])

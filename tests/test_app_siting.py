@@ -36,6 +36,8 @@ def test_siting_page_solves_and_proves():
 
 def test_what_if_add_remove_move_and_compare():
     at = _page()
+    at.sidebar.radio(key="site_view").set_value("whatif").run()  # the what-if view
+    assert not at.exception, at.exception
     share0 = at.metric[0].value
     n0 = int(at.metric[1].value)  # the real existing incubators (synthetic ones left out)
     at.radio(key="whatif_action").set_value("add").run()

@@ -226,6 +226,7 @@ def test_what_if_click_adds_an_incubator(browser, app_url):
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(app_url + "/siting_page")
+    page.get_by_text("情景推演(点击地图)").click(timeout=60000)  # the what-if view (sidebar)
     frame = page.frame_locator("iframe[title*='st_folium']").first
     frame.locator("[data-innomap-ready]").wait_for(timeout=60000)
     metric = page.get_by_test_id("stMetricValue").nth(1)
@@ -278,7 +279,7 @@ def test_coverage_flow_in_the_browser(browser, app_url):
     page.goto(f"{app_url}/coverage_page")
     page.get_by_role("button", name="计算覆盖").click()
     frame = page.frame_locator("iframe[title*='st_folium']").first
-    frame.locator("[data-innomap-ready]").wait_for(timeout=90000)
+    frame.locator(".innomap-legend", has_text="15 分钟服务圈").wait_for(timeout=90000)
     legend = frame.locator(".innomap-legend").inner_text()
     assert "15 分钟服务圈" in legend and "直线距离近似法" in legend
     SHOTS.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ The map runs in a fragment: a pan reruns the map alone, not the page's analyses.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Hashable
 
 import streamlit as st
@@ -19,7 +20,7 @@ from streamlit_folium import st_folium
 __all__ = ["MAP_HEIGHT", "input_map", "saved_view", "show_map", "view_from_map"]
 
 #: Map height (px): with the page title it fills a 1280×800 window below the toolbar.
-MAP_HEIGHT = 580
+MAP_HEIGHT = 600
 
 
 def view_from_map(out: dict | None) -> tuple[tuple[float, float], int] | None:
@@ -50,7 +51,7 @@ def saved_view(page: str, reset_on: Hashable = ()) -> tuple[tuple[float, float],
 def _map_fragment(m, page: str, reset_on, height: int, returned: tuple, on_map) -> None:
     view = saved_view(page, reset_on)
     out = st_folium(
-        m,
+        copy.deepcopy(m),  # st_folium renames the map's elements: a second call needs a fresh copy
         key=f"{page}_map",
         height=height,
         use_container_width=True,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from layers import auth
 from layers.project import save_run
@@ -12,7 +11,9 @@ from render.analysis_maps import whatif_map_layers
 from render.webmap import build_map
 from ui.common import T, guarded, synthetic_banner
 from ui.i18n import lang
+from ui.mapview import show_map
 from ui.state import refresh_project
+from ui.tables import show_table
 from workflows import whatif
 
 __all__ = ["what_if"]
@@ -51,6 +52,19 @@ def _metrics(report) -> None:
     c3.metric(T("覆盖权重", "Covered weight"), f"{s['covered']:,.0f}")
 
 
+def _on_click(action: str):
+    """Apply a new map click (``streamlit_folium``'s ``last_clicked``) and rerun the page."""
+
+    def handle(out: dict) -> None:
+        click = out.get("last_clicked")
+        if click and click != st.session_state.get("whatif_last_click"):
+            st.session_state["whatif_last_click"] = click
+            _apply(action, float(click["lng"]), float(click["lat"]))
+            st.rerun()
+
+    return handle
+
+
 def _map(project, action: str, report) -> None:
     if st.session_state.get("whatif_move_from"):
         st.info(
@@ -71,35 +85,34 @@ def _map(project, action: str, report) -> None:
         extra_notes=(report.summary["method_label"],),
         fit_bounds=project.bounds(),
     )
-    out = st_folium(
-        m, key="whatif_map", height=520, use_container_width=True, returned_objects=["last_clicked"]
+    show_map(
+        m,
+        page="whatif",
+        reset_on=(project.ref,),
+        returned=("last_clicked",),
+        on_map=_on_click(action),
     )
-    click = (out or {}).get("last_clicked")
-    if click and click != st.session_state.get("whatif_last_click"):
-        st.session_state["whatif_last_click"] = click
-        _apply(action, float(click["lng"]), float(click["lat"]))
-        st.rerun()
 
 
 def _by_coordinates(project, action: str) -> None:
     x0, y0 = whatif.default_point(project)
-    with st.expander(T("按坐标操作(与点击地图相同)", "Apply by coordinates (same as a map click)")):
-        e1, e2, e3 = st.columns(3)
-        lon = e1.number_input(
-            T("经度", "Longitude"),
-            73.0,
-            136.0,
-            round(x0, 5),
-            0.0005,
-            format="%.5f",
-            key="whatif_lon",
-        )
-        lat = e2.number_input(
-            T("纬度", "Latitude"), 3.0, 54.0, round(y0, 5), 0.0005, format="%.5f", key="whatif_lat"
-        )
-        if e3.button(T("执行", "Apply"), key="whatif_apply"):
-            _apply(action, float(lon), float(lat))
-            st.rerun()
+    st.caption(T("按坐标操作(与点击地图相同)", "Apply by coordinates (same as a map click)"))
+    e1, e2, e3 = st.columns(3)
+    lon = e1.number_input(
+        T("经度", "Longitude"),
+        73.0,
+        136.0,
+        round(x0, 5),
+        0.0005,
+        format="%.5f",
+        key="whatif_lon",
+    )
+    lat = e2.number_input(
+        T("纬度", "Latitude"), 3.0, 54.0, round(y0, 5), 0.0005, format="%.5f", key="whatif_lat"
+    )
+    if e3.button(T("执行", "Apply"), key="whatif_apply"):
+        _apply(action, float(lon), float(lat))
+        st.rerun()
 
 
 def _save(project, report) -> None:
@@ -114,7 +127,7 @@ def _save(project, report) -> None:
         st.session_state.setdefault("scenarios", {})[name] = {
             "sites": s["sites"],
             "share": s["share"],
-            "covered": s["covered"],
+            "weighted_covered": s["covered"],
             "change_pp": s["delta_share"] * 100,
             "method": s["method_label"],
             "minutes": s["minutes"],
@@ -130,24 +143,27 @@ def _save(project, report) -> None:
             )
             if rec is not None:
                 refresh_project()
+    if st.session_state.get("scenarios"):
+        st.caption(T("情景对比", "Scenario comparison"))
+        show_table(
+            pd.DataFrame.from_dict(st.session_state["scenarios"], orient="index")
+            .rename_axis("scenario")
+            .reset_index(),
+            key="whatif_scenarios",
+            name=T("情景对比", "Scenarios"),
+        )
+
+
+def _reset_button() -> None:
     if st.button(T("重置为现状", "Reset to current incubators"), key="whatif_reset"):
         st.session_state.pop("whatif_sites", None)
         st.session_state.pop("whatif_move_from", None)
         st.rerun()
-    if st.session_state.get("scenarios"):
-        st.caption(T("情景对比", "Scenario comparison"))
-        st.dataframe(
-            pd.DataFrame.from_dict(st.session_state["scenarios"], orient="index")
-            .rename_axis("scenario")
-            .reset_index(),
-            hide_index=True,
-            width="stretch",
-        )
 
 
 def what_if(project, base: dict, graph) -> None:
-    """The what-if section; ``base`` holds demand, weight, existing, minutes and reach."""
-    st.subheader(T("情景推演(在地图上点击)", "What-if (click on the map)"))
+    """The what-if view: the click action in the sidebar, the map, then the numbers and the
+    scenarios under it. ``base`` holds demand, weight, existing, minutes and reach."""
     baseline = (project.ref, base["existing"])
     if st.session_state.get("whatif_baseline") != baseline:  # another project or layer: start over
         st.session_state.pop("whatif_sites", None)
@@ -157,19 +173,24 @@ def what_if(project, base: dict, graph) -> None:
         st.session_state["whatif_sites"] = (
             guarded(whatif.existing_sites, project, base["existing"]) or []
         )
-    action = st.radio(
-        T("点击操作", "Click action"),
-        list(ACTIONS),
-        format_func=lambda a: T(*ACTIONS[a]),
-        horizontal=True,
-        key="whatif_action",
-    )
+    with st.sidebar:
+        st.subheader(T("情景推演", "What-if"))
+        action = st.radio(
+            T("点击地图: ", "Map click: "),
+            list(ACTIONS),
+            format_func=lambda a: T(*ACTIONS[a]),
+            key="whatif_action",
+        )
+        _reset_button()
     req = guarded(whatif.WhatIfRequest, sites=tuple(st.session_state["whatif_sites"]), **base)
     report = guarded(whatif.run, project, req, graph=graph) if req else None
     if report is None:
         return
     synthetic_banner(report.summary)
-    _metrics(report)
     _map(project, action, report)
-    _by_coordinates(project, action)
-    _save(project, report)
+    _metrics(report)
+    t1, t2 = st.tabs([T("情景对比与保存", "Compare and save"), T("按坐标操作", "By coordinates")])
+    with t1:
+        _save(project, report)
+    with t2:
+        _by_coordinates(project, action)

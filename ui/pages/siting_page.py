@@ -8,11 +8,11 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 import streamlit as st
-from streamlit_folium import st_folium
 
 import settings
 from layers.registry import REGISTRY
 from render.analysis_maps import siting_map_layers
+from render.input_maps import Role
 from render.webmap import build_map
 from ui.common import (
     T,
@@ -25,7 +25,9 @@ from ui.common import (
     synthetic_banner,
 )
 from ui.i18n import lang
+from ui.mapview import input_map, show_map
 from ui.state import layer_choices, layer_label
+from ui.tables import bar_chart, show_table
 from ui.whatif_panel import what_if
 from workflows import siting
 from workflows.coverage import ReachOptions
@@ -62,9 +64,8 @@ def _exclusion_wkt(up) -> str | None:
 
 
 def _demand_and_reach(project):
-    c1, c2, c3, c4 = st.columns(4)
     opts = layer_choices(project, DEMAND_KINDS)
-    demand = c1.multiselect(
+    demand = st.multiselect(
         T("需求", "Demand"),
         opts,
         default=opts[:1],
@@ -73,13 +74,14 @@ def _demand_and_reach(project):
     )
     kinds = {r if r in REGISTRY else project.layers[r].kind for r in demand}
     weights = dict.fromkeys(w for k in sorted(kinds) for w in REGISTRY[k].weight_fields)
-    weight = c2.selectbox(
+    weight = st.selectbox(
         T("权重", "Weight"),
         ["", *weights],
         format_func=lambda w: w or T("计数", "count"),
         key="site_weight",
     )
-    minutes = c3.number_input(
+    c1, c2 = st.columns(2)
+    minutes = c1.number_input(
         T("服务时间 (分钟)", "Travel time (min)"),
         1.0,
         120.0,
@@ -87,25 +89,26 @@ def _demand_and_reach(project):
         1.0,
         key="site_minutes",
     )
-    mode = c4.selectbox(T("出行方式", "Mode"), ["walk", "bike", "drive"], key="site_mode")
-    c5, c6, c7 = st.columns(3)
-    speed = c5.number_input(
-        T("速度 (km/h)", "Speed (km/h)"),
+    mode = c2.selectbox(T("出行方式", "Mode"), ["walk", "bike", "drive"], key="site_mode")
+    c3, c4 = st.columns(2)
+    speed = c3.number_input(
+        T("速度 (千米/小时)", "Speed (km/h)"),
         1.0,
         120.0,
         settings.default_speed_kmh(mode) or settings.STRAIGHT_DRIVE_KMH,
         key=f"site_speed_{mode}",
     )
-    detour = c6.number_input(
+    detour = c4.number_input(
         T("绕行系数(直线法)", "Detour factor"), 1.0, 3.0, settings.DETOUR, 0.05, key="site_detour"
     )
     net = st.session_state.get("network_ref")
-    method = c7.radio(
+    method = st.radio(
         T("方法", "Method"),
         ["straight", "network"] if net else ["straight"],
         format_func=lambda m: (
             T("路网法", "Road network") if m == "network" else T("直线距离近似法", "Straight-line")
         ),
+        horizontal=True,
         key="site_method",
     )
     reach = guarded(
@@ -148,11 +151,9 @@ def _candidates(project) -> dict:
             "layer": T("项目中的候选楼宇/地块图层", "A candidate layer of the project"),
             "clicked": T("地图上点选的候选点", "Points clicked on the map"),
         }[s],
-        horizontal=True,
         key="site_src",
     )
-    c1, c2, c3 = st.columns(3)
-    zone = c1.selectbox(
+    zone = st.selectbox(
         T("片区(候选范围)", "Zone (candidate area)"),
         ["", *project.zone_names()],
         format_func=lambda z: z or T("需求点的凸包", "hull of the demand"),
@@ -160,15 +161,15 @@ def _candidates(project) -> dict:
     )
     clicked = tuple(st.session_state.get("site_clicked", []))
     if src == "grid":
-        spacing = c2.number_input(
-            T("格网间距 (m)", "Grid spacing (m)"),
+        spacing = st.number_input(
+            T("格网间距 (米)", "Grid spacing (m)"),
             siting.MIN_GRID_M,
             5000.0,
             settings.SITING_GRID_M,
             50.0,
             key="site_spacing",
         )
-        excl = c3.file_uploader(
+        excl = st.file_uploader(
             T("禁建区(水域等, GeoJSON, 可选)", "Forbidden areas (GeoJSON, optional)"),
             type=["geojson"],
             key="site_excl",
@@ -180,27 +181,27 @@ def _candidates(project) -> dict:
         }
     if src == "layer":
         opts = [lyr.name for lyr in project.resource_layers()]
-        ref = c2.selectbox(T("候选图层", "Candidate layer"), opts, key="site_cand_layer")
+        ref = st.selectbox(T("候选图层", "Candidate layer"), opts, key="site_cand_layer")
         return {"candidates": ref, "zone": zone or None}
     st.caption(
         T(
-            f"已点选 {len(clicked)} 个候选点(在下方“情景推演”地图上选择“添加候选点”后点击)",
-            f"{len(clicked)} clicked candidates (use 'add candidate' on the what-if map below)",
+            f"已点选 {len(clicked)} 个候选点(在“情景推演”地图上选择“添加候选点”后点击)",
+            f"{len(clicked)} clicked candidates (use 'add candidate' on the what-if map)",
         )
     )
     return {"candidates": "clicked", "zone": zone or None, "extra_candidates": clicked}
 
 
 def _model() -> dict:
-    m1, m2, m3, m4 = st.columns(4)
-    model = m1.selectbox(
+    model = st.selectbox(
         T("模型", "Model"), list(MODELS), format_func=lambda m: T(*MODELS[m]), key="site_model"
     )
-    k = m2.number_input("k", 1, 100, settings.SITING_K, key="site_k")
+    m2, m3 = st.columns(2)
+    k = m2.number_input(T("新址数 k", "New sites k"), 1, 100, settings.SITING_K, key="site_k")
     target = m3.number_input(
         T("目标覆盖率", "Target share"), 0.05, 1.0, 0.6, 0.05, key="site_target"
     )
-    solver = m4.selectbox(
+    solver = st.selectbox(
         T("求解", "Solver"), list(SOLVERS), format_func=lambda s: T(*SOLVERS[s]), key="site_solver"
     )
     if model == "lscp":
@@ -216,42 +217,41 @@ def _run(project, req) -> None:
         st.session_state.pop("site_pack", None)
 
 
-def _show(project, report) -> None:
-    s, res = report.summary, report.result
+def _solution_text(res) -> str:
     sol = res.solution
-    synthetic_banner(s)
     bound = {
         "mclp": T("上界", "upper bound"),
         "lscp": T("站点数下界", "lower bound (sites)"),
         "pmedian": T("加权时间下界", "lower bound (weighted min)"),
     }[sol.model]
-    st.success(
+    return (
         f"{sol.model.upper()}: {len(sol.selected)} {T('个新址', 'new sites')}; "
         f"{T('覆盖率', 'covered')} {res.share_before:.1%} → {res.share_after:.1%}; "
         f"{T('目标值', 'objective')} {sol.objective:,.1f}, {bound} {sol.upper_bound:,.1f}, "
         f"{T('已证明差距', 'proven gap')} {sol.gap:.2%} ({sol.solver}, {sol.seconds:.2f} s)"
     )
+
+
+SELECTED_COLUMNS = [
+    "rank",
+    "id",
+    "name",
+    "lon",
+    "lat",
+    "marginal_gain",
+    "newly_covered_points",
+    "newly_covered_weight",
+    "catchment_points",
+]
+
+
+def _show(project, report) -> None:
+    """The result map first, then the solution line and the result tabs under it."""
+    s, res = report.summary, report.result
+    synthetic_banner(s)
     label = res.params.label(lang()) + f"; {res.minutes:g} min"
-    cols = [
-        "rank",
-        "id",
-        "name",
-        "lon",
-        "lat",
-        "marginal_gain",
-        "newly_covered_points",
-        "newly_covered_weight",
-        "catchment_points",
-    ]
     table = pd.DataFrame(res.selected.drop(columns="geometry"))
-    table = table[[c for c in cols if c in table]].assign(method=label)
-    st.subheader(T("推荐新址(按边际增益排序)", "Recommended sites (by marginal gain)"))
-    st.dataframe(table, hide_index=True, width="stretch")
-    c1, c2 = st.columns(2)
-    c1.caption(T("片区覆盖变化", "Change by zone"))
-    c1.dataframe(res.by_zone, hide_index=True, width="stretch")
-    c2.caption(T("区县覆盖变化", "Change by district"))
-    c2.dataframe(res.by_district, hide_index=True, width="stretch")
+    table = table[[c for c in SELECTED_COLUMNS if c in table]].assign(method=label)
     m = build_map(
         siting_map_layers(project, report, lang()),
         lang=lang(),
@@ -259,7 +259,46 @@ def _show(project, report) -> None:
         extra_notes=(label,),
         fit_bounds=tuple(res.catchments.to_crs(4326).total_bounds) if len(res.catchments) else None,
     )
-    st_folium(m, key="site_map", height=560, use_container_width=True, returned_objects=[])
+    show_map(m, page="site", reset_on=(project.ref,))
+    st.success(_solution_text(res))
+    t1, t2, t3, t4 = st.tabs(
+        [
+            T("推荐新址", "Recommended sites"),
+            T("片区覆盖变化", "Change by zone"),
+            T("区县覆盖变化", "Change by district"),
+            T("导出与保存", "Export and save"),
+        ]
+    )
+    with t1:
+        st.caption(T("按边际增益排序", "By marginal gain"))
+        show_table(table, key="site_selected", name=T("推荐新址", "Sites"))
+        bar_chart(
+            table.assign(rank=[f"#{r}" for r in table["rank"]]), index="rank", value="marginal_gain"
+        )
+    for tab, df, group, name in (
+        (t2, res.by_zone, "zone", T("片区覆盖变化", "By zone")),
+        (t3, res.by_district, "district", T("区县覆盖变化", "By district")),
+    ):
+        with tab:
+            show_table(df, key=f"site_{group}", name=name)
+            bar_chart(_before_after(df, group), index=group, value="share", series="when")
+    with t4:
+        _export(project, report, table, label)
+
+
+def _before_after(df: pd.DataFrame, group: str) -> pd.DataFrame:
+    """Share before and after by group, long (one row a group and moment)."""
+    if df.empty:
+        return df
+    before = df[[group, "share_before"]].rename(columns={"share_before": "share"})
+    after = df[[group, "share_after"]].rename(columns={"share_after": "share"})
+    return pd.concat(
+        [before.assign(when=T("现状", "before")), after.assign(when=T("新增后", "after"))]
+    )
+
+
+def _export(project, report, table, label: str) -> None:
+    res = report.result
     pack_buttons(
         project,
         report,
@@ -272,53 +311,85 @@ def _show(project, report) -> None:
     report_button(project, report, key="site", title=label)
 
 
+def _controls(project):
+    """The sidebar: what to show, demand and travel, existing sites, candidates, model.
+
+    Returns ``(base, request or None)``: ``base`` for the what-if (None when incomplete).
+    """
+    with st.sidebar:
+        st.header(T("选址参数", "Parameters"))
+        view = st.radio(
+            T("显示", "Show"),
+            ["result", "whatif"],
+            format_func=lambda v: (
+                T("选址结果", "Siting result")
+                if v == "result"
+                else T("情景推演(点击地图)", "What-if (click the map)")
+            ),
+            horizontal=True,
+            key="site_view",
+        )
+        reopen_run(
+            project,
+            "site",
+            key="site_saved",
+            rerun=lambda d: _run(project, siting.SitingRequest.from_dict(d)),
+        )
+        with st.expander(T("需求与出行", "Demand and travel"), expanded=True):
+            demand, weight, minutes, reach = _demand_and_reach(project)
+        if not demand or reach is None:
+            return view, None, None
+        existing = _existing(project)
+        if existing is None:
+            return view, None, None
+        with st.expander(T("候选点", "Candidates")):
+            cands = _candidates(project)
+        with st.expander(T("模型", "Model"), expanded=True):
+            model = _model()
+        go = st.button(T("求解选址", "Solve"), type="primary", key="site_run", width="stretch")
+    base = {
+        "demand": demand,
+        "weight": weight,
+        "existing": existing,
+        "minutes": minutes,
+        "reach": reach,
+    }
+    if not go:
+        return view, base, None
+    req = guarded(siting.SitingRequest, **base, **cands, **model)
+    return view, base, req
+
+
 def main() -> None:
     st.title(T("孵化器选址", "Incubator siting"))
     project = project_or_stop()
-    reopen_run(
-        project,
-        "site",
-        key="site_saved",
-        rerun=lambda d: _run(project, siting.SitingRequest.from_dict(d)),
-    )
-    demand, weight, minutes, reach = _demand_and_reach(project)
-    if not demand or reach is None:
-        st.info(T("请选择需求图层。", "Choose a demand layer."))
-        return
-    existing = _existing(project)
-    if existing is None:
-        return
-    st.subheader(T("候选点", "Candidates"))
-    cands = _candidates(project)
-    st.subheader(T("模型", "Model"))
-    model = _model()
-    if st.button(T("求解选址", "Solve"), type="primary", key="site_run"):
-        req = guarded(
-            siting.SitingRequest,
-            demand=demand,
-            weight=weight,
-            existing=existing,
-            minutes=minutes,
-            reach=reach,
-            **cands,
-            **model,
+    view, base, req = _controls(project)
+    if base is None:
+        st.info(
+            T("请在侧栏选择需求图层与现有孵化器。", "Choose the demand and existing incubators.")
         )
-        if req is not None:
-            _run(project, req)
-    if st.session_state.get("site_result") is not None:
-        _show(project, st.session_state["site_result"])
-    graph = guarded(project_graph, project, reach.network) if reach.network else None
-    what_if(
-        project,
-        {
-            "demand": demand,
-            "weight": weight,
-            "existing": existing,
-            "minutes": minutes,
-            "reach": reach,
-        },
-        graph,
-    )
+        return
+    if req is not None:
+        _run(project, req)
+    if view == "whatif":
+        reach = base["reach"]
+        graph = guarded(project_graph, project, reach.network) if reach.network else None
+        what_if(project, base, graph)
+        return
+    report = st.session_state.get("site_result")
+    if report is None:
+        input_map(
+            project,
+            [
+                Role("demand", T("需求", "Demand"), base["demand"]),
+                Role("existing", T("现有孵化器", "Existing incubators"), (base["existing"],)),
+            ],
+            page="site",
+            legend_title=T("需求与现有孵化器", "Demand and existing incubators"),
+        )
+        st.caption(T("在侧栏设置参数后点击“求解选址”。", "Set the parameters and press Solve."))
+        return
+    _show(project, report)
 
 
 main()
