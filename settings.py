@@ -25,9 +25,11 @@ __all__ = [
     "GEOCODE_WORKERS",
     "HOTSPOT_CELL_M",
     "HOTSPOT_PERMUTATIONS",
+    "IMPORT_UPLOAD_MAX_MB",
     "MAX_CUTOFFS",
     "MAX_MINUTES",
     "MAX_SNAP_M",
+    "NETWORK_UPLOAD_MAX_MB",
     "PRINT_DPI",
     "PRINT_ORIENTATION",
     "PRINT_PAPER",
@@ -96,6 +98,11 @@ GEOCODE_MAX_FAILURES_IN_A_ROW: int = 5
 GEOCODE_OK_MAX_PRECISION_M: float = 500.0
 GEOCODE_MIN_SCORE: float = 60.0
 GEOCODE_WORKERS: int = 4
+
+#: App uploads (MB): files above these are refused before they are read (the import page,
+#: road networks). Streamlit's ``server.maxUploadSize`` (.streamlit/config.toml) caps both.
+IMPORT_UPLOAD_MAX_MB: float = 200.0
+NETWORK_UPLOAD_MAX_MB: float = 200.0
 
 #: Web map: point layers with more features than this are drawn by the GPU (WebGL,
 #: vendored leaflet.glify) from a compact payload instead of one Leaflet marker each.

@@ -368,3 +368,59 @@ def test_html_map_layer_keys_name_files_without_folders(tmp_path, tiny, listed_f
     assert "我的名单.csv" in html and str(tmp_path) not in html and "innomap-upload" not in html
     assert display_ref(tiny, "企业") == "企业" and display_ref(tiny, "enterprises:a/b") == "enterprises:a/b"  # fmt: skip
     assert display_ref(tiny, "C:\\Users\\张\\名单.xlsx") == "名单.xlsx"
+
+
+# ---------------------------------------------------------------- 5. upload size limits
+@pytest.fixture()
+def app_on_project(tmp_path, monkeypatch):
+    """An AppTest on a fresh 连云港 project (own INNOMAP_HOME); ``getvalue`` is watched."""
+    from streamlit.runtime.uploaded_file_manager import UploadedFile
+    from streamlit.testing.v1 import AppTest
+
+    from layers.project import create_project
+
+    proj = tmp_path / "p.gpkg"
+    create_project(proj, name="连云港测试", city="连云港市", counties=["海州区"])
+    monkeypatch.setenv("INNOMAP_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("INNOMAP_PROJECT", str(proj))
+    read = []
+    real = UploadedFile.getvalue
+    monkeypatch.setattr(UploadedFile, "getvalue", lambda self: read.append(self.name) or real(self))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    return at, read
+
+
+def _refused_upload(at, name: str) -> str:
+    assert not at.exception, at.exception
+    (msg,) = [e.value for e in at.error if name in e.value]
+    assert "0.002 MB" in msg and "MB" in msg and " / " in msg and "limit" in msg, msg
+    assert "Traceback" not in msg
+    return msg
+
+
+def test_import_upload_above_the_limit_is_refused_before_reading(app_on_project, monkeypatch):
+    import settings
+
+    at, read = app_on_project
+    monkeypatch.setattr(settings, "IMPORT_UPLOAD_MAX_MB", 0.002)  # 2 KiB
+    at.switch_page("ui/pages/import_page.py").run()
+    big = ("id,name,lon,lat\n" + "1,A,119.17,34.60\n" * 300).encode()  # ~5 KB
+    at.file_uploader(key="imp_file").upload("大名单.csv", big, "text/csv").run()
+    msg = _refused_upload(at, "大名单.csv")
+    assert "python cli.py project add" in msg and read == []  # never read
+    assert "imp_kind" not in [s.key for s in at.selectbox]  # nothing inspected
+    at.file_uploader(key="imp_file").clear().upload("小名单.csv", big[:300], "text/csv").run()
+    assert not at.exception and read == ["小名单.csv"]  # under the limit: read as before
+    assert "imp_kind" in [s.key for s in at.selectbox]
+
+
+def test_network_upload_above_the_limit_is_refused_before_reading(app_on_project, monkeypatch):
+    import settings
+
+    at, read = app_on_project
+    monkeypatch.setattr(settings, "NETWORK_UPLOAD_MAX_MB", 0.002)
+    at.switch_page("ui/pages/coverage_page.py").run()
+    at.file_uploader(key="cov_network").upload("路网.graphml", b"<graphml>" + b" " * 5000, "text/xml").run()  # fmt: skip
+    msg = _refused_upload(at, "路网.graphml")
+    assert "add-network" in msg and read == []

@@ -14,10 +14,12 @@ from pathlib import Path
 
 import streamlit as st
 
+import settings
 from layers import auth
 from layers.project import Project
 from ui.common import T, guarded
 from ui.state import refresh_project
+from ui.uploads import upload_ok
 from workflows.network import CACHE_DIR, add_network_file, project_graph
 
 __all__ = ["network_controls"]
@@ -31,6 +33,12 @@ def _keep_upload(project: Project, up) -> str | None:
     if suffix is None:
         st.error(T(f"不支持的路网格式: {name}", f"Unsupported network format: {name}"))
         return None
+    fix = (
+        "请裁剪到项目范围, 或用 python cli.py project add-network 加入",
+        "clip it to the project area, or add it with python cli.py project add-network",
+    )
+    if not upload_ok(up, max_mb=settings.NETWORK_UPLOAD_MAX_MB, fix=fix):
+        return None  # refused before its bytes are read
     data = up.getvalue()
     if not project.read_only and auth.can("editor"):
         with tempfile.TemporaryDirectory() as d:

@@ -15,6 +15,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit_folium import st_folium
 
+import settings
 from layers import auth
 from layers.errors import InnoMapError
 from layers.geocode import PROVIDERS, provider_key
@@ -26,6 +27,7 @@ from render.webmap import MapLayer, build_map
 from ui.common import T, guarded, project_or_stop
 from ui.i18n import lang
 from ui.state import refresh_project
+from ui.uploads import upload_ok
 from workflows.geocode import (
     GeocodeRequest,
     address_columns,
@@ -37,6 +39,10 @@ from workflows.geocode import run as run_geocode
 KINDS = [k for k, s in REGISTRY.items() if s.geometry == "point"] + ["zones"]
 CRS_CHOICES = ["", "WGS84", "CGCS2000", "GCJ-02", "BD-09", "EPSG", "GK3"]
 ASK_CHOICES = ("WGS84", "GCJ-02", "BD-09")
+_TOO_LARGE_FIX = (
+    "请拆分文件, 或在服务器上用 python cli.py project add 导入",
+    "split the file, or import it on the server with python cli.py project add",
+)
 
 
 def _safe_name(name: str) -> str:
@@ -52,6 +58,8 @@ def _source():
         key="imp_file",
     )
     if up is not None:
+        if not upload_ok(up, max_mb=settings.IMPORT_UPLOAD_MAX_MB, fix=_TOO_LARGE_FIX):
+            return None, ""  # refused before its bytes are read
         return up.getvalue(), up.name
     if st.session_state.get("imp_path"):  # a path on the server (tests, scripted use)
         p = Path(st.session_state["imp_path"])
