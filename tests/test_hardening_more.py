@@ -424,3 +424,71 @@ def test_network_upload_above_the_limit_is_refused_before_reading(app_on_project
     at.file_uploader(key="cov_network").upload("路网.graphml", b"<graphml>" + b" " * 5000, "text/xml").run()  # fmt: skip
     msg = _refused_upload(at, "路网.graphml")
     assert "add-network" in msg and read == []
+
+
+# ---------------------------------------------------------------- 6. the import page's errors
+def _xlsx(rows: list[list], *, hidden_first: bool = False) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    if hidden_first:  # a hidden sheet first, with a header but no data
+        ws.title = "旧表"
+        ws.append(["id", "name", "lon", "lat"])
+        ws.sheet_state = "hidden"
+        ws = wb.create_sheet("名单")
+    for r in rows:
+        ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+HEAD = "id,name,lon,lat\n"
+PAGE_CASES = [
+    # (file name, bytes, errors that must be shown, metrics total/valid/rejected or None)
+    (
+        "nul.csv",
+        (HEAD + "1,A\x00B,119.17,34.60\n2,B,119.18,34.61\n").encode(),
+        ["1 个错误"],
+        ["2", "1", "1"],
+    ),
+    ("header.csv", HEAD.encode(), ["header.csv", "only a header"], None),
+    ("dup.csv", b"id,name,lon,LON,lat\n1,A,119.17,119.2,34.6\n", ["dup.csv", "'LON'"], None),
+    ("binary.csv", b"\x00" * 5000, ["binary.csv", "NUL bytes"], None),
+    (
+        "formula.xlsx",
+        _xlsx([["id", "name", "lon", "lat"], [1, "A", "=1+1", 34.6], [2, "B", 119.18, 34.61]]),
+        ["个错误"],
+        ["2", "1", "1"],
+    ),
+    (
+        "hidden.xlsx",
+        _xlsx([["id", "name", "lon", "lat"], [1, "A", 119.17, 34.6]], hidden_first=True),
+        [],
+        ["1", "1", "0"],
+    ),
+]
+
+
+def test_import_page_shows_hardening_errors_without_traceback(app_on_project):
+    at, _ = app_on_project
+    at.switch_page("ui/pages/import_page.py").run()
+    for name, data, errors, metrics in PAGE_CASES:
+        up = at.file_uploader(key="imp_file")
+        up.clear().upload(name, data, "application/octet-stream").run()
+        assert not at.exception, (name, at.exception)  # a message, never a traceback
+        shown = " ".join(e.value for e in at.error)
+        for text in errors:
+            assert text in shown, (name, text, shown)
+        assert "Traceback" not in shown and "/tmp" not in shown and "innomap-upload" not in shown
+        if metrics:
+            assert [m.value for m in at.metric][:3] == metrics, name
+        else:
+            assert not at.metric, name
+        if name == "nul.csv":  # the rejected row named by its file line, its value kept whole
+            table = at.dataframe[0].value
+            assert table["row"].tolist() == [2] and "A\u2400B" in table["value"].tolist()
+        if name == "hidden.xlsx":  # the visible sheet is the default, the hidden one listed last
+            sheet = at.selectbox(key="imp_layer")
+            assert sheet.value == "名单" and sheet.options == ["名单", "旧表(隐藏)"], sheet.options
