@@ -149,7 +149,7 @@ def _access_kmh(params: ReachParams) -> float:
 def _snap(mg: ModeGraph, xy: np.ndarray, max_snap_m: float):
     if len(xy) == 0:
         return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, bool)
-    d, i = mg.tree.query(xy, k=1)
+    d, i = mg.tree.query(xy, k=1, workers=-1)
     return mg.kept_nodes[i], d, d <= max_snap_m
 
 
@@ -198,7 +198,7 @@ def nearest_service(
             np.full(nd, np.nan), np.full(nd, -1), np.ones(nd, bool), np.zeros(nd), np.zeros(0, bool)
         )
     if params.method == "straight":
-        dist, idx = cKDTree(service_xy).query(demand_xy, k=1)
+        dist, idx = cKDTree(service_xy).query(demand_xy, k=1, workers=-1)
         minutes = dist * params.detour / _mpm(params.effective_speed_kmh)
         return NearestResult(
             minutes, idx.astype(np.int64), np.ones(nd, bool), np.zeros(nd), np.ones(ns, bool)

@@ -77,6 +77,18 @@ def grid_candidates(area, *, spacing_m: float, crs, exclude=None) -> gpd.GeoData
     )
 
 
+def _hull(xy: np.ndarray):
+    """Convex hull of points (from the hull vertices only: 1M points in ~0.1 s)."""
+    if len(xy) >= 3:
+        try:
+            from scipy.spatial import ConvexHull
+
+            xy = xy[ConvexHull(xy).vertices]
+        except Exception:  # collinear or repeated points: shapely handles them
+            pass
+    return shapely.convex_hull(shapely.multipoints(xy))
+
+
 def gap_cells(
     demand: gpd.GeoDataFrame,
     existing: gpd.GeoDataFrame,
@@ -105,7 +117,7 @@ def gap_cells(
     else:
         cap = np.ones(len(existing))
     access, _ = two_step_fca(reach, w, cap)
-    area = shapely.convex_hull(shapely.multipoints(dxy)).buffer(cell_m)
+    area = _hull(dxy).buffer(cell_m)
     grid = hex_grid(area, cell_m=cell_m, crs=demand.crs)
     grid["demand"] = hex_counts(grid, dxy, cell_m=cell_m, weights=w)
     grid["unserved"] = hex_counts(grid, dxy[~covered], cell_m=cell_m, weights=w[~covered])
