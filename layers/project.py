@@ -577,27 +577,12 @@ def _storable(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return g
 
 
-def _clean_stale_temps(folder: Path) -> None:
-    """Remove temp files left by writers that were killed (their process is gone)."""
-    for f in folder.glob(".innomap-*-*.gpkg*"):
-        try:
-            pid = int(f.name.split("-")[1])
-        except (IndexError, ValueError):
-            continue
-        if pid == os.getpid():
-            continue
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            f.unlink(missing_ok=True)
-        except PermissionError:
-            pass
-
-
 def _write_temp_gpkg(frames: dict[str, gpd.GeoDataFrame], folder: Path) -> Path:
     import pyogrio
 
-    _clean_stale_temps(folder)
+    from layers.io_safe import clean_stale_temps
+
+    clean_stale_temps(folder)  # temp copies of writers that were killed
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".innomap-{os.getpid()}-", suffix=".gpkg")
     os.close(fd)
     os.unlink(tmp)

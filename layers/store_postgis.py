@@ -267,6 +267,12 @@ def _write_layer_table(conn, tbl: str, gdf: gpd.GeoDataFrame) -> None:
                 "USING ST_SetSRID(geometry, 4326)"
             )
         )
+    # build the spatial index once after the load, not row by row during it
+    for (idx,) in conn.execute(
+        _q("SELECT indexname FROM pg_indexes WHERE schemaname = :s AND tablename = :t"),
+        {"s": SCHEMA, "t": tbl},
+    ).fetchall():
+        conn.execute(_q(f'DROP INDEX IF EXISTS {SCHEMA}."{idx}"'))
     cols = [c for c in g.columns if c != "geometry"]
     collist = ", ".join(f'"{c}"' for c in [*cols, "geometry"])
     dbapi = conn.connection.driver_connection
@@ -287,7 +293,6 @@ def _write_layer_table(conn, tbl: str, gdf: gpd.GeoDataFrame) -> None:
                 pcsv.WriteOptions(include_header=False, quoting_style="needed"),
             )
             cp.write(out.getvalue())
-    # GeoAlchemy2 adds a GiST index when it creates the table; make sure of it
     conn.execute(
         _q(
             f'CREATE INDEX IF NOT EXISTS "{tbl}_geom_gist" ON {SCHEMA}."{tbl}" '
