@@ -456,7 +456,13 @@ def _cmd_export_map(args: argparse.Namespace) -> int:
         skip_invalid=args.skip_invalid,
     )
     messages: list[str] = []
-    result = run_map_export(project, req, messages=messages)
+
+    def progress(done: int, total: int) -> None:  # maps of a series written
+        print(f"\rmaps {done}/{total}", end="\n" if done == total else "", file=sys.stderr)
+
+    result = run_map_export(
+        project, req, messages=messages, on_progress=progress if args.series else None
+    )
     _warn(messages)
     if args.series:
         out = Path(args.out)

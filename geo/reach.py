@@ -240,11 +240,13 @@ def service_reach_matrix(
     minutes: float,
     graph: RoadGraph | None = None,
     batch: int = 64,
+    on_progress=None,
 ) -> csr_matrix:
     """Sparse boolean matrix: ``[i, j]`` is True when demand i reaches service j in ``minutes``.
 
     This is the coverage core shared by the redundancy statistic and the
-    siting models.
+    siting models. ``on_progress(done, total)`` (optional) is called as the
+    services (e.g. siting candidates) are evaluated.
     """
     demand_xy = np.asarray(demand_xy, float).reshape(-1, 2)
     service_xy = np.asarray(service_xy, float).reshape(-1, 2)
@@ -257,6 +259,8 @@ def service_reach_matrix(
         pairs = cKDTree(demand_xy).query_ball_tree(tree_s, r=radius)
         rows = np.repeat(np.arange(nd), [len(p) for p in pairs])
         cols = np.fromiter((j for p in pairs for j in p), dtype=np.int64, count=len(rows))
+        if on_progress is not None:
+            on_progress(ns, ns)
         return csr_matrix((np.ones(len(rows), bool), (rows, cols)), shape=(nd, ns))
     mg, access, (s_nodes, s_d, s_ok) = _network_setup(graph, params, service_xy)
     d_nodes, d_d, d_ok = _snap(mg, demand_xy, params.max_snap_m)
@@ -268,6 +272,10 @@ def service_reach_matrix(
         r, c = np.nonzero(hit)
         rows_l.append(c)  # demand index
         cols_l.append(ok_idx[idx][r])  # service index
+        if on_progress is not None:  # services off the network reach nothing: done at once
+            on_progress(ns - len(ok_idx) + int(idx[-1]) + 1, ns)
+    if on_progress is not None and not len(ok_idx):
+        on_progress(ns, ns)
     rows = np.concatenate(rows_l) if rows_l else np.zeros(0, np.int64)
     cols = np.concatenate(cols_l) if cols_l else np.zeros(0, np.int64)
     return csr_matrix((np.ones(len(rows), bool), (rows, cols)), shape=(nd, ns))

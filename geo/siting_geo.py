@@ -284,8 +284,11 @@ def run_siting(
     graph=None,
     gap_cell_m: float = 500.0,
     aggregate_m: float | None = None,
+    on_progress=None,
 ) -> SitingResult:
     """Gap analysis and optimal new sites with the existing incubators kept.
+
+    ``on_progress(done, total)`` (optional) counts the candidates evaluated.
 
     With ``aggregate_m`` (large demand, e.g. a million firms) the model chooses the
     sites on demand merged to cells of that size (:func:`aggregate_demand`); the gap
@@ -329,7 +332,9 @@ def run_siting(
     if aggregate_m is not None:
         agg = aggregate_demand(dxy, w, covered, cell_m=aggregate_m)
         rows_xy, rows_w, rows_cov = agg.xy, agg.weights, agg.covered
-    reach = service_reach_matrix(rows_xy, cxy, params=params, minutes=minutes, graph=graph)
+    reach = service_reach_matrix(
+        rows_xy, cxy, params=params, minutes=minutes, graph=graph, on_progress=on_progress
+    )
     opts = {"solver": solver, "time_limit": time_limit}
     if model == "mclp":
         if k is None:

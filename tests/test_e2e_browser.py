@@ -227,9 +227,10 @@ def test_what_if_click_adds_an_incubator(browser, app_url):
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(app_url + "/siting_page")
     page.get_by_text("情景推演(点击地图)").click(timeout=60000)  # the what-if view (sidebar)
+    metric = page.get_by_test_id("stMetricValue").nth(1)
+    metric.wait_for(timeout=60000)  # the what-if numbers (under its map)
     frame = page.frame_locator("iframe[title*='st_folium']").first
     frame.locator("[data-innomap-ready]").wait_for(timeout=60000)
-    metric = page.get_by_test_id("stMetricValue").nth(1)
     before = int(metric.inner_text().strip())  # existing incubators (synthetic ones left out)
     assert before > 0
     iframe = page.locator("iframe[title*='st_folium']").first

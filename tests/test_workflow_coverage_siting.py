@@ -475,7 +475,8 @@ def test_coverage_page_same_numbers_save_and_reopen(proj, tmp_path, monkeypatch)
     table = at.dataframe[0].value
     wf = coverage.run(p, _cov_request(weight="employees"))
     want = {r["minutes"]: r["share"] for r in wf.summary["results"]}
-    assert dict(zip(table["minutes"], table["share"], strict=True)) == pytest.approx(want)
+    shown = dict(zip(table["minutes"], table["share"] / 100, strict=True))  # shown as per cent
+    assert shown == pytest.approx(want)
     at.button(key="cov_save").click().run()
     assert not at.exception, at.exception
     runs = open_project(ref).runs
@@ -500,4 +501,5 @@ def test_siting_page_same_numbers(proj, monkeypatch):
     wf = siting.run(p, _site_request(candidates="grid:300"))
     shares = f"{wf.summary['share_before']:.1%} → {wf.summary['share_after']:.1%}"
     assert any(shares in s.value for s in at.success), [s.value for s in at.success]
+    at.radio(key="site_view").set_value("whatif").run()  # the what-if view (sidebar)
     assert at.metric[1].value == "1"  # what-if baseline: the project's one incubator

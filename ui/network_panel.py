@@ -18,6 +18,7 @@ import settings
 from layers import auth
 from layers.project import Project
 from ui.common import T, guarded
+from ui.progress import ProgressBar, was_cancelled
 from ui.state import refresh_project
 from ui.uploads import upload_ok
 from workflows.network import CACHE_DIR, add_network_file, project_graph
@@ -118,8 +119,20 @@ def network_controls(project: Project):
     ref = ref or st.session_state.get("cov_osm_path")
     if not ref:
         return None, None
-    with st.spinner(T("正在准备路网(仅首次)…", "Preparing the network (first time only)…")):
-        graph = guarded(project_graph, project, ref)
+    if was_cancelled("net_progress"):
+        st.session_state["net_cancelled"] = ref
+    if st.session_state.get("net_cancelled") == ref:
+        st.info(T("已取消读取此路网 (使用直线距离近似法)。", "Reading this network was cancelled."))
+        if not st.button(T("重新读取路网", "Read the network again"), key="net_retry"):
+            return None, None
+        st.session_state.pop("net_cancelled", None)
+    with ProgressBar(
+        T("正在准备路网(仅首次): 读取路段 → 构建节点 → 缓存", "Preparing the network (first time)"),
+        key="net_progress",
+        unit=T("步", "steps"),
+        lazy=True,
+    ) as bar:
+        graph = guarded(project_graph, project, ref, on_progress=bar)
     if graph is None:
         return None, None
     st.caption(

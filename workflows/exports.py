@@ -17,6 +17,7 @@ gives the same map and the same rows everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -167,12 +168,17 @@ def _check_map_request(req: MapExportRequest) -> None:
 
 
 def run_map_export(
-    project: Project, req: MapExportRequest, *, messages: list[str] | None = None
+    project: Project,
+    req: MapExportRequest,
+    *,
+    messages: list[str] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> bytes | list[tuple[str, bytes]]:
     """Export a map of ``project``: the file bytes, or ``[(name, bytes), …]`` for a series.
 
     ``messages`` (if given) collects warnings (e.g. a file read as WGS84 with no
-    CRS stated) and counts of skipped file rows.
+    CRS stated) and counts of skipped file rows. ``on_progress(done, total)``
+    counts the maps of a series written (``(0, n)`` first).
 
     Raises
     ------
@@ -216,23 +222,25 @@ def run_map_export(
         skip_invalid=req.skip_invalid,
         messages=messages,
     )
-    return [
-        (
-            name,
-            render_map(
-                project,
-                content,
-                title=f"{title} — {name}",
-                fmt=req.format,
-                extent=bounds,
-                paper=req.paper,
-                orientation=req.orientation,
-                dpi=req.dpi,
-                basemap=req.basemap,
-            ),
+    out: list[tuple[str, bytes]] = []
+    for name, bounds in items:
+        if on_progress is not None:
+            on_progress(len(out), len(items))
+        data = render_map(
+            project,
+            content,
+            title=f"{title} — {name}",
+            fmt=req.format,
+            extent=bounds,
+            paper=req.paper,
+            orientation=req.orientation,
+            dpi=req.dpi,
+            basemap=req.basemap,
         )
-        for name, bounds in items
-    ]
+        out.append((name, data))
+    if on_progress is not None:
+        on_progress(len(out), len(items))
+    return out
 
 
 def _frame_name(project: Project, ref: str) -> str:

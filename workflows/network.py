@@ -15,9 +15,11 @@ import numpy as np
 
 from geo.network import RoadGraph, build_road_graph
 from layers.networks import read_network_edges
+from workflows.progress import ProgressFn, run_with_ticks, stages
 
 __all__ = [
     "CACHE_DIR",
+    "NETWORK_STEPS",
     "add_network_file",
     "load_cached_graph",
     "load_network",
@@ -26,6 +28,24 @@ __all__ = [
 ]
 
 CACHE_DIR = Path(os.environ.get("INNOMAP_CACHE", Path(__file__).resolve().parents[1] / "cache"))
+
+#: Steps reported by ``on_progress``: read the edges, build nodes and links, keep the cache.
+NETWORK_STEPS = 3
+
+
+def _build(read, crs, on_progress: ProgressFn | None) -> RoadGraph:
+    """Read the edges and build the graph, reporting steps 0 → 2 (ticks while working)."""
+    step = stages(on_progress, NETWORK_STEPS)
+
+    def ticker(i: int):
+        return None if on_progress is None else (lambda _s: step(i))
+
+    step(0)
+    edges = run_with_ticks(read, tick=ticker(0))
+    step(1)
+    graph = run_with_ticks(lambda: build_road_graph(edges, crs=crs), tick=ticker(1))
+    step(2)
+    return graph
 
 
 def _digest(path: Path) -> str:
@@ -62,32 +82,43 @@ def load_network(
     layer: str | None = None,
     crs=None,
     cache_dir: Path | None = None,
+    on_progress: ProgressFn | None = None,
 ) -> RoadGraph:
-    """Read and prepare a road network, using the prepared-graph cache when fresh."""
+    """Read and prepare a road network, using the prepared-graph cache when fresh.
+
+    ``on_progress(done, total)`` counts the :data:`NETWORK_STEPS` steps (a cached
+    graph reports only ``(3, 3)``).
+    """
     p = Path(path)
+    done = stages(on_progress, NETWORK_STEPS)
     if p.suffix.lower() == ".npz":
+        done(NETWORK_STEPS)
         return load_cached_graph(p)
     cdir = cache_dir or CACHE_DIR
     cached = cdir / f"network-{_digest(p)}.npz" if p.exists() else None
     if cached is not None and cached.exists():
         g = load_cached_graph(cached)
         if crs is None or g.crs == crs:
+            done(NETWORK_STEPS)
             return g
-    edges = read_network_edges(p, layer=layer)
-    graph = build_road_graph(edges, crs=crs)
+    graph = _build(lambda: read_network_edges(p, layer=layer), crs, on_progress)
     if cached is not None:
         try:
             save_graph(graph, cached)
         except OSError:
             pass  # a read-only checkout still works, just without the cache
+    done(NETWORK_STEPS)
     return graph
 
 
-def project_graph(project, ref: str, *, cache_dir: Path | None = None) -> RoadGraph:
+def project_graph(
+    project, ref: str, *, cache_dir: Path | None = None, on_progress: ProgressFn | None = None
+) -> RoadGraph:
     """The road graph named by ``ref``: a network kept in ``project`` or a network file.
 
     The graph is built in the project's metric CRS and cached as ``.npz`` (a kept
     network's table never changes: replacing it writes a new table).
+    ``on_progress(done, total)``: see :func:`load_network`.
     """
     from layers.project import network_edges
 
@@ -101,14 +132,16 @@ def project_graph(project, ref: str, *, cache_dir: Path | None = None) -> RoadGr
         if cached.exists():
             g = load_cached_graph(cached)
             if g.crs == crs:
+                stages(on_progress, NETWORK_STEPS)(NETWORK_STEPS)
                 return g
-        graph = build_road_graph(network_edges(project, ref), crs=crs)
+        graph = _build(lambda: network_edges(project, ref), crs, on_progress)
         try:
             save_graph(graph, cached)
         except OSError:
             pass
+        stages(on_progress, NETWORK_STEPS)(NETWORK_STEPS)
         return graph
-    return load_network(ref, crs=crs, cache_dir=cache_dir)
+    return load_network(ref, crs=crs, cache_dir=cache_dir, on_progress=on_progress)
 
 
 def add_network_file(

@@ -7,6 +7,7 @@ hull — :func:`workflows.common.study_area`), a layer, or points clicked on the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 
 import geopandas as gpd
@@ -322,12 +323,14 @@ def run(
     *,
     graph=None,
     extra_candidates: list[tuple[float, float]] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Gaps, the best new sites (existing kept) and before/after coverage.
 
     ``graph`` may be passed when the caller already holds the request's road
     graph; ``extra_candidates`` (WGS84 lon/lat, e.g. clicked on a map) are added
     to the request's (and recorded in the report's request).
+    ``on_progress(done, total)`` counts the candidates evaluated (``(0, n)`` first).
     """
     if extra_candidates:
         request = replace(
@@ -363,6 +366,8 @@ def run(
     if cand_sel:
         sels["candidates"] = cand_sel[0]
     cap = "floor_area_m2" if "floor_area_m2" in e_m else None
+    if on_progress is not None:
+        on_progress(0, len(cands))
     res = run_siting(
         d_m,
         e_m,
@@ -377,6 +382,7 @@ def run(
         weight_col=request.weight,
         capacity_col=cap,
         graph=graph,
+        on_progress=on_progress,
     )
     label = params.label("zh")
     prov = input_provenance(project, **sels)

@@ -17,6 +17,7 @@ from layers.errors import InnoMapError
 from layers.project import OUTLINE_KINDS, Project
 from layers.registry import REGISTRY
 from ui.i18n import lang
+from ui.progress import ProgressBar, was_cancelled
 from ui.state import current_project, layer_choices, layer_label
 from workflows.exports import (
     MapExportRequest,
@@ -159,6 +160,53 @@ def _map_section(project: Project, req: dict) -> bool:
     return True
 
 
+def _series_section(project: Project, req: dict) -> None:
+    """A map series: one print map per district or zone, with a progress bar (maps written)."""
+    import io
+    import re
+    import zipfile
+
+    st.subheader(T("地图集", "Map series"))
+    c1, c2 = st.columns(2)
+    series = c1.selectbox(
+        T("每张图", "One map per"),
+        ["district", "zone"],
+        format_func=lambda v: T("区县", "district") if v == "district" else T("片区", "zone"),
+        key="ex_series",
+    )
+    fmt = c2.selectbox(T("格式", "Format"), ["png", "pdf"], key="ex_series_fmt")
+    if was_cancelled("ex_series_progress"):
+        st.info(T("已取消地图集。", "The map series was cancelled."))
+    if st.button(T("生成地图集 (zip)", "Build the map series (zip)"), key="ex_series_btn"):
+        from render.basemaps import make_basemap
+
+        fields = {k: v for k, v in req.items() if k not in ("basemap_key", "tile_url", "zone")}
+        key, url = req["basemap_key"], req["tile_url"]
+        bm = None if key == "none" else make_basemap(key, custom_url=url)
+        with ProgressBar(
+            T("绘制地图", "Drawing maps"), key="ex_series_progress", unit=T("张", "maps")
+        ) as bar:
+            maps = run_map_export(
+                project,
+                MapExportRequest(**fields, format=fmt, series=series, basemap=bm),
+                on_progress=bar,
+            )
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for i, (name, data) in enumerate(maps, start=1):
+                safe = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", str(name))[:60]
+                zf.writestr(f"{i:02d}_{safe}.{fmt}", data)
+        st.session_state["ex_series_file"] = buf.getvalue()
+    if "ex_series_file" in st.session_state:
+        st.download_button(
+            T("下载地图集", "Download the map series"),
+            st.session_state["ex_series_file"],
+            file_name="innomap_atlas.zip",
+            mime="application/zip",
+            key="ex_dl_series",
+        )
+
+
 def _layers_section(project: Project, keys: list[str]) -> None:
     """GIS layers and tables of the chosen layers (every row)."""
     st.subheader(T("图层与表格", "Layers and tables"))
@@ -246,6 +294,7 @@ def main() -> None:
     if not _map_section(project, req):
         return
     try:
+        _series_section(project, req)
         _layers_section(project, req["layers"])
         st.download_button(
             T(

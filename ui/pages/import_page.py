@@ -8,6 +8,7 @@ original file name, input CRS, encoding, import time and rejected rows.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tempfile
 from pathlib import Path
@@ -19,13 +20,14 @@ import settings
 from layers import auth
 from layers.errors import InnoMapError
 from layers.geocode import PROVIDERS, provider_key
-from layers.importer import ALLOWED_EXTENSIONS, ImportOptions, import_file, inspect_file
+from layers.importer import ALLOWED_EXTENSIONS, ImportOptions, inspect_file
 from layers.project import OUTLINE_KINDS, ProjectLayer, add_layer, remove_layer
 from layers.registry import REGISTRY
 from layers.safe import safe_csv
 from render.webmap import MapLayer, build_map
 from ui.common import T, guarded, project_or_stop
 from ui.i18n import lang
+from ui.progress import ProgressBar, was_cancelled
 from ui.state import refresh_project
 from ui.uploads import upload_ok
 from workflows.geocode import (
@@ -35,6 +37,7 @@ from workflows.geocode import (
     import_geocoded,
 )
 from workflows.geocode import run as run_geocode
+from workflows.importing import run as run_import
 
 KINDS = [k for k, s in REGISTRY.items() if s.geometry == "point"] + ["zones"]
 CRS_CHOICES = ["", "WGS84", "CGCS2000", "GCJ-02", "BD-09", "EPSG", "GK3"]
@@ -126,6 +129,38 @@ def _options(info) -> ImportOptions:
     )
 
 
+def _import(path: Path, opts: ImportOptions, src):
+    """The import report, read once per file and options (kept for reruns), with a
+    progress bar (rows) and a cancel button; None when cancelled."""
+    digest = hashlib.sha1(src).hexdigest() if isinstance(src, bytes) else _stamp(path)
+    sig = (path.name, digest, repr(opts))
+    if was_cancelled("imp_progress"):
+        st.session_state["imp_cancelled"] = sig
+    if st.session_state.get("imp_cancelled") == sig:
+        st.info(T("已取消读取此文件。", "Reading this file was cancelled."))
+        if not st.button(T("重新读取", "Read it again"), key="imp_retry"):
+            return None
+        st.session_state.pop("imp_cancelled", None)
+    held = st.session_state.get("imp_report")
+    if held and held[0] == sig:
+        return held[1]
+    with ProgressBar(
+        T("读取与校验", "Reading and checking"),
+        key="imp_progress",
+        unit=T("行", "rows"),
+        approx=True,
+        lazy=True,
+    ) as bar:
+        rep = run_import(path, opts, on_progress=bar)
+    st.session_state["imp_report"] = (sig, rep)
+    return rep
+
+
+def _stamp(path: Path) -> str:
+    st_ = path.stat()
+    return f"{path.resolve()}|{st_.st_size}|{st_.st_mtime_ns}"
+
+
 def _read(src, name: str):
     """Inspect and import the file; the temporary copy is deleted before this returns.
 
@@ -142,13 +177,12 @@ def _read(src, name: str):
             return None, None
         opts = _options(info)
         table = None
-        with st.spinner(T("读取中…", "Reading…")):
-            try:
-                rep = import_file(path, opts)
-            except InnoMapError as exc:  # a table without coordinates can still be geocoded
-                rep, table = None, address_table(path, opts)
-                if table is None:
-                    st.error(str(exc))
+        try:
+            rep = _import(path, opts, src)
+        except InnoMapError as exc:  # a table without coordinates can still be geocoded
+            rep, table = None, address_table(path, opts)
+            if table is None:
+                st.error(str(exc))
         if rep is None and table is not None:
             geo = _geocode(table, name)
             out = guarded(import_geocoded, geo, d, name, opts) if geo is not None else None

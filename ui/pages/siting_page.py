@@ -26,6 +26,7 @@ from ui.common import (
 )
 from ui.i18n import lang
 from ui.mapview import input_map, show_map
+from ui.progress import ProgressBar, was_cancelled
 from ui.state import layer_choices, layer_label
 from ui.tables import bar_chart, show_table
 from ui.whatif_panel import what_if
@@ -210,8 +211,13 @@ def _model() -> dict:
 
 
 def _run(project, req) -> None:
-    with st.spinner(T("正在求解…", "Solving…")):
-        report = guarded(siting.run, project, req)
+    with ProgressBar(
+        T("评估候选点", "Evaluating candidates"),
+        key="site_progress",
+        unit=T("个", "candidates"),
+        after=T("求解中…", "solving…"),
+    ) as bar:
+        report = guarded(siting.run, project, req, on_progress=bar)
     if report is not None:
         st.session_state["site_result"] = report
         st.session_state.pop("site_pack", None)
@@ -363,6 +369,8 @@ def _controls(project):
 def main() -> None:
     st.title(T("孵化器选址", "Incubator siting"))
     project = project_or_stop()
+    if was_cancelled("site_progress"):
+        st.info(T("已取消求解。", "Solving was cancelled."))
     view, base, req = _controls(project)
     if base is None:
         st.info(

@@ -1,0 +1,118 @@
+"""Progress of long steps: on_progress(done, total) in the import, network, siting and
+map-series workflows; the worker-thread ticks."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+
+def _recorder():
+    calls: list[tuple[int, int]] = []
+
+    def on_progress(done: int, total: int) -> None:
+        assert threading.current_thread() is threading.main_thread()  # pages update here
+        calls.append((done, total))
+
+    return calls, on_progress
+
+
+def test_run_with_ticks_ticks_in_the_callers_thread_and_raises_the_workers_error():
+    from workflows.progress import run_with_ticks
+
+    seen: list[float] = []
+    assert run_with_ticks(lambda: time.sleep(0.35) or 7, tick=seen.append, every_s=0.05) == 7
+    assert len(seen) >= 3 and seen == sorted(seen)
+
+    def boom():
+        raise ValueError("bad")
+
+    with pytest.raises(ValueError, match="bad"):
+        run_with_ticks(boom, tick=seen.append)
+    assert run_with_ticks(lambda: 3, tick=None) == 3
+
+
+def _csv(tmp_path, n: int):
+    path = tmp_path / "firms.csv"
+    lines = ["id,name,lon,lat,source,coord_precision_m,synthetic,as_of"]
+    lines += [
+        f"E{i},企业{i},121.{5000 + i % 999},29.{8000 + i % 997},t,10,true,2026" for i in range(n)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_import_counts_rows_and_reports_them(tmp_path):
+    from layers.importer import ImportOptions
+    from workflows import importing
+
+    path = _csv(tmp_path, 2500)
+    assert importing.count_rows(path) == 2500
+    calls, on_progress = _recorder()
+    rep = importing.run(path, ImportOptions(kind="enterprises"), on_progress=on_progress)
+    assert rep.rows_valid == 2500
+    assert calls[0] == (0, 2500) and calls[-1] == (2500, 2500)
+    assert all(d <= 0.95 * t for d, t in calls[1:-1])  # estimates never claim the end
+    assert importing.rows_per_second() > 0
+
+
+def test_network_reports_steps_then_a_cached_graph_at_once(tmp_path):
+    from layers.project import open_project
+    from tests.fixtures_net import write_osm_xml
+    from workflows.network import NETWORK_STEPS, load_network
+
+    osm = write_osm_xml(tmp_path / "n.osm", lon0=121.6, lat0=29.9, n=6, step_deg=0.002)
+    crs = open_project(None).metric_crs()
+    calls, on_progress = _recorder()
+    g = load_network(osm, crs=crs, cache_dir=tmp_path / "c", on_progress=on_progress)
+    assert g.n_nodes > 0
+    assert [c for c in calls if c[1]][:3] == [(0, 3), (1, 3), (2, 3)]
+    assert calls[-1] == (NETWORK_STEPS, NETWORK_STEPS)
+    calls2, on_progress2 = _recorder()
+    load_network(osm, crs=crs, cache_dir=tmp_path / "c", on_progress=on_progress2)
+    assert calls2 == [(3, 3)]
+
+
+def test_siting_counts_the_candidates_evaluated(tmp_path):
+    from layers.project import open_project
+    from tests.fixtures_net import write_osm_xml
+    from workflows import siting
+    from workflows.coverage import ReachOptions
+
+    project = open_project(None)
+    osm = write_osm_xml(tmp_path / "z.osm", lon0=121.600, lat0=29.900, n=12, step_deg=0.006)
+    req = siting.SitingRequest(
+        zone="中官路创业创新大街",
+        k=2,
+        candidates="grid:300",
+        reach=ReachOptions(method="network", network=str(osm)),
+    )
+    calls, on_progress = _recorder()
+    siting.run(project, req, on_progress=on_progress)
+    total = calls[0][1]
+    assert calls[0] == (0, total) and total > 64  # more than one batch of candidates
+    assert calls[-1] == (total, total)
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and len(calls) > 2
+
+
+def test_map_series_counts_the_maps_written(monkeypatch):
+    from layers.project import open_project
+    from workflows import exports
+    from workflows.exports import MapExportRequest, run_map_export
+
+    monkeypatch.setattr(
+        exports, "render_map", lambda *a, **k: b"map"
+    )  # drawing is tested elsewhere
+    project = open_project(None)
+    calls, on_progress = _recorder()
+    maps = run_map_export(
+        project,
+        MapExportRequest(layers=["universities"], series="zone", format="png", dpi=50),
+        on_progress=on_progress,
+    )
+    n = len(maps)
+    assert n == len(project.zone_names()) and n > 1
+    assert calls == [(i, n) for i in range(n + 1)]

@@ -1,0 +1,107 @@
+"""A progress bar with counts and a cancel button, passed to a workflow as ``on_progress``.
+
+Usage::
+
+    with ProgressBar(T("评估候选点", "Evaluating candidates"), key="site") as bar:
+        report = guarded(siting.run, project, req, on_progress=bar)
+    if was_cancelled("site"):
+        ...
+
+Cancel is a button under the bar: pressing it reruns the page, which stops the
+running step at its next progress update (Streamlit checks for a rerun whenever
+the page sends something); the rerun then finds the cancel flag set.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from ui.common import T
+
+__all__ = ["ProgressBar", "was_cancelled"]
+
+
+def _flag(key: str) -> str:
+    return f"{key}_cancelled"
+
+
+def _cancel(key: str) -> None:
+    st.session_state[_flag(key)] = True
+
+
+def was_cancelled(key: str) -> bool:
+    """True once after the cancel button of ``key`` was pressed (the flag is cleared)."""
+    return bool(st.session_state.pop(_flag(key), False))
+
+
+class ProgressBar:
+    """``bar(done, total)`` shows ``text: done / total unit`` (throttled to ~10 updates a
+    second); ``approx`` marks estimated counts with 约 / about; ``lazy`` draws nothing
+    until an update shows work left (a step answered from a cache shows no bar);
+    ``after`` is added once the counted part is done (e.g. 求解中 while a solver runs)."""
+
+    def __init__(
+        self,
+        text: str,
+        *,
+        key: str,
+        unit: str = "",
+        cancel: bool = True,
+        approx: bool = False,
+        lazy: bool = False,
+        after: str = "",
+    ) -> None:
+        self.text, self.key, self.unit, self.approx, self.after = text, key, unit, approx, after
+        self._cancel, self._bar = cancel, None
+        self._box = st.empty()
+        if not lazy:  # lazy: drawn at the first update that is not already complete
+            self._draw()
+        self._last = 0.0
+        self._start = time.monotonic()
+
+    def _draw(self) -> None:
+        with self._box.container():
+            self._bar = st.progress(0.0, text=f"{self.text}…")
+            if self._cancel:
+                st.button(
+                    T("取消", "Cancel"),
+                    key=f"{self.key}_cancel",
+                    on_click=_cancel,
+                    args=(self.key,),
+                    icon=":material/close:",
+                )
+
+    def label(self, done: int, total: int) -> str:
+        """The bar's text for ``(done, total)``."""
+        secs = time.monotonic() - self._start
+        if not total:
+            return f"{self.text} · {secs:.0f} {T('秒', 's')}"
+        about = T("约 ", "about ") if self.approx and done < total else ""
+        unit = f" {self.unit}" if self.unit else ""
+        then = f" · {self.after}" if self.after and done >= total else ""
+        return f"{self.text}: {about}{done:,} / {total:,}{unit}{then} · {secs:.0f} {T('秒', 's')}"
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            if total and done >= total:
+                return
+            self._draw()
+        now = time.monotonic()
+        if now - self._last < 0.1 and done < total:
+            return
+        self._last = now
+        frac = min(max(done / total, 0.0), 1.0) if total else 0.0
+        self._bar.progress(frac, text=self.label(done, total))
+
+    def close(self) -> None:
+        """Remove the bar and its button."""
+        self._box.empty()
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if exc[0] is None:  # stopped by a rerun (cancel): the rerun redraws the page
+            self.close()

@@ -1,0 +1,65 @@
+"""Progress of long steps: ``on_progress(done, total)`` callbacks, as in
+:func:`workflows.geocode.run`.
+
+A workflow calls ``on_progress`` with counts it knows (rows, nodes, candidates,
+maps). A step that gives no counts while it works (a library call) runs in a
+worker thread by :func:`run_with_ticks`, which calls ``tick(seconds)`` from the
+caller's thread meanwhile: a page updates its bar there, which is also where a
+Streamlit rerun (the cancel button) stops the page. The worker is then left to
+finish on its own and its result is dropped.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+__all__ = ["ProgressFn", "run_with_ticks", "stages"]
+
+T = TypeVar("T")
+
+#: ``on_progress(done, total)``.
+ProgressFn = Callable[[int, int], None]
+
+
+def run_with_ticks(
+    fn: Callable[[], T], *, tick: Callable[[float], None] | None, every_s: float = 0.25
+) -> T:
+    """``fn()``; while it runs, ``tick(elapsed_seconds)`` every ``every_s`` in this thread.
+
+    Without ``tick`` the function simply runs here. An exception of ``fn`` is
+    raised here; an exception of ``tick`` (e.g. Streamlit stopping the page)
+    leaves the worker running and propagates.
+    """
+    if tick is None:
+        return fn()
+    box: dict = {}
+
+    def work() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=work, name="innomap-work", daemon=True)
+    start = time.monotonic()
+    worker.start()
+    while worker.is_alive():
+        worker.join(every_s)
+        if worker.is_alive():
+            tick(time.monotonic() - start)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def stages(on_progress: ProgressFn | None, total: int) -> Callable[[int], None]:
+    """``step(i)`` reports ``(i, total)`` (nothing without ``on_progress``)."""
+
+    def step(i: int) -> None:
+        if on_progress is not None:
+            on_progress(min(i, total), total)
+
+    return step
