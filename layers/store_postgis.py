@@ -303,11 +303,14 @@ def _write_layer_table(conn, tbl: str, gdf: gpd.GeoDataFrame) -> None:
 
 def _arrow_column(s):
     """A column as Arrow: numbers and booleans typed, everything else text (NULL kept)."""
+    import pandas as pd
     import pyarrow as pa
     from pandas.api import types as pt
 
     if pt.is_bool_dtype(s) or pt.is_numeric_dtype(s):
         return pa.array(s, from_pandas=True)
+    if isinstance(s.dtype, pd.StringDtype):  # already text: no per-value Python
+        return pa.array(s, from_pandas=True, type=pa.string())
     vals = s.astype(object).where(s.notna(), None)
     return pa.array(
         [v if v is None or isinstance(v, str) else str(v) for v in vals], type=pa.string()
