@@ -239,11 +239,13 @@
     return gpuAnswer;
   }
 
-  /* One click handler per map: the nearest point of every shown large layer wins. */
+  /* One click handler per map: the nearest point of every shown large layer wins.
+   * "preclick" reaches the map even when a polygon under the point takes the click
+   * (a district's popup stops the click); the point's card opens just after it. */
   function setupIdentify(map) {
     if (map.innomapGlLayers) { return; }
     map.innomapGlLayers = [];
-    map.on("click", function (e) {
+    map.on("preclick", function (e) {
       var s = Math.pow(2, map.getZoom()), x = (e.latlng.lng + 180) / 360 * 256,
         y = mercY(e.latlng.lat), best = null, bd = Infinity;
       map.innomapGlLayers.forEach(function (lyr) {
@@ -252,7 +254,7 @@
         var dpx = Math.sqrt(hit[1]) * s;
         if (hit[0] >= 0 && dpx <= tol && dpx < bd) { bd = dpx; best = [lyr, hit[0]]; }
       });
-      if (best) { best[0].openRecord(best[1]); }
+      if (best) { setTimeout(function () { best[0].openRecord(best[1]); }, 0); }
     });
   }
 
