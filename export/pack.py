@@ -68,11 +68,16 @@ def result_pack(
     subtitle: str = "",
     crs=None,
     sources: list[str] | None = None,
+    header=None,
+    unit=None,
 ) -> bytes:
     """A zip (bytes) with map.png, map.pdf, layers.gpkg, tables.xlsx, tables.csv and README.md.
 
     ``crs`` is the map CRS (e.g. ``project.metric_crs()``); ``sources`` (file names)
     are listed in the README (default: the embedded dataset's ``data/NOTICE``).
+    With ``header(field)`` and ``unit(field)`` (result tables: ``ui.i18n``) the tables
+    are written for people (:mod:`export.labelled`): display headers with units and
+    the field names in a second CSV header row and an XLSX fields sheet.
     """
     notes = list(notes or [])
     buf = io.BytesIO()
@@ -94,7 +99,16 @@ def result_pack(
         if layers:
             write_layers(layers, folder / "layers.gpkg", fmt="gpkg")
             zf.write(folder / "layers.gpkg", "layers.gpkg")
-        if tables:
+        if tables and header is not None:
+            from export.labelled import labelled_csv, labelled_xlsx
+
+            kw = {"header": header, "unit": unit or (lambda _f: "")}
+            zf.writestr("tables.xlsx", labelled_xlsx(tables, **kw))
+            one = next(iter(tables.values()))
+            if len(tables) > 1:  # one CSV: the tables one under the other, named in "table"
+                one = pd.concat([t.assign(table=k) for k, t in tables.items()], ignore_index=True)
+            zf.writestr("tables.csv", labelled_csv(one, **kw))
+        elif tables:
             write_tables(tables, folder / "tables.xlsx", fmt="xlsx")
             write_tables(tables, folder / "tables.csv", fmt="csv")
             zf.write(folder / "tables.xlsx", "tables.xlsx")

@@ -29,8 +29,17 @@ def test_coverage_page_straight_line_run_and_label():
     import io
     import zipfile
 
-    names = zipfile.ZipFile(io.BytesIO(at.session_state["cov_pack"])).namelist()
+    zf = zipfile.ZipFile(io.BytesIO(at.session_state["cov_pack"]))
+    names = zf.namelist()
     assert {"map.png", "map.pdf", "layers.gpkg", "tables.xlsx", "README.md"} <= set(names)
+    # the pack's tables are for people: Chinese headers with units, field names kept
+    import openpyxl
+
+    wb = openpyxl.load_workbook(io.BytesIO(zf.read("tables.xlsx")))
+    assert "字段说明 fields" in wb.sheetnames
+    assert "覆盖率 (%)" in [c.value for c in wb["results"][1]]
+    csv_rows = zf.read("tables.csv").decode("utf-8-sig").splitlines()
+    assert "覆盖率 (%)" in csv_rows[0] and "share" in csv_rows[1].split(",")
 
 
 def test_coverage_page_gb_preset_and_sensitivity():

@@ -1,6 +1,7 @@
 """AppTest of the corridor profile page (demo project) and of the Word report button."""
 
 import io
+import json
 
 from docx import Document
 from streamlit.testing.v1 import AppTest
@@ -21,8 +22,9 @@ def test_profile_page_chart_and_table():
     assert any(f"{s['n_bins']} 段" in x.value for x in at.success)
     assert any("模拟数据" in w.value for w in at.warning)  # the demo's enterprises are synthetic
     table = at.dataframe[0].value
-    assert len(table) == s["n_bins"] and {"起点 (米)", "覆盖率", "科技企业"} <= set(table.columns)
-    assert table["合计"].sum() == s["points_in_band"]
+    shown = json.loads(at.dataframe[0].proto.columns)  # headers shown (Chinese, with units)
+    assert {"起点 (米)", "覆盖率 (%)", "科技企业"} <= {c.get("label") for c in shown.values()}
+    assert len(table) == s["n_bins"] and table["total"].sum() == s["points_in_band"]
     assert len(at.image) == 1 and at.button(key="pf_docx_button") is not None
 
 

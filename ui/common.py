@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import streamlit as st
 
 from layers import auth
 from layers.errors import InnoMapError
 from layers.project import Project, RunRecord, save_run
-from ui.i18n import lang
+from ui.i18n import column_header, field_unit, lang
 from ui.state import current_project, refresh_project
 
 __all__ = [
@@ -163,6 +164,8 @@ def pack_buttons(
                     for s in r["sources"]
                     if s.get("source_file")
                 ],
+                header=partial(column_header, lang=lang()),  # tables for people, fields kept
+                unit=field_unit,
             )
 
         with st.spinner(T("正在生成资料包…", "Building the pack…")):

@@ -157,6 +157,17 @@ RESULT_FIELDS: dict[str, tuple[str, str, str]] = {
     "layer": ("图层", "Layer", ""),
     "rows": ("记录数", "Records", ""),
     "synthetic_rows": ("其中模拟数据", "Of which synthetic", ""),
+    # project layers and saved runs
+    "rejected_rows": ("被拒绝行数", "Rejected rows", ""),
+    "source_file": ("原始文件", "Source file", ""),
+    "crs_in": ("输入坐标系", "Input CRS", ""),
+    "encoding": ("编码", "Encoding", ""),
+    "imported_at": ("导入时间", "Imported at", ""),
+    "note": ("说明", "Note", ""),
+    "analysis": ("分析", "Analysis", ""),
+    "title": ("标题", "Title", ""),
+    "created_at": ("保存时间", "Saved at", ""),
+    "table": ("表", "Table", ""),
     # import and geocoding lists
     "row": ("行号", "Row", ""),
     "field": ("字段", "Field", ""),

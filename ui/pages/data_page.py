@@ -12,6 +12,7 @@ from layers.schema import field_label
 from ui.common import T, guarded, project_or_stop
 from ui.i18n import lang, t
 from ui.state import refresh_project
+from ui.tables import show_table
 
 
 def _layer_table(project) -> None:
@@ -22,7 +23,7 @@ def _layer_table(project) -> None:
     table = pd.DataFrame(rows)
     if (table["synthetic_rows"] > 0).any():
         st.warning(t("synthetic_banner"))
-    st.dataframe(table, hide_index=True, width="stretch")
+    show_table(table, key="data_layers", downloads=False)
 
 
 def _records(project) -> None:
@@ -42,7 +43,7 @@ def _records(project) -> None:
     st.dataframe(view, hide_index=True, width="stretch", height=360)
     if len(lyr.rejected):
         st.caption(t("rejected_rows"))
-        st.dataframe(lyr.rejected, hide_index=True)
+        show_table(lyr.rejected, key="data_rejected", name=t("rejected_rows"))
 
 
 def _runs(project) -> None:
@@ -50,15 +51,15 @@ def _runs(project) -> None:
     st.caption(T(f"共 {len(project.runs)} 个已保存的分析", f"{len(project.runs)} saved runs"))
     if not project.runs:
         return
-    st.dataframe(
+    show_table(
         pd.DataFrame(
             [
                 {"id": r.id, "analysis": r.analysis, "title": r.title, "created_at": r.created_at}
                 for r in project.runs
             ]
         ),
-        hide_index=True,
-        width="stretch",
+        key="data_runs",
+        downloads=False,
     )
     pick = st.selectbox(T("查看运行", "Show a run"), [r.id for r in project.runs], key="data_run")
     run = project.run(pick)

@@ -13,6 +13,7 @@ import re
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -29,6 +30,7 @@ from ui.common import T, guarded, project_or_stop
 from ui.i18n import lang
 from ui.progress import ProgressBar, was_cancelled
 from ui.state import refresh_project
+from ui.tables import show_table
 from ui.uploads import upload_ok
 from workflows.geocode import (
     GeocodeRequest,
@@ -280,14 +282,7 @@ def _geocode_result(rep):
             )
         )
         cols = [rep.request["address_col"], "geocode_status", "coord_precision_m", "geocode_note"]
-        view = listed[cols].rename(
-            columns={
-                "geocode_status": T("状态", "status"),
-                "coord_precision_m": T("精度(米)", "precision (m)"),
-                "geocode_note": T("说明", "note"),
-            }
-        )
-        st.dataframe(view, hide_index=True, width="stretch")
+        show_table(listed[cols], key="imp_geo_listed", downloads=False)
         csv = safe_csv(listed)  # formulas neutralised, CR/LF quoted
         st.download_button(
             T("下载这些行 (CSV)", "Download these rows (CSV)"),
@@ -322,7 +317,7 @@ def _issues(rep) -> None:
                 f"{len(rep.errors)} errors (these rows are not imported)",
             )
         )
-        st.dataframe(rows(rep.errors), hide_index=True, width="stretch")
+        show_table(pd.DataFrame(rows(rep.errors)), key="imp_errors", downloads=False)
         csv = safe_csv(rep.rejected)  # formulas neutralised, CR/LF quoted
         st.download_button(
             T("下载被拒绝的行 (CSV, 含原因)", "Download rejected rows (CSV with reason)"),
@@ -333,7 +328,7 @@ def _issues(rep) -> None:
         )
     if rep.warnings:
         with st.expander(T(f"{len(rep.warnings)} 个警告", f"{len(rep.warnings)} warnings")):
-            st.dataframe(rows(rep.warnings), hide_index=True, width="stretch")
+            show_table(pd.DataFrame(rows(rep.warnings)), key="imp_warnings", downloads=False)
 
 
 def _ask_crs(rep) -> bool:
@@ -367,7 +362,7 @@ def _ask_crs(rep) -> bool:
 
 
 def _add(project, rep, opts, name: str) -> None:
-    st.dataframe(rep.valid.drop(columns="geometry").head(500), hide_index=True, width="stretch")
+    show_table(rep.valid.drop(columns="geometry").head(500), key="imp_preview", downloads=False)
     m = build_map(
         [MapLayer("preview", name, rep.valid, "#e377c2", REGISTRY[opts.kind].geometry)],
         lang=lang(),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 import settings
@@ -19,6 +18,7 @@ from ui.common import (
 )
 from ui.i18n import lang
 from ui.state import layer_choices, layer_label
+from ui.tables import show_table
 from workflows import profile
 
 POINT_KINDS = tuple(k for k, s in REGISTRY.items() if s.geometry == "point")
@@ -94,23 +94,6 @@ def _run(project, req) -> None:
     st.session_state["pf_report"] = guarded(profile.run, project, req)
 
 
-def _table(report) -> pd.DataFrame:
-    s = report.summary
-    t = report.tables["profile"].drop(columns="length_m")
-    if lang() == "en":
-        return t
-    names = {k: REGISTRY[k].name_zh for k in s["kinds"]} | {
-        "bin": "分段",
-        "from_m": "起点 (米)",
-        "to_m": "终点 (米)",
-        "total": "合计",
-        "per_km": "每公里",
-        "covered": "已覆盖",
-        "covered_share": "覆盖率",
-    }
-    return t.rename(columns=names)
-
-
 def _show(project, report) -> None:
     s = report.summary
     synthetic_banner(s)
@@ -126,13 +109,10 @@ def _show(project, report) -> None:
         if not note.startswith("注意"):
             st.caption(note)
     st.image(profile_chart(s, lang=lang()), width="stretch")
-    st.dataframe(_table(report), hide_index=True, width="stretch")
-    st.download_button(
-        T("下载分段表 (CSV)", "Download bins (CSV)"),
-        report.tables["profile"].to_csv(index=False).encode("utf-8-sig"),
-        file_name="profile.csv",
-        mime="text/csv",
-        key="pf_csv",
+    show_table(
+        report.tables["profile"].drop(columns="length_m"),
+        key="pf_bins",
+        name=T("分段表", "Bins"),
     )
     title = f"{s['axis']} {s['bin_m']:g} m"
     save_run_button(project, report, key="pf_save", title=title)
