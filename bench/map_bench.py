@@ -19,6 +19,7 @@ A folium run that has not painted within ``--cap-s`` seconds is reported as
 "did not finish in N s" and its page is closed.
 
     python bench/map_bench.py [--sizes 50000,200000,1000000] [--warm 3] [--cap-s 90]
+    python bench/map_bench.py --app 1000000   # the app's map page (server build included)
 """
 
 from __future__ import annotations
@@ -264,6 +265,67 @@ def _measure(browser, url: str, cap_s: float, warm: int, probe) -> dict:
     return res
 
 
+def _app_project(n: int, folder: str) -> str:
+    """The demo saved as a project, its 4,000 enterprises replaced by ``n`` around Ningbo."""
+    from layers.project import ProjectLayer, add_layer, open_project, remove_layer, save_as
+
+    gdf = make_points(n)
+    # move the province-like cloud onto Ningbo (the demo project's districts)
+    x, y = gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
+    import shapely
+
+    gdf = gdf.set_geometry(shapely.points(121.55 + (x - 120.5) * 0.25, 29.87 + (y - 29.5) * 0.25))
+    path = os.path.join(folder, "large.gpkg")
+    project = save_as(open_project(None), path)
+    # the demo layer named after the kind would also show every enterprises layer
+    remove_layer(project, "enterprises")
+    add_layer(project, ProjectLayer(name="企业名录", kind="enterprises", gdf=gdf))
+    return path
+
+
+def _app_run(n: int, warm: int, cap_s: float) -> dict:
+    """First paint of the app's map page with ``n`` extra points (server build included)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_e2e_browser import _free_port, start_app, stop_app
+
+    folder = tempfile.mkdtemp(prefix="map_bench_app_")
+    t = time.perf_counter()
+    ref = _app_project(n, folder)
+    res = {"points": n, "project_write_s": time.perf_counter() - t}
+    port = _free_port()
+    proc = start_app(port, INNOMAP_PROJECT=ref)
+    url = f"http://127.0.0.1:{port}"
+    loads = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            for _ in range(1 + warm):
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                t0 = time.perf_counter()
+                page.goto(url)
+                frame = page.frame_locator("iframe[title*='st_folium']").first
+                try:
+                    frame.locator("[data-innomap-ready]").wait_for(timeout=cap_s * 1000)
+                    frame.locator("canvas.innomap-gl-canvas").first.wait_for(timeout=cap_s * 1000)
+                except Exception:
+                    res["first_paint"] = f"did not finish in {cap_s:.0f} s"
+                    break
+                loads.append(time.perf_counter() - t0)
+                page.close()
+            browser.close()
+        with open(f"/proc/{proc.pid}/status") as f:
+            hwm = [ln for ln in f if ln.startswith("VmHWM")]
+        res["server_peak_rss_mb"] = int(hwm[0].split()[1]) / 1024 if hwm else None
+    finally:
+        stop_app(proc)
+    if loads:
+        res["first_paint_cold_s"] = loads[0]
+        if len(loads) > 1:
+            res["first_paint_warm_s"] = statistics.median(loads[1:])
+    return res
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="50000,200000,1000000")
@@ -271,10 +333,16 @@ def main() -> None:
     ap.add_argument("--warm", type=int, default=3)
     ap.add_argument("--cap-s", type=float, default=90.0)
     ap.add_argument("--json", help="also write the results to this file")
+    ap.add_argument(
+        "--app", type=int, help="instead: the app's map page with this many extra points"
+    )
     ap.add_argument("--_build", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._build:
         _build(int(args._build[0]), args._build[1], args._build[2])
+        return
+    if args.app:
+        print(json.dumps(_app_run(args.app, args.warm, args.cap_s)), flush=True)
         return
     from playwright.sync_api import sync_playwright
 
