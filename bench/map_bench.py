@@ -237,11 +237,7 @@ def _measure(browser, url: str, cap_s: float, warm: int, probe) -> dict:
         dt = time.perf_counter() - t0
         if not done or dt > cap_s:
             res["first_paint"] = f"did not finish in {cap_s:.0f} s"
-            try:
-                page.close(run_before_unload=False)
-            except Exception:
-                pass
-            return res
+            return res  # the caller closes the browser (a busy page may not close)
         loads.append(dt)
         if k == warm:
             res["heap_mb"] = _heap_mb(page)
@@ -350,7 +346,6 @@ def main() -> None:
     srv, base = _serve(tmp)
     results = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         for n in [int(s) for s in args.sizes.split(",")]:
             gdf = make_points(n)
             i = n // 3
@@ -371,16 +366,23 @@ def main() -> None:
                     row = {"build_s": f"did not finish in {args.cap_s * 4:.0f} s"}
                 row.update({"points": n, "renderer": renderer})
                 if os.path.exists(out):
-                    row.update(
-                        _measure(browser, f"{base}/{Path(out).name}", args.cap_s, args.warm, probe)
+                    # a browser of its own: one that did not finish is killed with it
+                    browser = p.chromium.launch(
+                        executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
                     )
+                    try:
+                        url = f"{base}/{Path(out).name}"
+                        row.update(_measure(browser, url, args.cap_s, args.warm, probe))
+                    finally:
+                        browser.close()
                     os.unlink(out)
                 results.append(row)
                 print(json.dumps(row, ensure_ascii=False, default=str), flush=True)
-        browser.close()
+                if args.json:
+                    Path(args.json).write_text(
+                        json.dumps(results, ensure_ascii=False, indent=1, default=str)
+                    )
     srv.shutdown()
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,11 @@ No CDN is used: Leaflet, MarkerCluster and the InnoMap helpers are served from
 single-file HTML export. Data reaches the page only as escaped JSON
 (:func:`layers.safe.js_literal`) and is put into the DOM with ``textContent``.
 
+Point layers with more than ``settings.WEBGL_THRESHOLD`` features are sent as a
+compact payload (:mod:`render.compact`) and drawn in one pass by
+``static/innomap_gl.js`` (WebGL through the vendored leaflet.glify where a GPU draws
+it, a culled 2D canvas elsewhere); smaller layers keep one Leaflet marker per point.
+
 This module has no Streamlit dependency, so the CLI can build the same map.
 """
 

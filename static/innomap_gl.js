@@ -283,6 +283,11 @@
     onAdd: function (map) {
       this._map = map;
       setupIdentify(map);
+      // unpack the property table when the page is idle, so the first click is instant
+      var me = this;
+      if (!this._props && window.requestIdleCallback) {
+        window.requestIdleCallback(function () { me.props(); }, { timeout: 4000 });
+      }
       if (map.innomapGlLayers.indexOf(this) < 0) { map.innomapGlLayers.push(this); }
       var self = this, drawn = function () { self._drawnAt = performance.now(); self.fire("innomapdrawn"); };
       if (this._r) { this._r.addTo ? this._r.addTo(map) : map.addLayer(this._r); return; }
