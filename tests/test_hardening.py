@@ -331,19 +331,38 @@ def test_damaged_geopackage_message_has_no_folder(tmp_path):
 
 
 # ---------------------------------------------------------------- memory budget
+_MEASURE = """
+import atexit, runpy, sys
+peak, script = sys.argv[1], sys.argv[2]
+sys.argv = [script, *sys.argv[3:]]
+def _peak():
+    with open("/proc/self/status") as f:
+        kb = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    with open(peak, "w") as f:
+        f.write(str(kb))
+atexit.register(_peak)
+runpy.run_path(script, run_name="__main__")
+"""
+
+
 def _run_cli_measured(*argv: str) -> tuple[int, str, float]:
-    """Run ``python cli.py ARGV`` in a fresh process: exit code, stderr, its own peak RSS (MB)."""
-    import os
+    """Run ``python cli.py ARGV`` in a fresh process: exit code, stderr, its own peak RSS (MB).
+
+    The peak is the process's own ``VmHWM`` read at exit: ``ru_maxrss`` of a child
+    starts from the parent's RSS at fork (kept across exec), so in a large test
+    session it measures pytest, not the command.
+    """
     import tempfile
 
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "cli.py"), *argv], stdout=out, stderr=err, cwd=ROOT
+    with tempfile.TemporaryDirectory() as d:
+        peak = Path(d) / "peak"
+        r = subprocess.run(
+            [sys.executable, "-c", _MEASURE, str(peak), str(ROOT / "cli.py"), *argv],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
         )
-        _, status, usage = os.wait4(proc.pid, 0)  # this child's rusage (RUSAGE_CHILDREN of one)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        err.seek(0)
-        return proc.returncode, err.read().decode("utf-8", "replace"), usage.ru_maxrss / 1024
+        return r.returncode, r.stderr, int(peak.read_text()) / 1024
 
 
 @pytest.mark.parametrize(
