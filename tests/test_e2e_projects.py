@@ -18,6 +18,11 @@ def _start(home, port: int):
 def _ready(page) -> None:
     page.get_by_test_id("stHeading").first.wait_for(timeout=60000)
     page.wait_for_timeout(800)
+    start = page.get_by_role("button", name="开始使用")  # the demo's first-run guide
+    if start.count():
+        start.click()
+        start.wait_for(state="detached", timeout=30000)
+        page.wait_for_timeout(500)
 
 
 def _sidebar_tab(page, expander: str, tab: str):
@@ -66,6 +71,7 @@ def test_project_survives_reload_and_restart(browser, tmp_path):  # noqa: F811
         page.goto(f"{url}/coverage_page?{query}")
         _ready(page)
         page.get_by_role("button", name="计算覆盖").click()
+        page.get_by_role("tab", name="导出与保存").click(timeout=120000)
         page.get_by_role("button", name="保存本次分析").click(timeout=120000)
         page.get_by_text("已保存").wait_for(timeout=60000)
         # reload: still the same project, with the layer
