@@ -71,11 +71,11 @@ def test_map_page_map_first_controls_in_sidebar_and_kept_view():
     assert at.sidebar.text_input(key="search_q") is not None
     assert at.sidebar.multiselect(key="layers_sel") is not None
     kinds = _first_main_types(at)
-    assert "flex_container" in kinds[:3]  # title, banner, then the map block
+    assert kinds[:3] == ["title", "warning", "component_instance"]  # title, banner, the map
     args = _map_args(at)
     assert args["center"] is None and args["returned_objects"][:2] == ["center", "zoom"]
     # a view reported by the map is passed back on the next run
-    at.session_state["main_view"] = (("demo", "", None), ((29.95, 121.61), 13))
+    at.session_state["mapview_main_view"] = (("demo", "", None), ((29.95, 121.61), 13))
     at.run()
     args = _map_args(at)
     assert args["center"] == [29.95, 121.61] and args["zoom"] == 13
@@ -124,8 +124,9 @@ def test_siting_page_layout_labels_and_what_if_view():
     assert len(at.main.get("vega_lite_chart")) >= 2  # marginal gains, change by zone
     at.sidebar.radio(key="site_view").set_value("whatif").run()
     assert not at.exception, at.exception
-    kinds = _first_main_types(at, 6)
-    assert kinds.index("flex_container") < kinds.index("metric") if "metric" in kinds else True
+    kinds = _first_main_types(at, 8)
+    assert "component_instance" in kinds  # the what-if map before its numbers
+    assert kinds.index("component_instance") < kinds.index("flex_container")
     at.button(key="whatif_save").click().run()
     assert_chinese_headers(at)
     assert "覆盖率 (%)" in headers(at.dataframe[-1])

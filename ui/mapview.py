@@ -6,12 +6,16 @@ so a rerun (a widget changed, a new result, coming back from another page) shows
 the same place. The view is dropped when what the map should frame changes
 (``reset_on``: the project, a chosen zone, a searched record …).
 
-The map runs in a fragment: a pan reruns the map alone, not the page's analyses.
+While the same map stays on screen it keeps the view it was drawn with: a run
+answering a pan (the user may have panned on since) never moves it back.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
+import re
 from collections.abc import Hashable
 
 import streamlit as st
@@ -41,17 +45,69 @@ def view_from_map(out: dict | None) -> tuple[tuple[float, float], int] | None:
 
 def saved_view(page: str, reset_on: Hashable = ()) -> tuple[tuple[float, float], int] | None:
     """The view kept for ``page``, unless ``reset_on`` changed since it was kept."""
-    kept = st.session_state.get(f"{page}_view")
+    kept = st.session_state.get(f"mapview_{page}_view")
     if not kept or kept[0] != reset_on:
         return None
     return kept[1]
 
 
-@st.fragment
-def _map_fragment(m, page: str, reset_on, height: int, returned: tuple, on_map) -> None:
+def map_signature(m) -> str:
+    """A digest of what the folium map ``m`` draws (element ids left out: they are random)."""
+    ids: dict[str, str] = {}
+
+    def collect(el) -> None:
+        ids.setdefault(el._id, str(len(ids)))
+        for c in el._children.values():
+            collect(c)
+
+    collect(m)
+    h = hashlib.sha1()
+
+    def walk(el) -> None:
+        h.update(type(el).__name__.encode())
+        for k, v in sorted(vars(el).items()):
+            if k not in _SKIP and isinstance(v, (str, int, float, bool, tuple, list, dict)):
+                text = _HEX.sub(lambda g: ids.get(g.group(), g.group()), repr(v))
+                h.update(k.encode() + text.encode())
+        for c in el._children.values():
+            walk(c)
+
+    walk(m)
+    return h.hexdigest()
+
+
+_SKIP = {"_id", "_parent", "_children", "_env", "_template"}
+_HEX = re.compile(r"[0-9a-f]{32}")
+
+
+def _arguments(m, page: str, reset_on):
+    """The view to pass to ``st_folium`` this run.
+
+    A view the map reported is kept. A map drawn anew (other content, or the page
+    opened again) is given the kept view; while the same map stays on screen it is
+    given the same view as when it was drawn, so a run answering the map (the user
+    may have moved on since) never moves it back.
+    """
+    reported = st.session_state.get(f"{page}_map")
+    stamp = json.dumps(reported, sort_keys=True, default=str)
+    answering = stamp != st.session_state.get(f"mapview_{page}_seen")
+    st.session_state[f"mapview_{page}_seen"] = stamp
+    got = view_from_map(reported)
+    if answering and got is not None:
+        st.session_state[f"mapview_{page}_view"] = (reset_on, got)
+    sig = map_signature(m)
+    mount = st.session_state.get(f"mapview_{page}_mount")
+    if mount is not None and mount[0] == sig and answering:
+        return mount[1]
     view = saved_view(page, reset_on)
+    st.session_state[f"mapview_{page}_mount"] = (sig, view)
+    return view
+
+
+def _draw(m, page: str, reset_on, height: int, returned: tuple, on_map) -> None:
+    view = _arguments(m, page, reset_on)
     out = st_folium(
-        copy.deepcopy(m),  # st_folium renames the map's elements: a second call needs a fresh copy
+        copy.deepcopy(m),  # st_folium renames the map's elements: a second call needs a copy
         key=f"{page}_map",
         height=height,
         use_container_width=True,
@@ -59,9 +115,6 @@ def _map_fragment(m, page: str, reset_on, height: int, returned: tuple, on_map) 
         center=list(view[0]) if view else None,
         zoom=view[1] if view else None,
     )
-    got = view_from_map(out)
-    if got is not None:
-        st.session_state[f"{page}_view"] = (reset_on, got)
     if on_map is not None:
         on_map(out or {})
 
@@ -82,7 +135,7 @@ def show_map(
     m : folium.Map
         The map (framed on its data; the kept view wins once the user moved it).
     page : str
-        Short page key (``map``, ``cov`` …): the view is kept under ``<page>_view``.
+        Short page key (``main``, ``cov`` …): the view is kept under ``mapview_<page>_view``.
     reset_on : hashable
         What the map frames (e.g. ``(project.ref, zone)``): a new value drops the view.
     height : int
@@ -90,10 +143,10 @@ def show_map(
     returned : tuple of str
         More ``streamlit_folium`` objects to report (e.g. ``last_clicked``).
     on_map : callable, optional
-        ``on_map(out)`` with the component's answer (clicks), inside the fragment.
+        ``on_map(out)`` with the component's answer (clicks).
     """
     st.markdown(_TOP_CSS, unsafe_allow_html=True)
-    _map_fragment(m, page, reset_on, height, tuple(returned), on_map)
+    _draw(m, page, reset_on, height, tuple(returned), on_map)
 
 
 #: Less blank space above the page title, so the map starts higher (map pages only).

@@ -1,0 +1,149 @@
+"""End-to-end at 1280×800: the map is the page (in the first viewport on every map page,
+its view kept across reruns), no English table header in the Chinese UI, and a
+long import shows a progress bar with counts.
+
+One app on a tiny writable project; the browser fixtures of test_e2e_browser.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.test_e2e_browser import SHOTS, _free_port, browser, start_app, stop_app  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+VIEWPORT = {"width": 1280, "height": 800}
+CJK = re.compile(r"[\u4e00-\u9fff]")
+MAP = "iframe[title*='st_folium']"
+IMPORT_ROWS = 60_000
+
+
+@pytest.fixture(scope="module")
+def layout_app(tmp_path_factory):
+    from tests.tiny_project import make_project
+
+    d = tmp_path_factory.mktemp("layout")
+    project = make_project(d)  # a tiny writable project: fast pages, the same layout
+    port = _free_port()
+    proc = start_app(port, INNOMAP_PROJECT=project.ref, INNOMAP_HOME=str(d / "home"))
+    yield f"http://127.0.0.1:{port}"
+    stop_app(proc)
+
+
+def _ready(page, timeout_s: float = 60, legend: str = ""):
+    """The box of the drawn map (an old map being replaced is hidden: wait for the new one),
+    with ``legend`` in its legend."""
+    for _ in range(int(timeout_s * 4)):
+        for i in range(page.locator(MAP).count()):
+            ready = page.frame_locator(MAP).nth(i).locator("[data-innomap-ready]")
+            leg = page.frame_locator(MAP).nth(i).locator(".innomap-legend", has_text=legend)
+            try:
+                if ready.count() and ready.first.is_visible() and leg.count():
+                    box = page.locator(MAP).nth(i).bounding_box()
+                    if box and box["height"] > 0:
+                        return box
+            except Exception:  # a frame being replaced
+                pass
+        page.wait_for_timeout(250)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "layout_no_map.png"), full_page=True)
+    raise AssertionError("no map drawn")
+
+
+def _assert_map_first(box, where: str) -> None:
+    assert box is not None, where
+    top, bottom = box["y"], box["y"] + box["height"]
+    assert 0 < top < VIEWPORT["height"] * 0.4, (where, box)  # starts in the first viewport
+    assert bottom >= VIEWPORT["height"] * 0.9, (where, box)  # and fills it
+    assert box["width"] >= 0.6 * (VIEWPORT["width"] - 300), (where, box)  # the main area
+
+
+def _headers(page) -> list[str]:
+    """The column headers of the tables shown (the grids' accessible header cells)."""
+    cells = page.locator("[data-testid=stDataFrame] [role=columnheader]")
+    cells.first.wait_for(state="attached", timeout=30000)  # an accessible, unseen table
+    return cells.all_inner_texts()
+
+
+def test_map_first_on_every_map_page_and_chinese_headers(browser, layout_app):  # noqa: F811
+    page = browser.new_page(viewport=VIEWPORT)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    for path in ("", "clusters_page", "coverage_page", "siting_page"):
+        page.goto(f"{layout_app}/{path}")
+        _assert_map_first(_ready(page), path or "map_page")
+    page.get_by_text("情景推演(点击地图)").click()  # the siting page's what-if view
+    page.get_by_test_id("stMetricValue").first.wait_for(timeout=60000)
+    _assert_map_first(_ready(page), "what-if")
+    page.goto(f"{layout_app}/coverage_page")
+    _ready(page)
+    page.get_by_role("button", name="计算覆盖").click()
+    _assert_map_first(_ready(page, legend="15 分钟服务圈"), "coverage result")
+    heads = _headers(page)
+    assert "覆盖率 (%)" in heads and "时间阈值 (分钟)" in heads, heads
+    assert all(CJK.search(h) for h in heads), heads  # no English header in the Chinese UI
+    assert errors == []
+    page.close()
+
+
+def _zoom(page, *, other_than=None):
+    """(frame, zoom) of the map on screen; with ``other_than``, of a map drawn anew."""
+    for _ in range(120):
+        for f in page.frames:
+            if "streamlit_folium" not in f.url or f is other_than or f.is_detached():
+                continue
+            try:
+                z = f.evaluate(
+                    "() => window.map && window.map._loaded ? window.map.getZoom() : null"
+                )
+            except Exception:  # a frame being replaced
+                continue
+            if z is not None:
+                return f, z
+        page.wait_for_timeout(250)
+    raise AssertionError("no map frame")
+
+
+def test_map_keeps_its_view_across_reruns(browser, layout_app):  # noqa: F811
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(layout_app)
+    _ready(page)
+    page.wait_for_timeout(1000)  # the map's first report
+    frame, zoom0 = _zoom(page)
+    zoom_in = page.frame_locator(MAP).first.locator(".leaflet-control-zoom-in")
+    zoom_in.click()
+    page.wait_for_timeout(400)
+    zoom_in.click()  # quicker than the app answers: the map must not jump back meanwhile
+    page.wait_for_timeout(2500)  # the view goes back to the app (a rerun)
+    assert _zoom(page)[1] == zoom0 + 2
+    # a filter changes what is drawn: the map is drawn anew, at the same place
+    page.get_by_test_id("stSidebar").get_by_text("显示模拟数据").click()
+    _, zoom = _zoom(page, other_than=frame)
+    page.wait_for_timeout(1500)  # it has moved to the kept view
+    assert _zoom(page)[1] == zoom0 + 2, zoom
+    page.close()
+
+
+def test_long_import_shows_progress_with_counts(browser, layout_app, tmp_path):  # noqa: F811
+    path = tmp_path / "企业名单.csv"
+    rows = ["id,name,lon,lat,source,coord_precision_m,synthetic,as_of"]
+    rows += [
+        f"B{i},企业{i},{121.50 + (i % 997) * 1e-4:.5f},{29.85 + (i % 991) * 1e-4:.5f},e2e,10,true,2026"
+        for i in range(IMPORT_ROWS)
+    ]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(f"{layout_app}/import_page")
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
+    bar = page.get_by_test_id("stProgress").first
+    bar.wait_for(timeout=60000)
+    text = page.locator("[data-testid=stProgress]").first.inner_text()
+    assert f"/ {IMPORT_ROWS:,} 行" in text, text  # rows counted before reading
+    assert page.get_by_role("button", name="取消").is_visible()
+    total = page.get_by_test_id("stMetricValue").first
+    total.wait_for(timeout=90000)
+    assert total.inner_text().replace(",", "") == str(IMPORT_ROWS)
+    page.close()
