@@ -8,6 +8,7 @@ One app on a tiny writable project; the browser fixtures of test_e2e_browser.
 from __future__ import annotations
 
 import re
+from urllib.parse import urlparse
 
 import pytest
 
@@ -53,6 +54,17 @@ def _ready(page, timeout_s: float = 60, legend: str = ""):
     raise AssertionError("no map drawn")
 
 
+def _idle(page, timeout_s: float = 60) -> None:
+    """Wait until the app has finished running (no running indicator for half a second)."""
+    quiet = 0
+    for _ in range(int(timeout_s * 10)):
+        running = page.get_by_test_id("stStatusWidget").count() > 0
+        quiet = 0 if running else quiet + 1
+        if quiet >= 5:
+            return
+        page.wait_for_timeout(100)
+
+
 def _assert_map_first(box, where: str) -> None:
     assert box is not None, where
     top, bottom = box["y"], box["y"] + box["height"]
@@ -72,19 +84,29 @@ def test_map_first_on_every_map_page_and_chinese_headers(browser, layout_app):  
     page = browser.new_page(viewport=VIEWPORT)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
     for path in ("", "clusters_page", "coverage_page", "siting_page"):
         page.goto(f"{layout_app}/{path}")
         _assert_map_first(_ready(page), path or "map_page")
+    _idle(page)
     page.get_by_text("情景推演(点击地图)").click()  # the siting page's what-if view
     page.get_by_test_id("stMetricValue").first.wait_for(timeout=60000)
     _assert_map_first(_ready(page), "what-if")
     page.goto(f"{layout_app}/coverage_page")
     _ready(page)
+    _idle(page)
     page.get_by_role("button", name="计算覆盖").click()
     _assert_map_first(_ready(page, legend="15 分钟服务圈"), "coverage result")
     heads = _headers(page)
     assert "覆盖率 (%)" in heads and "时间阈值 (分钟)" in heads, heads
     assert all(CJK.search(h) for h in heads), heads  # no English header in the Chinese UI
+    _idle(page)
+    page.get_by_role("tab", name="按片区").first.click()  # coverage by zone as bars, offline
+    page.locator("[data-testid=stVegaLiteChart] >> visible=true").first.wait_for(timeout=30000)
+    own = urlparse(layout_app).netloc
+    hosts = {urlparse(u).netloc for u in requests if urlparse(u).scheme.startswith(("http", "ws"))}
+    assert hosts <= {own}, hosts
     assert errors == []
     page.close()
 
@@ -120,6 +142,7 @@ def test_map_keeps_its_view_across_reruns(browser, layout_app):  # noqa: F811
     page.wait_for_timeout(2500)  # the view goes back to the app (a rerun)
     assert _zoom(page)[1] == zoom0 + 2
     # a filter changes what is drawn: the map is drawn anew, at the same place
+    _idle(page)
     page.get_by_test_id("stSidebar").get_by_text("显示模拟数据").click()
     _, zoom = _zoom(page, other_than=frame)
     page.wait_for_timeout(1500)  # it has moved to the kept view
