@@ -130,3 +130,19 @@ def test_siting_page_layout_labels_and_what_if_view():
     at.button(key="whatif_save").click().run()
     assert_chinese_headers(at)
     assert "覆盖率 (%)" in headers(at.dataframe[-1])
+
+
+def test_map_signature_follows_content_not_element_ids():
+    from layers.project import open_project
+    from render.input_maps import Role, input_map_layers, layers_bounds
+    from render.webmap import build_map
+    from ui.mapview import map_signature
+
+    p = open_project(None)
+
+    def sig(refs):
+        layers = input_map_layers(p, [Role("pts", "点", refs)], "zh")
+        return map_signature(build_map(layers, lang="zh", fit_bounds=layers_bounds(p, layers)))
+
+    assert sig(("platforms",)) == sig(("platforms",))  # rebuilt: new random ids, same map
+    assert sig(("platforms",)) != sig(("universities",))

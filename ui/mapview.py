@@ -21,7 +21,7 @@ from collections.abc import Hashable
 import streamlit as st
 from streamlit_folium import st_folium
 
-__all__ = ["MAP_HEIGHT", "input_map", "saved_view", "show_map", "view_from_map"]
+__all__ = ["MAP_HEIGHT", "input_map", "map_signature", "saved_view", "show_map", "view_from_map"]
 
 #: Map height (px): with the page title it fills a 1280×800 window below the toolbar.
 MAP_HEIGHT = 600
@@ -66,9 +66,13 @@ def map_signature(m) -> str:
     def walk(el) -> None:
         h.update(type(el).__name__.encode())
         for k, v in sorted(vars(el).items()):
-            if k not in _SKIP and isinstance(v, (str, int, float, bool, tuple, list, dict)):
-                text = _HEX.sub(lambda g: ids.get(g.group(), g.group()), repr(v))
-                h.update(k.encode() + text.encode())
+            if k in _SKIP or not isinstance(v, (str, int, float, bool, tuple, list, dict)):
+                continue
+            h.update(k.encode())
+            if isinstance(v, str) and len(v) > 65536:  # a data payload: no element ids in it
+                h.update(v.encode("utf-8", "surrogatepass"))
+            else:
+                h.update(_HEX.sub(lambda g: ids.get(g.group(), g.group()), repr(v)).encode())
         for c in el._children.values():
             walk(c)
 
