@@ -135,7 +135,7 @@ class FakeGeocoder:
         self.provider = provider
         self.key = key
         self.quota = quota
-        self.delay_s = 1.0
+        self.delay_s = 2.0
         self.too_frequent = 0  # this many next requests get the provider's "too frequent" answer
         self.answered = 0
         self.asked: list[str] = []

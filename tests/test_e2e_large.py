@@ -92,10 +92,10 @@ def test_100k_points_paint_and_a_click_shows_the_right_record(browser, large_app
     page.wait_for_timeout(500)
     box = page.locator("iframe[title*='st_folium']").first.bounding_box()
     page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
-    title = frame.locator(".leaflet-popup-content .innomap-popup-title")
+    title = frame.locator(".leaflet-popup-content .innomap-popup-title").first
     title.wait_for(timeout=15000)
     assert title.inner_text() == f"大名单企业{TARGET}"
-    table = frame.locator(".leaflet-popup-content .innomap-popup-table").inner_text()
+    table = frame.locator(".leaflet-popup-content .innomap-popup-table").first.inner_text()
     assert f"L{TARGET:06d}" in table and "高新技术企业" in table
     own = urlparse(large_app).netloc
     foreign = {
