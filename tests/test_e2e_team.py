@@ -87,7 +87,7 @@ def test_team_sign_in_roles_and_two_servers(browser, team, servers):  # noqa: F8
     kind.wait_for(timeout=60000)
     kind.get_by_role("combobox").click()
     ed.get_by_role("option", name="孵化器/众创空间").click()
-    ed.get_by_text("坐标来源").first.wait_for(timeout=60000)
+    ed.get_by_text("WGS84 (GPS/天地图)").wait_for(timeout=60000)  # it asks the CRS
     ed.get_by_text("WGS84 (GPS/天地图)").click()
     ed.get_by_role("button", name="加入项目").click()
     ed.get_by_text("已加入项目").wait_for(timeout=60000)
