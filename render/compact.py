@@ -49,8 +49,8 @@ def _mercator(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return (np.asarray(lon) + 180.0) / 360.0, 0.5 - np.log((1 + s) / (1 - s)) / (4 * np.pi)
 
 
-def _fmt(value):
-    """One value as shown in a popup (same rules as ``render.webmap._fmt``)."""
+def popup_value(value):
+    """One value as shown in a popup, for every map path (small and large layers)."""
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, (bool, np.bool_)):
@@ -122,7 +122,7 @@ def _column(values: pd.Series, body: _Body) -> dict:
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     # plain text (most values) skips the formatter
     shown = [
-        v if type(v) is str and v else _fmt(v) for v in np.asarray(uniques, dtype=object).tolist()
+        v if type(v) is str and v else popup_value(v) for v in np.asarray(uniques, dtype=object).tolist()
     ]
     packed = codes.astype(np.int64) + 1
     if None in shown:  # values shown as empty count as missing

@@ -37,6 +37,7 @@ from layers.safe import escape_html, escape_label, js_literal
 from layers.schema import field_label
 from render.basemaps import Basemap, make_basemap
 from render.compact import encode_points
+from render.compact import popup_value as _fmt
 from settings import WEBGL_THRESHOLD
 
 __all__ = [
@@ -186,21 +187,6 @@ def to_overlay_crs(gdf: gpd.GeoDataFrame, overlay_crs: str) -> gpd.GeoSeries:
         return np.column_stack([lon, lat])
 
     return gpd.GeoSeries(shapely.transform(geoms.values, tx), index=geoms.index, crs=None)
-
-
-def _fmt(value):
-    if value is None:
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (float, np.floating)):
-        if not np.isfinite(value):
-            return None
-        return int(value) if float(value).is_integer() else round(float(value), 3)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    s = str(value)
-    return s if s != "" else None
 
 
 def _columns(gdf: gpd.GeoDataFrame, fields: tuple[str, ...]) -> dict:
