@@ -21,7 +21,7 @@ from workflows.common import (
     Report,
     check_positive,
     input_provenance,
-    precision_filter,
+    metre_scale_demand,
     select_layers,
     study_area,
     study_area_label,
@@ -317,14 +317,7 @@ def run(project: Project, request: CoverageRequest, *, graph=None) -> Report:
         graph = load_graph(project, request.reach)
     crs = graph.crs if graph is not None else project.metric_crs()
     services, demand, s_m, d_m, n_outside = _inputs(project, request, crs)
-    limit = None if request.include_coarse else settings.COVERAGE_MAX_PRECISION_M
-    d_m, n_coarse = precision_filter(d_m, max_precision_m=limit)
-    if d_m.empty:
-        raise InnoMapError(
-            f"全部需求点坐标精度粗于 {limit:g} 米 / every demand point is coarser than {limit:g} m "
-            "(e.g. geocoded only to its county): geocode with an online provider, or include "
-            "them (include_coarse / --include-coarse)"
-        )
+    d_m, coarse_fields, coarse_note = metre_scale_demand(d_m, include_coarse=request.include_coarse)
     res = run_coverage(
         d_m,
         s_m,
@@ -337,15 +330,7 @@ def run(project: Project, request: CoverageRequest, *, graph=None) -> Report:
     )
     prov = input_provenance(project, services=services, demand=demand)
     summary = _summary(request, res, services, demand, n_outside, prov)
-    summary |= {"demand_coarse_excluded": n_coarse, "max_precision_m": limit}
-    coarse_note = (
-        [
-            f"已排除 {n_coarse} 个坐标精度粗于 {limit:g} 米的需求点 / {n_coarse} demand points "
-            f"coarser than {limit:g} m left out (include_coarse keeps them)"
-        ]
-        if n_coarse
-        else []
-    )
+    summary |= coarse_fields
     label = params.label("zh")
     dem = res.demand.assign(travel_min=res.demand["travel_min"].astype(float), method_label=label)
     share = ", ".join(f"{r.minutes:g} 分钟 {r.share:.1%}" for r in res.summary.itertuples())

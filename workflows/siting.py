@@ -23,7 +23,7 @@ from workflows.common import (
     check_positive,
     drop_synthetic,
     input_provenance,
-    precision_filter,
+    metre_scale_demand,
     select_layers,
     study_area,
     study_area_label,
@@ -352,14 +352,7 @@ def run(
     }
     crs = graph.crs if graph is not None else project.metric_crs()
     d_m = sels["demand"].gdf.to_crs(crs)
-    limit = None if request.include_coarse else settings.COVERAGE_MAX_PRECISION_M
-    d_m, n_coarse = precision_filter(d_m, max_precision_m=limit)
-    if d_m.empty:
-        raise InnoMapError(
-            f"全部需求点坐标精度粗于 {limit:g} 米 / every demand point is coarser than {limit:g} m "
-            "(e.g. geocoded only to its county): geocode with an online provider, or include "
-            "them (include_coarse / --include-coarse)"
-        )
+    d_m, coarse_fields, coarse_note = metre_scale_demand(d_m, include_coarse=request.include_coarse)
     e_m = sels["existing"].gdf.to_crs(crs)
     cand_sel: list = []
     cands = candidates(project, request, d_m, selections=cand_sel)
@@ -387,15 +380,7 @@ def run(
     label = params.label("zh")
     prov = input_provenance(project, **sels)
     summary = _summary(request, res, sels, e_m, len(cands), prov)
-    summary |= {"demand_coarse_excluded": n_coarse, "max_precision_m": limit}
-    coarse_note = (
-        [
-            f"已排除 {n_coarse} 个坐标精度粗于 {limit:g} 米的需求点 / {n_coarse} demand points "
-            f"coarser than {limit:g} m left out (include_coarse keeps them)"
-        ]
-        if n_coarse
-        else []
-    )
+    summary |= coarse_fields
     summary["include_synthetic_existing"] = bool(request.include_synthetic_existing)
     summary["existing_synthetic_excluded"] = excluded
     return Report(
