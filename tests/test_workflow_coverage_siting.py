@@ -26,36 +26,19 @@ from export.maps import analysis_layers
 from layers.errors import InnoMapError
 from layers.importer import ImportOptions, import_file
 from layers.project import ProjectLayer, add_layer, create_project, open_project
+from tests.tiny_project import DEMAND, ZONE, lonlat
 from workflows import coverage, siting, whatif
 from workflows.coverage import CoverageRequest, ReachOptions
 from workflows.siting import SitingRequest
 
-LON0, LAT0 = 119.17, 34.60
-ZONE = "测试片区"
 HEAD = "id,name,kind,subtype,level,address,lon,lat,source,coord_source,coord_precision_m,synthetic,as_of"
-#: demand: (id, east m, north m, employees)
-DEMAND = [
-    ("E1", 200, 0, 10),
-    ("E2", 500, 0, 20),
-    ("E3", 1000, 0, 30),
-    ("N1", 0, 3000, 40),
-    ("N2", 50, 3000, 40),
-    ("N3", -50, 3000, 40),
-]
-
-
-def _lonlat(project, east: float, north: float) -> tuple[float, float]:
-    crs = project.metric_crs()
-    p0 = gpd.GeoSeries([shapely.Point(LON0, LAT0)], crs=4326).to_crs(crs).iloc[0]
-    q = gpd.GeoSeries([shapely.Point(p0.x + east, p0.y + north)], crs=crs).to_crs(4326).iloc[0]
-    return q.x, q.y
 
 
 def _csv(path, project, rows, *, kind_label: str, subtype: str, extra: str | None = None):
     head = HEAD + (f",{extra}" if extra else "")
     lines = [head]
     for rid, east, north, *w in rows:
-        lon, lat = _lonlat(project, east, north)
+        lon, lat = lonlat(project, east, north)
         line = (
             f"{rid},单位{rid},{kind_label},{subtype},未核实,连云港市海州区,"
             f"{lon:.8f},{lat:.8f},test,test,1,false,2026"
@@ -112,7 +95,7 @@ def proj(tmp_path_factory):
         "incubators",
         "候选楼宇",
     )
-    sw, ne = _lonlat(p, -300, -300), _lonlat(p, 1300, 300)
+    sw, ne = lonlat(p, -300, -300), lonlat(p, 1300, 300)
     zone = gpd.GeoDataFrame(
         {"id": ["Z1"], "name": [ZONE], "subtype": ["开发区"], "source": ["test"]},
         geometry=[shapely.box(sw[0], sw[1], ne[0], ne[1])],
@@ -313,7 +296,7 @@ def test_siting_grid_known_answer(proj):
     assert s["n_existing"] == 1 and len(s["selected"]) == 1
     assert s["existing_by_subtype"] == {"众创空间": {"n": 1, "synthetic": 0}}
     new = s["selected"][0]
-    north = _lonlat(p, 0, 3000)
+    north = lonlat(p, 0, 3000)
     assert abs(new["lat"] - north[1]) < 0.006  # within ~600 m of the cluster
     assert s["study_area"].startswith("点的凸包")
 
@@ -332,7 +315,7 @@ def test_siting_layer_candidates_and_lscp(proj):
     z = siting.run(p, _site_request(candidates="候选楼宇", zone=ZONE))
     assert [r["id"] for r in z.summary["selected"]] == ["C_east"]
     # clicked candidates (what the siting page sends), through the run keyword
-    lon, lat = _lonlat(p, 20, 3000)
+    lon, lat = lonlat(p, 20, 3000)
     c = siting.run(p, _site_request(candidates="clicked"), extra_candidates=[(lon, lat)])
     assert c.summary["share_after"] == pytest.approx(5 / 6)
     assert c.request["extra_candidates"] == [[lon, lat]]
@@ -371,7 +354,7 @@ def test_whatif_add_a_site_at_the_cluster(proj):
     p, _ = proj
     base = whatif.existing_sites(p, "孵化器")
     assert [s["id"] for s in base] == ["I1"]
-    lon, lat = _lonlat(p, 0, 2900)
+    lon, lat = lonlat(p, 0, 2900)
     sites, _move, _cand = whatif.apply_edit(base, "add", lon, lat)
     rep = whatif.run_whatif(
         p, whatif.WhatIfRequest(sites=tuple(sites), existing="孵化器", minutes=10.0)
