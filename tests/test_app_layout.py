@@ -127,9 +127,17 @@ def test_siting_page_layout_labels_and_what_if_view():
     kinds = _first_main_types(at, 8)
     assert "component_instance" in kinds  # the what-if map before its numbers
     assert kinds.index("component_instance") < kinds.index("flex_container")
+    at.button(key="whatif_apply").click().run()  # a hypothetical incubator: coverage changes
+    assert not at.exception, at.exception
+    delta = at.metric[0].delta
+    assert delta.endswith("百分点"), delta  # no English unit in the Chinese UI
     at.button(key="whatif_save").click().run()
     assert_chinese_headers(at)
-    assert "覆盖率 (%)" in headers(at.dataframe[-1])
+    table = at.dataframe[-1]
+    assert "覆盖率 (%)" in headers(table) and "覆盖率变化 (百分点)" in headers(table)
+    change = float(table.value["change"].iloc[-1])  # shown in percentage points, once ×100
+    assert abs(change - float(delta.split()[0])) < 0.051, (change, delta)
+    assert change != 0
 
 
 def test_map_signature_follows_content_not_element_ids():
@@ -146,3 +154,45 @@ def test_map_signature_follows_content_not_element_ids():
 
     assert sig(("platforms",)) == sig(("platforms",))  # rebuilt: new random ids, same map
     assert sig(("platforms",)) != sig(("universities",))
+
+
+def test_export_page_tables_labelled_with_field_names_kept():
+    import io
+
+    from openpyxl import load_workbook
+
+    from export.labelled import FIELDS_SHEET
+
+    at = _app("ui/pages/export_page.py")
+    assert_chinese_headers(at)  # the chosen layers' overview
+    assert "记录数" in headers(at.dataframe[0])
+    at.button(key="ex_tables_btn").click().run()
+    assert not at.exception, at.exception
+    fmt, data = at.session_state["ex_table_file"]
+    wb = load_workbook(io.BytesIO(data))
+    assert fmt == "xlsx" and FIELDS_SHEET in wb.sheetnames
+    first = wb[wb.sheetnames[0]]
+    heads = [c.value for c in first[1]]
+    assert "名称" in heads and "经度" in heads and "name" not in heads, heads
+    fields = {r[1]: r[2] for r in wb[FIELDS_SHEET].iter_rows(min_row=2, values_only=True)}
+    assert fields["名称"] == "name" and fields["经度"] == "lon"
+    at.selectbox(key="ex_tfmt").set_value("csv").run()
+    at.button(key="ex_tables_btn").click().run()
+    text = at.session_state["ex_table_file"][1].decode("utf-8-sig").splitlines()
+    assert text[0].startswith("表,") and text[1].startswith("table,"), text[:2]
+    assert "名称" in text[0].split(",") and "name" in text[1].split(",")
+
+
+def test_data_page_records_labelled_formatted_and_downloadable():
+    at = _app("ui/pages/data_page.py")
+    assert not at.exception, at.exception
+    assert_chinese_headers(at)
+    records = next(el for el in at.dataframe if "经度" in headers(el))
+    assert "坐标精度(米)" in headers(records)
+    cfg = json.loads(records.proto.columns)
+    assert cfg["lon"]["type_config"]["format"] == "%,.6f"  # numbers formatted
+    assert at.get("download_button")  # CSV/XLSX of the records, field names kept
+    at.sidebar.radio[0].set_value("English").run()
+    heads = [h for el in at.dataframe for h in headers(el)]
+    assert "Longitude" in heads and "Records" in heads, heads
+    assert not any("\u4e00" <= ch <= "\u9fff" for h in heads for ch in h), heads

@@ -116,3 +116,49 @@ def test_map_series_counts_the_maps_written(monkeypatch):
     n = len(maps)
     assert n == len(project.zone_names()) and n > 1
     assert calls == [(i, n) for i in range(n + 1)]
+
+
+def _bar_script():
+    import time
+
+    import streamlit as st
+
+    from layers.errors import InnoMapError
+    from ui.common import guarded
+    from ui.progress import ProgressBar
+
+    drawn: list[str] = []
+
+    class Seen(ProgressBar):
+        def __call__(self, done, total):
+            drawn.append(self.label(done, total))
+            super().__call__(done, total)
+
+    def work(progress):
+        for i in range(3):
+            progress(i, 3)
+            time.sleep(0.4)  # reports nothing meanwhile: the page thread still updates
+        return "done"
+
+    with Seen("读取", key="k", stages=("读取路段", "构建节点与路段", "写入缓存")) as bar:
+        st.session_state["out"] = bar.run(work)
+    st.session_state["drawn"] = drawn
+
+    def fails(_progress):
+        raise InnoMapError("坏值 / bad value")
+
+    with ProgressBar("x", key="k2") as bar:
+        st.session_state["failed"] = guarded(bar.run, fails)
+
+
+def test_progress_bar_runs_work_in_a_worker_and_draws_its_counts_from_the_page():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_bar_script, default_timeout=30).run()
+    assert not at.exception, at.exception
+    assert at.session_state["out"] == "done"
+    drawn = at.session_state["drawn"]
+    assert any("构建节点与路段 (2 / 3)" in d for d in drawn), drawn  # steps named, counted
+    assert any("写入缓存 (3 / 3)" in d for d in drawn), drawn
+    assert at.session_state["failed"] is None  # the worker's error shown, not raised
+    assert any("坏值" in e.value for e in at.error)

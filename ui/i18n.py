@@ -164,6 +164,8 @@ RESULT_FIELDS: dict[str, tuple[str, str, str]] = {
     "encoding": ("编码", "Encoding", ""),
     "imported_at": ("导入时间", "Imported at", ""),
     "note": ("说明", "Note", ""),
+    "level_source": ("级别来源", "Level source", ""),  # demo layers' attributes
+    "placement": ("定位方式", "Placement", ""),
     "analysis": ("分析", "Analysis", ""),
     "title": ("标题", "Title", ""),
     "created_at": ("保存时间", "Saved at", ""),

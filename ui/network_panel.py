@@ -59,6 +59,8 @@ def _keep_upload(project: Project, up) -> str | None:
 
 
 def _osm_fetch(project: Project) -> str | None:
+    if was_cancelled("osm_progress"):
+        st.info(T("已取消下载 OSM 路网。", "The OSM download was cancelled."))
     if not st.button(
         T("从 OpenStreetMap 在线获取路网(需联网)", "Fetch the network from OSM (online)"),
         key="cov_fetch",
@@ -69,12 +71,18 @@ def _osm_fetch(project: Project) -> str | None:
     w, s, e, n = project.bounds()
     mode = st.session_state.get("cov_mode", "walk")
     target = CACHE_DIR / f"osm-{mode}-{w:.3f}-{s:.3f}-{e:.3f}-{n:.3f}.graphml"
+
+    def fetch(_progress) -> None:
+        g = ox.graph_from_bbox((w - 0.01, s - 0.01, e + 0.01, n + 0.01), network_type=mode)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        ox.save_graphml(g, target)
+
     try:
-        with st.spinner(T("正在下载 OSM 路网…", "Downloading the OSM network…")):
-            if not target.exists():
-                g = ox.graph_from_bbox((w - 0.01, s - 0.01, e + 0.01, n + 0.01), network_type=mode)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                ox.save_graphml(g, target)
+        if not target.exists():  # a download gives no counts: the seconds, and a cancel
+            with ProgressBar(
+                T("正在下载 OSM 路网", "Downloading the OSM network"), key="osm_progress"
+            ) as bar:
+                bar.run(fetch)
     except Exception as exc:
         st.error(
             T(
@@ -127,12 +135,17 @@ def network_controls(project: Project):
             return None, None
         st.session_state.pop("net_cancelled", None)
     with ProgressBar(
-        T("正在准备路网(仅首次): 读取路段 → 构建节点 → 缓存", "Preparing the network (first time)"),
+        T("正在准备路网(仅首次)", "Preparing the network (first time)"),
         key="net_progress",
         unit=T("步", "steps"),
         lazy=True,
+        stages=(
+            T("读取路段", "reading the roads"),
+            T("构建节点与路段", "building nodes and links"),
+            T("写入缓存", "writing the cache"),
+        ),
     ) as bar:
-        graph = guarded(project_graph, project, ref, on_progress=bar)
+        graph = guarded(bar.run, lambda progress: project_graph(project, ref, on_progress=progress))
     if graph is None:
         return None, None
     st.caption(

@@ -15,10 +15,15 @@ the page sends something); the rerun then finds the cancel flag set.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import streamlit as st
 
 from ui.common import T
+from workflows.progress import ProgressFn, run_with_ticks
+
+R = TypeVar("R")
 
 __all__ = ["ProgressBar", "was_cancelled"]
 
@@ -40,7 +45,12 @@ class ProgressBar:
     """``bar(done, total)`` shows ``text: done / total unit`` (throttled to ~10 updates a
     second); ``approx`` marks estimated counts with 约 / about; ``lazy`` draws nothing
     until an update shows work left (a step answered from a cache shows no bar);
-    ``after`` is added once the counted part is done (e.g. 求解中 while a solver runs)."""
+    ``after`` is added once the counted part is done (e.g. 求解中 while a solver runs);
+    ``stages`` names the steps when the counts are steps (shown instead of a bare count).
+
+    :meth:`run` runs the work in a worker thread and updates the bar from the page's
+    thread every quarter second, so the seconds keep counting and cancel works also
+    while a step reports nothing (a solver, a download, a report being written)."""
 
     def __init__(
         self,
@@ -52,8 +62,10 @@ class ProgressBar:
         approx: bool = False,
         lazy: bool = False,
         after: str = "",
+        stages: tuple[str, ...] = (),
     ) -> None:
         self.text, self.key, self.unit, self.approx, self.after = text, key, unit, approx, after
+        self.stages = tuple(stages)
         self._cancel, self._bar = cancel, None
         self._box = st.empty()
         if not lazy:  # lazy: drawn at the first update that is not already complete
@@ -78,6 +90,9 @@ class ProgressBar:
         secs = time.monotonic() - self._start
         if not total:
             return f"{self.text} · {secs:.0f} {T('秒', 's')}"
+        if self.stages and done < total:
+            step = self.stages[min(done, len(self.stages) - 1)]
+            return f"{self.text}: {step} ({done + 1:,} / {total:,}) · {secs:.0f} {T('秒', 's')}"
         about = T("约 ", "about ") if self.approx and done < total else ""
         unit = f" {self.unit}" if self.unit else ""
         then = f" · {self.after}" if self.after and done >= total else ""
@@ -94,6 +109,24 @@ class ProgressBar:
         self._last = now
         frac = min(max(done / total, 0.0), 1.0) if total else 0.0
         self._bar.progress(frac, text=self.label(done, total))
+
+    def run(self, work: Callable[[ProgressFn], R]) -> R:
+        """``work(on_progress)`` in a worker thread, the bar following its latest counts.
+
+        ``on_progress`` only records the counts (a worker thread must not draw); this
+        thread draws them, with the seconds, every 0.25 s. An exception of ``work`` is
+        raised here; a cancel (a rerun) stops the page here and leaves the worker to
+        finish on its own, its result dropped.
+        """
+        latest = [0, 0]
+
+        def record(done: int, total: int) -> None:
+            latest[:] = [int(done), int(total)]
+
+        def tick(_seconds: float) -> None:
+            self(*latest)
+
+        return run_with_ticks(lambda: work(record), tick=tick)
 
     def close(self) -> None:
         """Remove the bar and its button."""

@@ -46,7 +46,7 @@ def _metrics(report) -> None:
     c1.metric(
         T("情景覆盖率", "Scenario coverage"),
         f"{s['share']:.1%}",
-        f"{s['delta_share'] * 100:+.1f} pp",
+        f"{s['delta_share'] * 100:+.1f} {T('百分点', 'pp')}",
     )
     c2.metric(T("孵化器数量", "Incubators"), s["sites"], s["sites"] - s["baseline_sites"])
     c3.metric(T("覆盖权重", "Covered weight"), f"{s['covered']:,.0f}")
@@ -128,7 +128,7 @@ def _save(project, report) -> None:
             "sites": s["sites"],
             "share": s["share"],
             "weighted_covered": s["covered"],
-            "change_pp": s["delta_share"] * 100,
+            "change": s["delta_share"],  # a difference of shares: shown ×100 as 百分点 / pp
             "method": s["method_label"],
             "minutes": s["minutes"],
         }

@@ -23,6 +23,7 @@ from ui.common import (
 from ui.i18n import lang
 from ui.mapview import input_map, show_map
 from ui.network_panel import network_controls
+from ui.progress import ProgressBar, was_cancelled
 from ui.state import layer_choices, layer_label
 from ui.tables import bar_chart, line_chart, show_table
 from workflows import coverage
@@ -190,9 +191,10 @@ def _parse_minutes(text: str):
 
 
 def _run(project, req, graph=None) -> None:
-    with st.status(T("正在计算可达时间与服务圈…", "Computing reach and service areas…")) as status:
-        report = guarded(coverage.run, project, req, graph=graph)
-        status.update(label=T("完成", "Done"), state="complete")
+    with ProgressBar(
+        T("正在计算可达时间与服务圈", "Computing reach and service areas"), key="cov_progress"
+    ) as bar:  # the seconds, and a cancel (coverage reports no counts)
+        report = guarded(bar.run, lambda _progress: coverage.run(project, req, graph=graph))
     if report is not None:
         st.session_state["coverage_result"] = report
         st.session_state.pop("cov_pack", None)
@@ -363,7 +365,10 @@ def _export_tab(project, report, label: str) -> None:
 def _sensitivity(project, report, label: str) -> None:
     st.caption(T("不同速度与时间阈值下的覆盖率", "Coverage by speed and cut-off"))
     if st.button(T("计算敏感性表", "Compute sensitivity table"), key="cov_sens"):
-        sens = guarded(coverage.sensitivity, project, report)
+        with ProgressBar(
+            T("计算敏感性表", "Computing the sensitivity table"), key="cov_sens_progress"
+        ) as bar:
+            sens = guarded(bar.run, lambda _progress: coverage.sensitivity(project, report))
         if sens is not None:
             st.session_state["coverage_sensitivity"] = sens.assign(method=label)
     if "coverage_sensitivity" in st.session_state:
@@ -381,6 +386,8 @@ def _sensitivity(project, report, label: str) -> None:
 def main() -> None:
     st.title(T("15分钟科普/科技服务圈", "15-minute science service circles"))
     project = project_or_stop()
+    if any([was_cancelled("cov_progress"), was_cancelled("cov_sens_progress")]):
+        st.info(T("已取消计算。", "The computation was cancelled."))
     req, graph, (services, demand) = _controls(project)
     if req is not None:
         _run(project, req, graph=graph)

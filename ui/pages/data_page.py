@@ -8,7 +8,6 @@ import streamlit as st
 from layers import auth
 from layers.project import delete_run
 from layers.registry import DATA_DIR, REGISTRY
-from layers.schema import field_label
 from ui.common import T, guarded, project_or_stop
 from ui.i18n import lang, t
 from ui.state import refresh_project
@@ -39,8 +38,8 @@ def _records(project) -> None:
     if (lyr.gdf.geom_type == "Point").all() and len(lyr.gdf):
         view.insert(2, "lon", lyr.gdf.geometry.x.round(6))
         view.insert(3, "lat", lyr.gdf.geometry.y.round(6))
-    view.columns = [field_label(c, lang()) for c in view.columns]
-    st.dataframe(view, hide_index=True, width="stretch", height=360)
+    # headers in the UI's language with units, numbers formatted; downloads keep the fields
+    show_table(view, key="data_records", name=name, height=360)
     if len(lyr.rejected):
         st.caption(t("rejected_rows"))
         show_table(lyr.rejected, key="data_rejected", name=t("rejected_rows"))

@@ -7,18 +7,23 @@ Everything is of the current project and goes through the export workflow
 
 from __future__ import annotations
 
+from functools import partial
+
+import pandas as pd
 import streamlit as st
 
 import settings
-from export.layers_io import to_bytes, write_layers, write_tables
+from export.labelled import labelled_csv, labelled_xlsx
+from export.layers_io import to_bytes, write_layers
 from export.maps import base_layers, export_html, input_sources, zone_extent
 from export.pack import result_pack
 from layers.errors import InnoMapError
 from layers.project import OUTLINE_KINDS, Project
 from layers.registry import REGISTRY
-from ui.i18n import lang
+from ui.i18n import column_header, field_unit, lang
 from ui.progress import ProgressBar, was_cancelled
 from ui.state import current_project, layer_choices, layer_label
+from ui.tables import show_table
 from workflows.exports import (
     MapExportRequest,
     default_layers,
@@ -210,6 +215,7 @@ def _series_section(project: Project, req: dict) -> None:
 def _layers_section(project: Project, keys: list[str]) -> None:
     """GIS layers and tables of the chosen layers (every row)."""
     st.subheader(T("图层与表格", "Layers and tables"))
+    _overview(project, keys)
     lf = st.selectbox(
         T("图层格式", "Layer format"), ["gpkg", "geojson", "shp", "kml"], key="ex_lfmt"
     )
@@ -234,11 +240,45 @@ def _layers_section(project: Project, keys: list[str]) -> None:
     _tables_section(project, keys)
 
 
+def labelled_tables(tables: dict[str, pd.DataFrame], fmt: str) -> bytes:
+    """Tables for people: headers with units in the UI's language, the field names kept
+    (CSV: a second header row, several tables with a 表/table column; XLSX: a fields sheet)."""
+    header = partial(column_header, lang=lang())
+    if fmt == "xlsx":
+        return labelled_xlsx(tables, header=header, unit=field_unit)
+    frames = [pd.DataFrame(df).assign(table=name) for name, df in tables.items()]
+    one = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return labelled_csv(
+        one[["table", *[c for c in one if c != "table"]]], header=header, unit=field_unit
+    )
+
+
+def _overview(project: Project, keys: list[str]) -> None:
+    """The chosen layers: records and synthetic records (what the files will hold)."""
+    rows = [
+        {k: info[k] for k in ("name", "kind", "rows", "synthetic_rows")}
+        | {"kind": REGISTRY[lyr.kind].name(lang())}
+        for lyr in project.layers.values()
+        if lyr.name in keys or lyr.kind in keys
+        for info in (lyr.info(),)
+    ]
+    if rows:
+        show_table(pd.DataFrame(rows), key="ex_overview", downloads=False)
+
+
 def _tables_section(project: Project, keys: list[str]) -> None:
-    tf = st.selectbox(T("表格格式", "Table format"), ["xlsx", "csv"], key="ex_tfmt")
+    tf = st.selectbox(
+        T("表格格式", "Table format"),
+        ["xlsx", "csv"],
+        key="ex_tfmt",
+        help=T(
+            "表头为中文并注明单位; CSV 第二行为字段名, XLSX 含“字段说明”工作表",
+            "Headers with units; CSV: field names in the second row, XLSX: a fields sheet",
+        ),
+    )
     if st.button(T("准备表格", "Prepare tables"), key="ex_tables_btn"):
         tables = layer_tables(layer_frames(project, keys)[0])
-        st.session_state["ex_table_file"] = (tf, to_bytes(write_tables, f".{tf}", tables, fmt=tf))
+        st.session_state["ex_table_file"] = (tf, labelled_tables(tables, tf))
     if "ex_table_file" in st.session_state:
         f, data = st.session_state["ex_table_file"]
         st.download_button(
@@ -253,22 +293,31 @@ def _pack_section(project: Project, req: dict) -> None:
     """The planning pack: maps, layers, tables and a README naming sources and parameters."""
     keys, zone = req["layers"], req["zone"]
     st.subheader(T("规划资料包", "Planning pack"))
+    if was_cancelled("ex_pack_progress"):
+        st.info(T("已取消规划资料包。", "The planning pack was cancelled."))
     if st.button(T("生成规划资料包 (zip)", "Build planning pack (zip)"), key="ex_pack"):
-        with st.spinner(T("正在生成…", "Building…")):
-            frames, _ = layer_frames(project, keys)
-            outlines = [lyr.name for lyr in project.layers.values() if lyr.kind in OUTLINE_KINDS]
-            params = {k: req[k] for k in ("layers", "zone", "paper", "orientation")}
-            st.session_state["ex_pack_file"] = result_pack(
-                title=req["title"] or default_title(project),
-                print_layers=base_layers(project, keys, zone=zone),
-                layers=frames,
-                tables=layer_tables(frames),
-                params=params | {"project": project.name, "crs": project.crs_label()},
-                extent=zone_extent(project, zone),
-                subtitle=zone or "",
-                crs=project.metric_crs(),
-                sources=None if project.is_demo else input_sources(project, outlines + keys),
-            )
+        frames, _ = layer_frames(project, keys)
+        outlines = [lyr.name for lyr in project.layers.values() if lyr.kind in OUTLINE_KINDS]
+        params = {k: req[k] for k in ("layers", "zone", "paper", "orientation")}
+        pack = partial(
+            result_pack,
+            title=req["title"] or default_title(project),
+            print_layers=base_layers(project, keys, zone=zone),
+            layers=frames,
+            tables=layer_tables(frames),
+            params=params | {"project": project.name, "crs": project.crs_label()},
+            extent=zone_extent(project, zone),
+            subtitle=zone or "",
+            crs=project.metric_crs(),
+            sources=None if project.is_demo else input_sources(project, outlines + keys),
+            header=partial(column_header, lang=lang()),  # tables for people, fields kept
+            unit=field_unit,
+        )
+        with ProgressBar(
+            T("生成规划资料包 (打印图、图层、表格)", "Building the pack (maps, layers, tables)"),
+            key="ex_pack_progress",
+        ) as bar:  # no counts from the pack writer: the seconds, and a cancel
+            st.session_state["ex_pack_file"] = bar.run(lambda _progress: pack())
     if "ex_pack_file" in st.session_state:
         st.download_button(
             T("下载规划资料包", "Download planning pack"),

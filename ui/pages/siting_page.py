@@ -217,7 +217,8 @@ def _run(project, req) -> None:
         unit=T("个", "candidates"),
         after=T("求解中…", "solving…"),
     ) as bar:
-        report = guarded(siting.run, project, req, on_progress=bar)
+        # in a worker: the seconds run on and cancel works while the solver runs too
+        report = guarded(bar.run, lambda progress: siting.run(project, req, on_progress=progress))
     if report is not None:
         st.session_state["site_result"] = report
         st.session_state.pop("site_pack", None)
