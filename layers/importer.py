@@ -20,6 +20,7 @@ import re
 import tempfile
 import unicodedata
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -492,11 +493,13 @@ def _unreadable(p: Path, fmt: str, exc: BaseException, *dirs: Path) -> str:
     )
 
 
-def _read_table(p: Path, fmt: str, opts: ImportOptions) -> tuple[Table, str | None, list, list]:
+def _read_table(
+    p: Path, fmt: str, opts: ImportOptions, on_rows=None
+) -> tuple[Table, str | None, list, list]:
     """``(table, sheet, sheets, hidden)`` of a CSV/TXT or an XLSX sheet."""
     if fmt == "csv":
-        return read_csv_table(p, name=p.name, encoding=opts.encoding), None, [], []
-    return read_xlsx_table(p, name=p.name, sheet=opts.sheet)
+        return read_csv_table(p, name=p.name, encoding=opts.encoding, on_rows=on_rows), None, [], []
+    return read_xlsx_table(p, name=p.name, sheet=opts.sheet, on_rows=on_rows)
 
 
 def _shp_encoding(work: Path, opts: ImportOptions, warns: list[str]) -> str:
@@ -621,6 +624,26 @@ def _map_columns(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     return df.rename(columns=rename), rename
 
 
+def _levels(values: pd.Series) -> pd.Series:
+    """Level spellings mapped to the vocabulary (国家/national → 国家级 …), per distinct value."""
+    text = values.astype(str)
+    uniq = pd.unique(text)
+    mapped = {v: (LEVEL_WORDS.get(_n(v), v) if v else v) for v in uniq}
+    return text.map(mapped)
+
+
+#: Text read as true in a ``synthetic`` column (as :func:`layers.registry.normalise_columns`).
+_TRUE_WORDS = ("true", "1", "yes", "y", "是", "t")
+
+
+def _flags(values: pd.Series) -> pd.Series:
+    """A text ``synthetic`` column as booleans, vectorised (other dtypes are left as they are)."""
+    if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+            return values.fillna("").astype(str).str.strip().str.lower().isin(_TRUE_WORDS)
+    return values
+
+
 def _n(s: str) -> str:
     return unicodedata.normalize("NFKC", str(s)).strip().lower().replace(" ", "")
 
@@ -628,8 +651,19 @@ def _n(s: str) -> str:
 def map_vocabulary(values: pd.Series, layer_key: str) -> tuple[pd.Series, pd.Series]:
     """Map free-text type spellings to (subtype, level) of ``layer_key``'s vocabulary."""
     spec = get_spec(layer_key)
+    values = pd.Series(values)
+    codes, uniques = pd.factorize(values.astype(object).fillna("").astype(str), sort=False)
+    sub_u, lvl_u = _vocabulary_of(list(uniques), spec)  # each distinct spelling once
+    codes = np.where(codes < 0, 0, codes) if len(uniques) else codes
+    sub = np.asarray(sub_u, dtype=object)[codes] if len(uniques) else np.array([], dtype=object)
+    lvl = np.asarray(lvl_u, dtype=object)[codes] if len(uniques) else np.array([], dtype=object)
+    return pd.Series(sub, index=values.index), pd.Series(lvl, index=values.index)
+
+
+def _vocabulary_of(texts: list[str], spec) -> tuple[list, list]:
+    """``(subtypes, levels)`` of distinct type spellings (see :func:`map_vocabulary`)."""
     sub_out, lvl_out = [], []
-    for v in pd.Series(values, dtype=object).fillna("").astype(str):
+    for v in texts:
         k = _n(v)
         sub, lvl = VOCABULARY.get(k, (None, None))
         if sub is None:
@@ -644,7 +678,7 @@ def map_vocabulary(values: pd.Series, layer_key: str) -> tuple[pd.Series, pd.Ser
                     break
         sub_out.append(sub if sub in spec.subtypes else (v if v else ""))
         lvl_out.append(lvl)
-    return pd.Series(sub_out, index=values.index), pd.Series(lvl_out, index=values.index)
+    return sub_out, lvl_out
 
 
 def _issue(file, where, row, field_, value, message, severity="error") -> ValidationIssue:
@@ -681,12 +715,21 @@ def _at_lines(issues: list[ValidationIssue], lines: np.ndarray) -> list[Validati
     return [i if i.row is None else dataclasses.replace(i, row=int(lines[i.row])) for i in issues]
 
 
-def import_file(path: str | Path, options: ImportOptions | None = None) -> ImportReport:
+def import_file(
+    path: str | Path,
+    options: ImportOptions | None = None,
+    *,
+    on_rows: Callable[[int], None] | None = None,
+) -> ImportReport:
     """Import a file into a layer's canonical schema (WGS84).
 
     Rows are numbered as the user sees them: the file's line (blank lines and
     quoted line breaks counted) for CSV, the sheet row for XLSX, the feature
     number for the other formats.
+
+    ``on_rows(n)`` is called (in this thread) with the records read so far: after
+    every block of a CSV, every 10,000 rows of a sheet, once for the other
+    formats; the checks follow the last call.
 
     Raises
     ------
@@ -707,7 +750,7 @@ def import_file(path: str | Path, options: ImportOptions | None = None) -> Impor
     hidden = info.get("hidden") or []
     try:
         if fmt in ("csv", "xlsx"):
-            tab, where, available, hidden = _read_table(p, fmt, opts)
+            tab, where, available, hidden = _read_table(p, fmt, opts, on_rows)
             lines, encoding = tab.lines, tab.encoding
             read_issues = _row_issues(tab.problems, p.name, where)
             gdf, crs_in, crs_reason, errs, warns, coord_cols = _points_from_table(
@@ -716,6 +759,8 @@ def import_file(path: str | Path, options: ImportOptions | None = None) -> Impor
             warns += [_note(p.name, where, "-", n) for n in tab.notes]
         else:
             gdf, encoding, where, available, notes = _read_geo(p, fmt, opts)
+            if on_rows is not None:
+                on_rows(len(gdf))
             lines = np.arange(1, len(gdf) + 1)
             cols, dup_notes = dedupe_columns(
                 gdf.drop(columns=gdf.geometry.name),
@@ -792,12 +837,10 @@ def import_file(path: str | Path, options: ImportOptions | None = None) -> Impor
         if "level" not in gdf.columns:
             gdf["level"] = lvl.fillna("")
         else:
-            gdf["level"] = (
-                gdf["level"].astype(str).map(lambda v: LEVEL_WORDS.get(_n(v), v) if v else v)
-            )
+            gdf["level"] = _levels(gdf["level"])
             gdf["level"] = gdf["level"].where(gdf["level"] != "", lvl.fillna(""))
     elif "level" in gdf.columns:
-        gdf["level"] = gdf["level"].astype(str).map(lambda v: LEVEL_WORDS.get(_n(v), v) if v else v)
+        gdf["level"] = _levels(gdf["level"])
     if "source" not in gdf.columns or (gdf["source"].astype(str).str.strip() == "").all():
         gdf["source"] = f"用户导入 user import: {p.name}"
     gdf["source"] = (
@@ -820,6 +863,7 @@ def import_file(path: str | Path, options: ImportOptions | None = None) -> Impor
             )
         )
     gdf["kind"] = spec.kind
+    gdf["synthetic"] = _flags(gdf["synthetic"]) if "synthetic" in gdf.columns else False
     gdf = gpd.GeoDataFrame(normalise_columns(gdf, spec), geometry="geometry", crs=4326)
     renamed = writable_names(
         [c for c in gdf.columns if c != "geometry"],
@@ -948,12 +992,13 @@ def _points_from_table(df: pd.DataFrame, file: str, where, opts: ImportOptions):
     warns += [
         _issue(file, where, i, f"{cols[0]}/{cols[1]}", v, m, "warning") for i, _, v, m in warn_rows
     ]
-    bad = {e.row for e in errs}
-    geom_ok = np.array([i not in bad for i in range(len(df))]) & np.isfinite(lon) & np.isfinite(lat)
-    geoms = shapely.points(np.where(geom_ok, lon, 0.0), np.where(geom_ok, lat, 0.0))
-    geoms = np.where(geom_ok, geoms, None)
+    geom_ok = np.isfinite(lon) & np.isfinite(lat)
+    bad = np.fromiter((e.row for e in errs if e.row is not None), dtype=np.int64)
+    geom_ok[bad[(bad >= 0) & (bad < len(df))]] = False
+    geoms = np.full(len(df), None, dtype=object)
+    geoms[geom_ok] = shapely.points(lon[geom_ok], lat[geom_ok])
     out = df.drop(columns=[c for c in {cols[0], cols[1]} if c in df.columns])
-    gdf = gpd.GeoDataFrame(out, geometry=list(geoms), crs=4326)
+    gdf = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms, index=out.index, crs=4326), crs=4326)
     return gdf, crs_in, reason, errs, warns, cols
 
 

@@ -559,7 +559,7 @@ def _read_table(path: Path, tbl: str, kind: str) -> gpd.GeoDataFrame:
 
 def _storable(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """A copy GDAL can write: WGS84, text ids, no derived analysis columns."""
-    g = gdf.copy()
+    g = gdf.copy(deep=False)  # columns are replaced, never written into: no copy of the data
     if g.crs is None:
         raise ProjectError("图层缺少坐标系 / the layer has no CRS: declare it before adding")
     if not g.crs.equals(CRS.from_epsg(4326)):
@@ -577,7 +577,17 @@ def _storable(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return g
 
 
-def _write_temp_gpkg(frames: dict[str, gpd.GeoDataFrame], folder: Path) -> Path:
+#: Rows written to a GeoPackage table per call (bounds the Arrow copy of a large layer).
+WRITE_CHUNK_ROWS = 100_000
+
+
+def _write_temp_gpkg(
+    frames: dict[str, gpd.GeoDataFrame],
+    folder: Path,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Write ``frames`` to a temporary GeoPackage, in chunks of :data:`WRITE_CHUNK_ROWS` rows;
+    ``on_progress(rows written, rows)`` after every chunk."""
     import pyogrio
 
     from layers.io_safe import clean_stale_temps
@@ -586,16 +596,22 @@ def _write_temp_gpkg(frames: dict[str, gpd.GeoDataFrame], folder: Path) -> Path:
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".innomap-{os.getpid()}-", suffix=".gpkg")
     os.close(fd)
     os.unlink(tmp)
+    total, done = sum(len(g) for g in frames.values()), 0
     for tbl, gdf in frames.items():
-        pyogrio.write_dataframe(
-            gdf,
-            tmp,
-            layer=tbl,
-            driver="GPKG",
-            append=Path(tmp).exists(),
-            layer_options={"SPATIAL_INDEX": "NO"},
-            use_arrow=_arrow_writable(gdf),  # ~1.6× faster; mixed object columns go row-wise
-        )
+        arrow = _arrow_writable(gdf)  # ~1.6× faster; mixed object columns go row-wise
+        for start in range(0, max(len(gdf), 1), WRITE_CHUNK_ROWS):
+            pyogrio.write_dataframe(
+                gdf.iloc[start : start + WRITE_CHUNK_ROWS],
+                tmp,
+                layer=tbl,
+                driver="GPKG",
+                append=start > 0 or Path(tmp).exists(),
+                layer_options={"SPATIAL_INDEX": "NO"},
+                use_arrow=arrow,
+            )
+            done += min(WRITE_CHUNK_ROWS, len(gdf) - start)
+            if on_progress is not None:
+                on_progress(done, total)
     return Path(tmp)
 
 
@@ -741,12 +757,13 @@ def _transaction(
     body: Callable[[sqlite3.Connection], None],
     *,
     frames: dict[str, gpd.GeoDataFrame] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> None:
     """Run ``body`` in one write transaction on the project file, with a version check."""
     _check_writable(project)
     path = Path(project.ref)
     _check_project_file(path)
-    tmp = _write_temp_gpkg(frames, path.parent) if frames else None
+    tmp = _write_temp_gpkg(frames, path.parent, on_progress) if frames else None
     con = _connect(path)
     try:
         con.execute("BEGIN IMMEDIATE")
@@ -791,10 +808,17 @@ def _unique_name(project: Project, name: str) -> str:
     return out
 
 
-def add_layer(project: Project, layer: ProjectLayer, *, replace: bool = False) -> ProjectLayer:
+def add_layer(
+    project: Project,
+    layer: ProjectLayer,
+    *,
+    replace: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> ProjectLayer:
     """Add ``layer`` to the project in one transaction (the name is made unique unless ``replace``).
 
-    Returns the layer as stored (name, table and import time set).
+    Returns the layer as stored (name, table and import time set). A GeoPackage
+    layer is written in chunks; ``on_progress(rows written, rows)`` follows them.
     """
     _check_writable(project, "replace_layer" if replace else "add_layer")
     if layer.kind not in REGISTRY:
@@ -873,6 +897,7 @@ def add_layer(project: Project, layer: ProjectLayer, *, replace: bool = False) -
         ),
         body,
         frames={tbl: stored.gdf},
+        on_progress=on_progress,
     )
     stored.gdf = _read_back(stored.gdf, stored.kind)
     project.layers[name] = stored

@@ -35,6 +35,7 @@ import itertools
 import re
 import unicodedata
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -296,8 +297,95 @@ def _header_names(raw: list, name: str, where: str) -> list[str]:
     return out
 
 
-def read_csv_table(path: Path, *, name: str, encoding: str | None = None) -> Table:
+#: Records parsed per block of the CSV reader (bounds the per-record Python lists).
+CSV_BLOCK_ROWS = 65_536
+
+RowsFn = Callable[[int], None]
+
+
+def _block_frame(rows: list[list[str]], ncols: int) -> pd.DataFrame:
+    """A block of records (all ``ncols`` long) as a frame of compact text columns."""
+    if not rows:
+        return pd.DataFrame({j: pd.Series([], dtype=str) for j in range(ncols)})
+    return pd.DataFrame(
+        {
+            j: pd.Series(np.array(c, dtype=object), dtype=str)
+            for j, c in enumerate(zip(*rows, strict=True))
+        }
+    )
+
+
+def _csv_block(
+    rows: list[list[str]], starts: np.ndarray, header: list[str], kept: int
+) -> tuple[pd.DataFrame, np.ndarray, list[RowProblem], int]:
+    """One block of records: ``(frame, lines, problems, blank rows)``.
+
+    Blank records (no non-space value) are left out; long rows with data past
+    the header are errors, short rows warnings, of their row (``kept`` is the
+    number of records before this block).
+    """
+    ncols = len(header)
+    lens = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    odd = np.flatnonzero(lens != ncols)
+    original = {int(i): rows[i] for i in odd}
+    for i in odd:  # pad or cut to the header's width (rare: the problems follow)
+        r = rows[i]
+        rows[i] = r[:ncols] if len(r) > ncols else r + [""] * (ncols - len(r))
+    frame = _block_frame(rows, ncols)
+    blank = np.ones(len(rows), dtype=bool)
+    for j in range(ncols):
+        blank &= frame[j].str.strip().eq("").to_numpy(dtype=bool)
+    for i, r in original.items():  # data past the header keeps a row whose own cells are blank
+        if len(r) > ncols and any(v.strip() for v in r[ncols:]):
+            blank[i] = False
+    counted = int(np.count_nonzero(blank & (lens > 0)))  # `[]` is an empty line, not a blank row
+    keep = np.flatnonzero(~blank)
+    pos = np.cumsum(~blank) - 1 + kept  # the record's position among all kept records
+    problems: list[RowProblem] = []
+    for i, r in original.items():
+        if blank[i]:
+            continue
+        if len(r) > ncols:
+            extra = [v for v in r[ncols:] if v.strip()]
+            if extra:
+                problems.append(
+                    RowProblem(
+                        int(pos[i]),
+                        f"column {ncols + 1}+",
+                        _shown(", ".join(extra)),
+                        f"本行有 {len(r)} 个字段, 表头只有 {ncols} 个 / {len(r)} fields "
+                        f"but the header has {ncols}: check quotes and delimiters in this row",
+                    )
+                )
+        else:
+            problems.append(
+                RowProblem(
+                    int(pos[i]),
+                    header[len(r)],
+                    "",
+                    f"本行只有 {len(r)} 个字段, 表头有 {ncols} 个, 缺少的按空值读取 / only "
+                    f"{len(r)} of {ncols} fields: the missing ones are read as empty",
+                    "warning",
+                )
+            )
+    if keep.size < len(rows):
+        frame = frame.iloc[keep].reset_index(drop=True)
+    return frame, starts[keep], problems, counted
+
+
+def read_csv_table(
+    path: Path,
+    *,
+    name: str,
+    encoding: str | None = None,
+    on_rows: RowsFn | None = None,
+) -> Table:
     """Read a CSV/TXT table: text cells, file line numbers and row problems.
+
+    Records are parsed in blocks of :data:`CSV_BLOCK_ROWS`; each block becomes
+    compact (Arrow) text columns at once, so the Python objects of one block
+    only are alive at a time. ``on_rows(n)`` is called after every block with
+    the records read so far (blank ones included).
 
     Raises
     ------
@@ -322,49 +410,34 @@ def read_csv_table(path: Path, *, name: str, encoding: str | None = None) -> Tab
             offset = line - 1
             reader = csv.reader(itertools.chain([first], text), delimiter=_sniff_delimiter(first))
             header = _header_names(next(reader), name, "")
-            ncols = len(header)
-            cols: list[list[str]] = [[] for _ in range(ncols)]
-            lines: list[int] = []
+            frames: list[pd.DataFrame] = []
+            lines: list[np.ndarray] = []
             problems: list[RowProblem] = []
-            prev, empty = reader.line_num, 0
-            for row in reader:
-                start, prev = offset + prev + 1, reader.line_num
-                line = start
-                if not any(v.strip() for v in row):
-                    empty += bool(row)
-                    continue
-                idx = len(lines)
-                lines.append(start)
-                if len(row) > ncols:
-                    extra = [v for v in row[ncols:] if v.strip()]
-                    if extra:
-                        problems.append(
-                            RowProblem(
-                                idx,
-                                f"column {ncols + 1}+",
-                                _shown(", ".join(extra)),
-                                f"本行有 {len(row)} 个字段, 表头只有 {ncols} 个 / {len(row)} fields "
-                                f"but the header has {ncols}: check quotes and delimiters in this row",
-                            )
-                        )
-                    row = row[:ncols]
-                elif len(row) < ncols:
-                    problems.append(
-                        RowProblem(
-                            idx,
-                            header[len(row)],
-                            "",
-                            f"本行只有 {len(row)} 个字段, 表头有 {ncols} 个, 缺少的按空值读取 / only "
-                            f"{len(row)} of {ncols} fields: the missing ones are read as empty",
-                            "warning",
-                        )
-                    )
-                    row = row + [""] * (ncols - len(row))
-                for j, v in enumerate(row):
-                    cols[j].append(v)
+            prev, empty, kept, read = reader.line_num, 0, 0, 0
+            while True:
+                block = [(row, reader.line_num) for row in itertools.islice(reader, CSV_BLOCK_ROWS)]
+                if not block:
+                    break
+                rows = [r for r, _ in block]
+                ends = np.fromiter((e for _, e in block), dtype=np.int64, count=len(block))
+                del block
+                starts = offset + np.concatenate(([prev], ends[:-1])) + 1
+                prev = int(ends[-1])
+                line = offset + prev
+                frame, at, probs, blank = _csv_block(rows, starts, header, kept)
+                del rows
+                frames.append(frame)
+                lines.append(at)
+                problems += probs
+                empty += blank
+                kept += len(frame)
+                read += len(ends)
+                if on_rows is not None:
+                    on_rows(read)
         except csv.Error as exc:
+            line = offset + reader.line_num
             raise ImportFileError(
-                f"{name}: 第 {line + 1} 行附近无法解析 / cannot parse the CSV near line {line + 1} "
+                f"{name}: 第 {line} 行附近无法解析 / cannot parse the CSV near line {line} "
                 f"({_shown(exc, 80)}): check quotes and delimiters"
             ) from None
         except UnicodeDecodeError:
@@ -372,17 +445,18 @@ def read_csv_table(path: Path, *, name: str, encoding: str | None = None) -> Tab
                 f"{name}: 第 {line + 1} 行附近无法按 {label} 解码 / cannot decode near line "
                 f"{line + 1} as {label}: re-save the file as CSV UTF-8"
             ) from None
-    if not lines:
+    if not kept:
         raise ImportFileError(
             f"{name}: 只有表头(第 {offset + 1} 行), 没有数据行 / only a header (line {offset + 1}), "
             "no data rows: add records below the header"
         )
-    frame = pd.DataFrame(dict(enumerate(cols)), dtype=str)
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    del frames
     frame.columns = header
     notes = []
     if empty:
         notes.append(f"跳过 {empty} 个空行 / {empty} empty rows skipped")
-    table = Table(frame, np.asarray(lines, dtype=np.int64), problems, notes, label)
+    table = Table(frame, np.concatenate(lines), problems, notes, label)
     return _finish(table, name, "", lambda j: f"第{j + 1}列/column {j + 1}")
 
 
@@ -595,9 +669,12 @@ def _text(v) -> str:
 
 
 def read_xlsx_table(
-    path: Path, *, name: str, sheet: str | None = None
+    path: Path, *, name: str, sheet: str | None = None, on_rows: RowsFn | None = None
 ) -> tuple[Table, str, list[str], list[str]]:
-    """Read one sheet: ``(table, sheet, sheets, hidden)`` with the sheet's real row numbers."""
+    """Read one sheet: ``(table, sheet, sheets, hidden)`` with the sheet's real row numbers.
+
+    ``on_rows(n)`` is called every 10,000 records with the records read so far.
+    """
     from openpyxl.utils import get_column_letter
 
     wb = _open_workbook(path, name)
@@ -646,6 +723,8 @@ def read_xlsx_table(
                     continue
                 pos = len(lines)
                 lines.append(idx)
+                if on_rows is not None and pos % 10_000 == 9_999:
+                    on_rows(pos + 1)
                 width = max(values)
                 if width > len(header):  # a value right of the header: keep it in a new column
                     if width > READ_LIMITS["max_columns"]:

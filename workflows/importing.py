@@ -1,34 +1,26 @@
-"""Importing a file with progress (the import page): rows counted, then read and checked.
+"""Importing a file with progress (the import page, the CLI): real counts of rows read.
 
-:func:`layers.importer.import_file` reads, maps, parses and validates a file in
-one call that reports nothing while it works. This workflow counts the file's
-rows first (a constant-memory scan of a CSV's line ends, an XLSX sheet's size or
-a layer's feature count), then runs the import in a worker thread and reports
-``on_progress(done, total)``: ``done`` is an *estimate* from the rows per second
-of this process's earlier imports (never past 95 % before the end), then the
-rows actually read. The result is the import's own report, unchanged.
+This workflow counts the file's rows first (a constant-memory scan of a CSV's
+line ends, an XLSX sheet's size or a layer's feature count), then runs
+:func:`layers.importer.import_file` in a worker thread. The importer reports the
+records it has read (``on_rows``) after every block of the file; the caller's
+thread passes them on as ``on_progress(done, total)``: ``done`` is always a
+count of rows actually read, never an estimate, and the last call is
+``(rows_total, rows_total)`` once the rows are checked. The result is the
+import's own report, unchanged.
 """
 
 from __future__ import annotations
 
-import time
+import threading
 from pathlib import Path
 
 from layers.importer import ImportOptions, ImportReport, import_file, inspect_file
 from workflows.progress import ProgressFn, run_with_ticks
 
-__all__ = ["count_rows", "rows_per_second", "run"]
+__all__ = ["count_rows", "run"]
 
-#: Rows per second assumed before this process has timed an import.
-DEFAULT_ROWS_PER_S = 15_000.0
-
-_RATE = {"rows_per_s": DEFAULT_ROWS_PER_S}
 _CHUNK = 1 << 20
-
-
-def rows_per_second() -> float:
-    """The import speed used for estimates (learned from finished imports)."""
-    return _RATE["rows_per_s"]
 
 
 def _csv_rows(p: Path) -> int:
@@ -78,32 +70,55 @@ def count_rows(path: str | Path, options: ImportOptions | None = None) -> int | 
     return None
 
 
+class _Counter:
+    """Rows read so far, written by the worker and read by the caller's thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.read = 0
+
+    def __call__(self, n: int) -> None:
+        with self._lock:
+            self.read = max(self.read, int(n))
+
+
 def run(
     path: str | Path,
     options: ImportOptions | None = None,
     *,
     on_progress: ProgressFn | None = None,
+    tick_s: float = 0.25,
 ) -> ImportReport:
     """:func:`layers.importer.import_file` with ``on_progress(done, total)``.
 
-    ``total`` is :func:`count_rows` (0 when unknown); ``done`` is estimated while
-    the file is read and is the rows read at the end.
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    options : ImportOptions, optional
+        Import options.
+    on_progress : callable, optional
+        Called in this thread: ``(0, total)`` first (``total`` from
+        :func:`count_rows`, 0 when unknown), then ``(rows read, total)`` as the
+        file is read (``total`` raised if the file holds more), and
+        ``(rows_total, rows_total)`` at the end.
+    tick_s : float
+        Seconds between updates.
     """
     if on_progress is None:
         return import_file(path, options)
     total = count_rows(path, options) or 0
     on_progress(0, total)
+    counter = _Counter()
+    top = {"total": total}
 
-    def tick(elapsed: float) -> None:
-        if total:
-            on_progress(int(min(0.95, elapsed * rows_per_second() / total) * total), total)
-        else:
-            on_progress(0, 0)
+    def tick(_elapsed: float) -> None:
+        done = counter.read
+        top["total"] = max(top["total"], done)
+        on_progress(done, top["total"])
 
-    start = time.monotonic()
-    rep = run_with_ticks(lambda: import_file(path, options), tick=tick)
-    seconds = time.monotonic() - start
-    if rep.rows_total >= 1000 and seconds > 0.2:  # learn this machine's speed
-        _RATE["rows_per_s"] = 0.5 * _RATE["rows_per_s"] + 0.5 * rep.rows_total / seconds
-    on_progress(rep.rows_total, max(rep.rows_total, total))
+    rep = run_with_ticks(
+        lambda: import_file(path, options, on_rows=counter), tick=tick, every_s=tick_s
+    )
+    on_progress(rep.rows_total, rep.rows_total)
     return rep
