@@ -25,6 +25,7 @@ __all__ = [
     "GEOCODE_WORKERS",
     "HOTSPOT_CELL_M",
     "HOTSPOT_PERMUTATIONS",
+    "IMPORT_PREVIEW_MAP_POINTS",
     "IMPORT_UPLOAD_MAX_MB",
     "MAX_CUTOFFS",
     "MAX_MINUTES",
@@ -103,6 +104,8 @@ GEOCODE_WORKERS: int = 4
 #: road networks). Streamlit's ``server.maxUploadSize`` (.streamlit/config.toml) caps both.
 IMPORT_UPLOAD_MAX_MB: float = 200.0
 NETWORK_UPLOAD_MAX_MB: float = 200.0
+#: Import page: the preview map shows at most this many rows of a file (spread evenly).
+IMPORT_PREVIEW_MAP_POINTS: int = 5_000
 
 #: Web map: point layers with more features than this are drawn by the GPU (WebGL,
 #: vendored leaflet.glify) from a compact payload instead of one Leaflet marker each.

@@ -13,6 +13,7 @@ import re
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
@@ -65,7 +66,7 @@ def _source():
     if up is not None:
         if not upload_ok(up, max_mb=settings.IMPORT_UPLOAD_MAX_MB, fix=_TOO_LARGE_FIX):
             return None, ""  # refused before its bytes are read
-        return up.getvalue(), up.name
+        return up, up.name  # read once per upload (its digest is kept), not per rerun
     if st.session_state.get("imp_path"):  # a path on the server (tests, scripted use)
         p = Path(st.session_state["imp_path"])
         return p, p.name
@@ -131,11 +132,29 @@ def _options(info) -> ImportOptions:
     )
 
 
-def _import(path: Path, opts: ImportOptions, src):
+def _digest(src, name: str) -> str:
+    """The upload's content digest (once per upload: kept by its file id), or a file's stamp."""
+    if isinstance(src, Path):
+        return f"{name}|{_stamp(src)}"
+    held = st.session_state.get("imp_digest")
+    if held and held[0] == src.file_id:
+        return held[1]
+    digest = f"{name}|{hashlib.sha1(src.getbuffer()).hexdigest()}"
+    st.session_state["imp_digest"] = (src.file_id, digest)
+    return digest
+
+
+def _held(key: str, sig):
+    """The value kept in the session under ``key`` for ``sig`` (None when another file's)."""
+    held = st.session_state.get(key)
+    return held[1] if held and held[0] == sig else None
+
+
+def _import(path_of, opts: ImportOptions, digest: str):
     """The import report, read once per file and options (kept for reruns), with a
-    progress bar (rows) and a cancel button; None when cancelled."""
-    digest = hashlib.sha1(src).hexdigest() if isinstance(src, bytes) else _stamp(path)
-    sig = (path.name, digest, repr(opts))
+    progress bar (rows read) and a cancel button; None when cancelled. ``path_of()``
+    gives the file (the upload is written out only when it is read)."""
+    sig = (digest, repr(opts))
     if was_cancelled("imp_progress"):
         st.session_state["imp_cancelled"] = sig
     if st.session_state.get("imp_cancelled") == sig:
@@ -143,17 +162,18 @@ def _import(path: Path, opts: ImportOptions, src):
         if not st.button(T("重新读取", "Read it again"), key="imp_retry"):
             return None
         st.session_state.pop("imp_cancelled", None)
-    held = st.session_state.get("imp_report")
-    if held and held[0] == sig:
-        return held[1]
+    rep = _held("imp_report", sig)
+    if rep is not None:
+        return rep
+    st.session_state.pop("imp_report", None)  # the previous file's rows go before these are read
     with ProgressBar(
-        T("读取与校验", "Reading and checking"),
+        T("读取", "Reading"),
         key="imp_progress",
         unit=T("行", "rows"),
-        approx=True,
         lazy=True,
+        after=T("校验中", "checking"),
     ) as bar:
-        rep = run_import(path, opts, on_progress=bar)
+        rep = run_import(path_of(), opts, on_progress=bar)
     st.session_state["imp_report"] = (sig, rep)
     return rep
 
@@ -164,25 +184,37 @@ def _stamp(path: Path) -> str:
 
 
 def _read(src, name: str):
-    """Inspect and import the file; the temporary copy is deleted before this returns.
+    """Inspect and import the file, both kept in the session by the file's digest: a rerun
+    with the same file and options reads nothing. An upload is written to a temporary
+    copy only when it must be read; the copy is deleted before this returns.
 
     A table with no coordinate columns is geocoded first (:func:`_geocode`).
     """
+    digest = _digest(src, name)
     with tempfile.TemporaryDirectory(prefix="innomap-upload-") as d:
-        if isinstance(src, bytes):
-            path = Path(d) / _safe_name(name)
-            path.write_bytes(src)
-        else:
-            path = src
-        info = guarded(inspect_file, path)
+        kept: dict[str, Path] = {}
+
+        def path_of() -> Path:
+            if isinstance(src, Path):
+                return src
+            if "path" not in kept:
+                kept["path"] = Path(d) / _safe_name(name)
+                with open(kept["path"], "wb") as f:
+                    f.write(src.getvalue())
+            return kept["path"]
+
+        info = _held("imp_info", digest)
         if info is None:
-            return None, None
+            info = guarded(inspect_file, path_of())
+            if info is None:
+                return None, None
+            st.session_state["imp_info"] = (digest, info)
         opts = _options(info)
         table = None
         try:
-            rep = _import(path, opts, src)
+            rep = _import(path_of, opts, digest)
         except InnoMapError as exc:  # a table without coordinates can still be geocoded
-            rep, table = None, address_table(path, opts)
+            rep, table = None, address_table(path_of(), opts)
             if table is None:
                 st.error(str(exc))
         if rep is None and table is not None:
@@ -361,14 +393,50 @@ def _ask_crs(rep) -> bool:
     return ans == "WGS84"
 
 
-def _add(project, rep, opts, name: str) -> None:
+def _preview_rows(valid, limit: int):
+    """At most ``limit`` rows spread evenly over the layer (the preview map's sample)."""
+    if len(valid) <= limit:
+        return valid
+    return valid.iloc[np.linspace(0, len(valid) - 1, limit).astype(np.int64)]
+
+
+def _preview(rep, opts, name: str) -> None:
+    """The first rows and a map of (a sample of) the valid rows."""
     show_table(rep.valid.drop(columns="geometry").head(500), key="imp_preview", downloads=False)
+    limit = settings.IMPORT_PREVIEW_MAP_POINTS
+    shown = _preview_rows(rep.valid, limit)
+    if len(shown) < len(rep.valid):
+        st.caption(
+            T(
+                f"预览地图显示均匀抽取的 {len(shown):,} / {len(rep.valid):,} 行; 加入项目后地图页显示全部。",
+                f"The preview map shows {len(shown):,} of {len(rep.valid):,} rows, spread evenly; "
+                "the map page shows all of them once added.",
+            )
+        )
     m = build_map(
-        [MapLayer("preview", name, rep.valid, "#e377c2", REGISTRY[opts.kind].geometry)],
+        [MapLayer("preview", name, shown, "#e377c2", REGISTRY[opts.kind].geometry)],
         lang=lang(),
         legend_title=T("预览", "Preview"),
     )
     st_folium(m, key="imp_map", height=420, use_container_width=True, returned_objects=[])
+
+
+def _release(src) -> None:
+    """Forget the file after its import: the kept report, and an upload's bytes on the server."""
+    for key in ("imp_report", "imp_info", "imp_digest", "imp_crs_confirm"):
+        st.session_state.pop(key, None)
+    if isinstance(src, Path):
+        return
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is not None and ctx.uploaded_file_mgr is not None:  # as st.chat_input does
+        ctx.uploaded_file_mgr.remove_file(ctx.session_id, src.file_id)
+
+
+def _add(project, rep, opts, name: str, src) -> bool:
+    """Preview, CRS question and the add button; True once the layer is in the project."""
+    _preview(rep, opts, name)
     if project.read_only:
         st.info(
             T(
@@ -376,9 +444,9 @@ def _add(project, rep, opts, name: str) -> None:
                 "The demo project is read-only: save it as a project or create one (sidebar), then import.",
             )
         )
-        return
+        return False
     if not _ask_crs(rep):
-        return
+        return False
     layer_name = st.text_input(T("图层名称", "Layer name"), value=Path(name).stem, key="imp_name")
     replace = st.selectbox(
         T("添加方式", "Add as"),
@@ -386,26 +454,33 @@ def _add(project, rep, opts, name: str) -> None:
         format_func=lambda k: T("新图层", "new layer") if not k else T("替换 ", "replace ") + k,
         key="imp_target",
     )
-    if st.button(T("加入项目", "Add to project"), type="primary", key="imp_add"):
-        layer = ProjectLayer(
-            name=replace or layer_name,
-            kind=opts.kind,
-            gdf=rep.valid,
-            source_file=name,
-            crs_in=rep.crs_in,
-            encoding=rep.encoding or "",
-            rejected=rep.rejected,
-        )
-        stored = guarded(add_layer, project, layer, replace=bool(replace))
-        if stored is not None:
-            refresh_project()
-            st.session_state.pop("imp_crs_confirm", None)
-            st.success(
-                T(
-                    f"已加入项目: {stored.name} ({stored.rows} 行)",
-                    f"Added to the project: {stored.name} ({stored.rows} rows)",
-                )
-            )
+    if not st.button(T("加入项目", "Add to project"), type="primary", key="imp_add"):
+        return False
+    layer = ProjectLayer(
+        name=replace or layer_name,
+        kind=opts.kind,
+        gdf=rep.valid,
+        source_file=name,
+        crs_in=rep.crs_in,
+        encoding=rep.encoding or "",
+        rejected=rep.rejected,
+    )
+    with ProgressBar(
+        T("写入项目", "Writing to the project"), key="imp_write", unit=T("行", "rows"), lazy=True
+    ) as bar:
+        stored = guarded(add_layer, project, layer, replace=bool(replace), on_progress=bar)
+    if stored is None:
+        return False
+    # the project object held before the add is stale (the store's version moved on): drop
+    # its copy of the new layer, the page reads the project again
+    project.layers.pop(stored.name, None)
+    _release(src)
+    refresh_project()
+    st.session_state["imp_added"] = T(
+        f"已加入项目: {stored.name} ({stored.rows} 行)",
+        f"Added to the project: {stored.name} ({stored.rows} rows)",
+    )
+    return True
 
 
 def _current_layers(project) -> None:
@@ -446,12 +521,17 @@ def main() -> None:
         )
     )
     src, name = _source()
+    added = False
     if src is not None:
         rep, opts = _read(src, name)
         if rep is not None:
             _issues(rep)
             if rep.rows_valid:
-                _add(project, rep, opts, name)
+                added = _add(project, rep, opts, name, src)
+    if added:
+        project = project_or_stop()  # the project as stored now
+    if msg := st.session_state.pop("imp_added", None):
+        st.success(msg)
     _current_layers(project)
 
 
