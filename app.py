@@ -6,9 +6,15 @@ import layers as _layers_pkg  # noqa: F401  (first: sets GDAL_SKIP=VRT before GD
 
 st.set_page_config(page_title="InnoMap 创新资源一张图", layout="wide")
 
-from ui.i18n import t  # noqa: E402
+from ui.i18n import keep_choices, t  # noqa: E402
 
-st.sidebar.radio("语言 / Language", ["中文", "English"], key="lang_choice", horizontal=True)
+st.sidebar.radio(
+    "语言 / Language",
+    ["中文", "English"],
+    key="lang_choice",
+    horizontal=True,
+    on_change=keep_choices,  # the page's choices survive the switch (shown in the new language)
+)
 
 from layers import auth  # noqa: E402
 from ui.auth_panel import auth_gate  # noqa: E402

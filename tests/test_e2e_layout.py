@@ -170,3 +170,61 @@ def test_long_import_shows_progress_with_counts(browser, layout_app, tmp_path): 
     total.wait_for(timeout=90000)
     assert total.inner_text().replace(",", "") == str(IMPORT_ROWS)
     page.close()
+
+
+def _title(page, text: str, timeout_s: float = 90) -> None:
+    """Wait for the page title ``text`` (the page shown after a rerun)."""
+    page.locator("[data-testid=stMain] h1", has_text=text).first.wait_for(timeout=timeout_s * 1000)
+
+
+def test_language_and_project_switch_keep_the_page_headers_follow_fonts_local(
+    browser,  # noqa: F811
+    layout_app,
+):
+    page = browser.new_page(viewport=VIEWPORT)
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    side = page.get_by_test_id("stSidebar")
+    page.goto(f"{layout_app}/coverage_page")
+    _ready(page)
+    _idle(page)
+    side.get_by_text("English", exact=True).click()  # the language: the same page, in English
+    _title(page, "15-minute science service circles")
+    _assert_map_first(_ready(page, legend="Services and demand"), "coverage (en)")
+    _idle(page)
+    page.get_by_role("button", name="Compute coverage").click()
+    _ready(page, legend="15 min")
+    heads = _headers(page)
+    assert "Share covered (%)" in heads and "Cut-off (min)" in heads, heads
+    assert not any(CJK.search(h) for h in heads), heads  # no Chinese header in the English UI
+    # the project: another one opened from the sidebar, the page stays
+    _idle(page)
+    side.get_by_text("Project: open / new / save as").click()
+    side.locator(".st-key-prj_recent input").click()
+    page.keyboard.type("demo")
+    page.keyboard.press("Enter")
+    side.locator(".st-key-prj_open_recent button").click()
+    side.get_by_text("宁波示例项目").first.wait_for(timeout=120000)  # the project, always shown
+    _title(page, "15-minute science service circles")
+    _assert_map_first(_ready(page, timeout_s=120), "coverage after switching project")
+    # the export and data pages: English headers; back to Chinese on the data page
+    for label, title in (("Export", "Export for planning documents"), ("Layers & sources", "")):
+        _idle(page)
+        side.get_by_test_id("stSidebarNav").get_by_text(label, exact=True).click()
+        _title(page, title or "Layers & sources")
+        heads = _headers(page)
+        assert "Records" in heads and not any(CJK.search(h) for h in heads), (label, heads)
+    _idle(page)
+    side.get_by_text("中文", exact=True).click()
+    _title(page, "图层与数据源")
+    page.wait_for_timeout(1000)
+    heads = _headers(page)
+    assert "记录数" in heads and "经度" in heads, heads
+    assert all(CJK.search(h) for h in heads), heads
+    # offline: every request (fonts of the icons included) to the app itself
+    own = urlparse(layout_app).netloc
+    hosts = {urlparse(u).netloc for u in requests if urlparse(u).scheme.startswith(("http", "ws"))}
+    assert hosts <= {own}, hosts
+    fonts = [u for u in requests if u.split("?")[0].endswith((".woff2", ".woff", ".ttf"))]
+    assert any("MaterialSymbols" in u for u in fonts), fonts  # the icon font, served locally
+    page.close()

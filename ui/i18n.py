@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-__all__ = ["RESULT_FIELDS", "UNITS", "column_header", "field_unit", "lang", "t"]
+__all__ = ["RESULT_FIELDS", "UNITS", "column_header", "field_unit", "keep_choices", "lang", "t"]
 
 _STRINGS: dict[str, tuple[str, str]] = {
     "app_title": ("InnoMap 创新资源一张图", "InnoMap: innovation resources map"),
@@ -61,6 +61,27 @@ _STRINGS: dict[str, tuple[str, str]] = {
 def lang() -> str:
     """Current UI language: "zh" (default) or "en"."""
     return "en" if st.session_state.get("lang_choice") == "English" else "zh"
+
+
+def _choice(v) -> bool:
+    return isinstance(v, (str, int, float)) and not isinstance(v, bool)
+
+
+def keep_choices() -> None:
+    """On a language switch (the radio's callback): hand every choice back to its widget.
+
+    A select box, radio or multiselect gets a choice back from the browser as the text it
+    showed, matched against the options as shown in *this* run: after a switch the old
+    language's text would match nothing (``'直线距离近似法'`` for ``straight``). Read
+    here, the values are still those of the last run; written back, each widget shows
+    and sends them in the new language. Buttons and uploads (not plain values) are left.
+    """
+    for key in list(st.session_state):
+        v = st.session_state[key]
+        if key == "lang_choice":
+            continue
+        if _choice(v) or (isinstance(v, (list, tuple)) and all(_choice(x) for x in v)):
+            st.session_state[key] = v
 
 
 def t(key: str) -> str:
