@@ -22,7 +22,8 @@ instead of one Leaflet marker (and one JSON object) per point:
     as a JSON list (numbers, booleans).
 
 Everything is ASCII (base64), so the payload cannot break out of a script
-element; text values are put into the page with ``textContent`` only.
+element. :func:`encode_points_raw` gives the same three parts as bytes, for the
+app, which serves them as files the browser fetches (``render.webmap``); text values are put into the page with ``textContent`` only.
 :func:`decode_points` is the inverse, used by the tests and the benchmark.
 """
 
@@ -31,11 +32,19 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["decode_points", "encode_points", "nearest_point", "point_record"]
+__all__ = [
+    "RawPoints",
+    "decode_points",
+    "encode_points",
+    "encode_points_raw",
+    "nearest_point",
+    "point_record",
+]
 
 _CODE_TYPES = (("u8", np.uint8), ("u16", np.uint16), ("u32", np.uint32))
 _WORLD = 2**32
@@ -63,10 +72,6 @@ def popup_value(value):
         return int(value)
     s = str(value)
     return s if s != "" else None
-
-
-def _b64(arr: np.ndarray) -> str:
-    return base64.b64encode(np.ascontiguousarray(arr).tobytes()).decode("ascii")
 
 
 _SEP = "\x1f"  # unit separator: joins text values (never part of a shown value)
@@ -122,7 +127,8 @@ def _column(values: pd.Series, body: _Body) -> dict:
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     # plain text (most values) skips the formatter
     shown = [
-        v if type(v) is str and v else popup_value(v) for v in np.asarray(uniques, dtype=object).tolist()
+        v if type(v) is str and v else popup_value(v)
+        for v in np.asarray(uniques, dtype=object).tolist()
     ]
     packed = codes.astype(np.int64) + 1
     if None in shown:  # values shown as empty count as missing
@@ -165,6 +171,46 @@ def encode_points(
     dict
         ``{"n", "xy", "synth", "props"}`` as described in the module docstring.
     """
+    raw = encode_points_raw(lon, lat, table, fields, gzip_level=gzip_level)
+    return {
+        "n": raw.n,
+        "xy": base64.b64encode(raw.xy).decode("ascii"),
+        "synth": base64.b64encode(raw.synth).decode("ascii"),
+        "props": base64.b64encode(raw.props).decode("ascii"),
+    }
+
+
+@dataclass(frozen=True)
+class RawPoints:
+    """The compact payload as bytes (what :func:`encode_points` base64-encodes).
+
+    Attributes
+    ----------
+    n : int
+        Number of points.
+    xy : bytes
+        ``8 n`` bytes: little-endian ``uint32`` Web Mercator pairs.
+    synth : bytes
+        ``ceil(n / 8)`` bytes of synthetic flags (LSB first), or ``b""`` if none.
+    props : bytes
+        The gzip'd property table.
+    """
+
+    n: int
+    xy: bytes
+    synth: bytes
+    props: bytes
+
+
+def encode_points_raw(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    table: pd.DataFrame,
+    fields: tuple[str, ...] | list[str],
+    *,
+    gzip_level: int = 1,
+) -> RawPoints:
+    """:func:`encode_points` without base64: the bytes a browser fetches as files."""
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     n = len(lon)
@@ -172,11 +218,11 @@ def encode_points(
     xy = np.empty(2 * n, dtype="<u4")
     xy[0::2] = np.clip(np.rint(mx * _WORLD), 0, _WORLD - 1)
     xy[1::2] = np.clip(np.rint(my * _WORLD), 0, _WORLD - 1)
-    synth = ""
+    synth = b""
     if "synthetic" in table.columns and n:
         flags = table["synthetic"].fillna(False).astype(bool).to_numpy()
         if flags.any():
-            synth = _b64(np.packbits(flags, bitorder="little"))
+            synth = np.packbits(flags, bitorder="little").tobytes()
     body = _Body()
     cols = {f: _column(table[f].reset_index(drop=True), body) for f in fields if f in table.columns}
     head = json.dumps(cols, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -184,7 +230,7 @@ def encode_points(
     head_b += b" " * ((-(4 + len(head_b))) % 4)
     blob = b"".join([len(head_b).to_bytes(4, "little"), head_b, *body.parts])
     props = gzip.compress(blob, compresslevel=gzip_level, mtime=0)
-    return {"n": n, "xy": _b64(xy), "synth": synth, "props": base64.b64encode(props).decode()}
+    return RawPoints(n=n, xy=xy.tobytes(), synth=synth, props=props)
 
 
 def decode_points(payload: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:

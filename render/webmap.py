@@ -8,7 +8,13 @@ single-file HTML export. Data reaches the page only as escaped JSON
 Point layers with more than ``settings.WEBGL_THRESHOLD`` features are sent as a
 compact payload (:mod:`render.compact`) and drawn in one pass by
 ``static/innomap_gl.js`` (WebGL through the vendored leaflet.glify where a GPU draws
-it, a culled 2D canvas elsewhere); smaller layers keep one Leaflet marker per point.
+it, a culled 2D canvas elsewhere); smaller layers keep one Leaflet marker per point. In the app
+(``gl_data="files"``) that payload is not put into the page: it is written once
+to ``static/cache/`` (served by Streamlit at ``/app/static/cache/``) under a name
+no one can guess (a keyed hash with a secret of the process), and the browser
+fetches it as binary; a layer given a ``version`` token is encoded only the
+first time, so a rerun that does not change it costs nothing and sends a page
+of a few kilobytes instead of megabytes.
 
 This module has no Streamlit dependency, so the CLI can build the same map.
 """
@@ -16,8 +22,14 @@ This module has no Streamlit dependency, so the CLI can build the same map.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
+import os
 import re
+import secrets
+import time
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -36,7 +48,7 @@ from layers.crs import wgs84_to_gcj02
 from layers.safe import escape_html, escape_label, js_literal
 from layers.schema import field_label
 from render.basemaps import Basemap, make_basemap
-from render.compact import encode_points
+from render.compact import RawPoints, encode_points_raw
 from render.compact import popup_value as _fmt
 from settings import WEBGL_THRESHOLD
 
@@ -54,6 +66,13 @@ __all__ = [
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 STATIC_URL = "/app/static"
+#: Data files of large layers (``gl_data="files"``), served at ``/app/static/cache/``.
+GL_CACHE_DIR = STATIC_DIR / "cache"
+#: The cache folder is kept below this size, oldest files first removed (Streamlit
+#: stops serving ``static/`` altogether when it holds more than 1 GB at start).
+GL_CACHE_MAX_MB = 256
+#: Key of the data file names: a new secret per process, so names cannot be guessed.
+_SECRET = secrets.token_bytes(32)
 #: WGS84 bounds shown when neither bounds nor data are given (mainland China).
 CHINA_BOUNDS: tuple[float, float, float, float] = (73.5, 18.0, 135.1, 53.6)
 
@@ -157,6 +176,10 @@ class MapLayer:
     kind : str
         Layer kind (registry key) used for the default outline style
         (``districts``, ``zones``, ``corridor_axes``); defaults to ``key``.
+    version : hashable, optional
+        Content token: equal tokens (with equal ``key``) promise equal records, so
+        the data file of a large layer (``gl_data="files"``) is reused, not encoded
+        again. ``None``: encoded every time.
     """
 
     key: str
@@ -168,6 +191,7 @@ class MapLayer:
     fields: tuple[str, ...] = field(default_factory=lambda: POPUP_FIELDS)
     style: dict = field(default_factory=dict)
     kind: str = ""
+    version: Hashable | None = None
 
 
 def _zoom_for(bounds: list[float]) -> int:
@@ -278,13 +302,82 @@ _NO_PROPS = {
 }
 
 
-def _gl_payload(gdf: gpd.GeoDataFrame, geoms: gpd.GeoSeries, fields: tuple[str, ...]) -> str:
-    """The compact payload of a large point layer as a script-safe literal (ASCII base64)."""
+def _gl_raw(gdf: gpd.GeoDataFrame, geoms: gpd.GeoSeries, fields: tuple[str, ...]) -> RawPoints:
     xy = shapely.get_coordinates(geoms.values)
     if len(xy) != len(geoms):  # empty or missing points: slower, aligned
         xy = np.column_stack([geoms.x.to_numpy(), geoms.y.to_numpy()])
-    payload = encode_points(xy[:, 0], xy[:, 1], gdf, fields)
-    return json.dumps(payload, separators=(",", ":"))
+    return encode_points_raw(xy[:, 0], xy[:, 1], gdf, fields)
+
+
+def _inline(raw: RawPoints) -> str:
+    """The compact payload as a script-safe literal (ASCII base64)."""
+    b64 = {k: base64.b64encode(getattr(raw, k)).decode("ascii") for k in ("xy", "synth", "props")}
+    return json.dumps({"n": raw.n, **b64}, separators=(",", ":"))
+
+
+def _files_literal(name: str, n: int) -> str:
+    url = f"{STATIC_URL}/{GL_CACHE_DIR.name}/{name}"
+    return json.dumps({"n": n, "src": f"{url}.bin", "propsSrc": f"{url}.props"})
+
+
+def _write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _prune(keep: tuple[Path, ...]) -> None:
+    """Remove the oldest data files while the folder is above ``GL_CACHE_MAX_MB``."""
+    files = []
+    for f in GL_CACHE_DIR.iterdir():
+        if f.suffix in (".bin", ".props") and f not in keep:
+            try:
+                st = f.stat()
+            except OSError:
+                continue
+            files.append((st.st_mtime, st.st_size, f))
+    total = sum(size for _, size, _ in files) + sum(f.stat().st_size for f in keep)
+    for _, size, f in sorted(files):
+        if total <= GL_CACHE_MAX_MB * 1e6:
+            break
+        f.unlink(missing_ok=True)
+        total -= size
+
+
+def _gl_files(lyr: MapLayer, geoms, fields, overlay_crs: str) -> tuple[str, RawPoints | None]:
+    """Data files of a large layer: ``(payload literal, None)``, or ``("", raw)`` when the
+    folder cannot be written (the caller inlines ``raw``).
+
+    The file names are a keyed hash (:data:`_SECRET`) of the layer's version token,
+    else of the encoded bytes; existing files are reused (and marked recent).
+    """
+    name = None
+    if lyr.version is not None:
+        token = repr((lyr.key, lyr.version, overlay_crs, fields)).encode("utf-8")
+        name = hmac.new(_SECRET, token, hashlib.sha256).hexdigest()[:40]
+        paths = (GL_CACHE_DIR / f"{name}.bin", GL_CACHE_DIR / f"{name}.props")
+        try:
+            now = time.time()
+            for f in paths:
+                os.utime(f, (now, now))
+            return _files_literal(name, len(lyr.gdf)), None
+        except OSError:
+            pass  # not written yet (or pruned): encode
+    raw = _gl_raw(lyr.gdf, geoms, fields)
+    if name is None:
+        h = hmac.new(_SECRET, raw.xy, hashlib.sha256)
+        h.update(raw.synth)
+        h.update(raw.props)
+        name = h.hexdigest()[:40]
+    paths = (GL_CACHE_DIR / f"{name}.bin", GL_CACHE_DIR / f"{name}.props")
+    try:
+        GL_CACHE_DIR.mkdir(exist_ok=True)
+        _write(paths[0], raw.xy + raw.synth)
+        _write(paths[1], raw.props)
+        _prune(paths)
+    except OSError:
+        return "", raw
+    return _files_literal(name, raw.n), None
 
 
 def _labels(fields, lang):
@@ -303,6 +396,7 @@ def build_map(
     legend_title: str | None = None,
     extra_notes: tuple[str, ...] = (),
     fit_bounds: tuple[float, float, float, float] | None = None,
+    gl_data: str = "inline",
 ) -> folium.Map:
     """Build a folium map of ``layers``.
 
@@ -330,11 +424,18 @@ def build_map(
     fit_bounds : tuple of float, optional
         WGS84 ``(minx, miny, maxx, maxy)`` to show first, e.g. the project's
         bounds (default: the points, else all features, else mainland China).
+    gl_data : {"inline", "files"}
+        Large point layers: their payload in the page (a single-file map, the CLI),
+        or written to ``static/cache/`` and fetched by the browser from
+        ``/app/static/cache/`` (the app; needs ``asset_mode="static"``; falls back
+        to inline when the folder cannot be written).
 
     Returns
     -------
     folium.Map
     """
+    if gl_data not in ("inline", "files"):
+        raise ValueError(f"unknown gl_data {gl_data!r}: use 'inline' or 'files'")
     basemap = basemap or make_basemap("none")
     synth_label = "模拟数据 (synthetic)" if lang == "zh" else "Synthetic data (模拟)"
 
@@ -409,7 +510,11 @@ def build_map(
         if lyr.geometry == "point" and n > (
             WEBGL_THRESHOLD if gl_threshold is None else gl_threshold
         ):
-            payload_js = _gl_payload(gdf, geoms, fields)
+            payload_js, raw = "", None
+            if gl_data == "files" and asset_mode == "static":
+                payload_js, raw = _gl_files(lyr, geoms, fields, basemap.overlay_crs)
+            if not payload_js:
+                payload_js = _inline(raw or _gl_raw(gdf, geoms, fields))
             opts.update({"radius": 3, "noProps": _NO_PROPS[lang == "zh"]})
             opts.update(lyr.style)
             js, css = asset_links(_GL_JS, mode=asset_mode), []

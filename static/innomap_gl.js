@@ -1,9 +1,11 @@
 /* InnoMap large point layers: GPU drawing with the vendored leaflet.glify (no CDN).
  *
  * A layer above settings.WEBGL_THRESHOLD arrives as a compact payload
- * (render/compact.py): base64 int32 lon/lat pairs in microdegrees, one byte per
- * point for the synthetic flag, and a gzip'd property table that is decoded only
- * when a point is first clicked or searched. The points are drawn as one WebGL
+ * (render/compact.py): uint32 Web Mercator pairs, one bit per point for the
+ * synthetic flag, and a gzip'd property table that is decoded when the page is
+ * idle or a point is first clicked or searched. The payload is either in the page
+ * (base64: payload.xy/synth/props) or, in the app, two files fetched as binary
+ * (payload.src: the pairs then the flag bits; payload.propsSrc: the table). The points are drawn as one WebGL
  * vertex buffer (a subclass of L.glify.Points that fills the buffer straight from
  * the typed array instead of one JavaScript object per point) when a GPU draws
  * WebGL; where WebGL is missing or emulated on the CPU (SwiftShader, llvmpipe), a
@@ -43,11 +45,18 @@
 
   /* Property table (render/compact.py: gzip of header length, JSON header, aligned
    * binary segments) -> Promise of get(i, field). */
-  function loadProps(b64) {
+  function fetchBytes(url) {
+    return fetch(url, { credentials: "same-origin" }).then(function (r) {
+      if (!r.ok) { throw new Error("HTTP " + r.status); }
+      return r.arrayBuffer();
+    });
+  }
+
+  function loadProps(gz) {
     if (typeof DecompressionStream !== "function") {
       return Promise.reject(new Error("DecompressionStream unavailable"));
     }
-    var stream = new Blob([b64bytes(b64)]).stream().pipeThrough(new DecompressionStream("gzip"));
+    var stream = new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip"));
     return new Response(stream).arrayBuffer().then(function (buf) {
       var size = new DataView(buf).getUint32(0, true), utf8 = new TextDecoder("utf-8");
       var table = JSON.parse(utf8.decode(new Uint8Array(buf, 4, size))), base = 4 + size;
@@ -249,7 +258,7 @@
       var s = Math.pow(2, map.getZoom()), x = (e.latlng.lng + 180) / 360 * 256,
         y = mercY(e.latlng.lat), best = null, bd = Infinity;
       map.innomapGlLayers.forEach(function (lyr) {
-        if (!map.hasLayer(lyr)) { return; }
+        if (!map.hasLayer(lyr) || !lyr._d) { return; }
         var hit = nearest(lyr._d.px, lyr._d.py, x, y), tol = lyr._d.size + 3;
         var dpx = Math.sqrt(hit[1]) * s;
         if (hit[0] >= 0 && dpx <= tol && dpx < bd) { bd = dpx; best = [lyr, hit[0]]; }
@@ -258,37 +267,72 @@
     });
   }
 
+  /* Zoom-0 pixels and synthetic flags from the uint32 pairs (bytes) and flag bits. */
+  function pointData(raw, bits, n, opts) {
+    var xy = new Uint32Array(raw.buffer, raw.byteOffset, 2 * n);
+    var px = new Float64Array(n), py = new Float64Array(n), k = 256 / 4294967296;
+    for (var i = 0; i < n; i++) { px[i] = xy[2 * i] * k; py[i] = xy[2 * i + 1] * k; }
+    var synth = null;
+    if (bits && bits.length) {
+      synth = new Uint8Array(n);
+      for (var j = 0; j < n; j++) { synth[j] = (bits[j >> 3] >> (j & 7)) & 1; }
+    }
+    return { n: n, px: px, py: py, rgb: hexColor(opts.color), size: 2 * (opts.radius || 3),
+      synth: synth };
+  }
+
   var GlPointLayer = L.Layer.extend({
     initialize: function (payload, opts) {
       if (window.performance && performance.mark) { performance.mark("innomap-gl-start"); }
-      // uint32 Web Mercator pairs (fraction of the world * 2^32) -> zoom-0 pixels
-      var raw = b64bytes(payload.xy), xy = new Uint32Array(raw.buffer, raw.byteOffset, raw.length / 4);
-      var n = xy.length / 2, px = new Float64Array(n), py = new Float64Array(n), k = 256 / 4294967296;
-      for (var i = 0; i < n; i++) { px[i] = xy[2 * i] * k; py[i] = xy[2 * i + 1] * k; }
-      var synth = null;
-      if (payload.synth) {
-        var bits = b64bytes(payload.synth);
-        synth = new Uint8Array(n);
-        for (var j = 0; j < n; j++) { synth[j] = (bits[j >> 3] >> (j & 7)) & 1; }
-      }
-      if (window.performance && performance.mark) { performance.mark("innomap-gl-decoded"); }
       this._opts = opts;
-      this._propsB64 = payload.props;
+      this._payload = payload;
       this._props = null;
-      this._d = { n: n, px: px, py: py, rgb: hexColor(opts.color),
-        size: 2 * (opts.radius || 3), synth: synth };
+      this._d = null;
       this.innomapGl = true;
       this.innomapRenderer = null;
+      if (!payload.src) {  // in the page: base64
+        var raw = b64bytes(payload.xy);
+        this._setData(raw, payload.synth ? b64bytes(payload.synth) : null);
+      }
+    },
+    _setData: function (raw, bits) {
+      // uint32 Web Mercator pairs (fraction of the world * 2^32) -> zoom-0 pixels
+      this._d = pointData(raw, bits, raw.length / 8, this._opts);
+      if (window.performance && performance.mark) { performance.mark("innomap-gl-decoded"); }
+    },
+    /* Promise of the point data (fetched once when it is a file). */
+    data: function () {
+      var self = this, p = this._payload;
+      if (this._d) { return Promise.resolve(this._d); }
+      if (!this._loading) {
+        this._loading = fetchBytes(p.src).then(function (buf) {
+          var all = new Uint8Array(buf), n = p.n;
+          if (all.length < 8 * n) { throw new Error("short data file"); }
+          self._setData(all.subarray(0, 8 * n), all.length > 8 * n ? all.subarray(8 * n) : null);
+          return self._d;
+        });
+      }
+      return this._loading;
     },
     onAdd: function (map) {
       this._map = map;
       setupIdentify(map);
+      if (map.innomapGlLayers.indexOf(this) < 0) { map.innomapGlLayers.push(this); }
+      if (this._d) { this._attach(map); return; }
+      var self = this;
+      this.data().then(function () {
+        if (self._map === map && map.hasLayer(self)) { self._attach(map); }
+      }, function (err) {
+        self.innomapError = String(err);
+        if (window.console) { console.warn("InnoMap: large layer data not loaded", err); }
+      });
+    },
+    _attach: function (map) {
       // unpack the property table when the page is idle, so the first click is instant
       var me = this;
       if (!this._props && window.requestIdleCallback) {
         window.requestIdleCallback(function () { me.props(); }, { timeout: 4000 });
       }
-      if (map.innomapGlLayers.indexOf(this) < 0) { map.innomapGlLayers.push(this); }
       var self = this, drawn = function () { self._drawnAt = performance.now(); self.fire("innomapdrawn"); };
       if (this._r) { this._r.addTo ? this._r.addTo(map) : map.addLayer(this._r); return; }
       var want = this._opts.renderer || "auto";
@@ -319,7 +363,10 @@
       map.closePopup();
     },
     props: function () {
-      if (!this._props) { this._props = loadProps(this._propsB64); }
+      if (!this._props) {
+        var p = this._payload;
+        this._props = p.propsSrc ? fetchBytes(p.propsSrc).then(loadProps) : loadProps(b64bytes(p.props));
+      }
       return this._props;
     },
     latLng: function (i) {
@@ -342,7 +389,7 @@
     },
     focusId: function (id) {
       var self = this;
-      return this.props().then(function (get) {
+      return this.data().then(function () { return self.props(); }).then(function (get) {
         for (var i = 0; i < self._d.n; i++) {
           if (String(get(i, "id")) === String(id)) {
             self._map.setView(self.latLng(i), Math.max(self._map.getZoom(), 16));

@@ -252,3 +252,206 @@ def test_focus_on_a_large_layer_record():
     layer = MapLayer("enterprises", "企业", gdf, "#d62728", "point")
     html = build_map([layer], gl_threshold=0, focus=("enterprises", "E7")).get_root().render()
     assert "InnoMap.focus(" in html and '"E7"' in html
+
+
+# --- data files for the app (gl_data="files") ---------------------------------------
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    d = tmp_path / "cache"
+    monkeypatch.setattr(webmap, "GL_CACHE_DIR", d)
+    return d
+
+
+def _files_payload(html: str) -> dict:
+    payload = _gl_payload(html)
+    assert set(payload) == {"n", "src", "propsSrc"}, payload
+    return payload
+
+
+def _read(cache_dir, url: str) -> bytes:
+    assert url.startswith("/app/static/cache/")
+    return (cache_dir / url.rsplit("/", 1)[1]).read_bytes()
+
+
+def test_app_map_sends_large_layers_as_files_not_in_the_page(cache_dir):
+    gdf = _frame(3000, seed=2)
+    layer = MapLayer("enterprises", "企业", gdf, "#d62728", "point", version=("v", 1))
+    html = build_map([layer], gl_threshold=0, gl_data="files").get_root().render()
+    inline = _html(gdf, gl_threshold=0)
+    assert len(html) < len(inline) / 10  # the data is not in the page
+    payload = _files_payload(html)
+    data = _read(cache_dir, payload["src"])
+    props = _read(cache_dir, payload["propsSrc"])
+    want = _gl_payload(inline)
+    b64 = __import__("base64").b64encode
+    # the files hold the bytes the inline payload base64-encodes: pairs, flag bits, table
+    assert b64(data[: 8 * payload["n"]]).decode() == want["xy"]
+    assert b64(data[8 * payload["n"] :]).decode() == want["synth"]
+    assert b64(props).decode() == want["props"]
+    assert payload["n"] == 3000
+
+
+def test_a_layer_with_the_same_version_is_not_encoded_again(cache_dir, monkeypatch):
+    calls = []
+    real = webmap.encode_points_raw
+
+    def counting(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(webmap, "encode_points_raw", counting)
+    gdf = _frame(50)
+
+    def page(version):
+        lyr = MapLayer("enterprises", "企业", gdf, "#d62728", "point", version=version)
+        html = build_map([lyr], gl_threshold=0, gl_data="files").get_root().render()
+        return _files_payload(html)["src"]
+
+    a = page(("p", 1))
+    assert page(("p", 1)) == a and len(calls) == 1  # a rerun: same file, no encoding
+    b = page(("p", 2))
+    assert b != a and len(calls) == 2
+    (cache_dir / a.rsplit("/", 1)[1]).unlink()  # pruned meanwhile: written again
+    assert page(("p", 1)) == a and len(calls) == 3
+    # without a version: encoded each time, named after the content
+    lyr = MapLayer("enterprises", "企业", gdf, "#d62728", "point")
+    h1 = build_map([lyr], gl_threshold=0, gl_data="files").get_root().render()
+    h2 = build_map([lyr], gl_threshold=0, gl_data="files").get_root().render()
+    assert _files_payload(h1)["src"] == _files_payload(h2)["src"] and len(calls) == 5
+
+
+def test_file_names_cannot_be_guessed_from_the_content(cache_dir, monkeypatch):
+    gdf = _frame(40)
+    lyr = MapLayer("enterprises", "企业", gdf, "#d62728", "point", version=1)
+    first = _files_payload(build_map([lyr], gl_threshold=0, gl_data="files").get_root().render())
+    monkeypatch.setattr(webmap, "_SECRET", b"another process")
+    second = _files_payload(build_map([lyr], gl_threshold=0, gl_data="files").get_root().render())
+    assert first["src"] != second["src"]
+    assert re.fullmatch(r"/app/static/cache/[0-9a-f]{40}\.bin", first["src"])
+
+
+def test_the_cache_folder_stays_below_its_cap(cache_dir, monkeypatch):
+    monkeypatch.setattr(webmap, "GL_CACHE_MAX_MB", 0.05)  # 50 kB
+    for v in range(6):
+        lyr = MapLayer("e", "e", _frame(2000, seed=v), "#d62728", "point", version=v)
+        html = build_map([lyr], gl_threshold=0, gl_data="files").get_root().render()
+        payload = _files_payload(html)
+        assert _read(cache_dir, payload["src"])  # the newest files are kept
+    files = [f for f in cache_dir.iterdir() if f.suffix in (".bin", ".props")]
+    assert sum(f.stat().st_size for f in files) <= 0.05e6 + 2 * 40_000
+    assert len(files) < 12
+
+
+def test_unwritable_cache_falls_back_to_the_inline_payload(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setattr(webmap, "GL_CACHE_DIR", blocker / "cache")  # cannot be created
+    html = _html(_frame(30), gl_threshold=0, gl_data="files")
+    assert set(_gl_payload(html)) == {"n", "xy", "synth", "props"}
+    inline = _html(_frame(30), gl_threshold=0, gl_data="files", asset_mode="inline")
+    assert set(_gl_payload(inline)) == {"n", "xy", "synth", "props"}  # a single-file map
+    with pytest.raises(ValueError, match="gl_data"):
+        _html(_frame(3), gl_data="url")
+
+
+_NODE_FILES_DRIVER = r"""
+globalThis.window = globalThis;
+window.InnoMap = { focus() {}, recordCard() {} };
+function extend(proto) {
+  function C() { if (proto.initialize) proto.initialize.apply(this, arguments); }
+  C.prototype = proto; return C;
+}
+globalThis.L = { Layer: { extend }, latLng: (a, b) => ({ lat: a, lng: b }) };
+const fs = require("fs"), path = require("path"), fetched = [];
+globalThis.fetch = async (url) => {
+  fetched.push(url);
+  const f = path.join(process.argv[3], url.split("/").pop());
+  if (!fs.existsSync(f)) return { ok: false, status: 404 };
+  const b = fs.readFileSync(f);
+  return { ok: true, arrayBuffer: async () => b.buffer.slice(b.byteOffset, b.byteOffset + b.length) };
+};
+require(process.argv[2]);
+const input = JSON.parse(fs.readFileSync(0, "utf8"));
+const layer = window.InnoMap.glPointLayer(input.payload, { color: "#d62728" });
+const before = layer._d;
+layer.data().then(d => layer.props().then(get => {
+  const out = [];
+  for (const [lon, lat] of input.clicks) {
+    const s = Math.sin(lat * Math.PI / 180);
+    const x = (lon + 180) / 360 * 256, y = (0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)) * 256;
+    const i = window.InnoMap.glNearest(d.px, d.py, x, y)[0];
+    out.push({ id: get(i, "id"), synth: d.synth ? d.synth[i] : 0 });
+  }
+  console.log(JSON.stringify({ before, n: d.n, fetched, out }));
+}));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node not installed")
+def test_browser_code_fetches_the_data_files_and_identifies(tmp_path, cache_dir):
+    gdf = _frame(300, seed=6)
+    lyr = MapLayer("enterprises", "企业", gdf, "#d62728", "point", version="n")
+    payload = _files_payload(build_map([lyr], gl_threshold=0, gl_data="files").get_root().render())
+    picks = [0, 150, 299]
+    clicks = [[gdf.geometry.x.iloc[i], gdf.geometry.y.iloc[i]] for i in picks]
+    driver = tmp_path / "driver.js"
+    driver.write_text(_NODE_FILES_DRIVER, encoding="utf-8")
+    res = subprocess.run(
+        ["node", str(driver), str(STATIC_DIR / "innomap_gl.js"), str(cache_dir)],
+        input=json.dumps({"payload": payload, "clicks": clicks}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout)
+    assert got["before"] is None and got["n"] == 300  # nothing decoded before the fetch
+    assert got["fetched"] == [payload["src"], payload["propsSrc"]]
+    for i, rec in zip(picks, got["out"], strict=True):
+        assert rec["id"] == f"E{i}" and rec["synth"] == int(gdf["synthetic"].iloc[i])
+
+
+# --- the map page ---------------------------------------------------------------------
+
+
+def test_map_page_draws_a_layer_named_like_its_kind_once(tmp_path, monkeypatch):
+    """A project with the demo's ``enterprises`` layer and another enterprises layer: each
+    layer is drawn with its own records (the kind name drew every enterprises layer)."""
+    from streamlit.testing.v1 import AppTest
+
+    import ui.mapview
+    from layers.project import ProjectLayer, add_layer, create_project
+    from tests.conftest import ROOT
+
+    project = create_project(tmp_path / "p.gpkg", name="p", city="宁波市", counties=["鄞州区"])
+    g = _frame(5, seed=9).assign(kind="enterprises", source="t", coord_source="t")
+    add_layer(project, ProjectLayer(name="enterprises", kind="enterprises", gdf=g.iloc[:3]))
+    add_layer(project, ProjectLayer(name="名录", kind="enterprises", gdf=g.iloc[3:]))
+    monkeypatch.setenv("INNOMAP_PROJECT", project.ref)
+    pages = []
+    real = ui.mapview.st_folium
+
+    def capture(m, **kw):
+        pages.append(m.get_root().render())
+        return real(m, **kw)
+
+    monkeypatch.setattr(ui.mapview, "st_folium", capture)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["科技企业"] == "3 / 3"  # was 5 / 5: the other layer's records again
+    assert metrics["名录 (科技企业)"] == "2 / 2"
+    counts = re.search(r"InnoMap\.ready\(\w+, (\{.*?\})\)", pages[-1]).group(1)
+    assert {k: v for k, v in json.loads(counts).items() if k in ("enterprises", "名录")} == {
+        "enterprises": 3,
+        "名录": 2,
+    }
+
+
+def test_notice_credits_the_vendored_webgl_plugin():
+    notice = (STATIC_DIR.parent / "data" / "NOTICE").read_text(encoding="utf-8")
+    assert "leaflet.glify 3.3.1" in notice and "Robert Plummer" in notice
+    assert "lodash" in notice and "Permission is hereby granted" in notice

@@ -172,5 +172,6 @@ def input_map(project, roles, *, page: str, legend_title: str) -> None:
         lang=lang(),
         legend_title=legend_title,
         fit_bounds=layers_bounds(project, layers),
+        gl_data="files",
     )
     show_map(m, page=page, reset_on=(project.ref,))

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from layers.errors import InnoMapError
-from layers.filters import LayerFilter, filter_layer, search_records
+from layers.filters import LayerFilter, assign_zones, filter_layer, search_records
 from layers.project import OUTLINE_KINDS, Project
 from layers.registry import REGISTRY
 from render.basemaps import BASEMAPS, BasemapError, make_basemap
@@ -18,7 +18,7 @@ from ui.i18n import lang, t
 from ui.mapview import show_map
 from ui.state import current_project
 from ui.tables import bar_chart
-from workflows.common import select_layers
+from workflows.common import assign_districts
 
 #: Display order of the resource kinds (other kinds follow in registry order).
 POINT_ORDER = (
@@ -64,16 +64,31 @@ def _signature(project: Project) -> tuple:
     return (project.ref, project.version, tuple((n, lyr.rows) for n, lyr in project.layers.items()))
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+def _layer_frame(project: Project, name: str) -> gpd.GeoDataFrame:
+    """The records of layer ``name`` alone, with ``district``/``zone`` from the project.
+
+    Not :func:`workflows.common.select_layers`: there a layer named like its kind (the
+    demo's ``enterprises``) means every layer of that kind, which drew the records of
+    the other layers of the kind twice.
+    """
+    g = project.layers[name].gdf.copy()
+    g["layer"] = name
+    if len(g) and g.geom_type.eq("Point").all():
+        g["zone"] = assign_zones(g, project.zones)
+        g["district"] = assign_districts(g, project.districts)
+    if len(g) and "id" in g and g["id"].duplicated().any():
+        g["id"] = name + ":" + g["id"].astype(str)
+    return g.reset_index(drop=True)
+
+
+# a resource, not data: a rerun gets the same frames instead of an unpickled copy
+# (seconds for a million rows); the page never changes them
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _resource_frames(_project: Project, signature: tuple) -> dict[str, gpd.GeoDataFrame]:
     """Each resource layer (by name) with ``district``/``zone`` from the project's outlines."""
     order = {k: i for i, k in enumerate((*POINT_ORDER, *REGISTRY))}
     layers = sorted(_project.resource_layers(), key=lambda lyr: order.get(lyr.kind, 99))
-    return {
-        lyr.name: select_layers(_project, lyr.name, points_only=False).gdf
-        for lyr in layers
-        if lyr.rows
-    }
+    return {lyr.name: _layer_frame(_project, lyr.name) for lyr in layers if lyr.rows}
 
 
 def _label(project: Project, name: str, L: str) -> str:
@@ -154,8 +169,11 @@ def _frame(project: Project, zone: str) -> tuple[float, float, float, float] | N
         return None
 
 
-def _map_layers(project: Project, shown: dict, labels: dict, zone: str, L: str) -> list:
-    """Outline layers of the project (only the chosen zone), then the shown point layers."""
+def _map_layers(project: Project, shown: dict, labels: dict, zone: str, L: str, version) -> list:
+    """Outline layers of the project (only the chosen zone), then the shown point layers.
+
+    ``version`` (the project's signature, the filter and the searched record) tells the
+    map that a large layer's data file can be reused."""
     out = []
     for kind in OUTLINE_KINDS:
         spec = REGISTRY[kind]
@@ -168,7 +186,7 @@ def _map_layers(project: Project, shown: dict, labels: dict, zone: str, L: str) 
     for name, g in shown.items():
         kind = project.layers[name].kind
         spec = REGISTRY[kind]
-        out.append(MapLayer(name, labels[name], g, spec.color, "point", kind=kind))
+        out.append(MapLayer(name, labels[name], g, spec.color, "point", kind=kind, version=version))
     return out
 
 
@@ -205,13 +223,15 @@ def main() -> None:
     focus = _search(frames, chosen, labels, shown, search_slot)
     if any(bool(g["synthetic"].any()) for g in shown.values() if "synthetic" in g and len(g)):
         st.warning(t("synthetic_banner"))
+    version = (_signature(project), flt, focus)
     m = build_map(
-        _map_layers(project, shown, labels, flt.zone, L),
+        _map_layers(project, shown, labels, flt.zone, L, version),
         basemap=basemap,
         lang=L,
         focus=focus,
         fit_bounds=_frame(project, flt.zone),
         legend_title=f"{project.name} · {t('legend')}",
+        gl_data="files",
     )
     show_map(m, page="main", reset_on=(project.ref, flt.zone, focus))
     _counts(frames, shown, chosen, labels)
