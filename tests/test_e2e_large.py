@@ -1,8 +1,9 @@
 """End-to-end: a project with 100,000 enterprises on the map page, in headless Chromium.
 
 The large layer is drawn by the large-layer renderer (WebGL where a GPU draws it, the
-culled 2D canvas on this headless machine), a click on a point shows that record's
-popup, and no request leaves loopback.
+culled 2D canvas on this headless machine) from data files the page fetches (not
+inlined), a click on a point shows that record's popup, a rerun that does not change
+the map keeps it (no reload, no second fetch), and no request leaves loopback.
 """
 
 from __future__ import annotations
@@ -97,6 +98,18 @@ def test_100k_points_paint_and_a_click_shows_the_right_record(browser, large_app
     assert title.inner_text() == f"大名单企业{TARGET}"
     table = frame.locator(".leaflet-popup-content .innomap-popup-table").first.inner_text()
     assert f"L{TARGET:06d}" in table and "高新技术企业" in table
+    # the data came as files (pairs, then the property table), not inside the page
+    fetched = [u for u in requests if "/app/static/cache/" in u]
+    assert [u.rsplit(".", 1)[1] for u in fetched] == ["bin", "props"], fetched
+    # a rerun that leaves the map as it is (a search without hits) keeps the map
+    inner.evaluate("() => { window.__innomapKept = 1; }")
+    page.get_by_label("名称搜索").first.fill("不存在的企业xyz")
+    page.keyboard.press("Enter")
+    page.get_by_text("没有找到匹配的名称").first.wait_for(timeout=30000)
+    page.wait_for_timeout(1500)
+    inner = next(f for f in page.frames if f.query_selector("[data-innomap-ready]"))
+    assert inner.evaluate("() => window.__innomapKept") == 1  # the same map, not reloaded
+    assert [u for u in requests if "/app/static/cache/" in u] == fetched
     own = urlparse(large_app).netloc
     foreign = {
         urlparse(u).netloc for u in requests if urlparse(u).scheme in ("http", "https", "ws", "wss")
