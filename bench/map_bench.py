@@ -1,9 +1,12 @@
-"""Benchmark: web map with 50k / 200k / 1M points, WebGL renderer vs folium MarkerCluster.
+"""Benchmark: web map with 50k / 200k / 1M points, large-layer renderer vs folium MarkerCluster.
 
 For each size the same synthetic province-scale layer (points around a dozen
 city centres, popup fields like a registry) is built by ``render.webmap.build_map``
-twice: with the GPU renderer (``gl_threshold=0``) and as today's folium
-MarkerCluster (``gl_threshold`` above the size). Each build runs in its own
+per renderer: ``files`` is the app's path (compact payload written to
+``static/cache`` and fetched as binary, drawn by WebGL or the culled canvas,
+whichever the browser has), ``canvas``/``webgl`` force one renderer with the
+payload inline in the page (the CLI's single-file map), ``folium`` is the old
+MarkerCluster rendering (``gl_threshold`` above the size). Each build runs in its own
 process (time, HTML size and peak RSS), then headless Chromium opens the page from
 a loopback server that serves ``/app/static`` like Streamlit does and measures:
 
@@ -18,8 +21,16 @@ a loopback server that serves ``/app/static`` like Streamlit does and measures:
 A folium run that has not painted within ``--cap-s`` seconds is reported as
 "did not finish in N s" and its page is closed.
 
-    python bench/map_bench.py [--sizes 50000,200000,1000000] [--warm 3] [--cap-s 90]
-    python bench/map_bench.py --app 1000000   # the app's map page (server build included)
+The same run then measures the app's map page with ``--app-points`` points (a
+project saved from the demo with one large enterprises layer): server cold
+(first page), a new browser (new context: Streamlit's own scripts loaded again,
+server warm), a reload in the same browser (its cache warm), the part of each
+that is the map (from the map component's request to the points drawn), and a
+rerun that leaves the map as it is (it must not fetch the data again). A table
+puts the numbers side by side at the end.
+
+    python bench/map_bench.py [--sizes 50000,200000,1000000] [--warm 3] [--cap-s 90] [--app-points 1000000]
+    python bench/map_bench.py --sizes "" --app-points 1000000   # the app's map page only
 """
 
 from __future__ import annotations
@@ -111,16 +122,25 @@ def _build(n: int, renderer: str, out: str) -> None:
 
     gdf = make_points(n)
     t0 = time.perf_counter()
-    style = {} if renderer == "folium" else {"renderer": renderer}
+    style = {} if renderer in ("folium", "files") else {"renderer": renderer}
     m = build_map(
         [MapLayer("enterprises", "企业", gdf, "#d62728", "point", style=style)],
         gl_threshold=n + 1 if renderer == "folium" else 0,
+        gl_data="files" if renderer == "files" else "inline",
     )
     html = m.get_root().render()
     dt = time.perf_counter() - t0
     Path(out).write_text(html, encoding="utf-8")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"build_s": dt, "html_mb": len(html.encode()) / 1e6, "peak_rss_mb": rss}))
+    row = {"build_s": dt, "html_mb": len(html.encode()) / 1e6, "peak_rss_mb": rss}
+    if renderer == "files":  # the data files fetched by the page
+        import re
+
+        from render.webmap import GL_CACHE_DIR
+
+        names = re.findall(r"/app/static/cache/([0-9a-f]{40}\.(?:bin|props))", html)
+        row["data_files_mb"] = sum((GL_CACHE_DIR / x).stat().st_size for x in names) / 1e6
+    print(json.dumps(row))
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -297,8 +317,54 @@ def _app_project(n: int, folder: str) -> str:
     return path
 
 
+_IFRAME = "iframe[title*='st_folium']"
+
+
+def _app_load(page, url: str, cap_s: float, *, reload: bool = False) -> dict:
+    """Open (or reload) the app; seconds until the large layer is drawn, and the map's part."""
+    marks: dict = {}
+    t0 = time.perf_counter()
+
+    def on_request(r):
+        if "st_folium" in r.url and "index.html" in r.url and "component" not in marks:
+            marks["component"] = time.perf_counter() - t0
+
+    page.on("request", on_request)
+    if reload:
+        page.reload(wait_until="commit")
+    else:
+        page.goto(url, wait_until="commit")
+    frame = page.frame_locator(_IFRAME).first
+    frame.locator("[data-innomap-ready]").wait_for(timeout=cap_s * 1000)
+    frame.locator("canvas.innomap-gl-canvas").first.wait_for(timeout=cap_s * 1000)
+    dt = time.perf_counter() - t0
+    page.remove_listener("request", on_request)
+    return {"total_s": dt, "map_s": dt - marks.get("component", 0.0)}
+
+
+def _app_rerun_keeps_map(page, cap_s: float) -> dict:
+    """A rerun that does not change the map (a search without hits): seconds, and whether the
+    map was reloaded or its data fetched again."""
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url) if "/app/static/cache/" in r.url else None)
+    inner = next(f for f in page.frames if f.query_selector("[data-innomap-ready]"))
+    inner.evaluate("() => { window.__benchKept = 1; }")
+    t0 = time.perf_counter()
+    page.get_by_label("名称搜索").first.fill("不存在的企业xyz")
+    page.keyboard.press("Enter")
+    page.get_by_text("没有找到匹配的名称").first.wait_for(timeout=cap_s * 1000)
+    dt = time.perf_counter() - t0
+    page.wait_for_timeout(1000)
+    inner = next(f for f in page.frames if f.query_selector("[data-innomap-ready]"))
+    return {
+        "rerun_s": dt,
+        "rerun_map_reloaded": inner.evaluate("() => window.__benchKept !== 1"),
+        "rerun_data_fetched": len(fetched),
+    }
+
+
 def _app_run(n: int, warm: int, cap_s: float) -> dict:
-    """First paint of the app's map page with ``n`` extra points (server build included)."""
+    """The app's map page with ``n`` points (server build included), see the module docstring."""
     from playwright.sync_api import sync_playwright
 
     from tests.test_e2e_browser import _free_port, start_app, stop_app
@@ -306,58 +372,96 @@ def _app_run(n: int, warm: int, cap_s: float) -> dict:
     folder = tempfile.mkdtemp(prefix="map_bench_app_")
     t = time.perf_counter()
     ref = _app_project(n, folder)
-    res = {"points": n, "project_write_s": time.perf_counter() - t}
+    res: dict = {"points": n, "project_write_s": time.perf_counter() - t}
     port = _free_port()
     proc = start_app(port, INNOMAP_PROJECT=ref)
     url = f"http://127.0.0.1:{port}"
-    loads = []
+    fresh, reloads = [], []
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            for _ in range(1 + warm):
+            try:
+                for _ in range(1 + warm):  # a new browser context each: nothing cached
+                    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                    fresh.append(_app_load(page, url, cap_s))
+                    page.close()
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                t0 = time.perf_counter()
-                page.goto(url)
-                frame = page.frame_locator("iframe[title*='st_folium']").first
-                try:
-                    frame.locator("[data-innomap-ready]").wait_for(timeout=cap_s * 1000)
-                    frame.locator("canvas.innomap-gl-canvas").first.wait_for(timeout=cap_s * 1000)
-                except Exception:
-                    res["first_paint"] = f"did not finish in {cap_s:.0f} s"
-                    break
-                loads.append(time.perf_counter() - t0)
-                page.close()
+                _app_load(page, url, cap_s)
+                for _ in range(max(warm, 1)):  # the same browser: its cache warm
+                    reloads.append(_app_load(page, url, cap_s, reload=True))
+                res.update(_app_rerun_keeps_map(page, cap_s))
+            except Exception as exc:
+                res["first_paint"] = f"did not finish in {cap_s:.0f} s ({type(exc).__name__})"
             browser.close()
         with open(f"/proc/{proc.pid}/status") as f:
             hwm = [ln for ln in f if ln.startswith("VmHWM")]
         res["server_peak_rss_mb"] = int(hwm[0].split()[1]) / 1024 if hwm else None
     finally:
         stop_app(proc)
-    if loads:
-        res["first_paint_cold_s"] = loads[0]
-        if len(loads) > 1:
-            res["first_paint_warm_s"] = statistics.median(loads[1:])
+    if fresh:
+        res["first_paint_cold_s"] = fresh[0]["total_s"]
+        res["map_part_cold_s"] = fresh[0]["map_s"]
+    if len(fresh) > 1:
+        res["first_paint_warm_new_browser_s"] = statistics.median(x["total_s"] for x in fresh[1:])
+        res["map_part_warm_s"] = statistics.median(x["map_s"] for x in fresh[1:])
+    if reloads:
+        res["first_paint_warm_reload_s"] = statistics.median(x["total_s"] for x in reloads)
+        res["map_part_reload_s"] = statistics.median(x["map_s"] for x in reloads)
     return res
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.2f}" if v == v else "wrong record"
+    return "-" if v is None else str(v)
+
+
+def _table(results: list[dict], app: dict | None) -> str:
+    """The results side by side (one row per size and renderer), then the app's page."""
+    cols = [
+        ("points", "points"),
+        ("renderer", "renderer"),
+        ("build_s", "build s"),
+        ("html_mb", "page MB"),
+        ("data_files_mb", "data files MB"),
+        ("first_paint_cold_s", "paint cold s"),
+        ("first_paint_warm_s", "paint warm s"),
+        ("redraw_ms_median", "pan/zoom redraw ms"),
+        ("pan_frame_ms_median", "pan frame ms"),
+        ("pan_frame_ms_p95", "pan frame p95 ms"),
+        ("click_identify_s", "click s"),
+        ("drawn_by", "drawn by"),
+    ]
+    lines = [" | ".join(h for _, h in cols), " | ".join("---" for _ in cols)]
+    for r in results:
+        row = [_fmt(r.get(k)) for k, _ in cols]
+        if "first_paint" in r:  # did not finish
+            row[4] = row[5] = r["first_paint"]
+        lines.append(" | ".join(row))
+    if app:
+        lines.append("")
+        lines.append("app map page: " + ", ".join(f"{k} {_fmt(v)}" for k, v in app.items()))
+    return "\n".join(lines)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="50000,200000,1000000")
-    ap.add_argument("--renderers", default="canvas,webgl,folium")
+    ap.add_argument("--renderers", default="files,webgl,folium")
     ap.add_argument("--warm", type=int, default=3)
     ap.add_argument("--cap-s", type=float, default=90.0)
     ap.add_argument("--json", help="also write the results to this file")
     ap.add_argument(
-        "--app", type=int, help="instead: the app's map page with this many extra points"
+        "--app-points",
+        type=int,
+        default=1_000_000,
+        help="then the app's map page with this many points (0: not measured)",
     )
     ap.add_argument("--_build", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--_measure", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._build:
         _build(int(args._build[0]), args._build[1], args._build[2])
-        return
-    if args.app:
-        print(json.dumps(_app_run(args.app, args.warm, args.cap_s)), flush=True)
         return
     if args._measure:
         url, probe = args._measure[0], json.loads(args._measure[1])
@@ -371,7 +475,7 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="map_bench_")
     srv, base = _serve(tmp)
     results = []
-    for n in [int(s) for s in args.sizes.split(",")]:
+    for n in [int(s) for s in args.sizes.split(",") if s.strip()]:
         gdf = make_points(n)
         i = n // 3
         probe = (str(gdf["name"].iloc[i]), gdf.geometry.x.iloc[i], gdf.geometry.y.iloc[i])
@@ -393,6 +497,7 @@ def main() -> None:
             if os.path.exists(out):
                 url = f"{base}/{Path(out).name}"
                 row.update(_measure_in_child(url, args.cap_s, args.warm, probe))
+                _remove_data_files(out)
                 os.unlink(out)
             results.append(row)
             print(json.dumps(row, ensure_ascii=False, default=str), flush=True)
@@ -401,6 +506,26 @@ def main() -> None:
                     json.dumps(results, ensure_ascii=False, indent=1, default=str)
                 )
     srv.shutdown()
+    app = None
+    if args.app_points:
+        app = _app_run(args.app_points, args.warm, args.cap_s)
+        print(json.dumps({"app": app}, default=str), flush=True)
+        if args.json:
+            Path(args.json).write_text(
+                json.dumps({"maps": results, "app": app}, ensure_ascii=False, indent=1, default=str)
+            )
+    print(_table(results, app), flush=True)
+
+
+def _remove_data_files(html_path: str) -> None:
+    """Remove the data files a ``files`` page fetched (they are in the app's static/cache)."""
+    import re
+
+    from render.webmap import GL_CACHE_DIR
+
+    html = Path(html_path).read_text(encoding="utf-8")
+    for name in re.findall(r"/app/static/cache/([0-9a-f]{40}\.(?:bin|props))", html):
+        (GL_CACHE_DIR / name).unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
