@@ -63,6 +63,8 @@ def _source():
         type=[e.lstrip(".") for e in ALLOWED_EXTENSIONS],
         key="imp_file",
     )
+    if up is not None and up.file_id == st.session_state.get("imp_released"):
+        return None, ""  # added to the project already: released, not read again
     if up is not None:
         if not upload_ok(up, max_mb=settings.IMPORT_UPLOAD_MAX_MB, fix=_TOO_LARGE_FIX):
             return None, ""  # refused before its bytes are read
@@ -427,6 +429,7 @@ def _release(src) -> None:
         st.session_state.pop(key, None)
     if isinstance(src, Path):
         return
+    st.session_state["imp_released"] = src.file_id
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx()
