@@ -34,6 +34,21 @@ def test_run_with_ticks_ticks_in_the_callers_thread_and_raises_the_workers_error
     assert run_with_ticks(lambda: 3, tick=None) == 3
 
 
+def test_work_in_the_worker_acts_as_the_signed_in_user(tmp_path, monkeypatch):
+    """A store write in the worker (e.g. a road network kept) is the page's user's, not
+    nobody's: refused for a viewer, allowed for an editor."""
+    from layers.auth import Actor, current_actor, set_actor
+    from workflows.progress import run_with_ticks
+
+    monkeypatch.setenv("INNOMAP_USERS", str(tmp_path / "users.txt"))  # enforcing
+    set_actor(Actor("li", "editor"))
+    try:
+        who = run_with_ticks(lambda: time.sleep(0.1) or current_actor(), tick=lambda _s: None)
+    finally:
+        set_actor(None)
+    assert who == Actor("li", "editor")
+
+
 def _csv(tmp_path, n: int):
     path = tmp_path / "firms.csv"
     lines = ["id,name,lon,lat,source,coord_precision_m,synthetic,as_of"]

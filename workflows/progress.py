@@ -11,6 +11,7 @@ finish on its own and its result is dropped.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable
@@ -29,17 +30,21 @@ def run_with_ticks(
 ) -> T:
     """``fn()``; while it runs, ``tick(elapsed_seconds)`` every ``every_s`` in this thread.
 
-    Without ``tick`` the function simply runs here. An exception of ``fn`` is
+    Without ``tick`` the function simply runs here. The worker runs in a copy of
+    this thread's context, so context variables such as the acting user of
+    :mod:`layers.auth` hold there too (a store write in the worker is the same
+    user's). An exception of ``fn`` is
     raised here; an exception of ``tick`` (e.g. Streamlit stopping the page)
     leaves the worker running and propagates.
     """
     if tick is None:
         return fn()
     box: dict = {}
+    context = contextvars.copy_context()  # the acting user (layers.auth) goes with the work
 
     def work() -> None:
         try:
-            box["value"] = fn()
+            box["value"] = context.run(fn)
         except BaseException as exc:  # handed to the caller's thread
             box["error"] = exc
 
