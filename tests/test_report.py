@@ -206,10 +206,17 @@ def test_reports_just_computed(proj):
     rep = clusters.run(
         p, clusters.ClustersRequest(layers=("enterprises",), eps_m=200, min_samples=2)
     )
-    data, meta = report.build(p, ReportRequest(dpi=DPI), reports=[(rep, "页面")])
+    steps: list[tuple[int, int]] = []
+    data, meta = report.build(
+        p,
+        ReportRequest(dpi=DPI),
+        reports=[(rep, "页面"), (rep, "再一次")],
+        on_progress=lambda d, t: steps.append((d, t)),
+    )
+    assert steps == [(0, 3), (1, 3), (2, 3), (3, 3)]  # two sections, then the document
     doc = Document(io.BytesIO(data))
     assert "本次分析 (未保存)" in [x.text for x in doc.paragraphs]
-    assert len(doc.inline_shapes) == 1 and meta.summary["runs"][0] == {
+    assert len(doc.inline_shapes) == 2 and meta.summary["runs"][0] == {
         "id": "",
         "analysis": "clusters",
         "title": "页面",

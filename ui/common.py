@@ -75,8 +75,12 @@ def save_run_button(project: Project, report, *, key: str, title: str) -> None:
         )
         return
     if not auth.can("editor"):
-        st.caption(T("查看者不能保存分析 (需要编辑者角色)。",
-                     "Viewers cannot save runs (the editor role is needed)."))
+        st.caption(
+            T(
+                "查看者不能保存分析 (需要编辑者角色)。",
+                "Viewers cannot save runs (the editor role is needed).",
+            )
+        )
         return
     if st.button(T("保存本次分析", "Save this run"), key=key):
         small = {k: g for k, g in report.layers.items() if len(g) <= 20_000}
@@ -102,8 +106,14 @@ def report_button(project: Project, run_or_report, *, key: str, title: str = "")
         saved = isinstance(run_or_report, RunRecord)
         req = ReportRequest(runs=(run_or_report.id,) if saved else ())
         kw = {} if saved else {"reports": [(run_or_report, title)]}
-        with st.spinner(T("正在生成报告…", "Building the report…")):
-            out = guarded(build, project, req, **kw)
+        from ui.progress import ProgressBar  # ui.progress uses this module's T
+
+        with ProgressBar(
+            T("正在生成报告", "Building the report"),
+            key=f"{key}_docx_progress",
+            unit=T("步", "steps"),
+        ) as bar:  # one step per section (maps drawn), then the document
+            out = guarded(bar.run, lambda progress: build(project, req, on_progress=progress, **kw))
         if out is not None:
             st.session_state[f"{key}_docx"] = (id(run_or_report), out[0])
     made = st.session_state.get(f"{key}_docx")
@@ -168,8 +178,13 @@ def pack_buttons(
                 unit=field_unit,
             )
 
-        with st.spinner(T("正在生成资料包…", "Building the pack…")):
-            data = guarded(build)
+        from ui.progress import ProgressBar
+
+        with ProgressBar(
+            T("正在生成资料包 (打印图、图层、表格)", "Building the pack (maps, layers, tables)"),
+            key=f"{prefix}_pack_progress",
+        ) as bar:  # no counts from the pack writer: the seconds, and a cancel
+            data = guarded(bar.run, lambda _progress: build())
         if data is not None:
             st.session_state[f"{prefix}_pack"] = data
     if f"{prefix}_pack" in st.session_state:

@@ -26,6 +26,7 @@ from export.report_docx import (
 from layers.errors import InnoMapError
 from layers.project import Project, RunRecord
 from workflows.common import Report, share_text
+from workflows.progress import ProgressFn, stages
 
 __all__ = ["FORMATS", "ReportRequest", "build", "run", "section_from_report", "section_from_run"]
 
@@ -155,23 +156,38 @@ def build(
     request: ReportRequest,
     *,
     reports: list[tuple[Report, str]] | None = None,
+    on_progress: ProgressFn | None = None,
 ) -> tuple[bytes, Report]:
     """The report file's bytes and a :class:`Report` whose summary describes it.
 
     ``reports`` — ``(workflow report, title)`` pairs just computed (e.g. on a page)
-    — are reported instead of saved runs when given.
+    — are reported instead of saved runs when given. ``on_progress(done, total)``
+    counts the steps: one per analysis section (maps and charts drawn), one for the
+    document, one more for the PDF conversion.
     """
     if request.format == "pdf":
         libreoffice()  # before any work: say at once that PDF needs LibreOffice
     if reports:
-        sections = [section_from_report(project, r, title=t, dpi=request.dpi) for r, t in reports]
-    else:
-        sections = [
-            section_from_run(project, rec, dpi=request.dpi) for rec in _runs(project, request.runs)
+        make = [
+            lambda r=r, t=t: section_from_report(project, r, title=t, dpi=request.dpi)
+            for r, t in reports
         ]
+    else:
+        make = [
+            lambda rec=rec: section_from_run(project, rec, dpi=request.dpi)
+            for rec in _runs(project, request.runs)
+        ]
+    step = stages(on_progress, len(make) + 1 + (request.format == "pdf"))
+    step(0)
+    sections = []
+    for i, section in enumerate(make, start=1):
+        sections.append(section())
+        step(i)
     data = build_docx(project, sections, title=request.title)
+    step(len(make) + 1)
     if request.format == "pdf":
         data = docx_to_pdf(data)
+        step(len(make) + 2)
     share = max(float(s.summary.get("synthetic_share") or 0) for s in sections)
     summary = {
         "project": project.name,
