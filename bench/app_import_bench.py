@@ -132,16 +132,26 @@ def bench_app(csv: Path, n: int, folder: Path, *, map_timeout_s: float) -> dict:
             out["server_start_mb"] = round(_hwm_mb(proc.pid) or 0)
             t0 = time.perf_counter()
             page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(csv))
-            page.get_by_test_id("stMetricValue").first.wait_for(timeout=600_000)
+            page.get_by_test_id("stMetricValue").first.wait_for(timeout=300_000)
             out["preview_s"] = round(time.perf_counter() - t0, 1)
+            page.get_by_test_id("stSelectbox").first.click()  # the kind: enterprises
+            page.get_by_role("option", name="科技企业").click()
+            page.get_by_test_id("stMetricValue").nth(1).get_by_text(str(n)).wait_for(
+                timeout=300_000
+            )
+            out["preview_enterprises_s"] = round(time.perf_counter() - t0, 1)
             out["rows_shown"] = page.get_by_test_id("stMetricValue").first.inner_text()
-            page.get_by_text("WGS84 (GPS/天地图)").click(timeout=600_000)  # the CRS question
+            print("preview", out, file=sys.stderr, flush=True)
+            page.screenshot(path=str(folder / "preview.png"))
+            page.get_by_text("WGS84 (GPS/天地图)").click(timeout=120_000)  # the CRS question
             add = page.get_by_role("button", name="加入项目")
             add.wait_for(timeout=600_000)
             out["addable_s"] = round(time.perf_counter() - t0, 1)
+            print("addable", out, file=sys.stderr, flush=True)
             add.click()
             page.get_by_text("已加入项目").first.wait_for(timeout=600_000)
             out["added_s"] = round(time.perf_counter() - t0, 1)
+            print("added", out, file=sys.stderr, flush=True)
             page.get_by_test_id("stSidebarNav").get_by_role("link").first.click()
             ready = page.frame_locator("iframe[title*='st_folium']").first.locator(
                 "[data-innomap-ready]"
@@ -180,7 +190,9 @@ def main() -> None:
             csv = make_csv(folder / f"企业名单_{n}.csv", n)
             row = {"rows": n, "csv_mb": round(os.path.getsize(csv) / 2**20, 1)}
             row["geopandas"] = bench_geopandas(csv, folder)
+            print(row, file=sys.stderr, flush=True)
             row["cli"] = bench_cli(csv, folder)
+            print(row, file=sys.stderr, flush=True)
             if not args.skip_app:
                 row["app"] = bench_app(csv, n, folder, map_timeout_s=args.map_timeout_s)
             results[n] = row

@@ -901,9 +901,11 @@ def import_file(
     bad_rows = sorted({i.row for i in all_errors if i.row is not None})
     rejected = pd.DataFrame(gdf.drop(columns="geometry").iloc[bad_rows]).copy()
     rejected.insert(0, "row", [int(lines[r]) for r in bad_rows])
-    rejected["reason"] = [
-        "; ".join(f"{i.field}: {i.message}" for i in all_errors if i.row == r) for r in bad_rows
-    ]
+    reasons: dict[int, list[str]] = {}
+    for i in all_errors:  # grouped once: a file with many rejected rows stays linear
+        if i.row is not None:
+            reasons.setdefault(i.row, []).append(f"{i.field}: {i.message}")
+    rejected["reason"] = ["; ".join(reasons[r]) for r in bad_rows]
     valid = gdf.drop(index=gdf.index[bad_rows]).reset_index(drop=True)
     return ImportReport(
         file=p.name,

@@ -45,6 +45,7 @@ from workflows.importing import run as run_import
 KINDS = [k for k, s in REGISTRY.items() if s.geometry == "point"] + ["zones"]
 CRS_CHOICES = ["", "WGS84", "CGCS2000", "GCJ-02", "BD-09", "EPSG", "GK3"]
 ASK_CHOICES = ("WGS84", "GCJ-02", "BD-09")
+_ERRORS_SHOWN = 1_000
 _TOO_LARGE_FIX = (
     "请拆分文件, 或在服务器上用 python cli.py project add 导入",
     "split the file, or import it on the server with python cli.py project add",
@@ -351,7 +352,15 @@ def _issues(rep) -> None:
                 f"{len(rep.errors)} errors (these rows are not imported)",
             )
         )
-        show_table(pd.DataFrame(rows(rep.errors)), key="imp_errors", downloads=False)
+        shown = rep.errors[:_ERRORS_SHOWN]  # all of them are in the download below
+        if len(shown) < len(rep.errors):
+            st.caption(
+                T(
+                    f"显示前 {len(shown):,} 个错误; 全部被拒绝的行及原因见下载。",
+                    f"The first {len(shown):,} errors; download the rejected rows for all.",
+                )
+            )
+        show_table(pd.DataFrame(rows(shown)), key="imp_errors", downloads=False)
         csv = safe_csv(rep.rejected)  # formulas neutralised, CR/LF quoted
         st.download_button(
             T("下载被拒绝的行 (CSV, 含原因)", "Download rejected rows (CSV with reason)"),
