@@ -9,6 +9,7 @@ caches it as ``.npz`` so a large network loads in well under a second on later s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,17 +17,23 @@ from shapely.geometry import LineString
 
 from layers.errors import InnoMapError
 
-__all__ = ["NetworkError", "read_network_edges"]
+__all__ = ["ROWS_STEP", "NetworkError", "RowsFn", "read_network_edges"]
 
 
 class NetworkError(InnoMapError):
     """Raised for unusable road networks or reach inputs; the message names the fix."""
 
 
+#: ``on_rows(read, total)``: road rows (ways or features) read so far; ``total`` 0 when unknown.
+RowsFn = Callable[[int, int], None]
+
+#: Rows between two ``on_rows`` calls (and the chunk of a chunked feature read).
+ROWS_STEP = 50_000
+
 _CLASS_COLUMNS = ("highway", "fclass", "class", "road_class", "type", "等级", "道路等级")
 
 
-def _read_osm(path: Path) -> gpd.GeoDataFrame:
+def _read_osm(path: Path, on_rows: RowsFn | None = None) -> gpd.GeoDataFrame:
     import osmium
 
     ways = []
@@ -38,6 +45,8 @@ def _read_osm(path: Path) -> gpd.GeoDataFrame:
             hw = w.tags.get("highway")
             if not hw:
                 continue
+            if on_rows is not None and len(ways) % ROWS_STEP == ROWS_STEP - 1:
+                on_rows(len(ways) + 1, 0)  # the number of ways is known only at the end
             refs, coords = [], []
             for n in w.nodes:
                 if not n.location.valid():
@@ -96,11 +105,29 @@ def _read_graphml(path: Path) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(edges, geometry="geometry", crs=g.graph.get("crs", "EPSG:4326"))
 
 
-def _read_lines(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+def _read_chunked(path: Path, layer: str | None, on_rows: RowsFn | None) -> gpd.GeoDataFrame:
+    """All features, in chunks of :data:`ROWS_STEP` with ``on_rows`` after each when the
+    count is known and large (one read otherwise)."""
+    import pandas as pd
     import pyogrio
 
+    info = pyogrio.read_info(path, layer=layer)
+    total = int(info.get("features") or -1)
+    random_access = info.get("driver") in ("GPKG", "ESRI Shapefile")  # others rescan per chunk
+    if on_rows is None or total <= ROWS_STEP or not random_access:
+        return pyogrio.read_dataframe(path, layer=layer)
+    parts = []
+    for start in range(0, total, ROWS_STEP):
+        parts.append(
+            pyogrio.read_dataframe(path, layer=layer, skip_features=start, max_features=ROWS_STEP)
+        )
+        on_rows(min(start + ROWS_STEP, total), total)
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
+
+
+def _read_lines(path: Path, layer: str | None, on_rows: RowsFn | None = None) -> gpd.GeoDataFrame:
     try:
-        gdf = pyogrio.read_dataframe(path, layer=layer)
+        gdf = _read_chunked(path, layer, on_rows)
     except Exception as exc:  # pyogrio raises DataSourceError/DataLayerError etc.
         raise NetworkError(
             f"{path.name}: 无法读取路网文件 / cannot read the road file ({type(exc).__name__})"
@@ -117,8 +144,13 @@ def _read_lines(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     return out[~out.geometry.isna()].reset_index(drop=True)
 
 
-def read_network_edges(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
+def read_network_edges(
+    path: str | Path, *, layer: str | None = None, on_rows: RowsFn | None = None
+) -> gpd.GeoDataFrame:
     """Read road edges from an OSM XML/PBF, GraphML, GeoPackage or Shapefile path.
+
+    ``on_rows(read, total)`` is called every :data:`ROWS_STEP` road rows (OSM ways,
+    features; ``total`` 0 while unknown) and once at the end with the edges made.
 
     Raises
     ------
@@ -134,12 +166,16 @@ def read_network_edges(path: str | Path, *, layer: str | None = None) -> gpd.Geo
         else p.suffix.lower()
     )
     if suffix in (".osm", ".xml", ".pbf", ".osm.pbf"):
-        return _read_osm(p)
-    if suffix == ".graphml":
-        return _read_graphml(p)
-    if suffix in (".gpkg", ".shp", ".geojson", ".zip"):
-        return _read_lines(p, layer)
-    raise NetworkError(
-        f"{p.name}: 不支持的路网格式 / unsupported network format {suffix!r}: "
-        "use .osm, .osm.pbf, .graphml, .gpkg or .shp"
-    )
+        edges = _read_osm(p, on_rows)
+    elif suffix == ".graphml":
+        edges = _read_graphml(p)
+    elif suffix in (".gpkg", ".shp", ".geojson", ".zip"):
+        edges = _read_lines(p, layer, on_rows)
+    else:
+        raise NetworkError(
+            f"{p.name}: 不支持的路网格式 / unsupported network format {suffix!r}: "
+            "use .osm, .osm.pbf, .graphml, .gpkg or .shp"
+        )
+    if on_rows is not None:
+        on_rows(len(edges), len(edges))
+    return edges

@@ -73,21 +73,43 @@ def test_import_counts_rows_and_reports_them(tmp_path):
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
 
 
-def test_network_reports_steps_then_a_cached_graph_at_once(tmp_path):
+def test_network_counts_road_rows_read_then_a_cached_graph_at_once(tmp_path, monkeypatch):
+    from layers import networks
     from layers.project import open_project
     from tests.fixtures_net import write_osm_xml
-    from workflows.network import NETWORK_STEPS, load_network
+    from workflows.network import load_network
 
+    monkeypatch.setattr(networks, "ROWS_STEP", 4)  # a count every 4 ways of a tiny file
     osm = write_osm_xml(tmp_path / "n.osm", lon0=121.6, lat0=29.9, n=6, step_deg=0.002)
     crs = open_project(None).metric_crs()
     calls, on_progress = _recorder()
     g = load_network(osm, crs=crs, cache_dir=tmp_path / "c", on_progress=on_progress)
     assert g.n_nodes > 0
-    assert [c for c in calls if c[1]][:3] == [(0, 3), (1, 3), (2, 3)]
-    assert calls[-1] == (NETWORK_STEPS, NETWORK_STEPS)
+    assert calls[0] == (4, 0) and calls[1] == (8, 0)  # ways read, the total not known yet
+    assert calls[-1][0] == calls[-1][1] > 8  # then every edge made, before the graph is built
     calls2, on_progress2 = _recorder()
-    load_network(osm, crs=crs, cache_dir=tmp_path / "c", on_progress=on_progress2)
-    assert calls2 == [(3, 3)]
+    g2 = load_network(osm, crs=crs, cache_dir=tmp_path / "c", on_progress=on_progress2)
+    assert calls2 == [(g2.n_edges, g2.n_edges)]  # cached: done at once
+
+
+def test_road_file_read_in_counted_chunks(tmp_path, monkeypatch):
+    """A GeoPackage of road lines is read in chunks with rows read / rows in the file,
+    every feature once."""
+    import geopandas as gpd
+    import shapely
+
+    from layers import networks
+
+    monkeypatch.setattr(networks, "ROWS_STEP", 3)
+    lines = [
+        shapely.LineString([(121.6 + i * 1e-3, 29.9), (121.6 + i * 1e-3, 29.901)]) for i in range(8)
+    ]
+    gdf = gpd.GeoDataFrame({"highway": [f"r{i}" for i in range(8)]}, geometry=lines, crs=4326)
+    gdf.to_file(tmp_path / "roads.gpkg", engine="pyogrio")
+    calls, on_rows = _recorder()
+    edges = networks.read_network_edges(tmp_path / "roads.gpkg", on_rows=on_rows)
+    assert calls == [(3, 8), (6, 8), (8, 8), (8, 8)]
+    assert list(edges["highway"]) == [f"r{i}" for i in range(8)]
 
 
 def test_siting_counts_the_candidates_evaluated(tmp_path):

@@ -137,13 +137,9 @@ def network_controls(project: Project):
     with ProgressBar(
         T("正在准备路网(仅首次)", "Preparing the network (first time)"),
         key="net_progress",
-        unit=T("步", "steps"),
+        unit=T("条道路已读", "road rows read"),
         lazy=True,
-        stages=(
-            T("读取路段", "reading the roads"),
-            T("构建节点与路段", "building nodes and links"),
-            T("写入缓存", "writing the cache"),
-        ),
+        after=T("构建节点与路段、写入缓存…", "building nodes and links, writing the cache…"),
     ) as bar:
         graph = guarded(bar.run, lambda progress: project_graph(project, ref, on_progress=progress))
     if graph is None:

@@ -88,8 +88,10 @@ class ProgressBar:
     def label(self, done: int, total: int) -> str:
         """The bar's text for ``(done, total)``."""
         secs = time.monotonic() - self._start
-        if not total:
-            return f"{self.text} · {secs:.0f} {T('秒', 's')}"
+        if not total:  # nothing counted yet, or counts without a known total
+            unit = f" {self.unit}" if self.unit and done else ""
+            counted = f": {done:,}{unit}" if done else ""
+            return f"{self.text}{counted} · {secs:.0f} {T('秒', 's')}"
         if self.stages and done < total:
             step = self.stages[min(done, len(self.stages) - 1)]
             return f"{self.text}: {step} ({done + 1:,} / {total:,}) · {secs:.0f} {T('秒', 's')}"

@@ -15,11 +15,10 @@ import numpy as np
 
 from geo.network import RoadGraph, build_road_graph
 from layers.networks import read_network_edges
-from workflows.progress import ProgressFn, run_with_ticks, stages
+from workflows.progress import ProgressFn
 
 __all__ = [
     "CACHE_DIR",
-    "NETWORK_STEPS",
     "add_network_file",
     "load_cached_graph",
     "load_network",
@@ -29,23 +28,31 @@ __all__ = [
 
 CACHE_DIR = Path(os.environ.get("INNOMAP_CACHE", Path(__file__).resolve().parents[1] / "cache"))
 
-#: Steps reported by ``on_progress``: read the edges, build nodes and links, keep the cache.
-NETWORK_STEPS = 3
-
 
 def _build(read, crs, on_progress: ProgressFn | None) -> RoadGraph:
-    """Read the edges and build the graph, reporting steps 0 → 2 (ticks while working)."""
-    step = stages(on_progress, NETWORK_STEPS)
+    """``read(on_rows)`` the edges, reporting road rows read, then build the graph.
 
-    def ticker(i: int):
-        return None if on_progress is None else (lambda _s: step(i))
-
-    step(0)
-    edges = run_with_ticks(read, tick=ticker(0))
-    step(1)
-    graph = run_with_ticks(lambda: build_road_graph(edges, crs=crs), tick=ticker(1))
-    step(2)
+    ``on_progress(done, total)`` counts road rows (OSM ways / features; ``total`` 0
+    while unknown); it ends at ``(n, n)`` before the graph is built, the step a page
+    shows as building nodes and links.
+    """
+    edges = read(on_progress)
+    graph = build_road_graph(edges, crs=crs)
     return graph
+
+
+def _done(graph: RoadGraph, on_progress: ProgressFn | None) -> RoadGraph:
+    """A graph ready at once (cached): one complete ``(edges, edges)`` report."""
+    if on_progress is not None:
+        on_progress(graph.n_edges, graph.n_edges)
+    return graph
+
+
+def _counted(edges, on_rows: ProgressFn | None):
+    """Edges read in one step (a kept network's table): reported once, all read."""
+    if on_rows is not None:
+        on_rows(len(edges), len(edges))
+    return edges
 
 
 def _digest(path: Path) -> str:
@@ -86,28 +93,24 @@ def load_network(
 ) -> RoadGraph:
     """Read and prepare a road network, using the prepared-graph cache when fresh.
 
-    ``on_progress(done, total)`` counts the :data:`NETWORK_STEPS` steps (a cached
-    graph reports only ``(3, 3)``).
+    ``on_progress(done, total)`` counts the road rows read (see :func:`_build`); a
+    cached graph reports only ``(edges, edges)`` at once.
     """
     p = Path(path)
-    done = stages(on_progress, NETWORK_STEPS)
     if p.suffix.lower() == ".npz":
-        done(NETWORK_STEPS)
-        return load_cached_graph(p)
+        return _done(load_cached_graph(p), on_progress)
     cdir = cache_dir or CACHE_DIR
     cached = cdir / f"network-{_digest(p)}.npz" if p.exists() else None
     if cached is not None and cached.exists():
         g = load_cached_graph(cached)
         if crs is None or g.crs == crs:
-            done(NETWORK_STEPS)
-            return g
-    graph = _build(lambda: read_network_edges(p, layer=layer), crs, on_progress)
+            return _done(g, on_progress)
+    graph = _build(lambda rows: read_network_edges(p, layer=layer, on_rows=rows), crs, on_progress)
     if cached is not None:
         try:
             save_graph(graph, cached)
         except OSError:
             pass  # a read-only checkout still works, just without the cache
-    done(NETWORK_STEPS)
     return graph
 
 
@@ -132,14 +135,12 @@ def project_graph(
         if cached.exists():
             g = load_cached_graph(cached)
             if g.crs == crs:
-                stages(on_progress, NETWORK_STEPS)(NETWORK_STEPS)
-                return g
-        graph = _build(lambda: network_edges(project, ref), crs, on_progress)
+                return _done(g, on_progress)
+        graph = _build(lambda rows: _counted(network_edges(project, ref), rows), crs, on_progress)
         try:
             save_graph(graph, cached)
         except OSError:
             pass
-        stages(on_progress, NETWORK_STEPS)(NETWORK_STEPS)
         return graph
     return load_network(ref, crs=crs, cache_dir=cache_dir, on_progress=on_progress)
 
