@@ -22,14 +22,32 @@ def assign_zones(points: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> pd.Series
         return pd.Series([""] * len(points), index=points.index, dtype=object)
     pts = points.geometry.values
     x, y = shapely.get_x(pts), shapely.get_y(pts)
-    parts = []
-    for name, geom in zip(zones["name"], zones.geometry.values, strict=True):
-        inside = shapely.contains_xy(geom, x, y) if geom is not None else np.zeros(len(pts), bool)
-        parts.append(np.where(inside, name, ""))
-    if not parts:
-        return pd.Series([""] * len(points), index=points.index, dtype=object)
-    joined = ["、".join(sorted(z for z in row if z)) for row in zip(*parts, strict=True)]
-    return pd.Series(joined, index=points.index, dtype=object)
+    names = [str(n) for n in zones["name"]]
+    # which zones hold each point, as a combination id: one pass per zone, then one
+    # label per distinct combination (a handful) instead of one join per point
+    combo = np.zeros(len(pts), dtype=np.int64)
+    members: dict[int, tuple[int, ...]] = {0: ()}
+    for k, geom in enumerate(zones.geometry.values):
+        if geom is None or geom.is_empty:
+            continue
+        shapely.prepare(geom)  # in place: a prepared geometry is the same geometry, faster
+        lo_x, lo_y, hi_x, hi_y = geom.bounds
+        near = np.flatnonzero((x >= lo_x) & (x <= hi_x) & (y >= lo_y) & (y <= hi_y))
+        inside = near[shapely.contains_xy(geom, x[near], y[near])]
+        if not len(inside):
+            continue
+        old = combo[inside]
+        new = np.empty_like(old)
+        for c in np.unique(old):  # a new id for each (earlier combination + this zone)
+            nid = len(members)
+            members[nid] = (*members[int(c)], k)
+            new[old == c] = nid
+        combo[inside] = new
+    labels = np.array(
+        ["、".join(sorted(names[k] for k in members[c] if names[k])) for c in range(len(members))],
+        dtype=object,
+    )
+    return pd.Series(labels[combo], index=points.index, dtype=object)
 
 
 @dataclass(frozen=True)
@@ -56,7 +74,8 @@ def filter_layer(gdf: gpd.GeoDataFrame, flt: LayerFilter) -> gpd.GeoDataFrame:
     if flt.districts and "district" in gdf:
         mask &= gdf["district"].isin(flt.districts)
     if flt.zone and "zone" in gdf:
-        mask &= gdf["zone"].str.split("、").apply(lambda zs: flt.zone in zs)
+        hit = {v: flt.zone in str(v).split("、") for v in pd.unique(gdf["zone"])}
+        mask &= gdf["zone"].map(hit).astype(bool)  # decided once per distinct zone label
     if not flt.include_synthetic and "synthetic" in gdf:
         mask &= ~gdf["synthetic"].astype(bool)
     return gdf[mask].copy()

@@ -284,7 +284,7 @@ def assign_districts(points: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> p
         return own
     d = districts.to_crs(points.crs) if districts.crs != points.crs else districts
     spatial = assign_zones(points, d[["name", "geometry"]])
-    spatial = spatial.str.split("、").str[0]
+    spatial = spatial.map({v: v.split("、")[0] for v in pd.unique(spatial)})  # once per label
     return spatial.where(spatial != "", own)
 
 
