@@ -134,7 +134,9 @@ def bench_app(csv: Path, n: int, folder: Path, *, map_timeout_s: float) -> dict:
             page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(csv))
             page.get_by_test_id("stMetricValue").first.wait_for(timeout=300_000)
             out["preview_s"] = round(time.perf_counter() - t0, 1)
-            page.get_by_test_id("stSelectbox").first.click()  # the kind: enterprises
+            print("preview", out, file=sys.stderr, flush=True)
+            main_area = page.get_by_test_id("stMain")
+            main_area.get_by_test_id("stSelectbox").first.click()  # the kind: enterprises
             page.get_by_role("option", name="科技企业").click()
             page.get_by_test_id("stMetricValue").nth(1).get_by_text(str(n)).wait_for(
                 timeout=300_000
