@@ -316,6 +316,7 @@ def _cmd_site(args: argparse.Namespace) -> int:
         skip_invalid=args.skip_invalid,
         include_synthetic_existing=args.include_synthetic_existing,
         include_coarse=args.include_coarse,
+        aggregate_m=args.aggregate_m,
     )
     out = Path(args.out)
     _check_out(out, ["sites.gpkg", "gaps.gpkg", "summary.json"], force=args.force)
@@ -1164,6 +1165,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="count synthetic records of --existing (e.g. generated maker spaces) as existing "
         "incubators (left out and counted in summary.json by default)",
+    )
+    p.add_argument(
+        "--aggregate-m",
+        type=float,
+        dest="aggregate_m",
+        metavar="M",
+        help="choose the sites on demand merged to M-metre cells (large demand, e.g. "
+        f"{settings.SITING_AGGREGATE_M:g}); coverage stays exact and summary.json reports "
+        "the error bound (aggregation_*)",
     )
     _add_project_args(p)
     _add_include_coarse(p)

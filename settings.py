@@ -36,6 +36,8 @@ __all__ = [
     "PRINT_PAPER",
     "PROFILE_BAND_M",
     "PROFILE_BIN_M",
+    "SITING_AGGREGATE_ABOVE_ROWS",
+    "SITING_AGGREGATE_M",
     "SITING_GRID_M",
     "SITING_K",
     "SITING_MINUTES",
@@ -73,6 +75,11 @@ SITING_MINUTES: float = 15.0
 SITING_GRID_M: float = 600.0
 SITING_K: int = 5
 SITING_TIME_LIMIT_S: float = 30.0
+#: Siting on large demand: the sites are chosen on demand merged to cells of
+#: SITING_AGGREGATE_M metres (the coverage before/after stays exact, and the error
+#: bound is reported); the app proposes it above SITING_AGGREGATE_ABOVE_ROWS demand rows.
+SITING_AGGREGATE_M: float = 100.0
+SITING_AGGREGATE_ABOVE_ROWS: int = 100_000
 
 #: Clustering and hot-spot defaults.
 CLUSTER_EPS_M: float = 300.0

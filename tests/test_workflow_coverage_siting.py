@@ -344,6 +344,35 @@ def test_cli_site_workflow_and_print_legend_agree(proj, tmp_path, capsys):
     assert any(lyr.label.startswith("现有孵化器 (1") for lyr in layers)
 
 
+def test_siting_on_merged_demand_reports_its_error_bound(proj, tmp_path, capsys):
+    """aggregate_m: the sites chosen on cells, coverage still exact, the bound reported —
+    through the workflow, the CLI and the page."""
+    p, _ = proj
+    exact = siting.run(p, _site_request(candidates="grid:300"))
+    merged = siting.run(p, _site_request(candidates="grid:300", aggregate_m=200.0))
+    s = merged.summary
+    assert "aggregate_m" not in exact.summary
+    # N1..N3 (50 m apart) share a cell: fewer rows; each moved at most half a cell diagonal
+    assert s["aggregate_m"] == 200.0 and 3 <= s["aggregated_rows"] < 6
+    assert 0 < s["aggregation_max_displacement_m"] <= 200.0 * 2**0.5 / 2 + 1e-6
+    assert s["aggregation_max_minutes"] > 0 and 0 <= s["aggregation_band_share"] <= 1
+    assert s["share_after"] == pytest.approx(exact.summary["share_after"])  # exact coverage
+    assert any("200 米格网合并" in n and "200 m cells" in n for n in merged.notes)
+    for bad in (0.0, -5.0, 1e6, float("nan")):
+        with pytest.raises(InnoMapError, match="aggregate_m"):
+            _site_request(aggregate_m=bad)
+    code, _out, err = _cli(
+        ["site", "--project", p.ref, "--demand", "enterprises", "--existing", "孵化器",
+         "--candidates", "grid:300", "--k", "1", "--minutes", "10", "--aggregate-m", "200",
+         "--out", tmp_path / "agg"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    cli_s = json.loads((tmp_path / "agg" / "summary.json").read_text(encoding="utf-8"))
+    assert cli_s["aggregated_rows"] == s["aggregated_rows"]
+    assert SitingRequest.from_dict(merged.request).aggregate_m == 200.0  # a saved run reruns it
+
+
 def test_siting_default_grid_is_the_settings_grid():
     assert SitingRequest().candidates == f"grid:{app_settings.SITING_GRID_M:g}"
     assert SitingRequest().grid_m == app_settings.SITING_GRID_M
@@ -484,5 +513,9 @@ def test_siting_page_same_numbers(proj, monkeypatch):
     wf = siting.run(p, _site_request(candidates="grid:300"))
     shares = f"{wf.summary['share_before']:.1%} → {wf.summary['share_after']:.1%}"
     assert any(shares in s.value for s in at.success), [s.value for s in at.success]
+    assert at.number_input(key="site_aggregate_m").value == 0.0  # small demand: every point
+    at.number_input(key="site_aggregate_m").set_value(200.0).run()
+    at.button(key="site_run").click().run()
+    assert any("200 米格网合并" in c.value for c in at.caption), [c.value for c in at.caption]
     at.radio(key="site_view").set_value("whatif").run()  # the what-if view (sidebar)
     assert at.metric[1].value == "1"  # what-if baseline: the project's one incubator
