@@ -15,7 +15,10 @@ rows load; rejected rows are kept with a ``reason``; nothing is dropped silently
 from __future__ import annotations
 
 import codecs
+import csv
 import dataclasses
+import io
+import itertools
 import re
 import tempfile
 import unicodedata
@@ -46,6 +49,7 @@ from layers.tabular import (
     ImportFileError,
     RowProblem,
     Table,
+    _sniff_delimiter,
     columns_text,
     dedupe_columns,
     nul_problems,
@@ -443,10 +447,12 @@ def inspect_file(path: str | Path) -> dict:
     fmt = _format_of(p)
     available: list[str] = []
     hidden: list[str] = []
+    columns: list[str] = []
     encoding = None
     try:
         if fmt == "csv":
-            encoding = scan_text(p, name=p.name)[0]
+            encoding, codec, skip = scan_text(p, name=p.name)
+            columns = _csv_header(p, codec, skip)
         elif fmt == "xlsx":
             available, hidden = xlsx_sheets(p, name=p.name)
         elif fmt in ("gpkg", "kml", "geojson"):
@@ -471,7 +477,21 @@ def inspect_file(path: str | Path) -> dict:
         "available": available,
         "hidden": hidden,
         "encoding": encoding,
+        "columns": columns,
     }
+
+
+def _csv_header(p: Path, codec: str, skip: int) -> list[str]:
+    """The header cells of a CSV (its first non-blank line; a hint, e.g. for the kind)."""
+    with open(p, "rb") as raw:
+        raw.seek(skip)
+        text = io.TextIOWrapper(raw, encoding=codec, errors="replace", newline="")
+        for line in itertools.islice(text, 1000):
+            if line.strip("\r\n\ufeff \t"):
+                return [
+                    c.strip() for c in next(csv.reader([line], delimiter=_sniff_delimiter(line)))
+                ]
+    return []
 
 
 _FIX = {

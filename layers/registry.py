@@ -24,6 +24,7 @@ __all__ = [
     "REGISTRY",
     "UnknownLayerError",
     "get_spec",
+    "guess_kind",
     "load_all",
     "load_layer",
     "normalise_columns",
@@ -215,6 +216,48 @@ def get_spec(key: str) -> LayerSpec:
         raise UnknownLayerError(
             f"未知图层 / unknown layer {key!r}: choose one of {', '.join(REGISTRY)}"
         ) from None
+
+
+#: Words that name a kind in a file name or a column header besides its names and subtypes.
+_KIND_WORDS: dict[str, tuple[str, ...]] = {
+    "enterprises": ("企业", "公司", "统一社会信用代码", "信用代码", "高企", "firm", "company"),
+    "incubators": ("孵化", "众创", "incubator", "maker"),
+    "universities": ("高校", "大学", "学院", "院所", "university", "college"),
+    "platforms": ("平台", "实验室", "研究院", "platform", "lab"),
+    "science_venues": ("科普", "科技馆", "museum", "venue"),
+    "communities": ("社区", "小区", "人口", "community", "population"),
+}
+
+
+def guess_kind(file_name: str, columns: list[str] | tuple[str, ...] = ()) -> str | None:
+    """The point kind a file most likely holds, from its name and column headers.
+
+    Each kind scores the words that name it (its key, Chinese names, subtypes and the
+    words of ``_KIND_WORDS``): twice when in the file name, once per matching column.
+    ``None`` when nothing matches or two kinds tie (the user chooses).
+    """
+    stem = file_name.rsplit(".", 1)[0].lower()
+    cols = [str(c).lower() for c in columns]
+    scores: dict[str, int] = {}
+    for key, spec in REGISTRY.items():
+        if spec.geometry != "point":
+            continue
+        words = {
+            key,
+            spec.kind,
+            *spec.name_zh.split("/"),
+            *spec.subtypes,
+            *_KIND_WORDS.get(key, ()),
+        }
+        words = {w.lower() for w in words if len(w) >= 2}
+        score = 2 * any(w in stem for w in words) + sum(any(w in c for w in words) for c in cols)
+        if score:
+            scores[key] = score
+    if not scores:
+        return None
+    best = max(scores.values())
+    top = [k for k, v in scores.items() if v == best]
+    return top[0] if len(top) == 1 else None
 
 
 def normalise_columns(df: pd.DataFrame, spec: LayerSpec) -> pd.DataFrame:

@@ -93,6 +93,34 @@ def test_import_asks_for_the_crs_of_unstated_degrees(app, tmp_path):
     assert open_project(proj).layers["名单"].crs_in == "BD-09"
 
 
+def test_the_likely_kind_is_preselected_and_a_choice_sticks(app, tmp_path):
+    """An enterprise list (its credit-code header, its name) opens as 科技企业, not as the
+    first kind with every row rejected; the planner's own choice is kept on reruns."""
+    at, _ = app
+    p = tmp_path / "企业名录.csv"
+    p.write_text(
+        "统一社会信用代码,企业名称,经度,纬度\n91320700MA1,甲公司,119.17,34.60\n", encoding="utf-8"
+    )
+    at.session_state["imp_path"] = str(p)
+    at.run()
+    assert at.selectbox(key="imp_kind").value == "enterprises"
+    assert [m.value for m in at.metric][:3] == ["1", "1", "0"]
+    at.selectbox(key="imp_kind").set_value("platforms").run()
+    at.run()
+    assert at.selectbox(key="imp_kind").value == "platforms"
+
+
+def test_guess_kind_from_names_and_headers():
+    from layers.registry import guess_kind
+
+    assert guess_kind("企业名单.csv", ["统一社会信用代码", "经度", "纬度"]) == "enterprises"
+    assert guess_kind("list.csv", ["孵化器名称", "lon", "lat"]) == "incubators"
+    assert guess_kind("宁波高校.xlsx") == "universities"
+    assert (
+        guess_kind("data.csv", ["name", "lon", "lat"]) is None
+    )  # nothing to go by: the user picks
+
+
 def test_demo_is_read_only_on_the_import_page(tmp_path, monkeypatch):
     monkeypatch.setenv("INNOMAP_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("INNOMAP_PROJECT", raising=False)

@@ -24,7 +24,7 @@ from layers.errors import InnoMapError
 from layers.geocode import PROVIDERS, provider_key
 from layers.importer import ALLOWED_EXTENSIONS, ImportOptions, inspect_file
 from layers.project import OUTLINE_KINDS, ProjectLayer, add_layer, remove_layer
-from layers.registry import REGISTRY
+from layers.registry import REGISTRY, guess_kind
 from layers.safe import safe_csv
 from render.webmap import MapLayer, build_map
 from ui.common import T, guarded, project_or_stop
@@ -212,6 +212,9 @@ def _read(src, name: str):
             if info is None:
                 return None, None
             st.session_state["imp_info"] = (digest, info)
+            kind = guess_kind(name, info.get("columns") or ())
+            if kind in KINDS:  # a new file: its likely kind preselected (the user may change it)
+                st.session_state["imp_kind"] = kind
         opts = _options(info)
         table = None
         try:
@@ -361,13 +364,14 @@ def _issues(rep) -> None:
                 )
             )
         show_table(pd.DataFrame(rows(shown)), key="imp_errors", downloads=False)
-        csv = safe_csv(rep.rejected)  # formulas neutralised, CR/LF quoted
-        st.download_button(
+        rejected = rep.rejected
+        st.download_button(  # written when clicked: not 600k rows of CSV on every rerun
             T("下载被拒绝的行 (CSV, 含原因)", "Download rejected rows (CSV with reason)"),
-            csv,
+            lambda: safe_csv(rejected),  # formulas neutralised, CR/LF quoted
             file_name="rejected_rows.csv",
             mime="text/csv",
             key="imp_dl_rej",
+            on_click="ignore",
         )
     if rep.warnings:
         with st.expander(T(f"{len(rep.warnings)} 个警告", f"{len(rep.warnings)} warnings")):
