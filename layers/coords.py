@@ -137,8 +137,29 @@ def _parse_one(value) -> float:
     return np.nan
 
 
+def _plain_numbers(values: pd.Series) -> np.ndarray | None:
+    """Every value a plain decimal number or blank (NaN), parsed by Arrow in one pass
+    (a large table's text columns are Arrow strings); None when any value is not."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not isinstance(values, pd.Series) or not isinstance(values.dtype, pd.StringDtype):
+        return None
+    try:
+        arr = pc.utf8_trim_whitespace(pa.array(values, type=pa.string(), from_pandas=True))
+        arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+        if pc.any(pc.match_substring_regex(arr, r"[^0-9.eE+\-]")).as_py():
+            return None  # nan/inf words, fullwidth digits, DMS, hemispheres: the full parser
+        return pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False).astype(float, copy=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        return None
+
+
 def parse_coordinate_series(values: pd.Series) -> np.ndarray:
     """Parse coordinates: plain numbers fast, then fullwidth digits, hemispheres and DMS."""
+    fast = _plain_numbers(values)
+    if fast is not None:
+        return fast
     s = pd.Series(values, dtype=object)
     out = np.array(pd.to_numeric(s, errors="coerce"), dtype=float, copy=True)
     bad = np.flatnonzero(

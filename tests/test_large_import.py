@@ -197,3 +197,36 @@ def test_import_page_reads_a_mid_size_upload_once_and_releases_it(app, tmp_path,
     assert len(reads) == 2 and not at.metric
     leftovers = [f for f in os.listdir(tmp_path) if f.startswith("innomap-upload")]
     assert not leftovers
+
+
+def test_plain_number_columns_parse_as_the_full_parser_does():
+    """Law: where the Arrow fast path answers, it gives what the full coordinate parser
+    gives for the same text (numbers, blanks, signs, exponents); other text falls back."""
+    import numpy as np
+    import pandas as pd
+    from hypothesis import given, settings
+    from hypothesis import strategies as hs
+
+    from layers import coords
+
+    token = hs.one_of(
+        hs.floats(-500, 500, allow_nan=False).map(lambda v: f"{v:.6f}"),
+        hs.floats(-500, 500, allow_nan=False).map(lambda v: f"{v:.3e}"),
+        hs.sampled_from(["", " ", " 29.8 ", "+4", ".5", "5.", "-", "e5", "1e", "1.2.3",
+                         "nan", "inf", "１２１", "120°30'", "N30", "12 34"]),
+    )  # fmt: skip
+
+    @settings(max_examples=150, deadline=None)
+    @given(hs.lists(token, min_size=1, max_size=8))
+    def law(texts):
+        fast = coords._plain_numbers(pd.Series(texts, dtype="string[pyarrow]"))
+        full = coords.parse_coordinate_series(pd.Series(texts, dtype=object))
+        if fast is not None:
+            np.testing.assert_array_equal(fast, full)
+
+    law()
+    # and a clean column does take the fast path
+    assert (
+        coords._plain_numbers(pd.Series(["121.5", "", " 29.8"], dtype="string[pyarrow]"))
+        is not None
+    )
