@@ -106,11 +106,12 @@ def validate_layer(
         return issues
 
     def add_mask(mask, field, values, msg):
+        at = values.iloc if isinstance(values, pd.Series) else values  # only flagged rows read
         for i in np.flatnonzero(np.asarray(mask, dtype=bool)):
-            add(int(i), field, values[i], msg)
+            add(int(i), field, at[i], msg)
 
-    ids = gdf["id"].astype(str).to_numpy()
-    ids_s = pd.Series(ids)
+    ids_s = gdf["id"].astype(str).reset_index(drop=True)
+    ids = ids_s
     empty_id = ids_s.str.strip().eq("").to_numpy()
     add_mask(empty_id, "id", ids, "编号为空 / empty id: give every record a unique id")
     add_mask(
@@ -123,21 +124,21 @@ def validate_layer(
     add_mask(
         names.str.strip().eq(""),
         "name",
-        names.to_numpy(),
+        names,
         "名称为空 / empty name: fill in the record's name",
     )
     src = gdf["source"].astype(str)
     add_mask(
         src.str.strip().eq(""),
         "source",
-        src.to_numpy(),
+        src,
         "缺少数据来源 / missing source: name where the record comes from",
     )
     prec = pd.to_numeric(gdf["coord_precision_m"], errors="coerce").to_numpy(dtype=float)
     add_mask(
         ~(np.isfinite(prec) & (prec > 0)),
         "coord_precision_m",
-        gdf["coord_precision_m"].to_numpy(),
+        gdf["coord_precision_m"].reset_index(drop=True),
         "坐标精度应为正数(米) / precision must be a positive number of metres",
     )
     for col, allowed in (("subtype", spec.subtypes), ("level", spec.levels)):
@@ -146,7 +147,7 @@ def validate_layer(
             add_mask(
                 v.ne("") & ~v.isin(allowed),
                 col,
-                v.to_numpy(),
+                v.reset_index(drop=True),
                 f"取值不在词表中 / not one of: {', '.join(allowed)}",
             )
     if "kind" in gdf.columns:
@@ -154,7 +155,7 @@ def validate_layer(
         add_mask(
             v.ne("") & v.ne(spec.kind),
             "kind",
-            v.to_numpy(),
+            v.reset_index(drop=True),
             f"类别应为 / kind must be {spec.kind!r} for layer {spec.key}",
         )
 
