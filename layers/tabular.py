@@ -460,7 +460,8 @@ def _arrow_stream(src, codec: str, delimiter: str, ncols: int):
         src,
         read_options=pacsv.ReadOptions(
             column_names=names,
-            block_size=FAST_CSV_BLOCK_BYTES,
+            # a transcoded (GBK) stream holds more buffers: smaller blocks keep the peak
+            block_size=FAST_CSV_BLOCK_BYTES if codec == "utf-8" else FAST_CSV_BLOCK_BYTES // 4,
             encoding="utf8" if codec == "utf-8" else codec,
         ),
         parse_options=pacsv.ParseOptions(
@@ -472,7 +473,7 @@ def _arrow_stream(src, codec: str, delimiter: str, ncols: int):
             ignore_empty_lines=True,
         ),
         convert_options=pacsv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.string()),
+            column_types=dict.fromkeys(names, pa.large_string()),
             null_values=[],
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
@@ -532,7 +533,9 @@ def _read_csv_fast(
         record = np.flatnonzero(lengths[line:] > 0)
         rec_lines = record + line + 1  # 1-based file line of every non-empty data line
         del starts, lengths
-        frames: list[pd.DataFrame] = []
+        import pyarrow.compute as pc
+
+        cols: list[list] = [[] for _ in header]  # the kept cells, column by column
         lines: list[np.ndarray] = []
         empty = got = 0
         with pa.OSFile(str(path)) as src:
@@ -544,18 +547,18 @@ def _read_csv_fast(
                     continue
                 if got + n > len(record):
                     return None
-                frame = batch.to_pandas()
-                frame.columns = range(len(header))
-                blank = np.ones(n, dtype=bool)
-                for j in range(len(header)):
-                    blank &= frame[j].str.strip().eq("").to_numpy(dtype=bool)
-                empty += int(np.count_nonzero(blank))
+                # blank as in _csv_block: pandas' str.strip() is utf8_trim_whitespace
+                blank = pc.equal(pc.utf8_trim_whitespace(batch.column(0)), "")
+                for j in range(1, len(header)):
+                    blank = pc.and_(blank, pc.equal(pc.utf8_trim_whitespace(batch.column(j)), ""))
                 at_lines = rec_lines[got : got + n]
-                if blank.any():
-                    keep = np.flatnonzero(~blank)
-                    frame = frame.iloc[keep].reset_index(drop=True)
-                    at_lines = at_lines[keep]
-                frames.append(frame)
+                count = pc.sum(blank).as_py() or 0
+                if count:
+                    empty += count
+                    batch = batch.filter(pc.invert(blank))
+                    at_lines = at_lines[~blank.to_numpy(zero_copy_only=False)]
+                for j in range(len(header)):
+                    cols[j].append(batch.column(j))
                 lines.append(at_lines)
                 got += n
                 done = int(record[got - 1]) + 1  # csv records read (empty lines included)
@@ -566,13 +569,18 @@ def _read_csv_fast(
         raise err.__cause__ from None
     except Exception:  # any doubt: the exact reader decides (and words the error)
         return None
-    if got != len(record) or not sum(len(f) for f in frames):
+    kept = sum(len(a) for a in cols[0])
+    if got != len(record) or not kept:
         return None
     while on_rows is not None and reported[0] < total:  # empty lines after the last row
         reported[0] = min(reported[0] + CSV_BLOCK_ROWS, total)
         on_rows(reported[0])
-    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    del frames
+    series = {}
+    for j in range(len(header)):  # one column at a time: its chunks are freed as it converts
+        series[j] = pa.chunked_array(cols[j], type=pa.large_string()).to_pandas()
+        cols[j] = []
+    frame = pd.DataFrame(series)
+    del series
     frame.columns = header
     notes = [f"跳过 {empty} 个空行 / {empty} empty rows skipped"] if empty else []
     return Table(frame, np.concatenate(lines), [], notes, label)
