@@ -26,6 +26,14 @@ def _ready(page) -> None:
     _idle(page)  # a click while the first run is still going can be lost
 
 
+def _settled(page, locator, timeout_s: float = 60) -> None:
+    """Wait until ``locator`` matches one element (a rerun briefly shows the old one too)."""
+    for _ in range(int(timeout_s * 10)):
+        if locator.count() == 1:
+            return
+        page.wait_for_timeout(100)
+
+
 def _sidebar_tab(page, expander: str, tab: str):
     sb = page.get_by_test_id("stSidebar")
     sb.get_by_text(expander).click()
@@ -73,8 +81,19 @@ def test_project_survives_reload_and_restart(browser, tmp_path):  # noqa: F811
         _ready(page)
         page.get_by_text("点击“计算覆盖”").wait_for(timeout=60000)
         page.get_by_role("button", name="计算覆盖").click()
-        page.get_by_role("tab", name="导出与保存").click(timeout=120000)
-        page.get_by_role("button", name="保存本次分析").click(timeout=120000)
+        tab = page.get_by_role("tab", name="导出与保存")
+        tab.wait_for(timeout=120000)
+        _idle(page)  # a tab chosen during a rerun is reset by it
+        save = page.get_by_role("button", name="保存本次分析")
+        for _ in range(3):
+            _settled(page, tab)
+            tab.click()
+            try:
+                save.wait_for(timeout=20000)
+                break
+            except Exception:  # the page was still rerunning: choose the tab again
+                _idle(page)
+        save.click(timeout=60000)
         page.get_by_text("已保存").wait_for(timeout=60000)
         # reload: still the same project, with the layer
         page.goto(f"{url}/data_page?{query}")
