@@ -17,4 +17,6 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 python -m ruff check .
-python -m pytest "$@"
+# two or more workers (one per core, at most 4); a test file stays on one worker (its
+# module fixtures, its app server)
+python -m pytest -n auto --maxprocesses=4 --dist loadfile "$@"
