@@ -186,6 +186,21 @@ layer.props().then(get => {
 """
 
 
+def _drive(tmp_path, source: str, payload: dict, clicks: list, *extra) -> dict | list:
+    """Run ``static/innomap_gl.js`` under node with a driver script; its JSON answer."""
+    driver = tmp_path / "driver.js"
+    driver.write_text(source, encoding="utf-8")
+    res = subprocess.run(
+        ["node", str(driver), str(STATIC_DIR / "innomap_gl.js"), *map(str, extra)],
+        input=json.dumps({"payload": payload, "clicks": clicks}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
+
+
 @pytest.mark.skipif(shutil.which("node") is None, reason="node not installed")
 def test_browser_code_decodes_the_payload_and_identifies_the_clicked_record(tmp_path):
     """The real static/innomap_gl.js (under node) against the Python encoder."""
@@ -195,17 +210,7 @@ def test_browser_code_decodes_the_payload_and_identifies_the_clicked_record(tmp_
     payload = _gl_payload(_html(gdf, gl_threshold=0))
     picks = [0, 42, 299]
     clicks = [[gdf.geometry.x.iloc[i], gdf.geometry.y.iloc[i]] for i in picks]
-    driver = tmp_path / "driver.js"
-    driver.write_text(_NODE_DRIVER, encoding="utf-8")
-    res = subprocess.run(
-        ["node", str(driver), str(STATIC_DIR / "innomap_gl.js")],
-        input=json.dumps({"payload": payload, "clicks": clicks}),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert res.returncode == 0, res.stderr
-    got = json.loads(res.stdout)
+    got = _drive(tmp_path, _NODE_DRIVER, payload, clicks)
     for i, rec in zip(picks, got, strict=True):
         assert rec["id"] == f"E{i}" and rec["name"] == names[i]
         assert rec["level"] == webmap._fmt(gdf["level"].iloc[i])
@@ -396,17 +401,7 @@ def test_browser_code_fetches_the_data_files_and_identifies(tmp_path, cache_dir)
     payload = _files_payload(build_map([lyr], gl_threshold=0, gl_data="files").get_root().render())
     picks = [0, 150, 299]
     clicks = [[gdf.geometry.x.iloc[i], gdf.geometry.y.iloc[i]] for i in picks]
-    driver = tmp_path / "driver.js"
-    driver.write_text(_NODE_FILES_DRIVER, encoding="utf-8")
-    res = subprocess.run(
-        ["node", str(driver), str(STATIC_DIR / "innomap_gl.js"), str(cache_dir)],
-        input=json.dumps({"payload": payload, "clicks": clicks}),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert res.returncode == 0, res.stderr
-    got = json.loads(res.stdout)
+    got = _drive(tmp_path, _NODE_FILES_DRIVER, payload, clicks, cache_dir)
     assert got["before"] is None and got["n"] == 300  # nothing decoded before the fetch
     assert got["fetched"] == [payload["src"], payload["propsSrc"]]
     for i, rec in zip(picks, got["out"], strict=True):
