@@ -86,3 +86,17 @@ def haizhou_project_in_postgis(server, folder, *, name: str) -> str:
     finally:
         auth.set_actor(None)
     return project_in_store("postgis", base, folder, label=name, server=server)
+
+
+def app_on_page(monkeypatch, project, home, page: str, *, timeout_s: float = 180):
+    """An AppTest of the app opened on ``project`` (own ``INNOMAP_HOME``), switched to
+    ``ui/pages/<page>.py`` without an exception."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("INNOMAP_HOME", str(home))
+    monkeypatch.setenv("INNOMAP_PROJECT", str(project))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout_s)
+    at.run()
+    at.switch_page(f"ui/pages/{page}.py").run()
+    assert not at.exception, at.exception
+    return at

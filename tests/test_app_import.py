@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from layers.crs import wgs84_to_bd09, wgs84_to_gcj02
 from layers.project import create_project, open_project
-from tests.conftest import ROOT
+from tests.conftest import ROOT, app_on_page
 
 
 @pytest.fixture(scope="module")
@@ -23,13 +23,7 @@ def app(tmp_path, lyg_template, monkeypatch):
     """The app opened on a fresh 连云港 project, with its own INNOMAP_HOME."""
     proj = tmp_path / "p.gpkg"
     proj.write_bytes(lyg_template.read_bytes())
-    monkeypatch.setenv("INNOMAP_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("INNOMAP_PROJECT", str(proj))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.run()
-    at.switch_page("ui/pages/import_page.py").run()
-    assert not at.exception, at.exception
-    return at, proj
+    return app_on_page(monkeypatch, proj, tmp_path / "home", "import_page"), proj
 
 
 def test_import_page_adds_into_the_project(app, tmp_path):

@@ -60,8 +60,10 @@ def test_project_survives_reload_and_restart(browser, tmp_path):  # noqa: F811
         sb.get_by_label("项目名称").fill("连云港科创")
         sb.get_by_label("城市(名称或行政区划代码)").fill("连云港市")
         sb.get_by_label("区县(可选, 逗号分隔)").fill("海州区")
+        page.keyboard.press("Tab")  # the last field committed too
+        _idle(page)  # each committed field reruns the page: click when it has settled
         sb.get_by_role("button", name="新建项目").click()
-        sb.get_by_text("项目: 连云港科创").wait_for(timeout=60000)
+        sb.get_by_text("项目: 连云港科创").wait_for(timeout=180000)
         assert "project=" in page.url  # the project is in the URL: a reload keeps it
         query = page.url.split("?", 1)[1]
         # import a file into the new project

@@ -146,19 +146,12 @@ def test_layer_is_written_in_chunks_with_rows_written(tmp_path, monkeypatch):
 
 @pytest.fixture()
 def app(tmp_path, monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
     from layers.project import create_project
+    from tests.conftest import app_on_page
 
     proj = tmp_path / "p.gpkg"
     create_project(proj, name="t", city="宁波市", counties=["镇海区"])
-    monkeypatch.setenv("INNOMAP_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("INNOMAP_PROJECT", str(proj))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("ui/pages/import_page.py").run()
-    assert not at.exception, at.exception
-    return at, proj
+    return app_on_page(monkeypatch, proj, tmp_path / "home", "import_page", timeout_s=120), proj
 
 
 def test_import_page_reads_a_mid_size_upload_once_and_releases_it(app, tmp_path, monkeypatch):
