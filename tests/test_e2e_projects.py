@@ -96,7 +96,8 @@ def test_project_survives_reload_and_restart(browser, tmp_path):  # noqa: F811
             except Exception:  # the page was still rerunning: choose the tab again
                 _idle(page)
         save.click(timeout=60000)
-        page.get_by_text("已保存").wait_for(timeout=60000)
+        # saved (the message may sit in a tab that a rerun under load has switched away from)
+        page.get_by_text("已保存").first.wait_for(state="attached", timeout=60000)
         # reload: still the same project, with the layer
         page.goto(f"{url}/data_page?{query}")
         page.reload()
