@@ -171,13 +171,7 @@ def encode_points(
     dict
         ``{"n", "xy", "synth", "props"}`` as described in the module docstring.
     """
-    raw = encode_points_raw(lon, lat, table, fields, gzip_level=gzip_level)
-    return {
-        "n": raw.n,
-        "xy": base64.b64encode(raw.xy).decode("ascii"),
-        "synth": base64.b64encode(raw.synth).decode("ascii"),
-        "props": base64.b64encode(raw.props).decode("ascii"),
-    }
+    return encode_points_raw(lon, lat, table, fields, gzip_level=gzip_level).as_base64()
 
 
 @dataclass(frozen=True)
@@ -200,6 +194,13 @@ class RawPoints:
     xy: bytes
     synth: bytes
     props: bytes
+
+    def as_base64(self) -> dict:
+        """``{"n", "xy", "synth", "props"}`` with the bytes as ASCII base64 (the inline form)."""
+        b64 = {
+            k: base64.b64encode(getattr(self, k)).decode("ascii") for k in ("xy", "synth", "props")
+        }
+        return {"n": self.n, **b64}
 
 
 def encode_points_raw(

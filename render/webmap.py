@@ -311,8 +311,7 @@ def _gl_raw(gdf: gpd.GeoDataFrame, geoms: gpd.GeoSeries, fields: tuple[str, ...]
 
 def _inline(raw: RawPoints) -> str:
     """The compact payload as a script-safe literal (ASCII base64)."""
-    b64 = {k: base64.b64encode(getattr(raw, k)).decode("ascii") for k in ("xy", "synth", "props")}
-    return json.dumps({"n": raw.n, **b64}, separators=(",", ":"))
+    return json.dumps(raw.as_base64(), separators=(",", ":"))
 
 
 def _files_literal(name: str, n: int) -> str:
