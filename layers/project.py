@@ -28,6 +28,7 @@ import re
 import sqlite3
 import tempfile
 import uuid
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -448,6 +449,7 @@ def open_project(ref: str | os.PathLike | None = None) -> Project:
             f"FROM {_LAYERS} ORDER BY position"
         ).fetchall()
         rej = dict(con.execute(f"SELECT layer, data FROM {_REJECTED}").fetchall())
+        stamps = _table_stamps(con, [r[2] for r in lrows])
         rrows = con.execute(
             f"SELECT id, analysis, title, created_at, request, summary, layers FROM {_RUNS} "
             "ORDER BY created_at, id"
@@ -472,7 +474,7 @@ def open_project(ref: str | os.PathLike | None = None) -> Project:
         for n in nrows
     }
     layers = {
-        row[0]: layer_from_row(row, _read_table(path, row[2], row[1]), rej.get(row[0]))
+        row[0]: layer_from_row(row, _layer_table(path, row[2], row[1], stamps), rej.get(row[0]))
         for row in lrows
     }
     runs = [
@@ -544,10 +546,79 @@ def _io(text: str):
     return StringIO(text)
 
 
-def _read_table(path: Path, tbl: str, kind: str) -> gpd.GeoDataFrame:
+#: Layer tables in memory, by (file, table, kind, ``gpkg_contents.last_change``, rows).
+#: InnoMap never writes a layer table twice (a change writes a new table), and GDAL (so
+#: QGIS) stamps ``last_change`` on every edit of a table: a project opened again after a
+#: change reads only the tables that changed. Weak values: a frame is kept only while an
+#: open project holds it.
+_FRAMES: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def _table_stamps(con: sqlite3.Connection, tables: Iterable[str]) -> dict[str, tuple]:
+    """``{table: (last_change, rows)}`` of feature tables, read in the caller's snapshot."""
+    out = {}
+    for tbl in tables:
+        row = con.execute(
+            "SELECT last_change FROM gpkg_contents WHERE table_name = ?", (tbl,)
+        ).fetchone()
+        if row is None:
+            continue  # not a registered feature table: read (and fail) as before
+        try:
+            (n,) = con.execute(f'SELECT count(*) FROM "{tbl}"').fetchone()
+        except sqlite3.Error:
+            continue
+        out[tbl] = (row[0], int(n))
+    return out
+
+
+def _frame_key(path: Path, tbl: str, kind: str, stamp: tuple) -> tuple:
+    return (str(path.resolve()), tbl, kind, *stamp)
+
+
+def _layer_table(path: Path, tbl: str, kind: str, stamps: dict[str, tuple]) -> gpd.GeoDataFrame:
+    """The table's frame: the one in memory when its stamp is unchanged, else read."""
+    if tbl not in stamps:
+        return _read_table(path, tbl, kind)
+    key = _frame_key(path, tbl, kind, stamps[tbl])
+    gdf = _FRAMES.get(key)
+    if gdf is None:
+        gdf = _read_table(path, tbl, kind)
+        _FRAMES[key] = gdf
+    return gdf
+
+
+def _keep_written(path: Path, tbl: str, kind: str, gdf: gpd.GeoDataFrame) -> None:
+    """Keep ``gdf``, just written as ``tbl``, as that table's frame — when its first rows
+    read back equal it (types and values); otherwise the next open reads the table."""
+    from geopandas.testing import assert_geodataframe_equal
+
+    con = _connect(path)
+    try:
+        stamp = _table_stamps(con, [tbl]).get(tbl)
+    finally:
+        con.close()
+    if stamp is None or stamp[1] != len(gdf) or not gdf.index.equals(pd.RangeIndex(len(gdf))):
+        return
+    sample = _read_table(path, tbl, kind, max_features=_SAMPLE_ROWS)
+    try:
+        assert_geodataframe_equal(sample, gdf.iloc[:_SAMPLE_ROWS])
+    except AssertionError:
+        return
+    _FRAMES[_frame_key(path, tbl, kind, stamp)] = gdf
+
+
+#: Rows read back to check a frame kept after a write (:func:`_keep_written`).
+_SAMPLE_ROWS = 64
+
+
+def _read_table(
+    path: Path, tbl: str, kind: str, *, max_features: int | None = None
+) -> gpd.GeoDataFrame:
     import pyogrio
 
-    gdf = pyogrio.read_dataframe(path, layer=tbl, use_arrow=True)  # 4–5× faster at 100k rows
+    gdf = pyogrio.read_dataframe(  # use_arrow: 4–5× faster at 100k rows
+        path, layer=tbl, use_arrow=True, max_features=max_features
+    )
     if gdf.crs is None:
         gdf = gdf.set_crs(4326)
     if "id" in gdf.columns:
@@ -578,7 +649,7 @@ def _storable(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 #: Rows written to a GeoPackage table per call (bounds the Arrow copy of a large layer).
-WRITE_CHUNK_ROWS = 100_000
+WRITE_CHUNK_ROWS = 250_000
 
 
 def _write_temp_gpkg(
@@ -899,7 +970,8 @@ def add_layer(
         frames={tbl: stored.gdf},
         on_progress=on_progress,
     )
-    stored.gdf = _read_back(stored.gdf, stored.kind)
+    stored.gdf = _read_back(stored.gdf, stored.kind).reset_index(drop=True)
+    _keep_written(Path(project.ref), tbl, stored.kind, stored.gdf)
     project.layers[name] = stored
     return stored
 

@@ -64,6 +64,14 @@ def gpkg_project(lyg, tmp_path) -> Path:
 _N = iter(range(10**6))
 
 
+def _reopen(ref):
+    """``ref`` opened again from its store: no layer frame kept in memory is reused."""
+    from layers import project as store
+
+    store._FRAMES.clear()
+    return open_project(ref)
+
+
 @pytest.fixture(params=["gpkg", "postgis"])
 def project(request, lyg, tmp_path) -> str:
     """The same fresh 连云港 project in each store: a .gpkg path or a postgresql:// reference."""
@@ -120,7 +128,7 @@ def test_layer_round_trip_and_provenance(project):
         ),
     )
     assert stored.source_file == "企业名单.xlsx"  # file name only, never a server path
-    q = open_project(project)
+    q = _reopen(project)
     lyr = q.layers["企业名单"]
     assert lyr.kind == "enterprises" and lyr.rows == 7 and lyr.synthetic_rows == 3
     assert lyr.crs_in == "GCJ-02" and lyr.encoding == "GBK"
@@ -138,7 +146,7 @@ def test_same_name_gets_unique_name_and_remove(project):
     b = add_layer(p, ProjectLayer(name="孵化器", kind="incubators", gdf=_points(3)))
     assert (a.name, b.name) == ("孵化器", "孵化器 (2)")
     remove_layer(p, "孵化器")
-    q = open_project(project)
+    q = _reopen(project)
     assert "孵化器" not in q.layers and q.layers["孵化器 (2)"].rows == 3
     if project.startswith("postgresql://"):
         return
@@ -157,7 +165,7 @@ def test_zones_of_any_type(project):
         crs=p.metric_crs(),
     ).to_crs(4326)
     add_layer(p, ProjectLayer(name="开发区", kind="zones", gdf=z))
-    q = open_project(project)
+    q = _reopen(project)
     assert q.zone_names() == ["连云港经济技术开发区"]
     assert q.info()["zones"] == [{"name": "连云港经济技术开发区", "type": "开发区"}]
 
@@ -169,7 +177,7 @@ def test_stale_save_is_refused_and_loses_nothing(project):
     with pytest.raises(ProjectConflictError) as e:
         add_layer(b, ProjectLayer(name="B", kind="incubators", gdf=_points(2)))
     assert "reopen" in str(e.value)
-    q = open_project(project)
+    q = _reopen(project)
     assert "A" in q.layers and "B" not in q.layers
 
 
@@ -197,7 +205,7 @@ def test_saved_run_round_trip(project):
         summary={"share": 0.34},
         layers={"demand": res},
     )
-    q = open_project(project)
+    q = _reopen(project)
     r = q.run(rec.id)
     assert r.request == {"minutes": [5, 10]} and r.summary == {"share": 0.34}
     assert r.result_layer("demand")["travel_min"].tolist() == [1.0, 2.0, 3.0]
@@ -243,7 +251,7 @@ def test_text_round_trip_property(project, names, layer_name):
     g = _points(len(names))
     g["name"] = names
     stored = add_layer(p, ProjectLayer(name=layer_name or "x", kind="enterprises", gdf=g))
-    q = open_project(project)
+    q = _reopen(project)
     assert q.layers[stored.name].gdf["name"].tolist() == names
 
 
@@ -286,7 +294,7 @@ def test_two_processes_writing_do_not_corrupt(project, tmp_path):
     for pr in procs:
         _out, err = pr.communicate(timeout=240)
         assert pr.returncode == 0, err
-    q = open_project(project)
+    q = _reopen(project)
     names = set(q.layers)
     assert {f"甲-{i}" for i in range(5)} <= names and {f"乙-{i}" for i in range(5)} <= names
     if project.startswith("postgresql://"):
@@ -327,7 +335,7 @@ def test_killed_writer_leaves_last_good_state(gpkg_project, tmp_path):
     time.sleep(2.5)  # in the middle of writing/committing a large layer
     os.kill(pr.pid, signal.SIGKILL)
     pr.wait(timeout=30)
-    q = open_project(project)  # opens, and holds the last committed state
+    q = _reopen(project)  # opens, and holds the last committed state
     assert q.layers["good"].rows == 3
     for lyr in q.layers.values():
         assert lyr.rows in (3, 400_000) or lyr.kind == "districts"
@@ -405,7 +413,7 @@ def test_road_network_kept_in_project(project, tmp_path):
     p = open_project(project)
     net = add_network_file(p, osm)
     assert net.name == "海州路网" and net.edges > 0
-    q = open_project(project)
+    q = _reopen(project)
     assert q.info()["networks"][0]["source_file"] == "海州路网.osm"
     g = project_graph(q, "海州路网", cache_dir=tmp_path / "cache")
     assert g.crs == q.metric_crs() and g.n_nodes == 25
