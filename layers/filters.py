@@ -20,6 +20,15 @@ def assign_zones(points: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> pd.Series
     """
     if points.empty or zones.empty:
         return pd.Series([""] * len(points), index=points.index, dtype=object)
+    combo, labels = zone_combinations(points, zones)
+    return pd.Series(labels[combo], index=points.index, dtype=object)
+
+
+def zone_combinations(
+    points: gpd.GeoDataFrame, zones: gpd.GeoDataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which zones hold each point, as codes into labels: ``(codes, labels)`` with
+    ``labels[codes]`` the names of :func:`assign_zones` (``labels[0]`` is ``""``)."""
     pts = points.geometry.values
     x, y = shapely.get_x(pts), shapely.get_y(pts)
     names = [str(n) for n in zones["name"]]
@@ -47,7 +56,7 @@ def assign_zones(points: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> pd.Series
         ["、".join(sorted(names[k] for k in members[c] if names[k])) for c in range(len(members))],
         dtype=object,
     )
-    return pd.Series(labels[combo], index=points.index, dtype=object)
+    return combo, labels
 
 
 @dataclass(frozen=True)

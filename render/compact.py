@@ -90,6 +90,22 @@ def _joined(values: list) -> bytes | None:
     return text.encode("utf-8") if text.count(_SEP) == len(values) - 1 else None
 
 
+def _text_joined(values: pd.Series) -> bytes | None:
+    """A text column's values joined by ``_SEP`` as UTF-8 (missing shown as empty), in
+    Arrow (no Python string per value); None if a value holds the separator."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(values.array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    arr = pc.fill_null(arr.cast(pa.large_string()), "")
+    if len(arr) and pc.any(pc.match_substring(arr, _SEP)).as_py():
+        return None
+    one = pa.LargeListArray.from_arrays(pa.array([0, len(arr)], pa.int64()), arr)
+    return pc.binary_join(one, pa.scalar(_SEP, pa.large_string()))[0].as_buffer().to_pybytes()
+
+
 def _mostly_unique(values: pd.Series) -> bool:
     """True when a sample of the column is (nearly) all different: ids, names, addresses."""
     head = values.iloc[:20_000]
@@ -117,9 +133,7 @@ def _column(values: pd.Series, body: _Body) -> dict:
     other uniques stay in the header as a JSON list (``"u"``)."""
     if len(values) and _mostly_unique(values):
         if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
-            text = _SEP.join(values.fillna("").tolist()).encode("utf-8")  # all text
-            if text.count(_SEP.encode()) != len(values) - 1:
-                text = None
+            text = _text_joined(values)  # all text
         else:
             text = _joined(values.tolist())
         if text is not None:

@@ -131,6 +131,18 @@ def test_compact_payload_round_trips_to_the_popup_values(rows, unique):
         assert cols[f] == [webmap._fmt(v) for v in table[f].tolist()], f
 
 
+@pytest.mark.parametrize("odd", [None, "", "a\x1fb", "</script>"])
+def test_arrow_text_sent_whole_round_trips(odd):
+    n = 1500  # above the sample that sends a (nearly) unique column whole
+    names = pd.Series([f"企业{i}" for i in range(n)], dtype="string[pyarrow]")
+    names.iloc[[3, 700]] = odd
+    table = pd.DataFrame({"id": [f"R{i}" for i in range(n)], "name": names})
+    payload = encode_points(np.full(n, 121.5), np.full(n, 29.8), table, ("id", "name"))
+    _, _, _, cols = decode_points(payload)
+    assert cols["name"] == [webmap._fmt(v) for v in names.tolist()]
+    assert cols["name"][3] == webmap._fmt(odd) and cols["name"][4] == "企业4"
+
+
 def test_nearly_unique_text_is_sent_whole_and_repeated_text_as_codes():
     n = 3000
     gdf = _frame(n)

@@ -27,7 +27,7 @@ import shapely
 
 import settings
 from layers.errors import InnoMapError
-from layers.filters import assign_zones
+from layers.filters import assign_zones, zone_combinations
 from layers.project import OUTLINE_KINDS, Project
 from layers.registry import REGISTRY
 
@@ -283,9 +283,11 @@ def assign_districts(points: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> p
     if points.empty or districts.empty:
         return own
     d = districts.to_crs(points.crs) if districts.crs != points.crs else districts
-    spatial = assign_zones(points, d[["name", "geometry"]])
-    spatial = spatial.map({v: v.split("、")[0] for v in pd.unique(spatial)})  # once per label
-    return spatial.where(spatial != "", own)
+    codes, labels = zone_combinations(points, d[["name", "geometry"]])
+    first = np.array([v.split("、")[0] for v in labels], dtype=object)  # once per label
+    inside = (first != "")[codes]
+    values = np.where(inside, first[codes], own.to_numpy(dtype=object))
+    return pd.Series(values, index=own.index, dtype=object)
 
 
 def select_layers(

@@ -76,7 +76,7 @@ def _layer_frame(project: Project, name: str) -> gpd.GeoDataFrame:
     if len(g) and g.geom_type.eq("Point").all():
         g["zone"] = assign_zones(g, project.zones)
         g["district"] = assign_districts(g, project.districts)
-    if len(g) and "id" in g and g["id"].duplicated().any():
+    if len(g) and "id" in g and not g["id"].is_unique:
         g["id"] = name + ":" + g["id"].astype(str)
     return g.reset_index(drop=True)
 
