@@ -346,8 +346,8 @@ def _app_rerun_keeps_map(page, cap_s: float) -> dict:
     """A rerun that does not change the map (a search without hits): seconds, and whether the
     map was reloaded or its data fetched again."""
     fetched: list[str] = []
-    # the point data (.bin); the property table (.props) may still arrive, fetched when idle
-    page.on("request", lambda r: fetched.append(r.url) if r.url.endswith(".bin") else None)
+    # the point data (.bin.gz); the property table (.props.gz) may still arrive, fetched when idle
+    page.on("request", lambda r: fetched.append(r.url) if r.url.endswith(".bin.gz") else None)
     inner = next(f for f in page.frames if f.query_selector("[data-innomap-ready]"))
     inner.evaluate("() => { window.__benchKept = 1; }")
     t0 = time.perf_counter()

@@ -22,6 +22,7 @@ This module has no Streamlit dependency, so the CLI can build the same map.
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import hmac
 import json
@@ -316,7 +317,14 @@ def _inline(raw: RawPoints) -> str:
 
 def _files_literal(name: str, n: int) -> str:
     url = f"{STATIC_URL}/{GL_CACHE_DIR.name}/{name}"
-    return json.dumps({"n": n, "src": f"{url}.bin", "propsSrc": f"{url}.props"})
+    return json.dumps({"n": n, "src": f"{url}{_DATA_SUFFIX}", "propsSrc": f"{url}{_PROPS_SUFFIX}"})
+
+
+#: Suffixes of a large layer's data files. Both are gzip (``.gz``): served as
+#: ``application/gzip``, which the server's gzip middleware leaves alone — an
+#: ``application/octet-stream`` file is compressed again on every request (level 9,
+#: ~2 s for a million points); the browser unpacks them (``DecompressionStream``).
+_DATA_SUFFIX, _PROPS_SUFFIX = ".bin.gz", ".props.gz"
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -329,7 +337,7 @@ def _prune(keep: tuple[Path, ...]) -> None:
     """Remove the oldest data files while the folder is above ``GL_CACHE_MAX_MB``."""
     files = []
     for f in GL_CACHE_DIR.iterdir():
-        if f.suffix in (".bin", ".props") and f not in keep:
+        if f.name.endswith((_DATA_SUFFIX, _PROPS_SUFFIX, ".bin", ".props")) and f not in keep:
             try:
                 st = f.stat()
             except OSError:
@@ -354,7 +362,7 @@ def _gl_files(lyr: MapLayer, geoms, fields, overlay_crs: str) -> tuple[str, RawP
     if lyr.version is not None:
         token = repr((lyr.key, lyr.version, overlay_crs, fields)).encode("utf-8")
         name = hmac.new(_SECRET, token, hashlib.sha256).hexdigest()[:40]
-        paths = (GL_CACHE_DIR / f"{name}.bin", GL_CACHE_DIR / f"{name}.props")
+        paths = (GL_CACHE_DIR / f"{name}{_DATA_SUFFIX}", GL_CACHE_DIR / f"{name}{_PROPS_SUFFIX}")
         try:
             now = time.time()
             for f in paths:
@@ -368,10 +376,10 @@ def _gl_files(lyr: MapLayer, geoms, fields, overlay_crs: str) -> tuple[str, RawP
         h.update(raw.synth)
         h.update(raw.props)
         name = h.hexdigest()[:40]
-    paths = (GL_CACHE_DIR / f"{name}.bin", GL_CACHE_DIR / f"{name}.props")
+    paths = (GL_CACHE_DIR / f"{name}{_DATA_SUFFIX}", GL_CACHE_DIR / f"{name}{_PROPS_SUFFIX}")
     try:
         GL_CACHE_DIR.mkdir(exist_ok=True)
-        _write(paths[0], raw.xy + raw.synth)
+        _write(paths[0], gzip.compress(raw.xy + raw.synth, compresslevel=1, mtime=0))
         _write(paths[1], raw.props)
         _prune(paths)
     except OSError:

@@ -52,12 +52,17 @@
     });
   }
 
-  function loadProps(gz) {
+  /* The bytes of a gzip member (the data files are stored as .gz: see render/webmap.py). */
+  function gunzip(gz) {
     if (typeof DecompressionStream !== "function") {
       return Promise.reject(new Error("DecompressionStream unavailable"));
     }
     var stream = new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip"));
-    return new Response(stream).arrayBuffer().then(function (buf) {
+    return new Response(stream).arrayBuffer();
+  }
+
+  function loadProps(gz) {
+    return gunzip(gz).then(function (buf) {
       var size = new DataView(buf).getUint32(0, true), utf8 = new TextDecoder("utf-8");
       var table = JSON.parse(utf8.decode(new Uint8Array(buf, 4, size))), base = 4 + size;
       var cols = {};
@@ -306,6 +311,8 @@
       if (this._d) { return Promise.resolve(this._d); }
       if (!this._loading) {
         this._loading = fetchBytes(p.src).then(function (buf) {
+          return /\.gz$/.test(p.src) ? gunzip(buf) : buf;
+        }).then(function (buf) {
           var all = new Uint8Array(buf), n = p.n;
           if (all.length < 8 * n) { throw new Error("short data file"); }
           self._setData(all.subarray(0, 8 * n), all.length > 8 * n ? all.subarray(8 * n) : null);

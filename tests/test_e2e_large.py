@@ -102,7 +102,9 @@ def test_100k_points_paint_and_a_click_shows_the_right_record(browser, large_app
     assert f"L{TARGET:06d}" in table and "高新技术企业" in table
     # the data came as files (pairs, then the property table), not inside the page
     fetched = [u for u in requests if "/app/static/cache/" in u]
-    assert [u.rsplit(".", 1)[1] for u in fetched] == ["bin", "props"], fetched
+    assert [u.rsplit("/", 1)[1].split(".", 1)[1] for u in fetched] == ["bin.gz", "props.gz"], (
+        fetched
+    )
     # a rerun that leaves the map as it is (a search without hits) keeps the map
     inner.evaluate("() => { window.__innomapKept = 1; }")
     page.get_by_label("名称搜索").first.fill("不存在的企业xyz")

@@ -4,6 +4,7 @@ tests/test_e2e_large.py, the timings in bench/map_bench.py)."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import re
@@ -299,7 +300,7 @@ def test_app_map_sends_large_layers_as_files_not_in_the_page(cache_dir):
     inline = _html(gdf, gl_threshold=0)
     assert len(html) < len(inline) / 10  # the data is not in the page
     payload = _files_payload(html)
-    data = _read(cache_dir, payload["src"])
+    data = gzip.decompress(_read(cache_dir, payload["src"]))
     props = _read(cache_dir, payload["propsSrc"])
     want = _gl_payload(inline)
     b64 = __import__("base64").b64encode
@@ -308,6 +309,13 @@ def test_app_map_sends_large_layers_as_files_not_in_the_page(cache_dir):
     assert b64(data[8 * payload["n"] :]).decode() == want["synth"]
     assert b64(props).decode() == want["props"]
     assert payload["n"] == 3000
+    # served as gzip files, which the server's gzip middleware does not compress again
+    from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
+    from streamlit.web.server.component_file_utils import guess_content_type
+
+    for url in (payload["src"], payload["propsSrc"]):
+        assert guess_content_type(url) == "application/gzip"
+        assert guess_content_type(url) in DEFAULT_EXCLUDED_CONTENT_TYPES
 
 
 def test_a_layer_with_the_same_version_is_not_encoded_again(cache_dir, monkeypatch):
@@ -346,7 +354,7 @@ def test_file_names_cannot_be_guessed_from_the_content(cache_dir, monkeypatch):
     monkeypatch.setattr(webmap, "_SECRET", b"another process")
     second = _files_payload(build_map([lyr], gl_threshold=0, gl_data="files").get_root().render())
     assert first["src"] != second["src"]
-    assert re.fullmatch(r"/app/static/cache/[0-9a-f]{40}\.bin", first["src"])
+    assert re.fullmatch(r"/app/static/cache/[0-9a-f]{40}\.bin\.gz", first["src"])
 
 
 def test_the_cache_folder_stays_below_its_cap(cache_dir, monkeypatch):
@@ -356,7 +364,7 @@ def test_the_cache_folder_stays_below_its_cap(cache_dir, monkeypatch):
         html = build_map([lyr], gl_threshold=0, gl_data="files").get_root().render()
         payload = _files_payload(html)
         assert _read(cache_dir, payload["src"])  # the newest files are kept
-    files = [f for f in cache_dir.iterdir() if f.suffix in (".bin", ".props")]
+    files = [f for f in cache_dir.iterdir() if f.name.endswith((".bin.gz", ".props.gz"))]
     assert sum(f.stat().st_size for f in files) <= 0.05e6 + 2 * 40_000
     assert len(files) < 12
 
