@@ -138,7 +138,7 @@ def _build(n: int, renderer: str, out: str) -> None:
 
         from render.webmap import GL_CACHE_DIR
 
-        names = re.findall(r"/app/static/cache/([0-9a-f]{40}\.(?:bin|props))", html)
+        names = re.findall(r"/app/static/cache/([0-9a-f]{40}\.(?:bin|props)\.gz)", html)
         row["data_files_mb"] = sum((GL_CACHE_DIR / x).stat().st_size for x in names) / 1e6
     print(json.dumps(row))
 
@@ -525,7 +525,7 @@ def _remove_data_files(html_path: str) -> None:
     from render.webmap import GL_CACHE_DIR
 
     html = Path(html_path).read_text(encoding="utf-8")
-    for name in re.findall(r"/app/static/cache/([0-9a-f]{40}\.(?:bin|props))", html):
+    for name in re.findall(r"/app/static/cache/([0-9a-f]{40}\.(?:bin|props)\.gz)", html):
         (GL_CACHE_DIR / name).unlink(missing_ok=True)
 
 
