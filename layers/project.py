@@ -888,8 +888,9 @@ def add_layer(
 ) -> ProjectLayer:
     """Add ``layer`` to the project in one transaction (the name is made unique unless ``replace``).
 
-    Returns the layer as stored (name, table and import time set). A GeoPackage
-    layer is written in chunks; ``on_progress(rows written, rows)`` follows them.
+    Returns the layer as stored (name, table and import time set). The rows are
+    written in chunks (GeoPackage or PostGIS); ``on_progress(rows written, rows)``
+    follows them.
     """
     _check_writable(project, "replace_layer" if replace else "add_layer")
     if layer.kind not in REGISTRY:
@@ -919,7 +920,7 @@ def add_layer(
     if _pg(project.ref):
         from layers import store_postgis
 
-        store_postgis.add_layer(project, stored, old)
+        store_postgis.add_layer(project, stored, old, on_progress)
         stored.gdf = _read_back(stored.gdf, stored.kind)
         project.layers[name] = stored
         return stored

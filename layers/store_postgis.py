@@ -245,11 +245,18 @@ def _read_layer_table_slow(conn, tbl: str) -> gpd.GeoDataFrame:
     return gdf
 
 
-def _write_layer_table(conn, tbl: str, gdf: gpd.GeoDataFrame) -> None:
+#: Rows sent to PostgreSQL per COPY block (bounds the CSV copy of a large layer).
+COPY_CHUNK_ROWS = 200_000
+
+
+def _write_layer_table(
+    conn, tbl: str, gdf: gpd.GeoDataFrame, on_progress: Callable[[int, int], None] | None = None
+) -> None:
     """Create the table (types from geopandas/GeoAlchemy2) and COPY the rows in as CSV.
 
-    Arrow writes the CSV in blocks: strings always quoted (so ``''`` stays apart
-    from NULL, an unquoted empty field), geometry as hex EWKB with SRID 4326.
+    Arrow writes the CSV in blocks of :data:`COPY_CHUNK_ROWS` rows: strings always quoted
+    (so ``''`` stays apart from NULL, an unquoted empty field), geometry as hex EWKB with
+    SRID 4326; ``on_progress(rows sent, rows)`` after every block.
     """
     import io
 
@@ -276,7 +283,7 @@ def _write_layer_table(conn, tbl: str, gdf: gpd.GeoDataFrame) -> None:
     cols = [c for c in g.columns if c != "geometry"]
     collist = ", ".join(f'"{c}"' for c in [*cols, "geometry"])
     dbapi = conn.connection.driver_connection
-    step = 200_000
+    step = COPY_CHUNK_ROWS
     with (
         dbapi.cursor() as cur,
         cur.copy(f'COPY {SCHEMA}."{tbl}" ({collist}) FROM STDIN WITH (FORMAT csv)') as cp,
@@ -293,6 +300,8 @@ def _write_layer_table(conn, tbl: str, gdf: gpd.GeoDataFrame) -> None:
                 pcsv.WriteOptions(include_header=False, quoting_style="needed"),
             )
             cp.write(out.getvalue())
+            if on_progress is not None:
+                on_progress(min(start + step, len(g)), len(g))
     conn.execute(
         _q(
             f'CREATE INDEX IF NOT EXISTS "{tbl}_geom_gist" ON {SCHEMA}."{tbl}" '
@@ -531,7 +540,10 @@ def _insert_network(conn, name: str, net) -> None:
     )
 
 
-def add_layer(project, stored, old) -> None:
+def add_layer(project, stored, old, on_progress: Callable[[int, int], None] | None = None) -> None:
+    """Write ``stored`` (replacing ``old``) in one transaction; ``on_progress(rows sent,
+    rows)`` follows the COPY blocks."""
+
     def body(conn, name):
         if old is not None and old.table:
             conn.execute(_q(f'DROP TABLE IF EXISTS {SCHEMA}."{old.table}"'))
@@ -539,7 +551,7 @@ def add_layer(project, stored, old) -> None:
                 _q(f"DELETE FROM {SCHEMA}.layers WHERE project = :p AND name = :n"),
                 {"p": name, "n": stored.name},
             )
-        _write_layer_table(conn, stored.table, stored.gdf)
+        _write_layer_table(conn, stored.table, stored.gdf, on_progress)
         (pos,) = conn.execute(
             _q(f"SELECT coalesce(max(position), 0) + 1 FROM {SCHEMA}.layers WHERE project = :p"),
             {"p": name},

@@ -140,6 +140,22 @@ def test_layer_round_trip_and_provenance(project):
     assert q.version == p.version
 
 
+def test_add_reports_rows_written_in_each_store(project, monkeypatch):
+    from layers import project as store
+    from layers import store_postgis
+
+    monkeypatch.setattr(store, "WRITE_CHUNK_ROWS", 4)
+    monkeypatch.setattr(store_postgis, "COPY_CHUNK_ROWS", 4)
+    seen = []
+    stored = add_layer(
+        open_project(project),
+        ProjectLayer(name="a", kind="enterprises", gdf=_points(10)),
+        on_progress=lambda done, total: seen.append((done, total)),
+    )
+    assert seen == [(4, 10), (8, 10), (10, 10)]
+    assert _reopen(project).layers[stored.name].gdf["id"].tolist() == [f"p{i}" for i in range(10)]
+
+
 def test_same_name_gets_unique_name_and_remove(project):
     p = open_project(project)
     a = add_layer(p, ProjectLayer(name="孵化器", kind="incubators", gdf=_points(2)))
