@@ -549,8 +549,9 @@ def _io(text: str):
 #: Layer tables in memory, by (file, table, kind, ``gpkg_contents.last_change``, rows).
 #: InnoMap never writes a layer table twice (a change writes a new table), and GDAL (so
 #: QGIS) stamps ``last_change`` on every edit of a table: a project opened again after a
-#: change reads only the tables that changed. Weak values: a frame is kept only while an
-#: open project holds it.
+#: change reads only the tables that changed. An edit in raw SQL that neither stamps
+#: ``last_change`` nor changes the row count is not seen until the server restarts (the
+#: README says so). Weak values: a frame is kept only while an open project holds it.
 _FRAMES: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
@@ -599,12 +600,35 @@ def _keep_written(path: Path, tbl: str, kind: str, gdf: gpd.GeoDataFrame) -> Non
         con.close()
     if stamp is None or stamp[1] != len(gdf) or not gdf.index.equals(pd.RangeIndex(len(gdf))):
         return
+    if not _stored_as_is(gdf):
+        return
     sample = _read_table(path, tbl, kind, max_features=_SAMPLE_ROWS)
     try:
         assert_geodataframe_equal(sample, gdf.iloc[:_SAMPLE_ROWS])
     except AssertionError:
         return
     _FRAMES[_frame_key(path, tbl, kind, stamp)] = gdf
+
+
+def _stored_as_is(gdf: gpd.GeoDataFrame) -> bool:
+    """Whether GDAL stores every row of ``gdf`` unchanged, beyond the sample read back:
+    one geometry type (a Polygon among MultiPolygons is written as a MultiPolygon) and
+    no NUL in text (a value is cut there)."""
+    import shapely
+
+    geoms = gdf.geometry.values
+    types = shapely.get_type_id(geoms[~shapely.is_missing(geoms)])
+    if len(types) and (types != types[0]).any():
+        return False
+    for c in gdf.columns:
+        if c == gdf.geometry.name or not (
+            gdf[c].dtype == object or pd.api.types.is_string_dtype(gdf[c].dtype)
+        ):
+            continue
+        text = gdf[c] if gdf[c].dtype != object else gdf[c].astype("string")
+        if text.str.contains("\x00", regex=False, na=False).any():
+            return False
+    return True
 
 
 #: Rows read back to check a frame kept after a write (:func:`_keep_written`).

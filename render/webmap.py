@@ -143,10 +143,17 @@ def _data_uri(rel: str) -> str:
     return f"data:{mime};base64," + base64.b64encode(raw).decode()
 
 
+@lru_cache(maxsize=32)
+def _asset_version(rel: str) -> str:
+    """A short hash of the asset's bytes: a browser never runs a cached older copy."""
+    return hashlib.sha256((STATIC_DIR / rel).read_bytes()).hexdigest()[:12]
+
+
 def asset_links(pairs: list[tuple[str, str]], *, mode: str) -> list[tuple[str, str]]:
-    """Resolve asset names to URLs: ``static`` (served by Streamlit) or ``inline``."""
+    """Resolve asset names to URLs: ``static`` (served by Streamlit, with a content
+    version) or ``inline``."""
     if mode == "static":
-        return [(name, f"{STATIC_URL}/{rel}") for name, rel in pairs]
+        return [(name, f"{STATIC_URL}/{rel}?v={_asset_version(rel)}") for name, rel in pairs]
     if mode == "inline":
         return [(name, _data_uri(rel)) for name, rel in pairs]
     raise ValueError(f"unknown asset mode {mode!r}: use 'static' or 'inline'")
@@ -300,6 +307,11 @@ class _Script(MacroElement):
 _NO_PROPS = {
     True: "此浏览器无法解压属性表, 请使用新版浏览器",
     False: "This browser cannot unpack the attribute table; use a recent browser",
+}
+_NO_DATA = {
+    True: "此浏览器无法载入大图层 {name} 的数据, 请使用新版 Chrome / Edge / Firefox / Safari",
+    False: "This browser cannot load the data of the large layer {name}: use a recent "
+    "Chrome, Edge, Firefox or Safari",
 }
 
 
@@ -522,7 +534,13 @@ def build_map(
                 payload_js, raw = _gl_files(lyr, geoms, fields, basemap.overlay_crs)
             if not payload_js:
                 payload_js = _inline(raw or _gl_raw(gdf, geoms, fields))
-            opts.update({"radius": 3, "noProps": _NO_PROPS[lang == "zh"]})
+            opts.update(
+                {
+                    "radius": 3,
+                    "noProps": _NO_PROPS[lang == "zh"],
+                    "noData": _NO_DATA[lang == "zh"].format(name=lyr.label),
+                }
+            )
             opts.update(lyr.style)
             js, css = asset_links(_GL_JS, mode=asset_mode), []
             factory = "glPointLayer"

@@ -332,6 +332,14 @@
       }, function (err) {
         self.innomapError = String(err);
         if (window.console) { console.warn("InnoMap: large layer data not loaded", err); }
+        // said on the map too: an empty map must not pass for a layer with no records
+        var note = document.createElement("div");
+        note.className = "innomap-gl-error";
+        note.textContent = self._opts.noData || "-";
+        note.style.cssText = "position:absolute;z-index:1000;left:50%;top:12px;" +
+          "transform:translateX(-50%);background:#fff3cd;border:1px solid #d39e00;" +
+          "padding:4px 8px;font:13px sans-serif;max-width:80%;";
+        map.getContainer().appendChild(note);
       });
     },
     _attach: function (map) {

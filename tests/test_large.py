@@ -61,7 +61,7 @@ def test_layers_above_the_threshold_use_the_gpu_renderer():
     gdf = _frame(12)
     big = _html(gdf, gl_threshold=11)
     assert "InnoMap.glPointLayer(" in big and "InnoMap.pointLayer(" not in big
-    assert "/app/static/vendor/glify-browser.js" in big and "/app/static/innomap_gl.js" in big
+    assert "/app/static/vendor/glify-browser.js?v=" in big and "/app/static/innomap_gl.js?v=" in big
     assert "markercluster" not in big
     small = _html(gdf, gl_threshold=12)  # at the threshold: markers as today
     assert "InnoMap.pointLayer(" in small and "glify" not in small
@@ -247,7 +247,9 @@ def test_vendored_webgl_plugin_is_served_from_static_with_its_licence():
     urls = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", html)
     assert urls and all(u.startswith("/app/static/") for u in urls), urls
     for u in urls:
-        assert (STATIC_DIR / u.removeprefix("/app/static/")).is_file(), u
+        rel, _, version = u.removeprefix("/app/static/").partition("?v=")
+        assert (STATIC_DIR / rel).is_file(), u
+        assert version == webmap._asset_version(rel)  # a changed file gets a new URL
     assert "cdn" not in html.lower()
 
 
@@ -470,3 +472,42 @@ def test_notice_credits_the_vendored_webgl_plugin():
     notice = (STATIC_DIR.parent / "data" / "NOTICE").read_text(encoding="utf-8")
     assert "leaflet.glify 3.3.1" in notice and "Robert Plummer" in notice
     assert "lodash" in notice and "Permission is hereby granted" in notice
+
+
+_NODE_NO_DATA_DRIVER = r"""
+globalThis.window = globalThis;
+window.InnoMap = { focus() {}, recordCard() {} };
+function extend(proto) {
+  function C() { if (proto.initialize) proto.initialize.apply(this, arguments); }
+  C.prototype = proto; return C;
+}
+globalThis.L = { Layer: { extend }, latLng: (a, b) => ({ lat: a, lng: b }) };
+globalThis.DecompressionStream = undefined;  // an old browser
+globalThis.console = { warn() {}, log: console.log };
+const fs = require("fs"), path = require("path"), shown = [];
+globalThis.document = { createElement: () => ({ style: {} }) };
+globalThis.fetch = async (url) => {
+  const b = fs.readFileSync(path.join(process.argv[3], url.split("/").pop()));
+  return { ok: true, arrayBuffer: async () => b.buffer.slice(b.byteOffset, b.byteOffset + b.length) };
+};
+require(process.argv[2]);
+const input = JSON.parse(fs.readFileSync(0, "utf8"));
+const opts = { color: "#d62728", noData: input.clicks[0] };
+const layer = window.InnoMap.glPointLayer(input.payload, opts);
+const map = { on() {}, hasLayer: () => true, getContainer: () => ({ appendChild: (el) => shown.push(el) }) };
+layer.onAdd(map);
+setTimeout(() => console.log(JSON.stringify({ error: layer.innomapError || null,
+  shown: shown.map(el => ({ cls: el.className, text: el.textContent })) })), 200);
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node not installed")
+def test_a_browser_that_cannot_unpack_the_data_says_so_on_the_map(tmp_path, cache_dir):
+    gdf = _frame(50, seed=7)
+    lyr = MapLayer("enterprises", "大名单", gdf, "#d62728", "point", version="old")
+    html = build_map([lyr], gl_threshold=0, gl_data="files", lang="zh").get_root().render()
+    assert "此浏览器无法载入大图层 大名单 的数据" in html  # the layer's own notice, in its language
+    payload = _files_payload(html)
+    got = _drive(tmp_path, _NODE_NO_DATA_DRIVER, payload, ["无法载入 <b>x</b>"], cache_dir)
+    assert "DecompressionStream" in got["error"]
+    assert got["shown"] == [{"cls": "innomap-gl-error", "text": "无法载入 <b>x</b>"}]  # as text

@@ -147,3 +147,20 @@ def test_frame_not_kept_when_the_read_back_differs(proj, monkeypatch):
     )  # any difference in the check sample
     add_layer(open_project(proj), ProjectLayer(name="a", kind="enterprises", gdf=g))
     assert not any(k[0] == str(proj.resolve()) for k in store._FRAMES.keys())
+
+
+def test_rows_gdal_changes_beyond_the_sample_are_read_back(proj):
+    g = _points(100)
+    g["备注"] = "x"
+    g.loc[80, "备注"] = "a\x00b"  # GDAL cuts text at NUL
+    stored = add_layer(open_project(proj), ProjectLayer(name="a", kind="enterprises", gdf=g))
+    assert open_project(proj).layers[stored.name].gdf["备注"].iloc[80] == "a"
+
+    import shapely
+
+    squares = [shapely.box(119.2 + i * 0.01, 34.6, 119.205 + i * 0.01, 34.605) for i in range(100)]
+    squares[80] = shapely.MultiPolygon([squares[80]])  # GDAL writes all as MultiPolygon
+    z = gpd.GeoDataFrame({"name": [f"区{i}" for i in range(100)]}, geometry=squares, crs=4326)
+    zones = add_layer(open_project(proj), ProjectLayer(name="z", kind="zones", gdf=z))
+    kept = open_project(proj).layers[zones.name].gdf
+    assert_geodataframe_equal(kept, _fresh(proj).layers[zones.name].gdf, check_geom_type=True)

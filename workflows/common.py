@@ -287,7 +287,7 @@ def assign_districts(points: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> p
     first = np.array([v.split("、")[0] for v in labels], dtype=object)  # once per label
     inside = (first != "")[codes]
     values = np.where(inside, first[codes], own.to_numpy(dtype=object))
-    return pd.Series(values, index=own.index, dtype=object)
+    return pd.Series(values, index=own.index, dtype="str")
 
 
 def select_layers(
