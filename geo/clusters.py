@@ -6,8 +6,10 @@ millions of points with little memory:
 1. grid cells of side ``eps/√5``: any two points in the same or in edge-adjacent
    cells are within ``eps``, so those cells' total (points or weight) is a lower
    bound of a point's neighbourhood, and the cells within ``eps`` of its cell an
-   upper bound; only points whose bounds straddle ``min_samples`` are counted with
-   a KD-tree;
+   upper bound; only points whose bounds straddle ``min_samples`` are counted: their
+   neighbours in the cells between the bounds pair by pair (each cell pair once), or
+   with a KD-tree when points carry weights. A city-sized grid is indexed by a dense
+   table of cells, a larger one by binary search;
 2. core cells are joined when the bounding boxes of their core points prove a
    pair within ``eps`` (always for edge-adjacent cells); only the remaining
    candidate cell pairs that would join different components are checked point
@@ -75,14 +77,13 @@ def dbscan(xy, *, eps_m: float, min_samples: int, weights=None) -> np.ndarray:
     side = eps_m / np.sqrt(5.0)
     ij = np.floor((xy - xy.min(axis=0)) / side).astype(np.int64) + 3
     ncol = int(ij[:, 1].max()) + 4
-    key = ij[:, 0] * ncol + ij[:, 1]
-    cells, cell_of, cnt = np.unique(key, return_inverse=True, return_counts=True)
-    cell_of = cell_of.ravel()
+    grid = _Grid(ij[:, 0] * ncol + ij[:, 1], ncol, (int(ij[:, 0].max()) + 4) * ncol)
+    cells, cell_of, cnt = grid.keys, grid.cell_of, grid.count
     cell_w = (
         cnt.astype(float) if w is None else np.bincount(cell_of, weights=w, minlength=len(cells))
     )
     if w is None or (w >= 0).all():
-        core = _core_by_cells(xy, w, cells, cell_of, cell_w, ncol, side, eps_m, min_samples)
+        core = _core_by_cells(xy, w, grid, cell_w, side, eps_m, min_samples)
     else:  # negative weights: the cell sums bound nothing, count every point
         core = _core_plain(xy, w, eps_m, min_samples, np.flatnonzero(cell_w[cell_of] < np.inf))
     labels = np.full(n, -1, dtype=np.int64)
@@ -113,9 +114,8 @@ def dbscan(xy, *, eps_m: float, min_samples: int, weights=None) -> np.ndarray:
     ]
     pa, pb = [], []
     for di, dj in offsets:
-        target = (ci[core_cells] + di) * ncol + (cj[core_cells] + dj)
-        pos = np.minimum(np.searchsorted(cells, target), ncell - 1)
-        ok = (cells[pos] == target) & is_core_cell[pos]
+        pos, hit = grid.find((ci[core_cells] + di) * ncol + (cj[core_cells] + dj))
+        ok = hit & is_core_cell[pos]
         pa.append(core_cells[ok])
         pb.append(pos[ok])
     a = np.concatenate(pa)
@@ -148,7 +148,7 @@ def dbscan(xy, *, eps_m: float, min_samples: int, weights=None) -> np.ndarray:
     labels[cp] = remap[core_comp]
     border = np.flatnonzero(~core)
     if len(border):  # nearest core point within eps, among the core points near them
-        near = _near_cells(cells, ncol, np.unique(cell_of[border]), _OUTER)
+        near = _near_cells(grid, _distinct(cell_of[border], ncell), _OUTER)
         cand = cp[near[cc]]
         if len(cand):
             # the bound is strict in SciPy: a border point at exactly eps belongs too
@@ -178,31 +178,66 @@ def _core_plain(xy, w, eps_m, min_samples, rest, among=None) -> np.ndarray:
     return core
 
 
-def _near_cells(cells, ncol, which: np.ndarray, offsets) -> np.ndarray:
-    """Mask of the cells at ``offsets`` from the cells ``which`` (indices into ``cells``)."""
-    ci, cj = cells[which] // ncol, cells[which] % ncol
-    out = np.zeros(len(cells), bool)
+#: Grids of at most this many cells (occupied or not) are indexed by a dense table.
+_DENSE_CELLS = 1 << 24
+
+
+class _Grid:
+    """The occupied cells of a grid (cell key = row * ncol + col), each point's cell and
+    a lookup of cell keys: a dense table for a city-sized grid (O(1) a key), else a binary
+    search in the sorted keys (a province at a small eps)."""
+
+    def __init__(self, key: np.ndarray, ncol: int, size: int):
+        self.ncol = ncol
+        self._table = None
+        if size <= _DENSE_CELLS:
+            counts = np.bincount(key, minlength=size)
+            self.keys = np.flatnonzero(counts)
+            self._table = np.full(size, -1, dtype=np.int64)
+            self._table[self.keys] = np.arange(len(self.keys))
+            self.cell_of = self._table[key]
+            self.count = counts[self.keys]
+        else:
+            self.keys, cell_of, self.count = np.unique(key, return_inverse=True, return_counts=True)
+            self.cell_of = cell_of.ravel()
+
+    def find(self, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(index, found)`` of each key in ``target`` (index 0 where not found)."""
+        if self._table is not None:
+            inside = (target >= 0) & (target < len(self._table))
+            pos = np.where(inside, self._table[np.where(inside, target, 0)], -1)
+            return np.maximum(pos, 0), pos >= 0
+        pos = np.minimum(np.searchsorted(self.keys, target), len(self.keys) - 1)
+        return pos, self.keys[pos] == target
+
+
+def _distinct(idx: np.ndarray, n: int) -> np.ndarray:
+    """The distinct values of ``idx`` (integers in ``[0, n)``), sorted: one pass, no sort."""
+    return np.flatnonzero(np.bincount(idx, minlength=n))
+
+
+def _near_cells(grid: _Grid, which: np.ndarray, offsets) -> np.ndarray:
+    """Mask of the cells at ``offsets`` from the cells ``which`` (indices into ``grid.keys``)."""
+    ci, cj = grid.keys[which] // grid.ncol, grid.keys[which] % grid.ncol
+    out = np.zeros(len(grid.keys), bool)
     for di, dj in offsets:
-        target = (ci + di) * ncol + (cj + dj)
-        pos = np.minimum(np.searchsorted(cells, target), len(cells) - 1)
-        out[pos[cells[pos] == target]] = True
+        pos, hit = grid.find((ci + di) * grid.ncol + (cj + dj))
+        out[pos[hit]] = True
     return out
 
 
-def _cell_sums(cells, cell_w, ncol, offsets) -> np.ndarray:
+def _cell_sums(grid: _Grid, cell_w, offsets) -> np.ndarray:
     """For every cell, the total weight of the cells at ``offsets`` (the cell itself included
     when ``(0, 0)`` is among them)."""
-    ci, cj = cells // ncol, cells % ncol
-    total = np.zeros(len(cells))
+    ci, cj = grid.keys // grid.ncol, grid.keys % grid.ncol
+    total = np.zeros(len(grid.keys))
     for di, dj in offsets:
-        target = (ci + di) * ncol + (cj + dj)
-        pos = np.minimum(np.searchsorted(cells, target), len(cells) - 1)
-        hit = cells[pos] == target
+        pos, hit = grid.find((ci + di) * grid.ncol + (cj + dj))
         total[hit] += cell_w[pos[hit]]
     return total
 
 
-def _core_by_cells(xy, w, cells, cell_of, cell_w, ncol, side, eps_m, min_samples) -> np.ndarray:
+def _core_by_cells(xy, w, grid: _Grid, cell_w, side, eps_m, min_samples) -> np.ndarray:
     """Core flags, deciding most points from cell sums (same answer as :func:`_core_plain`).
 
     With non-negative weights, a point's neighbourhood weight lies between the weight of
@@ -224,14 +259,60 @@ def _core_by_cells(xy, w, cells, cell_of, cell_w, ncol, side, eps_m, min_samples
         for dj in reach
         if (max(abs(di) - 1, 0) ** 2 + max(abs(dj) - 1, 0) ** 2) * side**2 <= eps_m**2
     ]
-    lower = _cell_sums(cells, cell_w, ncol, inner)[cell_of]
-    upper = _cell_sums(cells, cell_w, ncol, outer)[cell_of]
+    cell_of = grid.cell_of
+    lower = _cell_sums(grid, cell_w, inner)[cell_of]
+    upper = _cell_sums(grid, cell_w, outer)[cell_of]
     core = lower >= min_samples
     unsure = np.flatnonzero(~core & (upper >= min_samples))
-    if len(unsure):
-        near = _near_cells(cells, ncol, np.unique(cell_of[unsure]), outer)
+    if len(unsure) and w is None:  # counts: the ring cells' points checked pair by pair
+        want = np.zeros(len(grid.keys), bool)
+        want[cell_of[unsure]] = True
+        ring = [o for o in outer if o not in inner]
+        exact = lower[unsure] + _ring_counts(xy, grid, ring, eps_m, want)[unsure]
+        core[unsure] = exact >= min_samples
+    elif len(unsure):  # weights: summed point by point with a KD-tree
+        near = _near_cells(grid, _distinct(cell_of[unsure], len(grid.keys)), outer)
         core |= _core_plain(xy, w, eps_m, min_samples, unsure, np.flatnonzero(near[cell_of]))
     return core
+
+
+def _ring_counts(xy, grid: _Grid, ring, eps_m: float, want: np.ndarray, chunk=4_000_000):
+    """For every point of the cells ``want`` (mask), its neighbours within ``eps_m`` in the
+    cells at the ``ring`` offsets (a symmetric set), counted pair by pair: each cell pair
+    once (half the offsets), both of its points credited. Other points get partial counts.
+    """
+    n = len(xy)
+    order = np.argsort(grid.cell_of, kind="stable")
+    pts = xy[order]
+    start = np.concatenate([[0], np.cumsum(grid.count)[:-1]])
+    ci, cj = grid.keys // grid.ncol, grid.keys % grid.ncol
+    acc = np.zeros(n)
+    eps2 = eps_m * eps_m
+    for di, dj in (o for o in ring if o > (0, 0)):
+        pos, hit = grid.find((ci + di) * grid.ncol + (cj + dj))
+        a = np.flatnonzero(hit)
+        b = pos[hit]
+        keep = want[a] | want[b]
+        a, b = a[keep], b[keep]
+        nb = grid.count[b]
+        sizes = grid.count[a] * nb
+        ends = np.cumsum(sizes)
+        lo = 0
+        while lo < len(a):
+            hi = max(int(np.searchsorted(ends, ends[lo] - sizes[lo] + chunk, side="right")), lo + 1)
+            s = sizes[lo:hi]
+            pair = np.repeat(np.arange(lo, hi), s)
+            r = np.arange(int(s.sum())) - np.repeat(np.cumsum(s) - s, s)
+            ia = start[a[pair]] + r // nb[pair]
+            ib = start[b[pair]] + r % nb[pair]
+            d = pts[ia] - pts[ib]
+            m = np.einsum("ij,ij->i", d, d) <= eps2
+            acc += np.bincount(ia[m], minlength=n)
+            acc += np.bincount(ib[m], minlength=n)
+            lo = hi
+    out = np.empty(n)
+    out[order] = acc
+    return out
 
 
 #: Cell offsets (side eps/√5) that can hold a point within eps of a point of the cell.

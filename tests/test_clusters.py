@@ -69,6 +69,27 @@ def test_dbscan_equals_sklearn(seed, eps, ms):
         assert adjusted_rand_score(ours[core], ref.labels_[core]) == pytest.approx(1.0)
 
 
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), eps=st.floats(10, 300), ms=st.integers(1, 30))
+def test_dbscan_counting_paths_and_grid_lookups_agree(seed, eps, ms):
+    """Pair counting on the grid (no weights) = KD-tree sums (unit weights); the dense
+    cell table = the binary search used for grids too large for it."""
+    import geo.clusters as gc
+
+    rng = np.random.default_rng(seed)
+    xy = np.vstack(
+        [rng.normal(rng.uniform(0, 3000, 2), 60, (300, 2)), rng.uniform(0, 3000, (300, 2))]
+    )
+    plain = dbscan(xy, eps_m=eps, min_samples=ms)
+    assert np.array_equal(plain, dbscan(xy, eps_m=eps, min_samples=ms, weights=np.ones(len(xy))))
+    dense_cells = gc._DENSE_CELLS
+    try:
+        gc._DENSE_CELLS = 0
+        assert np.array_equal(plain, dbscan(xy, eps_m=eps, min_samples=ms))
+    finally:
+        gc._DENSE_CELLS = dense_cells
+
+
 def test_weighted_dbscan_and_errors():
     xy = np.array([[0, 0], [10, 0], [1000, 0]], float)
     assert dbscan(xy, eps_m=50, min_samples=5).tolist() == [-1, -1, -1]
