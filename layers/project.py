@@ -621,14 +621,30 @@ def _stored_as_is(gdf: gpd.GeoDataFrame) -> bool:
     if len(types) and (types != types[0]).any():
         return False
     for c in gdf.columns:
-        if c == gdf.geometry.name or not (
+        if c != gdf.geometry.name and (
             gdf[c].dtype == object or pd.api.types.is_string_dtype(gdf[c].dtype)
         ):
-            continue
-        text = gdf[c] if gdf[c].dtype != object else gdf[c].astype("string")
-        if text.str.contains("\x00", regex=False, na=False).any():
-            return False
+            if _has_nul(gdf[c]):
+                return False
     return True
+
+
+def _has_nul(values: pd.Series) -> bool:
+    """Whether a text value holds NUL: a byte search in the Arrow data buffers (bytes
+    outside the values themselves can only make the answer True, never hide a NUL)."""
+    import pyarrow as pa
+
+    try:
+        arr = pa.array(values.array if values.dtype != object else values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        arr = pa.array(values.astype("string").array)
+    for chunk in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            continue  # numbers, bools: no text
+        data = chunk.buffers()[2]
+        if data is not None and bytes(data).find(b"\x00") >= 0:
+            return True
+    return False
 
 
 #: Rows read back to check a frame kept after a write (:func:`_keep_written`).
