@@ -29,6 +29,7 @@ import json
 import os
 import re
 import secrets
+import threading
 import time
 from collections.abc import Hashable
 from dataclasses import dataclass, field
@@ -363,6 +364,11 @@ def _prune(keep: tuple[Path, ...]) -> None:
         total -= size
 
 
+#: Locks of versioned data files (by name hash): a page and a background preparation
+#: of the same layer version encode it once, the second waits for the first.
+_FILE_LOCKS = [threading.Lock() for _ in range(64)]
+
+
 def _gl_files(lyr: MapLayer, geoms, fields, overlay_crs: str) -> tuple[str, RawPoints | None]:
     """Data files of a large layer: ``(payload literal, None)``, or ``("", raw)`` when the
     folder cannot be written (the caller inlines ``raw``).
@@ -370,10 +376,17 @@ def _gl_files(lyr: MapLayer, geoms, fields, overlay_crs: str) -> tuple[str, RawP
     The file names are a keyed hash (:data:`_SECRET`) of the layer's version token,
     else of the encoded bytes; existing files are reused (and marked recent).
     """
-    name = None
-    if lyr.version is not None:
-        token = repr((lyr.key, lyr.version, overlay_crs, fields)).encode("utf-8")
-        name = hmac.new(_SECRET, token, hashlib.sha256).hexdigest()[:40]
+    if lyr.version is None:
+        return _gl_write(lyr, geoms, fields, None)
+    token = repr((lyr.key, lyr.version, overlay_crs, fields)).encode("utf-8")
+    name = hmac.new(_SECRET, token, hashlib.sha256).hexdigest()[:40]
+    with _FILE_LOCKS[int(name[:8], 16) % len(_FILE_LOCKS)]:
+        return _gl_write(lyr, geoms, fields, name)
+
+
+def _gl_write(lyr: MapLayer, geoms, fields, name: str | None) -> tuple[str, RawPoints | None]:
+    """:func:`_gl_files` once the name is known (``None``: named after the content)."""
+    if name is not None:
         paths = (GL_CACHE_DIR / f"{name}{_DATA_SUFFIX}", GL_CACHE_DIR / f"{name}{_PROPS_SUFFIX}")
         try:
             now = time.time()

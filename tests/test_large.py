@@ -511,3 +511,37 @@ def test_a_browser_that_cannot_unpack_the_data_says_so_on_the_map(tmp_path, cach
     got = _drive(tmp_path, _NODE_NO_DATA_DRIVER, payload, ["无法载入 <b>x</b>"], cache_dir)
     assert "DecompressionStream" in got["error"]
     assert got["shown"] == [{"cls": "innomap-gl-error", "text": "无法载入 <b>x</b>"}]  # as text
+
+
+def test_map_prepared_after_an_import_is_what_the_map_page_uses(tmp_path, monkeypatch, cache_dir):
+    """After a large import the map's frames and data files are built in the background;
+    the map page then encodes nothing and fetches those very files."""
+    from streamlit.testing.v1 import AppTest
+
+    import ui.mapview
+    from layers.project import ProjectLayer, add_layer, create_project, open_project
+    from tests.conftest import ROOT
+    from ui.map_data import prepare_in_background
+
+    monkeypatch.setattr(webmap, "WEBGL_THRESHOLD", 10)  # 40 records count as large here
+    project = create_project(tmp_path / "p.gpkg", name="p", city="宁波市", counties=["鄞州区"])
+    g = _frame(40, seed=11).assign(kind="enterprises", source="t", coord_source="t")
+    add_layer(project, ProjectLayer(name="名录", kind="enterprises", gdf=g))
+    prepare_in_background(open_project(project.ref), lang="zh").join(timeout=60)
+    prepared = sorted(f.name for f in cache_dir.iterdir())
+    assert len(prepared) == 2 and prepared[0].endswith(".bin.gz")
+    encoded = []
+    monkeypatch.setattr(webmap, "encode_points_raw", lambda *a, **k: encoded.append(1) or 1 / 0)
+    pages = []
+    real = ui.mapview.st_folium
+    monkeypatch.setattr(
+        ui.mapview,
+        "st_folium",
+        lambda m, **kw: pages.append(m.get_root().render()) or real(m, **kw),
+    )
+    monkeypatch.setenv("INNOMAP_PROJECT", project.ref)
+    monkeypatch.setenv("INNOMAP_HOME", str(tmp_path / "home"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    assert encoded == [] and _files_payload(pages[-1])["src"].endswith(prepared[0])

@@ -29,6 +29,7 @@ from layers.safe import safe_csv
 from render.webmap import MapLayer, build_map
 from ui.common import T, guarded, project_or_stop
 from ui.i18n import lang
+from ui.map_data import prepare_in_background
 from ui.progress import ProgressBar, was_cancelled
 from ui.state import refresh_project
 from ui.tables import show_table
@@ -491,7 +492,9 @@ def _add(project, rep, opts, name: str, src) -> bool:
     # its copy of the new layer, the page reads the project again
     project.layers.pop(stored.name, None)
     _release(src)
-    refresh_project()
+    current = refresh_project()
+    if stored.rows > settings.WEBGL_THRESHOLD:  # the map page, usually next, finds it ready
+        prepare_in_background(current, lang=lang())
     st.session_state["imp_added"] = T(
         f"已加入项目: {stored.name} ({stored.rows} 行)",
         f"Added to the project: {stored.name} ({stored.rows} rows)",

@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
 from layers.errors import InnoMapError
-from layers.filters import LayerFilter, assign_zones, filter_layer, search_records
-from layers.project import OUTLINE_KINDS, Project
+from layers.filters import LayerFilter, filter_layer, search_records
+from layers.project import Project
 from layers.registry import REGISTRY
 from render.basemaps import BASEMAPS, BasemapError, make_basemap
-from render.webmap import MapLayer, build_map
 from ui.common import T
 from ui.guide import first_run_guide
 from ui.i18n import lang, t
+from ui.map_data import label, project_map, resource_frames, signature
 from ui.mapview import show_map
 from ui.state import current_project
 from ui.tables import bar_chart
-from workflows.common import assign_districts
-
-#: Display order of the resource kinds (other kinds follow in registry order).
-POINT_ORDER = (
-    "universities",
-    "platforms",
-    "incubators",
-    "science_venues",
-    "enterprises",
-    "communities",
-)
 
 
 def _basemap_controls():
@@ -57,44 +45,6 @@ def _basemap_controls():
     except BasemapError as exc:
         st.sidebar.warning(str(exc))
         return make_basemap("none")
-
-
-def _signature(project: Project) -> tuple:
-    """Cache key of the project's content (reference, version, layers and rows)."""
-    return (project.ref, project.version, tuple((n, lyr.rows) for n, lyr in project.layers.items()))
-
-
-def _layer_frame(project: Project, name: str) -> gpd.GeoDataFrame:
-    """The records of layer ``name`` alone, with ``district``/``zone`` from the project.
-
-    Not :func:`workflows.common.select_layers`: there a layer named like its kind (the
-    demo's ``enterprises``) means every layer of that kind, which drew the records of
-    the other layers of the kind twice.
-    """
-    g = project.layers[name].gdf.copy()
-    g["layer"] = name
-    if len(g) and g.geom_type.eq("Point").all():
-        g["zone"] = assign_zones(g, project.zones)
-        g["district"] = assign_districts(g, project.districts)
-    if len(g) and "id" in g and not g["id"].is_unique:
-        g["id"] = name + ":" + g["id"].astype(str)
-    return g.reset_index(drop=True)
-
-
-# a resource, not data: a rerun gets the same frames instead of an unpickled copy
-# (seconds for a million rows); the page never changes them
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _resource_frames(_project: Project, signature: tuple) -> dict[str, gpd.GeoDataFrame]:
-    """Each resource layer (by name) with ``district``/``zone`` from the project's outlines."""
-    order = {k: i for i, k in enumerate((*POINT_ORDER, *REGISTRY))}
-    layers = sorted(_project.resource_layers(), key=lambda lyr: order.get(lyr.kind, 99))
-    return {lyr.name: _layer_frame(_project, lyr.name) for lyr in layers if lyr.rows}
-
-
-def _label(project: Project, name: str, L: str) -> str:
-    lyr = project.layers[name]
-    kind = REGISTRY[lyr.kind].name(L)
-    return kind if lyr.name == lyr.kind else f"{lyr.name} ({kind})"
 
 
 def _sidebar(project: Project, frames: dict, labels: dict) -> tuple[list, LayerFilter, object]:
@@ -158,38 +108,6 @@ def _search_box(frames: dict, chosen: list, labels: dict, shown: dict):
     return focus
 
 
-def _frame(project: Project, zone: str) -> tuple[float, float, float, float] | None:
-    """WGS84 bounds to show first: the chosen zone, else the project's districts (else its data)."""
-    z = project.zones
-    if zone and len(z) and (z["name"].astype(str) == zone).any():
-        return tuple(float(v) for v in z[z["name"].astype(str) == zone].total_bounds)
-    try:
-        return project.bounds()
-    except InnoMapError:  # no districts and no data: frame on what is drawn
-        return None
-
-
-def _map_layers(project: Project, shown: dict, labels: dict, zone: str, L: str, version) -> list:
-    """Outline layers of the project (only the chosen zone), then the shown point layers.
-
-    ``version`` (the project's signature, the filter and the searched record) tells the
-    map that a large layer's data file can be reused."""
-    out = []
-    for kind in OUTLINE_KINDS:
-        spec = REGISTRY[kind]
-        for lyr in project.layers_of_kind(kind):
-            g = lyr.gdf
-            if kind == "zones" and zone:
-                g = g[g["name"].astype(str) == zone]
-            label = spec.name(L) if lyr.name == lyr.kind else lyr.name
-            out.append(MapLayer(lyr.name, label, g, spec.color, spec.geometry, kind=kind))
-    for name, g in shown.items():
-        kind = project.layers[name].kind
-        spec = REGISTRY[kind]
-        out.append(MapLayer(name, labels[name], g, spec.color, "point", kind=kind, version=version))
-    return out
-
-
 def _counts(frames: dict, shown: dict, chosen: list, labels: dict) -> None:
     """Records per layer (filtered / total) as numbers and as bars."""
     tab_n, tab_chart = st.tabs([t("counts"), T("图表", "Chart")])
@@ -214,8 +132,8 @@ def main() -> None:
     except InnoMapError as exc:
         st.error(str(exc))
         return
-    frames = _resource_frames(project, _signature(project))
-    labels = {k: _label(project, k, L) for k in frames}
+    frames = resource_frames(project, signature(project))
+    labels = {k: label(project, k, L) for k in frames}
     first_run_guide(project, frames, labels)
     search_slot = st.sidebar.container()  # the search box first, above the filters
     chosen, flt, basemap = _sidebar(project, frames, labels)
@@ -223,15 +141,15 @@ def main() -> None:
     focus = _search(frames, chosen, labels, shown, search_slot)
     if any(bool(g["synthetic"].any()) for g in shown.values() if "synthetic" in g and len(g)):
         st.warning(t("synthetic_banner"))
-    version = (_signature(project), flt, focus)
-    m = build_map(
-        _map_layers(project, shown, labels, flt.zone, L, version),
-        basemap=basemap,
+    m = project_map(
+        project,
+        shown,
+        labels,
+        flt,
         lang=L,
+        basemap=basemap,
         focus=focus,
-        fit_bounds=_frame(project, flt.zone),
         legend_title=f"{project.name} · {t('legend')}",
-        gl_data="files",
     )
     show_map(m, page="main", reset_on=(project.ref, flt.zone, focus))
     _counts(frames, shown, chosen, labels)
