@@ -169,3 +169,28 @@ def test_project_panel_create_open_and_save_as(tmp_path, monkeypatch):
     assert not at.exception, at.exception
     assert not open_project(tmp_path / "nb.gpkg").read_only
     assert str(tmp_path / "nb.gpkg") in at.sidebar.selectbox(key="prj_recent").options
+
+
+def test_preview_map_is_built_once_per_file_and_options(app, tmp_path, monkeypatch):
+    import render.webmap
+
+    at, _ = app
+    built = []
+    real = render.webmap.build_map
+    monkeypatch.setattr(
+        render.webmap, "build_map", lambda *a, **k: built.append(1) or real(*a, **k)
+    )
+    p = tmp_path / "孵化器名单.csv"
+    pd.DataFrame({"名称": ["甲", "乙"], "lon": [119.17, 119.18], "lat": [34.60, 34.61]}).to_csv(
+        p, index=False
+    )
+    at.session_state["imp_path"] = str(p)
+    at.run()
+    at.selectbox(key="imp_kind").set_value("incubators").run()
+    n = len(built)
+    at.run()  # a rerun with the same file and options (e.g. the CRS answer): no new map
+    at.run()
+    assert not at.exception, at.exception
+    assert len(built) == n >= 1
+    at.selectbox(key="imp_kind").set_value("platforms").run()  # other options: a new preview
+    assert len(built) == n + 1

@@ -429,17 +429,23 @@ def _preview(rep, opts, name: str) -> None:
                 "the map page shows all of them once added.",
             )
         )
-    m = build_map(
-        [MapLayer("preview", name, shown, "#e377c2", REGISTRY[opts.kind].geometry)],
-        lang=lang(),
-        legend_title=T("预览", "Preview"),
-    )
+    held = st.session_state.get("imp_report")  # (file and options, report), kept for reruns
+    sig = (held[0], lang()) if held and held[1] is rep else None
+    m = _held("imp_preview_map", sig) if sig else None
+    if m is None:  # built once per kept report (and language), not on every rerun
+        m = build_map(
+            [MapLayer("preview", name, shown, "#e377c2", REGISTRY[opts.kind].geometry)],
+            lang=lang(),
+            legend_title=T("预览", "Preview"),
+        )
+        if sig:
+            st.session_state["imp_preview_map"] = (sig, m)
     st_folium(m, key="imp_map", height=420, use_container_width=True, returned_objects=[])
 
 
 def _release(src) -> None:
     """Forget the file after its import: the kept report, and an upload's bytes on the server."""
-    for key in ("imp_report", "imp_info", "imp_digest", "imp_crs_confirm"):
+    for key in ("imp_report", "imp_info", "imp_digest", "imp_crs_confirm", "imp_preview_map"):
         st.session_state.pop(key, None)
     if isinstance(src, Path):
         return
