@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import cdist
 
-from geo.clusters import _core_by_cells, _core_plain, dbscan
+from geo.clusters import _core_by_cells, _core_plain, _Grid, dbscan
 from geo.reach import ReachParams, service_reach_matrix
 from geo.siting import SitingError
 from geo.siting_geo import aggregate_demand, grid_candidates, run_siting
@@ -72,9 +72,9 @@ def test_dbscan_grid_bounds_give_the_plain_answer(pts, eps, min_samples, weighte
     side = eps / np.sqrt(5.0)
     ij = np.floor((xy - xy.min(axis=0)) / side).astype(np.int64) + 3
     ncol = int(ij[:, 1].max()) + 4
-    cells, cell_of = np.unique(ij[:, 0] * ncol + ij[:, 1], return_inverse=True)
-    cell_w = np.bincount(cell_of, weights=w, minlength=len(cells))
-    fast = _core_by_cells(xy, w, cells, cell_of, cell_w, ncol, side, eps, min_samples)
+    grid = _Grid(ij[:, 0] * ncol + ij[:, 1], ncol, (int(ij[:, 0].max()) + 4) * ncol)
+    cell_w = np.bincount(grid.cell_of, weights=w, minlength=len(grid.keys))
+    fast = _core_by_cells(xy, w, grid, cell_w, side, eps, min_samples)
     plain = _core_plain(xy, w, eps, min_samples, np.arange(len(xy)))
     assert fast.tolist() == plain.tolist()
 
@@ -85,16 +85,16 @@ def test_dbscan_dense_city_decides_core_points_without_counting(monkeypatch):
     rng = np.random.default_rng(2)
     xy = rng.normal(0, 400, (20_000, 2))
     counted = []
-    real = clusters._core_plain
+    real = clusters._ring_counts
 
-    def spy(xy_, w_, eps_, ms_, rest, among=None):
-        counted.append(len(rest))
-        return real(xy_, w_, eps_, ms_, rest, among)
+    def spy(xy_, grid, ring, eps_, want, **kw):
+        counted.append(int(want[grid.cell_of].sum()))  # the points counted pair by pair
+        return real(xy_, grid, ring, eps_, want, **kw)
 
-    monkeypatch.setattr(clusters, "_core_plain", spy)
+    monkeypatch.setattr(clusters, "_ring_counts", spy)
     labels = dbscan(xy, eps_m=100.0, min_samples=10)
     assert labels.max() == 0 and (labels == 0).mean() > 0.99
-    assert sum(counted) < 0.05 * len(xy)  # only the fringe is counted point by point
+    assert counted and sum(counted) < 0.05 * len(xy)  # only the fringe is counted pair by pair
 
 
 # --- siting: demand aggregated to cells ------------------------------------------------
