@@ -172,15 +172,20 @@ def test_click_identify_finds_the_record_under_the_pointer():
     assert nearest_point(np.array([]), np.array([]), 0.0, 0.0) == -1
 
 
-_NODE_DRIVER = r"""
+#: The browser globals innomap_gl.js needs, for the node drivers below.
+_NODE_PRELUDE = r"""
 globalThis.window = globalThis;
-const calls = [];
 window.InnoMap = { focus() {}, recordCard() {} };
 function extend(proto) {
   function C() { if (proto.initialize) proto.initialize.apply(this, arguments); }
   C.prototype = proto; return C;
 }
 globalThis.L = { Layer: { extend }, latLng: (a, b) => ({ lat: a, lng: b }) };
+"""
+_NODE_DRIVER = (
+    _NODE_PRELUDE
+    + r"""
+const calls = [];
 require(process.argv[2]);
 const input = JSON.parse(require("fs").readFileSync(0, "utf8"));
 const layer = window.InnoMap.glPointLayer(input.payload, { color: "#d62728" });
@@ -197,6 +202,7 @@ layer.props().then(get => {
   console.log(JSON.stringify(out));
 });
 """
+)
 
 
 def _drive(tmp_path, source: str, payload: dict, clicks: list, *extra) -> dict | list:
@@ -383,14 +389,9 @@ def test_unwritable_cache_falls_back_to_the_inline_payload(tmp_path, monkeypatch
         _html(_frame(3), gl_data="url")
 
 
-_NODE_FILES_DRIVER = r"""
-globalThis.window = globalThis;
-window.InnoMap = { focus() {}, recordCard() {} };
-function extend(proto) {
-  function C() { if (proto.initialize) proto.initialize.apply(this, arguments); }
-  C.prototype = proto; return C;
-}
-globalThis.L = { Layer: { extend }, latLng: (a, b) => ({ lat: a, lng: b }) };
+_NODE_FILES_DRIVER = (
+    _NODE_PRELUDE
+    + r"""
 const fs = require("fs"), path = require("path"), fetched = [];
 globalThis.fetch = async (url) => {
   fetched.push(url);
@@ -414,6 +415,7 @@ layer.data().then(d => layer.props().then(get => {
   console.log(JSON.stringify({ before, n: d.n, fetched, out }));
 }));
 """
+)
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node not installed")
@@ -474,14 +476,9 @@ def test_notice_credits_the_vendored_webgl_plugin():
     assert "lodash" in notice and "Permission is hereby granted" in notice
 
 
-_NODE_NO_DATA_DRIVER = r"""
-globalThis.window = globalThis;
-window.InnoMap = { focus() {}, recordCard() {} };
-function extend(proto) {
-  function C() { if (proto.initialize) proto.initialize.apply(this, arguments); }
-  C.prototype = proto; return C;
-}
-globalThis.L = { Layer: { extend }, latLng: (a, b) => ({ lat: a, lng: b }) };
+_NODE_NO_DATA_DRIVER = (
+    _NODE_PRELUDE
+    + r"""
 globalThis.DecompressionStream = undefined;  // an old browser
 globalThis.console = { warn() {}, log: console.log };
 const fs = require("fs"), path = require("path"), shown = [];
@@ -499,6 +496,7 @@ layer.onAdd(map);
 setTimeout(() => console.log(JSON.stringify({ error: layer.innomapError || null,
   shown: shown.map(el => ({ cls: el.className, text: el.textContent })) })), 200);
 """
+)
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node not installed")
