@@ -781,18 +781,9 @@ def export_html(
     or the project's districts; the legend names the sources and the metric CRS.
     """
     from layers.safe import escape_html
-    from render.webmap import MapLayer, build_map
+    from render.webmap import MapLayer, build_map, outline_map_layers
 
-    ml = []
-    for kind in OUTLINE_KINDS:
-        spec = REGISTRY[kind]
-        for lyr in project.layers_of_kind(kind):
-            g = lyr.gdf
-            if kind == "zones" and zone:
-                g = g[g["name"].astype(str) == str(zone)]
-            ml.append(
-                MapLayer(lyr.name, _layer_label(lyr), g, spec.color, spec.geometry, kind=kind)
-            )
+    ml = outline_map_layers(project, zone=zone)
     sources = [_source_name(lyr) for lyr in project.layers.values() if lyr.kind in OUTLINE_KINDS]
     for ref, label, kind, g, srcs in resolve_point_layers(
         project, refs, crs=crs, skip_invalid=skip_invalid, messages=messages

@@ -412,6 +412,25 @@ def _gl_write(lyr: MapLayer, geoms, fields, name: str | None) -> tuple[str, RawP
     return _files_literal(name, raw.n), None
 
 
+def outline_map_layers(project, *, zone: str | None = None, lang: str = "zh") -> list[MapLayer]:
+    """The outline layers of a :class:`layers.project.Project` (districts, corridors,
+    zones: only ``zone`` when given), each labelled with its kind's name when named after
+    the kind; the app's map page and the exported interactive map draw the same."""
+    from layers.project import OUTLINE_KINDS
+    from layers.registry import REGISTRY
+
+    out = []
+    for kind in OUTLINE_KINDS:
+        spec = REGISTRY[kind]
+        for lyr in project.layers_of_kind(kind):
+            g = lyr.gdf
+            if kind == "zones" and zone:
+                g = g[g["name"].astype(str) == str(zone)]
+            label = spec.name(lang) if lyr.name == lyr.kind else lyr.name
+            out.append(MapLayer(lyr.name, label, g, spec.color, spec.geometry, kind=kind))
+    return out
+
+
 def _labels(fields, lang):
     return {f: field_label(f, lang) for f in fields}
 

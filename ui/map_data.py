@@ -13,10 +13,10 @@ import streamlit as st
 
 from layers.errors import InnoMapError
 from layers.filters import LayerFilter, assign_zones, filter_layer
-from layers.project import OUTLINE_KINDS, Project
+from layers.project import Project
 from layers.registry import REGISTRY
 from render.basemaps import BASEMAPS, make_basemap
-from render.webmap import MapLayer, build_map
+from render.webmap import MapLayer, build_map, outline_map_layers
 from workflows.common import assign_districts
 
 #: Display order of the resource kinds (other kinds follow in registry order).
@@ -84,15 +84,7 @@ def map_layers(project: Project, shown: dict, labels: dict, zone: str, L: str, v
 
     ``version`` (the project's signature, the filter and the searched record) tells the
     map that a large layer's data file can be reused."""
-    out = []
-    for kind in OUTLINE_KINDS:
-        spec = REGISTRY[kind]
-        for lyr in project.layers_of_kind(kind):
-            g = lyr.gdf
-            if kind == "zones" and zone:
-                g = g[g["name"].astype(str) == zone]
-            label = spec.name(L) if lyr.name == lyr.kind else lyr.name
-            out.append(MapLayer(lyr.name, label, g, spec.color, spec.geometry, kind=kind))
+    out = outline_map_layers(project, zone=zone, lang=L)
     for name, g in shown.items():
         kind = project.layers[name].kind
         spec = REGISTRY[kind]
