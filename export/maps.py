@@ -781,9 +781,9 @@ def export_html(
     or the project's districts; the legend names the sources and the metric CRS.
     """
     from layers.safe import escape_html
-    from render.webmap import MapLayer, build_map, outline_map_layers
+    from render.webmap import MapLayer, build_map, project_outline_layers
 
-    ml = outline_map_layers(project, zone=zone)
+    ml = project_outline_layers(project, zone=zone)
     sources = [_source_name(lyr) for lyr in project.layers.values() if lyr.kind in OUTLINE_KINDS]
     for ref, label, kind, g, srcs in resolve_point_layers(
         project, refs, crs=crs, skip_invalid=skip_invalid, messages=messages

@@ -412,10 +412,11 @@ def _gl_write(lyr: MapLayer, geoms, fields, name: str | None) -> tuple[str, RawP
     return _files_literal(name, raw.n), None
 
 
-def outline_map_layers(project, *, zone: str | None = None, lang: str = "zh") -> list[MapLayer]:
-    """The outline layers of a :class:`layers.project.Project` (districts, corridors,
-    zones: only ``zone`` when given), each labelled with its kind's name when named after
-    the kind; the app's map page and the exported interactive map draw the same."""
+def project_outline_layers(project, *, zone: str | None = None, lang: str = "zh") -> list[MapLayer]:
+    """One map layer per outline layer of a :class:`layers.project.Project` (districts,
+    corridors, zones: only ``zone`` when given), labelled with its kind's name when named
+    after the kind: the app's map page and the exported interactive map draw the same.
+    (:func:`render.analysis_maps.outline_map_layers` merges each kind for result maps.)"""
     from layers.project import OUTLINE_KINDS
     from layers.registry import REGISTRY
 

@@ -12,7 +12,14 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.test_e2e_browser import SHOTS, _free_port, browser, start_app, stop_app  # noqa: F401
+from tests.test_e2e_browser import (  # noqa: F401
+    SHOTS,
+    _free_port,
+    _idle,
+    browser,
+    start_app,
+    stop_app,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -52,17 +59,6 @@ def _ready(page, timeout_s: float = 60, legend: str = ""):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "layout_no_map.png"), full_page=True)
     raise AssertionError("no map drawn")
-
-
-def _idle(page, timeout_s: float = 60) -> None:
-    """Wait until the app has finished running (no running indicator for half a second)."""
-    quiet = 0
-    for _ in range(int(timeout_s * 10)):
-        running = page.get_by_test_id("stStatusWidget").count() > 0
-        quiet = 0 if running else quiet + 1
-        if quiet >= 5:
-            return
-        page.wait_for_timeout(100)
 
 
 def _assert_map_first(box, where: str) -> None:

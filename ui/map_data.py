@@ -16,7 +16,7 @@ from layers.filters import LayerFilter, assign_zones, filter_layer
 from layers.project import Project
 from layers.registry import REGISTRY
 from render.basemaps import BASEMAPS, make_basemap
-from render.webmap import MapLayer, build_map, outline_map_layers
+from render.webmap import MapLayer, build_map, project_outline_layers
 from workflows.common import assign_districts
 
 #: Display order of the resource kinds (other kinds follow in registry order).
@@ -84,7 +84,7 @@ def map_layers(project: Project, shown: dict, labels: dict, zone: str, L: str, v
 
     ``version`` (the project's signature, the filter and the searched record) tells the
     map that a large layer's data file can be reused."""
-    out = outline_map_layers(project, zone=zone, lang=L)
+    out = project_outline_layers(project, zone=zone, lang=L)
     for name, g in shown.items():
         kind = project.layers[name].kind
         spec = REGISTRY[kind]
