@@ -6,8 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_e2e_browser import _free_port, browser, start_app, stop_app  # noqa: F401
-from tests.test_e2e_layout import _idle
+from tests.test_e2e_browser import (  # noqa: F401
+    _click_until,
+    _free_port,
+    _idle,
+    browser,
+    start_app,
+    stop_app,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -82,9 +88,8 @@ def test_project_survives_reload_and_restart(browser, tmp_path):  # noqa: F811
         page.goto(f"{url}/coverage_page?{query}")
         _ready(page)
         page.get_by_text("点击“计算覆盖”").wait_for(timeout=60000)
-        page.get_by_role("button", name="计算覆盖").click()
         tab = page.get_by_role("tab", name="导出与保存")
-        tab.wait_for(timeout=120000)
+        _click_until(page, page.get_by_role("button", name="计算覆盖"), tab)
         _idle(page)  # a tab chosen during a rerun is reset by it
         save = page.get_by_role("button", name="保存本次分析")
         for attempt in range(5):  # a rerun (the map reporting its view) can replace the tab
