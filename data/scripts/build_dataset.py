@@ -45,6 +45,9 @@ DATA = ROOT / "data"
 METRIC = "EPSG:32651"  # WGS84 / UTM 51N: Ningbo lies at 121–122°E
 SYN_SOURCE = f"synthetic: data/scripts/build_dataset.py (seed {SEED}); not real records"
 SYN_COORD = "synthetic: generated position, not a real location"
+#: Precision of a synthetic record: the generator placed it at exactly its coordinates
+#: (written with 6 decimals, ≤ 0.1 m); its ``synthetic`` flag says it is no real firm.
+SYN_PRECISION_M = 1.0
 CAMPUS_MIN_M = 500.0
 
 # Published documents (every source a user can open or look up)
@@ -479,7 +482,7 @@ def build_points(districts: gpd.GeoDataFrame):
             "address": "(模拟数据, 无地址)",
             "source": SYN_SOURCE,
             "coord_source": SYN_COORD,
-            "coord_precision_m": 1000.0,
+            "coord_precision_m": SYN_PRECISION_M,
             "synthetic": True,
             "as_of": "2026-11",
             "employees": employees,
@@ -530,7 +533,7 @@ def build_points(districts: gpd.GeoDataFrame):
                     "address": "(模拟数据, 无地址)",
                     "source": SYN_SOURCE,
                     "coord_source": SYN_COORD,
-                    "coord_precision_m": 1000.0,
+                    "coord_precision_m": SYN_PRECISION_M,
                     "synthetic": True,
                     "as_of": "2026-11",
                 }
@@ -556,7 +559,7 @@ def build_points(districts: gpd.GeoDataFrame):
             "address": "(模拟数据, 无地址)",
             "source": SYN_SOURCE,
             "coord_source": SYN_COORD,
-            "coord_precision_m": 1000.0,
+            "coord_precision_m": SYN_PRECISION_M,
             "synthetic": True,
             "as_of": "2026-11",
             "floor_area_m2": np.round(rng.uniform(1000, 20000, k), -2),
@@ -581,7 +584,7 @@ def build_points(districts: gpd.GeoDataFrame):
             "address": "(模拟数据, 无地址)",
             "source": SYN_SOURCE,
             "coord_source": SYN_COORD,
-            "coord_precision_m": 1000.0,
+            "coord_precision_m": SYN_PRECISION_M,
             "synthetic": True,
             "as_of": "2026-11",
             "population": np.round(rng.lognormal(np.log(5000), 0.6, k), -1),
