@@ -16,10 +16,9 @@ import unicodedata
 
 import numpy as np
 import pandas as pd
-from pyproj import CRS, Transformer
-from pyproj.exceptions import CRSError
+from pyproj import Transformer
 
-from layers.crs import out_of_china, to_wgs84_from
+from layers.crs import UnknownCRSError, gk_prefix_fix, out_of_china, parse_crs, to_wgs84_from
 from layers.errors import InnoMapError
 
 __all__ = [
@@ -205,6 +204,24 @@ CRS_UNSTATED_WARNING = (
 )
 
 
+#: Words in file or column names that say the degrees are GCJ-02, BD-09 or CGCS2000.
+GCJ_HINTS = ("gcj", "高德", "amap", "gaode", "腾讯", "tencent", "火星")
+BD_HINTS = ("bd09", "bd-09", "百度", "baidu", "bd_")
+CGCS_HINTS = ("天地图", "tianditu", "cgcs2000", "cgcs", "2000坐标", "国家2000")
+
+
+def hinted_crs(hints: str) -> tuple[str | None, str]:
+    """``(system, reason)`` a file or column name states (GCJ-02, BD-09, CGCS2000) or ``(None, "")``."""
+    h = unicodedata.normalize("NFKC", str(hints)).lower()
+    if any(k in h for k in GCJ_HINTS):
+        return "GCJ-02", "名称含高德/腾讯/GCJ / names mention AMap/Tencent/GCJ"
+    if any(k in h for k in BD_HINTS):
+        return "BD-09", "名称含百度/BD / names mention Baidu/BD-09"
+    if any(k in h for k in CGCS_HINTS):
+        return "CGCS2000", "名称含天地图/CGCS2000 / names mention Tianditu/CGCS2000"
+    return None, ""
+
+
 def guess_source_crs(x: np.ndarray, y: np.ndarray, *, hints: str = "") -> tuple[str, str]:
     """Guess the source system of numeric coordinates; returns ``(crs, reason)``.
 
@@ -216,10 +233,9 @@ def guess_source_crs(x: np.ndarray, y: np.ndarray, *, hints: str = "") -> tuple[
     h = hints.lower()
     fx, fy = x[np.isfinite(x)], y[np.isfinite(y)]
     if len(fx) and (np.abs(fx) <= 180).mean() > 0.9 and (np.abs(fy) <= 90).mean() > 0.9:
-        if any(k in h for k in ("gcj", "高德", "amap", "gaode", "腾讯", "tencent", "火星")):
-            return "GCJ-02", "名称含高德/腾讯/GCJ / names mention AMap/Tencent/GCJ"
-        if any(k in h for k in ("bd09", "bd-09", "百度", "baidu", "bd_")):
-            return "BD-09", "名称含百度/BD / names mention Baidu/BD-09"
+        hinted, why = hinted_crs(h)
+        if hinted:
+            return hinted, why
         return "WGS84", DEGREES_UNSTATED_REASON
     zone = _gk_zone_from_prefix(fx)
     if zone is not None:
@@ -236,66 +252,54 @@ def guess_source_crs(x: np.ndarray, y: np.ndarray, *, hints: str = "") -> tuple[
     if len(fx) and (np.abs(fx) < 1e6).mean() > 0.9 and (np.abs(fy) > 1e6).mean() > 0.9:
         return (
             "",
-            "投影坐标(米), 请指定 EPSG 代码 (如 UTM 51N = EPSG:32651, CGCS2000 3° CM 120E = EPSG:4549) / projected metres: give the EPSG code",
+            "投影坐标(米), 东坐标没有带号, 请指定坐标系 (CGCS2000 3° 带: --crs GK3:NN 如 合肥 GK3:39, "
+            "或按中央经线 GK3:117E; UTM 51N = EPSG:32651) / projected metres without a zone prefix: "
+            "give the CRS (--crs GK3:NN, GK3:117E or EPSG:n)",
         )
     return "WGS84", "默认 / default"
 
 
 def normalise_crs_name(crs: str) -> str:
-    """Canonical name: WGS84, CGCS2000, GCJ-02, BD-09 or EPSG:nnnn.
+    """Canonical name of the CRS vocabulary (:func:`layers.crs.parse_crs`).
+
+    ``WGS84``, ``CGCS2000``, ``GCJ-02``, ``BD-09``, ``EPSG:n`` (as given), ``GK3:NN``,
+    ``GK3:117E``, ``GK6:NN`` or ``GK6:117E``.
 
     Raises
     ------
     CoordinateError
-        For a name that is neither a Chinese system nor a valid EPSG/PROJ definition.
+        For a name outside the vocabulary that is not a valid EPSG/PROJ definition.
     """
-    key = str(crs).strip().upper().replace("_", "-")
-    alias = {
-        "WGS84": "WGS84",
-        "WGS-84": "WGS84",
-        "EPSG:4326": "WGS84",
-        "4326": "WGS84",
-        "CGCS2000": "CGCS2000",
-        "EPSG:4490": "CGCS2000",
-        "4490": "CGCS2000",
-        "GCJ02": "GCJ-02",
-        "GCJ-02": "GCJ-02",
-        "GCJ": "GCJ-02",
-        "火星坐标": "GCJ-02",
-        "BD09": "BD-09",
-        "BD-09": "BD-09",
-        "BAIDU": "BD-09",
-    }
-    if key in alias:
-        return alias[key]
-    if re.fullmatch(r"\d{4,5}", key):
-        key = "EPSG:" + key
     try:
-        c = CRS.from_user_input(key)
-    except CRSError:
-        raise CoordinateError(
-            f"未知坐标系 / unknown coordinate system {crs!r}: use WGS84, CGCS2000, GCJ-02, BD-09 or an EPSG code"
-        ) from None
-    epsg = c.to_epsg()
-    return f"EPSG:{epsg}" if epsg else key
+        return parse_crs(crs).name
+    except UnknownCRSError as exc:
+        raise CoordinateError(str(exc)) from None
 
 
 def to_wgs84(x: np.ndarray, y: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
-    """Convert coordinates in ``crs`` (a name from :func:`normalise_crs_name`) to WGS84 lon/lat."""
-    name = normalise_crs_name(crs)
+    """Convert coordinates in ``crs`` (a name of the vocabulary) to WGS84 lon/lat.
+
+    Gauss–Krüger eastings are fitted to the system: a zone prefix is stripped for a
+    central-meridian system (``GK3:117E``, EPSG:4534–4554) and added for a zone
+    system (``GK3:39``, EPSG:4513–4533) when the file's eastings have none.
+    """
+    try:
+        parsed = parse_crs(crs)
+    except UnknownCRSError as exc:
+        raise CoordinateError(str(exc)) from None
+    name = parsed.name
     if name in _DEGREE_SYSTEMS:
         return to_wgs84_from(name, x, y)
-    c = CRS.from_user_input(name)
-    if c.is_geographic:
-        t = Transformer.from_crs(c, 4326, always_xy=True)
-        return t.transform(x, y)
+    c = parsed.to_pyproj()
     t = Transformer.from_crs(c, 4326, always_xy=True)
-    xx = np.asarray(x, float)
+    if c.is_geographic:
+        return t.transform(x, y)
+    xx = gk_prefix_fix(parsed, np.asarray(x, float))
     yy = np.asarray(y, float)
     lon, lat = (np.asarray(v, float) for v in t.transform(xx, yy))
-    # zone-prefixed Gauss–Krüger eastings given with a CRS without the prefix: strip it
+    # zone-prefixed Gauss–Krüger eastings given with a non-GK metric CRS: strip the prefix
     bad = ~np.isfinite(lon) | out_of_china(lon, lat)
-    if np.nanmedian(xx) > 1e7 and bad.mean() > 0.5:
+    if parsed.zone_width_deg is None and bad.mean() > 0.5 and np.nanmedian(xx) > 1e7:
         lon, lat = (np.asarray(v, float) for v in t.transform(xx % 1e6, yy))
     return lon, lat
 

@@ -17,6 +17,8 @@ centimetre. All functions are vectorised over NumPy arrays.
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import dataclass
 
 import numpy as np
 from pyproj import CRS
@@ -24,14 +26,20 @@ from pyproj import CRS
 from layers.errors import InnoMapError
 
 __all__ = [
+    "CRS_VOCABULARY_HELP",
     "SOURCE_SYSTEMS",
     "CRSChoiceError",
+    "CRSName",
+    "UnknownCRSError",
     "bd09_to_gcj02",
     "bd09_to_wgs84",
     "choose_metric_crs",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
+    "gk_name",
+    "gk_prefix_fix",
     "out_of_china",
+    "parse_crs",
     "to_wgs84_from",
     "wgs84_to_bd09",
     "wgs84_to_gcj02",
@@ -255,3 +263,208 @@ def to_metric(gdf, crs=None):
         wgs = gdf.to_crs(4326) if not gdf.crs.equals(CRS.from_epsg(4326)) else gdf
         crs = choose_metric_crs(tuple(wgs.total_bounds))
     return gdf.to_crs(crs)
+
+
+# ---------------------------------------------------------------- the CRS vocabulary
+#: CGCS2000 Gauss–Krüger EPSG ranges: (zone width, prefixed eastings) -> (first EPSG, first
+#: zone, last zone). 3° zones 25–45 have central meridians 75–135°E (3 × zone); 6° zones
+#: 13–23 have central meridians 75–135°E (6 × zone − 3).
+_GK_RANGES = {
+    (3, True): (4513, 25, 45),
+    (3, False): (4534, 25, 45),
+    (6, True): (4491, 13, 23),
+    (6, False): (4502, 13, 23),
+}
+
+#: The names the vocabulary accepts, for messages and help texts.
+CRS_VOCABULARY_HELP = (
+    "WGS84, CGCS2000, GCJ-02, BD-09, EPSG:n, GK3:NN (CGCS2000 3° zone NN, zone-prefixed "
+    "eastings), GK3:117E (central meridian, no prefix), GK6:NN, GK6:117E"
+)
+
+_ALIASES = {
+    "WGS84": "WGS84",
+    "WGS-84": "WGS84",
+    "EPSG:4326": "WGS84",
+    "4326": "WGS84",
+    "CGCS2000": "CGCS2000",
+    "CGCS-2000": "CGCS2000",
+    "2000坐标": "CGCS2000",
+    "2000坐标系": "CGCS2000",
+    "国家2000": "CGCS2000",
+    "天地图": "CGCS2000",
+    "EPSG:4490": "CGCS2000",
+    "4490": "CGCS2000",
+    "GCJ02": "GCJ-02",
+    "GCJ-02": "GCJ-02",
+    "GCJ": "GCJ-02",
+    "火星坐标": "GCJ-02",
+    "高德": "GCJ-02",
+    "BD09": "BD-09",
+    "BD-09": "BD-09",
+    "BAIDU": "BD-09",
+    "百度": "BD-09",
+}
+
+_GK_RE = re.compile(r"^GK\s*([36])\s*[:\-_ ]?\s*(\d{2,3})\s*(E|°E|度)?$")
+
+
+class UnknownCRSError(CRSChoiceError):
+    """A coordinate-system name outside the vocabulary (and not a PROJ/EPSG definition)."""
+
+
+@dataclass(frozen=True)
+class CRSName:
+    """A coordinate system of the vocabulary.
+
+    Attributes
+    ----------
+    name : str
+        The canonical name: ``WGS84``, ``CGCS2000``, ``GCJ-02``, ``BD-09``, ``EPSG:n``,
+        ``GK3:NN``, ``GK3:117E``, ``GK6:NN`` or ``GK6:117E``.
+    epsg : int or None
+        The EPSG code (``None`` for GCJ-02 and BD-09, which no EPSG code describes).
+    zone_width_deg : int or None
+        3 or 6 for a Gauss–Krüger name (also for an ``EPSG:n`` in the CGCS2000 GK ranges).
+    zone : int or None
+        The zone number of a GK name.
+    central_meridian_deg : int or None
+        The central meridian of a GK name (degrees east).
+    prefixed : bool
+        Eastings carry the zone number (``39 512 345.6``) — the ``GK3:NN`` form.
+    """
+
+    name: str
+    epsg: int | None
+    zone_width_deg: int | None = None
+    zone: int | None = None
+    central_meridian_deg: int | None = None
+    prefixed: bool = False
+
+    @property
+    def degrees(self) -> bool:
+        """Coordinates are longitude/latitude degrees (the four named systems, geographic EPSG)."""
+        if self.name in SOURCE_SYSTEMS:
+            return True
+        return self.epsg is not None and CRS.from_epsg(self.epsg).is_geographic
+
+    def to_pyproj(self) -> CRS:
+        """The pyproj CRS (GCJ-02/BD-09: WGS84, their offsets being applied separately)."""
+        return CRS.from_epsg(self.epsg if self.epsg is not None else 4326)
+
+
+def gk_name(
+    width_deg: int, *, zone: int | None = None, central_meridian_deg: int | None = None
+) -> CRSName:
+    """The Gauss–Krüger name of a zone (prefixed eastings) or of a central meridian (no prefix).
+
+    Raises
+    ------
+    UnknownCRSError
+        For a zone or meridian outside China's CGCS2000 GK ranges.
+    """
+    if width_deg not in (3, 6) or (zone is None) == (central_meridian_deg is None):
+        raise UnknownCRSError("GK: give the zone width (3 or 6) and a zone or a central meridian")
+    step = 3 if width_deg == 3 else 6
+    prefixed = zone is not None
+    first, z0, z1 = _GK_RANGES[(width_deg, prefixed)]
+    if zone is None:
+        cm = int(central_meridian_deg)
+        z = cm // 3 if width_deg == 3 else (cm + 3) // 6
+        if not (z0 <= z <= z1) or (z * step - (0 if width_deg == 3 else 3)) != cm:
+            valid = ", ".join(str(n * step - (0 if width_deg == 3 else 3)) for n in (z0, z1))
+            raise UnknownCRSError(
+                f"GK{width_deg}:{cm}E 不是 CGCS2000 {width_deg}° 带的中央经线 / not a central meridian "
+                f"of CGCS2000 {width_deg}° zones: use a multiple of {step} between "
+                f"{valid.replace(', ', ' and ')} (e.g. GK{width_deg}:117E)"
+            )
+        return CRSName(f"GK{width_deg}:{cm}E", first + z - z0, width_deg, z, cm, prefixed=False)
+    z = int(zone)
+    if not (z0 <= z <= z1):
+        raise UnknownCRSError(
+            f"GK{width_deg}:{z} 不是 CGCS2000 {width_deg}° 带号 / not a CGCS2000 {width_deg}° zone: "
+            f"use {z0}–{z1} (合肥 = GK3:39)"
+            if width_deg == 3
+            else f"GK6:{z} 不是 CGCS2000 6° 带号 / not a CGCS2000 6° zone: use {z0}–{z1}"
+        )
+    cm = z * 3 if width_deg == 3 else z * 6 - 3
+    return CRSName(f"GK{width_deg}:{z}", first + z - z0, width_deg, z, cm, prefixed=True)
+
+
+def _gk_of_epsg(epsg: int) -> CRSName | None:
+    for (width, prefixed), (first, z0, z1) in _GK_RANGES.items():
+        if first <= epsg <= first + (z1 - z0):
+            z = z0 + epsg - first
+            cm = z * 3 if width == 3 else z * 6 - 3
+            return CRSName(f"EPSG:{epsg}", epsg, width, z, cm, prefixed)
+    return None
+
+
+def parse_crs(text) -> CRSName:
+    """Parse a coordinate-system name of the vocabulary (CLI ``--crs``, the app, files).
+
+    Accepted (case-insensitive, full-width forms folded): ``WGS84``, ``CGCS2000``,
+    ``GCJ-02``, ``BD-09`` (and the words 高德/百度/天地图/2000坐标/火星坐标), ``EPSG:n``
+    or a bare code, ``GK3:NN`` (zone-prefixed eastings, EPSG:4513–4533),
+    ``GK3:117E`` (central meridian, no prefix, EPSG:4534–4554), ``GK6:NN``
+    (EPSG:4491–4501), ``GK6:117E`` (EPSG:4502–4512); any other PROJ definition is
+    accepted when it has an EPSG code.
+
+    Raises
+    ------
+    UnknownCRSError
+        For anything else; the message lists the vocabulary.
+    """
+    import unicodedata
+
+    raw = str(text)
+    key = unicodedata.normalize("NFKC", raw).strip().upper().replace("_", "-")
+    key = re.sub(r"\s+", "", key) if key.startswith("GK") else key
+    if key in _ALIASES:
+        name = _ALIASES[key]
+        return CRSName(name, {"WGS84": 4326, "CGCS2000": 4490}.get(name))
+    m = _GK_RE.match(key)
+    if m:
+        width, num, east = int(m.group(1)), int(m.group(2)), m.group(3)
+        if east or num >= 60:  # zone numbers are < 50, central meridians ≥ 75
+            return gk_name(width, central_meridian_deg=num)
+        return gk_name(width, zone=num)
+    if re.fullmatch(r"\d{4,5}", key):
+        key = "EPSG:" + key
+    m = re.fullmatch(r"EPSG:(\d{4,5})", key)
+    epsg = int(m.group(1)) if m else None
+    if epsg is None:
+        from pyproj.exceptions import CRSError
+
+        try:
+            epsg = CRS.from_user_input(raw.strip()).to_epsg()
+        except CRSError:
+            epsg = None
+    else:
+        try:
+            CRS.from_epsg(epsg)
+        except Exception:
+            epsg = None
+    if epsg is None:
+        raise UnknownCRSError(
+            f"未知坐标系 / unknown coordinate system {raw[:60]!r}: use {CRS_VOCABULARY_HELP}"
+        )
+    if epsg == 4326:
+        return CRSName("WGS84", 4326)
+    if epsg == 4490:
+        return CRSName("CGCS2000", 4490)
+    return _gk_of_epsg(epsg) or CRSName(f"EPSG:{epsg}", epsg)
+
+
+def gk_prefix_fix(name: CRSName, x: np.ndarray) -> np.ndarray:
+    """Eastings made to fit a GK system: the zone prefix added (prefixed system, plain
+    eastings) or stripped (plain system, prefixed eastings); other systems unchanged."""
+    x = np.asarray(x, dtype=float)
+    if name.zone_width_deg is None or not np.isfinite(x).any():
+        return x
+    med = float(np.nanmedian(x))
+    if name.prefixed and 0 < med < 1e6:
+        return x + name.zone * 1e6
+    if not name.prefixed and med >= 1e7:
+        return x % 1e6
+    return x
