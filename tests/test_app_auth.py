@@ -70,7 +70,14 @@ def test_header_mode_refuses_a_non_loopback_bind(monkeypatch, tmp_path):
     roles = tmp_path / "roles.txt"
     roles.write_text("* = viewer\n", encoding="utf-8")
     monkeypatch.setenv("INNOMAP_ROLE_MAP", str(roles))
-    at = _app().run()  # AppTest has no server address: not loopback
+    from streamlit import config
+
+    before = config.get_option("server.address")
+    config.set_option("server.address", "0.0.0.0")  # .streamlit/config.toml says 127.0.0.1
+    try:
+        at = _app().run()
+    finally:
+        config.set_option("server.address", before)
     assert any("loopback" in e.value for e in at.error)
     assert not at.title or "登录" not in at.title[0].value
     assert not at.sidebar.caption or all("当前用户" not in c.value for c in at.sidebar.caption)

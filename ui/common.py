@@ -16,6 +16,7 @@ from ui.state import current_project, refresh_project
 __all__ = [
     "T",
     "guarded",
+    "md_text",
     "pack_buttons",
     "reopen_run",
     "report_button",
@@ -29,12 +30,35 @@ def T(zh: str, en: str) -> str:
     return en if lang() == "en" else zh
 
 
+#: Characters with a meaning in Streamlit's Markdown (CommonMark + GFM, math ``$``, emoji and
+#: icon shortcodes ``:x:``, HTML ``<``); each is backslash-escaped by :func:`md_text`.
+_MD_SPECIAL = frozenset("\\`*_{}[]()<>#+-.!|~$:&=\"'")
+
+
+def md_text(value: object) -> str:
+    """``value`` as literal text inside Markdown (``st.caption``, ``st.markdown``, ``st.info``…).
+
+    Every Markdown-active character is backslash-escaped, control characters become spaces and
+    line breaks hard breaks, so a
+    name such as ``![x](http://host/p.png)``, ``**b**``, ``$x$`` or ``:red[a]`` shows as typed
+    and makes the browser fetch nothing. Use ``st.text`` where the whole element is a name.
+    """
+    lines = str(value).splitlines() if value is not None else []
+    return "  \n".join(
+        "".join(
+            "\\" + ch if ch in _MD_SPECIAL else ch if ch >= " " or ch == "\t" else " "
+            for ch in line
+        )
+        for line in lines
+    )
+
+
 def guarded(fn: Callable, *args, **kwargs):
     """Call ``fn``; an :class:`InnoMapError` is shown as an error (no traceback) and gives None."""
     try:
         return fn(*args, **kwargs)
     except InnoMapError as exc:
-        st.error(str(exc))
+        st.error(md_text(exc))  # messages name files, layers, values: shown as typed
         return None
 
 
@@ -61,7 +85,7 @@ def synthetic_banner(summary: dict) -> None:
             )
         )
     for w in summary.get("warnings") or []:
-        st.warning(w)
+        st.warning(md_text(w))
 
 
 def save_run_button(project: Project, report, *, key: str, title: str) -> None:

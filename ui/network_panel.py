@@ -17,7 +17,7 @@ import streamlit as st
 import settings
 from layers import auth
 from layers.project import Project
-from ui.common import T, guarded
+from ui.common import T, guarded, md_text
 from ui.progress import ProgressBar, was_cancelled
 from ui.state import refresh_project
 from ui.uploads import upload_ok
@@ -32,7 +32,8 @@ def _keep_upload(project: Project, up) -> str | None:
     name = Path(up.name).name
     suffix = next((s for s in NETWORK_SUFFIXES if name.lower().endswith(s)), None)
     if suffix is None:
-        st.error(T(f"不支持的路网格式: {name}", f"Unsupported network format: {name}"))
+        shown = md_text(name)
+        st.error(T(f"不支持的路网格式: {shown}", f"Unsupported network format: {shown}"))
         return None
     fix = (
         "请裁剪到项目范围, 或用 python cli.py project add-network 加入",

@@ -8,7 +8,7 @@ import streamlit as st
 
 from layers import auth
 from layers.project import DEMO_REF, create_project, save_as
-from ui.common import T, guarded
+from ui.common import T, guarded, md_text
 from ui.state import current_project, projects_dir, recent_projects, set_project, team_projects
 
 __all__ = ["project_panel"]
@@ -33,7 +33,12 @@ def _open(ref: str) -> None:
 
 
 def _open_controls() -> None:
-    recent = recent_projects() if auth.can("admin") else team_projects()
+    if auth.can("admin"):
+        recent = recent_projects()
+    else:  # the user's own recent team projects first, then the rest of the team's
+        team = team_projects()
+        recent = [r for r in recent_projects() if r in team]
+        recent += [r for r in team if r not in recent]
     pick = st.selectbox(
         T("最近的项目", "Recent projects"),
         ["", DEMO_REF, *recent],
@@ -106,10 +111,12 @@ def project_panel() -> None:
                 _open(DEMO_REF)
             return
         badge = T(" · 只读示例", " · read-only demo") if project.read_only else ""
-        st.markdown(f"**{T('项目', 'Project')}: {project.name}**{badge}")
+        st.markdown(f"**{T('项目', 'Project')}: {md_text(project.name)}**{badge}")
         st.caption(
-            f"{project.province}{project.city if project.city != project.province else ''} · "
-            f"{project.crs_label()} · {len(project.layers)} {T('个图层', 'layers')}"
+            md_text(
+                f"{project.province}{project.city if project.city != project.province else ''}"
+                f" · {project.crs_label()} · {len(project.layers)} {T('个图层', 'layers')}"
+            )
         )
         if not auth.can("admin"):
             with st.expander(T("项目: 打开", "Project: open")):

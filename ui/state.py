@@ -57,12 +57,12 @@ def _open_cached(ref: str, stamp: tuple[int, int]) -> Project:
 
 def team_projects() -> list[str]:
     """Projects anyone signed in may open: ``$INNOMAP_PROJECT``, ``$INNOMAP_PROJECTS``
-    (comma-separated), the projects folder and the recent list. Opening any other
-    reference (a path typed or put in the URL) needs the admin role."""
+    (comma-separated) and the projects folder. Opening any other reference (a path typed
+    or put in the URL) needs the admin role; what an admin opened is in the admin's own
+    recent list only (:func:`recent_projects` is per user), never shared."""
     refs = [os.environ.get(PROJECT_ENV, "")]
     refs += os.environ.get("INNOMAP_PROJECTS", "").split(",")
     refs += [str(p) for p in sorted(projects_dir().glob("*.gpkg"))]
-    refs += recent_projects()
     out: list[str] = []
     for r in (r.strip() for r in refs):
         if r and r not in out:
@@ -74,6 +74,19 @@ def _may_open(ref: str) -> bool:
     from layers import auth
 
     return ref == DEMO_REF or auth.can("admin") or ref in team_projects()
+
+
+def _host_ok(ref: str, *, from_link: bool) -> bool:
+    """Whether a PostGIS reference may be opened from the app: only on a database host the
+    server was configured for, and never from a link in open mode (one link clicked by an
+    anonymous visitor would make the server offer its password to the sender's host)."""
+    from layers import auth, store_postgis
+
+    if not store_postgis.is_pg_ref(ref):
+        return True
+    if from_link and not auth.enforcing() and ref != os.environ.get(PROJECT_ENV, ""):
+        return False
+    return store_postgis.host_port(ref) in store_postgis.configured_hosts()
 
 
 def apply_secrets() -> None:
@@ -95,8 +108,13 @@ def project_ref() -> str:
     if "project_ref" not in st.session_state:
         # a reload or a shared link keeps the project: it is in the URL (?project=…)
         wanted = st.query_params.get("project") or os.environ.get(PROJECT_ENV) or DEMO_REF
-        st.session_state["project_ref"] = wanted if _may_open(wanted) else DEMO_REF
+        ok = _may_open(wanted) and _host_ok(wanted, from_link=True)
+        st.session_state["project_ref"] = wanted if ok else DEMO_REF
     ref = st.session_state["project_ref"]
+    if ref != DEMO_REF and not _may_open(ref):  # rights checked on every rerun
+        st.query_params.pop("project", None)
+        del st.session_state["project_ref"]
+        return project_ref()  # the default project (always openable)
     if ref != DEMO_REF and st.query_params.get("project") != ref:
         st.query_params["project"] = ref
     return ref
@@ -110,13 +128,15 @@ def current_project() -> Project:
 
 def set_project(ref: str) -> Project:
     """Open ``ref`` (raises ``ProjectError`` if it cannot be opened) and make it current."""
-    from layers import auth
+    from layers import auth, store_postgis
 
     ref = str(ref)
     if not _may_open(ref):
         raise auth.PermissionDeniedError(
             "无权打开此项目 / opening a project outside the team's list needs the admin role"
         )
+    if not _host_ok(ref, from_link=False):
+        store_postgis.check_host(ref)  # raises, naming the host and the fix
     project = _open_cached(ref, _stamp(ref) if ref != DEMO_REF else (0, 0))
     st.session_state["project_ref"] = ref
     if ref == DEMO_REF:
@@ -171,11 +191,29 @@ def projects_dir():
     return d
 
 
+def _recent_file():
+    """The acting user's recent list: ``<home>/recent.json`` in open mode (the local user),
+    else ``<home>/recent/<digest of the user name>.json`` — one list per user."""
+    import hashlib
+
+    from layers import auth
+
+    who = auth.current_actor()
+    if not auth.enforcing():
+        return innomap_home() / "recent.json"
+    name = who.name if who is not None else ""
+    return innomap_home() / "recent" / f"{hashlib.sha256(name.encode()).hexdigest()[:24]}.json"
+
+
 def recent_projects() -> list[str]:
-    """Recently opened project references (newest first)."""
+    """Projects the acting user opened recently (newest first); nobody else's."""
     import json
 
-    f = innomap_home() / "recent.json"
+    from layers import auth
+
+    if auth.enforcing() and auth.current_actor() is None:
+        return []
+    f = _recent_file()
     try:
         refs = json.loads(f.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -187,15 +225,16 @@ def remember_project(ref: str, *, keep: int = 12) -> None:
     """Put ``ref`` first in the recent list (written atomically)."""
     import json
 
+    from layers import auth
     from layers.io_safe import atomic_write
 
-    if ref == DEMO_REF:
+    if ref == DEMO_REF or (auth.enforcing() and auth.current_actor() is None):
         return
     refs = [ref, *[r for r in recent_projects() if r != ref]][:keep]
-    home = innomap_home()
-    home.mkdir(parents=True, exist_ok=True)
+    target = _recent_file()
+    target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(
-        home / "recent.json",
+        target,
         lambda tmp: tmp.write_text(json.dumps(refs, ensure_ascii=False), encoding="utf-8"),
         force=True,
     )

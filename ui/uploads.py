@@ -42,5 +42,7 @@ def upload_ok(up, *, max_mb: float, fix: tuple[str, str]) -> bool:
     """
     if up.size <= max_mb * _MB:
         return True
-    st.error(too_large_message(up.name, up.size, max_mb=max_mb, fix=fix))
+    from ui.common import md_text
+
+    st.error(md_text(too_large_message(up.name, up.size, max_mb=max_mb, fix=fix)))
     return False

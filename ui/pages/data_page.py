@@ -8,7 +8,7 @@ import streamlit as st
 from layers import auth
 from layers.project import delete_run
 from layers.registry import DATA_DIR, REGISTRY
-from ui.common import T, guarded, project_or_stop
+from ui.common import T, guarded, md_text, project_or_stop
 from ui.i18n import lang, t
 from ui.state import refresh_project
 from ui.tables import show_table
@@ -78,13 +78,17 @@ def main() -> None:
     st.title(t("page_data"))
     project = project_or_stop()
     st.caption(
-        f"{project.name} · {project.province}{project.city} ({project.adcode}) · "
-        f"{project.crs_label()}"
+        md_text(
+            f"{project.name} · {project.province}{project.city} ({project.adcode}) · "
+            f"{project.crs_label()}"
+        )
     )
     _layer_table(project)
     c1, c2 = st.columns(2)
-    c1.caption(T("区县", "Districts") + ": " + ("、".join(project.district_names()) or "-"))
-    c2.caption(T("片区", "Zones") + ": " + ("、".join(project.zone_names()) or "-"))
+    c1.caption(
+        md_text(T("区县", "Districts") + ": " + ("、".join(project.district_names()) or "-"))
+    )
+    c2.caption(md_text(T("片区", "Zones") + ": " + ("、".join(project.zone_names()) or "-")))
     _records(project)
     _runs(project)
     if project.is_demo:

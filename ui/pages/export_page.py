@@ -20,6 +20,7 @@ from export.pack import result_pack
 from layers.errors import InnoMapError
 from layers.project import OUTLINE_KINDS, Project
 from layers.registry import REGISTRY
+from ui.common import md_text
 from ui.i18n import column_header, field_unit, lang
 from ui.progress import ProgressBar, was_cancelled
 from ui.state import current_project, layer_choices, layer_label
@@ -141,7 +142,7 @@ def _map_section(project: Project, req: dict) -> bool:
     try:
         preview = _print(project, sig, req | {"dpi": 80, "format": "png"})
     except InnoMapError as exc:
-        st.error(str(exc))
+        st.error(md_text(exc))
         return False
     st.caption(T("打印图预览(80 dpi)", "Print map preview (80 dpi)"))
     st.image(preview, width="stretch")
@@ -152,7 +153,7 @@ def _map_section(project: Project, req: dict) -> bool:
         try:
             st.session_state["ex_map"] = (fmt, _print(project, sig, req | {"format": fmt}))
         except InnoMapError as exc:
-            st.error(str(exc))
+            st.error(md_text(exc))
     if "ex_map" in st.session_state:
         f, data = st.session_state["ex_map"]
         st.download_button(
@@ -333,9 +334,9 @@ def main() -> None:
     try:
         project = current_project()
     except InnoMapError as exc:
-        st.error(str(exc))
+        st.error(md_text(exc))
         return
-    st.caption(f"{project.name} · {project.city} · {project.crs_label()}")
+    st.caption(md_text(f"{project.name} · {project.city} · {project.crs_label()}"))
     req = _map_options(project)
     if not req["layers"]:
         st.info(T("请至少选择一个图层。", "Choose at least one layer."))
@@ -359,7 +360,7 @@ def main() -> None:
         )
         _pack_section(project, req)
     except InnoMapError as exc:
-        st.error(str(exc))
+        st.error(md_text(exc))
 
 
 main()

@@ -10,7 +10,7 @@ from layers.filters import LayerFilter, filter_layer, search_records
 from layers.project import Project
 from layers.registry import REGISTRY
 from render.basemaps import BASEMAPS, BasemapError, make_basemap
-from ui.common import T
+from ui.common import T, md_text
 from ui.guide import first_run_guide
 from ui.i18n import lang, t
 from ui.map_data import label, project_map, resource_frames, signature
@@ -104,7 +104,7 @@ def _search_box(frames: dict, chosen: list, labels: dict, shown: dict):
     if not shown[lk]["id"].astype(str).eq(focus[1]).any():  # keep the hit visible
         row = frames[lk][frames[lk]["id"].astype(str) == focus[1]]
         shown[lk] = pd.concat([shown[lk], row])
-    st.caption(f"{t('focus')}: {hit['name']} ({hit['lon']:.5f}, {hit['lat']:.5f})")
+    st.caption(md_text(f"{t('focus')}: {hit['name']} ({hit['lon']:.5f}, {hit['lat']:.5f})"))
     return focus
 
 
@@ -116,7 +116,7 @@ def _counts(frames: dict, shown: dict, chosen: list, labels: dict) -> None:
         for start in range(0, len(chosen), per_row):
             cols = st.columns(per_row)
             for col, k in zip(cols, chosen[start : start + per_row], strict=False):
-                col.metric(labels[k], f"{len(shown[k]):,} / {len(frames[k]):,}")
+                col.metric(md_text(labels[k]), f"{len(shown[k]):,} / {len(frames[k]):,}")
     with tab_chart:
         data = pd.DataFrame(
             {"kind": [labels[k] for k in chosen], "size": [len(shown[k]) for k in chosen]}
@@ -130,7 +130,7 @@ def main() -> None:
     try:
         project = current_project()
     except InnoMapError as exc:
-        st.error(str(exc))
+        st.error(md_text(exc))
         return
     frames = resource_frames(project, signature(project))
     labels = {k: label(project, k, L) for k in frames}
