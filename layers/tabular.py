@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import io
 import itertools
 import re
@@ -107,6 +108,13 @@ class Table:
     problems: list[RowProblem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     encoding: str | None = None
+    #: the header's line (CSV) or sheet row (XLSX), 1-based; its last row for a two-row header
+    header_row: int = 1
+    #: rows above the header (titles) and below the last record (footnotes): ``(row, text)``
+    titles: list[tuple[int, str]] = field(default_factory=list)
+    footnotes: list[tuple[int, str]] = field(default_factory=list)
+    #: the sheet of every record when several sheets of one header were read together
+    sheet_of: np.ndarray | None = None
 
 
 def columns_text(columns, *, max_chars: int = 200) -> str:
@@ -277,6 +285,151 @@ def _scan(path: Path, name: str, encoding: str | None) -> tuple[str, str, int]:
     )
 
 
+# ---------------------------------------------------------------- header rows, footnotes
+#: Non-blank rows looked at to find the header (titles, subtitles, units above it).
+HEAD_ROWS = 30
+_NUMBER = re.compile(r"^[+\-]?(?:\d[\d,]*)?(?:\.\d+)?(?:[eE][+\-]?\d+)?%?$")
+_PAIR = re.compile(r"^[+\-]?\d+(?:\.\d+)?\s*[,，、;；\s]\s*[+\-]?\d+(?:\.\d+)?$")
+#: Openings of a footnote row: a note, an explanation, a source, a total, who filled it in.
+FOOTNOTE_WORDS = (
+    "注",
+    "备注",
+    "附注",
+    "说明",
+    "填报说明",
+    "填表说明",
+    "数据来源",
+    "资料来源",
+    "来源",
+    "合计",
+    "总计",
+    "小计",
+    "制表",
+    "制表人",
+    "填表人",
+    "填报人",
+    "审核",
+    "审核人",
+    "统计时间",
+    "截至",
+    "截止",
+)
+_FOOTNOTE = re.compile(
+    r"^(?:[*※]|(?:" + "|".join(sorted(FOOTNOTE_WORDS, key=len, reverse=True)) + r")"
+    r"(?:\s*[:：、,，.．;；(（\[【\d一二三四五六七八九十]|\s|$))"
+)
+_TOTAL = re.compile(r"^(?:合计|总计|小计)(?:\s|[:：]|$)")
+
+
+def _cell(value) -> str:
+    return unicodedata.normalize("NFKC", "" if value is None else str(value)).strip()
+
+
+def _is_texty(cell: str) -> bool:
+    """A cell that can name a column: not a number, a percentage or a coordinate pair."""
+    return not (_NUMBER.match(cell) or _PAIR.match(cell))
+
+
+def _header_like(cells: list[str], width: int) -> bool:
+    filled = [c for c in cells if c]
+    n = len(filled)
+    if n < 2 or 2 * n < width or len(set(filled)) < 2:
+        return False
+    return sum(map(_is_texty, filled)) >= 0.75 * n
+
+
+def detect_header(rows: list[list[str]]) -> tuple[int, int]:
+    """``(index, depth)`` of the header among the first non-blank rows of a table.
+
+    Title rows (one merged cell, or fewer filled cells than half the table's
+    width) and subtitles are skipped: the header is the first row with at least
+    two distinct filled cells, at least half as many as the widest row, and
+    three quarters of them text (not numbers or coordinate pairs). ``depth`` is
+    2 when the next row is a second header row below merged header cells (it
+    fills columns the header leaves blank, leaves some it fills blank, and
+    holds text only). A one-column table, or one without such a row, takes its
+    widest row (the first of them).
+    """
+    cells = [[_cell(v) for v in r] for r in rows]
+    if not cells:
+        return 0, 1
+    width = max(sum(1 for c in r if c) for r in cells)
+    for i, r in enumerate(cells):
+        if not _header_like(r, width):
+            continue
+        if i + 1 < len(cells):
+            nxt = cells[i + 1]
+            pad = max(len(r), len(nxt))
+            a, b = r + [""] * (pad - len(r)), nxt + [""] * (pad - len(nxt))
+            fills = any(not x and y for x, y in zip(a, b, strict=True))
+            leaves = any(x and not y for x, y in zip(a, b, strict=True))
+            if fills and leaves and all(_is_texty(y) for y in b if y):
+                return i, 2
+        return i, 1
+    counts = [sum(1 for c in r if c) for r in cells]
+    return counts.index(max(counts)), 1
+
+
+def header_names(rows: list[list[str]], depth: int) -> list:
+    """The column names of a header of ``depth`` rows (the lower row's cell where filled)."""
+    if depth == 1:
+        return list(rows[0])
+    top, low = list(rows[0]), list(rows[1])
+    pad = max(len(top), len(low))
+    top, low = top + [None] * (pad - len(top)), low + [None] * (pad - len(low))
+    return [lo if _cell(lo) else hi for hi, lo in zip(top, low, strict=True)]
+
+
+def is_footnote(cells) -> bool:
+    """A row below the data that is a note, source or total, not a record.
+
+    Its only filled cell (a merged cell has one) starts with 注, 备注, 说明,
+    数据来源, 资料来源, 填报说明, 制表 … (or ``*``/``※``), or its first filled cell
+    is a total (合计, 总计, 小计) whatever follows.
+    """
+    filled = [c for c in map(_cell, cells) if c]
+    if not filled:
+        return False
+    if _TOTAL.match(filled[0]):
+        return True
+    return len(filled) == 1 and bool(_FOOTNOTE.match(filled[0]))
+
+
+def _row_text(cells) -> str:
+    return " | ".join(c for c in map(_cell, cells) if c)
+
+
+def split_footnotes(table: Table, *, scan: int = 50) -> Table:
+    """Move the footnote rows at the bottom of ``table`` (see :func:`is_footnote`) to
+    ``table.footnotes``: the trailing run of such rows, at most ``scan`` of them."""
+    n = len(table.frame)
+    if not n:
+        return table
+    tail = table.frame.iloc[max(n - scan, 0) :].astype(str).to_numpy(dtype=object)
+    k = 0
+    while k < len(tail) - 0 and k < n - 1 and is_footnote(tail[len(tail) - 1 - k]):
+        k += 1
+    if not k:
+        return table
+    rows = tail[len(tail) - k :]
+    lines = table.lines[n - k :]
+    table.footnotes += [(int(ln), _row_text(r)) for ln, r in zip(lines, rows, strict=True)]
+    table.frame = table.frame.iloc[: n - k].reset_index(drop=True)
+    table.lines = table.lines[: n - k]
+    if table.sheet_of is not None:
+        table.sheet_of = table.sheet_of[: n - k]
+    table.problems = [p for p in table.problems if p.index < n - k]
+    return table
+
+
+def _title_note(row: int, text: str) -> str:
+    return f"第 {row} 行为表头上方的标题/说明: {_shown(text, 80)} / row {row} is above the header (a title): kept as a note"
+
+
+def _footnote_note(row: int, text: str) -> str:
+    return f"第 {row} 行为表注: {_shown(text, 120)} / row {row} is a footnote: kept as a note"
+
+
 # ---------------------------------------------------------------- CSV read
 def _sniff_delimiter(line: str) -> str:
     bare = re.sub(r'"[^"]*"', "", line)
@@ -429,24 +582,92 @@ def _line_spans(path: Path, skip: int) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def _fast_header(path: Path, name: str, codec: str, skip: int) -> tuple[int, str, list[str]] | None:
-    """``(line, delimiter, header)`` read exactly as the exact reader does; ``None`` when
-    the header is not one line (a quoted line break) or the file has no header."""
+    """``(line, delimiter, header)`` found exactly as the exact reader finds them; ``None``
+    when the header is not the first non-blank record, is not one line (a quoted line
+    break) or has two rows, or the file has no header (the exact reader decides)."""
+    delimiter = _csv_delimiter(path, codec, skip)
     with open(path, "rb") as raw:
         raw.seek(skip)
         text = io.TextIOWrapper(raw, encoding=codec, errors="strict", newline="")
-        line = 0
-        for first in text:
-            line += 1
-            if first.strip("\r\n\ufeff \t"):
+        reader = csv.reader(text, delimiter=delimiter)
+        head = _csv_head(reader, name, None)
+    if head is None or head.titles or head.depth != 1 or head.start != head.end:
+        return None
+    return head.end, delimiter, head.header
+
+
+@dataclass
+class _Head:
+    """The header of a CSV found by :func:`_csv_head`."""
+
+    header: list[str]
+    start: int
+    end: int
+    depth: int
+    titles: list[tuple[int, str]]
+    #: records after the header read while looking for it: ``(row, last line)``
+    after: list[tuple[list[str], int]]
+
+
+def _blank(row) -> bool:
+    return not any(str(c).strip("\ufeff \t\r\n") for c in row)
+
+
+def _csv_delimiter(path: Path, codec: str, skip: int) -> str:
+    """The delimiter of the first non-blank line, or of the first line below it that has
+    one (a title line above the header has none)."""
+    with open(path, "rb") as raw:
+        raw.seek(skip)
+        text = io.TextIOWrapper(raw, encoding=codec, errors="replace", newline="")
+        first = None
+        for line in itertools.islice(text, 4 * HEAD_ROWS):
+            if not line.strip("\r\n\ufeff \t"):
+                continue
+            bare = re.sub(r'"[^"]*"', "", line)
+            if any(d in bare for d in _DELIMITERS):
+                return _sniff_delimiter(line)
+            first = first or line
+    return _sniff_delimiter(first or "")
+
+
+def _csv_head(reader, name: str, header_row: int | None) -> _Head | None:
+    """Read records until the header is known (:func:`detect_header` over the first
+    :data:`HEAD_ROWS` non-blank records, or the record on line ``header_row``)."""
+    recs: list[tuple[list[str], int, int]] = []
+    prev = 0
+    for row in reader:
+        end = reader.line_num
+        recs.append((row, prev + 1, end))
+        prev = end
+        if header_row is not None:
+            if end >= header_row + 1:
                 break
-        else:
-            return None
-        delimiter = _sniff_delimiter(first)
-        reader = csv.reader(itertools.chain([first], text), delimiter=delimiter)
-        header = next(reader)
-        if reader.line_num != 1:
-            return None
-    return line, delimiter, _header_names(header, name, "")
+        elif sum(1 for r in recs if not _blank(r[0])) >= HEAD_ROWS:
+            break
+    filled = [r for r in recs if not _blank(r[0])]
+    if not filled:
+        if header_row is not None:
+            raise ImportFileError(
+                f"{name}: 第 {header_row} 行不是表头(文件在此之前结束或为空行) / line {header_row} "
+                "cannot be the header (blank or past the end): choose another header row"
+            )
+        return None
+    if header_row is not None:
+        at = [k for k, r in enumerate(filled) if r[1] <= header_row <= r[2]]
+        if not at:
+            raise ImportFileError(
+                f"{name}: 第 {header_row} 行为空或不存在, 不能作表头 / line {header_row} is blank "
+                "or past the end: choose another header row"
+            )
+        i, depth = at[0], 1
+    else:
+        i, depth = detect_header([r[0] for r in filled])
+    rows = filled[i : i + depth]
+    header = _header_names(header_names([r[0] for r in rows], depth), name, "")
+    end = rows[-1][2]
+    titles = [(s, _row_text(r)) for r, s, _ in filled[:i]]
+    after = [(r, e) for r, s, e in recs if s > end]
+    return _Head(header, filled[i][1], end, depth, titles, after)
 
 
 def _arrow_stream(src, codec: str, delimiter: str, ncols: int):
@@ -583,7 +804,7 @@ def _read_csv_fast(
     del series
     frame.columns = header
     notes = [f"跳过 {empty} 个空行 / {empty} empty rows skipped"] if empty else []
-    return Table(frame, np.concatenate(lines), [], notes, label)
+    return Table(frame, np.concatenate(lines), [], notes, label, line)
 
 
 def read_csv_table(
@@ -593,6 +814,7 @@ def read_csv_table(
     encoding: str | None = None,
     on_rows: RowsFn | None = None,
     exact: bool = False,
+    header_row: int | None = None,
 ) -> Table:
     """Read a CSV/TXT table: text cells, file line numbers and row problems.
 
@@ -605,6 +827,11 @@ def read_csv_table(
     fast path (:func:`_read_csv_fast`), which gives the same table (cells,
     lines, notes, ``on_rows`` counts) or declines; ``exact=True`` skips it.
 
+    The header is found past title lines (:func:`detect_header`), or is the
+    record on line ``header_row``; the lines above it are kept in
+    ``Table.titles``, footnote lines below the last record in
+    ``Table.footnotes`` (:func:`split_footnotes`).
+
     Raises
     ------
     ImportFileError
@@ -613,42 +840,47 @@ def read_csv_table(
         values differ.
     """
     label, codec, skip = scan_text(path, name=name, encoding=encoding)
-    if not exact and FAST_CSV and Path(path).stat().st_size >= FAST_CSV_MIN_BYTES:
+    fast = header_row is None and FAST_CSV and Path(path).stat().st_size >= FAST_CSV_MIN_BYTES
+    if not exact and fast:
         reported = [0]
         table = _read_csv_fast(path, name, label, codec, skip, on_rows, reported)
         if table is not None:
             return _finish(table, name, "", lambda j: f"第{j + 1}列/column {j + 1}")
         if on_rows is not None and reported[0]:  # the bar never goes back
             shown, on_rows = on_rows, lambda n: shown(n) if n > reported[0] else None
+    delimiter = _csv_delimiter(path, codec, skip)
     with open(path, "rb") as raw:
         raw.seek(skip)
         text = io.TextIOWrapper(raw, encoding=codec, errors="strict", newline="")
         line = 0
+        reader = csv.reader(text, delimiter=delimiter)
         try:
-            first = ""
-            for first in text:
-                line += 1
-                if first.strip("\r\n\ufeff \t"):
-                    break
-            else:
+            head = _csv_head(reader, name, header_row)
+            if head is None:
                 raise ImportFileError(f"{name}: 文件为空, 没有表头 / the file is empty (no header)")
-            offset = line - 1
-            reader = csv.reader(itertools.chain([first], text), delimiter=_sniff_delimiter(first))
-            header = _header_names(next(reader), name, "")
+            header = head.header
+
+            def records():
+                yield from head.after
+                for row in reader:
+                    yield row, reader.line_num
+
+            stream = records()
             frames: list[pd.DataFrame] = []
             lines: list[np.ndarray] = []
             problems: list[RowProblem] = []
-            prev, empty, kept, read = reader.line_num, 0, 0, 0
+            prev, empty, kept, read = head.end, 0, 0, 0
+            line = prev
             while True:
-                block = [(row, reader.line_num) for row in itertools.islice(reader, CSV_BLOCK_ROWS)]
+                block = list(itertools.islice(stream, CSV_BLOCK_ROWS))
                 if not block:
                     break
                 rows = [r for r, _ in block]
                 ends = np.fromiter((e for _, e in block), dtype=np.int64, count=len(block))
                 del block
-                starts = offset + np.concatenate(([prev], ends[:-1])) + 1
+                starts = np.concatenate(([prev], ends[:-1])) + 1
                 prev = int(ends[-1])
-                line = offset + prev
+                line = prev
                 frame, at, probs, blank = _csv_block(rows, starts, header, kept)
                 del rows
                 frames.append(frame)
@@ -660,7 +892,7 @@ def read_csv_table(
                 if on_rows is not None:
                     on_rows(read)
         except csv.Error as exc:
-            line = offset + reader.line_num
+            line = reader.line_num
             raise ImportFileError(
                 f"{name}: 第 {line} 行附近无法解析 / cannot parse the CSV near line {line} "
                 f"({_shown(exc, 80)}): check quotes and delimiters"
@@ -672,7 +904,7 @@ def read_csv_table(
             ) from None
     if not kept:
         raise ImportFileError(
-            f"{name}: 只有表头(第 {offset + 1} 行), 没有数据行 / only a header (line {offset + 1}), "
+            f"{name}: 只有表头(第 {head.start} 行), 没有数据行 / only a header (line {head.start}), "
             "no data rows: add records below the header"
         )
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
@@ -681,11 +913,12 @@ def read_csv_table(
     notes = []
     if empty:
         notes.append(f"跳过 {empty} 个空行 / {empty} empty rows skipped")
-    table = Table(frame, np.concatenate(lines), problems, notes, label)
+    table = Table(frame, np.concatenate(lines), problems, notes, label, head.end, head.titles)
     return _finish(table, name, "", lambda j: f"第{j + 1}列/column {j + 1}")
 
 
 def _finish(table: Table, name: str, where: str, label) -> Table:
+    table = split_footnotes(table)
     table.frame, notes = dedupe_columns(
         table.frame, name=name, where=where, lines=table.lines, label=label
     )
@@ -894,99 +1127,235 @@ def _text(v) -> str:
 
 
 def read_xlsx_table(
-    path: Path, *, name: str, sheet: str | None = None, on_rows: RowsFn | None = None
+    path: Path,
+    *,
+    name: str,
+    sheet: str | None = None,
+    on_rows: RowsFn | None = None,
+    header_row: int | None = None,
 ) -> tuple[Table, str, list[str], list[str]]:
-    """Read one sheet: ``(table, sheet, sheets, hidden)`` with the sheet's real row numbers.
+    """Read a sheet: ``(table, sheet, sheets, hidden)`` with the sheet's real row numbers.
 
-    ``on_rows(n)`` is called every 10,000 records with the records read so far.
+    Without ``sheet`` a workbook of one visible sheet (empty sheets aside) reads
+    it; several visible sheets with the same header are read together, with a
+    ``sheet`` column naming each record's sheet (``Table.sheet_of``; the returned
+    sheet is their names joined by "、"); sheets with different headers stop the
+    import naming them (:class:`ImportFileError`): never silently the first one.
+
+    The header is found past title rows (:func:`detect_header`) or is the row
+    ``header_row``. ``on_rows(n)`` is called every 10,000 records with the
+    records read so far.
     """
-    from openpyxl.utils import get_column_letter
-
     wb = _open_workbook(path, name)
     try:
         sheets, hidden = _sheet_list(wb)
         if not sheets:
             raise ImportFileError(f"{name}: 工作簿中没有工作表 / the workbook has no worksheet")
-        sheet = sheet or sheets[0]
-        if sheet not in sheets:
-            raise ImportFileError(
-                f"{name}: 没有工作表 {_shown(sheet)!r} / no sheet {_shown(sheet)!r}: choose one of "
-                f"{columns_text(sheets)}"
-            )
-        ws = wb[sheet]
-        where = f" [{sheet}]"
-        parser_cls = _cell_parser()
-        header: list[str] | None = None
-        cols: list[list[str]] = []
-        lines: list[int] = []
-        problems: list[RowProblem] = []
-        with ws._get_source() as src:
-            parser = parser_cls(
-                src,
-                ws._shared_strings,
-                data_only=True,
-                epoch=wb.epoch,
-                date_formats=wb._date_formats,
-                timedelta_formats=wb._timedelta_formats,
-            )
-            for idx, cells in parser.parse():
-                values = {c["column"]: c["value"] for c in cells if c["value"] not in (None, "")}
-                if not any(v is _NO_VALUE or str(v).strip() for v in values.values()):
-                    continue
-                if header is None:
-                    width = max(values)
-                    header = _header_names(
-                        [
-                            None if values.get(j) is _NO_VALUE else values.get(j)
-                            for j in range(1, width + 1)
-                        ],
-                        name,
-                        where,
-                    )
-                    cols = [[] for _ in header]
-                    header_row, widened = idx, None
-                    continue
-                pos = len(lines)
-                lines.append(idx)
-                if on_rows is not None and pos % 10_000 == 9_999:
-                    on_rows(pos + 1)
-                width = max(values)
-                if width > len(header):  # a value right of the header: keep it in a new column
-                    if width > READ_LIMITS["max_columns"]:
-                        raise ImportFileError(
-                            f"{name}{where}: 第 {idx} 行的列 {get_column_letter(width)} 超过上限 "
-                            f"{READ_LIMITS['max_columns']:,} 列 / row {idx} has a value in column "
-                            f"{get_column_letter(width)}, beyond the limit of "
-                            f"{READ_LIMITS['max_columns']:,} columns: delete it"
-                        )
-                    if not widened:
-                        widened = (min(k for k in values if k > len(header)), idx)
-                    for k in range(len(header) + 1, width + 1):
-                        header.append(f"column_{get_column_letter(k)}")
-                        cols.append([""] * pos)
-                ncols = len(header)
-                for j in range(1, ncols + 1):
-                    v = values.get(j)
-                    if v is _NO_VALUE:
-                        problems.append(
-                            RowProblem(
-                                pos,
-                                header[j - 1],
-                                f"{get_column_letter(j)}{idx}",
-                                "公式没有保存的计算结果 / a formula without a saved result: open "
-                                "the file in Excel and save it (or paste the values) before importing",
-                            )
-                        )
-                        v = None
-                    cols[j - 1].append(_text(v))
+        if sheet:
+            if sheet not in sheets:
+                raise ImportFileError(
+                    f"{name}: 没有工作表 {_shown(sheet)!r} / no sheet {_shown(sheet)!r}: choose one of "
+                    f"{columns_text(sheets)}"
+                )
+            return _read_sheet(wb, sheet, name, header_row, on_rows), sheet, sheets, hidden
+        visible = [s for s in sheets if s not in hidden] or sheets
+        if len(visible) == 1:
+            return _read_sheet(wb, visible[0], name, header_row, on_rows), visible[0], sheets, hidden
+        return (*_read_sheets(wb, visible, name, header_row, on_rows), sheets, hidden)
     finally:
         wb.close()
-    if header is None:
-        raise ImportFileError(f"{name}{where}: 工作表为空 / the sheet is empty")
-    if not lines:
+
+
+def _read_sheets(wb, visible: list[str], name: str, header_row, on_rows) -> tuple[Table, str]:
+    """Several visible sheets: one table when they share a header, else an error naming them."""
+    tables: dict[str, Table] = {}
+    skipped: list[str] = []
+    done = [0]
+
+    def counted(n: int) -> None:
+        if on_rows is not None:
+            on_rows(done[0] + n)
+
+    for s in visible:
+        try:
+            tables[s] = _read_sheet(wb, s, name, header_row, counted)
+        except _EmptySheet:
+            skipped.append(s)
+            continue
+        done[0] += len(tables[s].frame)
+    if not tables:
         raise ImportFileError(
-            f"{name}{where}: 只有表头(第 {header_row} 行), 没有数据行 / only a header (row "
-            f"{header_row}), no data rows: add records below the header or choose another sheet"
+            f"{name}: 工作表 {columns_text(visible)} 都没有数据行 / no sheet holds data rows: "
+            "add records below a header"
+        )
+    keys = {s: tuple(_key(c) for c in t.frame.columns) for s, t in tables.items()}
+    if len(set(keys.values())) > 1:
+        listed = "; ".join(
+            f"{_shown(s)} ({columns_text(t.frame.columns, max_chars=80)})" for s, t in tables.items()
+        )
+        raise ImportFileError(
+            f"{name}: 工作簿有 {len(tables)} 个表头不同的工作表, 请选择一个: {listed} / the workbook "
+            f"has {len(tables)} sheets with different headers: choose one with --sheet (in the "
+            "app: Sheet)"
+        )
+    names = list(tables)
+    first = tables[names[0]]
+    frame = pd.concat(
+        [t.frame.set_axis(first.frame.columns, axis=1) for t in tables.values()], ignore_index=True
+    )
+    sheet_of = np.concatenate([np.full(len(t.frame), s, dtype=object) for s, t in tables.items()])
+    col = "sheet" if "sheet" not in frame.columns else "sheet_name"
+    frame[col] = pd.Series(sheet_of, dtype=str)
+    problems: list[RowProblem] = []
+    notes: list[str] = []
+    titles: list[tuple[int, str]] = []
+    footnotes: list[tuple[int, str]] = []
+    offset = 0
+    for s, t in tables.items():
+        problems += [dataclasses.replace(p, index=p.index + offset) for p in t.problems]
+        notes += [f"[{s}] {n}" for n in t.notes]
+        titles += [(r, f"[{s}] {x}") for r, x in t.titles]
+        footnotes += [(r, f"[{s}] {x}") for r, x in t.footnotes]
+        offset += len(t.frame)
+    notes.append(
+        f"工作表 {'、'.join(names)} 表头相同, 已合并导入, 列 {col} 注明工作表 / sheets "
+        f"{', '.join(names)} share one header: imported together, column {col!r} names the sheet"
+    )
+    if skipped:
+        notes.append(
+            f"空工作表已跳过: {'、'.join(skipped)} / empty sheets skipped: {', '.join(skipped)}"
+        )
+    table = Table(
+        frame,
+        np.concatenate([t.lines for t in tables.values()]),
+        problems,
+        notes,
+        None,
+        first.header_row,
+        titles,
+        footnotes,
+        sheet_of,
+    )
+    return table, "、".join(names)
+
+
+class _EmptySheet(ImportFileError):
+    """A sheet without a header or without data rows."""
+
+
+def _sheet_rows(wb, ws):
+    """``(row, {column: value})`` of the non-blank rows of a sheet (formula cells without a
+    saved result are :data:`_NO_VALUE`)."""
+    parser_cls = _cell_parser()
+    with ws._get_source() as src:
+        parser = parser_cls(
+            src,
+            ws._shared_strings,
+            data_only=True,
+            epoch=wb.epoch,
+            date_formats=wb._date_formats,
+            timedelta_formats=wb._timedelta_formats,
+        )
+        for idx, cells in parser.parse():
+            values = {c["column"]: c["value"] for c in cells if c["value"] not in (None, "")}
+            if any(v is _NO_VALUE or str(v).strip() for v in values.values()):
+                yield idx, values
+
+
+def _plain(values: dict) -> list:
+    width = max(values)
+    return [None if values.get(j) is _NO_VALUE else values.get(j) for j in range(1, width + 1)]
+
+
+def _read_sheet(wb, sheet: str, name: str, header_row: int | None, on_rows) -> Table:
+    from openpyxl.utils import get_column_letter
+
+    ws = wb[sheet]
+    where = f" [{sheet}]"
+    header: list[str] | None = None
+    cols: list[list[str]] = []
+    lines: list[int] = []
+    problems: list[RowProblem] = []
+    titles: list[tuple[int, str]] = []
+    widened = None
+    head: list[tuple[int, dict]] = []
+
+    def start(found: list[tuple[int, dict]], depth: int) -> None:
+        nonlocal header, cols
+        header = _header_names(header_names([_plain(v) for _, v in found], depth), name, where)
+        cols = [[] for _ in header]
+
+    def data(idx: int, values: dict) -> None:
+        nonlocal widened
+        pos = len(lines)
+        lines.append(idx)
+        if on_rows is not None and pos % 10_000 == 9_999:
+            on_rows(pos + 1)
+        width = max(values)
+        if width > len(header):  # a value right of the header: keep it in a new column
+            if width > READ_LIMITS["max_columns"]:
+                raise ImportFileError(
+                    f"{name}{where}: 第 {idx} 行的列 {get_column_letter(width)} 超过上限 "
+                    f"{READ_LIMITS['max_columns']:,} 列 / row {idx} has a value in column "
+                    f"{get_column_letter(width)}, beyond the limit of "
+                    f"{READ_LIMITS['max_columns']:,} columns: delete it"
+                )
+            if not widened:
+                widened = (min(k for k in values if k > len(header)), idx)
+            for k in range(len(header) + 1, width + 1):
+                header.append(f"column_{get_column_letter(k)}")
+                cols.append([""] * pos)
+        for j in range(1, len(header) + 1):
+            v = values.get(j)
+            if v is _NO_VALUE:
+                problems.append(
+                    RowProblem(
+                        pos,
+                        header[j - 1],
+                        f"{get_column_letter(j)}{idx}",
+                        "公式没有保存的计算结果 / a formula without a saved result: open "
+                        "the file in Excel and save it (or paste the values) before importing",
+                    )
+                )
+                v = None
+            cols[j - 1].append(_text(v))
+
+    def decide() -> None:
+        if header_row is not None:
+            at = [k for k, (idx, _) in enumerate(head) if idx == header_row]
+            if not at:
+                raise ImportFileError(
+                    f"{name}{where}: 第 {header_row} 行为空或不存在, 不能作表头 / row {header_row} "
+                    "is blank or past the end: choose another header row"
+                )
+            i, depth = at[0], 1
+        else:
+            i, depth = detect_header([[_text(v) for v in _plain(vals)] for _, vals in head])
+        titles.extend((idx, _row_text(map(_text, _plain(v)))) for idx, v in head[:i])
+        start(head[i : i + depth], depth)
+        nonlocal header_at
+        header_at = head[i + depth - 1][0]
+        for idx, values in head[i + depth :]:
+            data(idx, values)
+
+    header_at = 0
+    for idx, values in _sheet_rows(wb, ws):
+        if header is not None:
+            data(idx, values)
+            continue
+        head.append((idx, values))
+        if (header_row is None and len(head) >= HEAD_ROWS) or (
+            header_row is not None and idx > header_row
+        ):
+            decide()
+    if header is None and head:
+        decide()
+    if header is None:
+        raise _EmptySheet(f"{name}{where}: 工作表为空 / the sheet is empty")
+    if not lines:
+        raise _EmptySheet(
+            f"{name}{where}: 只有表头(第 {header_at} 行), 没有数据行 / only a header (row "
+            f"{header_at}), no data rows: add records below the header or choose another sheet"
         )
     frame = pd.DataFrame(dict(enumerate(cols)), dtype=str)
     frame.columns = header
@@ -998,10 +1367,5 @@ def read_xlsx_table(
             f"right of the header (from column {letter}, row {widened[1]}) imported as "
             f"column_{letter}…: give them a header"
         )
-    table = Table(frame, np.asarray(lines, dtype=np.int64), problems, notes, None)
-    return (
-        _finish(table, name, where, lambda j: f"列/column {get_column_letter(j + 1)}"),
-        sheet,
-        sheets,
-        hidden,
-    )
+    table = Table(frame, np.asarray(lines, dtype=np.int64), problems, notes, None, header_at, titles)
+    return _finish(table, name, where, lambda j: f"列/column {get_column_letter(j + 1)}")
