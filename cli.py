@@ -131,22 +131,22 @@ def _print_skipped(summary: dict) -> None:
 
 
 def _print_coarse(summary: dict) -> None:
-    """Demand left out as coarser than settings.COVERAGE_MAX_PRECISION_M (also in summary.json)."""
-    n = summary.get("demand_coarse_excluded") or 0
-    if n:
-        print(
-            f"left out {n} demand points coarser than {summary['max_precision_m']:g} m "
-            "(e.g. geocoded to the county); --include-coarse keeps them"
-        )
+    """Points left out (or used) by the precision rule, and why (also in summary.json)."""
+    from workflows.common import precision_notes
+
+    for line in precision_notes(summary):
+        print(line)
 
 
 def _add_include_coarse(p: argparse.ArgumentParser) -> None:
     p.add_argument(
+        "--include-imprecise",
         "--include-coarse",
-        dest="include_coarse",
+        dest="include_imprecise",
         action="store_true",
-        help=f"keep demand coarser than {settings.COVERAGE_MAX_PRECISION_M:g} m "
-        "(e.g. geocoded only to its county; left out by default)",
+        help="use points whose coord_precision_m is coarser than the analysis scale × "
+        f"{settings.PRECISION_SCALE_FACTOR:g} (e.g. geocoded only to their county; left out "
+        "and counted by default; the result is marked). --include-coarse: former name",
     )
 
 
@@ -166,7 +166,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
         preset=args.preset,
         crs=args.crs,
         skip_invalid=args.skip_invalid,
-        include_coarse=args.include_coarse,
+        include_imprecise=args.include_imprecise,
     )
     out = Path(args.out)
     _check_out(out, ["demand.gpkg", "isochrones.gpkg", "summary.json"], force=args.force)
@@ -211,11 +211,13 @@ def _cmd_clusters(args: argparse.Namespace) -> int:
         zone=args.zone,
         crs=args.crs,
         skip_invalid=args.skip_invalid,
+        include_imprecise=args.include_imprecise,
     )
     out = Path(args.out)
     _check_out(out, ["points.gpkg", "clusters.gpkg", "summary.json"], force=args.force)
     report = run(project, req)
     _warn(report.summary["warnings"])
+    _print_coarse(report.summary)
     params = str(
         {
             k: report.summary[k]
@@ -249,11 +251,13 @@ def _cmd_hotspots(args: argparse.Namespace) -> int:
         zone=args.zone,
         crs=args.crs,
         skip_invalid=args.skip_invalid,
+        include_imprecise=args.include_imprecise,
     )
     out = Path(args.out)
     _check_out(out, ["cells.gpkg", "summary.json"], force=args.force)
     report = run(project, req)
     _warn(report.summary["warnings"])
+    _print_coarse(report.summary)
     _write_gpkg_layers(out / "cells.gpkg", {"cells": report.layers["cells"].to_crs(4326)})
     _write_summary(out, report.summary)
     print(f"{report.summary['n_cells']} cells; classes {report.summary['classes']}; wrote {out}")
@@ -290,6 +294,8 @@ def _write_summary(out, summary: dict) -> None:
     if note:  # first in summary.json and said on the console: synthetic rows drive the result
         summary = {"synthetic_note": note, "synthetic_share": summary["synthetic_share"]} | summary
         print(note)
+    if summary.get("headline"):  # e.g. existing sites left out as imprecise: said first
+        summary = {"headline": summary["headline"]} | summary
     write_json(out / "summary.json", summary, force=True)
 
 
@@ -315,7 +321,7 @@ def _cmd_site(args: argparse.Namespace) -> int:
         crs=args.crs,
         skip_invalid=args.skip_invalid,
         include_synthetic_existing=args.include_synthetic_existing,
-        include_coarse=args.include_coarse,
+        include_imprecise=args.include_imprecise,
         aggregate_m=args.aggregate_m,
     )
     out = Path(args.out)
@@ -356,12 +362,14 @@ def _cmd_profile(args: argparse.Namespace) -> int:
         reach=_reach_options(args),
         crs=args.crs,
         skip_invalid=args.skip_invalid,
+        include_imprecise=args.include_imprecise,
     )
     out = Path(args.out)
     _check_out(out, ["profile.csv", "profile.png", "summary.json"], force=args.force)
     report = run(project, req)
     s = report.summary
     _warn(s["warnings"])
+    _print_coarse(s)
     _print_skipped(s)
     cols = ["bin", "from_m", "to_m", *s["kinds"], "total", "per_km", "covered", "covered_share"]
     table = report.tables["profile"][cols]
@@ -911,6 +919,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     auth.check_bind(args.address)
     mode = auth.auth_mode()
+    if mode == "open" and not auth.is_loopback(args.address):
+        if not args.allow_open:
+            raise auth.AuthError(
+                f"开放模式只监听本机 / open mode (no sign-in) refuses to serve on {args.address!r}: "
+                "anyone on the network would be admin — turn sign-in on (INNOMAP_USERS or "
+                "INNOMAP_TRUSTED_HEADER), or say so explicitly with --allow-open"
+            )
+        os.environ["INNOMAP_ALLOW_OPEN_NETWORK"] = "1"  # the app's page check reads it
     if mode == "users":
         auth.list_users(auth.users_path())  # readable and an InnoMap users file
     elif mode == "header" and not auth.load_role_map(auth.role_map_path()):
@@ -1116,6 +1132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--zone", metavar="NAME", help="only points inside this project zone")
     p.add_argument("--force", action="store_true", help="overwrite outputs in --out")
     p.add_argument("--out", required=True, metavar="DIR")
+    _add_include_coarse(p)
     p.set_defaults(func=_cmd_clusters)
 
     p = sub.add_parser(
@@ -1139,6 +1156,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--force", action="store_true", help="overwrite outputs in --out")
     p.add_argument("--out", required=True, metavar="DIR")
+    _add_include_coarse(p)
     p.set_defaults(func=_cmd_hotspots)
 
     p = sub.add_parser(
@@ -1211,6 +1229,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_reach_args(p, minutes_default=settings.COVERAGE_MINUTES[-1], minutes_type=float)
     p.add_argument("--out", required=True, metavar="DIR")
+    _add_include_coarse(p)
     p.set_defaults(func=_cmd_profile)
 
     p = sub.add_parser(
@@ -1374,6 +1393,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--address", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8501)
+    p.add_argument(
+        "--allow-open",
+        action="store_true",
+        help="in open mode (no sign-in), serve on a non-loopback --address anyway "
+        "(sets INNOMAP_ALLOW_OPEN_NETWORK=1: anyone who reaches it can change data)",
+    )
     p.set_defaults(func=_cmd_serve)
     return parser
 

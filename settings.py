@@ -15,7 +15,11 @@ __all__ = [
     "COVERAGE_MINUTES",
     "DETOUR",
     "DRIVE_ACCESS_KMH",
+    "GAZETTEER_DEFAULT_PRECISION_M",
+    "GAZETTEER_MIN_LEAD",
+    "GAZETTEER_MIN_SCORE",
     "GEOCODE_BACKOFF_S",
+    "GEOCODE_MAX_BODY_BYTES",
     "GEOCODE_MAX_FAILURES_IN_A_ROW",
     "GEOCODE_MIN_SCORE",
     "GEOCODE_OK_MAX_PRECISION_M",
@@ -23,6 +27,8 @@ __all__ = [
     "GEOCODE_RETRIES",
     "GEOCODE_TIMEOUT_S",
     "GEOCODE_WORKERS",
+    "GEOCODE_ZONE_MIN_SCORE",
+    "HDBSCAN_PRECISION_SCALE_M",
     "HOTSPOT_CELL_M",
     "HOTSPOT_PERMUTATIONS",
     "IMPORT_PREVIEW_MAP_POINTS",
@@ -31,6 +37,9 @@ __all__ = [
     "MAX_MINUTES",
     "MAX_SNAP_M",
     "NETWORK_UPLOAD_MAX_MB",
+    "OUTSIDE_CITY_MARGIN_M",
+    "POINTSTATS_PRECISION_SCALE_M",
+    "PRECISION_SCALE_FACTOR",
     "PRINT_DPI",
     "PRINT_ORIENTATION",
     "PRINT_PAPER",
@@ -44,8 +53,10 @@ __all__ = [
     "SITING_TIME_LIMIT_S",
     "SPEEDS_KMH",
     "STRAIGHT_DRIVE_KMH",
+    "STREET_LEVEL_PRECISION_M",
     "STUDY_AREA_BUFFER_M",
     "WEBGL_THRESHOLD",
+    "CIRCLE_QUAD_SEGS",
     "default_speed_kmh",
 ]
 
@@ -66,9 +77,28 @@ COVERAGE_MINUTES: tuple[float, ...] = (5.0, 10.0, 15.0)
 #: ≤ MAX_MINUTES; at most MAX_CUTOFFS of them (checked before any work is allocated).
 MAX_MINUTES: float = 180.0
 MAX_CUTOFFS: int = 12
-#: Coverage and siting leave out demand whose coordinates are coarser than this (m),
-#: e.g. addresses geocoded only to their county; the request's ``include_coarse`` keeps them.
+#: Legacy fixed limit (m) of coverage/siting demand, kept for old imports; the analyses
+#: now use the precision rule below (PRECISION_SCALE_FACTOR × the analysis' own scale).
 COVERAGE_MAX_PRECISION_M: float = 1000.0
+
+#: The precision rule (workflows.common.precision_rule): a point is used by an analysis
+#: when its ``coord_precision_m`` ≤ the analysis' scale × PRECISION_SCALE_FACTOR. The scale is
+#: coverage/siting/what-if: the distance the largest cut-off reaches at the mode's speed
+#: (speed × minutes, e.g. 15 min walk at 4.5 km/h = 1,125 m; drive on a network at
+#: STRAIGHT_DRIVE_KMH); clusters: DBSCAN eps, HDBSCAN HDBSCAN_PRECISION_SCALE_M (HDBSCAN has
+#: no radius: the default DBSCAN eps, the street-block scale of the clusters it reports);
+#: hot spots: the cell; point statistics: POINTSTATS_PRECISION_SCALE_M; profile: min(bin,
+#: band). Unknown precision (empty) is used and counted; ``include_imprecise`` keeps all.
+PRECISION_SCALE_FACTOR: float = 1.0
+HDBSCAN_PRECISION_SCALE_M: float = 300.0
+POINTSTATS_PRECISION_SCALE_M: float = 500.0
+#: Street level (m): points coarser than this are drawn with a hollow "approximate
+#: position" symbol, and are given a district or zone only when their whole precision
+#: disc lies inside it (else "未定", counted).
+STREET_LEVEL_PRECISION_M: float = 100.0
+#: Service circles are drawn as polygons of 4 × CIRCLE_QUAD_SEGS sides whose radius keeps
+#: the circle's area (geo.reach.circles): area error < 0.1 % (0.00 % for one circle).
+CIRCLE_QUAD_SEGS: int = 16
 
 #: Siting defaults.
 SITING_MINUTES: float = 15.0
@@ -106,6 +136,23 @@ GEOCODE_MAX_FAILURES_IN_A_ROW: int = 5
 GEOCODE_OK_MAX_PRECISION_M: float = 500.0
 GEOCODE_MIN_SCORE: float = 60.0
 GEOCODE_WORKERS: int = 4
+#: Online geocoding HTTP: a request (connect, headers and body together) ends after
+#: GEOCODE_TIMEOUT_S in all, however slowly the answer drips; a body larger than
+#: GEOCODE_MAX_BODY_BYTES is not read on (the address is ``failed``).
+GEOCODE_MAX_BODY_BYTES: int = 2_000_000
+#: An online answer (or a point about to be imported) farther than this outside the
+#: project's city is not trusted (m; layers.cities.outside_city_mask).
+OUTSIDE_CITY_MARGIN_M: float = 5000.0
+#: Local address register (``geocode --provider local --gazetteer``): the fuzzy match
+#: score (0–100, rapidfuzz ratio of the normalised addresses) a match needs, the lead
+#: over a different second candidate it needs, and the precision of a register whose
+#: rows state none (m).
+GAZETTEER_MIN_SCORE: float = 80.0
+#: Offline geocoder: the rapidfuzz score (0–100) an address's zone name (高新区, 经开区 …)
+#: needs against a project zone's name to be placed in that zone.
+GEOCODE_ZONE_MIN_SCORE: float = 85.0
+GAZETTEER_MIN_LEAD: float = 4.0
+GAZETTEER_DEFAULT_PRECISION_M: float = 10.0
 
 #: App uploads (MB): files above these are refused before they are read (the import page,
 #: road networks). Streamlit's ``server.maxUploadSize`` (.streamlit/config.toml) caps both.
@@ -125,6 +172,11 @@ STUDY_AREA_BUFFER_M: float = 100.0
 PRINT_PAPER: str = "A4"
 PRINT_ORIENTATION: str = "landscape"
 PRINT_DPI: int = 300
+
+#: Team server (PostGIS): libpq's ``require_auth`` for every connection. ``!password``
+#: means the password is never sent in cleartext (SCRAM, MD5, trust and certificates
+#: still work); ``$INNOMAP_PG_REQUIRE_AUTH`` overrides it (e.g. ``scram-sha-256``).
+PG_REQUIRE_AUTH: str = "!password"
 
 
 def default_speed_kmh(mode: str, *, method: str = "straight") -> float | None:

@@ -9,14 +9,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["LayerFilter", "assign_zones", "filter_layer", "search_records"]
+__all__ = ["UNDECIDED", "LayerFilter", "assign_zones", "filter_layer", "search_records"]
 
 
 def assign_zones(points: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> pd.Series:
     """Names of the zones containing each point, joined with "、" ("" if none).
 
     Both frames must share a CRS and ``points`` must hold points. Returns a
-    Series aligned with ``points``.
+    Series aligned with ``points``. A point coarser than street level is given a
+    zone only when its whole precision disc lies inside it, else :data:`UNDECIDED`
+    (see :func:`zone_combinations`).
     """
     if points.empty or zones.empty:
         return pd.Series([""] * len(points), index=points.index, dtype=object)
@@ -28,7 +30,55 @@ def zone_combinations(
     points: gpd.GeoDataFrame, zones: gpd.GeoDataFrame
 ) -> tuple[np.ndarray, np.ndarray]:
     """Which zones hold each point, as codes into labels: ``(codes, labels)`` with
-    ``labels[codes]`` the names of :func:`assign_zones` (``labels[0]`` is ``""``)."""
+    ``labels[codes]`` the names of :func:`assign_zones` (``labels[0]`` is ``""``).
+
+    Points whose ``coord_precision_m`` is coarser than
+    ``settings.STREET_LEVEL_PRECISION_M`` keep point-in-polygon only where their whole
+    precision disc lies inside the zone (or wholly outside every zone); a disc that
+    crosses a zone boundary gets :data:`UNDECIDED` ("未定", the last label).
+    """
+    combo, labels = _point_combinations(points, zones)
+    undecided = _undecided(points, zones)
+    if undecided is not None and undecided.any():
+        combo = np.where(undecided, len(labels), combo)
+        labels = np.append(labels, np.array([UNDECIDED], dtype=object))
+    return combo, labels
+
+
+#: The district/zone of a coarse point whose precision disc crosses a boundary.
+UNDECIDED = "未定"
+
+
+def _undecided(points: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> np.ndarray | None:
+    """Points coarser than street level whose precision disc crosses a zone boundary."""
+    import settings
+
+    if "coord_precision_m" not in points or points.empty or zones.empty:
+        return None
+    prec = pd.to_numeric(points["coord_precision_m"], errors="coerce").to_numpy(float)
+    coarse = np.flatnonzero(prec > settings.STREET_LEVEL_PRECISION_M)  # NaN: not coarse
+    if not len(coarse):
+        return None
+    sub = points.iloc[coarse]
+    zn = zones[zones.geometry.notna() & ~zones.geometry.is_empty]
+    if sub.crs is not None and sub.crs.is_geographic:  # metres: a local UTM zone
+        metric = sub.estimate_utm_crs()
+        sub, zn = sub.to_crs(metric), zn.to_crs(metric)
+    elif zones.crs != points.crs and zones.crs is not None and points.crs is not None:
+        zn = zn.to_crs(points.crs)
+    pts = sub.geometry.values
+    r = prec[coarse]
+    out = np.zeros(len(points), bool)
+    for geom in zn.geometry.values:
+        # the disc reaches over the boundary: it may lie on either side
+        out[coarse[shapely.distance(geom.boundary, pts) < r]] = True
+    return out
+
+
+def _point_combinations(
+    points: gpd.GeoDataFrame, zones: gpd.GeoDataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """Point-in-polygon combinations of :func:`zone_combinations` (no precision rule)."""
     pts = points.geometry.values
     x, y = shapely.get_x(pts), shapely.get_y(pts)
     names = [str(n) for n in zones["name"]]

@@ -16,9 +16,11 @@ from geo.clusters import cluster_points, cluster_summary
 from layers.errors import InnoMapError
 from layers.project import Project
 from workflows.common import (
+    PrecisionRule,
     Report,
     check_positive,
     input_provenance,
+    precision_notes,
     select_layers,
     synthetic_note,
     zone_geometry,
@@ -49,6 +51,10 @@ class ClustersRequest:
         DBSCAN sample weight column.
     zone : str, optional
         Keep only points inside this project zone.
+    include_imprecise : bool
+        Use points coarser than the precision rule allows (``coord_precision_m`` ≤
+        :meth:`scale_m` × ``settings.PRECISION_SCALE_FACTOR``); by default they are left
+        out and counted (``precision`` in the summary).
     """
 
     layers: tuple[str, ...] = ("enterprises",)
@@ -60,6 +66,7 @@ class ClustersRequest:
     zone: str | None = None
     crs: str | None = None
     skip_invalid: bool = False
+    include_imprecise: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "layers", tuple(self.layers))
@@ -88,6 +95,23 @@ class ClustersRequest:
             known["layers"] = [known["layers"]]
         return cls(**known)
 
+    def scale_m(self) -> float:
+        """The precision scale: eps (DBSCAN), ``settings.HDBSCAN_PRECISION_SCALE_M`` (HDBSCAN)."""
+        if self.method == "dbscan":
+            return float(self.eps_m)
+        return float(settings.HDBSCAN_PRECISION_SCALE_M)
+
+    def precision_rule(self) -> PrecisionRule:
+        d = self.scale_m()
+        zh, en = (
+            (f"DBSCAN eps {d:g} 米", f"DBSCAN eps {d:g} m")
+            if self.method == "dbscan"
+            else (f"HDBSCAN 尺度 {d:g} 米 (街区尺度)", f"HDBSCAN scale {d:g} m (street blocks)")
+        )
+        return PrecisionRule(
+            scale_m=d, basis=zh, basis_en=en, include_imprecise=bool(self.include_imprecise)
+        )
+
     def label(self) -> str:
         if self.method == "dbscan":
             return f"DBSCAN eps={self.eps_m:g} m, min_samples={int(self.min_samples)}"
@@ -102,6 +126,9 @@ def run(project: Project, request: ClustersRequest) -> Report:
     (hull polygons), ``tables['clusters']``.
     """
     sel = select_layers(project, request.layers, crs=request.crs, skip_invalid=request.skip_invalid)
+    rule = request.precision_rule()
+    sel = rule.apply(sel, "points")
+    rule.require(sel.gdf, "points")
     pts = sel.gdf.to_crs(project.metric_crs())
     if request.zone:
         area = zone_geometry(project, request.zone, pts.crs)
@@ -154,6 +181,7 @@ def run(project: Project, request: ClustersRequest) -> Report:
         "synthetic_points": int(labelled["synthetic"].sum()) if "synthetic" in labelled else 0,
         "skipped_invalid": sel.skipped,
         **prov,
+        **rule.report_fields(),
     }
     table = pd.DataFrame(
         summ.drop(columns=["geometry", "centroid_x", "centroid_y"], errors="ignore")
@@ -170,5 +198,5 @@ def run(project: Project, request: ClustersRequest) -> Report:
         tables={"clusters": table},
         layers={"points": labelled, "clusters": hulls},
         inputs={"points": pts},
-        notes=[request.label(), *synthetic_note(prov)],
+        notes=[*precision_notes(summary), request.label(), *synthetic_note(prov)],
     )

@@ -32,7 +32,9 @@ from layers.project import OUTLINE_KINDS, Project
 from layers.registry import REGISTRY
 
 __all__ = [
+    "ROLE_LABELS",
     "LayerSelection",
+    "PrecisionRule",
     "Report",
     "RowsRejectedError",
     "assign_districts",
@@ -41,6 +43,7 @@ __all__ = [
     "input_provenance",
     "metre_scale_demand",
     "precision_filter",
+    "precision_notes",
     "select_layers",
     "share_text",
     "study_area",
@@ -361,6 +364,208 @@ def precision_filter(gdf: gpd.GeoDataFrame, *, max_precision_m: float | None):
     prec = pd.to_numeric(gdf["coord_precision_m"], errors="coerce")
     coarse = (prec > float(max_precision_m)).to_numpy()
     return gdf[~coarse].reset_index(drop=True), int(coarse.sum())
+
+
+#: Role names of the precision statements (Chinese, English).
+ROLE_LABELS: dict[str, tuple[str, str]] = {
+    "demand": ("需求点", "demand"),
+    "services": ("服务设施", "services"),
+    "existing": ("现有孵化器", "existing incubators"),
+    "candidates": ("候选点", "candidates"),
+    "points": ("分析点", "points"),
+}
+
+
+@dataclass
+class PrecisionRule:
+    """The precision rule of one analysis run: which points are precise enough to use.
+
+    A point is used when its ``coord_precision_m`` ≤ ``scale_m`` ×
+    ``settings.PRECISION_SCALE_FACTOR`` (the analysis' own scale: the reach of the
+    cut-off, eps, the cell, min(bin, band) …); unknown precision is used and counted.
+    Other points are left out of every role unless ``include_imprecise`` (then they
+    are used and counted as such). :meth:`apply` filters one role's selection and
+    records its counts per layer; :meth:`summary` and :meth:`notes` state them.
+
+    Attributes
+    ----------
+    scale_m : float
+        The analysis scale (metres); a role may have its own (``apply(scale_m=…)``).
+    basis, basis_en : str
+        What the scale is (Chinese, English), e.g. "15 分钟步行 4.5 km/h 可达距离".
+    include_imprecise : bool
+        Use every point (``--include-imprecise``); the result is marked.
+    """
+
+    scale_m: float
+    basis: str
+    basis_en: str
+    include_imprecise: bool = False
+    factor: float = settings.PRECISION_SCALE_FACTOR
+    roles: dict = field(default_factory=dict)
+
+    def limit_m(self, scale_m: float | None = None) -> float:
+        return float(self.scale_m if scale_m is None else scale_m) * float(self.factor)
+
+    def split(self, gdf: gpd.GeoDataFrame, role: str, *, scale_m: float | None = None):
+        """``gdf`` (any CRS) without the points too coarse for this role; counts recorded."""
+        limit = self.limit_m(scale_m)
+        prec = (
+            pd.to_numeric(gdf["coord_precision_m"], errors="coerce")
+            if "coord_precision_m" in gdf
+            else pd.Series(np.nan, index=gdf.index)
+        )
+        coarse = (prec > limit).to_numpy()
+        unknown = prec.isna().to_numpy()
+        layer = (
+            gdf["layer"].astype(str) if "layer" in gdf else pd.Series("", index=gdf.index)
+        ).to_numpy()
+        by_layer = {}
+        for name in dict.fromkeys(layer):
+            m = layer == name
+            by_layer[str(name)] = {
+                "rows": int(m.sum()),
+                "imprecise": int((coarse & m).sum()),
+                "unknown_precision": int((unknown & m).sum()),
+            }
+        n_coarse = int(coarse.sum())
+        self.roles[role] = {
+            "rows": len(gdf),
+            "scale_m": float(self.scale_m if scale_m is None else scale_m),
+            "max_precision_m": limit,
+            "imprecise": n_coarse,
+            "excluded": 0 if self.include_imprecise else n_coarse,
+            "imprecise_used": n_coarse if self.include_imprecise else 0,
+            "unknown_precision": int(unknown.sum()),
+            "by_layer": by_layer,
+        }
+        if self.include_imprecise or not n_coarse:
+            return gdf
+        return gdf[~coarse].reset_index(drop=True)
+
+    def apply(
+        self, sel: LayerSelection, role: str, *, scale_m: float | None = None
+    ) -> LayerSelection:
+        """``sel`` with the points too coarse for ``role`` left out (counted per layer)."""
+        gdf = self.split(sel.gdf, role, scale_m=scale_m)
+        by_layer = self.roles[role]["by_layer"]
+        sources = [
+            src
+            | {
+                "rows": int(src["rows"])
+                - by_layer.get(str(src["layer"]), {}).get("imprecise", 0)
+                * (not self.include_imprecise),
+                "imprecise_excluded": 0
+                if self.include_imprecise
+                else by_layer.get(str(src["layer"]), {}).get("imprecise", 0),
+            }
+            for src in sel.sources
+        ]
+        return replace(sel, gdf=gdf, sources=sources)
+
+    def require(self, gdf: gpd.GeoDataFrame, role: str) -> None:
+        """An error when every point of ``role`` was left out (naming the fix)."""
+        info = self.roles.get(role, {})
+        if gdf.empty and info.get("excluded"):
+            zh, en = ROLE_LABELS.get(role, (role, role))
+            limit = info["max_precision_m"]
+            raise InnoMapError(
+                f"全部{zh}的坐标精度粗于 {limit:,.0f} 米 ({self.basis}) / every {en} point is "
+                f"coarser than {limit:,.0f} m ({self.basis_en}), e.g. geocoded only to its "
+                "county: geocode with a finer provider, use a larger scale, or include them "
+                "(--include-imprecise / include_imprecise)"
+            )
+
+    @property
+    def excluded(self) -> int:
+        return sum(r["excluded"] for r in self.roles.values())
+
+    @property
+    def imprecise_used(self) -> int:
+        return sum(r["imprecise_used"] for r in self.roles.values())
+
+    def majority_excluded(self) -> list[str]:
+        """Roles of which more than half the points were left out."""
+        return [k for k, r in self.roles.items() if r["rows"] and r["excluded"] * 2 > r["rows"]]
+
+    def warnings(self) -> list[str]:
+        """The lead warnings (bilingual): roles more than half left out."""
+        out = []
+        for role in self.majority_excluded():
+            r = self.roles[role]
+            zh, en = ROLE_LABELS.get(role, (role, role))
+            share = share_text(r["excluded"] / r["rows"])
+            out.append(
+                f"警告: {zh} {r['rows']:,} 个中有 {r['excluded']:,} 个 ({share}) 位置精度粗于 "
+                f"{r['max_precision_m']:,.0f} 米, 未参与分析, 结果只代表其余的点 / warning: "
+                f"{r['excluded']:,} of {r['rows']:,} {en} ({share}) are coarser than "
+                f"{r['max_precision_m']:,.0f} m and were left out: the result stands for the "
+                "rest only"
+            )
+        return out
+
+    def notes(self) -> list[str]:
+        """What was left out (or used although imprecise) and why, bilingual, one line each."""
+        out = []
+        for role, r in self.roles.items():
+            zh, en = ROLE_LABELS.get(role, (role, role))
+            layers = ", ".join(
+                f"{k} {v['imprecise']:,}" for k, v in r["by_layer"].items() if v["imprecise"]
+            )
+            if r["excluded"]:
+                out.append(
+                    f"已排除 {r['excluded']:,} 个位置精度粗于 {r['max_precision_m']:,.0f} 米的{zh} "
+                    f"(分析尺度: {self.basis}; {layers}) / {r['excluded']:,} {en} coarser than "
+                    f"{r['max_precision_m']:,.0f} m left out (analysis scale: {self.basis_en}); "
+                    "--include-imprecise uses them"
+                )
+            elif r["imprecise_used"]:
+                out.append(
+                    f"注意: 结果使用了 {r['imprecise_used']:,} 个位置精度粗于 "
+                    f"{r['max_precision_m']:,.0f} 米的{zh} (include_imprecise; {layers}) / the "
+                    f"result uses {r['imprecise_used']:,} {en} coarser than "
+                    f"{r['max_precision_m']:,.0f} m (include_imprecise)"
+                )
+            if r["unknown_precision"]:
+                out.append(
+                    f"{zh}中 {r['unknown_precision']:,} 个精度未知, 照常使用 / "
+                    f"{r['unknown_precision']:,} {en} of unknown precision were used"
+                )
+        return out
+
+    def summary(self) -> dict:
+        """The ``precision`` block of summary.json (JSON-able)."""
+        return {
+            "scale_m": float(self.scale_m),
+            "scale_basis": self.basis,
+            "scale_basis_en": self.basis_en,
+            "factor": float(self.factor),
+            "max_precision_m": self.limit_m(),
+            "include_imprecise": bool(self.include_imprecise),
+            "excluded": self.excluded,
+            "imprecise_used": self.imprecise_used,
+            "unknown_precision": sum(r["unknown_precision"] for r in self.roles.values()),
+            "roles": self.roles,
+            "majority_excluded": self.majority_excluded(),
+            "warnings": self.warnings(),
+            "notes": self.notes(),
+        }
+
+    def report_fields(self) -> dict:
+        """Summary keys: the ``precision`` block and flat counts (``imprecise_excluded`` …)."""
+        return {
+            "precision": self.summary(),
+            "include_imprecise": bool(self.include_imprecise),
+            "imprecise_excluded": self.excluded,
+            "imprecise_used": self.imprecise_used,
+        }
+
+
+def precision_notes(summary: dict) -> list[str]:
+    """Headline, lead warnings and precision notes of a summary (saved runs too), in order."""
+    p = summary.get("precision") or {}
+    out = [summary["headline"]] if summary.get("headline") else []
+    return list(dict.fromkeys([*out, *(p.get("warnings") or []), *(p.get("notes") or [])]))
 
 
 def metre_scale_demand(gdf: gpd.GeoDataFrame, *, include_coarse: bool):

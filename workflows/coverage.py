@@ -18,10 +18,11 @@ from geo.reach import ReachParams
 from layers.errors import InnoMapError
 from layers.project import Project
 from workflows.common import (
+    PrecisionRule,
     Report,
     check_positive,
     input_provenance,
-    metre_scale_demand,
+    precision_notes,
     select_layers,
     study_area,
     study_area_label,
@@ -90,6 +91,27 @@ class ReachOptions:
             raise InnoMapError(f"绕行系数不能小于 1 / detour must be ≥ 1, got {self.detour}")
         check_positive("max_snap_m", self.max_snap_m, maximum=10_000, unit=" m")
 
+    def reach_m(self, minutes: float) -> float:
+        """Distance reached within ``minutes`` at the mode's speed (m): the precision scale.
+
+        Speed × time, before the detour (15 min walk at 4.5 km/h = 1,125 m); drive on a
+        network (speed by road class) at ``settings.STRAIGHT_DRIVE_KMH``.
+        """
+        v = self.params().effective_speed_kmh or settings.STRAIGHT_DRIVE_KMH
+        return float(v) * 1000.0 / 60.0 * float(minutes)
+
+    def precision_rule(self, minutes: float, *, include_imprecise: bool) -> PrecisionRule:
+        """The precision rule of an analysis reaching ``minutes`` (the largest cut-off)."""
+        v = self.params().effective_speed_kmh or settings.STRAIGHT_DRIVE_KMH
+        mode_zh = {"walk": "步行", "bike": "骑行", "drive": "驾车"}[self.mode]
+        d = self.reach_m(minutes)
+        return PrecisionRule(
+            scale_m=d,
+            basis=f"{float(minutes):g} 分钟{mode_zh} ({float(v):g} km/h) 可达 {d:,.0f} 米",
+            basis_en=f"{float(minutes):g} min {self.mode} at {float(v):g} km/h reaches {d:,.0f} m",
+            include_imprecise=bool(include_imprecise),
+        )
+
     def params(self) -> ReachParams:
         return ReachParams(
             method=self.method,
@@ -137,10 +159,14 @@ class CoverageRequest:
         (sets ``reach.mode``, ``reach.speed_kmh`` and ``minutes``).
     crs, skip_invalid
         For layer references that are files.
+    include_imprecise : bool
+        Use points coarser than the precision rule allows
+        (:class:`workflows.common.PrecisionRule`: ``coord_precision_m`` ≤ the distance
+        the largest cut-off reaches × ``settings.PRECISION_SCALE_FACTOR``); by default
+        they are left out of demand and services and counted in the summary
+        (``precision``, ``demand_coarse_excluded``).
     include_coarse : bool
-        Keep demand coarser than ``settings.COVERAGE_MAX_PRECISION_M`` (e.g.
-        addresses geocoded only to their county); by default it is left out
-        and counted in the summary (``demand_coarse_excluded``).
+        The former name of ``include_imprecise`` (saved requests still load).
     """
 
     service: tuple[str, ...] = ("science_venues",)
@@ -153,8 +179,12 @@ class CoverageRequest:
     crs: str | None = None
     skip_invalid: bool = False
     include_coarse: bool = False
+    include_imprecise: bool = False
 
     def __post_init__(self):
+        both = bool(self.include_imprecise or self.include_coarse)
+        object.__setattr__(self, "include_imprecise", both)
+        object.__setattr__(self, "include_coarse", both)
         for name in ("service", "demand"):
             v = getattr(self, name)
             object.__setattr__(self, name, (v,) if isinstance(v, str) else tuple(v))
@@ -245,11 +275,16 @@ def _clean(records: list[dict]) -> list[dict]:
     return out
 
 
-def _inputs(project: Project, request: CoverageRequest, crs):
-    """Services and demand (selections and metric frames); demand kept inside the zone."""
+def _inputs(project: Project, request: CoverageRequest, crs, rule: PrecisionRule):
+    """Services and demand (selections and metric frames, precise enough for ``rule``);
+    demand kept inside the zone."""
     kw = {"crs": request.crs, "skip_invalid": request.skip_invalid}
     services = select_layers(project, request.service, default_kind="science_venues", **kw)
     demand = select_layers(project, request.demand, default_kind="enterprises", **kw)
+    services = rule.apply(services, "services")
+    demand = rule.apply(demand, "demand")
+    rule.require(demand.gdf, "demand")
+    rule.require(services.gdf, "services")
     d_m = demand.gdf.to_crs(crs)
     s_m = services.gdf.to_crs(crs)
     if len(d_m) == 0 or len(s_m) == 0:
@@ -316,8 +351,10 @@ def run(project: Project, request: CoverageRequest, *, graph=None) -> Report:
     if graph is None:
         graph = load_graph(project, request.reach)
     crs = graph.crs if graph is not None else project.metric_crs()
-    services, demand, s_m, d_m, n_outside = _inputs(project, request, crs)
-    d_m, coarse_fields, coarse_note = metre_scale_demand(d_m, include_coarse=request.include_coarse)
+    rule = request.reach.precision_rule(
+        max(request.minutes), include_imprecise=request.include_imprecise
+    )
+    services, demand, s_m, d_m, n_outside = _inputs(project, request, crs, rule)
     res = run_coverage(
         d_m,
         s_m,
@@ -330,7 +367,10 @@ def run(project: Project, request: CoverageRequest, *, graph=None) -> Report:
     )
     prov = input_provenance(project, services=services, demand=demand)
     summary = _summary(request, res, services, demand, n_outside, prov)
-    summary |= coarse_fields
+    summary |= rule.report_fields() | {
+        "demand_coarse_excluded": rule.roles["demand"]["excluded"],
+        "max_precision_m": None if request.include_imprecise else rule.limit_m(),
+    }
     label = params.label("zh")
     dem = res.demand.assign(travel_min=res.demand["travel_min"].astype(float), method_label=label)
     share = ", ".join(f"{r.minutes:g} 分钟 {r.share:.1%}" for r in res.summary.itertuples())
@@ -352,10 +392,10 @@ def run(project: Project, request: CoverageRequest, *, graph=None) -> Report:
         },
         inputs={"services": s_m, "demand": d_m},
         notes=[
+            *precision_notes(summary),
             f"方法: {label}",
             f"覆盖率: {share}",
             f"研究范围: {study_area_label(request.zone, 'zh')}",
-            *coarse_note,
             *synthetic_note(prov),
         ],
         result=res,

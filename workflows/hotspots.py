@@ -17,9 +17,11 @@ from geo.hotspots import arcgis_bandwidth, hotspot_cells, kde_surface
 from layers.errors import InnoMapError
 from layers.project import Project
 from workflows.common import (
+    PrecisionRule,
     Report,
     check_positive,
     input_provenance,
+    precision_notes,
     select_layers,
     study_area,
     study_area_label,
@@ -39,7 +41,11 @@ MAX_KDE_CELLS = 4_000_000
 
 @dataclass(frozen=True)
 class HotspotsRequest:
-    """A Gi* hot-spot request (hexagon spacing in metres, permutations, study area)."""
+    """A Gi* hot-spot request (hexagon spacing in metres, permutations, study area).
+
+    ``include_imprecise`` uses points coarser than the cell (× the precision factor);
+    by default they are left out and counted (``precision`` in the summary).
+    """
 
     layers: tuple[str, ...] = ("enterprises",)
     weight: str | None = None
@@ -48,6 +54,7 @@ class HotspotsRequest:
     zone: str | None = None
     crs: str | None = None
     skip_invalid: bool = False
+    include_imprecise: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "layers", tuple(self.layers))
@@ -76,6 +83,16 @@ class HotspotsRequest:
             known["layers"] = [known["layers"]]
         return cls(**known)
 
+    def precision_rule(self) -> PrecisionRule:
+        """The precision rule: the scale is the cell (hexagon spacing)."""
+        c = float(self.cell_m)
+        return PrecisionRule(
+            scale_m=c,
+            basis=f"格网 {c:g} 米",
+            basis_en=f"cell {c:g} m",
+            include_imprecise=bool(self.include_imprecise),
+        )
+
     def label(self) -> str:
         return f"Gi* 格网 {self.cell_m:g} m, {int(self.permutations)} 次置换, FDR"
 
@@ -95,6 +112,9 @@ def _check_cells(area, cell_m: float) -> int:
 def run(project: Project, request: HotspotsRequest) -> Report:
     """Gi* cells (hot/cold at 90/95/99 % after FDR) and Clark–Evans R per kind."""
     sel = select_layers(project, request.layers, crs=request.crs, skip_invalid=request.skip_invalid)
+    rule = request.precision_rule()
+    sel = rule.apply(sel, "points")
+    rule.require(sel.gdf, "points")
     pts = sel.gdf.to_crs(project.metric_crs())
     area = study_area(project, pts, zone=request.zone)
     if request.zone:
@@ -124,6 +144,7 @@ def run(project: Project, request: HotspotsRequest) -> Report:
         "synthetic_points": int(pts["synthetic"].sum()) if "synthetic" in pts else 0,
         "skipped_invalid": sel.skipped,
         **prov,
+        **rule.report_fields(),
     }
     table = pd.DataFrame({"class": list(counts), "cells": list(counts.values())})
     return Report(
@@ -133,7 +154,7 @@ def run(project: Project, request: HotspotsRequest) -> Report:
         tables={"classes": table, "cells": pd.DataFrame(cells.drop(columns="geometry"))},
         layers={"cells": cells},
         inputs={"points": pts},
-        notes=[request.label(), *synthetic_note(prov)],
+        notes=[*precision_notes(summary), request.label(), *synthetic_note(prov)],
         result=area,
     )
 

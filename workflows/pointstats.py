@@ -11,12 +11,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+import settings
 from geo.pointstats import PointStatsError, clark_evans, colocation_quotient, ripley_l
 from layers.errors import InnoMapError
 from layers.project import Project
 from workflows.common import (
+    PrecisionRule,
     Report,
     input_provenance,
+    precision_notes,
     select_layers,
     study_area,
     study_area_label,
@@ -32,12 +35,26 @@ CLQ_PERMUTATIONS = 499
 
 @dataclass(frozen=True)
 class PointStatsRequest:
-    """Points and study area of the point-pattern statistics."""
+    """Points and study area of the point-pattern statistics.
+
+    Points coarser than ``settings.POINTSTATS_PRECISION_SCALE_M`` (× the precision
+    factor) are left out and counted unless ``include_imprecise``.
+    """
 
     layers: tuple[str, ...] = ("enterprises",)
     zone: str | None = None
     crs: str | None = None
     skip_invalid: bool = False
+    include_imprecise: bool = False
+
+    def precision_rule(self) -> PrecisionRule:
+        d = float(settings.POINTSTATS_PRECISION_SCALE_M)
+        return PrecisionRule(
+            scale_m=d,
+            basis=f"点格局统计尺度 {d:g} 米",
+            basis_en=f"point-pattern scale {d:g} m",
+            include_imprecise=bool(self.include_imprecise),
+        )
 
     def __post_init__(self):
         object.__setattr__(self, "layers", tuple(self.layers))
@@ -79,8 +96,10 @@ def nearest_neighbour_table(points_m: gpd.GeoDataFrame, area, *, lang: str = "en
     return out
 
 
-def _points(project: Project, request: PointStatsRequest):
+def _points(project: Project, request: PointStatsRequest, rule: PrecisionRule | None = None):
     sel = select_layers(project, request.layers, crs=request.crs, skip_invalid=request.skip_invalid)
+    rule = rule or request.precision_rule()
+    sel = rule.apply(sel, "points")
     pts = sel.gdf.to_crs(project.metric_crs())
     area = study_area(project, pts, zone=request.zone)
     if request.zone:
@@ -92,7 +111,8 @@ def _points(project: Project, request: PointStatsRequest):
 
 def run(project: Project, request: PointStatsRequest, *, lang: str = "en") -> Report:
     """Clark–Evans R per kind (the table the CLI and the page show)."""
-    sel, pts, area = _points(project, request)
+    rule = request.precision_rule()
+    sel, pts, area = _points(project, request, rule)
     rows = nearest_neighbour_table(pts, area, lang=lang)
     prov = input_provenance(project, points=sel)
     summary = {
@@ -102,6 +122,7 @@ def run(project: Project, request: PointStatsRequest, *, lang: str = "en") -> Re
         "nearest_neighbour": rows,
         "skipped_invalid": sel.skipped,
         **prov,
+        **rule.report_fields(),
     }
     return Report(
         analysis="pointstats",
@@ -109,7 +130,7 @@ def run(project: Project, request: PointStatsRequest, *, lang: str = "en") -> Re
         summary=summary,
         tables={"nearest_neighbour": pd.DataFrame(rows)},
         inputs={"points": pts},
-        notes=synthetic_note(prov),
+        notes=[*precision_notes(summary), *synthetic_note(prov)],
         result=area,
     )
 

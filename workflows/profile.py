@@ -27,7 +27,15 @@ from geo.reach import TOL_MIN, nearest_service
 from layers.errors import InnoMapError
 from layers.project import Project
 from layers.registry import REGISTRY
-from workflows.common import Report, check_positive, input_provenance, select_layers, synthetic_note
+from workflows.common import (
+    PrecisionRule,
+    Report,
+    check_positive,
+    input_provenance,
+    precision_notes,
+    select_layers,
+    synthetic_note,
+)
 from workflows.coverage import MAX_MINUTES, ReachOptions, load_graph, request_fields
 
 __all__ = ["AXIS_KIND", "DEFAULT_KINDS", "ProfileRequest", "axis_names", "run"]
@@ -60,6 +68,11 @@ class ProfileRequest:
         Service layers: points within ``minutes`` of one are covered (optional).
     minutes : float
         Coverage cut-off (minutes), with ``reach`` (mode, method, speed …).
+    include_imprecise : bool
+        Use points coarser than the precision rule allows: profile points are used when
+        ``coord_precision_m`` ≤ min(bin, band) × ``settings.PRECISION_SCALE_FACTOR``,
+        service points when ≤ the distance ``minutes`` reach; by default the others are
+        left out and counted (``precision`` in the summary).
     """
 
     axis: str = ""
@@ -71,6 +84,7 @@ class ProfileRequest:
     reach: ReachOptions = field(default_factory=ReachOptions)
     crs: str | None = None
     skip_invalid: bool = False
+    include_imprecise: bool = False
 
     def __post_init__(self):
         for name in ("layers", "service"):
@@ -91,6 +105,16 @@ class ProfileRequest:
         d = asdict(self)
         d["layers"], d["service"] = list(self.layers), list(self.service)
         return d
+
+    def precision_rule(self) -> PrecisionRule:
+        """The precision rule: min(bin, band) for the points (services: their reach)."""
+        d = min(float(self.bin_m), float(self.band_m))
+        return PrecisionRule(
+            scale_m=d,
+            basis=f"min(分段 {float(self.bin_m):g} 米, 带宽 {float(self.band_m):g} 米)",
+            basis_en=f"min(bin {float(self.bin_m):g} m, band {float(self.band_m):g} m)",
+            include_imprecise=bool(self.include_imprecise),
+        )
 
     @classmethod
     def from_dict(cls, d: dict) -> ProfileRequest:
@@ -153,7 +177,7 @@ def _kinds(sel) -> np.ndarray:
     return sel.gdf["layer"].astype(str).map(by_layer).fillna("").to_numpy()
 
 
-def _covered(project, request: ProfileRequest, pts_m, near: np.ndarray, graph):
+def _covered(project, request: ProfileRequest, pts_m, near: np.ndarray, graph, rule):
     """Covered flag of each point (only points near the axis are computed) and the selection."""
     if not request.service:
         return None, None
@@ -163,6 +187,9 @@ def _covered(project, request: ProfileRequest, pts_m, near: np.ndarray, graph):
         default_kind="science_venues",
         crs=request.crs,
         skip_invalid=request.skip_invalid,
+    )
+    services = rule.apply(
+        services, "services", scale_m=request.reach.reach_m(float(request.minutes))
     )
     s_m = services.gdf.to_crs(pts_m.crs)
     cov = np.zeros(len(pts_m), bool)
@@ -241,6 +268,9 @@ def run(project: Project, request: ProfileRequest, *, graph=None) -> Report:
             "add one with `python cli.py project add`"
         )
     sel = select_layers(project, refs, crs=request.crs, skip_invalid=request.skip_invalid)
+    rule = request.precision_rule()
+    sel = rule.apply(sel, "points")
+    rule.require(sel.gdf, "points")
     if request.service and graph is None:
         graph = load_graph(project, request.reach)
     crs = graph.crs if graph is not None else project.metric_crs()
@@ -250,7 +280,7 @@ def run(project: Project, request: ProfileRequest, *, graph=None) -> Report:
     kinds = _kinds(sel)
     xy = pts.geometry.get_coordinates().to_numpy()
     near = shapely.distance(line, shapely.points(xy)) <= float(request.band_m)
-    cov, services = _covered(project, request, pts, near, graph)
+    cov, services = _covered(project, request, pts, near, graph, rule)
     order = [k for k in REGISTRY if k in set(kinds[near])]
     table, loc = corridor_profile(
         line, xy, kinds, bin_m=request.bin_m, band_m=request.band_m, covered=cov, kind_order=order
@@ -260,6 +290,7 @@ def run(project: Project, request: ProfileRequest, *, graph=None) -> Report:
     summary = _summary(request, name, layer, line, table, loc, kinds, cov, sel, services, prov)
     approximate = bool(rows["approximate"].astype(bool).any()) if "approximate" in rows else False
     summary["axis_approximate"] = approximate
+    summary |= rule.report_fields()
     inb = loc["in_band"].to_numpy()
     in_pts = pts.assign(
         kind_key=kinds, along_m=loc["along_m"].to_numpy(), bin=loc["bin"].to_numpy()
@@ -288,5 +319,5 @@ def run(project: Project, request: ProfileRequest, *, graph=None) -> Report:
             "points": in_pts[inb].reset_index(drop=True),
         },
         inputs={"points": pts} | ({"services": services.gdf.to_crs(crs)} if services else {}),
-        notes=_notes(request, summary, approximate, prov),
+        notes=[*precision_notes(summary), *_notes(request, summary, approximate, prov)],
     )

@@ -19,11 +19,12 @@ from geo.siting_geo import grid_candidates, run_siting
 from layers.errors import InnoMapError
 from layers.project import Project
 from workflows.common import (
+    PrecisionRule,
     Report,
     check_positive,
     drop_synthetic,
     input_provenance,
-    metre_scale_demand,
+    precision_notes,
     select_layers,
     share_text,
     study_area,
@@ -63,9 +64,14 @@ class SitingRequest:
         Candidates clicked on the map (WGS84).
     exclude_wkt : str, optional
         Areas where no site may go (WGS84 WKT).
+    include_imprecise : bool
+        Use points coarser than the precision rule allows (``coord_precision_m`` ≤ the
+        distance ``minutes`` reach × ``settings.PRECISION_SCALE_FACTOR``); by default they
+        are left out of demand, existing sites and candidates and counted (``precision``,
+        ``demand_coarse_excluded``, ``existing_imprecise_excluded``; the headline says
+        when existing sites were left out).
     include_coarse : bool
-        Keep demand coarser than ``settings.COVERAGE_MAX_PRECISION_M`` (left out
-        and counted in ``demand_coarse_excluded`` by default).
+        The former name of ``include_imprecise`` (saved requests still load).
     include_synthetic_existing : bool
         Count synthetic records of ``existing`` (e.g. the demo's generated maker
         spaces) as existing sites. Default: left out, and counted in the summary.
@@ -94,8 +100,12 @@ class SitingRequest:
     include_coarse: bool = False
     include_synthetic_existing: bool = False
     aggregate_m: float | None = None
+    include_imprecise: bool = False
 
     def __post_init__(self):
+        both = bool(self.include_imprecise or self.include_coarse)
+        object.__setattr__(self, "include_imprecise", both)
+        object.__setattr__(self, "include_coarse", both)
         d = self.demand
         object.__setattr__(self, "demand", (d,) if isinstance(d, str) else tuple(d))
         object.__setattr__(
@@ -164,6 +174,7 @@ def candidates(
     demand_m: gpd.GeoDataFrame,
     *,
     selections: list | None = None,
+    rule: PrecisionRule | None = None,
 ):
     """The candidate sites (metric CRS) of a request, with the work limit checked first.
 
@@ -171,7 +182,8 @@ def candidates(
     used. Candidates of a layer or clicked are kept inside ``request.zone`` and
     outside the exclusion area (grid cells are cut by both already).
     ``selections`` (if given) receives the candidate layer's selection, for its
-    provenance and skipped rows.
+    provenance and skipped rows. ``rule`` leaves out candidates of a layer that are
+    too imprecise (role ``candidates``; grid and clicked candidates are exact).
     """
     crs = demand_m.crs
     area = study_area(project, demand_m, zone=request.zone)
@@ -203,6 +215,8 @@ def candidates(
             skip_invalid=request.skip_invalid,
             points_only=False,
         )
+        if rule is not None:
+            sel = rule.apply(sel, "candidates")
         if selections is not None:
             selections.append(sel)
         c = sel.gdf.to_crs(crs)
@@ -355,6 +369,16 @@ def _notes(request: SitingRequest, res, summary: dict) -> list[str]:
     return notes
 
 
+def existing_headline(n: int) -> str:
+    """The siting headline when ``n`` existing sites were left out as imprecise ("" if none)."""
+    if not n:
+        return ""
+    return (
+        f"{n} 个现有孵化器位置不精确, 未计入现状; 新选址可能与其重复 / {n} existing incubators "
+        "with imprecise positions were not counted; new sites may duplicate them"
+    )
+
+
 def run(
     project: Project,
     request: SitingRequest,
@@ -384,16 +408,17 @@ def run(
     excluded = 0
     if not request.include_synthetic_existing:
         existing, excluded = drop_synthetic(existing)
-    sels = {
-        "demand": select_layers(project, request.demand, default_kind="enterprises", **kw),
-        "existing": existing,
-    }
+    rule = reach.precision_rule(request.minutes, include_imprecise=request.include_imprecise)
+    demand = rule.apply(
+        select_layers(project, request.demand, default_kind="enterprises", **kw), "demand"
+    )
+    rule.require(demand.gdf, "demand")
+    sels = {"demand": demand, "existing": rule.apply(existing, "existing")}
     crs = graph.crs if graph is not None else project.metric_crs()
     d_m = sels["demand"].gdf.to_crs(crs)
-    d_m, coarse_fields, coarse_note = metre_scale_demand(d_m, include_coarse=request.include_coarse)
     e_m = sels["existing"].gdf.to_crs(crs)
     cand_sel: list = []
-    cands = candidates(project, request, d_m, selections=cand_sel)
+    cands = candidates(project, request, d_m, selections=cand_sel, rule=rule)
     if cand_sel:
         sels["candidates"] = cand_sel[0]
     cap = "floor_area_m2" if "floor_area_m2" in e_m else None
@@ -419,7 +444,13 @@ def run(
     label = params.label("zh")
     prov = input_provenance(project, **sels)
     summary = _summary(request, res, sels, e_m, len(cands), prov)
-    summary |= coarse_fields
+    n_ex = rule.roles["existing"]["excluded"]
+    summary |= rule.report_fields() | {
+        "demand_coarse_excluded": rule.roles["demand"]["excluded"],
+        "max_precision_m": None if request.include_imprecise else rule.limit_m(),
+        "existing_imprecise_excluded": n_ex,
+        "headline": existing_headline(n_ex),
+    }
     summary["include_synthetic_existing"] = bool(request.include_synthetic_existing)
     summary["existing_synthetic_excluded"] = excluded
     return Report(
@@ -437,6 +468,6 @@ def run(
             "gaps": res.gaps.assign(method_label=label),
         },
         inputs={"demand": d_m, "existing": e_m, "candidates": cands},
-        notes=[*_notes(request, res, summary), *coarse_note, *synthetic_note(prov)],
+        notes=[*precision_notes(summary), *_notes(request, res, summary), *synthetic_note(prov)],
         result=res,
     )

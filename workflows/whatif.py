@@ -20,6 +20,7 @@ from workflows.common import (
     check_positive,
     drop_synthetic,
     input_provenance,
+    precision_notes,
     select_layers,
     synthetic_note,
 )
@@ -33,7 +34,9 @@ class WhatIfRequest:
     """A scenario: the sites (dicts with id, name, lon, lat, kind) and how reach is measured.
 
     The baseline is the project's ``existing`` incubators without their synthetic
-    records unless ``include_synthetic_existing`` (the summary counts those left out).
+    records unless ``include_synthetic_existing`` (the summary counts those left out),
+    and without demand and existing sites too imprecise for the cut-off unless
+    ``include_imprecise`` (:class:`workflows.common.PrecisionRule`, counted).
     """
 
     sites: tuple[dict, ...] = ()
@@ -44,6 +47,7 @@ class WhatIfRequest:
     reach: ReachOptions = field(default_factory=ReachOptions)
     name: str = ""
     include_synthetic_existing: bool = False
+    include_imprecise: bool = False
 
     def __post_init__(self):
         d = self.demand
@@ -64,17 +68,32 @@ class WhatIfRequest:
         return cls(**known, reach=reach)
 
 
-def _existing(project: Project, existing: str, include_synthetic: bool):
-    """The existing incubators' selection and how many synthetic ones were left out."""
+def _existing(project: Project, existing: str, include_synthetic: bool, rule=None):
+    """The existing incubators' selection and how many synthetic ones were left out
+    (and, with ``rule``, without those too imprecise for it: role ``existing``)."""
     sel = select_layers(project, [existing], default_kind="incubators")
-    return (sel, 0) if include_synthetic else drop_synthetic(sel)
+    sel, n = (sel, 0) if include_synthetic else drop_synthetic(sel)
+    return (rule.apply(sel, "existing") if rule is not None else sel), n
 
 
 def existing_sites(
-    project: Project, existing: str = "incubators", *, include_synthetic: bool = False
+    project: Project,
+    existing: str = "incubators",
+    *,
+    include_synthetic: bool = False,
+    minutes: float | None = None,
+    reach: ReachOptions | None = None,
+    include_imprecise: bool = False,
 ) -> list[dict]:
-    """The project's existing incubators as scenario sites (synthetic ones only if asked)."""
-    return _site_dicts(_existing(project, existing, include_synthetic)[0].gdf)
+    """The project's existing incubators as scenario sites: synthetic ones only if asked,
+    imprecise ones only if asked (else those precise enough for ``minutes`` of ``reach``,
+    default the siting cut-off on foot — as :func:`run` counts its baseline)."""
+    rule = None
+    if not include_imprecise:
+        rule = (reach or ReachOptions()).precision_rule(
+            minutes or settings.SITING_MINUTES, include_imprecise=False
+        )
+    return _site_dicts(_existing(project, existing, include_synthetic, rule)[0].gdf)
 
 
 def _site_dicts(g) -> list[dict]:
@@ -114,10 +133,18 @@ def run(project: Project, request: WhatIfRequest, *, graph=None) -> Report:
     params = request.reach.params()
     if graph is None:
         graph = load_graph(project, request.reach)
-    demand = select_layers(project, request.demand, default_kind="enterprises")
+    rule = request.reach.precision_rule(
+        request.minutes, include_imprecise=request.include_imprecise
+    )
+    demand = rule.apply(
+        select_layers(project, request.demand, default_kind="enterprises"), "demand"
+    )
+    rule.require(demand.gdf, "demand")
     crs = graph.crs if graph is not None else project.metric_crs()
     d_m = demand.gdf.to_crs(crs)
-    base_sel, excluded = _existing(project, request.existing, request.include_synthetic_existing)
+    base_sel, excluded = _existing(
+        project, request.existing, request.include_synthetic_existing, rule
+    )
     base_sites = _sites_frame(_site_dicts(base_sel.gdf), crs)
     sites = _sites_frame(request.sites, crs)
     kw = {
@@ -144,6 +171,8 @@ def run(project: Project, request: WhatIfRequest, *, graph=None) -> Report:
         "include_synthetic_existing": bool(request.include_synthetic_existing),
         "baseline_synthetic_excluded": excluded,
         **prov,
+        **rule.report_fields(),
+        "existing_imprecise_excluded": rule.roles["existing"]["excluded"],
     }
     return Report(
         analysis="whatif",
@@ -152,6 +181,7 @@ def run(project: Project, request: WhatIfRequest, *, graph=None) -> Report:
         layers={"sites": sites},
         inputs={"demand": d_m, "baseline": base_sites},
         notes=[
+            *precision_notes(summary),
             f"方法: {params.label('zh')}",
             *(
                 [f"现状孵化器中 {excluded} 个模拟记录未计入 / {excluded} synthetic sites left out"]
