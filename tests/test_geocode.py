@@ -472,7 +472,8 @@ def test_coverage_and_siting_leave_out_coarse_demand(tmp_path, nb_project):
     kw = {"service": (service,), "demand": (demand,), "crs": "WGS84"}
     rep = coverage.run(nb_project, coverage.CoverageRequest(**kw))
     assert rep.summary["demand_coarse_excluded"] == 2 and rep.summary["demand_total"] == 3
-    assert any("2 demand points coarser than 1000 m" in n for n in rep.notes)
+    # the precision rule's scale: 15 min walk at 4.5 km/h reaches 1,125 m
+    assert any("2 demand coarser than 1,125 m left out" in n for n in rep.notes)
     rep = coverage.run(nb_project, coverage.CoverageRequest(**kw, include_coarse=True))
     assert rep.summary["demand_coarse_excluded"] == 0 and rep.summary["demand_total"] == 5
     req = siting.SitingRequest(
