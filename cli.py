@@ -51,7 +51,8 @@ def _add_project_args(p: argparse.ArgumentParser, *, files: bool = True) -> None
             "--crs",
             metavar="C",
             default=None,
-            help="CRS of layer references that are files: WGS84, CGCS2000, GCJ-02, BD-09 or EPSG:nnnn",
+            help="CRS of layer references that are files: WGS84, CGCS2000, GCJ-02, BD-09, "
+            "EPSG:n, GK3:NN, GK3:117E, GK6:NN or GK6:117E",
         )
         p.add_argument(
             "--skip-invalid",
@@ -551,6 +552,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         if rep.available:
             marked = [a + (" (hidden)" if a in rep.hidden else "") for a in rep.available]
             print(f"  sheets/layers: {', '.join(marked)}")
+        for c in rep.contents:  # what a multi-layer source holds
+            geoms = ", ".join(f"{t} {n}" for t, n in c["geometry"].items())
+            print(
+                f"  {c['field'] or 'layer'} {c['name'] or rep.file}: {c['rows']} rows ({geoms}); "
+                f"{c.get('rows_fitting_kind', c['rows'])} fit {rep.layer_key}"
+            )
         print(
             f"  rows: {rep.rows_valid} valid / {rep.rows_total} total; {len(rep.errors)} errors, "
             f"{len(rep.warnings)} warnings"
@@ -698,50 +705,67 @@ def _cmd_project_new(args: argparse.Namespace) -> int:
 
 
 def _cmd_project_add(args: argparse.Namespace) -> int:
+    from dataclasses import replace
     from pathlib import Path
 
-    from layers.importer import import_file
+    from layers.importer import import_file, inspect_file
     from layers.project import ProjectLayer, add_layer, open_project
 
     project = open_project(args.project)
-    rep = import_file(args.path, _import_options(args))
-    result = rep.to_json()
-    _warn([rep.crs_warning])
-    if rep.rows_valid == 0:
-        result["error"] = "没有可导入的行 / no valid rows: nothing was added"
-        print(json.dumps(result, ensure_ascii=False, indent=2)) if args.json else print(
-            f"error: {rep.file}: {result['error']}", file=sys.stderr
+    opts = _import_options(args)
+    jobs = [(opts, args.name or Path(args.path).stem)]
+    if not args.layer and Path(args.path).suffix.lower() == ".gpkg":
+        kinds = {k: v for k, v in inspect_file(args.path)["layer_kinds"].items() if v}
+        if len(set(kinds.values())) > 1:  # an InnoMap export: each layer into its own kind
+            jobs = [
+                (replace(opts, kind=k, layer=lyr), f"{args.name}-{lyr}" if args.name else lyr)
+                for lyr, k in kinds.items()
+            ]
+    results, code = [], 0
+    for job_opts, name in jobs:
+        rep = import_file(args.path, job_opts)
+        result = rep.to_json()
+        _warn([rep.crs_warning])
+        if rep.rows_valid == 0:
+            result["error"] = "没有可导入的行 / no valid rows: nothing was added"
+            print(json.dumps(result, ensure_ascii=False, indent=2)) if args.json else print(
+                f"error: {rep.file}: {result['error']}", file=sys.stderr
+            )
+            for i in rep.errors[:50]:
+                if not args.json:
+                    print(
+                        f"  ERROR row {i.row} [{i.field}] {i.value!s}: {i.message}", file=sys.stderr
+                    )
+            return 2
+        stored = add_layer(
+            project,
+            ProjectLayer(
+                name=name,
+                kind=job_opts.kind,
+                gdf=rep.valid,
+                source_file=Path(args.path).name,
+                crs_in=rep.crs_in,
+                encoding=rep.encoding or "",
+                rejected=rep.rejected,
+            ),
         )
-        for i in rep.errors[:50]:
-            if not args.json:
-                print(f"  ERROR row {i.row} [{i.field}] {i.value!s}: {i.message}", file=sys.stderr)
-        return 2
-    stored = add_layer(
-        project,
-        ProjectLayer(
-            name=args.name or Path(args.path).stem,
-            kind=args.kind,
-            gdf=rep.valid,
-            source_file=Path(args.path).name,
-            crs_in=rep.crs_in,
-            encoding=rep.encoding or "",
-            rejected=rep.rejected,
-        ),
-    )
-    result["project"] = project.ref
-    result["layer_name"] = stored.name
+        result["project"] = project.ref
+        result["layer_name"] = stored.name
+        results.append(result)
+        if not args.json:
+            print(
+                f"{rep.file}: added {rep.rows_valid}/{rep.rows_total} rows as layer "
+                f"{stored.name!r} ({job_opts.kind}, from {rep.crs_in}) to {project.name}"
+            )
+            for i in rep.errors[:50]:
+                print(f"  ERROR row {i.row} [{i.field}] {i.value!s}: {i.message}")
+            if len(rep.errors) > 50:
+                print(f"  … {len(rep.errors) - 50} more errors (use --json for all)")
+        code = max(code, 0 if rep.rows_valid == rep.rows_total else 1)
     if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
-    else:
-        print(
-            f"{rep.file}: added {rep.rows_valid}/{rep.rows_total} rows as layer "
-            f"{stored.name!r} ({args.kind}, from {rep.crs_in}) to {project.name}"
-        )
-        for i in rep.errors[:50]:
-            print(f"  ERROR row {i.row} [{i.field}] {i.value!s}: {i.message}")
-        if len(rep.errors) > 50:
-            print(f"  … {len(rep.errors) - 50} more errors (use --json for all)")
-    return 0 if rep.rows_valid == rep.rows_total else 1
+        out = results[0] if len(results) == 1 else {"layers": results}
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    return code
 
 
 def _cmd_project_add_network(args: argparse.Namespace) -> int:
@@ -1013,23 +1037,33 @@ def _add_reach_args(p: argparse.ArgumentParser, *, minutes_default, minutes_type
 def _add_import_args(p: argparse.ArgumentParser, *, kind_required: bool) -> None:
     from layers.registry import REGISTRY
 
-    kinds = [k for k, s in REGISTRY.items() if s.geometry in ("point", "polygon")]
+    kinds = [k for k, s in REGISTRY.items() if s.geometry in ("point", "polygon", "line")]
     p.add_argument(
-        "path", metavar="PATH", help="CSV, XLSX, GeoJSON, GeoPackage, zipped Shapefile, KML or KMZ"
+        "path",
+        metavar="PATH",
+        help="CSV, XLSX, GeoJSON, GeoPackage, zipped Shapefile(s), KML, KMZ or DXF",
     )
     p.add_argument(
         "--kind",
         choices=kinds,
         default=None if kind_required else "enterprises",
         required=kind_required,
-        help="layer the records belong to",
+        help="layer the records belong to (corridor_axes: lines)",
     )
     p.add_argument(
-        "--crs", metavar="C", help="source system: WGS84, CGCS2000, GCJ-02, BD-09 or EPSG:nnnn"
+        "--crs",
+        metavar="C",
+        help="source system: WGS84, CGCS2000, GCJ-02, BD-09, EPSG:n, GK3:NN (CGCS2000 3° zone, "
+        "zone-prefixed eastings), GK3:117E (central meridian), GK6:NN, GK6:117E",
     )
     p.add_argument("--encoding", metavar="E", help="text encoding (default: detected)")
     p.add_argument("--sheet", metavar="S", help="XLSX sheet")
-    p.add_argument("--layer", metavar="L", help="GeoPackage/KML layer or shapefile inside a zip")
+    p.add_argument(
+        "--layer",
+        metavar="L",
+        help="one KML/KMZ folder, GeoPackage layer, shapefile of a zip or DXF layer "
+        "(default: every layer whose geometry fits the kind, with a field naming it)",
+    )
     p.add_argument(
         "--lon-col", dest="lon_col", metavar="COL", help="longitude/x column (default: detected)"
     )

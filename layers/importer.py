@@ -1,4 +1,11 @@
-"""Import planners' own data: CSV, XLSX, GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ.
+"""Import planners' own data: CSV, XLSX, GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ, DXF.
+
+Sources with several layers (KML/KMZ folders, GeoPackage layers, zips of several
+shapefiles, DXF layers) are read whole: every row is kept with a field naming its
+folder or layer (``folder``, ``source_layer``, ``cad_layer``); a row whose
+geometry does not fit the kind is rejected with its reason; ``--layer`` picks one.
+A GeoPackage InnoMap wrote with layers of several kinds gives the layers of the
+kind asked for (:mod:`layers.provenance`).
 
 Security: formats are decided by extension *and* magic bytes from an allow-list
 (a ``.geojson`` that is really an OGR VRT is refused; ``GDAL_SKIP=VRT`` is set
@@ -18,7 +25,6 @@ import codecs
 import csv
 import dataclasses
 import io
-import itertools
 import re
 import tempfile
 import unicodedata
@@ -36,11 +42,22 @@ from layers.coords import (
     CoordinateError,
     detect_coordinate_columns,
     guess_source_crs,
+    hinted_crs,
     normalise_crs_name,
     parse_coordinate_series,
     row_flags,
     split_pair,
     to_wgs84,
+)
+from layers.crs import UnknownCRSError, parse_crs
+from layers.dxf import LAYER_FIELD as DXF_LAYER_FIELD
+from layers.dxf import read_dxf, sample_xy
+from layers.kml import FOLDER_FIELD, read_kml
+from layers.provenance import (
+    geojson_states_crs,
+    gpkg_layer_markers,
+    read_geojson_marker,
+    table_marker,
 )
 from layers.registry import REGISTRY, get_spec, normalise_columns
 from layers.safe import escape_html, truncate
@@ -49,7 +66,6 @@ from layers.tabular import (
     ImportFileError,
     RowProblem,
     Table,
-    _sniff_delimiter,
     columns_text,
     dedupe_columns,
     nul_problems,
@@ -63,16 +79,43 @@ from layers.validation import ValidationIssue, validate_layer
 
 __all__ = [
     "ALLOWED_EXTENSIONS",
+    "IMPORTABLE_KINDS",
     "ZIP_LIMITS",
+    "CRSQuestionError",
     "ImportFileError",
     "ImportOptions",
     "ImportReport",
+    "apply_value_map",
+    "guess_columns",
     "import_file",
     "inspect_file",
     "map_vocabulary",
+    "parse_map_option",
+    "read_mapping_csv",
+    "table_head",
+    "value_map_of",
 ]
 
-ALLOWED_EXTENSIONS = (".csv", ".txt", ".xlsx", ".geojson", ".json", ".gpkg", ".zip", ".kml", ".kmz")
+ALLOWED_EXTENSIONS = (
+    ".csv",
+    ".txt",
+    ".xlsx",
+    ".geojson",
+    ".json",
+    ".gpkg",
+    ".zip",
+    ".kml",
+    ".kmz",
+    ".dxf",
+)
+#: Geometry types that fit a kind's geometry (polygons also give point kinds a point inside).
+GEOMETRY_FITS = {
+    "point": ("Point", "Polygon", "MultiPolygon"),
+    "polygon": ("Polygon", "MultiPolygon"),
+    "line": ("LineString", "MultiLineString"),
+}
+#: Kinds a file can be imported as (point, polygon and line kinds of the registry).
+IMPORTABLE_KINDS = tuple(k for k, s in REGISTRY.items() if s.geometry in GEOMETRY_FITS)
 #: zip safety limits, checked before extraction
 ZIP_LIMITS = {"max_total_bytes": 1_000_000_000, "max_ratio": 200.0, "max_entries": 5_000}
 MAX_FILE_BYTES = 500 * 1024 * 1024
@@ -99,10 +142,31 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
         "载体名称",
         "平台名称",
         "场馆名称",
+        "社区名称",
+        "村(社区)名称",
+        "社区(村)名称",
+        "小区名称",
+        "园区名称",
+        "片区名称",
+        "区域名称",
+        "基地名称",
+        "项目名称",
+        "学校名称",
+        "高校名称",
         "名字",
         "title",
     ),
-    "address": ("address", "地址", "详细地址", "注册地址", "办公地址", "addr"),
+    "address": (
+        "address",
+        "地址",
+        "详细地址",
+        "注册地址",
+        "办公地址",
+        "经营地址",
+        "通讯地址",
+        "所在地址",
+        "addr",
+    ),
     "subtype": (
         "subtype",
         "子类",
@@ -110,25 +174,75 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
         "类别",
         "载体类型",
         "平台类型",
+        "平台类别",
+        "机构类型",
+        "场馆类型",
+        "zone_type",
+        "区域类型",
+        "片区类型",
+        "园区类型",
         "type",
         "category",
         "kind",
     ),
-    "level": ("level", "级别", "等级", "认定级别", "grade"),
-    "district": ("district", "区县", "所在区", "所属区县", "行政区", "区", "adname"),
+    "level": ("level", "级别", "等级", "认定级别", "平台级别", "grade"),
+    "district": (
+        "district",
+        "区县",
+        "所在区",
+        "所在区县",
+        "所属区县",
+        "所属区",
+        "行政区",
+        "区",
+        "adname",
+    ),
     "source": ("source", "来源", "数据来源"),
     "coord_precision_m": ("coord_precision_m", "精度", "坐标精度", "precision"),
     "synthetic": ("synthetic", "模拟", "模拟数据"),
-    "as_of": ("as_of", "时点", "年份", "数据时点", "year"),
-    "employees": ("employees", "员工人数", "从业人员", "职工人数", "员工数", "人数"),
-    "rd_spend_wan": ("rd_spend_wan", "研发投入", "研发经费", "研发投入(万元)"),
-    "floor_area_m2": ("floor_area_m2", "面积", "建筑面积", "场地面积", "孵化面积"),
-    "incubated_firms": ("incubated_firms", "在孵企业", "在孵企业数"),
-    "population": ("population", "人口", "常住人口", "户籍人口"),
+    "as_of": ("as_of", "时点", "年份", "数据时点", "认定年份", "year"),
+    "employees": (
+        "employees",
+        "员工人数",
+        "从业人员",
+        "从业人数",
+        "从业人员数",
+        "年末从业人员",
+        "职工人数",
+        "员工数",
+        "员工总数",
+        "人数",
+    ),
+    "rd_spend_wan": ("rd_spend_wan", "研发投入", "研发经费", "研发费用", "研发经费投入"),
+    "floor_area_m2": (
+        "floor_area_m2",
+        "面积",
+        "建筑面积",
+        "场地面积",
+        "孵化面积",
+        "孵化场地面积",
+        "使用面积",
+    ),
+    "incubated_firms": ("incubated_firms", "在孵企业", "在孵企业数", "在孵企业数量"),
+    "population": ("population", "人口", "常住人口", "户籍人口", "人口数", "总人口"),
     "name_en": ("name_en", "英文名称", "english name"),
 }
 
-# common spellings -> (subtype, level)
+#: What ``--col``/``--map`` may call a field besides its canonical name.
+FIELD_NAMES = {
+    "zone_type": "subtype",
+    "类型": "subtype",
+    "子类": "subtype",
+    "区域类型": "subtype",
+    "级别": "level",
+    "名称": "name",
+    "经度": "lon",
+    "纬度": "lat",
+    "经纬度": "lonlat",
+    "坐标": "lonlat",
+}
+
+# common spellings -> (subtype, level); a spelling is also found inside a longer text
 VOCABULARY: dict[str, tuple[str | None, str | None]] = {
     "国家级孵化器": ("孵化器", "国家级"),
     "国家级科技企业孵化器": ("孵化器", "国家级"),
@@ -137,10 +251,12 @@ VOCABULARY: dict[str, tuple[str | None, str | None]] = {
     "区级孵化器": ("孵化器", "区级"),
     "科技企业孵化器": ("孵化器", None),
     "孵化器": ("孵化器", None),
+    "孵化基地": ("孵化器", None),
     "incubator": ("孵化器", None),
     "众创空间": ("众创空间", None),
     "国家级众创空间": ("众创空间", "国家级"),
     "省级众创空间": ("众创空间", "省级"),
+    "星创天地": ("星创天地", None),
     "maker space": ("众创空间", None),
     "makerspace": ("众创空间", None),
     "co-working": ("众创空间", None),
@@ -161,8 +277,15 @@ VOCABULARY: dict[str, tuple[str | None, str | None]] = {
     "专精特新": ("专精特新企业", None),
     "专精特新企业": ("专精特新企业", None),
     "专精特新小巨人": ("专精特新企业", "国家级"),
+    "小巨人": ("专精特新企业", "国家级"),
+    "瞪羚企业": ("瞪羚企业", None),
+    "瞪羚": ("瞪羚企业", None),
+    "独角兽企业": ("独角兽企业", None),
+    "独角兽": ("独角兽企业", None),
+    "科技领军企业": ("科技领军企业", None),
     "高校": ("高校", None),
     "大学": ("高校", None),
+    "学院": ("高校", None),
     "university": ("高校", None),
     "college": ("高校", None),
     "科研院所": ("科研院所", None),
@@ -171,20 +294,70 @@ VOCABULARY: dict[str, tuple[str | None, str | None]] = {
     "institute": ("科研院所", None),
     "新型研发机构": ("新型研发机构", None),
     "重点实验室": ("重点实验室", None),
+    "国家重点实验室": ("重点实验室", "国家级"),
+    "全国重点实验室": ("重点实验室", "国家级"),
     "lab": ("重点实验室", None),
+    "国家实验室": ("国家实验室", "国家级"),
+    "省实验室": ("省实验室", "省级"),
     "工程技术中心": ("工程技术中心", None),
     "工程技术研究中心": ("工程技术中心", None),
+    "工程研究中心": ("工程研究中心", None),
+    "工程实验室": ("工程研究中心", None),
+    "企业技术中心": ("企业技术中心", None),
     "技术创新中心": ("技术创新中心", None),
+    "产业创新中心": ("产业创新中心", None),
+    "制造业创新中心": ("制造业创新中心", None),
+    "临床医学研究中心": ("临床医学研究中心", None),
+    "院士工作站": ("院士工作站", None),
+    "博士后工作站": ("博士后工作站", None),
+    "博士后科研工作站": ("博士后工作站", None),
+    "博士后创新实践基地": ("博士后工作站", None),
     "产业技术研究院": ("产业技术研究院", None),
     "技术转移机构": ("技术转移机构", None),
+    "技术转移中心": ("技术转移机构", None),
+    "技术转移示范机构": ("技术转移机构", None),
     "科技市场": ("科技市场", None),
+    "技术市场": ("科技市场", None),
+    "科技大市场": ("科技市场", None),
+    # zone types
+    "高新区": ("高新区", None),
+    "高新技术产业开发区": ("高新区", None),
+    "高新技术开发区": ("高新区", None),
+    "经开区": ("经开区", None),
+    "经济技术开发区": ("经开区", None),
+    "经济开发区": ("经开区", None),
+    "综保区": ("综保区", None),
+    "综合保税区": ("综保区", None),
+    "保税区": ("综保区", None),
+    "自创区": ("自创区", None),
+    "自主创新示范区": ("自创区", "国家级"),
+    "自贸区": ("自贸区", None),
+    "自由贸易试验区": ("自贸区", None),
+    "自贸试验区": ("自贸区", None),
+    "科学城": ("科学城", None),
+    "科技城": ("科技城", None),
+    "科创区": ("科创区", None),
+    "科技创新区": ("科创区", None),
+    "科创走廊": ("科创走廊", None),
+    "科创大走廊": ("科创走廊", None),
+    "创新走廊": ("科创走廊", None),
+    "新区": ("新区", None),
+    "国家级新区": ("新区", "国家级"),
+    "产业园": ("产业园", None),
+    "产业园区": ("产业园", None),
+    "工业园区": ("产业园", None),
+    "开发区": ("开发区", None),
 }
+#: vocabulary spellings found inside a longer text, longest first (non-ASCII ones only)
+_CONTAINED = sorted((k for k in VOCABULARY if not k.isascii()), key=len, reverse=True)
 LEVEL_WORDS = {
     "国家级": "国家级",
     "国家": "国家级",
+    "国字号": "国家级",
     "national": "国家级",
     "省级": "省级",
     "省": "省级",
+    "省部级": "省级",
     "provincial": "省级",
     "市级": "市级",
     "市": "市级",
@@ -193,8 +366,32 @@ LEVEL_WORDS = {
     "区级": "区级",
     "区": "区级",
     "县级": "区级",
+    "区县级": "区级",
     "district": "区级",
+    "无": "无",
+    "未核实": "未核实",
 }
+
+
+class CRSQuestionError(ImportFileError):
+    """The file's coordinate system needs the user's answer before anything is imported.
+
+    Raised for a GeoJSON/KML (WGS84 by their format) whose name says GCJ-02/BD-09, and
+    for projected metres without a zone prefix (a DXF, a shapefile without .prj). The
+    CLI exits 2 with the message (it names ``--crs``); the app asks with ``choices``.
+
+    Attributes
+    ----------
+    choices : tuple of str
+        Vocabulary names to offer, the likeliest first.
+    question : str
+        ``"hinted"`` (the name says GCJ-02/BD-09) or ``"projected"`` (metres, no zone).
+    """
+
+    def __init__(self, message: str, *, choices: tuple[str, ...], question: str) -> None:
+        super().__init__(message)
+        self.choices = tuple(choices)
+        self.question = question
 
 
 @dataclass
@@ -210,6 +407,12 @@ class ImportOptions:
     lat_col: str | None = None
     repair_geometry: bool = False
     fix_swapped: bool = False
+    #: the header's line (CSV) or sheet row (XLSX), 1-based; None: found past title rows
+    header_row: int | None = None
+    #: canonical field -> the file's column (``--name-col``, ``--col FIELD=COLUMN``)
+    columns: dict[str, str] = field(default_factory=dict)
+    #: ``{field: {raw value: vocabulary value}}`` for subtype/zone_type/level (``--map``)
+    value_map: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -235,6 +438,19 @@ class ImportReport:
     hidden: list[str] = field(default_factory=list)
     #: columns renamed so that GeoPackage/Shapefile writers accept them ({file name: new name})
     renamed_columns: dict[str, str] = field(default_factory=dict)
+    #: what a multi-layer source holds: one dict per folder/layer (name, field, rows,
+    #: geometry types, rows whose geometry fits the kind)
+    contents: list[dict] = field(default_factory=list)
+    #: the InnoMap marker of a file InnoMap wrote (:mod:`layers.provenance`), else None
+    marker: dict | None = None
+    #: title rows above the header and footnote rows below the data: kept as notes
+    notes: list[str] = field(default_factory=list)
+    #: the header's line/row of a table (None for other formats)
+    header_row: int | None = None
+    #: canonical field -> the file's column it was read from
+    column_map: dict[str, str] = field(default_factory=dict)
+    #: values outside the vocabulary kept as 其他: ``{field: {raw value: rows}}``
+    other_values: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def rows_valid(self) -> int:
@@ -271,12 +487,19 @@ class ImportReport:
             "available": self.available,
             "hidden": self.hidden,
             "renamed_columns": self.renamed_columns,
+            "contents": self.contents,
+            "innomap_marker": self.marker,
             "coordinate_columns": list(self.coordinate_columns),
             "rows_total": self.rows_total,
             "rows_valid": self.rows_valid,
             "crs_warning": self.crs_warning,
             "errors": [issue(i) for i in self.errors],
             "warnings": [issue(i) for i in self.warnings],
+            "notes": self.notes,
+            "header_row": self.header_row,
+            "column_map": self.column_map,
+            "other_values": self.other_values,
+            "other_rows": {k: sum(v.values()) for k, v in self.other_values.items()},
         }
 
 
@@ -316,6 +539,16 @@ def _format_of(path: Path) -> str:
         if not head.startswith(b"SQLite format 3\x00"):
             raise ImportFileError(f"{path.name}: 不是 GeoPackage / not a GeoPackage file")
         return "gpkg"
+    if ext == ".dxf":
+        if not (
+            head.startswith(b"AutoCAD Binary DXF")
+            or (re.match(rb"\s*(0|999)\s*\r?\n", head) and (b"SECTION" in head or b"999" in head[:8]))
+        ):
+            raise ImportFileError(
+                f"{path.name}: 不是 DXF 文件 / not a DXF file: save it again as DXF in CAD "
+                "(DWG is not read: export DXF)"
+            )
+        return "dxf"
     if ext == ".kml":
         if b"<kml" not in head[:4096]:  # a GML or other XML named .kml is refused
             raise ImportFileError(
@@ -448,6 +681,8 @@ def inspect_file(path: str | Path) -> dict:
     available: list[str] = []
     hidden: list[str] = []
     columns: list[str] = []
+    contents: list[dict] = []
+    layer_kinds: dict[str, str | None] = {}
     encoding = None
     try:
         if fmt == "csv":
@@ -455,18 +690,21 @@ def inspect_file(path: str | Path) -> dict:
             columns = _csv_header(p, codec, skip)
         elif fmt == "xlsx":
             available, hidden = xlsx_sheets(p, name=p.name)
-        elif fmt in ("gpkg", "kml", "geojson"):
+        elif fmt in ("gpkg", "geojson"):
             if fmt == "gpkg":
                 _check_gpkg_views(p)
+                layer_kinds = {k: m.get("kind") for k, m in gpkg_layer_markers(p).items()}
             available = _ogr_layers(p, p.name, fmt)
         elif fmt == "zip":
             available = _shapefiles(_check_zip(p))
             if not available:
                 raise ImportFileError(f"{p.name}: 压缩包中没有 .shp / no .shp file in the zip")
-        elif fmt == "kmz":
-            zf = _check_zip(p)
-            if not any(n.lower().endswith(".kml") for n in zf.namelist()):
-                raise ImportFileError(f"{p.name}: KMZ 中没有 KML / no .kml inside the KMZ")
+        elif fmt in ("kml", "kmz"):
+            frame, available = read_kml(_kml_bytes(p, fmt), name=p.name)
+            contents = _contents(frame, FOLDER_FIELD, None)
+        elif fmt == "dxf":
+            frame, available, _ = read_dxf(p, name=p.name)
+            contents = _contents(frame, DXF_LAYER_FIELD, None)
     except ImportFileError:
         raise
     except Exception as exc:  # library errors of every kind become a clear message
@@ -478,20 +716,58 @@ def inspect_file(path: str | Path) -> dict:
         "hidden": hidden,
         "encoding": encoding,
         "columns": columns,
+        "contents": contents,
+        "layer_kinds": layer_kinds,
     }
 
 
+def _kml_bytes(p: Path, fmt: str) -> bytes:
+    """The KML document of a .kml, or the main .kml inside a KMZ (zip limits checked)."""
+    if fmt == "kml":
+        return p.read_bytes()
+    zf = _check_zip(p)
+    kmls = [n for n in zf.namelist() if n.lower().endswith(".kml") and not n.startswith("__MACOSX")]
+    if not kmls:
+        raise ImportFileError(f"{p.name}: KMZ 中没有 KML / no .kml inside the KMZ")
+    member = next((n for n in kmls if n.lower().rsplit("/", 1)[-1] == "doc.kml"), kmls[0])
+    with tempfile.TemporaryDirectory() as d:
+        return _extract(zf, member, Path(d), "doc.kml").read_bytes()
+
+
+def _contents(gdf: gpd.GeoDataFrame, group: str | None, fits=None) -> list[dict]:
+    """What a source holds, per folder/layer: rows, geometry types, rows fitting the kind."""
+    if not len(gdf):
+        return []
+    keys = gdf[group].astype(str) if group and group in gdf.columns else pd.Series("", index=gdf.index)
+    types = gdf.geometry.geom_type.fillna("None").astype(str)
+    out = []
+    for key in dict.fromkeys(keys):
+        m = (keys == key).to_numpy()
+        entry = {
+            "name": key,
+            "field": group if group in gdf.columns else None,
+            "rows": int(m.sum()),
+            "geometry": {str(k): int(v) for k, v in types[m].value_counts().items()},
+        }
+        if fits is not None:
+            entry["rows_fitting_kind"] = int(np.asarray(fits)[m].sum())
+        out.append(entry)
+    return out
+
+
 def _csv_header(p: Path, codec: str, skip: int) -> list[str]:
-    """The header cells of a CSV (its first non-blank line; a hint, e.g. for the kind)."""
+    """The header cells of a CSV (found past title lines; a hint, e.g. for the kind)."""
+    from layers.tabular import _csv_delimiter, _csv_head
+
+    delimiter = _csv_delimiter(p, codec, skip)
     with open(p, "rb") as raw:
         raw.seek(skip)
         text = io.TextIOWrapper(raw, encoding=codec, errors="replace", newline="")
-        for line in itertools.islice(text, 1000):
-            if line.strip("\r\n\ufeff \t"):
-                return [
-                    c.strip() for c in next(csv.reader([line], delimiter=_sniff_delimiter(line)))
-                ]
-    return []
+        try:
+            head = _csv_head(csv.reader(text, delimiter=delimiter), p.name, None)
+        except csv.Error:
+            return []
+    return [] if head is None else [c.strip() for c in head.header]
 
 
 _FIX = {
@@ -516,10 +792,62 @@ def _unreadable(p: Path, fmt: str, exc: BaseException, *dirs: Path) -> str:
 def _read_table(
     p: Path, fmt: str, opts: ImportOptions, on_rows=None
 ) -> tuple[Table, str | None, list, list]:
-    """``(table, sheet, sheets, hidden)`` of a CSV/TXT or an XLSX sheet."""
+    """``(table, sheet, sheets, hidden)`` of a CSV/TXT or an XLSX sheet (or the sheets of one
+    header read together); the header past title rows, or ``opts.header_row``."""
     if fmt == "csv":
-        return read_csv_table(p, name=p.name, encoding=opts.encoding, on_rows=on_rows), None, [], []
-    return read_xlsx_table(p, name=p.name, sheet=opts.sheet, on_rows=on_rows)
+        tab = read_csv_table(
+            p, name=p.name, encoding=opts.encoding, on_rows=on_rows, header_row=opts.header_row
+        )
+        return tab, None, [], []
+    return read_xlsx_table(
+        p, name=p.name, sheet=opts.sheet, on_rows=on_rows, header_row=opts.header_row
+    )
+
+
+def table_head(path: str | Path, options: ImportOptions | None = None) -> dict:
+    """The first rows of a CSV/XLSX and where its header is (the import page's preview;
+    see :func:`layers.tabular.table_head`), with the columns the import would map."""
+    from layers.tabular import table_head as head
+
+    opts = options or ImportOptions()
+    p = Path(path)
+    fmt = inspect_file(p)["format"]
+    if fmt not in ("csv", "xlsx"):
+        return {"rows": [], "header_row": None, "detected": None, "columns": [], "titles": []}
+    out = head(
+        p,
+        name=p.name,
+        fmt=fmt,
+        sheet=opts.sheet,
+        encoding=opts.encoding,
+        header_row=opts.header_row,
+    )
+    out["column_map"] = guess_columns(out["columns"], opts.columns)
+    return out
+
+
+def guess_columns(columns, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """``{field: column}`` the import would read from a table with these column names
+    (coordinates as ``lon``/``lat`` or ``lonlat``); an override naming no column is left out."""
+    cols = [str(c) for c in columns]
+    over = {k: v for k, v in (overrides or {}).items() if v in cols}
+    lon, lat, pair = detect_coordinate_columns(cols)
+    given = {_field_name(k): v for k, v in over.items()}
+    lon, lat = given.get("lon", lon), given.get("lat", lat)
+    pair = given.get("lonlat", pair)
+    out: dict[str, str] = {}
+    if "lonlat" in given or not (lon and lat):
+        if pair:
+            out["lonlat"] = pair
+    else:
+        out.update(lon=lon, lat=lat)
+    rest = [c for c in cols if c not in out.values()]
+    try:
+        _, renamed = _map_columns(pd.DataFrame(columns=rest), over)
+    except ImportFileError:
+        renamed = {}
+    out.update({v: k for k, v in renamed.items() if not v.endswith("_orig")})
+    return out
 
 
 def _shp_encoding(work: Path, opts: ImportOptions, warns: list[str]) -> str:
@@ -539,116 +867,268 @@ def _shp_encoding(work: Path, opts: ImportOptions, warns: list[str]) -> str:
     return _sniff_dbf_encoding(work / "layer.dbf") + " (sniffed, no .cpg)"
 
 
-def _read_geo(
-    p: Path, fmt: str, opts: ImportOptions
-) -> tuple[gpd.GeoDataFrame, str | None, str | None, list[str], list[str]]:
-    """``(gdf, encoding, layer, layers, notes)``; a shapefile's unreadable .prj is refused."""
+@dataclass
+class _GeoRead:
+    """What :func:`_read_geo` read."""
+
+    gdf: gpd.GeoDataFrame
+    encoding: str | None
+    where: str | None
+    available: list[str]
+    notes: list[str]
+    #: the column naming each row's folder/layer (None for a single-layer source)
+    group: str | None = None
+    #: WGS84 by the format, not by a declaration (GeoJSON without "crs", KML)
+    format_says_wgs84: bool = False
+    marker: dict | None = None
+    #: layers of a multi-kind InnoMap GeoPackage not imported as this kind ({layer: kind})
+    other_kinds: dict[str, str] = field(default_factory=dict)
+
+
+def _no_layer(p: Path, layer: str, available: list[str], what: str = "layer") -> ImportFileError:
+    return ImportFileError(
+        f"{p.name}: 没有图层/文件夹 {escape_html(truncate(layer, max_chars=60))!r} / no {what} of "
+        f"that name: choose one of {columns_text(available)}"
+    )
+
+
+def _ogr_read(p: Path, fmt: str, target: Path, layer_name, read_kwargs: dict, *dirs: Path):
     import pyogrio
 
+    try:
+        info = pyogrio.read_info(target, layer=layer_name, **read_kwargs)
+        n_fields = len(info["fields"])
+        if n_fields > READ_LIMITS["max_columns"]:
+            raise ImportFileError(
+                f"{p.name}: 有 {n_fields:,} 个字段, 超过上限 {READ_LIMITS['max_columns']:,} / "
+                f"{n_fields:,} fields, more than the limit of {READ_LIMITS['max_columns']:,}: "
+                "keep only the fields you need"
+            )
+        return pyogrio.read_dataframe(target, layer=layer_name, **read_kwargs)
+    except ImportFileError:
+        raise
+    except Exception as exc:
+        raise ImportFileError(_unreadable(p, fmt, exc, *dirs)) from None
+
+
+def _merge(parts: list[tuple[str, gpd.GeoDataFrame]], group: str) -> gpd.GeoDataFrame:
+    """One frame of several layers (each in the first declared CRS) with ``group`` naming them."""
+    crs0 = next((g.crs for _, g in parts if g.crs is not None), None)
+    frames = []
+    for name, g in parts:
+        if crs0 is not None and g.crs is not None and not g.crs.equals(crs0):
+            g = g.to_crs(crs0)
+        g = g.copy()
+        if len(parts) > 1:
+            g.insert(0, group, name)
+        frames.append(pd.DataFrame(g).rename(columns={g.geometry.name: "geometry"}))
+    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=crs0)
+
+
+def _read_geo(p: Path, fmt: str, opts: ImportOptions) -> _GeoRead:
+    """Every layer (folder, shapefile, CAD layer) of a geographic source, or ``opts.layer``.
+
+    A shapefile's unreadable .prj is refused (unless ``--crs``); a GeoPackage InnoMap
+    wrote with layers of several kinds gives the layers of ``opts.kind``.
+    """
     notes: list[str] = []
+    layer = opts.layer
+    if fmt in ("kml", "kmz"):
+        gdf, available = read_kml(_kml_bytes(p, fmt), name=p.name)
+        if layer:
+            keys = gdf[FOLDER_FIELD].astype(str)
+            m = ((keys == layer) | keys.str.startswith(layer + "/")).to_numpy()
+            if not m.any():
+                raise _no_layer(p, layer, available, "folder")
+            gdf = gdf[m].reset_index(drop=True)
+        return _GeoRead(gdf, None, layer, available, notes, FOLDER_FIELD, True)
+    if fmt == "dxf":
+        gdf, available, notes = read_dxf(p, name=p.name)
+        if layer:
+            if layer not in available:
+                raise _no_layer(p, layer, available, "CAD layer")
+            gdf = gdf[gdf[DXF_LAYER_FIELD] == layer].reset_index(drop=True)
+        return _GeoRead(gdf, None, layer, available, notes, DXF_LAYER_FIELD)
+    group = "source_layer"
+    parts: list[tuple[str, gpd.GeoDataFrame]] = []
+    encodings: list[str] = []
+    marker = None
+    other_kinds: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as d:
         work = Path(d)
-        encoding = None
-        layer = opts.layer
-        available: list[str] = []
-        if fmt in ("zip", "kmz"):
+        if fmt == "zip":
             zf = _check_zip(p)
-            if fmt == "zip":
-                available = _shapefiles(zf)
-                if not available:
-                    raise ImportFileError(f"{p.name}: 压缩包中没有 .shp / no .shp file in the zip")
-                layer = layer or available[0]
-                if layer not in available:
-                    raise ImportFileError(
-                        f"{p.name}: 没有图层 {escape_html(truncate(layer, max_chars=60))!r} / no "
-                        f"shapefile of that name: choose one of {columns_text(available)}"
-                    )
-                stem = layer[:-4]
-                members = {n.lower(): n for n in zf.namelist()}
+            available = _shapefiles(zf)
+            if not available:
+                raise ImportFileError(f"{p.name}: 压缩包中没有 .shp / no .shp file in the zip")
+            if layer and layer not in available:
+                stems = {Path(a).stem: a for a in available}
+                if layer not in stems:
+                    raise _no_layer(p, layer, available, "shapefile")
+                layer = stems[layer]
+            members = {n.lower(): n for n in zf.namelist()}
+            for i, shp in enumerate([layer] if layer else available):
+                sub = work / f"s{i}"
+                sub.mkdir()
+                stem = shp[:-4]
                 for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
                     m = members.get((stem + ext).lower())
                     if m:
-                        _extract(zf, m, work, "layer" + ext)
-                if not (work / "layer.dbf").exists() or not (work / "layer.shx").exists():
+                        _extract(zf, m, sub, "layer" + ext)
+                if not (sub / "layer.dbf").exists() or not (sub / "layer.shx").exists():
                     raise ImportFileError(
-                        f"{p.name}: {escape_html(truncate(layer, max_chars=60))} 缺少 .dbf 或 .shx / "
+                        f"{p.name}: {escape_html(truncate(shp, max_chars=60))} 缺少 .dbf 或 .shx / "
                         "the shapefile lacks .dbf or .shx: zip all its files together"
                     )
-                encoding = _shp_encoding(work, opts, notes)
-                target = work / "layer.shp"
-                read_kwargs = {"encoding": encoding.split(" ")[0]}
-                layer_name = None
-            else:
-                kml = next(n for n in zf.namelist() if n.lower().endswith(".kml"))
-                target = _extract(zf, kml, work, "doc.kml")
-                read_kwargs = {}
-                available = _ogr_layers(target, p.name, fmt)
-                layer_name = layer or available[0]
+                enc = _shp_encoding(sub, opts, notes)
+                encodings.append(enc)
+                part = _ogr_read(
+                    p, fmt, sub / "layer.shp", None, {"encoding": enc.split(" ")[0]}, work
+                )
+                if (sub / "layer.prj").exists() and part.crs is None:
+                    if not opts.crs:
+                        raise ImportFileError(
+                            f"{p.name}: {escape_html(truncate(shp, max_chars=60))} 的 .prj 无法识别 / "
+                            "the .prj of the shapefile cannot be understood: replace it with a "
+                            "valid .prj, or give the coordinate system (--crs, e.g. GK3:39 or "
+                            "EPSG:4549)"
+                        )
+                    notes.append(
+                        ".prj 无法识别, 按用户指定的坐标系读取 / the .prj cannot be understood: read "
+                        "in the coordinate system given by the user"
+                    )
+                parts.append((Path(shp).stem, part))
         else:
-            target = p
-            read_kwargs = {}
             available = _ogr_layers(p, p.name, fmt)
             if layer and layer not in available:
-                raise ImportFileError(
-                    f"{p.name}: 没有图层 {escape_html(truncate(layer, max_chars=60))!r} / no layer of "
-                    f"that name: choose one of {columns_text(available)}"
-                )
-            layer_name = layer or available[0]
-            layer = layer_name
-        try:
-            info = pyogrio.read_info(target, layer=layer_name, **read_kwargs)
-            n_fields = len(info["fields"])
-            if n_fields > READ_LIMITS["max_columns"]:
-                raise ImportFileError(
-                    f"{p.name}: 有 {n_fields:,} 个字段, 超过上限 {READ_LIMITS['max_columns']:,} / "
-                    f"{n_fields:,} fields, more than the limit of {READ_LIMITS['max_columns']:,}: "
-                    "keep only the fields you need"
-                )
-            gdf = pyogrio.read_dataframe(target, layer=layer_name, **read_kwargs)
-        except ImportFileError:
-            raise
-        except Exception as exc:
-            raise ImportFileError(_unreadable(p, fmt, exc, work)) from None
-        if fmt == "zip" and (work / "layer.prj").exists() and gdf.crs is None:
-            if not opts.crs:
-                raise ImportFileError(
-                    f"{p.name}: {escape_html(truncate(layer, max_chars=60))} 的 .prj 无法识别 / the "
-                    ".prj of the shapefile cannot be understood: replace it with a valid .prj, or "
-                    "give the coordinate system (--crs, e.g. EPSG:4549)"
-                )
-            notes.append(
-                ".prj 无法识别, 按用户指定的坐标系读取 / the .prj cannot be understood: read in "
-                "the coordinate system given by the user"
-            )
+                raise _no_layer(p, layer, available)
+            chosen = [layer] if layer else list(available)
+            if fmt == "gpkg":
+                markers = gpkg_layer_markers(p)
+                kinds = {k: m.get("kind") for k, m in markers.items() if m.get("kind")}
+                if not layer and len(set(kinds.values())) > 1:
+                    chosen = [a for a in available if kinds.get(a) == opts.kind]
+                    other_kinds = {a: kinds[a] for a in available if a in kinds and a not in chosen}
+                    if not chosen:
+                        raise ImportFileError(
+                            f"{p.name}: InnoMap 导出的图层中没有 {opts.kind} / no layer of kind "
+                            f"{opts.kind} in this InnoMap export: its layers are "
+                            + columns_text(f"{a} ({k})" for a, k in kinds.items())
+                            + "; import each with its --kind (project add imports them all)"
+                        )
+                ms = [markers[c] for c in chosen if c in markers]
+                marker = ms[0] if ms and len({m["crs"] for m in ms}) == 1 else None
+            elif fmt == "geojson":
+                marker = read_geojson_marker(p)
+            for name in chosen:
+                parts.append((name, _ogr_read(p, fmt, p, name, {}, work)))
+    gdf = _merge(parts, group)
     if len(gdf) == 0:
         raise ImportFileError(
             f"{p.name}"
             + (f" [{escape_html(truncate(layer, max_chars=60))}]" if layer else "")
             + ": 没有要素 / no features in the file: nothing to import"
         )
-    return gdf, encoding, layer, available, notes
+    where = layer
+    if where is None and len(parts) == 1:
+        where = available[0] if fmt == "zip" else parts[0][0]
+    says_wgs84 = fmt == "geojson" and not geojson_states_crs(p)
+    encoding = ", ".join(dict.fromkeys(encodings)) if encodings else None
+    return _GeoRead(
+        gdf,
+        encoding,
+        where,
+        available,
+        notes,
+        group if len(parts) > 1 else None,
+        says_wgs84,
+        marker,
+        other_kinds,
+    )
 
 
 # ---------------------------------------------------------------- normalisation
-def _map_columns(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
-    norm = {_n(c): c for c in df.columns}
-    rename = {}
+def _field_name(name: str) -> str:
+    """A field as ``--col``/``--map`` may call it (``zone_type``, ``类型`` …) → canonical."""
+    key = _n(name)
+    return FIELD_NAMES.get(key, key)
+
+
+def _no_column(file: str, col: str, columns) -> ImportFileError:
+    return ImportFileError(
+        f"{file}: 没有列 {escape_html(truncate(col, max_chars=60))!r} / no such column: "
+        f"choose one of {columns_text(columns)}"
+    )
+
+
+def _map_columns(
+    df: pd.DataFrame, overrides: dict[str, str] | None = None, *, file: str = ""
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Columns renamed to canonical fields: ``(frame, {file column: field})``.
+
+    ``overrides`` (``--name-col``, ``--col FIELD=COLUMN``) come first; a column
+    already named like an overridden field is kept as ``<name>_orig``. Then each
+    field takes the first of its aliases equal to a column name (NFKC, case,
+    spaces), then one equal when brackets and units are left out (``从业人员（人）``
+    → employees). A file without a name column uses a column whose name ends in
+    名称 (``孵化器名称``).
+    """
+    from layers.tabular import column_key
+
+    rename: dict[str, str] = {}
+    for key, col in (overrides or {}).items():
+        canon = _field_name(key)
+        if canon in ("lon", "lat", "lonlat"):
+            continue  # coordinate columns: read by _points_from_table
+        if col not in df.columns:
+            raise _no_column(file, col, df.columns)
+        rename[col] = canon
+    taken = set(rename.values())
+    for c in df.columns:
+        if c in taken and c not in rename:
+            rename[c] = f"{c}_orig"
+    free = [c for c in df.columns if c not in rename]
+    exact = {_n(c): c for c in free}
+    loose: dict[str, str] = {}
+    for c in free:
+        loose.setdefault(column_key(c), c)
+    used = set(rename)
     for canon, aliases in FIELD_ALIASES.items():
-        if canon in df.columns:
+        if canon in taken or canon in free:
             continue
-        for a in aliases:
-            col = norm.get(_n(a))
-            if col is not None and col not in rename:
-                rename[col] = canon
+        col = next((exact[_n(a)] for a in aliases if _n(a) in exact), None)
+        if col is None or col in used:
+            col = next((loose[column_key(a)] for a in aliases if column_key(a) in loose), None)
+        if col is not None and col not in used and col not in FIELD_ALIASES:
+            rename[col] = canon
+            used.add(col)
+    if "name" not in taken and "name" not in free and "name" not in rename.values():
+        for c in free:
+            k = column_key(c)
+            if c not in used and k.endswith("名称") and not k.endswith(("英文名称", "简称")):
+                rename[c] = "name"
                 break
     return df.rename(columns=rename), rename
 
 
+def _level_of(v: str) -> str:
+    k = _n(v)
+    if not k:
+        return ""
+    if k in LEVEL_WORDS:
+        return LEVEL_WORDS[k]
+    for word, level in LEVEL_WORDS.items():  # 省级（2023年认定） → 省级
+        if len(word) > 1 and k.startswith(word):
+            return level
+    return unicodedata.normalize("NFKC", str(v)).strip()
+
+
 def _levels(values: pd.Series) -> pd.Series:
     """Level spellings mapped to the vocabulary (国家/national → 国家级 …), per distinct value."""
-    text = values.astype(str)
+    text = values.astype(object).where(values.notna(), "").astype(str)
     uniq = pd.unique(text)
-    mapped = {v: (LEVEL_WORDS.get(_n(v), v) if v else v) for v in uniq}
+    mapped = {v: _level_of(v) for v in uniq}
     return text.map(mapped)
 
 
@@ -681,11 +1161,24 @@ def map_vocabulary(values: pd.Series, layer_key: str) -> tuple[pd.Series, pd.Ser
 
 
 def _vocabulary_of(texts: list[str], spec) -> tuple[list, list]:
-    """``(subtypes, levels)`` of distinct type spellings (see :func:`map_vocabulary`)."""
+    """``(subtypes, levels)`` of distinct type spellings (see :func:`map_vocabulary`).
+
+    A spelling of :data:`VOCABULARY`, then the longest one found inside the text
+    (合肥高新技术产业开发区 → 高新区, 国家工程技术研究中心 → 工程技术中心), then a
+    subtype found inside it; the level from the spelling or a leading level word.
+    A text matching nothing is returned as it is (kept as 其他 by the import).
+    """
     sub_out, lvl_out = [], []
     for v in texts:
         k = _n(v)
         sub, lvl = VOCABULARY.get(k, (None, None))
+        if sub not in spec.subtypes:
+            sub, lvl = None, lvl
+            for word in _CONTAINED:
+                if word in k and VOCABULARY[word][0] in spec.subtypes:
+                    sub = VOCABULARY[word][0]
+                    lvl = lvl or VOCABULARY[word][1]
+                    break
         if sub is None:
             for s in spec.subtypes:  # exact subtype or one contained in the text
                 if s in v:
@@ -696,9 +1189,173 @@ def _vocabulary_of(texts: list[str], spec) -> tuple[list, list]:
                 if k.startswith(word) and len(word) > 1:
                     lvl = level
                     break
-        sub_out.append(sub if sub in spec.subtypes else (v if v else ""))
+        text = unicodedata.normalize("NFKC", str(v)).strip() if v else ""
+        sub_out.append(sub if sub in spec.subtypes else text)
         lvl_out.append(lvl)
     return sub_out, lvl_out
+
+
+def _clean(values: pd.Series) -> pd.Series:
+    s = pd.Series(values)
+    return s.astype(object).where(s.notna(), "").astype(str).map(
+        lambda v: unicodedata.normalize("NFKC", v).strip()
+    )
+
+
+def value_map_of(mapping: dict[str, dict[str, str]], layer_key: str) -> dict[str, dict[str, str]]:
+    """``{field: {raw: value}}`` checked against ``layer_key``'s vocabulary.
+
+    Fields are ``subtype`` (also ``zone_type``, 类型, 区域类型) and ``level`` (级别);
+    raw values are compared after NFKC and trimming.
+
+    Raises
+    ------
+    ImportFileError
+        A field other than these, or a value outside the vocabulary (the message
+        lists the allowed values).
+    """
+    from layers.registry import vocabulary
+
+    spec = get_spec(layer_key)
+    out: dict[str, dict[str, str]] = {}
+    for fld, pairs in (mapping or {}).items():
+        canon = _field_name(fld)
+        if canon not in ("subtype", "level"):
+            raise ImportFileError(
+                f"--map: 字段 {escape_html(truncate(fld, max_chars=40))!r} 不能映射 / field cannot "
+                "be mapped: use subtype (zone_type) or level"
+            )
+        allowed = vocabulary(spec, canon)
+        for raw, value in pairs.items():
+            v = unicodedata.normalize("NFKC", str(value)).strip()
+            if v not in allowed:
+                raise ImportFileError(
+                    f"--map {canon}:{escape_html(truncate(raw, max_chars=40))}="
+                    f"{escape_html(truncate(value, max_chars=40))}: 不在 {spec.name_zh} 的词表中 / "
+                    f"not in the vocabulary of {layer_key}: use one of {', '.join(allowed)}"
+                )
+            key = unicodedata.normalize("NFKC", str(raw)).strip()
+            out.setdefault(canon, {})[key] = v
+    return out
+
+
+def parse_map_option(text: str) -> tuple[str, str, str]:
+    """``FIELD:RAW=VALUE`` (``--map``) as ``(field, raw, value)``.
+
+    Raises
+    ------
+    ImportFileError
+        When the text is not of that form.
+    """
+    m = re.fullmatch(r"\s*([^:：=]+)[:：](.*)=([^=]*)", str(text))
+    if not m or not m.group(2).strip() or not m.group(3).strip():
+        raise ImportFileError(
+            f"--map {escape_html(truncate(text, max_chars=60))!r}: 应为 字段:原值=词表值 / must be "
+            "FIELD:RAW=VALUE, e.g. subtype:市级研发中心=创新平台"
+        )
+    return m.group(1).strip(), m.group(2).strip(), m.group(3).strip()
+
+
+def read_mapping_csv(path: str | Path) -> dict[str, dict[str, str]]:
+    """A mapping CSV (columns ``field,raw,value`` or 字段,原值,映射为) as ``{field: {raw: value}}``."""
+    p = Path(path)
+    try:
+        tab = read_csv_table(p, name=p.name)
+    except FileNotFoundError:
+        raise ImportFileError(f"{p.name}: 映射文件不存在 / mapping file not found") from None
+    cols = {_n(c): c for c in tab.frame.columns}
+    pick = {}
+    for want, names in (
+        ("field", ("field", "字段")),
+        ("raw", ("raw", "原值", "原始值")),
+        ("value", ("value", "映射为", "词表值", "值")),
+    ):
+        col = next((cols[n] for n in names if n in cols), None)
+        if col is None:
+            raise ImportFileError(
+                f"{p.name}: 映射文件需要列 field, raw, value (或 字段, 原值, 映射为) / the mapping "
+                f"CSV needs the columns field, raw, value; it has {columns_text(tab.frame.columns)}"
+            )
+        pick[want] = col
+    out: dict[str, dict[str, str]] = {}
+    for f, r, v in zip(
+        tab.frame[pick["field"]], tab.frame[pick["raw"]], tab.frame[pick["value"]], strict=True
+    ):
+        if str(f).strip() and str(r).strip():
+            out.setdefault(str(f).strip(), {})[str(r).strip()] = str(v).strip()
+    return out
+
+
+def _categories(gdf, spec, opts: ImportOptions, file: str, where):
+    """Subtype/level mapped to the vocabulary (spellings, then ``opts.value_map``); values
+    outside it kept as 其他 with the original in ``*_raw``: ``(gdf, other, warnings)``."""
+    from layers.registry import raw_field
+    from layers.validation import open_categories
+
+    vm = value_map_of(opts.value_map, opts.kind)
+    raw: dict[str, pd.Series] = {}
+    user: dict[str, np.ndarray] = {}
+    if "subtype" in gdf.columns:
+        raw["subtype"] = _clean(gdf["subtype"])
+        sub, lvl = map_vocabulary(raw["subtype"], opts.kind)
+        if "subtype" in vm:
+            mapped = raw["subtype"].map(vm["subtype"])
+            user["subtype"] = mapped.notna().to_numpy()
+            sub = sub.where(mapped.isna(), mapped)
+        gdf["subtype"] = sub
+        if "level" not in gdf.columns:
+            gdf["level"] = lvl.fillna("")
+        else:
+            raw["level"] = _clean(gdf["level"])
+            gdf["level"] = _levels(gdf["level"])
+            gdf["level"] = gdf["level"].where(gdf["level"] != "", lvl.fillna(""))
+    elif "level" in gdf.columns:
+        raw["level"] = _clean(gdf["level"])
+        gdf["level"] = _levels(gdf["level"])
+    if "level" in vm and "level" in raw:
+        mapped = raw["level"].map(vm["level"])
+        user["level"] = mapped.notna().to_numpy()
+        gdf["level"] = gdf["level"].where(mapped.isna(), mapped)
+    out, other = open_categories(gdf, spec, raw=raw)
+    for fld, hit in user.items():  # a value the user mapped keeps its original beside it
+        name = raw_field(spec.key, fld)
+        out[name] = out[name].where(~hit, raw[fld])
+    warns = []
+    for fld, counts in other.items():
+        n = sum(counts.values())
+        listed = ", ".join(f"{k} ×{v}" for k, v in counts.items())
+        name = raw_field(spec.key, fld)
+        warns.append(
+            _issue(
+                file,
+                where,
+                None,
+                fld,
+                listed,
+                f"{n} 行的取值不在词表中, 按 其他 导入, 原值保存在 {name} / {n} rows have values "
+                f"outside the vocabulary: imported as 其他, the original kept in {name}; map them "
+                f"with --map {fld}:原值=词表值 (or in the app) to use the vocabulary",
+                "warning",
+            )
+        )
+    return out, other, warns
+
+
+def apply_value_map(gdf, layer_key: str, mapping: dict[str, dict[str, str]]):
+    """Rows kept as 其他 given vocabulary values after the import (the app's mapping):
+    where ``*_raw`` equals a raw value of ``mapping``, the field takes its value (the
+    original stays in ``*_raw``). Returns a new frame."""
+    from layers.registry import raw_field
+
+    vm = value_map_of(mapping, layer_key)
+    out = gdf.copy()
+    for fld, pairs in vm.items():
+        name = raw_field(layer_key, fld)
+        if name not in out.columns or fld not in out.columns:
+            continue
+        mapped = _clean(out[name]).map(pairs)
+        out[fld] = out[fld].where(mapped.isna(), mapped)
+    return out
 
 
 def _issue(file, where, row, field_, value, message, severity="error") -> ValidationIssue:
@@ -730,6 +1387,25 @@ def _note(file: str, where, field_: str, message: str) -> ValidationIssue:
     return _issue(file, where, None, field_, "", message, "warning")
 
 
+def _table_notes(tab: Table) -> list[str]:
+    """Title rows above the header and footnote rows below the data, as notes."""
+    from layers.tabular import _footnote_note, _title_note
+
+    return [_title_note(r, t) for r, t in tab.titles] + [
+        _footnote_note(r, t) for r, t in tab.footnotes
+    ]
+
+
+def _in_sheets(issues: list[ValidationIssue], sheet_of, file: str) -> list[ValidationIssue]:
+    """Issues of rows read from several sheets name each row's own sheet."""
+    if sheet_of is None:
+        return issues
+    return [
+        i if i.row is None else dataclasses.replace(i, file=f"{file} [{sheet_of[i.row]}]")
+        for i in issues
+    ]
+
+
 def _at_lines(issues: list[ValidationIssue], lines: np.ndarray) -> list[ValidationIssue]:
     """Positional rows (0-based) → the file's line / sheet row / feature number."""
     return [i if i.row is None else dataclasses.replace(i, row=int(lines[i.row])) for i in issues]
@@ -759,26 +1435,45 @@ def import_file(
     """
     opts = options or ImportOptions()
     p = Path(path)
-    if opts.kind not in REGISTRY or REGISTRY[opts.kind].geometry not in ("point", "polygon"):
+    if opts.kind not in IMPORTABLE_KINDS:
         raise ImportFileError(
             f"未知或不可导入的图层类别 / unknown layer kind {escape_html(truncate(opts.kind, max_chars=40))!r}: "
-            f"use one of {', '.join(k for k, s in REGISTRY.items() if s.geometry in ('point', 'polygon'))}"
+            f"use one of {', '.join(IMPORTABLE_KINDS)}"
         )
     spec = get_spec(opts.kind)
     info = inspect_file(p)
     fmt = info["format"]
     hidden = info.get("hidden") or []
+    contents: list[dict] = []
+    marker = None
+    table_notes: list[str] = []
+    header_row = sheet_of = None
     try:
         if fmt in ("csv", "xlsx"):
             tab, where, available, hidden = _read_table(p, fmt, opts, on_rows)
             lines, encoding = tab.lines, tab.encoding
             read_issues = _row_issues(tab.problems, p.name, where)
+            marker = table_marker(tab.frame)  # a table InnoMap wrote states its CRS
+            marked = marker is not None and not opts.crs
+            if marked:
+                opts = dataclasses.replace(opts, crs=marker["crs"])
             gdf, crs_in, crs_reason, errs, warns, coord_cols = _points_from_table(
                 tab.frame, p.name, where, opts
             )
+            if marked:
+                crs_reason = "InnoMap 文件标记 / InnoMap's marker"
             warns += [_note(p.name, where, "-", n) for n in tab.notes]
+            table_notes, header_row, sheet_of = _table_notes(tab), tab.header_row, tab.sheet_of
         else:
-            gdf, encoding, where, available, notes = _read_geo(p, fmt, opts)
+            read = _read_geo(p, fmt, opts)
+            gdf, encoding, where, available, notes = (
+                read.gdf,
+                read.encoding,
+                read.where,
+                read.available,
+                read.notes,
+            )
+            marker = read.marker
             if on_rows is not None:
                 on_rows(len(gdf))
             lines = np.arange(1, len(gdf) + 1)
@@ -790,8 +1485,46 @@ def import_file(
             cols, nul = nul_problems(cols)
             gdf = gpd.GeoDataFrame(cols, geometry=gdf.geometry.values, crs=gdf.crs)
             read_issues = _row_issues(nul, p.name, where)
-            gdf, crs_in, crs_reason, errs, warns = _normalise_geo(gdf, p.name, where, opts)
+            groups = (
+                " ".join(map(str, pd.unique(gdf[read.group].astype(str))))[:2000]
+                if read.group and read.group in gdf.columns
+                else ""
+            )
+            hints = f"{p.name} {' '.join(map(str, gdf.columns))[:2000]} {groups}"
+            gdf, crs_in, crs_reason, errs, warns = _normalise_geo(
+                gdf,
+                p.name,
+                where,
+                opts,
+                hints=hints,
+                format_says_wgs84=read.format_says_wgs84 or fmt in ("kml", "kmz"),
+                marker=marker,
+            )
             warns += [_note(p.name, where, "-", n) for n in notes + dup_notes]
+            for lyr, k in read.other_kinds.items():
+                warns.append(
+                    _note(
+                        p.name,
+                        where,
+                        "-",
+                        f"图层 {lyr} 属于 {k}, 未作为 {opts.kind} 导入 / layer {lyr} is of kind {k}: "
+                        f"not imported as {opts.kind} (import it with --kind {k})",
+                    )
+                )
+            fits, misfit = _geometry_fit(gdf, spec, p.name, where, read.group)
+            contents = _contents(gdf, read.group or None, fits)
+            if not fits.any():
+                held = columns_text(
+                    f"{c['name'] or p.name}: "
+                    + ", ".join(f"{t} {n}" for t, n in c["geometry"].items())
+                    for c in contents
+                )
+                raise ImportFileError(
+                    f"{p.name}: 没有符合 {spec.name_zh} ({spec.geometry}) 的要素 / no feature fits the "
+                    f"kind {opts.kind} ({spec.geometry}s); the file holds {held}: "
+                    + _kind_fix(gdf, spec)
+                )
+            errs += misfit
             poly = gdf.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
             if spec.geometry == "point" and poly.any():
                 # candidate plots / building footprints: use a point inside each polygon
@@ -815,7 +1548,14 @@ def import_file(
         raise ImportFileError(_unreadable(p, fmt, exc)) from None
     total = len(gdf)
     raw_cols = [c for c in gdf.columns if c != "geometry"]
-    gdf, _ = _map_columns(gdf)
+    gdf, renamed_to = _map_columns(gdf, opts.columns, file=p.name)
+    column_map = {v: k for k, v in renamed_to.items() if not v.endswith("_orig")}
+    if coord_cols[0]:
+        column_map.update(
+            {"lon": coord_cols[0], "lat": coord_cols[1]}
+            if coord_cols[0] != coord_cols[1]
+            else {"lonlat": coord_cols[0]}
+        )
     if "id" not in gdf.columns:
         gdf["id"] = [f"R{n}" for n in lines]
         warns.append(
@@ -850,17 +1590,8 @@ def import_file(
             f"{p.name}: 没有名称列 / no name column among {columns_text(raw_cols)}: add one of "
             f"{', '.join(FIELD_ALIASES['name'][:6])}"
         )
-    if "subtype" in gdf.columns:
-        raw_type = gdf["subtype"].copy()
-        sub, lvl = map_vocabulary(raw_type, opts.kind)
-        gdf["subtype"] = sub
-        if "level" not in gdf.columns:
-            gdf["level"] = lvl.fillna("")
-        else:
-            gdf["level"] = _levels(gdf["level"])
-            gdf["level"] = gdf["level"].where(gdf["level"] != "", lvl.fillna(""))
-    elif "level" in gdf.columns:
-        gdf["level"] = _levels(gdf["level"])
+    gdf, other_values, cat_warns = _categories(gdf, spec, opts, p.name, where)
+    warns += cat_warns
     if "source" not in gdf.columns or (gdf["source"].astype(str).str.strip() == "").all():
         gdf["source"] = f"用户导入 user import: {p.name}"
     gdf["source"] = (
@@ -868,7 +1599,15 @@ def import_file(
         .astype(str)
         .where(gdf["source"].astype(str).str.strip() != "", f"用户导入 user import: {p.name}")
     )
-    gdf["coord_source"] = f"{crs_in} → WGS84 ({fmt})"
+    if marker is not None and "coord_source" in gdf.columns:
+        # a file InnoMap wrote keeps each row's provenance (geocoding service, match level …)
+        kept = gdf["coord_source"].astype(object).where(gdf["coord_source"].notna(), "")
+        kept = kept.astype(str).str.strip()
+        gdf["coord_source"] = kept.where(kept != "", f"{crs_in} → WGS84 ({fmt})")
+        if "crs" in gdf.columns:
+            gdf = gdf.drop(columns="crs")  # the marker column, said once in crs_in
+    else:
+        gdf["coord_source"] = f"{crs_in} → WGS84 ({fmt})"
     if "coord_precision_m" not in gdf.columns:
         gdf["coord_precision_m"] = 100.0
         warns.append(
@@ -941,35 +1680,72 @@ def import_file(
         rows_total=total,
         valid=valid,
         rejected=rejected.reset_index(drop=True),
-        errors=sorted(_at_lines(all_errors, lines), key=lambda i: i.row or 0),
-        warnings=_at_lines(warns, lines),
+        errors=sorted(
+            _at_lines(_in_sheets(all_errors, sheet_of, p.name), lines), key=lambda i: i.row or 0
+        ),
+        warnings=_at_lines(_in_sheets(warns, sheet_of, p.name), lines),
         hidden=hidden,
         renamed_columns=renamed,
+        contents=contents,
+        marker=marker,
+        notes=table_notes,
+        header_row=header_row,
+        column_map=column_map,
+        other_values=other_values,
     )
+
+
+class _Cells:
+    """The original text of each row's coordinates, built only for the rows an error quotes."""
+
+    def __init__(self, xs: pd.Series, ys: pd.Series | None) -> None:
+        self.xs, self.ys = xs, ys
+
+    def __getitem__(self, i: int) -> str:
+        def text(s):
+            v = s.iloc[i]
+            return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
+
+        if self.ys is None:
+            return text(self.xs)
+        x, y = text(self.xs), text(self.ys)
+        return f"{x}, {y}" if y else x
 
 
 def _points_from_table(df: pd.DataFrame, file: str, where, opts: ImportOptions):
     lon_col, lat_col, pair = detect_coordinate_columns(df.columns)
-    lon_col, lat_col = opts.lon_col or lon_col, opts.lat_col or lat_col
-    for c in (opts.lon_col, opts.lat_col):
+    given = {_field_name(k): v for k, v in (opts.columns or {}).items()}
+    lon_col = opts.lon_col or given.get("lon") or lon_col
+    lat_col = opts.lat_col or given.get("lat") or lat_col
+    pair = given.get("lonlat") or pair
+    for c in (opts.lon_col, opts.lat_col, given.get("lon"), given.get("lat"), given.get("lonlat")):
         if c and c not in df.columns:
-            raise ImportFileError(
-                f"{file}: 没有列 {escape_html(truncate(c, max_chars=60))!r} / no such column: "
-                f"choose one of {columns_text(df.columns)}"
-            )
-    if lon_col and lat_col:
+            raise _no_column(file, c, df.columns)
+    if lon_col and lat_col and not given.get("lonlat"):
         xs, ys = df[lon_col], df[lat_col]
         cols = (lon_col, lat_col)
+        cells = _Cells(xs, ys)
     elif pair:
         xs, ys = split_pair(df[pair])
         cols = (pair, pair)
+        cells = _Cells(df[pair], None)
     else:
         raise ImportFileError(
             f"{file}: 找不到坐标列 / no coordinate columns found among {columns_text(df.columns)}: "
-            "name them 经度/纬度 (or lng/lat, x/y) or choose them"
+            "name them 经度/纬度 (or lng/lat, x/y), give both in one cell in a column 坐标/经纬度, "
+            "or choose them (--col lon=COLUMN --col lat=COLUMN, --col lonlat=COLUMN)"
         )
     raw_x = parse_coordinate_series(xs)
     raw_y = parse_coordinate_series(ys)
+    if cols[0] != cols[1]:  # both coordinates in the longitude cell, the latitude cell blank
+        lone = ~np.isfinite(raw_x) & ~np.isfinite(raw_y)
+        if lone.any():
+            at = np.flatnonzero(lone)
+            px, py = split_pair(xs.iloc[at])
+            ok_y = pd.Series(ys.iloc[at]).astype(object).fillna("").astype(str).str.strip() == ""
+            fx, fy = parse_coordinate_series(px), parse_coordinate_series(py)
+            take = ok_y.to_numpy() & np.isfinite(fx) & np.isfinite(fy)
+            raw_x[at[take]], raw_y[at[take]] = fx[take], fy[take]
     hints = " ".join(map(str, df.columns))[:2000] + " " + file
     if opts.crs:
         crs_in = normalise_crs_name(opts.crs)
@@ -1006,7 +1782,7 @@ def _points_from_table(df: pd.DataFrame, file: str, where, opts: ImportOptions):
         if good.any():
             lx, ly = to_wgs84(raw_x[good], raw_y[good], crs_in)
             lon[good], lat[good] = lx, ly
-    err_rows, warn_rows = row_flags(raw_x, raw_y, lon, lat, degree_input=degree)
+    err_rows, warn_rows = row_flags(raw_x, raw_y, lon, lat, degree_input=degree, cells=cells)
     errs = [
         _issue(file, where, i, f"{cols[0]}/{cols[1]}" if cols[0] != cols[1] else cols[0], v, m)
         for i, _, v, m in err_rows
@@ -1024,32 +1800,179 @@ def _points_from_table(df: pd.DataFrame, file: str, where, opts: ImportOptions):
     return gdf, crs_in, reason, errs, warns, cols
 
 
-def _normalise_geo(gdf: gpd.GeoDataFrame, file: str, where, opts: ImportOptions):
+_KIND_OF_GEOMETRY = {"point": "science_venues", "polygon": "zones", "line": "corridor_axes"}
+
+
+def _geometry_kind(geom_type: str) -> str | None:
+    for g, types in (
+        ("point", ("Point", "MultiPoint")),
+        ("polygon", ("Polygon", "MultiPolygon")),
+        ("line", ("LineString", "MultiLineString", "LinearRing")),
+    ):
+        if geom_type in types:
+            return g
+    return None
+
+
+def _kind_fix(gdf: gpd.GeoDataFrame, spec) -> str:
+    """The fix for rows whose geometry does not fit ``spec``: the kind (or --layer) to use."""
+    kinds = {_geometry_kind(t) for t in gdf.geom_type.dropna().unique()} - {None, spec.geometry}
+    if not kinds:
+        return "check the file's geometries"
+    fixes = []
+    for g in sorted(kinds):
+        k = _KIND_OF_GEOMETRY[g]
+        fixes.append(f"use --kind {k}" if g != "point" else "use a point kind (e.g. --kind science_venues)")
+    return "; ".join(fixes) + ", or pick a folder/layer with --layer"
+
+
+_GEOMETRY_WORDS = {"point": ("点", "point"), "polygon": ("面", "polygon"), "line": ("线", "line")}
+
+
+def _geometry_fit(gdf: gpd.GeoDataFrame, spec, file: str, where, group: str | None):
+    """``(fits, issues)``: a mask of rows whose geometry fits ``spec`` and one error per other row
+    (a line given as a zone, a polygon as an axis, a track among points …), naming the fix."""
+    types = gdf.geom_type.to_numpy(dtype=object)
+    missing = pd.isna(types)
+    fits = np.array([t in GEOMETRY_FITS[spec.geometry] for t in types], dtype=bool) | missing
+    issues: list[ValidationIssue] = []
+    zh_kind = spec.name_zh
+    for i in np.flatnonzero(~fits):
+        t = str(types[i])
+        g = _geometry_kind(t)
+        zh, en = _GEOMETRY_WORDS.get(g, ("其他几何", t))
+        if g is None:
+            fix = "convert it to points, lines or polygons"
+        elif g == "point":
+            fix = "import it with a point kind (e.g. --kind science_venues)"
+        else:
+            fix = f"import it with --kind {_KIND_OF_GEOMETRY[g]}"
+        label = t + (f" [{gdf[group].iloc[i]}]" if group and group in gdf.columns else "")
+        issues.append(
+            _issue(
+                file,
+                where,
+                int(i),
+                "geometry",
+                label,
+                f"{zh}要素不符合图层类别 {zh_kind} / a {en} does not fit the kind {spec.key} "
+                f"({spec.geometry}s): {fix}, or pick the folder/layer with --layer",
+            )
+        )
+    return fits, issues
+
+
+def _set_source_crs(gdf: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
+    """A frame without CRS put in the system ``name`` (GK eastings given or stripped of the zone
+    prefix to fit it; GCJ-02/BD-09 as WGS84, their offsets removed later)."""
+    from layers.crs import gk_prefix_fix
+
+    parsed = parse_crs(name)
+    if parsed.epsg is None:
+        return gdf.set_crs(4326)
+    if parsed.zone_width_deg is not None:
+        x, _ = sample_xy(gdf)
+        fixed = gk_prefix_fix(parsed, x)
+        if len(x) and np.nanmedian(fixed) != np.nanmedian(x):
+            shift = parsed.zone * 1e6 if parsed.prefixed else None
+
+            def tx(c):
+                c = c.copy()
+                c[:, 0] = c[:, 0] + shift if shift is not None else c[:, 0] % 1e6
+                return c
+
+            gdf = gdf.set_geometry(shapely.transform(gdf.geometry.values, tx))
+    return gdf.set_crs(parsed.to_pyproj(), allow_override=True)
+
+
+def _geo_crs(gdf, file: str, opts: ImportOptions, *, hints: str, format_says_wgs84: bool, marker):
+    """``(frame with its source CRS set, crs name, reason, warnings)`` of a geographic source."""
+    warns: list[str] = []
+    given = None
+    if opts.crs:
+        try:
+            given = parse_crs(opts.crs).name
+        except UnknownCRSError as exc:
+            raise CoordinateError(str(exc)) from None
+    declared = gdf.crs
+    declared_name = None
+    if declared is not None:
+        epsg = declared.to_epsg()
+        declared_name = f"EPSG:{epsg}" if epsg else declared.name
+    if given:
+        if declared is None:
+            return (
+                _set_source_crs(gdf, given),
+                given,
+                "文件未声明坐标系 / the file declares no CRS: given by the user",
+                warns,
+            )
+        if declared.is_geographic and given in ("GCJ-02", "BD-09"):
+            return (
+                gdf,
+                given,
+                f"文件声明 WGS84, 用户指定实为 {given} / file says WGS84, user says {given}",
+                warns,
+            )
+        return gdf, declared_name, "文件声明 / declared by the file", warns
+    if marker:
+        name = marker["crs"]
+        if declared is None:
+            return _set_source_crs(gdf, name), name, "InnoMap 文件标记 / InnoMap's marker", warns
+        if declared.is_geographic and name in ("GCJ-02", "BD-09"):
+            return gdf, name, "InnoMap 文件标记 / InnoMap's marker", warns
+        return gdf, declared_name, "文件声明 (InnoMap 文件) / declared by the file (InnoMap)", warns
+    hinted, why = hinted_crs(hints)
+    if declared is None:
+        x, y = sample_xy(gdf)
+        name, reason = guess_source_crs(np.asarray(x, float), np.asarray(y, float), hints=hints)
+        if not name:
+            raise CRSQuestionError(
+                f"{file}: 坐标为米制投影坐标, 东坐标没有带号, 文件未声明坐标系 / projected metres "
+                "without a zone prefix and no CRS in the file: give it with --crs GK3:NN (CGCS2000 "
+                "3° zone, e.g. 合肥 --crs GK3:39), --crs GK3:117E (central meridian) or --crs EPSG:n",
+                choices=_gk_choices(x),
+                question="projected",
+            )
+        return _set_source_crs(gdf, name), name, reason, warns
+    if declared.is_geographic and hinted in ("GCJ-02", "BD-09"):
+        if format_says_wgs84:
+            raise CRSQuestionError(
+                f"{file}: 格式规定为 WGS84, 但名称含 {hinted} 线索 ({why}) / the format says WGS84 but "
+                f"the names point to {hinted}: confirm with --crs {hinted} (or --crs WGS84 if the "
+                "coordinates really are WGS84)",
+                choices=(hinted, "WGS84"),
+                question="hinted",
+            )
+        warns.append(
+            f"文件声明 {declared_name}, 但名称含 {hinted} 线索; 按文件声明读取 / the file declares "
+            f"{declared_name} but its names point to {hinted}: read as declared (give --crs {hinted} "
+            "if the coordinates are from AMap/Baidu)"
+        )
+    return gdf, declared_name, "文件声明 / declared by the file", warns
+
+
+def _gk_choices(x) -> tuple[str, ...]:
+    """GK names to offer for plain eastings (China's 3° zones by central meridian, 合肥 first)."""
+    return ("GK3:117E", "GK3:120E", "GK3:114E", "GK3:111E", "GK3:108E", "GK3:105E")
+
+
+def _normalise_geo(
+    gdf: gpd.GeoDataFrame,
+    file: str,
+    where,
+    opts: ImportOptions,
+    *,
+    hints: str = "",
+    format_says_wgs84: bool = False,
+    marker: dict | None = None,
+):
     errs: list[ValidationIssue] = []
     warns: list[ValidationIssue] = []
-    if gdf.crs is None:
-        crs_in = normalise_crs_name(opts.crs) if opts.crs else "WGS84"
-        reason = "文件未声明坐标系 / the file declares no CRS: " + (
-            "given by the user" if opts.crs else "assumed WGS84"
-        )
-        if crs_in not in ("WGS84", "CGCS2000", "GCJ-02", "BD-09"):
-            gdf = gdf.set_crs(crs_in)
-            crs_in_name = crs_in
-        else:
-            gdf = gdf.set_crs(4326)
-            crs_in_name = crs_in
-    else:
-        epsg = gdf.crs.to_epsg()
-        crs_in_name = f"EPSG:{epsg}" if epsg else gdf.crs.name
-        reason = "文件声明 / declared by the file"
-        if opts.crs and normalise_crs_name(opts.crs) in ("GCJ-02", "BD-09"):
-            crs_in_name = normalise_crs_name(opts.crs)
-            reason = (
-                "文件声明 WGS84, 用户指定实为 "
-                + crs_in_name
-                + " / file says WGS84, user says "
-                + crs_in_name
-            )
+    gdf, crs_in_name, reason, crs_notes = _geo_crs(
+        gdf, file, opts, hints=hints or file, format_says_wgs84=format_says_wgs84, marker=marker
+    )
+    warns += [_note(file, where, "-", n) for n in crs_notes]
     gdf = gdf.to_crs(4326)
     if crs_in_name in ("GCJ-02", "BD-09"):
 
@@ -1090,10 +2013,17 @@ def _normalise_geo(gdf: gpd.GeoDataFrame, file: str, where, opts: ImportOptions)
                     )
                 )
     gdf = gdf.set_geometry(list(geoms), crs=4326)
-    if len(gdf) and (gdf.geom_type == "Point").all():
-        x, y = gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
+    pts = np.flatnonzero((gdf.geom_type == "Point").to_numpy())
+    if len(pts):
+        x, y = gdf.geometry.iloc[pts].x.to_numpy(), gdf.geometry.iloc[pts].y.to_numpy()
         e2, w2 = row_flags(x, y, x, y, degree_input=True)
         seen = {e.row for e in errs}
-        errs += [_issue(file, where, i, "geometry", v, m) for i, _, v, m in e2 if i not in seen]
-        warns += [_issue(file, where, i, "geometry", v, m, "warning") for i, _, v, m in w2]
+        errs += [
+            _issue(file, where, int(pts[i]), "geometry", v, m)
+            for i, _, v, m in e2
+            if int(pts[i]) not in seen
+        ]
+        warns += [
+            _issue(file, where, int(pts[i]), "geometry", v, m, "warning") for i, _, v, m in w2
+        ]
     return gdf, crs_in_name, reason, errs, warns
