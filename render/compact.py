@@ -10,6 +10,11 @@ instead of one Leaflet marker (and one JSON object) per point:
 ``synth``
     base64 of one bit per point, least significant bit first (1 = synthetic
     record, drawn faded), or ``""`` when no record is synthetic.
+``approx``
+    base64 of one bit per point as ``synth`` (1 = position coarser than street level,
+    ``settings.STREET_LEVEL_PRECISION_M``: drawn as a hollow ring), or ``""``. In a
+    data file the flag planes follow the pairs: ``synth`` alone, or (when any point
+    is approximate) ``synth`` (zeros if none) then ``approx``, each ``ceil(n / 8)`` bytes.
 ``props``
     base64 of gzip of the property table, decoded by the browser only when a
     point is first clicked or searched: a little-endian ``uint32`` header length,
@@ -37,8 +42,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+import settings
+
 __all__ = [
     "RawPoints",
+    "decode_approx",
     "decode_points",
     "encode_points",
     "encode_points_raw",
@@ -208,13 +216,20 @@ class RawPoints:
     xy: bytes
     synth: bytes
     props: bytes
+    approx: bytes = b""
 
     def as_base64(self) -> dict:
-        """``{"n", "xy", "synth", "props"}`` with the bytes as ASCII base64 (the inline form)."""
-        b64 = {
-            k: base64.b64encode(getattr(self, k)).decode("ascii") for k in ("xy", "synth", "props")
-        }
+        """``{"n", "xy", "synth", "props"}`` (and ``"approx"`` when any point is approximate)
+        with the bytes as ASCII base64 (the inline form)."""
+        keys = ("xy", "synth", "props", "approx") if self.approx else ("xy", "synth", "props")
+        b64 = {k: base64.b64encode(getattr(self, k)).decode("ascii") for k in keys}
         return {"n": self.n, **b64}
+
+    def flag_planes(self) -> bytes:
+        """The flag bytes that follow the pairs in a data file (see the module docstring)."""
+        if not self.approx:
+            return self.synth
+        return (self.synth or bytes(len(self.approx))) + self.approx
 
 
 def encode_points_raw(
@@ -238,6 +253,12 @@ def encode_points_raw(
         flags = table["synthetic"].fillna(False).astype(bool).to_numpy()
         if flags.any():
             synth = np.packbits(flags, bitorder="little").tobytes()
+    approx = b""
+    if "coord_precision_m" in table.columns and n:
+        prec = pd.to_numeric(table["coord_precision_m"], errors="coerce").to_numpy(float)
+        coarse = np.nan_to_num(prec, nan=0.0) > settings.STREET_LEVEL_PRECISION_M
+        if coarse.any():
+            approx = np.packbits(coarse, bitorder="little").tobytes()
     body = _Body()
     cols = {f: _column(table[f].reset_index(drop=True), body) for f in fields if f in table.columns}
     head = json.dumps(cols, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -245,7 +266,7 @@ def encode_points_raw(
     head_b += b" " * ((-(4 + len(head_b))) % 4)
     blob = b"".join([len(head_b).to_bytes(4, "little"), head_b, *body.parts])
     props = gzip.compress(blob, compresslevel=gzip_level, mtime=0)
-    return RawPoints(n=n, xy=xy.tobytes(), synth=synth, props=props)
+    return RawPoints(n=n, xy=xy.tobytes(), synth=synth, props=props, approx=approx)
 
 
 def decode_points(payload: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
@@ -285,6 +306,15 @@ def decode_points(payload: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, di
         u = [None, *(None if v == "" else v for v in u)]
         cols[f] = [u[c] for c in codes.tolist()]
     return lon, lat, synth, cols
+
+
+def decode_approx(payload: dict) -> np.ndarray:
+    """The approximate-position flags of an :func:`encode_points` payload (bool per point)."""
+    n = int(payload["n"])
+    if not payload.get("approx"):
+        return np.zeros(n, dtype=bool)
+    raw = np.frombuffer(base64.b64decode(payload["approx"]), dtype=np.uint8)
+    return np.unpackbits(raw, count=n, bitorder="little").astype(bool)
 
 
 def nearest_point(lon: np.ndarray, lat: np.ndarray, x: float, y: float) -> int:

@@ -52,7 +52,7 @@ from layers.schema import field_label
 from render.basemaps import Basemap, make_basemap
 from render.compact import RawPoints, encode_points_raw
 from render.compact import popup_value as _fmt
-from settings import WEBGL_THRESHOLD
+from settings import STREET_LEVEL_PRECISION_M, WEBGL_THRESHOLD
 
 __all__ = [
     "CHINA_BOUNDS",
@@ -378,7 +378,7 @@ def _gl_files(lyr: MapLayer, geoms, fields, overlay_crs: str) -> tuple[str, RawP
     """
     if lyr.version is None:
         return _gl_write(lyr, geoms, fields, None)
-    token = repr((lyr.key, lyr.version, overlay_crs, fields)).encode("utf-8")
+    token = repr((lyr.key, lyr.version, overlay_crs, fields, "approx")).encode("utf-8")
     name = hmac.new(_SECRET, token, hashlib.sha256).hexdigest()[:40]
     with _FILE_LOCKS[int(name[:8], 16) % len(_FILE_LOCKS)]:
         return _gl_write(lyr, geoms, fields, name)
@@ -398,13 +398,13 @@ def _gl_write(lyr: MapLayer, geoms, fields, name: str | None) -> tuple[str, RawP
     raw = _gl_raw(lyr.gdf, geoms, fields)
     if name is None:
         h = hmac.new(_SECRET, raw.xy, hashlib.sha256)
-        h.update(raw.synth)
+        h.update(raw.flag_planes())
         h.update(raw.props)
         name = h.hexdigest()[:40]
     paths = (GL_CACHE_DIR / f"{name}{_DATA_SUFFIX}", GL_CACHE_DIR / f"{name}{_PROPS_SUFFIX}")
     try:
         GL_CACHE_DIR.mkdir(exist_ok=True)
-        _write(paths[0], gzip.compress(raw.xy + raw.synth, compresslevel=1, mtime=0))
+        _write(paths[0], gzip.compress(raw.xy + raw.flag_planes(), compresslevel=1, mtime=0))
         _write(paths[1], raw.props)
         _prune(paths)
     except OSError:
@@ -430,6 +430,25 @@ def project_outline_layers(project, *, zone: str | None = None, lang: str = "zh"
             label = spec.name(lang) if lyr.name == lyr.kind else lyr.name
             out.append(MapLayer(lyr.name, label, g, spec.color, spec.geometry, kind=kind))
     return out
+
+
+def approximate_positions(gdf) -> np.ndarray:
+    """Points coarser than street level (``settings.STREET_LEVEL_PRECISION_M``): drawn hollow."""
+    if "coord_precision_m" not in gdf.columns or not len(gdf):
+        return np.zeros(len(gdf), bool)
+    prec = pd.to_numeric(gdf["coord_precision_m"], errors="coerce").to_numpy(float)
+    return np.nan_to_num(prec, nan=0.0) > STREET_LEVEL_PRECISION_M
+
+
+def approximate_label(lang: str = "zh") -> str:
+    """The legend entry of the hollow "approximate position" symbol."""
+    m = f"{STREET_LEVEL_PRECISION_M:g}"
+    return f"位置为近似 (精度粗于 {m} 米)" if lang == "zh" else f"approximate position (> {m} m)"
+
+
+def approximate_legend_item(n: int, lang: str = "zh") -> dict:
+    """Legend item of the hollow symbol (shape ``approx``) for ``n`` points."""
+    return {"label": approximate_label(lang), "color": "#444444", "count": n, "shape": "approx"}
 
 
 def _labels(fields, lang):
@@ -541,6 +560,7 @@ def build_map(
     var_names: dict[str, str] = {}
     any_synth = False
     any_approx = False
+    n_imprecise = 0
     any_osm = False
     for lyr in layers:
         gdf = lyr.gdf
@@ -583,6 +603,7 @@ def build_map(
                 "lat": np.round(geoms.y.to_numpy(), 6).tolist(),
                 "lon": np.round(geoms.x.to_numpy(), 6).tolist(),
                 "columns": _columns(gdf, fields),
+                "approx": np.flatnonzero(approximate_positions(gdf)).tolist(),
             }
             opts.update({"cluster": cluster, "radius": 6 if n < 300 else 4})
             opts.update(lyr.style)
@@ -631,6 +652,10 @@ def build_map(
         legend_items.append(
             {"label": lyr.label, "color": lyr.color, "count": n, "shape": lyr.geometry}
         )
+        if lyr.geometry == "point":
+            n_imprecise += int(approximate_positions(gdf).sum())
+    if n_imprecise:  # one entry for the hollow symbol of every point layer
+        legend_items.append(approximate_legend_item(n_imprecise, lang))
 
     notes = list(extra_notes)
     if any_synth:

@@ -65,12 +65,21 @@
           } })
       : L.featureGroup();
     var markers = new Array(n);
+    // points coarser than street level: a hollow ring in the layer's colour
+    var approx = new Uint8Array(n);
+    (payload.approx || []).forEach(function (j) { approx[j] = 1; });
     for (var i = 0; i < n; i++) {
-      var m = L.circleMarker([payload.lat[i], payload.lon[i]], {
-        radius: opts.radius, color: "#ffffff", weight: 1, fillColor: opts.color,
-        fillOpacity: get(i, "synthetic") === true ? 0.55 : 0.9,
-        dashArray: get(i, "synthetic") === true ? "2,2" : null
-      });
+      var m = approx[i]
+        ? L.circleMarker([payload.lat[i], payload.lon[i]], {
+          radius: opts.radius + 1, color: opts.color, weight: 2, fill: true,
+          fillColor: "#ffffff", fillOpacity: 0.15, className: "innomap-approx",
+          dashArray: get(i, "synthetic") === true ? "2,2" : null
+        })
+        : L.circleMarker([payload.lat[i], payload.lon[i]], {
+          radius: opts.radius, color: "#ffffff", weight: 1, fillColor: opts.color,
+          fillOpacity: get(i, "synthetic") === true ? 0.55 : 0.9,
+          dashArray: get(i, "synthetic") === true ? "2,2" : null
+        });
       m.innomapIdx = i;
       m.innomapId = get(i, "id");
       markers[i] = m;
@@ -131,7 +140,7 @@
       spec.items.forEach(function (it) {
         var row = el("div", "innomap-legend-row");
         var sw = el("span", "innomap-swatch innomap-swatch-" + it.shape);
-        sw.style.background = it.shape === "line" ? "transparent" : it.color;
+        sw.style.background = it.shape === "line" || it.shape === "approx" ? "transparent" : it.color;
         sw.style.borderColor = it.color;
         row.appendChild(sw);
         row.appendChild(el("span", null, it.label));

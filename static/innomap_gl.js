@@ -102,6 +102,11 @@
     "  vec2 m = gl_PointCoord.xy - vec2(0.5);",
     "  float d = dot(m, m);",
     "  if (d > 0.25) { discard; }",
+    "  if (_color.a < 0.0) {",  // approximate position: a hollow ring (alpha sent negative)
+    "    if (d < 0.09) { discard; }",
+    "    gl_FragColor = vec4(_color.rgb * 0.8, -_color.a);",
+    "    return;",
+    "  }",
     "  gl_FragColor = vec4(_color.rgb * (d > 0.14 ? 0.7 : 1.0), _color.a);",
     "}"
   ].join("\n");
@@ -114,12 +119,13 @@
       resetVertices() {
         var d = this.settings.innomap, n = d.n, c = this.mapCenterPixels;
         if (this.innomapVerts && this.innomapVerts.length === n * 7) { return this; }
-        var v = new Float32Array(n * 7), rgb = d.rgb, size = d.size, synth = d.synth;
+        var v = new Float32Array(n * 7), rgb = d.rgb, size = d.size, synth = d.synth,
+          approx = d.approx;
         for (var i = 0, o = 0; i < n; i++, o += 7) {
           v[o] = d.px[i] - c.x; v[o + 1] = d.py[i] - c.y;
           v[o + 2] = rgb[0]; v[o + 3] = rgb[1]; v[o + 4] = rgb[2];
-          v[o + 5] = synth && synth[i] ? 0.55 : 0.9;
-          v[o + 6] = size;
+          v[o + 5] = (synth && synth[i] ? 0.55 : 0.9) * (approx && approx[i] ? -1 : 1);
+          v[o + 6] = approx && approx[i] ? size + 2 : size;
         }
         this.innomapVerts = v;
         return this;
@@ -212,6 +218,7 @@
       var s = Math.pow(2, map.getZoom()), o = map.getPixelOrigin();
       var ox = o.x + tl.x, oy = o.y + tl.y, R = Math.ceil(d.size / 2);
       var px = d.px, py = d.py, synth = d.synth, n = d.n, st = this._stamp, cols = this._colors;
+      var approx = d.approx;
       for (var i = 0; i < n; i++) {
         var x = Math.round(px[i] * s - ox), y = Math.round(py[i] * s - oy);
         if (x < -R || y < -R || x >= W + R || y >= H + R) { continue; }
@@ -220,11 +227,12 @@
           occ[y * W + x] = 1;
         }
         var col = cols[synth && synth[i] ? 1 : 0], k, xx, yy, off;
+        var hollow = approx && approx[i];  // approximate position: the rim only
         for (k = 0; k < st.rim.length; k++) {
           off = st.rim[k]; xx = x + off[0]; yy = y + off[1];
-          if (xx >= 0 && yy >= 0 && xx < W && yy < H) { pix[yy * W + xx] = col[1]; }
+          if (xx >= 0 && yy >= 0 && xx < W && yy < H) { pix[yy * W + xx] = hollow ? col[0] : col[1]; }
         }
-        for (k = 0; k < st.inner.length; k++) {
+        for (k = 0; k < st.inner.length && !hollow; k++) {
           off = st.inner[k]; xx = x + off[0]; yy = y + off[1];
           if (xx >= 0 && yy >= 0 && xx < W && yy < H) { pix[yy * W + xx] = col[0]; }
         }
@@ -272,8 +280,22 @@
     });
   }
 
-  /* Zoom-0 pixels and synthetic flags from the uint32 pairs (bytes) and flag bits. */
-  function pointData(raw, bits, n, opts) {
+  /* Bits (LSB first) as one byte a point (null when there are none). */
+  function unpackBits(bits, n) {
+    if (!bits || !bits.length) { return null; }
+    var out = new Uint8Array(n);
+    for (var j = 0; j < n; j++) { out[j] = (bits[j >> 3] >> (j & 7)) & 1; }
+    return out;
+  }
+
+  /* Zoom-0 pixels and synthetic (and approximate-position) flags from the uint32 pairs
+   * and the flag planes: synth alone, or synth then approx (ceil(n / 8) bytes each). */
+  function pointData(raw, bits, n, opts, approxBits) {
+    var plane = Math.ceil(n / 8);
+    if (!approxBits && bits && bits.length >= 2 * plane) {
+      approxBits = bits.subarray(plane, 2 * plane);
+      bits = bits.subarray(0, plane);
+    }
     var xy = new Uint32Array(raw.buffer, raw.byteOffset, 2 * n);
     var px = new Float64Array(n), py = new Float64Array(n), k = 256 / 4294967296;
     for (var i = 0; i < n; i++) { px[i] = xy[2 * i] * k; py[i] = xy[2 * i + 1] * k; }
@@ -283,7 +305,7 @@
       for (var j = 0; j < n; j++) { synth[j] = (bits[j >> 3] >> (j & 7)) & 1; }
     }
     return { n: n, px: px, py: py, rgb: hexColor(opts.color), size: 2 * (opts.radius || 3),
-      synth: synth };
+      synth: synth, approx: unpackBits(approxBits, n) };
   }
 
   var GlPointLayer = L.Layer.extend({
@@ -297,12 +319,13 @@
       this.innomapRenderer = null;
       if (!payload.src) {  // in the page: base64
         var raw = b64bytes(payload.xy);
-        this._setData(raw, payload.synth ? b64bytes(payload.synth) : null);
+        this._setData(raw, payload.synth ? b64bytes(payload.synth) : null,
+          payload.approx ? b64bytes(payload.approx) : null);
       }
     },
-    _setData: function (raw, bits) {
+    _setData: function (raw, bits, approxBits) {
       // uint32 Web Mercator pairs (fraction of the world * 2^32) -> zoom-0 pixels
-      this._d = pointData(raw, bits, raw.length / 8, this._opts);
+      this._d = pointData(raw, bits, raw.length / 8, this._opts, approxBits);
       if (window.performance && performance.mark) { performance.mark("innomap-gl-decoded"); }
     },
     /* Promise of the point data (fetched once when it is a file). */
