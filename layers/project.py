@@ -50,6 +50,7 @@ __all__ = [
     "ProjectLayer",
     "ProjectNetwork",
     "RunRecord",
+    "add_gazetteer",
     "add_layer",
     "add_network",
     "audit_log",
@@ -57,6 +58,8 @@ __all__ = [
     "create_project",
     "delete_run",
     "demo_project",
+    "gazetteer_frame",
+    "gazetteer_names",
     "metric_crs_for",
     "network_edges",
     "open_project",
@@ -1089,6 +1092,98 @@ def network_edges(project: Project, name: str) -> gpd.GeoDataFrame:
         gdf = store_postgis.network_edges(project, net)
     else:
         gdf = pyogrio.read_dataframe(project.ref, layer=net.table)
+    if gdf.geometry.name != "geometry":
+        gdf = gdf.rename_geometry("geometry")
+    return gdf
+
+
+_GAZETTEERS = "innomap_gazetteers"
+_GAZETTEER_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {_GAZETTEERS} (name TEXT PRIMARY KEY, tbl TEXT NOT NULL "
+    "UNIQUE, source_file TEXT, imported_at TEXT, rows INTEGER, crs_in TEXT)"
+)
+
+
+def _gazetteer_rows(project: Project) -> list[tuple]:
+    if _pg(project.ref) or not _is_gpkg(project.ref) or not Path(project.ref).exists():
+        return []
+    con = _connect(Path(project.ref))
+    try:
+        return con.execute(
+            f"SELECT name, tbl, source_file, imported_at, rows, crs_in FROM {_GAZETTEERS} "
+            "ORDER BY name"
+        ).fetchall()
+    except sqlite3.OperationalError:  # no register kept yet
+        return []
+    finally:
+        con.close()
+
+
+def add_gazetteer(
+    project: Project, *, name: str, frame: gpd.GeoDataFrame, source_file: str = ""
+) -> str:
+    """Keep an address register (``address``, ``coord_precision_m``, WGS84 points) in the
+    project, as road networks are kept (a GeoPackage table; replaces one of the same name).
+
+    Returns the name it is kept under. Registers are kept in GeoPackage projects only.
+    """
+    _check_writable(project, "add_gazetteer")
+    if _pg(project.ref):
+        raise ProjectError(
+            "地址库目前只能保存在 GeoPackage 项目中 / address registers are kept in GeoPackage "
+            "projects only: pass the register file to geocode --gazetteer instead"
+        )
+    name = re.sub(r"[\x00-\x1f]", "", str(name)).strip() or "地址库"
+    old = {r[0]: r[1] for r in _gazetteer_rows(project)}.get(name)
+    tbl = "gaz_" + uuid.uuid4().hex[:12]
+    g = _storable(frame[["address", "coord_precision_m", frame.geometry.name]])
+
+    def body(con: sqlite3.Connection) -> None:
+        con.execute(_GAZETTEER_DDL)
+        if old is not None:
+            _drop_table(con, old)
+            con.execute(f"DELETE FROM {_GAZETTEERS} WHERE name = ?", (name,))
+        _copy_tables(con, [tbl])
+        _label_table(con, tbl, f"地址库 {name}", "gazetteer")
+        con.execute(
+            f"INSERT INTO {_GAZETTEERS} (name, tbl, source_file, imported_at, rows, crs_in) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                name,
+                tbl,
+                Path(source_file).name if source_file else "",
+                _now(),
+                len(g),
+                str(frame.attrs.get("crs_in", "")),
+            ),
+        )
+
+    _transaction(
+        project,
+        "add_gazetteer",
+        json.dumps({"gazetteer": name, "rows": len(g)}, ensure_ascii=False),
+        body,
+        frames={tbl: g},
+    )
+    return name
+
+
+def gazetteer_names(project: Project) -> list[str]:
+    """The address registers kept in the project (see :func:`add_gazetteer`)."""
+    return [r[0] for r in _gazetteer_rows(project)]
+
+
+def gazetteer_frame(project: Project, name: str) -> gpd.GeoDataFrame:
+    """An address register kept in the project (``address``, ``coord_precision_m``, WGS84)."""
+    import pyogrio
+
+    tbl = {r[0]: r[1] for r in _gazetteer_rows(project)}.get(name)
+    if tbl is None:
+        raise ProjectError(
+            f"项目中没有地址库 {name!r} / no address register {name!r} in the project: "
+            f"registers are {', '.join(gazetteer_names(project)) or 'none'}"
+        )
+    gdf = pyogrio.read_dataframe(project.ref, layer=tbl)
     if gdf.geometry.name != "geometry":
         gdf = gdf.rename_geometry("geometry")
     return gdf

@@ -4,7 +4,6 @@ precision filter and the import page's geocoding path."""
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
@@ -182,15 +181,18 @@ def test_cache_hit_is_not_asked_again(fake, tmp_path):
 
 
 def test_project_cache_and_outside_project(fake, nb_project):
+    # an online answer outside the project's city is not trusted: failed, never cached
     rows = ["宁波市鄞州区天童南路588号", "北京市东城区正义路2号"]
     req = _req(fake, city=None)
     rep = run(_table(rows), req, project=nb_project)
-    st = list(rep.tables["geocoded"]["geocode_status"])
-    assert st == ["ok", "outside_project"]
+    out = rep.tables["geocoded"]
+    assert list(out["geocode_status"]) == ["ok", "failed"]
+    assert "范围外" in out["geocode_note"].iloc[1] and np.isnan(out["lon"].iloc[1])
     assert rep.summary["city"] == "宁波市"
     n = len(fake.asked)
     rep2 = run(_table(rows), req, project=nb_project)
-    assert len(fake.asked) == n and rep2.summary["cache_hits"] == 2
+    assert len(fake.asked) == n + 1 and rep2.summary["cache_hits"] == 1  # asked again
+    assert list(rep2.tables["geocoded"]["geocode_status"]) == ["ok", "failed"]
     import sqlite3
 
     con = sqlite3.connect(nb_project.ref)
@@ -199,7 +201,7 @@ def test_project_cache_and_outside_project(fake, nb_project):
         text = " ".join(r[0] for r in con.execute("SELECT result FROM innomap_geocode_cache"))
     finally:
         con.close()
-    assert kept == 2 and GOOD_KEY not in text
+    assert kept == 1 and GOOD_KEY not in text and "北京" not in text
     from layers.project import open_project
 
     assert (
@@ -334,8 +336,12 @@ def test_offline_places_inside_the_county(offline, address, adcode):
     d = districts_frame(m)
     poly = d.loc[d["adcode"] == adcode, "geometry"].iloc[0]
     assert poly.buffer(0.002).contains(shapely.Point(r.lon, r.lat))
-    area, _ = GEOD.geometry_area_perimeter(poly)
-    assert r.precision_m == pytest.approx(math.sqrt(abs(area) / math.pi), rel=0.02)
+    # the precision is the true bound: the farthest point of the county (its outline
+    # densified to 100 m) is within it, and it is not loose by more than the stated margin
+    xy = shapely.get_coordinates(shapely.segmentize(poly, 0.001))
+    far = GEOD.inv(np.full(len(xy), r.lon), np.full(len(xy), r.lat), xy[:, 0], xy[:, 1])[2]
+    assert far.max() <= r.precision_m <= far.max() + 60
+    assert r.district == r.note.split("置于")[1].split("内")[0][-len(r.district) :]
     assert r.status == "coarse"  # a county is never metre-precise
 
 

@@ -48,6 +48,7 @@ from workflows.common import Report
 __all__ = [
     "GEOCODE_COLUMNS",
     "STATUSES",
+    "UNDETERMINED_DISTRICT",
     "GeocodeRequest",
     "address_columns",
     "address_table",
@@ -67,6 +68,9 @@ GEOCODE_COLUMNS = (
     "geocode_status",
     "geocode_note",
 )
+#: The district of a located row whose precision area is not inside one county
+#: (an address naming only the city, a zone across counties).
+UNDETERMINED_DISTRICT = "未定"
 #: Offline addresses parsed per progress step.
 _OFFLINE_CHUNK = 2000
 #: Tolerance of the outside-the-project test for online points (degrees, ≈ 100 m).
@@ -89,7 +93,7 @@ class GeocodeRequest:
     ----------
     address_col : str
         The column holding the addresses.
-    provider : {"offline", "amap", "tianditu", "baidu"}
+    provider : {"offline", "local", "amap", "tianditu", "baidu"}
     city : str, optional
         City of the addresses (name or adcode); default the project's city.
         Rows placed outside it (or outside the project's counties) are
@@ -102,6 +106,13 @@ class GeocodeRequest:
         Requests per second and per-request timeout (defaults in :mod:`settings`).
     cache : str, optional
         A cache file (``.json`` or SQLite); default the project's GeoPackage.
+    gazetteer : str, optional
+        ``provider="local"``: the address register file (CSV/XLSX/GIS file with
+        coordinates), or the name of a register kept in the project.
+    gazetteer_crs : str, optional
+        The register's coordinate system (default: from its names, else WGS84).
+    gazetteer_address_col : str, optional
+        The register's address column (default 标准地址/地址 …).
     """
 
     address_col: str
@@ -112,6 +123,9 @@ class GeocodeRequest:
     rate_per_s: float | None = None
     timeout_s: float | None = None
     cache: str | None = None
+    gazetteer: str | None = None
+    gazetteer_crs: str | None = None
+    gazetteer_address_col: str | None = None
 
     def __post_init__(self):
         if self.provider not in PROVIDERS:
@@ -128,6 +142,11 @@ class GeocodeRequest:
                 )
         if self.city is not None and not str(self.city).strip():
             object.__setattr__(self, "city", None)
+        if self.provider == "local" and not self.gazetteer:
+            raise GeocodeError(
+                "本地地址库方式需要地址库 / --provider local needs --gazetteer FILE (a "
+                "标准地址/门牌 table with coordinates) or the name of a register in the project"
+            )
 
     def to_dict(self) -> dict:
         """JSON-able request without the key (the endpoint with any key in it redacted)."""
@@ -202,6 +221,7 @@ class _Area:
     province: str = ""
     counties: tuple[tuple[str, str], ...] = ()
     outline: object = None  # shapely geometry (WGS84) or None
+    zones: tuple[tuple[str, object], ...] = ()  # the project's zones (name, WGS84 polygon)
 
     @property
     def codes(self) -> set[str]:
@@ -222,10 +242,18 @@ def _area(project, city: str | None) -> _Area:
         from layers.cities import find_city
 
         if not city or str(find_city(city).adcode) == str(project.adcode):
-            d = project.districts
-            outline = shapely.union_all(d.geometry.values) if len(d) else None
+            from layers.cities import city_outline
+
             counties = tuple(tuple(c) for c in project.counties)
-            return _Area(project.city, project.province, counties, outline)
+            z = project.zones
+            zones = (
+                tuple(
+                    (str(n), g) for n, g in zip(z["name"], z.geometry, strict=True) if g is not None
+                )
+                if len(z)
+                else ()
+            )
+            return _Area(project.city, project.province, counties, city_outline(project), zones)
     return _city_area(str(city)) if city else _Area()
 
 
@@ -248,7 +276,7 @@ def _ask(
     tick: Callable[[int], None],
 ) -> str | None:
     """Ask ``todo`` (normalised addresses); returns why the run stopped early, or None."""
-    if geocoder.name == "offline":
+    if hasattr(geocoder, "geocode_many"):  # offline and the local register: batches
         for i in range(0, len(todo), _OFFLINE_CHUNK):
             chunk = todo[i : i + _OFFLINE_CHUNK]
             for a, r in zip(chunk, geocoder.geocode_many(chunk), strict=True):
@@ -346,7 +374,21 @@ def _frame(
     out["coord_precision_m"] = [r.precision_m for r in rows]
     out["geocode_status"] = status
     out["geocode_note"] = notes
+    if not _has_district_column(table):
+        located = [s in ("ok", "coarse") for s in status]
+        out["district"] = [
+            (r.district or UNDETERMINED_DISTRICT) if keep else ""
+            for r, keep in zip(rows, located, strict=True)
+        ]
     return out
+
+
+def _has_district_column(table: pd.DataFrame) -> bool:
+    """Whether the list states its own district (区县 …): then it is kept as given."""
+    from layers.importer import FIELD_ALIASES
+
+    names = {str(a).lower() for a in FIELD_ALIASES["district"]}
+    return any(str(c).strip().lower() in names for c in table.columns)
 
 
 def run(
@@ -356,6 +398,7 @@ def run(
     project=None,
     on_progress: Callable[[int, int], None] | None = None,
     cache: GeocodeCache | None = None,
+    register=None,
 ) -> Report:
     """Geocode the addresses of ``table`` (every row kept; see the module docstring).
 
@@ -370,6 +413,9 @@ def run(
         ``on_progress(done, total)`` over the distinct addresses (cache hits count).
     cache : GeocodeCache, optional
         Overrides the request's and the project's cache.
+    register : layers.gazetteer.Gazetteer, optional
+        ``provider="local"``: an indexed register (e.g. read from an upload)
+        instead of the file or project register named by ``request.gazetteer``.
 
     Raises
     ------
@@ -387,6 +433,9 @@ def run(
     t0 = time.perf_counter()
     city = request.city or (project.city if project is not None else None)
     area = _area(project, city)
+    register_notes: list[str] = []
+    if request.provider == "local" and register is None:
+        register, register_notes = _register(request, project, area)
     geocoder = make_geocoder(
         request.provider,
         key=request.key,
@@ -394,10 +443,13 @@ def run(
         city=area.city or city,
         province=area.province,
         counties=area.counties,
+        zones=area.zones,
+        outline=area.outline,
         rate_per_s=request.rate_per_s,
         timeout_s=request.timeout_s,
+        gazetteer=register,
     )
-    online = request.provider != "offline"
+    online = request.provider not in ("offline", "local")
     if cache is None:
         cache = open_cache(request.cache, project=project) if online else GeocodeCache()
     addrs = table[col].map(normalise_address)
@@ -426,7 +478,38 @@ def run(
     if stopped:
         stopped = redact(stopped, request.key)
     out = _frame(table, addrs, results, area, stopped)
-    return _report(request, out, area, stopped, geocoder, cache, n_hits, total, t0)
+    rep = _report(request, out, area, stopped, geocoder, cache, n_hits, total, t0)
+    if register is not None:
+        rep.summary["gazetteer"] = {
+            "name": register.name,
+            "rows": len(register),
+            "matched": int(getattr(geocoder, "matched", 0)),
+            "min_score": settings.GAZETTEER_MIN_SCORE,
+        }
+        rep.notes.extend(register_notes)
+    return rep
+
+
+def _register(request: GeocodeRequest, project, area: _Area):
+    """The local register of ``request``: a file, else a register kept in ``project``."""
+    from layers.gazetteer import Gazetteer, read_register
+
+    ref = str(request.gazetteer)
+    if project is not None and not Path(ref).exists():
+        from layers.project import gazetteer_frame, gazetteer_names
+
+        if ref in gazetteer_names(project):
+            frame = gazetteer_frame(project, ref)
+            return Gazetteer.from_frame(frame, name=ref, counties=area.counties), []
+    if not Path(ref).exists():
+        raise GeocodeError(
+            f"地址库 {ref!r} 不存在 / no address register {ref!r}: give the register's file "
+            "(CSV/XLSX/GeoPackage/Shapefile) or the name of one kept in the project"
+        )
+    frame, notes = read_register(
+        ref, crs=request.gazetteer_crs, address_col=request.gazetteer_address_col
+    )
+    return Gazetteer.from_frame(frame, name=Path(ref).name, counties=area.counties), notes
 
 
 def _report(request, out, area, stopped, geocoder, cache, n_hits, total, t0) -> Report:
@@ -456,7 +539,7 @@ def _report(request, out, area, stopped, geocoder, cache, n_hits, total, t0) -> 
         "interrupted": stopped,
         "not_asked": not_asked,
         "rate_per_s": None
-        if request.provider == "offline"
+        if request.provider in ("offline", "local")
         else (request.rate_per_s or settings.GEOCODE_RATE_PER_S),
         "seconds": round(time.perf_counter() - t0, 3),
         "ok_max_precision_m": settings.GEOCODE_OK_MAX_PRECISION_M,

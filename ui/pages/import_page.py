@@ -243,7 +243,8 @@ _STATUS_LABEL = {
 
 def _provider_label(p: str) -> str:
     return {
-        "offline": T("离线 (定位到区县)", "Offline (to the county)"),
+        "offline": T("离线 (定位到开发区/区县)", "Offline (to the zone or county)"),
+        "local": T("本地地址库 (标准地址/门牌)", "Local address register"),
         "amap": T("高德", "AMap"),
         "tianditu": T("天地图", "Tianditu"),
         "baidu": T("百度", "Baidu"),
@@ -271,13 +272,18 @@ def _geocode(table, name: str):
         key="imp_geo_provider",
     )
     key = None
-    if provider != "offline":
+    register = None
+    if provider == "local":
+        register = _register_choice(project)
+        if register is None:
+            return None
+    elif provider != "offline":
         key = provider_key(provider, secrets=st.secrets) or st.text_input(
             T("Key (仅本次使用, 不保存)", "Key (used for this run only, never saved)"),
             type="password",
             key="imp_geo_key",
         )
-    sig = (name, len(table), col, provider)
+    sig = (name, len(table), col, provider, register[0] if register else None)
     held = st.session_state.get("imp_geo")
     if held is None or held[0] != sig:
         go = st.button(T("开始地理编码", "Geocode"), type="primary", key="imp_geo_run")
@@ -288,13 +294,95 @@ def _geocode(table, name: str):
         def progress(done: int, total: int) -> None:
             bar.progress(done / max(total, 1), text=f"{done:,} / {total:,}")
 
-        req = GeocodeRequest(address_col=col, provider=provider, key=key or None)
-        rep = guarded(run_geocode, table, req, project=project, on_progress=progress)
+        req = GeocodeRequest(
+            address_col=col,
+            provider=provider,
+            key=key or None,
+            gazetteer=register[0] if register else None,
+        )
+        rep = guarded(
+            run_geocode,
+            table,
+            req,
+            project=project,
+            on_progress=progress,
+            register=register[1] if register else None,
+        )
         if rep is None:
             return None
         held = (sig, rep)
         st.session_state["imp_geo"] = held
     return _geocode_result(held[1])
+
+
+_REGISTER_TYPES = ["csv", "txt", "xlsx", "gpkg", "geojson", "json", "kml"]
+
+
+def _register_choice(project):
+    """The local register to use: ``(name, Gazetteer or None)`` — one kept in the project
+    (by name) or one uploaded here (kept in the project when it is writable) — or None."""
+    from layers.gazetteer import Gazetteer, read_register
+    from layers.project import add_gazetteer, gazetteer_names
+
+    names = gazetteer_names(project)
+    up = st.file_uploader(
+        T(
+            "地址库 (标准地址/门牌表, 含坐标; 可写项目中保存, 下次直接选用)",
+            "Address register (standard addresses with coordinates; kept in a writable project)",
+        ),
+        type=_REGISTER_TYPES,
+        key="imp_geo_gaz_up",
+    )
+    crs = st.text_input(
+        T("地址库坐标系 (留空按列名/文件名识别)", "Register CRS (empty: from its names)"),
+        key="imp_geo_gaz_crs",
+        placeholder="GCJ-02 / CGCS2000 / GK3:39 / EPSG:4549",
+    )
+    session = st.session_state.get("imp_geo_gaz_session")  # (name, Gazetteer) of an upload
+    fix = ("请在服务器上用 python cli.py geocode --gazetteer", "use python cli.py geocode --gazetteer")
+    if up is not None and upload_ok(up, max_mb=settings.IMPORT_UPLOAD_MAX_MB, fix=fix):
+        if st.button(T("读取地址库", "Read the register"), key="imp_geo_gaz_read"):
+            with tempfile.TemporaryDirectory() as d:
+                path = Path(d) / _safe_name(up.name)
+                path.write_bytes(up.getvalue())
+                got = guarded(read_register, path, crs=crs.strip() or None)
+            if got is None:
+                return None
+            frame, notes = got
+            for n in notes:
+                st.caption(n)
+            stem = Path(up.name).stem
+            if not project.read_only and auth.can("editor"):
+                kept = guarded(
+                    add_gazetteer, project, name=stem, frame=frame, source_file=up.name
+                )
+                if kept is None:
+                    return None
+                refresh_project()
+                names = gazetteer_names(project)
+                st.session_state["imp_geo_gaz"] = kept
+                st.success(
+                    T(
+                        f"地址库 {kept} ({len(frame):,} 条) 已保存到项目",
+                        f"Register {kept} ({len(frame):,} rows) kept in the project",
+                    )
+                )
+            else:
+                session = (stem, Gazetteer.from_frame(frame, name=stem, counties=project.counties))
+                st.session_state["imp_geo_gaz_session"] = session
+    choices = list(names) + ([session[0]] if session and session[0] not in names else [])
+    if not choices:
+        st.info(
+            T(
+                "项目中还没有地址库: 请上传标准地址/门牌表并读取。",
+                "No register in the project yet: upload a standard-address table and read it.",
+            )
+        )
+        return None
+    chosen = st.selectbox(T("地址库", "Register"), choices, key="imp_geo_gaz")
+    if chosen in names:
+        return chosen, None
+    return chosen, session[1]
 
 
 def _geocode_result(rep):
