@@ -117,7 +117,8 @@ def cell_letter(j: int) -> str:
 
 
 def _sheet_name(name: str, used: set[str]) -> str:
-    base = re.sub(r"[\[\]:*?/\\]", "_", str(name))[:31] or "Sheet"
+    # Excel: no []:*?/\ or controls, no ' at either end, at most 31 characters
+    base = re.sub(r"[\[\]:*?/\\\x00-\x1f]", "_", str(name))[:31].strip("'") or "Sheet"
     n, i = base, 1
     while n.lower() in used:
         suffix = f"_{i}"

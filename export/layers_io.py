@@ -26,6 +26,7 @@ __all__ = [
     "TABLE_FORMATS",
     "ExportError",
     "kml_field_names",
+    "safe_layer_names",
     "shapefile_field_names",
     "to_bytes",
     "write_layers",
@@ -57,8 +58,52 @@ def _prep(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _safe_layer_name(name: str) -> str:
-    n = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", str(name)).strip() or "layer"
-    return n[:60]
+    """A name GDAL, SQLite, file systems and zip readers all take as it is: letters (any
+    script), digits, ``_`` and ``-`` only (``'``, ``;``, ``/``, ``..``, spaces, controls
+    become ``_``), at most 60 characters, not empty, not a reserved GeoPackage prefix."""
+    n = re.sub(r"[^\w-]", "_", str(name), flags=re.UNICODE).strip("_-")[:60].strip("_-")
+    if not n or n.casefold().startswith(("gpkg", "rtree", "sqlite")):
+        n = f"layer_{n}"[:60] if n else "layer"
+    return n
+
+
+def safe_layer_names(names) -> dict[str, str]:
+    """Map layer names to unique :func:`_safe_layer_name` names (``_2``, ``_3``… on a clash,
+    compared without case), so no two layers share a table or a file and none is lost.
+
+    The original names are kept by each format: the ``layer`` attribute (GeoJSON, KML), the
+    GeoPackage ``gpkg_contents.description`` (and identifier), the zip's ``layer_names.csv`` (Shapefile).
+    """
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for name in names:
+        base = _safe_layer_name(name)
+        n, i = base, 1
+        while n.casefold() in used:
+            i += 1
+            n = f"{base[:55]}_{i}"
+        used.add(n.casefold())
+        out[name] = n
+    return out
+
+
+def _shown(name) -> str:
+    """A layer name as kept in the output: C strings end at NUL, shown as U+2400."""
+    return str(name).replace("\x00", "\u2400")
+
+
+def _gpkg_names(names, tables: dict[str, str]) -> dict[str, dict[str, str]]:
+    """GeoPackage layer options keeping each layer's name: ``DESCRIPTION`` the name as typed,
+    ``IDENTIFIER`` the same unless it clashes (GDAL compares identifiers without case) —
+    then followed by the table's name. C strings end at NUL: shown as U+2400."""
+    out: dict[str, dict[str, str]] = {}
+    seen: set[str] = set()
+    for name in names:
+        text = _shown(name)
+        ident = text if text.casefold() not in seen else f"{text} ({tables[name]})"
+        seen.update((text.casefold(), ident.casefold()))
+        out[name] = {"IDENTIFIER": ident, "DESCRIPTION": text}
+    return out
 
 
 def kml_field_names(columns: list[str]) -> dict[str, str]:
@@ -106,14 +151,15 @@ def _write_shp_zip(layers: dict[str, gpd.GeoDataFrame], tmp: Path, encoding: str
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d)
         mapping_rows = []
+        name_rows = []
+        stems = safe_layer_names(layers)
         for lname, gdf in layers.items():
             g = _prep(gdf)
             # a shapefile holds one geometry type: split mixed layers
             kinds = g.geometry.geom_type.str.replace("Multi", "", regex=False).fillna("None")
             for kind, part in g.groupby(kinds):
-                stem = _safe_layer_name(lname) + (
-                    "" if kinds.nunique() == 1 else f"_{kind.lower()}"
-                )
+                stem = stems[lname] + ("" if kinds.nunique() == 1 else f"_{kind.lower()}")
+                name_rows.append({"file": f"{stem}.shp", "layer": _shown(lname), "rows": len(part)})
                 cols = [c for c in part.columns if c != part.geometry.name]
                 names = shapefile_field_names(cols, encoding=encoding)
                 mapping_rows += [
@@ -124,6 +170,10 @@ def _write_shp_zip(layers: dict[str, gpd.GeoDataFrame], tmp: Path, encoding: str
                 )
                 (folder / f"{stem}.cpg").write_text(encoding, encoding="ascii")
         safe_csv(pd.DataFrame(mapping_rows), folder / "field_names.csv")
+        # the layers' own names (quotes, slashes, any script), as typed
+        safe_csv(
+            pd.DataFrame(name_rows, columns=["file", "layer", "rows"]), folder / "layer_names.csv"
+        )
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
             for f in sorted(folder.iterdir()):
                 zf.write(f, f.name)
@@ -141,8 +191,10 @@ def write_layers(
 
     ``gpkg``: one GeoPackage with one table per layer (WGS84); ``geojson``: one
     FeatureCollection (a ``layer`` column tells layers apart); ``shp``: a zip
-    with a shapefile per layer, ``.cpg`` files and ``field_names.csv`` (formulas
-    neutralised); ``kml`` (field names made XML-safe, see :func:`kml_field_names`).
+    with a shapefile per layer, ``.cpg`` files, ``field_names.csv`` and ``layer_names.csv``
+    (formulas neutralised); ``kml`` (field names made XML-safe, see :func:`kml_field_names`).
+    Table and file names are made safe and unique (:func:`safe_layer_names`); the layer
+    names themselves are kept (``layer`` column, GeoPackage identifier, ``layer_names.csv``).
     GeoJSON and KML name their one layer after ``path`` (never the temporary file).
     """
     if fmt not in LAYER_FORMATS:
@@ -158,15 +210,21 @@ def write_layers(
 
     def writer(tmp: Path) -> None:
         if fmt == "gpkg":
+            tables = safe_layer_names(wgs)
+            options = _gpkg_names(wgs, tables)
             for i, (name, g) in enumerate(wgs.items()):
                 g.to_file(
-                    tmp, layer=_safe_layer_name(name), driver="GPKG", mode="w" if i == 0 else "a"
+                    tmp,
+                    layer=tables[name],
+                    driver="GPKG",
+                    mode="w" if i == 0 else "a",
+                    layer_options=options[name],
                 )
         elif fmt == "geojson":
             parts = []
             for name, g in wgs.items():
                 g = g.copy()
-                g["layer"] = name
+                g["layer"] = _shown(name)
                 parts.append(g)
             gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=4326).to_file(
                 tmp, driver="GeoJSON", layer=out_name
@@ -177,7 +235,7 @@ def write_layers(
             parts = []
             for name, g in wgs.items():
                 g = g.copy()
-                g["layer"] = name
+                g["layer"] = _shown(name)
                 if "name" not in g:
                     g["name"] = g.get("id", g.index).astype(str)
                 parts.append(g)
@@ -192,7 +250,8 @@ def write_layers(
 
 
 def _sheet_name(name: str, used: set[str]) -> str:
-    base = re.sub(r"[\[\]:*?/\\]", "_", str(name))[:31] or "Sheet"
+    # Excel: no []:*?/\ or controls, no ' at either end, at most 31 characters
+    base = re.sub(r"[\[\]:*?/\\\x00-\x1f]", "_", str(name))[:31].strip("'") or "Sheet"
     n, i = base, 1
     while n.lower() in used:
         suffix = f"_{i}"

@@ -23,6 +23,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrow, Patch, Rectangle
 from pyproj import CRS
 
+import settings
 from export.fonts import cjk_font, setup_fonts
 from layers.crs import choose_metric_crs
 from layers.errors import InnoMapError
@@ -264,7 +265,26 @@ def _labels(ax, fig, items, font, max_labels=80):
             break
 
 
-def render_print_map(
+def render_print_map(*args, **kwargs) -> bytes:
+    """Render a print map: see :func:`_render_print_map` for the parameters.
+
+    All text is plain text: ``$`` and ``$…$`` in a title, label, legend entry or note
+    are drawn as typed (matplotlib's mathtext and TeX are off for every text artist of the
+    map), and control characters in the titles are shown as spaces.
+    """
+    for key in ("title", "subtitle", "legend_title"):
+        if isinstance(kwargs.get(key), str):
+            kwargs[key] = _plain(kwargs[key])
+    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+        return _render_print_map(*args, **kwargs)
+
+
+def _plain(text: str) -> str:
+    """``text`` without control characters (spaces instead; line breaks kept)."""
+    return "".join(c if c >= " " or c == "\n" else " " for c in text)
+
+
+def _render_print_map(
     layers: list[PrintLayer],
     *,
     title: str,
@@ -347,7 +367,7 @@ def render_print_map(
     f_label = cjk_font(6.5 * scale)
     f_legend = cjk_font(8 * scale)
     # footer: 3 fixed lines, the notes, and up to 2 automatic notes
-    n_footer = 3 + len(notes or []) + 2
+    n_footer = 3 + len(notes or []) + 3
     line_frac = 7 * scale * 1.55 / (h_in * 72)
     bottom = 0.025 + n_footer * line_frac
     top = 0.89 if subtitle else 0.915
@@ -381,9 +401,15 @@ def render_print_map(
             img, ext_t = fetch_tiles(url, (x0, y0, x1, y1), width_px=px, subdomains=subdomains)
             ax.imshow(img, extent=ext_t, origin="upper", zorder=0, interpolation="bilinear")
             attribution += _html.unescape(attr) + " "
-    from render.webmap import OSM_CREDIT, osm_derived  # credit OSM-derived rows (ODbL)
+    from render.webmap import (  # credit OSM-derived rows (ODbL)
+        OSM_CREDIT,
+        approximate_label,
+        approximate_positions,
+        osm_derived,
+    )
 
     any_osm = False
+    n_imprecise = 0  # points coarser than street level: a hollow ring, one legend entry
     for lyr in drawn:
         g = lyr.gdf
         if gcj:
@@ -422,6 +448,21 @@ def render_print_map(
                     else np.zeros(len(sub), bool)
                 )
                 xs, ys = sub.geometry.x.to_numpy(), sub.geometry.y.to_numpy()
+                hollow = approximate_positions(sub)
+                if hollow.any():
+                    n_imprecise += int(hollow.sum())
+                    ax.scatter(
+                        xs[hollow],
+                        ys[hollow],
+                        s=st["size"] * scale * 1.6,
+                        facecolors="none",
+                        edgecolors=color,
+                        linewidths=0.9 * scale,
+                        alpha=st["alpha"],
+                        zorder=st["zorder"] + 0.05,
+                        gid="innomap-approx",
+                    )
+                    xs, ys, synth = xs[~hollow], ys[~hollow], synth[~hollow]
                 ax.scatter(
                     xs[~synth],
                     ys[~synth],
@@ -450,7 +491,7 @@ def render_print_map(
                         ls="",
                         color=color,
                         markersize=6 * scale,
-                        label=lab + (" *模拟" if synth.all() else ""),
+                        label=lab + (" *模拟" if len(synth) and synth.all() else ""),
                     )
                 )
             elif lyr.geometry == "polygon":
@@ -513,6 +554,20 @@ def render_print_map(
         _labels(ax, fig, label_items, f_label)
     _scale_bar(ax, (x0, x1, y0, y1), f_small, ground_per_unit=ground_per_unit)
     _north_arrow(ax, (x0, x1, y0, y1), f_small)
+    if n_imprecise:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                ls="",
+                markerfacecolor="none",
+                markeredgecolor="#444444",
+                markeredgewidth=0.9 * scale,
+                markersize=7 * scale,
+                label=f"{approximate_label('zh')} ({n_imprecise})",
+            )
+        )
     for note in legend_notes or []:  # analysis parameters, shown in the legend itself
         handles.append(Line2D([], [], linestyle="none", marker="", label=note))
     leg = ax.legend(
@@ -533,6 +588,11 @@ def render_print_map(
         auto_notes.append("注: 图中半透明点为模拟数据(synthetic), 非真实记录, 仅用于方法演示。")
     if any_approx:
         auto_notes.append("注: 片区/走廊边界为按公布道路四至示意绘制, 非法定边界。")
+    if n_imprecise:
+        auto_notes.append(
+            f"注: 空心圆为位置近似的点 ({n_imprecise} 个, 坐标精度粗于 "
+            f"{settings.STREET_LEVEL_PRECISION_M:g} 米), 不是准确位置。"
+        )
     epsg = map_crs.to_epsg()
     footer = [
         f"坐标系 CRS: {map_crs.name}"

@@ -16,6 +16,7 @@ Chinese text is set on every run with an East Asian font (``w:eastAsia``);
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 import tempfile
@@ -530,11 +531,14 @@ def report_figures(
     )
     out = [Figure(f"{name}图 (A4, {dpi} dpi)", png, True)]
     if report.analysis == "profile":
+        import matplotlib
+
         from export.profile_chart import profile_chart
 
-        chart = profile_chart(
-            report.summary, dpi=min(int(dpi), 300), width_in=CHART_WIDTH_MM / 25.4
-        )
+        with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+            chart = profile_chart(  # names with $ drawn as typed, not as mathtext
+                report.summary, dpi=min(int(dpi), 300), width_in=CHART_WIDTH_MM / 25.4
+            )
         out.append(Figure("沿轴线分段统计图", chart, False))
     return out
 
@@ -552,8 +556,21 @@ def _set_fonts(element, east_asia: str) -> None:
     fonts.set(qn("w:eastAsia"), east_asia)
 
 
+#: Characters XML 1.0 (hence a .docx) cannot hold: controls other than tab and line breaks,
+#: surrogates and the non-characters U+FFFE/U+FFFF.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _docx_text(text: object) -> str:
+    """``text`` as a Word document can hold it: each XML-invalid character shown as its
+    control picture (U+2400 + code) or U+FFFD, everything else (``$``, ``<``, ``&``) as typed."""
+    return _XML_ILLEGAL.sub(
+        lambda m: chr(0x2400 + ord(m.group())) if m.group() < " " else "\ufffd", str(text)
+    )
+
+
 def _run(paragraph, text: str, *, bold=False, size=None, color=None, heading=False):
-    r = paragraph.add_run(text)
+    r = paragraph.add_run(_docx_text(text))
     _set_fonts(r._element, HEADING_FONT if heading else BODY_FONT)
     r.bold = bold or None
     if size:
@@ -764,7 +781,8 @@ def build_docx(
     sec.left_margin = sec.right_margin = Mm(20)
     title = title or "创新资源空间分析报告"
     as_of = as_of or date.today().isoformat()
-    doc.core_properties.title = f"{project.name} {title}"
+    # the document property holds at most 255 characters (the title page: all of them)
+    doc.core_properties.title = _docx_text(f"{project.name} {title}")[:255]
     doc.core_properties.author = "InnoMap"
     _title_page(doc, project, sections, title, as_of)
     for i, s in enumerate(sections, 1):
