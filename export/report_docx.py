@@ -649,6 +649,37 @@ def _synthetic_warning(doc, summary: dict) -> None:
         )
 
 
+def _precision_warning(doc, summary: dict) -> None:
+    """The siting headline and the lead warnings (a role more than half left out), in red."""
+    p = summary.get("precision") or {}
+    lead = [summary.get("headline") or "", *(p.get("warnings") or [])]
+    for text in [t for t in lead if t]:
+        _para(doc, str(text).split(" / ")[0], bold=True, color=_RED)
+    if p.get("include_imprecise") and p.get("imprecise_used"):
+        _para(
+            doc,
+            f"注意: 本分析按要求使用了 {int(p['imprecise_used']):,} 个位置精度粗于分析尺度的点 "
+            "(include_imprecise), 结果可能偏离实际位置。",
+            bold=True,
+            color=_RED,
+        )
+
+
+def _precision_notes(summary: dict) -> list[str]:
+    """What the precision rule left out (or used although imprecise) and why (Chinese)."""
+    p = summary.get("precision") or {}
+    if not p:
+        return []
+    out = [str(n).split(" / ")[0] for n in p.get("notes") or []]
+    limit = p.get("max_precision_m")
+    if not p.get("excluded") and not p.get("imprecise_used") and limit is not None:
+        out.append(
+            f"坐标精度规则: 只使用精度不粗于 {float(limit):,.0f} 米 ({p.get('scale_basis', '')}) "
+            "的点; 本分析没有点因此被排除。"
+        )
+    return out
+
+
 def _title_page(doc, project: Project, sections: list[ReportSection], title: str, as_of: str):
     for _ in range(6):
         doc.add_paragraph()
@@ -684,7 +715,7 @@ def _title_page(doc, project: Project, sections: list[ReportSection], title: str
 
 def _section_notes(project: Project, sec: ReportSection) -> list[str]:
     s = sec.summary
-    notes = list(sec.notes)
+    notes = [*_precision_notes(s), *sec.notes]
     if s.get("synthetic_note"):
         notes.append(s["synthetic_note"].split(" / ")[0])
     if s.get("axis_approximate"):
@@ -705,6 +736,7 @@ def _chapter(doc, project: Project, sec: ReportSection, i: int) -> None:
     when = f"运行编号 {sec.run_id}, 保存于 {sec.created_at}" if sec.run_id else "本次分析 (未保存)"
     _para(doc, when, size=9)
     _synthetic_warning(doc, sec.summary)
+    _precision_warning(doc, sec.summary)
     _heading(doc, f"{i}.1 方法与参数", 2)
     for text in method_paragraphs(project, sec.analysis, sec.request, sec.summary):
         _para(doc, text)
