@@ -27,6 +27,8 @@ __all__ = [
     "guess_source_crs",
     "parse_coordinate_series",
     "row_flags",
+    "split_cell",
+    "split_pair",
     "to_wgs84",
 ]
 
@@ -82,13 +84,27 @@ def _norm(name: str) -> str:
 
 
 def detect_coordinate_columns(columns) -> tuple[str | None, str | None, str | None]:
-    """Return ``(lon_col, lat_col, pair_col)`` guessed from the column names."""
+    """Return ``(lon_col, lat_col, pair_col)`` guessed from the column names.
+
+    Names are compared exactly (NFKC, case, spaces), then tolerantly: bracketed
+    parts and units left out (``经度（高德）`` is a longitude column; the bracket
+    stays in the name, a CRS hint).
+    """
+    from layers.tabular import column_key
+
     norm = {_norm(c): c for c in columns}
-    lon = next((norm[n] for n in LON_NAMES if n in norm), None)
-    lat = next((norm[n] for n in LAT_NAMES if n in norm), None)
+    loose: dict[str, str] = {}
+    for c in columns:
+        loose.setdefault(column_key(c), c)
+
+    def find(names):
+        hit = next((norm[n] for n in names if n in norm), None)
+        return hit if hit is not None else next((loose[n] for n in names if n in loose), None)
+
+    lon, lat = find(LON_NAMES), find(LAT_NAMES)
     pair = None
     if lon is None or lat is None:
-        pair = next((norm[n] for n in PAIR_NAMES if n in norm), None)
+        pair = find(PAIR_NAMES)
     return lon, lat, pair
 
 
@@ -169,15 +185,36 @@ def parse_coordinate_series(values: pd.Series) -> np.ndarray:
     return out
 
 
+_PAIR_SEP = re.compile(r"\s*[,、;/|]\s*")
+
+
+def split_cell(text) -> tuple[str, str]:
+    """One cell holding both coordinates as ``(x, y)`` text.
+
+    ``117.20,31.74``, ``117.20，31.74`` (full-width), ``117.20、31.74``,
+    ``117.20;31.74`` and ``117.20 31.74`` split; brackets around the pair are
+    left out. A cell that does not split gives ``(cell, "")``.
+    """
+    s = unicodedata.normalize("NFKC", "" if text is None else str(text)).strip()
+    s = s.strip("()[]{}<>").strip()
+    if not s:
+        return "", ""
+    parts = _PAIR_SEP.split(s, maxsplit=1)
+    if len(parts) == 2:
+        return parts[0].strip(), parts[1].strip()
+    words = s.split()
+    if len(words) == 2:
+        return words[0], words[1]
+    return s, ""
+
+
 def split_pair(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Split a combined ``"lng,lat"`` column (AMap ``location`` style)."""
-    parts = (
-        pd.Series(values, dtype=object).astype(str).map(lambda v: unicodedata.normalize("NFKC", v))
-    )
-    parts = parts.str.replace(r"[;\s]+", ",", regex=True).str.split(",", n=1, expand=True)
-    if parts.shape[1] < 2:
-        parts[1] = None
-    return parts[0], parts[1]
+    """Split a column of coordinate-pair cells (AMap ``location`` style; see :func:`split_cell`)."""
+    s = pd.Series(values, dtype=object)
+    pairs = [split_cell(v) for v in s.where(s.notna(), "")]
+    xs = pd.Series([p[0] for p in pairs], index=s.index, dtype=object)
+    ys = pd.Series([p[1] for p in pairs], index=s.index, dtype=object)
+    return xs, ys
 
 
 def _gk_zone_from_prefix(x: np.ndarray) -> int | None:
@@ -312,9 +349,22 @@ def row_flags(
     *,
     degree_input: bool,
     far_km: float = 100.0,
+    cells=None,
 ) -> tuple[list[tuple[int, str, str, str]], list[tuple[int, str, str, str]]]:
-    """Per-row problems: ``(errors, warnings)`` as ``(index, field, value, message)``."""
+    """Per-row problems: ``(errors, warnings)`` as ``(index, field, value, message)``.
+
+    ``cells`` (optional) is the original text of every row's coordinates (the
+    pair cell, or the two cells joined by ", "): every error then quotes it,
+    never the parsed numbers ("nan, nan").
+    """
     errors: list[tuple[int, str, str, str]] = []
+
+    def shown(i: int, parsed: str) -> str:
+        if cells is None:
+            return parsed
+        text = cells[i]
+        return parsed if text is None else str(text)
+
     warnings: list[tuple[int, str, str, str]] = []
     rx, ry = np.asarray(raw_x, float), np.asarray(raw_y, float)
     missing = ~(np.isfinite(rx) & np.isfinite(ry))
@@ -323,7 +373,7 @@ def row_flags(
             (
                 int(i),
                 "lon/lat",
-                f"{raw_x[i]}, {raw_y[i]}",
+                shown(int(i), f"{raw_x[i]}, {raw_y[i]}"),
                 "坐标缺失或无法解析 / coordinate missing or unreadable: fill in decimal degrees or DMS",
             )
         )
@@ -334,7 +384,7 @@ def row_flags(
             (
                 int(i),
                 "lon/lat",
-                "0, 0",
+                shown(int(i), "0, 0"),
                 "坐标为 (0,0), 多为缺省值 / coordinate is (0,0), a placeholder: geocode the address",
             )
         )
@@ -346,7 +396,7 @@ def row_flags(
                 (
                     int(i),
                     "lon/lat",
-                    f"{rx[i]:g}, {ry[i]:g}",
+                    shown(int(i), f"{rx[i]:g}, {ry[i]:g}"),
                     "经纬度颠倒 / lon and lat look swapped: fix = swap",
                 )
             )
@@ -357,7 +407,7 @@ def row_flags(
                 (
                     int(i),
                     "lon/lat",
-                    f"{rx[i]:g}, {ry[i]:g}",
+                    shown(int(i), f"{rx[i]:g}, {ry[i]:g}"),
                     "经纬度列中是投影坐标(米) / projected numbers in degree columns: choose the EPSG code of the data",
                 )
             )
@@ -368,7 +418,7 @@ def row_flags(
             (
                 int(i),
                 "lon/lat",
-                f"{lon[i]:.6f}, {lat[i]:.6f}",
+                shown(int(i), f"{lon[i]:.6f}, {lat[i]:.6f}"),
                 "位于中国境外 / outside China: check the coordinate system",
             )
         )

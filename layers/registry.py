@@ -7,6 +7,7 @@ layer as a WGS84 :class:`geopandas.GeoDataFrame` with canonical columns.
 
 from __future__ import annotations
 
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from layers.schema import LEVELS, LayerSpec
 
 __all__ = [
     "DATA_DIR",
+    "OTHER",
     "POINT_LAYERS",
     "POLYGON_LAYERS",
     "REGISTRY",
@@ -29,11 +31,17 @@ __all__ = [
     "load_layer",
     "normalise_columns",
     "project_sources",
+    "raw_field",
+    "vocabulary",
 ]
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
 LEVELS_WITH_UNVERIFIED = (*LEVELS, "未核实")
+
+#: The value of a type, zone type or level outside the vocabulary (the original is kept
+#: in ``subtype_raw`` / ``zone_type_raw`` / ``level_raw``).
+OTHER = "其他"
 
 SCIENCE_VENUE_TYPES = (
     "大型场馆",
@@ -54,6 +62,12 @@ ZONE_TYPES = (
     "创业大街",
     "开发区",
     "高新区",
+    "科学城",
+    "自创区",
+    "新区",
+    "经开区",
+    "综保区",
+    "自贸区",
     "产业园",
     "自定义",
 )
@@ -69,9 +83,18 @@ REGISTRY: dict[str, LayerSpec] = {
             kind="平台",
             subtypes=(
                 "新型研发机构",
+                "国家实验室",
+                "省实验室",
                 "重点实验室",
                 "工程技术中心",
+                "工程研究中心",
+                "企业技术中心",
                 "技术创新中心",
+                "产业创新中心",
+                "制造业创新中心",
+                "临床医学研究中心",
+                "院士工作站",
+                "博士后工作站",
                 "产业技术研究院",
                 "技术转移机构",
                 "科技市场",
@@ -88,7 +111,7 @@ REGISTRY: dict[str, LayerSpec] = {
             name_en="Incubators & maker spaces",
             geometry="point",
             kind="孵化载体",
-            subtypes=("孵化器", "众创空间", "加速器", "大学科技园", "创业园"),
+            subtypes=("孵化器", "众创空间", "加速器", "大学科技园", "创业园", "星创天地"),
             levels=LEVELS_WITH_UNVERIFIED,
             extra_fields={"floor_area_m2": "float", "incubated_firms": "float"},
             weight_fields=("floor_area_m2", "incubated_firms"),
@@ -114,7 +137,14 @@ REGISTRY: dict[str, LayerSpec] = {
             name_en="Enterprises",
             geometry="point",
             kind="企业",
-            subtypes=("高新技术企业", "科技型中小企业", "专精特新企业"),
+            subtypes=(
+                "高新技术企业",
+                "科技型中小企业",
+                "专精特新企业",
+                "瞪羚企业",
+                "独角兽企业",
+                "科技领军企业",
+            ),
             levels=LEVELS_WITH_UNVERIFIED,
             extra_fields={"employees": "float", "rd_spend_wan": "float"},
             weight_fields=("employees", "rd_spend_wan"),
@@ -218,26 +248,67 @@ def get_spec(key: str) -> LayerSpec:
         ) from None
 
 
+def vocabulary(spec: LayerSpec, field: str) -> tuple[str, ...]:
+    """The values ``field`` ("subtype" or "level") may take in ``spec``'s layer, 其他 included."""
+    values = spec.subtypes if field == "subtype" else spec.levels
+    return (*values, OTHER)
+
+
+def raw_field(key: str, field: str) -> str:
+    """The column keeping a value outside the vocabulary: ``subtype_raw`` (``zone_type_raw``
+    for zones) or ``level_raw``."""
+    if field == "subtype" and key == "zones":
+        return "zone_type_raw"
+    return f"{field}_raw"
+
+
 #: Words that name a kind in a file name or a column header besides its names and subtypes.
 _KIND_WORDS: dict[str, tuple[str, ...]] = {
     "enterprises": ("企业", "公司", "统一社会信用代码", "信用代码", "高企", "firm", "company"),
-    "incubators": ("孵化", "众创", "incubator", "maker"),
+    "incubators": ("孵化", "众创", "在孵企业", "星创天地", "incubator", "maker"),
     "universities": ("高校", "大学", "学院", "院所", "university", "college"),
-    "platforms": ("平台", "实验室", "研究院", "platform", "lab"),
+    "platforms": (
+        "平台",
+        "实验室",
+        "研究院",
+        "技术中心",
+        "研究中心",
+        "创新中心",
+        "工作站",
+        "platform",
+        "lab",
+    ),
     "science_venues": ("科普", "科技馆", "museum", "venue"),
     "communities": ("社区", "小区", "人口", "community", "population"),
 }
+#: Phrases that make a list an incubator list wherever they appear (title, values, file
+#: name); they hide the 企业 of 科技企业孵化器 from the enterprise kind.
+_INCUBATOR_PHRASES = ("科技企业孵化器", "企业孵化器", "孵化器", "众创空间", "孵化载体", "在孵企业")
 
 
-def guess_kind(file_name: str, columns: list[str] | tuple[str, ...] = ()) -> str | None:
-    """The point kind a file most likely holds, from its name and column headers.
+def guess_kind(
+    file_name: str,
+    columns: list[str] | tuple[str, ...] = (),
+    texts: list[str] | tuple[str, ...] = (),
+) -> str | None:
+    """The point kind a file most likely holds, from its name, column headers and texts.
 
     Each kind scores the words that name it (its key, Chinese names, subtypes and the
-    words of ``_KIND_WORDS``): twice when in the file name, once per matching column.
-    ``None`` when nothing matches or two kinds tie (the user chooses).
+    words of ``_KIND_WORDS``): twice when in the file name, once per matching column,
+    twice when in ``texts`` (title rows above the header, sample values). 科技企业孵化器,
+    众创空间, 孵化器 in the name or the texts score the incubators three times more and
+    are not read as 企业. ``None`` when nothing matches or two kinds tie (the user chooses).
     """
     stem = file_name.rsplit(".", 1)[0].lower()
     cols = [str(c).lower() for c in columns]
+    text = " ".join(str(t) for t in texts)[:20_000].lower()
+
+    def hide(s: str) -> str:
+        for p in _INCUBATOR_PHRASES:
+            s = s.replace(p, "◇")
+        return s
+
+    hidden = (hide(stem), [hide(c) for c in cols], hide(text))
     scores: dict[str, int] = {}
     for key, spec in REGISTRY.items():
         if spec.geometry != "point":
@@ -250,7 +321,14 @@ def guess_kind(file_name: str, columns: list[str] | tuple[str, ...] = ()) -> str
             *_KIND_WORDS.get(key, ()),
         }
         words = {w.lower() for w in words if len(w) >= 2}
-        score = 2 * any(w in stem for w in words) + sum(any(w in c for w in words) for c in cols)
+        s, c, t = (stem, cols, text) if key == "incubators" else hidden
+        score = (
+            2 * any(w in s for w in words)
+            + sum(any(w in x for w in words) for x in c)
+            + 2 * any(w in t for w in words)
+        )
+        if key == "incubators":
+            score += 6 * any(p in stem or p in text for p in _INCUBATOR_PHRASES)
         if score:
             scores[key] = score
     if not scores:
@@ -288,11 +366,27 @@ def normalise_columns(df: pd.DataFrame, spec: LayerSpec) -> pd.DataFrame:
     out["synthetic"] = _bools(out["synthetic"])
     for name, dtype in spec.extra_fields.items():
         if dtype in ("float", "int"):
-            out[name] = pd.to_numeric(out[name], errors="coerce")
+            out[name] = _numbers(out[name])
         elif dtype == "bool":
             out[name] = _bools(out[name])
     out["kind"] = out["kind"].where(out["kind"] != "", spec.kind)
     return out
+
+
+def _numbers(s: pd.Series) -> pd.Series:
+    """Numbers of a column; text in full-width digits or with thousands separators
+    (``１２０``, ``1,200``, ``1 200``) read too (the other text is NaN)."""
+    num = pd.to_numeric(s, errors="coerce")
+    if s.dtype.kind in "biuf":
+        return num
+    text = s.astype(object).where(s.notna(), "").astype(str)
+    redo = num.isna() & text.str.strip().ne("")
+    if redo.any():
+        fixed = text[redo].map(lambda v: unicodedata.normalize("NFKC", v))
+        fixed = fixed.str.replace(r"[,\s]", "", regex=True)
+        num = num.astype(float)
+        num[redo] = pd.to_numeric(fixed, errors="coerce")
+    return num
 
 
 def _bools(s: pd.Series) -> pd.Series:

@@ -56,12 +56,17 @@ __all__ = [
     "RowProblem",
     "Table",
     "check_xlsx_zip",
+    "column_key",
     "columns_text",
     "dedupe_columns",
+    "detect_header",
+    "is_footnote",
     "nul_problems",
     "read_csv_table",
     "read_xlsx_table",
     "scan_text",
+    "split_footnotes",
+    "table_head",
     "writable_names",
     "xlsx_sheets",
 ]
@@ -319,6 +324,28 @@ _FOOTNOTE = re.compile(
     r"(?:\s*[:：、,，.．;；(（\[【\d一二三四五六七八九十]|\s|$))"
 )
 _TOTAL = re.compile(r"^(?:合计|总计|小计)(?:\s|[:：]|$)")
+
+
+_BRACKETS = re.compile(r"[(\[{<（【〔《「][^)\]}>）】〕》」]*[)\]}>）】〕》」]")
+_UNIT_TAIL = re.compile(
+    r"(?:[/／]|单位[:：]?)\s*(?:万元|元|人|个|家|平方米|㎡|m2|m²|公顷|亩|km2|km²|平方公里|%|°|度)$"
+)
+
+
+def column_key(name) -> str:
+    """A column name compared tolerantly: NFKC (full-width forms), case, spaces, bracketed
+    parts such as units or sources (``从业人员（人）``, ``经度（高德）``, ``面积[㎡]``) and a
+    unit after a slash (``研发投入/万元``) left out; the whole name when nothing else is left."""
+    s = unicodedata.normalize("NFKC", str(name)).strip().casefold()
+    s = re.sub(r"\s+", "", s).replace("\ufeff", "")
+    bare = _UNIT_TAIL.sub("", _BRACKETS.sub("", s)).strip("°:：*※_-")
+    return bare or s
+
+
+def bracketed(name) -> str:
+    """The bracketed parts of a column name (``高德`` of ``经度（高德）``), for CRS hints."""
+    s = unicodedata.normalize("NFKC", str(name))
+    return " ".join(m.group(0) for m in _BRACKETS.finditer(s))
 
 
 def _cell(value) -> str:
@@ -1160,7 +1187,12 @@ def read_xlsx_table(
             return _read_sheet(wb, sheet, name, header_row, on_rows), sheet, sheets, hidden
         visible = [s for s in sheets if s not in hidden] or sheets
         if len(visible) == 1:
-            return _read_sheet(wb, visible[0], name, header_row, on_rows), visible[0], sheets, hidden
+            return (
+                _read_sheet(wb, visible[0], name, header_row, on_rows),
+                visible[0],
+                sheets,
+                hidden,
+            )
         return (*_read_sheets(wb, visible, name, header_row, on_rows), sheets, hidden)
     finally:
         wb.close()
@@ -1191,7 +1223,8 @@ def _read_sheets(wb, visible: list[str], name: str, header_row, on_rows) -> tupl
     keys = {s: tuple(_key(c) for c in t.frame.columns) for s, t in tables.items()}
     if len(set(keys.values())) > 1:
         listed = "; ".join(
-            f"{_shown(s)} ({columns_text(t.frame.columns, max_chars=80)})" for s, t in tables.items()
+            f"{_shown(s)} ({columns_text(t.frame.columns, max_chars=80)})"
+            for s, t in tables.items()
         )
         raise ImportFileError(
             f"{name}: 工作簿有 {len(tables)} 个表头不同的工作表, 请选择一个: {listed} / the workbook "
@@ -1367,5 +1400,80 @@ def _read_sheet(wb, sheet: str, name: str, header_row: int | None, on_rows) -> T
             f"right of the header (from column {letter}, row {widened[1]}) imported as "
             f"column_{letter}…: give them a header"
         )
-    table = Table(frame, np.asarray(lines, dtype=np.int64), problems, notes, None, header_at, titles)
+    table = Table(
+        frame, np.asarray(lines, dtype=np.int64), problems, notes, None, header_at, titles
+    )
     return _finish(table, name, where, lambda j: f"列/column {get_column_letter(j + 1)}")
+
+
+# ---------------------------------------------------------------- preview of a table's top
+def table_head(
+    path: Path,
+    *,
+    name: str,
+    fmt: str,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    header_row: int | None = None,
+) -> dict:
+    """The first rows of a table as the planner sees them, and where the header is.
+
+    Returns
+    -------
+    dict
+        ``rows``: ``[(row, [cells])]`` of the first :data:`HEAD_ROWS` non-blank rows
+        (CSV line or sheet row); ``header_row``: the header's row (given, or found by
+        :func:`detect_header`; its lower row for a two-row header); ``detected``: the
+        row found; ``columns``: the header's names; ``titles``: texts above it;
+        ``sheet``: the sheet read (a workbook of several sheets: ``sheet`` or the
+        first visible one).
+    """
+    rows: list[tuple[int, list[str]]] = []
+    if fmt == "csv":
+        _, codec, skip = scan_text(path, name=name, encoding=encoding)
+        delimiter = _csv_delimiter(path, codec, skip)
+        with open(path, "rb") as raw:
+            raw.seek(skip)
+            text = io.TextIOWrapper(raw, encoding=codec, errors="replace", newline="")
+            reader = csv.reader(text, delimiter=delimiter)
+            prev = 0
+            try:
+                for rec in reader:
+                    start, prev = prev + 1, reader.line_num
+                    if not _blank(rec):
+                        rows.append((start, [str(c).replace("\ufeff", "") for c in rec]))
+                    if len(rows) >= HEAD_ROWS:
+                        break
+            except csv.Error:
+                pass  # the import reports it
+    else:
+        wb = _open_workbook(path, name)
+        try:
+            sheets, hidden = _sheet_list(wb)
+            visible = [s for s in sheets if s not in hidden] or sheets
+            sheet = sheet if sheet in sheets else (visible[0] if visible else None)
+            if sheet is not None:
+                for idx, values in _sheet_rows(wb, wb[sheet]):
+                    rows.append((idx, [_text(v) for v in _plain(values)]))
+                    if len(rows) >= HEAD_ROWS:
+                        break
+        finally:
+            wb.close()
+    width = max((len(r) for _, r in rows), default=0)
+    rows = [(n, r + [""] * (width - len(r))) for n, r in rows]
+    if not rows:
+        return {"rows": [], "header_row": None, "detected": None, "columns": [], "titles": []}
+    i, depth = detect_header([r for _, r in rows])
+    detected = rows[i + depth - 1][0]
+    chosen = [k for k, (n, _) in enumerate(rows) if n == header_row]
+    if header_row is not None and chosen:
+        i, depth = chosen[0], 1
+    names = header_names([r for _, r in rows[i : i + depth]], depth)
+    return {
+        "rows": rows,
+        "header_row": rows[i + depth - 1][0],
+        "detected": detected,
+        "columns": [_cell(c) or f"column_{j + 1}" for j, c in enumerate(names)],
+        "titles": [_row_text(r) for _, r in rows[:i]],
+        "sheet": sheet if fmt != "csv" else None,
+    }

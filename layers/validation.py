@@ -14,6 +14,7 @@ import pandas as pd
 import shapely
 
 from layers.errors import InnoMapError
+from layers.registry import OTHER, raw_field, vocabulary
 from layers.safe import escape_html, truncate
 from layers.schema import LayerSpec
 
@@ -22,6 +23,7 @@ __all__ = [
     "LayerValidationError",
     "ValidationIssue",
     "format_issues",
+    "open_categories",
     "validate_layer",
 ]
 
@@ -141,15 +143,22 @@ def validate_layer(
         gdf["coord_precision_m"].reset_index(drop=True),
         "坐标精度应为正数(米) / precision must be a positive number of metres",
     )
-    for col, allowed in (("subtype", spec.subtypes), ("level", spec.levels)):
-        if col in gdf.columns:
-            v = gdf[col].astype(str)
-            add_mask(
-                v.ne("") & ~v.isin(allowed),
-                col,
-                v.reset_index(drop=True),
-                f"取值不在词表中 / not one of: {', '.join(allowed)}",
-            )
+    for col in ("subtype", "level"):
+        if col in gdf.columns:  # open categories: a value outside the vocabulary never rejects
+            allowed = vocabulary(spec, col)
+            v = gdf[col].astype(str).reset_index(drop=True)
+            outside = v.ne("") & ~v.isin(allowed)
+            if outside.any():
+                for value, rows in v[outside].groupby(v[outside], sort=False).groups.items():
+                    add(
+                        int(rows[0]),
+                        col,
+                        value,
+                        f"取值不在词表中, 共 {len(rows)} 行, 按 {OTHER} 统计 / not in the "
+                        f"vocabulary ({len(rows)} rows): counted as {OTHER}; map it to one of "
+                        f"{', '.join(allowed)}",
+                        "warning",
+                    )
     if "kind" in gdf.columns:
         v = gdf["kind"].astype(str)
         add_mask(
@@ -201,3 +210,53 @@ def format_issues(issues: list[ValidationIssue], *, limit: int = 20) -> str:
     if len(issues) > limit:
         lines.append(f"… 另有 {len(issues) - limit} 条 / {len(issues) - limit} more")
     return "\n".join(lines)
+
+
+def open_categories(
+    gdf: pd.DataFrame, spec: LayerSpec, *, raw: dict[str, pd.Series] | None = None
+) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
+    """Keep values outside the vocabulary as 其他, the original in a ``*_raw`` column.
+
+    A subtype (zone type) or level that is not in ``spec``'s vocabulary becomes
+    :data:`~layers.registry.OTHER`; its original text goes to ``subtype_raw``
+    (``zone_type_raw`` for zones) or ``level_raw`` (empty for the other rows). No
+    row is rejected for its category.
+
+    Parameters
+    ----------
+    gdf : pandas.DataFrame
+        Records with ``subtype``/``level`` columns (either may be missing).
+    spec : LayerSpec
+        Their layer.
+    raw : dict, optional
+        The original text per field when ``gdf`` holds values already mapped
+        (spellings of the vocabulary); defaults to the values themselves.
+
+    Returns
+    -------
+    tuple
+        ``(frame, other)``: a new frame and ``{field: {original: rows}}`` of the
+        values kept as 其他.
+    """
+    out = gdf.copy()
+    other: dict[str, dict[str, int]] = {}
+    for col in ("subtype", "level"):
+        if col not in out.columns:
+            continue
+        v = out[col].astype(object).where(out[col].notna(), "").astype(str).str.strip()
+        outside = (v != "") & ~v.isin(vocabulary(spec, col))
+        name = raw_field(spec.key, col)
+        if not outside.any():
+            if name not in out.columns:
+                out[name] = ""
+            continue
+        orig = raw.get(col, v) if raw else v
+        orig = pd.Series(orig, index=out.index).astype(object).fillna("").astype(str).str.strip()
+        kept = orig.where(outside, "")
+        if name in out.columns:  # a re-import of InnoMap's own file: keep what it had
+            prev = out[name].astype(object).fillna("").astype(str)
+            kept = kept.where(outside, prev)
+        out[name] = kept
+        out[col] = v.where(~outside, OTHER)
+        other[col] = {str(k): int(n) for k, n in orig[outside].value_counts(sort=False).items()}
+    return out, other

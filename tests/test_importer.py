@@ -189,12 +189,16 @@ def test_golden_error_list(tmp_path):
         (5, "经度/纬度", "经纬度列中是投影坐标(米)"),
         (6, "经度/纬度", "位于中国境外"),
         (7, "id", "编号重复"),
-        (8, "subtype", "取值不在词表中"),
         (9, "name", "名称为空"),
         (10, "经度/纬度", "坐标缺失或无法解析"),
     ]
-    assert rep.rows_valid == 1 and rep.valid["level"].iloc[0] == "国家级"
-    assert list(rep.rejected["row"]) == [3, 4, 5, 6, 7, 8, 9, 10]
+    # categories are open: 火箭 is kept as 其他 (the original beside it), warned and counted
+    assert rep.rows_valid == 2 and rep.valid["level"].iloc[0] == "国家级"
+    kept = rep.valid.iloc[1]
+    assert (kept["subtype"], kept["subtype_raw"]) == ("其他", "火箭")
+    assert rep.other_values == {"subtype": {"火箭": 1}}
+    assert any(w.field == "subtype" and "火箭" in w.value for w in rep.warnings)
+    assert list(rep.rejected["row"]) == [3, 4, 5, 6, 7, 9, 10]
     assert rep.rejected["reason"].str.len().min() > 0
     assert all(e.file == "bad.csv" for e in rep.errors)
     fixed = import_file(p, ImportOptions(kind="incubators", crs="WGS84", fix_swapped=True))

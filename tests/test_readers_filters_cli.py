@@ -22,12 +22,14 @@ def test_reader_keeps_valid_rows_and_lists_rejected(tmp_path):
     )
     res = read_points_csv(p, layer_key="incubators")
     assert res.rows_total == 5
-    assert res.valid["id"].tolist() == ["00123"]  # ids stay text
-    assert res.rejected["row"].tolist() == [3, 4, 5, 6]
+    assert res.valid["id"].tolist() == ["00123", "4"]  # ids stay text
+    assert res.rejected["row"].tolist() == [3, 4, 6]
     reasons = dict(zip(res.rejected["row"], res.rejected["reason"], strict=True))
     assert "name" in reasons[3]
     assert "swap" in reasons[4]
-    assert "subtype" in reasons[5]
+    # categories are open: a subtype outside the vocabulary is a warning, never a rejection
+    warned = [i for i in res.issues if i.field == "subtype"]
+    assert [(i.row, i.value, i.severity) for i in warned] == [(5, "火箭", "warning")]
     assert "duplicate" in reasons[6]
     assert all(i.file == "inc.csv" for i in res.issues)
 
