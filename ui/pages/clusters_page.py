@@ -28,6 +28,7 @@ from ui.common import (
 )
 from ui.i18n import lang
 from ui.mapview import input_map, show_map
+from ui.precision import include_imprecise_checkbox, precision_banner
 from ui.state import layer_choices, layer_label
 from ui.tables import bar_chart, show_table
 from workflows import clusters, hotspots, pointstats
@@ -51,7 +52,12 @@ def _inputs(project):
         format_func=lambda z: z or T("点的凸包", "hull of the points"),
         key="cl_zone",
     )
+    include_imprecise_checkbox(key="cl_imprecise")  # clusters, hot spots and statistics
     return tuple(keys), zone or None
+
+
+def _imprecise() -> bool:
+    return bool(st.session_state.get("cl_imprecise", False))
 
 
 def _run(project, req) -> None:
@@ -99,6 +105,7 @@ def _cluster_controls(project, keys, zone) -> None:
             min_samples=int(ms),
             min_cluster_size=int(mcs),
             zone=zone,
+            include_imprecise=_imprecise(),
         )
         if req is not None:
             _run(project, req)
@@ -146,6 +153,7 @@ def _hotspot_controls(project, keys, zone) -> None:
             cell_m=cell,
             permutations=int(perms),
             zone=zone,
+            include_imprecise=_imprecise(),
         )
         report = guarded(hotspots.run, project, req) if req else None
         if report is not None:
@@ -158,7 +166,7 @@ def _hotspot_controls(project, keys, zone) -> None:
 def _stats_controls(project, keys, zone):
     """Sidebar: Ripley's L and the co-location quotient (results in the statistics tab);
     returns the nearest-neighbour report (None when the points cannot be read)."""
-    req = pointstats.PointStatsRequest(layers=keys, zone=zone)
+    req = pointstats.PointStatsRequest(layers=keys, zone=zone, include_imprecise=_imprecise())
     report = guarded(pointstats.run, project, req, lang=lang())
     if report is None:
         return None
@@ -233,9 +241,11 @@ def _map(project, keys) -> None:
     cl, hs = st.session_state.get("cl_report"), st.session_state.get("hs_report")
     shown = st.session_state.get("cl_shown")
     if shown == "hotspots" and hs:
+        precision_banner(hs[0].summary)  # leads: points left out as imprecise
         synthetic_banner(hs[0].summary)
         show_map(_hotspot_map(project, *hs), page="cl", reset_on=(project.ref,))
     elif cl:
+        precision_banner(cl.summary)
         synthetic_banner(cl.summary)
         show_map(_cluster_map(project, cl), page="cl", reset_on=(project.ref,))
     else:

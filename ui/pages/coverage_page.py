@@ -23,6 +23,7 @@ from ui.common import (
 from ui.i18n import lang
 from ui.mapview import input_map, show_map
 from ui.network_panel import network_controls
+from ui.precision import include_imprecise_checkbox, precision_banner
 from ui.progress import ProgressBar, was_cancelled
 from ui.state import layer_choices, layer_label
 from ui.tables import bar_chart, line_chart, show_table
@@ -220,6 +221,7 @@ def _controls(project):
         with st.expander(T("方法与路网", "Method and road network")):
             reach, graph = _method(project, mode, speed)
         minutes = _parse_minutes(minutes_text)
+        imprecise = include_imprecise_checkbox(key="cov_imprecise")
         if minutes is None or reach is None:
             return None, None, (services, demand)
         go = st.button(
@@ -236,6 +238,7 @@ def _controls(project):
         reach=reach,
         zone=zone,
         preset=_preset(reach, minutes),
+        include_imprecise=imprecise,
     )
     return req, (graph if reach.method == "network" else None), (services, demand)
 
@@ -263,6 +266,7 @@ def _messages(res, label: str) -> None:
 def _show(project, report) -> None:
     """The result map first, then messages and the result tabs under it."""
     s, res = report.summary, report.result
+    precision_banner(s)  # leads: a role more than half left out as imprecise
     synthetic_banner(s)
     label = res.params.label(lang())
     m = build_map(

@@ -17,6 +17,7 @@ from ui.common import (
     synthetic_banner,
 )
 from ui.i18n import lang
+from ui.precision import include_imprecise_checkbox, precision_banner
 from ui.state import layer_choices, layer_label
 from ui.tables import show_table
 from workflows import profile
@@ -79,6 +80,7 @@ def _request(project):
         1.0,
         key="pf_minutes",
     )
+    imprecise = include_imprecise_checkbox(key="pf_imprecise")
     return guarded(
         profile.ProfileRequest,
         axis=axis,
@@ -87,6 +89,7 @@ def _request(project):
         band_m=band_m,
         service=tuple(service),
         minutes=minutes,
+        include_imprecise=imprecise,
     )
 
 
@@ -96,6 +99,7 @@ def _run(project, req) -> None:
 
 def _show(project, report) -> None:
     s = report.summary
+    precision_banner(s)  # leads: points left out as imprecise
     synthetic_banner(s)
     share = (
         "" if s["covered_share"] is None else f"; {T('覆盖率', 'covered')} {s['covered_share']:.1%}"

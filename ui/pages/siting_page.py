@@ -26,6 +26,7 @@ from ui.common import (
 )
 from ui.i18n import lang
 from ui.mapview import input_map, show_map
+from ui.precision import include_imprecise_checkbox, precision_banner
 from ui.progress import ProgressBar, was_cancelled
 from ui.state import layer_choices, layer_label
 from ui.tables import bar_chart, show_table
@@ -293,6 +294,7 @@ SELECTED_COLUMNS = [
 def _show(project, report) -> None:
     """The result map first, then the solution line and the result tabs under it."""
     s, res = report.summary, report.result
+    precision_banner(s)  # first: existing sites left out as imprecise (the headline)
     synthetic_banner(s)
     label = res.params.label(lang()) + f"; {res.minutes:g} min"
     table = pd.DataFrame(res.selected.drop(columns="geometry"))
@@ -392,6 +394,7 @@ def _controls(project):
             cands = _candidates(project)
         with st.expander(T("模型", "Model"), expanded=True):
             model = _model() | _aggregation(project, demand)
+        imprecise = include_imprecise_checkbox(key="site_imprecise")
         go = st.button(T("求解选址", "Solve"), type="primary", key="site_run", width="stretch")
     base = {
         "demand": demand,
@@ -402,7 +405,7 @@ def _controls(project):
     }
     if not go:
         return view, base, None
-    req = guarded(siting.SitingRequest, **base, **cands, **model)
+    req = guarded(siting.SitingRequest, **base, **cands, **model, include_imprecise=imprecise)
     return view, base, req
 
 
