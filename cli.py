@@ -521,6 +521,66 @@ def _import_options(args: argparse.Namespace):
         lat_col=args.lat_col,
         repair_geometry=args.repair,
         fix_swapped=args.fix_swapped,
+        **_table_options(args),
+    )
+
+
+def _table_options(args: argparse.Namespace) -> dict:
+    """``--header-row``, ``--name-col``, ``--col``, ``--map`` and ``--map-csv`` as
+    ImportOptions fields (header_row, columns, value_map)."""
+    from layers.importer import ImportFileError, parse_map_option, read_mapping_csv
+
+    columns: dict[str, str] = {}
+    for text in args.col or []:
+        field, sep, column = str(text).partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise ImportFileError(
+                f"--col {text!r}: 应为 字段=列名 / must be FIELD=COLUMN, e.g. --col employees=从业人员"
+            )
+        columns[field.strip()] = column.strip()
+    if args.name_col:
+        columns["name"] = args.name_col
+    value_map: dict[str, dict[str, str]] = {}
+    if args.map_csv:
+        for field, pairs in read_mapping_csv(args.map_csv).items():
+            value_map.setdefault(field, {}).update(pairs)
+    for text in args.map or []:
+        field, raw, value = parse_map_option(text)
+        value_map.setdefault(field, {})[raw] = value
+    if args.header_row is not None and args.header_row < 1:
+        raise ImportFileError("--header-row 应为正整数 / --header-row must be 1 or more")
+    return {"header_row": args.header_row, "columns": columns, "value_map": value_map}
+
+
+def _add_table_args(p: argparse.ArgumentParser) -> None:
+    """Options of tables (CSV/XLSX): header row, columns, value mapping."""
+    p.add_argument(
+        "--header-row",
+        dest="header_row",
+        type=int,
+        metavar="N",
+        help="line (CSV) or sheet row (XLSX) of the header (default: found past title rows)",
+    )
+    p.add_argument("--name-col", dest="name_col", metavar="COL", help="the column of names")
+    p.add_argument(
+        "--col",
+        action="append",
+        metavar="FIELD=COLUMN",
+        help="read a canonical field from a column (repeatable), e.g. --col employees=从业人员 "
+        "--col subtype=平台类别 --col lon=X --col lonlat=坐标",
+    )
+    p.add_argument(
+        "--map",
+        action="append",
+        metavar="FIELD:RAW=VALUE",
+        help="map a raw value to the vocabulary (repeatable), e.g. --map subtype:市级研发中心=创新平台 "
+        "(fields: subtype/zone_type, level); values outside the vocabulary are kept as 其他",
+    )
+    p.add_argument(
+        "--map-csv",
+        dest="map_csv",
+        metavar="FILE",
+        help="mapping CSV with the columns field,raw,value (or 字段,原值,映射为)",
     )
 
 
@@ -558,10 +618,20 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                 f"  {c['field'] or 'layer'} {c['name'] or rep.file}: {c['rows']} rows ({geoms}); "
                 f"{c.get('rows_fitting_kind', c['rows'])} fit {rep.layer_key}"
             )
+        if rep.header_row is not None:
+            mapped = ", ".join(f"{k}←{v}" for k, v in rep.column_map.items())
+            print(f"  header row {rep.header_row}; columns: {mapped}")
         print(
             f"  rows: {rep.rows_valid} valid / {rep.rows_total} total; {len(rep.errors)} errors, "
-            f"{len(rep.warnings)} warnings"
+            f"{len(rep.warnings)} warnings, {len(rep.notes)} notes"
         )
+        for n in rep.notes:
+            print(f"  note: {n}")
+        for fld, counts in rep.other_values.items():
+            print(
+                f"  kept as 其他 ({fld}): {sum(counts.values())} rows: "
+                + ", ".join(f"{k} ×{v}" for k, v in counts.items())
+            )
         for i in rep.errors[:50]:
             print(f"  ERROR row {i.row} [{i.field}] {i.value!s}: {i.message}")
         if len(rep.errors) > 50:
@@ -622,7 +692,7 @@ def _cmd_geocode(args: argparse.Namespace) -> int:
     from layers.geocode import project_keeps_cache, provider_key
     from layers.io_safe import OutputExistsError, atomic_write
     from layers.safe import safe_csv
-    from workflows.geocode import GeocodeRequest, read_table, run
+    from workflows.geocode import GeocodeRequest, run
 
     out = Path(args.out)
     if out.exists() and not args.force:
@@ -630,10 +700,15 @@ def _cmd_geocode(args: argparse.Namespace) -> int:
             f"{out} 已存在 / {out.name} already exists: choose another --out or pass --force "
             "(addresses answered before are cached and not asked again)"
         )
-    table = read_table(args.path, sheet=args.sheet, encoding=args.encoding)
+    from layers.importer import ImportOptions, read_table_for_geocoding
+
+    table = read_table_for_geocoding(
+        args.path, ImportOptions(sheet=args.sheet, encoding=args.encoding, **_table_options(args))
+    )
     project = _open_project(args) if args.project else None
     cache = args.cache
-    if args.provider != "offline" and not cache and not project_keeps_cache(project):
+    online = args.provider not in ("offline", "local")
+    if online and not cache and not project_keeps_cache(project):
         cache = str(out.with_name(out.stem + ".geocode_cache.sqlite"))  # what makes a rerun resume
     req = GeocodeRequest(
         address_col=args.address_col,
@@ -643,6 +718,9 @@ def _cmd_geocode(args: argparse.Namespace) -> int:
         endpoint=args.endpoint,
         rate_per_s=args.rate,
         cache=cache,
+        gazetteer=args.gazetteer,
+        gazetteer_crs=args.gazetteer_crs,
+        gazetteer_address_col=args.gazetteer_address_col,
     )
     last = [0.0]
 
@@ -664,6 +742,12 @@ def _cmd_geocode(args: argparse.Namespace) -> int:
         f"{Path(args.path).name}: {s['rows']} rows, {s['addresses']} addresses via {s['provider']} "
         f"({s['asked']} asked, {s['cache_hits']} from cache [{s['cache']}]): {counts}; wrote {out}"
     )
+    if "gazetteer" in s:
+        g = s["gazetteer"]
+        print(
+            f"  register {g['name']} ({g['rows']} addresses): {g['matched']} matched "
+            f"(score ≥ {g['min_score']:g}); the others placed offline"
+        )
     listed = s["listed"]
     for r in listed[:50]:
         print(f"  row {r['row']} [{r['status']}] {r['address']}: {r['note']}")
@@ -747,6 +831,7 @@ def _cmd_project_add(args: argparse.Namespace) -> int:
                 crs_in=rep.crs_in,
                 encoding=rep.encoding or "",
                 rejected=rep.rejected,
+                note="\n".join(rep.notes),
             ),
         )
         result["project"] = project.ref
@@ -1077,6 +1162,7 @@ def _add_import_args(p: argparse.ArgumentParser, *, kind_required: bool) -> None
         action="store_true",
         help="swap lon/lat where they look swapped",
     )
+    _add_table_args(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -1393,7 +1479,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address-col", dest="address_col", required=True, metavar="COL")
     p.add_argument("--city", metavar="CITY", help="city of the addresses (default: the project's)")
     p.add_argument(
-        "--provider", choices=["offline", "amap", "tianditu", "baidu"], default="offline"
+        "--provider",
+        choices=["offline", "local", "amap", "tianditu", "baidu"],
+        default="offline",
+        help="offline: a project zone named in the address (高新区…), else the county, else the "
+        "city, precision = the true bound; local: an address register (--gazetteer), offline "
+        "for what it does not match; amap/tianditu/baidu: online (answers outside the city "
+        "are failed)",
+    )
+    p.add_argument(
+        "--gazetteer",
+        metavar="FILE2",
+        help="--provider local: the address register (标准地址/门牌 CSV/XLSX/GIS file with "
+        "coordinates), or the name of a register kept in --project",
+    )
+    p.add_argument(
+        "--gazetteer-crs",
+        dest="gazetteer_crs",
+        metavar="C",
+        help="coordinate system of the register (WGS84, GCJ-02, BD-09, CGCS2000, GK3:39, "
+        "EPSG:n; default: from its file and column names)",
+    )
+    p.add_argument(
+        "--gazetteer-address-col",
+        dest="gazetteer_address_col",
+        metavar="COL",
+        help="the register's address column (default 标准地址/地址)",
     )
     p.add_argument("--key", metavar="K", help="provider key (default: from the environment)")
     p.add_argument(
@@ -1416,6 +1527,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--sheet", metavar="S", help="XLSX sheet")
     p.add_argument("--encoding", metavar="E", help="text encoding (default: detected)")
+    _add_table_args(p)
     p.add_argument("--out", required=True, metavar="OUT.csv")
     p.add_argument("--force", action="store_true", help="overwrite an existing OUT")
     p.set_defaults(func=_cmd_geocode)

@@ -997,6 +997,29 @@ _ZONE_SHORT = (
     ("国家", ""),
 )
 _ZONE_RE = re.compile("|".join(map(re.escape, ZONE_WORDS)))
+#: Generic zone words: what is left of a name without them is its stem (新站高新区 → 新站).
+_ZONE_GENERIC = (
+    "工业园区",
+    "产业园区",
+    "高新区",
+    "经开区",
+    "开发区",
+    "保税区",
+    "科创区",
+    "示范区",
+    "自贸区",
+    "科学城",
+    "科技城",
+    "新区",
+)
+
+
+def _zone_stem(canon: str) -> str:
+    """``canon`` without its generic ending (新站高新区, 新站区 → 新站; 滨湖新区 → 滨湖)."""
+    for w in _ZONE_GENERIC:
+        if canon.endswith(w):
+            return canon[: -len(w)]
+    return canon[:-1] if canon.endswith("区") and len(canon) >= 3 else canon
 
 
 def _zone_canon(text: str, prefixes: tuple[str, ...]) -> str:
@@ -1093,6 +1116,7 @@ class OfflineGeocoder:
             if geom.geom_type not in ("Polygon", "MultiPolygon"):
                 continue
             self._zones.append(_Zone(str(zname), geom, _zone_canon(zname, self._prefixes)))
+        self._parts: dict[tuple[str, str], tuple[float, float, float] | None] = {}
         self.asked = 0
 
     # -- zones
@@ -1105,8 +1129,10 @@ class OfflineGeocoder:
         tie = False
         for mention in _zone_mentions(address):
             m = _zone_canon(mention, self._prefixes)
+            stem = _zone_stem(m)
             for z in self._zones:
-                score = 100.0 if m == z.canon else fuzz.ratio(m, z.canon)
+                same = m == z.canon or (stem and stem == _zone_stem(z.canon))
+                score = 100.0 if same else fuzz.ratio(m, z.canon)
                 if score > best[0]:
                     best, tie = (score, z), False
                 elif score == best[0] and z is not best[1]:
@@ -1131,12 +1157,30 @@ class OfflineGeocoder:
                     break
         return z.district
 
-    def _in_zone(self, z: _Zone) -> GeocodeResult:
+    def _in_zone(self, z: _Zone, county: tuple[str, str] | None = None) -> GeocodeResult:
+        """Inside zone ``z`` — and inside ``county`` (name, adcode) too when the address
+        names one that the zone overlaps."""
         from layers.cities import place_in
 
-        if z.placed is None:
-            z.placed = place_in(z.geom)
-        lon, lat, bound = z.placed
+        part = None
+        if county is not None:
+            key = (z.name, county[1])
+            if key not in self._parts:
+                try:
+                    cut = z.geom.intersection(_county_geom(county[1]))
+                except (KeyError, InnoMapError):
+                    cut = None
+                ok = cut is not None and not cut.is_empty and cut.area >= z.geom.area * 0.01
+                self._parts[key] = place_in(cut) if ok else None
+            part = self._parts[key]
+        if part is not None:
+            (lon, lat, bound), district = part, county[0]
+            where = f"{z.name} 的 {county[0]} 部分 / the part of the zone in the county"
+        else:
+            if z.placed is None:
+                z.placed = place_in(z.geom)
+            (lon, lat, bound), district = z.placed, self._zone_district(z)
+            where = f"{z.name} / the project's zone"
         return GeocodeResult(
             status=_status_for(bound),
             lon=lon,
@@ -1144,8 +1188,8 @@ class OfflineGeocoder:
             level="开发区",
             precision_m=bound,
             source="geocode:zone",
-            note=f"离线: 置于项目片区 {z.name} 内 / offline: placed inside the project's zone",
-            district=self._zone_district(z),
+            note=f"离线: 置于项目片区 {where}",
+            district=district,
             zone=z.name,
         )
 
@@ -1210,23 +1254,22 @@ class OfflineGeocoder:
             return []
         addresses = [normalise_address(a) for a in addresses]
         zones = [self._match_zone(a) for a in addresses]
-        rest = [a for a, z in zip(addresses, zones, strict=True) if z is None]
-        parsed = iter([])
-        if rest:
-            df = _cpca().transform(rest, umap=self._umap)
-            cols = [df[c].tolist() for c in ("省", "市", "区", "adcode")]
-            parsed = zip(*cols, strict=True)
+        df = _cpca().transform(addresses, umap=self._umap)
+        cols = [df[c].tolist() for c in ("省", "市", "区", "adcode")]
         self.asked += len(addresses)
         memo: dict[tuple, GeocodeResult] = {}
         out = []
-        for z in zones:
-            if z is not None:
-                out.append(self._in_zone(z))
-                continue
-            k = tuple(v if isinstance(v, str) else "" for v in next(parsed))
+        for z, key in zip(zones, zip(*cols, strict=True), strict=True):
+            k = tuple(v if isinstance(v, str) else "" for v in key)
             if k not in memo:
                 memo[k] = self._resolve(*k)
-            out.append(memo[k])
+            r = memo[k]
+            if z is not None:
+                county = (r.district, r.adcode) if r.level == "区县" else None
+                if county is not None and county[1] not in {c for _, c in self._counties}:
+                    county = None  # a county of another city: the zone alone
+                r = self._in_zone(z, county)
+            out.append(r)
         return out
 
     def geocode(self, address: str) -> GeocodeResult:

@@ -10,7 +10,13 @@
 What a request gets depends on words in the address: ``歧义`` (several far-apart
 candidates / a low score), ``无此地`` (no match), ``道路`` / ``区县级`` (coarse
 levels), ``超时`` (the answer comes after :attr:`FakeGeocoder.delay_s`), ``北京``
-(a point in Beijing); anything else is a door-number match at :func:`truth`.
+(a point in Beijing), ``交换`` (longitude and latitude swapped), ``非数`` (NaN
+coordinates); anything else is a door-number match at :func:`truth`.
+
+Broken transports, by words too: ``慢滴`` (the body drips one byte every
+:attr:`FakeGeocoder.drip_s`), ``巨大`` (a 5 MB body without Content-Length),
+``巨头`` (a Content-Length of 300 MB), ``断开`` (fewer bytes than announced, then
+the connection closes), ``乱码`` (a body that is not JSON).
 A wrong key gets the provider's bad-key answer; after :attr:`quota` answers, the
 quota answer.
 """
@@ -39,6 +45,15 @@ def truth(address: str) -> tuple[float, float]:
     return 121.52 + h[0] / 255 * 0.06, 29.80 + h[1] / 255 * 0.05
 
 
+def _xy(address: str, lon: float, lat: float) -> tuple[float, float]:
+    """The coordinates a fake answers with: swapped for 交换, NaN for 非数."""
+    if "交换" in address:
+        return lat, lon
+    if "非数" in address:
+        return float("nan"), float("nan")
+    return lon, lat
+
+
 def _amap(address: str, key_ok: bool, quota_left: bool) -> tuple[int, dict]:
     if not key_ok:
         return 200, {"status": "0", "info": "INVALID_USER_KEY", "infocode": "10001"}
@@ -53,6 +68,8 @@ def _amap(address: str, key_ok: bool, quota_left: bool) -> tuple[int, dict]:
     geocodes = []
     for lon, lat in pts:
         glon, glat = wgs84_to_gcj02([lon], [lat])
+        glon, glat = (float(v) for v in _xy(address, float(glon[0]), float(glat[0])))
+        glon, glat = [glon], [glat]
         geocodes.append(
             {
                 "formatted_address": f"浙江省宁波市鄞州区{address}",
@@ -88,7 +105,7 @@ def _tianditu(address: str, key_ok: bool, quota_left: bool, tk: str) -> tuple[in
     if "无此地" in address:
         return 200, {"msg": "无结果", "searchVersion": "6.4.9V", "status": "101"}
     level = "道路" if "道路" in address else "区县" if "区县级" in address else "门址"
-    lon, lat = truth(address)
+    lon, lat = _xy(address, *truth(address))
     return 200, {
         "msg": "ok",
         "location": {
@@ -116,10 +133,11 @@ def _baidu(address: str, key_ok: bool, quota_left: bool) -> tuple[int, dict]:
     elif "区县级" in address:
         level, conf = "区县", 20
     blon, blat = wgs84_to_bd09(*([v] for v in truth(address)))
+    blng, blat2 = _xy(address, float(blon[0]), float(blat[0]))
     return 200, {
         "status": 0,
         "result": {
-            "location": {"lng": float(blon[0]), "lat": float(blat[0])},
+            "location": {"lng": blng, "lat": blat2},
             "precise": 0 if "歧义" in address else 1,
             "confidence": conf,
             "comprehension": 30 if "歧义" in address else 100,
@@ -136,6 +154,7 @@ class FakeGeocoder:
         self.key = key
         self.quota = quota
         self.delay_s = 2.0
+        self.drip_s = 0.05
         self.too_frequent = 0  # this many next requests get the provider's "too frequent" answer
         self.answered = 0
         self.asked: list[str] = []
@@ -198,13 +217,54 @@ class FakeGeocoder:
             code, body = _baidu(address, key_ok, quota_left)
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         try:
+            if self._broken(h, address, data):
+                return
             h.send_response(code)
             h.send_header("Content-Type", "application/json; charset=utf-8")
             h.send_header("Content-Length", str(len(data)))
             h.end_headers()
             h.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
+        except (BrokenPipeError, ConnectionResetError, OSError):  # the client timed out and left
             pass
+
+    def _broken(self, h: BaseHTTPRequestHandler, address: str, data: bytes) -> bool:
+        """Answer ``address`` with a broken transport when it asks for one."""
+        if not any(w in address for w in ("慢滴", "巨大", "巨头", "断开", "乱码")):
+            return False
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json; charset=utf-8")
+        if "慢滴" in address:
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            for i in range(len(data)):
+                h.wfile.write(data[i : i + 1])
+                h.wfile.flush()
+                time.sleep(self.drip_s)
+        elif "巨大" in address:
+            h.send_header("Connection", "close")
+            h.end_headers()
+            h.close_connection = True
+            block = b" " * 65536
+            for _ in range(80):  # 5 MB of white space before the JSON
+                h.wfile.write(block)
+            h.wfile.write(data)
+        elif "巨头" in address:
+            h.send_header("Content-Length", str(300 * 1024 * 1024))
+            h.end_headers()
+            h.wfile.write(data)
+            h.close_connection = True
+        elif "断开" in address:
+            h.send_header("Content-Length", str(len(data) + 1000))
+            h.end_headers()
+            h.wfile.write(data[:10])
+            h.wfile.flush()
+            h.close_connection = True
+        else:
+            junk = b"<html>\xff\xfe not json {"
+            h.send_header("Content-Length", str(len(junk)))
+            h.end_headers()
+            h.wfile.write(junk)
+        return True
 
     def count(self, address: str) -> int:
         return sum(1 for a in self.asked if address in a)
