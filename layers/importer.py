@@ -92,6 +92,7 @@ __all__ = [
     "map_vocabulary",
     "parse_map_option",
     "read_mapping_csv",
+    "read_table_for_geocoding",
     "table_head",
     "value_map_of",
 ]
@@ -826,6 +827,49 @@ def table_head(path: str | Path, options: ImportOptions | None = None) -> dict:
     return out
 
 
+def read_table_for_geocoding(path: str | Path, options: ImportOptions | None = None) -> pd.DataFrame:
+    """A CSV/XLSX address list as text columns for the geocoder (header past title rows or
+    ``options.header_row``; sheets as :func:`import_file` reads them).
+
+    ``options.columns`` (``--name-col``, ``--col``) rename those columns to their
+    canonical fields, so that the geocoded file imports without them;
+    ``options.value_map`` (``--map``) replaces raw values of the subtype/level
+    columns, the original kept in ``subtype_raw``/``level_raw``.
+
+    Raises
+    ------
+    ImportFileError
+        The file cannot be read, is not a table, or names a column it lacks.
+    """
+    opts = options or ImportOptions()
+    p = Path(path)
+    fmt = inspect_file(p)["format"]
+    if fmt not in ("csv", "xlsx"):
+        raise ImportFileError(
+            f"{p.name}: 地理编码需要表格文件 / geocoding needs a table: give a CSV or XLSX "
+            f"file (this is {fmt.upper()})"
+        )
+    df = _read_table(p, fmt, opts)[0].frame
+    rename = {}
+    for key, col in (opts.columns or {}).items():
+        if col not in df.columns:
+            raise _no_column(p.name, col, df.columns)
+        canon = _field_name(key)
+        if canon not in ("lon", "lat", "lonlat"):
+            rename[col] = canon
+    df = df.rename(columns=rename)
+    for key, pairs in (opts.value_map or {}).items():
+        canon = _field_name(key)
+        if canon in df.columns:
+            text = _clean(df[canon])
+            vm = {unicodedata.normalize("NFKC", k).strip(): v for k, v in pairs.items()}
+            mapped = text.map(vm)
+            if mapped.notna().any():
+                df[f"{canon}_raw"] = text.where(mapped.notna(), "")
+                df[canon] = df[canon].where(mapped.isna(), mapped)
+    return df
+
+
 def guess_columns(columns, overrides: dict[str, str] | None = None) -> dict[str, str]:
     """``{field: column}`` the import would read from a table with these column names
     (coordinates as ``lon``/``lat`` or ``lonlat``); an override naming no column is left out."""
@@ -924,6 +968,15 @@ def _merge(parts: list[tuple[str, gpd.GeoDataFrame]], group: str) -> gpd.GeoData
         frames.append(pd.DataFrame(g).rename(columns={g.geometry.name: "geometry"}))
     out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     return gpd.GeoDataFrame(out, geometry="geometry", crs=crs0)
+
+
+def _geojson_declares_other(p: Path) -> bool:
+    """A GeoJSON ``crs`` member naming a system other than WGS84 (CRS84, EPSG:4326)."""
+    if not geojson_states_crs(p):
+        return False
+    with open(p, "rb") as f:
+        head = f.read(65_536)
+    return not re.search(rb"CRS84|EPSG:+4326|EPSG::4326", head)
 
 
 def _read_geo(p: Path, fmt: str, opts: ImportOptions) -> _GeoRead:
@@ -1033,7 +1086,8 @@ def _read_geo(p: Path, fmt: str, opts: ImportOptions) -> _GeoRead:
     where = layer
     if where is None and len(parts) == 1:
         where = available[0] if fmt == "zip" else parts[0][0]
-    says_wgs84 = fmt == "geojson" and not geojson_states_crs(p)
+    # GeoJSON is WGS84 by its format (GDAL writes a "crs" member naming CRS84 for any such file)
+    says_wgs84 = fmt == "geojson" and not _geojson_declares_other(p)
     encoding = ", ".join(dict.fromkeys(encodings)) if encodings else None
     return _GeoRead(
         gdf,
