@@ -27,7 +27,7 @@ import shapely
 
 import settings
 from layers.errors import InnoMapError
-from layers.filters import assign_zones, zone_combinations
+from layers.filters import UNDECIDED, assign_zones, zone_combinations
 from layers.project import OUTLINE_KINDS, Project
 from layers.registry import REGISTRY
 
@@ -429,6 +429,10 @@ class PrecisionRule:
                 "unknown_precision": int((unknown & m).sum()),
             }
         n_coarse = int(coarse.sum())
+        undecided = {  # coarse points whose precision disc crosses a district/zone boundary
+            f"{col}_undecided": int(gdf[col].astype(str).eq(UNDECIDED).sum()) if col in gdf else 0
+            for col in ("district", "zone")
+        }
         self.roles[role] = {
             "rows": len(gdf),
             "scale_m": float(self.scale_m if scale_m is None else scale_m),
@@ -438,6 +442,7 @@ class PrecisionRule:
             "imprecise_used": n_coarse if self.include_imprecise else 0,
             "unknown_precision": int(unknown.sum()),
             "by_layer": by_layer,
+            **undecided,
         }
         if self.include_imprecise or not n_coarse:
             return gdf
@@ -545,6 +550,8 @@ class PrecisionRule:
             "excluded": self.excluded,
             "imprecise_used": self.imprecise_used,
             "unknown_precision": sum(r["unknown_precision"] for r in self.roles.values()),
+            "district_undecided": sum(r["district_undecided"] for r in self.roles.values()),
+            "zone_undecided": sum(r["zone_undecided"] for r in self.roles.values()),
             "roles": self.roles,
             "majority_excluded": self.majority_excluded(),
             "warnings": self.warnings(),
