@@ -1,0 +1,425 @@
+"""Planners' geographic files as they arrive (issue 23): a 合肥 kit.
+
+KML with folders (nested), Chinese ExtendedData and a track among the points; the
+same as KMZ; a zip of two shapefiles; a GeoPackage with two layers; the 片区
+boundaries as DXF in CGCS2000 3° GK zone 39 with and without the zone prefix;
+a GeoJSON named 高德GCJ02; a corridor axis profiled in a new project; a geocoded
+CSV and a marked GeoJSON/GeoPackage imported back. Positions are checked against
+the generated truth with pyproj (within 1 m); every row is kept or rejected with
+its reason.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import ezdxf
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pyproj import CRS, Transformer
+
+import cli
+from layers.crs import parse_crs, wgs84_to_gcj02
+from layers.importer import CRSQuestionError, ImportOptions, import_file, inspect_file
+from layers.provenance import gpkg_layer_options, make_marker, write_geojson
+
+VENUES = [  # (folder, name, lon, lat, 级别, 类别)
+    ("科技馆", "合肥科技馆", 117.2800, 31.8600, "省级", "大型场馆"),
+    ("科技馆", "安徽省科技馆", 117.2300, 31.8300, "省级", "大型场馆"),
+    ("科普基地", "合肥植物园", 117.2100, 31.8500, "市级", "专业场馆"),
+    ("科普基地/学校", "中科大科技馆", 117.2700, 31.8400, "区级", "学校科技馆"),
+]
+#: 片区 boundaries (lon/lat rectangles, CGCS2000) and their labels
+ZONES = {
+    "合肥高新区": (117.10, 31.80, 117.18, 31.86),
+    "合肥科学城": (117.20, 31.82, 117.26, 31.88),
+}
+AXIS = [(117.10, 31.83), (117.18, 31.84), (117.26, 31.85)]
+
+
+def _pm(name, lon, lat, lvl, typ):
+    return (
+        f"<Placemark><name><![CDATA[{name}]]></name><ExtendedData>"
+        f'<Data name="级别"><value>{lvl}</value></Data>'
+        f'<Data name="类别"><value>{typ}</value></Data>'
+        f'<Data name="备注"><value>备注:{name}</value></Data></ExtendedData>'
+        f"<Point><coordinates>{lon},{lat},0</coordinates></Point></Placemark>"
+    )
+
+
+def kml_text() -> str:
+    """A 奥维-style export: 4 folders (one nested, one with SchemaData) and a track folder."""
+    v = VENUES
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2">'
+        "<Document><name>合肥科普场馆</name>"
+        f"<Folder><name>科技馆</name>{_pm(*v[0][1:])}{_pm(*v[1][1:])}</Folder>"
+        f"<Folder><name>科普基地</name>{_pm(*v[2][1:])}"
+        f"<Folder><name>学校</name>{_pm(*v[3][1:])}</Folder></Folder>"
+        "<Folder><name>企业科技馆</name><Placemark><name>讯飞展厅</name><ExtendedData>"
+        '<SchemaData schemaUrl="#s"><SimpleData name="类别">企业科技馆</SimpleData>'
+        '<SimpleData name="级别">市级</SimpleData></SchemaData></ExtendedData>'
+        "<Point><coordinates>117.12,31.82</coordinates></Point></Placemark></Folder>"
+        "<Folder><name>踏勘轨迹</name><Placemark><name>踏勘1</name><LineString><coordinates>"
+        "117.20,31.80 117.25,31.82 117.28,31.85</coordinates></LineString></Placemark></Folder>"
+        "</Document></kml>"
+    )
+
+
+def _rect(b):
+    return shapely.box(*b)
+
+
+def _metres(geom_a, geom_b) -> float:
+    """Hausdorff distance (m) of two WGS84 geometries, in EPSG:4527."""
+    a, b = gpd.GeoSeries([geom_a, geom_b], crs=4326).to_crs(4527)
+    return float(a.hausdorff_distance(b))
+
+
+def _dxf(path, *, prefixed: bool, axis: bool = False) -> None:
+    """One closed LWPOLYLINE per 片区 on layer 规划边界 with a TEXT label inside; GK zone 39."""
+    t = Transformer.from_crs(4490, 4527 if prefixed else 4548, always_xy=True)
+    doc = ezdxf.new("R2010")
+    msp = doc.modelspace()
+    doc.layers.add("规划边界")
+    for name, b in ZONES.items():
+        xs, ys = t.transform(*np.asarray(_rect(b).exterior.coords).T)
+        msp.add_lwpolyline(
+            list(zip(xs[:-1], ys[:-1], strict=True)), close=True, dxfattribs={"layer": "规划边界"}
+        )
+        cx, cy = t.transform((b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
+        msp.add_text(name, height=50, dxfattribs={"layer": "注记", "insert": (cx, cy)})
+    if axis:
+        xs, ys = t.transform(*np.asarray(AXIS).T)
+        msp.add_lwpolyline(list(zip(xs, ys, strict=True)), dxfattribs={"layer": "走廊轴线"})
+    doc.saveas(path)
+
+
+def _run(argv, capsys) -> tuple[int, str, str]:
+    code = cli.main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+# ---------------------------------------------------------------- KML / KMZ
+def test_kml_folders_extended_data_and_a_track(tmp_path, capsys):
+    p = tmp_path / "奥维科普场馆.kml"
+    p.write_text(kml_text(), encoding="utf-8")
+    rep = import_file(p, ImportOptions(kind="science_venues"))
+    # every placemark: 5 points kept with their folder, the track rejected with its reason
+    assert rep.rows_total == 6 and rep.rows_valid == 5 and len(rep.rejected) == 1
+    v = rep.valid.set_index("name")
+    assert v.loc["中科大科技馆", "folder"] == "科普基地/学校"
+    assert v.loc["合肥科技馆", "备注"] == "备注:合肥科技馆"  # Chinese keys kept as columns
+    assert v.loc["合肥科技馆", "level"] == "省级" and v.loc["讯飞展厅", "level"] == "市级"
+    assert v.loc["讯飞展厅", "subtype"] == "企业科技馆"  # SchemaData
+    for _, name, lon, lat, *_ in VENUES:
+        g = v.loc[name, "geometry"]
+        assert (g.x, g.y) == pytest.approx((lon, lat), abs=1e-9)
+    rej = rep.rejected.iloc[0]
+    assert rej["folder"] == "踏勘轨迹" and "--kind corridor_axes" in rej["reason"]
+    held = {c["name"]: (c["rows"], c["rows_fitting_kind"]) for c in rep.contents}
+    assert held == {
+        "科技馆": (2, 2),
+        "科普基地": (1, 1),
+        "科普基地/学校": (1, 1),
+        "企业科技馆": (1, 1),
+        "踏勘轨迹": (1, 0),
+    }
+    # --layer picks one folder (with its sub-folders); the CLI lists what the file holds
+    one = import_file(p, ImportOptions(kind="science_venues", layer="科普基地"))
+    assert sorted(one.valid["name"]) == ["中科大科技馆", "合肥植物园"]
+    code, out, _ = _run(["validate", p, "--kind", "science_venues"], capsys)
+    assert code == 1 and "folder 踏勘轨迹: 1 rows (LineString 1); 0 fit" in out
+    code, out, _ = _run(["validate", p, "--kind", "science_venues", "--json"], capsys)
+    assert [c["name"] for c in json.loads(out)["contents"]][-1] == "踏勘轨迹"
+    # the track alone as a corridor axis; points only as a zone: refused, the fix named
+    axis = import_file(p, ImportOptions(kind="corridor_axes", layer="踏勘轨迹"))
+    assert axis.rows_valid == 1 and axis.valid.geom_type.iloc[0] == "LineString"
+    code, _, err = _run(["validate", p, "--kind", "zones", "--layer", "科技馆"], capsys)
+    assert code == 2 and "use a point kind" in err
+    # KMZ: the same document zipped
+    kmz = tmp_path / "奥维科普场馆.kmz"
+    with zipfile.ZipFile(kmz, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("doc.kml", kml_text())
+    rep2 = import_file(kmz, ImportOptions(kind="science_venues"))
+    assert rep2.rows_valid == 5 and set(rep2.valid["folder"]) == set(rep.valid["folder"])
+    assert next(c["name"] for c in inspect_file(kmz)["contents"]) == "科技馆"
+
+
+def test_kml_entities_are_refused(tmp_path):
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE kml [<!ENTITY a "aaaaaaaaaa">'
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><kml><Document><Placemark><name>&b;</name>'
+        "<Point><coordinates>117.2,31.8</coordinates></Point></Placemark></Document></kml>"
+    )
+    p = tmp_path / "x.kml"
+    p.write_text(bomb, encoding="utf-8")
+    with pytest.raises(Exception, match="KML 无法解析"):
+        import_file(p, ImportOptions(kind="science_venues"))
+
+
+# ---------------------------------------------------------------- shapefiles, GeoPackage
+def _points(names, lon0):
+    return gpd.GeoDataFrame(
+        {"名称": names, "级别": ["省级"] * len(names)},
+        geometry=[shapely.Point(lon0 + 0.01 * i, 31.85) for i in range(len(names))],
+        crs=4326,
+    )
+
+
+def test_zip_of_two_shapefiles_and_gpkg_of_two_layers(tmp_path, capsys):
+    shp = tmp_path / "shp"
+    shp.mkdir()
+    _points(["甲馆", "乙馆"], 117.20).to_file(shp / "科技馆.shp", encoding="UTF-8")
+    _points(["丙基地"], 117.10).to_file(shp / "科普基地.shp", encoding="UTF-8")
+    z = tmp_path / "场馆.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for f in shp.iterdir():
+            zf.write(f, f.name)
+    rep = import_file(z, ImportOptions(kind="science_venues"))
+    assert rep.rows_valid == 3 and dict(
+        zip(rep.valid["name"], rep.valid["source_layer"], strict=True)
+    ) == {
+        "甲馆": "科技馆",
+        "乙馆": "科技馆",
+        "丙基地": "科普基地",
+    }
+    one = import_file(z, ImportOptions(kind="science_venues", layer="科普基地"))
+    assert list(one.valid["name"]) == ["丙基地"]
+    g = tmp_path / "两层.gpkg"
+    _points(["甲馆", "乙馆"], 117.20).to_file(g, layer="科技馆")
+    gpd.GeoDataFrame({"名称": ["轨迹"]}, geometry=[shapely.LineString(AXIS)], crs=4326).to_file(
+        g, layer="轨迹", mode="a"
+    )
+    rep = import_file(g, ImportOptions(kind="science_venues"))
+    assert rep.rows_total == 3 and rep.rows_valid == 2
+    assert rep.rejected["source_layer"].tolist() == ["轨迹"]
+    assert inspect_file(g)["available"] == ["科技馆", "轨迹"]
+
+
+def test_innomap_gpkg_export_imports_layer_by_layer(tmp_path, capsys):
+    g = tmp_path / "导出.gpkg"
+    venues = _points(["甲馆"], 117.2).rename(columns={"名称": "name"})
+    zones = gpd.GeoDataFrame(
+        {"name": list(ZONES)}, geometry=[_rect(b) for b in ZONES.values()], crs=4326
+    )
+    venues.to_file(
+        g, layer="场馆", layer_options=gpkg_layer_options(make_marker(kind="science_venues"))
+    )
+    zones.to_file(
+        g, layer="片区", mode="a", layer_options=gpkg_layer_options(make_marker(kind="zones"))
+    )
+    assert inspect_file(g)["layer_kinds"] == {"场馆": "science_venues", "片区": "zones"}
+    rep = import_file(g, ImportOptions(kind="zones"))
+    assert rep.rows_valid == 2 and rep.crs_reason.startswith("文件声明")
+    proj = tmp_path / "hf.gpkg"
+    assert (
+        _run(
+            [
+                "project",
+                "new",
+                "--name",
+                "合肥",
+                "--city",
+                "合肥市",
+                "--counties",
+                "蜀山区",
+                "--out",
+                proj,
+            ],
+            capsys,
+        )[0]
+        == 0
+    )
+    code, out, _ = _run(["project", "add", "--project", proj, g, "--kind", "zones"], capsys)
+    assert code == 0 and "'场馆' (science_venues" in out and "'片区' (zones" in out
+
+
+# ---------------------------------------------------------------- DXF
+@pytest.mark.parametrize("prefixed", [True, False])
+def test_dxf_boundaries_in_gk_zone_39(tmp_path, capsys, prefixed):
+    p = tmp_path / f"规划边界{'' if prefixed else '_无带号'}.dxf"
+    _dxf(p, prefixed=prefixed, axis=True)
+    args = ["validate", p, "--kind", "zones"]
+    if not prefixed:  # no zone prefix: the CLI stops naming --crs GK3:NN
+        code, _, err = _run(args, capsys)
+        assert code == 2 and "--crs GK3:NN" in err
+        with pytest.raises(CRSQuestionError) as q:
+            import_file(p, ImportOptions(kind="zones"))
+        assert q.value.question == "projected" and "GK3:117E" in q.value.choices
+    for crs in [None] if prefixed else ["GK3:39", "GK3:117E"]:
+        rep = import_file(p, ImportOptions(kind="zones", crs=crs))
+        assert rep.crs_in == ("EPSG:4527" if prefixed else crs)
+        assert rep.rows_total == 3 and rep.rows_valid == 2  # the axis line is rejected …
+        assert "--kind corridor_axes" in rep.rejected["reason"].iloc[0]
+        v = rep.valid.set_index("name")
+        assert set(v["cad_layer"]) == {"规划边界"}
+        for name, b in ZONES.items():
+            assert _metres(v.loc[name, "geometry"], _rect(b)) < 1.0
+        axis = import_file(p, ImportOptions(kind="corridor_axes", crs=crs))  # … and is an axis
+        assert axis.rows_valid == 1
+        assert _metres(axis.valid.geometry.iloc[0], shapely.LineString(AXIS)) < 1.0
+
+
+# ---------------------------------------------------------------- GeoJSON named 高德
+def test_geojson_named_gaode_asks_then_reads_gcj(tmp_path, capsys):
+    lon, lat = np.array([117.25, 117.30]), np.array([31.84, 31.86])
+    glon, glat = wgs84_to_gcj02(lon, lat)
+    p = tmp_path / "科学城边界_高德GCJ02.geojson"
+    gpd.GeoDataFrame({"name": ["甲", "乙"]}, geometry=shapely.points(glon, glat), crs=4326).to_file(
+        p, driver="GeoJSON"
+    )
+    code, _, err = _run(["validate", p, "--kind", "science_venues"], capsys)
+    assert code == 2 and "--crs GCJ-02" in err
+    rep = import_file(p, ImportOptions(kind="science_venues", crs="GCJ-02"))
+    assert rep.crs_in == "GCJ-02"
+    got = np.column_stack([rep.valid.geometry.x, rep.valid.geometry.y])
+    d = (
+        gpd.GeoSeries(shapely.points(got), crs=4326)
+        .to_crs(4527)
+        .distance(gpd.GeoSeries(shapely.points(lon, lat), crs=4326).to_crs(4527))
+    )
+    assert d.max() < 1.0
+
+
+# ---------------------------------------------------------------- corridor axis → profile
+def test_corridor_axis_import_then_profile(tmp_path, capsys):
+    proj = tmp_path / "hf.gpkg"
+    assert (
+        _run(
+            [
+                "project",
+                "new",
+                "--name",
+                "合肥",
+                "--city",
+                "合肥市",
+                "--counties",
+                "蜀山区",
+                "--out",
+                proj,
+            ],
+            capsys,
+        )[0]
+        == 0
+    )
+    ax = tmp_path / "走廊轴线.geojson"
+    gpd.GeoDataFrame({"name": ["科创走廊"]}, geometry=[shapely.LineString(AXIS)], crs=4326).to_file(
+        ax
+    )
+    code, _, err = _run(["project", "add", "--project", proj, ax, "--kind", "zones"], capsys)
+    assert code == 2 and "--kind corridor_axes" in err  # a line is not a zone
+    assert (
+        _run(["project", "add", "--project", proj, ax, "--kind", "corridor_axes"], capsys)[0] == 0
+    )
+    pts = tmp_path / "场馆.csv"
+    pd.DataFrame(
+        {
+            "名称": ["甲", "乙", "丙"],
+            "经度": [117.11, 117.17, 117.25],
+            "纬度": [31.831, 31.84, 31.849],
+            "坐标精度": [5, 5, 5],
+        }
+    ).to_csv(pts, index=False)
+    assert (
+        _run(
+            [
+                "project",
+                "add",
+                "--project",
+                proj,
+                pts,
+                "--kind",
+                "science_venues",
+                "--crs",
+                "WGS84",
+            ],
+            capsys,
+        )[0]
+        == 0
+    )
+    out = tmp_path / "profile"
+    code, _, err = _run(
+        [
+            "profile",
+            "--project",
+            proj,
+            "--bin-m",
+            "2000",
+            "--layers",
+            "science_venues",
+            "--out",
+            out,
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    prof = pd.read_csv(out / "profile.csv")
+    assert prof["total"].sum() == 3
+
+
+# ---------------------------------------------------------------- InnoMap's own files
+def test_geocode_csv_and_marked_geojson_round_trip(tmp_path):
+    p = tmp_path / "名单_坐标.csv"
+    pd.DataFrame(
+        {
+            "名称": ["甲", "乙"],
+            "地址": ["合肥市蜀山区", "合肥市包河区"],
+            "lon": [117.2, 117.3],
+            "lat": [31.85, 31.8],
+            "coord_source": ["geocode:amap:门牌号", "geocode:county"],
+            "coord_precision_m": [10.0, 5000.0],
+            "geocode_status": ["ok", "coarse"],
+        }
+    ).to_csv(p, index=False)
+    rep = import_file(p, ImportOptions(kind="science_venues"))
+    assert not rep.crs_unstated and rep.crs_in == "WGS84" and rep.marker["source"] == "geocode"
+    assert list(rep.valid["coord_source"]) == ["geocode:amap:门牌号", "geocode:county"]
+    assert list(rep.valid["coord_precision_m"]) == [10.0, 5000.0]
+    # a GeoJSON InnoMap wrote with GCJ-02 coordinates and a 高德 name: the marker decides
+    lon, lat = np.array([117.25]), np.array([31.84])
+    g = tmp_path / "导出_高德.geojson"
+    frame = gpd.GeoDataFrame(
+        {"name": ["甲"], "coord_source": ["survey"], "coord_precision_m": [2.0]},
+        geometry=shapely.points(*wgs84_to_gcj02(lon, lat)),
+        crs=4326,
+    )
+    write_geojson(frame, g, marker=make_marker(crs="GCJ-02", kind="science_venues"))
+    rep = import_file(g, ImportOptions(kind="science_venues"))
+    assert rep.crs_in == "GCJ-02" and rep.valid["coord_source"].iloc[0] == "survey"
+    assert rep.valid["coord_precision_m"].iloc[0] == 2.0
+    assert rep.valid.geometry.x.iloc[0] == pytest.approx(117.25, abs=1e-7)
+
+
+# ---------------------------------------------------------------- the CRS vocabulary
+@settings(max_examples=60, deadline=None)
+@given(
+    width=st.sampled_from([3, 6]),
+    prefixed=st.booleans(),
+    data=st.data(),
+)
+def test_crs_vocabulary_round_trip_against_pyproj(width, prefixed, data):
+    zones = range(25, 46) if width == 3 else range(13, 24)
+    z = data.draw(st.sampled_from(list(zones)))
+    cm = 3 * z if width == 3 else 6 * z - 3
+    name = f"GK{width}:{z}" if prefixed else f"GK{width}:{cm}E"
+    c = parse_crs(name)
+    assert c.name == name and parse_crs(name.lower()).name == name
+    assert parse_crs(f"EPSG:{c.epsg}").epsg == c.epsg  # the code round trips
+    proj = CRS.from_epsg(c.epsg).to_dict()
+    assert proj["lon_0"] == cm and proj["x_0"] == (z * 1e6 if prefixed else 0) + 500_000
+    assert "CGCS2000" in CRS.from_epsg(c.epsg).name
+    assert c.epsg in (range(4513, 4534) if prefixed else range(4534, 4555)) or width == 6
+    assert c.epsg in (range(4491, 4502) if prefixed else range(4502, 4513)) or width == 3
+
+
+@given(st.sampled_from(["WGS84", "CGCS2000", "GCJ-02", "BD-09", "EPSG:32650", "EPSG:3857"]))
+def test_named_systems_round_trip(name):
+    assert parse_crs(name).name == name and parse_crs(parse_crs(name).name) == parse_crs(name)
