@@ -22,9 +22,17 @@ import settings
 from layers import auth
 from layers.errors import InnoMapError
 from layers.geocode import PROVIDERS, provider_key
-from layers.importer import ALLOWED_EXTENSIONS, ImportOptions, inspect_file
+from layers.importer import (
+    ALLOWED_EXTENSIONS,
+    CRSQuestionError,
+    ImportOptions,
+    apply_value_map,
+    guess_columns,
+    inspect_file,
+    table_head,
+)
 from layers.project import OUTLINE_KINDS, ProjectLayer, add_layer, remove_layer
-from layers.registry import REGISTRY, guess_kind
+from layers.registry import OTHER, REGISTRY, guess_kind, vocabulary
 from layers.safe import safe_csv
 from render.webmap import MapLayer, build_map
 from ui.common import T, guarded, project_or_stop
@@ -43,8 +51,8 @@ from workflows.geocode import (
 from workflows.geocode import run as run_geocode
 from workflows.importing import run as run_import
 
-KINDS = [k for k, s in REGISTRY.items() if s.geometry == "point"] + ["zones"]
-CRS_CHOICES = ["", "WGS84", "CGCS2000", "GCJ-02", "BD-09", "EPSG", "GK3"]
+KINDS = [k for k, s in REGISTRY.items() if s.geometry == "point"] + ["zones", "corridor_axes"]
+CRS_CHOICES = ["", "WGS84", "CGCS2000", "GCJ-02", "BD-09", "EPSG", "GK3", "GK3E"]
 ASK_CHOICES = ("WGS84", "GCJ-02", "BD-09")
 _ERRORS_SHOWN = 1_000
 _TOO_LARGE_FIX = (
@@ -87,6 +95,9 @@ def _crs_choice(c2) -> str | None:
             "GK3": T(
                 "CGCS2000 3° 带号坐标(东坐标含带号)", "CGCS2000 3° GK, zone-prefixed eastings"
             ),
+            "GK3E": T(
+                "CGCS2000 3° 中央经线(东坐标无带号)", "CGCS2000 3° GK by central meridian, no prefix"
+            ),
         }.get(c, c),
         key="imp_crs",
     )
@@ -95,7 +106,17 @@ def _crs_choice(c2) -> str | None:
         return f"EPSG:{code.strip().removeprefix('EPSG:')}" if code.strip() else None
     if crs == "GK3":
         zone = c2.number_input(T("带号 (25–45)", "Zone (25–45)"), 25, 45, 40, key="imp_gk_zone")
-        return f"EPSG:{4513 + int(zone) - 25}"
+        return f"GK3:{int(zone)}"
+    if crs == "GK3E":
+        cm = c2.number_input(
+            T("中央经线 (75–135°E, 3 的倍数)", "Central meridian (75–135°E, multiple of 3)"),
+            75,
+            135,
+            117,
+            step=3,
+            key="imp_gk_cm",
+        )
+        return f"GK3:{int(cm)}E"
     return st.session_state.get("imp_crs_confirm") or crs or None
 
 
@@ -111,12 +132,22 @@ def _options(info) -> ImportOptions:
     choice = None
     if info["available"]:
         hidden = set(info.get("hidden") or [])  # hidden sheets are listed last, marked
+        visible = [s for s in info["available"] if s not in hidden]
+        merged = info["format"] == "xlsx" and len(visible) > 1  # never silently the first sheet
+        layered = info["format"] != "xlsx" and len(info["available"]) > 1  # folders/layers
         choice = c3.selectbox(
             T("工作表/图层", "Sheet / layer"),
-            info["available"],
-            format_func=lambda s: s + (T("(隐藏)", " (hidden)") if s in hidden else ""),
+            ([_ALL_SHEETS] if merged or layered else []) + list(info["available"]),
+            format_func=lambda s: (
+                T("全部工作表(表头相同时合并)", "All sheets (merged if one header)")
+                if merged
+                else T("全部图层/文件夹(合并, 保留来源字段)", "All layers/folders (merged, source kept)")
+            )
+            if s == _ALL_SHEETS
+            else s + (T("(隐藏)", " (hidden)") if s in hidden else ""),
             key="imp_layer",
         )
+        choice = None if choice == _ALL_SHEETS else choice
     e1, e2, e3, e4 = st.columns(4)
     return ImportOptions(
         kind=kind,
@@ -134,6 +165,95 @@ def _options(info) -> ImportOptions:
             T("修复无效多边形 (make_valid)", "Repair invalid polygons"), key="imp_repair"
         ),
     )
+
+
+_ALL_SHEETS = "\x00all"
+#: Fields whose column the planner may choose on the page (coordinates first).
+_MAPPED_FIELDS = ("lon", "lat", "lonlat", "name", "id", "address", "subtype", "level", "district")
+
+
+def _field_label(f: str) -> str:
+    from layers.schema import field_label
+
+    return {
+        "lonlat": T("经纬度(一格)", "Lon/lat in one cell"),
+        "subtype": T("子类/类型", "Subtype / type"),
+    }.get(f, field_label(f, lang()))
+
+
+def _head(path_of, info, opts: ImportOptions, digest: str):
+    """The table's first rows and detected header (kept per file, sheet and encoding)."""
+    sig = (digest, opts.sheet, opts.encoding)
+    head = _held("imp_head", sig)
+    if head is None:
+        head = guarded(table_head, path_of(), ImportOptions(sheet=opts.sheet, encoding=opts.encoding))
+        if head is None:
+            return None
+        st.session_state["imp_head"] = (sig, head)
+    return head
+
+
+def _table_layout(path_of, info, opts: ImportOptions, digest: str) -> ImportOptions:
+    """A table's header row (detected, the planner may pick another) and its column mapping
+    (guessed, each field's column may be changed): the options the import reads with."""
+    head = _head(path_of, info, opts, digest)
+    if not head or not head["rows"]:
+        return opts
+    import dataclasses
+
+    st.subheader(T("表格结构", "Table layout"))
+    rows = head["rows"]
+    numbers = [n for n, _ in rows]
+    width = max(len(r) for _, r in rows)
+    top = pd.DataFrame(
+        [r for _, r in rows],
+        index=pd.Index(numbers, name=T("行", "row")),
+        columns=[f"{chr(65 + j) if j < 26 else j + 1}" for j in range(width)],
+    )
+    st.dataframe(top.head(12), key="imp_head_rows", use_container_width=True)
+    detected = head["detected"]
+    row = st.selectbox(
+        T("表头行(表头上方的标题行、下方的表注作为备注保留)", "Header row (titles above and footnotes below are kept as notes)"),
+        numbers,
+        index=numbers.index(detected) if detected in numbers else 0,
+        format_func=lambda n: T(f"第 {n} 行", f"row {n}")
+        + (T("(自动识别)", " (detected)") if n == detected else "")
+        + ": "
+        + " | ".join(c for c in dict(rows)[n] if c)[:80],
+        key="imp_header_row",
+    )
+    header_row = None if row == detected else int(row)
+    columns = head["columns"]
+    if header_row is not None:
+        chosen = table_head(path_of(), ImportOptions(sheet=opts.sheet, encoding=opts.encoding, header_row=header_row))
+        columns = chosen["columns"]
+    overrides: dict[str, str] = {}
+    extra = tuple(REGISTRY[opts.kind].extra_fields) if opts.kind in REGISTRY else ()
+    fields = [f for f in (*_MAPPED_FIELDS, *extra) if f not in ("approximate", "boundary_note")]
+    keyed = f"{header_row or detected}"
+    for f in fields:
+        picked = st.session_state.get(f"imp_col_{f}_{keyed}", "")
+        if picked and picked in columns:
+            overrides[f] = picked
+    guessed = guess_columns(columns, overrides)
+    st.caption(T("列对应(可修改):", "Column mapping (change any):"))
+    grid = st.columns(4)
+    for k, f in enumerate(fields):
+        auto = guessed.get(f) if f not in overrides else None
+        grid[k % 4].selectbox(
+            _field_label(f),
+            ["", *columns],
+            format_func=lambda c, a=auto: (T("自动: ", "auto: ") + (a or "—")) if c == "" else c,
+            key=f"imp_col_{f}_{keyed}",
+        )
+    shown = pd.DataFrame(
+        {
+            T("字段", "Field"): [_field_label(f) for f in guessed],
+            T("文件中的列", "Column of the file"): list(guessed.values()),
+        }
+    )
+    st.dataframe(shown, key="imp_colmap", hide_index=True, use_container_width=True)
+    return dataclasses.replace(opts, header_row=header_row, columns=overrides)
 
 
 def _digest(src, name: str) -> str:
@@ -213,13 +333,23 @@ def _read(src, name: str):
             if info is None:
                 return None, None
             st.session_state["imp_info"] = (digest, info)
-            kind = guess_kind(name, info.get("columns") or ())
+            cols, texts = info.get("columns") or (), ()
+            if info["format"] in ("csv", "xlsx"):  # titles and values tell an incubator list
+                head = guarded(table_head, path_of()) or {}
+                cols = head.get("columns") or cols
+                texts = [*head.get("titles", ()), *(c for _, r in head.get("rows", ()) for c in r)]
+            kind = guess_kind(name, cols, texts)
             if kind in KINDS:  # a new file: its likely kind preselected (the user may change it)
                 st.session_state["imp_kind"] = kind
         opts = _options(info)
+        if info["format"] in ("csv", "xlsx"):
+            opts = _table_layout(path_of, info, opts, digest)
         table = None
         try:
             rep = _import(path_of, opts, digest)
+        except CRSQuestionError as question:  # hinted GeoJSON/KML, metres without a zone prefix
+            rep = None
+            _ask_file_crs(question)
         except InnoMapError as exc:  # a table without coordinates can still be geocoded
             rep, table = None, address_table(path_of(), opts)
             if table is None:
@@ -467,6 +597,65 @@ def _issues(rep) -> None:
             show_table(pd.DataFrame(rows(rep.warnings)), key="imp_warnings", downloads=False)
 
 
+def _ask_file_crs(question: CRSQuestionError) -> None:
+    """The file's CRS cannot be decided without the planner: ask (GCJ-02/BD-09 for a GeoJSON
+    or KML named after AMap/Baidu; the GK zone of CAD metres without a zone prefix)."""
+    from layers.crs import UnknownCRSError, parse_crs
+
+    st.warning(str(question))
+    labels = {
+        "WGS84": T("WGS84 (GPS/天地图)", "WGS84 (GPS/Tianditu)"),
+        "GCJ-02": T("GCJ-02 (高德/腾讯)", "GCJ-02 (AMap/Tencent)"),
+        "BD-09": T("BD-09 (百度)", "BD-09 (Baidu)"),
+    }
+    ans = st.radio(
+        T("文件的坐标系", "The file's coordinate system"),
+        list(question.choices),
+        index=None,
+        horizontal=True,
+        format_func=lambda c: labels.get(c, c),
+        key="imp_crs_file_ask",
+    )
+    if question.question == "projected":
+        typed = st.text_input(
+            T("或输入 (如 GK3:39、GK3:117E、EPSG:4549)", "Or type one (e.g. GK3:39, GK3:117E, EPSG:4549)"),
+            key="imp_crs_file_typed",
+        ).strip()
+        if typed:
+            try:
+                ans = parse_crs(typed).name
+            except UnknownCRSError as exc:
+                st.error(str(exc))
+                return
+    if ans:
+        st.session_state["imp_crs_confirm"] = ans
+        st.rerun()
+
+
+def _layer_list(rep) -> None:
+    """What a multi-layer source holds: folders/layers, rows, geometry types, rows fitting."""
+    if not rep.contents or (len(rep.contents) < 2 and not rep.contents[0].get("field")):
+        return
+    st.subheader(T("文件中的图层/文件夹", "Layers/folders of the file"))
+    st.dataframe(
+        pd.DataFrame(
+            {
+                T("图层/文件夹", "Layer/folder"): [c["name"] or rep.file for c in rep.contents],
+                T("行数", "Rows"): [c["rows"] for c in rep.contents],
+                T("几何类型", "Geometry"): [
+                    ", ".join(f"{t} {n}" for t, n in c["geometry"].items()) for c in rep.contents
+                ],
+                T("符合图层类别", "Fit the kind"): [
+                    c.get("rows_fitting_kind", c["rows"]) for c in rep.contents
+                ],
+            }
+        ),
+        key="imp_layer_list",
+        hide_index=True,
+        width="stretch",
+    )
+
+
 def _ask_crs(rep) -> bool:
     """Degrees with no stated CRS: ask before adding. True when the user has answered."""
     if not rep.crs_unstated:
@@ -504,8 +693,48 @@ def _preview_rows(valid, limit: int):
     return valid.iloc[np.linspace(0, len(valid) - 1, limit).astype(np.int64)]
 
 
+def _notes(rep) -> None:
+    """Title and footnote rows of a table, kept as notes (also in the layer's metadata)."""
+    if rep.notes:
+        st.info(
+            T(f"{len(rep.notes)} 条备注 (表头上方的标题、数据下方的表注; 不是错误):", f"{len(rep.notes)} notes (titles above the header, footnotes below the data; not errors):")
+            + "\n\n"
+            + "\n\n".join(f"- {n}" for n in rep.notes)
+        )
+
+
+def _value_mapping(rep, opts) -> dict[str, dict[str, str]]:
+    """Values outside the vocabulary (kept as 其他): the planner maps each to a vocabulary
+    value before adding. ``{field: {raw: value}}`` of the values mapped."""
+    if not rep.other_values or opts.kind not in REGISTRY:
+        return {}
+    spec = REGISTRY[opts.kind]
+    st.subheader(T("词表外的取值", "Values outside the vocabulary"))
+    st.caption(
+        T(
+            "这些取值不在词表中, 按“其他”导入 (原值保留在 *_raw 列)。可在加入项目前映射到词表:",
+            "These values are not in the vocabulary and are imported as 其他 (the original kept in "
+            "the *_raw column). Map them to the vocabulary before adding:",
+        )
+    )
+    mapping: dict[str, dict[str, str]] = {}
+    for fld, counts in rep.other_values.items():
+        options = list(vocabulary(spec, fld))
+        for i, (raw, n) in enumerate(counts.items()):
+            value = st.selectbox(
+                f"{_field_label(fld)}: {raw} ({n} {T('行', 'rows')})",
+                options,
+                index=options.index(OTHER),
+                key=f"imp_map_{fld}_{i}",
+            )
+            if value != OTHER:
+                mapping.setdefault(fld, {})[raw] = value
+    return mapping
+
+
 def _preview(rep, opts, name: str) -> None:
     """The first rows and a map of (a sample of) the valid rows."""
+    _notes(rep)
     show_table(rep.valid.drop(columns="geometry").head(500), key="imp_preview", downloads=False)
     limit = settings.IMPORT_PREVIEW_MAP_POINTS
     shown = _preview_rows(rep.valid, limit)
@@ -533,7 +762,14 @@ def _preview(rep, opts, name: str) -> None:
 
 def _release(src) -> None:
     """Forget the file after its import: the kept report, and an upload's bytes on the server."""
-    for key in ("imp_report", "imp_info", "imp_digest", "imp_crs_confirm", "imp_preview_map"):
+    for key in (
+        "imp_report",
+        "imp_info",
+        "imp_digest",
+        "imp_crs_confirm",
+        "imp_preview_map",
+        "imp_head",
+    ):
         st.session_state.pop(key, None)
     if isinstance(src, Path):
         return
@@ -565,12 +801,14 @@ def _add(project, rep, opts, name: str, src) -> bool:
         format_func=lambda k: T("新图层", "new layer") if not k else T("替换 ", "replace ") + k,
         key="imp_target",
     )
+    mapping = _value_mapping(rep, opts)
     if not st.button(T("加入项目", "Add to project"), type="primary", key="imp_add"):
         return False
     layer = ProjectLayer(
         name=replace or layer_name,
         kind=opts.kind,
-        gdf=rep.valid,
+        gdf=apply_value_map(rep.valid, opts.kind, mapping) if mapping else rep.valid,
+        note="\n".join(rep.notes),
         source_file=name,
         crs_in=rep.crs_in,
         encoding=rep.encoding or "",
@@ -627,10 +865,13 @@ def main() -> None:
         return
     st.caption(
         T(
-            "支持 CSV / XLSX / GeoJSON / GeoPackage / 压缩 Shapefile (.zip) / KML / KMZ; 编码自动识别; "
-            "坐标系可选 WGS84、CGCS2000、GCJ-02(高德/腾讯)、BD-09(百度)、任意 EPSG 代码或 CGCS2000 带号坐标。",
-            "CSV, XLSX, GeoJSON, GeoPackage, zipped Shapefile, KML, KMZ; encodings detected; "
-            "WGS84, CGCS2000, GCJ-02, BD-09, any EPSG code or zone-prefixed CGCS2000 GK.",
+            "支持 CSV / XLSX / GeoJSON / GeoPackage / 压缩 Shapefile (.zip) / KML / KMZ / CAD DXF; "
+            "编码自动识别; 多图层文件 (KML 文件夹、GeoPackage 图层、多个 Shapefile) 默认全部导入; "
+            "坐标系可选 WGS84、CGCS2000、GCJ-02(高德/腾讯)、BD-09(百度)、任意 EPSG 代码或 CGCS2000 高斯-克吕格 "
+            "(GK3:39 带号 / GK3:117E 中央经线)。",
+            "CSV, XLSX, GeoJSON, GeoPackage, zipped Shapefile, KML, KMZ, CAD DXF; encodings detected; "
+            "multi-layer files (KML folders, GeoPackage layers, several shapefiles) are imported whole; "
+            "WGS84, CGCS2000, GCJ-02, BD-09, any EPSG code or CGCS2000 GK (GK3:39 zone / GK3:117E meridian).",
         )
     )
     src, name = _source()
@@ -639,6 +880,7 @@ def main() -> None:
         rep, opts = _read(src, name)
         if rep is not None:
             _issues(rep)
+            _layer_list(rep)
             if rep.rows_valid:
                 added = _add(project, rep, opts, name, src)
     if added:
