@@ -743,3 +743,260 @@ def test_zone_addresses_land_inside_the_zone_within_its_precision(n, radii, dx, 
     if r.district:  # a district only when the whole zone lies in it
         county = dict(find_city("合肥市").counties)[r.district]
         assert _raw_unit(county).buffer(0.0005).contains(zone)
+
+
+# ---------------------------------------------------------------- the local address register
+_ROAD_CHARS = "天智望江习友创新科学明珠翡翠松柏枫梧桐兰桂竹荷星月云霞彩虹锦绣繁华"
+_HEFEI = ("瑶海区", "庐阳区", "蜀山区", "包河区", "长丰县", "肥东县", "肥西县", "巢湖市")
+
+
+def _register_rows(rng: np.random.Generator, n_roads: int = 90, n_rows: int = 1200):
+    """A synthetic 合肥 register: (county, road, number, building or 0, lon, lat) rows, unique."""
+    roads: set[str] = set()
+    while len(roads) < n_roads:
+        k = int(rng.integers(2, 4))
+        name = "".join(rng.choice(list(_ROAD_CHARS), k))
+        roads.add(name + str(rng.choice(["路", "街", "大道"])))
+    roads_l = sorted(roads)
+    road_county = {r: str(rng.choice(_HEFEI)) for r in roads_l}
+    for r in roads_l[:5]:  # a few road names in two counties, as in real cities
+        road_county[r + "#2"] = str(rng.choice([c for c in _HEFEI if c != road_county[r]]))
+    rows, seen = [], set()
+    keys = list(road_county)
+    while len(rows) < n_rows:
+        rk = keys[int(rng.integers(len(keys)))]
+        road, county = rk.split("#")[0], road_county[rk]
+        num = int(rng.integers(1, 400))
+        bld = int(rng.integers(1, 12)) if rng.random() < 0.3 else 0
+        if (county, road, num, bld) in seen:
+            continue
+        seen.add((county, road, num, bld))
+        lon = 117.0 + rng.random() * 0.5
+        lat = 31.6 + rng.random() * 0.4
+        rows.append((county, road, num, bld, lon, lat))
+    return rows, roads
+
+
+def _full(county, road, num, bld) -> str:
+    return f"安徽省合肥市{county}{road}{num}号" + (f"{bld}幢" if bld else "")
+
+
+def _variant(rng, row, roads: set[str]) -> str:
+    """The address of ``row`` as people write it: 省/市 omitted, full-width digits, 号楼/栋
+    for 幢, a typo in the road name, sometimes no county."""
+    county, road, num, bld = row[:4]
+    if rng.random() < 0.5:  # a typo: one character of the road name replaced or dropped
+        stem, tail = (road[:-2], road[-2:]) if road.endswith("大道") else (road[:-1], road[-1])
+        for _ in range(20):
+            i = int(rng.integers(len(stem)))
+            if rng.random() < 0.5 and len(stem) >= 3:
+                new = stem[:i] + stem[i + 1 :]
+            else:
+                new = stem[:i] + str(rng.choice(list("东西南北中兴华建"))) + stem[i + 1 :]
+            if new + tail not in roads:
+                road = new + tail
+                break
+    head = str(rng.choice(["安徽省合肥市", "合肥市", "合肥", "安徽合肥", ""]))
+    if rng.random() < 0.15:
+        county = ""  # no county: the register's other counties must not capture it
+    number = str(num)
+    if rng.random() < 0.4:
+        number = number.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    text = f"{head}{county}{road}{number}号"
+    if bld:
+        text += f"{bld}{rng.choice(['幢', '号楼', '栋', '座'])}"
+    if not head and not county:
+        text = "合肥" + text  # an address names at least its city
+    return text
+
+
+def test_address_key_normalises_the_usual_variants():
+    from layers.gazetteer import address_key
+
+    forms = [
+        "安徽省合肥市蜀山区天智路97号3幢",
+        "合肥市蜀山区天智路９７号３号楼",
+        "合肥蜀山区 天智路97号3栋",
+        "蜀山区天智路九十七号三幢",
+        "安徽合肥蜀山区高新区天智路97号第3幢",
+    ]
+    keys = address_key(forms)
+    assert len({k for k in keys}) == 1, keys
+    assert keys[0] == ("340100", "340104", "天智路97号3幢")
+
+
+def test_local_register_matches_generated_addresses(tmp_path, capsys):
+    from pyproj import Transformer
+
+    rng = np.random.default_rng(20261207)
+    rows, roads = _register_rows(rng)
+    # the register in CGCS2000 3° Gauss–Krüger zone 39 (with the zone prefix), as 规划院 hold it
+    to_gk = Transformer.from_crs(4326, 4527, always_xy=True)
+    x, y = to_gk.transform([r[4] for r in rows], [r[5] for r in rows])
+    reg = pd.DataFrame(
+        {
+            "门牌编号": [f"M{i:05d}" for i in range(len(rows))],
+            "标准地址": [_full(*r[:4]) for r in rows],
+            "X": np.round(x, 3),
+            "Y": np.round(y, 3),
+        }
+    )
+    reg_path = tmp_path / "标准地址库.csv"
+    reg.to_csv(reg_path, index=False, encoding="gbk")
+    picks = rng.choice(len(rows), 600, replace=False)
+    queries = [_variant(rng, rows[i], roads) for i in picks]
+    src = tmp_path / "名单.csv"
+    _table(queries).to_csv(src, index=False, encoding="utf-8")
+    out = tmp_path / "out.csv"
+    args = ["geocode", str(src), "--address-col", "地址", "--city", "合肥市", "--provider"]
+    args += ["local", "--gazetteer", str(reg_path), "--gazetteer-crs", "GK3:39"]
+    t0 = time.perf_counter()
+    code, so, se = _cli([*args, "--out", str(out)], capsys)
+    dt = time.perf_counter() - t0
+    assert code in (0, 1), se
+    df = pd.read_csv(out, encoding="utf-8-sig")
+    assert len(df) == 600 and "register" in so
+    local = df["coord_source"].astype(str).str.startswith("geocode:local").to_numpy()
+    truth_lon = np.array([rows[i][4] for i in picks])
+    truth_lat = np.array([rows[i][5] for i in picks])
+    d = GEOD.inv(df["lon"].to_numpy(float), df["lat"].to_numpy(float), truth_lon, truth_lat)[2]
+    d = np.where(np.isfinite(d), d, np.inf)
+    right = local & (d < 0.5)  # the register's own point, through GK zone 39 and back
+    wrong = local & ~(d < 0.5)
+    assert wrong.sum() == 0, df[wrong][["地址", "geocode_note"]].to_string()
+    assert right.mean() >= 0.95, (right.mean(), df[~local]["地址"].head(20).tolist())
+    assert (df.loc[local, "coord_precision_m"] == settings.GAZETTEER_DEFAULT_PRECISION_M).all()
+    assert set(df.loc[local, "geocode_status"]) == {"ok"}
+    # the unmatched fall back to the offline geocoder: placed honestly, never dropped
+    rest = df[~local]
+    assert rest["coord_source"].isin(["geocode:county", "geocode:city"]).all()
+    assert rest["geocode_note"].str.startswith("地址库未匹配").all()
+    assert dt < 20
+    print(f"register: {right.mean():.1%} of 600 matched right, {wrong.sum()} wrong, {dt:.1f} s")
+
+
+@pytest.fixture(scope="module")
+def hefei_template(tmp_path_factory):
+    """A 合肥 project with two zones: 合肥高新区 inside 蜀山区, 经开区 across 蜀山/包河."""
+    import geopandas as gpd
+
+    from layers.project import ProjectLayer, add_layer, create_project
+    from layers.registry import REGISTRY, normalise_columns
+
+    path = tmp_path_factory.mktemp("hf") / "hf.gpkg"
+    p = create_project(path, name="合肥测试", city="合肥市")
+    d = p.districts.set_index("name").geometry
+    inner = d["蜀山区"].buffer(-0.01)
+    c = inner.representative_point()
+    gaoxin = inner.intersection(shapely.box(c.x - 0.04, c.y - 0.03, c.x + 0.04, c.y + 0.03))
+    edge = d["蜀山区"].boundary.intersection(d["包河区"].boundary).representative_point()
+    jingkai = shapely.box(edge.x - 0.03, edge.y - 0.03, edge.x + 0.03, edge.y + 0.03)
+    zones = gpd.GeoDataFrame(
+        {
+            "id": ["Z1", "Z2"],
+            "name": ["合肥高新技术产业开发区", "合肥经济技术开发区"],
+            "subtype": ["高新区", "开发区"],
+            "source": ["test", "test"],
+        },
+        geometry=[gaoxin, jingkai],
+        crs=4326,
+    )
+    add_layer(
+        p,
+        ProjectLayer(
+            name="开发区",
+            kind="zones",
+            gdf=normalise_columns(zones, REGISTRY["zones"]),
+            source_file="zones.geojson",
+        ),
+    )
+    return path
+
+
+@pytest.fixture()
+def hefei_project(tmp_path, hefei_template):
+    from layers.project import open_project
+
+    p = tmp_path / "hf.gpkg"
+    p.write_bytes(hefei_template.read_bytes())
+    return open_project(p)
+
+
+def test_zone_and_county_addresses_get_honest_districts(hefei_project):
+    rows = [
+        "合肥高新区天智路97号",
+        "安徽省合肥市高新技术产业开发区望江西路800号",
+        "合肥市经济技术开发区繁华大道1号",
+        "合肥经开区锦绣大道",
+        "合肥市包河区经开区某路",  # the county named too: the zone's part in 包河区
+        "合肥市庐阳区长江中路1号",
+        "合肥市某某路8号",  # the city only
+        "浙江省宁波市鄞州区天童南路588号",
+    ]
+    rep = run(_table(rows), GeocodeRequest(address_col="地址"), project=hefei_project)
+    out = rep.tables["geocoded"]
+    zones = hefei_project.zones.set_index("name").geometry
+    districts = hefei_project.districts.set_index("name").geometry
+    gx, jk = zones["合肥高新技术产业开发区"], zones["合肥经济技术开发区"]
+    pts = [shapely.Point(x, y) for x, y in zip(out["lon"], out["lat"], strict=True)]
+    assert all(gx.contains(p) for p in pts[:2]) and all(jk.contains(p) for p in pts[2:5])
+    assert list(out["coord_source"][:5]) == ["geocode:zone"] * 5
+    assert list(out["district"]) == [
+        "蜀山区",
+        "蜀山区",
+        "未定",
+        "未定",
+        "包河区",
+        "庐阳区",
+        "未定",
+        "",
+    ]
+    assert districts["包河区"].contains(pts[4]) and districts["庐阳区"].contains(pts[5])
+    assert list(out["geocode_status"][-1:]) == ["outside_project"]
+    for p, prec, g in zip(pts[:2], out["coord_precision_m"][:2], [gx, gx], strict=True):
+        assert _farthest_m(p.x, p.y, g) <= prec  # the zone's true bound
+
+
+def test_register_kept_in_the_project_and_used_by_name(hefei_project, tmp_path):
+    import geopandas as gpd
+
+    from layers.gazetteer import read_register
+    from layers.project import add_gazetteer, gazetteer_frame, gazetteer_names, open_project
+
+    reg = pd.DataFrame(
+        {
+            "地址": ["合肥市蜀山区天智路97号", "合肥市包河区徽州大道1号"],
+            "经度": [117.13, 117.30],
+            "纬度": [31.83, 31.78],
+            "精度": [5, ""],
+        }
+    )
+    path = tmp_path / "门牌_高德GCJ02.csv"
+    reg.to_csv(path, index=False)
+    frame, notes = read_register(path)
+    assert frame.attrs["crs_in"] == "GCJ-02"  # from the file name
+    assert not any("精度" in n for n in notes)  # the register states its precision
+    assert list(frame["coord_precision_m"]) == [5.0, settings.GAZETTEER_DEFAULT_PRECISION_M]
+    name = add_gazetteer(hefei_project, name="门牌", frame=frame, source_file=path.name)
+    proj = open_project(hefei_project.ref)
+    assert gazetteer_names(proj) == ["门牌"]
+    kept = gazetteer_frame(proj, "门牌")
+    assert isinstance(kept, gpd.GeoDataFrame) and len(kept) == 2
+    req = GeocodeRequest(address_col="地址", provider="local", gazetteer=name)
+    rep = run(_table(["合肥蜀山区天智路９７号", "合肥市瑶海区某路1号"]), req, project=proj)
+    out = rep.tables["geocoded"]
+    assert list(out["geocode_status"]) == ["ok", "coarse"]
+    assert out["coord_precision_m"].iloc[0] == 5.0 and out["district"].iloc[0] == "蜀山区"
+    assert (
+        _dist_m(out["lon"].iloc[0], out["lat"].iloc[0], frame.geometry.x[0], frame.geometry.y[0])
+        < 0.01
+    )
+    assert rep.summary["gazetteer"]["matched"] == 1
+    with pytest.raises(GeocodeError, match="gazetteer"):
+        GeocodeRequest(address_col="地址", provider="local")
+    with pytest.raises(GeocodeError, match="register"):
+        run(
+            _table(["x"]),
+            GeocodeRequest(address_col="地址", provider="local", gazetteer="无"),
+            project=proj,
+        )
