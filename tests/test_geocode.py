@@ -1000,3 +1000,44 @@ def test_register_kept_in_the_project_and_used_by_name(hefei_project, tmp_path):
             GeocodeRequest(address_col="地址", provider="local", gazetteer="无"),
             project=proj,
         )
+
+
+def test_import_page_geocodes_with_the_project_register(hefei_project, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from layers.gazetteer import read_register
+    from layers.project import add_gazetteer, open_project
+
+    reg = tmp_path / "门牌.csv"
+    pd.DataFrame(
+        {"标准地址": ["合肥市蜀山区天智路97号"], "经度": [117.13], "纬度": [31.83]}
+    ).to_csv(reg, index=False)
+    add_gazetteer(hefei_project, name="门牌", frame=read_register(reg, crs="WGS84")[0])
+    monkeypatch.setenv("INNOMAP_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("INNOMAP_PROJECT", hefei_project.ref)
+    src = tmp_path / "孵化器备案表.csv"
+    pd.DataFrame(
+        {
+            "名称": ["甲孵化器", "乙众创空间"],
+            "地址": ["合肥蜀山区天智路97号", "合肥高新区创新大道2号"],
+        }
+    ).to_csv(src, index=False)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page("ui/pages/import_page.py").run()
+    at.session_state["imp_path"] = str(src)
+    at.run()
+    assert not at.exception, at.exception
+    at.selectbox(key="imp_geo_provider").set_value("local").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="imp_geo_gaz").value == "门牌"
+    at.button(key="imp_geo_run").click().run()
+    assert not at.exception, at.exception
+    labels = {m.label: m.value for m in at.metric}
+    assert labels.get("精确") == "1" and labels.get("粗略") == "1", labels
+    at.button(key="imp_add").click().run()
+    assert not at.exception, at.exception
+    g = open_project(hefei_project.ref).layers["孵化器备案表"].gdf.set_index("name")
+    assert g.loc["甲孵化器", "coord_source"] == "geocode:local:门牌号"
+    assert g.loc["乙众创空间", "coord_source"] == "geocode:zone"
+    assert g.loc["甲孵化器", "district"] == "蜀山区" and g.loc["乙众创空间", "district"] == "蜀山区"
