@@ -108,7 +108,7 @@ _NAMES = st.lists(
 
 
 @settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(names=_NAMES)
 def test_any_layer_names_export_without_loss(tmp_path_factory, names):

@@ -33,11 +33,9 @@ def drop_session(*, note: str | None = None) -> None:
     Called on sign-out, idle time-out and whenever the acting user changes, so the next
     user of the same browser tab starts from the default project with nothing of the last.
     """
-    kept = {k: st.session_state[k] for k in _KEEP if k in st.session_state}
     for k in list(st.session_state.keys()):
-        del st.session_state[k]
-    for k, v in kept.items():
-        st.session_state[k] = v
+        if k not in _KEEP:
+            del st.session_state[k]
     if note:
         st.session_state["auth_note"] = note
     st.query_params.pop("project", None)
