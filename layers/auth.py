@@ -109,7 +109,13 @@ def current_actor() -> Actor | None:
     if actor is not None:
         return actor
     if not enforcing():
-        return Actor(os.environ.get("INNOMAP_USER") or os.environ.get("USER") or "local", "admin")
+        import pwd
+
+        try:  # the real uid's name, not USER/LOGNAME (anyone can set those)
+            local = pwd.getpwuid(os.getuid()).pw_name
+        except KeyError:  # a uid without a passwd entry (containers)
+            local = f"uid{os.getuid()}"
+        return Actor(os.environ.get("INNOMAP_USER") or local, "admin")
     return None
 
 
@@ -320,8 +326,12 @@ def cli_actor(name: str | None, password: str | None) -> Actor | None:
         if not name:
             return None
         return verify_password(users_path(), name, password or "")
-    if mode == "header":
-        import getpass
+    if mode == "header":  # the real uid's name: USER / LOGNAME are the caller's to set
+        import pwd
 
-        return header_actor(getpass.getuser(), load_role_map(role_map_path()))
+        try:
+            name = pwd.getpwuid(os.getuid()).pw_name
+        except KeyError:  # no passwd entry: no name, no role
+            return None
+        return header_actor(name, load_role_map(role_map_path()))
     return None
