@@ -154,8 +154,9 @@ def read_register(
 ):
     """A register file as ``(frame, notes)``: WGS84 points with ``address`` and ``coord_precision_m``.
 
-    CSV/XLSX go through the importer's table reader and its coordinate-column
-    detection and CRS guess (file and column names as hints; ``crs`` overrides);
+    CSV/XLSX go through the importer's table reader
+    (:func:`layers.importer.read_table_for_geocoding`: encodings, a header below
+    title rows, sheets) and its coordinate-column detection and CRS guess (file and column names as hints; ``crs`` overrides);
     GeoPackage/Shapefile/GeoJSON/KML through GDAL. Rows without an address or
     with unusable coordinates are left out and counted in ``notes``.
 
@@ -183,13 +184,10 @@ def read_register(
     fmt = inspect_file(p)["format"]
     notes: list[str] = []
     if fmt in ("csv", "xlsx"):
-        from layers.tabular import read_csv_table, read_xlsx_table
+        from layers.importer import ImportOptions, read_table_for_geocoding
 
-        if fmt == "csv":
-            table = read_csv_table(p, name=p.name, encoding=encoding)
-        else:
-            table = read_xlsx_table(p, name=p.name, sheet=sheet)[0]
-        df = table.frame
+        # the importer's table reader: encodings, the header past title rows, sheets
+        df = read_table_for_geocoding(p, ImportOptions(sheet=sheet, encoding=encoding))
         lon_col, lat_col, pair = detect_coordinate_columns(df.columns)
         if lon_col and lat_col:
             xs, ys = df[lon_col], df[lat_col]

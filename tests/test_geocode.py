@@ -1041,3 +1041,29 @@ def test_import_page_geocodes_with_the_project_register(hefei_project, tmp_path,
     assert g.loc["甲孵化器", "coord_source"] == "geocode:local:门牌号"
     assert g.loc["乙众创空间", "coord_source"] == "geocode:zone"
     assert g.loc["甲孵化器", "district"] == "蜀山区" and g.loc["乙众创空间", "district"] == "蜀山区"
+
+
+def test_register_xlsx_with_a_title_row_and_gk_metres(tmp_path):
+    from openpyxl import Workbook
+    from pyproj import Transformer
+
+    from layers.gazetteer import read_register
+
+    x, y = Transformer.from_crs(4326, 4527, always_xy=True).transform(
+        [117.13, 117.3], [31.83, 31.78]
+    )
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["合肥市标准地址库 (2026 年 6 月)"])
+    ws.append(["编号", "门牌地址", "X坐标", "Y坐标", "坐标精度"])
+    ws.append(["1", "合肥市蜀山区天智路97号", x[0], y[0], 3])
+    ws.append(["2", "合肥市包河区徽州大道1号", x[1], y[1], 3])
+    ws.append(["3", "", x[1], y[1], 3])  # no address: left out, counted
+    path = tmp_path / "地址库.xlsx"
+    wb.save(path)
+    frame, notes = read_register(path, crs="GK3:39")
+    assert list(frame["address"]) == ["合肥市蜀山区天智路97号", "合肥市包河区徽州大道1号"]
+    assert _dist_m(frame.geometry.x[0], frame.geometry.y[0], 117.13, 31.83) < 0.01
+    assert any("1 " in n and "left out" in n for n in notes)
+    with pytest.raises(InnoMapError, match="address column"):
+        read_register(path, crs="GK3:39", address_col="无此列")
