@@ -101,6 +101,15 @@ def _dxf(path, *, prefixed: bool, axis: bool = False) -> None:
     doc.saveas(path)
 
 
+@pytest.fixture(scope="module")
+def hf_template(tmp_path_factory):
+    from layers.project import create_project
+
+    path = tmp_path_factory.mktemp("tpl") / "hf.gpkg"
+    create_project(path, name="合肥", city="合肥市", counties=["蜀山区"])
+    return path
+
+
 def _run(argv, capsys) -> tuple[int, str, str]:
     code = cli.main([str(a) for a in argv])
     out = capsys.readouterr()
@@ -204,7 +213,7 @@ def test_zip_of_two_shapefiles_and_gpkg_of_two_layers(tmp_path, capsys):
     assert inspect_file(g)["available"] == ["科技馆", "轨迹"]
 
 
-def test_innomap_gpkg_export_imports_layer_by_layer(tmp_path, capsys):
+def test_innomap_gpkg_export_imports_layer_by_layer(tmp_path, capsys, hf_template):
     g = tmp_path / "导出.gpkg"
     venues = _points(["甲馆"], 117.2).rename(columns={"名称": "name"})
     zones = gpd.GeoDataFrame(
@@ -220,24 +229,7 @@ def test_innomap_gpkg_export_imports_layer_by_layer(tmp_path, capsys):
     rep = import_file(g, ImportOptions(kind="zones"))
     assert rep.rows_valid == 2 and rep.crs_reason.startswith("文件声明")
     proj = tmp_path / "hf.gpkg"
-    assert (
-        _run(
-            [
-                "project",
-                "new",
-                "--name",
-                "合肥",
-                "--city",
-                "合肥市",
-                "--counties",
-                "蜀山区",
-                "--out",
-                proj,
-            ],
-            capsys,
-        )[0]
-        == 0
-    )
+    proj.write_bytes(hf_template.read_bytes())
     code, out, _ = _run(["project", "add", "--project", proj, g, "--kind", "zones"], capsys)
     assert code == 0 and "'场馆' (science_venues" in out and "'片区' (zones" in out
 
@@ -290,26 +282,9 @@ def test_geojson_named_gaode_asks_then_reads_gcj(tmp_path, capsys):
 
 
 # ---------------------------------------------------------------- corridor axis → profile
-def test_corridor_axis_import_then_profile(tmp_path, capsys):
+def test_corridor_axis_import_then_profile(tmp_path, capsys, hf_template):
     proj = tmp_path / "hf.gpkg"
-    assert (
-        _run(
-            [
-                "project",
-                "new",
-                "--name",
-                "合肥",
-                "--city",
-                "合肥市",
-                "--counties",
-                "蜀山区",
-                "--out",
-                proj,
-            ],
-            capsys,
-        )[0]
-        == 0
-    )
+    proj.write_bytes(hf_template.read_bytes())
     ax = tmp_path / "走廊轴线.geojson"
     gpd.GeoDataFrame({"name": ["科创走廊"]}, geometry=[shapely.LineString(AXIS)], crs=4326).to_file(
         ax
@@ -413,8 +388,9 @@ def test_crs_vocabulary_round_trip_against_pyproj(width, prefixed, data):
     c = parse_crs(name)
     assert c.name == name and parse_crs(name.lower()).name == name
     assert parse_crs(f"EPSG:{c.epsg}").epsg == c.epsg  # the code round trips
-    proj = CRS.from_epsg(c.epsg).to_dict()
-    assert proj["lon_0"] == cm and proj["x_0"] == (z * 1e6 if prefixed else 0) + 500_000
+    params = {p.name: p.value for p in CRS.from_epsg(c.epsg).coordinate_operation.params}
+    assert params["Longitude of natural origin"] == cm
+    assert params["False easting"] == (z * 1e6 if prefixed else 0) + 500_000
     assert "CGCS2000" in CRS.from_epsg(c.epsg).name
     assert c.epsg in (range(4513, 4534) if prefixed else range(4534, 4555)) or width == 6
     assert c.epsg in (range(4491, 4502) if prefixed else range(4502, 4513)) or width == 3
