@@ -338,7 +338,15 @@ class Gazetteer:
         ]
         if not cands:
             return None, 0.0, "地址库无同门牌号的地址 / no register address with these numbers"
-        scores = [(fuzz.ratio(street, self.street[i]), i) for i in cands]
+        if len(cands) <= 64:
+            scores = [(fuzz.ratio(street, self.street[i]), i) for i in cands]
+        else:  # many rows share the numbers (or have none): rapidfuzz's C loop
+            from rapidfuzz import process
+
+            top = process.extract(
+                street, [self.street[i] for i in cands], scorer=fuzz.ratio, limit=16
+            )
+            scores = [(score, cands[k]) for _, score, k in top]
         scores.sort(key=lambda t: -t[0])
         best, i1 = scores[0]
         rival = next((s for s, j in scores[1:] if not self._same_place(i1, j)), 0.0)

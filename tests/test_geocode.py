@@ -1067,3 +1067,26 @@ def test_register_xlsx_with_a_title_row_and_gk_metres(tmp_path):
     assert any("1 " in n and "left out" in n for n in notes)
     with pytest.raises(InnoMapError, match="address column"):
         read_register(path, crs="GK3:39", address_col="无此列")
+
+
+def test_a_cached_answer_outside_the_city_is_asked_again(tmp_path):
+    import json
+
+    from layers.geocode import GeocodeResult, cache_key
+
+    fake = FakeGeocoder("amap")
+    try:
+        addr = "宁波市鄞州区天童南路588号"
+        old = GeocodeResult("ok", 116.4074, 39.9042, "门牌号", 30.0, "geocode:amap:门牌号")
+        path = tmp_path / "c.json"  # kept by an older version that trusted every answer
+        path.write_text(
+            json.dumps({cache_key("amap", "宁波市", addr): json.loads(old.to_json())}),
+            encoding="utf-8",
+        )
+        rep = run(_table([addr]), _req(fake, cache=str(path)))
+        assert rep.summary["cache_hits"] == 0 and fake.count(addr) == 1
+        out = rep.tables["geocoded"]
+        assert out["geocode_status"].iloc[0] == "ok"
+        assert _dist_m(out["lon"].iloc[0], out["lat"].iloc[0], *truth(addr)) < 0.5
+    finally:
+        fake.stop()

@@ -59,7 +59,8 @@ __all__ = [
 
 #: The statuses of a row, best first.
 STATUSES = ("ok", "coarse", "ambiguous", "no_match", "failed", "outside_project")
-#: Columns added to the input table.
+#: Columns added to the input table (and ``district`` — the county the whole precision
+#: area lies in, else "未定" — when the list states no district of its own).
 GEOCODE_COLUMNS = (
     "lon",
     "lat",
@@ -267,6 +268,20 @@ def _outside(r: GeocodeResult, area: _Area) -> bool:
     return not shapely.dwithin(area.outline, shapely.Point(r.lon, r.lat), _EDGE_DEG)
 
 
+def _trusted_hits(hits: dict[str, GeocodeResult], area: _Area) -> dict[str, GeocodeResult]:
+    """Cached answers still trusted today: a point kept by an older version (or another
+    city's run) outside the city + margin is dropped, so it is asked again."""
+    from layers.cities import outside_city_mask
+
+    located = [a for a, r in hits.items() if r.status in ("ok", "coarse")]
+    if not located or area.outline is None:
+        return hits
+    lon = np.array([hits[a].lon for a in located], dtype=float)
+    lat = np.array([hits[a].lat for a in located], dtype=float)
+    bad = outside_city_mask(lon, lat, city_geom=area.outline)
+    return {a: r for a, r in hits.items() if a not in {located[i] for i in np.flatnonzero(bad)}}
+
+
 def _ask(
     geocoder,
     todo: list[str],
@@ -458,7 +473,7 @@ def run(
     results: dict[str, GeocodeResult] = {}
     if online:
         hits = cache.get_many(list(keys.values()))
-        results = {a: hits[k] for a, k in keys.items() if k in hits}
+        results = _trusted_hits({a: hits[k] for a, k in keys.items() if k in hits}, area)
     n_hits = len(results)
     done = [n_hits]
     total = len(unique)
