@@ -872,6 +872,8 @@ def test_local_register_matches_generated_addresses(tmp_path, capsys):
     assert rest["coord_source"].isin(["geocode:county", "geocode:city"]).all()
     assert rest["geocode_note"].str.startswith("地址库未匹配").all()
     assert dt < 20
+    code, so, se = _cli([*args[:8], "--out", str(out), "--force"], capsys)  # no register
+    assert code == 2 and "--gazetteer" in se
     print(f"register: {right.mean():.1%} of 600 matched right, {wrong.sum()} wrong, {dt:.1f} s")
 
 
