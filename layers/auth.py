@@ -24,6 +24,7 @@ import json
 import os
 import re
 import time
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,10 +146,46 @@ def require(role: str, action: str, *, actor: Actor | None = None) -> Actor:
 
 
 # ---------------------------------------------------------------- users file
+#: Unknown names whose failures are remembered (the oldest are forgotten beyond this).
+MAX_UNKNOWN_NAMES = 10_000
+
+
 def _hasher():
     from argon2 import PasswordHasher
 
     return PasswordHasher()
+
+
+_DUMMY_HASH: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """A hash of a random secret: unknown names are verified against it (same work)."""
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(_hasher().hash(os.urandom(16).hex()))
+    return _DUMMY_HASH[0]
+
+
+@contextmanager
+def _locked(path: Path):
+    """An exclusive lock (``fcntl.flock`` on ``FILE.lock``, mode 0600) around every
+    read-modify-write of the users file: across threads and processes alike (each
+    call opens its own descriptor, so two threads of one process exclude each other too)."""
+    import fcntl
+
+    lock = Path(str(path) + ".lock")
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise AuthError(
+            f"用户文件无法加锁 / cannot lock the users file {lock}: {exc.strerror}; check that "
+            "its folder is writable by the server's user"
+        ) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def _read(path: Path) -> dict:
@@ -166,13 +203,33 @@ def _read(path: Path) -> dict:
 
 
 def _write(path: Path, data: dict) -> None:
-    from layers.io_safe import atomic_write
+    """Atomic replace of a file created 0600 (``mkstemp``): the users file is never
+    readable by others, not even for a moment, and never half-written."""
+    import tempfile
 
-    def w(tmp: Path) -> None:
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-        os.chmod(tmp, 0o600)
+    text = json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise AuthError(
+            f"用户文件无法写入 / cannot write the users file {path}: {exc.strerror}"
+        ) from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise AuthError(
+            f"用户文件无法写入 / cannot write the users file {path}: {exc.strerror}"
+        ) from None
 
-    atomic_write(path, w, force=True)
+
+def _failures_path(path: Path) -> Path:
+    return Path(str(path) + ".failures")
 
 
 def add_user(
@@ -185,16 +242,16 @@ def add_user(
         raise AuthError(f"未知角色 / unknown role {role!r}: use {', '.join(ROLES)}")
     if len(password or "") < 8:
         raise AuthError("密码至少 8 个字符 / the password needs at least 8 characters")
-    data = _read(Path(path))
-    if name in data["users"] and not replace:
-        raise AuthError(f"用户 {name!r} 已存在 / user {name!r} exists: use --replace to change it")
-    data["users"][name] = {
-        "hash": _hasher().hash(password),
-        "role": role,
-        "failed": 0,
-        "locked_until": 0.0,
-    }
-    _write(Path(path), data)
+    hashed = _hasher().hash(password)  # the slow part, outside the lock
+    path = Path(path)
+    with _locked(path):
+        data = _read(path)
+        if name in data["users"] and not replace:
+            raise AuthError(
+                f"用户 {name!r} 已存在 / user {name!r} exists: use --replace to change it"
+            )
+        data["users"][name] = {"hash": hashed, "role": role, "failed": 0, "locked_until": 0.0}
+        _write(path, data)
 
 
 def list_users(path: str | Path) -> list[dict]:
@@ -204,45 +261,86 @@ def list_users(path: str | Path) -> list[dict]:
     ]
 
 
+def _count_failure(entry: dict, now: float) -> None:
+    entry["failed"] = int(entry.get("failed", 0)) + 1
+    if entry["failed"] >= MAX_FAILURES:
+        entry["locked_until"] = now + LOCK_MINUTES * 60
+        entry["failed"] = 0
+
+
+def _unknown_failure(path: Path, name: str, now: float) -> None:
+    """Count a failure of a name not in the users file (bounded table beside it)."""
+    fpath = _failures_path(path)
+    try:
+        table = json.loads(fpath.read_text(encoding="utf-8"))
+        if not isinstance(table, dict):
+            table = {}
+    except (OSError, ValueError):
+        table = {}
+    entry = table.pop(name, {"failed": 0, "locked_until": 0.0})
+    _count_failure(entry, now)
+    table[name] = entry  # most recent last
+    while len(table) > MAX_UNKNOWN_NAMES:
+        table.pop(next(iter(table)))
+    _write(fpath, table)
+
+
+def _unknown_entry(path: Path, name: str) -> dict:
+    try:
+        table = json.loads(_failures_path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return table.get(name, {}) if isinstance(table, dict) else {}
+
+
 def verify_password(
     path: str | Path, name: str, password: str, *, now: float | None = None
 ) -> Actor:
-    """Check a sign-in; counts failures and locks the account after ``MAX_FAILURES``.
+    """Check a sign-in; counts failures and locks the name after ``MAX_FAILURES``.
+
+    The whole check — read, verify, count, write — holds the users file's lock, so
+    concurrent sign-ins are counted exactly (the lock comes after exactly
+    ``MAX_FAILURES`` failures) and never undo a concurrent ``add_user``. Known,
+    unknown and locked names take the same path (one argon2 verify each) and get
+    the same answers, so names cannot be enumerated.
 
     Raises
     ------
     AuthError
-        Wrong name or password (one message for both), or a locked account.
+        Wrong name or password (one message for both), or a locked name.
     """
     from argon2.exceptions import InvalidHashError, VerificationError
 
     now = time.time() if now is None else now
     path = Path(path)
-    data = _read(path)
-    user = data["users"].get(name)
     wrong = AuthError("用户名或密码错误 / wrong user name or password")
-    if user is None:
-        _hasher().hash(password or "x")  # same work for unknown users
-        raise wrong
-    if user.get("locked_until", 0) > now:
-        mins = (user["locked_until"] - now) / 60
-        raise AuthError(
-            f"账户已锁定, 请 {mins:.0f} 分钟后再试 / the account is locked for {mins:.0f} more "
-            "minutes after repeated failures"
-        )
-    try:
-        _hasher().verify(user["hash"], password or "")
-    except (VerificationError, InvalidHashError):
-        user["failed"] = int(user.get("failed", 0)) + 1
-        if user["failed"] >= MAX_FAILURES:
-            user["locked_until"] = now + LOCK_MINUTES * 60
-            user["failed"] = 0
-        _write(path, data)
-        raise wrong from None
-    if user.get("failed") or user.get("locked_until"):
-        user["failed"], user["locked_until"] = 0, 0.0
-        _write(path, data)
-    return Actor(name, user["role"])
+    with _locked(path):
+        data = _read(path)
+        user = data["users"].get(name)
+        entry = user if user is not None else _unknown_entry(path, name)
+        locked_until = float(entry.get("locked_until", 0) or 0)
+        try:
+            _hasher().verify(user["hash"] if user is not None else _dummy_hash(), password or "")
+            ok = user is not None
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if locked_until > now:
+            mins = max(1, round((locked_until - now) / 60))
+            raise AuthError(
+                f"账户已锁定, 请 {mins} 分钟后再试 / the account is locked for {mins} more "
+                "minutes after repeated failures"
+            )
+        if not ok:
+            if user is None:
+                _unknown_failure(path, name, now)
+            else:
+                _count_failure(user, now)
+                _write(path, data)
+            raise wrong from None
+        if user.get("failed") or user.get("locked_until"):
+            user["failed"], user["locked_until"] = 0, 0.0
+            _write(path, data)
+        return Actor(name, user["role"])
 
 
 # ---------------------------------------------------------------- trusted header

@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Callable
 from functools import lru_cache
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import geopandas as gpd
 
@@ -53,7 +53,47 @@ _DDL = (
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.audit (
         id BIGSERIAL PRIMARY KEY, project TEXT NOT NULL, ts TEXT NOT NULL, "user" TEXT,
         action TEXT NOT NULL, detail TEXT)""",
+    # physical column names of a layer/network table (c1, c2, …) → the names the user gave
+    # (JSON as text: JSONB refuses NUL, which a name may hold)
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.columns (
+        tbl TEXT PRIMARY KEY, names TEXT NOT NULL)""",
 )
+
+
+#: Names of the tables InnoMap creates for layers and networks (generated, never typed).
+_TABLE_RE = re.compile(r"^(?:lyr|net)_[0-9a-f]{12}$")
+
+
+def _ident(*parts: str) -> str:
+    """The one quoting function of this store: ``parts`` as a (schema-qualified) SQL identifier.
+
+    Every identifier that reaches SQL text goes through here (``psycopg.sql.Identifier``);
+    values always travel as parameters. Table names are InnoMap's own (``lyr_<hex>``),
+    column names are generated (``c1``, ``c2``, … see :func:`_physical_names`), so a
+    name a user typed is never part of a statement.
+    """
+    from psycopg import sql
+
+    for part in parts:
+        if not isinstance(part, str) or not part or "\x00" in part:
+            raise ValueError(f"not an SQL identifier: {part!r}")
+    return sql.Identifier(*parts).as_string(None)
+
+
+def _table(tbl: str) -> str:
+    """``innomap."lyr_…"`` for a table InnoMap created (anything else is refused)."""
+    if not _TABLE_RE.match(str(tbl)):
+        raise ValueError(f"not an InnoMap table name: {tbl!r}")
+    return _ident(SCHEMA, tbl)
+
+
+def _physical_names(columns: list[str]) -> dict[str, str]:
+    """Generated physical names (``c1``, ``c2``, …) for a layer's attribute columns.
+
+    PostgreSQL cuts identifiers at 63 bytes (two long headers would collide) and refuses
+    NUL; the names the user gave are kept in ``innomap.columns`` and restored on read.
+    """
+    return {c: f"c{i}" for i, c in enumerate(columns, start=1)}
 
 
 def is_pg_ref(ref) -> bool:
@@ -70,32 +110,138 @@ def redact(ref: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
+def _project_param(ref: str) -> str:
+    """The project name of a reference, taken exactly (percent-decoding only).
+
+    ``&``, ``#``, ``+`` and ``%`` in a name must be percent-encoded (``%26``, ``%23``,
+    ``%2B``, ``%25``): a reference whose query holds anything but ``project=NAME``, or a
+    fragment, is refused with that reason instead of silently storing a cut name.
+    """
+    from urllib.parse import unquote
+
+    from layers.project import ProjectError
+
+    parts = urlsplit(str(ref))
+    fix = (
+        "percent-encode & # + % in the name (%26 %23 %2B %25), e.g. "
+        "postgresql://USER@HOST:PORT/DB?project=a%26b"
+    )
+    if parts.fragment or "#" in str(ref):
+        raise ProjectError(
+            f"项目引用含 # / the reference {redact(ref)!r} holds '#' (a URL fragment would cut "
+            f"the project name): {fix}"
+        )
+    params = [p for p in parts.query.split("&") if p != ""]
+    named = [p for p in params if p.startswith("project=")]
+    if not named:
+        raise ProjectError(
+            f"PostGIS 项目引用缺少项目名 / {redact(ref)!r} names no project: use "
+            "postgresql://USER@HOST:PORT/DB?project=NAME"
+        )
+    if len(params) != 1 or len(named) != 1:
+        raise ProjectError(
+            f"项目引用的参数无效 / {redact(ref)!r}: the query must be exactly project=NAME "
+            f"(got {len(params)} parameter(s)); {fix}"
+        )
+    name = unquote(named[0][len("project=") :], errors="strict")
+    if name != name.strip() or not name:
+        raise ProjectError(
+            f"PostGIS 项目引用缺少项目名或名称首尾有空格 / {redact(ref)!r} names no project (or "
+            "the name starts or ends with a space): use postgresql://USER@HOST:PORT/DB?project=NAME"
+        )
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name) or len(name) > 200:
+        raise ProjectError(
+            f"项目名无效 / the project name in {redact(ref)!r} holds control characters or is "
+            "longer than 200 characters: choose a plain name"
+        )
+    return name
+
+
+def pg_ref(url: str, name: str) -> str:
+    """``url?project=NAME`` with the name percent-encoded, so that it reads back exactly."""
+    from urllib.parse import quote
+
+    return f"{url}?project={quote(name, safe='')}"
+
+
 def parse_ref(ref: str) -> tuple[str, str]:
     """``(sqlalchemy_url, project_name)`` of a PostGIS project reference."""
     from layers.project import ProjectError
 
     parts = urlsplit(str(ref))
-    name = (parse_qs(parts.query).get("project") or [""])[0].strip()
-    if not name:
-        raise ProjectError(
-            f"PostGIS 项目引用缺少项目名 / {redact(ref)!r} names no project: use "
-            "postgresql://USER@HOST:PORT/DB?project=NAME"
-        )
     if parts.password is not None:
         raise ProjectError(
             "项目引用中不能写密码 / do not put the password in the project reference: set "
             "PGPASSWORD or use ~/.pgpass (the reference is shown and saved in recent projects)"
         )
+    name = _project_param(ref)
     netloc = parts.netloc
     url = urlunsplit(("postgresql+psycopg", netloc, parts.path, "", ""))
     return url, name
 
 
+# ---------------------------------------------------------------- which hosts may be reached
+def host_port(ref: str) -> tuple[str, int]:
+    """``(host, port)`` of a reference (host lower-cased, port 5432 when not given)."""
+    parts = urlsplit(str(ref))
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        port = -1
+    return ((parts.hostname or "").lower(), port)
+
+
+def configured_hosts() -> set[tuple[str, int]]:
+    """The database hosts this server was configured for: those of ``$INNOMAP_PROJECT``,
+    ``$INNOMAP_PROJECTS`` and ``$INNOMAP_PG_HOSTS`` (comma-separated ``HOST:PORT``)."""
+    import os
+
+    out: set[tuple[str, int]] = set()
+    refs = [os.environ.get("INNOMAP_PROJECT", "")]
+    refs += os.environ.get("INNOMAP_PROJECTS", "").split(",")
+    for r in (r.strip() for r in refs):
+        if is_pg_ref(r):
+            out.add(host_port(r))
+    for item in os.environ.get("INNOMAP_PG_HOSTS", "").split(","):
+        item = item.strip()
+        if item:
+            out.add(host_port(f"postgresql://{item}/x"))
+    return out
+
+
+def check_host(ref: str) -> None:
+    """Refuse a reference to a database host:port the server was not configured for.
+
+    A reference that arrives from a link or is typed into the app must not make the
+    server connect (and offer ``PGPASSWORD``) to a host of the sender's choosing.
+    """
+    from layers.project import ProjectError
+
+    hp = host_port(ref)
+    allowed = configured_hosts()
+    if hp not in allowed:
+        raise ProjectError(
+            f"未配置的数据库主机 / the database host {hp[0]}:{hp[1]} is not one this server was "
+            "configured for: an administrator lists it in INNOMAP_PG_HOSTS (HOST:PORT, "
+            "comma-separated) or INNOMAP_PROJECT/INNOMAP_PROJECTS"
+        )
+
+
+def require_auth() -> str:
+    """libpq's ``require_auth`` for every connection (settings, ``$INNOMAP_PG_REQUIRE_AUTH``):
+    by default ``!password``, so the password is never sent in cleartext."""
+    import os
+
+    import settings
+
+    return os.environ.get("INNOMAP_PG_REQUIRE_AUTH", settings.PG_REQUIRE_AUTH)
+
+
 @lru_cache(maxsize=8)
-def _engine(url: str):
+def _engine(url: str, auth: str):
     from sqlalchemy import create_engine
 
-    return create_engine(url, pool_pre_ping=True, future=True)
+    return create_engine(url, pool_pre_ping=True, future=True, connect_args={"require_auth": auth})
 
 
 def _connect_error(ref: str, exc: Exception):
@@ -109,10 +255,35 @@ def _connect_error(ref: str, exc: Exception):
     )
 
 
+def _db_error(ref: str, exc: Exception):
+    """A clean :class:`~layers.project.ProjectError` for a database failure: "cannot connect"
+    only when the connection failed, otherwise what the database refused (nothing written)."""
+    import psycopg
+
+    from layers.project import ProjectError
+
+    orig = getattr(exc, "orig", None) or exc
+    state = getattr(orig, "sqlstate", None)
+    if isinstance(orig, psycopg.OperationalError) and (state is None or state.startswith("08")):
+        return _connect_error(ref, exc)
+    if isinstance(orig, psycopg.errors.DiskFull) or state == "53100":
+        return ProjectError(
+            f"数据库磁盘已满 / the database server's disk is full ({redact(ref)}): nothing was "
+            "written; ask the administrator to free space, then repeat the change"
+        )
+    msg = str(orig).splitlines()[0] if str(orig) else type(orig).__name__
+    msg = re.sub(r"password=\S+", "password=***", msg)
+    return ProjectError(
+        f"数据库拒绝了此操作 / the database refused the change ({redact(ref)}): {msg}"
+        + (f" [SQLSTATE {state}]" if state else "")
+        + "; nothing was written"
+    )
+
+
 def _begin(ref: str):
     url, _ = parse_ref(ref)
     try:
-        eng = _engine(url)
+        eng = _engine(url, require_auth())
         return eng.begin()
     except Exception as exc:
         raise _connect_error(ref, exc) from None
@@ -173,7 +344,7 @@ def _read_layer_table(conn, tbl: str) -> gpd.GeoDataFrame:
 
     cols = [(c, t) for c, t in _columns(conn, tbl) if c not in ("fid", "geometry")]
     if any(t not in _ARROW_TYPES for _, t in cols):
-        return _read_layer_table_slow(conn, tbl)
+        return _restore_names(conn, tbl, _read_layer_table_slow(conn, tbl))
     gtype = conn.execute(
         _q(
             "SELECT type FROM geometry_columns WHERE f_table_schema = :s AND f_table_name = :t "
@@ -188,12 +359,12 @@ def _read_layer_table(conn, tbl: str) -> gpd.GeoDataFrame:
         if points
         else ["encode(ST_AsEWKB(geometry), 'hex')"]
     )
-    select = ", ".join([f'"{c}"' for c, _ in cols] + geom_sql)
+    select = ", ".join([_ident(c) for c, _ in cols] + geom_sql)
     buf = io.BytesIO()
     dbapi = conn.connection.driver_connection
     with (
         dbapi.cursor() as cur,
-        cur.copy(f'COPY (SELECT {select} FROM {SCHEMA}."{tbl}") TO STDOUT WITH (FORMAT csv)') as cp,
+        cur.copy(f"COPY (SELECT {select} FROM {_table(tbl)}) TO STDOUT WITH (FORMAT csv)") as cp,
     ):
         for chunk in cp:
             buf.write(chunk)
@@ -231,11 +402,22 @@ def _read_layer_table(conn, tbl: str) -> gpd.GeoDataFrame:
     for c, t in cols:
         if _ARROW_TYPES[t] == "string":
             df[c] = df[c].astype("str").where(df[c].notna(), None)
-    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=4326), crs=4326)
+    gdf = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=4326), crs=4326)
+    return _restore_names(conn, tbl, gdf)
+
+
+def _restore_names(conn, tbl: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The user's column names back in place of the physical ``c1``, ``c2``, …"""
+    names = conn.execute(
+        _q(f"SELECT names FROM {SCHEMA}.columns WHERE tbl = :t"), {"t": tbl}
+    ).scalar()
+    if not names:  # a table written before generated names: its names are the user's
+        return gdf
+    return gdf.rename(columns={phys: orig for orig, phys in json.loads(names)})
 
 
 def _read_layer_table_slow(conn, tbl: str) -> gpd.GeoDataFrame:
-    gdf = gpd.read_postgis(f'SELECT * FROM {SCHEMA}."{tbl}"', conn, geom_col="geometry")
+    gdf = gpd.read_postgis(f"SELECT * FROM {_table(tbl)}", conn, geom_col="geometry")
     gdf = gdf.drop(columns=[c for c in ("fid",) if c in gdf.columns])
     for c in gdf.columns:  # text columns get the same dtype as from the GeoPackage store
         if c != "geometry" and gdf[c].dtype == object:
@@ -265,12 +447,24 @@ def _write_layer_table(
     import pyarrow.csv as pcsv
     import shapely
 
-    g = gdf.copy()
+    table = _table(tbl)
+    if gdf.geometry.name != "geometry":
+        gdf = gdf.rename_geometry("geometry")
+    user_cols = [c for c in gdf.columns if c != "geometry"]
+    physical = _physical_names(user_cols)
+    g = gdf.rename(columns=physical)
     g.iloc[:0].to_postgis(tbl, conn, schema=SCHEMA, if_exists="fail", index=False)
+    conn.execute(
+        _q(
+            f"INSERT INTO {SCHEMA}.columns (tbl, names) VALUES (:t, :n) "
+            "ON CONFLICT (tbl) DO UPDATE SET names = EXCLUDED.names"
+        ),
+        {"t": tbl, "n": json.dumps([[c, physical[c]] for c in user_cols], ensure_ascii=False)},
+    )
     if len(g) and set(g.geom_type.dropna().unique()) == {"Point"}:  # typed: read back as x, y
         conn.execute(
             _q(
-                f'ALTER TABLE {SCHEMA}."{tbl}" ALTER COLUMN geometry TYPE geometry(Point, 4326) '
+                f"ALTER TABLE {table} ALTER COLUMN geometry TYPE geometry(Point, 4326) "
                 "USING ST_SetSRID(geometry, 4326)"
             )
         )
@@ -279,14 +473,14 @@ def _write_layer_table(
         _q("SELECT indexname FROM pg_indexes WHERE schemaname = :s AND tablename = :t"),
         {"s": SCHEMA, "t": tbl},
     ).fetchall():
-        conn.execute(_q(f'DROP INDEX IF EXISTS {SCHEMA}."{idx}"'))
+        conn.execute(_q(f"DROP INDEX IF EXISTS {_ident(SCHEMA, idx)}"))
     cols = [c for c in g.columns if c != "geometry"]
-    collist = ", ".join(f'"{c}"' for c in [*cols, "geometry"])
+    collist = ", ".join(_ident(c) for c in [*cols, "geometry"])
     dbapi = conn.connection.driver_connection
     step = COPY_CHUNK_ROWS
     with (
         dbapi.cursor() as cur,
-        cur.copy(f'COPY {SCHEMA}."{tbl}" ({collist}) FROM STDIN WITH (FORMAT csv)') as cp,
+        cur.copy(f"COPY {table} ({collist}) FROM STDIN WITH (FORMAT csv)") as cp,
     ):
         for start in range(0, len(g), step):
             part = g.iloc[start : start + step]
@@ -303,11 +497,14 @@ def _write_layer_table(
             if on_progress is not None:
                 on_progress(min(start + step, len(g)), len(g))
     conn.execute(
-        _q(
-            f'CREATE INDEX IF NOT EXISTS "{tbl}_geom_gist" ON {SCHEMA}."{tbl}" '
-            "USING GIST (geometry)"
-        )
+        _q(f"CREATE INDEX IF NOT EXISTS {_ident(tbl + '_geom_gist')} ON {table} USING GIST (geometry)")
     )
+
+
+def _drop_table(conn, tbl: str) -> None:
+    """Drop a layer/network table and its column names."""
+    conn.execute(_q(f"DROP TABLE IF EXISTS {_table(tbl)}"))
+    conn.execute(_q(f"DELETE FROM {SCHEMA}.columns WHERE tbl = :t"), {"t": tbl})
 
 
 def _arrow_column(s):
@@ -409,7 +606,7 @@ def open_project(ref: str):
     except ProjectError:
         raise
     except Exception as exc:
-        raise _connect_error(ref, exc) from None
+        raise _db_error(ref, exc) from None
     return project_from_meta(
         meta,
         default_name=name,
@@ -460,7 +657,7 @@ def transaction(project, action: str, detail: str, body: Callable) -> None:
     except ProjectError:
         raise
     except Exception as exc:
-        raise _connect_error(project.ref, exc) from None
+        raise _db_error(project.ref, exc) from None
     project.version += 1
 
 
@@ -546,7 +743,7 @@ def add_layer(project, stored, old, on_progress: Callable[[int, int], None] | No
 
     def body(conn, name):
         if old is not None and old.table:
-            conn.execute(_q(f'DROP TABLE IF EXISTS {SCHEMA}."{old.table}"'))
+            _drop_table(conn, old.table)
             conn.execute(
                 _q(f"DELETE FROM {SCHEMA}.layers WHERE project = :p AND name = :n"),
                 {"p": name, "n": stored.name},
@@ -576,7 +773,7 @@ def add_layer(project, stored, old, on_progress: Callable[[int, int], None] | No
 
 def remove_layer(project, lname: str, tbl: str) -> None:
     def body(conn, name):
-        conn.execute(_q(f'DROP TABLE IF EXISTS {SCHEMA}."{tbl}"'))
+        _drop_table(conn, tbl)
         conn.execute(
             _q(f"DELETE FROM {SCHEMA}.layers WHERE project = :p AND name = :n"),
             {"p": name, "n": lname},
@@ -609,7 +806,7 @@ def delete_run(project, run_id: str) -> None:
 def add_network(project, net, old, edges: gpd.GeoDataFrame) -> None:
     def body(conn, name):
         if old is not None:
-            conn.execute(_q(f'DROP TABLE IF EXISTS {SCHEMA}."{old.table}"'))
+            _drop_table(conn, old.table)
             conn.execute(
                 _q(f"DELETE FROM {SCHEMA}.networks WHERE project = :p AND name = :n"),
                 {"p": name, "n": net.name},
@@ -682,7 +879,7 @@ def write_new(ref: str, meta: dict, layers, runs, networks, *, force: bool) -> N
     except ProjectError:
         raise
     except Exception as exc:
-        raise _connect_error(ref, exc) from None
+        raise _db_error(ref, exc) from None
 
 
 def _drop_project(conn, name: str) -> None:
@@ -693,7 +890,7 @@ def _drop_project(conn, name: str) -> None:
         ),
         {"n": name},
     ).fetchall():
-        conn.execute(_q(f'DROP TABLE IF EXISTS {SCHEMA}."{tbl}"'))
+        _drop_table(conn, tbl)
     conn.execute(_q(f"DELETE FROM {SCHEMA}.rejected WHERE project = :n"), {"n": name})
     conn.execute(_q(f"DELETE FROM {SCHEMA}.projects WHERE name = :n"), {"n": name})
 
@@ -726,7 +923,7 @@ def audit_event(ref: str, action: str, user: str, detail: str) -> None:
                 {"p": name, "t": _now(), "u": user, "a": action, "d": detail},
             )
     except Exception as exc:
-        raise _connect_error(ref, exc) from None
+        raise _db_error(ref, exc) from None
 
 
 def version(ref: str) -> int:
