@@ -1624,6 +1624,13 @@ def import_file(
             )
         )
     gdf["id"] = gdf["id"].astype(object).where(gdf["id"].notna(), "").astype(str).str.strip()
+    if sheet_of is not None and gdf["id"].duplicated().any():
+        # sheets read together number their rows from 1 each: the sheet makes the ids unique
+        gdf["id"] = pd.Series(sheet_of, index=gdf.index).astype(str) + ":" + gdf["id"]
+        warns.append(
+            _note(p.name, where, "id", "编号在工作表之间重复, 已加上工作表名 / ids repeat "
+                  "across sheets: the sheet name was put before each")
+        )
     if fmt in ("kml", "kmz"):  # a placemark's id is an optional attribute, not the user's data
         no_id = (gdf["id"] == "").to_numpy()
         if no_id.any():
