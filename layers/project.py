@@ -867,23 +867,39 @@ def _pg(ref) -> bool:
 def _transaction(
     project: Project,
     action: str,
-    detail: str,
+    detail: str | Callable[[], str],
     body: Callable[[sqlite3.Connection], None],
     *,
     frames: dict[str, gpd.GeoDataFrame] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    stale_ok: bool = False,
 ) -> None:
-    """Run ``body`` in one write transaction on the project file, with a version check."""
+    """Run ``body`` in one write transaction on the project file, with a version check.
+
+    The file's write lock (``BEGIN IMMEDIATE``) serialises writers. A change that depends
+    on what the writer read (replacing or removing a layer, …) is refused as a conflict
+    when the project changed since it was opened; one that does not (``stale_ok``: adding
+    a layer, saving a run, keeping a road network) waits its turn and lands, its name
+    decided inside the lock. ``detail`` may be a function, called after ``body``.
+    """
+    import pyogrio.errors
+
     _check_writable(project)
     path = Path(project.ref)
     _check_project_file(path)
-    tmp = _write_temp_gpkg(frames, path.parent, on_progress) if frames else None
+    try:
+        tmp = _write_temp_gpkg(frames, path.parent, on_progress) if frames else None
+    except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        _remove_temps(path.parent)
+        raise _store_error(path, exc) from None
     con = _connect(path)
+    current = False
     try:
         con.execute("BEGIN IMMEDIATE")
         try:
             version = int(_meta(con).get("version", 0))
-            if version != project.version:
+            current = version == project.version
+            if not current and not stale_ok:
                 raise ProjectConflictError(
                     f"项目已被他人修改 / project {project.name!r} was changed since it was opened "
                     f"(version {project.version} → {version}): reopen it and apply your change "
@@ -899,19 +915,60 @@ def _transaction(
             )
             con.execute(
                 f"INSERT INTO {_AUDIT} (ts, user, action, detail) VALUES (?, ?, ?, ?)",
-                (_now(), _user(), action, detail),
+                (_now(), _user(), action, detail() if callable(detail) else detail),
             )
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            if con.in_transaction:
+                con.execute("ROLLBACK")
             raise
         if tmp is not None:
             con.execute("DETACH DATABASE src")
+    except sqlite3.Error as exc:
+        raise _store_error(path, exc) from None
     finally:
         con.close()
         if tmp is not None and tmp.exists():
             tmp.unlink()
-    project.version += 1
+    if current:  # a stale copy stays stale: a later change built on it is still refused
+        project.version += 1
+
+
+def _remove_temps(folder: Path) -> None:
+    """This process's temporary copies in ``folder`` (a write that failed half-way)."""
+    from layers.io_safe import temp_prefix
+
+    for f in folder.glob(temp_prefix() + "*"):
+        try:
+            f.unlink()
+        except OSError:
+            pass
+
+
+def _store_error(path: Path, exc: BaseException) -> ProjectError:
+    """One clear message for a GeoPackage write that failed (disk full, read-only, damaged)."""
+    text = str(exc)
+    if "full" in text or getattr(exc, "errno", None) == 28:
+        return ProjectError(
+            f"磁盘已满 / the disk holding {path} is full: nothing was written and the project "
+            "keeps its last good state; free space (or choose another folder), then repeat"
+        )
+    if "readonly" in text.replace(" ", "") or "read-only" in text:
+        return ProjectError(
+            f"项目文件只读 / {path} cannot be written (read-only file or folder): nothing was "
+            "written; make the file and its folder writable, or use 另存为 / project copy"
+        )
+    if "malformed" in text or "not a database" in text or "corrupt" in text:
+        return ProjectError(
+            f"项目文件已损坏 / {path} is damaged ({text}): nothing was written; restore it from "
+            "a backup or copy its readable layers with `python cli.py project copy`"
+        )
+    if "locked" in text or "busy" in text:
+        return ProjectError(
+            f"项目文件被占用 / {path} stayed locked by another writer for 60 s: nothing was "
+            "written; try again when the other change has finished"
+        )
+    return ProjectError(f"无法写入项目 / cannot write {path}: {text}; nothing was written")
 
 
 def _unique_name(project: Project, name: str) -> str:
@@ -1511,4 +1568,8 @@ def save_as(
             for n in project.networks.values()
         ],
     )
-    return open_project(path)
+    copy = open_project(path)
+    if not _pg(copy.ref):  # address registers (GeoPackage projects only)
+        for g in gazetteer_names(project):
+            add_gazetteer(copy, name=g, frame=gazetteer_frame(project, g))
+    return copy

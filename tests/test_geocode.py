@@ -994,6 +994,10 @@ def test_register_kept_in_the_project_and_used_by_name(hefei_project, tmp_path):
         < 0.01
     )
     assert rep.summary["gazetteer"]["matched"] == 1
+    from layers.project import save_as
+
+    copy = save_as(proj, tmp_path / "copy.gpkg")
+    assert gazetteer_names(copy) == ["门牌"] and len(gazetteer_frame(copy, "门牌")) == 2
     with pytest.raises(GeocodeError, match="gazetteer"):
         GeocodeRequest(address_col="地址", provider="local")
     with pytest.raises(GeocodeError, match="register"):
