@@ -955,6 +955,12 @@ def test_zone_and_county_addresses_get_honest_districts(hefei_project):
     ]
     assert districts["包河区"].contains(pts[4]) and districts["庐阳区"].contains(pts[5])
     assert list(out["geocode_status"][-1:]) == ["outside_project"]
+    assert rep.summary["district_undetermined"] == 3
+    assert rep.summary["sources"] == {
+        "geocode:zone": 5,
+        "geocode:county": 1,
+        "geocode:city": 1,
+    }
     for p, prec, g in zip(pts[:2], out["coord_precision_m"][:2], [gx, gx], strict=True):
         assert _farthest_m(p.x, p.y, g) <= prec  # the zone's true bound
 

@@ -560,13 +560,26 @@ def _report(request, out, area, stopped, geocoder, cache, n_hits, total, t0) -> 
         "ok_max_precision_m": settings.GEOCODE_OK_MAX_PRECISION_M,
         "listed": listed_rows,
     }
+    located = out["geocode_status"].isin(["ok", "coarse"])
+    summary["sources"] = {
+        str(k): int(v) for k, v in out.loc[located, "coord_source"].value_counts().items()
+    }
+    if "district" in out.columns and not _has_district_column(out.drop(columns="district")):
+        summary["district_undetermined"] = int((out["district"] == UNDETERMINED_DISTRICT).sum())
     parts = ", ".join(f"{_STATUS_ZH[s]} {n}" for s, n in counts.items() if n)
     notes = [f"地理编码 ({request.provider}): {parts}"]
     if counts["coarse"]:
         notes.append(
-            f"{counts['coarse']} 行仅定位到区县/道路等 (精度粗于 "
-            f"{settings.GEOCODE_OK_MAX_PRECISION_M:g} 米), 覆盖与选址分析默认不计入 / "
-            f"{counts['coarse']} rows are coarse and left out of coverage and siting by default"
+            f"{counts['coarse']} 行仅定位到开发区/区县/城市等 (精度粗于 "
+            f"{settings.GEOCODE_OK_MAX_PRECISION_M:g} 米, 精度为真实上界), 分析中精度粗于其尺度的点默认"
+            f"不计入 / {counts['coarse']} rows are coarse (placed in a zone, county or city; the "
+            "precision is a true bound) and are left out of analyses finer than that by default"
+        )
+    if summary.get("district_undetermined"):
+        n = summary["district_undetermined"]
+        notes.append(
+            f"{n} 行的区县未定 (地址只到城市或片区跨区县) / {n} rows have no district (the "
+            "address names only the city, or the zone spans counties)"
         )
     if stopped:
         notes.append(stopped)
