@@ -16,7 +16,8 @@ coordinates); anything else is a door-number match at :func:`truth`.
 Broken transports, by words too: ``慢滴`` (the body drips one byte every
 :attr:`FakeGeocoder.drip_s`), ``巨大`` (a 5 MB body without Content-Length),
 ``巨头`` (a Content-Length of 300 MB), ``断开`` (fewer bytes than announced, then
-the connection closes), ``乱码`` (a body that is not JSON).
+the connection closes), ``乱码`` (a body that is not JSON), ``无回应`` (the connection
+closes before any answer).
 A wrong key gets the provider's bad-key answer; after :attr:`quota` answers, the
 quota answer.
 """
@@ -229,8 +230,11 @@ class FakeGeocoder:
 
     def _broken(self, h: BaseHTTPRequestHandler, address: str, data: bytes) -> bool:
         """Answer ``address`` with a broken transport when it asks for one."""
-        if not any(w in address for w in ("慢滴", "巨大", "巨头", "断开", "乱码")):
+        if not any(w in address for w in ("慢滴", "巨大", "巨头", "断开", "乱码", "无回应")):
             return False
+        if "无回应" in address:
+            h.close_connection = True
+            return True
         h.send_response(200)
         h.send_header("Content-Type", "application/json; charset=utf-8")
         if "慢滴" in address:

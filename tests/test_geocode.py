@@ -609,6 +609,7 @@ def amap_fake():
         ("巨头", "过大"),  # Content-Length: 300 MB
         ("断开", "IncompleteRead"),  # fewer bytes than announced
         ("乱码", "HTTP 200"),  # not JSON
+        ("无回应", "RemoteDisconnected"),  # closed before any answer
     ],
 )
 def test_broken_transports_are_clean_failures_within_the_deadline(amap_fake, word, why):
