@@ -386,11 +386,14 @@ def _geocode(table, name: str):
     project = project_or_stop()
     st.warning(
         T(
-            "文件中没有坐标列。可按地址列地理编码后导入: 离线方式只定位到区县 (精度为区县大小, "
-            "覆盖与选址分析默认不计入); 在线服务 (高德/天地图/百度) 需要 Key。",
+            "文件中没有坐标列。可按地址列地理编码后导入: 离线方式定位到地址所写的项目片区 (高新区、"
+            "经开区…) 或区县/城市, 精度为该范围的真实上界 (精度粗于分析尺度的点默认不计入); "
+            "本地地址库 (标准地址/门牌表) 可逐门牌匹配; 在线服务 (高德/天地图/百度) 需要 Key。",
             "The file has no coordinate columns. Geocode its address column, then import: offline "
-            "places rows only in their county (left out of coverage and siting by default); online "
-            "services (AMap/Tianditu/Baidu) need a key.",
+            "places rows in the project zone (高新区, 经开区 …) or county/city the address names, "
+            "with that area's true bound as precision (left out of finer analyses by default); a "
+            "local address register matches door numbers; online services (AMap/Tianditu/Baidu) "
+            "need a key.",
         )
     )
     c1, c2 = st.columns(2)
@@ -830,7 +833,7 @@ def _add(project, rep, opts, name: str, src) -> bool:
     st.session_state["imp_added"] = T(
         f"已加入项目: {stored.name} ({stored.rows} 行)",
         f"Added to the project: {stored.name} ({stored.rows} rows)",
-    )
+    ) + "".join(f"\n\n{n}" for n in stored.add_notes)
     return True
 
 
