@@ -61,7 +61,17 @@ def test_kml_layer_list_in_the_browser(browser, tmp_path):  # noqa: F811
         kind.get_by_role("combobox").click()
         page.get_by_role("option", name="科普场馆/基地").click()
         page.get_by_text("文件中的图层/文件夹").wait_for(timeout=60000)  # the layer list
-        assert page.get_by_test_id("stDataFrame").count() >= 1
+        grid = page.get_by_test_id("stDataFrame").filter(has_text="几何类型").first
+        grid.wait_for(timeout=60000)  # the list's table: every folder, its rows and geometry
+        text = grid.text_content()
+        for folder, rows, geometry, fit in (
+            ("科技馆", 2, "Point 2", 2),
+            ("科普基地", 1, "Point 1", 1),
+            ("科普基地/学校", 1, "Point 1", 1),
+            ("企业科技馆", 1, "Point 1", 1),
+            ("踏勘轨迹", 1, "LineString 1", 0),
+        ):
+            assert f"{folder}{rows}{geometry}{fit}" in text, text
         _wait_metric(page, "总行数", "6")
         assert _metric(page, "有效") == "5" and _metric(page, "被拒绝") == "1"
         # the layer choice lists "all" and every folder; picking one reads only it
