@@ -45,6 +45,7 @@ __all__ = [
     "PRINT_PAPER",
     "PROFILE_BAND_M",
     "PROFILE_BIN_M",
+    "PROJECT_NETWORK_EDGES_MAX",
     "SITING_AGGREGATE_ABOVE_ROWS",
     "SITING_AGGREGATE_M",
     "SITING_GRID_M",
@@ -55,6 +56,7 @@ __all__ = [
     "STRAIGHT_DRIVE_KMH",
     "STREET_LEVEL_PRECISION_M",
     "STUDY_AREA_BUFFER_M",
+    "UPLOAD_CACHE_MAX_MB",
     "WEBGL_THRESHOLD",
     "CIRCLE_QUAD_SEGS",
     "default_speed_kmh",
@@ -158,6 +160,12 @@ GEOCODE_ZONE_MIN_SCORE: float = 85.0
 #: road networks). Streamlit's ``server.maxUploadSize`` (.streamlit/config.toml) caps both.
 IMPORT_UPLOAD_MAX_MB: float = 200.0
 NETWORK_UPLOAD_MAX_MB: float = 200.0
+#: Road networks uploaded by viewers (or to the read-only demo) are read from a temporary
+#: file removed when the read ends; only the prepared graph is kept, in a folder of at most
+#: UPLOAD_CACHE_MAX_MB (oldest first removed).
+UPLOAD_CACHE_MAX_MB: float = 256.0
+#: Editors' quota: road-network edges a project may keep from app uploads (all its networks).
+PROJECT_NETWORK_EDGES_MAX: int = 5_000_000
 #: Import page: the preview map shows at most this many rows of a file (spread evenly).
 IMPORT_PREVIEW_MAP_POINTS: int = 5_000
 

@@ -1,15 +1,20 @@
 """Road-network choice shared by the coverage and siting pages.
 
 A network is a reference the workflows understand (``workflows.network.project_graph``):
-the name of a network kept in the project, or a network file on the server. An
-upload is kept in a writable project (provenance: the original file name); with
-the read-only demo it is cached under ``CACHE_DIR/uploads`` by content digest.
+the name of a network kept in the project, or a network file on the server. Every
+upload is written to a private temporary folder that is removed when its read ends.
+An editor's upload is kept in a writable project (provenance: the original file name),
+within the project's quota of edges (``settings.PROJECT_NETWORK_EDGES_MAX``); a viewer's
+(or the read-only demo's) keeps only its prepared graph (``.npz`` by content digest)
+under ``CACHE_DIR/uploads``, a folder held under ``settings.UPLOAD_CACHE_MAX_MB``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import streamlit as st
@@ -21,11 +26,123 @@ from ui.common import T, guarded, md_text
 from ui.progress import ProgressBar, was_cancelled
 from ui.state import refresh_project
 from ui.uploads import upload_ok
-from workflows.network import CACHE_DIR, add_network_file, project_graph
+from workflows.network import CACHE_DIR, project_graph
 
 __all__ = ["network_controls"]
 
 NETWORK_SUFFIXES = (".osm.pbf", ".osm", ".pbf", ".graphml", ".gpkg", ".zip", ".npz")
+_MB = 1024 * 1024
+
+
+@contextmanager
+def _upload_file(up, suffix: str):
+    """The upload as a file in a private temporary folder (mode 0700), removed — with
+    whatever was made next to it — when the block ends. Yields ``(path, sha256 hex)``.
+    The file is named ``upload<suffix>`` (the user's file name is kept as provenance only)."""
+    with tempfile.TemporaryDirectory(prefix="innomap-upload-") as d:
+        path = Path(d) / f"upload{suffix}"
+        digest = hashlib.sha256()
+        up.seek(0)
+        with open(path, "wb") as fh:
+            while chunk := up.read(1 << 20):
+                digest.update(chunk)
+                fh.write(chunk)
+        yield path, digest.hexdigest()
+
+
+def _uploads_dir() -> Path:
+    from workflows import network
+
+    return network.CACHE_DIR / "uploads"
+
+
+def _make_room(folder: Path, *, incoming_bytes: int, max_mb: float) -> None:
+    """Remove the oldest files of ``folder`` until ``incoming_bytes`` more fit in ``max_mb``."""
+    files = []
+    for f in folder.glob("*"):
+        try:
+            st_ = f.stat()
+        except OSError:
+            continue
+        files.append((st_.st_mtime, st_.st_size, f))
+    total = sum(size for _, size, _ in files) + incoming_bytes
+    for _, size, f in sorted(files, key=lambda x: x[0]):
+        if total <= max_mb * _MB:
+            break
+        f.unlink(missing_ok=True)
+        total -= size
+
+
+def _read_temporary(project: Project, up, suffix: str) -> str | None:
+    """A viewer's (or the demo's) upload: read from a temporary file that is removed when the
+    read ends; only the prepared graph is kept (``.npz``, by content digest) in the uploads
+    folder, which stays under ``settings.UPLOAD_CACHE_MAX_MB``."""
+    from workflows.network import load_cached_graph, save_graph
+
+    folder = _uploads_dir()
+    with _upload_file(up, suffix) as (path, digest):
+        key = hashlib.sha256(f"{digest}|{project.metric_epsg}|v1".encode()).hexdigest()[:24]
+        target = folder / f"{key}.npz"
+        if target.exists():
+            try:
+                load_cached_graph(target)
+            except (OSError, ValueError, KeyError):
+                target.unlink(missing_ok=True)
+            else:
+                os.utime(target)  # recently used: removed last
+                return str(target)
+        with ProgressBar(
+            T("正在读取上传的路网", "Reading the uploaded network"),
+            key="net_upload_progress",
+            unit=T("条道路已读", "road rows read"),
+            lazy=True,
+        ) as bar:
+            graph = guarded(
+                bar.run,
+                lambda progress: project_graph(
+                    project, str(path), cache_dir=path.parent, on_progress=progress
+                ),
+            )
+    if graph is None:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    size = sum(int(getattr(a, "nbytes", 0)) for a in graph.arrays().values())
+    _make_room(folder, incoming_bytes=size, max_mb=settings.UPLOAD_CACHE_MAX_MB)
+    save_graph(graph, target)
+    return str(target)
+
+
+def _keep_in_project(project: Project, up, name: str, suffix: str) -> str | None:
+    """An editor's upload: read from a temporary file (removed when the read ends) and kept
+    in the project, within the project's quota of network edges."""
+    from layers.networks import read_network_edges
+    from layers.project import add_network
+
+    with _upload_file(up, suffix) as (path, _digest):
+        edges = guarded(read_network_edges, path)
+    if edges is None:
+        return None
+    kept = sum(n.edges for n in project.networks.values())
+    quota = settings.PROJECT_NETWORK_EDGES_MAX
+    if kept + len(edges) > quota:
+        shown = md_text(name)
+        st.error(
+            T(
+                f"{shown}: {len(edges):,} 条路段, 项目已有 {kept:,} 条, 超过配额 {quota:,} 条, 未保存; "
+                "请删除不用的路网或用 python cli.py project add-network 加入。",
+                f"{shown}: {len(edges):,} edges with the project's {kept:,} would pass the quota of "
+                f"{quota:,} edges and were not kept: remove networks not in use, or add it with "
+                "python cli.py project add-network.",
+            )
+        )
+        return None
+    net = guarded(
+        add_network, project, name=name[: -len(suffix)] or name, edges=edges, source_file=name
+    )
+    if net is None:
+        return None
+    refresh_project()
+    return net.name
 
 
 def _keep_upload(project: Project, up) -> str | None:
@@ -41,22 +158,9 @@ def _keep_upload(project: Project, up) -> str | None:
     )
     if not upload_ok(up, max_mb=settings.NETWORK_UPLOAD_MAX_MB, fix=fix):
         return None  # refused before its bytes are read
-    data = up.getvalue()
     if not project.read_only and auth.can("editor"):
-        with tempfile.TemporaryDirectory() as d:
-            path = Path(d) / name
-            path.write_bytes(data)
-            net = guarded(add_network_file, project, path)
-        if net is None:
-            return None
-        refresh_project()
-        return net.name
-    digest = hashlib.sha256(data).hexdigest()[:20]
-    path = CACHE_DIR / "uploads" / f"{digest}{suffix}"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        path.write_bytes(data)
-    return str(path)
+        return _keep_in_project(project, up, name, suffix)
+    return _read_temporary(project, up, suffix)
 
 
 def _osm_fetch(project: Project) -> str | None:
