@@ -584,6 +584,28 @@ def _add_table_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from layers.importer import inspect_file
+
+    info = inspect_file(args.path)
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{info['file']}: {info['format']}, encoding {info['encoding'] or '-'}")
+    kinds = info.get("layer_kinds") or {}
+    contents = {c["name"]: c for c in info.get("contents") or []}
+    for a in info["available"]:
+        tags = [t for t in ("hidden" if a in info["hidden"] else "", kinds.get(a) or "") if t]
+        c = contents.get(a)
+        held = (
+            f": {c['rows']} rows ({', '.join(f'{t} {n}' for t, n in c['geometry'].items())})"
+            if c
+            else ""
+        )
+        print(f"  {a}" + (f" ({', '.join(tags)})" if tags else "") + held)
+    return 0
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -836,17 +858,21 @@ def _cmd_project_add(args: argparse.Namespace) -> int:
         )
         result["project"] = project.ref
         result["layer_name"] = stored.name
+        result["rows_added"] = stored.rows
+        result["store_notes"] = stored.add_notes
         results.append(result)
         if not args.json:
             print(
-                f"{rep.file}: added {rep.rows_valid}/{rep.rows_total} rows as layer "
+                f"{rep.file}: added {stored.rows}/{rep.rows_total} rows as layer "
                 f"{stored.name!r} ({job_opts.kind}, from {rep.crs_in}) to {project.name}"
             )
+            for note in stored.add_notes:
+                print(f"  REJECTED {note}")
             for i in rep.errors[:50]:
                 print(f"  ERROR row {i.row} [{i.field}] {i.value!s}: {i.message}")
             if len(rep.errors) > 50:
                 print(f"  … {len(rep.errors) - 50} more errors (use --json for all)")
-        code = max(code, 0 if rep.rows_valid == rep.rows_total else 1)
+        code = max(code, 0 if stored.rows == rep.rows_total else 1)
     if args.json:
         out = results[0] if len(results) == 1 else {"layers": results}
         print(json.dumps(out, ensure_ascii=False, indent=2))
@@ -1455,6 +1481,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_import_args(p, kind_required=False)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser(
+        "inspect",
+        help="what a file holds: format, sheets, layers/folders with rows and geometry types",
+        description="List the sheets of a workbook, the layers of a GeoPackage, the shapefiles "
+        "of a zip, the folders of a KML/KMZ or the layers of a DXF (and the kinds of an InnoMap "
+        "export) without importing anything.",
+    )
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--json", action="store_true", help="print as JSON")
+    p.set_defaults(func=_cmd_inspect)
 
     p = sub.add_parser(
         "import",

@@ -696,6 +696,7 @@ def inspect_file(path: str | Path) -> dict:
                 _check_gpkg_views(p)
                 layer_kinds = {k: m.get("kind") for k, m in gpkg_layer_markers(p).items()}
             available = _ogr_layers(p, p.name, fmt)
+            contents = _ogr_contents(p, available)
         elif fmt == "zip":
             available = _shapefiles(_check_zip(p))
             if not available:
@@ -720,6 +721,24 @@ def inspect_file(path: str | Path) -> dict:
         "contents": contents,
         "layer_kinds": layer_kinds,
     }
+
+
+def _ogr_contents(p: Path, layers: list[str]) -> list[dict]:
+    """Rows and geometry type of each layer of a GeoPackage/GeoJSON (from its metadata)."""
+    import pyogrio
+
+    out = []
+    for name in layers:
+        info = pyogrio.read_info(p, layer=name)
+        out.append(
+            {
+                "name": name,
+                "field": "source_layer",
+                "rows": int(info["features"]),
+                "geometry": {str(info["geometry_type"]): int(info["features"])},
+            }
+        )
+    return out
 
 
 def _kml_bytes(p: Path, fmt: str) -> bytes:
@@ -1600,6 +1619,12 @@ def import_file(
         raise
     except Exception as exc:  # any library failure on corrupt input: a clean error
         raise ImportFileError(_unreadable(p, fmt, exc)) from None
+    if fmt in ("csv", "xlsx") and spec.geometry != "point":  # a table gives points
+        raise ImportFileError(
+            f"{p.name}: 表格中的坐标是点, 不能作为{spec.name_zh} / a table's coordinates are points, "
+            f"not {spec.geometry}s of kind {opts.kind}: import it with a point kind, or give the "
+            f"{spec.geometry}s as GeoJSON, GeoPackage, Shapefile, KML or DXF"
+        )
     total = len(gdf)
     raw_cols = [c for c in gdf.columns if c != "geometry"]
     gdf, renamed_to = _map_columns(gdf, opts.columns, file=p.name)

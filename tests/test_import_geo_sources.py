@@ -226,6 +226,9 @@ def test_innomap_gpkg_export_imports_layer_by_layer(tmp_path, capsys, hf_templat
         g, layer="片区", mode="a", layer_options=gpkg_layer_options(make_marker(kind="zones"))
     )
     assert inspect_file(g)["layer_kinds"] == {"场馆": "science_venues", "片区": "zones"}
+    code, out, _ = _run(["inspect", g], capsys)
+    assert code == 0 and "场馆 (science_venues): 1 rows (Point 1)" in out
+    assert "片区 (zones): 2 rows (Polygon 2)" in out
     rep = import_file(g, ImportOptions(kind="zones"))
     assert rep.rows_valid == 2 and rep.crs_reason.startswith("文件声明")
     proj = tmp_path / "hf.gpkg"
@@ -320,6 +323,8 @@ def test_corridor_axis_import_then_profile(tmp_path, capsys, hf_template):
         )[0]
         == 0
     )
+    code, _, err = _run(["validate", pts, "--kind", "corridor_axes"], capsys)
+    assert code == 2 and "a point kind" in err  # a table's points are not an axis
     out = tmp_path / "profile"
     code, _, err = _run(
         [
