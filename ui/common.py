@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import partial
 
@@ -30,27 +31,34 @@ def T(zh: str, en: str) -> str:
     return en if lang() == "en" else zh
 
 
-#: Characters with a meaning in Streamlit's Markdown (CommonMark + GFM, math ``$``, emoji and
-#: icon shortcodes ``:x:``, HTML ``<``); each is backslash-escaped by :func:`md_text`.
-_MD_SPECIAL = frozenset("\\`*_{}[]()<>#+-.!|~$:&=\"'")
+#: Characters with a meaning anywhere in Streamlit's Markdown (CommonMark + GFM, math ``$``,
+#: HTML ``<``, entities ``&``): each is backslash-escaped by :func:`md_text`. (``!`` and
+#: ``(`` need a ``[`` to make an image or link, and that is escaped.)
+_MD_SPECIAL = frozenset("\\`*_{}[]<>#|~$&")
+#: A list item or a thematic break at the start of a line (``- x``, ``+ x``, ``1. x``).
+_MD_LINE_START = re.compile(r"^(\s*)([-+=]|\d+[.)])")
 
 
 def md_text(value: object) -> str:
     """``value`` as literal text inside Markdown (``st.caption``, ``st.markdown``, ``st.info``…).
 
-    Every Markdown-active character is backslash-escaped, control characters become spaces and
-    line breaks hard breaks, so a
-    name such as ``![x](http://host/p.png)``, ``**b**``, ``$x$`` or ``:red[a]`` shows as typed
-    and makes the browser fetch nothing. Use ``st.text`` where the whole element is a name.
+    Markdown-active characters are backslash-escaped, control characters become spaces and
+    line breaks hard breaks, so a name such as ``![x](http://host/p.png)``, ``**b**``,
+    ``$x$`` or ``<img …>`` shows as typed and makes the browser fetch nothing. Use
+    ``st.text`` where the whole element is a name.
     """
     lines = str(value).splitlines() if value is not None else []
-    return "  \n".join(
-        "".join(
+    out = []
+    for line in lines:
+        text = "".join(
             "\\" + ch if ch in _MD_SPECIAL else ch if ch >= " " or ch == "\t" else " "
             for ch in line
         )
-        for line in lines
-    )
+        m = _MD_LINE_START.match(text)
+        if m:
+            text = f"{m.group(1)}{m.group(2)[:-1]}\\{m.group(2)[-1]}{text[m.end() :]}"
+        out.append(text)
+    return "  \n".join(out)
 
 
 def guarded(fn: Callable, *args, **kwargs):
