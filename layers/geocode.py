@@ -1049,6 +1049,11 @@ def _zone_canon(text: str, prefixes: tuple[str, ...]) -> str:
     return s
 
 
+#: A zone lies in a county when it lies in the county's outline widened by this
+#: (degrees, ≈ 20 m: the outline's simplification and the GCJ-02 inverse).
+_COUNTY_EDGE_DEG = 0.0002
+
+
 @dataclass
 class _Zone:
     name: str
@@ -1160,13 +1165,13 @@ class OfflineGeocoder:
         """The county of the project holding the whole zone, else ``""``."""
         if z.district is None:
             z.district = ""
-            area = z.geom.area
             for name, code in self._counties:
                 try:
                     county = _county_geom(code)
                 except (KeyError, InnoMapError):
                     continue
-                if area > 0 and z.geom.intersection(county).area >= area * (1 - 1e-3):
+                # every point of the zone in the county (within the outline's own tolerance)
+                if county.buffer(_COUNTY_EDGE_DEG).contains(z.geom):
                     z.district = name
                     break
         return z.district
