@@ -90,7 +90,19 @@ def read_dxf(path: Path, *, name: str) -> tuple[gpd.GeoDataFrame, list[str], lis
     rows: list[dict] = []
     texts: list[tuple[float, float, float, str]] = []
     skipped: dict[str, int] = {}
-    for n, e in enumerate(doc.modelspace()):
+
+    def entities(source, depth: int = 0):
+        """Model-space entities, block references exploded (nested up to 4 levels)."""
+        for e in source:
+            if e.dxftype() == "INSERT" and depth < 4:
+                try:
+                    yield from entities(e.virtual_entities(), depth + 1)
+                except Exception:
+                    skipped["INSERT (unreadable)"] = skipped.get("INSERT (unreadable)", 0) + 1
+            else:
+                yield e
+
+    for n, e in enumerate(entities(doc.modelspace())):
         if n >= MAX_ENTITIES:
             raise ImportFileError(
                 f"{name}: 实体超过 {MAX_ENTITIES:,} 个 / more than {MAX_ENTITIES:,} entities: "

@@ -1584,6 +1584,13 @@ def import_file(
                         f"not imported as {opts.kind} (import it with --kind {k})",
                     )
                 )
+            single = (gdf.geom_type == "MultiPoint").to_numpy() & (
+                shapely.get_num_geometries(gdf.geometry.values) == 1
+            )
+            if single.any():  # a placemark's MultiGeometry of one point is that point
+                geoms = gdf.geometry.values.copy()
+                geoms[single] = shapely.get_geometry(geoms[single], 0)
+                gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
             fits, misfit = _geometry_fit(gdf, spec, p.name, where, read.group)
             contents = _contents(gdf, read.group or None, fits)
             if not fits.any():
@@ -1929,6 +1936,8 @@ def _geometry_fit(gdf: gpd.GeoDataFrame, spec, file: str, where, group: str | No
         zh, en = _GEOMETRY_WORDS.get(g, ("其他几何", t))
         if g is None:
             fix = "convert it to points, lines or polygons"
+        elif g == "point" and spec.geometry == "point":
+            fix = "split the multipoint into single points"
         elif g == "point":
             fix = "import it with a point kind (e.g. --kind science_venues)"
         else:
