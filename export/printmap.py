@@ -269,14 +269,23 @@ def render_print_map(*args, **kwargs) -> bytes:
     """Render a print map: see :func:`_render_print_map` for the parameters.
 
     All text is plain text: ``$`` and ``$…$`` in a title, label, legend entry or note
-    are drawn as typed (matplotlib's mathtext and TeX are off for every text artist of the
-    map), and control characters in the titles are shown as spaces.
+    are drawn as typed (:func:`plain_text_matplotlib`: mathtext and TeX off for every text
+    artist), and control characters in the titles are shown as spaces.
     """
     for key in ("title", "subtitle", "legend_title"):
         if isinstance(kwargs.get(key), str):
             kwargs[key] = _plain(kwargs[key])
-    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
-        return _render_print_map(*args, **kwargs)
+    plain_text_matplotlib()
+    return _render_print_map(*args, **kwargs)
+
+
+def plain_text_matplotlib() -> None:
+    """Make every matplotlib text artist created from now on plain text: no mathtext
+    (``$…$``) and no TeX. Set process-wide, like the fonts (:func:`export.fonts.setup_fonts`):
+    every label of InnoMap's figures is data (names, titles), never a formula; a
+    temporary ``rc_context`` would also undo the fonts that set-up makes inside it."""
+    matplotlib.rcParams["text.parse_math"] = False
+    matplotlib.rcParams["text.usetex"] = False
 
 
 def _plain(text: str) -> str:

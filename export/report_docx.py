@@ -531,14 +531,13 @@ def report_figures(
     )
     out = [Figure(f"{name}图 (A4, {dpi} dpi)", png, True)]
     if report.analysis == "profile":
-        import matplotlib
-
+        from export.printmap import plain_text_matplotlib
         from export.profile_chart import profile_chart
 
-        with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
-            chart = profile_chart(  # names with $ drawn as typed, not as mathtext
-                report.summary, dpi=min(int(dpi), 300), width_in=CHART_WIDTH_MM / 25.4
-            )
+        plain_text_matplotlib()  # names with $ drawn as typed, not as mathtext
+        chart = profile_chart(
+            report.summary, dpi=min(int(dpi), 300), width_in=CHART_WIDTH_MM / 25.4
+        )
         out.append(Figure("沿轴线分段统计图", chart, False))
     return out
 

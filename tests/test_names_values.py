@@ -160,8 +160,12 @@ def test_dollars_and_controls_in_print_maps_are_plain_text(monkeypatch, fmt):
     assert title.replace("\x07", " ").replace("\x1b", " ") in shown
     assert any("图层 $a$ 与 $$" in s for s in shown)
     assert "$5 万元 $" in shown and "$图例$" in shown
-    # and matplotlib's defaults are left as they were
-    assert matplotlib.rcParams["text.parse_math"] is True
+    if fmt == "pdf":  # the fonts are still embedded (TrueType, not Type 3)
+        import pypdf
+
+        page = pypdf.PdfReader(io.BytesIO(data)).pages[0]
+        kinds = {str(f.get_object().get("/Subtype")) for f in page["/Resources"]["/Font"].values()}
+        assert kinds == {"/Type0"}, kinds
 
 
 # ------------------------------------------------------------------ Word report
