@@ -32,6 +32,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from layers.errors import InnoMapError
+from layers.filters import distinct_zone_names
 
 __all__ = ["ClusterError", "cluster_points", "cluster_summary", "dbscan", "hdbscan_labels"]
 
@@ -458,6 +459,7 @@ def cluster_summary(
             if layer is not None and len(layer):
                 lay = layer.to_crs(crs)
                 out[col] = [
-                    "、".join(lay.loc[lay.contains(p), "name"].astype(str)) for p in cen.to_numpy()
+                    "、".join(distinct_zone_names(lay.loc[lay.contains(p), "name"]))
+                    for p in cen.to_numpy()
                 ]
     return out

@@ -122,6 +122,9 @@ def coverage_by_group(
     g = pd.Series(groups).astype(str).reset_index(drop=True)
     exploded = g.str.split("、").explode()
     exploded = exploded[exploded.str.len() > 0]
+    # a point is counted once per distinct group name (a zone imported twice is one zone)
+    pairs = pd.DataFrame({"i": exploded.index, "g": exploded.to_numpy()}).drop_duplicates()
+    exploded = pd.Series(pairs["g"].to_numpy(), index=pairs["i"].to_numpy())
     parts = []
     for name, idx in exploded.groupby(exploded).groups.items():
         ii = np.asarray(list(idx), dtype=int)
@@ -136,9 +139,25 @@ def coverage_by_group(
 def zone_area_table(
     polygons: list, minutes: tuple[float, ...], zones: gpd.GeoDataFrame
 ) -> pd.DataFrame:
-    """Share of each zone's area inside the coverage polygons (metric CRS)."""
-    rows = []
+    """Share of each zone's area inside the coverage polygons (metric CRS).
+
+    Zones of one name (under :func:`layers.filters.zone_key`) are one zone: their
+    geometries are united first (a boundary imported twice is not counted twice).
+    """
+    from layers.filters import zone_key
+
+    merged: dict[str, list] = {}
+    shown: dict[str, str] = {}
     for name, geom in zip(zones["name"], zones.geometry.values, strict=True):
+        if geom is None or geom.is_empty:
+            continue
+        k = zone_key(name)
+        merged.setdefault(k, []).append(geom)
+        shown.setdefault(k, str(name))
+    rows = []
+    for k, geoms in merged.items():
+        name = shown[k]
+        geom = geoms[0] if len(geoms) == 1 else shapely.union_all(geoms)
         area = float(geom.area)
         for m, poly in zip(minutes, polygons, strict=True):
             inter = float(shapely.intersection(geom, poly).area) if not poly.is_empty else 0.0

@@ -9,7 +9,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["UNDECIDED", "LayerFilter", "assign_zones", "filter_layer", "search_records"]
+__all__ = [
+    "UNDECIDED",
+    "LayerFilter",
+    "assign_zones",
+    "distinct_zone_names",
+    "filter_layer",
+    "search_records",
+    "zone_key",
+]
 
 
 def assign_zones(points: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> pd.Series:
@@ -103,10 +111,31 @@ def _point_combinations(
             new[old == c] = nid
         combo[inside] = new
     labels = np.array(
-        ["、".join(sorted(names[k] for k in members[c] if names[k])) for c in range(len(members))],
+        ["、".join(distinct_zone_names(names[k] for k in members[c])) for c in range(len(members))],
         dtype=object,
     )
     return combo, labels
+
+
+def zone_key(name) -> str:
+    """The comparison form of a zone name: NFKC (full-width → half-width), trimmed, inner
+    white space collapsed. Zone names are unique in a project under this key."""
+    import re
+    import unicodedata
+
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(name or ""))).strip()
+
+
+def distinct_zone_names(names) -> list[str]:
+    """``names`` without blanks and without repeats under :func:`zone_key` (first spelling
+    kept), sorted: a point inside two zones of one name (a boundary imported twice) is
+    counted once in that zone."""
+    seen: dict[str, str] = {}
+    for n in names:
+        k = zone_key(n)
+        if k and k not in seen:
+            seen[k] = str(n).strip()
+    return sorted(seen.values())
 
 
 @dataclass(frozen=True)

@@ -35,10 +35,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from pyproj import CRS
 
 from layers.errors import InnoMapError
+from layers.filters import zone_key
 from layers.registry import REGISTRY, get_spec, load_layer, normalise_columns
 
 __all__ = [
@@ -102,6 +104,10 @@ class ProjectLayer:
     rejected: pd.DataFrame = field(default_factory=pd.DataFrame)
     table: str = ""
     note: str = ""
+    #: What the store said while adding the layer (e.g. zones not added: their name was taken).
+    add_notes: list[str] = field(default_factory=list)
+    #: Why the layer's table could not be read ("" when it is sound): it opens empty.
+    damaged: str = ""
 
     @property
     def rows(self) -> int:
@@ -124,6 +130,7 @@ class ProjectLayer:
             "encoding": self.encoding,
             "imported_at": self.imported_at,
             "note": self.note,
+            "damaged": self.damaged,
         }
 
 
@@ -398,8 +405,10 @@ def _connect(path: Path) -> sqlite3.Connection:
 def _meta(con: sqlite3.Connection) -> dict:
     try:
         rows = con.execute(f"SELECT key, value FROM {_META}").fetchall()
-    except sqlite3.DatabaseError:
-        return {}
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):  # a GeoPackage, but not an InnoMap project
+            return {}
+        raise
     return {k: json.loads(v) for k, v in rows}
 
 
@@ -438,6 +447,25 @@ def open_project(ref: str | os.PathLike | None = None) -> Project:
         )
     path = Path(ref)
     _check_project_file(path)
+    try:
+        return _open_gpkg(path)
+    except ProjectError:
+        raise
+    except sqlite3.DatabaseError as exc:
+        raise ProjectError(
+            f"项目文件已损坏 / {path.name!r} is damaged ({exc}): it may have been cut short or "
+            "overwritten; restore it from a backup (InnoMap never leaves a half-written "
+            "project: the last good copy is the one before the damage)"
+        ) from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ProjectError(
+            f"项目元数据无效 / {path.name!r} has invalid project metadata ({type(exc).__name__}: "
+            f"{exc}): restore it from a backup, or open it in QGIS and copy its layers into a "
+            "new project"
+        ) from None
+
+
+def _open_gpkg(path: Path) -> Project:
     con = _connect(path)
     try:
         con.execute("BEGIN")  # one consistent snapshot of the metadata
@@ -466,6 +494,7 @@ def open_project(ref: str | os.PathLike | None = None) -> Project:
         con.execute("COMMIT")
     finally:
         con.close()
+    _check_epsg(path.name, meta)
     networks = {
         n[0]: ProjectNetwork(
             name=n[0],
@@ -476,22 +505,23 @@ def open_project(ref: str | os.PathLike | None = None) -> Project:
         )
         for n in nrows
     }
-    layers = {
-        row[0]: layer_from_row(row, _layer_table(path, row[2], row[1], stamps), rej.get(row[0]))
-        for row in lrows
-    }
-    runs = [
-        RunRecord(
-            id=r[0],
-            analysis=r[1],
-            title=r[2] or "",
-            created_at=r[3] or "",
-            request=json.loads(r[4]),
-            summary=json.loads(r[5]),
-            layers=json.loads(r[6] or "{}"),
-        )
-        for r in rrows
-    ]
+    layers = {row[0]: _open_layer(path, row, stamps, rej.get(row[0])) for row in lrows}
+    runs = []
+    for r in rrows:
+        try:
+            runs.append(
+                RunRecord(
+                    id=r[0],
+                    analysis=r[1],
+                    title=r[2] or "",
+                    created_at=r[3] or "",
+                    request=json.loads(r[4]),
+                    summary=json.loads(r[5]),
+                    layers=json.loads(r[6] or "{}"),
+                )
+            )
+        except (ValueError, TypeError):  # one damaged run does not hide the project
+            continue
     return project_from_meta(
         meta,
         default_name=path.stem,
@@ -499,9 +529,44 @@ def open_project(ref: str | os.PathLike | None = None) -> Project:
         runs=runs,
         networks=networks,
         ref=str(path),
-        read_only=not os.access(path, os.W_OK),
+        read_only=not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK),
         version=int(meta.get("version", 0)),
     )
+
+
+def _check_epsg(file: str, meta: dict) -> None:
+    try:
+        CRS.from_epsg(int(meta["metric_epsg"]))
+    except Exception as exc:  # pyproj's CRSError, a missing or non-numeric value
+        raise ProjectError(
+            f"项目的米制坐标系无效 / {file!r} names an unknown metric CRS "
+            f"({meta.get('metric_epsg')!r}: {type(exc).__name__}): restore the file from a "
+            "backup, or create a new project and copy its layers"
+        ) from None
+
+
+def _open_layer(path: Path, row, stamps: dict, rejected_json: str | None) -> ProjectLayer:
+    """A layer of the project; one whose table cannot be read opens empty, marked damaged."""
+    import pyogrio.errors
+
+    try:
+        return layer_from_row(row, _layer_table(path, row[2], row[1], stamps), rejected_json)
+    except (
+        sqlite3.Error,
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        ValueError,
+        KeyError,
+    ) as exc:
+        spec = REGISTRY.get(row[1])
+        cols = list(spec.fields) if spec is not None else []
+        empty = gpd.GeoDataFrame({c: [] for c in cols if c != "geometry"}, geometry=[], crs=4326)
+        lyr = layer_from_row(row, empty, None)
+        lyr.damaged = (
+            f"图层表无法读取 / the table {row[2]!r} of layer {row[0]!r} cannot be read "
+            f"({type(exc).__name__}: {str(exc)[:200]}): remove the layer and import it again"
+        )
+        return lyr
 
 
 def project_from_meta(meta: dict, *, default_name: str, **parts) -> Project:
@@ -711,21 +776,27 @@ def _write_temp_gpkg(
     os.close(fd)
     os.unlink(tmp)
     total, done = sum(len(g) for g in frames.values()), 0
-    for tbl, gdf in frames.items():
-        arrow = _arrow_writable(gdf)  # ~1.6× faster; mixed object columns go row-wise
-        for start in range(0, max(len(gdf), 1), WRITE_CHUNK_ROWS):
-            pyogrio.write_dataframe(
-                gdf.iloc[start : start + WRITE_CHUNK_ROWS],
-                tmp,
-                layer=tbl,
-                driver="GPKG",
-                append=start > 0 or Path(tmp).exists(),
-                layer_options={"SPATIAL_INDEX": "NO"},
-                use_arrow=arrow,
-            )
-            done += min(WRITE_CHUNK_ROWS, len(gdf) - start)
-            if on_progress is not None:
-                on_progress(done, total)
+    try:
+        for tbl, gdf in frames.items():
+            arrow = _arrow_writable(gdf)  # ~1.6× faster; mixed object columns go row-wise
+            for start in range(0, max(len(gdf), 1), WRITE_CHUNK_ROWS):
+                pyogrio.write_dataframe(
+                    gdf.iloc[start : start + WRITE_CHUNK_ROWS],
+                    tmp,
+                    layer=tbl,
+                    driver="GPKG",
+                    append=start > 0 or Path(tmp).exists(),
+                    layer_options={"SPATIAL_INDEX": "NO"},
+                    use_arrow=arrow,
+                )
+                done += min(WRITE_CHUNK_ROWS, len(gdf) - start)
+                if on_progress is not None:
+                    on_progress(done, total)
+    except BaseException:  # disk full, cancelled …: leave no half-written copy behind
+        for f in (tmp, tmp + "-journal", tmp + "-wal", tmp + "-shm"):
+            if os.path.exists(f):
+                os.unlink(f)
+        raise
     return Path(tmp)
 
 
@@ -811,11 +882,12 @@ def _check_writable(project: Project, action: str | None = None, *, role: str = 
         )
 
 
-def _authorise(project: Project | None, action: str, *, role: str = "editor"):
+def _authorise(project: Project | None, action: str, *, role: str = "editor", target=None):
     """The acting user if their role allows ``action``; a refusal is audited, then raised.
 
     Roles are enforced here, in the store, for every change — whatever page or command
-    asked for it (see :mod:`layers.auth`).
+    asked for it (see :mod:`layers.auth`). ``target`` is the store a new project was to be
+    written to (``save_as``, ``create_project``).
     """
     from layers import auth
 
@@ -823,21 +895,63 @@ def _authorise(project: Project | None, action: str, *, role: str = "editor"):
         return auth.require(role, action)
     except auth.PermissionDeniedError:
         who = auth.current_actor()
-        _audit_denied(
-            project,
-            action,
-            who.name if who else "anonymous",
-            {"needs": role, "role": who.role if who else None},
-        )
+        detail = {"needs": role, "role": who.role if who else None}
+        if target is not None:
+            from layers.store_postgis import redact
+
+            detail["target"] = redact(str(target))
+        _audit_denied(project, action, who.name if who else "anonymous", detail, target=target)
         raise
 
 
-def _audit_denied(project: Project | None, action: str, user: str, detail: dict) -> None:
-    """Record a refused change in the project's audit table (and the server log)."""
+def server_audit_path() -> Path:
+    """The server's own audit file (JSON lines): refusals that concern no existing project."""
+    return Path(os.environ.get("INNOMAP_HOME") or Path.home() / ".innomap") / "audit.jsonl"
+
+
+def _server_audit(action: str, user: str, text: str) -> None:
+    """Append one line to :func:`server_audit_path` (under an exclusive lock)."""
+    import fcntl
+
+    path = server_audit_path()
+    line = json.dumps(
+        {"ts": _now(), "user": user, "action": action, "detail": text}, ensure_ascii=False
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, (line + "\n").encode("utf-8"))
+    finally:
+        os.close(fd)
+
+
+def _audit_denied(
+    project: Project | None, action: str, user: str, detail: dict, *, target=None
+) -> None:
+    """Record a refused change in the project's audit table (and the server log).
+
+    A refusal that concerns no writable project (``create_project``, ``save_as`` of the
+    demo) goes to the target PostGIS store's audit table when the target is one, and to
+    the server's audit file (:func:`server_audit_path`) always.
+    """
     import logging
 
     text = json.dumps(detail, ensure_ascii=False)
     logging.getLogger("innomap.audit").warning("denied %s by %s: %s", action, user, text)
+    if project is None or project.is_demo or target is not None:
+        try:
+            _server_audit(f"denied:{action}", user, text)
+        except OSError as exc:
+            logging.getLogger("innomap.audit").error("could not audit a refusal: %s", exc)
+        if target is not None and _pg(target):
+            from layers import store_postgis
+
+            try:  # never connect to a host a refused user typed: configured hosts only
+                if store_postgis.host_port(str(target)) in store_postgis.configured_hosts():
+                    store_postgis.audit_event(str(target), f"denied:{action}", user, text)
+            except (ProjectError, ValueError) as exc:
+                logging.getLogger("innomap.audit").error("could not audit a refusal: %s", exc)
     if project is None or project.is_demo:
         return
     try:
@@ -890,7 +1004,6 @@ def _transaction(
     try:
         tmp = _write_temp_gpkg(frames, path.parent, on_progress) if frames else None
     except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        _remove_temps(path.parent)
         raise _store_error(path, exc) from None
     con = _connect(path)
     current = False
@@ -934,17 +1047,6 @@ def _transaction(
         project.version += 1
 
 
-def _remove_temps(folder: Path) -> None:
-    """This process's temporary copies in ``folder`` (a write that failed half-way)."""
-    from layers.io_safe import temp_prefix
-
-    for f in folder.glob(temp_prefix() + "*"):
-        try:
-            f.unlink()
-        except OSError:
-            pass
-
-
 def _store_error(path: Path, exc: BaseException) -> ProjectError:
     """One clear message for a GeoPackage write that failed (disk full, read-only, damaged)."""
     text = str(exc)
@@ -953,7 +1055,11 @@ def _store_error(path: Path, exc: BaseException) -> ProjectError:
             f"磁盘已满 / the disk holding {path} is full: nothing was written and the project "
             "keeps its last good state; free space (or choose another folder), then repeat"
         )
-    if "readonly" in text.replace(" ", "") or "read-only" in text:
+    if (
+        "readonly" in text.replace(" ", "")
+        or "read-only" in text
+        or getattr(exc, "errno", None) in (13, 30)
+    ):
         return ProjectError(
             f"项目文件只读 / {path} cannot be written (read-only file or folder): nothing was "
             "written; make the file and its folder writable, or use 另存为 / project copy"
@@ -990,7 +1096,14 @@ def add_layer(
 
     Returns the layer as stored (name, table and import time set). The rows are
     written in chunks (GeoPackage or PostGIS); ``on_progress(rows written, rows)``
-    follows them.
+    follows them. Adding a new layer does not depend on what the caller read: it waits
+    for the store's lock and lands even if the project changed meanwhile (its name is
+    made unique inside the lock). Replacing a layer is refused as a conflict then.
+
+    Zone names are unique in a project (under :func:`layers.filters.zone_key`): rows of a
+    zones layer whose name the project (or an earlier row) already has are moved to the
+    layer's rejected rows with that reason (``stored.add_notes`` says so); a name that
+    appears meanwhile in another writer's change is a conflict.
     """
     _check_writable(project, "replace_layer" if replace else "add_layer")
     if layer.kind not in REGISTRY:
@@ -1003,40 +1116,75 @@ def add_layer(
         else _unique_name(project, layer.name)
     )
     old = project.layers.get(name) if replace else None
+    gdf, rejected, notes = layer.gdf, layer.rejected, []
+    if layer.kind == "zones":
+        taken = {
+            zone_key(n)
+            for lyr in project.layers_of_kind("zones")
+            if lyr is not old and "name" in lyr.gdf
+            for n in lyr.gdf["name"]
+        }
+        gdf, rejected, notes = _reject_duplicate_zones(gdf, rejected, taken)
+        if gdf.empty and len(layer.gdf):
+            raise ProjectError(
+                "片区名称均已存在, 未加入 / every zone of this layer has a name the project "
+                f"already has ({notes[0] if notes else ''}): give them other names (--name-col, "
+                "or edit the file), or replace the existing zone layer; nothing was written"
+            )
     tbl = _table_name()
     stored = ProjectLayer(
         name=name,
         kind=layer.kind,
-        gdf=_storable(layer.gdf),
+        gdf=_storable(gdf),
         source_file=Path(layer.source_file).name if layer.source_file else "",
         crs_in=layer.crs_in,
         encoding=layer.encoding or "",
         imported_at=layer.imported_at or _now(),
-        rejected=layer.rejected if layer.rejected is not None else pd.DataFrame(),
+        rejected=rejected if rejected is not None else pd.DataFrame(),
         table=tbl,
         note=layer.note,
     )
+    stored.add_notes = list(notes)
+    new_zone_keys = {zone_key(n) for n in stored.gdf["name"]} if layer.kind == "zones" else set()
+
+    def detail() -> str:
+        return json.dumps(
+            {
+                "layer": stored.name,
+                "kind": stored.kind,
+                "rows": stored.rows,
+                "source_file": stored.source_file,
+            },
+            ensure_ascii=False,
+        )
 
     if _pg(project.ref):
         from layers import store_postgis
 
-        store_postgis.add_layer(project, stored, old, on_progress)
+        store_postgis.add_layer(
+            project, stored, old, on_progress, zone_keys=new_zone_keys, detail=detail
+        )
         stored.gdf = _read_back(stored.gdf, stored.kind)
-        project.layers[name] = stored
+        project.layers[stored.name] = stored
         return stored
 
     def body(con: sqlite3.Connection) -> None:
         if old is not None and old.table:
             _drop_table(con, old.table)
             con.execute(f"DELETE FROM {_LAYERS} WHERE name = ?", (name,))
+        else:  # decided in the lock: another writer may have added a layer of this name
+            taken = {r[0] for r in con.execute(f"SELECT name FROM {_LAYERS}")}
+            stored.name = _free_name(stored.name, taken)
+        if new_zone_keys:
+            _check_zone_names(_stored_zone_names(con), new_zone_keys)
         _copy_tables(con, [tbl])
-        _label_table(con, tbl, name, stored.kind)
+        _label_table(con, tbl, stored.name, stored.kind)
         (pos,) = con.execute(f"SELECT coalesce(max(position), 0) + 1 FROM {_LAYERS}").fetchone()
         con.execute(
             f"INSERT INTO {_LAYERS} (name, kind, tbl, position, source_file, crs_in, encoding, "
             "imported_at, rows, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                name,
+                stored.name,
                 stored.kind,
                 tbl,
                 pos,
@@ -1048,33 +1196,92 @@ def add_layer(
                 stored.note,
             ),
         )
-        con.execute(f"DELETE FROM {_REJECTED} WHERE layer = ?", (name,))
+        con.execute(f"DELETE FROM {_REJECTED} WHERE layer = ?", (stored.name,))
         if len(stored.rejected):
             con.execute(
                 f"INSERT INTO {_REJECTED} (layer, data) VALUES (?, ?)",
-                (name, stored.rejected.astype(str).to_json(orient="split", force_ascii=False)),
+                (
+                    stored.name,
+                    stored.rejected.astype(str).to_json(orient="split", force_ascii=False),
+                ),
             )
 
     _transaction(
         project,
         "add_layer" if old is None else "replace_layer",
-        json.dumps(
-            {
-                "layer": name,
-                "kind": stored.kind,
-                "rows": stored.rows,
-                "source_file": stored.source_file,
-            },
-            ensure_ascii=False,
-        ),
+        detail,
         body,
         frames={tbl: stored.gdf},
         on_progress=on_progress,
+        stale_ok=old is None,
     )
     stored.gdf = _read_back(stored.gdf, stored.kind).reset_index(drop=True)
     _keep_written(Path(project.ref), tbl, stored.kind, stored.gdf)
-    project.layers[name] = stored
+    project.layers[stored.name] = stored
     return stored
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``name (2)``, ``name (3)`` … — the first not in ``taken``."""
+    out, n = name, 2
+    while out in taken:
+        out, n = f"{name} ({n})", n + 1
+    return out
+
+
+def _reject_duplicate_zones(
+    gdf: gpd.GeoDataFrame, rejected: pd.DataFrame | None, taken: set[str]
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, list[str]]:
+    """Move rows whose zone name is taken (by the project or an earlier row) to ``rejected``."""
+    if "name" not in gdf.columns or gdf.empty:
+        return gdf, rejected if rejected is not None else pd.DataFrame(), []
+    keys = [zone_key(n) for n in gdf["name"]]
+    dup = np.zeros(len(keys), bool)
+    seen = set(taken)
+    for i, k in enumerate(keys):
+        if k and k in seen:
+            dup[i] = True
+        seen.add(k)
+    if not dup.any():
+        return gdf, rejected if rejected is not None else pd.DataFrame(), []
+    names = [str(n) for n in gdf["name"][dup]]
+    reason = (
+        "name: 片区名称已存在 / a zone of this name is already in the project (or earlier in "
+        "the file): give it another name (--name-col, or edit the file), or replace the "
+        "existing zone layer"
+    )
+    moved = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)[dup]).copy()
+    moved.insert(0, "row", "")
+    moved["reason"] = reason
+    parts = [r for r in (rejected, moved) if r is not None and len(r)]
+    rej = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    note = (
+        f"{int(dup.sum())} 个片区名称重复, 未加入 / {int(dup.sum())} zone(s) not added, their "
+        f"name is already in the project: {'、'.join(names[:10])}"
+        + (" …" if len(names) > 10 else "")
+    )
+    return gdf[~dup].reset_index(drop=True), rej, [note]
+
+
+def _stored_zone_names(con: sqlite3.Connection) -> set[str]:
+    """Zone names as committed in the GeoPackage (read inside the write lock)."""
+    out: set[str] = set()
+    for (tbl,) in con.execute(f"SELECT tbl FROM {_LAYERS} WHERE kind = 'zones'").fetchall():
+        try:
+            out |= {zone_key(r[0]) for r in con.execute(f'SELECT name FROM main."{tbl}"')}
+        except sqlite3.Error:  # a damaged or foreign table: it holds no names we can compare
+            continue
+    return out
+
+
+def _check_zone_names(existing: set[str], new: set[str]) -> None:
+    both = sorted(existing & new - {""})
+    if both:
+        raise ProjectConflictError(
+            f"片区名称已被他人加入 / zone name(s) {'、'.join(both[:10])} were added to the project "
+            "by another change meanwhile: reopen the project and import again (those rows will "
+            "be listed as duplicates)"
+        )
 
 
 def _read_back(gdf: gpd.GeoDataFrame, kind: str) -> gpd.GeoDataFrame:
@@ -1318,7 +1525,13 @@ def save_run(
             ),
         )
 
-    _transaction(project, "save_run", json.dumps({"run": rec.id, "analysis": analysis}), body)
+    _transaction(
+        project,
+        "save_run",
+        json.dumps({"run": rec.id, "analysis": analysis}),
+        body,
+        stale_ok=True,  # a new run depends on nothing the writer read
+    )
     project.runs.append(rec)
     return rec
 
@@ -1475,7 +1688,7 @@ def create_project(
     """
     from layers.cities import districts_frame, find_city
 
-    _authorise(None, "create_project", role="admin")
+    _authorise(None, "create_project", role="admin", target=path)
     _check_target(path)
     match = find_city(city, counties=counties)
     districts = districts_frame(match)
@@ -1549,7 +1762,7 @@ def save_as(
     ``path`` is a ``.gpkg`` path or a ``postgresql://USER@HOST:PORT/DB?project=NAME``
     reference; the copy holds every layer, rejected rows, network and saved run.
     """
-    _authorise(project, "save_as", role="admin")
+    _authorise(project, "save_as", role="admin", target=path)
     _check_target(path)
     new_name = name or project.name
     _write_new(

@@ -17,6 +17,7 @@ table; a stale save raises :class:`~layers.project.ProjectConflictError`.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
 from functools import lru_cache
@@ -237,11 +238,26 @@ def require_auth() -> str:
     return os.environ.get("INNOMAP_PG_REQUIRE_AUTH", settings.PG_REQUIRE_AUTH)
 
 
+_ENGINES: list = []
+
+
 @lru_cache(maxsize=8)
 def _engine(url: str, auth: str):
     from sqlalchemy import create_engine
 
-    return create_engine(url, pool_pre_ping=True, future=True, connect_args={"require_auth": auth})
+    eng = create_engine(url, pool_pre_ping=True, future=True, connect_args={"require_auth": auth})
+    _ENGINES.append(eng)
+    return eng
+
+
+def _after_fork_in_child() -> None:
+    """A forked process must not use its parent's pooled connections (SQLAlchemy's advice:
+    ``dispose(close=False)`` in the child): it opens its own."""
+    for eng in _ENGINES:
+        eng.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _connect_error(ref: str, exc: Exception):
@@ -497,7 +513,9 @@ def _write_layer_table(
             if on_progress is not None:
                 on_progress(min(start + step, len(g)), len(g))
     conn.execute(
-        _q(f"CREATE INDEX IF NOT EXISTS {_ident(tbl + '_geom_gist')} ON {table} USING GIST (geometry)")
+        _q(
+            f"CREATE INDEX IF NOT EXISTS {_ident(tbl + '_geom_gist')} ON {table} USING GIST (geometry)"
+        )
     )
 
 
@@ -619,11 +637,18 @@ def open_project(ref: str):
     )
 
 
-def transaction(project, action: str, detail: str, body: Callable) -> None:
-    """Run ``body(conn, project_name)`` in one transaction with the version check and audit."""
+def transaction(project, action: str, detail, body: Callable, *, stale_ok: bool = False) -> None:
+    """Run ``body(conn, project_name)`` in one transaction with the version check and audit.
+
+    The project row's lock (``SELECT … FOR UPDATE``) serialises writers. A change built on
+    what the writer read is refused when the project changed since it was opened; one that
+    does not depend on it (``stale_ok``: adding a layer, saving a run) waits and lands.
+    ``detail`` may be a function, called after ``body``.
+    """
     from layers.project import ProjectConflictError, ProjectError, _now, _user
 
     _, name = parse_ref(project.ref)
+    current = False
     try:
         with _begin(project.ref) as conn:
             row = conn.execute(
@@ -633,7 +658,8 @@ def transaction(project, action: str, detail: str, body: Callable) -> None:
                 raise ProjectError(
                     f"项目已被删除 / project {name!r} no longer exists in the database"
                 )
-            if int(row[0]) != project.version:
+            current = int(row[0]) == project.version
+            if not current and not stale_ok:
                 raise ProjectConflictError(
                     f"项目已被他人修改 / project {project.name!r} was changed since it was opened "
                     f"(version {project.version} → {row[0]}): reopen it and apply your change "
@@ -652,13 +678,20 @@ def transaction(project, action: str, detail: str, body: Callable) -> None:
                     f'INSERT INTO {SCHEMA}.audit (project, ts, "user", action, detail) '
                     "VALUES (:p, :t, :u, :a, :d)"
                 ),
-                {"p": name, "t": _now(), "u": _user(), "a": action, "d": detail},
+                {
+                    "p": name,
+                    "t": _now(),
+                    "u": _user(),
+                    "a": action,
+                    "d": detail() if callable(detail) else detail,
+                },
             )
     except ProjectError:
         raise
     except Exception as exc:
         raise _db_error(project.ref, exc) from None
-    project.version += 1
+    if current:  # a stale copy stays stale: a later change built on it is still refused
+        project.version += 1
 
 
 def _insert_layer(conn, name: str, lyr, tbl: str, pos: int) -> None:
@@ -737,9 +770,19 @@ def _insert_network(conn, name: str, net) -> None:
     )
 
 
-def add_layer(project, stored, old, on_progress: Callable[[int, int], None] | None = None) -> None:
+def add_layer(
+    project,
+    stored,
+    old,
+    on_progress: Callable[[int, int], None] | None = None,
+    *,
+    zone_keys: set[str] | None = None,
+    detail=None,
+) -> None:
     """Write ``stored`` (replacing ``old``) in one transaction; ``on_progress(rows sent,
-    rows)`` follows the COPY blocks."""
+    rows)`` follows the COPY blocks. A new layer's name is made unique inside the lock;
+    ``zone_keys`` (a zones layer's names) are checked against the committed zones there."""
+    from layers.project import _check_zone_names, _free_name
 
     def body(conn, name):
         if old is not None and old.table:
@@ -748,6 +791,16 @@ def add_layer(project, stored, old, on_progress: Callable[[int, int], None] | No
                 _q(f"DELETE FROM {SCHEMA}.layers WHERE project = :p AND name = :n"),
                 {"p": name, "n": stored.name},
             )
+        else:
+            taken = {
+                r[0]
+                for r in conn.execute(
+                    _q(f"SELECT name FROM {SCHEMA}.layers WHERE project = :p"), {"p": name}
+                )
+            }
+            stored.name = _free_name(stored.name, taken)
+        if zone_keys:
+            _check_zone_names(_stored_zone_names(conn, name), zone_keys)
         _write_layer_table(conn, stored.table, stored.gdf, on_progress)
         (pos,) = conn.execute(
             _q(f"SELECT coalesce(max(position), 0) + 1 FROM {SCHEMA}.layers WHERE project = :p"),
@@ -758,17 +811,40 @@ def add_layer(project, stored, old, on_progress: Callable[[int, int], None] | No
     transaction(
         project,
         "add_layer" if old is None else "replace_layer",
-        json.dumps(
-            {
-                "layer": stored.name,
-                "kind": stored.kind,
-                "rows": stored.rows,
-                "source_file": stored.source_file,
-            },
-            ensure_ascii=False,
+        detail
+        or (
+            lambda: json.dumps(
+                {
+                    "layer": stored.name,
+                    "kind": stored.kind,
+                    "rows": stored.rows,
+                    "source_file": stored.source_file,
+                },
+                ensure_ascii=False,
+            )
         ),
         body,
+        stale_ok=old is None,
     )
+
+
+def _stored_zone_names(conn, project_name: str) -> set[str]:
+    """Zone names as committed (read inside the project row's lock)."""
+    from layers.filters import zone_key
+
+    out: set[str] = set()
+    for (tbl,) in conn.execute(
+        _q(f"SELECT tbl FROM {SCHEMA}.layers WHERE project = :p AND kind = 'zones'"),
+        {"p": project_name},
+    ).fetchall():
+        names = conn.execute(
+            _q(f"SELECT names FROM {SCHEMA}.columns WHERE tbl = :t"), {"t": tbl}
+        ).scalar()
+        phys = dict(json.loads(names)).get("name", "name") if names else "name"
+        out |= {
+            zone_key(r[0]) for r in conn.execute(_q(f"SELECT {_ident(phys)} FROM {_table(tbl)}"))
+        }
+    return out
 
 
 def remove_layer(project, lname: str, tbl: str) -> None:
@@ -790,7 +866,13 @@ def save_run(project, rec) -> None:
     def body(conn, name):
         _insert_run(conn, name, rec)
 
-    transaction(project, "save_run", json.dumps({"run": rec.id, "analysis": rec.analysis}), body)
+    transaction(
+        project,
+        "save_run",
+        json.dumps({"run": rec.id, "analysis": rec.analysis}),
+        body,
+        stale_ok=True,
+    )
 
 
 def delete_run(project, run_id: str) -> None:
