@@ -189,6 +189,8 @@ def read_kml(data: bytes, *, name: str) -> tuple[gpd.GeoDataFrame, list[str]]:
     geoms = frame.pop("geometry")
     cols = [FOLDER_FIELD, "name"] + [c for c in frame.columns if c not in (FOLDER_FIELD, "name")]
     frame = frame[cols].astype(object).where(frame[cols].notna(), "")
+    if not frame["name"].astype(str).str.strip().any():
+        frame = frame.drop(columns="name")  # no <name>: a 名称 key of ExtendedData may be the name
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(list(geoms), crs=4326), crs=4326)
     folders = list(dict.fromkeys(gdf[FOLDER_FIELD]))
     return gdf, folders
