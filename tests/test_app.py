@@ -85,11 +85,13 @@ def test_project_layer_from_a_hostile_file_is_shown_and_escaped(xss_csv, tmp_pat
     )
     monkeypatch.setenv("INNOMAP_PROJECT", project.ref)
     at = _app()
-    labels = {m.label for m in at.metric}
-    assert any(xss_csv.name in lbl for lbl in labels)
+    from ui.common import md_text
+
+    labels = {m.label for m in at.metric}  # shown as text: Markdown-escaped
+    assert any(md_text(xss_csv.name) in lbl for lbl in labels)
     assert at.multiselect(key="district_sel").options == ["鄞州区"]  # the project's districts
     at.text_input(key="search_q").input("onerror").run()
-    assert any(XSS_NAME in c.value for c in at.caption)
+    assert any(md_text(XSS_NAME) in c.value for c in at.caption)
 
 
 def test_missing_project_shows_error(tmp_path, monkeypatch):
