@@ -69,6 +69,18 @@ def _open_project(args: argparse.Namespace):
     return open_project(getattr(args, "project", None))
 
 
+def _outside_warning(rep) -> str | None:
+    """The count of rows beyond the project's city, when there are any."""
+    n = rep.outside_city_rows
+    if not n:
+        return None
+    return (
+        f"{rep.file}: {n} 行位于项目城市范围之外 / {n} row(s) lie outside the project's city "
+        "(flagged outside_city, or rejected with --drop-outside-city): check their coordinates "
+        "and CRS"
+    )
+
+
 def _warn(messages) -> None:
     """Print warnings (e.g. a file read as WGS84 with no CRS stated) on stderr."""
     for m in messages or []:
@@ -521,8 +533,21 @@ def _import_options(args: argparse.Namespace):
         lat_col=args.lat_col,
         repair_geometry=args.repair,
         fix_swapped=args.fix_swapped,
+        city_outline=_city_outline(args),
+        drop_outside_city=bool(getattr(args, "drop_outside_city", False)),
         **_table_options(args),
     )
+
+
+def _city_outline(args: argparse.Namespace):
+    """The outline of ``--project`` (outside-city rows are flagged against it), else None."""
+    ref = getattr(args, "project", None)
+    if not ref:
+        return None
+    from layers.cities import city_outline
+    from layers.project import open_project
+
+    return city_outline(open_project(ref))
 
 
 def _table_options(args: argparse.Namespace) -> dict:
@@ -623,7 +648,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         else:
             print(f"error: {exc}", file=sys.stderr)
         return 2
-    _warn([rep.crs_warning])
+    _warn([rep.crs_warning, _outside_warning(rep)])
     if args.json:
         print(json.dumps(rep.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -670,7 +695,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     from layers.io_safe import atomic_write
 
     rep = import_file(args.path, _import_options(args))
-    _warn([rep.crs_warning])
+    _warn([rep.crs_warning, _outside_warning(rep)])
 
     def writer(tmp):
         rep.valid.to_file(tmp, layer=args.kind, driver="GPKG")
@@ -831,7 +856,7 @@ def _cmd_project_add(args: argparse.Namespace) -> int:
     for job_opts, name in jobs:
         rep = import_file(args.path, job_opts)
         result = rep.to_json()
-        _warn([rep.crs_warning])
+        _warn([rep.crs_warning, _outside_warning(rep)])
         if rep.rows_valid == 0:
             result["error"] = "没有可导入的行 / no valid rows: nothing was added"
             print(json.dumps(result, ensure_ascii=False, indent=2)) if args.json else print(
@@ -1187,6 +1212,13 @@ def _add_import_args(p: argparse.ArgumentParser, *, kind_required: bool) -> None
         dest="fix_swapped",
         action="store_true",
         help="swap lon/lat where they look swapped",
+    )
+    p.add_argument(
+        "--drop-outside-city",
+        dest="drop_outside_city",
+        action="store_true",
+        help="reject rows beyond the project's city (default: keep them flagged outside_city, "
+        "with a warning each)",
     )
     _add_table_args(p)
 

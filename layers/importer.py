@@ -414,6 +414,11 @@ class ImportOptions:
     columns: dict[str, str] = field(default_factory=dict)
     #: ``{field: {raw value: vocabulary value}}`` for subtype/zone_type/level (``--map``)
     value_map: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: the project's outline (WGS84 shapely geometry): rows beyond it by more than
+    #: ``settings.OUTSIDE_CITY_MARGIN_M`` are flagged (``outside_city``) and warned
+    city_outline: object = None
+    #: with ``city_outline``: reject those rows instead (``--drop-outside-city``)
+    drop_outside_city: bool = False
 
 
 @dataclass
@@ -501,7 +506,19 @@ class ImportReport:
             "column_map": self.column_map,
             "other_values": self.other_values,
             "other_rows": {k: sum(v.values()) for k, v in self.other_values.items()},
+            "outside_city_rows": self.outside_city_rows,
         }
+
+    @property
+    def outside_city_rows(self) -> int:
+        """Rows beyond the project's city: flagged among the valid rows, or rejected."""
+        kept = int(self.valid["outside_city"].sum()) if "outside_city" in self.valid else 0
+        dropped = (
+            int(self.rejected["reason"].astype(str).str.contains("outside the project's city").sum())
+            if "reason" in self.rejected
+            else 0
+        )
+        return kept + dropped
 
 
 # ---------------------------------------------------------------- format sniffing
@@ -1736,6 +1753,7 @@ def import_file(
             )
         )
     issues = validate_layer(gdf, spec, file=p.name + (f" [{where}]" if where else ""), first_row=0)
+    issues += _outside_city(gdf, p.name, where, opts)
     # coordinate problems were found while parsing; validation would repeat them
     coord_rows = {e.row for e in errs}
     all_errors = (
@@ -1786,6 +1804,48 @@ def import_file(
         column_map=column_map,
         other_values=other_values,
     )
+
+
+def _outside_city(
+    gdf: gpd.GeoDataFrame, file: str, where, opts: ImportOptions
+) -> list[ValidationIssue]:
+    """Rows beyond the project's outline (one rule with the geocoder:
+    :func:`layers.cities.outside_city_mask`): flagged in ``outside_city`` and warned, or
+    rejected with ``opts.drop_outside_city``. Never accepted silently."""
+    import settings
+    from layers.cities import outside_city_mask
+
+    if opts.city_outline is None or gdf.empty:
+        return []
+    geoms = gdf.geometry.values
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    lon = np.full(len(gdf), np.nan)
+    lat = np.full(len(gdf), np.nan)
+    if ok.any():
+        pts = shapely.point_on_surface(geoms[ok])
+        lon[ok], lat[ok] = shapely.get_x(pts), shapely.get_y(pts)
+    out = outside_city_mask(lon, lat, city_geom=opts.city_outline) & ok
+    if not out.any():
+        return []
+    gdf["outside_city"] = out
+    km = settings.OUTSIDE_CITY_MARGIN_M / 1000
+    if opts.drop_outside_city:
+        msg = (
+            f"位于项目城市范围之外 (超出 {km:g} 千米), 已剔除 / outside the project's city "
+            f"(more than {km:g} km beyond its outline): dropped as asked (--drop-outside-city)"
+        )
+        sev = "error"
+    else:
+        msg = (
+            f"位于项目城市范围之外 (超出 {km:g} 千米), 已标记 outside_city / outside the "
+            f"project's city (more than {km:g} km beyond its outline): kept and flagged "
+            "outside_city; check its coordinates or CRS, or drop such rows (--drop-outside-city)"
+        )
+        sev = "warning"
+    return [
+        _issue(file, where, int(i), "geometry", f"{lon[i]:.5f}, {lat[i]:.5f}", msg, sev)
+        for i in np.flatnonzero(out)
+    ]
 
 
 class _Cells:

@@ -20,6 +20,7 @@ from streamlit_folium import st_folium
 
 import settings
 from layers import auth
+from layers.cities import city_outline
 from layers.errors import InnoMapError
 from layers.geocode import PROVIDERS, provider_key
 from layers.importer import (
@@ -34,12 +35,12 @@ from layers.importer import (
 from layers.project import OUTLINE_KINDS, ProjectLayer, add_layer, remove_layer
 from layers.registry import OTHER, REGISTRY, guess_kind, vocabulary
 from layers.safe import safe_csv
-from render.webmap import MapLayer, build_map
+from render.webmap import MapLayer, build_map, project_outline_layers
 from ui.common import T, guarded, project_or_stop
 from ui.i18n import lang
 from ui.map_data import prepare_in_background
 from ui.progress import ProgressBar, was_cancelled
-from ui.state import refresh_project
+from ui.state import current_project, refresh_project
 from ui.tables import show_table
 from ui.uploads import upload_ok
 from workflows.geocode import (
@@ -163,6 +164,14 @@ def _options(info) -> ImportOptions:
         ),
         repair_geometry=e4.checkbox(
             T("修复无效多边形 (make_valid)", "Repair invalid polygons"), key="imp_repair"
+        ),
+        city_outline=city_outline(current_project()),
+        drop_outside_city=st.checkbox(
+            T(
+                "剔除项目城市范围以外的行(默认保留并标记 outside_city)",
+                "Drop rows outside the project's city (default: keep, flagged outside_city)",
+            ),
+            key="imp_drop_outside",
         ),
     )
 
@@ -753,8 +762,14 @@ def _preview(rep, opts, name: str) -> None:
     sig = (held[0], lang()) if held and held[1] is rep else None
     m = _held("imp_preview_map", sig) if sig else None
     if m is None:  # built once per kept report (and language), not on every rerun
+        # the project's outlines first: a point beyond them, or shifted by a wrong CRS, shows
+        outlines = [
+            lyr for lyr in project_outline_layers(current_project(), lang=lang())
+            if lyr.kind != "zones"
+        ]
         m = build_map(
-            [MapLayer("preview", name, shown, "#e377c2", REGISTRY[opts.kind].geometry)],
+            [*outlines, MapLayer("preview", name, shown, "#e377c2", REGISTRY[opts.kind].geometry)],
+            fit_bounds=tuple(shown.total_bounds) if len(shown) else None,
             lang=lang(),
             legend_title=T("预览", "Preview"),
         )
