@@ -165,7 +165,7 @@ def test_print_pdf_embeds_fonts_and_has_chinese_text(demo):
             else f["/FontDescriptor"].get_object()
         )
         assert any(k in desc for k in ("/FontFile", "/FontFile2", "/FontFile3")), f.get("/BaseFont")
-    assert any("NotoSansCJK" in str(f.get_object().get("/BaseFont")) for f in fonts.values())
+    assert any("NotoSansSC" in str(f.get_object().get("/BaseFont")) for f in fonts.values())
 
 
 def test_print_svg_and_errors(demo):
