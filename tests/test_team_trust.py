@@ -272,6 +272,7 @@ class _CleartextServer:
         self.sock.settimeout(10)
         self.port = self.sock.getsockname()[1]
         self.received = b""
+        self.connections = 0
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
@@ -281,6 +282,7 @@ class _CleartextServer:
         try:
             while True:
                 con, _ = self.sock.accept()
+                self.connections += 1
                 con.settimeout(5)
                 with con:
                     data = con.recv(8)
@@ -351,7 +353,7 @@ def test_link_to_foreign_host_opens_the_demo_in_app(monkeypatch, tmp_path):
         assert at.session_state["project_ref"] == "demo"
     finally:
         fake.close()
-    assert fake.received == b""
+    assert fake.connections == 0 and fake.received == b""
 
 
 # ---------------------------------------------------------------- users file
