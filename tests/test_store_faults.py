@@ -284,3 +284,18 @@ def test_refused_save_as_and_create_are_audited(base, tmp_path, monkeypatch):
     lines = [json.loads(x) for x in server_audit_path().read_text(encoding="utf-8").splitlines()]
     assert [x["action"] for x in lines] == ["denied:create_project", "denied:save_as"]
     assert all(x["user"] == "viewer1" for x in lines)
+
+
+def test_self_crossing_and_zero_length_axes():
+    """A self-crossing axis profiles as one line; a zero-length one is a clear error."""
+    from layers.errors import InnoMapError
+    from workflows.profile import _axis_line
+
+    loop = shapely.LineString([(0, 0), (1000, 1000), (1000, 0), (0, 1000)])
+    assert _axis_line([loop], "环").length == pytest.approx(loop.length)
+    two = [shapely.LineString([(0, 0), (500, 0)]), shapely.LineString([(500, 0), (900, 300)])]
+    assert _axis_line(two, "两段").length == pytest.approx(1000)
+    with pytest.raises(InnoMapError, match="no length"):
+        _axis_line([shapely.LineString([(5, 5), (5, 5)])], "点")
+    with pytest.raises(InnoMapError, match="do not meet"):
+        _axis_line([shapely.LineString([(0, 0), (1, 0)]), shapely.LineString([(5, 5), (6, 5)])], "断")

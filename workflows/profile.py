@@ -161,14 +161,31 @@ def _axis(project: Project, name: str):
                 f"未知轴线 / unknown axis {name!r}: the project's axes are {', '.join(names)}"
             )
         rows, layer = by_layer[0].gdf, by_layer[0].name
-    geom = shapely.line_merge(shapely.union_all(rows.to_crs(project.metric_crs()).geometry.values))
+    geom = _axis_line(rows.to_crs(project.metric_crs()).geometry.values, name)
+    return geom, layer, rows, name
+
+
+def _axis_line(geoms, name: str) -> shapely.LineString:
+    """One line from the axis features: joined end to end (not cut where it crosses itself)."""
+    lines = []
+    for g in geoms:
+        if g is None or g.is_empty:
+            continue
+        lines += list(g.geoms) if hasattr(g, "geoms") else [g]
+    lines = [g for g in lines if isinstance(g, shapely.LineString)]
+    if not lines or sum(g.length for g in lines) == 0:
+        raise InnoMapError(
+            f"轴线 {name} 长度为零 / axis {name!r} has no length (its points coincide or it is "
+            "empty): import or draw a line through at least two distinct points"
+        )
+    geom = lines[0] if len(lines) == 1 else shapely.line_merge(shapely.MultiLineString(lines))
     if not isinstance(geom, shapely.LineString):
         parts = len(getattr(geom, "geoms", [])) or 0
         raise InnoMapError(
-            f"轴线 {name} 由 {parts} 段互不相连的线组成 / axis {name!r} has {parts} disconnected "
-            "parts: join them into one line, or name one feature"
+            f"轴线 {name} 由 {parts} 段首尾不相连的线组成 / axis {name!r} has {parts} parts that "
+            "do not meet end to end: join them into one line, or name one feature"
         )
-    return geom, layer, rows, name
+    return geom
 
 
 def _kinds(sel) -> np.ndarray:
