@@ -918,6 +918,25 @@ def _cmd_project_add_network(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_project_add_gazetteer(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from layers.gazetteer import read_register
+    from layers.project import add_gazetteer, open_project
+
+    project = open_project(args.project)
+    frame, notes = read_register(args.path, crs=args.crs, address_col=args.address_col)
+    _warn(notes)
+    name = add_gazetteer(
+        project, name=args.name or Path(args.path).stem, frame=frame, source_file=args.path
+    )
+    print(
+        f"{Path(args.path).name}: kept address register {name!r} ({len(frame)} addresses) in "
+        f"{project.name}; use geocode --provider local --gazetteer {name!r} --project …"
+    )
+    return 0
+
+
 def _cmd_project_copy(args: argparse.Namespace) -> int:
     from layers.project import copy_project
     from layers.store_postgis import redact
@@ -936,6 +955,7 @@ def _cmd_project_info(args: argparse.Namespace) -> int:
 
     project = open_project(args.project)
     info = project.info()
+    info["gazetteers"] = _gazetteers_info(project)
     if args.json:
         print(json.dumps(info, ensure_ascii=False, indent=2))
         return 0
@@ -953,7 +973,18 @@ def _cmd_project_info(args: argparse.Namespace) -> int:
     print(f"  runs: {len(info['runs'])}")
     for r in info["runs"]:
         print(f"    {r['id']}  {r['analysis']:<9} {r['created_at']}  {r['title']}")
+    for g in info["gazetteers"]:
+        print(f"  address register: {g['name']} ({g['rows']} addresses, {g['source_file'] or '-'})")
     return 0
+
+
+def _gazetteers_info(project) -> list[dict]:
+    from layers.project import gazetteer_rows
+
+    return [
+        {"name": r[0], "source_file": r[2] or "", "imported_at": r[3] or "", "rows": int(r[4] or 0)}
+        for r in gazetteer_rows(project)
+    ]
 
 
 def _add_project_parser(sub) -> None:
@@ -1004,6 +1035,18 @@ def _add_project_parser(sub) -> None:
     p.add_argument("--name", metavar="N", help="network name (default: the file name)")
     p.add_argument("--layer", metavar="L", help="layer of a GeoPackage of road centrelines")
     p.set_defaults(func=_cmd_project_add_network)
+
+    p = psub.add_parser(
+        "add-gazetteer",
+        help="keep an address register (标准地址/门牌 table with coordinates) in the project, "
+        "for geocode --provider local --gazetteer NAME",
+    )
+    p.add_argument("--project", required=True, metavar="P", help="project (.gpkg or PostGIS)")
+    p.add_argument("path", metavar="PATH", help="register: CSV/XLSX/GeoPackage/Shapefile")
+    p.add_argument("--name", metavar="N", help="register name (default: the file name)")
+    p.add_argument("--crs", metavar="C", help="the register's CRS (default: detected)")
+    p.add_argument("--address-col", dest="address_col", metavar="COL", help="address column")
+    p.set_defaults(func=_cmd_project_add_gazetteer)
 
     p = psub.add_parser(
         "copy",

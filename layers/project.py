@@ -62,6 +62,7 @@ __all__ = [
     "demo_project",
     "gazetteer_frame",
     "gazetteer_names",
+    "gazetteer_rows",
     "metric_crs_for",
     "network_edges",
     "open_project",
@@ -1369,7 +1370,11 @@ _GAZETTEER_DDL = (
 
 
 def _gazetteer_rows(project: Project) -> list[tuple]:
-    if _pg(project.ref) or not _is_gpkg(project.ref) or not Path(project.ref).exists():
+    if _pg(project.ref):
+        from layers import store_postgis
+
+        return store_postgis.gazetteer_rows(project.ref)
+    if not _is_gpkg(project.ref) or not Path(project.ref).exists():
         return []
     con = _connect(Path(project.ref))
     try:
@@ -1389,18 +1394,29 @@ def add_gazetteer(
     """Keep an address register (``address``, ``coord_precision_m``, WGS84 points) in the
     project, as road networks are kept (a GeoPackage table; replaces one of the same name).
 
-    Returns the name it is kept under. Registers are kept in GeoPackage projects only.
+    Returns the name it is kept under (GeoPackage and PostGIS projects alike).
     """
     _check_writable(project, "add_gazetteer")
-    if _pg(project.ref):
-        raise ProjectError(
-            "地址库目前只能保存在 GeoPackage 项目中 / address registers are kept in GeoPackage "
-            "projects only: pass the register file to geocode --gazetteer instead"
-        )
     name = re.sub(r"[\x00-\x1f]", "", str(name)).strip() or "地址库"
-    old = {r[0]: r[1] for r in _gazetteer_rows(project)}.get(name)
     tbl = "gaz_" + uuid.uuid4().hex[:12]
     g = _storable(frame[["address", "coord_precision_m", frame.geometry.name]])
+    if _pg(project.ref):
+        from layers import store_postgis
+
+        store_postgis.add_gazetteer(
+            project,
+            name=name,
+            tbl=tbl,
+            frame=g,
+            meta={
+                "s": Path(source_file).name if source_file else "",
+                "i": _now(),
+                "r": len(g),
+                "c": str(frame.attrs.get("crs_in", "")),
+            },
+        )
+        return name
+    old = {r[0]: r[1] for r in _gazetteer_rows(project)}.get(name)
 
     def body(con: sqlite3.Connection) -> None:
         con.execute(_GAZETTEER_DDL)
@@ -1432,6 +1448,11 @@ def add_gazetteer(
     return name
 
 
+def gazetteer_rows(project: Project) -> list[tuple]:
+    """``(name, table, source_file, imported_at, rows, crs_in)`` of the kept address registers."""
+    return _gazetteer_rows(project) if not project.is_demo else []
+
+
 def gazetteer_names(project: Project) -> list[str]:
     """The address registers kept in the project (see :func:`add_gazetteer`)."""
     return [r[0] for r in _gazetteer_rows(project)]
@@ -1447,6 +1468,10 @@ def gazetteer_frame(project: Project, name: str) -> gpd.GeoDataFrame:
             f"项目中没有地址库 {name!r} / no address register {name!r} in the project: "
             f"registers are {', '.join(gazetteer_names(project)) or 'none'}"
         )
+    if _pg(project.ref):
+        from layers import store_postgis
+
+        return store_postgis.gazetteer_frame(project.ref, tbl)
     gdf = pyogrio.read_dataframe(project.ref, layer=tbl)
     if gdf.geometry.name != "geometry":
         gdf = gdf.rename_geometry("geometry")
@@ -1782,7 +1807,6 @@ def save_as(
         ],
     )
     copy = open_project(path)
-    if not _pg(copy.ref):  # address registers (GeoPackage projects only)
-        for g in gazetteer_names(project):
-            add_gazetteer(copy, name=g, frame=gazetteer_frame(project, g))
+    for g in gazetteer_names(project):  # address registers
+        add_gazetteer(copy, name=g, frame=gazetteer_frame(project, g))
     return copy

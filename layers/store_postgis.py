@@ -54,6 +54,10 @@ _DDL = (
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.audit (
         id BIGSERIAL PRIMARY KEY, project TEXT NOT NULL, ts TEXT NOT NULL, "user" TEXT,
         action TEXT NOT NULL, detail TEXT)""",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.gazetteers (
+        project TEXT NOT NULL REFERENCES {SCHEMA}.projects(name) ON DELETE CASCADE,
+        name TEXT NOT NULL, tbl TEXT NOT NULL UNIQUE, source_file TEXT, imported_at TEXT,
+        rows INTEGER, crs_in TEXT, PRIMARY KEY (project, name))""",
     # physical column names of a layer/network table (c1, c2, …) → the names the user gave
     # (JSON as text: JSONB refuses NUL, which a name may hold)
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.columns (
@@ -62,7 +66,7 @@ _DDL = (
 
 
 #: Names of the tables InnoMap creates for layers and networks (generated, never typed).
-_TABLE_RE = re.compile(r"^(?:lyr|net)_[0-9a-f]{12}$")
+_TABLE_RE = re.compile(r"^(?:lyr|net|gaz)_[0-9a-f]{12}$")
 
 
 def _ident(*parts: str) -> str:
@@ -95,6 +99,9 @@ def _physical_names(columns: list[str]) -> dict[str, str]:
     NUL; the names the user gave are kept in ``innomap.columns`` and restored on read.
     """
     return {c: f"c{i}" for i, c in enumerate(columns, start=1)}
+
+
+_DDL_GAZETTEERS = next(d for d in _DDL if ".gazetteers" in d)
 
 
 def is_pg_ref(ref) -> bool:
@@ -904,6 +911,67 @@ def add_network(project, net, old, edges: gpd.GeoDataFrame) -> None:
     )
 
 
+def gazetteer_rows(ref: str) -> list[tuple]:
+    """``(name, tbl, source_file, imported_at, rows, crs_in)`` of the project's address registers."""
+    _, name = parse_ref(ref)
+    try:
+        with _begin(ref) as conn:
+            _ensure_schema(conn)
+            return [
+                tuple(r)
+                for r in conn.execute(
+                    _q(
+                        f"SELECT name, tbl, source_file, imported_at, rows, crs_in FROM "
+                        f"{SCHEMA}.gazetteers WHERE project = :p ORDER BY name"
+                    ),
+                    {"p": name},
+                )
+            ]
+    except Exception as exc:
+        from layers.project import ProjectError
+
+        if isinstance(exc, ProjectError):
+            raise
+        raise _db_error(ref, exc) from None
+
+
+def add_gazetteer(project, *, name: str, tbl: str, frame: gpd.GeoDataFrame, meta: dict) -> None:
+    """Keep an address register (replacing one of the same name) in one transaction."""
+
+    def body(conn, pname):
+        conn.execute(_q(_DDL_GAZETTEERS))
+        for (old,) in conn.execute(
+            _q(f"SELECT tbl FROM {SCHEMA}.gazetteers WHERE project = :p AND name = :n"),
+            {"p": pname, "n": name},
+        ).fetchall():
+            _drop_table(conn, old)
+        conn.execute(
+            _q(f"DELETE FROM {SCHEMA}.gazetteers WHERE project = :p AND name = :n"),
+            {"p": pname, "n": name},
+        )
+        _write_layer_table(conn, tbl, frame)
+        conn.execute(
+            _q(
+                f"INSERT INTO {SCHEMA}.gazetteers (project, name, tbl, source_file, imported_at, "
+                "rows, crs_in) VALUES (:p, :n, :t, :s, :i, :r, :c)"
+            ),
+            {"p": pname, "n": name, "t": tbl, **meta},
+        )
+
+    transaction(
+        project,
+        "add_gazetteer",
+        json.dumps({"gazetteer": name, "rows": len(frame)}, ensure_ascii=False),
+        body,
+        stale_ok=True,  # a register does not depend on what the writer read
+    )
+
+
+def gazetteer_frame(ref: str, tbl: str) -> gpd.GeoDataFrame:
+    with _begin(ref) as conn:
+        return _read_layer_table(conn, tbl)
+
+
 def network_edges(project, net) -> gpd.GeoDataFrame:
     with _begin(project.ref) as conn:
         return _read_layer_table(conn, net.table)
@@ -968,7 +1036,8 @@ def _drop_project(conn, name: str) -> None:
     for (tbl,) in conn.execute(
         _q(
             f"SELECT tbl FROM {SCHEMA}.layers WHERE project = :n "
-            f"UNION SELECT tbl FROM {SCHEMA}.networks WHERE project = :n"
+            f"UNION SELECT tbl FROM {SCHEMA}.networks WHERE project = :n "
+            f"UNION SELECT tbl FROM {SCHEMA}.gazetteers WHERE project = :n"
         ),
         {"n": name},
     ).fetchall():
