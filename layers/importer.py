@@ -684,11 +684,14 @@ def _check_gpkg_views(p: Path) -> None:
             )
 
 
-def inspect_file(path: str | Path) -> dict:
+def inspect_file(path: str | Path, *, contents: bool = True) -> dict:
     """Format, sheets/layers (hidden sheets last, also in ``hidden``), a guessed encoding.
 
     A CSV is scanned in constant memory (line length, NUL bytes, encoding) and an
-    XLSX checked as a zip before anything is parsed.
+    XLSX checked as a zip before anything is parsed. With ``contents`` (the default)
+    the folders of a KML/KMZ, the layers of a DXF and of a GeoPackage/GeoJSON are
+    listed in ``contents`` (rows and geometry types each); ``layer_kinds`` gives the
+    kind of each layer of a GeoPackage InnoMap wrote.
     """
     p = Path(path)
     if not p.exists():
@@ -699,7 +702,7 @@ def inspect_file(path: str | Path) -> dict:
     available: list[str] = []
     hidden: list[str] = []
     columns: list[str] = []
-    contents: list[dict] = []
+    listed: list[dict] = []
     layer_kinds: dict[str, str | None] = {}
     encoding = None
     try:
@@ -713,17 +716,17 @@ def inspect_file(path: str | Path) -> dict:
                 _check_gpkg_views(p)
                 layer_kinds = {k: m.get("kind") for k, m in gpkg_layer_markers(p).items()}
             available = _ogr_layers(p, p.name, fmt)
-            contents = _ogr_contents(p, available)
+            listed = _ogr_contents(p, available) if contents else []
         elif fmt == "zip":
             available = _shapefiles(_check_zip(p))
             if not available:
                 raise ImportFileError(f"{p.name}: 压缩包中没有 .shp / no .shp file in the zip")
-        elif fmt in ("kml", "kmz"):
+        elif fmt in ("kml", "kmz") and contents:  # the import reads the folders itself
             frame, available = read_kml(_kml_bytes(p, fmt), name=p.name)
-            contents = _contents(frame, FOLDER_FIELD, None)
-        elif fmt == "dxf":
+            listed = _contents(frame, FOLDER_FIELD, None)
+        elif fmt == "dxf" and contents:
             frame, available, _ = read_dxf(p, name=p.name)
-            contents = _contents(frame, DXF_LAYER_FIELD, None)
+            listed = _contents(frame, DXF_LAYER_FIELD, None)
     except ImportFileError:
         raise
     except Exception as exc:  # library errors of every kind become a clear message
@@ -735,7 +738,7 @@ def inspect_file(path: str | Path) -> dict:
         "hidden": hidden,
         "encoding": encoding,
         "columns": columns,
-        "contents": contents,
+        "contents": listed,
         "layer_kinds": layer_kinds,
     }
 
@@ -1531,7 +1534,7 @@ def import_file(
             f"use one of {', '.join(IMPORTABLE_KINDS)}"
         )
     spec = get_spec(opts.kind)
-    info = inspect_file(p)
+    info = inspect_file(p, contents=False)
     fmt = info["format"]
     hidden = info.get("hidden") or []
     contents: list[dict] = []

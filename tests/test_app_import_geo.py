@@ -100,6 +100,7 @@ def test_dxf_without_zone_prefix_asks_then_adds_zones_and_axis(app, tmp_path):
     at.run()
     at.selectbox(key="imp_kind").set_value("zones").run()
     assert any("GK3:NN" in w.value for w in at.warning)
+    assert at.radio(key="imp_crs_file_ask").options[0] == "GK3:117E"  # the project's zone first
     at.text_input(key="imp_crs_file_typed").input("GK3:39").run()
     assert not at.exception, at.exception
     assert [m.value for m in at.metric][:3] == ["3", "2", "1"]  # the axis line is rejected
@@ -108,7 +109,7 @@ def test_dxf_without_zone_prefix_asks_then_adds_zones_and_axis(app, tmp_path):
     for name, b in ZONES.items():
         assert _metres(zones.loc[name, "geometry"], _rect(b)) < 1.0
     at.selectbox(key="imp_kind").set_value("corridor_axes").run()
-    at.text_input(key="imp_crs_file_typed").input("GK3:117E").run()  # asked again: a new import
+    at.radio(key="imp_crs_file_ask").set_value("GK3:117E").run()  # asked again: a new import
     assert [m.value for m in at.metric][:3] == ["3", "1", "2"]  # the boundaries are rejected
     at.text_input(key="imp_name").input("轴线").run()
     at.button(key="imp_add").click().run()

@@ -620,9 +620,18 @@ def _ask_file_crs(question: CRSQuestionError) -> None:
         "GCJ-02": T("GCJ-02 (高德/腾讯)", "GCJ-02 (AMap/Tencent)"),
         "BD-09": T("BD-09 (百度)", "BD-09 (Baidu)"),
     }
+    choices = list(question.choices)
+    if question.question == "projected":  # the project's own 3° zone first (合肥: GK3:117E)
+        try:
+            x0, _, x1, _ = project_or_stop().bounds()
+            own = f"GK3:{3 * round((x0 + x1) / 6)}E"
+            parse_crs(own)
+            choices = [own, *(c for c in choices if c != own)]
+        except (InnoMapError, TypeError, ValueError):
+            pass
     ans = st.radio(
         T("文件的坐标系", "The file's coordinate system"),
-        list(question.choices),
+        choices,
         index=None,
         horizontal=True,
         format_func=lambda c: labels.get(c, c),
