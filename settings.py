@@ -8,10 +8,10 @@ wherever it is made. Units are in the names.
 from __future__ import annotations
 
 __all__ = [
+    "CIRCLE_QUAD_SEGS",
     "CLUSTER_EPS_M",
     "CLUSTER_MIN_CLUSTER_SIZE",
     "CLUSTER_MIN_SAMPLES",
-    "COVERAGE_MAX_PRECISION_M",
     "COVERAGE_MINUTES",
     "DETOUR",
     "DRIVE_ACCESS_KMH",
@@ -58,7 +58,6 @@ __all__ = [
     "STUDY_AREA_BUFFER_M",
     "UPLOAD_CACHE_MAX_MB",
     "WEBGL_THRESHOLD",
-    "CIRCLE_QUAD_SEGS",
     "default_speed_kmh",
 ]
 
@@ -79,10 +78,6 @@ COVERAGE_MINUTES: tuple[float, ...] = (5.0, 10.0, 15.0)
 #: ≤ MAX_MINUTES; at most MAX_CUTOFFS of them (checked before any work is allocated).
 MAX_MINUTES: float = 180.0
 MAX_CUTOFFS: int = 12
-#: Legacy fixed limit (m) of coverage/siting demand, kept for old imports; the analyses
-#: now use the precision rule below (PRECISION_SCALE_FACTOR × the analysis' own scale).
-COVERAGE_MAX_PRECISION_M: float = 1000.0
-
 #: The precision rule (workflows.common.precision_rule): a point is used by an analysis
 #: when its ``coord_precision_m`` ≤ the analysis' scale × PRECISION_SCALE_FACTOR. The scale is
 #: coverage/siting/what-if: the distance the largest cut-off reaches at the mode's speed

@@ -41,7 +41,6 @@ __all__ = [
     "check_positive",
     "drop_synthetic",
     "input_provenance",
-    "metre_scale_demand",
     "precision_filter",
     "precision_notes",
     "select_layers",
@@ -573,38 +572,6 @@ def precision_notes(summary: dict) -> list[str]:
     p = summary.get("precision") or {}
     out = [summary["headline"]] if summary.get("headline") else []
     return list(dict.fromkeys([*out, *(p.get("warnings") or []), *(p.get("notes") or [])]))
-
-
-def metre_scale_demand(gdf: gpd.GeoDataFrame, *, include_coarse: bool):
-    """Demand fit for a metre-scale question (coverage, siting), as one rule for both.
-
-    Rows coarser than ``settings.COVERAGE_MAX_PRECISION_M`` are left out unless
-    ``include_coarse``; an error when none is left.
-
-    Returns
-    -------
-    tuple
-        ``(kept, summary_fields, notes)``: ``summary_fields`` holds
-        ``demand_coarse_excluded`` and ``max_precision_m`` for the report summary,
-        ``notes`` a bilingual note when rows were left out.
-    """
-    limit = None if include_coarse else settings.COVERAGE_MAX_PRECISION_M
-    kept, n_coarse = precision_filter(gdf, max_precision_m=limit)
-    if kept.empty and not gdf.empty:
-        raise InnoMapError(
-            f"全部需求点坐标精度粗于 {limit:g} 米 / every demand point is coarser than {limit:g} m "
-            "(e.g. geocoded only to its county): geocode with an online provider, or include "
-            "them (include_coarse / --include-coarse)"
-        )
-    notes = (
-        [
-            f"已排除 {n_coarse} 个坐标精度粗于 {limit:g} 米的需求点 / {n_coarse} demand points "
-            f"coarser than {limit:g} m left out (include_coarse keeps them)"
-        ]
-        if n_coarse
-        else []
-    )
-    return kept, {"demand_coarse_excluded": n_coarse, "max_precision_m": limit}, notes
 
 
 # ---------------------------------------------------------------- study area
