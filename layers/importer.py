@@ -715,7 +715,7 @@ def inspect_file(path: str | Path, *, contents: bool = True) -> dict:
             if fmt == "gpkg":
                 _check_gpkg_views(p)
                 layer_kinds = {k: m.get("kind") for k, m in gpkg_layer_markers(p).items()}
-            available = _ogr_layers(p, p.name, fmt)
+            available, _ = _spatial_layers(p, _ogr_layers(p, p.name, fmt))
             listed = _ogr_contents(p, available) if contents else []
         elif fmt == "zip":
             available = _shapefiles(_check_zip(p))
@@ -741,6 +741,17 @@ def inspect_file(path: str | Path, *, contents: bool = True) -> dict:
         "contents": listed,
         "layer_kinds": layer_kinds,
     }
+
+
+def _spatial_layers(p: Path, layers: list[str]) -> tuple[list[str], list[str]]:
+    """``(layers with geometry, attribute tables)``; all layers when none has geometry (the
+    import then names the problem)."""
+    import pyogrio
+
+    tables = {str(n) for n, g in pyogrio.list_layers(p) if g is None}
+    if not tables or len(tables) >= len(layers):
+        return layers, []
+    return [a for a in layers if a not in tables], sorted(t for t in tables if t in layers)
 
 
 def _ogr_contents(p: Path, layers: list[str]) -> list[dict]:
@@ -1092,7 +1103,11 @@ def _read_geo(p: Path, fmt: str, opts: ImportOptions) -> _GeoRead:
                     )
                 parts.append((Path(shp).stem, part))
         else:
-            available = _ogr_layers(p, p.name, fmt)
+            available, tables = _spatial_layers(p, _ogr_layers(p, p.name, fmt))
+            if tables:
+                notes.append(
+                    "没有几何的表未导入 / tables without geometry not imported: " + columns_text(tables)
+                )
             if layer and layer not in available:
                 raise _no_layer(p, layer, available)
             chosen = [layer] if layer else list(available)

@@ -16,6 +16,7 @@ MultiGeometry as the matching multi-part type or a collection).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -50,7 +51,7 @@ def _text(el) -> str:
 
 def _coords(text: str) -> list[tuple[float, float]]:
     out = []
-    for tok in text.replace("\n", " ").replace("\t", " ").split():
+    for tok in re.sub(r"\s*,\s*", ",", text).split():
         parts = tok.split(",")
         if len(parts) >= 2:
             out.append((float(parts[0]), float(parts[1])))

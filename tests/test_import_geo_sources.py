@@ -12,6 +12,7 @@ its reason.
 from __future__ import annotations
 
 import json
+import sqlite3
 import zipfile
 
 import ezdxf
@@ -207,8 +208,11 @@ def test_zip_of_two_shapefiles_and_gpkg_of_two_layers(tmp_path, capsys):
     gpd.GeoDataFrame({"名称": ["轨迹"]}, geometry=[shapely.LineString(AXIS)], crs=4326).to_file(
         g, layer="轨迹", mode="a"
     )
+    with sqlite3.connect(g) as con:  # QGIS keeps its styles in an attribute table
+        con.execute("CREATE TABLE layer_styles (id INTEGER PRIMARY KEY, styleName TEXT)")
     rep = import_file(g, ImportOptions(kind="science_venues"))
     assert rep.rows_total == 3 and rep.rows_valid == 2
+    assert any("layer_styles" in w.message for w in rep.warnings)
     assert rep.rejected["source_layer"].tolist() == ["轨迹"]
     assert inspect_file(g)["available"] == ["科技馆", "轨迹"]
 
