@@ -502,6 +502,8 @@ def _cmd_export_map(args: argparse.Namespace) -> int:
 
 
 def _cmd_export_layers(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from workflows.exports import LayersExportRequest, run_layers_export
 
     project = _open_project(args)
@@ -511,12 +513,14 @@ def _cmd_export_layers(args: argparse.Namespace) -> int:
         encoding=args.encoding,
         crs=args.crs,
         skip_invalid=args.skip_invalid,
+        to_crs=args.to_crs,
     )
     rep = run_layers_export(project, req, args.out, force=args.force)
     _warn(rep.notes)
     s = rep.summary
     skipped = f"; skipped {s['skipped_invalid']} invalid rows" if s["skipped_invalid"] else ""
-    print(f"wrote {args.out} ({s['rows_out']} rows of {s['rows_in']}{skipped})")
+    written = Path(args.out).with_name(s["out"])
+    print(f"wrote {written} ({s['rows_out']} rows of {s['rows_in']}{skipped}; CRS {s['crs']})")
     return 0
 
 
@@ -1539,10 +1543,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="project layer names, kinds (kind:subtype) or files (KIND=PATH)",
     )
     p.add_argument(
-        "--format", choices=["gpkg", "geojson", "shp", "kml", "xlsx", "csv"], required=True
+        "--format",
+        choices=["gpkg", "geojson", "shp", "kml", "kmz", "xlsx", "csv"],
+        required=True,
+        help="kml/kmz: 一个图层一个文件夹, 按类别与子类着色 (奥维、Google Earth) / a folder per "
+        "layer, styled by kind and subtype",
     )
     p.add_argument(
         "--encoding", choices=["UTF-8", "GBK"], default="UTF-8", help="Shapefile text encoding"
+    )
+    p.add_argument(
+        "--to-crs",
+        dest="to_crs",
+        metavar="CRS",
+        default=None,
+        help="输出坐标系 / CRS of the written coordinates: WGS84 (default), CGCS2000 (EPSG:4490), "
+        "GK3 (CGCS2000 3° 高斯-克吕格, 带号按范围, 东坐标含带号; GK3:NN / GK3:117E 指定), "
+        "GCJ-02 (高德), BD-09 (百度), EPSG:n. GCJ-02/BD-09 无 EPSG 代码: 文件名与 InnoMap 标记注明"
+        "坐标系, 不写 .prj; KML/KMZ 只能是 WGS84",
     )
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.add_argument("--out", required=True, metavar="PATH")

@@ -1,4 +1,9 @@
-"""Layer and table exports: GeoPackage, GeoJSON, zipped Shapefile, KML, XLSX, CSV, HTML.
+"""Layer and table exports: GeoPackage, GeoJSON, zipped Shapefile, KML/KMZ, XLSX, CSV, HTML.
+
+KML/KMZ (奥维, Google Earth) hold one folder per layer and a style per kind and subtype in
+the app's colours (:mod:`export.styles`). Layers are written in WGS84 unless ``to_crs``
+names another system of the vocabulary (:mod:`export.crs_out`); GCJ-02/BD-09 files state
+their system in the file name and InnoMap's marker, never in a false WGS84 definition.
 
 Every export is written to a temporary file next to the target and moved into
 place (:func:`layers.io_safe.atomic_write`): nothing existing is overwritten
@@ -8,8 +13,10 @@ tables are neutralised against CSV/formula injection.
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -33,7 +40,7 @@ __all__ = [
     "write_tables",
 ]
 
-LAYER_FORMATS = ("gpkg", "geojson", "shp", "kml")
+LAYER_FORMATS = ("gpkg", "geojson", "shp", "kml", "kmz")
 TABLE_FORMATS = ("xlsx", "csv")
 
 
@@ -41,7 +48,7 @@ class ExportError(InnoMapError):
     """Raised for a bad format, name or encoding."""
 
 
-def _prep(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _prep(gdf: gpd.GeoDataFrame, *, need_crs: bool = True) -> gpd.GeoDataFrame:
     out = gdf.copy()
     for c in out.columns:
         if c == out.geometry.name:
@@ -52,7 +59,7 @@ def _prep(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             out[c] = out[c].astype(object).where(out[c].notna(), None)
             # C libraries end strings at NUL: show it (U+2400) instead of cutting the text
             out[c] = out[c].map(lambda v: v.replace("\x00", "\u2400") if isinstance(v, str) else v)
-    if out.crs is None:
+    if out.crs is None and need_crs:
         raise ExportError("图层缺少坐标系 / a layer has no CRS: set it before export")
     return out
 
@@ -147,14 +154,17 @@ def shapefile_field_names(columns: list[str], *, encoding: str = "UTF-8") -> dic
     return out
 
 
-def _write_shp_zip(layers: dict[str, gpd.GeoDataFrame], tmp: Path, encoding: str) -> None:
+def _write_shp_zip(
+    layers: dict[str, gpd.GeoDataFrame], tmp: Path, encoding: str, *, marker: dict | None = None
+) -> None:
+    """Shapefiles zipped; with ``marker`` (GCJ-02/BD-09: no ``.prj``) an ``innomap.json``."""
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d)
         mapping_rows = []
         name_rows = []
         stems = safe_layer_names(layers)
         for lname, gdf in layers.items():
-            g = _prep(gdf)
+            g = _prep(gdf, need_crs=marker is None)
             # a shapefile holds one geometry type: split mixed layers
             kinds = g.geometry.geom_type.str.replace("Multi", "", regex=False).fillna("None")
             for kind, part in g.groupby(kinds):
@@ -174,9 +184,35 @@ def _write_shp_zip(layers: dict[str, gpd.GeoDataFrame], tmp: Path, encoding: str
         safe_csv(
             pd.DataFrame(name_rows, columns=["file", "layer", "rows"]), folder / "layer_names.csv"
         )
+        if marker is not None:
+            (folder / "innomap.json").write_text(
+                json.dumps(marker, ensure_ascii=False, indent=1), encoding="utf-8"
+            )
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
             for f in sorted(folder.iterdir()):
                 zf.write(f, f.name)
+
+
+def _layer_kind(name: str, gdf: gpd.GeoDataFrame, kinds: dict[str, str] | None) -> str:
+    """The registry kind of a layer: given, else its name, else its ``kind`` column."""
+    from layers.registry import REGISTRY
+
+    if kinds and kinds.get(name):
+        return kinds[name]
+    if name in REGISTRY:
+        return name
+    if "kind" in gdf.columns and len(gdf):
+        value = str(gdf["kind"].iloc[0])
+        for key, spec in REGISTRY.items():
+            if value in (key, spec.kind, spec.name_zh):
+                return key
+    return ""
+
+
+def _marker(target: str, kind: str, name) -> dict:
+    from layers.provenance import make_marker
+
+    return make_marker(crs=target, kind=kind or None, source="export") | {"layer": _shown(name)}
 
 
 def write_layers(
@@ -186,17 +222,39 @@ def write_layers(
     fmt: str,
     encoding: str = "UTF-8",
     force: bool = False,
+    to_crs: str | None = None,
+    kinds: dict[str, str] | None = None,
 ) -> Path:
-    """Write one or more layers.
+    """Write one or more layers; returns the path written.
 
-    ``gpkg``: one GeoPackage with one table per layer (WGS84); ``geojson``: one
-    FeatureCollection (a ``layer`` column tells layers apart); ``shp``: a zip
-    with a shapefile per layer, ``.cpg`` files, ``field_names.csv`` and ``layer_names.csv``
-    (formulas neutralised); ``kml`` (field names made XML-safe, see :func:`kml_field_names`).
-    Table and file names are made safe and unique (:func:`safe_layer_names`); the layer
-    names themselves are kept (``layer`` column, GeoPackage identifier, ``layer_names.csv``).
-    GeoJSON and KML name their one layer after ``path`` (never the temporary file).
+    ``gpkg``: one GeoPackage with one table per layer; ``geojson``: one FeatureCollection
+    (a ``layer`` column tells layers apart); ``shp``: a zip with a shapefile per layer,
+    ``.cpg`` files, ``field_names.csv`` and ``layer_names.csv`` (formulas neutralised);
+    ``kml``/``kmz``: one folder per layer, a style (``StyleMap`` of a normal and a
+    highlighted ``Style``) per kind and subtype in the app's colours, a hollow icon for
+    points coarser than street level, attributes as ``ExtendedData`` (see
+    :func:`write_kml`). Table and file names are made safe and unique
+    (:func:`safe_layer_names`); the layer names themselves are kept (``layer`` column,
+    GeoPackage identifier, ``layer_names.csv``, KML folder names). GeoJSON and KML
+    name the document after ``path`` (never the temporary file).
+
+    Parameters
+    ----------
+    to_crs : str, optional
+        Target CRS (:func:`export.crs_out.resolve_target`; default WGS84). For GCJ-02 and
+        BD-09 the file name gets the system (``x_GCJ-02.gpkg``) and InnoMap's marker is
+        written (GeoPackage layer description, GeoJSON ``"innomap"`` member, the zip's
+        ``innomap.json``); no CRS definition is written. KML/KMZ are WGS84 only.
+    kinds : dict, optional
+        ``{layer name: registry kind}`` for the styles and markers (default: guessed).
+
+    Raises
+    ------
+    ExportError
+        Bad format or encoding, no layers, KML/KMZ asked in another CRS.
     """
+    from export.crs_out import OFFSET_SYSTEMS, marked_path, reproject, resolve_target
+
     if fmt not in LAYER_FORMATS:
         raise ExportError(
             f"不支持的图层格式 / unsupported layer format {fmt!r}: use {', '.join(LAYER_FORMATS)}"
@@ -206,47 +264,252 @@ def write_layers(
     if not layers:
         raise ExportError("没有要导出的图层 / no layers to export")
     wgs = {k: _prep(v).to_crs(4326) for k, v in layers.items()}
+    target = resolve_target(to_crs, wgs)
+    if fmt in ("kml", "kmz") and target.name != "WGS84":
+        raise ExportError(
+            f"KML/KMZ 只能是 WGS84 / KML and KMZ are always WGS84 (the KML standard defines "
+            f"their coordinates as WGS84 longitude/latitude; 奥维 and Google Earth read them so), "
+            f"so they cannot be written in {target.name}: export KML without --to-crs, or choose "
+            "gpkg, geojson or shp for other coordinate systems"
+        )
+    offset = target.name in OFFSET_SYSTEMS
+    path = marked_path(path, target)
+    out = wgs if target.name == "WGS84" else {k: reproject(g, target) for k, g in wgs.items()}
+    kinds = {name: _layer_kind(name, g, kinds) for name, g in wgs.items()}
     out_name = _safe_layer_name(Path(path).stem)
 
     def writer(tmp: Path) -> None:
+        with warnings.catch_warnings():  # GCJ-02/BD-09 have no CRS definition, on purpose
+            warnings.filterwarnings("ignore", message=".*crs.*not provided", category=UserWarning)
+            write(tmp)
+
+    def write(tmp: Path) -> None:
         if fmt == "gpkg":
-            tables = safe_layer_names(wgs)
-            options = _gpkg_names(wgs, tables)
-            for i, (name, g) in enumerate(wgs.items()):
+            tables = safe_layer_names(out)
+            options = _gpkg_names(out, tables)
+            for i, (name, g) in enumerate(out.items()):
+                opts = dict(options[name])
+                if offset:  # the system is stated by the marker (no EPSG code describes it)
+                    opts["DESCRIPTION"] = "innomap:" + json.dumps(
+                        _marker(target.name, kinds[name], name), ensure_ascii=False
+                    )
                 g.to_file(
                     tmp,
                     layer=tables[name],
                     driver="GPKG",
                     mode="w" if i == 0 else "a",
-                    layer_options=options[name],
+                    layer_options=opts,
                 )
         elif fmt == "geojson":
             parts = []
-            for name, g in wgs.items():
+            for name, g in out.items():
                 g = g.copy()
                 g["layer"] = _shown(name)
                 parts.append(g)
-            gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=4326).to_file(
-                tmp, driver="GeoJSON", layer=out_name
+            crs = None if offset else parts[0].crs
+            one = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=crs)
+            if not offset:
+                one.to_file(tmp, driver="GeoJSON", layer=out_name)
+                return
+            from layers.provenance import MARKER_KEY
+
+            body = json.loads(one.to_json(drop_id=True, ensure_ascii=False, na="null"))
+            marker = _marker(target.name, "", Path(path).stem)
+            marker["kinds"] = {_shown(n): k for n, k in kinds.items() if k}
+            doc = {MARKER_KEY: marker, "type": "FeatureCollection", "name": out_name}
+            tmp.write_text(
+                json.dumps(doc | {"features": body["features"]}, ensure_ascii=False),
+                encoding="utf-8",
             )
         elif fmt == "shp":
-            _write_shp_zip(wgs, tmp, encoding.upper())
+            marker = None
+            if offset:
+                marker = _marker(target.name, "", Path(path).stem)
+                marker["kinds"] = {_shown(n): k for n, k in kinds.items() if k}
+            _write_shp_zip(out, tmp, encoding.upper(), marker=marker)
         else:
-            parts = []
-            for name, g in wgs.items():
-                g = g.copy()
-                g["layer"] = _shown(name)
-                if "name" not in g:
-                    g["name"] = g.get("id", g.index).astype(str)
-                parts.append(g)
-            kml = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=4326)
-            for c in kml.columns:  # GDAL writes characters XML 1.0 cannot hold raw
-                if c != "geometry" and kml[c].dtype.kind not in "biufcmM":
-                    kml[c] = kml[c].map(_xml_text)
-            names = kml_field_names([c for c in kml.columns if c != "geometry"])
-            kml.rename(columns=names).to_file(tmp, driver="KML", layer=out_name)
+            write_kml(out, tmp, document=out_name, kinds=kinds, kmz=fmt == "kmz")
 
     return atomic_write(path, writer, force=force)
+
+
+#: KML's namespace.
+KML_NS = "http://www.opengis.net/kml/2.2"
+#: The icon of points (a filled circle, tinted by IconStyle's colour) and of imprecise
+#: points (a ring) — Google Earth's standard shapes, which 奥维 also draws.
+KML_ICON = "http://maps.google.com/mapfiles/kml/shapes/placemark_circle.png"
+KML_ICON_HOLLOW = "http://maps.google.com/mapfiles/kml/shapes/donut.png"
+
+
+def _kml_color(hex_color: str, alpha: float = 1.0) -> str:
+    """``#rrggbb`` as KML's ``aabbggrr``."""
+    h = hex_color.lstrip("#")
+    return f"{round(alpha * 255):02x}{h[4:6]}{h[2:4]}{h[0:2]}"
+
+
+def _kml_coords(coords) -> str:
+    return " ".join(f"{x:.7f},{y:.7f}" for x, y, *_ in coords)
+
+
+def _kml_geometry(parent, geom) -> None:
+    from lxml import etree
+
+    def sub(el, tag, text=None):
+        e = etree.SubElement(el, f"{{{KML_NS}}}{tag}")
+        if text is not None:
+            e.text = text
+        return e
+
+    if geom is None or geom.is_empty:
+        return
+    t = geom.geom_type
+    if t == "Point":
+        sub(sub(parent, "Point"), "coordinates", _kml_coords([geom.coords[0]]))
+    elif t == "LineString":
+        line = sub(parent, "LineString")
+        sub(line, "tessellate", "1")
+        sub(line, "coordinates", _kml_coords(geom.coords))
+    elif t == "Polygon":
+        poly = sub(parent, "Polygon")
+        sub(poly, "tessellate", "1")
+        ring = sub(sub(poly, "outerBoundaryIs"), "LinearRing")
+        sub(ring, "coordinates", _kml_coords(geom.exterior.coords))
+        for hole in geom.interiors:
+            ring = sub(sub(poly, "innerBoundaryIs"), "LinearRing")
+            sub(ring, "coordinates", _kml_coords(hole.coords))
+    else:  # Multi* and collections
+        multi = sub(parent, "MultiGeometry")
+        for part in geom.geoms:
+            _kml_geometry(multi, part)
+
+
+def _kml_styles(doc, style_id: str, sym, *, hollow: bool = False) -> None:
+    """``Style`` normal + highlight and the ``StyleMap`` pairing them, for one class."""
+    from lxml import etree
+
+    def sub(el, tag, text=None):
+        e = etree.SubElement(el, f"{{{KML_NS}}}{tag}")
+        if text is not None:
+            e.text = text
+        return e
+
+    for variant, scale in (("n", 1.0), ("h", 1.3)):
+        st = sub(doc, "Style", None)
+        st.set("id", f"{style_id}_{variant}")
+        if sym.geometry == "point":
+            icon = sub(st, "IconStyle")
+            sub(icon, "color", _kml_color(sym.color))
+            sub(icon, "scale", f"{0.8 * scale:g}")
+            sub(sub(icon, "Icon"), "href", KML_ICON_HOLLOW if hollow else KML_ICON)
+            sub(sub(st, "LabelStyle"), "scale", "0.8" if variant == "h" else "0")
+        else:
+            line = sub(st, "LineStyle")
+            sub(line, "color", _kml_color(sym.color))
+            width = {"corridor_axes": 3.0, "zones": 2.0}.get(sym.key, 1.5)
+            sub(line, "width", f"{width * scale:g}")
+            if sym.geometry == "polygon":
+                poly = sub(st, "PolyStyle")
+                fill = sym.key != "districts"
+                sub(poly, "color", _kml_color(sym.color, 0.2 if fill else 0.0))
+                sub(poly, "fill", "1" if fill else "0")
+                sub(poly, "outline", "1")
+            sub(sub(st, "LabelStyle"), "scale", "0.9")
+    sm = sub(doc, "StyleMap")
+    sm.set("id", style_id)
+    for key, variant in (("normal", "n"), ("highlight", "h")):
+        pair = sub(sm, "Pair")
+        sub(pair, "key", key)
+        sub(pair, "styleUrl", f"#{style_id}_{variant}")
+
+
+def _kml_value(v) -> str:
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return ""
+    if isinstance(v, (bool,)) or type(v).__name__ == "bool_":
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return _xml_text(str(v))
+
+
+def write_kml(
+    layers: dict[str, gpd.GeoDataFrame],
+    path: str | Path,
+    *,
+    document: str,
+    kinds: dict[str, str] | None = None,
+    kmz: bool = False,
+) -> None:
+    """Write WGS84 ``layers`` as KML (or KMZ: ``doc.kml`` zipped) for 奥维 and Google Earth.
+
+    One ``Folder`` per layer (named as the layer), one ``StyleMap`` per kind and subtype
+    (:func:`export.styles.layer_symbols`: ``IconStyle`` colour for points — a ring icon
+    for points coarser than street level —, ``LineStyle``/``PolyStyle`` for zones,
+    districts and axes), placemarks named by their ``name`` (else ``id``) with every
+    other column as ``ExtendedData``/``Data`` (names made XML-safe,
+    :func:`kml_field_names`; text XML 1.0 cannot hold shown as control pictures).
+    """
+    from lxml import etree
+
+    from export.styles import imprecise_mask, layer_symbols
+
+    kinds = kinds or {}
+
+    def sub(el, tag, text=None):
+        e = etree.SubElement(el, f"{{{KML_NS}}}{tag}")
+        if text is not None:
+            e.text = text
+        return e
+
+    root = etree.Element(f"{{{KML_NS}}}kml", nsmap={None: KML_NS})
+    doc = sub(root, "Document")
+    sub(doc, "name", _xml_text(_shown(document)))
+    sub(doc, "open", "1")
+    folders = []
+    for li, (name, g) in enumerate(layers.items()):
+        g = g.to_crs(4326)
+        kind = _layer_kind(name, g, kinds)
+        symbols = layer_symbols(kind, g)
+        hollow = imprecise_mask(g).to_numpy() & g.geom_type.eq("Point").to_numpy()
+        if any(s.value is not None for s in symbols):  # classes by subtype
+            sub_values = g["subtype"].astype(object).where(g["subtype"].notna(), None)
+            index = {s.value: i for i, s in enumerate(symbols) if s.value is not None}
+            other = next((i for i, s in enumerate(symbols) if s.value is None), 0)
+            style_of = [index.get(v, other) for v in sub_values]
+        else:
+            style_of = [0] * len(g)
+        used = sorted({(i, bool(h)) for i, h in zip(style_of, hollow, strict=True)})
+        ids = {}
+        for i, h in used:
+            sid = f"l{li}_{re.sub(r'[^A-Za-z0-9_]', '_', symbols[i].key)}" + (
+                "_approx" if h else ""
+            )
+            ids[(i, h)] = sid
+            _kml_styles(doc, sid, symbols[i], hollow=h)
+        folders.append((name, g, style_of, hollow, ids, symbols))
+    for name, g, style_of, hollow, ids, _symbols in folders:
+        folder = sub(doc, "Folder")
+        sub(folder, "name", _xml_text(_shown(name)))
+        cols = [c for c in g.columns if c not in (g.geometry.name, "name", "layer")]
+        fields = kml_field_names(cols)
+        names = g["name"] if "name" in g.columns else g.get("id", pd.Series(g.index, index=g.index))
+        for r, (row, label) in enumerate(zip(g.itertuples(index=False), names, strict=True)):
+            pm = sub(folder, "Placemark")
+            sub(pm, "name", _kml_value(label))
+            sub(pm, "styleUrl", f"#{ids[(style_of[r], bool(hollow[r]))]}")
+            rec = dict(zip(g.columns, row, strict=True))
+            data = sub(pm, "ExtendedData")
+            for c in cols:
+                d = sub(data, "Data")
+                d.set("name", fields[c])
+                sub(d, "value", _kml_value(rec[c]))
+            _kml_geometry(pm, g.geometry.iloc[r])
+    body = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    if not kmz:
+        Path(path).write_bytes(body)
+        return
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("doc.kml", body)  # KMZ: the first .kml entry is the document
 
 
 def _sheet_name(name: str, used: set[str]) -> str:

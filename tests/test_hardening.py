@@ -483,7 +483,8 @@ def test_kml_field_and_layer_names_are_xml_safe(tmp_path):
     fields = [f.get("name") for f in root.findall(".//k:SimpleField", ns)]
     assert all(re.fullmatch(r"[\w\-. ]+", f) for f in fields), fields
     text = p.read_text(encoding="utf-8")
-    assert ".out.kml" not in text and "out" in root.find(".//k:Folder/k:name", ns).text
+    assert ".out.kml" not in text and "out" in root.find("k:Document/k:name", ns).text
+    assert root.find(".//k:Folder/k:name", ns).text == 'lay&er"<'  # a folder per layer
     assert root.find(".//k:Placemark/k:name", ns).text == 'A<&>"'
 
 

@@ -115,13 +115,17 @@ class LayersExportRequest:
     layers : list of str
         Layer references (project layer names, kinds, ``kind:subtype``, files;
         a file keeps its kind).
-    format : {"gpkg", "geojson", "shp", "kml", "xlsx", "csv"}
+    format : {"gpkg", "geojson", "shp", "kml", "kmz", "xlsx", "csv"}
     encoding : {"UTF-8", "GBK"}
         Shapefile text encoding.
     crs : str, optional
         CRS of references that are files.
     skip_invalid : bool
         Go on without rejected file rows (counted and listed in the summary).
+    to_crs : str, optional
+        CRS of the written coordinates (:mod:`export.crs_out`: ``WGS84`` default,
+        ``CGCS2000``, ``GK3``, ``GK3:NN``, ``GK3:117E``, ``GCJ-02``, ``BD-09``, ``EPSG:n``).
+        GCJ-02/BD-09 files get the system in their name; KML/KMZ are WGS84 only.
     """
 
     layers: list[str]
@@ -129,6 +133,7 @@ class LayersExportRequest:
     encoding: str = "UTF-8"
     crs: str | None = None
     skip_invalid: bool = False
+    to_crs: str | None = None
 
 
 def default_layers(project: Project) -> list[str]:
@@ -277,15 +282,31 @@ def layer_frames(
     return frames, sels
 
 
-def layer_tables(frames: dict[str, gpd.GeoDataFrame]) -> dict[str, pd.DataFrame]:
-    """Attribute tables of ``frames`` with ``lon``/``lat`` columns for point layers."""
+def layer_tables(
+    frames: dict[str, gpd.GeoDataFrame], *, to_crs: str | None = None
+) -> dict[str, pd.DataFrame]:
+    """Attribute tables of ``frames`` with ``lon``/``lat`` columns for point layers.
+
+    With ``to_crs`` (another system than WGS84) the coordinates are in that system —
+    ``lon``/``lat`` for degrees (6 decimals), ``x``/``y`` for metres (2 decimals) — and a
+    ``crs`` column names it (InnoMap's table marker, :mod:`layers.provenance`).
+    """
+    from export.crs_out import reproject, resolve_target
+
+    target = resolve_target(to_crs, frames) if to_crs else None
+    if target is not None and target.name == "WGS84":
+        target = None
     tables = {}
     for name, g in frames.items():
         t = pd.DataFrame(g.drop(columns="geometry")).copy()
         if len(g) and (g.geom_type == "Point").all():
-            w = g.to_crs(4326)
-            t.insert(min(2, len(t.columns)), "lon", w.geometry.x.round(6).to_numpy())
-            t.insert(min(3, len(t.columns)), "lat", w.geometry.y.round(6).to_numpy())
+            w = g.to_crs(4326) if target is None else reproject(g, target)
+            degrees = target is None or target.degrees
+            cols, nd = (("lon", "lat"), 6) if degrees else (("x", "y"), 2)
+            t.insert(min(2, len(t.columns)), cols[0], w.geometry.x.round(nd).to_numpy())
+            t.insert(min(3, len(t.columns)), cols[1], w.geometry.y.round(nd).to_numpy())
+            if target is not None:
+                t.insert(min(4, len(t.columns)), "crs", target.name)
         tables[name] = t
     return tables
 
@@ -295,7 +316,8 @@ def run_layers_export(
 ) -> Report:
     """Write the layers of ``req`` to ``out`` (never overwritten unless ``force``).
 
-    Returns a :class:`~workflows.common.Report` whose summary holds the rows per
+    Returns a :class:`~workflows.common.Report` whose summary holds the file written
+    (``out``: GCJ-02/BD-09 files get the system in their name), its ``crs``, the rows per
     layer (``rows_in`` = rows selected = ``rows_out`` = rows written), the
     skipped file rows and the input provenance.
     """
@@ -306,15 +328,31 @@ def run_layers_export(
             f"不支持的格式 / unsupported format {req.format!r}: use "
             f"{', '.join(LAYER_FORMATS + TABLE_FORMATS)}"
         )
+    from export.crs_out import marked_path, resolve_target
+
     frames, sels = layer_frames(project, req.layers, crs=req.crs, skip_invalid=req.skip_invalid)
     rows_in = sum(len(s.gdf) for s in sels.values())
+    target = resolve_target(req.to_crs, frames)
     if req.format in LAYER_FORMATS:
-        write_layers(frames, out, fmt=req.format, encoding=req.encoding, force=force)
+        kinds = {
+            name: (sel.sources[0]["kind"] if len({s["kind"] for s in sel.sources}) == 1 else "")
+            for name, sel in sels.items()
+            if sel.sources
+        }
+        out = write_layers(
+            frames,
+            out,
+            fmt=req.format,
+            encoding=req.encoding,
+            force=force,
+            to_crs=target.name,
+            kinds=kinds,
+        )
         rows_out = sum(len(g) for g in frames.values())
         tables = {}
     else:
-        tables = layer_tables(frames)
-        write_tables(tables, out, fmt=req.format, force=force)
+        tables = layer_tables(frames, to_crs=target.name)
+        out = write_tables(tables, marked_path(out, target), fmt=req.format, force=force)
         rows_out = sum(len(t) for t in tables.values())
     if rows_out != rows_in:  # pragma: no cover - a writer dropped rows
         raise InnoMapError(
@@ -324,6 +362,8 @@ def run_layers_export(
     summary = {
         "format": req.format,
         "out": Path(out).name,
+        "crs": target.name,
+        "epsg": target.epsg,
         "layers": {name: len(g) for name, g in frames.items()},
         "rows_in": rows_in,
         "rows_out": rows_out,
