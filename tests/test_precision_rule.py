@@ -23,6 +23,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from layers.project import ProjectLayer, add_layer, create_project, open_project
 from layers.registry import REGISTRY, normalise_columns
@@ -412,3 +415,47 @@ def test_pages_lead_with_the_precision_warning(hefei, tmp_path, monkeypatch):
     assert "现有孵化器 8 个中有 6 个" in at.error[1].value  # more than half left out: leads
     assert any("已排除 6 个位置精度粗于 1,125 米的现有孵化器" in e.value for e in at.info)
     assert any(c.label == "使用位置不精确的点" for c in at.checkbox)
+
+
+# ---------------------------------------------------------------- laws
+
+_prec = st.one_of(st.just(float("nan")), st.floats(0.0, 50_000.0))
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(precisions=st.lists(_prec, max_size=30), scale=st.floats(1.0, 20_000.0), keep=st.booleans())
+def test_the_rule_keeps_exactly_the_precise_and_unknown_points(precisions, scale, keep):
+    from workflows.common import PrecisionRule
+
+    g = pd.DataFrame({"coord_precision_m": precisions, "layer": "L"})
+    rule = PrecisionRule(scale_m=scale, basis="b", basis_en="b", include_imprecise=keep)
+    kept = rule.split(g, "points")
+    p = np.asarray(precisions, float)
+    coarse = np.nan_to_num(p, nan=-1.0) > scale
+    r = rule.roles["points"]
+    assert r["imprecise"] == coarse.sum() and r["unknown_precision"] == np.isnan(p).sum()
+    assert len(kept) == (len(p) if keep else (~coarse).sum())
+    assert r["excluded"] + r["imprecise_used"] == coarse.sum()
+    if not keep:
+        assert not (kept["coord_precision_m"] > scale).any()
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(
+    x=st.floats(-3000, 13000),
+    y=st.floats(-3000, 13000),
+    prec=st.one_of(st.just(float("nan")), st.floats(0.0, 8000.0)),
+)
+def test_a_coarse_point_gets_a_zone_only_when_its_disc_lies_inside(x, y, prec):
+    import settings
+    from layers.filters import assign_zones
+
+    zone = gpd.GeoDataFrame({"name": ["Z"]}, geometry=[shapely.box(0, 0, 10000, 10000)], crs=32650)
+    pt = gpd.GeoDataFrame({"coord_precision_m": [prec]}, geometry=[shapely.Point(x, y)], crs=32650)
+    label = assign_zones(pt, zone).iloc[0]
+    inside = zone.geometry.iloc[0].contains(pt.geometry.iloc[0])
+    if not prec > settings.STREET_LEVEL_PRECISION_M:  # fine or unknown: point in polygon
+        assert label == ("Z" if inside else "")
+    else:
+        d = zone.geometry.iloc[0].boundary.distance(pt.geometry.iloc[0])
+        assert label == ("未定" if d < prec else ("Z" if inside else ""))
