@@ -53,11 +53,10 @@ def _pick(page, label: str, option: str) -> None:
 
 
 def _settled(page) -> None:
-    """The preview is drawn: its map's frame holds the Leaflet map and the app is idle
-    (the map component reports once it is ready, which reruns the page)."""
+    """The preview of the import is drawn (its map's frame holds the Leaflet map) and the
+    app is idle."""
     frame = page.frame_locator("iframe[title*='st_folium']").first
     frame.locator(".leaflet-container").first.wait_for(state="attached", timeout=60000)
-    page.wait_for_timeout(1000)
     _idle(page)
 
 

@@ -32,7 +32,7 @@ from layers.registry import OTHER, REGISTRY, guess_kind, vocabulary
 from layers.safe import escape_html, truncate
 from layers.tabular import detect_header, header_names, is_footnote, read_csv_table
 
-FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CJK = st.characters(min_codepoint=0x4E00, max_codepoint=0x4FFF)
 
 
