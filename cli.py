@@ -849,7 +849,7 @@ def _cmd_project_add(args: argparse.Namespace) -> int:
     project = open_project(args.project)
     opts = _import_options(args)
     jobs = [(opts, args.name or Path(args.path).stem)]
-    if not args.layer and Path(args.path).suffix.lower() == ".gpkg":
+    if not args.layer and Path(args.path).suffix.lower() in (".gpkg", ".geojson", ".json", ".zip"):
         kinds = {k: v for k, v in inspect_file(args.path)["layer_kinds"].items() if v}
         if len(set(kinds.values())) > 1:  # an InnoMap export: each layer into its own kind
             jobs = [

@@ -56,6 +56,8 @@ from layers.kml import FOLDER_FIELD, read_kml
 from layers.provenance import (
     geojson_states_crs,
     gpkg_layer_markers,
+    kind_of_value,
+    marker_from_json,
     read_geojson_marker,
     table_marker,
 )
@@ -703,7 +705,7 @@ def inspect_file(path: str | Path, *, contents: bool = True) -> dict:
     hidden: list[str] = []
     columns: list[str] = []
     listed: list[dict] = []
-    layer_kinds: dict[str, str | None] = {}
+    layer_kinds: dict[str, str] = {}
     encoding = None
     try:
         if fmt == "csv":
@@ -714,13 +716,14 @@ def inspect_file(path: str | Path, *, contents: bool = True) -> dict:
         elif fmt in ("gpkg", "geojson"):
             if fmt == "gpkg":
                 _check_gpkg_views(p)
-                layer_kinds = {k: m.get("kind") for k, m in gpkg_layer_markers(p).items()}
             available, _ = _spatial_layers(p, _ogr_layers(p, p.name, fmt))
             listed = _ogr_contents(p, available) if contents else []
+            layer_kinds = _layer_kinds(p, fmt, available) if contents else {}
         elif fmt == "zip":
             available = _shapefiles(_check_zip(p))
             if not available:
                 raise ImportFileError(f"{p.name}: 压缩包中没有 .shp / no .shp file in the zip")
+            layer_kinds = _layer_kinds(p, fmt, available) if contents else {}
         elif fmt in ("kml", "kmz") and contents:  # the import reads the folders itself
             frame, available = read_kml(_kml_bytes(p, fmt), name=p.name)
             listed = _contents(frame, FOLDER_FIELD, None)
@@ -741,6 +744,104 @@ def inspect_file(path: str | Path, *, contents: bool = True) -> dict:
         "contents": listed,
         "layer_kinds": layer_kinds,
     }
+
+
+def _zip_marker(zf: zipfile.ZipFile) -> tuple[dict | None, dict[str, str]]:
+    """``(marker, {shapefile member: kind})`` of a shapefile zip InnoMap wrote (``innomap.json``
+    and ``layer_names.csv``), else ``(None, {})``."""
+    members = {n.lower().rsplit("/", 1)[-1]: n for n in zf.namelist()}
+    m = members.get("innomap.json")
+    if m is None or zf.getinfo(m).file_size > 1_000_000:
+        return None, {}
+    marker = marker_from_json(zf.read(m))
+    kinds = (marker or {}).get("kinds") or {}
+    by_file: dict[str, str] = {}
+    names = members.get("layer_names.csv")
+    if kinds and names is not None and zf.getinfo(names).file_size <= 1_000_000:
+        shps = {Path(s).name: s for s in _shapefiles(zf)}
+        rows = csv.DictReader(io.StringIO(zf.read(names).decode("utf-8-sig", errors="replace")))
+        for r in rows:
+            layer_name = (r.get("layer") or "").lstrip("'")  # safe_csv may quote a leading =
+            kind = kinds.get(layer_name) or kinds.get(r.get("layer") or "")
+            if kind and r.get("file") in shps:
+                by_file[shps[r["file"]]] = kind
+    return marker, by_file
+
+
+def _zip_field_names(zf: zipfile.ZipFile) -> dict[str, dict[str, str]]:
+    """``{shapefile stem: {shapefile field: field}}`` of InnoMap's ``field_names.csv``."""
+    members = {n.lower().rsplit("/", 1)[-1]: n for n in zf.namelist()}
+    m = members.get("field_names.csv")
+    if m is None or zf.getinfo(m).file_size > 5_000_000:
+        return {}
+    out: dict[str, dict[str, str]] = {}
+    text = zf.read(m).decode("utf-8-sig", errors="replace")
+    for r in csv.DictReader(io.StringIO(text)):
+        stem, short, full = r.get("layer"), r.get("shapefile_field"), r.get("field")
+        if stem and short and full and short != full:
+            out.setdefault(stem, {})[short] = full.lstrip("'") if full[1:2] == "=" else full
+    return out
+
+
+def _layer_kinds(p: Path, fmt: str, available: list[str]) -> dict[str, str]:
+    """``{layer: registry kind}`` of a file InnoMap wrote with layers of several kinds.
+
+    GeoPackage: the layers' markers, else each layer's ``kind`` column; GeoJSON: the
+    marker's ``kinds`` (features name their layer in a ``layer`` column); zipped
+    shapefiles: ``innomap.json`` with ``layer_names.csv``. Empty for other files.
+    """
+    import pyogrio
+
+    if fmt == "gpkg":
+        out = {
+            k: m["kind"] for k, m in gpkg_layer_markers(p).items() if m.get("kind") in REGISTRY
+        }
+        for name in available:
+            if name in out:
+                continue
+            try:
+                fields = list(pyogrio.read_info(p, layer=name)["fields"])
+                if "kind" not in fields:
+                    continue
+                first = pyogrio.read_dataframe(
+                    p, layer=name, columns=["kind"], read_geometry=False, max_features=1
+                )
+            except Exception:  # a hint only: the import reads the layer and names problems
+                continue
+            kind = kind_of_value(first["kind"].iloc[0]) if len(first) else None
+            if kind:
+                out[name] = kind
+        return out
+    if fmt == "geojson":
+        kinds = (read_geojson_marker(p) or {}).get("kinds") or {}
+        if not kinds:  # an export in WGS84 (no marker): its layer and kind columns
+            try:
+                fields = list(pyogrio.read_info(p)["fields"])
+                if "layer" in fields and "kind" in fields:
+                    lk = pyogrio.read_dataframe(p, columns=["layer", "kind"], read_geometry=False)
+                    for lyr, k in lk[["layer", "kind"]].drop_duplicates().itertuples(index=False):
+                        kinds.setdefault(str(lyr), kind_of_value(k))
+            except Exception:  # a hint only
+                kinds = {}
+        return {str(k): v for k, v in kinds.items() if v in REGISTRY}
+    if fmt == "zip":
+        return {k: v for k, v in _zip_marker(_check_zip(p))[1].items() if v in REGISTRY}
+    return {}
+
+
+def _of_kind(p: Path, kinds: dict[str, str], names: list[str], kind: str) -> tuple[list[str], dict]:
+    """``(names of kind, {other name: its kind})`` of a multi-kind InnoMap file; refused when
+    none is of ``kind``."""
+    chosen = [a for a in names if kinds.get(a) == kind]
+    others = {a: kinds[a] for a in names if a in kinds and a not in chosen}
+    if not chosen:
+        raise ImportFileError(
+            f"{p.name}: InnoMap 导出的图层中没有 {kind} / no layer of kind {kind} in this InnoMap "
+            "export: its layers are "
+            + columns_text(f"{a} ({k})" for a, k in kinds.items())
+            + "; import each with its --kind (project add imports them all)"
+        )
+    return chosen, others
 
 
 def _spatial_layers(p: Path, layers: list[str]) -> tuple[list[str], list[str]]:
@@ -1070,8 +1171,13 @@ def _read_geo(p: Path, fmt: str, opts: ImportOptions) -> _GeoRead:
                 if layer not in stems:
                     raise _no_layer(p, layer, available, "shapefile")
                 layer = stems[layer]
+            marker, kinds = _zip_marker(zf)
+            field_names = _zip_field_names(zf) if marker else {}
+            chosen = [layer] if layer else list(available)
+            if not layer and len(set(kinds.values())) > 1:
+                chosen, other_kinds = _of_kind(p, kinds, available, opts.kind)
             members = {n.lower(): n for n in zf.namelist()}
-            for i, shp in enumerate([layer] if layer else available):
+            for i, shp in enumerate(chosen):
                 sub = work / f"s{i}"
                 sub.mkdir()
                 stem = shp[:-4]
@@ -1089,6 +1195,11 @@ def _read_geo(p: Path, fmt: str, opts: ImportOptions) -> _GeoRead:
                 part = _ogr_read(
                     p, fmt, sub / "layer.shp", None, {"encoding": enc.split(" ")[0]}, work
                 )
+                long_names = field_names.get(Path(shp).stem, {})
+                if long_names:  # InnoMap's export: the fields' names before dBASE cut them
+                    part = part.rename(
+                        columns={c: n for c, n in long_names.items() if c in part.columns}
+                    )
                 if (sub / "layer.prj").exists() and part.crs is None:
                     if not opts.crs:
                         raise ImportFileError(
@@ -1108,28 +1219,32 @@ def _read_geo(p: Path, fmt: str, opts: ImportOptions) -> _GeoRead:
                 notes.append(
                     "没有几何的表未导入 / tables without geometry not imported: " + columns_text(tables)
                 )
-            if layer and layer not in available:
+            kinds = _layer_kinds(p, fmt, available)
+            rows_of = None  # a GeoJSON InnoMap wrote: the layers of the kind, by its layer column
+            if fmt == "geojson" and kinds and (
+                (layer and layer in kinds and layer not in available)
+                or (not layer and len(set(kinds.values())) > 1)
+            ):
+                rows_of = [layer] if layer else _of_kind(p, kinds, list(kinds), opts.kind)[0]
+                other_kinds = {a: k for a, k in kinds.items() if a not in rows_of}
+                layer = None
+            elif layer and layer not in available:
                 raise _no_layer(p, layer, available)
             chosen = [layer] if layer else list(available)
             if fmt == "gpkg":
-                markers = gpkg_layer_markers(p)
-                kinds = {k: m.get("kind") for k, m in markers.items() if m.get("kind")}
                 if not layer and len(set(kinds.values())) > 1:
-                    chosen = [a for a in available if kinds.get(a) == opts.kind]
-                    other_kinds = {a: kinds[a] for a in available if a in kinds and a not in chosen}
-                    if not chosen:
-                        raise ImportFileError(
-                            f"{p.name}: InnoMap 导出的图层中没有 {opts.kind} / no layer of kind "
-                            f"{opts.kind} in this InnoMap export: its layers are "
-                            + columns_text(f"{a} ({k})" for a, k in kinds.items())
-                            + "; import each with its --kind (project add imports them all)"
-                        )
+                    chosen, other_kinds = _of_kind(p, kinds, available, opts.kind)
+                markers = gpkg_layer_markers(p)
                 ms = [markers[c] for c in chosen if c in markers]
                 marker = ms[0] if ms and len({m["crs"] for m in ms}) == 1 else None
             elif fmt == "geojson":
                 marker = read_geojson_marker(p)
             for name in chosen:
-                parts.append((name, _ogr_read(p, fmt, p, name, {}, work)))
+                part = _ogr_read(p, fmt, p, name, {}, work)
+                if rows_of is not None and "layer" in part.columns:
+                    part = part[part["layer"].astype(str).isin(rows_of)].reset_index(drop=True)
+                    layer = rows_of[0] if len(rows_of) == 1 else None
+                parts.append((name, part))
     gdf = _merge(parts, group)
     if len(gdf) == 0:
         raise ImportFileError(
@@ -1727,8 +1842,8 @@ def import_file(
         .astype(str)
         .where(gdf["source"].astype(str).str.strip() != "", f"用户导入 user import: {p.name}")
     )
-    if marker is not None and "coord_source" in gdf.columns:
-        # a file InnoMap wrote keeps each row's provenance (geocoding service, match level …)
+    if (marker is not None or fmt not in ("csv", "xlsx")) and "coord_source" in gdf.columns:
+        # a file InnoMap wrote (a marked table, a layer export) keeps each row's provenance
         kept = gdf["coord_source"].astype(object).where(gdf["coord_source"].notna(), "")
         kept = kept.astype(str).str.strip()
         gdf["coord_source"] = kept.where(kept != "", f"{crs_in} → WGS84 ({fmt})")

@@ -11,7 +11,12 @@ keeps CRS, precision and provenance — with no "unstated CRS" question:
 * **GeoJSON**: a foreign member ``"innomap": {...}`` at the top of the
   FeatureCollection (written first, so a reader finds it in the first bytes);
 * **GeoPackage**: each layer's ``gpkg_contents.description`` holds
-  ``innomap:{...}`` (GDAL's ``DESCRIPTION`` layer option).
+  ``innomap:{...}`` (GDAL's ``DESCRIPTION`` layer option);
+* **zipped shapefiles**: an ``innomap.json`` member (``kinds`` by layer name, the
+  layers' names per file in ``layer_names.csv``).
+
+A GeoJSON or zip marker may carry ``kinds``: ``{layer name: kind}`` of the layers it
+holds (the GeoJSON's features name theirs in a ``layer`` column).
 
 The marker is a small JSON object: ``{"app": "InnoMap", "version": 1, "crs":
 "WGS84", "kind": "zones", "source": "…"}``.
@@ -31,8 +36,10 @@ __all__ = [
     "TABLE_CRS_COLUMN",
     "gpkg_layer_markers",
     "gpkg_layer_options",
+    "kind_of_value",
     "make_marker",
     "mark_table",
+    "marker_from_json",
     "read_geojson_marker",
     "table_marker",
     "write_geojson",
@@ -157,3 +164,22 @@ def gpkg_layer_markers(path) -> dict[str, dict]:
             if m:
                 out[str(table)] = m
     return out
+
+
+def marker_from_json(data: bytes | str) -> dict | None:
+    """The marker of an ``innomap.json`` (a shapefile zip InnoMap wrote), or ``None``."""
+    try:
+        return _valid(json.loads(data))
+    except (ValueError, TypeError):
+        return None
+
+
+def kind_of_value(value) -> str | None:
+    """The registry kind a ``kind`` cell names (key, Chinese kind or layer name), or ``None``."""
+    from layers.registry import REGISTRY
+
+    v = str(value).strip()
+    for key, spec in REGISTRY.items():
+        if v in (key, spec.kind, spec.name_zh):
+            return key
+    return None

@@ -408,3 +408,39 @@ def test_crs_vocabulary_round_trip_against_pyproj(width, prefixed, data):
 @given(st.sampled_from(["WGS84", "CGCS2000", "GCJ-02", "BD-09", "EPSG:32650", "EPSG:3857"]))
 def test_named_systems_round_trip(name):
     assert parse_crs(name).name == name and parse_crs(parse_crs(name).name) == parse_crs(name)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "to_crs"), [("gpkg", None), ("geojson", None), ("geojson", "GCJ-02"), ("shp", "GCJ-02")]
+)
+def test_layer_exports_import_back_kind_by_kind(tmp_path, fmt, to_crs):
+    """export.layers_io's files (WGS84 or GCJ-02 with InnoMap's marker) come back into their own
+    kinds with their positions, provenance and precision."""
+    from export.layers_io import write_layers
+    from layers.registry import REGISTRY
+
+    def layer(kind, name, geom):
+        return gpd.GeoDataFrame(
+            {"id": ["X1"], "name": [name], "kind": [REGISTRY[kind].kind], "subtype": [""],
+             "level": ["省级"], "source": ["test"], "coord_source": ["survey:rtk"],
+             "coord_precision_m": [0.5], "synthetic": [False], "as_of": ["2026"]},
+            geometry=[geom], crs=4326,
+        )  # fmt: skip
+
+    venue, zone = shapely.Point(117.25, 31.84), _rect(ZONES["合肥高新区"])
+    layers = {
+        "场馆": layer("science_venues", "甲馆", venue),
+        "片区": layer("zones", "高新区", zone),
+    }
+    out = write_layers(
+        layers, tmp_path / f"导出.{'zip' if fmt == 'shp' else fmt}", fmt=fmt, to_crs=to_crs
+    )
+    kinds = inspect_file(out)["layer_kinds"]
+    assert sorted(kinds.values()) == ["science_venues", "zones"]
+    for kind, truth in (("science_venues", venue), ("zones", zone)):
+        rep = import_file(out, ImportOptions(kind=kind))
+        assert rep.rows_total == 1 and rep.rows_valid == 1  # the other layer is not read
+        assert rep.crs_in == (to_crs or "EPSG:4326") and not rep.crs_unstated
+        got = rep.valid.iloc[0]
+        assert got["coord_source"] == "survey:rtk" and got["coord_precision_m"] == 0.5
+        assert _metres(got.geometry, truth) < 1.0
