@@ -224,6 +224,7 @@ def write_layers(
     force: bool = False,
     to_crs: str | None = None,
     kinds: dict[str, str] | None = None,
+    mark: bool = False,
 ) -> Path:
     """Write one or more layers; returns the path written.
 
@@ -247,6 +248,11 @@ def write_layers(
         ``innomap.json``); no CRS definition is written. KML/KMZ are WGS84 only.
     kinds : dict, optional
         ``{layer name: registry kind}`` for the styles and markers (default: guessed).
+    mark : bool
+        GeoPackage: InnoMap's marker (CRS, kind, the layer's name) as every table's
+        description, also in WGS84 (GCJ-02/BD-09 always have it).
+
+    GeoPackages are written as version 1.2, which every GDAL since 2.2 (QGIS 3.x) reads fully.
 
     Raises
     ------
@@ -289,7 +295,7 @@ def write_layers(
             options = _gpkg_names(out, tables)
             for i, (name, g) in enumerate(out.items()):
                 opts = dict(options[name])
-                if offset:  # the system is stated by the marker (no EPSG code describes it)
+                if offset or mark:  # GCJ-02/BD-09: the marker states the system (no EPSG code)
                     opts["DESCRIPTION"] = "innomap:" + json.dumps(
                         _marker(target.name, kinds[name], name), ensure_ascii=False
                     )
@@ -299,6 +305,7 @@ def write_layers(
                     driver="GPKG",
                     mode="w" if i == 0 else "a",
                     layer_options=opts,
+                    **({"dataset_options": {"VERSION": "1.2"}} if i == 0 else {}),
                 )
         elif fmt == "geojson":
             parts = []
