@@ -37,6 +37,9 @@ def T(zh: str, en: str) -> str:
 _MD_SPECIAL = frozenset("\\`*_{}[]<>#|~$&")
 #: A list item or a thematic break at the start of a line (``- x``, ``+ x``, ``1. x``).
 _MD_LINE_START = re.compile(r"^(\s*)([-+=]|\d+[.)])")
+#: What makes GFM turn bare text into a link (``http://…``, ``www.…``): its ``:`` or ``.``
+#: is escaped too (inside such a link an escape would show as a backslash).
+_MD_AUTOLINK = re.compile(r"(?i)(?<=[a-z])(:)(?=//)|(?<=\bwww)(\.)")
 
 
 def md_text(value: object) -> str:
@@ -54,6 +57,7 @@ def md_text(value: object) -> str:
             "\\" + ch if ch in _MD_SPECIAL else ch if ch >= " " or ch == "\t" else " "
             for ch in line
         )
+        text = _MD_AUTOLINK.sub(lambda m: "\\" + m.group(), text)
         m = _MD_LINE_START.match(text)
         if m:
             text = f"{m.group(1)}{m.group(2)[:-1]}\\{m.group(2)[-1]}{text[m.end() :]}"
