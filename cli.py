@@ -524,6 +524,20 @@ def _cmd_export_layers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export_qgis(args: argparse.Namespace) -> int:
+    from workflows.exports import run_qgis_export
+
+    project = _open_project(args)
+    rep = run_qgis_export(project, args.out, title=args.title, force=args.force)
+    s = rep.summary
+    rows = sum(v["rows"] for v in s["layers"].values())
+    print(
+        f"wrote {args.out}/{s['qgz']} and {s['gpkg']} ({len(s['layers'])} layers, {rows} rows; "
+        f"CRS {s['crs']}); open the .qgz in QGIS 3.22 or later"
+    )
+    return 0
+
+
 def _import_options(args: argparse.Namespace):
     from layers.importer import ImportOptions
 
@@ -644,11 +658,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         rep = import_file(args.path, _import_options(args))
     except (ImportFileError, ValueError) as exc:
         if args.json:
-            print(
-                json.dumps(
-                    {"file": Path(args.path).name, "error": str(exc)}, ensure_ascii=False, indent=2
-                )
-            )
+            out = {"file": Path(args.path).name, "error": str(exc)}
+            if hasattr(exc, "choices"):  # the file's CRS must be given (--crs): the likely ones
+                out["crs_choices"] = list(exc.choices)
+            print(json.dumps(out, ensure_ascii=False, indent=2))
         else:
             print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -1565,6 +1578,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.add_argument("--out", required=True, metavar="PATH")
     p.set_defaults(func=_cmd_export_layers)
+
+    p = sub.add_parser(
+        "export-qgis",
+        help="QGIS 工程 (.qgz) 与其数据 (GeoPackage) / a QGIS project (.qgz) beside a GeoPackage "
+        "of the project's layers",
+        description="写出 QGIS 工程: 项目坐标系, 每个项目图层一个图层 (按类别与子类分类着色, 近似位置为空心), "
+        "名称标注, A4 打印布局 (图名、图例、比例尺、指北针、数据来源); 无需安装 QGIS。 / Write a "
+        "QGIS 3.22+ project with the app's symbology, labels and a print layout (QGIS not needed).",
+    )
+    _add_project_args(p, files=False)
+    p.add_argument("--title", default=None, help="图名 / layout title (default: city + 创新资源分布图)")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.add_argument("--out", required=True, metavar="DIR", help="输出文件夹 / output folder")
+    p.set_defaults(func=_cmd_export_qgis)
 
     p = sub.add_parser(
         "validate",

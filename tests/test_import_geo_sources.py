@@ -277,6 +277,8 @@ def test_geojson_named_gaode_asks_then_reads_gcj(tmp_path, capsys):
     )
     code, _, err = _run(["validate", p, "--kind", "science_venues"], capsys)
     assert code == 2 and "--crs GCJ-02" in err
+    code, out, _ = _run(["validate", p, "--kind", "science_venues", "--json"], capsys)
+    assert code == 2 and json.loads(out)["crs_choices"] == ["GCJ-02", "WGS84"]
     rep = import_file(p, ImportOptions(kind="science_venues", crs="GCJ-02"))
     assert rep.crs_in == "GCJ-02"
     got = np.column_stack([rep.valid.geometry.x, rep.valid.geometry.y])
