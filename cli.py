@@ -403,7 +403,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     project = _open_project(args)
     req = ReportRequest(
-        runs=tuple(args.runs or ()), format=args.format, title=args.title, dpi=args.dpi
+        runs=tuple(args.runs or ()),
+        format=args.format,
+        title=args.title,
+        dpi=args.dpi,
+        sections=args.sections,
     )
     report = run(project, req, out=args.out, force=args.force)
     s = report.summary
@@ -1474,13 +1478,22 @@ def build_parser() -> argparse.ArgumentParser:
         "report",
         help="Word (docx) or PDF report of saved runs: method, tables, print maps, sources",
         description="A report of the project's saved runs (all when --runs is not given); "
-        "PDF needs LibreOffice.",
+        "PDF needs LibreOffice, which no Python requirement brings (PDF 需要 LibreOffice: "
+        "Debian/Ubuntu apt-get install libreoffice-writer-nogui).",
     )
     p.add_argument("--project", metavar="P", default=None, help="project .gpkg (default: demo)")
     p.add_argument("--runs", nargs="+", metavar="ID", help="run ids (default: all saved runs)")
     p.add_argument("--format", choices=["docx", "pdf"], default="docx")
     p.add_argument("--title", default=None, help="report title (default 创新资源空间分析报告)")
     p.add_argument("--dpi", type=int, default=settings.PRINT_DPI, help="print map resolution")
+    p.add_argument(
+        "--sections",
+        metavar="a,b,c",
+        default=None,
+        help="报告章节及顺序 / sections and their order (default: all): title 封面, method "
+        "方法与参数, results 主要结果, sources 数据来源与坐标精度, notes 说明, maps 地图, "
+        "data 项目数据; e.g. --sections title,results,maps",
+    )
     p.add_argument("--force", action="store_true", help="overwrite an existing --out")
     p.add_argument("--out", required=True, metavar="R.docx")
     p.set_defaults(func=_cmd_report)

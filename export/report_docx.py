@@ -16,6 +16,7 @@ Chinese text is set on every run with an East Asian font (``w:eastAsia``);
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -41,13 +42,16 @@ from workflows.common import share_text
 __all__ = [
     "ANALYSIS_ZH",
     "BODY_FONT",
+    "DEFAULT_SECTIONS",
     "HEADING_FONT",
+    "REPORT_SECTIONS",
     "Figure",
     "ReportSection",
     "build_docx",
     "docx_to_pdf",
     "libreoffice",
     "method_paragraphs",
+    "parse_sections",
     "report_figures",
     "result_tables",
     "source_rows",
@@ -729,34 +733,98 @@ def _section_notes(project: Project, sec: ReportSection) -> list[str]:
     return list(dict.fromkeys(notes))
 
 
-def _chapter(doc, project: Project, sec: ReportSection, i: int) -> None:
+#: The report's sections (``--sections``, the app's checklist) with their Chinese names.
+#: ``title`` (the cover) and ``data`` (the closing chapter of the project's layers) are
+#: the document's; the others are parts of every analysis chapter, in the order chosen.
+REPORT_SECTIONS = {
+    "title": "封面",
+    "method": "方法与参数",
+    "results": "主要结果",
+    "sources": "数据来源与坐标精度",
+    "notes": "说明",
+    "maps": "地图",
+    "data": "项目数据",
+}
+#: The default order (the report as it always was).
+DEFAULT_SECTIONS = ("title", "method", "results", "sources", "notes", "maps", "data")
+_CHAPTER_PARTS = ("method", "results", "sources", "notes", "maps")
+
+
+def parse_sections(value) -> tuple[str, ...]:
+    """The sections asked for, in order: ``"a,b,c"`` or a list of keys or Chinese names.
+
+    Raises
+    ------
+    InnoMapError
+        An unknown or repeated section, or none at all; the message lists the sections.
+    """
+    if value is None:
+        return DEFAULT_SECTIONS
+    items = [v for v in re.split(r"[,，、\s]+", value)] if isinstance(value, str) else list(value)
+    items = [str(v).strip() for v in items if str(v).strip()]
+    by_name = {zh: key for key, zh in REPORT_SECTIONS.items()}
+    choices = ", ".join(f"{k} ({zh})" for k, zh in REPORT_SECTIONS.items())
+    out: list[str] = []
+    for item in items:
+        key = item.lower() if item.lower() in REPORT_SECTIONS else by_name.get(item)
+        if key is None:
+            raise InnoMapError(
+                f"未知的报告章节 / unknown report section {item[:40]!r}: choose from {choices}"
+            )
+        if key in out:
+            raise InnoMapError(
+                f"报告章节重复 / report section {item[:40]!r} given twice: name each section once"
+            )
+        out.append(key)
+    if not out:
+        raise InnoMapError(f"没有选择报告章节 / no report section chosen: choose from {choices}")
+    return tuple(out)
+
+
+def _chapter(
+    doc, project: Project, sec: ReportSection, i: int, parts: tuple[str, ...] = _CHAPTER_PARTS
+) -> None:
     name = ANALYSIS_ZH.get(sec.analysis, sec.analysis)
     _heading(doc, f"{i} {name}" + (f": {sec.title}" if sec.title else ""), 1)
     when = f"运行编号 {sec.run_id}, 保存于 {sec.created_at}" if sec.run_id else "本次分析 (未保存)"
     _para(doc, when, size=9)
     _synthetic_warning(doc, sec.summary)
     _precision_warning(doc, sec.summary)
-    _heading(doc, f"{i}.1 方法与参数", 2)
-    for text in method_paragraphs(project, sec.analysis, sec.request, sec.summary):
-        _para(doc, text)
-    _heading(doc, f"{i}.2 主要结果", 2)
-    for j, (caption, head, rows) in enumerate(result_tables(sec.analysis, sec.summary), 1):
-        _table(doc, caption, head, rows, f"{i}-{j}")
     charts = [f for f in sec.figures if not f.landscape]
     maps = [f for f in sec.figures if f.landscape]
-    for j, fig in enumerate(charts, 1):
-        _figure(doc, fig, f"{i}-{j}")
-    _heading(doc, f"{i}.3 数据来源与坐标精度", 2)
-    head = ["用途", "图层", "来源文件", "行数", "模拟行数", "输入坐标系", "坐标精度", "坐标来源"]
-    _table(doc, "输入数据来源", head, source_rows(sec.summary), f"{i}-s")
-    _heading(doc, f"{i}.4 说明", 2)
-    for note in _section_notes(project, sec):
-        _para(doc, note, style="List Bullet")
-    for j, fig in enumerate(maps, len(charts) + 1):
-        _orient(doc, True)
-        _figure(doc, fig, f"{i}-{j}")
-    if maps:
-        _orient(doc, False)
+    chosen = [p for p in parts if p in _CHAPTER_PARTS and (p != "maps" or maps)]
+    for k, part in enumerate(chosen, 1):
+        if part != "maps":
+            _heading(doc, f"{i}.{k} {REPORT_SECTIONS[part]}", 2)
+        if part == "method":
+            for text in method_paragraphs(project, sec.analysis, sec.request, sec.summary):
+                _para(doc, text)
+        elif part == "results":
+            for j, (caption, head, rows) in enumerate(result_tables(sec.analysis, sec.summary), 1):
+                _table(doc, caption, head, rows, f"{i}-{j}")
+            for j, fig in enumerate(charts, 1):
+                _figure(doc, fig, f"{i}-{j}")
+        elif part == "sources":
+            head = [
+                "用途",
+                "图层",
+                "来源文件",
+                "行数",
+                "模拟行数",
+                "输入坐标系",
+                "坐标精度",
+                "坐标来源",
+            ]
+            _table(doc, "输入数据来源", head, source_rows(sec.summary), f"{i}-s")
+        elif part == "notes":
+            for note in _section_notes(project, sec):
+                _para(doc, note, style="List Bullet")
+        else:  # maps: on landscape pages, headed there
+            _orient(doc, True)
+            _heading(doc, f"{i}.{k} {REPORT_SECTIONS[part]}", 2)
+            for j, fig in enumerate(maps, len(charts) + 1):
+                _figure(doc, fig, f"{i}-{j}")
+            _orient(doc, False)
 
 
 def _layers_chapter(doc, project: Project, n: int) -> None:
@@ -791,14 +859,20 @@ def build_docx(
     *,
     title: str | None = None,
     as_of: str | None = None,
+    parts=None,
 ) -> bytes:
     """The Word document (bytes) of ``sections`` of ``project``.
+
+    ``parts`` chooses and orders the report's sections (:data:`REPORT_SECTIONS`,
+    :func:`parse_sections`; default :data:`DEFAULT_SECTIONS`): the analysis chapters
+    stand where the first chapter part is named, ``title`` and ``data`` where they are.
 
     Raises
     ------
     InnoMapError
-        No section given.
+        No analysis given; an unknown section.
     """
+    parts = parse_sections(parts)
     if not sections:
         raise InnoMapError(
             f"没有可写入报告的分析 / no analysis to report for project {project.name!r}: save a run "
@@ -815,10 +889,19 @@ def build_docx(
     # the document property holds at most 255 characters (the title page: all of them)
     doc.core_properties.title = _docx_text(f"{project.name} {title}")[:255]
     doc.core_properties.author = "InnoMap"
-    _title_page(doc, project, sections, title, as_of)
-    for i, s in enumerate(sections, 1):
-        _chapter(doc, project, s, i)
-    _layers_chapter(doc, project, len(sections) + 1)
+    chapter_parts = tuple(p for p in parts if p in _CHAPTER_PARTS)
+    n = 0
+    blocks = list(dict.fromkeys("chapters" if p in _CHAPTER_PARTS else p for p in parts))
+    for block in blocks:
+        if block == "title":
+            _title_page(doc, project, sections, title, as_of)
+        elif block == "chapters":
+            for s in sections:
+                n += 1
+                _chapter(doc, project, s, n, chapter_parts)
+        else:
+            n += 1
+            _layers_chapter(doc, project, n)
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()
@@ -861,8 +944,15 @@ def docx_to_pdf(data: bytes, *, timeout_s: float = 300.0) -> bytes:
             d,
             str(src),
         ]
+        env = dict(os.environ)
+        try:  # the shipped CJK font, so the PDF needs no system CJK font
+            from export.fonts import fontconfig_file
+
+            env["FONTCONFIG_FILE"] = str(fontconfig_file())
+        except InnoMapError:
+            pass
         try:
-            proc = subprocess.run(cmd, capture_output=True, timeout=timeout_s, check=False)
+            proc = subprocess.run(cmd, capture_output=True, timeout=timeout_s, check=False, env=env)
         except subprocess.TimeoutExpired:
             raise InnoMapError(
                 f"LibreOffice 转换超时 ({timeout_s:g} 秒) / LibreOffice did not finish the PDF in "

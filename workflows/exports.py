@@ -49,6 +49,7 @@ __all__ = [
     "layer_tables",
     "run_layers_export",
     "run_map_export",
+    "run_qgis_export",
 ]
 
 MAP_FORMATS = ("png", "pdf", "svg", "html")
@@ -378,4 +379,39 @@ def run_layers_export(
         tables=tables,
         layers=frames,
         notes=list(prov["warnings"]),
+    )
+
+
+def run_qgis_export(
+    project: Project, out_dir: str | Path, *, title: str | None = None, force: bool = False
+) -> Report:
+    """Write a QGIS project of ``project`` into ``out_dir`` (:func:`export.qgis.write_qgis_project`).
+
+    The summary names the ``.qgz`` and ``.gpkg`` written, the project CRS and, per layer,
+    its table, kind, rows and the renderer's categories (value, label, rows).
+    """
+    from export.qgis import write_qgis_project
+
+    res = write_qgis_project(project, out_dir, title=title, force=force)
+    summary = {
+        "project": project.name,
+        "qgz": res.project_file.name,
+        "gpkg": res.data_file.name,
+        "crs": res.crs,
+        "layers": {
+            name: {
+                "title": v["title"],
+                "table": v["table"],
+                "kind": v["kind"],
+                "rows": v["rows"],
+                "categories": [
+                    {"value": c["value"], "label": c["label"], "rows": c["rows"]}
+                    for c in v["categories"]
+                ],
+            }
+            for name, v in res.layers.items()
+        },
+    }
+    return Report(
+        analysis="export-qgis", request={"out": str(out_dir), "title": title}, summary=summary
     )

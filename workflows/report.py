@@ -17,10 +17,12 @@ from pathlib import Path
 
 import settings
 from export.report_docx import (
+    DEFAULT_SECTIONS,
     ReportSection,
     build_docx,
     docx_to_pdf,
     libreoffice,
+    parse_sections,
     report_figures,
 )
 from layers.errors import InnoMapError
@@ -49,16 +51,22 @@ class ReportRequest:
         Default 创新资源空间分析报告.
     dpi : int
         Resolution of the print maps (A4), default ``settings.PRINT_DPI``.
+    sections : tuple of str
+        The report's sections, chosen and ordered (:data:`export.report_docx.REPORT_SECTIONS`:
+        ``title``, ``method``, ``results``, ``sources``, ``notes``, ``maps``, ``data``; a
+        comma-separated text or Chinese names are accepted). Default: all, in that order.
     """
 
     runs: tuple[str, ...] = ()
     format: str = "docx"
     title: str | None = None
     dpi: int = settings.PRINT_DPI
+    sections: tuple[str, ...] = DEFAULT_SECTIONS
 
     def __post_init__(self):
         r = self.runs
         object.__setattr__(self, "runs", (r,) if isinstance(r, str) else tuple(r or ()))
+        object.__setattr__(self, "sections", parse_sections(self.sections))
         if self.format not in FORMATS:
             raise InnoMapError(
                 f"不支持的报告格式 / unsupported report format {self.format!r}: use docx or pdf"
@@ -74,7 +82,7 @@ class ReportRequest:
             )
 
     def to_dict(self) -> dict:
-        return asdict(self) | {"runs": list(self.runs)}
+        return asdict(self) | {"runs": list(self.runs), "sections": list(self.sections)}
 
 
 def _headline(analysis: str, s: dict):
@@ -183,7 +191,7 @@ def build(
     for i, section in enumerate(make, start=1):
         sections.append(section())
         step(i)
-    data = build_docx(project, sections, title=request.title)
+    data = build_docx(project, sections, title=request.title, parts=request.sections)
     step(len(make) + 1)
     if request.format == "pdf":
         data = docx_to_pdf(data)
@@ -196,6 +204,7 @@ def build(
         "title": request.title or "创新资源空间分析报告",
         "created_at": datetime.now().isoformat(timespec="seconds"),
         "dpi": int(request.dpi),
+        "sections": list(request.sections),
         "bytes": len(data),
         "runs": [
             {

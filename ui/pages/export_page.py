@@ -214,31 +214,109 @@ def _series_section(project: Project, req: dict) -> None:
 
 
 def _layers_section(project: Project, keys: list[str]) -> None:
-    """GIS layers and tables of the chosen layers (every row)."""
+    """GIS layers and tables of the chosen layers (every row), outlines too, in a chosen CRS."""
+    from export.crs_out import OFFSET_SYSTEMS, TARGET_CHOICES, marked_path, resolve_target
+
     st.subheader(T("图层与表格", "Layers and tables"))
+    outline_opts = [lyr.name for lyr in project.layers.values() if lyr.kind in OUTLINE_KINDS]
+    outlines = st.multiselect(
+        T("另含区县界、片区与走廊轴线", "Also districts, zones and corridor axes"),
+        outline_opts,
+        default=outline_opts,
+        format_func=lambda r: layer_label(project, r, lang()),
+        key="ex_outlines",
+    )
+    keys = [*keys, *[o for o in outlines if o not in keys]]
     _overview(project, keys)
-    lf = st.selectbox(
-        T("图层格式", "Layer format"), ["gpkg", "geojson", "shp", "kml"], key="ex_lfmt"
+    c1, c2 = st.columns(2)
+    lf = c1.selectbox(
+        T("图层格式", "Layer format"),
+        ["gpkg", "geojson", "shp", "kml", "kmz"],
+        format_func=lambda f: {
+            "kml": T("kml (奥维 / Google Earth, 按类别着色)", "kml (Ovital / Google Earth, styled)"),
+            "kmz": T("kmz (奥维 / Google Earth, 压缩)", "kmz (Ovital / Google Earth, zipped)"),
+        }.get(f, f),
+        key="ex_lfmt",
+    )
+    kml = lf in ("kml", "kmz")
+    to_crs = c2.selectbox(
+        T("坐标系", "Coordinate system"),
+        ["WGS84"] if kml else list(TARGET_CHOICES),
+        format_func=lambda c: {
+            "WGS84": "WGS84 (EPSG:4326)",
+            "CGCS2000": T("CGCS2000 国家2000 (EPSG:4490)", "CGCS2000 (EPSG:4490)"),
+            "GK3": T("CGCS2000 3° 高斯-克吕格 (带号按范围)", "CGCS2000 3° Gauss-Krüger (zone)"),
+            "GCJ-02": T("GCJ-02 高德/腾讯", "GCJ-02 (AMap/Tencent)"),
+            "BD-09": T("BD-09 百度", "BD-09 (Baidu)"),
+        }[c],
+        key="ex_to_crs",
+        help=T(
+            "KML/KMZ 按标准只能是 WGS84。GCJ-02/BD-09 没有 EPSG 代码: 文件名与 InnoMap 标记注明坐标系, 不写 .prj。",
+            "KML/KMZ are WGS84 by definition. GCJ-02/BD-09 have no EPSG code: the file name and "
+            "InnoMap's marker state the system; no .prj is written.",
+        ),
     )
     enc = (
         st.selectbox(T("Shapefile 编码", "Shapefile encoding"), ["UTF-8", "GBK"], key="ex_enc")
         if lf == "shp"
         else "UTF-8"
     )
+    if to_crs in OFFSET_SYSTEMS:
+        st.caption(
+            T(
+                f"{to_crs} 坐标为加偏坐标, 仅用于对应的在线地图; 文件名含 {to_crs}。",
+                f"{to_crs} coordinates are offset for the matching web maps; the file name says "
+                f"{to_crs}.",
+            )
+        )
     if st.button(T("准备图层文件", "Prepare layer file"), key="ex_layers_btn"):
-        frames, _ = layer_frames(project, keys)
-        suffix = {"gpkg": ".gpkg", "geojson": ".geojson", "shp": ".zip", "kml": ".kml"}[lf]
-        data = to_bytes(write_layers, suffix, frames, fmt=lf, encoding=enc)
-        st.session_state["ex_layer_file"] = (suffix, data)
+        frames, sels = layer_frames(project, keys)
+        suffix = {"gpkg": ".gpkg", "geojson": ".geojson", "shp": ".zip"}.get(lf, f".{lf}")
+        target = resolve_target(to_crs, frames)
+        kinds = {n: s.sources[0]["kind"] for n, s in sels.items() if len(s.sources) == 1}
+        data = to_bytes(
+            write_layers, suffix, frames, fmt=lf, encoding=enc, to_crs=target.name, kinds=kinds
+        )
+        name = marked_path(f"innomap_layers{suffix}", target).name
+        st.session_state["ex_layer_file"] = (name, data)
+        st.session_state["ex_layer_crs"] = target.name
     if "ex_layer_file" in st.session_state:
-        suffix, data = st.session_state["ex_layer_file"]
+        name, data = st.session_state["ex_layer_file"]
         st.download_button(
-            T("下载图层", "Download layers"),
+            T(
+                f"下载图层 ({st.session_state.get('ex_layer_crs', 'WGS84')})",
+                f"Download layers ({st.session_state.get('ex_layer_crs', 'WGS84')})",
+            ),
             data,
-            file_name=f"innomap_layers{suffix}",
+            file_name=name,
             key="ex_dl_layers",
         )
     _tables_section(project, keys)
+    _qgis_section(project)
+
+
+def _qgis_section(project: Project) -> None:
+    """A QGIS project (.qgz with its GeoPackage) of the whole project, in one zip."""
+    from export.qgis import qgis_zip
+
+    st.subheader(T("QGIS 工程", "QGIS project"))
+    st.caption(
+        T(
+            "全部项目图层, 应用的配色 (按类别与子类, 近似位置为空心)、名称标注与 A4 打印布局; QGIS 3.22 及以上打开 .qgz。",
+            "Every project layer with the app's symbology, name labels and an A4 print layout; "
+            "open the .qgz in QGIS 3.22 or later.",
+        )
+    )
+    if st.button(T("生成 QGIS 工程 (zip)", "Build the QGIS project (zip)"), key="ex_qgis_btn"):
+        st.session_state["ex_qgis_file"] = qgis_zip(project)
+    if "ex_qgis_file" in st.session_state:
+        st.download_button(
+            T("下载 QGIS 工程", "Download the QGIS project"),
+            st.session_state["ex_qgis_file"],
+            file_name="innomap_qgis.zip",
+            mime="application/zip",
+            key="ex_dl_qgis",
+        )
 
 
 def labelled_tables(tables: dict[str, pd.DataFrame], fmt: str) -> bytes:
