@@ -446,3 +446,35 @@ def test_layer_exports_import_back_kind_by_kind(tmp_path, fmt, to_crs):
         got = rep.valid.iloc[0]
         assert got["coord_source"] == "survey:rtk" and got["coord_precision_m"] == 0.5
         assert _metres(got.geometry, truth) < 1.0
+
+
+_TEXT = st.text(
+    st.characters(categories=["L", "N", "P", "S"], exclude_characters="\ufffe\uffff"),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(values=st.lists(st.tuples(_TEXT, _TEXT), min_size=1, max_size=3))
+def test_kml_innomap_writes_reads_back_every_key_and_value(tmp_path_factory, values):
+    """The KML export (a folder per layer, attributes as ExtendedData) reads back with its
+    folders, Chinese keys and values (markup characters included) — the safe parser's law."""
+    from export.layers_io import write_layers
+
+    d = tmp_path_factory.mktemp("kml")
+    layers = {
+        f"文件夹{i}": gpd.GeoDataFrame(
+            {"name": [name], "级别": ["省级"], "备注": [note]},
+            geometry=[shapely.Point(117.2 + i / 100, 31.8)],
+            crs=4326,
+        )
+        for i, (name, note) in enumerate(values)
+    }
+    out = write_layers(layers, d / "rt.kml", fmt="kml")
+    rep = import_file(out, ImportOptions(kind="science_venues"))
+    assert rep.rows_valid == len(values)
+    got = rep.valid.sort_values("folder")
+    assert list(got["folder"]) == sorted(layers)
+    assert list(got["备注"]) == [layers[f]["备注"].iloc[0].strip() for f in sorted(layers)]
+    assert list(got["name"]) == [layers[f]["name"].iloc[0].strip() for f in sorted(layers)]
