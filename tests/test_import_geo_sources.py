@@ -175,6 +175,14 @@ def test_kml_entities_are_refused(tmp_path):
         import_file(p, ImportOptions(kind="science_venues"))
 
 
+def test_kmz_bomb_is_refused_before_parsing(tmp_path):
+    p = tmp_path / "bomb.kmz"
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("doc.kml", kml_text().replace("<Document>", "<Document>" + " " * 20_000_000))
+    with pytest.raises(Exception, match="zip bomb"):
+        import_file(p, ImportOptions(kind="science_venues"))
+
+
 # ---------------------------------------------------------------- shapefiles, GeoPackage
 def _points(names, lon0):
     return gpd.GeoDataFrame(
