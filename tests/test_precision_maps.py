@@ -8,9 +8,11 @@ in :mod:`tests.test_e2e_precision`.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import re
+import shutil
 
 import geopandas as gpd
 import matplotlib
@@ -137,3 +139,35 @@ def test_large_layer_payload_carries_the_approximate_flags(precisions):
     raw = encode_points_raw(xy[:, 0], xy[:, 1], g, ("id",))
     plane = math.ceil(len(g) / 8)
     assert len(raw.flag_planes()) == (2 * plane if want.any() else len(raw.synth))
+
+
+_APPROX_DRIVER = r"""
+require(process.argv[2]);
+const input = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const p = input.payload;
+const inline = window.InnoMap.glPointLayer(p, { color: "#d62728" })._d;
+// a data file: the pairs, then the flag planes (synth, approx) as the app serves them
+const file = window.InnoMap.glPointLayer({ n: p.n, src: "x.bin" }, { color: "#d62728" });
+const planes = Buffer.from(p.planes, "base64");
+file._setData(new Uint8Array(Buffer.from(p.xy, "base64")), new Uint8Array(planes));
+const a = d => (d.approx ? Array.from(d.approx) : []);
+const s = d => (d.synth ? Array.from(d.synth) : []);
+console.log(JSON.stringify({ inline: a(inline), file: a(file._d), synth: s(file._d) }));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node not installed")
+def test_large_layer_renderer_reads_the_approximate_flags(tmp_path):
+    """The real static/innomap_gl.js (under node) decodes which points to draw hollow,
+    from the page's payload and from a data file's flag planes."""
+    from tests.test_large import _NODE_PRELUDE, _drive
+
+    precisions = [10.0, 5000.0, np.nan, 250.0, 30.0, 100.0, 101.0, 9000.0, 5.0, 700.0]
+    g = _points(precisions).assign(synthetic=[i % 4 == 0 for i in range(len(precisions))])
+    xy = g.geometry.get_coordinates().to_numpy()
+    raw = encode_points_raw(xy[:, 0], xy[:, 1], g, ("id",))
+    payload = raw.as_base64() | {"planes": base64.b64encode(raw.flag_planes()).decode()}
+    out = _drive(tmp_path, _NODE_PRELUDE + _APPROX_DRIVER, payload, [])
+    want = [int(v) for v in np.nan_to_num(np.asarray(precisions), nan=0.0) > 100.0]
+    assert out["inline"] == want and out["file"] == want
+    assert out["synth"] == [int(v) for v in g["synthetic"]]
