@@ -45,8 +45,8 @@ def test_header_row_column_mapping_and_value_mapping(app, tmp_path):
     ]
     assert [m.value for m in at.metric][:3] == ["2", "2", "0"]
     assert any("第 5 行为表注" in i.value for i in at.info)  # the footnote is a note
-    colmap = next(d.value for d in at.dataframe if "文件中的列" in d.value.columns)
-    assert dict(zip(colmap["字段"], colmap["文件中的列"], strict=True)) == {
+    colmap = next(t.value for t in at.table if "文件中的列" in t.value.columns)
+    assert colmap["文件中的列"].to_dict() == {
         "经度": "经度",
         "纬度": "纬度",
         "名称": "名称",

@@ -219,7 +219,7 @@ def _table_layout(path_of, info, opts: ImportOptions, digest: str) -> ImportOpti
         index=pd.Index(numbers, name=T("行", "row")),
         columns=[f"{chr(65 + j) if j < 26 else j + 1}" for j in range(width)],
     )
-    st.dataframe(top.head(12), key="imp_head_rows", use_container_width=True)
+    st.table(top.head(12))  # a small static table: the import's own tables stay dataframes
     detected = head["detected"]
     row = st.selectbox(
         T("表头行(表头上方的标题行、下方的表注作为备注保留)", "Header row (titles above and footnotes below are kept as notes)"),
@@ -256,12 +256,10 @@ def _table_layout(path_of, info, opts: ImportOptions, digest: str) -> ImportOpti
             key=f"imp_col_{f}_{keyed}",
         )
     shown = pd.DataFrame(
-        {
-            T("字段", "Field"): [_field_label(f) for f in guessed],
-            T("文件中的列", "Column of the file"): list(guessed.values()),
-        }
+        {T("文件中的列", "Column of the file"): list(guessed.values())},
+        index=pd.Index([_field_label(f) for f in guessed], name=T("字段", "Field")),
     )
-    st.dataframe(shown, key="imp_colmap", hide_index=True, use_container_width=True)
+    st.table(shown)
     return dataclasses.replace(opts, header_row=header_row, columns=overrides)
 
 
