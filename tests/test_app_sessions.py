@@ -151,10 +151,12 @@ def test_rights_are_checked_on_every_rerun(users, base_project, tmp_path, monkey
     at.sidebar.button(key="prj_open_recent").click()
     at = at.run()
     assert at.session_state["project_ref"] == str(team)
+    at.session_state["coverage_result"] = "a result on the team project"
     monkeypatch.setenv("INNOMAP_PROJECTS", "")  # taken off the team's list
     at = at.run()
     assert not at.exception
     assert at.session_state["project_ref"] == "demo"
+    assert "coverage_result" not in at.session_state
     # and a reference put into the session directly is refused the same way
     at.session_state["project_ref"] = str(team)
     at = at.run()

@@ -112,8 +112,11 @@ def project_ref() -> str:
         st.session_state["project_ref"] = wanted if ok else DEMO_REF
     ref = st.session_state["project_ref"]
     if ref != DEMO_REF and not _may_open(ref):  # rights checked on every rerun
+        from ui.project_panel import RESULT_KEYS
+
+        for k in ("project_ref", *RESULT_KEYS):  # nothing of that project stays
+            st.session_state.pop(k, None)
         st.query_params.pop("project", None)
-        del st.session_state["project_ref"]
         return project_ref()  # the default project (always openable)
     if ref != DEMO_REF and st.query_params.get("project") != ref:
         st.query_params["project"] = ref
