@@ -1419,10 +1419,10 @@ def _vocabulary_of(texts: list[str], spec) -> tuple[list, list]:
 
 
 def _clean(values: pd.Series) -> pd.Series:
+    """Text values in NFKC, trimmed (each distinct value once)."""
     s = pd.Series(values)
-    return s.astype(object).where(s.notna(), "").astype(str).map(
-        lambda v: unicodedata.normalize("NFKC", v).strip()
-    )
+    text = s.astype(object).where(s.notna(), "").astype(str)
+    return text.map({u: unicodedata.normalize("NFKC", u).strip() for u in pd.unique(text)})
 
 
 def value_map_of(mapping: dict[str, dict[str, str]], layer_key: str) -> dict[str, dict[str, str]]:
@@ -2201,6 +2201,11 @@ def _geo_crs(gdf, file: str, opts: ImportOptions, *, hints: str, format_says_wgs
                 given,
                 f"文件声明 WGS84, 用户指定实为 {given} / file says WGS84, user says {given}",
                 warns,
+            )
+        if parse_crs(given).epsg != declared.to_epsg():
+            warns.append(
+                f"文件已声明坐标系 {declared_name}, 忽略 --crs {given} / the file declares "
+                f"{declared_name}: --crs {given} is ignored (fix the file's .prj or crs if it is wrong)"
             )
         return gdf, declared_name, "文件声明 / declared by the file", warns
     if marker:
