@@ -2202,7 +2202,8 @@ def _geo_crs(gdf, file: str, opts: ImportOptions, *, hints: str, format_says_wgs
                 f"文件声明 WGS84, 用户指定实为 {given} / file says WGS84, user says {given}",
                 warns,
             )
-        if parse_crs(given).epsg != declared.to_epsg():
+        same = declared.is_geographic and given in ("WGS84", "CGCS2000")  # equal within dm
+        if not same and parse_crs(given).epsg != declared.to_epsg():
             warns.append(
                 f"文件已声明坐标系 {declared_name}, 忽略 --crs {given} / the file declares "
                 f"{declared_name}: --crs {given} is ignored (fix the file's .prj or crs if it is wrong)"
