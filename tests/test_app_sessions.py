@@ -140,6 +140,8 @@ def test_a_change_of_user_drops_the_state(users, base_project, tmp_path):
     assert "site_result" not in at.session_state
     assert at.session_state["project_ref"] == "demo"
     assert any("当前用户: vera" in c.value for c in at.sidebar.caption)
+    at = at.run()  # and vera stays signed in
+    assert any("当前用户: vera" in c.value for c in at.sidebar.caption)
 
 
 def test_rights_are_checked_on_every_rerun(users, base_project, tmp_path, monkeypatch):

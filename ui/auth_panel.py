@@ -26,7 +26,7 @@ _KEEP = ("lang_choice", "auth_note")
 ALLOW_OPEN_ENV = "INNOMAP_ALLOW_OPEN_NETWORK"
 
 
-def drop_session(*, note: str | None = None) -> None:
+def drop_session(*, note: str | None = None, keep: tuple[str, ...] = ()) -> None:
     """Forget everything this session held for its user: the project (and ``?project=``),
     results, uploads, caches — every session key except the language.
 
@@ -34,7 +34,7 @@ def drop_session(*, note: str | None = None) -> None:
     user of the same browser tab starts from the default project with nothing of the last.
     """
     for k in list(st.session_state.keys()):
-        if k not in _KEEP:
+        if k not in _KEEP and k not in keep:
             del st.session_state[k]
     if note:
         st.session_state["auth_note"] = note
@@ -137,7 +137,7 @@ def _same_owner(actor: auth.Actor | None) -> None:
     owner = f"{actor.name}:{actor.role}" if actor is not None else ""
     held = st.session_state.get(_OWNER)
     if held is not None and held != owner:
-        drop_session()
+        drop_session(keep=(_KEY,))  # the new user's sign-in stays
     st.session_state[_OWNER] = owner
 
 
