@@ -10,7 +10,6 @@ footer names the source files of the layers drawn.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -548,15 +547,105 @@ _ANALYSIS_PRINT = {
 }
 
 
+#: Chinese names of request keys, for the parameters printed under a map.
+_PARAM_ZH = {
+    "service": "服务设施",
+    "demand": "需求",
+    "weight": "权重字段",
+    "minutes": "时间阈值 (分钟)",
+    "zone": "片区",
+    "preset": "标准",
+    "existing": "现有设施",
+    "candidates": "候选点",
+    "k": "新增数量",
+    "target_share": "目标覆盖率",
+    "model": "模型",
+    "layers": "图层",
+    "layer": "图层",
+    "method": "方法",
+    "eps_m": "邻域半径 (米)",
+    "min_samples": "最少点数",
+    "min_cluster_size": "最小簇规模",
+    "cell_m": "格网 (米)",
+    "permutations": "置换次数",
+    "alpha": "显著性水平",
+    "axis": "轴线",
+    "bin_m": "分段长度 (米)",
+    "band_m": "带宽 (米)",
+    "mode": "出行方式",
+    "speed_kmh": "速度 (km/h)",
+    "detour": "绕行系数",
+    "network": "路网",
+    "max_snap_m": "最大接入距离 (米)",
+    "aggregate_m": "需求合并格网 (米)",
+    "include_imprecise": "含近似位置点",
+    "include_coarse": "含近似位置点",
+    "include_synthetic_existing": "现有设施含模拟数据",
+    "crs": "文件坐标系",
+}
+_VALUE_ZH = {
+    "walk": "步行",
+    "bike": "骑行",
+    "drive": "驾车",
+    "straight": "直线距离近似",
+    "mclp": "最大覆盖 (MCLP)",
+    "lscp": "集合覆盖 (LSCP)",
+    "pmedian": "p-中位",
+    "dbscan": "DBSCAN",
+    "hdbscan": "HDBSCAN",
+    "gb50180": "GB 50180-2018 生活圈",
+}
+
+
+def _param_value(project: Project, key: str, v) -> str:
+    if isinstance(v, bool):
+        return "是" if v else ""
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, str) and key in _PATH_PARAMS:
+        ref = display_ref(project, v)
+        base, _, sub = ref.partition(":")
+        if ref in project.layers:
+            return _layer_label(project.layers[ref])
+        if base in project.layers:
+            return _layer_label(project.layers[base]) + (f"·{sub}" if sub else "")
+        if base in REGISTRY:
+            return REGISTRY[base].name_zh + (f"·{sub}" if sub else "")
+        return ref
+    return _VALUE_ZH.get(str(v), str(v))
+
+
+def params_text(project: Project, request: dict) -> str:
+    """A request's parameters in plain Chinese (``片区 X; 时间阈值 (分钟) 5、10、15; …``):
+    empty and off values left out, layer kinds by their Chinese names, files by their names."""
+    parts: list[str] = []
+
+    def walk(obj: dict) -> None:
+        for key, v in obj.items():
+            if isinstance(v, dict):
+                walk(v)
+                continue
+            values = v if isinstance(v, (list, tuple)) else [v]
+            shown = [_param_value(project, key, x) for x in values if x is not None and x != ""]
+            shown = [x for x in shown if x]
+            if key == "method" and values == ["network"]:
+                shown = ["路网最短路径"]
+            if shown:
+                parts.append(f"{_PARAM_ZH.get(key, key)} {'、'.join(shown)}")
+
+    walk(request or {})
+    return "; ".join(dict.fromkeys(parts))
+
+
 def report_print_layers(project: Project, report, *, zone: str | None = None):
     """``(layers, notes, subtitle)`` of a print map drawn from a workflow report.
 
-    The notes are the report's own (method, parameters, the numbers of its
-    summary), so the printed legend says what summary.json says.
+    The notes are the report's own (method, parameters in plain Chinese —
+    :func:`params_text` —, the numbers of its summary), so the printed legend says
+    what summary.json says.
     """
     _mod, _cls, builder, subtitle = _ANALYSIS_PRINT[report.analysis]
-    ptxt = json.dumps(_display_request(project, report.request), ensure_ascii=False, default=str)
-    notes = [*report.notes, f"参数: {ptxt}"]
+    notes = [*report.notes, f"参数: {params_text(project, report.request)}"]
     s = report.summary
     share = float(s.get("synthetic_share") or 0.0)
     if share > 0:  # said where it is seen first: under the title
@@ -645,7 +734,11 @@ def map_content(
     """The layers of a base map (``refs`` on the project's outlines) or of an analysis map."""
     if analysis:
         params = dict(params or {})
+        if zone and not params.get("zone"):  # a zone's map states the zone's own figures
+            params["zone"] = zone
         layers, notes, subtitle = analysis_layers(project, analysis, params, refs, zone=zone)
+        if params.get("zone") != zone and zone:
+            notes.append(f"图幅为片区 {zone}, 分析范围为片区 {params['zone']}")
         inputs = (list(refs) if analysis in ("clusters", "hotspots") else []) + _param_refs(params)
         drawn = [s for lyr in layers for s in lyr.sources if len(lyr.gdf)]
         sources = list(dict.fromkeys(drawn + input_sources(project, inputs)))
