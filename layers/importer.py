@@ -1349,10 +1349,7 @@ def _level_of(v: str) -> str:
 
 def _levels(values: pd.Series) -> pd.Series:
     """Level spellings mapped to the vocabulary (国家/national → 国家级 …), per distinct value."""
-    text = values.astype(object).where(values.notna(), "").astype(str)
-    uniq = pd.unique(text)
-    mapped = {v: _level_of(v) for v in uniq}
-    return text.map(mapped)
+    return _per_value(values, _level_of)
 
 
 #: Text read as true in a ``synthetic`` column (as :func:`layers.registry.normalise_columns`).
@@ -1418,11 +1415,17 @@ def _vocabulary_of(texts: list[str], spec) -> tuple[list, list]:
     return sub_out, lvl_out
 
 
-def _clean(values: pd.Series) -> pd.Series:
-    """Text values in NFKC, trimmed (each distinct value once)."""
+def _per_value(values: pd.Series, fn) -> pd.Series:
+    """``fn`` of every value's text ("" for a missing one), computed once per distinct value."""
     s = pd.Series(values)
-    text = s.astype(object).where(s.notna(), "").astype(str)
-    return text.map({u: unicodedata.normalize("NFKC", u).strip() for u in pd.unique(text)})
+    codes, uniq = pd.factorize(s)
+    out = np.array([fn(str(u)) for u in uniq] + [fn("")], dtype=object)
+    return pd.Series(out[codes], index=s.index, dtype=object)
+
+
+def _clean(values: pd.Series) -> pd.Series:
+    """Text values in NFKC, trimmed."""
+    return _per_value(values, lambda v: unicodedata.normalize("NFKC", v).strip())
 
 
 def value_map_of(mapping: dict[str, dict[str, str]], layer_key: str) -> dict[str, dict[str, str]]:

@@ -379,13 +379,17 @@ def _numbers(s: pd.Series) -> pd.Series:
     num = pd.to_numeric(s, errors="coerce")
     if s.dtype.kind in "biuf":
         return num
-    text = s.astype(object).where(s.notna(), "").astype(str)
-    redo = num.isna() & text.str.strip().ne("")
-    if redo.any():
-        fixed = text[redo].map(lambda v: unicodedata.normalize("NFKC", v))
+    redo = (num.isna() & s.notna()).to_numpy()
+    if not redo.any():
+        return num
+    at = np.flatnonzero(redo)
+    text = s.iloc[at].astype(str)
+    at = at[text.str.strip().ne("").to_numpy()]
+    if len(at):
+        fixed = s.iloc[at].astype(str).map(lambda v: unicodedata.normalize("NFKC", v))
         fixed = fixed.str.replace(r"[,\s]", "", regex=True)
         num = num.astype(float)
-        num[redo] = pd.to_numeric(fixed, errors="coerce")
+        num.iloc[at] = pd.to_numeric(fixed, errors="coerce").to_numpy()
     return num
 
 

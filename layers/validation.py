@@ -243,20 +243,28 @@ def open_categories(
     for col in ("subtype", "level"):
         if col not in out.columns:
             continue
-        v = out[col].astype(object).where(out[col].notna(), "").astype(str).str.strip()
-        outside = (v != "") & ~v.isin(vocabulary(spec, col))
+        codes, uniq = pd.factorize(out[col])  # each distinct value checked once
+        texts = np.array([str(u).strip() for u in uniq] + [""], dtype=object)
+        allowed = set(vocabulary(spec, col))
+        outside = np.array([t != "" and t not in allowed for t in texts], dtype=bool)[codes]
         name = raw_field(spec.key, col)
+        out[col] = np.where(outside, OTHER, texts[codes])
         if not outside.any():
             if name not in out.columns:
                 out[name] = ""
             continue
-        orig = raw.get(col, v) if raw else v
-        orig = pd.Series(orig, index=out.index).astype(object).fillna("").astype(str).str.strip()
-        kept = orig.where(outside, "")
+        at = np.flatnonzero(outside)
+        orig = raw.get(col) if raw else None
+        shown = texts[codes][at] if orig is None else pd.Series(orig).iloc[at].to_numpy(object)
+        shown = np.array([str(v).strip() for v in shown], dtype=object)
         if name in out.columns:  # a re-import of InnoMap's own file: keep what it had
-            prev = out[name].astype(object).fillna("").astype(str)
-            kept = kept.where(outside, prev)
+            kept = out[name].astype(object).where(out[name].notna(), "").to_numpy(object).copy()
+        else:
+            kept = np.full(len(out), "", dtype=object)
+        kept[at] = shown
         out[name] = kept
-        out[col] = v.where(~outside, OTHER)
-        other[col] = {str(k): int(n) for k, n in orig[outside].value_counts(sort=False).items()}
+        vals, counts = np.unique(shown.astype(str), return_counts=True)
+        first = {v: i for i, v in reversed(list(enumerate(shown)))}
+        order = sorted(range(len(vals)), key=lambda k: first[vals[k]])  # in file order
+        other[col] = {str(vals[k]): int(counts[k]) for k in order}
     return out, other
