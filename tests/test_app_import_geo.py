@@ -84,6 +84,16 @@ def test_gaode_geojson_asks_for_its_crs(app, tmp_path):
     at.radio(key="imp_crs_file_ask").set_value("GCJ-02").run()
     assert not at.exception, at.exception
     assert "GCJ-02" in at.info[0].value
+    other = tmp_path / "轴线.geojson"  # the answer was for that file, not for the next one
+    gpd.GeoDataFrame({"name": ["甲"]}, geometry=[shapely.Point(117.2, 31.8)], crs=4326).to_file(
+        other
+    )
+    at.session_state["imp_path"] = str(other)
+    at.run()
+    assert "EPSG:4326" in at.info[0].value and "GCJ-02" not in at.info[0].value
+    at.session_state["imp_path"] = str(p)
+    at.run()
+    at.radio(key="imp_crs_file_ask").set_value("GCJ-02").run()
     at.button(key="imp_add").click().run()
     kept = open_project(proj).layers["场馆_高德GCJ02"]
     assert kept.crs_in == "GCJ-02"

@@ -322,6 +322,8 @@ def _read(src, name: str):
     A table with no coordinate columns is geocoded first (:func:`_geocode`).
     """
     digest = _digest(src, name)
+    if st.session_state.get("imp_crs_confirm_for") != digest:  # an answer is for its own file
+        st.session_state.pop("imp_crs_confirm", None)
     with tempfile.TemporaryDirectory(prefix="innomap-upload-") as d:
         kept: dict[str, Path] = {}
 
@@ -648,6 +650,7 @@ def _ask_file_crs(question: CRSQuestionError) -> None:
                 return
     if ans:
         st.session_state["imp_crs_confirm"] = ans
+        st.session_state["imp_crs_confirm_for"] = (st.session_state.get("imp_info") or (None,))[0]
         st.rerun()
 
 
@@ -701,6 +704,7 @@ def _ask_crs(rep) -> bool:
     )
     if ans and ans != "WGS84":
         st.session_state["imp_crs_confirm"] = ans
+        st.session_state["imp_crs_confirm_for"] = (st.session_state.get("imp_info") or (None,))[0]
         st.rerun()
     return ans == "WGS84"
 
