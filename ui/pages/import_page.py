@@ -8,6 +8,7 @@ original file name, input CRS, encoding, import time and rejected rows.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import tempfile
@@ -208,8 +209,6 @@ def _table_layout(path_of, info, opts: ImportOptions, digest: str) -> ImportOpti
     head = _head(path_of, info, opts, digest)
     if not head or not head["rows"]:
         return opts
-    import dataclasses
-
     st.subheader(T("表格结构", "Table layout"))
     rows = head["rows"]
     numbers = [n for n, _ in rows]
@@ -365,7 +364,9 @@ def _read(src, name: str):
                 st.error(str(exc))
         if rep is None and table is not None:
             geo = _geocode(table, name)
-            out = guarded(import_geocoded, geo, d, name, opts) if geo is not None else None
+            # the geocoded table is written with its header on the first line
+            regeo = dataclasses.replace(opts, header_row=None, sheet=None)
+            out = guarded(import_geocoded, geo, d, name, regeo) if geo is not None else None
             rep = out[0] if out else None
     return rep, opts
 
