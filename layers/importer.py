@@ -890,19 +890,26 @@ def _contents(gdf: gpd.GeoDataFrame, group: str | None, fits=None) -> list[dict]
     """What a source holds, per folder/layer: rows, geometry types, rows fitting the kind."""
     if not len(gdf):
         return []
-    keys = gdf[group].astype(str) if group and group in gdf.columns else pd.Series("", index=gdf.index)
-    types = gdf.geometry.geom_type.fillna("None").astype(str)
+    has = bool(group) and group in gdf.columns
+    frame = pd.DataFrame(
+        {
+            "key": gdf[group].astype(str).to_numpy() if has else "",
+            "type": gdf.geometry.geom_type.fillna("None").astype(str).to_numpy(),
+            "fits": np.asarray(fits, dtype=bool) if fits is not None else True,
+        }
+    )
+    types = frame.groupby(["key", "type"], sort=False).size()
+    fitting = frame.groupby("key", sort=False)["fits"].sum()
     out = []
-    for key in dict.fromkeys(keys):
-        m = (keys == key).to_numpy()
+    for key, n in frame.groupby("key", sort=False).size().items():
         entry = {
             "name": key,
-            "field": group if group in gdf.columns else None,
-            "rows": int(m.sum()),
-            "geometry": {str(k): int(v) for k, v in types[m].value_counts().items()},
+            "field": group if has else None,
+            "rows": int(n),
+            "geometry": {str(t): int(c) for t, c in types.loc[key].items()},
         }
         if fits is not None:
-            entry["rows_fitting_kind"] = int(np.asarray(fits)[m].sum())
+            entry["rows_fitting_kind"] = int(fitting.loc[key])
         out.append(entry)
     return out
 
