@@ -352,6 +352,12 @@ def _cell(value) -> str:
     return unicodedata.normalize("NFKC", "" if value is None else str(value)).strip()
 
 
+_UNIT_CELL = re.compile(
+    r"^(?:[(\[（【][^)\]）】]{1,12}[)\]）】]|万元|亿元|元|人|个|家|项|平方米|㎡|m2|m²|亩|公顷|"
+    r"平方公里|km2|km²|%|度|°|单位[:：].{1,8})$"
+)
+
+
 def _is_texty(cell: str) -> bool:
     """A cell that can name a column: not a number, a percentage or a coordinate pair."""
     return not (_NUMBER.match(cell) or _PAIR.match(cell))
@@ -374,7 +380,7 @@ def detect_header(rows: list[list[str]]) -> tuple[int, int]:
     three quarters of them text (not numbers or coordinate pairs). ``depth`` is
     2 when the next row is a second header row below merged header cells (it
     fills columns the header leaves blank, leaves some it fills blank, and
-    holds text only). A one-column table, or one without such a row, takes its
+    holds text only) or a row of units (``(人)``, ``万元``). A one-column table, or one without such a row, takes its
     widest row (the first of them).
     """
     cells = [[_cell(v) for v in r] for r in rows]
@@ -386,6 +392,9 @@ def detect_header(rows: list[list[str]]) -> tuple[int, int]:
             continue
         if i + 1 < len(cells):
             nxt = cells[i + 1]
+            units = [y for y in nxt if y]
+            if units and all(_UNIT_CELL.match(y) for y in units):
+                return i, 2  # a row of units below the header: (人), (万元), 单位:米
             pad = max(len(r), len(nxt))
             a, b = r + [""] * (pad - len(r)), nxt + [""] * (pad - len(nxt))
             fills = any(not x and y for x, y in zip(a, b, strict=True))
@@ -404,7 +413,14 @@ def header_names(rows: list[list[str]], depth: int) -> list:
     top, low = list(rows[0]), list(rows[1])
     pad = max(len(top), len(low))
     top, low = top + [None] * (pad - len(top)), low + [None] * (pad - len(low))
-    return [lo if _cell(lo) else hi for hi, lo in zip(top, low, strict=True)]
+    out = []
+    for hi, lo in zip(top, low, strict=True):
+        h, u = _cell(hi), _cell(lo)
+        if h and u and _UNIT_CELL.match(u):  # 从业人员 over (人): 从业人员(人)
+            out.append(f"{h}{u}" if u[0] in "(（[【" else f"{h}({u})")
+        else:
+            out.append(lo if u else hi)
+    return out
 
 
 def is_footnote(cells) -> bool:

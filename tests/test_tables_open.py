@@ -507,3 +507,35 @@ def test_incubator_lists_are_guessed_from_titles_and_values():
         guess_kind("list.csv", ["名称", "类型"], ["众创空间", "孵化器", "众创空间"]) == "incubators"
     )
     assert guess_kind("高新技术企业名单.xlsx", ["企业名称", "统一社会信用代码"]) == "enterprises"
+
+
+def test_xlsx_two_row_header_and_a_units_row(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["合肥市研发平台名单"])
+    ws.merge_cells("A1:E1")
+    ws.append(["序号", "平台名称", "坐标", None, "研发投入"])  # 坐标 merged over 经度/纬度
+    ws.merge_cells("C2:D2")
+    ws.merge_cells("A2:A3")  # 序号 and 平台名称 span both header rows
+    ws.merge_cells("B2:B3")
+    ws.append([None, None, "经度", "纬度", "(万元)"])
+    ws.append([1, "甲中心", 117.2, 31.8, 12])
+    p = tmp_path / "平台.xlsx"
+    wb.save(p)
+    rep = import_file(p, ImportOptions(kind="platforms", crs="WGS84"))
+    assert rep.header_row == 3 and rep.rows_total == rep.rows_valid == 1
+    assert rep.column_map == {
+        "id": "序号",
+        "name": "平台名称",
+        "rd_spend_wan": "研发投入(万元)",  # the unit below joins its name
+        "lon": "经度",
+        "lat": "纬度",
+    }
+    assert rep.valid["rd_spend_wan"].tolist() == ["12"] and len(rep.notes) == 1
+    units = [
+        ["名称", "从业人员", "经度", "纬度"],
+        ["", "(人)", "", ""],
+        ["甲", "12", "117.2", "31.8"],
+    ]
+    assert detect_header(units) == (0, 2)
+    assert header_names(units[:2], 2) == ["名称", "从业人员(人)", "经度", "纬度"]
