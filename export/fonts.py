@@ -93,19 +93,22 @@ def cjk_font(size: float | None = None, *, bold: bool = False) -> font_manager.F
     )
 
 
-@lru_cache(maxsize=1)
-def fontconfig_file() -> Path:
+@lru_cache(maxsize=2)
+def fontconfig_file(*, include_system: bool = True) -> Path:
     """A fontconfig file adding the shipped font's folder to the system configuration.
 
     Pass it to programs that find fonts through fontconfig (LibreOffice) as
-    ``FONTCONFIG_FILE``; the system's own configuration is included when present.
+    ``FONTCONFIG_FILE``; the system's own configuration is included when present
+    (``include_system=False``: the shipped font alone, as on a machine without fonts).
     """
     folder = cjk_font_path().parent
     system = Path("/etc/fonts/fonts.conf")
-    include = f"<include ignore_missing='yes'>{escape(str(system))}</include>"
+    include = (
+        f"<include ignore_missing='yes'>{escape(str(system))}</include>" if include_system else ""
+    )
     cache = Path(tempfile.gettempdir()) / f"innomap-fontconfig-{os.getuid()}"
     cache.mkdir(parents=True, exist_ok=True)
-    conf = cache / "fonts.conf"
+    conf = cache / ("fonts.conf" if include_system else "fonts-shipped-only.conf")
     conf.write_text(
         "<?xml version='1.0'?>\n<!DOCTYPE fontconfig SYSTEM 'fonts.dtd'>\n<fontconfig>\n"
         f"  {include}\n  <dir>{escape(str(folder))}</dir>\n"

@@ -602,5 +602,5 @@ def to_bytes(write_fn, suffix: str, *args, **kwargs) -> bytes:
     """Run a writer into a temporary file and return the bytes (for downloads)."""
     with tempfile.TemporaryDirectory() as d:
         p = Path(d) / f"out{suffix}"
-        write_fn(*args, p, **kwargs)
-        return p.read_bytes()
+        written = write_fn(*args, p, **kwargs)  # a layer file may be renamed (x_GCJ-02.gpkg)
+        return (written if isinstance(written, Path) else p).read_bytes()
