@@ -1016,15 +1016,18 @@ def read_table_for_geocoding(path: str | Path, options: ImportOptions | None = N
         if canon not in ("lon", "lat", "lonlat"):
             rename[col] = canon
     df = df.rename(columns=rename)
+    _, found = _map_columns(df)  # the column the import will read each field from
+    column_of = {canon: col for col, canon in found.items()}
     for key, pairs in (opts.value_map or {}).items():
         canon = _field_name(key)
-        if canon in df.columns:
-            text = _clean(df[canon])
+        col = canon if canon in df.columns else column_of.get(canon)
+        if col is not None:
+            text = _clean(df[col])
             vm = {unicodedata.normalize("NFKC", k).strip(): v for k, v in pairs.items()}
             mapped = text.map(vm)
             if mapped.notna().any():
                 df[f"{canon}_raw"] = text.where(mapped.notna(), "")
-                df[canon] = df[canon].where(mapped.isna(), mapped)
+                df[col] = df[col].where(mapped.isna(), mapped)
     return df
 
 

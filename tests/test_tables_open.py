@@ -306,13 +306,10 @@ def test_geocode_reading_takes_header_row_and_columns(tmp_path):
     p = tmp_path / "addr.csv"
     p.write_text("孵化器备案表\n序号,载体,注册地址,类型\n1,甲,合肥市蜀山区黄山路1号,孵化基地X\n")
     df = read_table_for_geocoding(
-        p,
-        ImportOptions(
-            columns={"name": "载体", "类型": "类型"}, value_map={"subtype": {"孵化基地X": "孵化器"}}
-        ),
+        p, ImportOptions(columns={"name": "载体"}, value_map={"类型": {"孵化基地X": "孵化器"}})
     )
-    assert list(df.columns) == ["序号", "name", "注册地址", "subtype", "subtype_raw"]
-    assert df.iloc[0][["name", "subtype", "subtype_raw"]].tolist() == ["甲", "孵化器", "孵化基地X"]
+    assert list(df.columns) == ["序号", "name", "注册地址", "类型", "subtype_raw"]
+    assert df.iloc[0][["name", "类型", "subtype_raw"]].tolist() == ["甲", "孵化器", "孵化基地X"]
 
 
 # ---------------------------------------------------------------- coordinate cells (laws)
@@ -539,3 +536,24 @@ def test_xlsx_two_row_header_and_a_units_row(tmp_path):
     ]
     assert detect_header(units) == (0, 2)
     assert header_names(units[:2], 2) == ["名称", "从业人员(人)", "经度", "纬度"]
+
+
+def test_geocode_command_takes_the_table_options(tmp_path, capsys):
+    p = tmp_path / "备案表.csv"
+    p.write_text(
+        "孵化器备案表\n序号,载体,注册地址,类型\n1,甲,合肥市蜀山区黄山路1号,孵化基地X\n注：示例\n",
+        encoding="utf-8",
+    )
+    proj = tmp_path / "hf.gpkg"
+    create_project(proj, name="合肥", city="合肥市", counties=["蜀山区"])
+    out = tmp_path / "out.csv"
+    code, _, err = _cli(
+        capsys,
+        *("geocode", p, "--address-col", "注册地址", "--project", proj, "--out", out),
+        *("--header-row", "2", "--name-col", "载体", "--map", "类型:孵化基地X=孵化器"),
+    )
+    assert code == 1, err  # offline: placed in the county (coarse)
+    got = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert got[["name", "类型", "subtype_raw", "geocode_status"]].values.tolist() == [
+        ["甲", "孵化器", "孵化基地X", "coarse"]
+    ]
