@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -313,6 +314,11 @@ def normalise_crs_name(crs: str) -> str:
         raise CoordinateError(str(exc)) from None
 
 
+@lru_cache(maxsize=64)
+def _to_wgs84_transformer(epsg: int) -> Transformer:
+    return Transformer.from_crs(epsg, 4326, always_xy=True)
+
+
 def to_wgs84(x: np.ndarray, y: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
     """Convert coordinates in ``crs`` (a name of the vocabulary) to WGS84 lon/lat.
 
@@ -328,7 +334,7 @@ def to_wgs84(x: np.ndarray, y: np.ndarray, crs: str) -> tuple[np.ndarray, np.nda
     if name in _DEGREE_SYSTEMS:
         return to_wgs84_from(name, x, y)
     c = parsed.to_pyproj()
-    t = Transformer.from_crs(c, 4326, always_xy=True)
+    t = _to_wgs84_transformer(parsed.epsg)
     if c.is_geographic:
         return t.transform(x, y)
     xx = gk_prefix_fix(parsed, np.asarray(x, float))

@@ -11,6 +11,7 @@ its reason.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import zipfile
@@ -486,3 +487,29 @@ def test_kml_innomap_writes_reads_back_every_key_and_value(tmp_path_factory, val
     assert list(got["folder"]) == sorted(layers)
     assert list(got["备注"]) == [layers[f]["备注"].iloc[0].strip() for f in sorted(layers)]
     assert list(got["name"]) == [layers[f]["name"].iloc[0].strip() for f in sorted(layers)]
+
+
+@functools.cache
+def _to_gk(epsg: int) -> Transformer:
+    return Transformer.from_crs(4490, epsg, always_xy=True)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    zone=st.integers(25, 45),
+    dlon=st.floats(-1.4, 1.4),
+    lat=st.floats(20.0, 50.0),
+    prefixed_data=st.booleans(),
+)
+def test_gk_names_convert_like_pyproj_with_or_without_the_prefix(zone, dlon, lat, prefixed_data):
+    """A GK3 easting converts to the pyproj answer whichever GK3 name is given (zone or
+    meridian) and whether or not the file wrote the zone prefix."""
+    from layers.coords import to_wgs84
+
+    lon = 3 * zone + dlon
+    x, y = _to_gk(4513 + zone - 25).transform(lon, lat)
+    if not prefixed_data:
+        x -= zone * 1e6
+    for name in (f"GK3:{zone}", f"GK3:{3 * zone}E", f"EPSG:{4534 + zone - 25}"):
+        glon, glat = to_wgs84(np.array([x]), np.array([y]), name)
+        assert glon[0] == pytest.approx(lon, abs=1e-8) and glat[0] == pytest.approx(lat, abs=1e-8)
