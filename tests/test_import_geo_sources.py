@@ -513,3 +513,40 @@ def test_gk_names_convert_like_pyproj_with_or_without_the_prefix(zone, dlon, lat
     for name in (f"GK3:{zone}", f"GK3:{3 * zone}E", f"EPSG:{4534 + zone - 25}"):
         glon, glat = to_wgs84(np.array([x]), np.array([y]), name)
         assert glon[0] == pytest.approx(lon, abs=1e-8) and glat[0] == pytest.approx(lat, abs=1e-8)
+
+
+def test_dxf_hatches_mtext_and_blocks(tmp_path):
+    """A HATCH with a hole is a polygon with a hole; a hatch repeating a closed polyline is one
+    片区; MTEXT names; a boundary drawn as a block is read; a label outside is noted."""
+    from layers.dxf import read_dxf
+
+    doc = ezdxf.new("R2010")
+    msp = doc.modelspace()
+    x0, y0 = 39_500_000, 3_530_000
+    square = [(x0, y0), (x0 + 1000, y0), (x0 + 1000, y0 + 1000), (x0, y0 + 1000)]
+    msp.add_lwpolyline(square, close=True, dxfattribs={"layer": "规划边界"})
+    h = msp.add_hatch(dxfattribs={"layer": "填充"})
+    h.paths.add_polyline_path(square, is_closed=True)  # the same boundary again
+    ring = msp.add_hatch(dxfattribs={"layer": "填充"})
+    ring.paths.add_polyline_path([(x0 + 2000 + a, y0 + b) for a, b in
+                                  ((0, 0), (900, 0), (900, 900), (0, 900))], is_closed=True)  # fmt: skip
+    ring.paths.add_polyline_path([(x0 + 2300 + a, y0 + 300 + b) for a, b in
+                                  ((0, 0), (300, 0), (300, 300), (0, 300))], is_closed=True)  # fmt: skip
+    msp.add_mtext(
+        "科学城\\P核心区", dxfattribs={"insert": (x0 + 2100, y0 + 800), "char_height": 20}
+    )
+    blk = doc.blocks.new("片区块")
+    blk.add_lwpolyline([(0, 0), (500, 0), (500, 500), (0, 500)], close=True)
+    msp.add_blockref("片区块", (x0 + 4000, y0))
+    msp.add_text("甲区", height=30, dxfattribs={"insert": (x0 + 500, y0 + 500)})
+    msp.add_text("图例", height=30, dxfattribs={"insert": (x0 - 5000, y0)})
+    doc.saveas(tmp_path / "h.dxf")
+    gdf, layers, notes = read_dxf(tmp_path / "h.dxf", name="h.dxf")
+    assert len(gdf) == 3 and "规划边界" in layers
+    by = gdf.set_index("name")
+    assert by.loc["甲区", "geometry"].area == pytest.approx(1e6)
+    hole = by.loc["科学城 核心区", "geometry"]
+    assert hole.area == pytest.approx(900**2 - 300**2) and len(hole.interiors) == 1
+    assert by.loc["0-1", "geometry"].area == pytest.approx(500**2)  # the block, unnamed
+    assert any("1 hatches repeat" in n for n in notes)
+    assert any("1 TEXT/MTEXT labels lie outside" in n for n in notes)
