@@ -450,7 +450,7 @@ def split_footnotes(table: Table, *, scan: int = 50) -> Table:
         return table
     tail = table.frame.iloc[max(n - scan, 0) :].astype(str).to_numpy(dtype=object)
     k = 0
-    while k < len(tail) - 0 and k < n - 1 and is_footnote(tail[len(tail) - 1 - k]):
+    while k < min(len(tail), n - 1) and is_footnote(tail[len(tail) - 1 - k]):
         k += 1
     if not k:
         return table

@@ -37,7 +37,7 @@ from layers.project import OUTLINE_KINDS, ProjectLayer, add_layer, remove_layer
 from layers.registry import OTHER, REGISTRY, guess_kind, vocabulary
 from layers.safe import safe_csv
 from render.webmap import MapLayer, build_map, project_outline_layers
-from ui.common import T, guarded, project_or_stop
+from ui.common import T, guarded, md_text, project_or_stop
 from ui.i18n import lang
 from ui.map_data import prepare_in_background
 from ui.progress import ProgressBar, was_cancelled
@@ -349,6 +349,8 @@ def _read(src, name: str):
             kind = guess_kind(name, cols, texts)
             if kind in KINDS:  # a new file: its likely kind preselected (the user may change it)
                 st.session_state["imp_kind"] = kind
+        if _add_by_kind(path_of, info, name, src):  # an InnoMap export of several kinds
+            return None, None
         opts = _options(info)
         if info["format"] in ("csv", "xlsx"):
             opts = _table_layout(path_of, info, opts, digest)
@@ -655,6 +657,56 @@ def _ask_file_crs(question: CRSQuestionError) -> None:
         st.rerun()
 
 
+def _add_by_kind(path_of, info, name: str, src) -> bool:
+    """A file InnoMap wrote with layers of several kinds (a layer export): offer to add each
+    layer into its own kind. True once added (the file is then released)."""
+    kinds = {k: v for k, v in (info.get("layer_kinds") or {}).items() if v}
+    if len(set(kinds.values())) < 2:
+        return False
+    project = project_or_stop()
+    listed = ", ".join(f"{Path(k).stem} → {REGISTRY[v].name(lang())}" for k, v in kinds.items())
+    st.info(
+        T(
+            f"InnoMap 导出的文件, 含不同类别的图层: {listed}。可按各自类别逐层加入项目, "
+            "或在下方选择一个类别只导入该类别的图层。",
+            f"A file InnoMap wrote, with layers of several kinds: {listed}. Add each layer into "
+            "its own kind, or choose a kind below to import only its layers.",
+        )
+    )
+    if project.read_only or not st.button(
+        T("按各自类别逐层加入项目", "Add each layer into its own kind"), key="imp_add_by_kind"
+    ):
+        return False
+    added = []
+    for lyr, kind in kinds.items():
+        rep = guarded(run_import, path_of(), ImportOptions(kind=kind, layer=lyr))
+        if rep is None:
+            return False
+        if not rep.rows_valid:
+            continue
+        layer = ProjectLayer(
+            name=Path(lyr).stem,
+            kind=kind,
+            gdf=rep.valid,
+            source_file=name,
+            crs_in=rep.crs_in,
+            encoding=rep.encoding or "",
+            rejected=rep.rejected,
+        )
+        stored = guarded(add_layer, project, layer)
+        if stored is None:
+            break
+        added.append(f"{stored.name} ({stored.rows})")
+    _release(src)
+    refresh_project()
+    st.session_state["imp_added"] = T(
+        f"已加入项目: {', '.join(added)}", f"Added to the project: {', '.join(added)}"
+    )
+    if added:
+        st.rerun()  # the page (and its list of the project's layers) as stored now
+    return False
+
+
 def _layer_list(rep) -> None:
     """What a multi-layer source holds: folders/layers, rows, geometry types, rows fitting."""
     if not rep.contents or (len(rep.contents) < 2 and not rep.contents[0].get("field")):
@@ -723,7 +775,7 @@ def _notes(rep) -> None:
         st.info(
             T(f"{len(rep.notes)} 条备注 (表头上方的标题、数据下方的表注; 不是错误):", f"{len(rep.notes)} notes (titles above the header, footnotes below the data; not errors):")
             + "\n\n"
-            + "\n\n".join(f"- {n}" for n in rep.notes)
+            + "\n\n".join(f"- {md_text(n)}" for n in rep.notes)  # file text shown as typed
         )
 
 
@@ -746,7 +798,7 @@ def _value_mapping(rep, opts) -> dict[str, dict[str, str]]:
         options = list(vocabulary(spec, fld))
         for i, (raw, n) in enumerate(counts.items()):
             value = st.selectbox(
-                f"{_field_label(fld)}: {raw} ({n} {T('行', 'rows')})",
+                f"{_field_label(fld)}: {md_text(raw)} ({n} {T('行', 'rows')})",  # labels are Markdown
                 options,
                 index=options.index(OTHER),
                 key=f"imp_map_{fld}_{i}",
