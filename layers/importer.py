@@ -1007,7 +1007,8 @@ def read_table_for_geocoding(path: str | Path, options: ImportOptions | None = N
             f"{p.name}: 地理编码需要表格文件 / geocoding needs a table: give a CSV or XLSX "
             f"file (this is {fmt.upper()})"
         )
-    df = _read_table(p, fmt, opts)[0].frame
+    tab = _read_table(p, fmt, opts)[0]
+    df = tab.frame
     rename = {}
     for key, col in (opts.columns or {}).items():
         if col not in df.columns:
@@ -1028,6 +1029,8 @@ def read_table_for_geocoding(path: str | Path, options: ImportOptions | None = N
             if mapped.notna().any():
                 df[f"{canon}_raw"] = text.where(mapped.notna(), "")
                 df[col] = df[col].where(mapped.isna(), mapped)
+    df.attrs["lines"] = tab.lines  # each row's file line / sheet row (titles above the header)
+    df.attrs["notes"] = _table_notes(tab)
     return df
 
 
