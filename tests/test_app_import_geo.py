@@ -127,3 +127,33 @@ def test_dxf_without_zone_prefix_asks_then_adds_zones_and_axis(app, tmp_path):
     axis = open_project(proj).layers["轴线"]
     assert axis.kind == "corridor_axes"
     assert _metres(axis.gdf.geometry.iloc[0], shapely.LineString(AXIS)) < 1.0
+
+
+def test_innomap_export_adds_each_layer_into_its_kind(app, tmp_path):
+    from export.layers_io import write_layers
+    from layers.registry import REGISTRY
+
+    def layer(kind, geom):
+        return gpd.GeoDataFrame(
+            {"id": ["X1"], "name": [f"{kind}甲"], "kind": [REGISTRY[kind].kind]},
+            geometry=[geom],
+            crs=4326,
+        )
+
+    at, proj = app
+    out = write_layers(
+        {
+            "场馆": layer("science_venues", shapely.Point(117.25, 31.84)),
+            "片区": layer("zones", _rect(ZONES["合肥高新区"])),
+        },
+        tmp_path / "导出.gpkg",
+        fmt="gpkg",
+    )
+    at.session_state["imp_path"] = str(out)
+    at.run()
+    assert any("场馆 → 科普场馆/基地" in i.value for i in at.info)
+    at.button(key="imp_add_by_kind").click().run()
+    assert not at.exception, at.exception
+    assert any("场馆 (1)" in s.value and "片区 (1)" in s.value for s in at.success)
+    layers = open_project(proj).layers
+    assert (layers["场馆"].kind, layers["片区"].kind) == ("science_venues", "zones")
