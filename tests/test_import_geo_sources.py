@@ -464,7 +464,7 @@ _TEXT = st.text(
 )
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(values=st.lists(st.tuples(_TEXT, _TEXT), min_size=1, max_size=3))
 def test_kml_innomap_writes_reads_back_every_key_and_value(tmp_path_factory, values):
     """The KML export (a folder per layer, attributes as ExtendedData) reads back with its
@@ -494,7 +494,7 @@ def _to_gk(epsg: int) -> Transformer:
     return Transformer.from_crs(4490, epsg, always_xy=True)
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(
     zone=st.integers(25, 45),
     dlon=st.floats(-1.4, 1.4),
