@@ -29,6 +29,7 @@ from pyproj import CRS, Transformer
 import cli
 from layers.crs import parse_crs, wgs84_to_gcj02
 from layers.importer import CRSQuestionError, ImportOptions, import_file, inspect_file
+from layers.project import open_project
 from layers.provenance import gpkg_layer_options, make_marker, write_geojson
 
 VENUES = [  # (folder, name, lon, lat, 级别, 类别)
@@ -361,7 +362,7 @@ def test_corridor_axis_import_then_profile(tmp_path, capsys, hf_template):
 
 
 # ---------------------------------------------------------------- InnoMap's own files
-def test_geocode_csv_and_marked_geojson_round_trip(tmp_path):
+def test_geocode_csv_and_marked_geojson_round_trip(tmp_path, capsys, hf_template):
     p = tmp_path / "名单_坐标.csv"
     pd.DataFrame(
         {
@@ -378,6 +379,22 @@ def test_geocode_csv_and_marked_geojson_round_trip(tmp_path):
     assert not rep.crs_unstated and rep.crs_in == "WGS84" and rep.marker["source"] == "geocode"
     assert list(rep.valid["coord_source"]) == ["geocode:amap:门牌号", "geocode:county"]
     assert list(rep.valid["coord_precision_m"]) == [10.0, 5000.0]
+    # the geocoder's own output (offline: county level) goes back through project add
+    proj = tmp_path / "hf.gpkg"
+    proj.write_bytes(hf_template.read_bytes())
+    src, out = tmp_path / "名单.csv", tmp_path / "名单_坐标2.csv"
+    src.write_text("名称,地址\n甲,合肥市蜀山区\n", encoding="utf-8")
+    argv = ["geocode", src, "--address-col", "地址", "--project", proj, "--provider", "offline"]
+    assert _run([*argv, "--out", out], capsys)[0] == 1  # coarse: listed
+    geo = pd.read_csv(out)
+    code, _, err = _run(
+        ["project", "add", "--project", proj, out, "--kind", "science_venues"], capsys
+    )
+    assert code == 0 and "WGS84" not in err  # no unstated-CRS warning
+    kept = open_project(proj).layers["名单_坐标2"]
+    assert kept.crs_in == "WGS84" and kept.gdf["coord_source"].iloc[0] == "geocode:county"
+    assert kept.gdf["coord_precision_m"].iloc[0] == geo["coord_precision_m"].iloc[0]
+    assert kept.gdf.geometry.x.iloc[0] == pytest.approx(geo["lon"].iloc[0], abs=1e-9)
     # a GeoJSON InnoMap wrote with GCJ-02 coordinates and a 高德 name: the marker decides
     lon, lat = np.array([117.25]), np.array([31.84])
     g = tmp_path / "导出_高德.geojson"
