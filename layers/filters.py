@@ -75,12 +75,37 @@ def _undecided(points: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> np.ndarray 
     elif zones.crs != points.crs and zones.crs is not None and points.crs is not None:
         zn = zn.to_crs(points.crs)
     pts = sub.geometry.values
+    x, y = shapely.get_x(pts), shapely.get_y(pts)
     r = prec[coarse]
+    radii = np.unique(r)
     out = np.zeros(len(points), bool)
     for geom in zn.geometry.values:
-        # the disc reaches over the boundary: it may lie on either side
-        out[coarse[shapely.distance(geom.boundary, pts) < r]] = True
+        # the disc reaches over the boundary (distance to it < r): either side is possible
+        lo_x, lo_y, hi_x, hi_y = geom.bounds
+        near = np.flatnonzero(
+            (x >= lo_x - r) & (x <= hi_x + r) & (y >= lo_y - r) & (y <= hi_y + r)
+        )  # a disc clear of the bounding box cannot reach the boundary
+        if not len(near):
+            continue
+        if len(radii) <= _FEW_RADII:  # few precisions (the usual case): one band each
+            for radius in radii:
+                at = near[r[near] == radius]
+                if not len(at):
+                    continue
+                # a band a little wider than the radius (its arcs are polygons) picks the
+                # candidates; the exact distance decides
+                band = shapely.buffer(geom.boundary, float(radius) * 1.02, quad_segs=8)
+                shapely.prepare(band)
+                at = at[shapely.contains_xy(band, x[at], y[at])]
+                out[coarse[at[shapely.distance(geom.boundary, pts[at]) < radius]]] = True
+        else:
+            d = shapely.distance(geom.boundary, pts[near])
+            out[coarse[near[d < r[near]]]] = True
     return out
+
+
+#: Up to this many distinct precisions, the boundary bands are buffered once each.
+_FEW_RADII = 16
 
 
 def _point_combinations(
