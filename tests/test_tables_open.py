@@ -557,3 +557,26 @@ def test_geocode_command_takes_the_table_options(tmp_path, capsys):
     assert got[["name", "类型", "subtype_raw", "geocode_status"]].values.tolist() == [
         ["甲", "孵化器", "孵化基地X", "coarse"]
     ]
+
+
+_NOTES = st.sampled_from(["注：", "备注:", "说明 ", "数据来源：", "资料来源:", "填报说明：", "※"])
+
+
+@FAST
+@given(
+    st.lists(st.text(CJK, min_size=1, max_size=5), min_size=1, max_size=6),
+    st.lists(st.tuples(_NOTES, st.text(CJK, max_size=8)), max_size=3),
+)
+def test_footnotes_below_the_data_are_notes_and_nothing_else(names, notes):
+    rows = [[f"{n}{i}", f"{117.2 + i / 100:.2f}", "31.80"] for i, n in enumerate(names)]
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "f.csv"
+        text = "名称,经度,纬度\n" + "".join(",".join(r) + "\n" for r in rows)
+        text += "".join(f'"{a}{b}",,\n' for a, b in notes)
+        p.write_text(text, encoding="utf-8")
+        tab = read_csv_table(p, name="f.csv")
+    assert tab.frame.values.tolist() == rows  # every record kept, no footnote among them
+    assert [(line, t) for line, t in tab.footnotes] == [
+        (len(rows) + 2 + k, unicodedata.normalize("NFKC", a + b).strip())
+        for k, (a, b) in enumerate(notes)
+    ]
