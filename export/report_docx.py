@@ -476,6 +476,8 @@ def source_rows(summary: dict) -> list[list[str]]:
         for src in info.get("sources") or []:
             med, mx = src.get("precision_median_m"), src.get("precision_max_m")
             prec = "未记录" if med is None else f"中位 {med:g} 米, 最大 {mx:g} 米"
+            if src.get("imprecise_excluded"):  # left out by the precision rule (not in rows)
+                prec += f"; 另有 {_int(src['imprecise_excluded'])} 行精度过粗未使用"
             rows.append(
                 [
                     role_zh.get(role, role),
