@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import tempfile
 import zipfile
 from datetime import date
@@ -17,6 +16,24 @@ from export.printmap import PrintLayer, render_print_map
 from layers.registry import DATA_DIR
 
 __all__ = ["result_pack"]
+
+
+def _param_lines(params: dict, indent: str = "") -> list[str]:
+    """Parameters as a readable list (``- key: a、b``), nested requests indented; no raw JSON."""
+    lines: list[str] = []
+    for key, value in params.items():
+        if isinstance(value, dict):
+            lines.append(f"{indent}- {key}:")
+            lines += _param_lines(value, indent + "  ")
+            continue
+        if isinstance(value, (list, tuple)):
+            value = "、".join(str(v) for v in value)
+        if value is None or value == "":
+            value = "—"
+        if isinstance(value, bool):
+            value = "是" if value else "否"
+        lines.append(f"{indent}- {key}: {value}")
+    return lines
 
 
 def _readme(
@@ -34,13 +51,11 @@ def _readme(
         f"生成日期 Generated: {date.today().isoformat()} · InnoMap 创新资源一张图",
         "",
         "## 参数 Parameters",
-        "```json",
-        json.dumps(params, ensure_ascii=False, indent=2, default=str),
-        "```",
+        *_param_lines(params),
         "",
         "## 内容 Contents",
-        "- map.png (A4 横版 300 dpi), map.pdf (矢量, 字体嵌入)",
-        f"- layers.gpkg: {', '.join(layers)} (WGS84, EPSG:4326)",
+        "- map.png (A4 横版 300 dpi), map.pdf (矢量, 字体嵌入 Noto Sans SC)",
+        f"- layers.gpkg: {', '.join(layers)} (WGS84, EPSG:4326; 含区县界、片区与轴线时一并写入)",
         f"- tables.xlsx / tables.csv (UTF-8 BOM): {', '.join(tables)}",
         "",
         "## 说明 Notes",

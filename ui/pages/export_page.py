@@ -233,7 +233,9 @@ def _layers_section(project: Project, keys: list[str]) -> None:
         T("图层格式", "Layer format"),
         ["gpkg", "geojson", "shp", "kml", "kmz"],
         format_func=lambda f: {
-            "kml": T("kml (奥维 / Google Earth, 按类别着色)", "kml (Ovital / Google Earth, styled)"),
+            "kml": T(
+                "kml (奥维 / Google Earth, 按类别着色)", "kml (Ovital / Google Earth, styled)"
+            ),
             "kmz": T("kmz (奥维 / Google Earth, 压缩)", "kmz (Ovital / Google Earth, zipped)"),
         }.get(f, f),
         key="ex_lfmt",
@@ -377,12 +379,14 @@ def _pack_section(project: Project, req: dict) -> None:
     if st.button(T("生成规划资料包 (zip)", "Build planning pack (zip)"), key="ex_pack"):
         frames, _ = layer_frames(project, keys)
         outlines = [lyr.name for lyr in project.layers.values() if lyr.kind in OUTLINE_KINDS]
+        # the pack's GeoPackage holds the outlines too (districts, zones, axes); tables: points
+        gis = layer_frames(project, [*keys, *[o for o in outlines if o not in keys]])[0]
         params = {k: req[k] for k in ("layers", "zone", "paper", "orientation")}
         pack = partial(
             result_pack,
             title=req["title"] or default_title(project),
             print_layers=base_layers(project, keys, zone=zone),
-            layers=frames,
+            layers=gis,
             tables=layer_tables(frames),
             params=params | {"project": project.name, "crs": project.crs_label()},
             extent=zone_extent(project, zone),
