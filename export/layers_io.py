@@ -390,8 +390,13 @@ def _kml_geometry(parent, geom) -> None:
             _kml_geometry(multi, part)
 
 
-def _kml_styles(doc, style_id: str, sym, *, hollow: bool = False) -> None:
-    """``Style`` normal + highlight and the ``StyleMap`` pairing them, for one class."""
+#: Point layers with more rows than this show their names only when highlighted (KML).
+KML_LABEL_ALL_MAX_ROWS = 200
+
+
+def _kml_styles(doc, style_id: str, sym, *, hollow: bool = False, names: bool = True) -> None:
+    """``Style`` normal + highlight and the ``StyleMap`` pairing them, for one class
+    (``names``: point names shown always, else only when highlighted)."""
     from lxml import etree
 
     def sub(el, tag, text=None):
@@ -408,7 +413,7 @@ def _kml_styles(doc, style_id: str, sym, *, hollow: bool = False) -> None:
             sub(icon, "color", _kml_color(sym.color))
             sub(icon, "scale", f"{0.8 * scale:g}")
             sub(sub(icon, "Icon"), "href", KML_ICON_HOLLOW if hollow else KML_ICON)
-            sub(sub(st, "LabelStyle"), "scale", "0.8" if variant == "h" else "0")
+            sub(sub(st, "LabelStyle"), "scale", "0.8" if variant == "h" or names else "0")
         else:
             line = sub(st, "LineStyle")
             sub(line, "color", _kml_color(sym.color))
@@ -492,7 +497,7 @@ def write_kml(
                 "_approx" if h else ""
             )
             ids[(i, h)] = sid
-            _kml_styles(doc, sid, symbols[i], hollow=h)
+            _kml_styles(doc, sid, symbols[i], hollow=h, names=len(g) <= KML_LABEL_ALL_MAX_ROWS)
         folders.append((name, g, style_of, hollow, ids, symbols))
     for name, g, style_of, hollow, ids, _symbols in folders:
         folder = sub(doc, "Folder")
