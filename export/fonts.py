@@ -109,10 +109,12 @@ def fontconfig_file(*, include_system: bool = True) -> Path:
     cache = Path(tempfile.gettempdir()) / f"innomap-fontconfig-{os.getuid()}"
     cache.mkdir(parents=True, exist_ok=True)
     conf = cache / ("fonts.conf" if include_system else "fonts-shipped-only.conf")
-    conf.write_text(
+    tmp = conf.with_name(f".{conf.name}.{os.getpid()}")
+    tmp.write_text(
         "<?xml version='1.0'?>\n<!DOCTYPE fontconfig SYSTEM 'fonts.dtd'>\n<fontconfig>\n"
         f"  {include}\n  <dir>{escape(str(folder))}</dir>\n"
         f"  <cachedir>{escape(str(cache / 'cache'))}</cachedir>\n</fontconfig>\n",
         encoding="utf-8",
     )
+    os.replace(tmp, conf)  # atomic: parallel processes never read half a file
     return conf
