@@ -185,6 +185,7 @@ RESULT_FIELDS: dict[str, tuple[str, str, str]] = {
     "encoding": ("编码", "Encoding", ""),
     "imported_at": ("导入时间", "Imported at", ""),
     "note": ("说明", "Note", ""),
+    "damaged": ("损坏", "Damaged", ""),
     "level_source": ("级别来源", "Level source", ""),  # demo layers' attributes
     "placement": ("定位方式", "Placement", ""),
     "analysis": ("分析", "Analysis", ""),

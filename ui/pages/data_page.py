@@ -22,6 +22,9 @@ def _layer_table(project) -> None:
     table = pd.DataFrame(rows)
     if (table["synthetic_rows"] > 0).any():
         st.warning(t("synthetic_banner"))
+    for lyr in project.layers.values():
+        if lyr.damaged:  # said above the table, as text (names are never Markdown)
+            st.error(md_text(lyr.damaged), icon="⚠️")
     show_table(table, key="data_layers", downloads=False)
 
 
