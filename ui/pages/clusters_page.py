@@ -19,6 +19,7 @@ from render.webmap import add_image_overlay, build_map
 from ui.common import (
     T,
     guarded,
+    md_text,
     pack_buttons,
     project_or_stop,
     reopen_run,
@@ -276,8 +277,10 @@ def _clusters_tab(project) -> None:
         return
     s = report.summary
     st.success(
-        f"{s['params_label']}: {s['n_clusters']} {T('个簇', 'clusters')}, "
-        f"{s['n_noise']} {T('个噪声点', 'noise points')}"
+        md_text(
+            f"{s['params_label']}: {s['n_clusters']} {T('个簇', 'clusters')}, "
+            f"{s['n_noise']} {T('个噪声点', 'noise points')}"
+        )
     )
     tab = report.tables["clusters"].assign(params=s["params_label"])
     if len(tab):
@@ -299,7 +302,7 @@ def _hotspots_tab(project) -> None:
         return
     report = held[0]
     label = _hotspot_label(report.summary)
-    st.success(label)
+    st.success(md_text(label))
     classes = report.tables["classes"]
     bar_chart(classes, index="class", value="cells")
     show_table(classes, key="hs_classes", name=T("热点类别", "Classes"))

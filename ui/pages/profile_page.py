@@ -10,6 +10,7 @@ from layers.registry import REGISTRY
 from ui.common import (
     T,
     guarded,
+    md_text,
     project_or_stop,
     reopen_run,
     report_button,
@@ -105,13 +106,15 @@ def _show(project, report) -> None:
         "" if s["covered_share"] is None else f"; {T('覆盖率', 'covered')} {s['covered_share']:.1%}"
     )
     st.success(
-        f"{s['axis']}: {s['axis_length_m'] / 1000:.2f} km, {s['n_bins']} {T('段', 'bins')}; "
-        f"{T('带内资源', 'points in the band')} {s['points_in_band']:,} "
-        f"({s['per_km']:.1f} {T('个/km', 'per km')}){share}"
+        md_text(
+            f"{s['axis']}: {s['axis_length_m'] / 1000:.2f} km, {s['n_bins']} {T('段', 'bins')}; "
+            f"{T('带内资源', 'points in the band')} {s['points_in_band']:,} "
+            f"({s['per_km']:.1f} {T('个/km', 'per km')}){share}"
+        )
     )
     for note in report.notes[1:]:
         if not note.startswith("注意"):
-            st.caption(note)
+            st.caption(md_text(note))
     st.image(profile_chart(s, lang=lang()), width="stretch")
     show_table(
         report.tables["profile"].drop(columns="length_m"),

@@ -17,6 +17,7 @@ from render.webmap import build_map
 from ui.common import (
     T,
     guarded,
+    md_text,
     pack_buttons,
     project_or_stop,
     reopen_run,
@@ -55,9 +56,11 @@ def _exclusion_wkt(up) -> str | None:
         g = gpd.read_file(io.BytesIO(up.getvalue()), driver="GeoJSON")
     except Exception as exc:
         st.error(
-            T(
-                f"{up.name}: 无法读取禁建区 GeoJSON ({type(exc).__name__})",
-                f"{up.name}: cannot read the exclusion GeoJSON ({type(exc).__name__})",
+            md_text(
+                T(
+                    f"{up.name}: 无法读取禁建区 GeoJSON ({type(exc).__name__})",
+                    f"{up.name}: cannot read the exclusion GeoJSON ({type(exc).__name__})",
+                )
             )
         )
         return None
