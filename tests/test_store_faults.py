@@ -299,3 +299,28 @@ def test_self_crossing_and_zero_length_axes():
         _axis_line([shapely.LineString([(5, 5), (5, 5)])], "点")
     with pytest.raises(InnoMapError, match="do not meet"):
         _axis_line([shapely.LineString([(0, 0), (1, 0)]), shapely.LineString([(5, 5), (6, 5)])], "断")
+
+
+def test_app_with_a_damaged_project_in_the_url(base, tmp_path, monkeypatch):
+    """Every page shows the error (no traceback), offers the way back to the demo, and the
+    bad ?project= leaves the URL."""
+    from streamlit.testing.v1 import AppTest
+
+    good = _copy(base, tmp_path, "bad.gpkg")
+    data = good.read_bytes()
+    good.write_bytes(data[: len(data) // 2])
+    monkeypatch.setenv("INNOMAP_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("INNOMAP_PROJECT", raising=False)
+    auth.set_actor(None)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["project"] = str(good)
+    at.run()
+    assert not at.exception
+    assert any("bad.gpkg" in e.value for e in at.error)
+    assert "project" not in at.query_params
+    for page in ("map_page", "coverage_page", "data_page"):
+        at.switch_page(f"ui/pages/{page}.py").run()
+        assert not at.exception, page
+    at.sidebar.button(key="prj_demo").click().run()
+    assert not at.exception and at.session_state["project_ref"] == "demo"
+    assert not at.error

@@ -107,6 +107,8 @@ def project_panel() -> None:
     with st.sidebar:
         project = guarded(current_project)
         if project is None:
+            # a reload must not repeat the failure: the bad reference leaves the URL at once
+            st.query_params.pop("project", None)
             if st.button(T("回到示例项目", "Back to the demo project"), key="prj_demo"):
                 _open(DEMO_REF)
             return

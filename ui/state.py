@@ -118,15 +118,31 @@ def project_ref() -> str:
             st.session_state.pop(k, None)
         st.query_params.pop("project", None)
         return project_ref()  # the default project (always openable)
-    if ref != DEMO_REF and st.query_params.get("project") != ref:
+    if (
+        ref != DEMO_REF
+        and st.query_params.get("project") != ref
+        and st.session_state.get("project_failed") != ref
+    ):
         st.query_params["project"] = ref
     return ref
 
 
 def current_project() -> Project:
-    """The session's project (shared, read-only object: change it via ``layers.project``)."""
+    """The session's project (shared, read-only object: change it via ``layers.project``).
+
+    A project that cannot be opened (damaged, gone) raises its ``ProjectError`` for the page
+    to show, and its reference leaves the URL, so a reload does not repeat the failure."""
+    from layers.project import ProjectError
+
     ref = project_ref()
-    return _open_cached(ref, _stamp(ref) if ref != DEMO_REF else (0, 0))
+    try:
+        project = _open_cached(ref, _stamp(ref) if ref != DEMO_REF else (0, 0))
+    except ProjectError:
+        st.session_state["project_failed"] = ref
+        st.query_params.pop("project", None)
+        raise
+    st.session_state.pop("project_failed", None)
+    return project
 
 
 def set_project(ref: str) -> Project:
