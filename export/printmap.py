@@ -2,7 +2,7 @@
 drawn, scale bar, north arrow, coordinate system, sources, date and honesty notes.
 
 Maps are drawn in a metric CRS (chosen from the data unless given). Chinese text
-uses the Noto Sans CJK SC face (:mod:`export.fonts`), embedded in PDFs.
+uses the Noto Sans CJK SC face (:mod:`render.fonts`), embedded in PDFs.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from matplotlib.patches import FancyArrow, Patch, Rectangle
 from pyproj import CRS
 
 import settings
-from export.fonts import cjk_font, setup_fonts
 from layers.crs import choose_metric_crs
 from layers.errors import InnoMapError
+from render.fonts import cjk_font, setup_fonts
 
 __all__ = [
     "PAPER_MM",
@@ -281,7 +281,7 @@ def render_print_map(*args, **kwargs) -> bytes:
 
 def plain_text_matplotlib() -> None:
     """Make every matplotlib text artist created from now on plain text: no mathtext
-    (``$…$``) and no TeX. Set process-wide, like the fonts (:func:`export.fonts.setup_fonts`):
+    (``$…$``) and no TeX. Set process-wide, like the fonts (:func:`render.fonts.setup_fonts`):
     every label of InnoMap's figures is data (names, titles), never a formula; a
     temporary ``rc_context`` would also undo the fonts that set-up makes inside it."""
     matplotlib.rcParams["text.parse_math"] = False

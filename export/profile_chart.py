@@ -18,9 +18,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from export.fonts import cjk_font, setup_fonts
 from layers.errors import InnoMapError
 from layers.registry import REGISTRY
+from render.fonts import cjk_font, setup_fonts
 
 __all__ = ["profile_chart"]
 

@@ -948,7 +948,7 @@ def docx_to_pdf(data: bytes, *, timeout_s: float = 300.0) -> bytes:
         ]
         env = dict(os.environ)
         try:  # the shipped CJK font, so the PDF needs no system CJK font
-            from export.fonts import fontconfig_file
+            from render.fonts import fontconfig_file
 
             env["FONTCONFIG_FILE"] = str(fontconfig_file())
         except InnoMapError:

@@ -132,7 +132,7 @@ def kde_png(surface) -> tuple[bytes, tuple[float, float, float, float], object]:
 
 def ripley_figure(rl: dict, *, lang: str = "zh"):
     """Matplotlib figure of L(d) − d with the CSR envelope."""
-    from export.fonts import cjk_font
+    from render.fonts import cjk_font
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
     font = cjk_font()

@@ -405,7 +405,7 @@ def test_pdf_report_with_libreoffice_uses_the_shipped_font(tiny, monkeypatch):
     """LibreOffice sees only the shipped font (as on a machine with no CJK font): Chinese text."""
     import pypdf
 
-    from export import fonts
+    from render import fonts
     from workflows.report import ReportRequest, run
 
     p, run_id, d = tiny

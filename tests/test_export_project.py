@@ -126,7 +126,7 @@ def test_zone_frames_the_map(lyg, captured):
 def test_footer_names_project_crs_and_source_files_never_ningbo(lyg):
     import pypdf
 
-    from export.fonts import setup_fonts
+    from render.fonts import setup_fonts
 
     pdf = run_map_export(lyg, MapExportRequest(format="pdf", dpi=100))
     text = pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text()

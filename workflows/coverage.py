@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 
 import settings
-from geo.coverage import gb50180_preset, run_coverage, sensitivity_table
+from geo.coverage import GB50180_TIERS, gb50180_preset, run_coverage, sensitivity_table
 from geo.reach import ReachParams
 from layers.errors import InnoMapError
 from layers.project import Project
@@ -30,12 +30,14 @@ from workflows.common import (
 )
 
 __all__ = [
+    "GB50180_TIERS",
     "MAX_CUTOFFS",
     "MAX_MINUTES",
     "PRESETS",
     "SENSITIVITY_FACTORS",
     "CoverageRequest",
     "ReachOptions",
+    "gb50180_preset",
     "load_graph",
     "request_fields",
     "run",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 import settings
-from geo.coverage import GB50180_TIERS, gb50180_preset
 from layers.registry import REGISTRY
 from render.analysis_maps import coverage_map_layers
 from render.input_maps import Role
@@ -28,6 +27,7 @@ from ui.progress import ProgressBar, was_cancelled
 from ui.state import layer_choices, layer_label
 from ui.tables import bar_chart, line_chart, show_table
 from workflows import coverage
+from workflows.coverage import GB50180_TIERS, gb50180_preset
 
 POINT_KINDS = tuple(k for k, s in REGISTRY.items() if s.geometry == "point")
 SERVICE_KINDS = ("science_venues", "incubators", "universities", "platforms")
