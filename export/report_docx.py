@@ -37,7 +37,7 @@ import settings
 from layers.errors import InnoMapError
 from layers.project import OUTLINE_KINDS, Project
 from layers.registry import REGISTRY
-from workflows.common import share_text
+from render.text import share_text
 
 __all__ = [
     "ANALYSIS_ZH",

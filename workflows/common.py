@@ -30,6 +30,7 @@ from layers.errors import InnoMapError
 from layers.filters import UNDECIDED, assign_zones, zone_combinations
 from layers.project import OUTLINE_KINDS, Project
 from layers.registry import REGISTRY
+from render.text import share_text
 
 __all__ = [
     "ROLE_LABELS",
@@ -675,13 +676,3 @@ def synthetic_note(prov: dict) -> list[str]:
         f"注意: 输入中 {pct} 为模拟数据, 结果仅用于演示方法 / "
         f"{pct} of the input rows are synthetic: results demonstrate the method only"
     ]
-
-
-def share_text(share: float) -> str:
-    """A share as a percentage that never rounds a part to 0 % or 100 % (99.8 %, not 100 %)."""
-    share = float(share)
-    for digits in range(4):
-        text = f"{share:.{digits}%}"
-        if not 0 < share < 1 or 0 < float(text[:-1]) < 100:
-            break
-    return text
