@@ -9,7 +9,9 @@ from __future__ import annotations
 
 __all__ = [
     "CIRCLE_QUAD_SEGS",
+    "CLQ_PERMUTATIONS",
     "CLUSTER_EPS_M",
+    "CLUSTER_HULL_RATIO",
     "CLUSTER_MIN_CLUSTER_SIZE",
     "CLUSTER_MIN_SAMPLES",
     "COVERAGE_MINUTES",
@@ -31,14 +33,21 @@ __all__ = [
     "HDBSCAN_PRECISION_SCALE_M",
     "HOTSPOT_CELL_M",
     "HOTSPOT_PERMUTATIONS",
+    "HOTSPOT_SEED",
     "IMPORT_PREVIEW_MAP_POINTS",
     "IMPORT_UPLOAD_MAX_MB",
+    "ISOCHRONE_BUFFER_M",
+    "ISOCHRONE_CELL_M",
     "MAX_CUTOFFS",
     "MAX_MINUTES",
     "MAX_SNAP_M",
+    "NETWORK_SAMPLE_M",
+    "NETWORK_SNAP_M",
     "NETWORK_UPLOAD_MAX_MB",
     "OUTSIDE_CITY_MARGIN_M",
+    "PG_REQUIRE_AUTH",
     "POINTSTATS_PRECISION_SCALE_M",
+    "POINTSTATS_SEED",
     "PRECISION_SCALE_FACTOR",
     "PRINT_DPI",
     "PRINT_ORIENTATION",
@@ -46,8 +55,13 @@ __all__ = [
     "PROFILE_BAND_M",
     "PROFILE_BIN_M",
     "PROJECT_NETWORK_EDGES_MAX",
+    "REACH_BATCH_SOURCES",
+    "RIPLEY_SIMULATIONS",
     "SITING_AGGREGATE_ABOVE_ROWS",
     "SITING_AGGREGATE_M",
+    "SITING_EXACT_MAX_NNZ",
+    "SITING_GAP_CELL_M",
+    "SITING_GAP_TARGET",
     "SITING_GRID_M",
     "SITING_K",
     "SITING_MINUTES",
@@ -96,6 +110,14 @@ STREET_LEVEL_PRECISION_M: float = 100.0
 #: Service circles are drawn as polygons of 4 × CIRCLE_QUAD_SEGS sides whose radius keeps
 #: the circle's area (geo.reach.circles): area error < 0.1 % (0.00 % for one circle).
 CIRCLE_QUAD_SEGS: int = 16
+#: Isochrones and coverage areas: raster cell (m) and dilation of the reached points (m).
+ISOCHRONE_CELL_M: float = 25.0
+ISOCHRONE_BUFFER_M: float = 50.0
+#: Work limit: sources routed per Dijkstra batch (memory ≈ batch × graph nodes × 8 bytes).
+REACH_BATCH_SOURCES: int = 64
+#: Road graphs: sample spacing along edges (m) and end-point snapping tolerance (m).
+NETWORK_SAMPLE_M: float = 25.0
+NETWORK_SNAP_M: float = 0.5
 
 #: Siting defaults.
 SITING_MINUTES: float = 15.0
@@ -107,6 +129,11 @@ SITING_TIME_LIMIT_S: float = 30.0
 #: bound is reported); the app proposes it above SITING_AGGREGATE_ABOVE_ROWS demand rows.
 SITING_AGGREGATE_M: float = 100.0
 SITING_AGGREGATE_ABOVE_ROWS: int = 100_000
+#: Siting solvers: the relative optimality gap the exact MCLP stops at, the largest
+#: cost matrix (non-zeros) the exact p-median is tried on, and the gap-analysis cell (m).
+SITING_GAP_TARGET: float = 0.01
+SITING_EXACT_MAX_NNZ: int = 300_000
+SITING_GAP_CELL_M: float = 500.0
 
 #: Clustering and hot-spot defaults.
 CLUSTER_EPS_M: float = 300.0
@@ -114,6 +141,15 @@ CLUSTER_MIN_SAMPLES: int = 10
 CLUSTER_MIN_CLUSTER_SIZE: int = 20
 HOTSPOT_CELL_M: float = 500.0
 HOTSPOT_PERMUTATIONS: int = 999
+#: Seed of the hot-spot permutations (the same request gives the same p-values).
+HOTSPOT_SEED: int = 12345
+#: Concave-hull ratio of a cluster's outline (shapely.concave_hull).
+CLUSTER_HULL_RATIO: float = 0.3
+#: Point statistics: CSR simulations of Ripley's L envelope, permutations of the
+#: co-location quotient and their seed.
+RIPLEY_SIMULATIONS: int = 99
+CLQ_PERMUTATIONS: int = 499
+POINTSTATS_SEED: int = 0
 
 #: Corridor profile: bin length along the axis and band half-width on each side (m).
 PROFILE_BIN_M: float = 500.0

@@ -31,6 +31,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+import settings
 from layers.errors import InnoMapError
 from layers.filters import distinct_zone_names
 
@@ -375,12 +376,17 @@ def cluster_points(
     points: gpd.GeoDataFrame,
     *,
     method: str = "dbscan",
-    eps_m: float = 300.0,
-    min_samples: int = 10,
-    min_cluster_size: int = 20,
+    eps_m: float | None = None,
+    min_samples: int | None = None,
+    min_cluster_size: int | None = None,
     weight_col: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Label points with a ``cluster`` column (``-1`` = noise); returns a new frame."""
+    eps_m = settings.CLUSTER_EPS_M if eps_m is None else eps_m
+    min_samples = settings.CLUSTER_MIN_SAMPLES if min_samples is None else min_samples
+    min_cluster_size = (
+        settings.CLUSTER_MIN_CLUSTER_SIZE if min_cluster_size is None else min_cluster_size
+    )
     if points.crs is None or not points.crs.is_projected:
         raise ClusterError("点图层必须为米制投影坐标 / points must be in a projected CRS (metres)")
     xy = np.column_stack([points.geometry.x.to_numpy(), points.geometry.y.to_numpy()])
@@ -413,9 +419,10 @@ def cluster_summary(
     zones: gpd.GeoDataFrame | None = None,
     districts: gpd.GeoDataFrame | None = None,
     kind_col: str = "kind",
-    hull_ratio: float = 0.3,
+    hull_ratio: float | None = None,
 ) -> gpd.GeoDataFrame:
     """One row per cluster: size, members by kind, centroid, concave hull, area, density, zone, district, label."""
+    hull_ratio = settings.CLUSTER_HULL_RATIO if hull_ratio is None else hull_ratio
     rows = []
     crs = labelled.crs
     for cid, grp in labelled[labelled["cluster"] >= 0].groupby("cluster"):

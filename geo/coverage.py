@@ -15,6 +15,7 @@ import pandas as pd
 import shapely
 from scipy.sparse import csr_matrix
 
+import settings
 from geo.network import NetworkError, RoadGraph
 from geo.reach import (
     TOL_MIN,
@@ -267,13 +268,13 @@ def run_coverage(
     services: gpd.GeoDataFrame,
     *,
     params: ReachParams,
-    minutes: tuple[float, ...] = (5.0, 10.0, 15.0),
+    minutes: tuple[float, ...] | None = None,
     weight_col: str | None = None,
     graph: RoadGraph | None = None,
     zones: gpd.GeoDataFrame | None = None,
     study_area=None,
     per_service_isochrones: bool = True,
-    buffer_m: float = 50.0,
+    buffer_m: float | None = None,
 ) -> CoverageResult:
     """Run a coverage analysis (GeoDataFrame adapter over the array core).
 
@@ -300,6 +301,8 @@ def run_coverage(
     NetworkError
         For geographic (degree) inputs, CRS mismatch or a bad weight column.
     """
+    minutes = settings.COVERAGE_MINUTES if minutes is None else minutes
+    buffer_m = settings.ISOCHRONE_BUFFER_M if buffer_m is None else buffer_m
     for name, g in (("demand", demand), ("services", services)):
         if g.crs is None or not g.crs.is_projected:
             raise NetworkError(

@@ -19,6 +19,7 @@ import shapely
 from scipy import ndimage
 from scipy.stats import false_discovery_control, norm
 
+import settings
 from layers.errors import InnoMapError
 
 __all__ = [
@@ -143,8 +144,8 @@ def getis_ord_gi_star(
     values: np.ndarray,
     pairs: tuple[np.ndarray, np.ndarray],
     *,
-    permutations: int = 999,
-    seed: int = 12345,
+    permutations: int | None = None,
+    seed: int | None = None,
 ) -> GiStar:
     """Gi* with binary weights (self included), permutation and normal inference.
 
@@ -157,6 +158,8 @@ def getis_ord_gi_star(
     permutations : int
         Conditional permutations for the pseudo p-values (0: normal p only).
     """
+    permutations = settings.HOTSPOT_PERMUTATIONS if permutations is None else permutations
+    seed = settings.HOTSPOT_SEED if seed is None else seed
     x = np.asarray(values, float)
     n = len(x)
     if n < 3:
@@ -303,11 +306,11 @@ def _bincount2(grid, jy, jx, w):
 def hotspot_cells(
     points: gpd.GeoDataFrame,
     *,
-    cell_m: float = 500.0,
+    cell_m: float | None = None,
     weight_col: str | None = None,
-    permutations: int = 999,
+    permutations: int | None = None,
     area=None,
-    seed: int = 12345,
+    seed: int | None = None,
 ) -> gpd.GeoDataFrame:
     """Gi* hot spots of ``points`` on a hexagonal grid (GeoDataFrame adapter).
 
@@ -329,6 +332,9 @@ def hotspot_cells(
         (two-sided permutation p), ``gi_p_norm`` (normal p of z), ``gi_p_fdr``
         (BH-adjusted normal p) and ``hotspot_class`` (z sign and ``gi_p_fdr``).
     """
+    cell_m = settings.HOTSPOT_CELL_M if cell_m is None else cell_m
+    permutations = settings.HOTSPOT_PERMUTATIONS if permutations is None else permutations
+    seed = settings.HOTSPOT_SEED if seed is None else seed
     if points.crs is None or not points.crs.is_projected:
         raise HotspotError("点图层必须为米制投影坐标 / points must be in a projected CRS (metres)")
     xy = np.column_stack([points.geometry.x.to_numpy(), points.geometry.y.to_numpy()])

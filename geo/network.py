@@ -59,8 +59,6 @@ _NO_DRIVE = {"footway", "path", "pedestrian", "steps", "cycleway", "bridleway", 
 _NO_BIKE = {"motorway", "motorway_link", "steps"}
 
 
-
-
 @dataclass(frozen=True)
 class ModeGraph:
     """Travel-time graph of one mode.
@@ -261,8 +259,8 @@ def build_road_graph(
     edges: gpd.GeoDataFrame,
     *,
     crs: CRS | str | int | None = None,
-    sample_m: float = 25.0,
-    snap_m: float = 0.5,
+    sample_m: float | None = None,
+    snap_m: float | None = None,
 ) -> RoadGraph:
     """Build a :class:`RoadGraph` from road edges.
 
@@ -285,6 +283,8 @@ def build_road_graph(
     NetworkError
         For an empty input, missing CRS or non-line geometries.
     """
+    sample_m = settings.NETWORK_SAMPLE_M if sample_m is None else sample_m
+    snap_m = settings.NETWORK_SNAP_M if snap_m is None else snap_m
     from layers.crs import choose_metric_crs
 
     if edges is None or len(edges) == 0:

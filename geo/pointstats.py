@@ -9,6 +9,7 @@ import shapely
 from scipy.spatial import cKDTree
 from scipy.stats import norm
 
+import settings
 from layers.errors import InnoMapError
 
 __all__ = [
@@ -84,14 +85,16 @@ def ripley_l(
     *,
     area,
     distances_m: np.ndarray,
-    simulations: int = 99,
-    seed: int = 0,
+    simulations: int | None = None,
+    seed: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Ripley's L(d) (no edge correction) with a CSR simulation envelope.
 
     Returns ``distances``, ``L``, ``L_minus_d``, ``env_low``, ``env_high`` (the
     min and max over ``simulations`` random patterns of the same size in ``area``).
     """
+    simulations = settings.RIPLEY_SIMULATIONS if simulations is None else simulations
+    seed = settings.POINTSTATS_SEED if seed is None else seed
     xy = np.asarray(xy, float).reshape(-1, 2)
     xy = xy[shapely.contains_xy(area, xy[:, 0], xy[:, 1])]
     n = len(xy)
@@ -128,8 +131,8 @@ def colocation_quotient(
     a: str,
     b: str,
     *,
-    permutations: int = 499,
-    seed: int = 0,
+    permutations: int | None = None,
+    seed: int | None = None,
 ) -> dict[str, float]:
     """Co-location quotient CLQ(A→B) of Leslie & Kronenfeld (2011) with a permutation test.
 
@@ -137,6 +140,8 @@ def colocation_quotient(
     nearest neighbour is a B point and ``N_B' = N_B`` (``N_B − 1`` when A = B).
     The p-value is one-sided for co-location (CLQ > 1) from label permutations.
     """
+    permutations = settings.CLQ_PERMUTATIONS if permutations is None else permutations
+    seed = settings.POINTSTATS_SEED if seed is None else seed
     xy = np.asarray(xy, float).reshape(-1, 2)
     kinds = np.asarray(kinds).astype(str)
     n = len(xy)

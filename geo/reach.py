@@ -239,7 +239,7 @@ def service_reach_matrix(
     params: ReachParams,
     minutes: float,
     graph: RoadGraph | None = None,
-    batch: int = 64,
+    batch: int | None = None,
     on_progress=None,
 ) -> csr_matrix:
     """Sparse boolean matrix: ``[i, j]`` is True when demand i reaches service j in ``minutes``.
@@ -248,6 +248,7 @@ def service_reach_matrix(
     siting models. ``on_progress(done, total)`` (optional) is called as the
     services (e.g. siting candidates) are evaluated.
     """
+    batch = settings.REACH_BATCH_SOURCES if batch is None else batch
     demand_xy = np.asarray(demand_xy, float).reshape(-1, 2)
     service_xy = np.asarray(service_xy, float).reshape(-1, 2)
     nd, ns = len(demand_xy), len(service_xy)
@@ -298,7 +299,7 @@ def _sample_times(graph: RoadGraph, mg: ModeGraph, node_min: np.ndarray) -> np.n
     return np.minimum(via_u, via_v)
 
 
-def cells_polygon(xy: np.ndarray, *, cell_m: float = 25.0, buffer_m: float = 50.0):
+def cells_polygon(xy: np.ndarray, *, cell_m: float | None = None, buffer_m: float | None = None):
     """Polygon covering every point of ``xy`` dilated by ``buffer_m``, on a ``cell_m`` grid.
 
     Equivalent to buffering the points by ``buffer_m`` and dissolving, at
@@ -306,6 +307,8 @@ def cells_polygon(xy: np.ndarray, *, cell_m: float = 25.0, buffer_m: float = 50.
     (``scipy.ndimage``), cut into row runs that are merged vertically into
     rectangles, and the rectangles are dissolved (fast for millions of points).
     """
+    cell_m = settings.ISOCHRONE_CELL_M if cell_m is None else cell_m
+    buffer_m = settings.ISOCHRONE_BUFFER_M if buffer_m is None else buffer_m
     if len(xy) == 0:
         return shapely.Polygon()
     k = int(np.ceil(buffer_m / cell_m))
@@ -360,10 +363,12 @@ def coverage_polygons(
     params: ReachParams,
     minutes: tuple[float, ...],
     graph: RoadGraph | None = None,
-    cell_m: float = 25.0,
-    buffer_m: float = 50.0,
+    cell_m: float | None = None,
+    buffer_m: float | None = None,
 ) -> list:
     """Area within ``minutes`` of any service point, one polygon per cut-off (nested)."""
+    cell_m = settings.ISOCHRONE_CELL_M if cell_m is None else cell_m
+    buffer_m = settings.ISOCHRONE_BUFFER_M if buffer_m is None else buffer_m
     service_xy = np.asarray(service_xy, float).reshape(-1, 2)
     if len(service_xy) == 0:
         return [shapely.Polygon() for _ in minutes]
@@ -398,11 +403,14 @@ def service_isochrones(
     params: ReachParams,
     minutes: tuple[float, ...],
     graph: RoadGraph | None = None,
-    cell_m: float = 25.0,
-    buffer_m: float = 50.0,
-    batch: int = 64,
+    cell_m: float | None = None,
+    buffer_m: float | None = None,
+    batch: int | None = None,
 ) -> list[list]:
     """Isochrone polygons of each service point: ``result[j][c]`` for cut-off ``minutes[c]``."""
+    cell_m = settings.ISOCHRONE_CELL_M if cell_m is None else cell_m
+    buffer_m = settings.ISOCHRONE_BUFFER_M if buffer_m is None else buffer_m
+    batch = settings.REACH_BATCH_SOURCES if batch is None else batch
     service_xy = np.asarray(service_xy, float).reshape(-1, 2)
     ns = len(service_xy)
     if params.method == "straight":
@@ -456,12 +464,13 @@ def service_time_matrix(
     params: ReachParams,
     max_minutes: float,
     graph: RoadGraph | None = None,
-    batch: int = 64,
+    batch: int | None = None,
 ) -> csr_matrix:
     """Sparse travel minutes (demand × service) for pairs within ``max_minutes``.
 
     Stored values are ``minutes + 1e-6`` so that a zero time stays a stored entry.
     """
+    batch = settings.REACH_BATCH_SOURCES if batch is None else batch
     demand_xy = np.asarray(demand_xy, float).reshape(-1, 2)
     service_xy = np.asarray(service_xy, float).reshape(-1, 2)
     nd, ns = len(demand_xy), len(service_xy)

@@ -28,6 +28,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_matrix, hstack, identity
 
+import settings
 from layers.errors import InnoMapError
 
 __all__ = [
@@ -227,8 +228,8 @@ def solve_mclp(
     *,
     k: int,
     solver: str = "auto",
-    time_limit: float = 30.0,
-    gap_target: float = 0.01,
+    time_limit: float | None = None,
+    gap_target: float | None = None,
 ) -> SitingSolution:
     """Maximal covering with the existing sites kept (their demand counts as covered).
 
@@ -245,6 +246,8 @@ def solve_mclp(
         ``auto``: heuristic with bounds first; the MILP only if the proven gap
         exceeds ``gap_target``.
     """
+    time_limit = settings.SITING_TIME_LIMIT_S if time_limit is None else time_limit
+    gap_target = settings.SITING_GAP_TARGET if gap_target is None else gap_target
     t0 = time.perf_counter()
     w_all = np.asarray(weights, float)
     if reach.shape[0] != len(w_all) or len(existing_cover) != len(w_all):
@@ -317,7 +320,7 @@ def solve_lscp(
     *,
     target_share: float,
     solver: str = "auto",
-    time_limit: float = 30.0,
+    time_limit: float | None = None,
 ) -> SitingSolution:
     """Fewest new sites so that the covered weighted share reaches ``target_share``.
 
@@ -326,6 +329,7 @@ def solve_lscp(
     SitingError
         If even every candidate together cannot reach the target.
     """
+    time_limit = settings.SITING_TIME_LIMIT_S if time_limit is None else time_limit
     t0 = time.perf_counter()
     if not 0 < target_share <= 1:
         raise SitingError(
@@ -417,8 +421,8 @@ def solve_pmedian(
     *,
     k: int,
     solver: str = "auto",
-    time_limit: float = 30.0,
-    exact_max_nnz: int = 300_000,
+    time_limit: float | None = None,
+    exact_max_nnz: int | None = None,
 ) -> SitingSolution:
     """p-median with existing sites fixed: minimise Σ w_i · min(base_i, min_{j∈S} cost_ij).
 
@@ -426,6 +430,8 @@ def solve_pmedian(
     ``base_cost[i]`` (time to the nearest existing site; use a large finite value
     where none is reachable). Solved as maximising the weighted time saved.
     """
+    time_limit = settings.SITING_TIME_LIMIT_S if time_limit is None else time_limit
+    exact_max_nnz = settings.SITING_EXACT_MAX_NNZ if exact_max_nnz is None else exact_max_nnz
     t0 = time.perf_counter()
     c = cost.tocsr()
     w = np.asarray(weights, float)

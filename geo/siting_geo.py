@@ -14,6 +14,7 @@ import pandas as pd
 import shapely
 from scipy.sparse import csr_matrix
 
+import settings
 from geo.coverage import coverage_by_group
 from geo.hotspots import hex_counts, hex_grid
 from geo.reach import (
@@ -97,7 +98,7 @@ def gap_cells(
     minutes: float,
     weight_col: str | None = None,
     capacity_col: str | None = None,
-    cell_m: float = 500.0,
+    cell_m: float | None = None,
     graph=None,
 ) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
     """Hexagons of demand with unserved weighted demand and 2SFCA accessibility.
@@ -105,6 +106,7 @@ def gap_cells(
     Returns ``(cells, covered_by_existing, accessibility)``; cells are ranked by
     unserved weighted demand (``gap_rank`` 1 = largest gap).
     """
+    cell_m = settings.SITING_GAP_CELL_M if cell_m is None else cell_m
     dxy, exy = _xy(demand), _xy(existing)
     w = _weights(demand, weight_col)
     reach = service_reach_matrix(dxy, exy, params=params, minutes=minutes, graph=graph)
@@ -273,16 +275,16 @@ def run_siting(
     candidates: gpd.GeoDataFrame,
     *,
     params: ReachParams,
-    minutes: float = 15.0,
+    minutes: float | None = None,
     model: str = "mclp",
-    k: int | None = 5,
+    k: int | None,
     target_share: float | None = None,
     solver: str = "auto",
-    time_limit: float = 30.0,
+    time_limit: float | None = None,
     weight_col: str | None = None,
     capacity_col: str | None = None,
     graph=None,
-    gap_cell_m: float = 500.0,
+    gap_cell_m: float | None = None,
     aggregate_m: float | None = None,
     on_progress=None,
 ) -> SitingResult:
@@ -304,6 +306,9 @@ def run_siting(
     SitingError
         For geographic inputs, an empty candidate set, or bad model options.
     """
+    minutes = settings.SITING_MINUTES if minutes is None else minutes
+    time_limit = settings.SITING_TIME_LIMIT_S if time_limit is None else time_limit
+    gap_cell_m = settings.SITING_GAP_CELL_M if gap_cell_m is None else gap_cell_m
     for name, g in (("demand", demand), ("existing", existing), ("candidates", candidates)):
         if g.crs is None or not g.crs.is_projected:
             raise SitingError(

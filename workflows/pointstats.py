@@ -29,8 +29,8 @@ from workflows.common import (
 __all__ = ["PointStatsRequest", "clq", "nearest_neighbour_table", "ripley", "run"]
 
 #: Simulations and permutations of the significance envelopes (bounded).
-RIPLEY_SIMULATIONS = 99
-CLQ_PERMUTATIONS = 499
+RIPLEY_SIMULATIONS = settings.RIPLEY_SIMULATIONS
+CLQ_PERMUTATIONS = settings.CLQ_PERMUTATIONS
 
 
 @dataclass(frozen=True)
