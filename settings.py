@@ -50,6 +50,8 @@ __all__ = [
     "POINTSTATS_SEED",
     "PRECISION_SCALE_FACTOR",
     "PRINT_DPI",
+    "PRINT_DPI_MAX",
+    "PRINT_DPI_MIN",
     "PRINT_ORIENTATION",
     "PRINT_PAPER",
     "PROFILE_BAND_M",
@@ -211,6 +213,9 @@ STUDY_AREA_BUFFER_M: float = 100.0
 PRINT_PAPER: str = "A4"
 PRINT_ORIENTATION: str = "landscape"
 PRINT_DPI: int = 300
+#: Accepted print resolutions (dpi; export.printmap.check_dpi).
+PRINT_DPI_MIN: int = 50
+PRINT_DPI_MAX: int = 600
 
 #: Team server (PostGIS): libpq's ``require_auth`` for every connection. ``!password``
 #: means the password is never sent in cleartext (SCRAM, MD5, trust and certificates

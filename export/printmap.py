@@ -32,6 +32,7 @@ __all__ = [
     "PAPER_MM",
     "PrintError",
     "PrintLayer",
+    "check_dpi",
     "fetch_tiles",
     "paper_size_px",
     "render_print_map",
@@ -77,6 +78,27 @@ class PrintLayer:
     label_field: str | None = None
     style: dict = field(default_factory=dict)
     sources: tuple[str, ...] = ()
+
+
+def check_dpi(dpi) -> int:
+    """``dpi`` as an int when it is a whole number in ``settings.PRINT_DPI_MIN`` –
+    ``settings.PRINT_DPI_MAX`` (the one check of a print resolution: print maps, reports).
+
+    Raises
+    ------
+    PrintError
+        Naming the value and the range.
+    """
+    lo, hi = settings.PRINT_DPI_MIN, settings.PRINT_DPI_MAX
+    try:
+        ok = float(dpi).is_integer() and lo <= int(dpi) <= hi
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise PrintError(
+            f"dpi 应为 {lo}–{hi} 的整数 / dpi must be a whole number {lo}–{hi}, got {dpi}"
+        )
+    return int(dpi)
 
 
 def paper_size_px(paper: str, orientation: str, dpi: int) -> tuple[int, int]:
@@ -298,9 +320,9 @@ def _render_print_map(
     *,
     title: str,
     subtitle: str = "",
-    paper: str = "A4",
-    orientation: str = "landscape",
-    dpi: int = 150,
+    paper: str | None = None,
+    orientation: str | None = None,
+    dpi: int | None = None,
     fmt: str = "png",
     crs: CRS | str | int | None = None,
     extent: tuple[float, float, float, float] | None = None,
@@ -318,10 +340,13 @@ def _render_print_map(
     layers : list of PrintLayer
         Drawn in order (bottom first).
     title, subtitle : str
-    paper : {"A4", "A3"}
-    orientation : {"portrait", "landscape"}
-    dpi : int
+    paper : {"A4", "A3"}, optional
+        Default ``settings.PRINT_PAPER``.
+    orientation : {"portrait", "landscape"}, optional
+        Default ``settings.PRINT_ORIENTATION``.
+    dpi : int, optional
         Resolution (raster formats); the image is exactly the paper size at this dpi.
+        Default ``settings.PRINT_DPI``; checked by :func:`check_dpi`.
     fmt : {"png", "pdf", "svg"}
     crs : CRS, optional
         Metric map CRS, e.g. ``project.metric_crs()`` (default: UTM zone from the data).
@@ -342,8 +367,9 @@ def _render_print_map(
     """
     if fmt not in FORMATS:
         raise PrintError(f"不支持的格式 / unsupported format {fmt!r}: use png, pdf or svg")
-    if not 50 <= int(dpi) <= 600:
-        raise PrintError(f"dpi 应在 50–600 / dpi must be 50–600, got {dpi}")
+    paper = settings.PRINT_PAPER if paper is None else paper
+    orientation = settings.PRINT_ORIENTATION if orientation is None else orientation
+    dpi = check_dpi(settings.PRINT_DPI if dpi is None else dpi)
     drawn = [lyr for lyr in layers if lyr.gdf is not None and len(lyr.gdf)]
     if not drawn:
         raise PrintError("没有可绘制的要素 / nothing to draw: every layer is empty")

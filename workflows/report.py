@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 import settings
+from export.printmap import check_dpi
 from export.report_docx import (
     DEFAULT_SECTIONS,
     ReportSection,
@@ -25,8 +26,10 @@ from export.report_docx import (
     parse_sections,
     report_figures,
 )
+from export.maps import MapContent, zone_extent
 from layers.errors import InnoMapError
 from layers.project import Project, RunRecord
+from workflows import analyses
 from workflows.common import Report, share_text
 from workflows.progress import ProgressFn, stages
 
@@ -71,10 +74,7 @@ class ReportRequest:
             raise InnoMapError(
                 f"不支持的报告格式 / unsupported report format {self.format!r}: use docx or pdf"
             )
-        if not float(self.dpi).is_integer() or not 50 <= int(self.dpi) <= 600:
-            raise InnoMapError(
-                f"dpi 应在 50–600 / dpi must be a whole number 50–600, got {self.dpi}"
-            )
+        check_dpi(self.dpi)
         if len(self.runs) > MAX_RUNS:
             raise InnoMapError(
                 f"报告最多 {MAX_RUNS} 项分析 / a report holds at most {MAX_RUNS} runs, got "
@@ -85,17 +85,60 @@ class ReportRequest:
         return asdict(self) | {"runs": list(self.runs), "sections": list(self.sections)}
 
 
-def _headline(analysis: str, s: dict):
-    """The numbers a map shows, to tell whether a run gives the same result again."""
-    pick = {
-        "coverage": lambda: [(r["minutes"], r["covered"]) for r in s.get("results", [])],
-        "site": lambda: [str(r["id"]) for r in s.get("selected", [])],
-        "clusters": lambda: (s.get("n_clusters"), s.get("n_noise")),
-        "hotspots": lambda: s.get("classes"),
-        "whatif": lambda: (s.get("sites"), round(float(s.get("share") or 0), 6)),
-        "profile": lambda: [b.get("total") for b in s.get("bins", [])],
-    }.get(analysis)
-    return json.dumps(pick() if pick else None, default=str, sort_keys=True)
+def _extent(project: Project, report: Report):
+    """WGS84 bounds of a report's map: its zone, else the analysis's own (a profile's
+    band), else its first input, else the project's."""
+    zone = report.request.get("zone")
+    if zone:
+        return zone_extent(project, zone)
+    hook = analyses.get(report.analysis).extent
+    if hook is not None:
+        return hook(report)
+    first = next((g for g in report.inputs.values() if len(g)), None)
+    return tuple(first.to_crs(4326).total_bounds) if first is not None else project.bounds()
+
+
+def _figures(project: Project, report: Report, *, title: str, dpi: int):
+    """The print map (and chart) of a workflow report, drawn from the report itself."""
+    a = analyses.get(report.analysis)
+    layers, notes, subtitle = analyses.report_print_layers(
+        project, report, zone=report.request.get("zone")
+    )
+    inputs = [
+        Path(str(src["source_file"])).name
+        for info in (report.summary.get("inputs") or {}).values()
+        for src in info.get("sources") or []
+        if src.get("source_file")
+    ]
+    drawn = [s for lyr in layers for s in lyr.sources if len(lyr.gdf)]
+    sources = list(dict.fromkeys(drawn + inputs))
+    content = MapContent(layers, notes, subtitle, sources, report.analysis)
+    chart = None
+    if a.chart is not None:
+        summary = report.summary
+        chart = lambda chart_dpi, width_in: a.chart(summary, chart_dpi, width_in)  # noqa: E731
+    return report_figures(
+        project,
+        content,
+        name=a.title_zh,
+        extent=_extent(project, report),
+        title=title,
+        dpi=dpi,
+        chart=chart,
+    )
+
+
+def _section(project: Project, analysis: str, request: dict, summary: dict, **kw) -> ReportSection:
+    """A report chapter with the analysis's name, method paragraphs and result tables."""
+    return ReportSection(
+        analysis=analysis,
+        request=request,
+        summary=summary,
+        name=analyses.title_zh(analysis),
+        method=analyses.method_paragraphs(project, analysis, request, summary),
+        tables=analyses.result_tables(analysis, summary),
+        **kw,
+    )
 
 
 def section_from_report(
@@ -109,14 +152,15 @@ def section_from_report(
 ) -> ReportSection:
     """A report chapter of a workflow report (its map drawn from the report itself)."""
     s = json.loads(json.dumps(report.summary, default=str))
-    return ReportSection(
-        analysis=report.analysis,
+    return _section(
+        project,
+        report.analysis,
+        json.loads(json.dumps(report.request, default=str)),
+        s,
         title=title,
-        request=json.loads(json.dumps(report.request, default=str)),
-        summary=s,
         run_id=run_id,
         created_at=created_at,
-        figures=report_figures(project, report, title=title, dpi=dpi),
+        figures=_figures(project, report, title=title, dpi=dpi),
     )
 
 
@@ -124,24 +168,23 @@ def section_from_run(
     project: Project, rec: RunRecord, *, dpi: int = settings.PRINT_DPI
 ) -> ReportSection:
     """A report chapter of a saved run: its saved summary, its map from running it again."""
-    from export.maps import analysis_report
-
-    sec = ReportSection(
-        analysis=rec.analysis,
+    sec = _section(
+        project,
+        rec.analysis,
+        rec.request,
+        rec.summary,
         title=rec.title,
-        request=rec.request,
-        summary=rec.summary,
         run_id=rec.id,
         created_at=rec.created_at,
     )
     try:
-        again = analysis_report(project, rec.analysis, rec.request)
-        sec.figures = report_figures(project, again, title=rec.title, dpi=dpi)
+        again = analyses.analysis_report(project, rec.analysis, rec.request)
+        sec.figures = _figures(project, again, title=rec.title, dpi=dpi)
     except InnoMapError as exc:
         sec.notes.append(f"未能重新生成此分析的地图 / the map could not be drawn again: {exc}")
         return sec
     now = json.loads(json.dumps(again.summary, default=str))
-    if _headline(rec.analysis, now) != _headline(rec.analysis, rec.summary):
+    if analyses.headline(rec.analysis, now) != analyses.headline(rec.analysis, rec.summary):
         sec.notes.append(
             "地图按当前项目数据重新计算, 与保存时的结果不同 (项目数据已更改); 表中数字为保存时的结果。"
         )
