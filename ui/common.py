@@ -11,7 +11,7 @@ import streamlit as st
 from layers import auth
 from layers.errors import InnoMapError
 from layers.project import Project, RunRecord, save_run
-from ui.i18n import column_header, field_unit, lang
+from ui.i18n import T, column_header, field_unit, lang
 from ui.state import current_project, refresh_project
 
 __all__ = [
@@ -24,11 +24,6 @@ __all__ = [
     "save_run_button",
     "synthetic_banner",
 ]
-
-
-def T(zh: str, en: str) -> str:
-    """The Chinese or English text, by the session's language."""
-    return en if lang() == "en" else zh
 
 
 #: Characters with a meaning anywhere in Streamlit's Markdown (CommonMark + GFM, math ``$``,
@@ -142,7 +137,7 @@ def report_button(project: Project, run_or_report, *, key: str, title: str = "")
         saved = isinstance(run_or_report, RunRecord)
         req = ReportRequest(runs=(run_or_report.id,) if saved else ())
         kw = {} if saved else {"reports": [(run_or_report, title)]}
-        from ui.progress import ProgressBar  # ui.progress uses this module's T
+        from ui.progress import ProgressBar
 
         with ProgressBar(
             T("正在生成报告", "Building the report"),
@@ -189,8 +184,8 @@ def pack_buttons(
 ) -> None:
     """Export button for a result pack (print map, layers, tables, README) and its download."""
     if st.button(T("导出资料包", "Export result pack"), key=f"{prefix}_export"):
-        from export.maps import report_print_layers
         from export.pack import result_pack
+        from workflows.analyses import report_print_layers
 
         def build():
             layers, notes, sub = report_print_layers(project, report)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-__all__ = ["RESULT_FIELDS", "UNITS", "column_header", "field_unit", "keep_choices", "lang", "t"]
+__all__ = [
+    "RESULT_FIELDS",
+    "UNITS",
+    "T",
+    "column_header", "field_unit", "keep_choices", "lang", "t"]
 
 _STRINGS: dict[str, tuple[str, str]] = {
     "app_title": ("InnoMap 创新资源一张图", "InnoMap: innovation resources map"),
@@ -61,6 +65,11 @@ _STRINGS: dict[str, tuple[str, str]] = {
 def lang() -> str:
     """Current UI language: "zh" (default) or "en"."""
     return "en" if st.session_state.get("lang_choice") == "English" else "zh"
+
+
+def T(zh: str, en: str) -> str:
+    """The Chinese or English text, by the session's language."""
+    return en if lang() == "en" else zh
 
 
 def _choice(v) -> bool:

@@ -20,7 +20,7 @@ from typing import TypeVar
 
 import streamlit as st
 
-from ui.common import T
+from ui.i18n import T
 from workflows.progress import ProgressFn, run_with_ticks
 
 R = TypeVar("R")

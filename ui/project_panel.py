@@ -9,7 +9,14 @@ import streamlit as st
 from layers import auth
 from layers.project import DEMO_REF, create_project, save_as
 from ui.common import T, guarded, md_text
-from ui.state import current_project, projects_dir, recent_projects, set_project, team_projects
+from ui.state import (
+    RESULT_KEYS,
+    current_project,
+    projects_dir,
+    recent_projects,
+    set_project,
+    team_projects,
+)
 
 __all__ = ["project_panel"]
 
@@ -17,12 +24,6 @@ __all__ = ["project_panel"]
 def _file_name(name: str) -> str:
     safe = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", name).strip(" .") or "project"
     return str(projects_dir() / f"{safe}.gpkg")
-
-
-#: Session results that belong to one project (cleared when the project changes).
-RESULT_KEYS = ("coverage_result", "coverage_sensitivity", "cov_pack", "site_result", "site_pack",
-               "cl_report", "cl_pack", "hs_report", "hs_pack", "whatif_sites", "whatif_move_from",
-               "scenarios", "site_clicked", "network_ref", "network_graph", "cov_osm_path")
 
 
 def _open(ref: str) -> None:

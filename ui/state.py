@@ -18,6 +18,7 @@ from layers.project import DEMO_REF, Project, open_project
 from layers.registry import REGISTRY
 
 __all__ = [
+    "RESULT_KEYS",
     "apply_secrets",
     "current_project",
     "innomap_home",
@@ -31,6 +32,26 @@ __all__ = [
     "set_project",
     "team_projects",
 ]
+
+#: Session results that belong to one project (cleared when the project changes).
+RESULT_KEYS = (
+    "coverage_result",
+    "coverage_sensitivity",
+    "cov_pack",
+    "site_result",
+    "site_pack",
+    "cl_report",
+    "cl_pack",
+    "hs_report",
+    "hs_pack",
+    "whatif_sites",
+    "whatif_move_from",
+    "scenarios",
+    "site_clicked",
+    "network_ref",
+    "network_graph",
+    "cov_osm_path",
+)
 
 #: Environment variable naming the project opened by default (else the demo).
 PROJECT_ENV = "INNOMAP_PROJECT"
@@ -112,8 +133,6 @@ def project_ref() -> str:
         st.session_state["project_ref"] = wanted if ok else DEMO_REF
     ref = st.session_state["project_ref"]
     if ref != DEMO_REF and not _may_open(ref):  # rights checked on every rerun
-        from ui.project_panel import RESULT_KEYS
-
         for k in ("project_ref", *RESULT_KEYS):  # nothing of that project stays
             st.session_state.pop(k, None)
         st.query_params.pop("project", None)

@@ -21,7 +21,7 @@ from layers.errors import InnoMapError
 from layers.project import OUTLINE_KINDS, Project
 from layers.registry import REGISTRY
 from ui.common import md_text
-from ui.i18n import column_header, field_unit, lang
+from ui.i18n import T, column_header, field_unit, lang
 from ui.progress import ProgressBar, was_cancelled
 from ui.state import current_project, layer_choices, layer_label
 from ui.tables import show_table
@@ -37,10 +37,6 @@ from workflows.exports import (
 #: Resource kinds offered (every kind that is not an outline).
 RESOURCE_KINDS = tuple(k for k in REGISTRY if k not in OUTLINE_KINDS)
 MIME = {"png": "image/png", "pdf": "application/pdf", "svg": "image/svg+xml"}
-
-
-def T(zh: str, en: str) -> str:
-    return en if lang() == "en" else zh
 
 
 def _signature(project: Project) -> tuple:
