@@ -3,7 +3,9 @@
 ``read_points_csv`` reads a UTF-8 CSV whose columns are the canonical fields plus
 ``lon``/``lat`` in WGS84 (the format ``data/*.csv`` uses). Rows that fail
 validation are returned separately with a ``reason``; nothing is dropped
-silently, and the caller's other data is never touched.
+silently, and the caller's other data is never touched. Types and levels outside
+the vocabulary follow the importer's open-category rule (kept as 其他, the original
+in ``subtype_raw``/``zone_type_raw``/``level_raw``, warned).
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
-from layers.registry import get_spec, normalise_columns
+from layers.importer import ImportOptions, _categories
+from layers.registry import OTHER, get_spec, normalise_columns, raw_field
+from layers.safe import escape_html, truncate
 from layers.tabular import ImportFileError, read_csv_table
 from layers.validation import LayerValidationError, ValidationIssue, validate_layer
 
@@ -36,6 +41,11 @@ class ReadResult:
     def rows_total(self) -> int:
         """Rows in the file (valid + rejected)."""
         return len(self.valid) + len(self.rejected)
+
+
+def _shown(value: str) -> str:
+    """A value as issues quote it (as the importer does: truncated, HTML-escaped)."""
+    return escape_html(truncate(value, max_chars=60))
 
 
 def read_points_csv(path: str | Path, *, layer_key: str) -> ReadResult:
@@ -82,9 +92,16 @@ def read_points_csv(path: str | Path, *, layer_key: str) -> ReadResult:
         df.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326"
     )
     gdf = normalise_columns(gdf, spec)
+    gdf, _, category_warnings = _categories(gdf, spec, ImportOptions(kind=spec.key), name, None)
     issues = validate_layer(gdf, spec, file=name, first_row=0)
     if any(i.row is None for i in issues):
         raise LayerValidationError("\n".join(str(i) for i in issues if i.row is None), issues)
+    for w in category_warnings:  # values kept as 其他: warned on their rows, none rejected
+        raw = gdf[raw_field(spec.key, w.field)].astype(str)
+        issues += [
+            dataclasses.replace(w, file=name, row=int(k), value=_shown(raw.iloc[k]))
+            for k in np.flatnonzero(((gdf[w.field] == OTHER) & (raw != "")).to_numpy())
+        ]
     issues += [
         ValidationIssue(name, pr.index, pr.field, pr.value, pr.message, pr.severity)
         for pr in tab.problems

@@ -50,7 +50,7 @@ def test_import_page_adds_into_the_project(app, tmp_path):
     assert any("1 个错误" in e.value for e in at.error)
     at.button(key="imp_add").click().run()
     assert not at.exception, at.exception
-    assert any("amap_export" in s.value for s in at.success)
+    assert any(r"amap\_export" in s.value for s in at.success)  # the name as text (md_text)
     kept = open_project(proj).layers["amap_export"]  # on disk: a reload or restart keeps it
     assert kept.rows == 2 and kept.source_file == "amap_export.csv" and kept.crs_in == "GCJ-02"
     assert len(kept.rejected) == 1

@@ -177,9 +177,11 @@ def read_table(path, *, sheet: str | None = None, encoding: str | None = None) -
             f"file (this is {info['format'].upper()})"
         )
     first = _read_table(p, info["format"], ImportOptions(sheet=sheet, encoding=encoding))[0]
-    return getattr(
-        first, "frame", first
-    )  # the importer's Table (cells and line numbers) or a frame
+    frame = getattr(first, "frame", first)  # the importer's Table (cells and line numbers)
+    lines = getattr(first, "lines", None)
+    if lines is not None and len(lines) == len(frame):
+        frame.attrs["lines"] = lines  # each row's file line / sheet row, for the listed rows
+    return frame
 
 
 def address_table(path, options=None) -> pd.DataFrame | None:
@@ -493,7 +495,8 @@ def run(
     if stopped:
         stopped = redact(stopped, request.key)
     out = _frame(table, addrs, results, area, stopped)
-    rep = _report(request, out, area, stopped, geocoder, cache, n_hits, total, t0)
+    lines = table.attrs.get("lines")  # the reader's file lines / sheet rows
+    rep = _report(request, out, area, stopped, geocoder, cache, n_hits, total, t0, lines=lines)
     if register is not None:
         rep.summary["gazetteer"] = {
             "name": register.name,
@@ -527,20 +530,36 @@ def _register(request: GeocodeRequest, project, area: _Area):
     return Gazetteer.from_frame(frame, name=Path(ref).name, counties=area.counties), notes
 
 
-def _report(request, out, area, stopped, geocoder, cache, n_hits, total, t0) -> Report:
-    counts = {s: int((out["geocode_status"] == s).sum()) for s in STATUSES}
+def _listed_rows(request, out: pd.DataFrame, lines) -> list[dict]:
+    """The rows that are not ``ok``, numbered as the user sees them: the file line / sheet row
+    the reader kept in ``table.attrs["lines"]`` (titles above the header counted), else the
+    position below a one-line header (``position + 2``)."""
     mask = (out["geocode_status"] != "ok").to_numpy()
+    pos = np.flatnonzero(mask)
+    if lines is not None and len(lines) == len(out):
+        rows = np.asarray(lines, dtype=np.int64)[pos]
+    else:
+        rows = pos + 2
     listed = out[mask]
-    listed_rows = [
-        {"row": int(pos) + 2, "address": str(a), "status": str(st), "note": str(n)}
-        for pos, a, st, n in zip(
-            np.flatnonzero(mask),
+    return [
+        {"row": int(r), "address": str(a), "status": str(st), "note": str(n)}
+        for r, a, st, n in zip(
+            rows,
             listed[request.address_col].fillna(""),
             listed["geocode_status"],
             listed["geocode_note"],
             strict=True,
         )
     ]
+
+
+def _report(
+    request, out, area, stopped, geocoder, cache, n_hits, total, t0, *, lines=None
+) -> Report:
+    counts = {s: int((out["geocode_status"] == s).sum()) for s in STATUSES}
+    mask = (out["geocode_status"] != "ok").to_numpy()
+    listed = out[mask]
+    listed_rows = _listed_rows(request, out, lines)
     not_asked = int(out["geocode_note"].str.startswith("未查询").sum())
     summary = {
         "provider": request.provider,

@@ -12,6 +12,7 @@ import's own report, unchanged.
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -34,37 +35,74 @@ def _csv_rows(p: Path) -> int:
 
 
 def _xlsx_rows(p: Path, sheet: str | None) -> int | None:
+    """Rows below the first of each sheet the import reads: ``sheet``, else every visible
+    sheet (sheets sharing a header are read together), else every sheet."""
     from openpyxl import load_workbook
 
     wb = load_workbook(p, read_only=True)
     try:
-        ws = wb[sheet] if sheet and sheet in wb.sheetnames else wb.worksheets[0]
-        return max((ws.max_row or 1) - 1, 0)
+        if sheet and sheet in wb.sheetnames:
+            read = [wb[sheet]]
+        else:
+            read = [ws for ws in wb.worksheets if ws.sheet_state == "visible"] or wb.worksheets
+        return sum(max((ws.max_row or 1) - 1, 0) for ws in read)
     finally:
         wb.close()
 
 
-def _layer_rows(p: Path, layer: str | None) -> int | None:
+def _layer_rows(p: Path, layer: str | None, available: list[str]) -> int | None:
+    """Features of ``layer``, else of every layer (the import reads each that fits the kind)."""
     import pyogrio
 
-    return int(pyogrio.read_info(p, layer=layer)["features"])
+    layers = [layer] if layer else available or [None]
+    return sum(int(pyogrio.read_info(p, layer=name)["features"]) for name in layers)
+
+
+def _zip_rows(p: Path, layer: str | None, members: list[str]) -> int:
+    """Features of the shapefiles of a zip: the one named ``layer``, else all of them."""
+    import pyogrio
+
+    if layer:
+        picked = [m for m in members if layer in (m, Path(m).stem, Path(m).name)]
+        members = picked or members
+    return sum(int(pyogrio.read_info(f"/vsizip/{p}/{m}")["features"]) for m in members)
+
+
+_PLACEMARK = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?Placemark[\s>/]")
+
+
+def _kml_rows(p: Path, fmt: str) -> int:
+    """Placemarks of a KML/KMZ, every folder (an upper bound when one folder is picked)."""
+    from layers.importer import _kml_bytes
+
+    data = _kml_bytes(p, fmt)
+    return len(_PLACEMARK.findall(data))
 
 
 def count_rows(path: str | Path, options: ImportOptions | None = None) -> int | None:
     """Data rows (or features) of the file, counted cheaply; None when not known.
 
-    A CSV counts line ends (a quoted line break counts as a row: an upper bound).
+    Every part the import reads is counted: all visible sheets of a workbook (sheets
+    sharing a header are read together), all layers of a GeoPackage, all shapefiles of
+    a zip and all placemarks of a KML/KMZ unless ``options`` names one sheet or layer.
+    A CSV counts line ends (a quoted line break counts as a row: an upper bound); title
+    rows above a header are counted too (an upper bound).
     """
     p = Path(path)
     opts = options or ImportOptions()
     try:
-        fmt = inspect_file(p)["format"]
+        info = inspect_file(p, contents=False)
+        fmt = info["format"]
         if fmt == "csv":
             return _csv_rows(p)
         if fmt == "xlsx":
             return _xlsx_rows(p, opts.sheet)
         if fmt in ("gpkg", "geojson"):
-            return _layer_rows(p, opts.layer)
+            return _layer_rows(p, opts.layer, info["available"])
+        if fmt == "zip":
+            return _zip_rows(p, opts.layer, info["available"])
+        if fmt in ("kml", "kmz"):
+            return _kml_rows(p, fmt)
     except Exception:  # a count is only a hint: the import reports the real problem
         return None
     return None

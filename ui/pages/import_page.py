@@ -363,7 +363,7 @@ def _read(src, name: str):
         except InnoMapError as exc:  # a table without coordinates can still be geocoded
             rep, table = None, address_table(path_of(), opts)
             if table is None:
-                st.error(str(exc))
+                st.error(md_text(exc))  # names the file, a column or a value: shown as typed
         if rep is None and table is not None:
             geo = _geocode(table, name)
             # the geocoded table is written with its header on the first line
@@ -495,7 +495,7 @@ def _register_choice(project):
                 return None
             frame, notes = got
             for n in notes:
-                st.caption(n)
+                st.caption(md_text(n))
             stem = Path(up.name).stem
             if not project.read_only and auth.can("editor"):
                 kept = guarded(
@@ -508,8 +508,8 @@ def _register_choice(project):
                 st.session_state["imp_geo_gaz"] = kept
                 st.success(
                     T(
-                        f"地址库 {kept} ({len(frame):,} 条) 已保存到项目",
-                        f"Register {kept} ({len(frame):,} rows) kept in the project",
+                        f"地址库 {md_text(kept)} ({len(frame):,} 条) 已保存到项目",
+                        f"Register {md_text(kept)} ({len(frame):,} rows) kept in the project",
                     )
                 )
             else:
@@ -568,9 +568,10 @@ def _geocode_result(rep):
 
 def _issues(rep) -> None:
     st.info(
-        f"{rep.file}: {rep.format.upper()} · {T('编码', 'encoding')} {rep.encoding or '-'} · "
-        f"{T('坐标系', 'CRS')} {rep.crs_in} ({rep.crs_reason}) · {T('坐标列', 'coordinate columns')} "
-        f"{', '.join(c for c in rep.coordinate_columns if c) or '-'}"
+        f"{md_text(rep.file)}: {rep.format.upper()} · {T('编码', 'encoding')} "
+        f"{md_text(rep.encoding or '-')} · {T('坐标系', 'CRS')} {md_text(rep.crs_in)} "
+        f"({md_text(rep.crs_reason)}) · {T('坐标列', 'coordinate columns')} "
+        f"{md_text(', '.join(c for c in rep.coordinate_columns if c) or '-')}"
     )
     m1, m2, m3 = st.columns(3)
     m1.metric(T("总行数", "Rows"), rep.rows_total)
@@ -617,7 +618,7 @@ def _ask_file_crs(question: CRSQuestionError) -> None:
     or KML named after AMap/Baidu; the GK zone of CAD metres without a zone prefix)."""
     from layers.crs import UnknownCRSError, parse_crs
 
-    st.warning(str(question))
+    st.warning(md_text(question))  # names the file
     labels = {
         "WGS84": T("WGS84 (GPS/天地图)", "WGS84 (GPS/Tianditu)"),
         "GCJ-02": T("GCJ-02 (高德/腾讯)", "GCJ-02 (AMap/Tencent)"),
@@ -649,7 +650,7 @@ def _ask_file_crs(question: CRSQuestionError) -> None:
             try:
                 ans = parse_crs(typed).name
             except UnknownCRSError as exc:
-                st.error(str(exc))
+                st.error(md_text(exc))  # quotes what was typed
                 return
     if ans:
         st.session_state["imp_crs_confirm"] = ans
@@ -664,7 +665,9 @@ def _add_by_kind(path_of, info, name: str, src) -> bool:
     if len(set(kinds.values())) < 2:
         return False
     project = project_or_stop()
-    listed = ", ".join(f"{Path(k).stem} → {REGISTRY[v].name(lang())}" for k, v in kinds.items())
+    listed = ", ".join(
+        f"{md_text(Path(k).stem)} → {REGISTRY[v].name(lang())}" for k, v in kinds.items()
+    )
     st.info(
         T(
             f"InnoMap 导出的文件, 含不同类别的图层: {listed}。可按各自类别逐层加入项目, "
@@ -696,7 +699,7 @@ def _add_by_kind(path_of, info, name: str, src) -> bool:
         stored = guarded(add_layer, project, layer)
         if stored is None:
             break
-        added.append(f"{stored.name} ({stored.rows})")
+        added.append(f"{md_text(stored.name)} ({stored.rows})")
     _release(src)
     refresh_project()
     st.session_state["imp_added"] = T(
@@ -910,9 +913,9 @@ def _add(project, rep, opts, name: str, src) -> bool:
     if stored.rows > settings.WEBGL_THRESHOLD:  # the map page, usually next, finds it ready
         prepare_in_background(current, lang=lang())
     st.session_state["imp_added"] = T(
-        f"已加入项目: {stored.name} ({stored.rows} 行)",
-        f"Added to the project: {stored.name} ({stored.rows} rows)",
-    ) + "".join(f"\n\n{n}" for n in stored.add_notes)
+        f"已加入项目: {md_text(stored.name)} ({stored.rows} 行)",
+        f"Added to the project: {md_text(stored.name)} ({stored.rows} rows)",
+    ) + "".join(f"\n\n{md_text(n)}" for n in stored.add_notes)  # names zones of the file
     return True
 
 
@@ -920,9 +923,9 @@ def _current_layers(project) -> None:
     st.subheader(T("项目中的图层", "Layers of the project"))
     for lyr in project.layers.values():
         c1, c2 = st.columns([4, 1])
-        c1.write(
-            f"{lyr.name} · {REGISTRY[lyr.kind].name(lang())} · {lyr.rows:,} · "
-            f"{lyr.source_file or '-'} · {lyr.crs_in or '-'}"
+        c1.write(  # names from files and users: shown as typed
+            f"{md_text(lyr.name)} · {REGISTRY[lyr.kind].name(lang())} · {lyr.rows:,} · "
+            f"{md_text(lyr.source_file or '-')} · {md_text(lyr.crs_in or '-')}"
         )
         if project.read_only or lyr.kind in OUTLINE_KINDS[:1]:
             continue
@@ -930,7 +933,8 @@ def _current_layers(project) -> None:
             st.session_state["imp_rm_pending"] = lyr.name
     pending = st.session_state.get("imp_rm_pending")
     if pending and pending in project.layers:
-        st.warning(T(f"确定移除图层 {pending}?", f"Remove layer {pending}?"))
+        shown = md_text(pending)
+        st.warning(T(f"确定移除图层 {shown}?", f"Remove layer {shown}?"))
         if st.button(T("确认移除", "Confirm removal"), key="imp_rm_confirm"):
             if guarded(remove_layer, project, pending) is None:
                 refresh_project()
