@@ -11,7 +11,11 @@ or network is its own table ``innomap.lyr_<hex>`` / ``net_<hex>`` with a
 ``geometry`` column in EPSG:4326 and a GiST index. Every change is one
 transaction that locks the project row (``SELECT … FOR UPDATE``), checks the
 version the caller opened, writes, bumps the version and appends to the audit
-table; a stale save raises :class:`~layers.project.ProjectConflictError`.
+table; a stale save raises :class:`~layers.project_model.ProjectConflictError`.
+
+The public API is :mod:`layers.project`, which dispatches here for ``postgresql://``
+references; what this store shares with the GeoPackage store is in
+:mod:`layers.store_common`.
 """
 
 from __future__ import annotations
@@ -24,6 +28,29 @@ from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 import geopandas as gpd
+
+from layers.filters import zone_key
+from layers.project_model import ProjectConflictError, ProjectError
+from layers.store_common import (
+    LAYER_READ_COLUMNS,
+    NETWORK_COLUMNS,
+    RUN_COLUMNS,
+    _check_zone_names,
+    _free_name,
+    _now,
+    _read_back,
+    _storable,
+    _table_name,
+    _user,
+    layer_from_row,
+    layer_values,
+    network_from_row,
+    network_values,
+    project_from_meta,
+    rejected_text,
+    run_from_row,
+    run_values,
+)
 
 __all__ = ["is_pg_ref", "parse_ref", "redact"]
 
@@ -127,8 +154,6 @@ def _project_param(ref: str) -> str:
     """
     from urllib.parse import unquote
 
-    from layers.project import ProjectError
-
     parts = urlsplit(str(ref))
     fix = (
         "percent-encode & # + % in the name (%26 %23 %2B %25), e.g. "
@@ -174,7 +199,6 @@ def pg_ref(url: str, name: str) -> str:
 
 def parse_ref(ref: str) -> tuple[str, str]:
     """``(sqlalchemy_url, project_name)`` of a PostGIS project reference."""
-    from layers.project import ProjectError
 
     parts = urlsplit(str(ref))
     if parts.password is not None:
@@ -223,7 +247,6 @@ def check_host(ref: str) -> None:
     A reference that arrives from a link or is typed into the app must not make the
     server connect (and offer ``PGPASSWORD``) to a host of the sender's choosing.
     """
-    from layers.project import ProjectError
 
     hp = host_port(ref)
     allowed = configured_hosts()
@@ -268,7 +291,6 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _connect_error(ref: str, exc: Exception):
-    from layers.project import ProjectError
 
     msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     msg = re.sub(r"password=\S+", "password=***", msg)
@@ -279,11 +301,9 @@ def _connect_error(ref: str, exc: Exception):
 
 
 def _db_error(ref: str, exc: Exception):
-    """A clean :class:`~layers.project.ProjectError` for a database failure: "cannot connect"
+    """A clean :class:`~layers.project_model.ProjectError` for a database failure: "cannot connect"
     only when the connection failed, otherwise what the database refused (nothing written)."""
     import psycopg
-
-    from layers.project import ProjectError
 
     orig = getattr(exc, "orig", None) or exc
     state = getattr(orig, "sqlstate", None)
@@ -549,15 +569,7 @@ def _arrow_column(s):
 
 
 def open_project(ref: str):
-    from layers.project import (
-        ProjectError,
-        ProjectNetwork,
-        RunRecord,
-        _read_back,
-        layer_from_row,
-        project_from_meta,
-    )
-
+    """Open the project ``ref`` names in its database (one transaction, one snapshot)."""
     _, name = parse_ref(ref)
     try:
         with _begin(ref) as conn:
@@ -578,8 +590,8 @@ def open_project(ref: str):
             meta, version = row
             lrows = conn.execute(
                 _q(
-                    f"SELECT name, kind, tbl, source_file, crs_in, encoding, imported_at, note "
-                    f"FROM {SCHEMA}.layers WHERE project = :n ORDER BY position"
+                    f"SELECT {LAYER_READ_COLUMNS} FROM {SCHEMA}.layers WHERE project = :n "
+                    "ORDER BY position"
                 ),
                 {"n": name},
             ).fetchall()
@@ -595,35 +607,21 @@ def open_project(ref: str):
                 for row in lrows
             }
             runs = [
-                RunRecord(
-                    id=r[0],
-                    analysis=r[1],
-                    title=r[2] or "",
-                    created_at=r[3] or "",
-                    request=r[4],
-                    summary=r[5],
-                    layers=r[6] or {},
-                )
+                run_from_row(r)
                 for r in conn.execute(
                     _q(
-                        f"SELECT id, analysis, title, created_at, request, summary, layers FROM "
-                        f"{SCHEMA}.runs WHERE project = :n ORDER BY created_at, id"
+                        f"SELECT {RUN_COLUMNS} FROM {SCHEMA}.runs WHERE project = :n "
+                        "ORDER BY created_at, id"
                     ),
                     {"n": name},
                 )
             ]
             networks = {
-                r[0]: ProjectNetwork(
-                    name=r[0],
-                    table=r[1],
-                    source_file=r[2] or "",
-                    imported_at=r[3] or "",
-                    edges=int(r[4] or 0),
-                )
+                r[0]: network_from_row(r)
                 for r in conn.execute(
                     _q(
-                        f"SELECT name, tbl, source_file, imported_at, edges FROM {SCHEMA}.networks "
-                        "WHERE project = :n ORDER BY name"
+                        f"SELECT {NETWORK_COLUMNS} FROM {SCHEMA}.networks WHERE project = :n "
+                        "ORDER BY name"
                     ),
                     {"n": name},
                 )
@@ -652,7 +650,6 @@ def transaction(project, action: str, detail, body: Callable, *, stale_ok: bool 
     does not depend on it (``stale_ok``: adding a layer, saving a run) waits and lands.
     ``detail`` may be a function, called after ``body``.
     """
-    from layers.project import ProjectConflictError, ProjectError, _now, _user
 
     _, name = parse_ref(project.ref)
     current = False
@@ -703,8 +700,6 @@ def transaction(project, action: str, detail, body: Callable, *, stale_ok: bool 
 
 def _insert_layer(conn, name: str, lyr, tbl: str, pos: int) -> None:
     """The layers-table row and the rejected rows of a layer."""
-    from layers.project import _now
-
     conn.execute(
         _q(
             f"INSERT INTO {SCHEMA}.layers (project, name, kind, tbl, position, source_file, "
@@ -713,16 +708,13 @@ def _insert_layer(conn, name: str, lyr, tbl: str, pos: int) -> None:
         ),
         {
             "p": name,
-            "n": lyr.name,
-            "k": lyr.kind,
-            "t": tbl,
-            "pos": pos,
-            "s": lyr.source_file,
-            "c": lyr.crs_in,
-            "e": lyr.encoding,
-            "i": lyr.imported_at or _now(),
-            "r": lyr.rows,
-            "note": lyr.note,
+            **dict(
+                zip(
+                    ("n", "k", "t", "pos", "s", "c", "e", "i", "r", "note"),
+                    layer_values(lyr, tbl, pos),
+                    strict=True,
+                )
+            ),
         },
     )
     conn.execute(
@@ -732,30 +724,19 @@ def _insert_layer(conn, name: str, lyr, tbl: str, pos: int) -> None:
     if len(lyr.rejected):
         conn.execute(
             _q(f"INSERT INTO {SCHEMA}.rejected (project, layer, data) VALUES (:p, :n, :d)"),
-            {
-                "p": name,
-                "n": lyr.name,
-                "d": lyr.rejected.astype(str).to_json(orient="split", force_ascii=False),
-            },
+            {"p": name, "n": lyr.name, "d": rejected_text(lyr.rejected)},
         )
 
 
 def _insert_run(conn, name: str, rec) -> None:
     conn.execute(
         _q(
-            f"INSERT INTO {SCHEMA}.runs (project, id, analysis, title, created_at, request, "
-            "summary, layers) VALUES (:p, :i, :a, :t, :c, CAST(:rq AS JSONB), "
-            "CAST(:s AS JSONB), CAST(:l AS JSONB))"
+            f"INSERT INTO {SCHEMA}.runs (project, {RUN_COLUMNS}) VALUES (:p, :i, :a, :t, :c, "
+            "CAST(:rq AS JSONB), CAST(:s AS JSONB), CAST(:l AS JSONB))"
         ),
         {
             "p": name,
-            "i": rec.id,
-            "a": rec.analysis,
-            "t": rec.title,
-            "c": rec.created_at,
-            "rq": json.dumps(rec.request, ensure_ascii=False),
-            "s": json.dumps(rec.summary, ensure_ascii=False),
-            "l": json.dumps(rec.layers, ensure_ascii=False),
+            **dict(zip(("i", "a", "t", "c", "rq", "s", "l"), run_values(rec), strict=True)),
         },
     )
 
@@ -763,17 +744,10 @@ def _insert_run(conn, name: str, rec) -> None:
 def _insert_network(conn, name: str, net) -> None:
     conn.execute(
         _q(
-            f"INSERT INTO {SCHEMA}.networks (project, name, tbl, source_file, imported_at, edges) "
+            f"INSERT INTO {SCHEMA}.networks (project, {NETWORK_COLUMNS}) "
             "VALUES (:p, :n, :t, :s, :i, :e)"
         ),
-        {
-            "p": name,
-            "n": net.name,
-            "t": net.table,
-            "s": net.source_file,
-            "i": net.imported_at,
-            "e": net.edges,
-        },
+        {"p": name, **dict(zip(("n", "t", "s", "i", "e"), network_values(net), strict=True))},
     )
 
 
@@ -789,7 +763,6 @@ def add_layer(
     """Write ``stored`` (replacing ``old``) in one transaction; ``on_progress(rows sent,
     rows)`` follows the COPY blocks. A new layer's name is made unique inside the lock;
     ``zone_keys`` (a zones layer's names) are checked against the committed zones there."""
-    from layers.project import _check_zone_names, _free_name
 
     def body(conn, name):
         if old is not None and old.table:
@@ -833,11 +806,11 @@ def add_layer(
         body,
         stale_ok=old is None,
     )
+    stored.gdf = _read_back(stored.gdf, stored.kind)
 
 
 def _stored_zone_names(conn, project_name: str) -> set[str]:
     """Zone names as committed (read inside the project row's lock)."""
-    from layers.filters import zone_key
 
     out: set[str] = set()
     for (tbl,) in conn.execute(
@@ -928,8 +901,6 @@ def gazetteer_rows(ref: str) -> list[tuple]:
                 )
             ]
     except Exception as exc:
-        from layers.project import ProjectError
-
         if isinstance(exc, ProjectError):
             raise
         raise _db_error(ref, exc) from None
@@ -979,7 +950,6 @@ def network_edges(project, net) -> gpd.GeoDataFrame:
 
 def write_new(ref: str, meta: dict, layers, runs, networks, *, force: bool) -> None:
     """Create a whole project in one transaction (``force`` replaces one of the same name)."""
-    from layers.project import ProjectError, _now, _storable, _table_name, _user
 
     _, name = parse_ref(ref)
     try:
@@ -1061,7 +1031,6 @@ def audit_log(ref: str) -> list[dict]:
 
 def audit_event(ref: str, action: str, user: str, detail: str) -> None:
     """Append one row to the audit table outside any change (e.g. a refused change)."""
-    from layers.project import _now
 
     _, name = parse_ref(ref)
     try:

@@ -121,7 +121,7 @@ def test_csv_of_200k_rows_is_read_in_blocks_of_bounded_memory(tmp_path):
 
 
 def test_layer_is_written_in_chunks_with_rows_written(tmp_path, monkeypatch):
-    import layers.project as store
+    import layers.store_gpkg as store
     from layers.importer import ImportOptions, import_file
     from layers.project import ProjectLayer, add_layer, create_project, open_project
 

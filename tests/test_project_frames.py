@@ -1,4 +1,4 @@
-"""Layer frames kept in memory between opens of a GeoPackage project (``layers.project._FRAMES``).
+"""Layer frames kept in memory between opens of a GeoPackage project (``layers.store_gpkg._FRAMES``).
 
 A project opened again after a change reads only the tables that changed; the frame kept
 after an add must be exactly what reading the table gives, and a table edited by another
@@ -19,7 +19,7 @@ from geopandas.testing import assert_geodataframe_equal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from layers import project as store
+from layers import store_gpkg as store
 from layers.project import ProjectLayer, add_layer, create_project, open_project
 
 

@@ -66,7 +66,7 @@ _N = iter(range(10**6))
 
 def _reopen(ref):
     """``ref`` opened again from its store: no layer frame kept in memory is reused."""
-    from layers import project as store
+    from layers import store_gpkg as store
 
     store._FRAMES.clear()
     return open_project(ref)
@@ -141,7 +141,7 @@ def test_layer_round_trip_and_provenance(project):
 
 
 def test_add_reports_rows_written_in_each_store(project, monkeypatch):
-    from layers import project as store
+    from layers import store_gpkg as store
     from layers import store_postgis
 
     monkeypatch.setattr(store, "WRITE_CHUNK_ROWS", 4)

@@ -207,7 +207,7 @@ def test_one_damaged_layer_opens_marked(base, tmp_path):
     con.execute(f'DROP TABLE "{bad.table}"')
     con.commit()
     con.close()
-    from layers import project as store
+    from layers import store_gpkg as store
 
     store._FRAMES.clear()
     project = open_project(p)

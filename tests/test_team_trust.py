@@ -108,7 +108,7 @@ def test_hostile_column_names_postgis(base, pg_server, tmp_path):
     new_tables = set(after["tables"]) - set(before["tables"])
     assert len(new_tables) == 1 and new_tables.pop().startswith("lyr_")
     assert "left_behind" not in after["tables"]
-    from layers import project as store
+    from layers import store_gpkg as store
 
     store._FRAMES.clear()
     back = open_project(target).layers[stored.name].gdf
@@ -134,7 +134,7 @@ def test_hostile_column_names_geopackage(base, tmp_path):
         )
     finally:
         auth.set_actor(None)
-    from layers import project as store
+    from layers import store_gpkg as store
 
     store._FRAMES.clear()
     back = open_project(path).layers[stored.name].gdf
@@ -218,7 +218,7 @@ def test_any_column_name_round_trips_in_postgis(law_ref, names):
         stored = add_layer(open_project(ref), ProjectLayer(name="L", kind="enterprises", gdf=gdf))
     finally:
         auth.set_actor(None)
-    from layers import project as store
+    from layers import store_gpkg as store
 
     store._FRAMES.clear()
     back = open_project(ref).layers[stored.name].gdf
