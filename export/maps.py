@@ -23,28 +23,27 @@ from layers.registry import REGISTRY
 from workflows.common import select_layers
 
 __all__ = [
-    "ANALYSES",
     "MapContent",
-    "analysis_layers",
-    "analysis_report",
     "base_layers",
     "cluster_print_layers",
     "coverage_print_layers",
     "default_title",
     "export_html",
-    "export_map",
+    "hotspot_print_layers",
     "input_sources",
     "map_content",
     "outline_layers",
+    "param_refs",
+    "params_text",
     "profile_print_layers",
     "render_map",
     "resolve_point_layers",
     "series_items",
+    "siting_print_layers",
     "whatif_print_layers",
     "zone_extent",
 ]
 
-ANALYSES = ("coverage", "clusters", "hotspots", "site")
 SERIES = ("district", "zone")
 POINT_STYLE = {
     "enterprises": {"size": 3, "zorder": 3},
@@ -526,27 +525,6 @@ def profile_print_layers(project: Project, report, *, zone: str | None = None) -
     return out
 
 
-#: analysis -> (workflow module, print-layer builder, subtitle)
-_ANALYSIS_PRINT = {
-    "coverage": (
-        "workflows.coverage",
-        "CoverageRequest",
-        coverage_print_layers,
-        "15分钟服务圈覆盖",
-    ),
-    "clusters": ("workflows.clusters", "ClustersRequest", cluster_print_layers, "密度聚类"),
-    "hotspots": (
-        "workflows.hotspots",
-        "HotspotsRequest",
-        hotspot_print_layers,
-        "热点分析 Getis-Ord Gi*",
-    ),
-    "site": ("workflows.siting", "SitingRequest", siting_print_layers, "孵化器选址"),
-    "whatif": ("workflows.whatif", "WhatIfRequest", whatif_print_layers, "情景推演"),
-    "profile": ("workflows.profile", "ProfileRequest", profile_print_layers, "走廊剖面"),
-}
-
-
 #: Chinese names of request keys, for the parameters printed under a map.
 _PARAM_ZH = {
     "service": "服务设施",
@@ -637,63 +615,6 @@ def params_text(project: Project, request: dict) -> str:
     return "; ".join(dict.fromkeys(parts))
 
 
-def report_print_layers(project: Project, report, *, zone: str | None = None):
-    """``(layers, notes, subtitle)`` of a print map drawn from a workflow report.
-
-    The notes are the report's own (method, parameters in plain Chinese —
-    :func:`params_text` —, the numbers of its summary), so the printed legend says
-    what summary.json says.
-    """
-    _mod, _cls, builder, subtitle = _ANALYSIS_PRINT[report.analysis]
-    notes = [*report.notes, f"参数: {params_text(project, report.request)}"]
-    s = report.summary
-    share = float(s.get("synthetic_share") or 0.0)
-    if share > 0:  # said where it is seen first: under the title
-        subtitle += f" · 注意: 输入中 {share:.0%} 为模拟数据, 结果仅用于演示方法"
-    if report.analysis == "clusters":
-        notes.insert(0, f"{s['n_clusters']} 个簇, {s['n_noise']} 个噪声点")
-    if report.analysis == "hotspots":
-        notes.insert(0, "Gi* 置换检验 + FDR 校正")
-    return builder(project, report, zone=zone), notes, subtitle
-
-
-def analysis_layers(
-    project: Project, kind: str, params: dict, refs: list[str], *, zone: str | None = None
-):
-    """Run an analysis workflow on ``project`` and return ``(layers, notes, subtitle)``.
-
-    ``params`` are the request's JSON keys (those of the matching CLI command or
-    a saved run's request), e.g. coverage ``{"service": [...], "demand": "enterprises",
-    "minutes": [5, 10, 15], "mode": "walk"}``; ``refs`` fill the layers of
-    clusters/hot spots when ``params`` names none.
-    """
-    if kind not in ANALYSES:
-        raise InnoMapError(f"未知分析 / unknown analysis {kind!r}: use {', '.join(ANALYSES)}")
-    report = analysis_report(project, kind, params, refs)
-    return report_print_layers(project, report, zone=zone or params.get("zone"))
-
-
-def analysis_report(project: Project, kind: str, params: dict, refs: list[str] = ()):
-    """Run the workflow of analysis ``kind`` from its request's JSON keys (e.g. a saved run's).
-
-    ``kind`` is any analysis with a print map (``ANALYSES``, ``whatif``, ``profile``);
-    ``refs`` fill the layers of clusters/hot spots when ``params`` names none.
-    """
-    import importlib
-
-    if kind not in _ANALYSIS_PRINT:
-        raise InnoMapError(
-            f"未知分析 / unknown analysis {kind!r}: use {', '.join(_ANALYSIS_PRINT)}"
-        )
-    mod_name, cls_name, _builder, _sub = _ANALYSIS_PRINT[kind]
-    mod = importlib.import_module(mod_name)
-    p = dict(params)
-    if kind in ("clusters", "hotspots") and refs and not (p.get("layers") or p.get("layer")):
-        p["layers"] = list(refs)
-    req = getattr(mod, cls_name).from_dict(p)
-    return mod.run(project, req)
-
-
 @dataclass
 class MapContent:
     """What a print map draws, before it is framed: layers, notes, subtitle and sources.
@@ -709,7 +630,25 @@ class MapContent:
     analysis: str | None = None
 
 
-def _param_refs(params: dict) -> list[str]:
+def map_content(
+    project: Project,
+    refs: list[str],
+    *,
+    zone: str | None = None,
+    crs: str | None = None,
+    skip_invalid: bool = False,
+    messages: list[str] | None = None,
+) -> MapContent:
+    """The layers of a base map: ``refs`` on the project's outlines (an analysis map's
+    content is made by :func:`workflows.exports.map_content` from the analysis's report)."""
+    layers = base_layers(
+        project, refs, zone=zone, crs=crs, skip_invalid=skip_invalid, messages=messages
+    )
+    return MapContent(layers, [], zone or "", None, None)
+
+
+def param_refs(params: dict) -> list[str]:
+    """The layer references a request's JSON keys name (grids left out)."""
     out: list[str] = []
     for key in _REF_PARAMS:
         v = params.get(key)
@@ -718,35 +657,6 @@ def _param_refs(params: dict) -> list[str]:
         elif isinstance(v, (list, tuple)):
             out += [str(x) for x in v]
     return [r for r in out if r and not r.startswith("grid:")]
-
-
-def map_content(
-    project: Project,
-    refs: list[str],
-    *,
-    zone: str | None = None,
-    analysis: str | None = None,
-    params: dict | None = None,
-    crs: str | None = None,
-    skip_invalid: bool = False,
-    messages: list[str] | None = None,
-) -> MapContent:
-    """The layers of a base map (``refs`` on the project's outlines) or of an analysis map."""
-    if analysis:
-        params = dict(params or {})
-        if zone and not params.get("zone"):  # a zone's map states the zone's own figures
-            params["zone"] = zone
-        layers, notes, subtitle = analysis_layers(project, analysis, params, refs, zone=zone)
-        if params.get("zone") != zone and zone:
-            notes.append(f"图幅为片区 {zone}, 分析范围为片区 {params['zone']}")
-        inputs = (list(refs) if analysis in ("clusters", "hotspots") else []) + _param_refs(params)
-        drawn = [s for lyr in layers for s in lyr.sources if len(lyr.gdf)]
-        sources = list(dict.fromkeys(drawn + input_sources(project, inputs)))
-        return MapContent(list(layers), list(notes), subtitle, sources, analysis)
-    layers = base_layers(
-        project, refs, zone=zone, crs=crs, skip_invalid=skip_invalid, messages=messages
-    )
-    return MapContent(layers, [], zone or "", None, None)
 
 
 def render_map(
@@ -796,66 +706,6 @@ LEGEND_CHARS = 36
 def _wrap(text: str, width: int) -> list[str]:
     """``text`` cut into lines of at most ``width`` characters (CJK text has no spaces)."""
     return [text[i : i + width] for i in range(0, len(text), width)] or [""]
-
-
-def export_map(
-    project: Project,
-    refs: list[str],
-    *,
-    title: str | None = None,
-    fmt: str,
-    zone: str | None = None,
-    analysis: str | None = None,
-    params: dict | None = None,
-    paper: str = settings.PRINT_PAPER,
-    orientation: str = settings.PRINT_ORIENTATION,
-    dpi: int = settings.PRINT_DPI,
-    basemap=None,
-    crs: str | None = None,
-    skip_invalid: bool = False,
-    messages: list[str] | None = None,
-) -> bytes:
-    """Bytes of a print map (png/pdf/svg) or a single-file offline HTML map of ``project``.
-
-    Base maps are framed on the zone, else on the project's districts; analysis
-    maps on the zone, else on their points. ``basemap`` (a
-    :class:`render.basemaps.Basemap`) adds online tiles to print maps. ``title``
-    defaults to :func:`default_title`. ``crs``/``skip_invalid`` apply to file
-    references; ``messages`` collects warnings and skipped-row counts.
-    """
-    title = title or default_title(project)
-    if fmt == "html":
-        return export_html(
-            project,
-            refs,
-            zone=zone,
-            title=title,
-            crs=crs,
-            skip_invalid=skip_invalid,
-            messages=messages,
-        )
-    content = map_content(
-        project,
-        refs,
-        zone=zone,
-        analysis=analysis,
-        params=params,
-        crs=crs,
-        skip_invalid=skip_invalid,
-        messages=messages,
-    )
-    extent = zone_extent(project, zone) if zone or not analysis else None
-    return render_map(
-        project,
-        content,
-        title=title,
-        fmt=fmt,
-        extent=extent,
-        paper=paper,
-        orientation=orientation,
-        dpi=dpi,
-        basemap=basemap,
-    )
 
 
 def export_html(

@@ -40,7 +40,6 @@ from layers.registry import REGISTRY
 from render.text import share_text
 
 __all__ = [
-    "ANALYSIS_ZH",
     "BODY_FONT",
     "DEFAULT_SECTIONS",
     "HEADING_FONT",
@@ -50,22 +49,11 @@ __all__ = [
     "build_docx",
     "docx_to_pdf",
     "libreoffice",
-    "method_paragraphs",
     "parse_sections",
     "report_figures",
-    "result_tables",
     "source_rows",
 ]
 
-#: Chinese name of each analysis (chapter headings).
-ANALYSIS_ZH = {
-    "coverage": "15分钟服务圈覆盖分析",
-    "site": "孵化器选址分析",
-    "clusters": "创新资源密度聚类",
-    "hotspots": "热点分析 (Getis-Ord Gi*)",
-    "whatif": "孵化器布局情景推演",
-    "profile": "科创走廊剖面分析",
-}
 #: East Asian fonts of body text and headings (Word's usual ones for planning texts);
 #: LibreOffice substitutes an installed CJK face when converting to PDF.
 BODY_FONT = "宋体"
@@ -103,7 +91,12 @@ class Figure:
 
 @dataclass
 class ReportSection:
-    """One analysis of the report: a saved run, or a report just computed (``run_id`` empty)."""
+    """One analysis of the report: a saved run, or a report just computed (``run_id`` empty).
+
+    ``name`` (the analysis's Chinese name, default its key), ``method`` (paragraphs) and
+    ``tables`` (:data:`TableSpec`) are filled by the report workflow from the analysis
+    registry (:mod:`workflows.analyses`); this module only lays them out.
+    """
 
     analysis: str
     title: str
@@ -113,6 +106,14 @@ class ReportSection:
     created_at: str = ""
     figures: list[Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    name: str = ""
+    method: list[str] = field(default_factory=list)
+    tables: list = field(default_factory=list)
+
+    @property
+    def heading(self) -> str:
+        """The chapter's name: the analysis's Chinese name, else its key."""
+        return self.name or self.analysis
 
 
 # ---------------------------------------------------------------- numbers as text
@@ -176,7 +177,7 @@ def _reach_zh(summary: dict, request: dict, minutes: list[float]) -> str:
     )
 
 
-def _coverage_method(project: Project, request: dict, s: dict) -> list[str]:
+def coverage_method(project: Project, request: dict, s: dict) -> list[str]:
     weight = f", 按 {s['weight']} 加权" if s.get("weight") else ""
     out = [
         f"以 {_refs_zh(project, s.get('service'))} 为服务点、{_refs_zh(project, s.get('demand'))} "
@@ -198,7 +199,7 @@ def _coverage_method(project: Project, request: dict, s: dict) -> list[str]:
     return out
 
 
-def _site_method(project: Project, request: dict, s: dict) -> list[str]:
+def site_method(project: Project, request: dict, s: dict) -> list[str]:
     cand = str(s.get("candidates", ""))
     cand_zh = (
         f"研究范围内间距 {cand.split(':', 1)[1]} 米的正六边形格网中心"
@@ -223,7 +224,7 @@ def _site_method(project: Project, request: dict, s: dict) -> list[str]:
     return out
 
 
-def _clusters_method(project: Project, request: dict, s: dict) -> list[str]:
+def clusters_method(project: Project, request: dict, s: dict) -> list[str]:
     if s.get("method") == "hdbscan":
         how = (
             f"HDBSCAN 层次密度聚类: 自动适应不同密度, 最小簇规模 min_cluster_size = "
@@ -243,7 +244,7 @@ def _clusters_method(project: Project, request: dict, s: dict) -> list[str]:
     ]
 
 
-def _hotspots_method(project: Project, request: dict, s: dict) -> list[str]:
+def hotspots_method(project: Project, request: dict, s: dict) -> list[str]:
     what = f"按 {s['weight']} 求和" if s.get("weight") else "计数"
     return [
         f"分析对象: {_refs_zh(project, s.get('layers'))}; 研究范围: {s.get('study_area', '—')}。",
@@ -254,7 +255,7 @@ def _hotspots_method(project: Project, request: dict, s: dict) -> list[str]:
     ]
 
 
-def _whatif_method(project: Project, request: dict, s: dict) -> list[str]:
+def whatif_method(project: Project, request: dict, s: dict) -> list[str]:
     out = [
         f"情景 {s.get('name') or '—'}: 共 {_int(s.get('sites'))} 处孵化器 (新增 {_int(s.get('added'))} 处), "
         f"与现状 {_int(s.get('baseline_sites'))} 处比较 {_g(s.get('minutes'))} 分钟内覆盖的需求 "
@@ -267,7 +268,7 @@ def _whatif_method(project: Project, request: dict, s: dict) -> list[str]:
     return out
 
 
-def _profile_method(project: Project, request: dict, s: dict) -> list[str]:
+def profile_method(project: Project, request: dict, s: dict) -> list[str]:
     out = [
         f"沿走廊轴线 {s['axis']} (全长 {float(s['axis_length_m']) / 1000:.2f} km, 自绘制起点起算) 每 "
         f"{_g(s['bin_m'])} 米分段, 最后一段止于轴线终点。",
@@ -282,22 +283,6 @@ def _profile_method(project: Project, request: dict, s: dict) -> list[str]:
     return out
 
 
-_METHODS = {
-    "coverage": _coverage_method,
-    "site": _site_method,
-    "clusters": _clusters_method,
-    "hotspots": _hotspots_method,
-    "whatif": _whatif_method,
-    "profile": _profile_method,
-}
-
-
-def method_paragraphs(project: Project, analysis: str, request: dict, summary: dict) -> list[str]:
-    """The method and its parameters in plain Chinese, one paragraph per item."""
-    fn = _METHODS.get(analysis)
-    if fn is None:
-        return [f"分析类型 {analysis}: 参数见附表。"]
-    return fn(project, request, summary)
 
 
 # ---------------------------------------------------------------- tables
@@ -305,7 +290,7 @@ def method_paragraphs(project: Project, analysis: str, request: dict, summary: d
 TableSpec = tuple[str, list[str], list[list[str]]]
 
 
-def _coverage_tables(s: dict) -> list[TableSpec]:
+def coverage_tables(s: dict) -> list[TableSpec]:
     weighted = bool(s.get("weight"))
     head = ["时间阈值 (分钟)", "覆盖需求数", "需求总数", "覆盖率"] + (
         ["加权覆盖率"] if weighted else []
@@ -350,7 +335,7 @@ def _coverage_tables(s: dict) -> list[TableSpec]:
     return out
 
 
-def _site_tables(s: dict) -> list[TableSpec]:
+def site_tables(s: dict) -> list[TableSpec]:
     sel = [
         [str(r["rank"]), str(r["id"]), f"{r['lon']:.6f}", f"{r['lat']:.6f}",
          _num(r["marginal_gain"]), _num(r["newly_covered_weight"])]
@@ -385,7 +370,7 @@ def _site_tables(s: dict) -> list[TableSpec]:
     return out
 
 
-def _clusters_tables(s: dict) -> list[TableSpec]:
+def clusters_tables(s: dict) -> list[TableSpec]:
     rows = [
         [
             str(c["id"]),
@@ -403,7 +388,7 @@ def _clusters_tables(s: dict) -> list[TableSpec]:
     return [("密度聚类结果", head, rows)]
 
 
-def _hotspots_tables(s: dict) -> list[TableSpec]:
+def hotspots_tables(s: dict) -> list[TableSpec]:
     classes = [[_HOT_ZH.get(k, k), _int(v)] for k, v in (s.get("classes") or {}).items()]
     nn = [
         [str(r["kind"]), _int(r["n"]), _num(r.get("observed_mean_nn_m")),
@@ -421,7 +406,7 @@ def _hotspots_tables(s: dict) -> list[TableSpec]:
     ]
 
 
-def _whatif_tables(s: dict) -> list[TableSpec]:
+def whatif_tables(s: dict) -> list[TableSpec]:
     rows = [
         ["孵化器数量", _int(s.get("baseline_sites")), _int(s.get("sites"))],
         ["覆盖率", _share(s.get("baseline_share")), _share(s.get("share"))],
@@ -430,7 +415,7 @@ def _whatif_tables(s: dict) -> list[TableSpec]:
     return [("情景与现状比较", ["指标", "现状", "情景"], rows)]
 
 
-def _profile_tables(s: dict) -> list[TableSpec]:
+def profile_tables(s: dict) -> list[TableSpec]:
     kinds = list(s.get("kinds") or [])
     labels = s.get("kind_labels") or {}
     head = ["分段", "起点 (m)", "终点 (m)", *[labels.get(k, k) for k in kinds], "合计", "每公里"]
@@ -445,20 +430,6 @@ def _profile_tables(s: dict) -> list[TableSpec]:
     return [("沿轴线分段统计", head, rows)]
 
 
-_TABLES = {
-    "coverage": _coverage_tables,
-    "site": _site_tables,
-    "clusters": _clusters_tables,
-    "hotspots": _hotspots_tables,
-    "whatif": _whatif_tables,
-    "profile": _profile_tables,
-}
-
-
-def result_tables(analysis: str, summary: dict) -> list[TableSpec]:
-    """The result tables of an analysis, filled from its summary."""
-    fn = _TABLES.get(analysis)
-    return fn(summary) if fn else []
 
 
 def source_rows(summary: dict) -> list[list[str]]:
@@ -494,57 +465,41 @@ def source_rows(summary: dict) -> list[list[str]]:
 
 
 # ---------------------------------------------------------------- figures
-def _extent(project: Project, report):
-    from export.maps import zone_extent
-
-    zone = report.request.get("zone")
-    if zone:
-        return zone_extent(project, zone)
-    if report.analysis == "profile":
-        return tuple(report.layers["band"].to_crs(4326).total_bounds)
-    first = next((g for g in report.inputs.values() if len(g)), None)
-    return tuple(first.to_crs(4326).total_bounds) if first is not None else project.bounds()
-
-
 def report_figures(
-    project: Project, report, *, title: str = "", dpi: int = settings.PRINT_DPI
+    project: Project,
+    content,
+    *,
+    name: str,
+    extent,
+    title: str = "",
+    dpi: int = settings.PRINT_DPI,
+    chart=None,
 ) -> list[Figure]:
-    """The print map of a workflow report (A4 landscape PNG at ``dpi``) and, for a
-    profile, its chart: drawn by :mod:`export.maps` and :mod:`export.profile_chart`."""
-    from export.maps import MapContent, render_map, report_print_layers
+    """The print map of a report chapter (A4 landscape PNG at ``dpi``) and its chart.
 
-    layers, notes, subtitle = report_print_layers(project, report, zone=report.request.get("zone"))
-    inputs = [
-        Path(str(src["source_file"])).name
-        for info in (report.summary.get("inputs") or {}).values()
-        for src in info.get("sources") or []
-        if src.get("source_file")
-    ]
-    drawn = [s for lyr in layers for s in lyr.sources if len(lyr.gdf)]
-    content = MapContent(
-        layers, notes, subtitle, list(dict.fromkeys(drawn + inputs)), report.analysis
-    )
-    name = ANALYSIS_ZH.get(report.analysis, report.analysis)
+    ``content`` is the map's :class:`export.maps.MapContent` (drawn by
+    :func:`export.maps.render_map`), ``name`` the analysis's Chinese name, ``chart``
+    ``chart(dpi, width_in) -> PNG bytes`` or None. Nothing is computed here.
+    """
+    from export.maps import render_map
+
     png = render_map(
         project,
         content,
         title=title or f"{project.city or project.name}{name}",
         fmt="png",
-        extent=_extent(project, report),
+        extent=extent,
         paper="A4",
         orientation="landscape",
         dpi=dpi,
     )
     out = [Figure(f"{name}图 (A4, {dpi} dpi)", png, True)]
-    if report.analysis == "profile":
+    if chart is not None:
         from export.printmap import plain_text_matplotlib
-        from export.profile_chart import profile_chart
 
         plain_text_matplotlib()  # names with $ drawn as typed, not as mathtext
-        chart = profile_chart(
-            report.summary, dpi=min(int(dpi), 300), width_in=CHART_WIDTH_MM / 25.4
-        )
-        out.append(Figure("沿轴线分段统计图", chart, False))
+        data = chart(min(int(dpi), 300), CHART_WIDTH_MM / 25.4)
+        out.append(Figure("沿轴线分段统计图", data, False))
     return out
 
 
@@ -699,7 +654,7 @@ def _title_page(doc, project: Project, sections: list[ReportSection], title: str
         f"日期: {as_of}",
         f"分析坐标系: {project.crs_label()}",
         f"包括分析 {len(sections)} 项: "
-        + "、".join(ANALYSIS_ZH.get(s.analysis, s.analysis) for s in sections),
+        + "、".join(s.heading for s in sections),
     ):
         _para(doc, text, size=12).alignment = WD_ALIGN_PARAGRAPH.CENTER
     synth = [s for s in sections if float(s.summary.get("synthetic_share") or 0) > 0]
@@ -786,7 +741,7 @@ def parse_sections(value) -> tuple[str, ...]:
 def _chapter(
     doc, project: Project, sec: ReportSection, i: int, parts: tuple[str, ...] = _CHAPTER_PARTS
 ) -> None:
-    name = ANALYSIS_ZH.get(sec.analysis, sec.analysis)
+    name = sec.heading
     _heading(doc, f"{i} {name}" + (f": {sec.title}" if sec.title else ""), 1)
     when = f"运行编号 {sec.run_id}, 保存于 {sec.created_at}" if sec.run_id else "本次分析 (未保存)"
     _para(doc, when, size=9)
@@ -799,10 +754,10 @@ def _chapter(
         if part != "maps":
             _heading(doc, f"{i}.{k} {REPORT_SECTIONS[part]}", 2)
         if part == "method":
-            for text in method_paragraphs(project, sec.analysis, sec.request, sec.summary):
+            for text in sec.method or [f"分析类型 {sec.analysis}: 参数见附表。"]:
                 _para(doc, text)
         elif part == "results":
-            for j, (caption, head, rows) in enumerate(result_tables(sec.analysis, sec.summary), 1):
+            for j, (caption, head, rows) in enumerate(sec.tables, 1):
                 _table(doc, caption, head, rows, f"{i}-{j}")
             for j, fig in enumerate(charts, 1):
                 _figure(doc, fig, f"{i}-{j}")

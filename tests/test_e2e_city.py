@@ -158,7 +158,7 @@ def test_coverage_on_project(city):
     assert {row["district"] for row in s["by_district"]} <= set(LYG_COUNTIES)
     assert any(row["district"] == "海州区" for row in s["by_district"])
     _no_ningbo(out)
-    from export.maps import analysis_layers
+    from workflows.analyses import analysis_layers
 
     _layers, notes, _sub = analysis_layers(
         open_project(proj),
@@ -207,7 +207,7 @@ def test_site_keeps_project_incubators(city):
     assert s["share_after"] > s["share_before"]
     assert s["n_existing"] == 12  # the project's incubators, not an embedded list
     # the print map's legend states the same numbers
-    from export.maps import analysis_layers
+    from workflows.analyses import analysis_layers
 
     _layers, notes, _sub = analysis_layers(
         open_project(proj),

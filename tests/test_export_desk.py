@@ -328,7 +328,7 @@ def test_print_map_draws_cjk_from_the_shipped_font_with_system_fonts_hidden(tmp_
 
 # ------------------------------------------------------------------ zone maps
 def test_zone_map_states_the_zone_figures_and_readable_parameters(demo):
-    from export.maps import map_content
+    from workflows.exports import map_content
 
     zone = "中官路创业创新大街"
     c = map_content(

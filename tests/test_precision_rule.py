@@ -263,7 +263,8 @@ def test_coverage_and_siting_use_the_precise_points_alone(hefei, tmp_path):
     assert "6 of 8 existing incubators" in s["precision"]["warnings"][0]
 
     # the print footer and the Word report say it
-    from export.maps import MapContent, render_map, report_print_layers
+    from export.maps import MapContent, render_map
+    from workflows.analyses import report_print_layers
 
     layers, notes, sub = report_print_layers(hefei, rep)
     content = MapContent(layers, notes, sub, [], "site")

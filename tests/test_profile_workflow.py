@@ -15,10 +15,10 @@ import math
 import pytest
 
 from cli import main as cli_main
-from export.maps import report_print_layers
 from export.profile_chart import profile_chart
 from layers.errors import InnoMapError
 from tests.tiny_project import AXIS, make_project
+from workflows.analyses import report_print_layers
 from workflows.profile import ProfileRequest, axis_names, run
 
 

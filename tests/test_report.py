@@ -19,7 +19,7 @@ from export.printmap import paper_size_px
 from layers.errors import InnoMapError
 from layers.project import open_project, save_run
 from tests.tiny_project import AXIS, make_project
-from workflows import clusters, coverage, profile, report, siting
+from workflows import analyses, clusters, coverage, profile, report, siting
 from workflows.report import ReportRequest
 
 DPI = 50  # small maps keep the tests fast; the size law is checked at this dpi
@@ -273,7 +273,7 @@ def test_hotspot_and_whatif_tables_from_their_summaries():
              "R": 0.7065, "p": 0.169, "pattern": "random"}
         ],
     }  # fmt: skip
-    (_, _, rows1), (_, _, rows2) = report_docx.result_tables("hotspots", hs)
+    (_, _, rows1), (_, _, rows2) = analyses.result_tables("hotspots", hs)
     assert rows1 == [["热点 (99% 置信度)", "2"], ["不显著", "7"]]
     assert rows2 == [["企业", "6", "208.3", "294.9", "0.707", "0.169", "random"]]
     wi = {
@@ -283,7 +283,7 @@ def test_hotspot_and_whatif_tables_from_their_summaries():
         "share": 5 / 6,
         "delta_share": 0.5,
     }
-    [(_, head, rows)] = report_docx.result_tables("whatif", wi)
+    [(_, head, rows)] = analyses.result_tables("whatif", wi)
     assert head == ["指标", "现状", "情景"]
     assert rows == [
         ["孵化器数量", "1", "2"],
@@ -306,4 +306,4 @@ def test_a_run_that_cannot_be_run_again_keeps_its_tables(proj):
     assert sec.figures == [] and "map could not be drawn" in sec.notes[0]
     assert "已删除的图层" in sec.notes[0]
     changed = dict(rec.summary, selected=[dict(rec.summary["selected"][0], id="other")])
-    assert report._headline("site", changed) != report._headline("site", rec.summary)
+    assert analyses.headline("site", changed) != analyses.headline("site", rec.summary)

@@ -14,9 +14,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cli import main as cli_main
-from export.maps import report_print_layers
 from tests.tiny_project import make_project
 from workflows import coverage, siting, whatif
+from workflows.analyses import report_print_layers
 from workflows.common import drop_synthetic, select_layers, share_text
 
 

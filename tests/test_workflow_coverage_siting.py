@@ -22,12 +22,12 @@ from hypothesis import strategies as st
 
 import settings as app_settings
 from cli import main as cli_main
-from export.maps import analysis_layers
 from layers.errors import InnoMapError
 from layers.importer import ImportOptions, import_file
 from layers.project import ProjectLayer, add_layer, create_project, open_project
 from tests.tiny_project import DEMAND, ZONE, lonlat
 from workflows import coverage, siting, whatif
+from workflows.analyses import analysis_layers
 from workflows.coverage import CoverageRequest, ReachOptions
 from workflows.siting import SitingRequest
 

@@ -26,10 +26,12 @@ from workflows.common import (
     zone_geometry,
 )
 
-__all__ = ["MAX_EPS_M", "MAX_MIN_SAMPLES", "ClustersRequest", "run"]
+__all__ = ["MAX_EPS_M", "MAX_MIN_SAMPLES", "METHODS", "ClustersRequest", "run"]
 
 #: Limits that bound the work of a request (named in the error when exceeded).
 MAX_EPS_M = 50_000.0
+#: Clustering methods (the CLI's choices).
+METHODS = ("dbscan", "hdbscan")
 MAX_MIN_SAMPLES = 10_000
 
 
@@ -70,7 +72,7 @@ class ClustersRequest:
 
     def __post_init__(self):
         object.__setattr__(self, "layers", tuple(self.layers))
-        if self.method not in ("dbscan", "hdbscan"):
+        if self.method not in METHODS:
             raise InnoMapError(
                 f"未知聚类方法 / unknown method {self.method!r}: use dbscan or hdbscan"
             )

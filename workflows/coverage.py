@@ -33,7 +33,9 @@ __all__ = [
     "GB50180_TIERS",
     "MAX_CUTOFFS",
     "MAX_MINUTES",
+    "MODES",
     "PRESETS",
+    "REACH_METHODS",
     "SENSITIVITY_FACTORS",
     "CoverageRequest",
     "ReachOptions",
@@ -50,6 +52,9 @@ MAX_CUTOFFS = settings.MAX_CUTOFFS
 MAX_SPEED_KMH = 200.0
 #: Named presets of a coverage request (mode, speed and cut-offs set by a standard).
 PRESETS = ("gb50180",)
+#: Travel modes and reach methods (the CLI's choices).
+MODES = ("walk", "bike", "drive")
+REACH_METHODS = ("network", "straight")
 #: Speeds of the sensitivity table, as factors of the request's speed.
 SENSITIVITY_FACTORS: tuple[float, ...] = (0.75, 0.875, 1.0, 1.125, 1.25)
 
@@ -71,12 +76,12 @@ class ReachOptions:
     network: str | None = None
 
     def __post_init__(self):
-        if self.mode not in ("walk", "bike", "drive"):
+        if self.mode not in MODES:
             raise InnoMapError(
                 f"未知出行方式 / unknown mode {self.mode!r}: use walk, bike or drive"
             )
         method = self.method or ("network" if self.network else "straight")
-        if method not in ("network", "straight"):
+        if method not in REACH_METHODS:
             raise InnoMapError(
                 f"未知方法 / unknown method {self.method!r}: use network or straight"
             )

@@ -8,8 +8,8 @@ gives the same map and the same rows everywhere.
   layers named (project layer names, kinds, ``kind:subtype`` or files — a file
   keeps its own kind), are framed on the zone or the project's districts, are
   drawn in the project's metric CRS and name the source files of what is drawn.
-  Analysis maps come from :func:`export.maps.analysis_layers` (the analysis
-  workflows).
+  Analysis maps run the analysis here (:mod:`workflows.analyses`, the registry)
+  and hand its report's print layers to :func:`export.maps.render_map`.
 * Layer files hold every row selected: ``rows_in == rows_out`` is checked, and
   rows of files rejected by the importer stop the export (``RowsRejectedError``,
   exit 1) unless ``skip_invalid`` is set; then they are counted and listed.
@@ -25,18 +25,22 @@ import geopandas as gpd
 import pandas as pd
 
 import settings
+from export import maps as _maps
 from export.maps import (
-    ANALYSES,
     SERIES,
+    MapContent,
     default_title,
-    export_map,
-    map_content,
+    export_html,
+    input_sources,
+    param_refs,
     render_map,
     series_items,
+    zone_extent,
 )
 from layers.errors import InnoMapError
 from layers.project import Project
 from layers.registry import REGISTRY
+from workflows import analyses
 from workflows.common import LayerSelection, Report, input_provenance, select_layers
 
 __all__ = [
@@ -45,8 +49,10 @@ __all__ = [
     "MapExportRequest",
     "default_layers",
     "default_title",
+    "export_map",
     "layer_frames",
     "layer_tables",
+    "map_content",
     "run_layers_export",
     "run_map_export",
     "run_qgis_export",
@@ -155,9 +161,10 @@ def _check_map_request(req: MapExportRequest) -> None:
             f"方向应为 portrait 或 landscape / orientation must be portrait or landscape, "
             f"got {req.orientation!r}"
         )
-    if req.analysis and req.analysis not in ANALYSES:
+    choices = analyses.map_analyses()
+    if req.analysis and req.analysis not in choices:
         raise InnoMapError(
-            f"未知分析 / unknown analysis {req.analysis!r}: use {', '.join(ANALYSES)}"
+            f"未知分析 / unknown analysis {req.analysis!r}: use {', '.join(choices)}"
         )
     if req.params and not req.analysis:
         raise InnoMapError("--params 需要 --analysis / --params needs --analysis")
@@ -171,6 +178,98 @@ def _check_map_request(req: MapExportRequest) -> None:
         raise InnoMapError(
             "地图集不支持 html / a series exports png, pdf or svg: choose one of those"
         )
+
+
+def map_content(
+    project: Project,
+    refs: list[str],
+    *,
+    zone: str | None = None,
+    analysis: str | None = None,
+    params: dict | None = None,
+    crs: str | None = None,
+    skip_invalid: bool = False,
+    messages: list[str] | None = None,
+) -> MapContent:
+    """The layers of a base map (``refs`` on the project's outlines) or of an analysis map.
+
+    An analysis map runs the analysis (:func:`workflows.analyses.analysis_layers`) with
+    ``params`` (its request's JSON keys); a zone's map states the zone's own figures.
+    """
+    if not analysis:
+        return _maps.map_content(
+            project, refs, zone=zone, crs=crs, skip_invalid=skip_invalid, messages=messages
+        )
+    params = dict(params or {})
+    if zone and not params.get("zone"):  # a zone's map states the zone's own figures
+        params["zone"] = zone
+    layers, notes, subtitle = analyses.analysis_layers(project, analysis, params, refs, zone=zone)
+    if params.get("zone") != zone and zone:
+        notes.append(f"图幅为片区 {zone}, 分析范围为片区 {params['zone']}")
+    inputs = (list(refs) if analysis in ("clusters", "hotspots") else []) + param_refs(params)
+    drawn = [s for lyr in layers for s in lyr.sources if len(lyr.gdf)]
+    sources = list(dict.fromkeys(drawn + input_sources(project, inputs)))
+    return MapContent(list(layers), list(notes), subtitle, sources, analysis)
+
+
+def export_map(
+    project: Project,
+    refs: list[str],
+    *,
+    title: str | None = None,
+    fmt: str,
+    zone: str | None = None,
+    analysis: str | None = None,
+    params: dict | None = None,
+    paper: str = settings.PRINT_PAPER,
+    orientation: str = settings.PRINT_ORIENTATION,
+    dpi: int = settings.PRINT_DPI,
+    basemap=None,
+    crs: str | None = None,
+    skip_invalid: bool = False,
+    messages: list[str] | None = None,
+) -> bytes:
+    """Bytes of a print map (png/pdf/svg) or a single-file offline HTML map of ``project``.
+
+    Base maps are framed on the zone, else on the project's districts; analysis
+    maps on the zone, else on their points. ``basemap`` (a
+    :class:`render.basemaps.Basemap`) adds online tiles to print maps. ``title``
+    defaults to :func:`export.maps.default_title`. ``crs``/``skip_invalid`` apply to
+    file references; ``messages`` collects warnings and skipped-row counts.
+    """
+    title = title or default_title(project)
+    if fmt == "html":
+        return export_html(
+            project,
+            refs,
+            zone=zone,
+            title=title,
+            crs=crs,
+            skip_invalid=skip_invalid,
+            messages=messages,
+        )
+    content = map_content(
+        project,
+        refs,
+        zone=zone,
+        analysis=analysis,
+        params=params,
+        crs=crs,
+        skip_invalid=skip_invalid,
+        messages=messages,
+    )
+    extent = zone_extent(project, zone) if zone or not analysis else None
+    return render_map(
+        project,
+        content,
+        title=title,
+        fmt=fmt,
+        extent=extent,
+        paper=paper,
+        orientation=orientation,
+        dpi=dpi,
+        basemap=basemap,
+    )
 
 
 def run_map_export(

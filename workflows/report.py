@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 import settings
+from export.maps import MapContent, zone_extent
 from export.printmap import check_dpi
 from export.report_docx import (
     DEFAULT_SECTIONS,
@@ -26,7 +27,6 @@ from export.report_docx import (
     parse_sections,
     report_figures,
 )
-from export.maps import MapContent, zone_extent
 from layers.errors import InnoMapError
 from layers.project import Project, RunRecord
 from workflows import analyses

@@ -33,11 +33,14 @@ from workflows.common import (
 )
 from workflows.coverage import ReachOptions, load_graph, request_fields
 
-__all__ = ["MAX_CANDIDATES", "SitingRequest", "candidates", "run"]
+__all__ = ["MAX_CANDIDATES", "MODELS", "SOLVERS", "SitingRequest", "candidates", "run"]
 
 #: Work limits (named in the error when exceeded).
 MAX_CANDIDATES = 20_000
 MAX_K = 500
+#: Siting models and solvers (the CLI's choices).
+MODELS = ("mclp", "lscp", "pmedian")
+SOLVERS = ("exact", "heuristic", "auto")
 MIN_GRID_M = 50.0
 #: Largest demand cell for ``aggregate_m`` (a cell wider than a walk of minutes is no answer).
 MAX_AGGREGATE_M = 2000.0
@@ -118,7 +121,7 @@ class SitingRequest:
                 "请给出 k 或目标覆盖率之一 / give exactly one of --k and --target-share"
             )
         model = self.model or ("lscp" if self.target_share is not None else "mclp")
-        if model not in ("mclp", "lscp", "pmedian"):
+        if model not in MODELS:
             raise InnoMapError(f"未知模型 / unknown model {model!r}: use mclp, lscp or pmedian")
         if model == "lscp" and self.target_share is None:
             raise InnoMapError("--model lscp 需要 --target-share / lscp needs --target-share")

@@ -1,0 +1,649 @@
+"""The registry of analyses: one entry per analysis, read by the CLI, the print maps,
+the Word report, the result packs and the pages.
+
+An :class:`Analysis` holds everything the rest of InnoMap needs to know about an
+analysis: its request class (``from_dict``/``to_dict``) and run function, its titles
+(zh/en), the files it writes (:func:`write_result`, shared by ``cli.py`` and the
+app's result pack), the console lines, the print-map and Word-report hooks (builders of
+:mod:`export`, given frames and figures — they never run an analysis), the numbers a
+comparison of two runs shows, and its command-line options. Adding an analysis means
+writing its workflow module and one :func:`register` call; nothing else is edited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import settings
+from export import maps as _maps
+from export import report_docx as _docx
+from layers.errors import InnoMapError
+from layers.project import Project
+from workflows import clusters, coverage, hotspots, profile, siting, whatif
+from workflows.common import Report
+
+__all__ = [
+    "ANALYSES",
+    "Analysis",
+    "Opt",
+    "analysis_layers",
+    "analysis_report",
+    "get",
+    "headline",
+    "map_analyses",
+    "method_paragraphs",
+    "register",
+    "report_print_layers",
+    "result_tables",
+    "write_result",
+]
+
+#: A command-line option: (option strings, ``add_argument`` keywords), or a group of
+#: options the CLI adds: ``"@project"`` (``--project``, ``--crs``, ``--skip-invalid``),
+#: ``"@coarse"`` (``--include-imprecise``) or ``("@reach", {"minutes": default,
+#: "several": bool})`` (``--mode``, ``--minutes`` … ``--force``; ``several``: comma-separated
+#: minutes).
+Opt = tuple
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One analysis, as the CLI, the maps, the report and the pages see it.
+
+    Attributes
+    ----------
+    key : str
+        The command and the ``analysis`` of reports and saved runs (``coverage``).
+    request : type
+        Frozen request dataclass with ``from_dict``/``to_dict``.
+    run : callable
+        ``run(project, request) -> Report``.
+    title_zh, title_en : str
+        Names of the analysis (report chapters, pages).
+    subtitle : str
+        Subtitle of its print map.
+    files : tuple of str
+        The files it writes in an output folder (``summary.json`` last).
+    write : callable, optional
+        ``write(report, folder)`` writes ``files`` except ``summary.json``.
+    console : callable, optional
+        ``console(summary) -> str``: what the CLI prints after writing (``; wrote DIR`` added).
+    console_notes : tuple of str
+        Which notes the CLI prints before writing, in order: ``skipped`` (rows of files
+        left out), ``coarse`` (the precision rule).
+    print_layers : callable, optional
+        ``print_layers(project, report, zone=...) -> list[PrintLayer]`` (:mod:`export.maps`).
+    print_notes : callable, optional
+        ``print_notes(summary) -> list[str]``: notes put first under its print map.
+    method, tables : callable, optional
+        Word-report hooks (:mod:`export.report_docx`): ``method(project, request, summary)``
+        paragraphs, ``tables(summary)`` result tables.
+    headline : callable, optional
+        ``headline(summary)``: the numbers its map shows; a saved run whose headline
+        differs when run again is said to have changed.
+    extent : callable, optional
+        ``extent(report)``: WGS84 bounds of its report map when no zone is given.
+    chart : callable, optional
+        ``chart(summary, dpi, width_in) -> bytes``: a chart beside the map in reports.
+    map_choice : bool
+        Offered by ``export-map --analysis``.
+    cli_help, cli_description : str
+        Its command's help and description.
+    cli_options : tuple of Opt
+        Its command's options, in order.
+    """
+
+    key: str
+    request: type
+    run: Callable[..., Report]
+    title_zh: str
+    title_en: str
+    subtitle: str = ""
+    files: tuple[str, ...] = ("summary.json",)
+    write: Callable[[Report, Path], None] | None = None
+    console: Callable[[dict], str] | None = None
+    console_notes: tuple[str, ...] = ("skipped", "coarse")
+    print_layers: Callable | None = None
+    print_notes: Callable[[dict], list[str]] | None = None
+    method: Callable[[Project, dict, dict], list[str]] | None = None
+    tables: Callable[[dict], list] | None = None
+    headline: Callable[[dict], object] | None = None
+    extent: Callable[[Report], tuple] | None = None
+    chart: Callable[..., bytes] | None = None
+    map_choice: bool = False
+    cli_help: str = ""
+    cli_description: str = ""
+    cli_options: tuple[Opt, ...] = field(default_factory=tuple)
+
+    def request_from_dict(self, params: dict):
+        """The request from JSON keys (a saved run's, ``--params``, the CLI's options)."""
+        return self.request.from_dict(dict(params))
+
+
+#: The registry: analysis key -> :class:`Analysis`, in the order commands are listed.
+ANALYSES: dict[str, Analysis] = {}
+
+
+def register(analysis: Analysis, *, replace: bool = False) -> Analysis:
+    """Add ``analysis`` to :data:`ANALYSES` (an existing key only with ``replace``)."""
+    if analysis.key in ANALYSES and not replace:
+        raise ValueError(f"analysis {analysis.key!r} is registered already")
+    ANALYSES[analysis.key] = analysis
+    return analysis
+
+
+def unregister(key: str) -> None:
+    """Remove an analysis (tests that register a toy one)."""
+    ANALYSES.pop(key, None)
+
+
+def get(key: str) -> Analysis:
+    """The analysis ``key``; an unknown key is an error listing the analyses."""
+    if key not in ANALYSES:
+        raise InnoMapError(f"未知分析 / unknown analysis {key!r}: use {', '.join(ANALYSES)}")
+    return ANALYSES[key]
+
+
+def map_analyses() -> tuple[str, ...]:
+    """Analyses offered by ``export-map --analysis`` (their print map from parameters)."""
+    return tuple(k for k, a in ANALYSES.items() if a.map_choice)
+
+
+# ---------------------------------------------------------------- running and drawing
+def analysis_report(project: Project, kind: str, params: dict, refs=()) -> Report:
+    """Run analysis ``kind`` from its request's JSON keys (e.g. a saved run's).
+
+    ``refs`` fill the layers of clusters/hot spots when ``params`` names none.
+    """
+    a = get(kind)
+    p = dict(params)
+    if (
+        refs
+        and "layers" in a.request.__dataclass_fields__
+        and not (p.get("layers") or p.get("layer"))
+    ):
+        p["layers"] = list(refs)
+    return a.run(project, a.request_from_dict(p))
+
+
+def report_print_layers(project: Project, report: Report, *, zone: str | None = None):
+    """``(layers, notes, subtitle)`` of the print map of a workflow report.
+
+    The notes are the report's own (method, parameters in plain Chinese —
+    :func:`export.maps.params_text` —, the numbers of its summary), so the printed legend
+    says what summary.json says.
+    """
+    a = get(report.analysis)
+    if a.print_layers is None:
+        raise InnoMapError(f"分析 {a.key} 没有打印地图 / analysis {a.key!r} has no print map")
+    notes = [*report.notes, f"参数: {_maps.params_text(project, report.request)}"]
+    s = report.summary
+    subtitle = a.subtitle
+    share = float(s.get("synthetic_share") or 0.0)
+    if share > 0:  # said where it is seen first: under the title
+        subtitle += f" · 注意: 输入中 {share:.0%} 为模拟数据, 结果仅用于演示方法"
+    if a.print_notes is not None:
+        notes[:0] = a.print_notes(s)
+    return a.print_layers(project, report, zone=zone), notes, subtitle
+
+
+def analysis_layers(project: Project, kind: str, params: dict, refs, *, zone: str | None = None):
+    """Run an analysis and return its print map's ``(layers, notes, subtitle)``.
+
+    ``params`` are the request's JSON keys (those of the matching CLI command or a saved
+    run's request); ``refs`` fill the layers of clusters/hot spots when ``params`` names none.
+    """
+    if kind not in map_analyses():
+        raise InnoMapError(f"未知分析 / unknown analysis {kind!r}: use {', '.join(map_analyses())}")
+    report = analysis_report(project, kind, params, refs)
+    return report_print_layers(project, report, zone=zone or params.get("zone"))
+
+
+# ---------------------------------------------------------------- report hooks
+def method_paragraphs(project: Project, analysis: str, request: dict, summary: dict) -> list[str]:
+    """The method and its parameters in plain Chinese, one paragraph per item."""
+    a = ANALYSES.get(analysis)
+    if a is None or a.method is None:
+        return [f"分析类型 {analysis}: 参数见附表。"]
+    return a.method(project, request, summary)
+
+
+def result_tables(analysis: str, summary: dict) -> list:
+    """The result tables of an analysis, filled from its summary."""
+    a = ANALYSES.get(analysis)
+    return a.tables(summary) if a is not None and a.tables is not None else []
+
+
+def headline(analysis: str, summary: dict):
+    """The numbers an analysis's map shows (JSON text), to tell whether a run gives the
+    same result again."""
+    import json
+
+    a = ANALYSES.get(analysis)
+    pick = a.headline(summary) if a is not None and a.headline is not None else None
+    return json.dumps(pick, default=str, sort_keys=True)
+
+
+def title_zh(analysis: str) -> str:
+    """The Chinese name of an analysis (its key when unknown)."""
+    a = ANALYSES.get(analysis)
+    return a.title_zh if a is not None else analysis
+
+
+# ---------------------------------------------------------------- output files
+def write_gpkg_layers(path, layers: dict, *, force: bool = True) -> None:
+    """One GeoPackage with ``layers`` (name -> frame), written atomically."""
+    from layers.io_safe import atomic_write
+
+    def w(tmp):
+        for i, (name, gdf) in enumerate(layers.items()):
+            gdf.to_file(tmp, layer=name, driver="GPKG", mode="w" if i == 0 else "a")
+
+    atomic_write(path, w, force=force)
+
+
+def ordered_summary(summary: dict) -> dict:
+    """summary.json's keys: the synthetic note and the headline first when there are any."""
+    note = summary.get("synthetic_note")
+    if note:
+        summary = {"synthetic_note": note, "synthetic_share": summary["synthetic_share"]} | summary
+    if summary.get("headline"):
+        summary = {"headline": summary["headline"]} | summary
+    return summary
+
+
+def write_result(report: Report, folder: str | Path) -> list[str]:
+    """Write ``report``'s files (:attr:`Analysis.files`) into ``folder``; their names.
+
+    The one writer of an analysis's outputs: ``cli.py`` writes them in ``--out`` and
+    the app's result pack holds the same files.
+    """
+    from layers.io_safe import write_json
+
+    a = get(report.analysis)
+    folder = Path(folder)
+    if a.write is not None:
+        a.write(report, folder)
+    write_json(folder / "summary.json", ordered_summary(report.summary), force=True)
+    return list(a.files)
+
+
+def _write_coverage(report: Report, out: Path) -> None:
+    lyr = report.layers_wgs84()
+    write_gpkg_layers(out / "demand.gpkg", {"demand": lyr["demand"]})
+    write_gpkg_layers(
+        out / "isochrones.gpkg",
+        {k: lyr[k] for k in ("isochrones", "coverage_areas", "blind_spots")},
+    )
+
+
+def _write_clusters(report: Report, out: Path) -> None:
+    keys = ("method", "eps_m", "min_samples", "min_cluster_size", "weight", "layers")
+    params = str({k: report.summary[k] for k in keys})
+    pts = report.layers["points"].to_crs(4326)
+    pts["params"] = params
+    cl = report.layers["clusters"].to_crs(4326)
+    cl["by_kind"] = cl["by_kind"].map(lambda d: ", ".join(f"{k}:{v}" for k, v in d.items()))
+    cl["params"] = params
+    write_gpkg_layers(out / "points.gpkg", {"points": pts})
+    write_gpkg_layers(out / "clusters.gpkg", {"clusters": cl})
+
+
+def _write_hotspots(report: Report, out: Path) -> None:
+    write_gpkg_layers(out / "cells.gpkg", {"cells": report.layers["cells"].to_crs(4326)})
+
+
+def _write_siting(report: Report, out: Path) -> None:
+    lyr = report.layers_wgs84()
+    write_gpkg_layers(out / "sites.gpkg", {"sites": lyr["sites"], "catchments": lyr["catchments"]})
+    write_gpkg_layers(out / "gaps.gpkg", {"gaps": lyr["gaps"]})
+
+
+def _write_profile(report: Report, out: Path) -> None:
+    from export.profile_chart import profile_chart
+    from layers.io_safe import atomic_write
+    from layers.safe import safe_csv
+
+    s = report.summary
+    cols = ["bin", "from_m", "to_m", *s["kinds"], "total", "per_km", "covered", "covered_share"]
+    table = report.tables["profile"][cols]
+    atomic_write(out / "profile.csv", lambda t: safe_csv(table, t, encoding="utf-8"), force=True)
+    png = profile_chart(s, dpi=200)
+    atomic_write(out / "profile.png", lambda t: t.write_bytes(png), force=True)
+
+
+# ---------------------------------------------------------------- console lines
+def _coverage_console(s: dict) -> str:
+    lines = [
+        f"{r['minutes']:g} min: {r['covered']}/{s['demand_total']} covered "
+        f"({r['share']:.1%}, weighted {r['weighted_share']:.1%})"
+        for r in s["results"]
+    ]
+    lines.append(f"method: {s['method_label']}; unsnapped demand: {s['unsnapped']}")
+    return "\n".join(lines)
+
+
+def _siting_console(s: dict) -> str:
+    return (
+        f"{s['model']}: {len(s['selected'])} new sites; covered {s['share_before']:.1%} → "
+        f"{s['share_after']:.1%}; objective {s['objective']:.1f}, bound {s['upper_bound']:.1f}, "
+        f"gap {s['gap']:.2%} ({s['solver']})"
+    )
+
+
+def _profile_console(s: dict) -> str:
+    share = "" if s["covered_share"] is None else f"; covered {s['covered_share']:.1%}"
+    return (
+        f"{s['axis']}: {s['axis_length_m'] / 1000:.2f} km, {s['n_bins']} bins of {s['bin_m']:g} m; "
+        f"{s['points_in_band']} points within {s['band_m']:g} m{share}"
+    )
+
+
+# ---------------------------------------------------------------- command-line options
+_ZONE_HELP = {
+    "coverage": "only demand inside this project zone (also the study area of the blind spots)",
+    "clusters": "only points inside this project zone",
+    "hotspots": "study area: a project zone (default: hull of the points)",
+    "site": "restrict candidates to a project zone",
+}
+_OUT = (("--out",), {"required": True, "metavar": "DIR"})
+_FORCE = (("--force",), {"action": "store_true", "help": "overwrite outputs in --out"})
+_LAYER = (("--layer",), {"nargs": "+", "required": True, "metavar": "L"})
+
+
+def _zone(key: str) -> Opt:
+    return (("--zone",), {"metavar": "NAME", "help": _ZONE_HELP[key]})
+
+
+_COVERAGE_OPTIONS: tuple[Opt, ...] = (
+    (("--service",), {"nargs": "+", "required": True, "metavar": "S", "help": "service layers"}),
+    (("--demand",), {"required": True, "metavar": "D", "help": "demand layer"}),
+    (("--weight",), {"metavar": "COL", "help": "demand weight column (e.g. employees)"}),
+    _zone("coverage"),
+    (
+        ("--preset",),
+        {
+            "choices": list(coverage.PRESETS),
+            "help": "GB 50180-2018 life circles: walk 4 km/h, cut-offs = 300/500/1000 m "
+            "(overrides --mode, --speed-kmh and --minutes)",
+        },
+    ),
+    "@project",
+    "@coarse",
+    ("@reach", {"minutes": settings.COVERAGE_MINUTES, "several": True}),
+    (("--out",), {"required": True, "metavar": "DIR", "help": "output folder"}),
+)
+_CLUSTERS_OPTIONS: tuple[Opt, ...] = (
+    "@project",
+    _LAYER,
+    (("--method",), {"choices": list(clusters.METHODS), "default": "dbscan"}),
+    (
+        ("--eps-m",),
+        {
+            "type": float,
+            "default": settings.CLUSTER_EPS_M,
+            "dest": "eps_m",
+            "help": "DBSCAN radius (m)",
+        },
+    ),
+    (
+        ("--min-samples",),
+        {"type": int, "default": settings.CLUSTER_MIN_SAMPLES, "dest": "min_samples"},
+    ),
+    (
+        ("--min-cluster-size",),
+        {
+            "type": int,
+            "default": settings.CLUSTER_MIN_CLUSTER_SIZE,
+            "dest": "min_cluster_size",
+            "help": "HDBSCAN",
+        },
+    ),
+    (("--weight",), {"metavar": "COL", "help": "weight column (DBSCAN)"}),
+    _zone("clusters"),
+    _FORCE,
+    _OUT,
+    "@coarse",
+)
+_HOTSPOTS_OPTIONS: tuple[Opt, ...] = (
+    "@project",
+    _LAYER,
+    (("--weight",), {"metavar": "COL", "help": "sum this column instead of counting"}),
+    (
+        ("--cell-m",),
+        {
+            "type": float,
+            "default": settings.HOTSPOT_CELL_M,
+            "dest": "cell_m",
+            "help": "hexagon spacing (m)",
+        },
+    ),
+    (("--permutations",), {"type": int, "default": settings.HOTSPOT_PERMUTATIONS}),
+    _zone("hotspots"),
+    _FORCE,
+    _OUT,
+    "@coarse",
+)
+_SITE_OPTIONS: tuple[Opt, ...] = (
+    (("--demand",), {"nargs": "+", "required": True, "metavar": "D"}),
+    (("--weight",), {"metavar": "COL"}),
+    (("--existing",), {"required": True, "metavar": "E"}),
+    (
+        ("--candidates",),
+        {
+            "default": f"grid:{settings.SITING_GRID_M:g}",
+            "metavar": "grid:<metres>|L",
+            "help": f"hexagon grid over the study area (default grid:{settings.SITING_GRID_M:g}) "
+            "or a layer/file",
+        },
+    ),
+    _zone("site"),
+    (("--k",), {"type": int}),
+    (("--target-share",), {"type": float, "dest": "target_share"}),
+    (("--model",), {"choices": list(siting.MODELS)}),
+    (
+        ("--include-synthetic-existing",),
+        {
+            "dest": "include_synthetic_existing",
+            "action": "store_true",
+            "help": "count synthetic records of --existing (e.g. generated maker spaces) as "
+            "existing incubators (left out and counted in summary.json by default)",
+        },
+    ),
+    (
+        ("--aggregate-m",),
+        {
+            "type": float,
+            "dest": "aggregate_m",
+            "metavar": "M",
+            "help": "choose the sites on demand merged to M-metre cells (large demand, e.g. "
+            f"{settings.SITING_AGGREGATE_M:g}); coverage stays exact and summary.json reports "
+            "the error bound (aggregation_*)",
+        },
+    ),
+    "@project",
+    "@coarse",
+    ("@reach", {"minutes": settings.SITING_MINUTES, "several": False}),
+    (("--solver",), {"choices": list(siting.SOLVERS), "default": "auto"}),
+    (
+        ("--time-limit",),
+        {"type": float, "default": settings.SITING_TIME_LIMIT_S, "dest": "time_limit"},
+    ),
+    _OUT,
+)
+_PROFILE_OPTIONS: tuple[Opt, ...] = (
+    "@project",
+    (
+        ("--axis",),
+        {"metavar": "NAME", "help": "axis feature or layer name (default: the only one)"},
+    ),
+    (
+        ("--layers",),
+        {"nargs": "+", "metavar": "L", "help": "point layers (default: the resource kinds)"},
+    ),
+    (("--bin-m",), {"type": float, "default": settings.PROFILE_BIN_M, "dest": "bin_m"}),
+    (
+        ("--band-m",),
+        {
+            "type": float,
+            "default": settings.PROFILE_BAND_M,
+            "dest": "band_m",
+            "help": "band half-width on each side of the axis (m)",
+        },
+    ),
+    (
+        ("--service",),
+        {"nargs": "+", "metavar": "S", "help": "service layers: covered share per bin"},
+    ),
+    ("@reach", {"minutes": settings.COVERAGE_MINUTES[-1], "several": False}),
+    _OUT,
+    "@coarse",
+)
+
+
+def _profile_extent(report: Report) -> tuple:
+    return tuple(report.layers["band"].to_crs(4326).total_bounds)
+
+
+def _builtin() -> None:
+    from export.profile_chart import profile_chart
+
+    register(
+        Analysis(
+            "coverage",
+            coverage.CoverageRequest,
+            coverage.run,
+            "15分钟服务圈覆盖分析",
+            "15-minute service coverage",
+            subtitle="15分钟服务圈覆盖",
+            files=("demand.gpkg", "isochrones.gpkg", "summary.json"),
+            write=_write_coverage,
+            console=_coverage_console,
+            print_layers=_maps.coverage_print_layers,
+            method=_docx.coverage_method,
+            tables=_docx.coverage_tables,
+            headline=lambda s: [(r["minutes"], r["covered"]) for r in s.get("results", [])],
+            map_choice=True,
+            cli_help="15-minute service circles: share of demand within cut-offs of service points",
+            cli_description=(
+                "Coverage of demand by service points (15分钟科普/科技服务圈). S and D are embedded "
+                "layer names (optionally layer:subtype, subtypes joined with |) or file paths."
+            ),
+            cli_options=_COVERAGE_OPTIONS,
+        )
+    )
+    register(
+        Analysis(
+            "clusters",
+            clusters.ClustersRequest,
+            clusters.run,
+            "创新资源密度聚类",
+            "Density clusters",
+            subtitle="密度聚类",
+            files=("points.gpkg", "clusters.gpkg", "summary.json"),
+            write=_write_clusters,
+            console=lambda s: (
+                f"{s['n_clusters']} clusters, {s['n_noise']} noise points ({s['method']})"
+            ),
+            console_notes=("coarse",),
+            print_layers=_maps.cluster_print_layers,
+            print_notes=lambda s: [f"{s['n_clusters']} 个簇, {s['n_noise']} 个噪声点"],
+            method=_docx.clusters_method,
+            tables=_docx.clusters_tables,
+            headline=lambda s: (s.get("n_clusters"), s.get("n_noise")),
+            map_choice=True,
+            cli_help="density clusters (DBSCAN/HDBSCAN in metres) of one or more point layers",
+            cli_description="Density clusters of innovation resources. L: project layer names, "
+            "kinds (kind:subtype) or files (KIND=PATH).",
+            cli_options=_CLUSTERS_OPTIONS,
+        )
+    )
+    register(
+        Analysis(
+            "hotspots",
+            hotspots.HotspotsRequest,
+            hotspots.run,
+            "热点分析 (Getis-Ord Gi*)",
+            "Hot spots (Getis-Ord Gi*)",
+            subtitle="热点分析 Getis-Ord Gi*",
+            files=("cells.gpkg", "summary.json"),
+            write=_write_hotspots,
+            console=lambda s: f"{s['n_cells']} cells; classes {s['classes']}",
+            console_notes=("coarse",),
+            print_layers=_maps.hotspot_print_layers,
+            print_notes=lambda s: ["Gi* 置换检验 + FDR 校正"],
+            method=_docx.hotspots_method,
+            tables=_docx.hotspots_tables,
+            headline=lambda s: s.get("classes"),
+            map_choice=True,
+            cli_help="Getis-Ord Gi* hot spots on a hexagonal grid, plus nearest-neighbour statistics",
+            cli_description="Hot and cold spots (Gi*, permutations, FDR) and Clark-Evans R per kind.",
+            cli_options=_HOTSPOTS_OPTIONS,
+        )
+    )
+    register(
+        Analysis(
+            "site",
+            siting.SitingRequest,
+            siting.run,
+            "孵化器选址分析",
+            "Incubator siting",
+            subtitle="孵化器选址",
+            files=("sites.gpkg", "gaps.gpkg", "summary.json"),
+            write=_write_siting,
+            console=_siting_console,
+            print_layers=_maps.siting_print_layers,
+            method=_docx.site_method,
+            tables=_docx.site_tables,
+            headline=lambda s: [str(r["id"]) for r in s.get("selected", [])],
+            map_choice=True,
+            cli_help="incubator siting: k new sites (MCLP/p-median) or fewest for a target share "
+            "(LSCP), existing kept",
+            cli_description="Optimal new incubator sites with the existing incubators fixed; "
+            "gaps and before/after.",
+            cli_options=_SITE_OPTIONS,
+        )
+    )
+    register(
+        Analysis(
+            "profile",
+            profile.ProfileRequest,
+            profile.run,
+            "科创走廊剖面分析",
+            "Corridor profile",
+            subtitle="走廊剖面",
+            files=("profile.csv", "profile.png", "summary.json"),
+            write=_write_profile,
+            console=_profile_console,
+            console_notes=("coarse", "skipped"),
+            print_layers=_maps.profile_print_layers,
+            method=_docx.profile_method,
+            tables=_docx.profile_tables,
+            headline=lambda s: [b.get("total") for b in s.get("bins", [])],
+            extent=_profile_extent,
+            chart=lambda s, dpi, width_in: profile_chart(s, dpi=dpi, width_in=width_in),
+            cli_help="corridor profile: resources per kind and covered share bin by bin along an axis",
+            cli_description="Profile along a corridor axis of the project (a corridor_axes line): "
+            "profile.csv (from_m, to_m, counts per kind, covered_share), profile.png, summary.json.",
+            cli_options=_PROFILE_OPTIONS,
+        )
+    )
+    register(
+        Analysis(
+            "whatif",
+            whatif.WhatIfRequest,
+            whatif.run,
+            "孵化器布局情景推演",
+            "What-if scenario",
+            subtitle="情景推演",
+            print_layers=_maps.whatif_print_layers,
+            method=_docx.whatif_method,
+            tables=_docx.whatif_tables,
+            headline=lambda s: (s.get("sites"), round(float(s.get("share") or 0), 6)),
+        )
+    )
+
+
+_builtin()
