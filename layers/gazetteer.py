@@ -312,6 +312,11 @@ class Gazetteer:
                 g.by_numbers.setdefault(_numbers(street), []).append(i)
         return g
 
+    def geocoder(self, *, fallback) -> LocalGeocoder:
+        """This register as a geocoder; what it cannot match goes to ``fallback``
+        (what ``layers.geocode.make_geocoder("local", gazetteer=…)`` returns)."""
+        return LocalGeocoder(self, fallback=fallback)
+
     def __len__(self) -> int:
         return len(self.address)
 

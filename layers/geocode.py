@@ -1321,15 +1321,13 @@ def make_geocoder(
         offline = OfflineGeocoder(counties=counties, zones=zones, city=city, province=province)
         if provider == "offline":
             return offline
-        from layers.gazetteer import LocalGeocoder
-
         if gazetteer is None:
             raise GeocodeError(
                 "本地地址库方式需要地址库 / --provider local needs an address register: give "
                 "--gazetteer FILE (a 标准地址/门牌 table with coordinates) or choose one kept in "
                 "the project"
             )
-        return LocalGeocoder(gazetteer, fallback=offline)
+        return gazetteer.geocoder(fallback=offline)  # the register's module, not imported here
     if provider not in _SPECS:
         raise GeocodeError(
             f"未知地理编码服务 / unknown provider {provider!r}: use {', '.join(PROVIDERS)}"
