@@ -2,7 +2,7 @@
 
 Every function takes the :class:`~layers.project.Project` first. Outlines are the
 project's layers of kind ``districts``, ``zones`` and ``corridor_axes``; point
-layers are resolved with :func:`workflows.common.select_layers`, so each keeps
+layers are resolved with :func:`layers.selection.select_layers`, so each keeps
 its kind (a file of incubators stays incubators); maps are framed on the
 project's districts (or a zone), drawn in the project's metric CRS, and the
 footer names the source files of the layers drawn.
@@ -20,7 +20,7 @@ from export.printmap import PrintLayer, render_print_map
 from layers.errors import InnoMapError
 from layers.project import OUTLINE_KINDS, Project, ProjectLayer
 from layers.registry import REGISTRY
-from workflows.common import select_layers
+from layers.selection import select_layers, zone_rows
 
 __all__ = [
     "MapContent",
@@ -88,17 +88,6 @@ def _source_name(lyr: ProjectLayer) -> str:
     return Path(lyr.source_file).name if lyr.source_file else lyr.name
 
 
-def _zone_rows(project: Project, zone: str):
-    zones = project.zones
-    hit = zones[zones["name"].astype(str) == str(zone)] if len(zones) else zones
-    if hit.empty:
-        raise InnoMapError(
-            f"未知片区 / unknown zone {zone!r}: the project's zones are "
-            f"{', '.join(project.zone_names()) or 'none (add one with project add --kind zones)'}"
-        )
-    return hit
-
-
 def outline_layers(project: Project, zone: str | None = None) -> list[PrintLayer]:
     """The project's districts, zones (only ``zone`` if given) and corridor axes.
 
@@ -110,7 +99,7 @@ def outline_layers(project: Project, zone: str | None = None) -> list[PrintLayer
             f"outline_layers(project, zone): pass the project first, got {type(project).__name__}"
         )
     if zone:
-        _zone_rows(project, zone)
+        zone_rows(project, zone)
     out = []
     for kind in OUTLINE_KINDS:
         geometry, color, style = OUTLINE_STYLE[kind]
@@ -260,7 +249,7 @@ def base_layers(
 def zone_extent(project: Project, zone: str | None = None) -> tuple[float, float, float, float]:
     """WGS84 bounds of a project zone, else of the project's districts (else its data)."""
     if zone:
-        return tuple(float(v) for v in _zone_rows(project, zone).total_bounds)
+        return tuple(float(v) for v in zone_rows(project, zone).total_bounds)
     return tuple(float(v) for v in project.bounds())
 
 

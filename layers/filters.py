@@ -1,4 +1,4 @@
-"""Attribute and spatial filters used by the map and the CLI."""
+"""Attribute and spatial filters used by the map and the CLI; zone and district of points."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import shapely
 __all__ = [
     "UNDECIDED",
     "LayerFilter",
+    "assign_districts",
     "assign_zones",
     "distinct_zone_names",
     "filter_layer",
@@ -55,6 +56,23 @@ def zone_combinations(
 
 #: The district/zone of a coarse point whose precision disc crosses a boundary.
 UNDECIDED = "未定"
+
+
+def assign_districts(points: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> pd.Series:
+    """District name of each point from the project's districts (the record's own if outside all)."""
+    own = (
+        points["district"].astype(str)
+        if "district" in points
+        else pd.Series("", index=points.index)
+    )
+    if points.empty or districts.empty:
+        return own
+    d = districts.to_crs(points.crs) if districts.crs != points.crs else districts
+    codes, labels = zone_combinations(points, d[["name", "geometry"]])
+    first = np.array([v.split("、")[0] for v in labels], dtype=object)  # once per label
+    inside = (first != "")[codes]
+    values = np.where(inside, first[codes], own.to_numpy(dtype=object))
+    return pd.Series(values, index=own.index, dtype="str")
 
 
 def _undecided(points: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> np.ndarray | None:

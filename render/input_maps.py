@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from layers.errors import InnoMapError
 from layers.project import Project
 from layers.registry import REGISTRY
+from layers.selection import select_layers
 from render.analysis_maps import outline_map_layers
 from render.webmap import MapLayer
-from workflows.common import select_layers
 
 __all__ = ["Role", "input_map_layers", "layers_bounds"]
 
