@@ -1409,6 +1409,9 @@ def _read_sheet(wb, sheet: str, name: str, header_row: int | None, on_rows) -> T
     frame = pd.DataFrame(dict(enumerate(cols)), dtype=str)
     frame.columns = header
     notes = []
+    empty = int(lines[-1] - header_at - len(lines))  # blank rows between the header and the end
+    if empty > 0:  # counted as the CSV reader counts them: no row goes unaccounted for
+        notes.append(f"跳过 {empty} 个空行 / {empty} empty rows skipped")
     if widened:
         letter = get_column_letter(widened[0])
         notes.append(
