@@ -205,7 +205,7 @@ def test_planners_kit_through_project_add_and_profile(tmp_path, capsys):
     sheet_rows = ws.max_row
     blank = [r for r in ws.iter_rows(values_only=True) if not any(str(c or "").strip() for c in r)]
     assert len(blank) == 1
-    assert any("跳过 1 个空行" in n for n in rep["notes"])  # the reader counts it too
+    assert any("跳过 1 个空行" in w["message"] for w in rep["warnings"])  # counted by the reader
     accounted = 1 + layer.rows + len(layer.rejected) + len(title) + len(foot) + len(blank)
     assert accounted == sheet_rows
     figures["xlsx"] = dict(
