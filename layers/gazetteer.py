@@ -144,6 +144,75 @@ def _precision(values) -> np.ndarray:
     return np.where(bad, settings.GAZETTEER_DEFAULT_PRECISION_M, p)
 
 
+def _table_points(p: Path, *, crs: str | None, sheet: str | None, encoding: str | None):
+    """``(lon, lat, crs_in, attributes)`` of a CSV/XLSX register (WGS84; NaN where unusable)."""
+    from layers.coords import (
+        detect_coordinate_columns,
+        guess_source_crs,
+        normalise_crs_name,
+        parse_coordinate_series,
+        split_pair,
+        to_wgs84,
+    )
+    from layers.importer import ImportOptions, read_table_for_geocoding
+
+    # the importer's table reader: encodings, the header past title rows, sheets
+    df = read_table_for_geocoding(p, ImportOptions(sheet=sheet, encoding=encoding))
+    lon_col, lat_col, pair = detect_coordinate_columns(df.columns)
+    if lon_col and lat_col:
+        xs, ys = df[lon_col], df[lat_col]
+    elif pair:
+        xs, ys = split_pair(df[pair])
+    else:
+        raise GazetteerError(
+            f"{p.name}: 地址库没有坐标列 / the register has no coordinate columns among "
+            f"{', '.join(map(str, df.columns))}: name them 经度/纬度 (or X/Y)"
+        )
+    x = parse_coordinate_series(xs)
+    y = parse_coordinate_series(ys)
+    if crs:
+        crs_in = normalise_crs_name(crs)
+    else:
+        hints = " ".join(map(str, df.columns)) + " " + p.name
+        crs_in, why = guess_source_crs(x, y, hints=hints)
+        if not crs_in:
+            raise GazetteerError(f"{p.name}: {why} (--gazetteer-crs)")
+    ok = np.isfinite(x) & np.isfinite(y)
+    lon = np.full(len(df), np.nan)
+    lat = np.full(len(df), np.nan)
+    if ok.any():
+        lon[ok], lat[ok] = to_wgs84(x[ok], y[ok], crs_in)
+    return lon, lat, crs_in, df
+
+
+def _geo_points(p: Path, *, crs: str | None):
+    """``(lon, lat, crs_in, attributes)`` of a GIS register file read by GDAL (WGS84)."""
+    import pyogrio
+
+    from layers.coords import normalise_crs_name, to_wgs84
+
+    try:
+        gdf = pyogrio.read_dataframe(p)
+    except Exception as exc:  # GDAL on a damaged file
+        raise GazetteerError(
+            f"{p.name}: 无法读取地址库 / cannot read the register ({type(exc).__name__})"
+        ) from None
+    geom = gdf.geometry
+    geom = geom.where(geom.geom_type == "Point", geom.representative_point())
+    if crs:  # the file's coordinates are in the system given (GCJ-02, GK3:39 …)
+        crs_in = normalise_crs_name(crs)
+        lon, lat = to_wgs84(geom.x.to_numpy(float), geom.y.to_numpy(float), crs_in)
+    elif gdf.crs is None:
+        raise GazetteerError(
+            f"{p.name}: 地址库没有坐标系 / the register states no CRS: give --gazetteer-crs"
+        )
+    else:
+        crs_in = gdf.crs.to_string()
+        pts = geom.to_crs(4326)
+        lon, lat = pts.x.to_numpy(dtype=float), pts.y.to_numpy(dtype=float)
+    return lon, lat, crs_in, pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+
+
 def read_register(
     path,
     *,
@@ -170,72 +239,14 @@ def read_register(
     import geopandas as gpd
     import shapely
 
-    from layers.coords import (
-        detect_coordinate_columns,
-        guess_source_crs,
-        normalise_crs_name,
-        parse_coordinate_series,
-        split_pair,
-        to_wgs84,
-    )
     from layers.importer import inspect_file
 
     p = Path(path)
-    fmt = inspect_file(p)["format"]
     notes: list[str] = []
-    if fmt in ("csv", "xlsx"):
-        from layers.importer import ImportOptions, read_table_for_geocoding
-
-        # the importer's table reader: encodings, the header past title rows, sheets
-        df = read_table_for_geocoding(p, ImportOptions(sheet=sheet, encoding=encoding))
-        lon_col, lat_col, pair = detect_coordinate_columns(df.columns)
-        if lon_col and lat_col:
-            xs, ys = df[lon_col], df[lat_col]
-        elif pair:
-            xs, ys = split_pair(df[pair])
-        else:
-            raise GazetteerError(
-                f"{p.name}: 地址库没有坐标列 / the register has no coordinate columns among "
-                f"{', '.join(map(str, df.columns))}: name them 经度/纬度 (or X/Y)"
-            )
-        x = parse_coordinate_series(xs)
-        y = parse_coordinate_series(ys)
-        if crs:
-            crs_in = normalise_crs_name(crs)
-        else:
-            hints = " ".join(map(str, df.columns)) + " " + p.name
-            crs_in, why = guess_source_crs(x, y, hints=hints)
-            if not crs_in:
-                raise GazetteerError(f"{p.name}: {why} (--gazetteer-crs)")
-        ok = np.isfinite(x) & np.isfinite(y)
-        lon = np.full(len(df), np.nan)
-        lat = np.full(len(df), np.nan)
-        if ok.any():
-            lon[ok], lat[ok] = to_wgs84(x[ok], y[ok], crs_in)
-        attrs = df
+    if inspect_file(p)["format"] in ("csv", "xlsx"):
+        lon, lat, crs_in, attrs = _table_points(p, crs=crs, sheet=sheet, encoding=encoding)
     else:
-        import pyogrio
-
-        try:
-            gdf = pyogrio.read_dataframe(p)
-        except Exception as exc:  # GDAL on a damaged file
-            raise GazetteerError(
-                f"{p.name}: 无法读取地址库 / cannot read the register ({type(exc).__name__})"
-            ) from None
-        geom = gdf.geometry
-        geom = geom.where(geom.geom_type == "Point", geom.representative_point())
-        if crs:  # the file's coordinates are in the system given (GCJ-02, GK3:39 …)
-            crs_in = normalise_crs_name(crs)
-            lon, lat = to_wgs84(geom.x.to_numpy(float), geom.y.to_numpy(float), crs_in)
-        elif gdf.crs is None:
-            raise GazetteerError(
-                f"{p.name}: 地址库没有坐标系 / the register states no CRS: give --gazetteer-crs"
-            )
-        else:
-            crs_in = gdf.crs.to_string()
-            pts = geom.to_crs(4326)
-            lon, lat = pts.x.to_numpy(dtype=float), pts.y.to_numpy(dtype=float)
-        attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+        lon, lat, crs_in, attrs = _geo_points(p, crs=crs)
     col = address_col or _find_column(attrs.columns, ADDRESS_COLUMNS)
     if col is None or col not in attrs.columns:
         raise GazetteerError(

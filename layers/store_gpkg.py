@@ -730,58 +730,22 @@ def write_new(ref, meta: dict, layers, runs, networks=(), *, force: bool) -> Non
             f"{path.name} 已存在 / {path.name!r} already exists: choose another name or --force"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    frames = {}
-    tables = []
-    for lyr in layers:
-        tbl = _table_name()
-        frames[tbl] = _storable(lyr.gdf)
-        tables.append(tbl)
+    tables = [_table_name() for _ in layers]
+    frames = {tbl: _storable(lyr.gdf) for lyr, tbl in zip(layers, tables, strict=True)}
     for net, edges in networks:
         frames[net.table] = _storable(edges)
     if not frames:  # GDAL creates the GeoPackage metadata tables with the first layer
-        tbl = "innomap_placeholder"
-        frames[tbl] = gpd.GeoDataFrame({"x": []}, geometry=gpd.GeoSeries([], crs=4326), crs=4326)
+        frames[_PLACEHOLDER] = gpd.GeoDataFrame(
+            {"x": []}, geometry=gpd.GeoSeries([], crs=4326), crs=4326
+        )
     tmp = _write_temp_gpkg(frames, path.parent)
     try:
         con = _connect(tmp)
         try:
             con.execute("BEGIN IMMEDIATE")
-            if "innomap_placeholder" in frames:
-                _drop_table(con, "innomap_placeholder")
-            for ddl in _DDL:
-                con.execute(ddl)
-            for k, v in meta.items():
-                con.execute(
-                    f"INSERT INTO {_META} (key, value) VALUES (?, ?)",
-                    (k, json.dumps(v, ensure_ascii=False)),
-                )
-            for pos, (lyr, tbl) in enumerate(zip(layers, tables, strict=True), start=1):
-                con.execute(
-                    f"INSERT INTO {_LAYERS} (name, kind, tbl, position, source_file, crs_in, "
-                    "encoding, imported_at, rows, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    layer_values(lyr, tbl, pos),
-                )
-                _label_table(con, tbl, lyr.name, lyr.kind)
-                if len(lyr.rejected):
-                    con.execute(
-                        f"INSERT INTO {_REJECTED} (layer, data) VALUES (?, ?)",
-                        (lyr.name, rejected_text(lyr.rejected)),
-                    )
-            for net, _edges in networks:
-                _label_table(con, net.table, f"路网 {net.name}", "network")
-                con.execute(
-                    f"INSERT INTO {_NETWORKS} ({NETWORK_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
-                    network_values(net),
-                )
-            for r in runs:
-                con.execute(
-                    f"INSERT INTO {_RUNS} ({RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    run_values(r),
-                )
-            con.execute(
-                f"INSERT INTO {_AUDIT} (ts, user, action, detail) VALUES (?, ?, ?, ?)",
-                (_now(), _user(), "create", json.dumps({"name": meta["name"]}, ensure_ascii=False)),
-            )
+            if _PLACEHOLDER in frames:
+                _drop_table(con, _PLACEHOLDER)
+            _write_rows(con, meta, list(zip(layers, tables, strict=True)), runs, networks)
             con.execute("COMMIT")
             con.execute("VACUUM")
         finally:
@@ -792,6 +756,48 @@ def write_new(ref, meta: dict, layers, runs, networks=(), *, force: bool) -> Non
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+#: The table a new file holds until its metadata tables exist (no layer to write).
+_PLACEHOLDER = "innomap_placeholder"
+
+
+def _write_rows(con: sqlite3.Connection, meta: dict, layers, runs, networks) -> None:
+    """The metadata, layers, networks, runs and the ``create`` audit row of a new file
+    (``layers`` as ``(layer, table)`` pairs; their tables are already copied in)."""
+    for ddl in _DDL:
+        con.execute(ddl)
+    for k, v in meta.items():
+        con.execute(
+            f"INSERT INTO {_META} (key, value) VALUES (?, ?)",
+            (k, json.dumps(v, ensure_ascii=False)),
+        )
+    for pos, (lyr, tbl) in enumerate(layers, start=1):
+        con.execute(
+            f"INSERT INTO {_LAYERS} (name, kind, tbl, position, source_file, crs_in, "
+            "encoding, imported_at, rows, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            layer_values(lyr, tbl, pos),
+        )
+        _label_table(con, tbl, lyr.name, lyr.kind)
+        if len(lyr.rejected):
+            con.execute(
+                f"INSERT INTO {_REJECTED} (layer, data) VALUES (?, ?)",
+                (lyr.name, rejected_text(lyr.rejected)),
+            )
+    for net, _edges in networks:
+        _label_table(con, net.table, f"路网 {net.name}", "network")
+        con.execute(
+            f"INSERT INTO {_NETWORKS} ({NETWORK_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+            network_values(net),
+        )
+    for r in runs:
+        con.execute(
+            f"INSERT INTO {_RUNS} ({RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", run_values(r)
+        )
+    con.execute(
+        f"INSERT INTO {_AUDIT} (ts, user, action, detail) VALUES (?, ?, ?, ?)",
+        (_now(), _user(), "create", json.dumps({"name": meta["name"]}, ensure_ascii=False)),
+    )
 
 
 def audit_log(ref: str) -> list[dict]:
