@@ -13,21 +13,17 @@ The views come from :func:`render.tables.table_view`, so pages and files agree.
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Callable
 
 import pandas as pd
 
-from layers.safe import neutralize_cell, safe_csv
+from layers.safe import neutralize_cell, safe_csv, sheet_name, xlsx_text
 from render.tables import PERCENT_UNITS, ColumnView, table_view
 
 __all__ = ["FIELDS_SHEET", "labelled_csv", "labelled_xlsx"]
 
 #: Name of the XLSX sheet mapping headers to field names.
 FIELDS_SHEET = "字段说明 fields"
-
-_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
 
 def _cell(v):
     """A value openpyxl stores as it is: text never a formula, control characters shown."""
@@ -37,7 +33,7 @@ def _cell(v):
         v = v.item()
     if isinstance(v, str):
         v = neutralize_cell(v)
-        return _XML_ILLEGAL.sub(lambda m: chr(0x2400 + ord(m.group())), v)
+        return xlsx_text(v)
     if isinstance(v, (int, float, bool)):
         return v
     return str(v)
@@ -82,7 +78,7 @@ def labelled_xlsx(
     mapping: list[tuple[str, str, str, str, str]] = []
     for name, df in tables.items():
         view, cols = table_view(df, header, unit)
-        title = _sheet_name(sheet_label(name), used)
+        title = sheet_name(sheet_label(name), used)
         ws = wb.create_sheet(title)
         ws.append([_cell(c.header) for c in cols])
         for row in view.itertuples(index=False):
@@ -98,7 +94,7 @@ def labelled_xlsx(
             for cell in r:
                 if isinstance(cell.value, str):
                     cell.data_type = "s"  # text, never a formula
-    ws = wb.create_sheet(_sheet_name(FIELDS_SHEET, used))
+    ws = wb.create_sheet(sheet_name(FIELDS_SHEET, used))
     ws.append(["表 sheet", "表头 header", "字段 field", "单位 unit", "说明 note"])
     for row in mapping:
         ws.append([_cell(v) for v in row])
@@ -116,13 +112,3 @@ def cell_letter(j: int) -> str:
     return get_column_letter(j)
 
 
-def _sheet_name(name: str, used: set[str]) -> str:
-    # Excel: no []:*?/\ or controls, no ' at either end, at most 31 characters
-    base = re.sub(r"[\[\]:*?/\\\x00-\x1f]", "_", str(name))[:31].strip("'") or "Sheet"
-    n, i = base, 1
-    while n.lower() in used:
-        suffix = f"_{i}"
-        n = base[: 31 - len(suffix)] + suffix
-        i += 1
-    used.add(n.lower())
-    return n

@@ -26,7 +26,7 @@ from openpyxl import Workbook
 
 from layers.errors import InnoMapError
 from layers.io_safe import atomic_write
-from layers.safe import neutralize_frame, safe_csv
+from layers.safe import neutralize_frame, safe_csv, sheet_name, xlsx_text
 
 __all__ = [
     "LAYER_FORMATS",
@@ -524,20 +524,6 @@ def write_kml(
         zf.writestr("doc.kml", body)  # KMZ: the first .kml entry is the document
 
 
-def _sheet_name(name: str, used: set[str]) -> str:
-    # Excel: no []:*?/\ or controls, no ' at either end, at most 31 characters
-    base = re.sub(r"[\[\]:*?/\\\x00-\x1f]", "_", str(name))[:31].strip("'") or "Sheet"
-    n, i = base, 1
-    while n.lower() in used:
-        suffix = f"_{i}"
-        n = base[: 31 - len(suffix)] + suffix
-        i += 1
-    used.add(n.lower())
-    return n
-
-
-#: Characters XML 1.0 (hence XLSX) cannot hold: shown as Unicode control pictures (U+2400…).
-_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 _XML_NONCHARS = re.compile(r"[\ufffe\uffff\ud800-\udfff]")
@@ -546,14 +532,7 @@ _XML_NONCHARS = re.compile(r"[\ufffe\uffff\ud800-\udfff]")
 def _xml_text(v):
     """Text XML 1.0 can hold (KML): control characters as pictures, non-characters as U+FFFD."""
     if isinstance(v, str):
-        return _XML_NONCHARS.sub("\ufffd", _xlsx_text(v))
-    return v
-
-
-def _xlsx_text(v):
-    """Text that openpyxl can store: control characters become their visible pictures."""
-    if isinstance(v, str) and _XML_ILLEGAL.search(v):
-        return _XML_ILLEGAL.sub(lambda m: chr(0x2400 + ord(m.group())), v)
+        return _XML_NONCHARS.sub("\ufffd", xlsx_text(v))
     return v
 
 
@@ -588,11 +567,11 @@ def write_tables(
         wb.remove(wb.active)
         used: set[str] = set()
         for name, df in frames.items():
-            ws = wb.create_sheet(_sheet_name(name, used))
-            ws.append([_xlsx_text(str(c)) for c in df.columns])
+            ws = wb.create_sheet(sheet_name(name, used))
+            ws.append([xlsx_text(str(c)) for c in df.columns])
             for row in df.itertuples(index=False):
                 ws.append(
-                    [None if (isinstance(v, float) and pd.isna(v)) else _xlsx_text(v) for v in row]
+                    [None if (isinstance(v, float) and pd.isna(v)) else xlsx_text(v) for v in row]
                 )
             for r in ws.iter_rows(min_row=1):
                 for cell in r:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 import unicodedata
 from typing import Any
 
@@ -20,7 +21,10 @@ __all__ = [
     "neutralize_cell",
     "neutralize_frame",
     "safe_csv",
+    "safe_file_name",
+    "sheet_name",
     "truncate",
+    "xlsx_text",
 ]
 
 _JS_ESCAPES = {
@@ -141,3 +145,38 @@ def safe_csv(df, path=None, *, encoding: str = "utf-8-sig") -> bytes | None:
         out.to_csv(path, index=False, encoding=encoding, lineterminator=CSV_LINE_END)
         return None
     return out.to_csv(index=False, lineterminator=CSV_LINE_END).encode(encoding)
+
+
+#: Characters XML 1.0 (hence XLSX) cannot hold: shown as Unicode control pictures (U+2400…).
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def xlsx_text(v):
+    """Text that openpyxl can store: control characters become their visible pictures
+    (other values are returned as they are)."""
+    if isinstance(v, str) and _XML_ILLEGAL.search(v):
+        return _XML_ILLEGAL.sub(lambda m: chr(0x2400 + ord(m.group())), v)
+    return v
+
+
+def sheet_name(name: str, used: set[str]) -> str:
+    """An Excel sheet name for ``name``, unique (case-insensitively) among ``used``.
+
+    Excel allows no ``[]:*?/\\`` or control characters, no ``'`` at either end and at
+    most 31 characters; a clash gets ``_1``, ``_2`` …. The name is added to ``used``.
+    """
+    base = re.sub(r"[\[\]:*?/\\\x00-\x1f]", "_", str(name))[:31].strip("'") or "Sheet"
+    n, i = base, 1
+    while n.lower() in used:
+        suffix = f"_{i}"
+        n = base[: 31 - len(suffix)] + suffix
+        i += 1
+    used.add(n.lower())
+    return n
+
+
+def safe_file_name(name: str, *, default: str) -> str:
+    """``name`` usable as one file name on Windows, macOS and Linux: path separators,
+    reserved and control characters become ``_``, leading/trailing spaces and dots go;
+    ``default`` when nothing is left."""
+    return re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", str(name)).strip(" .") or default

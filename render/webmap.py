@@ -48,7 +48,7 @@ from jinja2 import Template
 
 from layers.crs import wgs84_to_gcj02
 from layers.safe import escape_html, escape_label, js_literal
-from layers.schema import field_label
+from layers.schema import COMMON_FIELDS, field_label
 from render.basemaps import Basemap, make_basemap
 from render.compact import RawPoints, encode_points_raw
 from render.compact import popup_value as _fmt
@@ -92,20 +92,8 @@ def osm_derived(gdf) -> bool:
     return False
 
 
-POPUP_FIELDS: tuple[str, ...] = (
-    "id",
-    "name",
-    "kind",
-    "subtype",
-    "level",
-    "district",
-    "address",
-    "source",
-    "coord_source",
-    "coord_precision_m",
-    "synthetic",
-    "as_of",
-)
+#: Fields a point's popup shows: the fields every record carries.
+POPUP_FIELDS: tuple[str, ...] = COMMON_FIELDS
 
 _ASSETS_JS = [
     ("leaflet", "vendor/leaflet.js"),

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 import settings
-from layers.registry import REGISTRY
+from layers.registry import POINT_LAYERS, REGISTRY
 from render.analysis_maps import (
     area_bounds,
     cluster_map_layers,
@@ -34,12 +34,11 @@ from ui.state import layer_choices, layer_label
 from ui.tables import bar_chart, show_table
 from workflows import clusters, hotspots, pointstats
 
-POINT_KINDS = tuple(k for k, s in REGISTRY.items() if s.geometry == "point")
 DEFAULT_KINDS = ("enterprises", "incubators", "universities", "platforms")
 
 
 def _inputs(project):
-    opts = layer_choices(project, POINT_KINDS)
+    opts = layer_choices(project, POINT_LAYERS)
     keys = st.multiselect(
         T("分析图层", "Layers"),
         opts,

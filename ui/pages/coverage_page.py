@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 import settings
-from layers.registry import REGISTRY
+from layers.registry import POINT_LAYERS, REGISTRY
 from render.analysis_maps import coverage_map_layers
 from render.input_maps import Role
 from render.webmap import build_map
@@ -29,7 +29,6 @@ from ui.tables import bar_chart, line_chart, show_table
 from workflows import coverage
 from workflows.coverage import GB50180_TIERS, gb50180_preset
 
-POINT_KINDS = tuple(k for k, s in REGISTRY.items() if s.geometry == "point")
 SERVICE_KINDS = ("science_venues", "incubators", "universities", "platforms")
 DEMAND_KINDS = ("enterprises", "communities", "universities", "incubators")
 MODE_LABELS = {"walk": "步行 walk", "bike": "骑行 bike", "drive": "驾车 drive"}
@@ -95,7 +94,7 @@ def _layers(project):
     )
     demand = st.selectbox(
         T("需求图层", "Demand layer"),
-        layer_choices(project, DEMAND_KINDS) or layer_choices(project, POINT_KINDS),
+        layer_choices(project, DEMAND_KINDS) or layer_choices(project, POINT_LAYERS),
         format_func=lambda r: _label(project, r),
         key="cov_demand",
     )

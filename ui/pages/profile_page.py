@@ -6,7 +6,7 @@ import streamlit as st
 
 import settings
 from export.profile_chart import profile_chart
-from layers.registry import REGISTRY
+from layers.registry import POINT_LAYERS
 from ui.common import (
     T,
     guarded,
@@ -23,8 +23,6 @@ from ui.state import layer_choices, layer_label
 from ui.tables import show_table
 from workflows import profile
 
-POINT_KINDS = tuple(k for k, s in REGISTRY.items() if s.geometry == "point")
-
 
 def _request(project):
     """The request of the widgets (None when the project has no axis or a value is refused)."""
@@ -37,7 +35,7 @@ def _request(project):
             )
         )
         return None
-    opts = layer_choices(project, POINT_KINDS)
+    opts = layer_choices(project, POINT_LAYERS)
 
     def label(ref: str) -> str:
         return layer_label(project, ref, lang())
