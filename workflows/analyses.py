@@ -254,15 +254,15 @@ def ordered_summary(summary: dict) -> dict:
     return summary
 
 
-def write_result(report: Report, folder: str | Path) -> list[str]:
+def write_result(report: Report, folder: str | Path, *, analysis: str | None = None) -> list[str]:
     """Write ``report``'s files (:attr:`Analysis.files`) into ``folder``; their names.
 
     The one writer of an analysis's outputs: ``cli.py`` writes them in ``--out`` and
-    the app's result pack holds the same files.
+    the app's result pack holds the same files. ``analysis`` defaults to the report's.
     """
     from layers.io_safe import write_json
 
-    a = get(report.analysis)
+    a = get(analysis or report.analysis)
     folder = Path(folder)
     if a.write is not None:
         a.write(report, folder)
@@ -503,6 +503,16 @@ _PROFILE_OPTIONS: tuple[Opt, ...] = (
 )
 
 
+def _run_of(module) -> Callable[..., Report]:
+    """``module.run``, looked up when called (so a replaced ``run`` is the one used)."""
+
+    def run(project, request, **kw):
+        return module.run(project, request, **kw)
+
+    run.__doc__ = module.run.__doc__
+    return run
+
+
 def _profile_extent(report: Report) -> tuple:
     return tuple(report.layers["band"].to_crs(4326).total_bounds)
 
@@ -514,7 +524,7 @@ def _builtin() -> None:
         Analysis(
             "coverage",
             coverage.CoverageRequest,
-            coverage.run,
+            _run_of(coverage),
             "15分钟服务圈覆盖分析",
             "15-minute service coverage",
             subtitle="15分钟服务圈覆盖",
@@ -538,7 +548,7 @@ def _builtin() -> None:
         Analysis(
             "clusters",
             clusters.ClustersRequest,
-            clusters.run,
+            _run_of(clusters),
             "创新资源密度聚类",
             "Density clusters",
             subtitle="密度聚类",
@@ -564,7 +574,7 @@ def _builtin() -> None:
         Analysis(
             "hotspots",
             hotspots.HotspotsRequest,
-            hotspots.run,
+            _run_of(hotspots),
             "热点分析 (Getis-Ord Gi*)",
             "Hot spots (Getis-Ord Gi*)",
             subtitle="热点分析 Getis-Ord Gi*",
@@ -587,7 +597,7 @@ def _builtin() -> None:
         Analysis(
             "site",
             siting.SitingRequest,
-            siting.run,
+            _run_of(siting),
             "孵化器选址分析",
             "Incubator siting",
             subtitle="孵化器选址",
@@ -610,7 +620,7 @@ def _builtin() -> None:
         Analysis(
             "profile",
             profile.ProfileRequest,
-            profile.run,
+            _run_of(profile),
             "科创走廊剖面分析",
             "Corridor profile",
             subtitle="走廊剖面",
@@ -634,7 +644,7 @@ def _builtin() -> None:
         Analysis(
             "whatif",
             whatif.WhatIfRequest,
-            whatif.run,
+            _run_of(whatif),
             "孵化器布局情景推演",
             "What-if scenario",
             subtitle="情景推演",

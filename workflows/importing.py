@@ -19,7 +19,7 @@ from pathlib import Path
 from layers.importer import ImportOptions, ImportReport, import_file, inspect_file
 from workflows.progress import ProgressFn, run_with_ticks
 
-__all__ = ["count_rows", "run"]
+__all__ = ["add_to_project", "count_rows", "run"]
 
 _CHUNK = 1 << 20
 
@@ -160,3 +160,37 @@ def run(
     )
     on_progress(rep.rows_total, rep.rows_total)
     return rep
+
+
+def add_to_project(
+    project,
+    rep: ImportReport,
+    *,
+    name: str,
+    kind: str,
+    source_file: str,
+    gdf=None,
+    note: bool = True,
+    replace: bool = False,
+    on_progress: ProgressFn | None = None,
+):
+    """Add an import's valid rows to ``project`` as a layer (report → layer → add_layer).
+
+    The one way an imported file becomes a project layer: ``cli.py project add`` and the
+    import page call it. ``gdf`` replaces the report's valid rows (e.g. with a value
+    mapping applied); ``note`` keeps the report's notes with the layer. Returns the layer
+    as stored (:func:`layers.project.add_layer`).
+    """
+    from layers.project import ProjectLayer, add_layer
+
+    layer = ProjectLayer(
+        name=name,
+        kind=kind,
+        gdf=rep.valid if gdf is None else gdf,
+        source_file=source_file,
+        crs_in=rep.crs_in,
+        encoding=rep.encoding or "",
+        rejected=rep.rejected,
+        note="\n".join(rep.notes) if note else "",
+    )
+    return add_layer(project, layer, replace=replace, on_progress=on_progress)
