@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -12,10 +11,6 @@ import settings
 from commands.common import add_project_args, open_project, warn
 
 __all__ = ["add_parsers"]
-
-
-def _safe_name(name: str) -> str:
-    return re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", name).strip(" .") or "map"
 
 
 def _export_params(args: argparse.Namespace) -> dict:
@@ -51,6 +46,7 @@ def _export_basemap(args: argparse.Namespace):
 
 def _cmd_export_map(args: argparse.Namespace) -> int:
     from layers.io_safe import atomic_write
+    from layers.safe import safe_file_name
     from workflows.exports import MapExportRequest, run_map_export
 
     project = open_project(args)
@@ -83,7 +79,7 @@ def _cmd_export_map(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
         written = []
         for i, (name, data) in enumerate(result, start=1):
-            target = out / f"{i:02d}_{_safe_name(name)}.{args.format}"
+            target = out / f"{i:02d}_{safe_file_name(name, default='map')}.{args.format}"
             atomic_write(target, lambda tmp, d=data: tmp.write_bytes(d), force=args.force)
             written.append(target.name)
         print(f"wrote {len(written)} maps to {out}: {', '.join(written)}")

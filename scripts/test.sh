@@ -29,6 +29,8 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 python -m ruff check .
+# the architecture: one way down, no file circles (pyproject.toml [tool.importlinter])
+lint-imports
 # two or more workers (one per core, at most 4); a test file stays on one worker (its
 # module fixtures, its app server)
 python -m pytest -n auto --maxprocesses=4 --dist loadfile "$@"
