@@ -263,6 +263,47 @@ def _xy(gdf: gpd.GeoDataFrame) -> np.ndarray:
     return np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
 
 
+def _checked_inputs(demand, services, graph, minutes) -> tuple[float, ...]:
+    """The cut-offs, ascending, once the frames are metric and share the graph's CRS."""
+    minutes = settings.COVERAGE_MINUTES if minutes is None else minutes
+    for name, g in (("demand", demand), ("services", services)):
+        if g.crs is None or not g.crs.is_projected:
+            raise NetworkError(
+                f"{name} 必须为米制投影坐标 / {name} must be in a projected CRS (metres)"
+            )
+    if services.crs != demand.crs or (graph is not None and graph.crs != demand.crs):
+        raise NetworkError(
+            "需求、服务点与路网的坐标系必须一致 / demand, services and network CRS differ"
+        )
+    minutes = tuple(sorted(float(m) for m in minutes))
+    if not minutes or minutes[0] <= 0:
+        raise NetworkError(f"时间阈值必须为正 / cut-offs must be positive minutes, got {minutes}")
+    return minutes
+
+
+def _demand_weights(demand: gpd.GeoDataFrame, weight_col: str | None) -> np.ndarray | None:
+    """The demand weights (non-numbers as 0), or None without a weight column."""
+    if not weight_col:
+        return None
+    if weight_col not in demand.columns:
+        raise NetworkError(
+            f"需求图层没有权重字段 {weight_col!r} / demand has no column {weight_col!r}: "
+            f"choose one of {', '.join(c for c in demand.columns if c != 'geometry')}"
+        )
+    return pd.to_numeric(demand[weight_col], errors="coerce").fillna(0).to_numpy(float)
+
+
+def _isochrone_frame(sxy, sid, params, minutes, graph, buffer_m, crs) -> gpd.GeoDataFrame:
+    """One row per service and cut-off: the service's own isochrone."""
+    isos = service_isochrones(sxy, params=params, minutes=minutes, graph=graph, buffer_m=buffer_m)
+    rows = [
+        {"service_id": sid[j], "minutes": m, "geometry": p}
+        for j, polys_j in enumerate(isos)
+        for m, p in zip(minutes, polys_j, strict=True)
+    ]
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
+
+
 def run_coverage(
     demand: gpd.GeoDataFrame,
     services: gpd.GeoDataFrame,
@@ -301,28 +342,9 @@ def run_coverage(
     NetworkError
         For geographic (degree) inputs, CRS mismatch or a bad weight column.
     """
-    minutes = settings.COVERAGE_MINUTES if minutes is None else minutes
     buffer_m = settings.ISOCHRONE_BUFFER_M if buffer_m is None else buffer_m
-    for name, g in (("demand", demand), ("services", services)):
-        if g.crs is None or not g.crs.is_projected:
-            raise NetworkError(
-                f"{name} 必须为米制投影坐标 / {name} must be in a projected CRS (metres)"
-            )
-    if services.crs != demand.crs or (graph is not None and graph.crs != demand.crs):
-        raise NetworkError(
-            "需求、服务点与路网的坐标系必须一致 / demand, services and network CRS differ"
-        )
-    minutes = tuple(sorted(float(m) for m in minutes))
-    if not minutes or minutes[0] <= 0:
-        raise NetworkError(f"时间阈值必须为正 / cut-offs must be positive minutes, got {minutes}")
-    weights = None
-    if weight_col:
-        if weight_col not in demand.columns:
-            raise NetworkError(
-                f"需求图层没有权重字段 {weight_col!r} / demand has no column {weight_col!r}: "
-                f"choose one of {', '.join(c for c in demand.columns if c != 'geometry')}"
-            )
-        weights = pd.to_numeric(demand[weight_col], errors="coerce").fillna(0).to_numpy(float)
+    minutes = _checked_inputs(demand, services, graph, minutes)
+    weights = _demand_weights(demand, weight_col)
     dxy, sxy = _xy(demand), _xy(services)
     sid = (
         services["id"].astype(str).tolist()
@@ -372,21 +394,9 @@ def run_coverage(
         if zones is not None and len(zones)
         else pd.DataFrame()
     )
-    iso_rows = []
-    if per_service_isochrones and len(sxy):
-        isos = service_isochrones(
-            sxy, params=params, minutes=minutes, graph=graph, buffer_m=buffer_m
-        )
-        for j, polys_j in enumerate(isos):
-            for m, p in zip(minutes, polys_j, strict=True):
-                iso_rows.append({"service_id": sid[j], "minutes": m, "geometry": p})
     isochrones = (
-        gpd.GeoDataFrame(
-            iso_rows or {"service_id": [], "minutes": []},
-            geometry="geometry" if iso_rows else None,
-            crs=crs,
-        )
-        if iso_rows
+        _isochrone_frame(sxy, sid, params, minutes, graph, buffer_m, crs)
+        if per_service_isochrones and len(sxy)
         else gpd.GeoDataFrame({"service_id": [], "minutes": []}, geometry=[], crs=crs)
     )
     reach = service_reach_matrix(dxy, sxy, params=params, minutes=minutes[-1], graph=graph)

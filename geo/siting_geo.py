@@ -269,6 +269,94 @@ def _aggregation_report(agg, dxy, w, sel_xy, params, minutes, graph) -> dict:
     }
 
 
+def _check_inputs(demand, existing, candidates, model: str) -> None:
+    for name, g in (("demand", demand), ("existing", existing), ("candidates", candidates)):
+        if g.crs is None or not g.crs.is_projected:
+            raise SitingError(
+                f"{name} 必须为米制投影坐标 / {name} must be in a projected CRS (metres)"
+            )
+    if len(candidates) == 0:
+        raise SitingError(
+            "没有候选点 / no candidate sites: choose a zone grid, a file or click on the map"
+        )
+    if model not in ("mclp", "lscp", "pmedian"):
+        raise SitingError(f"未知模型 / unknown model {model!r}: use mclp, lscp or pmedian")
+
+
+def _solve(
+    model,
+    reach,
+    rows_xy,
+    rows_w,
+    rows_cov,
+    *,
+    existing,
+    cxy,
+    params,
+    minutes,
+    graph,
+    k,
+    target_share,
+    opts,
+) -> SitingSolution:
+    """The chosen model solved on the (possibly aggregated) demand rows."""
+    if model == "mclp":
+        if k is None:
+            raise SitingError("MCLP 需要 k / MCLP needs k")
+        return solve_mclp(reach, rows_w, rows_cov, k=k, **opts)
+    if model == "lscp":
+        if target_share is None:
+            raise SitingError("LSCP 需要目标覆盖率 / LSCP needs --target-share")
+        return solve_lscp(reach, rows_w, rows_cov, target_share=target_share, **opts)
+    if k is None:
+        raise SitingError("p-median 需要 k / p-median needs k")
+    horizon = 2.0 * minutes
+    base = nearest_service(rows_xy, _xy(existing), params=params, graph=graph).minutes
+    base = np.minimum(np.nan_to_num(base, nan=horizon), horizon)
+    cost = service_time_matrix(rows_xy, cxy, params=params, max_minutes=horizon, graph=graph)
+    return solve_pmedian(cost, base, rows_w, k=k, **opts)
+
+
+def _selected_sites(candidates, sel_idx, reach, covered, w, sol):
+    """The chosen sites in rank order with what each newly covers, and the coverage after."""
+    after = covered.copy()
+    newly = []
+    rt = reach.tocsr().T.tocsr()
+    for j in sel_idx:
+        rows = rt.indices[rt.indptr[j] : rt.indptr[j + 1]]
+        new = rows[~after[rows]]
+        newly.append(new)
+        after[rows] = True
+    sel = candidates.iloc[sel_idx].copy()
+    sel.insert(0, "rank", np.arange(1, len(sel_idx) + 1))
+    sel["marginal_gain"] = sol.marginal_gain
+    sel["newly_covered_points"] = [len(n) for n in newly]
+    sel["newly_covered_weight"] = [float(w[n].sum()) for n in newly]
+    sel["catchment_points"] = [int(rt.indptr[j + 1] - rt.indptr[j]) for j in sel_idx]
+    ll = sel.to_crs(4326)
+    sel["lon"] = ll.geometry.x.round(6).to_numpy()
+    sel["lat"] = ll.geometry.y.round(6).to_numpy()
+    return sel, after
+
+
+def _catchments(sel, sel_idx, cxy, params, minutes, graph, crs) -> gpd.GeoDataFrame:
+    """Each chosen site's isochrone at the cut-off."""
+    isos = (
+        service_isochrones(cxy[sel_idx], params=params, minutes=(minutes,), graph=graph)
+        if len(sel_idx)
+        else []
+    )
+    return gpd.GeoDataFrame(
+        {
+            "rank": sel["rank"].to_numpy(),
+            "id": sel["id"].astype(str).to_numpy() if "id" in sel else sel_idx,
+            "minutes": minutes,
+        },
+        geometry=[p[0] for p in isos],
+        crs=crs,
+    )
+
+
 def run_siting(
     demand: gpd.GeoDataFrame,
     existing: gpd.GeoDataFrame,
@@ -309,17 +397,7 @@ def run_siting(
     minutes = settings.SITING_MINUTES if minutes is None else minutes
     time_limit = settings.SITING_TIME_LIMIT_S if time_limit is None else time_limit
     gap_cell_m = settings.SITING_GAP_CELL_M if gap_cell_m is None else gap_cell_m
-    for name, g in (("demand", demand), ("existing", existing), ("candidates", candidates)):
-        if g.crs is None or not g.crs.is_projected:
-            raise SitingError(
-                f"{name} 必须为米制投影坐标 / {name} must be in a projected CRS (metres)"
-            )
-    if len(candidates) == 0:
-        raise SitingError(
-            "没有候选点 / no candidate sites: choose a zone grid, a file or click on the map"
-        )
-    if model not in ("mclp", "lscp", "pmedian"):
-        raise SitingError(f"未知模型 / unknown model {model!r}: use mclp, lscp or pmedian")
+    _check_inputs(demand, existing, candidates, model)
     dxy, cxy = _xy(demand), _xy(candidates)
     w = _weights(demand, weight_col)
     gaps, covered, access = gap_cells(
@@ -340,60 +418,28 @@ def run_siting(
     reach = service_reach_matrix(
         rows_xy, cxy, params=params, minutes=minutes, graph=graph, on_progress=on_progress
     )
-    opts = {"solver": solver, "time_limit": time_limit}
-    if model == "mclp":
-        if k is None:
-            raise SitingError("MCLP 需要 k / MCLP needs k")
-        sol = solve_mclp(reach, rows_w, rows_cov, k=k, **opts)
-    elif model == "lscp":
-        if target_share is None:
-            raise SitingError("LSCP 需要目标覆盖率 / LSCP needs --target-share")
-        sol = solve_lscp(reach, rows_w, rows_cov, target_share=target_share, **opts)
-    else:
-        if k is None:
-            raise SitingError("p-median 需要 k / p-median needs k")
-        horizon = 2.0 * minutes
-        base = nearest_service(rows_xy, _xy(existing), params=params, graph=graph).minutes
-        base = np.minimum(np.nan_to_num(base, nan=horizon), horizon)
-        cost = service_time_matrix(rows_xy, cxy, params=params, max_minutes=horizon, graph=graph)
-        sol = solve_pmedian(cost, base, rows_w, k=k, **opts)
+    sol = _solve(
+        model,
+        reach,
+        rows_xy,
+        rows_w,
+        rows_cov,
+        existing=existing,
+        cxy=cxy,
+        params=params,
+        minutes=minutes,
+        graph=graph,
+        k=k,
+        target_share=target_share,
+        opts={"solver": solver, "time_limit": time_limit},
+    )
     sel_idx = np.array(sol.selected, dtype=int)
     if agg is not None:  # the chosen sites' coverage, exactly, on the full demand
         reach = _selected_reach(dxy, cxy, sel_idx, params, minutes, graph)
         sol.extra.update(_aggregation_report(agg, dxy, w, cxy[sel_idx], params, minutes, graph))
         sol.extra["aggregate_m"] = float(aggregate_m)
-    after = covered.copy()
-    newly = []
-    r = reach.tocsr()
-    rt = r.T.tocsr()
-    for j in sel_idx:
-        rows = rt.indices[rt.indptr[j] : rt.indptr[j + 1]]
-        new = rows[~after[rows]]
-        newly.append(new)
-        after[rows] = True
-    sel = candidates.iloc[sel_idx].copy()
-    sel.insert(0, "rank", np.arange(1, len(sel_idx) + 1))
-    sel["marginal_gain"] = sol.marginal_gain
-    sel["newly_covered_points"] = [len(n) for n in newly]
-    sel["newly_covered_weight"] = [float(w[n].sum()) for n in newly]
-    sel["catchment_points"] = [int(rt.indptr[j + 1] - rt.indptr[j]) for j in sel_idx]
-    ll = sel.to_crs(4326)
-    sel["lon"] = ll.geometry.x.round(6).to_numpy()
-    sel["lat"] = ll.geometry.y.round(6).to_numpy()
-    isos = (
-        service_isochrones(cxy[sel_idx], params=params, minutes=(minutes,), graph=graph)
-        if len(sel_idx)
-        else []
-    )
-    catch = gpd.GeoDataFrame(
-        {
-            "rank": sel["rank"].to_numpy(),
-            "id": sel["id"].astype(str).to_numpy() if "id" in sel else sel_idx,
-            "minutes": minutes,
-        },
-        geometry=[p[0] for p in isos],
-        crs=demand.crs,
-    )
+    sel, after = _selected_sites(candidates, sel_idx, reach, covered, w, sol)
+    catch = _catchments(sel, sel_idx, cxy, params, minutes, graph, demand.crs)
     out_d = demand.copy()
     out_d["covered_before"] = covered
     out_d["covered_after"] = after
