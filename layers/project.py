@@ -15,6 +15,10 @@ In every store each change bumps ``version``; a save made from a stale copy is
 refused with :class:`ProjectConflictError` and loses nothing. What the stores share
 (row mapping, names, the zone-name check, …) is :mod:`layers.store_common`.
 
+A new store is one module ``layers/store_<name>.py`` with the functions of
+:data:`STORE_FUNCTIONS` (taking the checked, already authorised change) and one line
+in :func:`_store`; it imports the model and ``store_common``, never this module.
+
 Functions here take and return WGS84 GeoDataFrames; metric work uses
 :meth:`Project.metric_crs`.
 """
@@ -142,6 +146,24 @@ def demo_project() -> Project:
 
 
 # ---------------------------------------------------------------- the stores
+#: What every store module provides (the same signatures in each).
+STORE_FUNCTIONS = (
+    "open_project",
+    "add_layer",
+    "remove_layer",
+    "save_run",
+    "delete_run",
+    "add_network",
+    "network_edges",
+    "gazetteer_rows",
+    "add_gazetteer",
+    "gazetteer_frame",
+    "write_new",
+    "audit_log",
+    "audit_event",
+)
+
+
 def _pg(ref) -> bool:
     return store_postgis.is_pg_ref(ref)
 
