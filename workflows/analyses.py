@@ -37,6 +37,10 @@ __all__ = [
     "register",
     "report_print_layers",
     "result_tables",
+    "title",
+    "title_zh",
+    "unregister",
+    "write_gpkg_layers",
     "write_result",
 ]
 
@@ -230,6 +234,14 @@ def title_zh(analysis: str) -> str:
     """The Chinese name of an analysis (its key when unknown)."""
     a = ANALYSES.get(analysis)
     return a.title_zh if a is not None else analysis
+
+
+def title(analysis: str, lang: str = "zh") -> str:
+    """The name of an analysis in ``lang`` (``zh``/``en``; its key when unknown)."""
+    a = ANALYSES.get(analysis)
+    if a is None:
+        return analysis
+    return a.title_en if lang == "en" else a.title_zh
 
 
 # ---------------------------------------------------------------- output files

@@ -12,6 +12,7 @@ from ui.common import T, guarded, md_text, project_or_stop
 from ui.i18n import lang, t
 from ui.state import refresh_project
 from ui.tables import show_table
+from workflows.analyses import title as analysis_title
 
 
 def _layer_table(project) -> None:
@@ -56,7 +57,13 @@ def _runs(project) -> None:
     show_table(
         pd.DataFrame(
             [
-                {"id": r.id, "analysis": r.analysis, "title": r.title, "created_at": r.created_at}
+                {
+                    "id": r.id,
+                    "analysis": r.analysis,
+                    "name": analysis_title(r.analysis, lang()),  # from the analysis registry
+                    "title": r.title,
+                    "created_at": r.created_at,
+                }
                 for r in project.runs
             ]
         ),
