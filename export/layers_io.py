@@ -215,6 +215,50 @@ def _marker(target: str, kind: str, name) -> dict:
     return make_marker(crs=target, kind=kind or None, source="export") | {"layer": _shown(name)}
 
 
+def _write_gpkg(out: dict, tmp: Path, *, target: str, kinds: dict, mark: bool) -> None:
+    """One GeoPackage 1.2 table per layer; ``mark``: InnoMap's marker as the description
+    (GCJ-02/BD-09 always: the marker states the system, which has no EPSG code)."""
+    tables = safe_layer_names(out)
+    options = _gpkg_names(out, tables)
+    for i, (name, g) in enumerate(out.items()):
+        opts = dict(options[name])
+        if mark:
+            opts["DESCRIPTION"] = "innomap:" + json.dumps(
+                _marker(target, kinds[name], name), ensure_ascii=False
+            )
+        g.to_file(
+            tmp,
+            layer=tables[name],
+            driver="GPKG",
+            mode="w" if i == 0 else "a",
+            layer_options=opts,
+            **({"dataset_options": {"VERSION": "1.2"}} if i == 0 else {}),
+        )
+
+
+def _write_geojson(out: dict, tmp: Path, *, name: str, marker: dict | None) -> None:
+    """One FeatureCollection (a ``layer`` column tells layers apart); with ``marker`` (an
+    offset system: no CRS definition) InnoMap's ``"innomap"`` member states the system."""
+    parts = []
+    for layer, g in out.items():
+        g = g.copy()
+        g["layer"] = _shown(layer)
+        parts.append(g)
+    crs = None if marker is not None else parts[0].crs
+    one = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=crs)
+    if marker is None:
+        one.to_file(tmp, driver="GeoJSON", layer=name)
+        return
+    from layers.provenance import MARKER_KEY
+
+    body = json.loads(one.to_json(drop_id=True, ensure_ascii=False, na="null"))
+    doc = {MARKER_KEY: marker, "type": "FeatureCollection", "name": name}
+    tmp.write_text(
+        json.dumps(doc | {"features": body["features"]}, ensure_ascii=False),
+        encoding="utf-8",
+    )
+
+
 def write_layers(
     layers: dict[str, gpd.GeoDataFrame],
     path: str | Path,
@@ -291,43 +335,13 @@ def write_layers(
 
     def write(tmp: Path) -> None:
         if fmt == "gpkg":
-            tables = safe_layer_names(out)
-            options = _gpkg_names(out, tables)
-            for i, (name, g) in enumerate(out.items()):
-                opts = dict(options[name])
-                if offset or mark:  # GCJ-02/BD-09: the marker states the system (no EPSG code)
-                    opts["DESCRIPTION"] = "innomap:" + json.dumps(
-                        _marker(target.name, kinds[name], name), ensure_ascii=False
-                    )
-                g.to_file(
-                    tmp,
-                    layer=tables[name],
-                    driver="GPKG",
-                    mode="w" if i == 0 else "a",
-                    layer_options=opts,
-                    **({"dataset_options": {"VERSION": "1.2"}} if i == 0 else {}),
-                )
+            _write_gpkg(out, tmp, target=target.name, kinds=kinds, mark=offset or mark)
         elif fmt == "geojson":
-            parts = []
-            for name, g in out.items():
-                g = g.copy()
-                g["layer"] = _shown(name)
-                parts.append(g)
-            crs = None if offset else parts[0].crs
-            one = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=crs)
-            if not offset:
-                one.to_file(tmp, driver="GeoJSON", layer=out_name)
-                return
-            from layers.provenance import MARKER_KEY
-
-            body = json.loads(one.to_json(drop_id=True, ensure_ascii=False, na="null"))
-            marker = _marker(target.name, "", Path(path).stem)
-            marker["kinds"] = {_shown(n): k for n, k in kinds.items() if k}
-            doc = {MARKER_KEY: marker, "type": "FeatureCollection", "name": out_name}
-            tmp.write_text(
-                json.dumps(doc | {"features": body["features"]}, ensure_ascii=False),
-                encoding="utf-8",
-            )
+            marker = None
+            if offset:
+                marker = _marker(target.name, "", Path(path).stem)
+                marker["kinds"] = {_shown(n): k for n, k in kinds.items() if k}
+            _write_geojson(out, tmp, name=out_name, marker=marker)
         elif fmt == "shp":
             marker = None
             if offset:
@@ -522,8 +536,6 @@ def write_kml(
         return
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("doc.kml", body)  # KMZ: the first .kml entry is the document
-
-
 
 
 _XML_NONCHARS = re.compile(r"[\ufffe\uffff\ud800-\udfff]")
