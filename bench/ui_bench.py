@@ -52,6 +52,7 @@ import statistics
 import subprocess
 import sys
 import time
+import unicodedata
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -633,20 +634,29 @@ def _targets(step: Step, compute: dict[str, float]) -> str:
     return "; ".join(miss)
 
 
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a terminal (CJK characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
 def _f(x) -> str:
     return "—" if x is None else f"{x:.2f}"
 
 
 def print_steps(steps: list[Step], compute: dict[str, float], load: tuple[str, str]) -> None:
-    w = max(len(s.name) for s in steps) + 2
-    print(f"\n{'step':<{w}} {'wall s':>7} {'server CPU s':>12} {'Chromium CPU s':>14}  targets")
+    w = max(_width(s.name) for s in steps) + 2
+    print(f"\n{_pad('step', w)} {'wall s':>7} {'server CPU s':>12} {'Chromium CPU s':>14}  targets")
     for s in steps:
         miss = _targets(s, compute)
         extra = f" ({s.failure})" if s.failure else ""
         extra += f" [progress left: {' | '.join(s.progress_left)}]" if s.progress_left else ""
         extra += f" {s.note}" if s.note else ""
         print(
-            f"{s.name:<{w}} {_f(s.wall_s):>7} {_f(s.server_cpu_s):>12} "
+            f"{_pad(s.name, w)} {_f(s.wall_s):>7} {_f(s.server_cpu_s):>12} "
             f"{_f(s.client_cpu_s):>14}  {miss or 'met'}{extra}"
         )
     if compute:
