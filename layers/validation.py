@@ -92,52 +92,73 @@ def validate_layer(
     list of ValidationIssue
         Empty when every record is valid.
     """
-    issues: list[ValidationIssue] = []
-
-    def add(i, field, value, msg, severity="error"):
-        issues.append(
-            ValidationIssue(
-                file, None if i is None else first_row + i, field, _val(value), msg, severity
-            )
-        )
-
+    rep = _Issues(file, first_row)
     for col in ("id", "name", "source", "coord_source", "coord_precision_m", "synthetic"):
         if col not in gdf.columns:
-            add(None, col, "", f"缺少字段 / missing column {col!r}: add it to the file")
-    if any(i.row is None for i in issues):
-        return issues
+            rep.add(None, col, "", f"缺少字段 / missing column {col!r}: add it to the file")
+    if rep.issues:
+        return rep.issues
+    _check_values(gdf, spec, rep)
+    geoms = gdf.geometry.values
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    rep.add_mask(
+        missing, "geometry", [""] * len(geoms), "缺少坐标 / missing coordinates: fill in lon/lat"
+    )
+    if spec.geometry == "point":
+        _check_points(geoms, missing, bounds, rep)
+    else:
+        invalid = ~missing & ~shapely.is_valid(np.where(missing, None, geoms))
+        rep.add_mask(
+            invalid,
+            "geometry",
+            shapely.get_type_id(geoms),
+            "几何无效 / invalid geometry: repair it (make_valid)",
+        )
+    rep.issues.sort(key=lambda it: it.row or 0)
+    return rep.issues
 
-    def add_mask(mask, field, values, msg):
+
+class _Issues:
+    """The issues of one layer, rows numbered as the user sees them."""
+
+    def __init__(self, file: str, first_row: int):
+        self.file, self.first_row = file, first_row
+        self.issues: list[ValidationIssue] = []
+
+    def add(self, i, field, value, msg, severity="error"):
+        row = None if i is None else self.first_row + i
+        self.issues.append(ValidationIssue(self.file, row, field, _val(value), msg, severity))
+
+    def add_mask(self, mask, field, values, msg):
         at = values.iloc if isinstance(values, pd.Series) else values  # only flagged rows read
         for i in np.flatnonzero(np.asarray(mask, dtype=bool)):
-            add(int(i), field, at[i], msg)
+            self.add(int(i), field, at[i], msg)
 
-    ids_s = gdf["id"].astype(str).reset_index(drop=True)
-    ids = ids_s
-    empty_id = ids_s.str.strip().eq("").to_numpy()
-    add_mask(empty_id, "id", ids, "编号为空 / empty id: give every record a unique id")
-    add_mask(
-        ids_s.duplicated(keep="first").to_numpy() & ~empty_id,
+
+def _check_values(gdf: gpd.GeoDataFrame, spec: LayerSpec, rep: _Issues) -> None:
+    """Ids, names, sources, precision, categories and kind of every record."""
+    ids = gdf["id"].astype(str).reset_index(drop=True)
+    empty_id = ids.str.strip().eq("").to_numpy()
+    rep.add_mask(empty_id, "id", ids, "编号为空 / empty id: give every record a unique id")
+    rep.add_mask(
+        ids.duplicated(keep="first").to_numpy() & ~empty_id,
         "id",
         ids,
         "编号重复 / duplicate id: ids must be unique within the layer",
     )
     names = gdf["name"].astype(str)
-    add_mask(
-        names.str.strip().eq(""),
-        "name",
-        names,
-        "名称为空 / empty name: fill in the record's name",
+    rep.add_mask(
+        names.str.strip().eq(""), "name", names, "名称为空 / empty name: fill in the record's name"
     )
     src = gdf["source"].astype(str)
-    add_mask(
+    rep.add_mask(
         src.str.strip().eq(""),
         "source",
         src,
         "缺少数据来源 / missing source: name where the record comes from",
     )
     prec = pd.to_numeric(gdf["coord_precision_m"], errors="coerce").to_numpy(dtype=float)
-    add_mask(
+    rep.add_mask(
         ~(np.isfinite(prec) & (prec > 0)),
         "coord_precision_m",
         gdf["coord_precision_m"].reset_index(drop=True),
@@ -145,63 +166,56 @@ def validate_layer(
     )
     for col in ("subtype", "level"):
         if col in gdf.columns:  # open categories: a value outside the vocabulary never rejects
-            allowed = vocabulary(spec, col)
-            v = gdf[col].astype(str).reset_index(drop=True)
-            outside = v.ne("") & ~v.isin(allowed)
-            if outside.any():
-                for value, rows in v[outside].groupby(v[outside], sort=False).groups.items():
-                    add(
-                        int(rows[0]),
-                        col,
-                        value,
-                        f"取值不在词表中, 共 {len(rows)} 行, 按 {OTHER} 统计 / not in the "
-                        f"vocabulary ({len(rows)} rows): counted as {OTHER}; map it to one of "
-                        f"{', '.join(allowed)}",
-                        "warning",
-                    )
+            _check_vocabulary(gdf[col], spec, col, rep)
     if "kind" in gdf.columns:
         v = gdf["kind"].astype(str)
-        add_mask(
+        rep.add_mask(
             v.ne("") & v.ne(spec.kind),
             "kind",
             v.reset_index(drop=True),
             f"类别应为 / kind must be {spec.kind!r} for layer {spec.key}",
         )
 
-    geoms = gdf.geometry.values
-    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    add_mask(
-        missing, "geometry", [""] * len(geoms), "缺少坐标 / missing coordinates: fill in lon/lat"
-    )
-    if spec.geometry == "point":
-        types = shapely.get_type_id(geoms)
-        wrong = ~missing & (types != 0)
-        add_mask(wrong, "geometry", shapely.get_type_id(geoms), "应为点 / must be a point")
-        ok = ~missing & ~wrong
-        x = np.where(ok, shapely.get_x(np.where(ok, geoms, None)), np.nan)
-        y = np.where(ok, shapely.get_y(np.where(ok, geoms, None)), np.nan)
-        finite = np.isfinite(x) & np.isfinite(y)
-        for i in np.flatnonzero(ok & ~finite):
-            add(int(i), "lon/lat", f"{x[i]}, {y[i]}", "坐标不是数字 / coordinates are not numbers")
-        inside = (bounds[0] <= x) & (x <= bounds[2]) & (bounds[1] <= y) & (y <= bounds[3])
-        swapped = (bounds[0] <= y) & (y <= bounds[2]) & (bounds[1] <= x) & (x <= bounds[3])
-        for i in np.flatnonzero(ok & finite & ~inside):
-            hint = (
-                "经纬度可能颠倒, 请交换 / lon and lat look swapped: swap them"
-                if swapped[i]
-                else "超出范围 / outside the allowed area: check the coordinate system"
-            )
-            add(int(i), "lon/lat", f"{x[i]:.6f}, {y[i]:.6f}", hint)
-    else:
-        invalid = ~missing & ~shapely.is_valid(np.where(missing, None, geoms))
-        add_mask(
-            invalid,
-            "geometry",
-            shapely.get_type_id(geoms),
-            "几何无效 / invalid geometry: repair it (make_valid)",
+
+def _check_vocabulary(values: pd.Series, spec: LayerSpec, col: str, rep: _Issues) -> None:
+    """A warning per value outside the vocabulary (counted as 其他), on its first row."""
+    allowed = vocabulary(spec, col)
+    v = values.astype(str).reset_index(drop=True)
+    outside = v.ne("") & ~v.isin(allowed)
+    if not outside.any():
+        return
+    for value, rows in v[outside].groupby(v[outside], sort=False).groups.items():
+        rep.add(
+            int(rows[0]),
+            col,
+            value,
+            f"取值不在词表中, 共 {len(rows)} 行, 按 {OTHER} 统计 / not in the "
+            f"vocabulary ({len(rows)} rows): counted as {OTHER}; map it to one of "
+            f"{', '.join(allowed)}",
+            "warning",
         )
-    issues.sort(key=lambda it: it.row or 0)
-    return issues
+
+
+def _check_points(geoms, missing, bounds, rep: _Issues) -> None:
+    """Points: the type, numeric coordinates, inside ``bounds`` (swapped lon/lat named)."""
+    types = shapely.get_type_id(geoms)
+    wrong = ~missing & (types != 0)
+    rep.add_mask(wrong, "geometry", shapely.get_type_id(geoms), "应为点 / must be a point")
+    ok = ~missing & ~wrong
+    x = np.where(ok, shapely.get_x(np.where(ok, geoms, None)), np.nan)
+    y = np.where(ok, shapely.get_y(np.where(ok, geoms, None)), np.nan)
+    finite = np.isfinite(x) & np.isfinite(y)
+    for i in np.flatnonzero(ok & ~finite):
+        rep.add(int(i), "lon/lat", f"{x[i]}, {y[i]}", "坐标不是数字 / coordinates are not numbers")
+    inside = (bounds[0] <= x) & (x <= bounds[2]) & (bounds[1] <= y) & (y <= bounds[3])
+    swapped = (bounds[0] <= y) & (y <= bounds[2]) & (bounds[1] <= x) & (x <= bounds[3])
+    for i in np.flatnonzero(ok & finite & ~inside):
+        hint = (
+            "经纬度可能颠倒, 请交换 / lon and lat look swapped: swap them"
+            if swapped[i]
+            else "超出范围 / outside the allowed area: check the coordinate system"
+        )
+        rep.add(int(i), "lon/lat", f"{x[i]:.6f}, {y[i]:.6f}", hint)
 
 
 def format_issues(issues: list[ValidationIssue], *, limit: int = 20) -> str:
