@@ -78,7 +78,6 @@ def read_dxf(path: Path, *, name: str) -> tuple[gpd.GeoDataFrame, list[str], lis
         For a file ezdxf cannot read or one without boundaries or lines.
     """
     import ezdxf
-    from ezdxf import path as ezpath
 
     try:
         doc = ezdxf.readfile(str(path))
@@ -87,94 +86,14 @@ def read_dxf(path: Path, *, name: str) -> tuple[gpd.GeoDataFrame, list[str], lis
             f"{name}: DXF 无法读取 / the DXF cannot be read ({type(exc).__name__}): save it "
             "again as DXF (AutoCAD 2000–2018 ASCII DXF) in CAD"
         ) from None
-    rows: list[dict] = []
-    texts: list[tuple[float, float, float, str]] = []
-    skipped: dict[str, int] = {}
-
-    def entities(source, depth: int = 0):
-        """Model-space entities, block references exploded (nested up to 4 levels)."""
-        for e in source:
-            if e.dxftype() == "INSERT" and depth < 4:
-                try:
-                    yield from entities(e.virtual_entities(), depth + 1)
-                except Exception:
-                    skipped["INSERT (unreadable)"] = skipped.get("INSERT (unreadable)", 0) + 1
-            else:
-                yield e
-
-    for n, e in enumerate(entities(doc.modelspace())):
-        if n >= MAX_ENTITIES:
-            raise ImportFileError(
-                f"{name}: 实体超过 {MAX_ENTITIES:,} 个 / more than {MAX_ENTITIES:,} entities: "
-                "keep only the boundary layers (CAD: LAYISO, WBLOCK)"
-            )
-        t = e.dxftype()
-        layer = str(e.dxf.get("layer", "0"))
-        geom = None
-        try:
-            if t in ("LWPOLYLINE", "POLYLINE"):
-                if t == "POLYLINE" and (e.is_poly_face_mesh or e.is_polygon_mesh):
-                    skipped[t + " mesh"] = skipped.get(t + " mesh", 0) + 1
-                    continue
-                pts = _flat(ezpath.make_path(e))
-                closed = bool(e.closed if t == "LWPOLYLINE" else e.is_closed)
-                if closed and len(pts) >= 3:
-                    geom = shapely.Polygon(pts)
-                elif len(pts) >= 3 and pts[0] == pts[-1]:
-                    geom = shapely.Polygon(pts)  # closed by repeating the first vertex
-                elif len(pts) >= 2:
-                    geom = shapely.LineString(pts)
-            elif t == "HATCH":
-                geom = _hatch_polygon(e)
-            elif t in ("LINE", "ARC", "SPLINE"):
-                pts = _flat(ezpath.make_path(e))
-                if len(pts) >= 2:
-                    geom = shapely.LineString(pts)
-            elif t in ("TEXT", "MTEXT"):
-                p = e.dxf.insert
-                txt = e.plain_text() if t == "MTEXT" else e.dxf.get("text", "")
-                h = float(e.dxf.get("char_height" if t == "MTEXT" else "height", 1.0) or 1.0)
-                txt = " ".join(str(txt).split())
-                if txt:
-                    texts.append((float(p.x), float(p.y), h, txt))
-                continue
-            else:
-                skipped[t] = skipped.get(t, 0) + 1
-                continue
-        except Exception:
-            skipped[t + " (unreadable)"] = skipped.get(t + " (unreadable)", 0) + 1
-            continue
-        if geom is None or geom.is_empty:
-            skipped[t + " (empty)"] = skipped.get(t + " (empty)", 0) + 1
-            continue
-        rows.append(
-            {LAYER_FIELD: layer, "cad_entity": t, "cad_handle": str(e.dxf.handle), "geometry": geom}
-        )
+    rows, texts, skipped = _model_space(doc, name)
     notes: list[str] = []
     if not rows:
         raise ImportFileError(
             f"{name}: DXF 模型空间中没有边界或线 / no boundaries (closed polylines, hatches) or "
             "lines in the model space: explode blocks (CAD: EXPLODE) and save again"
         )
-    # a hatch repeating a closed polyline's boundary is one 片区, not two
-    polys = [r for r in rows if r["geometry"].geom_type in ("Polygon", "MultiPolygon")]
-    outlines = [r["geometry"] for r in polys if r["cad_entity"] != "HATCH"]
-    dup = 0
-    if outlines:
-        tree = shapely.STRtree(outlines)
-        keep = []
-        for r in rows:
-            g = r["geometry"]
-            if r["cad_entity"] == "HATCH":
-                near = tree.query(g)
-                if any(
-                    outlines[i].symmetric_difference(g).area <= 1e-6 * max(g.area, 1.0)
-                    for i in near
-                ):
-                    dup += 1
-                    continue
-            keep.append(r)
-        rows = keep
+    rows, dup = _without_repeated_hatches(rows)
     if dup:
         notes.append(
             f"{dup} 个填充与闭合多段线边界相同, 按一个片区计 / {dup} hatches repeat a closed "
@@ -182,23 +101,7 @@ def read_dxf(path: Path, *, name: str) -> tuple[gpd.GeoDataFrame, list[str], lis
         )
     frame = pd.DataFrame(rows)
     geoms = list(frame.pop("geometry"))
-    names = [""] * len(geoms)
-    heights = [-1.0] * len(geoms)
-    poly_idx = [i for i, g in enumerate(geoms) if g.geom_type in ("Polygon", "MultiPolygon")]
-    outside = 0
-    if texts and poly_idx:
-        tree = shapely.STRtree([geoms[i] for i in poly_idx])
-        for x, y, h, txt in texts:
-            pt = shapely.Point(x, y)
-            hits = [poly_idx[j] for j in tree.query(pt, predicate="within")]
-            if not hits:
-                outside += 1
-                continue
-            i = min(hits, key=lambda k: geoms[k].area)  # the innermost polygon
-            if h > heights[i]:
-                names[i], heights[i] = txt, h
-    elif texts:
-        outside = len(texts)
+    names, outside = _text_names(geoms, texts)
     if outside:
         notes.append(
             f"{outside} 个文字不在任何闭合边界内, 未使用 / {outside} TEXT/MTEXT labels lie outside "
@@ -224,6 +127,128 @@ def read_dxf(path: Path, *, name: str) -> tuple[gpd.GeoDataFrame, list[str], lis
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms), crs=None)
     layers = list(dict.fromkeys(gdf[LAYER_FIELD]))
     return gdf, layers, notes
+
+
+def _count(skipped: dict[str, int], what: str) -> None:
+    skipped[what] = skipped.get(what, 0) + 1
+
+
+def _model_space(doc, name: str):
+    """``(rows, texts, skipped)`` of the model space: a row per boundary or line, the
+    texts ``(x, y, height, text)`` and the count of entities passed over, by type."""
+    from ezdxf import path as ezpath
+
+    rows: list[dict] = []
+    texts: list[tuple[float, float, float, str]] = []
+    skipped: dict[str, int] = {}
+
+    def entities(source, depth: int = 0):
+        """Model-space entities, block references exploded (nested up to 4 levels)."""
+        for e in source:
+            if e.dxftype() == "INSERT" and depth < 4:
+                try:
+                    yield from entities(e.virtual_entities(), depth + 1)
+                except Exception:
+                    _count(skipped, "INSERT (unreadable)")
+            else:
+                yield e
+
+    for n, e in enumerate(entities(doc.modelspace())):
+        if n >= MAX_ENTITIES:
+            raise ImportFileError(
+                f"{name}: 实体超过 {MAX_ENTITIES:,} 个 / more than {MAX_ENTITIES:,} entities: "
+                "keep only the boundary layers (CAD: LAYISO, WBLOCK)"
+            )
+        t = e.dxftype()
+        try:
+            geom = _entity_geometry(e, t, ezpath, texts, skipped)
+        except Exception:
+            _count(skipped, t + " (unreadable)")
+            continue
+        if geom is False:  # a text, or a type not imported (counted)
+            continue
+        if geom is None or geom.is_empty:
+            _count(skipped, t + " (empty)")
+            continue
+        layer = str(e.dxf.get("layer", "0"))
+        rows.append(
+            {LAYER_FIELD: layer, "cad_entity": t, "cad_handle": str(e.dxf.handle), "geometry": geom}
+        )
+    return rows, texts, skipped
+
+
+def _entity_geometry(e, t: str, ezpath, texts: list, skipped: dict[str, int]):
+    """The entity's polygon or line (None: too few points), or False when it is a text
+    (added to ``texts``) or an entity not imported (counted in ``skipped``)."""
+    if t in ("LWPOLYLINE", "POLYLINE"):
+        if t == "POLYLINE" and (e.is_poly_face_mesh or e.is_polygon_mesh):
+            _count(skipped, t + " mesh")
+            return False
+        pts = _flat(ezpath.make_path(e))
+        closed = bool(e.closed if t == "LWPOLYLINE" else e.is_closed)
+        if closed and len(pts) >= 3:
+            return shapely.Polygon(pts)
+        if len(pts) >= 3 and pts[0] == pts[-1]:
+            return shapely.Polygon(pts)  # closed by repeating the first vertex
+        return shapely.LineString(pts) if len(pts) >= 2 else None
+    if t == "HATCH":
+        return _hatch_polygon(e)
+    if t in ("LINE", "ARC", "SPLINE"):
+        pts = _flat(ezpath.make_path(e))
+        return shapely.LineString(pts) if len(pts) >= 2 else None
+    if t in ("TEXT", "MTEXT"):
+        p = e.dxf.insert
+        txt = e.plain_text() if t == "MTEXT" else e.dxf.get("text", "")
+        h = float(e.dxf.get("char_height" if t == "MTEXT" else "height", 1.0) or 1.0)
+        txt = " ".join(str(txt).split())
+        if txt:
+            texts.append((float(p.x), float(p.y), h, txt))
+        return False
+    _count(skipped, t)
+    return False
+
+
+def _without_repeated_hatches(rows: list[dict]) -> tuple[list[dict], int]:
+    """A hatch repeating a closed polyline's boundary is one 片区, not two."""
+    polys = [r for r in rows if r["geometry"].geom_type in ("Polygon", "MultiPolygon")]
+    outlines = [r["geometry"] for r in polys if r["cad_entity"] != "HATCH"]
+    if not outlines:
+        return rows, 0
+    tree = shapely.STRtree(outlines)
+    keep, dup = [], 0
+    for r in rows:
+        g = r["geometry"]
+        if r["cad_entity"] == "HATCH" and any(
+            outlines[i].symmetric_difference(g).area <= 1e-6 * max(g.area, 1.0)
+            for i in tree.query(g)
+        ):
+            dup += 1
+            continue
+        keep.append(r)
+    return keep, dup
+
+
+def _text_names(geoms: list, texts: list) -> tuple[list[str], int]:
+    """Each polygon's name: the tallest text inside it (innermost polygon); and the count
+    of texts outside every polygon."""
+    names = [""] * len(geoms)
+    heights = [-1.0] * len(geoms)
+    poly_idx = [i for i, g in enumerate(geoms) if g.geom_type in ("Polygon", "MultiPolygon")]
+    if not texts:
+        return names, 0
+    if not poly_idx:
+        return names, len(texts)
+    outside = 0
+    tree = shapely.STRtree([geoms[i] for i in poly_idx])
+    for x, y, h, txt in texts:
+        hits = [poly_idx[j] for j in tree.query(shapely.Point(x, y), predicate="within")]
+        if not hits:
+            outside += 1
+            continue
+        i = min(hits, key=lambda k: geoms[k].area)  # the innermost polygon
+        if h > heights[i]:
+            names[i], heights[i] = txt, h
+    return names, outside
 
 
 def sample_xy(gdf: gpd.GeoDataFrame, limit: int = 20_000) -> tuple[np.ndarray, np.ndarray]:
