@@ -394,7 +394,22 @@ def _layout(root, *, title: str, extent, sources: str, crs_text: str) -> dict:
     ids = {
         k: f"{{{uuid.uuid4()}}}" for k in ("map", "title", "legend", "scalebar", "north", "notes")
     }
-    mx, my, mw, mh = 10.0, 22.0, 205.0, 168.0
+    map_w = _map_item(lay, ids["map"], extent)
+    _title_item(lay, ids["title"], title)
+    _legend_item(lay, ids["legend"], ids["map"])
+    _scalebar_item(lay, ids["scalebar"], ids["map"], map_w)
+    _north_item(lay, ids["north"], ids["map"])
+    _notes_item(lay, ids["notes"], sources, crs_text)
+    return ids
+
+
+#: The map frame on the A4 landscape page (mm): x, y, width, height.
+_MAP_FRAME = (10.0, 22.0, 205.0, 168.0)
+
+
+def _map_item(lay, uid: str, extent) -> float:
+    """The map frame; returns the width it shows (map units)."""
+    mx, my, mw, mh = _MAP_FRAME
     # map extent: the data's extent with the map frame's aspect ratio
     x0, y0, x1, y1 = extent
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
@@ -406,7 +421,7 @@ def _layout(root, *, title: str, extent, sources: str, crs_text: str) -> dict:
     m = _item(
         lay,
         _MAP,
-        uid=ids["map"],
+        uid=uid,
         x=mx,
         y=my,
         w=mw,
@@ -433,10 +448,14 @@ def _layout(root, *, title: str, extent, sources: str, crs_text: str) -> dict:
         ymax=f"{cy + h / 2:.3f}",
     )
     _el(m, "LayerSet")
+    return w
+
+
+def _title_item(lay, uid: str, title: str) -> None:
     t = _item(
         lay,
         _LABEL,
-        uid=ids["title"],
+        uid=uid,
         x=10,
         y=6,
         w=277,
@@ -452,10 +471,13 @@ def _layout(root, *, title: str, extent, sources: str, crs_text: str) -> dict:
     )
     _el(t, "LabelFont", style="", description=_font(20, bold=True))
     _el(t, "FontColor", red="0", green="0", blue="0", alpha="255")
+
+
+def _legend_item(lay, uid: str, map_uid: str) -> None:
     lg = _item(
         lay,
         _LEGEND,
-        uid=ids["legend"],
+        uid=uid,
         x=220,
         y=22,
         w=67,
@@ -463,7 +485,7 @@ def _layout(root, *, title: str, extent, sources: str, crs_text: str) -> dict:
         z=3,
         id_="图例",
         title="图例",
-        map_uuid=ids["map"],
+        map_uuid=map_uid,
         resizeToContents="1",
         columnCount="1",
         symbolWidth="6",
@@ -490,20 +512,23 @@ def _layout(root, *, title: str, extent, sources: str, crs_text: str) -> dict:
     ):
         st = _el(styles, "style", name=name, marginTop="1.5", alignment="1")
         _el(st, "styleFont", style="", description=_font(size, bold=bold))
+
+
+def _scalebar_item(lay, uid: str, map_uid: str, w: float) -> None:
     # scale bar: two segments of a round number of kilometres (or metres) ≈ 1/6 of the map
     seg_m = _nice(w / 6)
     unit, per = ("km", 1000.0) if seg_m >= 1000 else ("m", 1.0)
     sb = _item(
         lay,
         _SCALEBAR,
-        uid=ids["scalebar"],
+        uid=uid,
         x=14,
         y=176,
         w=60,
         h=11,
         z=4,
         id_="比例尺",
-        mapUuid=ids["map"],
+        mapUuid=map_uid,
         style="Single Box",
         unitType=unit,
         unitLabel=unit,
@@ -528,10 +553,14 @@ def _layout(root, *, title: str, extent, sources: str, crs_text: str) -> dict:
         textColor="0,0,0,255",
         textOpacity="1",
     )
+
+
+def _north_item(lay, uid: str, map_uid: str) -> None:
+    mx, my, mw, _mh = _MAP_FRAME
     _item(
         lay,
         _PICTURE,
-        uid=ids["north"],
+        uid=uid,
         x=mx + mw - 16,
         y=my + 4,
         w=12,
@@ -540,7 +569,7 @@ def _layout(root, *, title: str, extent, sources: str, crs_text: str) -> dict:
         id_="指北针",
         file=_NORTH_ARROW,
         mode="2",
-        mapUuid=ids["map"],
+        mapUuid=map_uid,
         northMode="0",
         northOffset="0",
         resizeMode="0",
@@ -552,10 +581,13 @@ def _layout(root, *, title: str, extent, sources: str, crs_text: str) -> dict:
         pictureWidth="12",
         pictureHeight="18",
     )
+
+
+def _notes_item(lay, uid: str, sources: str, crs_text: str) -> None:
     n = _item(
         lay,
         _LABEL,
-        uid=ids["notes"],
+        uid=uid,
         x=10,
         y=192,
         w=277,
@@ -572,7 +604,6 @@ def _layout(root, *, title: str, extent, sources: str, crs_text: str) -> dict:
     )
     _el(n, "LabelFont", style="", description=_font(7))
     _el(n, "FontColor", red="60", green="60", blue="60", alpha="255")
-    return ids
 
 
 def _project_xml(
