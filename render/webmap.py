@@ -496,8 +496,57 @@ def build_map(
     if gl_data not in ("inline", "files"):
         raise ValueError(f"unknown gl_data {gl_data!r}: use 'inline' or 'files'")
     basemap = basemap or make_basemap("none")
-    synth_label = "模拟数据 (synthetic)" if lang == "zh" else "Synthetic data (模拟)"
+    bounds, center = _view(layers, fit_bounds, basemap)
+    m = _base_map(bounds, center, basemap, asset_mode)
+    gl_min = WEBGL_THRESHOLD if gl_threshold is None else gl_threshold
+    legend_items = []
+    counts: dict[str, int] = {}
+    var_names: dict[str, str] = {}
+    any_synth = any_approx = any_osm = False
+    n_imprecise = 0
+    for lyr in layers:
+        gdf = lyr.gdf
+        any_osm |= osm_derived(gdf)
+        n = counts[lyr.key] = len(gdf)
+        any_synth |= bool(gdf["synthetic"].any()) if "synthetic" in gdf.columns and n else False
+        any_approx |= bool(n and "approximate" in gdf.columns and gdf["approximate"].any())
+        if lyr.geometry == "point" and n > gl_min:
+            el = _gl_point_layer(lyr, basemap, lang, asset_mode, gl_data)
+        else:
+            el = _data_layer(lyr, basemap, lang, asset_mode, cluster_threshold)
+        el.add_to(m)
+        var_names[lyr.key] = el.get_name()
+        legend_items.append(
+            {"label": lyr.label, "color": lyr.color, "count": n, "shape": lyr.geometry}
+        )
+        if lyr.geometry == "point":
+            n_imprecise += int(approximate_positions(gdf).sum())
+    if n_imprecise:  # one entry for the hollow symbol of every point layer
+        legend_items.append(approximate_legend_item(n_imprecise, lang))
+    legend = {
+        "title": legend_title or ("图例" if lang == "zh" else "Legend"),
+        "items": legend_items,
+        "notes": _legend_notes(extra_notes, any_synth, any_approx, basemap, lang),
+    }
+    map_var = m.get_name()
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    code = f"InnoMap.legend({map_var}, {js_literal(legend)});\n"
+    if focus is not None and focus[0] in var_names:
+        code += f"InnoMap.focus({map_var}, {var_names[focus[0]]}, {js_literal(str(focus[1]))});\n"
+    else:
+        code += (
+            f"{map_var}.fitBounds([[{bounds[1]}, {bounds[0]}], [{bounds[3]}, {bounds[2]}]], "
+            "{padding: [20, 20]});\n"
+        )
+    if any_osm and not any("OpenStreetMap" in (attr or "") for _, attr, _ in basemap.tiles):
+        code += f"{map_var}.attributionControl.addAttribution({js_literal(OSM_CREDIT)});\n"
+    code += f"InnoMap.ready({map_var}, {js_literal(counts)});"
+    _Script(code).add_to(m)
+    return m
 
+
+def _view(layers: list[MapLayer], fit_bounds, basemap: Basemap) -> tuple[list[float], tuple]:
+    """The bounds to show first and the map's centre ``(lon, lat)``, in the overlay CRS."""
     all_bounds = [
         lyr.gdf.total_bounds for lyr in layers if len(lyr.gdf) and lyr.geometry == "point"
     ] or [lyr.gdf.total_bounds for lyr in layers if len(lyr.gdf)]
@@ -519,9 +568,13 @@ def build_map(
         bounds = [float(lo[0]), float(la[0]), float(lo[1]), float(la[1])]
         c = wgs84_to_gcj02(center_lon, center_lat)
         center_lon, center_lat = float(c[0]), float(c[1])
+    return bounds, (center_lon, center_lat)
 
+
+def _base_map(bounds, center, basemap: Basemap, asset_mode: str) -> folium.Map:
+    """The map with its zoom, assets and the basemap's tiles."""
     m = folium.Map(
-        location=[center_lat, center_lon],
+        location=[center[1], center[0]],
         zoom_start=_zoom_for(bounds),
         tiles=None,
         control_scale=True,
@@ -530,7 +583,6 @@ def build_map(
     m.options["min_zoom"] = 3
     m.default_js = asset_links(_ASSETS_JS, mode=asset_mode)
     m.default_css = asset_links(_ASSETS_CSS, mode=asset_mode)
-
     for i, (url, attr, subdomains) in enumerate(basemap.tiles):
         kwargs = {"subdomains": subdomains} if subdomains else {}
         folium.TileLayer(
@@ -542,109 +594,104 @@ def build_map(
             max_zoom=19,
             **kwargs,
         ).add_to(m)
+    return m
 
-    legend_items = []
-    counts: dict[str, int] = {}
-    var_names: dict[str, str] = {}
-    any_synth = False
-    any_approx = False
-    n_imprecise = 0
-    any_osm = False
-    for lyr in layers:
-        gdf = lyr.gdf
-        any_osm |= osm_derived(gdf)
-        fields = tuple(f for f in lyr.fields if f in gdf.columns)
-        n = len(gdf)
-        counts[lyr.key] = n
-        synth = bool(gdf["synthetic"].any()) if "synthetic" in gdf.columns and n else False
-        any_synth |= synth
-        if "approximate" in gdf.columns and n and bool(gdf["approximate"].any()):
-            any_approx = True
-        opts = {
-            "color": lyr.color,
-            "fields": list(fields),
-            "labels": _labels(fields, lang),
-            "synthLabel": synth_label,
+
+def _layer_opts(lyr: MapLayer, fields: tuple[str, ...], lang: str) -> dict:
+    synth_label = "模拟数据 (synthetic)" if lang == "zh" else "Synthetic data (模拟)"
+    return {
+        "color": lyr.color,
+        "fields": list(fields),
+        "labels": _labels(fields, lang),
+        "synthLabel": synth_label,
+    }
+
+
+def _gl_point_layer(lyr: MapLayer, basemap, lang: str, asset_mode: str, gl_data: str):
+    """A large point layer drawn by the GPU from a compact payload (inline or a file)."""
+    gdf = lyr.gdf
+    fields = tuple(f for f in lyr.fields if f in gdf.columns)
+    geoms = to_overlay_crs(gdf, basemap.overlay_crs)
+    payload_js, raw = "", None
+    if gl_data == "files" and asset_mode == "static":
+        payload_js, raw = _gl_files(lyr, geoms, fields, basemap.overlay_crs)
+    if not payload_js:
+        payload_js = _inline(raw or _gl_raw(gdf, geoms, fields))
+    opts = _layer_opts(lyr, fields, lang) | {
+        "radius": 3,
+        "noProps": _NO_PROPS[lang == "zh"],
+        "noData": _NO_DATA[lang == "zh"].format(name=lyr.label),
+    }
+    opts.update(lyr.style)
+    return _GlDataLayer(
+        name=escape_label(f"{lyr.label} ({len(gdf)})"),
+        factory="glPointLayer",
+        payload=payload_js,
+        opts=js_literal(opts),
+        show=lyr.show,
+        js=asset_links(_GL_JS, mode=asset_mode),
+        css=[],
+    )
+
+
+def _data_layer(lyr: MapLayer, basemap, lang: str, asset_mode: str, cluster_threshold: int):
+    """A point layer (clustered above ``cluster_threshold``) or a line/polygon layer."""
+    gdf = lyr.gdf
+    n = len(gdf)
+    fields = tuple(f for f in lyr.fields if f in gdf.columns)
+    geoms = to_overlay_crs(gdf, basemap.overlay_crs)
+    opts = _layer_opts(lyr, fields, lang)
+    js, css = [], []
+    if lyr.geometry == "point":
+        cluster = n > cluster_threshold
+        payload = {
+            "lat": np.round(geoms.y.to_numpy(), 6).tolist(),
+            "lon": np.round(geoms.x.to_numpy(), 6).tolist(),
+            "columns": _columns(gdf, fields),
+            "approx": np.flatnonzero(approximate_positions(gdf)).tolist(),
         }
-        geoms = to_overlay_crs(gdf, basemap.overlay_crs)
-        if lyr.geometry == "point" and n > (
-            WEBGL_THRESHOLD if gl_threshold is None else gl_threshold
-        ):
-            payload_js, raw = "", None
-            if gl_data == "files" and asset_mode == "static":
-                payload_js, raw = _gl_files(lyr, geoms, fields, basemap.overlay_crs)
-            if not payload_js:
-                payload_js = _inline(raw or _gl_raw(gdf, geoms, fields))
-            opts.update(
-                {
-                    "radius": 3,
-                    "noProps": _NO_PROPS[lang == "zh"],
-                    "noData": _NO_DATA[lang == "zh"].format(name=lyr.label),
-                }
-            )
-            opts.update(lyr.style)
-            js, css = asset_links(_GL_JS, mode=asset_mode), []
-            factory = "glPointLayer"
-        elif lyr.geometry == "point":
-            cluster = n > cluster_threshold
-            payload = {
-                "lat": np.round(geoms.y.to_numpy(), 6).tolist(),
-                "lon": np.round(geoms.x.to_numpy(), 6).tolist(),
-                "columns": _columns(gdf, fields),
-                "approx": np.flatnonzero(approximate_positions(gdf)).tolist(),
+        opts.update({"cluster": cluster, "radius": 6 if n < 300 else 4})
+        if cluster:
+            js = asset_links(_CLUSTER_JS, mode=asset_mode)
+            css = asset_links(_CLUSTER_CSS, mode=asset_mode)
+        factory = "pointLayer"
+    else:
+        feats = [
+            {
+                "type": "Feature",
+                "properties": {"__i": i},
+                "geometry": shapely.geometry.mapping(g),
             }
-            opts.update({"cluster": cluster, "radius": 6 if n < 300 else 4})
-            opts.update(lyr.style)
-            js = asset_links(_CLUSTER_JS, mode=asset_mode) if cluster else []
-            css = asset_links(_CLUSTER_CSS, mode=asset_mode) if cluster else []
-            factory = "pointLayer"
-        else:
-            feats = [
-                {
-                    "type": "Feature",
-                    "properties": {"__i": i},
-                    "geometry": shapely.geometry.mapping(g),
-                }
-                for i, g in enumerate(geoms.values)
-                if g is not None and not g.is_empty
-            ]
-            payload = {
-                "geojson": {"type": "FeatureCollection", "features": feats},
-                "columns": _columns(gdf, fields),
+            for i, g in enumerate(geoms.values)
+            if g is not None and not g.is_empty
+        ]
+        payload = {
+            "geojson": {"type": "FeatureCollection", "features": feats},
+            "columns": _columns(gdf, fields),
+        }
+        polygon = lyr.geometry == "polygon"
+        kind = lyr.kind or lyr.key
+        opts.update(
+            {
+                "weight": 1.5 if kind == "districts" else 2.5,
+                "fillOpacity": 0.0 if kind == "districts" else (0.12 if polygon else 0),
+                "dashArray": "6,4" if kind in ("zones", "corridor_axes") else None,
             }
-            polygon = lyr.geometry == "polygon"
-            kind = lyr.kind or lyr.key
-            opts.update(
-                {
-                    "weight": 1.5 if kind == "districts" else 2.5,
-                    "fillOpacity": 0.0 if kind == "districts" else (0.12 if polygon else 0),
-                    "dashArray": "6,4" if kind in ("zones", "corridor_axes") else None,
-                }
-            )
-            opts.update(lyr.style)
-            js, css = [], []
-            factory = "vectorLayer"
-        if factory != "glPointLayer":
-            payload_js = js_literal(payload)
-        el = (_GlDataLayer if factory == "glPointLayer" else _DataLayer)(
-            name=escape_label(f"{lyr.label} ({n})"),
-            factory=factory,
-            payload=payload_js,
-            opts=js_literal(opts),
-            show=lyr.show,
-            js=js,
-            css=css,
         )
-        el.add_to(m)
-        var_names[lyr.key] = el.get_name()
-        legend_items.append(
-            {"label": lyr.label, "color": lyr.color, "count": n, "shape": lyr.geometry}
-        )
-        if lyr.geometry == "point":
-            n_imprecise += int(approximate_positions(gdf).sum())
-    if n_imprecise:  # one entry for the hollow symbol of every point layer
-        legend_items.append(approximate_legend_item(n_imprecise, lang))
+        factory = "vectorLayer"
+    opts.update(lyr.style)
+    return _DataLayer(
+        name=escape_label(f"{lyr.label} ({n})"),
+        factory=factory,
+        payload=js_literal(payload),
+        opts=js_literal(opts),
+        show=lyr.show,
+        js=js,
+        css=css,
+    )
 
+
+def _legend_notes(extra_notes, any_synth: bool, any_approx: bool, basemap, lang: str) -> list:
     notes = list(extra_notes)
     if any_synth:
         notes.append(
@@ -662,26 +709,7 @@ def build_map(
             if lang == "zh"
             else "Overlays shifted to GCJ-02 to match tiles"
         )
-    legend = {
-        "title": legend_title or ("图例" if lang == "zh" else "Legend"),
-        "items": legend_items,
-        "notes": notes,
-    }
-    map_var = m.get_name()
-    folium.LayerControl(collapsed=True, position="topright").add_to(m)
-    code = f"InnoMap.legend({map_var}, {js_literal(legend)});\n"
-    if focus is not None and focus[0] in var_names:
-        code += f"InnoMap.focus({map_var}, {var_names[focus[0]]}, {js_literal(str(focus[1]))});\n"
-    else:
-        code += (
-            f"{map_var}.fitBounds([[{bounds[1]}, {bounds[0]}], [{bounds[3]}, {bounds[2]}]], "
-            "{padding: [20, 20]});\n"
-        )
-    if any_osm and not any("OpenStreetMap" in (attr or "") for _, attr, _ in basemap.tiles):
-        code += f"{map_var}.attributionControl.addAttribution({js_literal(OSM_CREDIT)});\n"
-    code += f"InnoMap.ready({map_var}, {js_literal(counts)});"
-    _Script(code).add_to(m)
-    return m
+    return notes
 
 
 def add_image_overlay(
