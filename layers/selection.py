@@ -26,7 +26,7 @@ import shapely
 
 from layers.errors import InnoMapError
 from layers.filters import assign_districts, assign_zones
-from layers.project import OUTLINE_KINDS, Project
+from layers.project_model import OUTLINE_KINDS, Project
 from layers.registry import REGISTRY
 
 __all__ = [
