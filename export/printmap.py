@@ -374,8 +374,8 @@ def _render_print_map(
     if not drawn:
         raise PrintError("没有可绘制的要素 / nothing to draw: every layer is empty")
     setup_fonts()
-    wgs = [lyr.gdf.to_crs(4326) for lyr in drawn]
     if extent is None:
+        wgs = [lyr.gdf.to_crs(4326) for lyr in drawn]
         focus = [g for lyr, g in zip(drawn, wgs, strict=True) if lyr.geometry == "point"] or wgs
         b = np.array([g.total_bounds for g in focus])
         extent = (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
@@ -385,6 +385,56 @@ def _render_print_map(
     else:
         map_crs = CRS.from_user_input(crs) if crs is not None else choose_metric_crs(tuple(extent))
     gcj = tiles and basemap.overlay_crs == "GCJ-02"
+    d = _sheet(paper, orientation, dpi, subtitle, notes, extent, map_crs)
+    attribution = ""
+    if tiles:
+        attribution = _draw_tiles(d, basemap, extent, dpi)
+    for lyr in drawn:
+        _draw_layer(d, lyr, map_crs, gcj=gcj)
+    _finish_axes(d)
+    _legend(d, legend_notes, legend_title)
+    d.fig.text(0.5, 0.955, title, ha="center", va="center", fontproperties=d.fonts["title"])
+    if subtitle:
+        d.fig.text(0.5, 0.918, subtitle, ha="center", va="center", fontproperties=d.fonts["sub"])
+    credits = "; ".join(sources if sources is not None else d.sources) or "未注明 / not stated"
+    if tiles:
+        credits += f"; 底图 Basemap: {attribution.strip()}"
+    if d.any_osm and "OpenStreetMap" not in attribution:
+        from render.webmap import OSM_CREDIT
+
+        credits += f"; {OSM_CREDIT} (ODbL)"
+    _footer(d, map_crs, credits, notes, as_of, gcj=gcj)
+    buf = io.BytesIO()
+    meta = {"Title": title} if fmt in ("pdf", "svg") else None
+    d.fig.savefig(buf, format=fmt, dpi=dpi, metadata=meta)
+    plt.close(d.fig)
+    return buf.getvalue()
+
+
+@dataclass
+class _Sheet:
+    """A print map being drawn: the figure, its map axes and view, and what was drawn."""
+
+    fig: object
+    ax: object
+    scale: float
+    fonts: dict
+    bottom: float
+    line_frac: float
+    box: tuple[float, float, float, float]  # x0, x1, y0, y1 in the map CRS
+    w_in: float
+    ground_per_unit: float = 1.0
+    handles: list = field(default_factory=list)
+    labels: list = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    any_synth: bool = False
+    any_approx: bool = False
+    any_osm: bool = False
+    n_imprecise: int = 0  # points coarser than street level: a hollow ring, one legend entry
+
+
+def _sheet(paper, orientation, dpi, subtitle, notes, extent, map_crs) -> _Sheet:
+    """The figure and its map axes, the view padded around ``extent`` and fitted to them."""
     ext = gpd.GeoSeries.from_xy([extent[0], extent[2]], [extent[1], extent[3]], crs=4326).to_crs(
         map_crs
     )
@@ -392,15 +442,16 @@ def _render_print_map(
     y0, y1 = sorted(ext.y)
     pad = max(x1 - x0, y1 - y0) * 0.06 + 200
     x0, x1, y0, y1 = x0 - pad, x1 + pad, y0 - pad, y1 + pad
-
     w_in, h_in = _paper_inches(paper, orientation)
     fig = plt.figure(figsize=(w_in, h_in), dpi=dpi)
     scale = min(w_in, h_in) / 8.27  # font scale relative to A4
-    f_title = cjk_font(16 * scale, bold=True)
-    f_sub = cjk_font(10 * scale)
-    f_small = cjk_font(7 * scale)
-    f_label = cjk_font(6.5 * scale)
-    f_legend = cjk_font(8 * scale)
+    fonts = {
+        "title": cjk_font(16 * scale, bold=True),
+        "sub": cjk_font(10 * scale),
+        "small": cjk_font(7 * scale),
+        "label": cjk_font(6.5 * scale),
+        "legend": cjk_font(8 * scale),
+    }
     # footer: 3 fixed lines, the notes, and up to 2 automatic notes
     n_footer = 3 + len(notes or []) + 3
     line_frac = 7 * scale * 1.55 / (h_in * 72)
@@ -417,165 +468,174 @@ def _render_print_map(
     else:
         grow = (dx * ax_h / ax_w - dy) / 2
         y0, y1 = y0 - grow, y1 + grow
+    return _Sheet(fig, ax, scale, fonts, bottom, line_frac, (x0, x1, y0, y1), w_in)
 
-    handles = []
-    any_synth = False
-    any_approx = False
-    label_items = []
-    drawn_sources: list[str] = []
-    view = shapely.box(x0, y0, x1, y1)
-    ground_per_unit = 1.0
+
+def _draw_tiles(d: _Sheet, basemap, extent, dpi: int) -> str:
+    """The basemap's tiles under the map (Web Mercator); returns their attribution."""
+    import html as _html
+
+    x0, x1, y0, y1 = d.box
+    lat_c = (extent[1] + extent[3]) / 2
+    d.ground_per_unit = math.cos(math.radians(lat_c))
+    px = int(d.w_in * dpi * 0.92)
     attribution = ""
-    if tiles:
-        import html as _html
+    for url, attr, subdomains in basemap.tiles:
+        img, ext_t = fetch_tiles(url, (x0, y0, x1, y1), width_px=px, subdomains=subdomains)
+        d.ax.imshow(img, extent=ext_t, origin="upper", zorder=0, interpolation="bilinear")
+        attribution += _html.unescape(attr) + " "
+    return attribution
 
-        lat_c = (extent[1] + extent[3]) / 2
-        ground_per_unit = math.cos(math.radians(lat_c))
-        px = int(w_in * dpi * 0.92)
-        for url, attr, subdomains in basemap.tiles:
-            img, ext_t = fetch_tiles(url, (x0, y0, x1, y1), width_px=px, subdomains=subdomains)
-            ax.imshow(img, extent=ext_t, origin="upper", zorder=0, interpolation="bilinear")
-            attribution += _html.unescape(attr) + " "
-    from render.webmap import (  # credit OSM-derived rows (ODbL)
-        OSM_CREDIT,
-        approximate_label,
-        approximate_positions,
-        osm_derived,
+
+def _draw_layer(d: _Sheet, lyr: PrintLayer, map_crs, *, gcj: bool) -> None:
+    """One layer (by category when it has them) with its legend entries and labels."""
+    from render.webmap import osm_derived  # credit OSM-derived rows (ODbL)
+
+    g = lyr.gdf
+    if gcj:
+        from layers.crs import wgs84_to_gcj02
+
+        g = g.to_crs(4326)
+        g = g.set_geometry(
+            shapely.transform(
+                g.geometry.values, lambda c: np.column_stack(wgs84_to_gcj02(c[:, 0], c[:, 1]))
+            )
+        )
+    g = g.to_crs(map_crs)
+    x0, x1, y0, y1 = d.box
+    g = g[g.intersects(shapely.box(x0, y0, x1, y1))]  # the legend counts exactly what is drawn
+    if g.empty:
+        return
+    st = {"alpha": 0.9, "linewidth": 0.8, "size": 10, "zorder": 5} | lyr.style
+    d.sources += [s for s in lyr.sources if s and s not in d.sources]
+    d.any_osm |= osm_derived(g)
+    if "synthetic" in g and g["synthetic"].astype(bool).any():
+        d.any_synth = True
+    if "approximate" in g and g["approximate"].astype(bool).any():
+        d.any_approx = True
+    groups = [(lyr.color, f"{lyr.label} ({len(g)})", g)]
+    if lyr.categories:
+        col, cmap = lyr.categories
+        groups = [
+            (c, f"{lab} ({int((g[col] == v).sum())})", g[g[col] == v])
+            for v, (c, lab) in cmap.items()
+            if (g[col] == v).any()
+        ]
+    draw = {"point": _draw_points, "polygon": _draw_polygons}.get(lyr.geometry, _draw_lines)
+    for color, lab, sub in groups:
+        draw(d, sub, color, lab, st)
+    if lyr.label_field and lyr.label_field in g:
+        real = g[~g["synthetic"].astype(bool)] if "synthetic" in g else g
+        pts = real.geometry.representative_point()
+        d.labels += [
+            (p.x, p.y, str(t))
+            for p, t in zip(pts, real[lyr.label_field], strict=True)
+            if x0 <= p.x <= x1 and y0 <= p.y <= y1
+        ]
+
+
+def _draw_points(d: _Sheet, sub, color, lab: str, st: dict) -> None:
+    """Points: approximate ones as hollow rings, synthetic ones faded."""
+    from render.webmap import approximate_positions
+
+    ax, scale = d.ax, d.scale
+    synth = (
+        sub["synthetic"].astype(bool).to_numpy() if "synthetic" in sub else np.zeros(len(sub), bool)
+    )
+    xs, ys = sub.geometry.x.to_numpy(), sub.geometry.y.to_numpy()
+    hollow = approximate_positions(sub)
+    if hollow.any():
+        d.n_imprecise += int(hollow.sum())
+        ax.scatter(
+            xs[hollow],
+            ys[hollow],
+            s=st["size"] * scale * 1.6,
+            facecolors="none",
+            edgecolors=color,
+            linewidths=0.9 * scale,
+            alpha=st["alpha"],
+            zorder=st["zorder"] + 0.05,
+            gid="innomap-approx",
+        )
+        xs, ys, synth = xs[~hollow], ys[~hollow], synth[~hollow]
+    ax.scatter(
+        xs[~synth],
+        ys[~synth],
+        s=st["size"] * scale,
+        c=color,
+        edgecolors="white",
+        linewidths=0.3,
+        alpha=st["alpha"],
+        zorder=st["zorder"],
+    )
+    if synth.any():
+        ax.scatter(
+            xs[synth],
+            ys[synth],
+            s=st["size"] * scale * 0.7,
+            c=color,
+            edgecolors="none",
+            alpha=st["alpha"] * 0.55,
+            zorder=st["zorder"] - 0.1,
+        )
+    d.handles.append(
+        Line2D(
+            [],
+            [],
+            marker="o",
+            ls="",
+            color=color,
+            markersize=6 * scale,
+            label=lab + (" *模拟" if len(synth) and synth.all() else ""),
+        )
     )
 
-    any_osm = False
-    n_imprecise = 0  # points coarser than street level: a hollow ring, one legend entry
-    for lyr in drawn:
-        g = lyr.gdf
-        if gcj:
-            from layers.crs import wgs84_to_gcj02
 
-            g = g.to_crs(4326)
-            g = g.set_geometry(
-                shapely.transform(
-                    g.geometry.values, lambda c: np.column_stack(wgs84_to_gcj02(c[:, 0], c[:, 1]))
-                )
-            )
-        g = g.to_crs(map_crs)
-        g = g[g.intersects(view)]  # the legend counts exactly what is drawn
-        if g.empty:
-            continue
-        st = {"alpha": 0.9, "linewidth": 0.8, "size": 10, "zorder": 5} | lyr.style
-        drawn_sources += [s for s in lyr.sources if s and s not in drawn_sources]
-        any_osm |= osm_derived(g)
-        if "synthetic" in g and g["synthetic"].astype(bool).any():
-            any_synth = True
-        if "approximate" in g and g["approximate"].astype(bool).any():
-            any_approx = True
-        groups = [(lyr.color, f"{lyr.label} ({len(g)})", g)]
-        if lyr.categories:
-            col, cmap = lyr.categories
-            groups = [
-                (c, f"{lab} ({int((g[col] == v).sum())})", g[g[col] == v])
-                for v, (c, lab) in cmap.items()
-                if (g[col] == v).any()
-            ]
-        for color, lab, sub in groups:
-            if lyr.geometry == "point":
-                synth = (
-                    sub["synthetic"].astype(bool).to_numpy()
-                    if "synthetic" in sub
-                    else np.zeros(len(sub), bool)
-                )
-                xs, ys = sub.geometry.x.to_numpy(), sub.geometry.y.to_numpy()
-                hollow = approximate_positions(sub)
-                if hollow.any():
-                    n_imprecise += int(hollow.sum())
-                    ax.scatter(
-                        xs[hollow],
-                        ys[hollow],
-                        s=st["size"] * scale * 1.6,
-                        facecolors="none",
-                        edgecolors=color,
-                        linewidths=0.9 * scale,
-                        alpha=st["alpha"],
-                        zorder=st["zorder"] + 0.05,
-                        gid="innomap-approx",
-                    )
-                    xs, ys, synth = xs[~hollow], ys[~hollow], synth[~hollow]
-                ax.scatter(
-                    xs[~synth],
-                    ys[~synth],
-                    s=st["size"] * scale,
-                    c=color,
-                    edgecolors="white",
-                    linewidths=0.3,
-                    alpha=st["alpha"],
-                    zorder=st["zorder"],
-                )
-                if synth.any():
-                    ax.scatter(
-                        xs[synth],
-                        ys[synth],
-                        s=st["size"] * scale * 0.7,
-                        c=color,
-                        edgecolors="none",
-                        alpha=st["alpha"] * 0.55,
-                        zorder=st["zorder"] - 0.1,
-                    )
-                handles.append(
-                    Line2D(
-                        [],
-                        [],
-                        marker="o",
-                        ls="",
-                        color=color,
-                        markersize=6 * scale,
-                        label=lab + (" *模拟" if len(synth) and synth.all() else ""),
-                    )
-                )
-            elif lyr.geometry == "polygon":
-                face = st.get("facecolor", color)
-                sub.plot(
-                    ax=ax,
-                    facecolor=face if face != "none" else "none",
-                    edgecolor=st.get("edgecolor", color),
-                    linewidth=st["linewidth"],
-                    alpha=st.get("fill_alpha", 0.35) if face != "none" else 1,
-                    linestyle=st.get("linestyle", "-"),
-                    zorder=st["zorder"],
-                )
-                if face != "none" and st.get("outline", True):
-                    sub.boundary.plot(
-                        ax=ax,
-                        color=st.get("edgecolor", color),
-                        linewidth=st["linewidth"],
-                        linestyle=st.get("linestyle", "-"),
-                        zorder=st["zorder"] + 0.1,
-                    )
-                handles.append(
-                    Patch(
-                        facecolor=face if face != "none" else "white",
-                        edgecolor=st.get("edgecolor", color),
-                        alpha=0.8,
-                        label=lab,
-                        linestyle=st.get("linestyle", "-"),
-                    )
-                )
-            else:
-                sub.plot(
-                    ax=ax,
-                    color=color,
-                    linewidth=st["linewidth"] * 1.5,
-                    linestyle=st.get("linestyle", "-"),
-                    zorder=st["zorder"],
-                )
-                handles.append(
-                    Line2D([], [], color=color, lw=1.5, ls=st.get("linestyle", "-"), label=lab)
-                )
-        if lyr.label_field and lyr.label_field in g:
-            real = g[~g["synthetic"].astype(bool)] if "synthetic" in g else g
-            pts = real.geometry.representative_point()
-            label_items += [
-                (p.x, p.y, str(t))
-                for p, t in zip(pts, real[lyr.label_field], strict=True)
-                if x0 <= p.x <= x1 and y0 <= p.y <= y1
-            ]
+def _draw_polygons(d: _Sheet, sub, color, lab: str, st: dict) -> None:
+    face = st.get("facecolor", color)
+    sub.plot(
+        ax=d.ax,
+        facecolor=face if face != "none" else "none",
+        edgecolor=st.get("edgecolor", color),
+        linewidth=st["linewidth"],
+        alpha=st.get("fill_alpha", 0.35) if face != "none" else 1,
+        linestyle=st.get("linestyle", "-"),
+        zorder=st["zorder"],
+    )
+    if face != "none" and st.get("outline", True):
+        sub.boundary.plot(
+            ax=d.ax,
+            color=st.get("edgecolor", color),
+            linewidth=st["linewidth"],
+            linestyle=st.get("linestyle", "-"),
+            zorder=st["zorder"] + 0.1,
+        )
+    d.handles.append(
+        Patch(
+            facecolor=face if face != "none" else "white",
+            edgecolor=st.get("edgecolor", color),
+            alpha=0.8,
+            label=lab,
+            linestyle=st.get("linestyle", "-"),
+        )
+    )
+
+
+def _draw_lines(d: _Sheet, sub, color, lab: str, st: dict) -> None:
+    sub.plot(
+        ax=d.ax,
+        color=color,
+        linewidth=st["linewidth"] * 1.5,
+        linestyle=st.get("linestyle", "-"),
+        zorder=st["zorder"],
+    )
+    d.handles.append(Line2D([], [], color=color, lw=1.5, ls=st.get("linestyle", "-"), label=lab))
+
+
+def _finish_axes(d: _Sheet) -> None:
+    """The view, no ticks, the labels, the scale bar and the north arrow."""
+    ax = d.ax
+    x0, x1, y0, y1 = d.box
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal")
@@ -585,12 +645,18 @@ def _render_print_map(
     ax.set_ylabel("")
     for s in ax.spines.values():
         s.set_linewidth(0.8)
-    if label_items:
-        _labels(ax, fig, label_items, f_label)
-    _scale_bar(ax, (x0, x1, y0, y1), f_small, ground_per_unit=ground_per_unit)
-    _north_arrow(ax, (x0, x1, y0, y1), f_small)
-    if n_imprecise:
-        handles.append(
+    if d.labels:
+        _labels(ax, d.fig, d.labels, d.fonts["label"])
+    _scale_bar(ax, (x0, x1, y0, y1), d.fonts["small"], ground_per_unit=d.ground_per_unit)
+    _north_arrow(ax, (x0, x1, y0, y1), d.fonts["small"])
+
+
+def _legend(d: _Sheet, legend_notes, legend_title: str) -> None:
+    from render.webmap import approximate_label
+
+    scale = d.scale
+    if d.n_imprecise:
+        d.handles.append(
             Line2D(
                 [],
                 [],
@@ -600,32 +666,32 @@ def _render_print_map(
                 markeredgecolor="#444444",
                 markeredgewidth=0.9 * scale,
                 markersize=7 * scale,
-                label=f"{approximate_label('zh')} ({n_imprecise})",
+                label=f"{approximate_label('zh')} ({d.n_imprecise})",
             )
         )
     for note in legend_notes or []:  # analysis parameters, shown in the legend itself
-        handles.append(Line2D([], [], linestyle="none", marker="", label=note))
-    leg = ax.legend(
-        handles=handles,
+        d.handles.append(Line2D([], [], linestyle="none", marker="", label=note))
+    leg = d.ax.legend(
+        handles=d.handles,
         loc="lower right",
-        prop=f_legend,
+        prop=d.fonts["legend"],
         title=legend_title,
         framealpha=0.92,
         title_fontproperties=cjk_font(8.5 * scale, bold=True),
     )
     leg.set_zorder(40)
 
-    fig.text(0.5, 0.955, title, ha="center", va="center", fontproperties=f_title)
-    if subtitle:
-        fig.text(0.5, 0.918, subtitle, ha="center", va="center", fontproperties=f_sub)
+
+def _footer(d: _Sheet, map_crs, credits: str, notes, as_of, *, gcj: bool) -> None:
+    """CRS, sources, date, the notes and the automatic notes under the map."""
     auto_notes = list(notes or [])
-    if any_synth:
+    if d.any_synth:
         auto_notes.append("注: 图中半透明点为模拟数据(synthetic), 非真实记录, 仅用于方法演示。")
-    if any_approx:
+    if d.any_approx:
         auto_notes.append("注: 片区/走廊边界为按公布道路四至示意绘制, 非法定边界。")
-    if n_imprecise:
+    if d.n_imprecise:
         auto_notes.append(
-            f"注: 空心圆为位置近似的点 ({n_imprecise} 个, 坐标精度粗于 "
+            f"注: 空心圆为位置近似的点 ({d.n_imprecise} 个, 坐标精度粗于 "
             f"{settings.STREET_LEVEL_PRECISION_M:g} 米), 不是准确位置。"
         )
     epsg = map_crs.to_epsg()
@@ -633,26 +699,18 @@ def _render_print_map(
         f"坐标系 CRS: {map_crs.name}"
         + (f" (EPSG:{epsg})" if epsg else "")
         + "; 数据存储 WGS84 (CGCS2000 ≈ WGS84)",
-        "数据来源 Sources: "
-        + ("; ".join(sources if sources is not None else drawn_sources) or "未注明 / not stated")
-        + (f"; 底图 Basemap: {attribution.strip()}" if tiles else "")
-        + (f"; {OSM_CREDIT} (ODbL)" if any_osm and "OpenStreetMap" not in attribution else ""),
+        "数据来源 Sources: " + credits,
         f"制图日期 Date: {as_of or date.today().isoformat()}  ·  InnoMap 创新资源一张图",
         *auto_notes,
     ]
     if gcj:
         footer.append("注: 底图为 GCJ-02 (高德), 叠加图层已由 WGS84 转换为 GCJ-02 以对齐底图。")
-    fig.text(
+    d.fig.text(
         0.04,
-        bottom - line_frac * 0.4,
+        d.bottom - d.line_frac * 0.4,
         "\n".join(footer),
         ha="left",
         va="top",
-        fontproperties=f_small,
+        fontproperties=d.fonts["small"],
         linespacing=1.5,
     )
-    buf = io.BytesIO()
-    meta = {"Title": title} if fmt in ("pdf", "svg") else None
-    fig.savefig(buf, format=fmt, dpi=dpi, metadata=meta)
-    plt.close(fig)
-    return buf.getvalue()
