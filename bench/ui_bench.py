@@ -71,7 +71,7 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1280, "height": 800}
 QUIET_S = 0.5  # expected element shown and status widget idle this long: settled
-LOST_AFTER_S = 15.0  # idle this long after a click without its result: the click was lost
+LOST_AFTER_S = 30.0  # idle this long after a click without its result: the click was lost
 POLL_S = 0.05
 STEP_TIMEOUT_S = 120.0
 GROUPS = ("map", "coverage", "siting", "clusters", "whatif")
@@ -230,6 +230,7 @@ class Step:
     client_cpu_s: float | None = None
     failure: str = ""
     progress_left: list[str] = field(default_factory=list)
+    max_idle_gap_s: float = 0.0  # the longest stretch idle without the result
     note: str = ""
 
 
@@ -251,10 +252,12 @@ async def settle(page, done, t0: float, *, timeout_s: float, lost_after_s: float
     when the page has been idle that long without the result (a lost click)."""
     since = None  # the settled stretch began
     idle_since = None  # idle without the result since
+    gap = 0.0  # the longest such stretch (recorded: a long one that ends well is no loss)
     last: dict = {}
     while True:
         now = time.perf_counter()
         last = await _probe(page)
+        last["max_idle_gap_s"] = gap = max(gap, now - idle_since if idle_since else 0.0)
         ok = done(last) and not last["running"]
         if last["errors"]:
             return None, last, "exception on the page: " + last["errors"][0]
@@ -273,6 +276,19 @@ async def settle(page, done, t0: float, *, timeout_s: float, lost_after_s: float
         if now - t0 > timeout_s:
             return None, last, f"no result within {timeout_s:g} s"
         await asyncio.sleep(poll_s)
+
+
+SHOTS: Path | None = None  # --shots: a screenshot of every failed step here
+
+
+async def _shot(page, name: str) -> None:
+    if SHOTS is not None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        safe = "".join(c if c.isalnum() else "_" for c in name)
+        try:
+            await page.screenshot(path=str(SHOTS / f"{safe}.png"), full_page=True)
+        except Exception:  # a page gone: nothing to show
+            pass
 
 
 def legend_is(title: str):
@@ -306,8 +322,10 @@ async def measure(
     s1, c1 = cpu.sample()
     step.server_cpu_s, step.client_cpu_s = s1 - s0, c1 - c0
     step.progress_left = _stuck_bars(probe)
+    step.max_idle_gap_s = probe.get("max_idle_gap_s", 0.0)
     if at is None:
         step.failure = failure
+        await _shot(page, name)
     else:
         step.ok, step.wall_s = True, at - t0
     return step, probe
@@ -489,6 +507,7 @@ class Session:
     solve_s: float | None = None
     failure: str = ""
     progress_left: list[str] = field(default_factory=list)
+    max_idle_gap_s: float = 0.0
 
 
 async def _session(browser, url, i: int, timeout_s: float) -> Session:
@@ -528,8 +547,10 @@ async def _session(browser, url, i: int, timeout_s: float) -> Session:
             poll_s=0.2,
         )
         s.progress_left = _stuck_bars(probe)
+        s.max_idle_gap_s = probe.get("max_idle_gap_s", 0.0)
         if at is None:
             s.failure = "solve: " + failure
+            await _shot(page, f"session{i}")
         else:
             s.solve_s = at - t1
     finally:
@@ -738,7 +759,10 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=600.0, help="per session, N > 1 (s)")
     ap.add_argument("--no-compute", action="store_true", help="skip the compute reference")
     ap.add_argument("--json", help="also write the results to this file")
+    ap.add_argument("--shots", help="save a screenshot of every failed step in this folder")
     args = ap.parse_args()
+    global SHOTS
+    SHOTS = Path(args.shots) if args.shots else None
     args.steps = [s.strip() for s in args.steps.split(",") if s.strip()]
     unknown = set(args.steps) - set(GROUPS)
     if unknown:
