@@ -24,7 +24,9 @@ Steps (``--steps``, default all, in this order; each group in a new browser cont
 
 A click is never repeated: if its result does not come (the page stays idle for
 ``LOST_AFTER_S`` without it, or the step's time-out passes), the step is recorded
-as failed (``lost click``). Progress bars still on the page once it has settled are
+as failed (``lost click``); the longest stretch a step spent idle without its result
+is recorded too (``max_idle_gap_s``: a long one that still ends in the result would
+mean the idle rule misjudges). Progress bars still on the page once it has settled are
 recorded (``progress_left``). The analyses' own compute time is measured afterwards
 in one process on the demo with the workflows' default requests (``--no-compute``
 to skip), for the target "click → result ≤ compute + 0.5 s".
@@ -584,6 +586,7 @@ async def run_sessions(browser, cpu, url, n: int, timeout_s: float) -> dict:
         "server_cpu_s": s1 - s0,
         "client_cpu_s": c1 - c0,
         "progress_left": sorted({b for s in sessions for b in s.progress_left}),
+        "max_idle_gap_s": max(s.max_idle_gap_s for s in sessions),
         "per_session": [asdict(s) for s in sessions],
     }
 
@@ -676,6 +679,7 @@ def print_steps(steps: list[Step], compute: dict[str, float], load: tuple[str, s
         extra = f" ({s.failure})" if s.failure else ""
         extra += f" [progress left: {' | '.join(s.progress_left)}]" if s.progress_left else ""
         extra += f" {s.note}" if s.note else ""
+        extra += f" (idle {s.max_idle_gap_s:.1f} s on the way)" if s.max_idle_gap_s > 2 else ""
         print(
             f"{_pad(s.name, w)} {_f(s.wall_s):>7} {_f(s.server_cpu_s):>12} "
             f"{_f(s.client_cpu_s):>14}  {miss or 'met'}{extra}"
@@ -697,6 +701,7 @@ def print_sessions(r: dict, load: tuple[str, str]) -> None:
     print(f"{'page ready':<12} {_f(r['page_ready_median_s']):>9} {_f(r['page_ready_max_s']):>7}")
     print(f"{'solve':<12} {_f(r['solve_median_s']):>9} {_f(r['solve_max_s']):>7}")
     print(f"server CPU {r['server_cpu_s']:.1f} s, Chromium CPU {r['client_cpu_s']:.1f} s")
+    print(f"longest stretch idle without the awaited result: {r['max_idle_gap_s']:.1f} s")
     for f in r["failures"]:
         print("FAILED", f)
     if r["progress_left"]:
