@@ -43,6 +43,7 @@ def _readme(
     tables: dict,
     notes: list[str],
     sources: list[str] | None = None,
+    files: list[str] | None = None,
 ) -> str:
     synth = any("synthetic" in g and g["synthetic"].astype(bool).any() for g in layers.values())
     lines = [
@@ -57,6 +58,11 @@ def _readme(
         "- map.png (A4 横版 300 dpi), map.pdf (矢量, 字体嵌入 Noto Sans SC)",
         f"- layers.gpkg: {', '.join(layers)} (WGS84, EPSG:4326; 含区县界、片区与轴线时一并写入)",
         f"- tables.xlsx / tables.csv (UTF-8 BOM): {', '.join(tables)}",
+        *(
+            [f"- 分析输出 (与命令行相同) / the analysis's own files: {', '.join(files)}"]
+            if files
+            else []
+        ),
         "",
         "## 说明 Notes",
         *[f"- {n}" for n in notes],
@@ -85,8 +91,12 @@ def result_pack(
     sources: list[str] | None = None,
     header=None,
     unit=None,
+    files: dict[str, bytes] | None = None,
 ) -> bytes:
     """A zip (bytes) with map.png, map.pdf, layers.gpkg, tables.xlsx, tables.csv and README.md.
+
+    ``files`` (name -> bytes) are added as they are: an analysis's own output files
+    (:func:`workflows.analyses.write_result`, the command line's layout).
 
     ``crs`` is the map CRS (e.g. ``project.metric_crs()``); ``sources`` (file names)
     are listed in the README (default: the embedded dataset's ``data/NOTICE``).
@@ -128,5 +138,8 @@ def result_pack(
             write_tables(tables, folder / "tables.csv", fmt="csv")
             zf.write(folder / "tables.xlsx", "tables.xlsx")
             zf.write(folder / "tables.csv", "tables.csv")
-        zf.writestr("README.md", _readme(title, params, layers, tables, notes, sources))
+        for name, data in (files or {}).items():
+            zf.writestr(name, data)
+        listed = list(files or {})
+        zf.writestr("README.md", _readme(title, params, layers, tables, notes, sources, listed))
     return buf.getvalue()

@@ -157,3 +157,24 @@ def test_toy_analysis_is_named_on_the_data_page(toy, tiny, monkeypatch):
 def test_the_registry_refuses_a_second_analysis_of_the_same_key(toy):
     with pytest.raises(ValueError, match="toy"):
         analyses.register(TOY)
+
+
+def test_result_pack_holds_the_files_the_command_writes(tiny, tmp_path):
+    import zipfile
+
+    from workflows.coverage import CoverageRequest
+    from workflows.coverage import run as run_coverage
+    from workflows.packs import analysis_pack
+
+    out = tmp_path / "cov"
+    argv = ["coverage", "--project", tiny.ref, "--service", "science_venues"]
+    assert cli.main([*argv, "--demand", "enterprises", "--out", str(out)]) == 0
+    rep = run_coverage(tiny, CoverageRequest(service=("science_venues",), demand=("enterprises",)))
+    with zipfile.ZipFile(io.BytesIO(analysis_pack(tiny, rep, title="覆盖"))) as zf:
+        names = set(zf.namelist())
+        packed = json.loads(zf.read("summary.json"))
+    cli_files = {p.name for p in out.iterdir()}
+    assert cli_files == set(analyses.ANALYSES["coverage"].files) and cli_files <= names
+    assert {"map.png", "map.pdf", "layers.gpkg", "README.md"} <= names
+    written = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert packed["results"] == written["results"] and packed.keys() == written.keys()

@@ -184,27 +184,14 @@ def pack_buttons(
 ) -> None:
     """Export button for a result pack (print map, layers, tables, README) and its download."""
     if st.button(T("导出资料包", "Export result pack"), key=f"{prefix}_export"):
-        from export.pack import result_pack
-        from workflows.analyses import report_print_layers
+        from workflows.packs import analysis_pack
 
-        def build():
-            layers, notes, sub = report_print_layers(project, report)
-            return result_pack(
+        def build():  # the CLI's files of the analysis, plus maps, layers, tables, README
+            return analysis_pack(
+                project,
+                report,
                 title=title,
-                print_layers=layers,
-                layers=report.layers_wgs84(),
-                tables=tables if tables is not None else report.tables,
-                params=report.request,
-                notes=notes,
-                subtitle=sub,
-                extent=_extent(project, report),
-                crs=project.metric_crs(),
-                sources=[
-                    s["source_file"]
-                    for r in report.summary.get("inputs", {}).values()
-                    for s in r["sources"]
-                    if s.get("source_file")
-                ],
+                tables=tables,
                 header=partial(column_header, lang=lang()),  # tables for people, fields kept
                 unit=field_unit,
             )
@@ -226,16 +213,6 @@ def pack_buttons(
             mime="application/zip",
             key=f"{prefix}_dl",
         )
-
-
-def _extent(project: Project, report):
-    from export.maps import zone_extent
-
-    zone = report.request.get("zone")
-    if zone:
-        return zone_extent(project, zone)
-    first = next((g for g in report.inputs.values() if len(g)), None)
-    return tuple(first.to_crs(4326).total_bounds) if first is not None else project.bounds()
 
 
 def project_or_stop() -> Project:

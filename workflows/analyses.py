@@ -21,7 +21,7 @@ from export import maps as _maps
 from export import report_docx as _docx
 from layers.errors import InnoMapError
 from layers.project import Project
-from workflows import clusters, coverage, hotspots, profile, siting, whatif
+from workflows import clusters, coverage, hotspots, pointstats, profile, siting, whatif
 from workflows.common import Report
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "map_analyses",
     "method_paragraphs",
     "register",
+    "report_extent",
     "report_print_layers",
     "result_tables",
     "title",
@@ -203,6 +204,19 @@ def analysis_layers(project: Project, kind: str, params: dict, refs, *, zone: st
         raise InnoMapError(f"未知分析 / unknown analysis {kind!r}: use {', '.join(map_analyses())}")
     report = analysis_report(project, kind, params, refs)
     return report_print_layers(project, report, zone=zone or params.get("zone"))
+
+
+def report_extent(project: Project, report: Report) -> tuple[float, float, float, float]:
+    """WGS84 bounds of a report's map: its zone, else the analysis's own (a profile's band),
+    else its first input, else the project's."""
+    zone = report.request.get("zone")
+    if zone:
+        return _maps.zone_extent(project, zone)
+    a = ANALYSES.get(report.analysis)
+    if a is not None and a.extent is not None:
+        return a.extent(report)
+    first = next((g for g in report.inputs.values() if len(g)), None)
+    return tuple(first.to_crs(4326).total_bounds) if first is not None else project.bounds()
 
 
 # ---------------------------------------------------------------- report hooks
@@ -664,6 +678,16 @@ def _builtin() -> None:
             method=_docx.whatif_method,
             tables=_docx.whatif_tables,
             headline=lambda s: (s.get("sites"), round(float(s.get("share") or 0), 6)),
+        )
+    )
+
+    register(
+        Analysis(
+            "pointstats",
+            pointstats.PointStatsRequest,
+            _run_of(pointstats),
+            "点格局统计",
+            "Point-pattern statistics",
         )
     )
 

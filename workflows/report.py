@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 import settings
-from export.maps import MapContent, zone_extent
+from export.maps import MapContent
 from export.printmap import check_dpi
 from export.report_docx import (
     DEFAULT_SECTIONS,
@@ -85,19 +85,6 @@ class ReportRequest:
         return asdict(self) | {"runs": list(self.runs), "sections": list(self.sections)}
 
 
-def _extent(project: Project, report: Report):
-    """WGS84 bounds of a report's map: its zone, else the analysis's own (a profile's
-    band), else its first input, else the project's."""
-    zone = report.request.get("zone")
-    if zone:
-        return zone_extent(project, zone)
-    hook = analyses.get(report.analysis).extent
-    if hook is not None:
-        return hook(report)
-    first = next((g for g in report.inputs.values() if len(g)), None)
-    return tuple(first.to_crs(4326).total_bounds) if first is not None else project.bounds()
-
-
 def _figures(project: Project, report: Report, *, title: str, dpi: int):
     """The print map (and chart) of a workflow report, drawn from the report itself."""
     a = analyses.get(report.analysis)
@@ -121,7 +108,7 @@ def _figures(project: Project, report: Report, *, title: str, dpi: int):
         project,
         content,
         name=a.title_zh,
-        extent=_extent(project, report),
+        extent=analyses.report_extent(project, report),
         title=title,
         dpi=dpi,
         chart=chart,
