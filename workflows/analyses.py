@@ -543,9 +543,8 @@ def _profile_extent(report: Report) -> tuple:
     return tuple(report.layers["band"].to_crs(4326).total_bounds)
 
 
-def _builtin() -> None:
-    from export.profile_chart import profile_chart
-
+def _register_point_analyses() -> None:
+    """Coverage, clusters and hot spots (the CLI lists commands in registration order)."""
     register(
         Analysis(
             "coverage",
@@ -619,6 +618,12 @@ def _builtin() -> None:
             cli_options=_HOTSPOTS_OPTIONS,
         )
     )
+
+
+def _register_area_analyses() -> None:
+    """Siting, the corridor profile, what-if scenarios and point statistics."""
+    from export.profile_chart import profile_chart
+
     register(
         Analysis(
             "site",
@@ -692,4 +697,5 @@ def _builtin() -> None:
     )
 
 
-_builtin()
+_register_point_analyses()
+_register_area_analyses()
