@@ -3,8 +3,9 @@
 Starts ``streamlit run app.py`` on the embedded demo project (a free loopback port,
 the browser tests' launch flags, Debian's ``/usr/bin/chromium``) and drives it at
 1280×800. A step ends when the page has *settled*: the expected element is shown
-(a drawn map with the expected legend, or the expected numbers) and Streamlit's
-status widget is idle, both for ``QUIET_S`` in a row; the time recorded is when that
+(a drawn map with the expected legend, or the expected numbers) and the script is
+not running (``stApp``'s ``data-test-script-state``, and no status widget), both for
+``QUIET_S`` in a row; the time recorded is when that
 quiet stretch began. For every step it records
 
 * ``wall_s``: from the navigation or the click to the settled page;
@@ -87,10 +88,15 @@ LOAD_MEDIAN_S = 5.0
 
 TICK = os.sysconf("SC_CLK_TCK")
 
-#: One round trip reads everything a step waits for: the status widget, the drawn
+#: One round trip reads everything a step waits for: the script's state, the drawn
 #: maps' legends (st_folium's iframes are same-origin), metrics, progress bars, errors.
 PROBE_JS = """() => {
-  const running = document.querySelector('[data-testid=stStatusWidget]') !== null;
+  // the script's state on the app's root (Streamlit's own e2e tests read it); the
+  // status widget is not shown in every run of the script (seen: a long solve)
+  const app = document.querySelector('[data-testid=stApp]');
+  const state = app ? app.getAttribute('data-test-script-state') : 'initial';
+  const running = ['initial', 'running', 'rerunRequested', 'stopRequested'].includes(state)
+    || document.querySelector('[data-testid=stStatusWidget]') !== null;
   const legends = [];
   for (const f of document.querySelectorAll("iframe[title*='st_folium']")) {
     const box = f.getBoundingClientRect();
