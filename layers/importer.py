@@ -1168,96 +1168,11 @@ def _read_geo(p: Path, fmt: str, opts: ImportOptions) -> _GeoRead:
             gdf = gdf[gdf[DXF_LAYER_FIELD] == layer].reset_index(drop=True)
         return _GeoRead(gdf, None, layer, available, notes, DXF_LAYER_FIELD)
     group = "source_layer"
-    parts: list[tuple[str, gpd.GeoDataFrame]] = []
-    encodings: list[str] = []
-    marker = None
-    other_kinds: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as d:
-        work = Path(d)
-        if fmt == "zip":
-            zf = _check_zip(p)
-            available = _shapefiles(zf)
-            if not available:
-                raise ImportFileError(f"{p.name}: 压缩包中没有 .shp / no .shp file in the zip")
-            if layer and layer not in available:
-                stems = {Path(a).stem: a for a in available}
-                if layer not in stems:
-                    raise _no_layer(p, layer, available, "shapefile")
-                layer = stems[layer]
-            marker, kinds = _zip_marker(zf)
-            field_names = _zip_field_names(zf) if marker else {}
-            chosen = [layer] if layer else list(available)
-            if not layer and len(set(kinds.values())) > 1:
-                chosen, other_kinds = _of_kind(p, kinds, available, opts.kind)
-            members = {n.lower(): n for n in zf.namelist()}
-            for i, shp in enumerate(chosen):
-                sub = work / f"s{i}"
-                sub.mkdir()
-                stem = shp[:-4]
-                for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
-                    m = members.get((stem + ext).lower())
-                    if m:
-                        _extract(zf, m, sub, "layer" + ext)
-                if not (sub / "layer.dbf").exists() or not (sub / "layer.shx").exists():
-                    raise ImportFileError(
-                        f"{p.name}: {escape_html(truncate(shp, max_chars=60))} 缺少 .dbf 或 .shx / "
-                        "the shapefile lacks .dbf or .shx: zip all its files together"
-                    )
-                enc = _shp_encoding(sub, opts, notes)
-                encodings.append(enc)
-                part = _ogr_read(
-                    p, fmt, sub / "layer.shp", None, {"encoding": enc.split(" ")[0]}, work
-                )
-                long_names = field_names.get(Path(shp).stem, {})
-                if long_names:  # InnoMap's export: the fields' names before dBASE cut them
-                    part = part.rename(
-                        columns={c: n for c, n in long_names.items() if c in part.columns}
-                    )
-                if (sub / "layer.prj").exists() and part.crs is None:
-                    if not opts.crs:
-                        raise ImportFileError(
-                            f"{p.name}: {escape_html(truncate(shp, max_chars=60))} 的 .prj 无法识别 / "
-                            "the .prj of the shapefile cannot be understood: replace it with a "
-                            "valid .prj, or give the coordinate system (--crs, e.g. GK3:39 or "
-                            "EPSG:4549)"
-                        )
-                    notes.append(
-                        ".prj 无法识别, 按用户指定的坐标系读取 / the .prj cannot be understood: read "
-                        "in the coordinate system given by the user"
-                    )
-                parts.append((Path(shp).stem, part))
-        else:
-            available, tables = _spatial_layers(p, _ogr_layers(p, p.name, fmt))
-            if tables:
-                notes.append(
-                    "没有几何的表未导入 / tables without geometry not imported: " + columns_text(tables)
-                )
-            kinds = _layer_kinds(p, fmt, available)
-            rows_of = None  # a GeoJSON InnoMap wrote: the layers of the kind, by its layer column
-            if fmt == "geojson" and kinds and (
-                (layer and layer in kinds and layer not in available)
-                or (not layer and len(set(kinds.values())) > 1)
-            ):
-                rows_of = [layer] if layer else _of_kind(p, kinds, list(kinds), opts.kind)[0]
-                other_kinds = {a: k for a, k in kinds.items() if a not in rows_of}
-                layer = None
-            elif layer and layer not in available:
-                raise _no_layer(p, layer, available)
-            chosen = [layer] if layer else list(available)
-            if fmt == "gpkg":
-                if not layer and len(set(kinds.values())) > 1:
-                    chosen, other_kinds = _of_kind(p, kinds, available, opts.kind)
-                markers = gpkg_layer_markers(p)
-                ms = [markers[c] for c in chosen if c in markers]
-                marker = ms[0] if ms and len({m["crs"] for m in ms}) == 1 else None
-            elif fmt == "geojson":
-                marker = read_geojson_marker(p)
-            for name in chosen:
-                part = _ogr_read(p, fmt, p, name, {}, work)
-                if rows_of is not None and "layer" in part.columns:
-                    part = part[part["layer"].astype(str).isin(rows_of)].reset_index(drop=True)
-                    layer = rows_of[0] if len(rows_of) == 1 else None
-                parts.append((name, part))
+        read = _zip_parts if fmt == "zip" else _ogr_parts
+        parts, encodings, available, marker, other_kinds, layer = read(
+            p, fmt, opts, Path(d), notes, layer
+        )
     gdf = _merge(parts, group)
     if len(gdf) == 0:
         raise ImportFileError(
@@ -1282,6 +1197,109 @@ def _read_geo(p: Path, fmt: str, opts: ImportOptions) -> _GeoRead:
         marker,
         other_kinds,
     )
+
+
+def _zip_parts(p: Path, fmt: str, opts: ImportOptions, work: Path, notes: list, layer):
+    """The shapefiles of a zip: ``(parts, encodings, available, marker, other_kinds, layer)``."""
+    parts: list[tuple[str, gpd.GeoDataFrame]] = []
+    encodings: list[str] = []
+    other_kinds: dict[str, str] = {}
+    zf = _check_zip(p)
+    available = _shapefiles(zf)
+    if not available:
+        raise ImportFileError(f"{p.name}: 压缩包中没有 .shp / no .shp file in the zip")
+    if layer and layer not in available:
+        stems = {Path(a).stem: a for a in available}
+        if layer not in stems:
+            raise _no_layer(p, layer, available, "shapefile")
+        layer = stems[layer]
+    marker, kinds = _zip_marker(zf)
+    field_names = _zip_field_names(zf) if marker else {}
+    chosen = [layer] if layer else list(available)
+    if not layer and len(set(kinds.values())) > 1:
+        chosen, other_kinds = _of_kind(p, kinds, available, opts.kind)
+    members = {n.lower(): n for n in zf.namelist()}
+    for i, shp in enumerate(chosen):
+        part, enc = _shapefile(p, fmt, zf, members, shp, work / f"s{i}", opts, notes)
+        encodings.append(enc)
+        long_names = field_names.get(Path(shp).stem, {})
+        if long_names:  # InnoMap's export: the fields' names before dBASE cut them
+            part = part.rename(columns={c: n for c, n in long_names.items() if c in part.columns})
+        parts.append((Path(shp).stem, part))
+    return parts, encodings, available, marker, other_kinds, layer
+
+
+def _shapefile(p: Path, fmt: str, zf, members: dict, shp: str, sub: Path, opts, notes: list):
+    """One shapefile of a zip, extracted to ``sub`` and read: ``(frame, encoding)``."""
+    work = sub.parent
+    sub.mkdir()
+    stem = shp[:-4]
+    for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
+        m = members.get((stem + ext).lower())
+        if m:
+            _extract(zf, m, sub, "layer" + ext)
+    if not (sub / "layer.dbf").exists() or not (sub / "layer.shx").exists():
+        raise ImportFileError(
+            f"{p.name}: {escape_html(truncate(shp, max_chars=60))} 缺少 .dbf 或 .shx / "
+            "the shapefile lacks .dbf or .shx: zip all its files together"
+        )
+    enc = _shp_encoding(sub, opts, notes)
+    part = _ogr_read(
+        p, fmt, sub / "layer.shp", None, {"encoding": enc.split(" ")[0]}, work
+    )
+    if (sub / "layer.prj").exists() and part.crs is None:
+        if not opts.crs:
+            raise ImportFileError(
+                f"{p.name}: {escape_html(truncate(shp, max_chars=60))} 的 .prj 无法识别 / "
+                "the .prj of the shapefile cannot be understood: replace it with a "
+                "valid .prj, or give the coordinate system (--crs, e.g. GK3:39 or "
+                "EPSG:4549)"
+            )
+        notes.append(
+            ".prj 无法识别, 按用户指定的坐标系读取 / the .prj cannot be understood: read "
+            "in the coordinate system given by the user"
+        )
+    return part, enc
+
+
+def _ogr_parts(p: Path, fmt: str, opts: ImportOptions, work: Path, notes: list, layer):
+    """The layers GDAL reads (GeoPackage, GeoJSON, …) of the kind:
+    ``(parts, encodings, available, marker, other_kinds, layer)``."""
+    parts: list[tuple[str, gpd.GeoDataFrame]] = []
+    marker = None
+    other_kinds: dict[str, str] = {}
+    available, tables = _spatial_layers(p, _ogr_layers(p, p.name, fmt))
+    if tables:
+        notes.append(
+            "没有几何的表未导入 / tables without geometry not imported: " + columns_text(tables)
+        )
+    kinds = _layer_kinds(p, fmt, available)
+    rows_of = None  # a GeoJSON InnoMap wrote: the layers of the kind, by its layer column
+    if fmt == "geojson" and kinds and (
+        (layer and layer in kinds and layer not in available)
+        or (not layer and len(set(kinds.values())) > 1)
+    ):
+        rows_of = [layer] if layer else _of_kind(p, kinds, list(kinds), opts.kind)[0]
+        other_kinds = {a: k for a, k in kinds.items() if a not in rows_of}
+        layer = None
+    elif layer and layer not in available:
+        raise _no_layer(p, layer, available)
+    chosen = [layer] if layer else list(available)
+    if fmt == "gpkg":
+        if not layer and len(set(kinds.values())) > 1:
+            chosen, other_kinds = _of_kind(p, kinds, available, opts.kind)
+        markers = gpkg_layer_markers(p)
+        ms = [markers[c] for c in chosen if c in markers]
+        marker = ms[0] if ms and len({m["crs"] for m in ms}) == 1 else None
+    elif fmt == "geojson":
+        marker = read_geojson_marker(p)
+    for name in chosen:
+        part = _ogr_read(p, fmt, p, name, {}, work)
+        if rows_of is not None and "layer" in part.columns:
+            part = part[part["layer"].astype(str).isin(rows_of)].reset_index(drop=True)
+            layer = rows_of[0] if len(rows_of) == 1 else None
+        parts.append((name, part))
+    return parts, [], available, marker, other_kinds, layer
 
 
 # ---------------------------------------------------------------- normalisation
@@ -1682,116 +1700,17 @@ def import_file(
     spec = get_spec(opts.kind)
     info = inspect_file(p, contents=False)
     fmt = info["format"]
-    hidden = info.get("hidden") or []
-    contents: list[dict] = []
-    marker = None
-    table_notes: list[str] = []
-    header_row = sheet_of = None
     try:
         if fmt in ("csv", "xlsx"):
-            tab, where, available, hidden = _read_table(p, fmt, opts, on_rows)
-            lines, encoding = tab.lines, tab.encoding
-            read_issues = _row_issues(tab.problems, p.name, where)
-            marker = table_marker(tab.frame)  # a table InnoMap wrote states its CRS
-            marked = marker is not None and not opts.crs
-            if marked:
-                opts = dataclasses.replace(opts, crs=marker["crs"])
-            gdf, crs_in, crs_reason, errs, warns, coord_cols = _points_from_table(
-                tab.frame, p.name, where, opts
-            )
-            if marked:
-                crs_reason = "InnoMap 文件标记 / InnoMap's marker"
-            warns += [_note(p.name, where, "-", n) for n in tab.notes]
-            table_notes, header_row, sheet_of = _table_notes(tab), tab.header_row, tab.sheet_of
+            got = _load_table(p, fmt, opts, on_rows)
         else:
-            read = _read_geo(p, fmt, opts)
-            gdf, encoding, where, available, notes = (
-                read.gdf,
-                read.encoding,
-                read.where,
-                read.available,
-                read.notes,
-            )
-            marker = read.marker
-            if on_rows is not None:
-                on_rows(len(gdf))
-            lines = np.arange(1, len(gdf) + 1)
-            cols, dup_notes = dedupe_columns(
-                gdf.drop(columns=gdf.geometry.name),
-                name=p.name,
-                where=f" [{where}]" if where else "",
-            )
-            cols, nul = nul_problems(cols)
-            gdf = gpd.GeoDataFrame(cols, geometry=gdf.geometry.values, crs=gdf.crs)
-            read_issues = _row_issues(nul, p.name, where)
-            groups = (
-                " ".join(map(str, pd.unique(gdf[read.group].astype(str))))[:2000]
-                if read.group and read.group in gdf.columns
-                else ""
-            )
-            hints = f"{p.name} {' '.join(map(str, gdf.columns))[:2000]} {groups}"
-            gdf, crs_in, crs_reason, errs, warns = _normalise_geo(
-                gdf,
-                p.name,
-                where,
-                opts,
-                hints=hints,
-                format_says_wgs84=read.format_says_wgs84 or fmt in ("kml", "kmz"),
-                marker=marker,
-            )
-            warns += [_note(p.name, where, "-", n) for n in notes + dup_notes]
-            for lyr, k in read.other_kinds.items():
-                warns.append(
-                    _note(
-                        p.name,
-                        where,
-                        "-",
-                        f"图层 {lyr} 属于 {k}, 未作为 {opts.kind} 导入 / layer {lyr} is of kind {k}: "
-                        f"not imported as {opts.kind} (import it with --kind {k})",
-                    )
-                )
-            single = (gdf.geom_type == "MultiPoint").to_numpy() & (
-                shapely.get_num_geometries(gdf.geometry.values) == 1
-            )
-            if single.any():  # a placemark's MultiGeometry of one point is that point
-                geoms = gdf.geometry.values.copy()
-                geoms[single] = shapely.get_geometry(geoms[single], 0)
-                gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
-            fits, misfit = _geometry_fit(gdf, spec, p.name, where, read.group)
-            contents = _contents(gdf, read.group or None, fits)
-            if not fits.any():
-                held = columns_text(
-                    f"{c['name'] or p.name}: "
-                    + ", ".join(f"{t} {n}" for t, n in c["geometry"].items())
-                    for c in contents
-                )
-                raise ImportFileError(
-                    f"{p.name}: 没有符合 {spec.name_zh} ({spec.geometry}) 的要素 / no feature fits the "
-                    f"kind {opts.kind} ({spec.geometry}s); the file holds {held}: "
-                    + _kind_fix(gdf, spec)
-                )
-            errs += misfit
-            poly = gdf.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
-            if spec.geometry == "point" and poly.any():
-                # candidate plots / building footprints: use a point inside each polygon
-                reps = gdf.geometry.representative_point()
-                gdf = gdf.set_geometry(gdf.geometry.where(~poly, reps))
-                warns.append(
-                    _issue(
-                        p.name,
-                        where,
-                        None,
-                        "geometry",
-                        f"{int(poly.sum())}",
-                        "多边形已取其内部代表点 / polygons replaced by a point inside each",
-                        "warning",
-                    )
-                )
-            coord_cols = (None, None)
+            got = _load_geo(p, fmt, opts, spec, on_rows)
+            got.hidden = info.get("hidden") or []
     except (ImportFileError, CoordinateError):
         raise
     except Exception as exc:  # any library failure on corrupt input: a clean error
         raise ImportFileError(_unreadable(p, fmt, exc)) from None
+    opts, gdf, where, lines, warns = got.opts, got.gdf, got.where, got.lines, got.warns
     if fmt in ("csv", "xlsx") and spec.geometry != "point":  # a table gives points
         raise ImportFileError(
             f"{p.name}: 表格中的坐标是点, 不能作为{spec.name_zh} / a table's coordinates are points, "
@@ -1801,49 +1720,9 @@ def import_file(
     total = len(gdf)
     raw_cols = [c for c in gdf.columns if c != "geometry"]
     gdf, renamed_to = _map_columns(gdf, opts.columns, file=p.name)
-    column_map = {v: k for k, v in renamed_to.items() if not v.endswith("_orig")}
-    if coord_cols[0]:
-        column_map.update(
-            {"lon": coord_cols[0], "lat": coord_cols[1]}
-            if coord_cols[0] != coord_cols[1]
-            else {"lonlat": coord_cols[0]}
-        )
-    if "id" not in gdf.columns:
-        gdf["id"] = [f"R{n}" for n in lines]
-        warns.append(
-            _issue(
-                p.name,
-                where,
-                None,
-                "id",
-                "",
-                "没有编号列, 已按行号生成 / no id column: ids made from row numbers",
-                "warning",
-            )
-        )
-    gdf["id"] = gdf["id"].astype(object).where(gdf["id"].notna(), "").astype(str).str.strip()
-    if sheet_of is not None and gdf["id"].duplicated().any():
-        # sheets read together number their rows from 1 each: the sheet makes the ids unique
-        gdf["id"] = pd.Series(sheet_of, index=gdf.index).astype(str) + ":" + gdf["id"]
-        warns.append(
-            _note(p.name, where, "id", "编号在工作表之间重复, 已加上工作表名 / ids repeat "
-                  "across sheets: the sheet name was put before each")
-        )
-    if fmt in ("kml", "kmz"):  # a placemark's id is an optional attribute, not the user's data
-        no_id = (gdf["id"] == "").to_numpy()
-        if no_id.any():
-            gdf.loc[no_id, "id"] = [f"R{n}" for n in lines[no_id]]
-            warns.append(
-                _issue(
-                    p.name,
-                    where,
-                    None,
-                    "id",
-                    f"{int(no_id.sum())}",
-                    "地标没有 id, 已按序号生成 / placemarks without an id: ids made from their numbers",
-                    "warning",
-                )
-            )
+    coord_cols = got.coord_cols
+    column_map = _column_map(renamed_to, coord_cols)
+    gdf = _ids(gdf, lines, got.sheet_of, fmt, p.name, where, warns)
     if "name" not in gdf.columns:
         raise ImportFileError(
             f"{p.name}: 没有名称列 / no name column among {columns_text(raw_cols)}: add one of "
@@ -1851,35 +1730,7 @@ def import_file(
         )
     gdf, other_values, cat_warns = _categories(gdf, spec, opts, p.name, where)
     warns += cat_warns
-    if "source" not in gdf.columns or (gdf["source"].astype(str).str.strip() == "").all():
-        gdf["source"] = f"用户导入 user import: {p.name}"
-    gdf["source"] = (
-        gdf["source"]
-        .astype(str)
-        .where(gdf["source"].astype(str).str.strip() != "", f"用户导入 user import: {p.name}")
-    )
-    if (marker is not None or fmt not in ("csv", "xlsx")) and "coord_source" in gdf.columns:
-        # a file InnoMap wrote (a marked table, a layer export) keeps each row's provenance
-        kept = gdf["coord_source"].astype(object).where(gdf["coord_source"].notna(), "")
-        kept = kept.astype(str).str.strip()
-        gdf["coord_source"] = kept.where(kept != "", f"{crs_in} → WGS84 ({fmt})")
-        if "crs" in gdf.columns:
-            gdf = gdf.drop(columns="crs")  # the marker column, said once in crs_in
-    else:
-        gdf["coord_source"] = f"{crs_in} → WGS84 ({fmt})"
-    if "coord_precision_m" not in gdf.columns:
-        gdf["coord_precision_m"] = 100.0
-        warns.append(
-            _issue(
-                p.name,
-                where,
-                None,
-                "coord_precision_m",
-                "",
-                "未注明坐标精度, 按 100 米记 / precision not stated: recorded as 100 m",
-                "warning",
-            )
-        )
+    gdf = _provenance(gdf, got, fmt, p.name, warns)
     gdf["kind"] = spec.kind
     gdf["synthetic"] = _flags(gdf["synthetic"]) if "synthetic" in gdf.columns else False
     gdf = gpd.GeoDataFrame(normalise_columns(gdf, spec), geometry="geometry", crs=4326)
@@ -1903,6 +1754,294 @@ def import_file(
         )
     issues = validate_layer(gdf, spec, file=p.name + (f" [{where}]" if where else ""), first_row=0)
     issues += _outside_city(gdf, p.name, where, opts)
+    all_errors = _errors(got.read_issues, got.errs, issues, warns)
+    valid, rejected = _split_rejected(gdf, all_errors, lines)
+    return ImportReport(
+        file=p.name,
+        format=fmt,
+        encoding=got.encoding,
+        crs_in=got.crs_in,
+        crs_reason=got.crs_reason,
+        layer_key=opts.kind,
+        sheet_or_layer=where,
+        available=got.available,
+        columns=raw_cols,
+        coordinate_columns=coord_cols,
+        rows_total=total,
+        valid=valid,
+        rejected=rejected,
+        errors=sorted(
+            _at_lines(_in_sheets(all_errors, got.sheet_of, p.name), lines),
+            key=lambda i: i.row or 0,
+        ),
+        warnings=_at_lines(_in_sheets(warns, got.sheet_of, p.name), lines),
+        hidden=got.hidden,
+        renamed_columns=renamed,
+        contents=got.contents,
+        marker=got.marker,
+        notes=got.table_notes,
+        header_row=got.header_row,
+        column_map=column_map,
+        other_values=other_values,
+    )
+
+
+@dataclasses.dataclass
+class _Loaded:
+    """A file read into records (before the layer's columns are mapped and checked)."""
+
+    opts: ImportOptions
+    gdf: gpd.GeoDataFrame
+    lines: np.ndarray
+    encoding: str | None
+    where: str
+    available: list
+    hidden: list
+    read_issues: list
+    crs_in: str
+    crs_reason: str
+    errs: list
+    warns: list
+    coord_cols: tuple = (None, None)
+    marker: dict | None = None
+    contents: list = dataclasses.field(default_factory=list)
+    table_notes: list = dataclasses.field(default_factory=list)
+    header_row: int | None = None
+    sheet_of: object = None
+
+
+def _load_table(p: Path, fmt: str, opts: ImportOptions, on_rows) -> _Loaded:
+    """A CSV or XLSX: its points (coordinates found, CRS decided) and row problems."""
+    tab, where, available, hidden = _read_table(p, fmt, opts, on_rows)
+    lines, encoding = tab.lines, tab.encoding
+    read_issues = _row_issues(tab.problems, p.name, where)
+    marker = table_marker(tab.frame)  # a table InnoMap wrote states its CRS
+    marked = marker is not None and not opts.crs
+    if marked:
+        opts = dataclasses.replace(opts, crs=marker["crs"])
+    gdf, crs_in, crs_reason, errs, warns, coord_cols = _points_from_table(
+        tab.frame, p.name, where, opts
+    )
+    if marked:
+        crs_reason = "InnoMap 文件标记 / InnoMap's marker"
+    warns += [_note(p.name, where, "-", n) for n in tab.notes]
+    table_notes, header_row, sheet_of = _table_notes(tab), tab.header_row, tab.sheet_of
+    return _Loaded(
+        opts=opts,
+        gdf=gdf,
+        lines=lines,
+        encoding=encoding,
+        where=where,
+        available=available,
+        hidden=hidden,
+        read_issues=read_issues,
+        crs_in=crs_in,
+        crs_reason=crs_reason,
+        errs=errs,
+        warns=warns,
+        coord_cols=coord_cols,
+        marker=marker,
+        table_notes=table_notes,
+        header_row=header_row,
+        sheet_of=sheet_of,
+    )
+
+
+def _load_geo(p: Path, fmt: str, opts: ImportOptions, spec, on_rows) -> _Loaded:
+    """A geographic file: its features in WGS84, those that fit the kind (others rejected)."""
+    read = _read_geo(p, fmt, opts)
+    gdf, encoding, where, available, notes = (
+        read.gdf,
+        read.encoding,
+        read.where,
+        read.available,
+        read.notes,
+    )
+    marker = read.marker
+    if on_rows is not None:
+        on_rows(len(gdf))
+    lines = np.arange(1, len(gdf) + 1)
+    cols, dup_notes = dedupe_columns(
+        gdf.drop(columns=gdf.geometry.name),
+        name=p.name,
+        where=f" [{where}]" if where else "",
+    )
+    cols, nul = nul_problems(cols)
+    gdf = gpd.GeoDataFrame(cols, geometry=gdf.geometry.values, crs=gdf.crs)
+    read_issues = _row_issues(nul, p.name, where)
+    groups = (
+        " ".join(map(str, pd.unique(gdf[read.group].astype(str))))[:2000]
+        if read.group and read.group in gdf.columns
+        else ""
+    )
+    hints = f"{p.name} {' '.join(map(str, gdf.columns))[:2000]} {groups}"
+    gdf, crs_in, crs_reason, errs, warns = _normalise_geo(
+        gdf,
+        p.name,
+        where,
+        opts,
+        hints=hints,
+        format_says_wgs84=read.format_says_wgs84 or fmt in ("kml", "kmz"),
+        marker=marker,
+    )
+    warns += [_note(p.name, where, "-", n) for n in notes + dup_notes]
+    for lyr, k in read.other_kinds.items():
+        warns.append(
+            _note(
+                p.name,
+                where,
+                "-",
+                f"图层 {lyr} 属于 {k}, 未作为 {opts.kind} 导入 / layer {lyr} is of kind {k}: "
+                f"not imported as {opts.kind} (import it with --kind {k})",
+            )
+        )
+    single = (gdf.geom_type == "MultiPoint").to_numpy() & (
+        shapely.get_num_geometries(gdf.geometry.values) == 1
+    )
+    if single.any():  # a placemark's MultiGeometry of one point is that point
+        geoms = gdf.geometry.values.copy()
+        geoms[single] = shapely.get_geometry(geoms[single], 0)
+        gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
+    fits, misfit = _geometry_fit(gdf, spec, p.name, where, read.group)
+    contents = _contents(gdf, read.group or None, fits)
+    if not fits.any():
+        held = columns_text(
+            f"{c['name'] or p.name}: "
+            + ", ".join(f"{t} {n}" for t, n in c["geometry"].items())
+            for c in contents
+        )
+        raise ImportFileError(
+            f"{p.name}: 没有符合 {spec.name_zh} ({spec.geometry}) 的要素 / no feature fits the "
+            f"kind {opts.kind} ({spec.geometry}s); the file holds {held}: "
+            + _kind_fix(gdf, spec)
+        )
+    errs += misfit
+    poly = gdf.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+    if spec.geometry == "point" and poly.any():
+        # candidate plots / building footprints: use a point inside each polygon
+        reps = gdf.geometry.representative_point()
+        gdf = gdf.set_geometry(gdf.geometry.where(~poly, reps))
+        warns.append(
+            _issue(
+                p.name,
+                where,
+                None,
+                "geometry",
+                f"{int(poly.sum())}",
+                "多边形已取其内部代表点 / polygons replaced by a point inside each",
+                "warning",
+            )
+        )
+    return _Loaded(
+        opts=opts,
+        gdf=gdf,
+        lines=lines,
+        encoding=encoding,
+        where=where,
+        available=available,
+        hidden=[],
+        read_issues=read_issues,
+        crs_in=crs_in,
+        crs_reason=crs_reason,
+        errs=errs,
+        warns=warns,
+        marker=marker,
+        contents=contents,
+    )
+
+
+def _column_map(renamed_to: dict, coord_cols: tuple) -> dict:
+    """``{field: the file's column}`` of the mapped fields and the coordinate columns."""
+    column_map = {v: k for k, v in renamed_to.items() if not v.endswith("_orig")}
+    if coord_cols[0]:
+        column_map.update(
+            {"lon": coord_cols[0], "lat": coord_cols[1]}
+            if coord_cols[0] != coord_cols[1]
+            else {"lonlat": coord_cols[0]}
+        )
+    return column_map
+
+
+def _ids(gdf, lines, sheet_of, fmt: str, name: str, where: str, warns: list):
+    """Every record's id, as text: made from row numbers when the file has none; the sheet
+    put before ids repeated across sheets; KML placemarks without one numbered."""
+    if "id" not in gdf.columns:
+        gdf["id"] = [f"R{n}" for n in lines]
+        warns.append(
+            _issue(
+                name,
+                where,
+                None,
+                "id",
+                "",
+                "没有编号列, 已按行号生成 / no id column: ids made from row numbers",
+                "warning",
+            )
+        )
+    gdf["id"] = gdf["id"].astype(object).where(gdf["id"].notna(), "").astype(str).str.strip()
+    if sheet_of is not None and gdf["id"].duplicated().any():
+        # sheets read together number their rows from 1 each: the sheet makes the ids unique
+        gdf["id"] = pd.Series(sheet_of, index=gdf.index).astype(str) + ":" + gdf["id"]
+        warns.append(
+            _note(name, where, "id", "编号在工作表之间重复, 已加上工作表名 / ids repeat "
+                  "across sheets: the sheet name was put before each")
+        )
+    if fmt in ("kml", "kmz"):  # a placemark's id is an optional attribute, not the user's data
+        no_id = (gdf["id"] == "").to_numpy()
+        if no_id.any():
+            gdf.loc[no_id, "id"] = [f"R{n}" for n in lines[no_id]]
+            warns.append(
+                _issue(
+                    name,
+                    where,
+                    None,
+                    "id",
+                    f"{int(no_id.sum())}",
+                    "地标没有 id, 已按序号生成 / placemarks without an id: ids made from their numbers",
+                    "warning",
+                )
+            )
+    return gdf
+
+
+def _provenance(gdf, got: _Loaded, fmt: str, name: str, warns: list):
+    """``source``, ``coord_source`` and ``coord_precision_m`` of every record (a file
+    InnoMap wrote keeps each row's)."""
+    where, crs_in = got.where, got.crs_in
+    if "source" not in gdf.columns or (gdf["source"].astype(str).str.strip() == "").all():
+        gdf["source"] = f"用户导入 user import: {name}"
+    gdf["source"] = (
+        gdf["source"]
+        .astype(str)
+        .where(gdf["source"].astype(str).str.strip() != "", f"用户导入 user import: {name}")
+    )
+    if (got.marker is not None or fmt not in ("csv", "xlsx")) and "coord_source" in gdf.columns:
+        # a file InnoMap wrote (a marked table, a layer export) keeps each row's provenance
+        kept = gdf["coord_source"].astype(object).where(gdf["coord_source"].notna(), "")
+        kept = kept.astype(str).str.strip()
+        gdf["coord_source"] = kept.where(kept != "", f"{crs_in} → WGS84 ({fmt})")
+        if "crs" in gdf.columns:
+            gdf = gdf.drop(columns="crs")  # the marker column, said once in crs_in
+    else:
+        gdf["coord_source"] = f"{crs_in} → WGS84 ({fmt})"
+    if "coord_precision_m" not in gdf.columns:
+        gdf["coord_precision_m"] = 100.0
+        warns.append(
+            _issue(
+                name,
+                where,
+                None,
+                "coord_precision_m",
+                "",
+                "未注明坐标精度, 按 100 米记 / precision not stated: recorded as 100 m",
+                "warning",
+            )
+        )
+    return gdf
+
+
+def _errors(read_issues: list, errs: list, issues: list, warns: list) -> list:
+    """The errors that reject rows (warnings among them moved to ``warns``)."""
     # coordinate problems were found while parsing; validation would repeat them
     coord_rows = {e.row for e in errs}
     all_errors = (
@@ -1916,7 +2055,11 @@ def import_file(
         ]
     )
     warns += [i for i in all_errors if i.severity != "error"]
-    all_errors = [i for i in all_errors if i.severity == "error"]
+    return [i for i in all_errors if i.severity == "error"]
+
+
+def _split_rejected(gdf, all_errors: list, lines) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """The valid records and the rejected ones with their file row and reasons."""
     bad_rows = sorted({i.row for i in all_errors if i.row is not None})
     rejected = pd.DataFrame(gdf.drop(columns="geometry").iloc[bad_rows]).copy()
     rejected.insert(0, "row", [int(lines[r]) for r in bad_rows])
@@ -1926,34 +2069,7 @@ def import_file(
             reasons.setdefault(i.row, []).append(f"{i.field}: {i.message}")
     rejected["reason"] = ["; ".join(reasons[r]) for r in bad_rows]
     valid = gdf.drop(index=gdf.index[bad_rows]).reset_index(drop=True)
-    return ImportReport(
-        file=p.name,
-        format=fmt,
-        encoding=encoding,
-        crs_in=crs_in,
-        crs_reason=crs_reason,
-        layer_key=opts.kind,
-        sheet_or_layer=where,
-        available=available,
-        columns=raw_cols,
-        coordinate_columns=coord_cols,
-        rows_total=total,
-        valid=valid,
-        rejected=rejected.reset_index(drop=True),
-        errors=sorted(
-            _at_lines(_in_sheets(all_errors, sheet_of, p.name), lines), key=lambda i: i.row or 0
-        ),
-        warnings=_at_lines(_in_sheets(warns, sheet_of, p.name), lines),
-        hidden=hidden,
-        renamed_columns=renamed,
-        contents=contents,
-        marker=marker,
-        notes=table_notes,
-        header_row=header_row,
-        column_map=column_map,
-        other_values=other_values,
-    )
-
+    return valid, rejected.reset_index(drop=True)
 
 def _outside_city(
     gdf: gpd.GeoDataFrame, file: str, where, opts: ImportOptions
