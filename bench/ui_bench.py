@@ -23,11 +23,11 @@ Steps (``--steps``, default all, in this order; each group in a new browser cont
 * ``whatif``: the siting page, its 情景推演 view, then one click on the map (adds a
   hypothetical incubator) → the incubator count shown one higher.
 
-A click is never repeated: if its result does not come (the page stays idle for
-``LOST_AFTER_S``, 30 s, without it — 90 s with N sessions — or the time-out passes), the step is recorded
-as failed (``lost click``); the longest stretch a step spent idle without its result
-is recorded too (``max_idle_gap_s``: a long one that still ends in the result would
-mean the idle rule misjudges). Progress bars still on the page once it has settled are
+A click is never repeated: if its result does not come (the page stays idle without
+it for ``LOST_AFTER_S``, 30 s — 90 s with N sessions, where a click waits its turn —
+or the time-out passes), the step is recorded as failed (``lost click``); the longest
+stretch a step spent idle without its result is recorded too (``max_idle_gap_s``: a
+long one that still ends in the result would mean the idle rule misjudges). Progress bars still on the page once it has settled are
 recorded (``progress_left``). The analyses' own compute time is measured afterwards
 in one process on the demo with the workflows' default requests (``--no-compute``
 to skip), for the target "click → result ≤ compute + 0.5 s".
