@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -22,18 +21,14 @@ import shapely
 
 from layers.crs import wgs84_to_bd09, wgs84_to_gcj02
 from layers.project import open_project
+from tests.cli_run import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 LYG_COUNTIES = ["连云区", "海州区", "赣榆区", "东海县", "灌云县", "灌南县"]
 
 
 def cli(*args) -> subprocess.CompletedProcess:
-    r = subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    r = run_cli(*args)  # in this process: cli.main(argv)
     assert "Traceback" not in r.stderr, r.stderr
     return r
 

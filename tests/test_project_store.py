@@ -33,6 +33,7 @@ from layers.project import (
     save_as,
     save_run,
 )
+from tests.cli_run import run_cli
 from tests.conftest import project_in_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -370,13 +371,7 @@ def test_killed_writer_leaves_last_good_state(gpkg_project, tmp_path):
 
 # ---------------------------------------------------------------- CLI
 def _cli(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
+    return run_cli(*args, cwd=cwd)  # in this process: cli.main(argv)
 
 
 def test_cli_project_new_add_info(tmp_path):
