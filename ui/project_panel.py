@@ -8,6 +8,7 @@ import streamlit as st
 
 from layers import auth
 from layers.project import DEMO_REF, create_project, save_as
+from layers.safe import safe_file_name
 from ui.common import T, guarded, md_text
 from ui.state import (
     RESULT_KEYS,
@@ -22,7 +23,7 @@ __all__ = ["project_panel"]
 
 
 def _file_name(name: str) -> str:
-    safe = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", name).strip(" .") or "project"
+    safe = safe_file_name(name, default="project")
     return str(projects_dir() / f"{safe}.gpkg")
 
 
