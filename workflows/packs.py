@@ -16,7 +16,7 @@ from layers.project import Project
 from workflows import analyses
 from workflows.common import Report
 
-__all__ = ["analysis_pack"]
+__all__ = ["analysis_pack", "planning_pack"]
 
 
 def analysis_pack(
@@ -56,4 +56,35 @@ def analysis_pack(
         header=header,
         unit=unit,
         files=files,
+    )
+
+
+def planning_pack(project: Project, request: dict, *, header=None, unit=None) -> bytes:
+    """The export page's planning pack (zip bytes) of a base map ``request``.
+
+    ``request`` holds ``layers`` (references), ``zone``, ``title``, ``paper`` and
+    ``orientation``. The pack's GeoPackage holds the outlines too (districts, zones,
+    axes); its tables hold the layers named; the README names sources and parameters.
+    """
+    from export.maps import base_layers, default_title, input_sources, zone_extent
+    from layers.project import OUTLINE_KINDS
+    from workflows.exports import layer_frames, layer_tables
+
+    keys, zone = request["layers"], request["zone"]
+    frames, _ = layer_frames(project, keys)
+    outlines = [lyr.name for lyr in project.layers.values() if lyr.kind in OUTLINE_KINDS]
+    gis = layer_frames(project, [*keys, *[o for o in outlines if o not in keys]])[0]
+    params = {k: request[k] for k in ("layers", "zone", "paper", "orientation")}
+    return result_pack(
+        title=request["title"] or default_title(project),
+        print_layers=base_layers(project, keys, zone=zone),
+        layers=gis,
+        tables=layer_tables(frames),
+        params=params | {"project": project.name, "crs": project.crs_label()},
+        extent=zone_extent(project, zone),
+        subtitle=zone or "",
+        crs=project.metric_crs(),
+        sources=None if project.is_demo else input_sources(project, outlines + keys),
+        header=header,
+        unit=unit,
     )

@@ -15,8 +15,7 @@ import streamlit as st
 import settings
 from export.labelled import labelled_csv, labelled_xlsx
 from export.layers_io import to_bytes, write_layers
-from export.maps import base_layers, export_html, input_sources, zone_extent
-from export.pack import result_pack
+from export.maps import export_html
 from layers.errors import InnoMapError
 from layers.project import OUTLINE_KINDS, Project
 from layers.registry import REGISTRY
@@ -33,6 +32,7 @@ from workflows.exports import (
     layer_tables,
     run_map_export,
 )
+from workflows.packs import planning_pack
 
 #: Resource kinds offered (every kind that is not an outline).
 RESOURCE_KINDS = tuple(k for k in REGISTRY if k not in OUTLINE_KINDS)
@@ -368,27 +368,14 @@ def _tables_section(project: Project, keys: list[str]) -> None:
 
 def _pack_section(project: Project, req: dict) -> None:
     """The planning pack: maps, layers, tables and a README naming sources and parameters."""
-    keys, zone = req["layers"], req["zone"]
     st.subheader(T("规划资料包", "Planning pack"))
     if was_cancelled("ex_pack_progress"):
         st.info(T("已取消规划资料包。", "The planning pack was cancelled."))
     if st.button(T("生成规划资料包 (zip)", "Build planning pack (zip)"), key="ex_pack"):
-        frames, _ = layer_frames(project, keys)
-        outlines = [lyr.name for lyr in project.layers.values() if lyr.kind in OUTLINE_KINDS]
-        # the pack's GeoPackage holds the outlines too (districts, zones, axes); tables: points
-        gis = layer_frames(project, [*keys, *[o for o in outlines if o not in keys]])[0]
-        params = {k: req[k] for k in ("layers", "zone", "paper", "orientation")}
-        pack = partial(
-            result_pack,
-            title=req["title"] or default_title(project),
-            print_layers=base_layers(project, keys, zone=zone),
-            layers=gis,
-            tables=layer_tables(frames),
-            params=params | {"project": project.name, "crs": project.crs_label()},
-            extent=zone_extent(project, zone),
-            subtitle=zone or "",
-            crs=project.metric_crs(),
-            sources=None if project.is_demo else input_sources(project, outlines + keys),
+        pack = partial(  # maps, layers with the outlines, tables, README (workflows.packs)
+            planning_pack,
+            project,
+            req,
             header=partial(column_header, lang=lang()),  # tables for people, fields kept
             unit=field_unit,
         )
