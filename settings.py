@@ -12,11 +12,14 @@ __all__ = [
     "CLQ_PERMUTATIONS",
     "CLUSTER_EPS_M",
     "CLUSTER_HULL_RATIO",
+    "CLUSTER_MAX_EPS_M",
+    "CLUSTER_MAX_MIN_SAMPLES",
     "CLUSTER_MIN_CLUSTER_SIZE",
     "CLUSTER_MIN_SAMPLES",
     "COVERAGE_MINUTES",
     "DETOUR",
     "DRIVE_ACCESS_KMH",
+    "DXF_MAX_ENTITIES",
     "GAZETTEER_DEFAULT_PRECISION_M",
     "GAZETTEER_MIN_LEAD",
     "GAZETTEER_MIN_SCORE",
@@ -30,17 +33,26 @@ __all__ = [
     "GEOCODE_TIMEOUT_S",
     "GEOCODE_WORKERS",
     "GEOCODE_ZONE_MIN_SCORE",
+    "GL_CACHE_MAX_MB",
     "HDBSCAN_PRECISION_SCALE_M",
     "HOTSPOT_CELL_M",
+    "HOTSPOT_MAX_CELLS",
+    "HOTSPOT_MAX_PERMUTATIONS",
+    "HOTSPOT_MIN_CELL_M",
     "HOTSPOT_PERMUTATIONS",
     "HOTSPOT_SEED",
+    "IMPORT_MAX_FILE_BYTES",
     "IMPORT_PREVIEW_MAP_POINTS",
     "IMPORT_UPLOAD_MAX_MB",
     "ISOCHRONE_BUFFER_M",
     "ISOCHRONE_CELL_M",
+    "KDE_MAX_CELLS",
+    "KML_MAX_PLACEMARKS",
+    "LABEL_ALL_MAX_ROWS",
     "MAX_CUTOFFS",
     "MAX_MINUTES",
     "MAX_SNAP_M",
+    "MAX_SPEED_KMH",
     "NETWORK_SAMPLE_M",
     "NETWORK_SNAP_M",
     "NETWORK_UPLOAD_MAX_MB",
@@ -56,8 +68,12 @@ __all__ = [
     "PRINT_PAPER",
     "PROFILE_BAND_M",
     "PROFILE_BIN_M",
+    "PROFILE_MAX_BAND_M",
+    "PROFILE_MAX_BINS",
+    "PROFILE_MIN_BIN_M",
     "PROJECT_NETWORK_EDGES_MAX",
     "REACH_BATCH_SOURCES",
+    "REPORT_MAX_RUNS",
     "RIPLEY_SIMULATIONS",
     "SITING_AGGREGATE_ABOVE_ROWS",
     "SITING_AGGREGATE_M",
@@ -66,7 +82,11 @@ __all__ = [
     "SITING_GAP_TARGET",
     "SITING_GRID_M",
     "SITING_K",
+    "SITING_MAX_AGGREGATE_M",
+    "SITING_MAX_CANDIDATES",
+    "SITING_MAX_K",
     "SITING_MINUTES",
+    "SITING_MIN_GRID_M",
     "SITING_TIME_LIMIT_S",
     "SPEEDS_KMH",
     "STRAIGHT_DRIVE_KMH",
@@ -208,6 +228,42 @@ WEBGL_THRESHOLD: int = 20_000
 
 #: Study area without a zone: convex hull of the points buffered by this (m).
 STUDY_AREA_BUFFER_M: float = 100.0
+
+#: Work limits: each bounds the work (time, memory) of one request, is checked before the
+#: work starts and is named in the error with its fix. The modules that check them keep
+#: these names (``workflows.hotspots.MAX_CELLS`` …) as aliases.
+#: Hot spots: hexagons of the grid, permutations, smallest cell (m), KDE raster cells.
+HOTSPOT_MAX_CELLS: int = 200_000
+HOTSPOT_MAX_PERMUTATIONS: int = 99_999
+HOTSPOT_MIN_CELL_M: float = 10.0
+KDE_MAX_CELLS: int = 4_000_000
+#: Clusters: the largest DBSCAN radius (m) and min-samples.
+CLUSTER_MAX_EPS_M: float = 50_000.0
+CLUSTER_MAX_MIN_SAMPLES: int = 10_000
+#: Siting: candidate sites, new sites (k), the finest candidate grid (m) and the largest
+#: demand cell of ``aggregate_m`` (m; a cell wider than a walk of minutes is no answer).
+SITING_MAX_CANDIDATES: int = 20_000
+SITING_MAX_K: int = 500
+SITING_MIN_GRID_M: float = 50.0
+SITING_MAX_AGGREGATE_M: float = 2000.0
+#: Corridor profile: the widest band (m), the shortest bin (m), bins of one profile.
+PROFILE_MAX_BAND_M: float = 20_000.0
+PROFILE_MIN_BIN_M: float = 10.0
+PROFILE_MAX_BINS: int = 10_000
+#: Coverage: the fastest speed a request may give (km/h).
+MAX_SPEED_KMH: float = 200.0
+#: Reports: runs in one report (each is run again for its map).
+REPORT_MAX_RUNS: int = 50
+#: Imports: the largest file (bytes), DXF model-space entities, KML placemarks.
+IMPORT_MAX_FILE_BYTES: int = 500 * 1024 * 1024
+DXF_MAX_ENTITIES: int = 500_000
+KML_MAX_PLACEMARKS: int = 2_000_000
+#: Web maps: the folder of large layers' data files is kept below this size (MB; Streamlit
+#: stops serving ``static/`` altogether when it holds more than 1 GB at start).
+GL_CACHE_MAX_MB: float = 256
+#: Exports (KML, QGIS): point layers with more rows than this label their names only when
+#: highlighted or zoomed in.
+LABEL_ALL_MAX_ROWS: int = 200
 
 #: Print-map defaults (export-map, the export page).
 PRINT_PAPER: str = "A4"

@@ -24,6 +24,7 @@ import geopandas as gpd
 import pandas as pd
 from openpyxl import Workbook
 
+import settings
 from layers.errors import InnoMapError
 from layers.io_safe import atomic_write
 from layers.safe import neutralize_frame, safe_csv, sheet_name, xlsx_text
@@ -405,7 +406,7 @@ def _kml_geometry(parent, geom) -> None:
 
 
 #: Point layers with more rows than this show their names only when highlighted (KML).
-KML_LABEL_ALL_MAX_ROWS = 200
+KML_LABEL_ALL_MAX_ROWS = settings.LABEL_ALL_MAX_ROWS
 
 
 def _kml_styles(doc, style_id: str, sym, *, hollow: bool = False, names: bool = True) -> None:

@@ -36,6 +36,7 @@ import geopandas as gpd
 from lxml import etree
 from pyproj import CRS, Transformer
 
+import settings
 from export.styles import imprecise_mask, kind_color, layer_symbols
 from layers.errors import InnoMapError
 from layers.project import OUTLINE_KINDS, Project
@@ -53,7 +54,7 @@ FONT_FAMILIES = (
     "SimHei",
 )
 #: Point layers with more rows than this label their names only when zoomed in.
-LABEL_ALL_MAX_ROWS = 200
+LABEL_ALL_MAX_ROWS = settings.LABEL_ALL_MAX_ROWS
 #: Largest scale denominator at which the names of a large point layer are shown.
 LABEL_ZOOMED_SCALE = 25_000
 _QGIS_VERSION = "3.22.16-Białowieża"

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+import settings
 from layers.errors import InnoMapError
 
 __all__ = [
@@ -28,7 +29,7 @@ __all__ = [
 ]
 
 #: Work limit: bins of one profile (axis length ÷ bin length).
-MAX_BINS = 10_000
+MAX_BINS = settings.PROFILE_MAX_BINS
 #: Tolerance (m) of "on the axis" at its ends.
 _END_TOL_M = 1e-6
 

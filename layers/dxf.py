@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+import settings
 from layers.tabular import ImportFileError
 
 __all__ = ["LAYER_FIELD", "MAX_ENTITIES", "read_dxf"]
@@ -35,7 +36,7 @@ __all__ = ["LAYER_FIELD", "MAX_ENTITIES", "read_dxf"]
 #: Column keeping the CAD layer of each entity.
 LAYER_FIELD = "cad_layer"
 #: Upper bound on model-space entities read.
-MAX_ENTITIES = 500_000
+MAX_ENTITIES = settings.DXF_MAX_ENTITIES
 _FLATTEN_M = 0.05
 
 

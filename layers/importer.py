@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+import settings
 from layers.coords import (
     CoordinateError,
     detect_coordinate_columns,
@@ -121,7 +122,7 @@ GEOMETRY_FITS = {
 IMPORTABLE_KINDS = tuple(k for k, s in REGISTRY.items() if s.geometry in GEOMETRY_FITS)
 #: zip safety limits, checked before extraction
 ZIP_LIMITS = {"max_total_bytes": 1_000_000_000, "max_ratio": 200.0, "max_entries": 5_000}
-MAX_FILE_BYTES = 500 * 1024 * 1024
+MAX_FILE_BYTES = settings.IMPORT_MAX_FILE_BYTES
 
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "id": (

@@ -24,6 +24,7 @@ import pandas as pd
 import shapely
 from defusedxml import ElementTree as SafeET
 
+import settings
 from layers.tabular import ImportFileError
 
 __all__ = ["FOLDER_FIELD", "MAX_PLACEMARKS", "read_kml"]
@@ -31,7 +32,7 @@ __all__ = ["FOLDER_FIELD", "MAX_PLACEMARKS", "read_kml"]
 #: Column naming the folder path of each placemark.
 FOLDER_FIELD = "folder"
 #: Upper bound on placemarks read from one document.
-MAX_PLACEMARKS = 2_000_000
+MAX_PLACEMARKS = settings.KML_MAX_PLACEMARKS
 
 
 def _local(tag) -> str:

@@ -46,6 +46,7 @@ from folium.elements import JSCSSMixin
 from folium.map import Layer
 from jinja2 import Template
 
+import settings
 from layers.crs import wgs84_to_gcj02
 from layers.safe import escape_html, escape_label, js_literal
 from layers.schema import COMMON_FIELDS, field_label
@@ -72,7 +73,7 @@ STATIC_URL = "/app/static"
 GL_CACHE_DIR = STATIC_DIR / "cache"
 #: The cache folder is kept below this size, oldest files first removed (Streamlit
 #: stops serving ``static/`` altogether when it holds more than 1 GB at start).
-GL_CACHE_MAX_MB = 256
+GL_CACHE_MAX_MB = settings.GL_CACHE_MAX_MB
 #: Key of the data file names: a new secret per process, so names cannot be guessed.
 _SECRET = secrets.token_bytes(32)
 #: WGS84 bounds shown when neither bounds nor data are given (mainland China).

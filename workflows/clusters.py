@@ -29,10 +29,10 @@ from workflows.common import (
 __all__ = ["MAX_EPS_M", "MAX_MIN_SAMPLES", "METHODS", "ClustersRequest", "run"]
 
 #: Limits that bound the work of a request (named in the error when exceeded).
-MAX_EPS_M = 50_000.0
+MAX_EPS_M = settings.CLUSTER_MAX_EPS_M
 #: Clustering methods (the CLI's choices).
 METHODS = ("dbscan", "hdbscan")
-MAX_MIN_SAMPLES = 10_000
+MAX_MIN_SAMPLES = settings.CLUSTER_MAX_MIN_SAMPLES
 
 
 @dataclass(frozen=True)

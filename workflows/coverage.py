@@ -49,7 +49,7 @@ __all__ = [
 #: Work limits (named in the error when exceeded).
 MAX_MINUTES = settings.MAX_MINUTES
 MAX_CUTOFFS = settings.MAX_CUTOFFS
-MAX_SPEED_KMH = 200.0
+MAX_SPEED_KMH = settings.MAX_SPEED_KMH
 #: Named presets of a coverage request (mode, speed and cut-offs set by a standard).
 PRESETS = ("gb50180",)
 #: Travel modes and reach methods (the CLI's choices).

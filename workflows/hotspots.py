@@ -32,11 +32,11 @@ from workflows.pointstats import nearest_neighbour_table
 __all__ = ["MAX_CELLS", "MAX_PERMUTATIONS", "HotspotsRequest", "kde", "run"]
 
 #: Work limits (named in the error when exceeded).
-MAX_CELLS = 200_000
-MAX_PERMUTATIONS = 99_999
-MIN_CELL_M = 10.0
+MAX_CELLS = settings.HOTSPOT_MAX_CELLS
+MAX_PERMUTATIONS = settings.HOTSPOT_MAX_PERMUTATIONS
+MIN_CELL_M = settings.HOTSPOT_MIN_CELL_M
 #: KDE raster size limit (cells).
-MAX_KDE_CELLS = 4_000_000
+MAX_KDE_CELLS = settings.KDE_MAX_CELLS
 
 
 @dataclass(frozen=True)

@@ -45,8 +45,8 @@ AXIS_KIND = "corridor_axes"
 #: Default layers: the innovation-resource kinds the project has (communities are demand).
 DEFAULT_KINDS = ("platforms", "incubators", "universities", "enterprises", "science_venues")
 #: Work limits (named in the error when exceeded).
-MAX_BAND_M = 20_000.0
-MIN_BIN_M = 10.0
+MAX_BAND_M = settings.PROFILE_MAX_BAND_M
+MIN_BIN_M = settings.PROFILE_MIN_BIN_M
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ __all__ = ["FORMATS", "ReportRequest", "build", "run", "section_from_report", "s
 
 FORMATS = ("docx", "pdf")
 #: Work limit: runs in one report (each is run again for its map).
-MAX_RUNS = 50
+MAX_RUNS = settings.REPORT_MAX_RUNS
 
 
 @dataclass(frozen=True)

@@ -36,14 +36,14 @@ from workflows.coverage import ReachOptions, load_graph, request_fields
 __all__ = ["MAX_CANDIDATES", "MODELS", "SOLVERS", "SitingRequest", "candidates", "run"]
 
 #: Work limits (named in the error when exceeded).
-MAX_CANDIDATES = 20_000
-MAX_K = 500
+MAX_CANDIDATES = settings.SITING_MAX_CANDIDATES
+MAX_K = settings.SITING_MAX_K
 #: Siting models and solvers (the CLI's choices).
 MODELS = ("mclp", "lscp", "pmedian")
 SOLVERS = ("exact", "heuristic", "auto")
-MIN_GRID_M = 50.0
+MIN_GRID_M = settings.SITING_MIN_GRID_M
 #: Largest demand cell for ``aggregate_m`` (a cell wider than a walk of minutes is no answer).
-MAX_AGGREGATE_M = 2000.0
+MAX_AGGREGATE_M = settings.SITING_MAX_AGGREGATE_M
 
 
 @dataclass(frozen=True)
