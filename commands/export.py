@@ -232,7 +232,9 @@ def add_parsers(sub) -> None:
         "QGIS 3.22+ project with the app's symbology, labels and a print layout (QGIS not needed).",
     )
     add_project_args(p, files=False)
-    p.add_argument("--title", default=None, help="图名 / layout title (default: city + 创新资源分布图)")
+    p.add_argument(
+        "--title", default=None, help="图名 / layout title (default: city + 创新资源分布图)"
+    )
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     p.add_argument("--out", required=True, metavar="DIR", help="输出文件夹 / output folder")
     p.set_defaults(func=_cmd_export_qgis)

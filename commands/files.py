@@ -176,59 +176,69 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_validate(args: argparse.Namespace) -> int:
+def _unreadable(args: argparse.Namespace, exc: Exception) -> int:
+    """A file that cannot be read: the error (JSON with the likely CRS choices), exit 2."""
     from pathlib import Path
 
+    if args.json:
+        out = {"file": Path(args.path).name, "error": str(exc)}
+        if hasattr(exc, "choices"):  # the file's CRS must be given (--crs): the likely ones
+            out["crs_choices"] = list(exc.choices)
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        print(f"error: {exc}", file=sys.stderr)
+    return 2
+
+
+def _print_validation(rep) -> None:
+    """A validation report as text: the file, what it holds, rows, notes, errors."""
+    where = f" [{rep.sheet_or_layer}]" if rep.sheet_or_layer else ""
+    print(
+        f"{rep.file}{where}: {rep.format}, encoding {rep.encoding or '-'}, CRS {rep.crs_in} ({rep.crs_reason})"
+    )
+    if rep.available:
+        marked = [a + (" (hidden)" if a in rep.hidden else "") for a in rep.available]
+        print(f"  sheets/layers: {', '.join(marked)}")
+    for c in rep.contents:  # what a multi-layer source holds
+        geoms = ", ".join(f"{t} {n}" for t, n in c["geometry"].items())
+        print(
+            f"  {c['field'] or 'layer'} {c['name'] or rep.file}: {c['rows']} rows ({geoms}); "
+            f"{c.get('rows_fitting_kind', c['rows'])} fit {rep.layer_key}"
+        )
+    if rep.header_row is not None:
+        mapped = ", ".join(f"{k}←{v}" for k, v in rep.column_map.items())
+        print(f"  header row {rep.header_row}; columns: {mapped}")
+    print(
+        f"  rows: {rep.rows_valid} valid / {rep.rows_total} total; {len(rep.errors)} errors, "
+        f"{len(rep.warnings)} warnings, {len(rep.notes)} notes"
+    )
+    for n in rep.notes:
+        print(f"  note: {n}")
+    for fld, counts in rep.other_values.items():
+        print(
+            f"  kept as 其他 ({fld}): {sum(counts.values())} rows: "
+            + ", ".join(f"{k} ×{v}" for k, v in counts.items())
+        )
+    for i in rep.errors[:50]:
+        print(f"  ERROR row {i.row} [{i.field}] {i.value!s}: {i.message}")
+    if len(rep.errors) > 50:
+        print(f"  … {len(rep.errors) - 50} more errors (use --json for all)")
+    for i in rep.warnings[:20]:
+        print(f"  warning row {i.row} [{i.field}] {i.value!s}: {i.message}")
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
     from layers.importer import ImportFileError, import_file
 
     try:
         rep = import_file(args.path, import_options(args))
     except (ImportFileError, ValueError) as exc:
-        if args.json:
-            out = {"file": Path(args.path).name, "error": str(exc)}
-            if hasattr(exc, "choices"):  # the file's CRS must be given (--crs): the likely ones
-                out["crs_choices"] = list(exc.choices)
-            print(json.dumps(out, ensure_ascii=False, indent=2))
-        else:
-            print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _unreadable(args, exc)
     warn([rep.crs_warning, outside_warning(rep)])
     if args.json:
         print(json.dumps(rep.to_json(), ensure_ascii=False, indent=2))
     else:
-        where = f" [{rep.sheet_or_layer}]" if rep.sheet_or_layer else ""
-        print(
-            f"{rep.file}{where}: {rep.format}, encoding {rep.encoding or '-'}, CRS {rep.crs_in} ({rep.crs_reason})"
-        )
-        if rep.available:
-            marked = [a + (" (hidden)" if a in rep.hidden else "") for a in rep.available]
-            print(f"  sheets/layers: {', '.join(marked)}")
-        for c in rep.contents:  # what a multi-layer source holds
-            geoms = ", ".join(f"{t} {n}" for t, n in c["geometry"].items())
-            print(
-                f"  {c['field'] or 'layer'} {c['name'] or rep.file}: {c['rows']} rows ({geoms}); "
-                f"{c.get('rows_fitting_kind', c['rows'])} fit {rep.layer_key}"
-            )
-        if rep.header_row is not None:
-            mapped = ", ".join(f"{k}←{v}" for k, v in rep.column_map.items())
-            print(f"  header row {rep.header_row}; columns: {mapped}")
-        print(
-            f"  rows: {rep.rows_valid} valid / {rep.rows_total} total; {len(rep.errors)} errors, "
-            f"{len(rep.warnings)} warnings, {len(rep.notes)} notes"
-        )
-        for n in rep.notes:
-            print(f"  note: {n}")
-        for fld, counts in rep.other_values.items():
-            print(
-                f"  kept as 其他 ({fld}): {sum(counts.values())} rows: "
-                + ", ".join(f"{k} ×{v}" for k, v in counts.items())
-            )
-        for i in rep.errors[:50]:
-            print(f"  ERROR row {i.row} [{i.field}] {i.value!s}: {i.message}")
-        if len(rep.errors) > 50:
-            print(f"  … {len(rep.errors) - 50} more errors (use --json for all)")
-        for i in rep.warnings[:20]:
-            print(f"  warning row {i.row} [{i.field}] {i.value!s}: {i.message}")
+        _print_validation(rep)
     return 0 if rep.rows_valid == rep.rows_total else 1
 
 

@@ -36,41 +36,69 @@ def _cmd_project_new(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_project_add(args: argparse.Namespace) -> int:
+def _import_jobs(args: argparse.Namespace) -> list:
+    """``(options, layer name)`` per layer to add: one, or each layer of an InnoMap export
+    with layers of several kinds into its own kind."""
     from dataclasses import replace
     from pathlib import Path
 
     from layers.importer import inspect_file
+
+    opts = import_options(args)
+    if args.layer or Path(args.path).suffix.lower() not in (".gpkg", ".geojson", ".json", ".zip"):
+        return [(opts, args.name or Path(args.path).stem)]
+    kinds = {k: v for k, v in inspect_file(args.path)["layer_kinds"].items() if v}
+    if len(set(kinds.values())) <= 1:
+        return [(opts, args.name or Path(args.path).stem)]
+    return [
+        (replace(opts, kind=k, layer=lyr), f"{args.name}-{lyr}" if args.name else lyr)
+        for lyr, k in kinds.items()
+    ]
+
+
+def _print_errors(rep, *, file=None) -> None:
+    for i in rep.errors[:50]:
+        print(f"  ERROR row {i.row} [{i.field}] {i.value!s}: {i.message}", file=file)
+
+
+def _refuse_empty(args: argparse.Namespace, rep, result: dict) -> int:
+    """No valid row: nothing is added (exit 2), the report printed or listed on stderr."""
+    result["error"] = "没有可导入的行 / no valid rows: nothing was added"
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return 2
+    print(f"error: {rep.file}: {result['error']}", file=sys.stderr)
+    _print_errors(rep, file=sys.stderr)
+    return 2
+
+
+def _print_added(project, rep, stored, kind: str) -> None:
+    print(
+        f"{rep.file}: added {stored.rows}/{rep.rows_total} rows as layer "
+        f"{stored.name!r} ({kind}, from {rep.crs_in}) to {project.name}"
+    )
+    for note in stored.add_notes:
+        print(f"  REJECTED {note}")
+    _print_errors(rep)
+    if len(rep.errors) > 50:
+        print(f"  … {len(rep.errors) - 50} more errors (use --json for all)")
+
+
+def _cmd_project_add(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from layers.project import open_project
     from workflows.importing import add_to_project
     from workflows.importing import run as import_file
 
     project = open_project(args.project)
-    opts = import_options(args)
-    jobs = [(opts, args.name or Path(args.path).stem)]
-    if not args.layer and Path(args.path).suffix.lower() in (".gpkg", ".geojson", ".json", ".zip"):
-        kinds = {k: v for k, v in inspect_file(args.path)["layer_kinds"].items() if v}
-        if len(set(kinds.values())) > 1:  # an InnoMap export: each layer into its own kind
-            jobs = [
-                (replace(opts, kind=k, layer=lyr), f"{args.name}-{lyr}" if args.name else lyr)
-                for lyr, k in kinds.items()
-            ]
     results, code = [], 0
-    for job_opts, name in jobs:
+    for job_opts, name in _import_jobs(args):
         rep = import_file(args.path, job_opts)
         result = rep.to_json()
         warn([rep.crs_warning, outside_warning(rep)])
         if rep.rows_valid == 0:
-            result["error"] = "没有可导入的行 / no valid rows: nothing was added"
-            print(json.dumps(result, ensure_ascii=False, indent=2)) if args.json else print(
-                f"error: {rep.file}: {result['error']}", file=sys.stderr
-            )
-            for i in rep.errors[:50]:
-                if not args.json:
-                    print(
-                        f"  ERROR row {i.row} [{i.field}] {i.value!s}: {i.message}", file=sys.stderr
-                    )
-            return 2
+            return _refuse_empty(args, rep, result)
         stored = add_to_project(
             project, rep, name=name, kind=job_opts.kind, source_file=Path(args.path).name
         )
@@ -80,16 +108,7 @@ def _cmd_project_add(args: argparse.Namespace) -> int:
         result["store_notes"] = stored.add_notes
         results.append(result)
         if not args.json:
-            print(
-                f"{rep.file}: added {stored.rows}/{rep.rows_total} rows as layer "
-                f"{stored.name!r} ({job_opts.kind}, from {rep.crs_in}) to {project.name}"
-            )
-            for note in stored.add_notes:
-                print(f"  REJECTED {note}")
-            for i in rep.errors[:50]:
-                print(f"  ERROR row {i.row} [{i.field}] {i.value!s}: {i.message}")
-            if len(rep.errors) > 50:
-                print(f"  … {len(rep.errors) - 50} more errors (use --json for all)")
+            _print_added(project, rep, stored, job_opts.kind)
         code = max(code, 0 if stored.rows == rep.rows_total else 1)
     if args.json:
         out = results[0] if len(results) == 1 else {"layers": results}

@@ -65,8 +65,17 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             "lines): without it nobody has a role"
         )
     app = str(Path(__file__).resolve().parent.parent / "app.py")
-    argv = [sys.executable, "-m", "streamlit", "run", app, "--server.address", args.address,
-            "--server.port", str(args.port)]
+    argv = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        app,
+        "--server.address",
+        args.address,
+        "--server.port",
+        str(args.port),
+    ]
     sys.stdout.flush()
     os.execv(sys.executable, argv)
     return 0  # not reached

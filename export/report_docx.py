@@ -283,8 +283,6 @@ def profile_method(project: Project, request: dict, s: dict) -> list[str]:
     return out
 
 
-
-
 # ---------------------------------------------------------------- tables
 #: (caption, header, rows) of a Word table.
 TableSpec = tuple[str, list[str], list[list[str]]]
@@ -428,8 +426,6 @@ def profile_tables(s: dict) -> list[TableSpec]:
         row += [_int(b.get(k, 0)) for k in kinds] + [_int(b["total"]), _num(b["per_km"])]
         rows.append(row + ([_share(b.get("covered_share"))] if has_cov else []))
     return [("沿轴线分段统计", head, rows)]
-
-
 
 
 def source_rows(summary: dict) -> list[list[str]]:
@@ -653,8 +649,7 @@ def _title_page(doc, project: Project, sections: list[ReportSection], title: str
         f"城市: {project.province}{project.city}" if project.city else f"项目: {project.name}",
         f"日期: {as_of}",
         f"分析坐标系: {project.crs_label()}",
-        f"包括分析 {len(sections)} 项: "
-        + "、".join(s.heading for s in sections),
+        f"包括分析 {len(sections)} 项: " + "、".join(s.heading for s in sections),
     ):
         _para(doc, text, size=12).alignment = WD_ALIGN_PARAGRAPH.CENTER
     synth = [s for s in sections if float(s.summary.get("synthetic_share") or 0) > 0]
@@ -738,6 +733,37 @@ def parse_sections(value) -> tuple[str, ...]:
     return tuple(out)
 
 
+#: Header of the table of input sources.
+_SOURCE_HEAD = [
+    "用途",
+    "图层",
+    "来源文件",
+    "行数",
+    "模拟行数",
+    "输入坐标系",
+    "坐标精度",
+    "坐标来源",
+]
+
+
+def _chapter_part(doc, project: Project, sec: ReportSection, part: str, i: int) -> None:
+    """One part of an analysis chapter (its heading written by the caller), maps excepted."""
+    charts = [f for f in sec.figures if not f.landscape]
+    if part == "method":
+        for text in sec.method or [f"分析类型 {sec.analysis}: 参数见附表。"]:
+            _para(doc, text)
+    elif part == "results":
+        for j, (caption, head, rows) in enumerate(sec.tables, 1):
+            _table(doc, caption, head, rows, f"{i}-{j}")
+        for j, fig in enumerate(charts, 1):
+            _figure(doc, fig, f"{i}-{j}")
+    elif part == "sources":
+        _table(doc, "输入数据来源", _SOURCE_HEAD, source_rows(sec.summary), f"{i}-s")
+    elif part == "notes":
+        for note in _section_notes(project, sec):
+            _para(doc, note, style="List Bullet")
+
+
 def _chapter(
     doc, project: Project, sec: ReportSection, i: int, parts: tuple[str, ...] = _CHAPTER_PARTS
 ) -> None:
@@ -753,35 +779,13 @@ def _chapter(
     for k, part in enumerate(chosen, 1):
         if part != "maps":
             _heading(doc, f"{i}.{k} {REPORT_SECTIONS[part]}", 2)
-        if part == "method":
-            for text in sec.method or [f"分析类型 {sec.analysis}: 参数见附表。"]:
-                _para(doc, text)
-        elif part == "results":
-            for j, (caption, head, rows) in enumerate(sec.tables, 1):
-                _table(doc, caption, head, rows, f"{i}-{j}")
-            for j, fig in enumerate(charts, 1):
-                _figure(doc, fig, f"{i}-{j}")
-        elif part == "sources":
-            head = [
-                "用途",
-                "图层",
-                "来源文件",
-                "行数",
-                "模拟行数",
-                "输入坐标系",
-                "坐标精度",
-                "坐标来源",
-            ]
-            _table(doc, "输入数据来源", head, source_rows(sec.summary), f"{i}-s")
-        elif part == "notes":
-            for note in _section_notes(project, sec):
-                _para(doc, note, style="List Bullet")
-        else:  # maps: on landscape pages, headed there
-            _orient(doc, True)
-            _heading(doc, f"{i}.{k} {REPORT_SECTIONS[part]}", 2)
-            for j, fig in enumerate(maps, len(charts) + 1):
-                _figure(doc, fig, f"{i}-{j}")
-            _orient(doc, False)
+            _chapter_part(doc, project, sec, part, i)
+            continue
+        _orient(doc, True)  # maps: on landscape pages, headed there
+        _heading(doc, f"{i}.{k} {REPORT_SECTIONS[part]}", 2)
+        for j, fig in enumerate(maps, len(charts) + 1):
+            _figure(doc, fig, f"{i}-{j}")
+        _orient(doc, False)
 
 
 def _layers_chapter(doc, project: Project, n: int) -> None:
