@@ -33,7 +33,7 @@ from layers.importer import (
     inspect_file,
     table_head,
 )
-from layers.project import OUTLINE_KINDS, ProjectLayer, add_layer, remove_layer
+from layers.project import OUTLINE_KINDS, remove_layer
 from layers.registry import OTHER, REGISTRY, guess_kind, vocabulary
 from layers.safe import safe_csv
 from render.webmap import MapLayer, build_map, project_outline_layers
@@ -51,6 +51,7 @@ from workflows.geocode import (
     import_geocoded,
 )
 from workflows.geocode import run as run_geocode
+from workflows.importing import add_to_project
 from workflows.importing import run as run_import
 
 KINDS = [k for k, s in REGISTRY.items() if s.geometry == "point"] + ["zones", "corridor_axes"]
@@ -687,16 +688,15 @@ def _add_by_kind(path_of, info, name: str, src) -> bool:
             return False
         if not rep.rows_valid:
             continue
-        layer = ProjectLayer(
+        stored = guarded(  # report → layer → add_layer, as cli.py project add
+            add_to_project,
+            project,
+            rep,
             name=Path(lyr).stem,
             kind=kind,
-            gdf=rep.valid,
             source_file=name,
-            crs_in=rep.crs_in,
-            encoding=rep.encoding or "",
-            rejected=rep.rejected,
+            note=False,
         )
-        stored = guarded(add_layer, project, layer)
         if stored is None:
             break
         added.append(f"{md_text(stored.name)} ({stored.rows})")
@@ -889,20 +889,21 @@ def _add(project, rep, opts, name: str, src) -> bool:
     mapping = _value_mapping(rep, opts)
     if not st.button(T("加入项目", "Add to project"), type="primary", key="imp_add"):
         return False
-    layer = ProjectLayer(
-        name=replace or layer_name,
-        kind=opts.kind,
-        gdf=apply_value_map(rep.valid, opts.kind, mapping) if mapping else rep.valid,
-        note="\n".join(rep.notes),
-        source_file=name,
-        crs_in=rep.crs_in,
-        encoding=rep.encoding or "",
-        rejected=rep.rejected,
-    )
+    gdf = apply_value_map(rep.valid, opts.kind, mapping) if mapping else None
     with ProgressBar(
         T("写入项目", "Writing to the project"), key="imp_write", unit=T("行", "rows"), lazy=True
-    ) as bar:
-        stored = guarded(add_layer, project, layer, replace=bool(replace), on_progress=bar)
+    ) as bar:  # report → layer → add_layer, as cli.py project add
+        stored = guarded(
+            add_to_project,
+            project,
+            rep,
+            name=replace or layer_name,
+            kind=opts.kind,
+            source_file=name,
+            gdf=gdf,
+            replace=bool(replace),
+            on_progress=bar,
+        )
     if stored is None:
         return False
     # the project object held before the add is stale (the store's version moved on): drop
