@@ -25,6 +25,7 @@ __all__ = ["FIELDS_SHEET", "labelled_csv", "labelled_xlsx"]
 #: Name of the XLSX sheet mapping headers to field names.
 FIELDS_SHEET = "字段说明 fields"
 
+
 def _cell(v):
     """A value openpyxl stores as it is: text never a formula, control characters shown."""
     if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA or v is pd.NaT:
@@ -79,21 +80,8 @@ def labelled_xlsx(
     for name, df in tables.items():
         view, cols = table_view(df, header, unit)
         title = sheet_name(sheet_label(name), used)
-        ws = wb.create_sheet(title)
-        ws.append([_cell(c.header) for c in cols])
-        for row in view.itertuples(index=False):
-            ws.append([_cell(v) for v in row])
-        for j, c in enumerate(cols, start=1):
-            ws.cell(row=1, column=j).data_type = "s"
-            if c.excel:
-                for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                    cell.number_format = c.excel
-            ws.column_dimensions[cell_letter(j)].width = max(10, min(40, len(c.header) * 2))
-            mapping.append((title, c.header, c.field, c.unit, _note(c)))
-        for r in ws.iter_rows(min_row=2):
-            for cell in r:
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"  # text, never a formula
+        _table_sheet(wb.create_sheet(title), view, cols)
+        mapping += [(title, c.header, c.field, c.unit, _note(c)) for c in cols]
     ws = wb.create_sheet(sheet_name(FIELDS_SHEET, used))
     ws.append(["表 sheet", "表头 header", "字段 field", "单位 unit", "说明 note"])
     for row in mapping:
@@ -105,10 +93,25 @@ def labelled_xlsx(
     return buf.getvalue()
 
 
+def _table_sheet(ws, view: pd.DataFrame, cols) -> None:
+    """One table on its sheet: display headers, number formats, widths, text as text."""
+    ws.append([_cell(c.header) for c in cols])
+    for row in view.itertuples(index=False):
+        ws.append([_cell(v) for v in row])
+    for j, c in enumerate(cols, start=1):
+        ws.cell(row=1, column=j).data_type = "s"
+        if c.excel:
+            for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                cell.number_format = c.excel
+        ws.column_dimensions[cell_letter(j)].width = max(10, min(40, len(c.header) * 2))
+    for r in ws.iter_rows(min_row=2):
+        for cell in r:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # text, never a formula
+
+
 def cell_letter(j: int) -> str:
     """Excel column letter of column ``j`` (1-based)."""
     from openpyxl.utils import get_column_letter
 
     return get_column_letter(j)
-
-

@@ -260,6 +260,17 @@ def _write_geojson(out: dict, tmp: Path, *, name: str, marker: dict | None) -> N
     )
 
 
+def _check_request(layers: dict, fmt: str, encoding: str) -> None:
+    if fmt not in LAYER_FORMATS:
+        raise ExportError(
+            f"不支持的图层格式 / unsupported layer format {fmt!r}: use {', '.join(LAYER_FORMATS)}"
+        )
+    if encoding.upper() not in ("UTF-8", "GBK", "GB18030"):
+        raise ExportError(f"不支持的编码 / unsupported encoding {encoding!r}: use UTF-8 or GBK")
+    if not layers:
+        raise ExportError("没有要导出的图层 / no layers to export")
+
+
 def write_layers(
     layers: dict[str, gpd.GeoDataFrame],
     path: str | Path,
@@ -306,14 +317,7 @@ def write_layers(
     """
     from export.crs_out import OFFSET_SYSTEMS, marked_path, reproject, resolve_target
 
-    if fmt not in LAYER_FORMATS:
-        raise ExportError(
-            f"不支持的图层格式 / unsupported layer format {fmt!r}: use {', '.join(LAYER_FORMATS)}"
-        )
-    if encoding.upper() not in ("UTF-8", "GBK", "GB18030"):
-        raise ExportError(f"不支持的编码 / unsupported encoding {encoding!r}: use UTF-8 or GBK")
-    if not layers:
-        raise ExportError("没有要导出的图层 / no layers to export")
+    _check_request(layers, fmt, encoding)
     wgs = {k: _prep(v).to_crs(4326) for k, v in layers.items()}
     target = resolve_target(to_crs, wgs)
     if fmt in ("kml", "kmz") and target.name != "WGS84":

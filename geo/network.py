@@ -255,6 +255,33 @@ def _parse_maxspeed(values) -> np.ndarray:
     return out
 
 
+def _nodes(e, start: np.ndarray, end: np.ndarray, snap_m: float):
+    """``(node_xy, u, v)``: the edges' given node ids (``u``/``v`` columns), else their end
+    points merged within ``snap_m``."""
+    if "u" in e.columns and "v" in e.columns:
+        ids = np.concatenate([e["u"].to_numpy(), e["v"].to_numpy()])
+        uniq, inv = np.unique(ids.astype(str), return_inverse=True)
+        node_xy = np.zeros((len(uniq), 2))
+        node_xy[inv] = np.vstack([start, end])
+        return node_xy, inv[: len(e)], inv[len(e) :]
+    pts = np.vstack([start, end])
+    keys = np.round(pts / snap_m).astype(np.int64)
+    _uniq, idx, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    inv = inv.ravel()
+    return pts[idx], inv[: len(e)], inv[len(e) :]
+
+
+def _samples(geoms, length: np.ndarray, sample_m: float):
+    """Points every ``sample_m`` along every edge, both ends included:
+    ``(xy, edge index, fraction along the edge)``."""
+    nseg = np.maximum(np.ceil(length / sample_m).astype(int), 1)
+    edge_idx = np.repeat(np.arange(len(geoms)), nseg + 1)
+    offs = np.arange(len(edge_idx)) - np.repeat(np.cumsum(nseg + 1) - (nseg + 1), nseg + 1)
+    frac = offs / np.repeat(nseg, nseg + 1)
+    spts = shapely.line_interpolate_point(geoms[edge_idx], frac, normalized=True)
+    return shapely.get_coordinates(spts), edge_idx, frac
+
+
 def build_road_graph(
     edges: gpd.GeoDataFrame,
     *,
@@ -312,19 +339,7 @@ def build_road_graph(
     length = shapely.length(geoms)
     start = shapely.get_coordinates(shapely.get_point(geoms, 0))
     end = shapely.get_coordinates(shapely.get_point(geoms, -1))
-    if "u" in e.columns and "v" in e.columns:
-        ids = np.concatenate([e["u"].to_numpy(), e["v"].to_numpy()])
-        uniq, inv = np.unique(ids.astype(str), return_inverse=True)
-        node_xy = np.zeros((len(uniq), 2))
-        node_xy[inv] = np.vstack([start, end])
-        u, v = inv[: len(e)], inv[len(e) :]
-    else:
-        pts = np.vstack([start, end])
-        keys = np.round(pts / snap_m).astype(np.int64)
-        uniq, idx, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-        inv = inv.ravel()
-        node_xy = pts[idx]
-        u, v = inv[: len(e)], inv[len(e) :]
+    node_xy, u, v = _nodes(e, start, end, snap_m)
     highway = (
         e["highway"].astype(str).str.split(",").str[0].str.strip("[]' ").to_numpy()
         if "highway" in e.columns
@@ -343,13 +358,7 @@ def build_road_graph(
         else np.full(len(e), np.nan)
     )
     keep = (u != v) | (length > 0)
-    # samples along every edge, including both ends
-    nseg = np.maximum(np.ceil(length / sample_m).astype(int), 1)
-    edge_idx = np.repeat(np.arange(len(e)), nseg + 1)
-    offs = np.arange(len(edge_idx)) - np.repeat(np.cumsum(nseg + 1) - (nseg + 1), nseg + 1)
-    frac = offs / np.repeat(nseg, nseg + 1)
-    spts = shapely.line_interpolate_point(geoms[edge_idx], frac, normalized=True)
-    sample_xy = shapely.get_coordinates(spts)
+    sample_xy, edge_idx, frac = _samples(geoms, length, sample_m)
     return RoadGraph(
         crs=crs,
         node_xy=node_xy.astype(float),
