@@ -37,6 +37,12 @@ def _add_options(p: argparse.ArgumentParser, options) -> None:
             p.add_argument(*opt[0], **opt[1])
 
 
+def _takes_none(annotation) -> bool:
+    """Whether a field's annotation admits ``None`` (``int | None``, ``Optional[int]``)."""
+    text = str(annotation)
+    return "None" in text or "Optional" in text
+
+
 def request_params(analysis, args: argparse.Namespace) -> dict:
     """The request's JSON keys from the options given.
 
@@ -53,7 +59,7 @@ def request_params(analysis, args: argparse.Namespace) -> dict:
     return {
         k: v
         for k, v in vars(args).items()
-        if k in fields and (v is not None or "None" in str(fields[k].type))
+        if k in fields and (v is not None or _takes_none(fields[k].type))
     }
 
 

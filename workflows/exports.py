@@ -206,7 +206,8 @@ def map_content(
     layers, notes, subtitle = analyses.analysis_layers(project, analysis, params, refs, zone=zone)
     if params.get("zone") != zone and zone:
         notes.append(f"图幅为片区 {zone}, 分析范围为片区 {params['zone']}")
-    inputs = (list(refs) if analysis in ("clusters", "hotspots") else []) + param_refs(params)
+    takes_layers = "layers" in analyses.get(analysis).request.__dataclass_fields__
+    inputs = (list(refs) if takes_layers else []) + param_refs(params)
     drawn = [s for lyr in layers for s in lyr.sources if len(lyr.gdf)]
     sources = list(dict.fromkeys(drawn + input_sources(project, inputs)))
     return MapContent(list(layers), list(notes), subtitle, sources, analysis)
