@@ -313,6 +313,72 @@ def solve_mclp(
     )
 
 
+def _lscp_milp(r: csr_matrix, w: np.ndarray, need: float, time_limit: float):
+    """Fewest sites x_j with covered rows y_i ≤ Σ_j r_ij x_j and Σ w_i y_i ≥ need."""
+    m, n = r.shape
+    c = np.r_[np.ones(n), np.zeros(m)]
+    a1 = hstack([-r.astype(float), identity(m, format="csr")]).tocsr()
+    a2 = csr_matrix(np.r_[np.zeros(n), w][None, :])
+    return milp(
+        c,
+        constraints=[
+            LinearConstraint(a1, -np.inf, 0),
+            LinearConstraint(a2, need - 1e-9, np.inf),
+        ],
+        integrality=np.r_[np.ones(n), np.zeros(m)],
+        bounds=Bounds(0, 1),
+        options={"time_limit": float(time_limit), "disp": False},
+    )
+
+
+def _pmedian_milp(save: csr_matrix, w: np.ndarray, k: int, *, time_limit: float, t0: float):
+    """Exactly k sites x_j, each row assigned (z_e) to at most one open site; maximise the
+    weighted time saved Σ w_i save_e z_e."""
+    n_rows, n_cand = save.shape
+    s = save.tocoo()
+    nz = len(s.data)
+    # variables: x_j (n_cand), z_e (nz) ; max Σ w_i save_e z_e
+    cvec = np.r_[np.zeros(n_cand), -(w[s.row] * s.data)]
+    a_assign = csr_matrix((np.ones(nz), (s.row, np.arange(nz))), shape=(n_rows, nz))
+    a1 = hstack([csr_matrix((n_rows, n_cand)), a_assign]).tocsr()
+    a2 = hstack(
+        [
+            -csr_matrix((np.ones(nz), (np.arange(nz), s.col)), shape=(nz, n_cand)),
+            identity(nz, format="csr"),
+        ]
+    ).tocsr()
+    a3 = csr_matrix(np.r_[np.ones(n_cand), np.zeros(nz)][None, :])
+    return milp(
+        cvec,
+        constraints=[
+            LinearConstraint(a1, -np.inf, 1),
+            LinearConstraint(a2, -np.inf, 0),
+            LinearConstraint(a3, k, k),
+        ],
+        integrality=np.r_[np.ones(n_cand), np.zeros(nz)],
+        bounds=Bounds(0, 1),
+        options={
+            "time_limit": float(max(time_limit - (time.perf_counter() - t0), 1.0)),
+            "disp": False,
+        },
+    )
+
+
+def _greedy_until(obj: _Coverage, need: float, n_cand: int) -> list[int]:
+    """Sites added by largest gain until the covered weight reaches ``need``."""
+    sel: list[int] = []
+    mask = np.zeros(n_cand, bool)
+    val = 0.0
+    while val < need - 1e-9:
+        g = obj.gains(mask)
+        g[mask] = -np.inf
+        j = int(np.argmax(g))
+        sel.append(j)
+        mask[j] = True
+        val += float(g[j])
+    return sel
+
+
 def solve_lscp(
     reach: csr_matrix,
     weights: np.ndarray,
@@ -349,35 +415,12 @@ def solve_lscp(
             f"所有候选点合计也只能覆盖 {(base + full) / total:.1%} / even all candidates reach only "
             f"{(base + full) / total:.1%} < target {target_share:.1%}: add candidates or lower the target"
         )
-    sel: list[int] = []
-    gains: list[float] = []
-    mask = np.zeros(n_cand, bool)
-    val = 0.0
-    while val < need - 1e-9:
-        g = obj.gains(mask)
-        g[mask] = -np.inf
-        j = int(np.argmax(g))
-        sel.append(j)
-        gains.append(float(g[j]))
-        mask[j] = True
-        val += float(g[j])
+    sel = _greedy_until(obj, need, n_cand)
     lower = 1 if need > 0 else 0
     used, status = "heuristic", "greedy"
     if solver in ("exact", "auto") and need > 0 and r.shape[0] > 0:
-        m, n = r.shape
-        c = np.r_[np.ones(n), np.zeros(m)]
-        a1 = hstack([-r.astype(float), identity(m, format="csr")]).tocsr()
-        a2 = csr_matrix(np.r_[np.zeros(n), w][None, :])
-        res = milp(
-            c,
-            constraints=[
-                LinearConstraint(a1, -np.inf, 0),
-                LinearConstraint(a2, need - 1e-9, np.inf),
-            ],
-            integrality=np.r_[np.ones(n), np.zeros(m)],
-            bounds=Bounds(0, 1),
-            options={"time_limit": float(time_limit), "disp": False},
-        )
+        n = r.shape[1]
+        res = _lscp_milp(r, w, need, time_limit)
         db = getattr(res, "mip_dual_bound", None)
         if db is not None and np.isfinite(db):
             lower = max(lower, int(np.ceil(db - 1e-6)))
@@ -466,33 +509,7 @@ def solve_pmedian(
     bound = min(bound, _topk_bound(gains, mask, val, k))
     used, status = "heuristic", "greedy + 1-swap"
     if solver in ("exact", "auto") and save.nnz <= exact_max_nnz and k > 0 and save.nnz:
-        s = save.tocoo()
-        nz = len(s.data)
-        # variables: x_j (n_cand), z_e (nz) ; max Σ w_i save_e z_e
-        cvec = np.r_[np.zeros(n_cand), -(w[s.row] * s.data)]
-        a_assign = csr_matrix((np.ones(nz), (s.row, np.arange(nz))), shape=(c.shape[0], nz))
-        a1 = hstack([csr_matrix((c.shape[0], n_cand)), a_assign]).tocsr()
-        a2 = hstack(
-            [
-                -csr_matrix((np.ones(nz), (np.arange(nz), s.col)), shape=(nz, n_cand)),
-                identity(nz, format="csr"),
-            ]
-        ).tocsr()
-        a3 = csr_matrix(np.r_[np.ones(n_cand), np.zeros(nz)][None, :])
-        res = milp(
-            cvec,
-            constraints=[
-                LinearConstraint(a1, -np.inf, 1),
-                LinearConstraint(a2, -np.inf, 0),
-                LinearConstraint(a3, k, k),
-            ],
-            integrality=np.r_[np.ones(n_cand), np.zeros(nz)],
-            bounds=Bounds(0, 1),
-            options={
-                "time_limit": float(max(time_limit - (time.perf_counter() - t0), 1.0)),
-                "disp": False,
-            },
-        )
+        res = _pmedian_milp(save, w, k, time_limit=time_limit, t0=t0)
         db = getattr(res, "mip_dual_bound", None)
         if db is not None and np.isfinite(db):
             bound = min(bound, -db)
