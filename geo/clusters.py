@@ -94,6 +94,35 @@ def dbscan(xy, *, eps_m: float, min_samples: int, weights=None) -> np.ndarray:
         return labels
     ncell = len(cells)
     cc = cell_of[cp]
+    edges_a, edges_b = _core_cell_edges(xy, cp, cc, grid, side, eps_m)
+    g = coo_matrix((np.ones(len(edges_a)), (edges_a, edges_b)), shape=(ncell, ncell))
+    _, comp = connected_components(g, directed=False)
+    # renumber components of core cells 0..k-1 in order of first core point
+    core_comp = comp[cc]
+    _, first = np.unique(core_comp, return_index=True)
+    order = np.argsort(first)
+    remap = np.full(comp.max() + 1, -1, np.int64)
+    remap[np.unique(core_comp)[order]] = np.arange(len(order))
+    labels[cp] = remap[core_comp]
+    border = np.flatnonzero(~core)
+    if len(border):  # nearest core point within eps, among the core points near them
+        near = _near_cells(grid, _distinct(cell_of[border], ncell), _OUTER)
+        cand = cp[near[cc]]
+        if len(cand):
+            # the bound is strict in SciPy: a border point at exactly eps belongs too
+            bound = np.nextafter(eps_m, np.inf)
+            d, j = cKDTree(xy[cand]).query(xy[border], k=1, distance_upper_bound=bound)
+            hit = np.isfinite(d)
+            labels[border[hit]] = labels[cand[j[hit]]]
+    return labels
+
+
+def _core_cell_edges(xy, cp, cc, grid: _Grid, side: float, eps_m: float):
+    """Pairs of cells holding core points within ``eps_m`` of each other: by the cells'
+    bounding boxes where they decide, else by the points (only pairs that would join two
+    components)."""
+    cells, ncol = grid.keys, grid.ncol
+    ncell = len(cells)
     is_core_cell = np.zeros(ncell, bool)
     is_core_cell[cc] = True
     mnx = np.full(ncell, np.inf)
@@ -139,26 +168,7 @@ def dbscan(xy, *, eps_m: float, min_samples: int, weights=None) -> np.ndarray:
             ok = _pairs_within(xy, cp, cc, ncell, a[todo], b[todo], eps_m)
             edges_a = np.concatenate([edges_a, a[todo][ok]])
             edges_b = np.concatenate([edges_b, b[todo][ok]])
-    g = coo_matrix((np.ones(len(edges_a)), (edges_a, edges_b)), shape=(ncell, ncell))
-    _, comp = connected_components(g, directed=False)
-    # renumber components of core cells 0..k-1 in order of first core point
-    core_comp = comp[cc]
-    _, first = np.unique(core_comp, return_index=True)
-    order = np.argsort(first)
-    remap = np.full(comp.max() + 1, -1, np.int64)
-    remap[np.unique(core_comp)[order]] = np.arange(len(order))
-    labels[cp] = remap[core_comp]
-    border = np.flatnonzero(~core)
-    if len(border):  # nearest core point within eps, among the core points near them
-        near = _near_cells(grid, _distinct(cell_of[border], ncell), _OUTER)
-        cand = cp[near[cc]]
-        if len(cand):
-            # the bound is strict in SciPy: a border point at exactly eps belongs too
-            bound = np.nextafter(eps_m, np.inf)
-            d, j = cKDTree(xy[cand]).query(xy[border], k=1, distance_upper_bound=bound)
-            hit = np.isfinite(d)
-            labels[border[hit]] = labels[cand[j[hit]]]
-    return labels
+    return edges_a, edges_b
 
 
 def _core_plain(xy, w, eps_m, min_samples, rest, among=None) -> np.ndarray:
