@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 import pandas as pd
@@ -347,6 +347,14 @@ def to_wgs84(x: np.ndarray, y: np.ndarray, crs: str) -> tuple[np.ndarray, np.nda
     return lon, lat
 
 
+def _shown(cells, i: int, parsed: str) -> str:
+    """Row ``i``'s coordinates as the file wrote them (``parsed`` when not known)."""
+    if cells is None:
+        return parsed
+    text = cells[i]
+    return parsed if text is None else str(text)
+
+
 def row_flags(
     raw_x: np.ndarray,
     raw_y: np.ndarray,
@@ -364,13 +372,7 @@ def row_flags(
     never the parsed numbers ("nan, nan").
     """
     errors: list[tuple[int, str, str, str]] = []
-
-    def shown(i: int, parsed: str) -> str:
-        if cells is None:
-            return parsed
-        text = cells[i]
-        return parsed if text is None else str(text)
-
+    shown = partial(_shown, cells)
     warnings: list[tuple[int, str, str, str]] = []
     rx, ry = np.asarray(raw_x, float), np.asarray(raw_y, float)
     missing = ~(np.isfinite(rx) & np.isfinite(ry))

@@ -429,22 +429,7 @@ def parse_crs(text) -> CRSName:
         if east or num >= 60:  # zone numbers are < 50, central meridians ≥ 75
             return gk_name(width, central_meridian_deg=num)
         return gk_name(width, zone=num)
-    if re.fullmatch(r"\d{4,5}", key):
-        key = "EPSG:" + key
-    m = re.fullmatch(r"EPSG:(\d{4,5})", key)
-    epsg = int(m.group(1)) if m else None
-    if epsg is None:
-        from pyproj.exceptions import CRSError
-
-        try:
-            epsg = CRS.from_user_input(raw.strip()).to_epsg()
-        except CRSError:
-            epsg = None
-    else:
-        try:
-            CRS.from_epsg(epsg)
-        except Exception:
-            epsg = None
+    epsg = _epsg_of(key, raw)
     if epsg is None:
         raise UnknownCRSError(
             f"未知坐标系 / unknown coordinate system {raw[:60]!r}: use {CRS_VOCABULARY_HELP}"
@@ -454,6 +439,25 @@ def parse_crs(text) -> CRSName:
     if epsg == 4490:
         return CRSName("CGCS2000", 4490)
     return _gk_of_epsg(epsg) or CRSName(f"EPSG:{epsg}", epsg)
+
+
+def _epsg_of(key: str, raw: str) -> int | None:
+    """The EPSG code of ``EPSG:n``, a bare code or a PROJ definition (None: none known)."""
+    if re.fullmatch(r"\d{4,5}", key):
+        key = "EPSG:" + key
+    m = re.fullmatch(r"EPSG:(\d{4,5})", key)
+    if m is None:
+        from pyproj.exceptions import CRSError
+
+        try:
+            return CRS.from_user_input(raw.strip()).to_epsg()
+        except CRSError:
+            return None
+    try:
+        CRS.from_epsg(int(m.group(1)))
+    except Exception:
+        return None
+    return int(m.group(1))
 
 
 def gk_prefix_fix(name: CRSName, x: np.ndarray) -> np.ndarray:
