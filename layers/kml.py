@@ -69,33 +69,39 @@ def _geometry(el):
         c = _coords(_text(_child(el, "coordinates")))
         return shapely.LineString(c) if len(c) >= 2 else None
     if name == "Polygon":
-        outer = _child(el, "outerBoundaryIs")
-        ring = _child(outer, "LinearRing") if outer is not None else None
-        shell = _coords(_text(_child(ring, "coordinates"))) if ring is not None else []
-        if len(shell) < 3:
-            return None
-        holes = []
-        for inner in el:
-            if _local(inner.tag) == "innerBoundaryIs":
-                r = _child(inner, "LinearRing")
-                h = _coords(_text(_child(r, "coordinates"))) if r is not None else []
-                if len(h) >= 3:
-                    holes.append(h)
-        return shapely.Polygon(shell, holes)
+        return _polygon(el)
     if name == "MultiGeometry":
-        parts = [g for g in (_geometry(c) for c in el) if g is not None]
-        if not parts:
-            return None
-        types = {g.geom_type for g in parts}
-        if types == {"Point"}:
-            return shapely.MultiPoint(parts)
-        if types == {"LineString"}:
-            return shapely.MultiLineString(parts)
-        if types <= {"Polygon", "MultiPolygon"}:
-            polys = [p for g in parts for p in getattr(g, "geoms", [g])]
-            return shapely.MultiPolygon(polys)
-        return shapely.GeometryCollection(parts)
+        return _multi([g for g in (_geometry(c) for c in el) if g is not None])
     return None
+
+
+def _ring(boundary) -> list:
+    """The coordinates of a boundary's LinearRing (empty when it has none)."""
+    ring = _child(boundary, "LinearRing") if boundary is not None else None
+    return _coords(_text(_child(ring, "coordinates"))) if ring is not None else []
+
+
+def _polygon(el):
+    shell = _ring(_child(el, "outerBoundaryIs"))
+    if len(shell) < 3:
+        return None
+    holes = [h for h in (_ring(b) for b in el if _local(b.tag) == "innerBoundaryIs") if len(h) >= 3]
+    return shapely.Polygon(shell, holes)
+
+
+def _multi(parts: list):
+    """A MultiGeometry's parts as one multi-geometry of their type, else a collection."""
+    if not parts:
+        return None
+    types = {g.geom_type for g in parts}
+    if types == {"Point"}:
+        return shapely.MultiPoint(parts)
+    if types == {"LineString"}:
+        return shapely.MultiLineString(parts)
+    if types <= {"Polygon", "MultiPolygon"}:
+        polys = [p for g in parts for p in getattr(g, "geoms", [g])]
+        return shapely.MultiPolygon(polys)
+    return shapely.GeometryCollection(parts)
 
 
 _GEOMETRY_TAGS = {"Point", "LineString", "LinearRing", "Polygon", "MultiGeometry"}
@@ -128,6 +134,28 @@ def _placemark(pm, folder: str) -> dict:
     return row
 
 
+def _walk(el, path: list[str], rows: list[dict], name: str) -> str:
+    """Add the placemarks below ``el`` to ``rows`` (folder paths from ``path``); returns the
+    name of the top document ("" when it has none)."""
+    top = ""
+    for c in el:
+        tag = _local(c.tag)
+        if tag in ("Folder", "Document"):
+            label = _text(_child(c, "name"))
+            sub = path + [label] if tag == "Folder" else path
+            inner = _walk(c, sub, rows, name)  # a later document's name wins, as it is read
+            if not path and tag == "Document":
+                top = inner or label or top
+        elif tag == "Placemark":
+            if len(rows) >= MAX_PLACEMARKS:
+                raise ImportFileError(
+                    f"{name}: 地标超过 {MAX_PLACEMARKS:,} 个 / more than {MAX_PLACEMARKS:,} "
+                    "placemarks: split the file"
+                )
+            rows.append(_placemark(c, "/".join(p or "?" for p in path)))
+    return top
+
+
 def read_kml(data: bytes, *, name: str) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Placemarks of a KML document and its folder paths (in document order).
 
@@ -158,28 +186,8 @@ def read_kml(data: bytes, *, name: str) -> tuple[gpd.GeoDataFrame, list[str]]:
             f"{name}: KML 无法解析 / the KML cannot be parsed ({type(exc).__name__}): "
             "export it again (奥维/Google Earth/QGIS); entity and DTD declarations are refused"
         ) from None
-    top = Path(name).stem
     rows: list[dict] = []
-
-    def walk(el, path: list[str]) -> None:
-        for c in el:
-            tag = _local(c.tag)
-            if tag in ("Folder", "Document"):
-                label = _text(_child(c, "name"))
-                sub = path + [label] if tag == "Folder" else path
-                if tag == "Document" and not path and label:
-                    nonlocal top
-                    top = label
-                walk(c, sub)
-            elif tag == "Placemark":
-                if len(rows) >= MAX_PLACEMARKS:
-                    raise ImportFileError(
-                        f"{name}: 地标超过 {MAX_PLACEMARKS:,} 个 / more than {MAX_PLACEMARKS:,} "
-                        "placemarks: split the file"
-                    )
-                rows.append(_placemark(c, "/".join(p or "?" for p in path)))
-
-    walk(root, [])
+    top = _walk(root, [], rows, name) or Path(name).stem
     if not rows:
         raise ImportFileError(
             f"{name}: KML 中没有地标 / no placemarks in the KML: check that it holds features"
