@@ -49,7 +49,7 @@ def request_params(analysis, args: argparse.Namespace) -> dict:
     An option left unset (``None``) is passed as ``None`` to a field that takes it (e.g.
     ``k``: not given) and left out otherwise, so the request's own default applies.
     """
-    fields = dict(analysis.request.__dataclass_fields__)
+    fields = dict(analysis.request_class().__dataclass_fields__)
     if "reach" in fields:
         from workflows.coverage import ReachOptions
 
@@ -123,7 +123,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _add_report_parser(sub) -> None:
-    from workflows.report import FORMATS
+    from workflows.choices import REPORT_FORMATS as FORMATS
 
     p = sub.add_parser(
         "report",

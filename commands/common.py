@@ -82,7 +82,7 @@ def minutes_list(text: str) -> tuple[float, ...]:
 
 def add_reach_args(p: argparse.ArgumentParser, *, minutes, several: bool) -> None:
     """Reach options shared by the analyses that use travel time (they mean the same in all)."""
-    from workflows.coverage import MODES, REACH_METHODS
+    from workflows.choices import MODES, REACH_METHODS
 
     p.add_argument("--mode", choices=list(MODES), default="walk")
     p.add_argument(

@@ -125,9 +125,9 @@ def _cmd_export_qgis(args: argparse.Namespace) -> int:
 
 
 def _add_map_parser(sub) -> None:
+    from export.formats import MAP_FORMATS, ORIENTATIONS, PAPERS, SERIES
     from render.basemaps import BASEMAPS
     from workflows.analyses import map_analyses
-    from workflows.exports import MAP_FORMATS, ORIENTATIONS, PAPERS, SERIES
 
     p = sub.add_parser(
         "export-map",
@@ -182,7 +182,7 @@ def _add_map_parser(sub) -> None:
 
 def add_parsers(sub) -> None:
     """``export-map``, ``export-layers`` and ``export-qgis``."""
-    from export.layers_io import LAYER_FORMATS, TABLE_FORMATS
+    from export.formats import LAYER_FORMATS, TABLE_FORMATS
 
     _add_map_parser(sub)
     p = sub.add_parser(

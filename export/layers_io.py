@@ -25,6 +25,7 @@ import pandas as pd
 from openpyxl import Workbook
 
 import settings
+from export.formats import LAYER_FORMATS, TABLE_FORMATS
 from layers.errors import InnoMapError
 from layers.io_safe import atomic_write
 from layers.safe import neutralize_frame, safe_csv, sheet_name, xlsx_text
@@ -40,9 +41,6 @@ __all__ = [
     "write_layers",
     "write_tables",
 ]
-
-LAYER_FORMATS = ("gpkg", "geojson", "shp", "kml", "kmz")
-TABLE_FORMATS = ("xlsx", "csv")
 
 
 class ExportError(InnoMapError):

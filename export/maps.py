@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 import settings
+from export.formats import SERIES
 from export.printmap import PrintLayer, render_print_map
 from layers.errors import InnoMapError
 from layers.project import OUTLINE_KINDS, Project, ProjectLayer
@@ -44,7 +45,6 @@ __all__ = [
     "zone_extent",
 ]
 
-SERIES = ("district", "zone")
 POINT_STYLE = {
     "enterprises": {"size": 3, "zorder": 3},
     "communities": {"size": 5, "zorder": 3},

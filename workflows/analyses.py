@@ -15,14 +15,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import settings
-from export import maps as _maps
-from export import report_docx as _docx
 from layers.errors import InnoMapError
-from layers.project import Project
-from workflows import clusters, coverage, hotspots, pointstats, profile, siting, whatif
-from workflows.common import Report
+from workflows import choices
+
+if TYPE_CHECKING:  # the registry stays light: the CLI builds its parser from it
+    from layers.project import Project
+    from workflows.common import Report
 
 __all__ = [
     "ANALYSES",
@@ -61,8 +62,9 @@ class Analysis:
     ----------
     key : str
         The command and the ``analysis`` of reports and saved runs (``coverage``).
-    request : type
-        Frozen request dataclass with ``from_dict``/``to_dict``.
+    request : type or callable
+        Frozen request dataclass with ``from_dict``/``to_dict`` (or a function returning
+        it, so the module is loaded only when the analysis is used).
     run : callable
         ``run(project, request) -> Report``.
     title_zh, title_en : str
@@ -101,7 +103,7 @@ class Analysis:
     """
 
     key: str
-    request: type
+    request: type | Callable[[], type]
     run: Callable[..., Report]
     title_zh: str
     title_en: str
@@ -124,7 +126,11 @@ class Analysis:
 
     def request_from_dict(self, params: dict):
         """The request from JSON keys (a saved run's, ``--params``, the CLI's options)."""
-        return self.request.from_dict(dict(params))
+        return self.request_class().from_dict(dict(params))
+
+    def request_class(self) -> type:
+        """The request class (``request`` may be a function returning it, loaded when needed)."""
+        return self.request if isinstance(self.request, type) else self.request()
 
 
 #: The registry: analysis key -> :class:`Analysis`, in the order commands are listed.
@@ -166,7 +172,7 @@ def analysis_report(project: Project, kind: str, params: dict, refs=()) -> Repor
     p = dict(params)
     if (
         refs
-        and "layers" in a.request.__dataclass_fields__
+        and "layers" in a.request_class().__dataclass_fields__
         and not (p.get("layers") or p.get("layer"))
     ):
         p["layers"] = list(refs)
@@ -183,7 +189,9 @@ def report_print_layers(project: Project, report: Report, *, zone: str | None = 
     a = get(report.analysis)
     if a.print_layers is None:
         raise InnoMapError(f"分析 {a.key} 没有打印地图 / analysis {a.key!r} has no print map")
-    notes = [*report.notes, f"参数: {_maps.params_text(project, report.request)}"]
+    from export.maps import params_text
+
+    notes = [*report.notes, f"参数: {params_text(project, report.request)}"]
     s = report.summary
     subtitle = a.subtitle
     share = float(s.get("synthetic_share") or 0.0)
@@ -211,7 +219,9 @@ def report_extent(project: Project, report: Report) -> tuple[float, float, float
     else its first input, else the project's."""
     zone = report.request.get("zone")
     if zone:
-        return _maps.zone_extent(project, zone)
+        from export.maps import zone_extent
+
+        return zone_extent(project, zone)
     a = ANALYSES.get(report.analysis)
     if a is not None and a.extent is not None:
         return a.extent(report)
@@ -391,7 +401,7 @@ _COVERAGE_OPTIONS: tuple[Opt, ...] = (
     (
         ("--preset",),
         {
-            "choices": list(coverage.PRESETS),
+            "choices": list(choices.PRESETS),
             "help": "GB 50180-2018 life circles: walk 4 km/h, cut-offs = 300/500/1000 m "
             "(overrides --mode, --speed-kmh and --minutes)",
         },
@@ -404,7 +414,7 @@ _COVERAGE_OPTIONS: tuple[Opt, ...] = (
 _CLUSTERS_OPTIONS: tuple[Opt, ...] = (
     "@project",
     _LAYER,
-    (("--method",), {"choices": list(clusters.METHODS), "default": "dbscan"}),
+    (("--method",), {"choices": list(choices.CLUSTER_METHODS), "default": "dbscan"}),
     (
         ("--eps-m",),
         {
@@ -468,7 +478,7 @@ _SITE_OPTIONS: tuple[Opt, ...] = (
     _zone("site"),
     (("--k",), {"type": int}),
     (("--target-share",), {"type": float, "dest": "target_share"}),
-    (("--model",), {"choices": list(siting.MODELS)}),
+    (("--model",), {"choices": list(choices.SITING_MODELS)}),
     (
         ("--include-synthetic-existing",),
         {
@@ -492,7 +502,7 @@ _SITE_OPTIONS: tuple[Opt, ...] = (
     "@project",
     "@coarse",
     ("@reach", {"minutes": settings.SITING_MINUTES, "several": False}),
-    (("--solver",), {"choices": list(siting.SOLVERS), "default": "auto"}),
+    (("--solver",), {"choices": list(choices.SITING_SOLVERS), "default": "auto"}),
     (
         ("--time-limit",),
         {"type": float, "default": settings.SITING_TIME_LIMIT_S, "dest": "time_limit"},
@@ -529,14 +539,85 @@ _PROFILE_OPTIONS: tuple[Opt, ...] = (
 )
 
 
-def _run_of(module) -> Callable[..., Report]:
-    """``module.run``, looked up when called (so a replaced ``run`` is the one used)."""
+def _run_of(load) -> Callable[..., Report]:
+    """The ``run`` of the workflow module ``load()`` returns, looked up when called (the
+    module is loaded then, and a replaced ``run`` is the one used)."""
 
     def run(project, request, **kw):
-        return module.run(project, request, **kw)
+        return load().run(project, request, **kw)
 
-    run.__doc__ = module.run.__doc__
     return run
+
+
+def _maps_hook(name: str) -> Callable:
+    """The print-map builder ``name`` of :mod:`export.maps`, loaded when called."""
+
+    def hook(*args, **kw):
+        from export import maps
+
+        return getattr(maps, name)(*args, **kw)
+
+    return hook
+
+
+def _docx_hook(name: str) -> Callable:
+    """The Word-report builder ``name`` of :mod:`export.report_docx`, loaded when called."""
+
+    def hook(*args, **kw):
+        from export import report_docx
+
+        return getattr(report_docx, name)(*args, **kw)
+
+    return hook
+
+
+def _profile_chart(summary: dict, dpi: int, width_in: float) -> bytes:
+    from export.profile_chart import profile_chart
+
+    return profile_chart(summary, dpi=dpi, width_in=width_in)
+
+
+# The workflow modules, loaded when an analysis is run (not when the CLI lists commands).
+def _coverage():
+    from workflows import coverage
+
+    return coverage
+
+
+def _clusters():
+    from workflows import clusters
+
+    return clusters
+
+
+def _hotspots():
+    from workflows import hotspots
+
+    return hotspots
+
+
+def _siting():
+    from workflows import siting
+
+    return siting
+
+
+def _profile():
+    from workflows import profile
+
+    return profile
+
+
+def _whatif():
+    from workflows import whatif
+
+    return whatif
+
+
+def _pointstats():
+    from workflows import pointstats
+
+    return pointstats
 
 
 def _profile_extent(report: Report) -> tuple:
@@ -548,17 +629,17 @@ def _register_point_analyses() -> None:
     register(
         Analysis(
             "coverage",
-            coverage.CoverageRequest,
-            _run_of(coverage),
+            lambda: _coverage().CoverageRequest,
+            _run_of(_coverage),
             "15分钟服务圈覆盖分析",
             "15-minute service coverage",
             subtitle="15分钟服务圈覆盖",
             files=("demand.gpkg", "isochrones.gpkg", "summary.json"),
             write=_write_coverage,
             console=_coverage_console,
-            print_layers=_maps.coverage_print_layers,
-            method=_docx.coverage_method,
-            tables=_docx.coverage_tables,
+            print_layers=_maps_hook("coverage_print_layers"),
+            method=_docx_hook("coverage_method"),
+            tables=_docx_hook("coverage_tables"),
             headline=lambda s: [(r["minutes"], r["covered"]) for r in s.get("results", [])],
             map_choice=True,
             cli_help="15-minute service circles: share of demand within cut-offs of service points",
@@ -572,8 +653,8 @@ def _register_point_analyses() -> None:
     register(
         Analysis(
             "clusters",
-            clusters.ClustersRequest,
-            _run_of(clusters),
+            lambda: _clusters().ClustersRequest,
+            _run_of(_clusters),
             "创新资源密度聚类",
             "Density clusters",
             subtitle="密度聚类",
@@ -583,10 +664,10 @@ def _register_point_analyses() -> None:
                 f"{s['n_clusters']} clusters, {s['n_noise']} noise points ({s['method']})"
             ),
             console_notes=("coarse",),
-            print_layers=_maps.cluster_print_layers,
+            print_layers=_maps_hook("cluster_print_layers"),
             print_notes=lambda s: [f"{s['n_clusters']} 个簇, {s['n_noise']} 个噪声点"],
-            method=_docx.clusters_method,
-            tables=_docx.clusters_tables,
+            method=_docx_hook("clusters_method"),
+            tables=_docx_hook("clusters_tables"),
             headline=lambda s: (s.get("n_clusters"), s.get("n_noise")),
             map_choice=True,
             cli_help="density clusters (DBSCAN/HDBSCAN in metres) of one or more point layers",
@@ -598,8 +679,8 @@ def _register_point_analyses() -> None:
     register(
         Analysis(
             "hotspots",
-            hotspots.HotspotsRequest,
-            _run_of(hotspots),
+            lambda: _hotspots().HotspotsRequest,
+            _run_of(_hotspots),
             "热点分析 (Getis-Ord Gi*)",
             "Hot spots (Getis-Ord Gi*)",
             subtitle="热点分析 Getis-Ord Gi*",
@@ -607,10 +688,10 @@ def _register_point_analyses() -> None:
             write=_write_hotspots,
             console=lambda s: f"{s['n_cells']} cells; classes {s['classes']}",
             console_notes=("coarse",),
-            print_layers=_maps.hotspot_print_layers,
+            print_layers=_maps_hook("hotspot_print_layers"),
             print_notes=lambda s: ["Gi* 置换检验 + FDR 校正"],
-            method=_docx.hotspots_method,
-            tables=_docx.hotspots_tables,
+            method=_docx_hook("hotspots_method"),
+            tables=_docx_hook("hotspots_tables"),
             headline=lambda s: s.get("classes"),
             map_choice=True,
             cli_help="Getis-Ord Gi* hot spots on a hexagonal grid, plus nearest-neighbour statistics",
@@ -622,22 +703,20 @@ def _register_point_analyses() -> None:
 
 def _register_area_analyses() -> None:
     """Siting, the corridor profile, what-if scenarios and point statistics."""
-    from export.profile_chart import profile_chart
-
     register(
         Analysis(
             "site",
-            siting.SitingRequest,
-            _run_of(siting),
+            lambda: _siting().SitingRequest,
+            _run_of(_siting),
             "孵化器选址分析",
             "Incubator siting",
             subtitle="孵化器选址",
             files=("sites.gpkg", "gaps.gpkg", "summary.json"),
             write=_write_siting,
             console=_siting_console,
-            print_layers=_maps.siting_print_layers,
-            method=_docx.site_method,
-            tables=_docx.site_tables,
+            print_layers=_maps_hook("siting_print_layers"),
+            method=_docx_hook("site_method"),
+            tables=_docx_hook("site_tables"),
             headline=lambda s: [str(r["id"]) for r in s.get("selected", [])],
             map_choice=True,
             cli_help="incubator siting: k new sites (MCLP/p-median) or fewest for a target share "
@@ -650,8 +729,8 @@ def _register_area_analyses() -> None:
     register(
         Analysis(
             "profile",
-            profile.ProfileRequest,
-            _run_of(profile),
+            lambda: _profile().ProfileRequest,
+            _run_of(_profile),
             "科创走廊剖面分析",
             "Corridor profile",
             subtitle="走廊剖面",
@@ -659,12 +738,12 @@ def _register_area_analyses() -> None:
             write=_write_profile,
             console=_profile_console,
             console_notes=("coarse", "skipped"),
-            print_layers=_maps.profile_print_layers,
-            method=_docx.profile_method,
-            tables=_docx.profile_tables,
+            print_layers=_maps_hook("profile_print_layers"),
+            method=_docx_hook("profile_method"),
+            tables=_docx_hook("profile_tables"),
             headline=lambda s: [b.get("total") for b in s.get("bins", [])],
             extent=_profile_extent,
-            chart=lambda s, dpi, width_in: profile_chart(s, dpi=dpi, width_in=width_in),
+            chart=_profile_chart,
             cli_help="corridor profile: resources per kind and covered share bin by bin along an axis",
             cli_description="Profile along a corridor axis of the project (a corridor_axes line): "
             "profile.csv (from_m, to_m, counts per kind, covered_share), profile.png, summary.json.",
@@ -674,14 +753,14 @@ def _register_area_analyses() -> None:
     register(
         Analysis(
             "whatif",
-            whatif.WhatIfRequest,
-            _run_of(whatif),
+            lambda: _whatif().WhatIfRequest,
+            _run_of(_whatif),
             "孵化器布局情景推演",
             "What-if scenario",
             subtitle="情景推演",
-            print_layers=_maps.whatif_print_layers,
-            method=_docx.whatif_method,
-            tables=_docx.whatif_tables,
+            print_layers=_maps_hook("whatif_print_layers"),
+            method=_docx_hook("whatif_method"),
+            tables=_docx_hook("whatif_tables"),
             headline=lambda s: (s.get("sites"), round(float(s.get("share") or 0), 6)),
         )
     )
@@ -689,8 +768,8 @@ def _register_area_analyses() -> None:
     register(
         Analysis(
             "pointstats",
-            pointstats.PointStatsRequest,
-            _run_of(pointstats),
+            lambda: _pointstats().PointStatsRequest,
+            _run_of(_pointstats),
             "点格局统计",
             "Point-pattern statistics",
         )

@@ -15,6 +15,7 @@ import settings
 from geo.clusters import cluster_points, cluster_summary
 from layers.errors import InnoMapError
 from layers.project import Project
+from workflows.choices import CLUSTER_METHODS
 from workflows.common import (
     PrecisionRule,
     Report,
@@ -30,8 +31,7 @@ __all__ = ["MAX_EPS_M", "MAX_MIN_SAMPLES", "METHODS", "ClustersRequest", "run"]
 
 #: Limits that bound the work of a request (named in the error when exceeded).
 MAX_EPS_M = settings.CLUSTER_MAX_EPS_M
-#: Clustering methods (the CLI's choices).
-METHODS = ("dbscan", "hdbscan")
+METHODS = CLUSTER_METHODS
 MAX_MIN_SAMPLES = settings.CLUSTER_MAX_MIN_SAMPLES
 
 

@@ -17,6 +17,7 @@ from geo.coverage import GB50180_TIERS, gb50180_preset, run_coverage, sensitivit
 from geo.reach import ReachParams
 from layers.errors import InnoMapError
 from layers.project import Project
+from workflows.choices import MODES, PRESETS, REACH_METHODS
 from workflows.common import (
     PrecisionRule,
     Report,
@@ -51,10 +52,6 @@ MAX_MINUTES = settings.MAX_MINUTES
 MAX_CUTOFFS = settings.MAX_CUTOFFS
 MAX_SPEED_KMH = settings.MAX_SPEED_KMH
 #: Named presets of a coverage request (mode, speed and cut-offs set by a standard).
-PRESETS = ("gb50180",)
-#: Travel modes and reach methods (the CLI's choices).
-MODES = ("walk", "bike", "drive")
-REACH_METHODS = ("network", "straight")
 #: Speeds of the sensitivity table, as factors of the request's speed.
 SENSITIVITY_FACTORS: tuple[float, ...] = (0.75, 0.875, 1.0, 1.125, 1.25)
 

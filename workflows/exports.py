@@ -26,8 +26,8 @@ import pandas as pd
 
 import settings
 from export import maps as _maps
+from export.formats import MAP_FORMATS, ORIENTATIONS, PAPERS, SERIES
 from export.maps import (
-    SERIES,
     MapContent,
     default_title,
     export_html,
@@ -58,9 +58,6 @@ __all__ = [
     "run_qgis_export",
 ]
 
-MAP_FORMATS = ("png", "pdf", "svg", "html")
-PAPERS = ("A4", "A3")
-ORIENTATIONS = ("landscape", "portrait")
 
 
 @dataclass
@@ -206,7 +203,7 @@ def map_content(
     layers, notes, subtitle = analyses.analysis_layers(project, analysis, params, refs, zone=zone)
     if params.get("zone") != zone and zone:
         notes.append(f"图幅为片区 {zone}, 分析范围为片区 {params['zone']}")
-    takes_layers = "layers" in analyses.get(analysis).request.__dataclass_fields__
+    takes_layers = "layers" in analyses.get(analysis).request_class().__dataclass_fields__
     inputs = (list(refs) if takes_layers else []) + param_refs(params)
     drawn = [s for lyr in layers for s in lyr.sources if len(lyr.gdf)]
     sources = list(dict.fromkeys(drawn + input_sources(project, inputs)))

@@ -30,12 +30,13 @@ from export.report_docx import (
 from layers.errors import InnoMapError
 from layers.project import Project, RunRecord
 from workflows import analyses
+from workflows.choices import REPORT_FORMATS
 from workflows.common import Report, share_text
 from workflows.progress import ProgressFn, stages
 
 __all__ = ["FORMATS", "ReportRequest", "build", "run", "section_from_report", "section_from_run"]
 
-FORMATS = ("docx", "pdf")
+FORMATS = REPORT_FORMATS
 #: Work limit: runs in one report (each is run again for its map).
 MAX_RUNS = settings.REPORT_MAX_RUNS
 

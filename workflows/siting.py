@@ -18,6 +18,7 @@ import settings
 from geo.siting_geo import grid_candidates, run_siting
 from layers.errors import InnoMapError
 from layers.project import Project
+from workflows.choices import SITING_MODELS, SITING_SOLVERS
 from workflows.common import (
     PrecisionRule,
     Report,
@@ -38,9 +39,8 @@ __all__ = ["MAX_CANDIDATES", "MODELS", "SOLVERS", "SitingRequest", "candidates",
 #: Work limits (named in the error when exceeded).
 MAX_CANDIDATES = settings.SITING_MAX_CANDIDATES
 MAX_K = settings.SITING_MAX_K
-#: Siting models and solvers (the CLI's choices).
-MODELS = ("mclp", "lscp", "pmedian")
-SOLVERS = ("exact", "heuristic", "auto")
+MODELS = SITING_MODELS
+SOLVERS = SITING_SOLVERS
 MIN_GRID_M = settings.SITING_MIN_GRID_M
 #: Largest demand cell for ``aggregate_m`` (a cell wider than a walk of minutes is no answer).
 MAX_AGGREGATE_M = settings.SITING_MAX_AGGREGATE_M
