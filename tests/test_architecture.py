@@ -29,3 +29,17 @@ def test_export_never_runs_an_analysis():
         code = path.read_text(encoding="utf-8")
         assert "importlib" not in code, path.name
         assert "from workflows" not in code and "import workflows" not in code, path.name
+
+
+def test_the_cli_parser_loads_no_analysis():
+    """Listing commands reads the registry, not the analyses (a light start for every run)."""
+    code = (
+        "import sys, cli; cli.build_parser(); "
+        "print(sorted(m for m in ('matplotlib', 'scipy', 'docx', 'geo', 'export.maps') "
+        "if m in sys.modules))"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip() == "[]"
