@@ -546,40 +546,50 @@ def _format_of(path: Path) -> str:
         )
     if ext in (".csv", ".txt"):
         return "csv"
-    if ext == ".xlsx":
-        if not head.startswith(b"PK\x03\x04"):
-            raise ImportFileError(
-                f"{path.name}: 不是有效的 XLSX 文件 / not a valid XLSX file: save it as .xlsx"
-            )
-        return "xlsx"
-    if ext in (".geojson", ".json"):
-        if not (stripped.startswith(b"{") or stripped.startswith(b"[")):
-            raise ImportFileError(f"{path.name}: 不是 GeoJSON / not GeoJSON (must start with '{{')")
-        return "geojson"
-    if ext == ".gpkg":
-        if not head.startswith(b"SQLite format 3\x00"):
-            raise ImportFileError(f"{path.name}: 不是 GeoPackage / not a GeoPackage file")
-        return "gpkg"
-    if ext == ".dxf":
-        if not (
-            head.startswith(b"AutoCAD Binary DXF")
-            or (re.match(rb"\s*(0|999)\s*\r?\n", head) and (b"SECTION" in head or b"999" in head[:8]))
-        ):
-            raise ImportFileError(
-                f"{path.name}: 不是 DXF 文件 / not a DXF file: save it again as DXF in CAD "
-                "(DWG is not read: export DXF)"
-            )
-        return "dxf"
-    if ext == ".kml":
-        if b"<kml" not in head[:4096]:  # a GML or other XML named .kml is refused
-            raise ImportFileError(
-                f"{path.name}: 不是 KML(没有 <kml> 元素) / not a KML file (no <kml> element): "
-                "export it again as KML"
-            )
-        return "kml"
-    if not head.startswith(b"PK"):
-        raise ImportFileError(f"{path.name}: 不是 zip 压缩包 / not a zip archive")
-    return "kmz" if ext == ".kmz" else "zip"
+    fmt, looks_right, wrong = _SIGNATURES[ext]
+    if not looks_right(head, stripped):
+        raise ImportFileError(f"{path.name}: {wrong}")
+    return fmt
+
+
+def _dxf_head(head: bytes) -> bool:
+    return bool(
+        head.startswith(b"AutoCAD Binary DXF")
+        or (re.match(rb"\s*(0|999)\s*\r?\n", head) and (b"SECTION" in head or b"999" in head[:8]))
+    )
+
+
+#: extension -> (format, does the file's head look right, what is wrong otherwise)
+_SIGNATURES = {
+    ".xlsx": (
+        "xlsx",
+        lambda head, _s: head.startswith(b"PK\x03\x04"),
+        "不是有效的 XLSX 文件 / not a valid XLSX file: save it as .xlsx",
+    ),
+    ".geojson": (
+        "geojson",
+        lambda _h, stripped: stripped.startswith((b"{", b"[")),
+        "不是 GeoJSON / not GeoJSON (must start with '{')",
+    ),
+    ".gpkg": (
+        "gpkg",
+        lambda head, _s: head.startswith(b"SQLite format 3\x00"),
+        "不是 GeoPackage / not a GeoPackage file",
+    ),
+    ".dxf": (
+        "dxf",
+        lambda head, _s: _dxf_head(head),
+        "不是 DXF 文件 / not a DXF file: save it again as DXF in CAD (DWG is not read: export DXF)",
+    ),
+    ".kml": (  # a GML or other XML named .kml is refused
+        "kml",
+        lambda head, _s: b"<kml" in head[:4096],
+        "不是 KML(没有 <kml> 元素) / not a KML file (no <kml> element): export it again as KML",
+    ),
+    ".kmz": ("kmz", lambda head, _s: head.startswith(b"PK"), "不是 zip 压缩包 / not a zip archive"),
+    ".zip": ("zip", lambda head, _s: head.startswith(b"PK"), "不是 zip 压缩包 / not a zip archive"),
+}
+_SIGNATURES[".json"] = _SIGNATURES[".geojson"]
 
 
 def _check_zip(path: Path) -> zipfile.ZipFile:
