@@ -712,49 +712,57 @@ def inspect_file(path: str | Path, *, contents: bool = True) -> dict:
     if p.stat().st_size > MAX_FILE_BYTES:
         raise ImportFileError(f"{p.name}: 文件过大 / file larger than {MAX_FILE_BYTES // 2**20} MB")
     fmt = _format_of(p)
-    available: list[str] = []
-    hidden: list[str] = []
-    columns: list[str] = []
-    listed: list[dict] = []
-    layer_kinds: dict[str, str] = {}
-    encoding = None
+    info = {
+        "file": p.name,
+        "format": fmt,
+        "available": [],
+        "hidden": [],
+        "encoding": None,
+        "columns": [],
+        "contents": [],
+        "layer_kinds": {},
+    }
     try:
-        if fmt == "csv":
-            encoding, codec, skip = scan_text(p, name=p.name)
-            columns = _csv_header(p, codec, skip)
-        elif fmt == "xlsx":
-            available, hidden = xlsx_sheets(p, name=p.name)
-        elif fmt in ("gpkg", "geojson"):
-            if fmt == "gpkg":
-                _check_gpkg_views(p)
-            available, _ = _spatial_layers(p, _ogr_layers(p, p.name, fmt))
-            listed = _ogr_contents(p, available) if contents else []
-            layer_kinds = _layer_kinds(p, fmt, available) if contents else {}
-        elif fmt == "zip":
-            available = _shapefiles(_check_zip(p))
-            if not available:
-                raise ImportFileError(f"{p.name}: 压缩包中没有 .shp / no .shp file in the zip")
-            layer_kinds = _layer_kinds(p, fmt, available) if contents else {}
-        elif fmt in ("kml", "kmz") and contents:  # the import reads the folders itself
-            frame, available = read_kml(_kml_bytes(p, fmt), name=p.name)
-            listed = _contents(frame, FOLDER_FIELD, None)
-        elif fmt == "dxf" and contents:
-            frame, available, _ = read_dxf(p, name=p.name)
-            listed = _contents(frame, DXF_LAYER_FIELD, None)
+        info.update(_inspect(p, fmt, contents))
     except ImportFileError:
         raise
     except Exception as exc:  # library errors of every kind become a clear message
         raise ImportFileError(_unreadable(p, fmt, exc)) from None
-    return {
-        "file": p.name,
-        "format": fmt,
-        "available": available,
-        "hidden": hidden,
-        "encoding": encoding,
-        "columns": columns,
-        "contents": listed,
-        "layer_kinds": layer_kinds,
-    }
+    return info
+
+
+def _inspect(p: Path, fmt: str, contents: bool) -> dict:
+    """What :func:`inspect_file` finds in a file of format ``fmt`` (the keys it fills)."""
+    if fmt == "csv":
+        encoding, codec, skip = scan_text(p, name=p.name)
+        return {"encoding": encoding, "columns": _csv_header(p, codec, skip)}
+    if fmt == "xlsx":
+        available, hidden = xlsx_sheets(p, name=p.name)
+        return {"available": available, "hidden": hidden}
+    if fmt in ("gpkg", "geojson"):
+        if fmt == "gpkg":
+            _check_gpkg_views(p)
+        available, _ = _spatial_layers(p, _ogr_layers(p, p.name, fmt))
+        return {
+            "available": available,
+            "contents": _ogr_contents(p, available) if contents else [],
+            "layer_kinds": _layer_kinds(p, fmt, available) if contents else {},
+        }
+    if fmt == "zip":
+        available = _shapefiles(_check_zip(p))
+        if not available:
+            raise ImportFileError(f"{p.name}: 压缩包中没有 .shp / no .shp file in the zip")
+        return {
+            "available": available,
+            "layer_kinds": _layer_kinds(p, fmt, available) if contents else {},
+        }
+    if fmt in ("kml", "kmz") and contents:  # the import reads the folders itself
+        frame, available = read_kml(_kml_bytes(p, fmt), name=p.name)
+        return {"available": available, "contents": _contents(frame, FOLDER_FIELD, None)}
+    if fmt == "dxf" and contents:
+        frame, available, _ = read_dxf(p, name=p.name)
+        return {"available": available, "contents": _contents(frame, DXF_LAYER_FIELD, None)}
+    return {}
 
 
 def _zip_marker(zf: zipfile.ZipFile) -> tuple[dict | None, dict[str, str]]:
@@ -801,43 +809,54 @@ def _layer_kinds(p: Path, fmt: str, available: list[str]) -> dict[str, str]:
     marker's ``kinds`` (features name their layer in a ``layer`` column); zipped
     shapefiles: ``innomap.json`` with ``layer_names.csv``. Empty for other files.
     """
-    import pyogrio
 
     if fmt == "gpkg":
         out = {
             k: m["kind"] for k, m in gpkg_layer_markers(p).items() if m.get("kind") in REGISTRY
         }
         for name in available:
-            if name in out:
-                continue
-            try:
-                fields = list(pyogrio.read_info(p, layer=name)["fields"])
-                if "kind" not in fields:
-                    continue
-                first = pyogrio.read_dataframe(
-                    p, layer=name, columns=["kind"], read_geometry=False, max_features=1
-                )
-            except Exception:  # a hint only: the import reads the layer and names problems
-                continue
-            kind = kind_of_value(first["kind"].iloc[0]) if len(first) else None
+            kind = None if name in out else _gpkg_kind_column(p, name)
             if kind:
                 out[name] = kind
         return out
     if fmt == "geojson":
-        kinds = (read_geojson_marker(p) or {}).get("kinds") or {}
-        if not kinds:  # an export in WGS84 (no marker): its layer and kind columns
-            try:
-                fields = list(pyogrio.read_info(p)["fields"])
-                if "layer" in fields and "kind" in fields:
-                    lk = pyogrio.read_dataframe(p, columns=["layer", "kind"], read_geometry=False)
-                    for lyr, k in lk[["layer", "kind"]].drop_duplicates().itertuples(index=False):
-                        kinds.setdefault(str(lyr), kind_of_value(k))
-            except Exception:  # a hint only
-                kinds = {}
+        kinds = (read_geojson_marker(p) or {}).get("kinds") or _geojson_kind_columns(p)
         return {str(k): v for k, v in kinds.items() if v in REGISTRY}
     if fmt == "zip":
         return {k: v for k, v in _zip_marker(_check_zip(p))[1].items() if v in REGISTRY}
     return {}
+
+
+def _gpkg_kind_column(p: Path, name: str) -> str | None:
+    """The kind named by a GeoPackage layer's first ``kind`` value (None: no such column)."""
+    import pyogrio
+
+    try:
+        fields = list(pyogrio.read_info(p, layer=name)["fields"])
+        if "kind" not in fields:
+            return None
+        first = pyogrio.read_dataframe(
+            p, layer=name, columns=["kind"], read_geometry=False, max_features=1
+        )
+    except Exception:  # a hint only: the import reads the layer and names problems
+        return None
+    return kind_of_value(first["kind"].iloc[0]) if len(first) else None
+
+
+def _geojson_kind_columns(p: Path) -> dict:
+    """``{layer: kind}`` of a GeoJSON export in WGS84 (no marker): its layer and kind columns."""
+    import pyogrio
+
+    kinds: dict = {}
+    try:
+        fields = list(pyogrio.read_info(p)["fields"])
+        if "layer" in fields and "kind" in fields:
+            lk = pyogrio.read_dataframe(p, columns=["layer", "kind"], read_geometry=False)
+            for lyr, k in lk[["layer", "kind"]].drop_duplicates().itertuples(index=False):
+                kinds.setdefault(str(lyr), kind_of_value(k))
+    except Exception:  # a hint only
+        kinds = {}
+    return kinds
 
 
 def _of_kind(p: Path, kinds: dict[str, str], names: list[str], kind: str) -> tuple[list[str], dict]:
