@@ -1360,14 +1360,7 @@ def _map_columns(
     """
     from layers.tabular import column_key
 
-    rename: dict[str, str] = {}
-    for key, col in (overrides or {}).items():
-        canon = _field_name(key)
-        if canon in ("lon", "lat", "lonlat"):
-            continue  # coordinate columns: read by _points_from_table
-        if col not in df.columns:
-            raise _no_column(file, col, df.columns)
-        rename[col] = canon
+    rename = _override_renames(df, overrides, file)
     taken = set(rename.values())
     for c in df.columns:
         if c in taken and c not in rename:
@@ -1388,12 +1381,28 @@ def _map_columns(
             rename[col] = canon
             used.add(col)
     if "name" not in taken and "name" not in free and "name" not in rename.values():
-        for c in free:
-            k = column_key(c)
-            if c not in used and k.endswith("名称") and not k.endswith(("英文名称", "简称")):
-                rename[c] = "name"
-                break
+        col = next((c for c in free if c not in used and _is_name_column(column_key(c))), None)
+        if col is not None:
+            rename[col] = "name"
     return df.rename(columns=rename), rename
+
+
+def _override_renames(df: pd.DataFrame, overrides, file: str) -> dict[str, str]:
+    """``{column: field}`` of ``--name-col``/``--col`` (coordinate columns left out)."""
+    rename: dict[str, str] = {}
+    for key, col in (overrides or {}).items():
+        canon = _field_name(key)
+        if canon in ("lon", "lat", "lonlat"):
+            continue  # coordinate columns: read by _points_from_table
+        if col not in df.columns:
+            raise _no_column(file, col, df.columns)
+        rename[col] = canon
+    return rename
+
+
+def _is_name_column(key: str) -> bool:
+    """孵化器名称 is a name column; 英文名称 and 简称 are not."""
+    return key.endswith("名称") and not key.endswith(("英文名称", "简称"))
 
 
 def _level_of(v: str) -> str:
@@ -1449,31 +1458,26 @@ def _vocabulary_of(texts: list[str], spec) -> tuple[list, list]:
     subtype found inside it; the level from the spelling or a leading level word.
     A text matching nothing is returned as it is (kept as 其他 by the import).
     """
-    sub_out, lvl_out = [], []
-    for v in texts:
-        k = _n(v)
-        sub, lvl = VOCABULARY.get(k, (None, None))
-        if sub not in spec.subtypes:
-            sub, lvl = None, lvl
-            for word in _CONTAINED:
-                if word in k and VOCABULARY[word][0] in spec.subtypes:
-                    sub = VOCABULARY[word][0]
-                    lvl = lvl or VOCABULARY[word][1]
-                    break
-        if sub is None:
-            for s in spec.subtypes:  # exact subtype or one contained in the text
-                if s in v:
-                    sub = s
-                    break
-        if lvl is None:
-            for word, level in LEVEL_WORDS.items():
-                if k.startswith(word) and len(word) > 1:
-                    lvl = level
-                    break
-        text = unicodedata.normalize("NFKC", str(v)).strip() if v else ""
-        sub_out.append(sub if sub in spec.subtypes else text)
-        lvl_out.append(lvl)
-    return sub_out, lvl_out
+    pairs = [_vocabulary_one(v, spec) for v in texts]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def _vocabulary_one(v: str, spec) -> tuple:
+    """``(subtype, level)`` of one spelling (see :func:`_vocabulary_of`)."""
+    k = _n(v)
+    sub, lvl = VOCABULARY.get(k, (None, None))
+    if sub not in spec.subtypes:
+        sub = None
+        word = next((w for w in _CONTAINED if w in k and VOCABULARY[w][0] in spec.subtypes), None)
+        if word is not None:
+            sub = VOCABULARY[word][0]
+            lvl = lvl or VOCABULARY[word][1]
+    if sub is None:  # exact subtype or one contained in the text
+        sub = next((s for s in spec.subtypes if s in v), None)
+    if lvl is None:
+        lvl = next((lv for w, lv in LEVEL_WORDS.items() if k.startswith(w) and len(w) > 1), None)
+    text = unicodedata.normalize("NFKC", str(v)).strip() if v else ""
+    return (sub if sub in spec.subtypes else text), lvl
 
 
 def _per_value(values: pd.Series, fn) -> pd.Series:
