@@ -2164,7 +2164,9 @@ class _Cells:
         return f"{x}, {y}" if y else x
 
 
-def _points_from_table(df: pd.DataFrame, file: str, where, opts: ImportOptions):
+def _coordinate_columns(df: pd.DataFrame, file: str, opts: ImportOptions):
+    """``(x values, y values, (x column, y column), cells)`` of the table's coordinates:
+    the columns given, else the ones detected; two columns or one holding both."""
     lon_col, lat_col, pair = detect_coordinate_columns(df.columns)
     given = {_field_name(k): v for k, v in (opts.columns or {}).items()}
     lon_col = opts.lon_col or given.get("lon") or lon_col
@@ -2174,30 +2176,55 @@ def _points_from_table(df: pd.DataFrame, file: str, where, opts: ImportOptions):
         if c and c not in df.columns:
             raise _no_column(file, c, df.columns)
     if lon_col and lat_col and not given.get("lonlat"):
-        xs, ys = df[lon_col], df[lat_col]
-        cols = (lon_col, lat_col)
-        cells = _Cells(xs, ys)
-    elif pair:
+        return df[lon_col], df[lat_col], (lon_col, lat_col), _Cells(df[lon_col], df[lat_col])
+    if pair:
         xs, ys = split_pair(df[pair])
-        cols = (pair, pair)
-        cells = _Cells(df[pair], None)
-    else:
-        raise ImportFileError(
-            f"{file}: 找不到坐标列 / no coordinate columns found among {columns_text(df.columns)}: "
-            "name them 经度/纬度 (or lng/lat, x/y), give both in one cell in a column 坐标/经纬度, "
-            "or choose them (--col lon=COLUMN --col lat=COLUMN, --col lonlat=COLUMN)"
+        return xs, ys, (pair, pair), _Cells(df[pair], None)
+    raise ImportFileError(
+        f"{file}: 找不到坐标列 / no coordinate columns found among {columns_text(df.columns)}: "
+        "name them 经度/纬度 (or lng/lat, x/y), give both in one cell in a column 坐标/经纬度, "
+        "or choose them (--col lon=COLUMN --col lat=COLUMN, --col lonlat=COLUMN)"
+    )
+
+
+def _pairs_in_lon_cells(xs, ys, raw_x: np.ndarray, raw_y: np.ndarray) -> None:
+    """Rows with both coordinates in the longitude cell and a blank latitude cell: read
+    the pair (``raw_x``/``raw_y`` updated in place)."""
+    lone = ~np.isfinite(raw_x) & ~np.isfinite(raw_y)
+    if not lone.any():
+        return
+    at = np.flatnonzero(lone)
+    px, py = split_pair(xs.iloc[at])
+    ok_y = pd.Series(ys.iloc[at]).astype(object).fillna("").astype(str).str.strip() == ""
+    fx, fy = parse_coordinate_series(px), parse_coordinate_series(py)
+    take = ok_y.to_numpy() & np.isfinite(fx) & np.isfinite(fy)
+    raw_x[at[take]], raw_y[at[take]] = fx[take], fy[take]
+
+
+def _swap_back(raw_x, raw_y, file: str, where, warns: list):
+    """Degrees with lon and lat swapped (lat in 73–136, lon in 3–54) swapped back, warned."""
+    sw = (raw_y >= 73) & (raw_y <= 136) & (raw_x >= 3) & (raw_x <= 54)
+    for i in np.flatnonzero(sw):
+        warns.append(
+            _issue(
+                file,
+                where,
+                int(i),
+                "lon/lat",
+                f"{raw_x[i]}, {raw_y[i]}",
+                "经纬度已交换 / lon and lat swapped back",
+                "warning",
+            )
         )
+    return np.where(sw, raw_y, raw_x), np.where(sw, raw_x, raw_y)
+
+
+def _points_from_table(df: pd.DataFrame, file: str, where, opts: ImportOptions):
+    xs, ys, cols, cells = _coordinate_columns(df, file, opts)
     raw_x = parse_coordinate_series(xs)
     raw_y = parse_coordinate_series(ys)
     if cols[0] != cols[1]:  # both coordinates in the longitude cell, the latitude cell blank
-        lone = ~np.isfinite(raw_x) & ~np.isfinite(raw_y)
-        if lone.any():
-            at = np.flatnonzero(lone)
-            px, py = split_pair(xs.iloc[at])
-            ok_y = pd.Series(ys.iloc[at]).astype(object).fillna("").astype(str).str.strip() == ""
-            fx, fy = parse_coordinate_series(px), parse_coordinate_series(py)
-            take = ok_y.to_numpy() & np.isfinite(fx) & np.isfinite(fy)
-            raw_x[at[take]], raw_y[at[take]] = fx[take], fy[take]
+        _pairs_in_lon_cells(xs, ys, raw_x, raw_y)
     hints = " ".join(map(str, df.columns))[:2000] + " " + file
     if opts.crs:
         crs_in = normalise_crs_name(opts.crs)
@@ -2212,20 +2239,7 @@ def _points_from_table(df: pd.DataFrame, file: str, where, opts: ImportOptions):
     )
     warns: list[ValidationIssue] = []
     if opts.fix_swapped and degree:
-        sw = (raw_y >= 73) & (raw_y <= 136) & (raw_x >= 3) & (raw_x <= 54)
-        for i in np.flatnonzero(sw):
-            warns.append(
-                _issue(
-                    file,
-                    where,
-                    int(i),
-                    "lon/lat",
-                    f"{raw_x[i]}, {raw_y[i]}",
-                    "经纬度已交换 / lon and lat swapped back",
-                    "warning",
-                )
-            )
-        raw_x, raw_y = np.where(sw, raw_y, raw_x), np.where(sw, raw_x, raw_y)
+        raw_x, raw_y = _swap_back(raw_x, raw_y, file, where, warns)
     ok = np.isfinite(raw_x) & np.isfinite(raw_y)
     lon = np.full(len(df), np.nan)
     lat = np.full(len(df), np.nan)
@@ -2339,6 +2353,42 @@ def _set_source_crs(gdf: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     return gdf.set_crs(parsed.to_pyproj(), allow_override=True)
 
 
+def _given_crs(gdf, given: str, declared_name, warns: list):
+    """The CRS given by the user (``--crs``) against the one the file declares."""
+    declared = gdf.crs
+    if declared is None:
+        return (
+            _set_source_crs(gdf, given),
+            given,
+            "文件未声明坐标系 / the file declares no CRS: given by the user",
+            warns,
+        )
+    if declared.is_geographic and given in ("GCJ-02", "BD-09"):
+        return (
+            gdf,
+            given,
+            f"文件声明 WGS84, 用户指定实为 {given} / file says WGS84, user says {given}",
+            warns,
+        )
+    same = declared.is_geographic and given in ("WGS84", "CGCS2000")  # equal within dm
+    if not same and parse_crs(given).epsg != declared.to_epsg():
+        warns.append(
+            f"文件已声明坐标系 {declared_name}, 忽略 --crs {given} / the file declares "
+            f"{declared_name}: --crs {given} is ignored (fix the file's .prj or crs if it is wrong)"
+        )
+    return gdf, declared_name, "文件声明 / declared by the file", warns
+
+
+def _marker_crs(gdf, name: str, declared_name):
+    """The CRS InnoMap's marker states against the one the file declares."""
+    declared = gdf.crs
+    if declared is None:
+        return _set_source_crs(gdf, name), name, "InnoMap 文件标记 / InnoMap's marker", []
+    if declared.is_geographic and name in ("GCJ-02", "BD-09"):
+        return gdf, name, "InnoMap 文件标记 / InnoMap's marker", []
+    return gdf, declared_name, "文件声明 (InnoMap 文件) / declared by the file (InnoMap)", []
+
+
 def _geo_crs(gdf, file: str, opts: ImportOptions, *, hints: str, format_says_wgs84: bool, marker):
     """``(frame with its source CRS set, crs name, reason, warnings)`` of a geographic source."""
     warns: list[str] = []
@@ -2354,34 +2404,9 @@ def _geo_crs(gdf, file: str, opts: ImportOptions, *, hints: str, format_says_wgs
         epsg = declared.to_epsg()
         declared_name = f"EPSG:{epsg}" if epsg else declared.name
     if given:
-        if declared is None:
-            return (
-                _set_source_crs(gdf, given),
-                given,
-                "文件未声明坐标系 / the file declares no CRS: given by the user",
-                warns,
-            )
-        if declared.is_geographic and given in ("GCJ-02", "BD-09"):
-            return (
-                gdf,
-                given,
-                f"文件声明 WGS84, 用户指定实为 {given} / file says WGS84, user says {given}",
-                warns,
-            )
-        same = declared.is_geographic and given in ("WGS84", "CGCS2000")  # equal within dm
-        if not same and parse_crs(given).epsg != declared.to_epsg():
-            warns.append(
-                f"文件已声明坐标系 {declared_name}, 忽略 --crs {given} / the file declares "
-                f"{declared_name}: --crs {given} is ignored (fix the file's .prj or crs if it is wrong)"
-            )
-        return gdf, declared_name, "文件声明 / declared by the file", warns
+        return _given_crs(gdf, given, declared_name, warns)
     if marker:
-        name = marker["crs"]
-        if declared is None:
-            return _set_source_crs(gdf, name), name, "InnoMap 文件标记 / InnoMap's marker", warns
-        if declared.is_geographic and name in ("GCJ-02", "BD-09"):
-            return gdf, name, "InnoMap 文件标记 / InnoMap's marker", warns
-        return gdf, declared_name, "文件声明 (InnoMap 文件) / declared by the file (InnoMap)", warns
+        return _marker_crs(gdf, marker["crs"], declared_name)
     hinted, why = hinted_crs(hints)
     if declared is None:
         x, y = sample_xy(gdf)
