@@ -14,6 +14,7 @@ import sqlite3
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NoReturn
 
 import geopandas as gpd
 import numpy as np
@@ -108,6 +109,66 @@ def _matches(text: str, name: str) -> bool:
     return len(text) >= 2 and name.startswith(text) and len(name) - len(text) <= 3
 
 
+def _city_records(idx: list[dict], text: str) -> list[dict]:
+    """The city records ``text`` names (an adcode, a city name, a municipality's name)."""
+    if text.isdigit():
+        cities = [r for r in idx if r["level"] == "市" and r["adcode"] == text]
+        if not cities:  # a municipality's province code (110000) or a district code
+            cities = [r for r in idx if r["level"] == "省" and r["adcode"] == text]
+        return cities
+    cities = [r for r in idx if r["level"] == "市" and _matches(text, r["city"])]
+    cities = [r for r in cities if r["city"] == text] or cities
+    if not cities:  # municipalities: 北京市 is a province-level record
+        cities = [r for r in idx if r["level"] == "省" and _matches(text, r["province"])]
+        cities = [r for r in cities if r["province"].endswith("市")]
+    return cities
+
+
+def _not_a_city(idx: list[dict], city: str, text: str) -> NoReturn:
+    """Raise the error for a name that is no city: a county's name, else similar names."""
+    counties_named = [r for r in idx if r["level"] == "区县" and _matches(text, r["district"])]
+    if counties_named:  # 鼓楼 → 鼓楼区 of 南京市, 福州市 …: name the city
+        cands = [
+            f"{r['province']}{r['city']}{r['district']} ({r['adcode']})" for r in counties_named
+        ]
+        raise PlaceNotFoundError(
+            f"{city!r} 是区县名, 请给出所在城市 / {city!r} is a county name: give its city "
+            f"(--city) and the county (--counties): {', '.join(cands[:20])}",
+            cands,
+        )
+    near = sorted(
+        {r["city"] or r["province"] for r in idx if text[:2] and text[:2] in (r["city"] or "")}
+    )[:20]
+    raise PlaceNotFoundError(
+        f"未找到城市 / no city matches {city!r}"
+        + (f"; 相近 / similar: {', '.join(near)}" if near else "")
+        + ". Give the full name (e.g. 连云港市) or the 6-digit adcode (e.g. 320700).",
+        near,
+    )
+
+
+def _chosen_counties(members: list[dict], counties: list[str], city_name: str) -> list[dict]:
+    """The city's counties named (names or adcodes), each once, in the order given."""
+    chosen: list[dict] = []
+    for want in counties:
+        w = str(want).strip()
+        if not w:
+            continue
+        hits = [r for r in members if r["adcode"] == w or _matches(w, r["district"])]
+        if len(hits) != 1:
+            cands = [f"{r['district']} ({r['adcode']})" for r in members]
+            what = "未找到" if not hits else "有多个匹配"
+            raise PlaceNotFoundError(
+                f"区县 {w!r} 在{city_name}{what} / county {w!r} "
+                f"{'not found' if not hits else 'is ambiguous'} in {city_name}: "
+                f"choose from {', '.join(cands)}",
+                cands,
+            )
+        if hits[0] not in chosen:
+            chosen.append(hits[0])
+    return chosen
+
+
 def find_city(city: str, *, counties: list[str] | None = None) -> CityMatch:
     """Find a city (name or 6-digit adcode) and, optionally, some of its counties.
 
@@ -125,37 +186,9 @@ def find_city(city: str, *, counties: list[str] | None = None) -> CityMatch:
     """
     idx = _index()
     text = str(city).strip()
-    if text.isdigit():
-        cities = [r for r in idx if r["level"] == "市" and r["adcode"] == text]
-        if not cities:  # a municipality's province code (110000) or a district code
-            cities = [r for r in idx if r["level"] == "省" and r["adcode"] == text]
-    else:
-        cities = [r for r in idx if r["level"] == "市" and _matches(text, r["city"])]
-        exact = [r for r in cities if r["city"] == text]
-        cities = exact or cities
-        if not cities:  # municipalities: 北京市 is a province-level record
-            cities = [r for r in idx if r["level"] == "省" and _matches(text, r["province"])]
-            cities = [r for r in cities if r["province"].endswith("市")]
+    cities = _city_records(idx, text)
     if not cities:
-        counties_named = [r for r in idx if r["level"] == "区县" and _matches(text, r["district"])]
-        if counties_named:  # 鼓楼 → 鼓楼区 of 南京市, 福州市 …: name the city
-            cands = [
-                f"{r['province']}{r['city']}{r['district']} ({r['adcode']})" for r in counties_named
-            ]
-            raise PlaceNotFoundError(
-                f"{city!r} 是区县名, 请给出所在城市 / {city!r} is a county name: give its city "
-                f"(--city) and the county (--counties): {', '.join(cands[:20])}",
-                cands,
-            )
-        near = sorted(
-            {r["city"] or r["province"] for r in idx if text[:2] and text[:2] in (r["city"] or "")}
-        )[:20]
-        raise PlaceNotFoundError(
-            f"未找到城市 / no city matches {city!r}"
-            + (f"; 相近 / similar: {', '.join(near)}" if near else "")
-            + ". Give the full name (e.g. 连云港市) or the 6-digit adcode (e.g. 320700).",
-            near,
-        )
+        _not_a_city(idx, city, text)
     if len(cities) > 1:
         cands = [f"{r['province']}{r['city']} ({r['adcode']})" for r in cities]
         raise PlaceNotFoundError(
@@ -175,25 +208,7 @@ def find_city(city: str, *, counties: list[str] | None = None) -> CityMatch:
         ]
         city_name = c["city"]
     members.sort(key=lambda r: r["adcode"])
-    chosen = members
-    if counties:
-        chosen = []
-        for want in counties:
-            w = str(want).strip()
-            if not w:
-                continue
-            hits = [r for r in members if r["adcode"] == w or _matches(w, r["district"])]
-            if len(hits) != 1:
-                cands = [f"{r['district']} ({r['adcode']})" for r in members]
-                what = "未找到" if not hits else "有多个匹配"
-                raise PlaceNotFoundError(
-                    f"区县 {w!r} 在{city_name}{what} / county {w!r} "
-                    f"{'not found' if not hits else 'is ambiguous'} in {city_name}: "
-                    f"choose from {', '.join(cands)}",
-                    cands,
-                )
-            if hits[0] not in chosen:
-                chosen.append(hits[0])
+    chosen = _chosen_counties(members, counties, city_name) if counties else members
     if not chosen:
         raise PlaceNotFoundError(f"{city_name} 没有区县数据 / no county polygons for {city_name}")
     return CityMatch(
