@@ -47,12 +47,9 @@ def _read_osm(path: Path, on_rows: RowsFn | None = None) -> gpd.GeoDataFrame:
                 continue
             if on_rows is not None and len(ways) % ROWS_STEP == ROWS_STEP - 1:
                 on_rows(len(ways) + 1, 0)  # the number of ways is known only at the end
-            refs, coords = [], []
-            for n in w.nodes:
-                if not n.location.valid():
-                    continue
-                refs.append(n.ref)
-                coords.append((n.location.lon, n.location.lat))
+            located = [n for n in w.nodes if n.location.valid()]
+            refs = [n.ref for n in located]
+            coords = [(n.location.lon, n.location.lat) for n in located]
             if len(refs) >= 2:
                 ways.append(
                     (refs, coords, hw, w.tags.get("oneway", "no"), w.tags.get("maxspeed", ""))
@@ -63,6 +60,11 @@ def _read_osm(path: Path, on_rows: RowsFn | None = None) -> gpd.GeoDataFrame:
         ) from None
     if not ways:
         raise NetworkError(f"{path.name}: 没有道路 (highway=*) / no highway ways in the file")
+    return _split_at_junctions(ways)
+
+
+def _split_at_junctions(ways: list) -> gpd.GeoDataFrame:
+    """One edge per stretch of a way between junctions (nodes used twice or more)."""
     use = {}
     for refs, *_ in ways:
         for r in refs:
