@@ -110,3 +110,36 @@ def test_no_production_function_is_over_120_lines():
                 if n > MAX_FUNCTION_LINES:
                     long.append(f"{rel}:{node.lineno} {node.name} ({n} lines)")
     assert long == []
+
+
+def _numeric_literal(node) -> bool:
+    if isinstance(node, ast.UnaryOp):
+        node = node.operand
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, int | float) and not isinstance(node.value, bool)
+    return isinstance(node, ast.Tuple | ast.List) and any(map(_numeric_literal, node.elts))
+
+
+def test_geo_takes_no_number_as_a_default():
+    """geo/'s public functions take numbers from their callers or from settings at call
+    time (``None`` resolved there), never a copy of a settings value in the signature."""
+    copies = []
+    for path in sorted((ROOT / "geo").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
+                continue
+            args = node.args
+            pairs = list(
+                zip(args.args[len(args.args) - len(args.defaults) :], args.defaults, strict=True)
+            )
+            pairs += [
+                (a, d)
+                for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)
+                if d is not None
+            ]
+            copies += [
+                f"geo/{path.name}:{node.lineno} {node.name}({a.arg}={ast.unparse(d)})"
+                for a, d in pairs
+                if _numeric_literal(d)
+            ]
+    assert copies == []
