@@ -517,7 +517,9 @@ class ImportReport:
         """Rows beyond the project's city: flagged among the valid rows, or rejected."""
         kept = int(self.valid["outside_city"].sum()) if "outside_city" in self.valid else 0
         dropped = (
-            int(self.rejected["reason"].astype(str).str.contains("outside the project's city").sum())
+            int(
+                self.rejected["reason"].astype(str).str.contains("outside the project's city").sum()
+            )
             if "reason" in self.rejected
             else 0
         )
@@ -811,9 +813,7 @@ def _layer_kinds(p: Path, fmt: str, available: list[str]) -> dict[str, str]:
     """
 
     if fmt == "gpkg":
-        out = {
-            k: m["kind"] for k, m in gpkg_layer_markers(p).items() if m.get("kind") in REGISTRY
-        }
+        out = {k: m["kind"] for k, m in gpkg_layer_markers(p).items() if m.get("kind") in REGISTRY}
         for name in available:
             kind = None if name in out else _gpkg_kind_column(p, name)
             if kind:
@@ -1015,7 +1015,9 @@ def table_head(path: str | Path, options: ImportOptions | None = None) -> dict:
     return out
 
 
-def read_table_for_geocoding(path: str | Path, options: ImportOptions | None = None) -> pd.DataFrame:
+def read_table_for_geocoding(
+    path: str | Path, options: ImportOptions | None = None
+) -> pd.DataFrame:
     """A CSV/XLSX address list as text columns for the geocoder (header past title rows or
     ``options.header_row``; sheets as :func:`import_file` reads them).
 
@@ -1274,9 +1276,7 @@ def _shapefile(p: Path, fmt: str, zf, members: dict, shp: str, sub: Path, opts, 
             "the shapefile lacks .dbf or .shx: zip all its files together"
         )
     enc = _shp_encoding(sub, opts, notes)
-    part = _ogr_read(
-        p, fmt, sub / "layer.shp", None, {"encoding": enc.split(" ")[0]}, work
-    )
+    part = _ogr_read(p, fmt, sub / "layer.shp", None, {"encoding": enc.split(" ")[0]}, work)
     if (sub / "layer.prj").exists() and part.crs is None:
         if not opts.crs:
             raise ImportFileError(
@@ -1305,9 +1305,13 @@ def _ogr_parts(p: Path, fmt: str, opts: ImportOptions, work: Path, notes: list, 
         )
     kinds = _layer_kinds(p, fmt, available)
     rows_of = None  # a GeoJSON InnoMap wrote: the layers of the kind, by its layer column
-    if fmt == "geojson" and kinds and (
-        (layer and layer in kinds and layer not in available)
-        or (not layer and len(set(kinds.values())) > 1)
+    if (
+        fmt == "geojson"
+        and kinds
+        and (
+            (layer and layer in kinds and layer not in available)
+            or (not layer and len(set(kinds.values())) > 1)
+        )
     ):
         rows_of = [layer] if layer else _of_kind(p, kinds, list(kinds), opts.kind)[0]
         other_kinds = {a: k for a, k in kinds.items() if a not in rows_of}
@@ -1940,14 +1944,12 @@ def _load_geo(p: Path, fmt: str, opts: ImportOptions, spec, on_rows) -> _Loaded:
     contents = _contents(gdf, read.group or None, fits)
     if not fits.any():
         held = columns_text(
-            f"{c['name'] or p.name}: "
-            + ", ".join(f"{t} {n}" for t, n in c["geometry"].items())
+            f"{c['name'] or p.name}: " + ", ".join(f"{t} {n}" for t, n in c["geometry"].items())
             for c in contents
         )
         raise ImportFileError(
             f"{p.name}: 没有符合 {spec.name_zh} ({spec.geometry}) 的要素 / no feature fits the "
-            f"kind {opts.kind} ({spec.geometry}s); the file holds {held}: "
-            + _kind_fix(gdf, spec)
+            f"kind {opts.kind} ({spec.geometry}s); the file holds {held}: " + _kind_fix(gdf, spec)
         )
     errs += misfit
     poly = gdf.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
@@ -2017,8 +2019,13 @@ def _ids(gdf, lines, sheet_of, fmt: str, name: str, where: str, warns: list):
         # sheets read together number their rows from 1 each: the sheet makes the ids unique
         gdf["id"] = pd.Series(sheet_of, index=gdf.index).astype(str) + ":" + gdf["id"]
         warns.append(
-            _note(name, where, "id", "编号在工作表之间重复, 已加上工作表名 / ids repeat "
-                  "across sheets: the sheet name was put before each")
+            _note(
+                name,
+                where,
+                "id",
+                "编号在工作表之间重复, 已加上工作表名 / ids repeat "
+                "across sheets: the sheet name was put before each",
+            )
         )
     if fmt in ("kml", "kmz"):  # a placemark's id is an optional attribute, not the user's data
         no_id = (gdf["id"] == "").to_numpy()
@@ -2104,6 +2111,7 @@ def _split_rejected(gdf, all_errors: list, lines) -> tuple[gpd.GeoDataFrame, pd.
     rejected["reason"] = ["; ".join(reasons[r]) for r in bad_rows]
     valid = gdf.drop(index=gdf.index[bad_rows]).reset_index(drop=True)
     return valid, rejected.reset_index(drop=True)
+
 
 def _outside_city(
     gdf: gpd.GeoDataFrame, file: str, where, opts: ImportOptions
@@ -2288,7 +2296,9 @@ def _kind_fix(gdf: gpd.GeoDataFrame, spec) -> str:
     fixes = []
     for g in sorted(kinds):
         k = _KIND_OF_GEOMETRY[g]
-        fixes.append(f"use --kind {k}" if g != "point" else "use a point kind (e.g. --kind science_venues)")
+        fixes.append(
+            f"use --kind {k}" if g != "point" else "use a point kind (e.g. --kind science_venues)"
+        )
     return "; ".join(fixes) + ", or pick a folder/layer with --layer"
 
 

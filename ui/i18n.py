@@ -8,7 +8,12 @@ __all__ = [
     "RESULT_FIELDS",
     "UNITS",
     "T",
-    "column_header", "field_unit", "keep_choices", "lang", "t"]
+    "column_header",
+    "field_unit",
+    "keep_choices",
+    "lang",
+    "t",
+]
 
 _STRINGS: dict[str, tuple[str, str]] = {
     "app_title": ("InnoMap 创新资源一张图", "InnoMap: innovation resources map"),
