@@ -1319,110 +1319,130 @@ def _plain(values: dict) -> list:
 def _read_sheet(wb, sheet: str, name: str, header_row: int | None, on_rows) -> Table:
     from openpyxl.utils import get_column_letter
 
-    ws = wb[sheet]
     where = f" [{sheet}]"
-    header: list[str] | None = None
-    cols: list[list[str]] = []
-    lines: list[int] = []
-    problems: list[RowProblem] = []
-    titles: list[tuple[int, str]] = []
-    widened = None
-    head: list[tuple[int, dict]] = []
-
-    def start(found: list[tuple[int, dict]], depth: int) -> None:
-        nonlocal header, cols
-        header = _header_names(header_names([_plain(v) for _, v in found], depth), name, where)
-        cols = [[] for _ in header]
-
-    def data(idx: int, values: dict) -> None:
-        nonlocal widened
-        pos = len(lines)
-        lines.append(idx)
-        if on_rows is not None and pos % 10_000 == 9_999:
-            on_rows(pos + 1)
-        width = max(values)
-        if width > len(header):  # a value right of the header: keep it in a new column
-            if width > READ_LIMITS["max_columns"]:
-                raise ImportFileError(
-                    f"{name}{where}: 第 {idx} 行的列 {get_column_letter(width)} 超过上限 "
-                    f"{READ_LIMITS['max_columns']:,} 列 / row {idx} has a value in column "
-                    f"{get_column_letter(width)}, beyond the limit of "
-                    f"{READ_LIMITS['max_columns']:,} columns: delete it"
-                )
-            if not widened:
-                widened = (min(k for k in values if k > len(header)), idx)
-            for k in range(len(header) + 1, width + 1):
-                header.append(f"column_{get_column_letter(k)}")
-                cols.append([""] * pos)
-        for j in range(1, len(header) + 1):
-            v = values.get(j)
-            if v is _NO_VALUE:
-                problems.append(
-                    RowProblem(
-                        pos,
-                        header[j - 1],
-                        f"{get_column_letter(j)}{idx}",
-                        "公式没有保存的计算结果 / a formula without a saved result: open "
-                        "the file in Excel and save it (or paste the values) before importing",
-                    )
-                )
-                v = None
-            cols[j - 1].append(_text(v))
-
-    def decide() -> None:
-        if header_row is not None:
-            at = [k for k, (idx, _) in enumerate(head) if idx == header_row]
-            if not at:
-                raise ImportFileError(
-                    f"{name}{where}: 第 {header_row} 行为空或不存在, 不能作表头 / row {header_row} "
-                    "is blank or past the end: choose another header row"
-                )
-            i, depth = at[0], 1
-        else:
-            i, depth = detect_header([[_text(v) for v in _plain(vals)] for _, vals in head])
-        titles.extend((idx, _row_text(map(_text, _plain(v)))) for idx, v in head[:i])
-        start(head[i : i + depth], depth)
-        nonlocal header_at
-        header_at = head[i + depth - 1][0]
-        for idx, values in head[i + depth :]:
-            data(idx, values)
-
-    header_at = 0
-    for idx, values in _sheet_rows(wb, ws):
-        if header is not None:
-            data(idx, values)
+    r = _SheetReader(name, where, header_row, on_rows)
+    for idx, values in _sheet_rows(wb, wb[sheet]):
+        if r.header is not None:
+            r.data(idx, values)
             continue
-        head.append((idx, values))
-        if (header_row is None and len(head) >= HEAD_ROWS) or (
+        r.head.append((idx, values))
+        if (header_row is None and len(r.head) >= HEAD_ROWS) or (
             header_row is not None and idx > header_row
         ):
-            decide()
-    if header is None and head:
-        decide()
-    if header is None:
+            r.decide()
+    if r.header is None and r.head:
+        r.decide()
+    if r.header is None:
         raise _EmptySheet(f"{name}{where}: 工作表为空 / the sheet is empty")
+    lines, header_at = r.lines, r.header_at
     if not lines:
         raise _EmptySheet(
             f"{name}{where}: 只有表头(第 {header_at} 行), 没有数据行 / only a header (row "
             f"{header_at}), no data rows: add records below the header or choose another sheet"
         )
-    frame = pd.DataFrame(dict(enumerate(cols)), dtype=str)
-    frame.columns = header
+    frame = pd.DataFrame(dict(enumerate(r.cols)), dtype=str)
+    frame.columns = r.header
     notes = []
     empty = int(lines[-1] - header_at - len(lines))  # blank rows between the header and the end
     if empty > 0:  # counted as the CSV reader counts them: no row goes unaccounted for
         notes.append(f"跳过 {empty} 个空行 / {empty} empty rows skipped")
-    if widened:
-        letter = get_column_letter(widened[0])
+    if r.widened:
+        letter = get_column_letter(r.widened[0])
         notes.append(
-            f"表头右侧的值(自第 {widened[1]} 行列 {letter} 起)已作为 column_{letter}… 导入 / values "
-            f"right of the header (from column {letter}, row {widened[1]}) imported as "
+            f"表头右侧的值(自第 {r.widened[1]} 行列 {letter} 起)已作为 column_{letter}… 导入 / values "
+            f"right of the header (from column {letter}, row {r.widened[1]}) imported as "
             f"column_{letter}…: give them a header"
         )
     table = Table(
-        frame, np.asarray(lines, dtype=np.int64), problems, notes, None, header_at, titles
+        frame, np.asarray(lines, dtype=np.int64), r.problems, notes, None, header_at, r.titles
     )
     return _finish(table, name, where, lambda j: f"列/column {get_column_letter(j + 1)}")
+
+
+class _SheetReader:
+    """A sheet's rows as they stream: the head rows until the header is decided, then the
+    data rows as text columns (a value right of the header widens the table)."""
+
+    def __init__(self, name: str, where: str, header_row: int | None, on_rows):
+        self.name, self.where, self.header_row, self.on_rows = name, where, header_row, on_rows
+        self.header: list[str] | None = None
+        self.cols: list[list[str]] = []
+        self.lines: list[int] = []
+        self.problems: list[RowProblem] = []
+        self.titles: list[tuple[int, str]] = []
+        self.widened = None
+        self.head: list[tuple[int, dict]] = []
+        self.header_at = 0
+
+    def decide(self) -> None:
+        """The header among the head rows (or on ``header_row``); the rows after it are data."""
+        head = self.head
+        if self.header_row is not None:
+            at = [k for k, (idx, _) in enumerate(head) if idx == self.header_row]
+            if not at:
+                raise ImportFileError(
+                    f"{self.name}{self.where}: 第 {self.header_row} 行为空或不存在, 不能作表头 / "
+                    f"row {self.header_row} is blank or past the end: choose another header row"
+                )
+            i, depth = at[0], 1
+        else:
+            i, depth = detect_header([[_text(v) for v in _plain(vals)] for _, vals in head])
+        self.titles.extend((idx, _row_text(map(_text, _plain(v)))) for idx, v in head[:i])
+        found = head[i : i + depth]
+        self.header = _header_names(
+            header_names([_plain(v) for _, v in found], depth), self.name, self.where
+        )
+        self.cols = [[] for _ in self.header]
+        self.header_at = head[i + depth - 1][0]
+        for idx, values in head[i + depth :]:
+            self.data(idx, values)
+
+    def data(self, idx: int, values: dict) -> None:
+        """One data row (file row ``idx``): a text cell per column."""
+        header, cols = self.header, self.cols
+        pos = len(self.lines)
+        self.lines.append(idx)
+        if self.on_rows is not None and pos % 10_000 == 9_999:
+            self.on_rows(pos + 1)
+        width = max(values)
+        if width > len(header):  # a value right of the header: keep it in a new column
+            self._widen(idx, values, width, pos)
+        for j in range(1, len(header) + 1):
+            v = values.get(j)
+            if v is _NO_VALUE:
+                self._no_value(pos, idx, j)
+                v = None
+            cols[j - 1].append(_text(v))
+
+    def _widen(self, idx: int, values: dict, width: int, pos: int) -> None:
+        from openpyxl.utils import get_column_letter
+
+        header = self.header
+        if width > READ_LIMITS["max_columns"]:
+            raise ImportFileError(
+                f"{self.name}{self.where}: 第 {idx} 行的列 {get_column_letter(width)} 超过上限 "
+                f"{READ_LIMITS['max_columns']:,} 列 / row {idx} has a value in column "
+                f"{get_column_letter(width)}, beyond the limit of "
+                f"{READ_LIMITS['max_columns']:,} columns: delete it"
+            )
+        if not self.widened:
+            self.widened = (min(k for k in values if k > len(header)), idx)
+        for k in range(len(header) + 1, width + 1):
+            header.append(f"column_{get_column_letter(k)}")
+            self.cols.append([""] * pos)
+
+    def _no_value(self, pos: int, idx: int, j: int) -> None:
+        from openpyxl.utils import get_column_letter
+
+        self.problems.append(
+            RowProblem(
+                pos,
+                self.header[j - 1],
+                f"{get_column_letter(j)}{idx}",
+                "公式没有保存的计算结果 / a formula without a saved result: open "
+                "the file in Excel and save it (or paste the values) before importing",
+            )
+        )
 
 
 # ---------------------------------------------------------------- preview of a table's top
