@@ -179,6 +179,23 @@ def _decodes(path: Path, codec: str, skip: int) -> tuple[bool, int]:
     return True, line
 
 
+def _longest_line(arr: np.ndarray, run: int) -> tuple[int, int, int]:
+    """``(longest line, where it ends in the chunk, the open line's length after it)`` of a
+    chunk, the line open before it being ``run`` bytes long."""
+    breaks = np.flatnonzero((arr == 10) | (arr == 13))
+    if breaks.size == 0:
+        run += len(arr)
+        return run, len(arr), run
+    gaps = np.diff(breaks) - 1
+    seg = np.concatenate(([run + breaks[0]], gaps))
+    k = int(np.argmax(seg))
+    longest, at = int(seg[k]), int(breaks[k])
+    run = len(arr) - int(breaks[-1]) - 1
+    if run > longest:
+        longest, at = run, len(arr)
+    return longest, at, run
+
+
 def _check_lines(path: Path, name: str, skip: int, *, count_nul: bool) -> bool:
     """Stream the bytes: refuse an over-long line or a file of NUL bytes; is it valid UTF-8?"""
     max_line, max_nul = READ_LIMITS["max_line_bytes"], READ_LIMITS["max_nul_bytes"]
@@ -197,18 +214,7 @@ def _check_lines(path: Path, name: str, skip: int, *, count_nul: bool) -> bool:
                         "table; export the data again as CSV"
                     )
             arr = np.frombuffer(chunk, dtype=np.uint8)
-            breaks = np.flatnonzero((arr == 10) | (arr == 13))
-            if breaks.size == 0:
-                run += len(chunk)
-                longest, at = run, len(chunk)
-            else:
-                gaps = np.diff(breaks) - 1
-                seg = np.concatenate(([run + breaks[0]], gaps))
-                k = int(np.argmax(seg))
-                longest, at = int(seg[k]), int(breaks[k])
-                run = len(chunk) - int(breaks[-1]) - 1
-                if run > longest:
-                    longest, at = run, len(chunk)
+            longest, at, run = _longest_line(arr, run)
             if longest > max_line:
                 line = lines_before + int(np.count_nonzero(arr[:at] == 10)) + 1
                 raise ImportFileError(
@@ -1446,6 +1452,47 @@ class _SheetReader:
 
 
 # ---------------------------------------------------------------- preview of a table's top
+def _csv_head_rows(path: Path, name: str, encoding) -> list[tuple[int, list[str]]]:
+    """The first :data:`HEAD_ROWS` non-blank records of a CSV with their first lines."""
+    rows: list[tuple[int, list[str]]] = []
+    _, codec, skip = scan_text(path, name=name, encoding=encoding)
+    delimiter = _csv_delimiter(path, codec, skip)
+    with open(path, "rb") as raw:
+        raw.seek(skip)
+        text = io.TextIOWrapper(raw, encoding=codec, errors="replace", newline="")
+        reader = csv.reader(text, delimiter=delimiter)
+        prev = 0
+        try:
+            for rec in reader:
+                start, prev = prev + 1, reader.line_num
+                if not _blank(rec):
+                    rows.append((start, [str(c).replace("\ufeff", "") for c in rec]))
+                if len(rows) >= HEAD_ROWS:
+                    break
+        except csv.Error:
+            pass  # the import reports it
+    return rows
+
+
+def _sheet_head_rows(path: Path, name: str, sheet: str | None):
+    """``(rows, sheet)``: the first :data:`HEAD_ROWS` non-blank rows of ``sheet`` (else the
+    first visible sheet) with their sheet rows."""
+    rows: list[tuple[int, list[str]]] = []
+    wb = _open_workbook(path, name)
+    try:
+        sheets, hidden = _sheet_list(wb)
+        visible = [s for s in sheets if s not in hidden] or sheets
+        sheet = sheet if sheet in sheets else (visible[0] if visible else None)
+        if sheet is not None:
+            for idx, values in _sheet_rows(wb, wb[sheet]):
+                rows.append((idx, [_text(v) for v in _plain(values)]))
+                if len(rows) >= HEAD_ROWS:
+                    break
+    finally:
+        wb.close()
+    return rows, sheet
+
+
 def table_head(
     path: Path,
     *,
@@ -1467,37 +1514,10 @@ def table_head(
         ``sheet``: the sheet read (a workbook of several sheets: ``sheet`` or the
         first visible one).
     """
-    rows: list[tuple[int, list[str]]] = []
     if fmt == "csv":
-        _, codec, skip = scan_text(path, name=name, encoding=encoding)
-        delimiter = _csv_delimiter(path, codec, skip)
-        with open(path, "rb") as raw:
-            raw.seek(skip)
-            text = io.TextIOWrapper(raw, encoding=codec, errors="replace", newline="")
-            reader = csv.reader(text, delimiter=delimiter)
-            prev = 0
-            try:
-                for rec in reader:
-                    start, prev = prev + 1, reader.line_num
-                    if not _blank(rec):
-                        rows.append((start, [str(c).replace("\ufeff", "") for c in rec]))
-                    if len(rows) >= HEAD_ROWS:
-                        break
-            except csv.Error:
-                pass  # the import reports it
+        rows = _csv_head_rows(path, name, encoding)
     else:
-        wb = _open_workbook(path, name)
-        try:
-            sheets, hidden = _sheet_list(wb)
-            visible = [s for s in sheets if s not in hidden] or sheets
-            sheet = sheet if sheet in sheets else (visible[0] if visible else None)
-            if sheet is not None:
-                for idx, values in _sheet_rows(wb, wb[sheet]):
-                    rows.append((idx, [_text(v) for v in _plain(values)]))
-                    if len(rows) >= HEAD_ROWS:
-                        break
-        finally:
-            wb.close()
+        rows, sheet = _sheet_head_rows(path, name, sheet)
     width = max((len(r) for _, r in rows), default=0)
     rows = [(n, r + [""] * (width - len(r))) for n, r in rows]
     if not rows:
