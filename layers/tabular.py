@@ -33,6 +33,7 @@ from __future__ import annotations
 import codecs
 import csv
 import dataclasses
+import importlib.util
 import io
 import itertools
 import re
@@ -763,6 +764,102 @@ def _call(on_rows, n: int) -> None:
         raise _CallbackError from exc
 
 
+def _fast_start(path: Path, name: str, codec: str, skip: int):
+    """``(header line, delimiter, header, byte offset of the data, csv records, indices of
+    the non-empty data lines)`` for the Arrow reader, or ``None`` where it could differ."""
+    spans = _line_spans(path, skip)
+    if spans is None:
+        return None
+    starts, lengths = spans
+    head = _fast_header(path, name, codec, skip)
+    if head is None or head[0] >= len(starts):
+        return None
+    line, delimiter, header = head
+    at = skip + int(starts[line])
+    with open(path, "rb") as f:
+        f.seek(at)
+        if f.read(4).startswith("\ufeff".encode(codec)):  # Arrow drops a leading BOM
+            return None
+    # the records of the csv reader: every line after the header; rows: the non-empty ones
+    total = len(lengths) - line
+    record = np.flatnonzero(lengths[line:] > 0)
+    return line, delimiter, header, at, total, record
+
+
+def _blank_rows(batch, ncols: int):
+    """Rows with no non-space value, as in _csv_block (pandas' str.strip() is Arrow's
+    utf8_trim_whitespace)."""
+    import pyarrow.compute as pc
+
+    blank = pc.equal(pc.utf8_trim_whitespace(batch.column(0)), "")
+    for j in range(1, ncols):
+        blank = pc.and_(blank, pc.equal(pc.utf8_trim_whitespace(batch.column(j)), ""))
+    return blank
+
+
+def _non_blank(batch, at_lines: np.ndarray, ncols: int):
+    """``(batch, its file lines, blank rows dropped)`` without the blank rows."""
+    import pyarrow.compute as pc
+
+    blank = _blank_rows(batch, ncols)
+    count = pc.sum(blank).as_py() or 0
+    if count:
+        batch = batch.filter(pc.invert(blank))
+        at_lines = at_lines[~blank.to_numpy(zero_copy_only=False)]
+    return batch, at_lines, count
+
+
+def _whole_blocks(on_rows, reported: list[int], done: int) -> None:
+    """``on_rows`` for every whole block of records read, as the exact reader counts."""
+    while reported[0] + CSV_BLOCK_ROWS <= done:
+        reported[0] += CSV_BLOCK_ROWS
+        _call(on_rows, reported[0])
+
+
+def _arrow_rows(path, at, codec, delimiter, header, record, line, on_rows, reported):
+    """``(Arrow chunks column by column, file lines, blank rows, rows read)`` of the data,
+    or ``None`` when Arrow reads more rows than there are non-empty lines."""
+    import pyarrow as pa
+
+    rec_lines = record + line + 1  # 1-based file line of every non-empty data line
+    cols: list[list] = [[] for _ in header]  # the kept cells, column by column
+    lines: list[np.ndarray] = []
+    empty = got = 0
+    with pa.OSFile(str(path)) as src:
+        src.seek(at)
+        for batch in _arrow_stream(src, codec, delimiter, len(header)):
+            n = batch.num_rows
+            if not n:
+                continue
+            if got + n > len(record):
+                return None
+            batch, at_lines, count = _non_blank(batch, rec_lines[got : got + n], len(header))
+            empty += count
+            for j in range(len(header)):
+                cols[j].append(batch.column(j))
+            lines.append(at_lines)
+            got += n
+            done = int(record[got - 1]) + 1  # csv records read (empty lines included)
+            if on_rows is not None:
+                _whole_blocks(on_rows, reported, done)
+    return cols, lines, empty, got
+
+
+def _arrow_frame(cols: list[list], header: list[str]) -> pd.DataFrame:
+    """Text columns from their Arrow chunks, one column at a time (its chunks are freed
+    as it converts)."""
+    import pyarrow as pa
+
+    series = {}
+    for j in range(len(header)):
+        series[j] = pa.chunked_array(cols[j], type=pa.large_string()).to_pandas()
+        cols[j] = []
+    frame = pd.DataFrame(series)
+    del series
+    frame.columns = header
+    return frame
+
+
 def _read_csv_fast(
     path: Path, name: str, label: str, codec: str, skip: int, on_rows, reported: list[int]
 ) -> Table | None:
@@ -780,61 +877,17 @@ def _read_csv_fast(
     """
     if codec not in _FAST_CODECS:
         return None
-    try:
-        import pyarrow as pa
-    except ImportError:  # pragma: no cover - pandas' text columns come with pyarrow
+    if importlib.util.find_spec("pyarrow") is None:  # pragma: no cover - pandas needs it
         return None
     try:
-        spans = _line_spans(path, skip)
-        if spans is None:
+        start = _fast_start(path, name, codec, skip)
+        if start is None:
             return None
-        starts, lengths = spans
-        head = _fast_header(path, name, codec, skip)
-        if head is None or head[0] >= len(starts):
+        line, delimiter, header, at, total, record = start
+        read = _arrow_rows(path, at, codec, delimiter, header, record, line, on_rows, reported)
+        if read is None:
             return None
-        line, delimiter, header = head
-        at = skip + int(starts[line])
-        with open(path, "rb") as f:
-            f.seek(at)
-            if f.read(4).startswith("\ufeff".encode(codec)):  # Arrow drops a leading BOM
-                return None
-        # the records of the csv reader: every line after the header; rows: the non-empty ones
-        total = len(lengths) - line
-        record = np.flatnonzero(lengths[line:] > 0)
-        rec_lines = record + line + 1  # 1-based file line of every non-empty data line
-        del starts, lengths
-        import pyarrow.compute as pc
-
-        cols: list[list] = [[] for _ in header]  # the kept cells, column by column
-        lines: list[np.ndarray] = []
-        empty = got = 0
-        with pa.OSFile(str(path)) as src:
-            src.seek(at)
-            stream = _arrow_stream(src, codec, delimiter, len(header))
-            for batch in stream:
-                n = batch.num_rows
-                if not n:
-                    continue
-                if got + n > len(record):
-                    return None
-                # blank as in _csv_block: pandas' str.strip() is utf8_trim_whitespace
-                blank = pc.equal(pc.utf8_trim_whitespace(batch.column(0)), "")
-                for j in range(1, len(header)):
-                    blank = pc.and_(blank, pc.equal(pc.utf8_trim_whitespace(batch.column(j)), ""))
-                at_lines = rec_lines[got : got + n]
-                count = pc.sum(blank).as_py() or 0
-                if count:
-                    empty += count
-                    batch = batch.filter(pc.invert(blank))
-                    at_lines = at_lines[~blank.to_numpy(zero_copy_only=False)]
-                for j in range(len(header)):
-                    cols[j].append(batch.column(j))
-                lines.append(at_lines)
-                got += n
-                done = int(record[got - 1]) + 1  # csv records read (empty lines included)
-                while on_rows is not None and reported[0] + CSV_BLOCK_ROWS <= done:
-                    reported[0] += CSV_BLOCK_ROWS  # whole blocks, as the exact reader counts
-                    _call(on_rows, reported[0])
+        cols, lines, empty, got = read
     except _CallbackError as err:  # the caller's own error (e.g. a cancel): not a doubt
         raise err.__cause__ from None
     except Exception:  # any doubt: the exact reader decides (and words the error)
@@ -845,13 +898,7 @@ def _read_csv_fast(
     while on_rows is not None and reported[0] < total:  # empty lines after the last row
         reported[0] = min(reported[0] + CSV_BLOCK_ROWS, total)
         on_rows(reported[0])
-    series = {}
-    for j in range(len(header)):  # one column at a time: its chunks are freed as it converts
-        series[j] = pa.chunked_array(cols[j], type=pa.large_string()).to_pandas()
-        cols[j] = []
-    frame = pd.DataFrame(series)
-    del series
-    frame.columns = header
+    frame = _arrow_frame(cols, header)
     notes = [f"跳过 {empty} 个空行 / {empty} empty rows skipped"] if empty else []
     return Table(frame, np.concatenate(lines), [], notes, label, line)
 
