@@ -903,6 +903,51 @@ def _read_csv_fast(
     return Table(frame, np.concatenate(lines), [], notes, label, line)
 
 
+def _not_back(on_rows, reported: int):
+    """``on_rows`` that reports only counts past ``reported`` (the bar never goes back)."""
+    if on_rows is None or not reported:
+        return on_rows
+    return lambda n: on_rows(n) if n > reported else None
+
+
+def _csv_blocks(reader, head, on_rows, pos: list[int]):
+    """``(frames, lines, problems, blank rows, rows kept)`` of the records after the header,
+    parsed in blocks of :data:`CSV_BLOCK_ROWS`; ``pos[0]``: the last line of the blocks read."""
+
+    def records():
+        yield from head.after
+        for row in reader:
+            yield row, reader.line_num
+
+    stream = records()
+    frames: list[pd.DataFrame] = []
+    lines: list[np.ndarray] = []
+    problems: list[RowProblem] = []
+    prev, empty, kept, read = head.end, 0, 0, 0
+    pos[0] = prev
+    while True:
+        block = list(itertools.islice(stream, CSV_BLOCK_ROWS))
+        if not block:
+            break
+        rows = [r for r, _ in block]
+        ends = np.fromiter((e for _, e in block), dtype=np.int64, count=len(block))
+        del block
+        starts = np.concatenate(([prev], ends[:-1])) + 1
+        prev = int(ends[-1])
+        pos[0] = prev
+        frame, at, probs, blank = _csv_block(rows, starts, head.header, kept)
+        del rows
+        frames.append(frame)
+        lines.append(at)
+        problems += probs
+        empty += blank
+        kept += len(frame)
+        read += len(ends)
+        if on_rows is not None:
+            on_rows(read)
+    return frames, lines, problems, empty, kept
+
+
 def read_csv_table(
     path: Path,
     *,
@@ -942,51 +987,19 @@ def read_csv_table(
         table = _read_csv_fast(path, name, label, codec, skip, on_rows, reported)
         if table is not None:
             return _finish(table, name, "", lambda j: f"第{j + 1}列/column {j + 1}")
-        if on_rows is not None and reported[0]:  # the bar never goes back
-            shown, on_rows = on_rows, lambda n: shown(n) if n > reported[0] else None
+        on_rows = _not_back(on_rows, reported[0])
     delimiter = _csv_delimiter(path, codec, skip)
     with open(path, "rb") as raw:
         raw.seek(skip)
         text = io.TextIOWrapper(raw, encoding=codec, errors="strict", newline="")
-        line = 0
+        pos = [0]  # the last line read in whole blocks
         reader = csv.reader(text, delimiter=delimiter)
         try:
             head = _csv_head(reader, name, header_row)
             if head is None:
                 raise ImportFileError(f"{name}: 文件为空, 没有表头 / the file is empty (no header)")
             header = head.header
-
-            def records():
-                yield from head.after
-                for row in reader:
-                    yield row, reader.line_num
-
-            stream = records()
-            frames: list[pd.DataFrame] = []
-            lines: list[np.ndarray] = []
-            problems: list[RowProblem] = []
-            prev, empty, kept, read = head.end, 0, 0, 0
-            line = prev
-            while True:
-                block = list(itertools.islice(stream, CSV_BLOCK_ROWS))
-                if not block:
-                    break
-                rows = [r for r, _ in block]
-                ends = np.fromiter((e for _, e in block), dtype=np.int64, count=len(block))
-                del block
-                starts = np.concatenate(([prev], ends[:-1])) + 1
-                prev = int(ends[-1])
-                line = prev
-                frame, at, probs, blank = _csv_block(rows, starts, header, kept)
-                del rows
-                frames.append(frame)
-                lines.append(at)
-                problems += probs
-                empty += blank
-                kept += len(frame)
-                read += len(ends)
-                if on_rows is not None:
-                    on_rows(read)
+            frames, lines, problems, empty, kept = _csv_blocks(reader, head, on_rows, pos)
         except csv.Error as exc:
             line = reader.line_num
             raise ImportFileError(
@@ -994,6 +1007,7 @@ def read_csv_table(
                 f"({_shown(exc, 80)}): check quotes and delimiters"
             ) from None
         except UnicodeDecodeError:
+            line = pos[0]
             raise ImportFileError(
                 f"{name}: 第 {line + 1} 行附近无法按 {label} 解码 / cannot decode near line "
                 f"{line + 1} as {label}: re-save the file as CSV UTF-8"
