@@ -204,8 +204,7 @@ def test_language_and_project_switch_keep_the_page_headers_follow_fonts_local(
         except Exception:
             _idle(page)
     recent.click()
-    page.keyboard.type("demo")
-    page.keyboard.press("Enter")
+    page.get_by_role("option", name="demo", exact=True).click()
     side.locator(".st-key-prj_open_recent button").click(timeout=90000)
     side.get_by_text("宁波示例项目").first.wait_for(timeout=120000)  # the project, always shown
     _title(page, "15-minute science service circles")
