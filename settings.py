@@ -16,8 +16,10 @@ __all__ = [
     "CLUSTER_MAX_MIN_SAMPLES",
     "CLUSTER_MIN_CLUSTER_SIZE",
     "CLUSTER_MIN_SAMPLES",
+    "COMPARE_DPI",
     "COVERAGE_MINUTES",
     "DETOUR",
+    "DRAWN_PRECISION_PX",
     "DRIVE_ACCESS_KMH",
     "DXF_MAX_ENTITIES",
     "GAZETTEER_DEFAULT_PRECISION_M",
@@ -49,6 +51,7 @@ __all__ = [
     "KDE_MAX_CELLS",
     "KML_MAX_PLACEMARKS",
     "LABEL_ALL_MAX_ROWS",
+    "LOCAL_TIMEZONE",
     "MAX_CUTOFFS",
     "MAX_MINUTES",
     "MAX_SNAP_M",
@@ -64,6 +67,8 @@ __all__ = [
     "PRINT_DPI",
     "PRINT_DPI_MAX",
     "PRINT_DPI_MIN",
+    "PRINT_INSET_SHARE",
+    "PRINT_INSET_WINDOW",
     "PRINT_ORIENTATION",
     "PRINT_PAPER",
     "PROFILE_BAND_M",
@@ -75,6 +80,8 @@ __all__ = [
     "REACH_BATCH_SOURCES",
     "REPORT_MAX_RUNS",
     "RIPLEY_SIMULATIONS",
+    "RUN_LAYER_MAX_ROWS",
+    "RUN_TABLE_MAX_ROWS",
     "SITING_AGGREGATE_ABOVE_ROWS",
     "SITING_AGGREGATE_M",
     "SITING_EXACT_MAX_NNZ",
@@ -92,6 +99,7 @@ __all__ = [
     "STRAIGHT_DRIVE_KMH",
     "STREET_LEVEL_PRECISION_M",
     "STUDY_AREA_BUFFER_M",
+    "UNDO_DEPTH",
     "UPLOAD_CACHE_MAX_MB",
     "WEBGL_THRESHOLD",
     "default_speed_kmh",
@@ -129,6 +137,9 @@ POINTSTATS_PRECISION_SCALE_M: float = 500.0
 #: position" symbol, and are given a district or zone only when their whole precision
 #: disc lies inside it (else "未定", counted).
 STREET_LEVEL_PRECISION_M: float = 100.0
+#: Shapes drawn on the map (drawing page): their precision is this many screen pixels at
+#: the zoom they were drawn at (workflows.drawing.drawing_precision_m).
+DRAWN_PRECISION_PX: float = 3.0
 #: Service circles are drawn as polygons of 4 × CIRCLE_QUAD_SEGS sides whose radius keeps
 #: the circle's area (geo.reach.circles): area error < 0.1 % (0.00 % for one circle).
 CIRCLE_QUAD_SEGS: int = 16
@@ -219,6 +230,9 @@ NETWORK_UPLOAD_MAX_MB: float = 200.0
 UPLOAD_CACHE_MAX_MB: float = 256.0
 #: Editors' quota: road-network edges a project may keep from app uploads (all its networks).
 PROJECT_NETWORK_EDGES_MAX: int = 5_000_000
+#: Project undo: changes kept in the project's history (``project undo``, 撤销); older
+#: versions are pruned with the tables only they named. ``$INNOMAP_UNDO_DEPTH`` overrides.
+UNDO_DEPTH: int = 20
 #: Import page: the preview map shows at most this many rows of a file (spread evenly).
 IMPORT_PREVIEW_MAP_POINTS: int = 5_000
 
@@ -254,6 +268,14 @@ PROFILE_MAX_BINS: int = 10_000
 MAX_SPEED_KMH: float = 200.0
 #: Reports: runs in one report (each is run again for its map).
 REPORT_MAX_RUNS: int = 50
+#: Saved runs: rows of one result layer (or input) kept with a run (a larger one is left
+#: out and said so when the run is reopened), rows of one result table kept.
+RUN_LAYER_MAX_ROWS: int = 20_000
+RUN_TABLE_MAX_ROWS: int = 5_000
+#: Time zone in which saved runs are listed (their time is stored in UTC).
+LOCAL_TIMEZONE: str = "Asia/Shanghai"
+#: ``compare``: resolution of each A4 side of compare.png (dpi).
+COMPARE_DPI: int = 150
 #: Imports: the largest file (bytes), DXF model-space entities, KML placemarks.
 IMPORT_MAX_FILE_BYTES: int = 500 * 1024 * 1024
 DXF_MAX_ENTITIES: int = 500_000
@@ -272,6 +294,11 @@ PRINT_DPI: int = 300
 #: Accepted print resolutions (dpi; export.printmap.check_dpi).
 PRINT_DPI_MIN: int = 50
 PRINT_DPI_MAX: int = 600
+#: Print maps: an inset (局部放大) of the densest part is drawn when a window of
+#: ``PRINT_INSET_WINDOW`` of the frame's side (in both directions) holds at least
+#: ``PRINT_INSET_SHARE`` of the drawn points.
+PRINT_INSET_WINDOW: float = 0.25
+PRINT_INSET_SHARE: float = 0.5
 
 #: Team server (PostGIS): libpq's ``require_auth`` for every connection. ``!password``
 #: means the password is never sent in cleartext (SCRAM, MD5, trust and certificates
