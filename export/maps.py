@@ -113,6 +113,7 @@ def outline_layers(project: Project, zone: str | None = None) -> list[PrintLayer
                     g,
                     geometry,
                     color or REGISTRY[kind].color,
+                    label_field="name" if geometry == "polygon" and "name" in g else None,
                     style=dict(style),
                     sources=(_source_name(lyr),),
                 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -19,6 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import shapely
+import shapely.ops
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrow, Patch, Rectangle
 from pyproj import CRS
@@ -27,12 +29,15 @@ import settings
 from layers.crs import choose_metric_crs
 from layers.errors import InnoMapError
 from render.fonts import cjk_font, setup_fonts
+from render.labels import LabelItem, place_area_labels, place_point_labels
 
 __all__ = [
     "PAPER_MM",
     "PrintError",
     "PrintLayer",
+    "PrintSheet",
     "check_dpi",
+    "compose_print_map",
     "fetch_tiles",
     "paper_size_px",
     "render_print_map",
@@ -192,7 +197,8 @@ def fetch_tiles(
     return np.asarray(mosaic), extent
 
 
-def _scale_bar(ax, extent, font, *, ground_per_unit: float = 1.0):
+def _scale_bar(ax, extent, font, *, ground_per_unit: float = 1.0, compact: bool = False):
+    """A four-part scale bar in the lower left of ``ax`` (``compact``: the two ends labelled)."""
     x0, x1, y0, y1 = extent
     width = (x1 - x0) * ground_per_unit
     length = _nice_length(width / 4) / ground_per_unit
@@ -216,7 +222,7 @@ def _scale_bar(ax, extent, font, *, ground_per_unit: float = 1.0):
         if ground >= 1000
         else (lambda v: f"{v * ground_per_unit:.3g} m")
     )
-    for v in (0, length / 2, length):
+    for v in (0, length) if compact else (0, length / 2, length):
         ax.text(
             bx + v, by + h * 1.8, unit(v), ha="center", va="bottom", fontproperties=font, zorder=30
         )
@@ -244,51 +250,22 @@ def _north_arrow(ax, extent, font):
     ax.text(x, y + L * 1.08, "北 N", ha="center", va="bottom", fontproperties=font, zorder=30)
 
 
-def _overlaps(bb, placed) -> bool:
-    return any(bb.overlaps(p) for p in placed)
+def render_print_map(*args, fmt: str = "png", **kwargs) -> bytes:
+    """Render a print map and return the file bytes (``fmt``: png, pdf or svg); the
+    other parameters are those of :func:`compose_print_map`."""
+    if fmt not in FORMATS:
+        raise PrintError(f"不支持的格式 / unsupported format {fmt!r}: use png, pdf or svg")
+    sheet = compose_print_map(*args, **kwargs)
+    buf = io.BytesIO()
+    meta = {"Title": sheet.title} if fmt in ("pdf", "svg") else None
+    sheet.fig.savefig(buf, format=fmt, dpi=sheet.dpi, metadata=meta)
+    plt.close(sheet.fig)
+    return buf.getvalue()
 
 
-def _labels(ax, fig, items, font, max_labels=80):
-    """Place text labels avoiding overlaps (greedy over 8 positions around each point)."""
-    renderer = fig.canvas.get_renderer()
-    placed = []
-    offsets = [
-        (6, 4, "left", "bottom"),
-        (-6, 4, "right", "bottom"),
-        (6, -4, "left", "top"),
-        (-6, -4, "right", "top"),
-        (0, 8, "center", "bottom"),
-        (0, -8, "center", "top"),
-        (8, 0, "left", "center"),
-        (-8, 0, "right", "center"),
-    ]
-    n = 0
-    for x, y, text in items:
-        if n >= max_labels:
-            break
-        for dx, dy, ha, va in offsets:
-            t = ax.annotate(
-                text,
-                (x, y),
-                xytext=(dx, dy),
-                textcoords="offset points",
-                ha=ha,
-                va=va,
-                fontproperties=font,
-                zorder=25,
-                bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7},
-            )
-            bb = t.get_window_extent(renderer).expanded(1.05, 1.1)
-            if _overlaps(bb, placed):
-                t.remove()
-                continue
-            placed.append(bb)
-            n += 1
-            break
-
-
-def render_print_map(*args, **kwargs) -> bytes:
-    """Render a print map: see :func:`_render_print_map` for the parameters.
+def compose_print_map(*args, **kwargs) -> PrintSheet:
+    """Draw a print map and return its :class:`PrintSheet` (the figure stays open; close
+    it with ``plt.close(sheet.fig)``): see :func:`_compose` for the parameters.
 
     All text is plain text: ``$`` and ``$…$`` in a title, label, legend entry or note
     are drawn as typed (:func:`plain_text_matplotlib`: mathtext and TeX off for every text
@@ -298,7 +275,7 @@ def render_print_map(*args, **kwargs) -> bytes:
         if isinstance(kwargs.get(key), str):
             kwargs[key] = _plain(kwargs[key])
     plain_text_matplotlib()
-    return _render_print_map(*args, **kwargs)
+    return _compose(*args, **kwargs)
 
 
 def plain_text_matplotlib() -> None:
@@ -315,7 +292,7 @@ def _plain(text: str) -> str:
     return "".join(c if c >= " " or c == "\n" else " " for c in text)
 
 
-def _render_print_map(
+def _compose(
     layers: list[PrintLayer],
     *,
     title: str,
@@ -323,7 +300,6 @@ def _render_print_map(
     paper: str | None = None,
     orientation: str | None = None,
     dpi: int | None = None,
-    fmt: str = "png",
     crs: CRS | str | int | None = None,
     extent: tuple[float, float, float, float] | None = None,
     sources: list[str] | None = None,
@@ -332,8 +308,8 @@ def _render_print_map(
     as_of: str | None = None,
     basemap=None,
     legend_notes: list[str] | None = None,
-) -> bytes:
-    """Render a print map and return the file bytes.
+) -> PrintSheet:
+    """Draw a print map.
 
     Parameters
     ----------
@@ -347,7 +323,6 @@ def _render_print_map(
     dpi : int, optional
         Resolution (raster formats); the image is exactly the paper size at this dpi.
         Default ``settings.PRINT_DPI``; checked by :func:`check_dpi`.
-    fmt : {"png", "pdf", "svg"}
     crs : CRS, optional
         Metric map CRS, e.g. ``project.metric_crs()`` (default: UTM zone from the data).
     extent : tuple, optional
@@ -357,16 +332,23 @@ def _render_print_map(
         actually drawn).
     notes : list of str
         Printed in the footer; synthetic and approximate-boundary notes are added
-        automatically when a drawn layer holds such records.
+        automatically when a drawn layer holds such records, and the number of names
+        left unlabelled for lack of room.
     legend_notes : list of str, optional
         Text lines added at the end of the legend (analysis parameters).
     basemap : render.basemaps.Basemap, optional
         Online tile basemap (needs internet). The map is then drawn in Web
         Mercator (EPSG:3857) so tiles align; overlays are shifted to GCJ-02 for
         AMap tiles; the scale bar is corrected for the Mercator scale factor.
+
+    Notes
+    -----
+    The map frame is fitted to the drawn extent: when the page is wider than the map,
+    the spare width becomes a side panel holding the legend (and the inset). When a
+    window of ``settings.PRINT_INSET_WINDOW`` of the frame holds at least
+    ``settings.PRINT_INSET_SHARE`` of the points, an inset (局部放大) shows that part
+    enlarged, marked on the main map; its names are labelled in the inset.
     """
-    if fmt not in FORMATS:
-        raise PrintError(f"不支持的格式 / unsupported format {fmt!r}: use png, pdf or svg")
     paper = settings.PRINT_PAPER if paper is None else paper
     orientation = settings.PRINT_ORIENTATION if orientation is None else orientation
     dpi = check_dpi(settings.PRINT_DPI if dpi is None else dpi)
@@ -374,25 +356,24 @@ def _render_print_map(
     if not drawn:
         raise PrintError("没有可绘制的要素 / nothing to draw: every layer is empty")
     setup_fonts()
-    if extent is None:
-        wgs = [lyr.gdf.to_crs(4326) for lyr in drawn]
-        focus = [g for lyr, g in zip(drawn, wgs, strict=True) if lyr.geometry == "point"] or wgs
-        b = np.array([g.total_bounds for g in focus])
-        extent = (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
+    extent = _default_extent(drawn) if extent is None else extent
     tiles = basemap is not None and bool(getattr(basemap, "tiles", ()))
     if tiles:
         map_crs = CRS.from_epsg(3857)
     else:
         map_crs = CRS.from_user_input(crs) if crs is not None else choose_metric_crs(tuple(extent))
     gcj = tiles and basemap.overlay_crs == "GCJ-02"
-    d = _sheet(paper, orientation, dpi, subtitle, notes, extent, map_crs)
-    attribution = ""
-    if tiles:
-        attribution = _draw_tiles(d, basemap, extent, dpi)
-    for lyr in drawn:
-        _draw_layer(d, lyr, map_crs, gcj=gcj)
+    projected = [(lyr, _project(lyr.gdf, map_crs, gcj=gcj)) for lyr in drawn]
+    box = _padded_box(extent, map_crs)
+    points = [g for lyr, g in projected if lyr.geometry == "point"]
+    d = _sheet(paper, orientation, dpi, subtitle, notes, box, _dense_box(points, box))
+    d.title = title
+    attribution = _draw_tiles(d, basemap, extent, dpi) if tiles else ""
+    for lyr, g in projected:
+        _draw_layer(d, lyr, g)
     _finish_axes(d)
     _legend(d, legend_notes, legend_title)
+    _place_labels(d)
     d.fig.text(0.5, 0.955, title, ha="center", va="center", fontproperties=d.fonts["title"])
     if subtitle:
         d.fig.text(0.5, 0.918, subtitle, ha="center", va="center", fontproperties=d.fonts["sub"])
@@ -404,94 +385,19 @@ def _render_print_map(
 
         credits += f"; {OSM_CREDIT} (ODbL)"
     _footer(d, map_crs, credits, notes, as_of, gcj=gcj)
-    buf = io.BytesIO()
-    meta = {"Title": title} if fmt in ("pdf", "svg") else None
-    d.fig.savefig(buf, format=fmt, dpi=dpi, metadata=meta)
-    plt.close(d.fig)
-    return buf.getvalue()
+    return d
 
 
-@dataclass
-class _Sheet:
-    """A print map being drawn: the figure, its map axes and view, and what was drawn."""
-
-    fig: object
-    ax: object
-    scale: float
-    fonts: dict
-    bottom: float
-    line_frac: float
-    box: tuple[float, float, float, float]  # x0, x1, y0, y1 in the map CRS
-    w_in: float
-    ground_per_unit: float = 1.0
-    handles: list = field(default_factory=list)
-    labels: list = field(default_factory=list)
-    sources: list[str] = field(default_factory=list)
-    any_synth: bool = False
-    any_approx: bool = False
-    any_osm: bool = False
-    n_imprecise: int = 0  # points coarser than street level: a hollow ring, one legend entry
+def _default_extent(drawn: list[PrintLayer]) -> tuple[float, float, float, float]:
+    """The WGS84 bounds of the point layers (of every layer when none is of points)."""
+    wgs = [lyr.gdf.to_crs(4326) for lyr in drawn]
+    focus = [g for lyr, g in zip(drawn, wgs, strict=True) if lyr.geometry == "point"] or wgs
+    b = np.array([g.total_bounds for g in focus])
+    return (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
 
 
-def _sheet(paper, orientation, dpi, subtitle, notes, extent, map_crs) -> _Sheet:
-    """The figure and its map axes, the view padded around ``extent`` and fitted to them."""
-    ext = gpd.GeoSeries.from_xy([extent[0], extent[2]], [extent[1], extent[3]], crs=4326).to_crs(
-        map_crs
-    )
-    x0, x1 = sorted(ext.x)
-    y0, y1 = sorted(ext.y)
-    pad = max(x1 - x0, y1 - y0) * 0.06 + 200
-    x0, x1, y0, y1 = x0 - pad, x1 + pad, y0 - pad, y1 + pad
-    w_in, h_in = _paper_inches(paper, orientation)
-    fig = plt.figure(figsize=(w_in, h_in), dpi=dpi)
-    scale = min(w_in, h_in) / 8.27  # font scale relative to A4
-    fonts = {
-        "title": cjk_font(16 * scale, bold=True),
-        "sub": cjk_font(10 * scale),
-        "small": cjk_font(7 * scale),
-        "label": cjk_font(6.5 * scale),
-        "legend": cjk_font(8 * scale),
-    }
-    # footer: 3 fixed lines, the notes, and up to 2 automatic notes
-    n_footer = 3 + len(notes or []) + 3
-    line_frac = 7 * scale * 1.55 / (h_in * 72)
-    bottom = 0.025 + n_footer * line_frac
-    top = 0.89 if subtitle else 0.915
-    ax = fig.add_axes((0.04, bottom, 0.92, top - bottom))
-    ax.set_facecolor("#f7f7f4")
-    # fit the data extent to the axes aspect
-    ax_w, ax_h = 0.92 * w_in, (top - bottom) * h_in
-    dx, dy = x1 - x0, y1 - y0
-    if dx / dy < ax_w / ax_h:
-        grow = (dy * ax_w / ax_h - dx) / 2
-        x0, x1 = x0 - grow, x1 + grow
-    else:
-        grow = (dx * ax_h / ax_w - dy) / 2
-        y0, y1 = y0 - grow, y1 + grow
-    return _Sheet(fig, ax, scale, fonts, bottom, line_frac, (x0, x1, y0, y1), w_in)
-
-
-def _draw_tiles(d: _Sheet, basemap, extent, dpi: int) -> str:
-    """The basemap's tiles under the map (Web Mercator); returns their attribution."""
-    import html as _html
-
-    x0, x1, y0, y1 = d.box
-    lat_c = (extent[1] + extent[3]) / 2
-    d.ground_per_unit = math.cos(math.radians(lat_c))
-    px = int(d.w_in * dpi * 0.92)
-    attribution = ""
-    for url, attr, subdomains in basemap.tiles:
-        img, ext_t = fetch_tiles(url, (x0, y0, x1, y1), width_px=px, subdomains=subdomains)
-        d.ax.imshow(img, extent=ext_t, origin="upper", zorder=0, interpolation="bilinear")
-        attribution += _html.unescape(attr) + " "
-    return attribution
-
-
-def _draw_layer(d: _Sheet, lyr: PrintLayer, map_crs, *, gcj: bool) -> None:
-    """One layer (by category when it has them) with its legend entries and labels."""
-    from render.webmap import osm_derived  # credit OSM-derived rows (ODbL)
-
-    g = lyr.gdf
+def _project(g: gpd.GeoDataFrame, map_crs, *, gcj: bool) -> gpd.GeoDataFrame:
+    """``g`` in the map CRS (shifted to GCJ-02 first under AMap tiles)."""
     if gcj:
         from layers.crs import wgs84_to_gcj02
 
@@ -501,7 +407,199 @@ def _draw_layer(d: _Sheet, lyr: PrintLayer, map_crs, *, gcj: bool) -> None:
                 g.geometry.values, lambda c: np.column_stack(wgs84_to_gcj02(c[:, 0], c[:, 1]))
             )
         )
-    g = g.to_crs(map_crs)
+    return g.to_crs(map_crs)
+
+
+def _padded_box(extent, map_crs) -> tuple[float, float, float, float]:
+    """``extent`` (WGS84) in the map CRS as ``(x0, x1, y0, y1)``, with a margin."""
+    ext = gpd.GeoSeries.from_xy([extent[0], extent[2]], [extent[1], extent[3]], crs=4326).to_crs(
+        map_crs
+    )
+    x0, x1 = sorted(ext.x)
+    y0, y1 = sorted(ext.y)
+    pad = max(x1 - x0, y1 - y0) * 0.06 + 200
+    return x0 - pad, x1 + pad, y0 - pad, y1 + pad
+
+
+def _dense_box(points: list[gpd.GeoDataFrame], box) -> tuple | None:
+    """The box ``(x0, x1, y0, y1)`` around the densest part of the points when they
+    crowd (a window of ``settings.PRINT_INSET_WINDOW`` of the frame's side holding at
+    least ``settings.PRINT_INSET_SHARE`` of them), else None."""
+    xy = np.vstack([shapely.get_coordinates(g.geometry.values) for g in points] or [[]])
+    x0, x1, y0, y1 = box
+    keep = (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
+    xy = xy[keep] if xy.size else xy
+    if len(xy) < 20:
+        return None
+    n = 40
+    w = max(2, round(n * settings.PRINT_INSET_WINDOW))
+    counts = np.histogram2d(xy[:, 0], xy[:, 1], bins=n, range=[[x0, x1], [y0, y1]])[0]
+    c = np.pad(counts.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    win = c[w:, w:] - c[:-w, w:] - c[w:, :-w] + c[:-w, :-w]
+    i, j = np.unravel_index(int(win.argmax()), win.shape)
+    if win[i, j] < settings.PRINT_INSET_SHARE * len(xy):
+        return None
+    cx, cy = (x1 - x0) / n, (y1 - y0) / n
+    wx0, wy0 = x0 + i * cx, y0 + j * cy
+    inside = xy[
+        (xy[:, 0] >= wx0)
+        & (xy[:, 0] <= wx0 + w * cx)
+        & (xy[:, 1] >= wy0)
+        & (xy[:, 1] <= wy0 + w * cy)
+    ]
+    lo, hi = np.percentile(inside, 2, axis=0), np.percentile(inside, 98, axis=0)
+    pad = float(max(hi - lo)) * 0.08 + 100
+    return lo[0] - pad, hi[0] + pad, lo[1] - pad, hi[1] + pad
+
+
+@dataclass
+class PrintSheet:
+    """A print map being drawn: the figure, its map axes and view, and what was drawn.
+
+    ``inset`` is the 局部放大 axes (or None); ``labels_total`` / ``labels_dropped`` count
+    the names to write and those left out for lack of room (stated in the footer).
+    """
+
+    fig: object
+    ax: object
+    scale: float
+    fonts: dict
+    bottom: float
+    line_frac: float
+    box: tuple[float, float, float, float]  # x0, x1, y0, y1 in the map CRS
+    w_in: float
+    dpi: int = 300
+    title: str = ""
+    panel: tuple | None = None  # side panel (figure fractions): legend and inset
+    inset: object = None
+    inset_box: tuple | None = None
+    ground_per_unit: float = 1.0
+    handles: list = field(default_factory=list)
+    point_labels: list = field(default_factory=list)
+    area_labels: list = field(default_factory=list)
+    markers: list = field(default_factory=list)
+    labels_total: int = 0
+    labels_dropped: int = 0
+    legend: object = None
+    footer: str = ""
+    sources: list[str] = field(default_factory=list)
+    any_synth: bool = False
+    any_approx: bool = False
+    any_osm: bool = False
+    n_imprecise: int = 0  # points coarser than street level: a hollow ring, one legend entry
+
+    @property
+    def views(self) -> list:
+        """The axes the layers are drawn in: the map, and the inset when there is one."""
+        return [self.ax] + ([self.inset] if self.inset is not None else [])
+
+
+#: A side panel is made when the spare width is at least this share of the page's map area.
+_PANEL_MIN = 0.27
+
+
+def _sheet(paper, orientation, dpi, subtitle, notes, box, inset_box) -> PrintSheet:
+    """The figure, its map axes fitted to ``box`` (a side panel in the spare width) and
+    the inset of ``inset_box`` when given."""
+    w_in, h_in = _paper_inches(paper, orientation)
+    fig = plt.figure(figsize=(w_in, h_in), dpi=dpi)
+    scale = min(w_in, h_in) / 8.27  # font scale relative to A4
+    fonts = {
+        "title": cjk_font(16 * scale, bold=True),
+        "sub": cjk_font(10 * scale),
+        "small": cjk_font(7 * scale),
+        "label": cjk_font(6.5 * scale),
+        "area": cjk_font(7.5 * scale, bold=True),
+        "legend": cjk_font(8 * scale),
+    }
+    # footer: 3 fixed lines, the notes, up to 4 automatic notes and a wrapped sources line
+    n_footer = 3 + len(notes or []) + 5
+    line_frac = 7 * scale * 1.55 / (h_in * 72)
+    bottom = 0.025 + n_footer * line_frac
+    top = 0.89 if subtitle else 0.915
+    area = (0.04, bottom, 0.92, top - bottom)
+    main, panel = _split(area, box, w_in, h_in)
+    ax = fig.add_axes(main)
+    ax.set_facecolor("#f7f7f4")
+    d = PrintSheet(fig, ax, scale, fonts, bottom, line_frac, _fit(box, main, w_in, h_in), w_in)
+    d.dpi, d.panel = dpi, panel
+    if inset_box is not None:
+        _add_inset(d, inset_box, h_in)
+    return d
+
+
+def _split(area, box, w_in: float, h_in: float) -> tuple[tuple, tuple | None]:
+    """The map's axes rectangle fitted to ``box`` and the side panel in the spare width
+    (None when the spare width is under ``_PANEL_MIN`` of the area: the map fills it)."""
+    left, bottom, width, height = area
+    x0, x1, y0, y1 = box
+    map_w = height * h_in * (x1 - x0) / (y1 - y0) / w_in
+    if width - map_w < _PANEL_MIN * width:
+        return area, None
+    gap = 0.015
+    main = (left, bottom, map_w, height)
+    return main, (left + map_w + gap, bottom, width - map_w - gap, height)
+
+
+def _fit(box, rect, w_in: float, h_in: float) -> tuple[float, float, float, float]:
+    """``box`` grown in one direction to the aspect of the axes rectangle ``rect``."""
+    x0, x1, y0, y1 = box
+    ax_w, ax_h = rect[2] * w_in, rect[3] * h_in
+    dx, dy = x1 - x0, y1 - y0
+    if dx / dy < ax_w / ax_h:
+        grow = (dy * ax_w / ax_h - dx) / 2
+        return x0 - grow, x1 + grow, y0, y1
+    grow = (dx * ax_h / ax_w - dy) / 2
+    return x0, x1, y0 - grow, y1 + grow
+
+
+def _add_inset(d: PrintSheet, inset_box, h_in: float) -> None:
+    """The 局部放大 axes: at the top of the side panel, else in the map's emptier top corner."""
+    x0, x1, y0, y1 = inset_box
+    aspect = (x1 - x0) / (y1 - y0)
+    if d.panel is not None:
+        px, py, pw, ph = d.panel
+        h = min(ph * 0.58, pw * d.w_in / aspect / h_in)
+        rect = (px, py + ph - h - 0.03, pw, h)
+    else:
+        mx, my, mw, mh = d.ax.get_position().bounds
+        w = mw * 0.42
+        h = min(mh * 0.45, w * d.w_in / aspect / h_in)
+        rect = (mx + 0.008, my + mh - h - 0.035, w, h)
+    inset = d.fig.add_axes(rect, label="innomap-inset")
+    inset.set_gid("innomap-inset")
+    inset.set_facecolor("#ffffff")
+    d.inset, d.inset_box = inset, _fit(inset_box, rect, d.w_in, h_in)
+    main_w = (d.box[1] - d.box[0]) / d.ax.get_position().width
+    zoom = main_w / ((d.inset_box[1] - d.inset_box[0]) / rect[2])
+    inset.set_title(
+        f"局部放大 ×{zoom:.1f}", fontproperties=d.fonts["small"], loc="left", pad=2 * d.scale
+    )
+
+
+def _draw_tiles(d: PrintSheet, basemap, extent, dpi: int) -> str:
+    """The basemap's tiles under the map and the inset (Web Mercator); returns their
+    attribution."""
+    import html as _html
+
+    x0, x1, y0, y1 = d.box
+    lat_c = (extent[1] + extent[3]) / 2
+    d.ground_per_unit = math.cos(math.radians(lat_c))
+    px = int(d.w_in * dpi * 0.92)
+    attribution = ""
+    for url, attr, subdomains in basemap.tiles:
+        img, ext_t = fetch_tiles(url, (x0, y0, x1, y1), width_px=px, subdomains=subdomains)
+        for ax in d.views:
+            ax.imshow(img, extent=ext_t, origin="upper", zorder=0, interpolation="bilinear")
+        attribution += _html.unescape(attr) + " "
+    return attribution
+
+
+def _draw_layer(d: PrintSheet, lyr: PrintLayer, g: gpd.GeoDataFrame) -> None:
+    """One layer (``g``: its rows in the map CRS; by category when it has them) with its
+    legend entries and the names to label."""
+    from render.webmap import osm_derived  # credit OSM-derived rows (ODbL)
+
     x0, x1, y0, y1 = d.box
     g = g[g.intersects(shapely.box(x0, y0, x1, y1))]  # the legend counts exactly what is drawn
     if g.empty:
@@ -523,29 +621,78 @@ def _draw_layer(d: _Sheet, lyr: PrintLayer, map_crs, *, gcj: bool) -> None:
         ]
     draw = {"point": _draw_points, "polygon": _draw_polygons}.get(lyr.geometry, _draw_lines)
     for color, lab, sub in groups:
-        draw(d, sub, color, lab, st)
+        for ax in d.views:
+            draw(d, ax, sub, color, lab, st)
+        d.handles.append(_handle(lyr.geometry, color, lab, st, d.scale, sub))
     if lyr.label_field and lyr.label_field in g:
-        real = g[~g["synthetic"].astype(bool)] if "synthetic" in g else g
-        pts = real.geometry.representative_point()
-        d.labels += [
-            (p.x, p.y, str(t))
-            for p, t in zip(pts, real[lyr.label_field], strict=True)
-            if x0 <= p.x <= x1 and y0 <= p.y <= y1
+        _collect_labels(d, lyr, g, st)
+
+
+def _collect_labels(d: PrintSheet, lyr: PrintLayer, g, st: dict) -> None:
+    """The names of ``g``'s real records: area names (polygons, larger areas first) or
+    point names (larger markers first); labelled points are kept clear of labels."""
+    real = g[~g["synthetic"].astype(bool)] if "synthetic" in g else g
+    names = real[lyr.label_field]
+    ok = names.notna() & (names.astype(str).str.strip() != "")
+    real = real[ok]
+    if lyr.geometry == "polygon":
+        at = [_label_point(p) for p in real.geometry]
+        color = "#555555" if st.get("facecolor") == "none" else lyr.color
+        d.area_labels += [
+            LabelItem(p.x, p.y, str(t), float(a), color)
+            for p, t, a in zip(at, real[lyr.label_field], real.geometry.area, strict=True)
         ]
+        return
+    pts = real.geometry.representative_point()
+    d.point_labels += [
+        LabelItem(p.x, p.y, str(t), float(st["size"]))
+        for p, t in zip(pts, real[lyr.label_field], strict=True)
+    ]
+    d.markers += [(p.x, p.y) for p in pts]
 
 
-def _draw_points(d: _Sheet, sub, color, lab: str, st: dict) -> None:
+def _label_point(geom):
+    """Where an area's name goes: the pole of inaccessibility of its largest part."""
+    parts = getattr(geom, "geoms", [geom])
+    part = max(parts, key=lambda g: g.area)
+    if part.geom_type != "Polygon" or part.is_empty:
+        return geom.representative_point()
+    return shapely.ops.polylabel(part, max(part.area**0.5 / 100, 1.0))
+
+
+def _handle(geometry: str, color: str, lab: str, st: dict, scale: float, sub):
+    """The legend entry of one drawn group."""
+    if geometry == "point":
+        synth = sub["synthetic"].astype(bool) if "synthetic" in sub else None
+        mark = " *模拟" if synth is not None and len(synth) and synth.all() else ""
+        return Line2D(
+            [], [], marker="o", ls="", color=color, markersize=6 * scale, label=lab + mark
+        )
+    if geometry == "polygon":
+        face = st.get("facecolor", color)
+        return Patch(
+            facecolor=face if face != "none" else "white",
+            edgecolor=st.get("edgecolor", color),
+            alpha=0.8,
+            label=lab,
+            linestyle=st.get("linestyle", "-"),
+        )
+    return Line2D([], [], color=color, lw=1.5, ls=st.get("linestyle", "-"), label=lab)
+
+
+def _draw_points(d: PrintSheet, ax, sub, color, lab: str, st: dict) -> None:
     """Points: approximate ones as hollow rings, synthetic ones faded."""
     from render.webmap import approximate_positions
 
-    ax, scale = d.ax, d.scale
+    scale = d.scale
     synth = (
         sub["synthetic"].astype(bool).to_numpy() if "synthetic" in sub else np.zeros(len(sub), bool)
     )
     xs, ys = sub.geometry.x.to_numpy(), sub.geometry.y.to_numpy()
     hollow = approximate_positions(sub)
     if hollow.any():
-        d.n_imprecise += int(hollow.sum())
+        if ax is d.ax:
+            d.n_imprecise += int(hollow.sum())
         ax.scatter(
             xs[hollow],
             ys[hollow],
@@ -578,23 +725,12 @@ def _draw_points(d: _Sheet, sub, color, lab: str, st: dict) -> None:
             alpha=st["alpha"] * 0.55,
             zorder=st["zorder"] - 0.1,
         )
-    d.handles.append(
-        Line2D(
-            [],
-            [],
-            marker="o",
-            ls="",
-            color=color,
-            markersize=6 * scale,
-            label=lab + (" *模拟" if len(synth) and synth.all() else ""),
-        )
-    )
 
 
-def _draw_polygons(d: _Sheet, sub, color, lab: str, st: dict) -> None:
+def _draw_polygons(d: PrintSheet, ax, sub, color, lab: str, st: dict) -> None:
     face = st.get("facecolor", color)
     sub.plot(
-        ax=d.ax,
+        ax=ax,
         facecolor=face if face != "none" else "none",
         edgecolor=st.get("edgecolor", color),
         linewidth=st["linewidth"],
@@ -604,38 +740,27 @@ def _draw_polygons(d: _Sheet, sub, color, lab: str, st: dict) -> None:
     )
     if face != "none" and st.get("outline", True):
         sub.boundary.plot(
-            ax=d.ax,
+            ax=ax,
             color=st.get("edgecolor", color),
             linewidth=st["linewidth"],
             linestyle=st.get("linestyle", "-"),
             zorder=st["zorder"] + 0.1,
         )
-    d.handles.append(
-        Patch(
-            facecolor=face if face != "none" else "white",
-            edgecolor=st.get("edgecolor", color),
-            alpha=0.8,
-            label=lab,
-            linestyle=st.get("linestyle", "-"),
-        )
-    )
 
 
-def _draw_lines(d: _Sheet, sub, color, lab: str, st: dict) -> None:
+def _draw_lines(d: PrintSheet, ax, sub, color, lab: str, st: dict) -> None:
     sub.plot(
-        ax=d.ax,
+        ax=ax,
         color=color,
         linewidth=st["linewidth"] * 1.5,
         linestyle=st.get("linestyle", "-"),
         zorder=st["zorder"],
     )
-    d.handles.append(Line2D([], [], color=color, lw=1.5, ls=st.get("linestyle", "-"), label=lab))
 
 
-def _finish_axes(d: _Sheet) -> None:
-    """The view, no ticks, the labels, the scale bar and the north arrow."""
-    ax = d.ax
-    x0, x1, y0, y1 = d.box
+def _frame(ax, box) -> None:
+    """Fix ``ax``'s view to ``box``, without ticks."""
+    x0, x1, y0, y1 = box
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal")
@@ -643,15 +768,85 @@ def _finish_axes(d: _Sheet) -> None:
     ax.set_yticks([])
     ax.set_xlabel("")
     ax.set_ylabel("")
-    for s in ax.spines.values():
+
+
+def _finish_axes(d: PrintSheet) -> None:
+    """The views, the scale bars, the north arrow and the inset's frame on the map."""
+    _frame(d.ax, d.box)
+    for s in d.ax.spines.values():
         s.set_linewidth(0.8)
-    if d.labels:
-        _labels(ax, d.fig, d.labels, d.fonts["label"])
-    _scale_bar(ax, (x0, x1, y0, y1), d.fonts["small"], ground_per_unit=d.ground_per_unit)
-    _north_arrow(ax, (x0, x1, y0, y1), d.fonts["small"])
+    _scale_bar(d.ax, d.box, d.fonts["small"], ground_per_unit=d.ground_per_unit)
+    _north_arrow(d.ax, d.box, d.fonts["small"])
+    if d.inset is not None:
+        _frame(d.inset, d.inset_box)
+        for s in d.inset.spines.values():
+            s.set_edgecolor("#b03a2e")
+            s.set_linewidth(1.0)
+        _scale_bar(
+            d.inset,
+            d.inset_box,
+            d.fonts["small"],
+            ground_per_unit=d.ground_per_unit,
+            compact=True,
+        )
+        mark = d.ax.indicate_inset_zoom(d.inset, edgecolor="#b03a2e", linewidth=0.9, alpha=0.9)
+        if d.panel is None:  # the inset lies on the map: its frame alone, no connectors
+            for line in mark.connectors:
+                line.set_visible(False)
 
 
-def _legend(d: _Sheet, legend_notes, legend_title: str) -> None:
+def _place_labels(d: PrintSheet) -> None:
+    """Area names, then point names, in the map and the inset (the inset's names there
+    only); nothing overlaps the legend, the inset or another label."""
+    renderer = d.fig.canvas.get_renderer()
+    taken = _furniture(d.ax, renderer)
+    if d.legend is not None:
+        taken.append(d.legend.get_window_extent(renderer))
+    if d.inset is not None and d.panel is None:
+        taken.append(d.inset.get_tightbbox(renderer))
+    font, area = d.fonts["label"], d.fonts["area"]
+    main_areas = place_area_labels(d.ax, d.area_labels, font=area, taken=taken)
+    dropped = main_areas.dropped
+    inner, outer = _split_items(d.point_labels, d.inset_box)
+    markers = np.asarray(d.markers) if d.markers else None
+    shown = place_point_labels(d.ax, outer, font=font, taken=taken, markers_xy=markers)
+    dropped += shown.dropped
+    if d.inset is not None:
+        kept = {t.get_text() for t in main_areas.texts}
+        retry = [i for i in d.area_labels if i.text not in kept]
+        taken = _furniture(d.inset, renderer)
+        in_areas = place_area_labels(d.inset, retry, font=area, taken=taken)
+        in_points = place_point_labels(d.inset, inner, font=font, taken=taken, markers_xy=markers)
+        dropped += in_points.dropped - len(in_areas.texts)
+    d.labels_total = len(_visible(d.ax, d.area_labels)) + len(_visible(d.ax, d.point_labels))
+    d.labels_dropped = max(dropped, 0)
+
+
+def _furniture(ax, renderer) -> list:
+    """Display boxes of the scale bar, north arrow and other texts already in ``ax``."""
+    return [t.get_window_extent(renderer) for t in ax.texts] + [
+        p.get_window_extent(renderer) for p in ax.patches if p.get_zorder() >= 30
+    ]
+
+
+def _visible(ax, items: list[LabelItem]) -> list[LabelItem]:
+    x0, x1 = sorted(ax.get_xlim())
+    y0, y1 = sorted(ax.get_ylim())
+    return [i for i in items if x0 <= i.x <= x1 and y0 <= i.y <= y1]
+
+
+def _split_items(items: list[LabelItem], box) -> tuple[list, list]:
+    """``items`` inside ``box`` (labelled in the inset) and the others (in the map)."""
+    if box is None:
+        return [], list(items)
+    x0, x1, y0, y1 = box
+    inner = [i for i in items if x0 <= i.x <= x1 and y0 <= i.y <= y1]
+    return inner, [i for i in items if not (x0 <= i.x <= x1 and y0 <= i.y <= y1)]
+
+
+def _legend(d: PrintSheet, legend_notes, legend_title: str) -> None:
+    """The legend: in the side panel (under the inset) when there is one, else in the
+    map's lower right corner."""
     from render.webmap import approximate_label
 
     scale = d.scale
@@ -671,18 +866,24 @@ def _legend(d: _Sheet, legend_notes, legend_title: str) -> None:
         )
     for note in legend_notes or []:  # analysis parameters, shown in the legend itself
         d.handles.append(Line2D([], [], linestyle="none", marker="", label=note))
-    leg = d.ax.legend(
-        handles=d.handles,
-        loc="lower right",
-        prop=d.fonts["legend"],
-        title=legend_title,
-        framealpha=0.92,
-        title_fontproperties=cjk_font(8.5 * scale, bold=True),
-    )
+    style = {
+        "handles": d.handles,
+        "prop": d.fonts["legend"],
+        "title": legend_title,
+        "framealpha": 0.92,
+        "title_fontproperties": cjk_font(8.5 * scale, bold=True),
+    }
+    if d.panel is None:
+        leg = d.ax.legend(loc="lower right", **style)
+    else:
+        px, py, _, ph = d.panel
+        top = d.inset.get_position().y0 - 0.02 if d.inset is not None else py + ph
+        leg = d.fig.legend(loc="upper left", bbox_to_anchor=(px, top), **style)
     leg.set_zorder(40)
+    d.legend = leg
 
 
-def _footer(d: _Sheet, map_crs, credits: str, notes, as_of, *, gcj: bool) -> None:
+def _footer(d: PrintSheet, map_crs, credits: str, notes, as_of, *, gcj: bool) -> None:
     """CRS, sources, date, the notes and the automatic notes under the map."""
     auto_notes = list(notes or [])
     if d.any_synth:
@@ -694,21 +895,30 @@ def _footer(d: _Sheet, map_crs, credits: str, notes, as_of, *, gcj: bool) -> Non
             f"注: 空心圆为位置近似的点 ({d.n_imprecise} 个, 坐标精度粗于 "
             f"{settings.STREET_LEVEL_PRECISION_M:g} 米), 不是准确位置。"
         )
+    if d.labels_dropped:
+        auto_notes.append(
+            f"注: 图中标注名称 {d.labels_total - d.labels_dropped} 个, 另有 {d.labels_dropped} 个"
+            f"因图面空间不足未标注 / {d.labels_dropped} of {d.labels_total} names not labelled "
+            "(no room)。"
+        )
     epsg = map_crs.to_epsg()
     footer = [
         f"坐标系 CRS: {map_crs.name}"
         + (f" (EPSG:{epsg})" if epsg else "")
         + "; 数据存储 WGS84 (CGCS2000 ≈ WGS84)",
-        "数据来源 Sources: " + credits,
+        *textwrap.wrap(
+            "数据来源 Sources: " + credits, int(0.92 * d.w_in * 72 / (7 * d.scale) * 1.7)
+        ),
         f"制图日期 Date: {as_of or date.today().isoformat()}  ·  InnoMap 创新资源一张图",
         *auto_notes,
     ]
     if gcj:
         footer.append("注: 底图为 GCJ-02 (高德), 叠加图层已由 WGS84 转换为 GCJ-02 以对齐底图。")
+    d.footer = "\n".join(footer)
     d.fig.text(
         0.04,
         d.bottom - d.line_frac * 0.4,
-        "\n".join(footer),
+        d.footer,
         ha="left",
         va="top",
         fontproperties=d.fonts["small"],
