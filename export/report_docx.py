@@ -44,6 +44,7 @@ __all__ = [
     "DEFAULT_SECTIONS",
     "HEADING_FONT",
     "REPORT_SECTIONS",
+    "REPORT_SECTIONS_EN",
     "Figure",
     "ReportSection",
     "build_docx",
@@ -696,6 +697,16 @@ REPORT_SECTIONS = {
     "notes": "说明",
     "maps": "地图",
     "data": "项目数据",
+}
+#: The sections' English names (the app in English).
+REPORT_SECTIONS_EN = {
+    "title": "Cover",
+    "method": "Method and parameters",
+    "results": "Main results",
+    "sources": "Sources and positional precision",
+    "notes": "Notes",
+    "maps": "Maps",
+    "data": "Project data",
 }
 #: The default order (the report as it always was).
 DEFAULT_SECTIONS = ("title", "method", "results", "sources", "notes", "maps", "data")

@@ -22,6 +22,7 @@ from layers.registry import REGISTRY
 from ui.common import md_text
 from ui.i18n import T, column_header, field_unit, lang
 from ui.progress import ProgressBar, was_cancelled
+from ui.report_panel import report_panel
 from ui.state import current_project, layer_choices, layer_label
 from ui.tables import show_table
 from workflows.exports import (
@@ -424,6 +425,7 @@ def main() -> None:
             key="ex_dl_html",
         )
         _pack_section(project, req)
+        report_panel(project)
     except InnoMapError as exc:
         st.error(md_text(exc))
 
