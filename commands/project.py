@@ -202,6 +202,95 @@ def _cmd_project_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _housekeeping(args: argparse.Namespace, change) -> int:
+    """Open ``--project`` (checking ``--if-version``), make ``change``, print the result."""
+    from layers.project import ProjectConflictError
+    from layers.project import open_project as _open
+
+    project = _open(args.project)
+    seen = getattr(args, "if_version", None)
+    if seen is not None and seen != project.version:
+        raise ProjectConflictError(
+            f"项目已被他人修改 / project {project.name!r} was changed since you read it "
+            f"(version {seen} → {project.version}): look at it again (project info), then "
+            "repeat; nothing was written"
+        )
+    result = change(project)
+    if getattr(args, "json", False):
+        out = {"message_zh": result.message_zh, "message_en": result.message_en}
+        out |= {"version": result.project.version, "detail": result.detail}
+        print(json.dumps(out, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(result.text())
+    return 0
+
+
+def _cmd_project_rename(args: argparse.Namespace) -> int:
+    from workflows.housekeeping import rename
+
+    return _housekeeping(args, lambda p: rename(p, args.old, args.new, zone=args.zone))
+
+
+def _cmd_project_merge(args: argparse.Namespace) -> int:
+    from workflows.housekeeping import merge
+
+    return _housekeeping(args, lambda p: merge(p, args.layers, name=args.name))
+
+
+def _cmd_project_edit_zone(args: argparse.Namespace) -> int:
+    from workflows.housekeeping import edit_zone
+
+    return _housekeeping(
+        args, lambda p: edit_zone(p, args.zone, name=args.new_name, subtype=args.type)
+    )
+
+
+def _cmd_project_undo(args: argparse.Namespace) -> int:
+    from workflows.housekeeping import undo
+
+    return _housekeeping(args, undo)
+
+
+def _add_housekeeping_parsers(psub) -> None:
+    """``project rename|merge|edit-zone|undo`` (issue 27: a planner's desk)."""
+    hk = "(编辑者; 记入审计; 可撤销 / editor role; audited; undoable)"
+    p = psub.add_parser(
+        "rename", help=f"重命名图层或片区 / rename a layer, or a zone with --zone {hk}"
+    )
+    p.add_argument("--project", required=True, metavar="P", help="project (.gpkg or PostGIS)")
+    p.add_argument("old", metavar="OLD", help="图层名 (或片区名) / layer (or zone) name")
+    p.add_argument("new", metavar="NEW", help="新名称 / new name")
+    p.add_argument("--zone", action="store_true", help="重命名片区 / rename a zone")
+    p.set_defaults(func=_cmd_project_rename)
+    p = psub.add_parser("merge", help=f"合并同类图层 / merge layers of one kind {hk}")
+    p.add_argument("--project", required=True, metavar="P", help="project (.gpkg or PostGIS)")
+    p.add_argument("layers", nargs="+", metavar="LAYER", help="要合并的图层 / layers to merge")
+    p.add_argument("--name", required=True, metavar="NEW", help="合并后的图层名 / merged name")
+    p.set_defaults(func=_cmd_project_merge)
+    p = psub.add_parser("edit-zone", help=f"修改片区名称与类型 / edit a zone's name and type {hk}")
+    p.add_argument("--project", required=True, metavar="P", help="project (.gpkg or PostGIS)")
+    p.add_argument("zone", metavar="ZONE", help="片区名 / zone name")
+    p.add_argument("--name", dest="new_name", metavar="NEW", help="新名称 / new name")
+    p.add_argument("--type", metavar="T", help="片区类型 / zone type, e.g. 高新区")
+    p.set_defaults(func=_cmd_project_edit_zone)
+    p = psub.add_parser(
+        "undo", help="撤销项目的上一次修改 / undo the project's last change (editor role; audited)"
+    )
+    p.add_argument("--project", required=True, metavar="P", help="project (.gpkg or PostGIS)")
+    p.set_defaults(func=_cmd_project_undo)
+    for name in ("rename", "merge", "edit-zone", "undo"):
+        q = psub.choices[name]
+        q.add_argument(
+            "--if-version",
+            dest="if_version",
+            type=int,
+            metavar="N",
+            help="只在项目仍为版本 N 时修改 (project info --json) / refuse as a conflict "
+            "unless the project is still at version N",
+        )
+        q.add_argument("--json", action="store_true")
+
+
 def _gazetteers_info(project) -> list[dict]:
     from layers.project import gazetteer_rows
 
@@ -292,3 +381,4 @@ def add_parsers(sub) -> None:
     p.add_argument("--project", metavar="P", default=None, help="project .gpkg (default: demo)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_project_info)
+    _add_housekeeping_parsers(psub)

@@ -71,15 +71,20 @@ __all__ = [
     "create_project",
     "delete_run",
     "demo_project",
+    "edit_zone",
     "gazetteer_frame",
     "gazetteer_names",
     "gazetteer_rows",
+    "history",
+    "merge_layers",
     "metric_crs_for",
     "network_edges",
     "open_project",
     "remove_layer",
+    "rename_layer",
     "save_as",
     "save_run",
+    "undo",
 ]
 
 #: CGCS2000 / 3-degree Gauss-Kruger CM 75E … 135E: EPSG:4534 … 4554.
@@ -161,6 +166,10 @@ STORE_FUNCTIONS = (
     "write_new",
     "audit_log",
     "audit_event",
+    "rename_layer",
+    "replace_layers",
+    "undo",
+    "history",
 )
 
 
@@ -656,3 +665,251 @@ def save_as(
     for g in gazetteer_names(project):  # address registers
         add_gazetteer(copy, name=g, frame=gazetteer_frame(project, g))
     return copy
+
+# ---------------------------------------------------------------- housekeeping and undo
+def _layer_or_error(project: Project, name: str) -> ProjectLayer:
+    if name not in project.layers:
+        raise ProjectError(
+            f"项目中没有图层 {name!r} / no layer {name!r} in the project: layers are "
+            f"{', '.join(project.layers)}"
+        )
+    return project.layers[name]
+
+
+def _new_layer_name(project: Project, name, *, allowed: tuple[str, ...] = ()) -> str:
+    new = _clean_name(name, "")
+    if not new:
+        raise ProjectError("图层名不能为空 / a layer name cannot be empty: type a name")
+    if new in project.layers and new not in allowed:
+        raise ProjectError(
+            f"图层名 {new!r} 已被占用 / a layer named {new!r} is already in the project: "
+            "choose another name (or rename that layer first)"
+        )
+    return new
+
+
+def rename_layer(project: Project, old: str, new: str) -> str:
+    """Rename a layer (editor role; audited; one transaction). Returns the new name.
+
+    Refused as a conflict when the project changed since ``project`` was read.
+    """
+    _check_writable(project, "rename_layer")
+    lyr = _layer_or_error(project, old)
+    new = _new_layer_name(project, new)
+    _store(project.ref).rename_layer(project, old, new)
+    project.layers = {(new if n == old else n): v for n, v in project.layers.items()}
+    lyr.name = new
+    return new
+
+
+def _zone_row(project: Project, zone: str) -> tuple[ProjectLayer, int]:
+    """The zones layer holding the zone named ``zone`` (compared by :func:`zone_key`) and its row."""
+    key = zone_key(zone)
+    for lyr in project.layers_of_kind("zones"):
+        if "name" not in lyr.gdf:
+            continue
+        hits = [i for i, n in enumerate(lyr.gdf["name"]) if zone_key(n) == key]
+        if hits:
+            return lyr, hits[0]
+    raise ProjectError(
+        f"项目中没有片区 {zone!r} / no zone {zone!r} in the project: zones are "
+        f"{'、'.join(project.zone_names()) or 'none'}"
+    )
+
+
+def _check_zone_edit(project: Project, lyr: ProjectLayer, row: int, gdf) -> None:
+    """The import's checks for the edited zone: unique name, type, geometry of a zone."""
+    from layers.importer import GEOMETRY_FITS
+    from layers.validation import validate_layer
+
+    new = gdf.iloc[row]
+    key = zone_key(new["name"])
+    if not key:
+        raise ProjectError("片区名称不能为空 / a zone name cannot be empty: type a name")
+    others = {
+        zone_key(n)
+        for z in project.layers_of_kind("zones")
+        for i, n in enumerate(z.gdf["name"] if "name" in z.gdf else [])
+        if not (z is lyr and i == row)
+    }
+    if key in others:
+        raise ProjectError(
+            f"片区名称 {new['name']!r} 已存在 / a zone named {new['name']!r} is already in the "
+            "project (names are compared without case, width or outer spaces): choose another"
+        )
+    geom_type = new.geometry.geom_type if new.geometry is not None else None
+    if geom_type not in GEOMETRY_FITS["polygon"]:
+        raise ProjectError(
+            f"片区须为面 / a zone must be a polygon, got {geom_type}: draw or import a polygon "
+            "(lines are corridor axes)"
+        )
+    issues = [
+        i
+        for i in validate_layer(gdf.iloc[[row]], REGISTRY["zones"], file=lyr.name)
+        if i.severity == "error" and i.field in ("name", "subtype", "geometry")
+    ]
+    if issues:
+        raise ProjectError(
+            f"片区 {new['name']!r} 无效 / zone {new['name']!r} is not valid: {issues[0]}"
+        )
+
+
+def _zone_type(value) -> str:
+    """A zone type the registry knows (an edit picks one; an import would count others as 其他)."""
+    from layers.registry import vocabulary
+
+    allowed = vocabulary(REGISTRY["zones"], "subtype")
+    typ = str(value).strip()
+    if typ not in allowed:
+        raise ProjectError(
+            f"未知的片区类型 {typ!r} / unknown zone type (subtype) {typ!r}: choose one of "
+            f"{'、'.join(allowed)}"
+        )
+    return typ
+
+
+def edit_zone(
+    project: Project,
+    zone: str,
+    *,
+    name: str | None = None,
+    subtype: str | None = None,
+    geometry=None,
+) -> str:
+    """Change a zone's name, type (``subtype``, one of the zone types) or polygon.
+
+    The zone's layer is written anew in one transaction (editor role; audited; undoable)
+    through the import's checks: a unique name (:func:`zone_key`), a known zone type and a
+    polygon. Returns the zone's (new) name.
+    """
+    _check_writable(project, "edit_zone")
+    lyr, row = _zone_row(project, zone)
+    gdf = lyr.gdf.copy()
+    col = list(gdf.columns)
+    if name is not None:
+        gdf.iloc[row, col.index("name")] = _clean_name(name, "")
+    if subtype is not None:
+        gdf.iloc[row, col.index("subtype")] = _zone_type(subtype)
+    if geometry is not None:
+        gdf.iloc[row, col.index(gdf.geometry.name)] = geometry
+    _check_zone_edit(project, lyr, row, gdf)
+    old_name = str(lyr.gdf["name"].iloc[row])
+    new_name = str(gdf["name"].iloc[row])
+    stored = _replacement(lyr, gdf, lyr.rejected, name=lyr.name)
+    detail = {"zone": old_name, "layer": lyr.name}
+    if new_name != old_name:
+        detail["name"] = new_name
+    if subtype is not None:
+        detail["type"] = str(gdf["subtype"].iloc[row])
+    if geometry is not None:
+        detail["geometry"] = "changed"
+    _store(project.ref).replace_layers(
+        project,
+        stored,
+        [lyr.name],
+        action="edit_zone",
+        detail=json.dumps(detail, ensure_ascii=False),
+        zone_keys={zone_key(new_name)} - {zone_key(old_name)},
+    )
+    project.layers[stored.name] = stored
+    return new_name
+
+
+def _replacement(lyr: ProjectLayer, gdf, rejected, *, name: str, **meta) -> ProjectLayer:
+    """A new stored layer (new table) carrying ``lyr``'s provenance unless ``meta`` says other."""
+    return ProjectLayer(
+        name=name,
+        kind=lyr.kind,
+        gdf=_storable(gdf),
+        source_file=meta.get("source_file", lyr.source_file),
+        crs_in=meta.get("crs_in", lyr.crs_in),
+        encoding=meta.get("encoding", lyr.encoding),
+        imported_at=lyr.imported_at or _now(),
+        rejected=rejected if rejected is not None else pd.DataFrame(),
+        table=_table_name(),
+        note=meta.get("note", lyr.note),
+    )
+
+
+#: The column a merged layer's rows name their source layer in (as multi-layer imports do).
+SOURCE_COLUMN = "source_layer"
+
+
+def _with_source(frame: pd.DataFrame, layer: str) -> pd.DataFrame:
+    """``frame`` with :data:`SOURCE_COLUMN` = ``layer`` (``layer / earlier source`` when set)."""
+    out = frame.copy()
+    if SOURCE_COLUMN in out.columns:
+        prev = out[SOURCE_COLUMN].fillna("").astype(str)
+        out[SOURCE_COLUMN] = [f"{layer} / {p}" if p else layer for p in prev]
+    else:
+        out[SOURCE_COLUMN] = layer
+    return out
+
+
+def _joined(values) -> str:
+    return " + ".join(dict.fromkeys(str(v) for v in values if v))
+
+
+def merge_layers(project: Project, names: list[str], *, name: str) -> ProjectLayer:
+    """Merge layers of one kind into one named ``name`` (editor role; audited; undoable).
+
+    Every row is kept, with its source layer in :data:`SOURCE_COLUMN` (rejected rows too);
+    the merged layers are replaced by the new one in one transaction. Layers of different
+    kinds are refused (a merged layer has one kind).
+    """
+    _check_writable(project, "merge_layers")
+    names = list(dict.fromkeys(names))
+    if len(names) < 2:
+        raise ProjectError(
+            "至少选择两个图层 / choose at least two layers to merge (got "
+            f"{', '.join(names) or 'none'})"
+        )
+    layers = [_layer_or_error(project, n) for n in names]
+    kinds = {lyr.kind for lyr in layers}
+    if len(kinds) > 1:
+        kinds_zh = "、".join(f"{lyr.name}({REGISTRY[lyr.kind].name_zh})" for lyr in layers)
+        kinds_en = ", ".join(f"{lyr.name} ({lyr.kind})" for lyr in layers)
+        raise ProjectError(
+            f"只能合并同一类别的图层 / only layers of one kind can be merged: {kinds_zh} / "
+            f"{kinds_en}; nothing was written — change a layer's kind by importing it again"
+        )
+    new = _new_layer_name(project, name, allowed=tuple(names))
+    frames = [_with_source(lyr.gdf, lyr.name) for lyr in layers]
+    gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=4326)
+    rej = [_with_source(lyr.rejected, lyr.name) for lyr in layers if len(lyr.rejected)]
+    stored = _replacement(
+        layers[0],
+        gdf,
+        pd.concat(rej, ignore_index=True) if rej else pd.DataFrame(),
+        name=new,
+        source_file=_joined(lyr.source_file for lyr in layers),
+        crs_in=_joined(lyr.crs_in for lyr in layers),
+        encoding=_joined(lyr.encoding for lyr in layers),
+        note=_joined(lyr.note for lyr in layers),
+    )
+    detail = {"layers": names, "name": new, "kind": stored.kind, "rows": stored.rows}
+    _store(project.ref).replace_layers(
+        project, stored, names, action="merge_layers", detail=json.dumps(detail, ensure_ascii=False)
+    )
+    for n in names:
+        project.layers.pop(n, None)
+    project.layers[stored.name] = stored
+    return stored
+
+
+def undo(project: Project) -> dict:
+    """Revert the project's last change, whoever made it (editor role; audited).
+
+    Repeatable down to ``settings.UNDO_DEPTH`` changes. Refused as a conflict when another
+    change landed since ``project`` was read. Returns the undone change (``action``,
+    ``user``, ``ts``, ``detail``); reopen the project to see its state.
+    """
+    _check_writable(project, "undo")
+    return _store(project.ref).undo(project)
+
+
+def history(project: Project) -> list[dict]:
+    """The changes :func:`undo` can revert, newest first (``[]`` for the demo)."""
+    if project.is_demo:
+        return []
+    return _store(project.ref).history(project.ref)

@@ -27,6 +27,7 @@ import geopandas as gpd
 import pandas as pd
 from pyproj import CRS
 
+from layers import store_history
 from layers.filters import zone_key
 from layers.project_model import FORMAT, ProjectConflictError, ProjectError
 from layers.registry import REGISTRY
@@ -492,7 +493,10 @@ def transaction(
                 )
             if tmp is not None:
                 con.execute("ATTACH DATABASE ? AS src", (str(tmp),))
+            named = _history_push(con, version, action)
             body(con)
+            text = detail() if callable(detail) else detail
+            _history_prune(con, version, action, text, named)
             con.execute(
                 f"INSERT OR REPLACE INTO {_META} (key, value) VALUES ('version', ?), "
                 "('updated_at', ?)",
@@ -500,7 +504,7 @@ def transaction(
             )
             con.execute(
                 f"INSERT INTO {_AUDIT} (ts, user, action, detail) VALUES (?, ?, ?, ?)",
-                (_now(), _user(), action, detail() if callable(detail) else detail),
+                (_now(), _user(), action, text),
             )
             con.execute("COMMIT")
         except BaseException:
@@ -567,8 +571,7 @@ def add_layer(
     name = stored.name
 
     def body(con: sqlite3.Connection) -> None:
-        if old is not None and old.table:
-            _drop_table(con, old.table)
+        if old is not None and old.table:  # its table stays while the history names it
             con.execute(f"DELETE FROM {_LAYERS} WHERE name = ?", (name,))
         else:  # decided in the lock: another writer may have added a layer of this name
             taken = {r[0] for r in con.execute(f"SELECT name FROM {_LAYERS}")}
@@ -615,8 +618,7 @@ def _stored_zone_names(con: sqlite3.Connection) -> set[str]:
 
 
 def remove_layer(project, lname: str, tbl: str) -> None:
-    def body(con: sqlite3.Connection) -> None:
-        _drop_table(con, tbl)
+    def body(con: sqlite3.Connection) -> None:  # the table stays while the history names it
         con.execute(f"DELETE FROM {_LAYERS} WHERE name = ?", (lname,))
         con.execute(f"DELETE FROM {_REJECTED} WHERE layer = ?", (lname,))
 
@@ -640,6 +642,7 @@ def save_run(project, rec) -> None:
 
 def delete_run(project, run_id: str) -> None:
     def body(con: sqlite3.Connection) -> None:
+        _stash_run(con, run_id)  # for undo
         con.execute(f"DELETE FROM {_RUNS} WHERE id = ?", (run_id,))
 
     transaction(project, "delete_run", json.dumps({"run": run_id}), body)
@@ -648,8 +651,7 @@ def delete_run(project, run_id: str) -> None:
 def add_network(project, net, old, edges: gpd.GeoDataFrame) -> None:
     def body(con: sqlite3.Connection) -> None:
         con.execute(_DDL[4])  # networks table (projects written before it existed)
-        if old is not None:
-            _drop_table(con, old.table)
+        if old is not None:  # its table stays while the history names it
             con.execute(f"DELETE FROM {_NETWORKS} WHERE name = ?", (net.name,))
         _copy_tables(con, [net.table])
         _label_table(con, net.table, f"路网 {net.name}", "network")
@@ -696,8 +698,7 @@ def add_gazetteer(project, *, name: str, tbl: str, frame: gpd.GeoDataFrame, meta
 
     def body(con: sqlite3.Connection) -> None:
         con.execute(_GAZETTEER_DDL)
-        if old is not None:
-            _drop_table(con, old)
+        if old is not None:  # its table stays while the history names it
             con.execute(f"DELETE FROM {_GAZETTEERS} WHERE name = ?", (name,))
         _copy_tables(con, [tbl])
         _label_table(con, tbl, f"地址库 {name}", "gazetteer")
@@ -822,3 +823,243 @@ def audit_event(ref: str, action: str, user: str, detail: str) -> None:
         )
     finally:
         con.close()
+
+# ---------------------------------------------------------------- undo history (layers.store_history)
+_HISTORY = "innomap_history"
+_BLOBS = "innomap_history_blobs"
+_HISTORY_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {_HISTORY} (version INTEGER PRIMARY KEY, ts TEXT, user TEXT, "
+    "action TEXT NOT NULL, detail TEXT, state TEXT NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {_BLOBS} (key TEXT PRIMARY KEY, data TEXT NOT NULL)",
+)
+_LAYER_ROW = (
+    "name, kind, tbl, position, source_file, crs_in, encoding, imported_at, rows, note"
+)
+_GAZ_ROW = "name, tbl, source_file, imported_at, rows, crs_in"
+
+
+def _rows_or_none(con: sqlite3.Connection, sql: str, args=()) -> list:
+    """Rows of a query on a table older projects may not have (networks, registers)."""
+    try:
+        return con.execute(sql, args).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []
+        raise
+
+
+def _state(con: sqlite3.Connection) -> str:
+    """The project's state (metadata rows) as the history keeps it; rejected rows as blobs."""
+    con.execute(
+        f"INSERT OR IGNORE INTO {_BLOBS} (key, data) SELECT 'rej:' || l.tbl, r.data "
+        f"FROM {_REJECTED} r JOIN {_LAYERS} l ON l.name = r.layer"
+    )
+    rej = con.execute(
+        f"SELECT r.layer, l.tbl FROM {_REJECTED} r JOIN {_LAYERS} l ON l.name = r.layer"
+    ).fetchall()
+    return store_history.make_state(
+        con.execute(f"SELECT {_LAYER_ROW} FROM {_LAYERS} ORDER BY position").fetchall(),
+        dict(rej),
+        [r[0] for r in con.execute(f"SELECT id FROM {_RUNS} ORDER BY created_at, id")],
+        _rows_or_none(con, f"SELECT {NETWORK_COLUMNS} FROM {_NETWORKS} ORDER BY name"),
+        _rows_or_none(con, f"SELECT {_GAZ_ROW} FROM {_GAZETTEERS} ORDER BY name"),
+    )
+
+
+def _named(con: sqlite3.Connection) -> tuple[set[str], set[str]]:
+    """``(tables, blob keys)`` the project names now or any kept state names."""
+    now = store_history.load(_state_of_now(con))
+    tables, blobs = store_history.state_tables(now), set()
+    for (text,) in con.execute(f"SELECT state FROM {_HISTORY}"):
+        st = store_history.load(text)
+        tables |= store_history.state_tables(st)
+        blobs |= store_history.blob_keys(st)
+    return tables, blobs
+
+
+def _state_of_now(con: sqlite3.Connection) -> str:
+    """The current state without writing blobs (to see which tables it names)."""
+    return store_history.make_state(
+        con.execute(f"SELECT {_LAYER_ROW} FROM {_LAYERS}").fetchall(),
+        {},
+        [],
+        _rows_or_none(con, f"SELECT {NETWORK_COLUMNS} FROM {_NETWORKS}"),
+        _rows_or_none(con, f"SELECT {_GAZ_ROW} FROM {_GAZETTEERS}"),
+    )
+
+
+def _history_push(con: sqlite3.Connection, version: int, action: str) -> set[str]:
+    """Keep the state before a change (not before an undo); the tables named before it."""
+    for ddl in _HISTORY_DDL:
+        con.execute(ddl)
+    if action != "undo":
+        con.execute(
+            f"INSERT OR REPLACE INTO {_HISTORY} (version, ts, user, action, state) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (version, _now(), _user(), action, _state(con)),
+        )
+    return _named(con)[0]
+
+
+def _history_prune(
+    con: sqlite3.Connection, version: int, action: str, detail: str, named: set[str]
+) -> None:
+    """Note the change's detail, keep the newest ``UNDO_DEPTH`` states, drop what no state names."""
+    if action != "undo":
+        con.execute(f"UPDATE {_HISTORY} SET detail = ? WHERE version = ?", (detail, version))
+    con.execute(
+        f"DELETE FROM {_HISTORY} WHERE version NOT IN "
+        f"(SELECT version FROM {_HISTORY} ORDER BY version DESC LIMIT ?)",
+        (store_history.depth(),),
+    )
+    tables, blobs = _named(con)
+    for tbl in store_history.tables_to_drop(named, tables):
+        _drop_table(con, tbl)
+    for (key,) in con.execute(f"SELECT key FROM {_BLOBS}").fetchall():
+        if key not in blobs:
+            con.execute(f"DELETE FROM {_BLOBS} WHERE key = ?", (key,))
+
+
+def _stash_run(con: sqlite3.Connection, run_id: str) -> None:
+    """Keep a run about to be deleted as blob ``run:<id>`` (undo puts it back)."""
+    row = con.execute(f"SELECT {RUN_COLUMNS} FROM {_RUNS} WHERE id = ?", (run_id,)).fetchone()
+    if row is not None:
+        con.execute(
+            f"INSERT OR REPLACE INTO {_BLOBS} (key, data) VALUES (?, ?)",
+            (f"run:{run_id}", json.dumps(list(row), ensure_ascii=False)),
+        )
+
+
+def history(ref: str) -> list[dict]:
+    """The changes that can be undone, newest first (``version`` is the one each started from)."""
+    con = _connect(Path(ref))
+    try:
+        rows = _rows_or_none(
+            con, f"SELECT version, ts, user, action, detail FROM {_HISTORY} ORDER BY version DESC"
+        )
+    finally:
+        con.close()
+    return [dict(zip(("version", "ts", "user", "action", "detail"), r, strict=True)) for r in rows]
+
+
+def undo(project) -> dict:
+    """Put back the state before the project's last change, in one transaction (see
+    :mod:`layers.store_history`); refused as a conflict when ``project`` is stale."""
+    undone: dict = {}
+
+    def body(con: sqlite3.Connection) -> None:
+        row = con.execute(
+            f"SELECT version, ts, user, action, detail, state FROM {_HISTORY} "
+            "ORDER BY version DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            raise store_history.nothing_to_undo(project.name)
+        undone.update(zip(("version", "ts", "user", "action", "detail"), row[:5], strict=True))
+        _restore(con, store_history.load(row[5]))
+        con.execute(f"DELETE FROM {_HISTORY} WHERE version = ?", (row[0],))
+
+    def detail() -> str:
+        return json.dumps({"undone": undone}, ensure_ascii=False)
+
+    transaction(project, "undo", detail, body)
+    return undone
+
+
+def _restore(con: sqlite3.Connection, state: dict) -> None:
+    """Put a kept state's metadata rows back (its tables are still in the file)."""
+    con.execute(f"DELETE FROM {_LAYERS}")
+    con.execute(f"DELETE FROM {_REJECTED}")
+    for r in state["layers"]:
+        con.execute(f"INSERT INTO {_LAYERS} ({_LAYER_ROW}) VALUES ({', '.join('?' * 10)})", r)
+        _label_table(con, r[2], r[0], r[1])
+    for name, key in state["rejected"].items():
+        con.execute(
+            f"INSERT INTO {_REJECTED} (layer, data) SELECT ?, data FROM {_BLOBS} WHERE key = ?",
+            (name, key),
+        )
+    keep = set(state["runs"])
+    have = {r[0] for r in con.execute(f"SELECT id FROM {_RUNS}")}
+    for rid in have - keep:
+        _stash_run(con, rid)
+        con.execute(f"DELETE FROM {_RUNS} WHERE id = ?", (rid,))
+    for rid in keep - have:
+        blob = con.execute(f"SELECT data FROM {_BLOBS} WHERE key = ?", (f"run:{rid}",)).fetchone()
+        if blob is not None:
+            con.execute(
+                f"INSERT INTO {_RUNS} ({RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                json.loads(blob[0]),
+            )
+    con.execute(_DDL[4])
+    con.execute(_GAZETTEER_DDL)
+    con.execute(f"DELETE FROM {_NETWORKS}")
+    con.execute(f"DELETE FROM {_GAZETTEERS}")
+    for r in state["networks"]:
+        con.execute(f"INSERT INTO {_NETWORKS} ({NETWORK_COLUMNS}) VALUES (?, ?, ?, ?, ?)", r)
+    for r in state["gazetteers"]:
+        con.execute(f"INSERT INTO {_GAZETTEERS} ({_GAZ_ROW}) VALUES (?, ?, ?, ?, ?, ?)", r)
+
+
+# ---------------------------------------------------------------- housekeeping changes
+def rename_layer(project, old: str, new: str) -> None:
+    """Rename a layer (its rejected rows follow; QGIS's label too) in one transaction."""
+
+    def body(con: sqlite3.Connection) -> None:
+        taken = {r[0] for r in con.execute(f"SELECT name FROM {_LAYERS}")}
+        if new in taken:
+            raise ProjectConflictError(
+                f"图层名 {new!r} 已被占用 / a layer named {new!r} is already in the project: "
+                "choose another name; nothing was written"
+            )
+        row = con.execute(f"SELECT tbl, kind FROM {_LAYERS} WHERE name = ?", (old,)).fetchone()
+        con.execute(f"UPDATE {_LAYERS} SET name = ? WHERE name = ?", (new, old))
+        con.execute(f"UPDATE {_REJECTED} SET layer = ? WHERE layer = ?", (new, old))
+        if row is not None:
+            _label_table(con, row[0], new, row[1])
+
+    transaction(
+        project, "rename_layer", json.dumps({"from": old, "to": new}, ensure_ascii=False), body
+    )
+
+
+def replace_layers(
+    project,
+    stored,
+    removed: list[str],
+    *,
+    action: str,
+    detail: str,
+    zone_keys: set[str] | None = None,
+) -> None:
+    """Write ``stored`` in place of the layers ``removed`` (a merge, an edited zone layer) in
+    one transaction; it takes the first removed layer's position. Refused as a conflict
+    when the project changed since it was read, or when another layer holds the name."""
+    tbl = stored.table
+
+    def body(con: sqlite3.Connection) -> None:
+        marks = ", ".join("?" * len(removed))
+        (pos,) = con.execute(
+            f"SELECT min(position) FROM {_LAYERS} WHERE name IN ({marks})", removed
+        ).fetchone()
+        con.execute(f"DELETE FROM {_LAYERS} WHERE name IN ({marks})", removed)
+        con.execute(f"DELETE FROM {_REJECTED} WHERE layer IN ({marks})", removed)
+        if con.execute(f"SELECT 1 FROM {_LAYERS} WHERE name = ?", (stored.name,)).fetchone():
+            raise ProjectConflictError(
+                f"图层名 {stored.name!r} 已被占用 / a layer named {stored.name!r} is already in "
+                "the project: choose another name; nothing was written"
+            )
+        if zone_keys:
+            _check_zone_names(_stored_zone_names(con), zone_keys)
+        _copy_tables(con, [tbl])
+        _label_table(con, tbl, stored.name, stored.kind)
+        con.execute(
+            f"INSERT INTO {_LAYERS} ({_LAYER_ROW}) VALUES ({', '.join('?' * 10)})",
+            layer_values(stored, tbl, pos if pos is not None else 1),
+        )
+        if len(stored.rejected):
+            con.execute(
+                f"INSERT INTO {_REJECTED} (layer, data) VALUES (?, ?)",
+                (stored.name, rejected_text(stored.rejected)),
+            )
+
+    transaction(project, action, detail, body, frames={tbl: stored.gdf})
+    stored.gdf = _read_back(stored.gdf, stored.kind).reset_index(drop=True)

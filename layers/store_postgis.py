@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import geopandas as gpd
 
+from layers import store_history
 from layers.filters import zone_key
 from layers.project_model import ProjectConflictError, ProjectError
 from layers.store_common import (
@@ -89,6 +90,12 @@ _DDL = (
     # (JSON as text: JSONB refuses NUL, which a name may hold)
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.columns (
         tbl TEXT PRIMARY KEY, names TEXT NOT NULL)""",
+    # undo history (layers.store_history): the state before each change, keyed by version
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.history (
+        project TEXT NOT NULL, version INTEGER NOT NULL, ts TEXT, "user" TEXT,
+        action TEXT NOT NULL, detail TEXT, state TEXT NOT NULL, PRIMARY KEY (project, version))""",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.history_blobs (
+        project TEXT NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (project, key))""",
 )
 
 
@@ -669,7 +676,10 @@ def transaction(project, action: str, detail, body: Callable, *, stale_ok: bool 
                     f"(version {project.version} → {row[0]}): reopen it and apply your change "
                     "again; nothing was written"
                 )
+            named = _history_push(conn, name, int(row[0]), action)
             body(conn, name)
+            text = detail() if callable(detail) else detail
+            _history_prune(conn, name, int(row[0]), action, text, named)
             conn.execute(
                 _q(
                     f"UPDATE {SCHEMA}.projects SET version = version + 1, updated_at = :t "
@@ -682,13 +692,7 @@ def transaction(project, action: str, detail, body: Callable, *, stale_ok: bool 
                     f'INSERT INTO {SCHEMA}.audit (project, ts, "user", action, detail) '
                     "VALUES (:p, :t, :u, :a, :d)"
                 ),
-                {
-                    "p": name,
-                    "t": _now(),
-                    "u": _user(),
-                    "a": action,
-                    "d": detail() if callable(detail) else detail,
-                },
+                {"p": name, "t": _now(), "u": _user(), "a": action, "d": text},
             )
     except ProjectError:
         raise
@@ -765,8 +769,7 @@ def add_layer(
     ``zone_keys`` (a zones layer's names) are checked against the committed zones there."""
 
     def body(conn, name):
-        if old is not None and old.table:
-            _drop_table(conn, old.table)
+        if old is not None and old.table:  # its table stays while the history names it
             conn.execute(
                 _q(f"DELETE FROM {SCHEMA}.layers WHERE project = :p AND name = :n"),
                 {"p": name, "n": stored.name},
@@ -828,8 +831,7 @@ def _stored_zone_names(conn, project_name: str) -> set[str]:
 
 
 def remove_layer(project, lname: str, tbl: str) -> None:
-    def body(conn, name):
-        _drop_table(conn, tbl)
+    def body(conn, name):  # the table stays while the history names it
         conn.execute(
             _q(f"DELETE FROM {SCHEMA}.layers WHERE project = :p AND name = :n"),
             {"p": name, "n": lname},
@@ -857,6 +859,7 @@ def save_run(project, rec) -> None:
 
 def delete_run(project, run_id: str) -> None:
     def body(conn, name):
+        _stash_run(conn, name, run_id)  # for undo
         conn.execute(
             _q(f"DELETE FROM {SCHEMA}.runs WHERE project = :p AND id = :i"),
             {"p": name, "i": run_id},
@@ -867,8 +870,7 @@ def delete_run(project, run_id: str) -> None:
 
 def add_network(project, net, old, edges: gpd.GeoDataFrame) -> None:
     def body(conn, name):
-        if old is not None:
-            _drop_table(conn, old.table)
+        if old is not None:  # its table stays while the history names it
             conn.execute(
                 _q(f"DELETE FROM {SCHEMA}.networks WHERE project = :p AND name = :n"),
                 {"p": name, "n": net.name},
@@ -910,12 +912,7 @@ def add_gazetteer(project, *, name: str, tbl: str, frame: gpd.GeoDataFrame, meta
     """Keep an address register (replacing one of the same name) in one transaction."""
 
     def body(conn, pname):
-        conn.execute(_q(_DDL_GAZETTEERS))
-        for (old,) in conn.execute(
-            _q(f"SELECT tbl FROM {SCHEMA}.gazetteers WHERE project = :p AND name = :n"),
-            {"p": pname, "n": name},
-        ).fetchall():
-            _drop_table(conn, old)
+        conn.execute(_q(_DDL_GAZETTEERS))  # a replaced table stays while the history names it
         conn.execute(
             _q(f"DELETE FROM {SCHEMA}.gazetteers WHERE project = :p AND name = :n"),
             {"p": pname, "n": name},
@@ -1012,7 +1009,10 @@ def _drop_project(conn, name: str) -> None:
         {"n": name},
     ).fetchall():
         _drop_table(conn, tbl)
-    conn.execute(_q(f"DELETE FROM {SCHEMA}.rejected WHERE project = :n"), {"n": name})
+    for tbl in sorted(_named(conn, name)[0]):  # tables only the undo history still names
+        _drop_table(conn, tbl)
+    for t in ("rejected", "history", "history_blobs"):
+        conn.execute(_q(f"DELETE FROM {SCHEMA}.{t} WHERE project = :n"), {"n": name})
     conn.execute(_q(f"DELETE FROM {SCHEMA}.projects WHERE name = :n"), {"n": name})
 
 
@@ -1057,3 +1057,280 @@ def version(ref: str) -> int:
     except Exception as exc:
         raise _connect_error(ref, exc) from None
     return int(row[0]) if row else -1
+
+# ---------------------------------------------------------------- undo history (layers.store_history)
+_LAYER_ROW = "name, kind, tbl, position, source_file, crs_in, encoding, imported_at, rows, note"
+_GAZ_ROW = "name, tbl, source_file, imported_at, rows, crs_in"
+
+
+def _rows(conn, sql: str, name: str, **params) -> list[tuple]:
+    return [tuple(r) for r in conn.execute(_q(sql), {"p": name, **params})]
+
+
+def _state(conn, name: str, *, blobs: bool = True) -> str:
+    """The project's state (metadata rows) as the history keeps it; rejected rows as blobs."""
+    rej = {}
+    if blobs:
+        conn.execute(
+            _q(
+                f"INSERT INTO {SCHEMA}.history_blobs (project, key, data) "
+                f"SELECT r.project, 'rej:' || l.tbl, r.data FROM {SCHEMA}.rejected r "
+                f"JOIN {SCHEMA}.layers l ON l.project = r.project AND l.name = r.layer "
+                "WHERE r.project = :p ON CONFLICT DO NOTHING"
+            ),
+            {"p": name},
+        )
+        rej = dict(
+            _rows(
+                conn,
+                f"SELECT r.layer, l.tbl FROM {SCHEMA}.rejected r JOIN {SCHEMA}.layers l "
+                "ON l.project = r.project AND l.name = r.layer WHERE r.project = :p",
+                name,
+            )
+        )
+    return store_history.make_state(
+        _rows(
+            conn,
+            f"SELECT {_LAYER_ROW} FROM {SCHEMA}.layers WHERE project = :p ORDER BY position",
+            name,
+        ),
+        rej,
+        [r[0] for r in _rows(conn, f"SELECT id FROM {SCHEMA}.runs WHERE project = :p", name)]
+        if blobs
+        else [],
+        _rows(conn, f"SELECT {NETWORK_COLUMNS} FROM {SCHEMA}.networks WHERE project = :p", name),
+        _rows(conn, f"SELECT {_GAZ_ROW} FROM {SCHEMA}.gazetteers WHERE project = :p", name),
+    )
+
+
+def _named(conn, name: str) -> tuple[set[str], set[str]]:
+    """``(tables, blob keys)`` the project names now or any kept state names."""
+    tables = store_history.state_tables(store_history.load(_state(conn, name, blobs=False)))
+    blobs: set[str] = set()
+    for (text,) in _rows(conn, f"SELECT state FROM {SCHEMA}.history WHERE project = :p", name):
+        st = store_history.load(text)
+        tables |= store_history.state_tables(st)
+        blobs |= store_history.blob_keys(st)
+    return tables, blobs
+
+
+def _history_push(conn, name: str, version: int, action: str) -> set[str]:
+    """Keep the state before a change (not before an undo); the tables named before it."""
+    if action != "undo":
+        conn.execute(
+            _q(
+                f'INSERT INTO {SCHEMA}.history (project, version, ts, "user", action, state) '
+                "VALUES (:p, :v, :t, :u, :a, :s) ON CONFLICT (project, version) DO UPDATE "
+                "SET ts = EXCLUDED.ts, \"user\" = EXCLUDED.\"user\", action = EXCLUDED.action, "
+                "state = EXCLUDED.state"
+            ),
+            {"p": name, "v": version, "t": _now(), "u": _user(), "a": action, "s": _state(conn, name)},
+        )
+    return _named(conn, name)[0]
+
+
+def _history_prune(conn, name: str, version: int, action: str, detail: str, named: set[str]):
+    """Note the change's detail, keep the newest ``UNDO_DEPTH`` states, drop what no state names."""
+    if action != "undo":
+        conn.execute(
+            _q(f"UPDATE {SCHEMA}.history SET detail = :d WHERE project = :p AND version = :v"),
+            {"d": detail, "p": name, "v": version},
+        )
+    conn.execute(
+        _q(
+            f"DELETE FROM {SCHEMA}.history WHERE project = :p AND version NOT IN (SELECT version "
+            f"FROM {SCHEMA}.history WHERE project = :p ORDER BY version DESC LIMIT :k)"
+        ),
+        {"p": name, "k": store_history.depth()},
+    )
+    tables, blobs = _named(conn, name)
+    for tbl in store_history.tables_to_drop(named, tables):
+        _drop_table(conn, tbl)
+    conn.execute(
+        _q(f"DELETE FROM {SCHEMA}.history_blobs WHERE project = :p AND NOT (key = ANY(:k))"),
+        {"p": name, "k": sorted(blobs)},
+    )
+
+
+def _stash_run(conn, name: str, run_id: str) -> None:
+    """Keep a run about to be deleted as blob ``run:<id>`` (undo puts it back)."""
+    row = conn.execute(
+        _q(f"SELECT {RUN_COLUMNS} FROM {SCHEMA}.runs WHERE project = :p AND id = :i"),
+        {"p": name, "i": run_id},
+    ).fetchone()
+    if row is None:
+        return
+    values = [v if isinstance(v, str) or v is None else json.dumps(v, ensure_ascii=False) for v in row]
+    conn.execute(
+        _q(
+            f"INSERT INTO {SCHEMA}.history_blobs (project, key, data) VALUES (:p, :k, :d) "
+            "ON CONFLICT (project, key) DO UPDATE SET data = EXCLUDED.data"
+        ),
+        {"p": name, "k": f"run:{run_id}", "d": json.dumps(values, ensure_ascii=False)},
+    )
+
+
+def history(ref: str) -> list[dict]:
+    """The changes that can be undone, newest first (``version`` is the one each started from)."""
+    _, name = parse_ref(ref)
+    try:
+        with _begin(ref) as conn:
+            rows = _rows(
+                conn,
+                f'SELECT version, ts, "user", action, detail FROM {SCHEMA}.history '
+                "WHERE project = :p ORDER BY version DESC",
+                name,
+            )
+    except Exception as exc:
+        raise _db_error(ref, exc) from None
+    return [dict(zip(("version", "ts", "user", "action", "detail"), r, strict=True)) for r in rows]
+
+
+def undo(project) -> dict:
+    """Put back the state before the project's last change, in one transaction (see
+    :mod:`layers.store_history`); refused as a conflict when ``project`` is stale."""
+    undone: dict = {}
+
+    def body(conn, name):
+        row = conn.execute(
+            _q(
+                f'SELECT version, ts, "user", action, detail, state FROM {SCHEMA}.history '
+                "WHERE project = :p ORDER BY version DESC LIMIT 1"
+            ),
+            {"p": name},
+        ).fetchone()
+        if row is None:
+            raise store_history.nothing_to_undo(project.name)
+        undone.update(zip(("version", "ts", "user", "action", "detail"), row[:5], strict=True))
+        _restore(conn, name, store_history.load(row[5]))
+        conn.execute(
+            _q(f"DELETE FROM {SCHEMA}.history WHERE project = :p AND version = :v"),
+            {"p": name, "v": row[0]},
+        )
+
+    def detail() -> str:
+        return json.dumps({"undone": undone}, ensure_ascii=False)
+
+    transaction(project, "undo", detail, body)
+    return undone
+
+
+def _restore(conn, name: str, state: dict) -> None:
+    """Put a kept state's metadata rows back (its tables are still in the database)."""
+    for t in ("layers", "rejected", "networks", "gazetteers"):
+        conn.execute(_q(f"DELETE FROM {SCHEMA}.{t} WHERE project = :p"), {"p": name})
+    cols = ("n", "k", "t", "pos", "s", "c", "e", "i", "r", "note")
+    for r in state["layers"]:
+        conn.execute(
+            _q(
+                f"INSERT INTO {SCHEMA}.layers (project, {_LAYER_ROW}) VALUES (:p, "
+                + ", ".join(f":{c}" for c in cols)
+                + ")"
+            ),
+            {"p": name, **dict(zip(cols, r, strict=True))},
+        )
+    for layer, key in state["rejected"].items():
+        conn.execute(
+            _q(
+                f"INSERT INTO {SCHEMA}.rejected (project, layer, data) SELECT project, :n, data "
+                f"FROM {SCHEMA}.history_blobs WHERE project = :p AND key = :k"
+            ),
+            {"p": name, "n": layer, "k": key},
+        )
+    _restore_runs(conn, name, set(state["runs"]))
+    for r in state["networks"]:
+        _insert_network(conn, name, store_common_network(r))
+    for r in state["gazetteers"]:
+        conn.execute(
+            _q(
+                f"INSERT INTO {SCHEMA}.gazetteers (project, {_GAZ_ROW}) "
+                "VALUES (:p, :n, :t, :s, :i, :r, :c)"
+            ),
+            {"p": name, **dict(zip(("n", "t", "s", "i", "r", "c"), r, strict=True))},
+        )
+
+
+def store_common_network(row):
+    """A network row of a kept state as the model's network."""
+    return network_from_row(row)
+
+
+def _restore_runs(conn, name: str, keep: set[str]) -> None:
+    """The kept state's runs: later runs removed (kept as blobs), deleted ones put back."""
+    have = {r[0] for r in _rows(conn, f"SELECT id FROM {SCHEMA}.runs WHERE project = :p", name)}
+    for rid in have - keep:
+        _stash_run(conn, name, rid)
+        conn.execute(
+            _q(f"DELETE FROM {SCHEMA}.runs WHERE project = :p AND id = :i"), {"p": name, "i": rid}
+        )
+    for rid in sorted(keep - have):
+        blob = conn.execute(
+            _q(f"SELECT data FROM {SCHEMA}.history_blobs WHERE project = :p AND key = :k"),
+            {"p": name, "k": f"run:{rid}"},
+        ).scalar()
+        if blob is not None:
+            _insert_run(conn, name, run_from_row(json.loads(blob)))
+
+
+# ---------------------------------------------------------------- housekeeping changes
+def rename_layer(project, old: str, new: str) -> None:
+    """Rename a layer (its rejected rows follow) in one transaction."""
+
+    def body(conn, name):
+        if conn.execute(
+            _q(f"SELECT 1 FROM {SCHEMA}.layers WHERE project = :p AND name = :n"),
+            {"p": name, "n": new},
+        ).fetchone():
+            raise ProjectConflictError(
+                f"图层名 {new!r} 已被占用 / a layer named {new!r} is already in the project: "
+                "choose another name; nothing was written"
+            )
+        for t, col in (("layers", "name"), ("rejected", "layer")):
+            conn.execute(
+                _q(f"UPDATE {SCHEMA}.{t} SET {col} = :new WHERE project = :p AND {col} = :old"),
+                {"p": name, "new": new, "old": old},
+            )
+
+    transaction(
+        project, "rename_layer", json.dumps({"from": old, "to": new}, ensure_ascii=False), body
+    )
+
+
+def replace_layers(
+    project,
+    stored,
+    removed: list[str],
+    *,
+    action: str,
+    detail: str,
+    zone_keys: set[str] | None = None,
+) -> None:
+    """Write ``stored`` in place of the layers ``removed`` (a merge, an edited zone layer) in
+    one transaction; it takes the first removed layer's position. Refused as a conflict
+    when the project changed since it was read, or when another layer holds the name."""
+
+    def body(conn, name):
+        pos = conn.execute(
+            _q(f"SELECT min(position) FROM {SCHEMA}.layers WHERE project = :p AND name = ANY(:n)"),
+            {"p": name, "n": list(removed)},
+        ).scalar()
+        for t, col in (("layers", "name"), ("rejected", "layer")):
+            conn.execute(
+                _q(f"DELETE FROM {SCHEMA}.{t} WHERE project = :p AND {col} = ANY(:n)"),
+                {"p": name, "n": list(removed)},
+            )
+        if conn.execute(
+            _q(f"SELECT 1 FROM {SCHEMA}.layers WHERE project = :p AND name = :n"),
+            {"p": name, "n": stored.name},
+        ).fetchone():
+            raise ProjectConflictError(
+                f"图层名 {stored.name!r} 已被占用 / a layer named {stored.name!r} is already in "
+                "the project: choose another name; nothing was written"
+            )
+        if zone_keys:
+            _check_zone_names(_stored_zone_names(conn, name), zone_keys)
+        _write_layer_table(conn, stored.table, stored.gdf)
+        _insert_layer(conn, name, stored, stored.table, pos if pos is not None else 1)
+
+    transaction(project, action, detail, body)
+    stored.gdf = _read_back(stored.gdf, stored.kind)

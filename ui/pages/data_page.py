@@ -9,9 +9,11 @@ from layers import auth
 from layers.project import delete_run
 from layers.registry import DATA_DIR, REGISTRY
 from ui.common import T, guarded, md_text, project_or_stop
+from ui.housekeeping_panel import housekeeping_panel
 from ui.i18n import lang, t
 from ui.state import refresh_project
 from ui.tables import show_table
+from ui.undo import undo_button
 from workflows.analyses import title as analysis_title
 
 
@@ -82,6 +84,7 @@ def _runs(project) -> None:
         guarded(delete_run, project, pick)
         refresh_project()
         st.rerun()
+    undo_button(project, key="data_run_undo")  # 撤销 beside the change
 
 
 def main() -> None:
@@ -94,6 +97,7 @@ def main() -> None:
         )
     )
     _layer_table(project)
+    housekeeping_panel(project)  # rename, merge, zone edits, 撤销
     c1, c2 = st.columns(2)
     c1.caption(
         md_text(T("区县", "Districts") + ": " + ("、".join(project.district_names()) or "-"))

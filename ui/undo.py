@@ -1,0 +1,62 @@
+"""撤销 beside a change: one button that reverts the project's last change.
+
+Used by the data page (rename, merge, zone edits, deleted runs), the import page and any
+page that changes the project. The button names what it undoes (the newest entry of the
+project's history, whoever made it); it is shown to editors of a writable project only,
+and the store refuses it as a conflict when the project changed since the page read it.
+After an undo the page reruns on the reopened project and says what was undone.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from layers import auth
+from layers.project import Project
+from ui.common import guarded, md_text
+from ui.i18n import T, lang
+from workflows.housekeeping import change_label, undo, undo_offer
+
+__all__ = ["done", "show_message", "undo_button"]
+
+_MESSAGE = "housekeeping_message"
+
+
+def done(message: str) -> None:
+    """Keep ``message`` (a change just made) for the next run, then rerun the whole page."""
+    from ui.state import refresh_project
+
+    st.session_state[_MESSAGE] = message
+    refresh_project()
+    st.rerun()
+
+
+def show_message() -> None:
+    """The message of the change or undo made in the previous run (once)."""
+    msg = st.session_state.pop(_MESSAGE, None)
+    if msg:
+        st.success(md_text(msg))
+
+
+def undo_button(project: Project, *, key: str) -> None:
+    """A 撤销 button for the project's last change (nothing when there is none to undo)."""
+    if project.read_only or project.is_demo or not auth.can("editor"):
+        return
+    entry = guarded(undo_offer, project)
+    if not entry:
+        return
+    label = change_label(entry, lang())
+    who = entry.get("user") or "-"
+    c1, c2 = st.columns([1, 5])
+    clicked = c1.button(
+        T("撤销", "Undo"),
+        key=key,
+        help=T(
+            "撤销项目的上一次修改(无论谁做的)", "Undo the project's last change (whoever made it)"
+        ),
+    )
+    c2.caption(md_text(T(f"上一次修改: {label}({who})", f"Last change: {label} (by {who})")))
+    if clicked:
+        result = guarded(undo, project)
+        if result is not None:
+            done(result.message(lang()))
