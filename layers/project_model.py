@@ -69,6 +69,9 @@ class ProjectLayer:
     add_notes: list[str] = field(default_factory=list)
     #: Why the layer's table could not be read ("" when it is sound): it opens empty.
     damaged: str = ""
+    #: Its table was not as InnoMap wrote it (changed in QGIS …) and was validated again:
+    #: what was found ("" when read as written: no second validation). Not stored.
+    revalidated: str = ""
 
     @property
     def rows(self) -> int:
@@ -125,6 +128,19 @@ class RunRecord:
     request: dict
     summary: dict
     layers: dict[str, str] = field(default_factory=dict)  # name -> GeoJSON text (WGS84)
+    #: The run's name, unique in its project (under :func:`layers.filters.zone_key`);
+    #: ``""`` for a run saved without one.
+    name: str = ""
+    #: What reopening the run needs besides its layers (kept beside the run, see
+    #: :func:`layers.store_common.run_meta_values`): ``inputs`` (fingerprints of the
+    #: project layers it read), ``tables`` (its result tables), ``kind`` (``run`` or
+    #: ``scenario``).
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The run's name, else its title, else its id."""
+        return self.name or self.title or self.id
 
     def result_layer(self, name: str) -> gpd.GeoDataFrame:
         """A stored result layer as a WGS84 GeoDataFrame."""

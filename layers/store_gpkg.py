@@ -27,7 +27,7 @@ import geopandas as gpd
 import pandas as pd
 from pyproj import CRS
 
-from layers import store_history
+from layers import store_check, store_history
 from layers.filters import zone_key
 from layers.project_model import FORMAT, ProjectConflictError, ProjectError
 from layers.registry import REGISTRY
@@ -35,6 +35,7 @@ from layers.store_common import (
     LAYER_READ_COLUMNS,
     NETWORK_COLUMNS,
     RUN_COLUMNS,
+    RUN_META_COLUMNS,
     _check_zone_names,
     _free_name,
     _now,
@@ -42,6 +43,8 @@ from layers.store_common import (
     _storable,
     _table_name,
     _user,
+    apply_run_meta,
+    check_run_name,
     layer_from_row,
     layer_values,
     network_from_row,
@@ -49,6 +52,7 @@ from layers.store_common import (
     project_from_meta,
     rejected_text,
     run_from_row,
+    run_meta_values,
     run_values,
 )
 
@@ -74,6 +78,14 @@ _DDL = (
     "detail TEXT)",
 )
 
+
+#: Names and reopening data of runs (:data:`layers.store_common.RUN_META_COLUMNS`); a row
+#: outlives its run (an undone deletion brings the run back with its name).
+_RUN_META = "innomap_run_meta"
+_RUN_META_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {_RUN_META} (id TEXT PRIMARY KEY, name TEXT NOT NULL, "
+    "meta TEXT NOT NULL DEFAULT '{}')"
+)
 
 _GAZETTEERS = "innomap_gazetteers"
 _GAZETTEER_DDL = (
@@ -154,6 +166,7 @@ def _open_gpkg(path: Path):
         rej = dict(con.execute(f"SELECT layer, data FROM {_REJECTED}").fetchall())
         stamps = _table_stamps(con, [r[2] for r in lrows])
         rrows = con.execute(f"SELECT {RUN_COLUMNS} FROM {_RUNS} ORDER BY created_at, id").fetchall()
+        mrows = _rows_or_none(con, f"SELECT {RUN_META_COLUMNS} FROM {_RUN_META}")
         try:
             nrows = con.execute(
                 f"SELECT {NETWORK_COLUMNS} FROM {_NETWORKS} ORDER BY name"
@@ -172,6 +185,7 @@ def _open_gpkg(path: Path):
             runs.append(run_from_row(r))
         except (ValueError, TypeError):  # one damaged run does not hide the project
             continue
+    apply_run_meta(runs, mrows)
     return project_from_meta(
         meta,
         default_name=path.stem,
@@ -196,11 +210,13 @@ def _check_epsg(file: str, meta: dict) -> None:
 
 
 def _open_layer(path: Path, row, stamps: dict, rejected_json: str | None):
-    """A layer of the project; one whose table cannot be read opens empty, marked damaged."""
+    """A layer of the project; one whose table cannot be read opens empty, marked damaged;
+    one whose table changed outside InnoMap is validated again (:mod:`layers.store_check`)."""
     import pyogrio.errors
 
     try:
-        return layer_from_row(row, _layer_table(path, row[2], row[1], stamps), rejected_json)
+        gdf, checked = _layer_table(path, row[2], row[1], stamps, layer=row[0])
+        return store_check.mark(layer_from_row(row, gdf, rejected_json), *checked)
     except (
         sqlite3.Error,
         pyogrio.errors.DataSourceError,
@@ -219,17 +235,66 @@ def _open_layer(path: Path, row, stamps: dict, rejected_json: str | None):
         return lyr
 
 
-#: Layer tables in memory, by (file, table, kind, ``gpkg_contents.last_change``, rows).
-#: InnoMap never writes a layer table twice (a change writes a new table), and GDAL (so
-#: QGIS) stamps ``last_change`` on every edit of a table: a project opened again after a
-#: change reads only the tables that changed. An edit in raw SQL that neither stamps
-#: ``last_change`` nor changes the row count is not seen until the server restarts (the
-#: README says so). Weak values: a frame is kept only while an open project holds it.
+#: Layer tables in memory, by (file, table, kind, ``gpkg_contents.last_change``, rows,
+#: edits, trusted) (:func:`_table_stamps`). InnoMap never writes a layer table twice (a
+#: change writes a new table), GDAL (so QGIS) stamps ``last_change`` on every edit of a
+#: table, and triggers count row edits of tables InnoMap wrote (:func:`_record_written`):
+#: a project opened again after a change reads only the tables that changed. (A table of
+#: a project written before the triggers, edited in raw SQL that neither stamps
+#: ``last_change`` nor changes the row count, is not seen until the server restarts.) Weak
+#: values: a frame is kept only while an open project holds it.
 _FRAMES: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+#: What validating a changed table again found, by the same keys (a few, newest kept).
+_CHECKED: dict[tuple, tuple] = {}
+_CHECKED_MAX = 64
+
+#: What InnoMap wrote, per table: ``gpkg_contents.last_change`` and the row count right
+#: after its write, and ``edits``: row changes made since (triggers count them).
+_WRITTEN = "innomap_written"
+_WRITTEN_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {_WRITTEN} (tbl TEXT PRIMARY KEY, last_change TEXT, "
+    "rows INTEGER NOT NULL, edits INTEGER NOT NULL DEFAULT 0)"
+)
+
+
+def _record_written(con: sqlite3.Connection, tbl: str) -> None:
+    """Record ``tbl`` as InnoMap wrote it (in the caller's transaction): its last_change,
+    its rows, and triggers counting any later row edit (InnoMap never edits it again)."""
+    con.execute(_WRITTEN_DDL)
+    row = con.execute(
+        "SELECT last_change FROM main.gpkg_contents WHERE table_name = ?", (tbl,)
+    ).fetchone()
+    (n,) = con.execute(f'SELECT count(*) FROM main."{tbl}"').fetchone()
+    con.execute(
+        f"INSERT OR REPLACE INTO main.{_WRITTEN} (tbl, last_change, rows, edits) "
+        "VALUES (?, ?, ?, 0)",
+        (tbl, row[0] if row else None, int(n)),
+    )
+    quoted = tbl.replace("'", "''")
+    for op in ("INSERT", "UPDATE", "DELETE"):
+        con.execute(
+            f'CREATE TRIGGER IF NOT EXISTS main."innomap_edit_{op.lower()}_{tbl}" AFTER {op} '
+            f'ON "{tbl}" BEGIN UPDATE {_WRITTEN} SET edits = edits + 1 '
+            f"WHERE tbl = '{quoted}'; END"
+        )
+
+
+def _written(con: sqlite3.Connection) -> dict[str, tuple]:
+    """``{table: (last_change, rows, edits)}`` as recorded (empty for older projects)."""
+    try:
+        rows = con.execute(f"SELECT tbl, last_change, rows, edits FROM {_WRITTEN}").fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return {}
+        raise
+    return {r[0]: (r[1], int(r[2]), int(r[3])) for r in rows}
 
 
 def _table_stamps(con: sqlite3.Connection, tables: Iterable[str]) -> dict[str, tuple]:
-    """``{table: (last_change, rows)}`` of feature tables, read in the caller's snapshot."""
+    """``{table: (last_change, rows, edits, trusted)}`` of feature tables, read in the
+    caller's snapshot; ``trusted``: the table is as InnoMap wrote it (recorded
+    ``last_change`` and rows equal, no row edited since)."""
+    written = _written(con)
     out = {}
     for tbl in tables:
         row = con.execute(
@@ -241,7 +306,9 @@ def _table_stamps(con: sqlite3.Connection, tables: Iterable[str]) -> dict[str, t
             (n,) = con.execute(f'SELECT count(*) FROM "{tbl}"').fetchone()
         except sqlite3.Error:
             continue
-        out[tbl] = (row[0], int(n))
+        w = written.get(tbl)
+        edits = None if w is None else w[2]
+        out[tbl] = (row[0], int(n), edits, w == (row[0], int(n), 0))
     return out
 
 
@@ -249,16 +316,28 @@ def _frame_key(path: Path, tbl: str, kind: str, stamp: tuple) -> tuple:
     return (str(path.resolve()), tbl, kind, *stamp)
 
 
-def _layer_table(path: Path, tbl: str, kind: str, stamps: dict[str, tuple]) -> gpd.GeoDataFrame:
-    """The table's frame: the one in memory when its stamp is unchanged, else read."""
+def _layer_table(
+    path: Path, tbl: str, kind: str, stamps: dict[str, tuple], *, layer: str
+) -> tuple[gpd.GeoDataFrame, tuple]:
+    """The table's frame — the one in memory when its stamp is unchanged, else read — and
+    what validating it again found (``(rejected, note)``; empty when it is as InnoMap
+    wrote it: no second validation then)."""
     if tbl not in stamps:
-        return _read_table(path, tbl, kind)
+        return store_check.checked(_read_table(path, tbl, kind), kind, layer=layer, table=tbl)
     key = _frame_key(path, tbl, kind, stamps[tbl])
+    trusted = stamps[tbl][-1]
     gdf = _FRAMES.get(key)
-    if gdf is None:
-        gdf = _read_table(path, tbl, kind)
-        _FRAMES[key] = gdf
-    return gdf
+    if gdf is not None and (trusted or key in _CHECKED):
+        return gdf, (_CHECKED[key] if not trusted else store_check.NOTHING)
+    gdf = _read_table(path, tbl, kind)
+    checked = store_check.NOTHING
+    if not trusted:
+        gdf, checked = store_check.checked(gdf, kind, layer=layer, table=tbl)
+        _CHECKED[key] = checked
+        while len(_CHECKED) > _CHECKED_MAX:
+            _CHECKED.pop(next(iter(_CHECKED)))
+    _FRAMES[key] = gdf
+    return gdf, checked
 
 
 def _keep_written(path: Path, tbl: str, kind: str, gdf: gpd.GeoDataFrame) -> None:
@@ -420,6 +499,7 @@ def _copy_tables(con: sqlite3.Connection, tables: Iterable[str]) -> None:
                 "VALUES (?, ?)",
                 (tbl, n),
             )
+        _record_written(con, tbl)
 
 
 def _label_table(con: sqlite3.Connection, tbl: str, name: str, kind: str) -> None:
@@ -627,9 +707,16 @@ def remove_layer(project, lname: str, tbl: str) -> None:
 
 def save_run(project, rec) -> None:
     def body(con: sqlite3.Connection) -> None:
+        con.execute(_RUN_META_DDL)
+        if rec.name:  # unique in the project, checked inside the write lock
+            taken = con.execute(
+                f"SELECT m.name FROM {_RUN_META} m JOIN {_RUNS} r ON r.id = m.id"
+            ).fetchall()
+            check_run_name(rec.name, [t[0] for t in taken])
         con.execute(
             f"INSERT INTO {_RUNS} ({RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", run_values(rec)
         )
+        _insert_run_meta(con, [rec])
 
     transaction(
         project,
@@ -638,6 +725,16 @@ def save_run(project, rec) -> None:
         body,
         stale_ok=True,  # a new run depends on nothing the writer read
     )
+
+
+def _insert_run_meta(con: sqlite3.Connection, runs) -> None:
+    """The run-meta rows of ``runs`` that have a name or meta."""
+    rows = [run_meta_values(r) for r in runs if r.name or r.meta]
+    if rows:
+        con.execute(_RUN_META_DDL)
+        con.executemany(
+            f"INSERT OR REPLACE INTO {_RUN_META} ({RUN_META_COLUMNS}) VALUES (?, ?, ?)", rows
+        )
 
 
 def delete_run(project, run_id: str) -> None:
@@ -747,6 +844,8 @@ def write_new(ref, meta: dict, layers, runs, networks=(), *, force: bool) -> Non
             if _PLACEHOLDER in frames:
                 _drop_table(con, _PLACEHOLDER)
             _write_rows(con, meta, list(zip(layers, tables, strict=True)), runs, networks)
+            for tbl in frames.keys() - {_PLACEHOLDER}:
+                _record_written(con, tbl)
             con.execute("COMMIT")
             con.execute("VACUUM")
         finally:
@@ -795,6 +894,7 @@ def _write_rows(con: sqlite3.Connection, meta: dict, layers, runs, networks) -> 
         con.execute(
             f"INSERT INTO {_RUNS} ({RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", run_values(r)
         )
+    _insert_run_meta(con, runs)
     con.execute(
         f"INSERT INTO {_AUDIT} (ts, user, action, detail) VALUES (?, ?, ?, ?)",
         (_now(), _user(), "create", json.dumps({"name": meta["name"]}, ensure_ascii=False)),
@@ -824,6 +924,7 @@ def audit_event(ref: str, action: str, user: str, detail: str) -> None:
     finally:
         con.close()
 
+
 # ---------------------------------------------------------------- undo history (layers.store_history)
 _HISTORY = "innomap_history"
 _BLOBS = "innomap_history_blobs"
@@ -852,7 +953,8 @@ def _state(con: sqlite3.Connection) -> str:
     """The project's state (metadata rows) as the history keeps it; rejected rows as blobs."""
     con.execute(
         f"INSERT OR IGNORE INTO {_BLOBS} (key, data) SELECT 'rej:' || l.tbl, r.data "
-        f"FROM {_REJECTED} r JOIN {_LAYERS} l ON l.name = r.layer"
+        f"FROM {_REJECTED} r JOIN {_LAYERS} l ON l.name = r.layer WHERE NOT EXISTS "
+        f"(SELECT 1 FROM {_BLOBS} b WHERE b.key = 'rej:' || l.tbl)"  # kept once, never re-read
     )
     rej = con.execute(
         f"SELECT r.layer, l.tbl FROM {_REJECTED} r JOIN {_LAYERS} l ON l.name = r.layer"

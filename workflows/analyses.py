@@ -31,10 +31,14 @@ __all__ = [
     "Opt",
     "analysis_layers",
     "analysis_report",
+    "check_folder",
+    "from_options",
     "get",
     "headline",
+    "indicators",
     "map_analyses",
     "method_paragraphs",
+    "option_params",
     "register",
     "report_extent",
     "report_print_layers",
@@ -94,6 +98,9 @@ class Analysis:
         ``extent(report)``: WGS84 bounds of its report map when no zone is given.
     chart : callable, optional
         ``chart(summary, dpi, width_in) -> bytes``: a chart beside the map in reports.
+    indicators : callable, optional
+        ``indicators(summary) -> list of (key, 中文, English, value)``: the numbers a
+        comparison of two runs shows (``compare``: each of run A and B, and B − A).
     map_choice : bool
         Offered by ``export-map --analysis``.
     cli_help, cli_description : str
@@ -119,6 +126,7 @@ class Analysis:
     headline: Callable[[dict], object] | None = None
     extent: Callable[[Report], tuple] | None = None
     chart: Callable[..., bytes] | None = None
+    indicators: Callable[[dict], list[tuple]] | None = None
     map_choice: bool = False
     cli_help: str = ""
     cli_description: str = ""
@@ -127,6 +135,10 @@ class Analysis:
     def request_from_dict(self, params: dict):
         """The request from JSON keys (a saved run's, ``--params``, the CLI's options)."""
         return self.request_class().from_dict(dict(params))
+
+    def request_from_options(self, values: dict):
+        """The request from option values (the command line's ``vars(args)``)."""
+        return self.request_class().from_dict(option_params(self.request_class(), values))
 
     def request_class(self) -> type:
         """The request class (``request`` may be a function returning it, loaded when needed)."""
@@ -155,6 +167,39 @@ def get(key: str) -> Analysis:
     if key not in ANALYSES:
         raise InnoMapError(f"未知分析 / unknown analysis {key!r}: use {', '.join(ANALYSES)}")
     return ANALYSES[key]
+
+
+def _takes_none(annotation) -> bool:
+    """Whether a field's annotation admits ``None`` (``int | None``, ``Optional[int]``)."""
+    text = str(annotation)
+    return "None" in text or "Optional" in text
+
+
+def option_params(cls: type, values: dict) -> dict:
+    """The fields of request class ``cls`` found in option values (``vars(args)``).
+
+    A value left unset (``None``) is kept for a field that takes ``None`` (e.g. ``k``: not
+    given) and left out otherwise, so the request's own default applies. The reach
+    options of an analysis that travels (``mode``, ``minutes`` …) and ``layer`` for
+    ``layers`` are found too (``from_dict`` places them).
+    """
+    fields = dict(cls.__dataclass_fields__)
+    if "reach" in fields:
+        from workflows.coverage import ReachOptions
+
+        fields |= ReachOptions.__dataclass_fields__
+    if "layers" in fields:
+        fields["layer"] = fields["layers"]
+    return {
+        k: v
+        for k, v in values.items()
+        if k in fields and (v is not None or _takes_none(fields[k].type))
+    }
+
+
+def from_options(cls: type, values: dict, **given):
+    """Request ``cls`` from option values (:func:`option_params`) and ``given`` fields."""
+    return cls(**(option_params(cls, values) | given))
 
 
 def map_analyses() -> tuple[str, ...]:
@@ -270,14 +315,11 @@ def title(analysis: str, lang: str = "zh") -> str:
 
 # ---------------------------------------------------------------- output files
 def write_gpkg_layers(path, layers: dict, *, force: bool = True) -> None:
-    """One GeoPackage with ``layers`` (name -> frame), written atomically."""
-    from layers.io_safe import atomic_write
+    """One GeoPackage with ``layers`` (name -> frame), written atomically through Arrow
+    (:func:`workflows.common.write_layers`)."""
+    from workflows.common import write_layers
 
-    def w(tmp):
-        for i, (name, gdf) in enumerate(layers.items()):
-            gdf.to_file(tmp, layer=name, driver="GPKG", mode="w" if i == 0 else "a")
-
-    atomic_write(path, w, force=force)
+    write_layers(path, layers, force=force)
 
 
 def ordered_summary(summary: dict) -> dict:
@@ -288,6 +330,31 @@ def ordered_summary(summary: dict) -> dict:
     if summary.get("headline"):
         summary = {"headline": summary["headline"]} | summary
     return summary
+
+
+def check_folder(out: Path, names: list[str], *, force: bool) -> None:
+    """Refuse to overwrite ``names`` in folder ``out`` unless ``force`` (checked before any
+    work, so a long run never ends in a refusal); the folder is made."""
+    from layers.io_safe import OutputExistsError, OutputPathError
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(
+            f"--out {out} 不是文件夹 / --out {out.name!r} is a file: give a folder"
+        )
+    existing = [n for n in names if (out / n).exists()]
+    if existing and not force:
+        raise OutputExistsError(
+            f"{out} 中已有 {', '.join(existing)} / {', '.join(existing)} already exist in "
+            f"{out.name!r}: choose another folder or pass --force to overwrite"
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # /dev/null/x, no rights: a clear error, not a traceback
+        raise OutputPathError(
+            f"无法创建文件夹 {out} ({exc.strerror}) / cannot create the --out folder {out.name!r} "
+            f"({exc.strerror}): choose a folder you can write to"
+        ) from None
 
 
 def write_result(report: Report, folder: str | Path, *, analysis: str | None = None) -> list[str]:
@@ -307,11 +374,13 @@ def write_result(report: Report, folder: str | Path, *, analysis: str | None = N
 
 
 def _write_coverage(report: Report, out: Path) -> None:
-    lyr = report.layers_wgs84()
-    write_gpkg_layers(out / "demand.gpkg", {"demand": lyr["demand"]})
+    from workflows.coverage import demand_output
+
+    geometry = not report.request.get("no_geometry")  # --no-geometry
+    write_gpkg_layers(out / "demand.gpkg", {"demand": demand_output(report, geometry=geometry)})
     write_gpkg_layers(
         out / "isochrones.gpkg",
-        {k: lyr[k] for k in ("isochrones", "coverage_areas", "blind_spots")},
+        {k: report.layers[k].to_crs(4326) for k in ("isochrones", "coverage_areas", "blind_spots")},
     )
 
 
@@ -377,6 +446,73 @@ def _profile_console(s: dict) -> str:
     )
 
 
+# ---------------------------------------------------------------- comparison indicators
+def _num(value) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _coverage_indicators(s: dict) -> list[tuple]:
+    out = [("demand_total", "需求点总数", "Demand points", _num(s.get("demand_total")))]
+    for r in s.get("results") or []:
+        m = f"{float(r['minutes']):g}"
+        out += [
+            (f"covered_{m}min", f"{m} 分钟覆盖需求点", f"Covered within {m} min", _num(r["covered"])),
+            (f"share_{m}min", f"{m} 分钟覆盖率", f"Share within {m} min", _num(r["share"])),
+            (
+                f"weighted_share_{m}min",
+                f"{m} 分钟加权覆盖率",
+                f"Weighted share within {m} min",
+                _num(r.get("weighted_share")),
+            ),
+        ]
+    return [*out, ("unsnapped", "未连上路网的需求点", "Unsnapped demand", _num(s.get("unsnapped")))]
+
+
+def _site_indicators(s: dict) -> list[tuple]:
+    return [
+        ("new_sites", "新增选址数", "New sites", float(len(s.get("selected") or []))),
+        ("n_existing", "现有孵化器", "Existing incubators", _num(s.get("n_existing"))),
+        ("share_before", "选址前覆盖率", "Share before", _num(s.get("share_before"))),
+        ("share_after", "选址后覆盖率", "Share after", _num(s.get("share_after"))),
+        ("covered_after", "选址后覆盖需求", "Covered demand after", _num(s.get("covered_after"))),
+        ("objective", "目标函数值", "Objective", _num(s.get("objective"))),
+    ]
+
+
+def _hotspot_indicators(s: dict) -> list[tuple]:
+    out = [("n_cells", "网格数", "Cells", _num(s.get("n_cells")))]
+    return out + [
+        (f"cells_{k}", f"{k} 网格数", f"Cells {k}", _num(v))
+        for k, v in sorted((s.get("classes") or {}).items())
+    ]
+
+
+def _profile_indicators(s: dict) -> list[tuple]:
+    return [
+        ("axis_length_m", "轴线长度 (米)", "Axis length (m)", _num(s.get("axis_length_m"))),
+        ("points_in_band", "带内资源点", "Points in the band", _num(s.get("points_in_band"))),
+        ("covered_share", "带内覆盖率", "Covered share in the band", _num(s.get("covered_share"))),
+    ]
+
+
+def _whatif_indicators(s: dict) -> list[tuple]:
+    return [
+        ("sites", "情景孵化器数", "Incubators in the scenario", _num(s.get("sites"))),
+        ("share", "覆盖率", "Covered share", _num(s.get("share"))),
+        ("covered", "覆盖需求 (加权)", "Covered demand (weighted)", _num(s.get("covered"))),
+        ("delta_share", "较现状变化", "Change from today", _num(s.get("delta_share"))),
+    ]
+
+
+def indicators(analysis: str, summary: dict) -> list[tuple]:
+    """``(key, 中文, English, value)`` of a run's summary: what ``compare`` shows."""
+    a = ANALYSES.get(analysis)
+    return a.indicators(summary) if a is not None and a.indicators is not None else []
+
+
 # ---------------------------------------------------------------- command-line options
 _ZONE_HELP = {
     "coverage": "only demand inside this project zone (also the study area of the blind spots)",
@@ -410,6 +546,15 @@ _COVERAGE_OPTIONS: tuple[Opt, ...] = (
     "@coarse",
     ("@reach", {"minutes": settings.COVERAGE_MINUTES, "several": True}),
     (("--out",), {"required": True, "metavar": "DIR", "help": "output folder"}),
+    (
+        ("--no-geometry",),
+        {
+            "dest": "no_geometry",
+            "action": "store_true",
+            "help": "demand.gpkg without geometry: one row per demand point with its id, "
+            "layer, nearest service, minutes and covered flags (faster, smaller)",
+        },
+    ),
 )
 _CLUSTERS_OPTIONS: tuple[Opt, ...] = (
     "@project",
@@ -620,6 +765,7 @@ def _pointstats():
     return pointstats
 
 
+
 def _profile_extent(report: Report) -> tuple:
     return tuple(report.layers["band"].to_crs(4326).total_bounds)
 
@@ -641,6 +787,7 @@ def _register_point_analyses() -> None:
             method=_docx_hook("coverage_method"),
             tables=_docx_hook("coverage_tables"),
             headline=lambda s: [(r["minutes"], r["covered"]) for r in s.get("results", [])],
+            indicators=_coverage_indicators,
             map_choice=True,
             cli_help="15-minute service circles: share of demand within cut-offs of service points",
             cli_description=(
@@ -669,6 +816,10 @@ def _register_point_analyses() -> None:
             method=_docx_hook("clusters_method"),
             tables=_docx_hook("clusters_tables"),
             headline=lambda s: (s.get("n_clusters"), s.get("n_noise")),
+            indicators=lambda s: [
+                ("n_clusters", "簇数", "Clusters", _num(s.get("n_clusters"))),
+                ("n_noise", "噪声点", "Noise points", _num(s.get("n_noise"))),
+            ],
             map_choice=True,
             cli_help="density clusters (DBSCAN/HDBSCAN in metres) of one or more point layers",
             cli_description="Density clusters of innovation resources. L: project layer names, "
@@ -693,6 +844,7 @@ def _register_point_analyses() -> None:
             method=_docx_hook("hotspots_method"),
             tables=_docx_hook("hotspots_tables"),
             headline=lambda s: s.get("classes"),
+            indicators=_hotspot_indicators,
             map_choice=True,
             cli_help="Getis-Ord Gi* hot spots on a hexagonal grid, plus nearest-neighbour statistics",
             cli_description="Hot and cold spots (Gi*, permutations, FDR) and Clark-Evans R per kind.",
@@ -718,6 +870,7 @@ def _register_area_analyses() -> None:
             method=_docx_hook("site_method"),
             tables=_docx_hook("site_tables"),
             headline=lambda s: [str(r["id"]) for r in s.get("selected", [])],
+            indicators=_site_indicators,
             map_choice=True,
             cli_help="incubator siting: k new sites (MCLP/p-median) or fewest for a target share "
             "(LSCP), existing kept",
@@ -742,6 +895,7 @@ def _register_area_analyses() -> None:
             method=_docx_hook("profile_method"),
             tables=_docx_hook("profile_tables"),
             headline=lambda s: [b.get("total") for b in s.get("bins", [])],
+            indicators=_profile_indicators,
             extent=_profile_extent,
             chart=_profile_chart,
             cli_help="corridor profile: resources per kind and covered share bin by bin along an axis",
@@ -762,6 +916,7 @@ def _register_area_analyses() -> None:
             method=_docx_hook("whatif_method"),
             tables=_docx_hook("whatif_tables"),
             headline=lambda s: (s.get("sites"), round(float(s.get("share") or 0), 6)),
+            indicators=_whatif_indicators,
         )
     )
 

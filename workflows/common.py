@@ -11,6 +11,7 @@
 * :func:`drop_synthetic` — a selection without its synthetic rows (counted).
 * :class:`Report` — what every workflow returns: a JSON-able summary (the
   ``summary.json`` of the CLI), tables, result layers and notes.
+* :func:`write_layers` — result layers into one GeoPackage, through Arrow.
 """
 
 from __future__ import annotations
@@ -44,8 +45,10 @@ __all__ = [
     "select_layers",
     "share_text",
     "study_area",
+    "write_layers",
     "zone_geometry",
 ]
+
 
 @dataclass
 class Report:
@@ -418,3 +421,43 @@ def synthetic_note(prov: dict) -> list[str]:
         f"注意: 输入中 {pct} 为模拟数据, 结果仅用于演示方法 / "
         f"{pct} of the input rows are synthetic: results demonstrate the method only"
     ]
+
+
+# ---------------------------------------------------------------- result files
+def arrow_writable(df: pd.DataFrame) -> bool:
+    """Whether Arrow can type every column of ``df``: object columns hold text only
+    (a column mixing text and numbers, or holding dicts, is written row by row)."""
+    geom = df.geometry.name if isinstance(df, gpd.GeoDataFrame) else None
+    return all(
+        pd.api.types.infer_dtype(df[c], skipna=True) in ("string", "empty")
+        for c in df.columns
+        if c != geom and df[c].dtype == object
+    )
+
+
+def write_layers(path, layers: dict[str, pd.DataFrame], *, force: bool = True) -> None:
+    """One GeoPackage holding ``layers`` (layer name -> frame), written atomically.
+
+    Each frame goes through GDAL's Arrow interface (``use_arrow=True``: columns as
+    whole arrays, several times faster than row by row at 10⁵–10⁶ rows); a frame
+    Arrow cannot type (:func:`arrow_writable`) is written row by row, as before.
+    Columns, dtypes, CRS and the spatial index are those of
+    :meth:`geopandas.GeoDataFrame.to_file`; a plain DataFrame becomes a table without
+    geometry.
+    """
+    import pyogrio
+
+    from layers.io_safe import atomic_write
+
+    def w(tmp):
+        for i, (name, df) in enumerate(layers.items()):
+            arrow = arrow_writable(df)
+            if isinstance(df, gpd.GeoDataFrame):
+                mode = "w" if i == 0 else "a"
+                df.to_file(tmp, layer=name, driver="GPKG", mode=mode, use_arrow=arrow)
+            else:
+                pyogrio.write_dataframe(
+                    df, tmp, layer=name, driver="GPKG", append=i > 0, use_arrow=arrow
+                )
+
+    atomic_write(path, w, force=force)

@@ -40,6 +40,7 @@ __all__ = [
     "SENSITIVITY_FACTORS",
     "CoverageRequest",
     "ReachOptions",
+    "demand_output",
     "gb50180_preset",
     "load_graph",
     "request_fields",
@@ -126,19 +127,40 @@ class ReachOptions:
         )
 
 
-def _minutes(values) -> tuple[float, ...]:
-    vals = [values] if isinstance(values, (int, float, str)) else list(values)
-    out = []
-    for v in vals:
-        out.append(check_positive("minutes", v, maximum=MAX_MINUTES, unit=" min"))
-    if not out:
-        raise InnoMapError("没有时间阈值 / no cut-off minutes given: e.g. 5,10,15")
-    if len(set(out)) > MAX_CUTOFFS:
+def cutoff_minutes(values) -> tuple[float, ...]:
+    """Cut-off minutes, sorted and distinct: a number, a list or a comma-separated text
+    (``5,10,15``); each finite, > 0 and ≤ :data:`MAX_MINUTES`, at most :data:`MAX_CUTOFFS`.
+
+    The one check of minutes: requests call it, and the command line's ``--minutes``.
+    """
+    text = values if isinstance(values, str) else ",".join(map(str, _listed(values)))
+    shown = text if len(text) <= 60 else text[:59] + "…"
+    try:
+        vals = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
         raise InnoMapError(
-            f"时间阈值 {len(set(out))} 个超过上限 {MAX_CUTOFFS} / {len(set(out))} cut-offs exceed "
-            f"the limit {MAX_CUTOFFS}: give fewer minutes"
+            f"minutes {shown!r}: 应为逗号分隔的分钟数 / give comma-separated minutes, e.g. 5,10,15"
+        ) from None
+    if not vals:
+        raise InnoMapError("没有时间阈值 / no cut-off minutes given: e.g. 5,10,15")
+    if not all(math.isfinite(v) and 0 < v <= MAX_MINUTES for v in vals):
+        raise InnoMapError(
+            f"minutes {shown!r}: 分钟数须为有限正数且不超过 {MAX_MINUTES:g} / minutes must be "
+            f"finite, > 0 and ≤ {MAX_MINUTES:g}"
         )
-    return tuple(sorted(set(out)))
+    if len(set(vals)) > MAX_CUTOFFS:
+        raise InnoMapError(
+            f"{len(set(vals))} 个时间阈值超过上限 {MAX_CUTOFFS} / {len(set(vals))} cut-offs "
+            f"exceed the limit of {MAX_CUTOFFS}: give fewer minutes"
+        )
+    return tuple(sorted(set(vals)))
+
+
+def _listed(values) -> list:
+    return [values] if isinstance(values, (int, float)) else list(values)
+
+
+_minutes = cutoff_minutes
 
 
 @dataclass(frozen=True)
@@ -171,6 +193,9 @@ class CoverageRequest:
         (``precision``, ``demand_coarse_excluded``).
     include_coarse : bool
         The former name of ``include_imprecise`` (saved requests still load).
+    no_geometry : bool
+        Output only: the per-demand result layer (``demand.gpkg``) is written as a
+        table without geometry (``--no-geometry``); the analysis is the same.
     """
 
     service: tuple[str, ...] = ("science_venues",)
@@ -184,6 +209,7 @@ class CoverageRequest:
     skip_invalid: bool = False
     include_coarse: bool = False
     include_imprecise: bool = False
+    no_geometry: bool = False
 
     def __post_init__(self):
         both = bool(self.include_imprecise or self.include_coarse)
@@ -438,3 +464,26 @@ def sensitivity(
         graph=graph,
         weights=weights,
     )
+
+
+#: Input columns the per-demand result layer keeps: they name the input row.
+DEMAND_KEY_COLUMNS: tuple[str, ...] = ("id", "layer")
+
+
+def demand_output(report: Report, *, geometry: bool = True) -> pd.DataFrame:
+    """The per-demand result layer as written to ``demand.gpkg``: one row per demand point
+    with its id and layer and what the analysis found (nearest service, minutes, snapped,
+    covered flags) — the input columns copied onto it (name, address, weight …) are left
+    out, they are in the project. WGS84 points, or a table without geometry when
+    ``geometry`` is false (``--no-geometry``)."""
+    dem = report.layers["demand"]
+    inputs = report.inputs.get("demand")
+    copied = set(inputs.columns if inputs is not None else ()) - set(DEMAND_KEY_COLUMNS)
+    cols = [
+        c
+        for c in dem.columns
+        if c != dem.geometry.name and c not in copied and c != "method_label"
+    ]
+    if not geometry:
+        return pd.DataFrame(dem[cols]).reset_index(drop=True)
+    return dem[[*cols, dem.geometry.name]].to_crs(4326)
