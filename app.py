@@ -46,7 +46,9 @@ pages = [
     st.Page("ui/pages/coverage_page.py", title=t("page_coverage")),
     st.Page("ui/pages/siting_page.py", title=t("page_siting")),
     st.Page("ui/pages/profile_page.py", title=t("page_profile")),
+    st.Page("ui/pages/compare_page.py", title=t("page_compare")),
     *([st.Page("ui/pages/import_page.py", title=t("page_import"))] if auth.can("editor") else []),
+    *([st.Page("ui/pages/draw_page.py", title=t("page_draw"))] if auth.can("editor") else []),
     st.Page("ui/pages/export_page.py", title=t("page_export")),
     st.Page("ui/pages/data_page.py", title=t("page_data")),
 ]

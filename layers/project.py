@@ -524,9 +524,21 @@ def save_run(
     request: dict,
     summary: dict,
     layers: dict[str, gpd.GeoDataFrame] | None = None,
+    name: str | None = None,
+    meta: dict | None = None,
 ) -> RunRecord:
-    """Save an analysis run (request, summary and result layers) in one transaction."""
+    """Save an analysis run (request, summary and result layers) in one transaction.
+
+    ``name`` (optional) is unique in the project (compared under
+    :func:`layers.filters.zone_key`, checked again inside the store's write lock: a name
+    another writer took meanwhile is a :class:`ProjectConflictError`); ``meta`` is what
+    reopening the run needs besides its layers (see :attr:`RunRecord.meta`).
+    """
     _check_writable(project, "save_run")
+    from layers.store_common import check_run_name
+
+    run_name = _clean_name(name, "") if name else ""
+    check_run_name(run_name, [r.name for r in project.runs])
     texts = {}
     for name, gdf in (layers or {}).items():
         g = gdf.to_crs(4326) if gdf.crs is not None else gdf
@@ -539,6 +551,8 @@ def save_run(
         request=json.loads(json.dumps(request, default=str)),
         summary=json.loads(json.dumps(summary, default=str)),
         layers=texts,
+        name=run_name,
+        meta=json.loads(json.dumps(meta or {}, default=str)),
     )
     _store(project.ref).save_run(project, rec)
     project.runs.append(rec)
@@ -665,6 +679,7 @@ def save_as(
     for g in gazetteer_names(project):  # address registers
         add_gazetteer(copy, name=g, frame=gazetteer_frame(project, g))
     return copy
+
 
 # ---------------------------------------------------------------- housekeeping and undo
 def _layer_or_error(project: Project, name: str) -> ProjectLayer:

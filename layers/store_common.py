@@ -137,6 +137,42 @@ def run_values(rec: RunRecord) -> tuple:
     )
 
 
+#: Columns of a run-meta row (:func:`run_meta_values`, :func:`apply_run_meta`): a run's
+#: name and what reopening it needs, kept beside the runs table (one row per named run).
+RUN_META_COLUMNS = "id, name, meta"
+
+
+def run_meta_values(rec: RunRecord) -> tuple:
+    """``(id, name, meta)`` of a run, ``meta`` as JSON text."""
+    return (rec.id, rec.name or "", json.dumps(rec.meta or {}, ensure_ascii=False, default=str))
+
+
+def apply_run_meta(runs: list[RunRecord], rows) -> list[RunRecord]:
+    """Set the name and meta of ``runs`` from run-meta rows (rows of absent runs ignored)."""
+    by_id = {r[0]: r for r in rows or ()}
+    for rec in runs:
+        row = by_id.get(rec.id)
+        if row is None:
+            continue
+        rec.name = row[1] or ""
+        try:
+            rec.meta = _json(row[2] or "{}") or {}
+        except ValueError:  # a damaged meta row: the run stays, unnamed of its tables
+            rec.meta = {}
+    return runs
+
+
+def check_run_name(name: str, taken) -> None:
+    """Refuse a run name another run of the project has (compared under ``zone_key``)."""
+    from layers.filters import zone_key
+
+    if name and zone_key(name) in {zone_key(t) for t in taken if t}:
+        raise ProjectConflictError(
+            f"项目中已有名为 {name!r} 的运行 / a run named {name!r} is already in the project: "
+            "choose another name (run names are unique in a project)"
+        )
+
+
 def network_values(net: ProjectNetwork) -> tuple:
     """``(name, tbl, source_file, imported_at, edges)``."""
     return (net.name, net.table, net.source_file, net.imported_at, net.edges)

@@ -36,6 +36,7 @@ from layers.store_common import (
     LAYER_READ_COLUMNS,
     NETWORK_COLUMNS,
     RUN_COLUMNS,
+    RUN_META_COLUMNS,
     _check_zone_names,
     _free_name,
     _now,
@@ -43,6 +44,8 @@ from layers.store_common import (
     _storable,
     _table_name,
     _user,
+    apply_run_meta,
+    check_run_name,
     layer_from_row,
     layer_values,
     network_from_row,
@@ -50,6 +53,7 @@ from layers.store_common import (
     project_from_meta,
     rejected_text,
     run_from_row,
+    run_meta_values,
     run_values,
 )
 
@@ -90,6 +94,10 @@ _DDL = (
     # (JSON as text: JSONB refuses NUL, which a name may hold)
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.columns (
         tbl TEXT PRIMARY KEY, names TEXT NOT NULL)""",
+    # a run's name and what reopening it needs (JSON as text); outlives its run (undo)
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.run_meta (
+        project TEXT NOT NULL REFERENCES {SCHEMA}.projects(name) ON DELETE CASCADE,
+        id TEXT NOT NULL, name TEXT NOT NULL, meta TEXT NOT NULL, PRIMARY KEY (project, id))""",
     # undo history (layers.store_history): the state before each change, keyed by version
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.history (
         project TEXT NOT NULL, version INTEGER NOT NULL, ts TEXT, "user" TEXT,
@@ -623,6 +631,13 @@ def open_project(ref: str):
                     {"n": name},
                 )
             ]
+            apply_run_meta(
+                runs,
+                conn.execute(
+                    _q(f"SELECT {RUN_META_COLUMNS} FROM {SCHEMA}.run_meta WHERE project = :n"),
+                    {"n": name},
+                ).fetchall(),
+            )
             networks = {
                 r[0]: network_from_row(r)
                 for r in conn.execute(
@@ -745,6 +760,22 @@ def _insert_run(conn, name: str, rec) -> None:
     )
 
 
+def _insert_run_meta(conn, name: str, runs) -> None:
+    """The run-meta rows of ``runs`` that have a name or meta (replacing older ones)."""
+    for rec in runs:
+        if not (rec.name or rec.meta):
+            continue
+        i, n, m = run_meta_values(rec)
+        conn.execute(
+            _q(
+                f"INSERT INTO {SCHEMA}.run_meta (project, {RUN_META_COLUMNS}) "
+                "VALUES (:p, :i, :n, :m) ON CONFLICT (project, id) "
+                "DO UPDATE SET name = EXCLUDED.name, meta = EXCLUDED.meta"
+            ),
+            {"p": name, "i": i, "n": n, "m": m},
+        )
+
+
 def _insert_network(conn, name: str, net) -> None:
     conn.execute(
         _q(
@@ -846,7 +877,17 @@ def remove_layer(project, lname: str, tbl: str) -> None:
 
 def save_run(project, rec) -> None:
     def body(conn, name):
+        if rec.name:  # unique in the project, checked inside the write lock
+            taken = conn.execute(
+                _q(
+                    f"SELECT m.name FROM {SCHEMA}.run_meta m JOIN {SCHEMA}.runs r "
+                    "ON r.project = m.project AND r.id = m.id WHERE m.project = :p"
+                ),
+                {"p": name},
+            ).fetchall()
+            check_run_name(rec.name, [t[0] for t in taken])
         _insert_run(conn, name, rec)
+        _insert_run_meta(conn, name, [rec])
 
     transaction(
         project,
@@ -981,6 +1022,7 @@ def write_new(ref: str, meta: dict, layers, runs, networks, *, force: bool) -> N
                 _insert_network(conn, name, net)
             for r in runs:
                 _insert_run(conn, name, r)
+            _insert_run_meta(conn, name, runs)
             conn.execute(
                 _q(
                     f'INSERT INTO {SCHEMA}.audit (project, ts, "user", action, detail) '
@@ -1058,6 +1100,7 @@ def version(ref: str) -> int:
         raise _connect_error(ref, exc) from None
     return int(row[0]) if row else -1
 
+
 # ---------------------------------------------------------------- undo history (layers.store_history)
 _LAYER_ROW = "name, kind, tbl, position, source_file, crs_in, encoding, imported_at, rows, note"
 _GAZ_ROW = "name, tbl, source_file, imported_at, rows, crs_in"
@@ -1076,7 +1119,8 @@ def _state(conn, name: str, *, blobs: bool = True) -> str:
                 f"INSERT INTO {SCHEMA}.history_blobs (project, key, data) "
                 f"SELECT r.project, 'rej:' || l.tbl, r.data FROM {SCHEMA}.rejected r "
                 f"JOIN {SCHEMA}.layers l ON l.project = r.project AND l.name = r.layer "
-                "WHERE r.project = :p ON CONFLICT DO NOTHING"
+                f"WHERE r.project = :p AND NOT EXISTS (SELECT 1 FROM {SCHEMA}.history_blobs b "
+                "WHERE b.project = r.project AND b.key = 'rej:' || l.tbl) ON CONFLICT DO NOTHING"
             ),
             {"p": name},
         )

@@ -181,7 +181,9 @@ def section_from_run(
 
 def _runs(project: Project, ids: tuple[str, ...]) -> list[RunRecord]:
     if ids:
-        return [project.run(i) for i in ids]  # an unknown id: error listing the runs
+        from workflows.runs import resolve_run
+
+        return [resolve_run(project, i) for i in ids]  # by id or name; unknown: error listing runs
     if len(project.runs) > MAX_RUNS:
         raise InnoMapError(
             f"项目有 {len(project.runs)} 项保存的分析, 超过上限 {MAX_RUNS} / the project has "

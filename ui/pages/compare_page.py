@@ -1,0 +1,209 @@
+"""已保存的运行与方案对比 / Saved runs and comparison.
+
+The project's saved runs (from the app or ``--save-run`` on the command line) with their
+names and local time (``settings.LOCAL_TIMEZONE``); a run reopens as its map and tables
+from its stored result layers (:func:`workflows.runs.reopen`, nothing is computed again),
+marked when its inputs changed since it was saved; two runs of one analysis (方案A /
+方案B) side by side: the indicators of ``compare.csv`` and the two maps with the same
+extent and legend (:mod:`workflows.compare`), and ``compare.png`` to download.
+
+The maps are :func:`ui.mapview.show_map` (guarded fragments, built once per run).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from export.compare_map import compare_extent
+from layers.project import Project, RunRecord
+from render.analysis_maps import outline_map_layers
+from render.run_layers import run_map_layers
+from render.webmap import build_map
+from ui.common import guarded, md_text, project_or_stop
+from ui.i18n import T, lang
+from ui.mapview import show_map
+from ui.tables import show_table
+from workflows import compare, runs
+from workflows.analyses import title as analysis_title
+
+
+def _label(rec: RunRecord) -> str:
+    return (
+        f"{rec.label} · {analysis_title(rec.analysis, lang())} · {runs.local_time(rec.created_at)}"
+    )
+
+
+def _runs_list(project: Project) -> None:
+    st.subheader(T("已保存的运行", "Saved runs"))
+    table = runs.runs_table(project, lang=lang())
+    yes, no, unknown = T("是", "yes"), T("否", "no"), T("未知", "unknown")
+    view = pd.DataFrame(
+        {
+            "id": table["id"],
+            "run_name": table["name"],
+            "analysis": table["analysis"],
+            "local_time": table["local_time"],
+            "inputs_changed": [
+                unknown if v is None else yes if v else no for v in table["inputs_changed"]
+            ],
+        }
+    )
+    show_table(view, key="runs_list", name=T("已保存的运行", "Saved runs"), downloads=False)
+
+
+def _changed_note(report) -> None:
+    changed = report.summary.get("inputs_changed")
+    if changed:
+        st.warning(
+            T(
+                f"保存后输入已更改: {'、'.join(changed)}。地图与表格为保存时的结果。",
+                f"Inputs changed since the run was saved: {', '.join(changed)}. The map and "
+                "tables show the result as saved.",
+            )
+        )
+    elif changed is None:
+        st.caption(
+            T(
+                "此运行未记录输入指纹, 无法判断输入是否更改。",
+                "This run kept no input fingerprints: whether its inputs changed is unknown.",
+            )
+        )
+    left = report.summary["run"]["left_out"]
+    if left:
+        st.caption(T(f"未保存的大图层: {', '.join(left)}", f"Layers not kept: {', '.join(left)}"))
+
+
+def _frames(report) -> dict:
+    return {**report.layers, **{f"{runs.INPUT_PREFIX}{k}": g for k, g in report.inputs.items()}}
+
+
+def _run_map(project: Project, report, *, page: str, names, bounds) -> None:
+    L = lang()
+    frames = _frames(report)
+    show_map(
+        lambda: build_map(
+            [*outline_map_layers(project, L), *run_map_layers(frames, lang=L, names=names)],
+            lang=L,
+            legend_title=report.summary["run"]["label"],
+            fit_bounds=bounds,
+        ),
+        page=page,
+        key=(project.ref, project.version, report.summary["run"]["id"], tuple(bounds), L),
+        reset_on=(project.ref, report.summary["run"]["id"], tuple(bounds)),
+        height=480,
+    )
+
+
+def _reopen(project: Project) -> None:
+    st.subheader(T("打开运行", "Open a run"))
+    ids = [r.id for r in reversed(project.runs)]
+    pick = st.selectbox(
+        T("运行", "Run"), ids, key="runs_open", format_func=lambda i: _label(project.run(i))
+    )
+    report = guarded(runs.reopen, project, project.run(pick))
+    if report is None:
+        return
+    _changed_note(report)
+    frames = _frames(report)
+    if frames:
+        _run_map(
+            project, report, page="run_open", names=list(frames), bounds=compare_extent(frames)
+        )
+    for name, table in report.tables.items():
+        st.caption(name)
+        show_table(table, key=f"run_open_{name}", name=name, height=240)
+
+
+def _pick_pair(project: Project) -> tuple[str, str] | None:
+    c1, c2 = st.columns(2)
+    ids = [r.id for r in reversed(project.runs)]
+    a = c1.selectbox(
+        T("方案A", "Run A"), ids, key="cmp_a", format_func=lambda i: _label(project.run(i))
+    )
+    kind = project.run(a).analysis
+    others = [i for i in ids if i != a and project.run(i).analysis == kind]
+    if not others:
+        c2.info(T("没有同一种分析的其他运行可对比。", "No other run of this analysis to compare."))
+        return None
+    b = c2.selectbox(
+        T("方案B", "Run B"), others, key="cmp_b", format_func=lambda i: _label(project.run(i))
+    )
+    return a, b
+
+
+def _indicator_table(report) -> None:
+    t = report.tables["compare"]
+    view = pd.DataFrame(
+        {
+            "indicator_label": t["indicator_en"] if lang() == "en" else t["指标"],
+            "value_a": t["a"],
+            "value_b": t["b"],
+            "difference": t["difference"],
+        }
+    )
+    show_table(view, key="cmp_table", name=T("方案对比", "Comparison"))
+
+
+def _compare(project: Project) -> None:
+    st.subheader(T("方案对比 (A / B)", "Compare two runs (A / B)"))
+    pair = _pick_pair(project)
+    if pair is None:
+        return
+    report = guarded(compare.run, project, compare.CompareRequest(runs=pair))
+    if report is None:
+        return
+    ra, rb = report.result.a, report.result.b
+    _indicator_table(report)
+    fa, fb = _frames(ra), _frames(rb)
+    if not (fa or fb):
+        return
+    names = [*fa, *fb]
+    bounds = compare_extent(fa, fb)
+    cols = st.columns(2)
+    for col, tag, side, page in ((cols[0], "A", ra, "cmp_a"), (cols[1], "B", rb, "cmp_b")):
+        with col:
+            st.markdown(f"**{T('方案', 'Run ')}{tag}** · {md_text(side.summary['run']['label'])}")
+            _changed_note(side)
+            _run_map(project, side, page=page, names=names, bounds=bounds)
+    _png_button(report)
+
+
+def _png_button(report) -> None:
+    key = tuple(r["id"] for r in report.summary["runs"])
+    if st.button(T("生成对比图 compare.png", "Make compare.png"), key="cmp_png"):
+        data = guarded(compare.png, report)
+        if data is not None:
+            st.session_state["cmp_png_data"] = (key, data)
+    made = st.session_state.get("cmp_png_data")
+    if made and made[0] == key:
+        st.download_button(
+            T("下载 compare.png", "Download compare.png"),
+            made[1],
+            file_name="compare.png",
+            mime="image/png",
+            key="cmp_png_download",
+        )
+
+
+def main() -> None:
+    st.title(T("已保存的运行与方案对比", "Saved runs and comparison"))
+    project = project_or_stop()
+    if not project.runs:
+        st.info(
+            T(
+                "项目中还没有保存的运行: 在分析页点击“保存本次分析”, 或在命令行加 --save-run 名称。",
+                "The project has no saved runs yet: save one on an analysis page, or add "
+                "--save-run NAME on the command line.",
+            )
+        )
+        return
+    _runs_list(project)
+    views = {"compare": T("方案对比", "Compare"), "open": T("打开运行", "Open a run")}
+    view = st.radio(
+        T("查看", "View"), list(views), format_func=views.get, horizontal=True, key="runs_view"
+    )  # not tabs: a map in a hidden tab is drawn without a size
+    (_compare if view == "compare" else _reopen)(project)
+
+
+main()
