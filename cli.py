@@ -17,65 +17,41 @@ import sys
 
 import layers as _layers_pkg  # noqa: F401  (first: sets GDAL_SKIP=VRT before GDAL loads)
 from commands import analysis, export, files, project, users
-from commands.common import check_out as _check_out  # noqa: F401  (tests import it from here)
+from commands.common import apply_help, command, flags, say
+from workflows.analyses import check_folder as _check_out  # noqa: F401  (tests import it here)
 
 __all__ = ["build_parser", "main"]
 
 
 def _cmd_layers(args: argparse.Namespace) -> int:
     from layers.registry import load_all, project_sources
+    from workflows.console import layers_lines
 
     table = project_sources(load_all())
     if args.json:
         print(json.dumps(table.to_dict(orient="records"), ensure_ascii=False, indent=2))
         return 0
-    name_col = "name_en" if args.lang == "en" else "name_zh"
-    width = max(len(k) for k in table["layer"])
-    print(f"{'layer':<{width}}  {'rows':>6}  {'synthetic':>9}  {'geometry':<8}  {'crs':<10}  name")
-    for r in table.itertuples():
-        print(
-            f"{r.layer:<{width}}  {r.rows:>6}  {r.synthetic_rows:>9}  {r.geometry:<8}  "
-            f"{r.crs:<10}  {getattr(r, name_col)}"
-        )
-        for s in r.sources:
-            print(f"{'':<{width}}    source: {s}")
+    say(layers_lines(table, lang=args.lang))
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every sub-command."""
+    """The argument parser with every sub-command (help texts from ``commands/help.toml``)."""
+    from workflows.choices import LANGUAGES
+
     parser = argparse.ArgumentParser(
         prog="python cli.py",
-        description="InnoMap 创新资源一张图 — command line for batch work.",
+        description="InnoMap 创新资源一张图 — 批量处理的命令行 / command line for batch work.",
     )
-    parser.add_argument(
-        "--as-user",
-        dest="signin_user",
-        metavar="NAME",
-        help="sign in as NAME (when INNOMAP_USERS is set; the password is read from stdin)",
-    )
-    parser.add_argument(
-        "--password-stdin",
-        dest="signin_password_stdin",
-        action="store_true",
-        help="with --as-user: read the password from the first line of stdin",
-    )
+    parser.add_argument("--as-user", dest="signin_user", metavar="NAME")
+    parser.add_argument("--password-stdin", dest="signin_password_stdin", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    p = sub.add_parser(
-        "layers",
-        help="list the embedded layers with row counts, CRS and sources",
-        description="List the embedded layers (registry keys) with row counts, CRS and sources.",
-    )
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of layer names")
-    p.set_defaults(func=_cmd_layers)
-
-    analysis.add_parsers(sub)
-    export.add_parsers(sub)
-    files.add_parsers(sub)
-    project.add_parsers(sub)
-    users.add_parsers(sub)
+    p = command(sub, "layers", _cmd_layers)
+    flags(p, "--json")
+    p.add_argument("--lang", choices=list(LANGUAGES), default="zh")
+    for group in (analysis, export, files, project, users):
+        group.add_parsers(sub)
+    apply_help(parser)
     return parser
 
 
@@ -93,21 +69,6 @@ def _sign_in(args: argparse.Namespace) -> None:
     auth.set_actor(auth.cli_actor(args.signin_user, password))
 
 
-class _Stopped(BaseException):
-    """SIGTERM raised as an exception, so ``finally`` blocks remove unfinished outputs."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _stop_on_sigterm(signum, frame) -> None:
-    import signal
-
-    signal.signal(signum, signal.SIG_DFL)  # a second SIGTERM stops at once
-    raise _Stopped(signum)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the process exit code.
 
@@ -115,33 +76,21 @@ def main(argv: list[str] | None = None) -> int:
     output being written is removed, not left as a hidden temporary file; the
     exit code is then 128 + the signal number (143, 130).
     """
-    import signal
-    import threading
-
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     from layers.errors import InnoMapError
+    from workflows.stopping import Stopped, stop_on_sigterm, stopped
 
-    handle = threading.current_thread() is threading.main_thread()  # signals: main thread only
-    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm) if handle else None
     try:
-        _sign_in(args)
-        return int(args.func(args))
+        with stop_on_sigterm():
+            _sign_in(args)
+            return int(args.func(args))
     except InnoMapError as exc:  # every user-facing error; the message explains the fix
         print(f"error: {exc}", file=sys.stderr)
         return int(getattr(exc, "exit_code", 2))
-    except (KeyboardInterrupt, _Stopped) as exc:
-        signum = getattr(exc, "signum", signal.SIGINT)
-        name = signal.Signals(signum).name
-        print(
-            f"error: 已被 {name} 中断, 未完成的输出已删除 / stopped by {name}: unfinished "
-            "outputs were removed; run the command again",
-            file=sys.stderr,
-        )
-        return 128 + int(signum)
-    finally:
-        if handle:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+    except (KeyboardInterrupt, Stopped) as exc:
+        message, code = stopped(exc)
+        print(message, file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ __all__ = [
     "auth_mode",
     "can",
     "check_bind",
+    "check_serve",
     "cli_actor",
     "current_actor",
     "enforcing",
@@ -433,3 +434,30 @@ def cli_actor(name: str | None, password: str | None) -> Actor | None:
             return None
         return header_actor(name, load_role_map(role_map_path()))
     return None
+
+
+def check_serve(address: str, *, allow_open: bool = False) -> None:
+    """Check the sign-in set-up before the app serves on ``address``.
+
+    Trusted-header mode listens on loopback only (:func:`check_bind`); open mode (no
+    sign-in) refuses a network address unless ``allow_open`` (then it sets
+    ``INNOMAP_ALLOW_OPEN_NETWORK=1``, which the app's page check reads); users mode needs a
+    readable users file and header mode a role map.
+    """
+    check_bind(address)
+    mode = auth_mode()
+    if mode == "open" and not is_loopback(address):
+        if not allow_open:
+            raise AuthError(
+                f"开放模式只监听本机 / open mode (no sign-in) refuses to serve on {address!r}: "
+                "anyone on the network would be admin — turn sign-in on (INNOMAP_USERS or "
+                "INNOMAP_TRUSTED_HEADER), or say so explicitly with --allow-open"
+            )
+        os.environ["INNOMAP_ALLOW_OPEN_NETWORK"] = "1"
+    if mode == "users":
+        list_users(users_path())  # readable and an InnoMap users file
+    elif mode == "header" and not load_role_map(role_map_path()):
+        raise AuthError(
+            "可信请求头模式需要角色映射 / trusted-header mode needs INNOMAP_ROLE_MAP (name = role "
+            "lines): without it nobody has a role"
+        )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from layers.errors import InnoMapError
 from layers.safe import escape_html
 
-__all__ = ["BASEMAPS", "Basemap", "BasemapError", "make_basemap"]
+__all__ = ["BASEMAPS", "TILE_CRS", "Basemap", "BasemapError", "make_basemap"]
 
 
 class BasemapError(InnoMapError):
@@ -44,6 +44,9 @@ class Basemap:
 
 
 #: key -> (Chinese label, English label)
+#: Coordinate systems of custom XYZ tiles (``export-map --tile-crs``).
+TILE_CRS = ("WGS84", "GCJ-02")
+
 BASEMAPS: dict[str, tuple[str, str]] = {
     "none": ("无底图(离线, 默认)", "None (offline, default)"),
     "osm": ("OpenStreetMap", "OpenStreetMap"),
@@ -142,7 +145,7 @@ def make_basemap(
                 "it must start with http(s):// and contain {z}, {x} and {y}"
             )
         crs = custom_crs.upper().replace("_", "-")
-        if crs not in ("WGS84", "GCJ-02"):
+        if crs not in TILE_CRS:
             raise BasemapError(
                 f"自定义底图坐标系 {custom_crs!r} 不支持 / unsupported tile system: use WGS84 or GCJ-02"
             )

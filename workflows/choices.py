@@ -5,6 +5,8 @@ from __future__ import annotations
 
 __all__ = [
     "CLUSTER_METHODS",
+    "LANGUAGES",
+    "METRIC_CRS_SYSTEMS",
     "MODES",
     "PRESETS",
     "REACH_METHODS",
@@ -25,3 +27,7 @@ SITING_MODELS = ("mclp", "lscp", "pmedian")
 SITING_SOLVERS = ("exact", "heuristic", "auto")
 #: Report file formats.
 REPORT_FORMATS = ("docx", "pdf")
+#: Languages of names and labels (Chinese first).
+LANGUAGES = ("zh", "en")
+#: Metric CRS of a new project (:func:`layers.project.metric_crs_for`): UTM or CGCS2000 GK 3°.
+METRIC_CRS_SYSTEMS = ("utm", "gk3")

@@ -53,9 +53,11 @@ __all__ = [
     "layer_frames",
     "layer_tables",
     "map_content",
+    "map_request",
     "run_layers_export",
     "run_map_export",
     "run_qgis_export",
+    "series_files",
 ]
 
 
@@ -512,3 +514,61 @@ def run_qgis_export(
     return Report(
         analysis="export-qgis", request={"out": str(out_dir), "title": title}, summary=summary
     )
+
+
+# ---------------------------------------------------------------- a map named on the command line
+def map_request(values: dict) -> MapExportRequest:
+    """The map request of option values (the command line's ``vars(args)``): the request's
+    fields, ``params`` as JSON text and the basemap by key (``basemap``, ``tianditu_key``,
+    ``tile_url``, ``tile_crs``, ``tile_attribution``)."""
+    from workflows.analyses import from_options
+
+    return from_options(
+        MapExportRequest,
+        values,
+        params=_json_params(values.get("params")),
+        basemap=_basemap(values),
+    )
+
+
+def _json_params(text: str | None) -> dict:
+    """``--params`` as a dict (an error names the JSON problem)."""
+    import json
+
+    if not text:
+        return {}
+    try:
+        params = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InnoMapError(
+            f"--params 不是有效 JSON / --params is not valid JSON ({exc.msg} at {exc.pos})"
+        ) from None
+    if not isinstance(params, dict):
+        raise InnoMapError("--params 应为 JSON 对象 / --params must be a JSON object")
+    return params
+
+
+def _basemap(values: dict):
+    key = values.get("basemap") or "none"
+    if key == "none":
+        return None
+    from render.basemaps import make_basemap
+
+    return make_basemap(
+        key,
+        tianditu_key=values.get("tianditu_key") or "",
+        custom_url=values.get("tile_url") or "",
+        custom_crs=values.get("tile_crs") or "WGS84",
+        custom_attribution=values.get("tile_attribution") or "",
+    )
+
+
+def series_files(maps: list[tuple[str, bytes]], fmt: str) -> list[tuple[str, bytes]]:
+    """The file names of a map series (``01_<district>.png`` …: numbered, safe) with their
+    bytes: the command line's folder and the export page's zip hold the same names."""
+    from layers.safe import safe_file_name
+
+    return [
+        (f"{i:02d}_{safe_file_name(name, default='map')}.{fmt}", data)
+        for i, (name, data) in enumerate(maps, start=1)
+    ]

@@ -52,7 +52,9 @@ __all__ = [
     "GeocodeRequest",
     "address_columns",
     "address_table",
+    "geocode_file",
     "import_geocoded",
+    "parse_rate",
     "read_table",
     "run",
 ]
@@ -661,3 +663,57 @@ def import_geocoded(geocoded: pd.DataFrame, folder, name: str, options=None):
             setattr(rep, attr, frame.drop(columns="_geo_row"))
     rep.file = name
     return rep, geocoded[~located]
+
+
+# ---------------------------------------------------------------- a file named on the command line
+def parse_rate(text: str) -> float:
+    """A request rate as requests per second: ``3``, ``3/s`` or ``180/min``."""
+    t = str(text).strip().lower().replace(" ", "")
+    per = 1.0
+    for unit, seconds in (("/s", 1.0), ("/min", 60.0), ("/m", 60.0)):
+        if t.endswith(unit):
+            t, per = t[: -len(unit)], seconds
+            break
+    try:
+        v = float(t) / per
+    except ValueError:
+        raise GeocodeError(f"--rate {text!r}: give requests per second, e.g. 3/s") from None
+    if not v > 0:
+        raise GeocodeError(f"--rate {text!r}: must be positive")
+    return v
+
+
+def geocode_file(
+    path, values: dict, *, out, force: bool = False, project=None, on_progress=None
+) -> Report:
+    """Geocode the address list ``path`` into the CSV ``out``; the run's report.
+
+    ``values`` are the request's keys (``address_col``, ``provider``, ``rate`` as
+    requests per second …) and the table options of :func:`workflows.importing.options_from`.
+    An online run without a cache of its own (``cache``, or the project's) keeps one
+    beside ``out`` (``OUT.geocode_cache.sqlite``): what makes a rerun resume.
+    """
+    from layers.geocode import project_keeps_cache, provider_key
+    from layers.importer import read_table_for_geocoding
+    from layers.io_safe import OutputExistsError, atomic_write
+    from layers.safe import safe_csv
+    from workflows.importing import options_from
+
+    out = Path(out)
+    if out.exists() and not force:
+        raise OutputExistsError(
+            f"{out} 已存在 / {out.name} already exists: choose another --out or pass --force "
+            "(addresses answered before are cached and not asked again)"
+        )
+    table_keys = ("sheet", "encoding", "header_row", "name_col", "col", "map", "map_csv")
+    table = read_table_for_geocoding(path, options_from({k: values.get(k) for k in table_keys}))
+    v = {k: x for k, x in values.items() if k in GeocodeRequest.__dataclass_fields__}
+    v["rate_per_s"] = values.get("rate")
+    v["key"] = provider_key(v["provider"], v.get("key"))
+    online = v["provider"] not in ("offline", "local")
+    if online and not v.get("cache") and not project_keeps_cache(project):
+        v["cache"] = str(out.with_name(out.stem + ".geocode_cache.sqlite"))
+    report = run(table, GeocodeRequest(**v), project=project, on_progress=on_progress)
+    geo = report.tables["geocoded"]
+    atomic_write(out, lambda tmp: safe_csv(geo, tmp), force=True)  # CR/LF quoted, no formulas
+    return report

@@ -19,7 +19,7 @@ from pathlib import Path
 from layers.importer import ImportOptions, ImportReport, import_file, inspect_file
 from workflows.progress import ProgressFn, run_with_ticks
 
-__all__ = ["add_to_project", "count_rows", "run"]
+__all__ = ["add_to_project", "count_rows", "import_jobs", "options_from", "run", "write_gpkg"]
 
 _CHUNK = 1 << 20
 
@@ -194,3 +194,92 @@ def add_to_project(
         note="\n".join(rep.notes) if note else "",
     )
     return add_layer(project, layer, replace=replace, on_progress=on_progress)
+
+
+# ---------------------------------------------------------------- a file named on the command line
+def options_from(values: dict) -> ImportOptions:
+    """:class:`ImportOptions` from option values (the command line's ``vars(args)``).
+
+    Reads ``header_row``, ``name_col``, ``col`` (``FIELD=COLUMN`` texts), ``map``
+    (``FIELD:RAW=VALUE``) and ``map_csv`` into ``header_row``/``columns``/``value_map``;
+    with ``project`` (a reference), rows beyond its city are flagged (or dropped with
+    ``drop_outside_city``). Missing keys take ImportOptions' defaults.
+    """
+    from layers.importer import ImportFileError, parse_map_option, read_mapping_csv
+
+    v = {k: x for k, x in values.items() if x is not None}
+    columns: dict[str, str] = {}
+    for text in v.get("col") or []:
+        fld, sep, column = str(text).partition("=")
+        if not sep or not fld.strip() or not column.strip():
+            raise ImportFileError(
+                f"--col {text!r}: 应为 字段=列名 / must be FIELD=COLUMN, e.g. --col employees=从业人员"
+            )
+        columns[fld.strip()] = column.strip()
+    if v.get("name_col"):
+        columns["name"] = v["name_col"]
+    value_map: dict[str, dict[str, str]] = {}
+    if v.get("map_csv"):
+        for fld, pairs in read_mapping_csv(v["map_csv"]).items():
+            value_map.setdefault(fld, {}).update(pairs)
+    for text in v.get("map") or []:
+        fld, raw, value = parse_map_option(text)
+        value_map.setdefault(fld, {})[raw] = value
+    if v.get("header_row") is not None and v["header_row"] < 1:
+        raise ImportFileError("--header-row 应为正整数 / --header-row must be 1 or more")
+    keep = ("crs", "encoding", "sheet", "layer", "lon_col", "lat_col", "fix_swapped")
+    return ImportOptions(
+        **{k: v[k] for k in keep if k in v},
+        **({"kind": v["kind"]} if "kind" in v else {}),
+        repair_geometry=bool(v.get("repair")),
+        city_outline=_city_outline(v.get("project")),
+        drop_outside_city=bool(v.get("drop_outside_city")),
+        header_row=v.get("header_row"),
+        columns=columns,
+        value_map=value_map,
+    )
+
+
+def _city_outline(ref):
+    """The outline of project ``ref`` (outside-city rows are flagged against it), else None."""
+    if not ref:
+        return None
+    from layers.cities import city_outline
+    from layers.project import open_project
+
+    return city_outline(open_project(ref))
+
+
+def import_jobs(path, options: ImportOptions, *, name: str | None = None) -> list:
+    """``(options, layer name)`` per layer to add from ``path``: one, or each layer of an
+    InnoMap export holding layers of several kinds, into its own kind."""
+    from dataclasses import replace
+
+    p = Path(path)
+    if options.layer or p.suffix.lower() not in (".gpkg", ".geojson", ".json", ".zip"):
+        return [(options, name or p.stem)]
+    kinds = {k: v for k, v in inspect_file(path)["layer_kinds"].items() if v}
+    if len(set(kinds.values())) <= 1:
+        return [(options, name or p.stem)]
+    return [
+        (replace(options, kind=k, layer=lyr), f"{name}-{lyr}" if name else lyr)
+        for lyr, k in kinds.items()
+    ]
+
+
+def write_gpkg(rep: ImportReport, out, *, kind: str, force: bool = False) -> None:
+    """An import as a normalised GeoPackage: the valid rows as layer ``kind`` and the
+    rejected rows (with their reasons) as layer ``rejected``; written atomically."""
+    import geopandas as gpd
+
+    from layers.io_safe import atomic_write
+
+    def writer(tmp):
+        rep.valid.to_file(tmp, layer=kind, driver="GPKG")
+        rej = rep.rejected.copy()
+        if len(rej):
+            gpd.GeoDataFrame(rej, geometry=[None] * len(rej), crs=4326).to_file(
+                tmp, layer="rejected", driver="GPKG", mode="a"
+            )
+
+    atomic_write(out, writer, force=force)
