@@ -196,6 +196,16 @@ def test_a_shape_without_a_name_is_refused(project):
         _draw(project, "zones", "片区", feats, ["甲", " "])
 
 
+def test_no_answer_from_the_map_means_no_change(project):
+    feats = [_feature({"type": "Polygon", "coordinates": [_ring(121.6, 29.95)]})]
+    _draw(project, "zones", "片区", feats, ["甲"])
+    gdf = open_project(project.ref).layers["片区"].gdf
+    for overlay in ("WGS84", "GCJ-02"):  # a map just shown has reported nothing yet
+        dr = read_drawings(None, gdf, kind="zones", overlay_crs=overlay)
+        assert not dr.changed and dr.deleted == () and list(dr.shapes["state"]) == [SAME]
+    assert read_drawings(None, None, kind="zones", overlay_crs="WGS84").shapes.empty
+
+
 def test_deleting_every_shape_removes_the_layer(project):
     _draw(
         project,

@@ -185,6 +185,19 @@ def _shape_row(feature: dict, layer: gpd.GeoDataFrame | None, kind: str, overlay
     }
 
 
+def _as_shown(layer: gpd.GeoDataFrame, overlay_crs: str) -> list[dict]:
+    """The layer's shapes as the map shows them before any change (with their rows)."""
+    return [
+        {
+            "type": "Feature",
+            "properties": {"row": i},
+            "geometry": shapely.geometry.mapping(_shown(g, overlay_crs)),
+        }
+        for i, g in enumerate(layer.geometry)
+        if g is not None and not g.is_empty
+    ]
+
+
 def read_drawings(
     features: list[dict] | None,
     layer: gpd.GeoDataFrame | None,
@@ -197,7 +210,8 @@ def read_drawings(
     Parameters
     ----------
     features : list of dict or None
-        GeoJSON features in the overlay system (``properties.row`` for the layer's shapes).
+        GeoJSON features in the overlay system (``properties.row`` for the layer's shapes);
+        None when the map has not reported a drawing yet: the layer as shown, unchanged.
     layer : GeoDataFrame or None
         The edited layer (WGS84) as it was put on the map; None for a new layer.
     kind : {"zones", "corridor_axes"}
@@ -205,7 +219,9 @@ def read_drawings(
     overlay_crs : {"WGS84", "GCJ-02"}
         The basemap's overlay system.
     """
-    feats = [f for f in features or [] if isinstance(f, dict) and f.get("geometry")]
+    if features is None:  # the map has not reported a drawing since it was shown
+        features = [] if layer is None else _as_shown(layer, overlay_crs)
+    feats = [f for f in features if isinstance(f, dict) and f.get("geometry")]
     rows = [_shape_row(f, layer, kind, overlay_crs) for f in feats]
     cols = ["row", "state", "name", "subtype", "geometry"]
     shapes = gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry="geometry", crs=4326)
