@@ -300,6 +300,10 @@ PRINT_DPI_MAX: int = 600
 PRINT_INSET_WINDOW: float = 0.25
 PRINT_INSET_SHARE: float = 0.5
 
+#: Command line: a long analysis (coverage, hot spots, profile) reports its steps on stderr
+#: once it has run this long (s); quicker runs print nothing more.
+CLI_PROGRESS_AFTER_S: float = 2.0
+
 #: Team server (PostGIS): libpq's ``require_auth`` for every connection. ``!password``
 #: means the password is never sent in cleartext (SCRAM, MD5, trust and certificates
 #: still work); ``$INNOMAP_PG_REQUIRE_AUTH`` overrides it (e.g. ``scram-sha-256``).

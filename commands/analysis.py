@@ -54,7 +54,9 @@ def run_analysis(args: argparse.Namespace) -> int:
         from workflows.runs import check_new_name
 
         check_new_name(project, save_as)
-    report = a.run(project, req)
+    from workflows.progress import stderr_steps
+
+    report = a.run(project, req, on_progress=stderr_steps(a.key))  # long runs: steps on stderr
     s = report.summary
     warn(s.get("warnings"))
     say(analysis_notes(a.console_notes, s))

@@ -111,3 +111,32 @@ def test_demand_layer_keeps_ids_and_results_not_copied_inputs(tmp_path, tiny, no
         assert bool(by_id.loc[pid, "covered_5"]) == (metres * 1.3 / 75 <= 5)
         assert bool(by_id.loc[pid, "covered_10"]) == (metres * 1.3 / 75 <= 10)
     assert set(by_id["nearest_service_id"]) == {"S1"}
+
+
+# ---------------------------------------------------------------- progress on stderr
+@pytest.mark.parametrize(
+    ("argv", "steps"),
+    [
+        (["coverage", "--service", "science_venues", "--demand", "enterprises"], 4),
+        (["hotspots", "--layer", "enterprises", "--permutations", "99"], 3),
+        (["profile", "--axis", "测试走廊轴线"], 4),
+    ],
+)
+def test_long_commands_report_their_steps_on_stderr(tmp_path, tiny, monkeypatch, argv, steps):
+    import settings
+
+    monkeypatch.setattr(settings, "CLI_PROGRESS_AFTER_S", 0.0)  # as if the run were long
+    res = run_cli(*argv, "--project", tiny.ref, "--out", tmp_path / "o")
+    assert res.returncode == 0, res.stderr
+    lines = [ln for ln in res.stderr.splitlines() if ln.startswith(f"{argv[0]}: step ")]
+    assert [ln.split()[2] for ln in lines] == [f"{i}/{steps}" for i in range(1, steps + 1)]
+    assert f"{argv[0]}: step" not in res.stdout
+
+
+def test_quick_commands_print_no_steps(tmp_path, tiny, monkeypatch):
+    import settings
+
+    monkeypatch.setattr(settings, "CLI_PROGRESS_AFTER_S", 600.0)  # every run here is quicker
+    args = ["coverage", "--service", "science_venues", "--demand", "enterprises"]
+    res = run_cli(*args, "--project", tiny.ref, "--out", tmp_path / "o")
+    assert res.returncode == 0 and "step" not in res.stderr

@@ -689,9 +689,19 @@ def _run_of(load) -> Callable[..., Report]:
     module is loaded then, and a replaced ``run`` is the one used)."""
 
     def run(project, request, **kw):
-        return load().run(project, request, **kw)
+        fn = load().run
+        if "on_progress" in kw and not _takes(fn, "on_progress"):
+            kw.pop("on_progress")  # an analysis without steps to report runs as before
+        return fn(project, request, **kw)
 
     return run
+
+
+def _takes(fn: Callable, keyword: str) -> bool:
+    """Whether ``fn`` takes the keyword argument ``keyword``."""
+    import inspect
+
+    return keyword in inspect.signature(fn).parameters
 
 
 def _maps_hook(name: str) -> Callable:

@@ -29,6 +29,7 @@ from workflows.common import (
     study_area_label,
     synthetic_note,
 )
+from workflows.progress import ProgressFn, stages
 
 __all__ = [
     "GB50180_TIERS",
@@ -370,21 +371,27 @@ def _summary(request: CoverageRequest, res, services, demand, n_outside: int, pr
     }
 
 
-def run(project: Project, request: CoverageRequest, *, graph=None) -> Report:
+def run(
+    project: Project, request: CoverageRequest, *, graph=None, on_progress: ProgressFn | None = None
+) -> Report:
     """Coverage of the demand by the services within each cut-off, in the project's metric CRS.
 
     ``graph`` may be passed when the caller already holds the request's road graph.
     The study area of the blind spots is :func:`workflows.common.study_area`
     (the zone, else the demand's hull + ``settings.STUDY_AREA_BUFFER_M``).
+    ``on_progress(done, 4)`` after the road graph, the inputs, the analysis and the report.
     """
+    step = stages(on_progress, 4)
     params = request.reach.params()
     if graph is None:
         graph = load_graph(project, request.reach)
+    step(1)
     crs = graph.crs if graph is not None else project.metric_crs()
     rule = request.reach.precision_rule(
         max(request.minutes), include_imprecise=request.include_imprecise
     )
     services, demand, s_m, d_m, n_outside = _inputs(project, request, crs, rule)
+    step(2)
     res = run_coverage(
         d_m,
         s_m,
@@ -395,6 +402,7 @@ def run(project: Project, request: CoverageRequest, *, graph=None) -> Report:
         zones=project.zones.to_crs(crs),
         study_area=study_area(project, d_m, zone=request.zone),
     )
+    step(3)
     prov = input_provenance(project, services=services, demand=demand)
     summary = _summary(request, res, services, demand, n_outside, prov)
     summary |= rule.report_fields() | {
@@ -404,6 +412,7 @@ def run(project: Project, request: CoverageRequest, *, graph=None) -> Report:
     label = params.label("zh")
     dem = res.demand.assign(travel_min=res.demand["travel_min"].astype(float), method_label=label)
     share = ", ".join(f"{r.minutes:g} 分钟 {r.share:.1%}" for r in res.summary.itertuples())
+    step(4)
     return Report(
         analysis="coverage",
         request=request.to_dict(),

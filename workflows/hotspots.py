@@ -28,6 +28,7 @@ from workflows.common import (
     synthetic_note,
 )
 from workflows.pointstats import nearest_neighbour_table
+from workflows.progress import ProgressFn, stages
 
 __all__ = ["MAX_CELLS", "MAX_PERMUTATIONS", "HotspotsRequest", "kde", "run"]
 
@@ -93,8 +94,13 @@ class HotspotsRequest:
             include_imprecise=bool(self.include_imprecise),
         )
 
-    def label(self) -> str:
-        return f"Gi* 格网 {self.cell_m:g} m, {int(self.permutations)} 次置换, FDR"
+    def label(self, lang: str = "zh") -> str:
+        """The method and its parameters in ``lang``."""
+        if lang != "zh":
+            return f"Gi* cells {self.cell_m:g} m, {int(self.permutations)} permutations, FDR"
+        return (
+            f"Gi* 格网 {self.cell_m:g} 米, {int(self.permutations)} 次置换, 错误发现率 (FDR) 校正"
+        )
 
 
 def _check_cells(area, cell_m: float) -> int:
@@ -109,8 +115,13 @@ def _check_cells(area, cell_m: float) -> int:
     return n
 
 
-def run(project: Project, request: HotspotsRequest) -> Report:
-    """Gi* cells (hot/cold at 90/95/99 % after FDR) and Clark–Evans R per kind."""
+def run(
+    project: Project, request: HotspotsRequest, *, on_progress: ProgressFn | None = None
+) -> Report:
+    """Gi* cells (hot/cold at 90/95/99 % after FDR) and Clark–Evans R per kind.
+
+    ``on_progress(done, 3)`` after the points, the Gi* cells and the statistics."""
+    step = stages(on_progress, 3)
     sel = select_layers(project, request.layers, crs=request.crs, skip_invalid=request.skip_invalid)
     rule = request.precision_rule()
     sel = rule.apply(sel, "points")
@@ -120,6 +131,7 @@ def run(project: Project, request: HotspotsRequest) -> Report:
     if request.zone:
         pts = pts[pts.within(area)]
     _check_cells(area, float(request.cell_m))
+    step(1)
     cells = hotspot_cells(
         pts,
         cell_m=float(request.cell_m),
@@ -128,6 +140,7 @@ def run(project: Project, request: HotspotsRequest) -> Report:
         area=area,
     )
     cells["cell_m"] = float(request.cell_m)
+    step(2)
     counts = {str(k): int(v) for k, v in cells["hotspot_class"].value_counts().items()}
     prov = input_provenance(project, points=sel)
     summary = {
@@ -139,7 +152,8 @@ def run(project: Project, request: HotspotsRequest) -> Report:
         "classes": counts,
         "classification": "Gi* z sign and Benjamini-Hochberg FDR-adjusted normal p (90/95/99 %); gi_p is the permutation p",
         "nearest_neighbour": nearest_neighbour_table(pts, area),
-        "study_area": study_area_label(request.zone, "en"),
+        "study_area": study_area_label(request.zone),
+        "study_area_en": study_area_label(request.zone, "en"),
         "zone": request.zone,
         "synthetic_points": int(pts["synthetic"].sum()) if "synthetic" in pts else 0,
         "skipped_invalid": sel.skipped,
@@ -147,6 +161,7 @@ def run(project: Project, request: HotspotsRequest) -> Report:
         **rule.report_fields(),
     }
     table = pd.DataFrame({"class": list(counts), "cells": list(counts.values())})
+    step(3)
     return Report(
         analysis="hotspots",
         request=request.to_dict(),

@@ -37,6 +37,7 @@ from workflows.common import (
     synthetic_note,
 )
 from workflows.coverage import MAX_MINUTES, ReachOptions, load_graph, request_fields
+from workflows.progress import ProgressFn, stages
 
 __all__ = ["AXIS_KIND", "DEFAULT_KINDS", "ProfileRequest", "axis_names", "run"]
 
@@ -275,8 +276,12 @@ def _notes(request: ProfileRequest, summary: dict, approximate: bool, prov: dict
     return [*notes, *synthetic_note(prov)]
 
 
-def run(project: Project, request: ProfileRequest, *, graph=None) -> Report:
-    """The profile table and chart data of ``request`` along the project's axis."""
+def run(
+    project: Project, request: ProfileRequest, *, graph=None, on_progress: ProgressFn | None = None
+) -> Report:
+    """The profile table and chart data of ``request`` along the project's axis;
+    ``on_progress(done, 4)`` after the points, the services' reach, the bins and the report."""
+    step = stages(on_progress, 4)
     line, layer, rows, name = _axis(project, request.axis)
     refs = list(request.layers) or [k for k in DEFAULT_KINDS if project.layers_of_kind(k)]
     if not refs:
@@ -297,11 +302,14 @@ def run(project: Project, request: ProfileRequest, *, graph=None) -> Report:
     kinds = _kinds(sel)
     xy = pts.geometry.get_coordinates().to_numpy()
     near = shapely.distance(line, shapely.points(xy)) <= float(request.band_m)
+    step(1)
     cov, services = _covered(project, request, pts, near, graph, rule)
+    step(2)
     order = [k for k in REGISTRY if k in set(kinds[near])]
     table, loc = corridor_profile(
         line, xy, kinds, bin_m=request.bin_m, band_m=request.band_m, covered=cov, kind_order=order
     )
+    step(3)
     sels = {"points": sel} | ({"services": services} if services else {})
     prov = input_provenance(project, **sels)
     summary = _summary(request, name, layer, line, table, loc, kinds, cov, sel, services, prov)
@@ -320,6 +328,7 @@ def run(project: Project, request: ProfileRequest, *, graph=None) -> Report:
         geometry=[substring(line, a, b) for a, b in pairwise(edges)],
         crs=crs,
     )
+    step(4)
     return Report(
         analysis="profile",
         request=request.to_dict(),

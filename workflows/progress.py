@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-__all__ = ["ProgressFn", "run_with_ticks", "stages"]
+__all__ = ["ProgressFn", "run_with_ticks", "stages", "stderr_steps"]
 
 T = TypeVar("T")
 
@@ -68,3 +68,27 @@ def stages(on_progress: ProgressFn | None, total: int) -> Callable[[int], None]:
             on_progress(min(i, total), total)
 
     return step
+
+
+def stderr_steps(label: str, *, after_s: float | None = None, stream=None) -> ProgressFn:
+    """An ``on_progress(done, total)`` for the command line: one stderr line per step,
+    ``label: step done/total (N s)``, once the work has run ``after_s`` seconds (default
+    ``settings.CLI_PROGRESS_AFTER_S``; quick runs print nothing)."""
+    import sys
+
+    import settings
+
+    wait = settings.CLI_PROGRESS_AFTER_S if after_s is None else float(after_s)
+    start = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        elapsed = time.monotonic() - start
+        if elapsed < wait:
+            return
+        print(
+            f"{label}: step {done}/{total} ({elapsed:.1f} s)",
+            file=stream or sys.stderr,
+            flush=True,
+        )
+
+    return progress
