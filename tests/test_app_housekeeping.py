@@ -67,3 +67,18 @@ def test_viewers_see_no_changes(monkeypatch, tmp_path):
     monkeypatch.setattr(auth, "can", lambda role: role == "viewer")
     at = app_on_page(monkeypatch, ref, tmp_path / "home", "data_page")
     assert not [b for b in at.button if b.key and b.key.startswith("hk_")]
+
+
+def test_import_page_offers_undo_of_the_last_import(monkeypatch, tmp_path):
+    auth.set_actor(auth.Actor("setup", "admin"))
+    try:
+        ref = make_project(tmp_path).ref  # its last change: the corridor axis imported
+    finally:
+        auth.set_actor(None)
+    at = app_on_page(monkeypatch, ref, tmp_path / "home", "import_page")
+    assert any("导入图层: 走廊轴线" in c.value for c in at.caption)
+    at.button(key="imp_undo").click().run()
+    assert not at.exception, at.exception
+    assert "走廊轴线" not in P.open_project(ref).layers
+    assert any("已撤销: 导入图层" in s.value for s in at.success)
+    assert P.audit_log(P.open_project(ref))[-1]["action"] == "undo"

@@ -43,6 +43,7 @@ from ui.map_data import prepare_in_background
 from ui.progress import ProgressBar, was_cancelled
 from ui.state import current_project, refresh_project
 from ui.tables import show_table
+from ui.undo import show_message, undo_button
 from ui.uploads import upload_ok
 from workflows.geocode import (
     GeocodeRequest,
@@ -974,6 +975,8 @@ def main() -> None:
         project = project_or_stop()  # the project as stored now
     if msg := st.session_state.pop("imp_added", None):
         st.success(msg)
+    show_message()  # an undo made below
+    undo_button(project, key="imp_undo")  # 撤销 the import or removal just made
     _current_layers(project)
 
 
