@@ -12,12 +12,11 @@ python cli.py layers --json
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import layers as _layers_pkg  # noqa: F401  (first: sets GDAL_SKIP=VRT before GDAL loads)
 from commands import analysis, export, files, project, users
-from commands.common import apply_help, command, flags, say
+from commands.common import apply_help, command, flags, show
 from workflows.analyses import check_folder as _check_out  # noqa: F401  (tests import it here)
 
 __all__ = ["build_parser", "main"]
@@ -28,11 +27,7 @@ def _cmd_layers(args: argparse.Namespace) -> int:
     from workflows.console import layers_lines
 
     table = project_sources(load_all())
-    if args.json:
-        print(json.dumps(table.to_dict(orient="records"), ensure_ascii=False, indent=2))
-        return 0
-    say(layers_lines(table, lang=args.lang))
-    return 0
+    return show(args, table.to_dict(orient="records"), layers_lines(table, lang=args.lang))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import settings
 from commands.common import (
-    add_include_coarse,
     add_project_args,
     add_reach_args,
     command,
     flags,
     open_project,
+    opts,
     say,
     warn,
 )
@@ -31,8 +31,8 @@ def _add_options(p: argparse.ArgumentParser, options) -> None:
     for opt in options:
         if opt == "@project":
             add_project_args(p)
-        elif opt == "@coarse":
-            add_include_coarse(p)
+        elif opt == "@coarse":  # --include-coarse: its former name
+            p.add_argument("--include-imprecise", "--include-coarse", action="store_true")
         elif opt[0] == "@reach":
             add_reach_args(p, **opt[1])
         else:
@@ -83,10 +83,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from workflows.analyses import from_options
     from workflows.report import ReportRequest, run
 
-    report = run(
-        open_project(args), from_options(ReportRequest, vars(args)), out=args.out, force=args.force
-    )
-    s = report.summary
+    req = from_options(ReportRequest, vars(args))
+    s = run(open_project(args), req, out=args.out, force=args.force).summary
     warn(f"{r['id']}: {n}" for r in s["runs"] for n in r["notes"])
     if s["synthetic_note"]:
         print(s["synthetic_note"])
@@ -105,16 +103,12 @@ def add_parsers(sub) -> None:
             _add_options(p, a.cli_options)
             p.add_argument("--save-run", metavar="NAME")
     p = command(sub, "report", _cmd_report)
-    p.add_argument("--project", metavar="P", default=None)
+    opts(p, "--project P", "--title", "--sections a,b,c", "--out R.docx!")
     p.add_argument("--runs", nargs="+", metavar="ID")
     p.add_argument("--format", choices=list(REPORT_FORMATS), default="docx")
-    p.add_argument("--title", default=None)
     p.add_argument("--dpi", type=int, default=settings.PRINT_DPI)
-    p.add_argument("--sections", metavar="a,b,c", default=None)
     flags(p, "--force")
-    p.add_argument("--out", required=True, metavar="R.docx")
     p = command(sub, "compare", _cmd_compare)
-    p.add_argument("--project", metavar="P", default=None)
+    opts(p, "--project P", "--out DIR!")
     p.add_argument("--runs", nargs=2, required=True, metavar=("A", "B"))
     flags(p, "--force")
-    p.add_argument("--out", required=True, metavar="DIR")

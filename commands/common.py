@@ -4,6 +4,7 @@ project, reach and precision options, console output."""
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 import tomllib
@@ -12,17 +13,8 @@ from pathlib import Path
 
 import settings
 
-__all__ = [
-    "add_include_coarse",
-    "add_project_args",
-    "add_reach_args",
-    "apply_help",
-    "command",
-    "flags",
-    "open_project",
-    "say",
-    "warn",
-]
+__all__ = ["add_project_args", "add_reach_args", "apply_help", "checked", "command", "flags"]
+__all__ += ["open_project", "opts", "say", "show", "warn"]
 
 
 @cache
@@ -80,28 +72,42 @@ def flags(p: argparse.ArgumentParser, *names: str) -> None:
         p.add_argument(n, action="store_true")
 
 
+def opts(p: argparse.ArgumentParser, *specs: str) -> None:
+    """Options taking a value, one spec each: ``"--name N"`` (metavar ``N``), ``"--name N!"``
+    (required), ``"--name"`` (no metavar) or ``"path PATH"`` (a positional)."""
+    for spec in specs:
+        name, _, metavar = spec.partition(" ")
+        kw = {"metavar": metavar.rstrip("!")} if metavar else {}
+        if metavar.endswith("!"):
+            kw["required"] = True
+        p.add_argument(name, **kw)
+
+
+def checked(check):
+    """An argparse ``type`` from a request's own check (``check(text)``): its error, an
+    :class:`~layers.errors.InnoMapError` naming the value, becomes a usage error."""
+
+    def parse(text: str):
+        from layers.errors import InnoMapError
+
+        try:
+            return check()(text)
+        except InnoMapError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
 def add_project_args(p: argparse.ArgumentParser, *, files: bool = True) -> None:
     """``--project`` (and, for commands taking layer references, ``--crs``/``--skip-invalid``)."""
-    p.add_argument("--project", metavar="P", default=None)
-    if files:
-        p.add_argument("--crs", metavar="C", default=None)
-        flags(p, "--skip-invalid")
+    opts(p, "--project P", *(["--crs C"] if files else []))
+    flags(p, *(["--skip-invalid"] if files else []))
 
 
-def add_include_coarse(p: argparse.ArgumentParser) -> None:
-    """``--include-imprecise`` (former name ``--include-coarse``)."""
-    p.add_argument("--include-imprecise", "--include-coarse", action="store_true")
-
-
-def _minutes(text: str) -> tuple[float, ...]:
-    """``--minutes`` checked by the requests' own check, before any work."""
-    from layers.errors import InnoMapError
+def _cutoff_minutes():
     from workflows.coverage import cutoff_minutes
 
-    try:
-        return cutoff_minutes(text)
-    except InnoMapError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    return cutoff_minutes
 
 
 def add_reach_args(p: argparse.ArgumentParser, *, minutes, several: bool) -> None:
@@ -109,8 +115,10 @@ def add_reach_args(p: argparse.ArgumentParser, *, minutes, several: bool) -> Non
     from workflows.choices import MODES, REACH_METHODS
 
     p.add_argument("--mode", choices=list(MODES), default="walk")
-    p.add_argument("--minutes", type=_minutes if several else float, default=minutes)
-    p.add_argument("--network", metavar="NET")
+    p.add_argument(
+        "--minutes", type=checked(_cutoff_minutes) if several else float, default=minutes
+    )
+    opts(p, "--network NET")
     p.add_argument("--method", choices=list(REACH_METHODS))
     p.add_argument("--speed-kmh", type=float)
     p.add_argument("--detour", type=float, default=settings.DETOUR)
@@ -123,6 +131,15 @@ def open_project(args: argparse.Namespace):
     from layers.project import open_project as _open
 
     return _open(getattr(args, "project", None))
+
+
+def show(args: argparse.Namespace, data, lines=(), *, indent: int = 2) -> int:
+    """``data`` as JSON with ``--json``, else ``lines``; exit code 0."""
+    if getattr(args, "json", False):
+        print(json.dumps(data, ensure_ascii=False, indent=indent))
+    else:
+        say(lines)
+    return 0
 
 
 def say(lines, *, file=None) -> None:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 import settings
-from commands.common import add_project_args, command, flags, open_project, warn
+from commands.common import add_project_args, command, flags, open_project, opts, warn
 
 __all__ = ["add_parsers"]
 
@@ -14,7 +14,7 @@ __all__ = ["add_parsers"]
 def _cmd_export_map(args: argparse.Namespace) -> int:
     from layers.io_safe import atomic_write
     from workflows.console import progress_printer
-    from workflows.exports import map_request, run_map_export, series_files
+    from workflows.exports import map_request, run_map_export, write_series
 
     messages: list[str] = []
     result = run_map_export(
@@ -28,12 +28,8 @@ def _cmd_export_map(args: argparse.Namespace) -> int:
         atomic_write(args.out, lambda tmp: tmp.write_bytes(result), force=args.force)
         print(f"wrote {args.out} ({len(result) // 1024} KiB)")
         return 0
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    files = series_files(result, args.format)
-    for name, data in files:
-        atomic_write(out / name, lambda tmp, d=data: tmp.write_bytes(d), force=args.force)
-    print(f"wrote {len(files)} maps to {out}: {', '.join(n for n, _ in files)}")
+    names = write_series(result, args.out, fmt=args.format, force=args.force)
+    print(f"wrote {len(names)} maps to {Path(args.out)}: {', '.join(names)}")
     return 0
 
 
@@ -71,22 +67,17 @@ def _add_map_parser(sub) -> None:
     p = command(sub, "export-map", _cmd_export_map)
     add_project_args(p)
     p.add_argument("--layers", nargs="+", metavar="L")
-    p.add_argument("--zone", metavar="NAME")
+    opts(p, "--zone NAME", "--params JSON", "--title", "--tianditu-key", "--tile-url")
+    opts(p, "--tile-attribution", "--out FILE|DIR!")
     p.add_argument("--analysis", choices=list(map_analyses()))
-    p.add_argument("--params", metavar="JSON")
-    p.add_argument("--title", default=None)
     p.add_argument("--paper", choices=list(PAPERS), default=settings.PRINT_PAPER)
     p.add_argument("--orientation", choices=list(ORIENTATIONS), default=settings.PRINT_ORIENTATION)
     p.add_argument("--dpi", type=int, default=settings.PRINT_DPI)
     p.add_argument("--format", choices=list(MAP_FORMATS), required=True)
     p.add_argument("--series", choices=list(SERIES))
     p.add_argument("--basemap", choices=list(BASEMAPS), default="none")
-    p.add_argument("--tianditu-key")
-    p.add_argument("--tile-url")
     p.add_argument("--tile-crs", choices=list(TILE_CRS), default=TILE_CRS[0])
-    p.add_argument("--tile-attribution")
     flags(p, "--force")
-    p.add_argument("--out", required=True, metavar="FILE|DIR")
 
 
 def add_parsers(sub) -> None:
@@ -99,11 +90,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--layers", nargs="+", required=True, metavar="L")
     p.add_argument("--format", choices=[*LAYER_FORMATS, *TABLE_FORMATS], required=True)
     p.add_argument("--encoding", choices=list(SHAPEFILE_ENCODINGS), default="UTF-8")
-    p.add_argument("--to-crs", metavar="CRS", default=None)
+    opts(p, "--to-crs CRS", "--out PATH!")
     flags(p, "--force")
-    p.add_argument("--out", required=True, metavar="PATH")
     p = command(sub, "export-qgis", _cmd_export_qgis)
     add_project_args(p, files=False)
-    p.add_argument("--title", default=None)
+    opts(p, "--title", "--out DIR!")
     flags(p, "--force")
-    p.add_argument("--out", required=True, metavar="DIR")

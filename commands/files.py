@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from commands.common import command, flags, open_project, say, warn
+from commands.common import checked, command, flags, open_project, opts, say, show, warn
 
 __all__ = ["add_import_args", "add_parsers"]
 
@@ -15,10 +14,9 @@ __all__ = ["add_import_args", "add_parsers"]
 def _add_table_args(p: argparse.ArgumentParser) -> None:
     """Options of tables (CSV/XLSX): header row, columns, value mapping."""
     p.add_argument("--header-row", type=int, metavar="N")
-    p.add_argument("--name-col", metavar="COL")
     p.add_argument("--col", action="append", metavar="FIELD=COLUMN")
     p.add_argument("--map", action="append", metavar="FIELD:RAW=VALUE")
-    p.add_argument("--map-csv", metavar="FILE")
+    opts(p, "--name-col COL", "--map-csv FILE")
 
 
 def add_import_args(p: argparse.ArgumentParser, *, kind_required: bool) -> None:
@@ -26,13 +24,10 @@ def add_import_args(p: argparse.ArgumentParser, *, kind_required: bool) -> None:
     from layers.registry import REGISTRY
 
     kinds = [k for k, s in REGISTRY.items() if s.geometry in ("point", "polygon", "line")]
-    p.add_argument("path", metavar="PATH")
     default = None if kind_required else "enterprises"
     p.add_argument("--kind", choices=kinds, default=default, required=kind_required)
-    for name, metavar in (("--crs", "C"), ("--encoding", "E"), ("--sheet", "S"), ("--layer", "L")):
-        p.add_argument(name, metavar=metavar)
-    p.add_argument("--lon-col", metavar="COL")
-    p.add_argument("--lat-col", metavar="COL")
+    opts(p, "path PATH", "--crs C", "--encoding E", "--sheet S", "--layer L")
+    opts(p, "--lon-col COL", "--lat-col COL")
     flags(p, "--repair", "--fix-swapped", "--drop-outside-city")
     _add_table_args(p)
 
@@ -53,8 +48,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     from workflows.console import inspect_lines
 
     info = inspect_file(args.path)
-    say([json.dumps(info, ensure_ascii=False, indent=2)] if args.json else inspect_lines(info))
-    return 0
+    return show(args, info, inspect_lines(info))
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -64,15 +58,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     try:
         rep = _read(args)
     except (ImportFileError, ValueError) as exc:  # unreadable: JSON with the likely CRSs
-        if not args.json:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
         crs = {"crs_choices": list(exc.choices)} if hasattr(exc, "choices") else {}
-        out = {"file": Path(args.path).name, "error": str(exc), **crs}
-        print(json.dumps(out, ensure_ascii=False, indent=2))
+        show(args, {"file": Path(args.path).name, "error": str(exc), **crs})
+        say([] if args.json else [f"error: {exc}"], file=sys.stderr)
         return 2
-    out = [json.dumps(rep.to_json(), ensure_ascii=False, indent=2)]
-    say(out if args.json else validation_lines(rep))
+    show(args, rep.to_json(), validation_lines(rep))
     return 0 if rep.rows_valid == rep.rows_total else 1
 
 
@@ -88,18 +78,15 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rate(text: str) -> float:
-    from workflows.geocode import GeocodeError, parse_rate
+def _rate():
+    from workflows.geocode import parse_rate
 
-    try:
-        return parse_rate(text)
-    except GeocodeError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    return parse_rate
 
 
 def _cmd_geocode(args: argparse.Namespace) -> int:
     """Geocode an address list; exit 0 all ok, 1 some rows not ok (listed), 2 errors."""
-    from workflows.console import geocode_lines, progress_printer
+    from workflows.console import geocode_lines, geocode_stop_lines, progress_printer
     from workflows.geocode import geocode_file
 
     progress = progress_printer("geocode", every_s=0.5)
@@ -108,37 +95,20 @@ def _cmd_geocode(args: argparse.Namespace) -> int:
         args.path, vars(args), out=args.out, force=args.force, project=project, on_progress=progress
     ).summary
     say(geocode_lines(args.path, Path(args.out), s))
-    if s["interrupted"]:
-        print(f"error: {s['interrupted']}", file=sys.stderr)
-        print(
-            f"stopped with {s['not_asked']} addresses not asked: run the same command with --force "
-            "to resume (answered addresses are cached)",
-            file=sys.stderr,
-        )
-        return 2
-    return 1 if s["listed"] else 0
+    say(geocode_stop_lines(s), file=sys.stderr)
+    return 2 if s["interrupted"] else 1 if s["listed"] else 0
 
 
 def _add_geocode_parser(sub) -> None:
     from layers.geocode import PROVIDERS
 
     p = command(sub, "geocode", _cmd_geocode)
-    p.add_argument("path", metavar="FILE")
-    p.add_argument("--address-col", required=True, metavar="COL")
-    p.add_argument("--city", metavar="CITY")
+    opts(p, "path FILE", "--address-col COL!", "--city CITY", "--gazetteer FILE2")
+    opts(p, "--gazetteer-crs C", "--gazetteer-address-col COL", "--key K", "--endpoint URL")
     p.add_argument("--provider", choices=list(PROVIDERS), default="offline")
-    p.add_argument("--gazetteer", metavar="FILE2")
-    p.add_argument("--gazetteer-crs", metavar="C")
-    p.add_argument("--gazetteer-address-col", metavar="COL")
-    p.add_argument("--key", metavar="K")
-    p.add_argument("--endpoint", metavar="URL")
-    p.add_argument("--rate", type=_rate, default=None, metavar="N/s")
-    p.add_argument("--project", metavar="P", default=None)
-    p.add_argument("--cache", metavar="FILE")
-    p.add_argument("--sheet", metavar="S")
-    p.add_argument("--encoding", metavar="E")
+    p.add_argument("--rate", type=checked(_rate), default=None, metavar="N/s")
+    opts(p, "--project P", "--cache FILE", "--sheet S", "--encoding E", "--out OUT.csv!")
     _add_table_args(p)
-    p.add_argument("--out", required=True, metavar="OUT.csv")
     flags(p, "--force")
 
 
@@ -148,10 +118,10 @@ def add_parsers(sub) -> None:
     add_import_args(p, kind_required=False)
     flags(p, "--json")
     p = command(sub, "inspect", _cmd_inspect)
-    p.add_argument("path", metavar="PATH")
+    opts(p, "path PATH")
     flags(p, "--json")
     p = command(sub, "import", _cmd_import)
     add_import_args(p, kind_required=True)
-    p.add_argument("--out", required=True, metavar="OUT.gpkg")
+    opts(p, "--out OUT.gpkg!")
     flags(p, "--force")
     _add_geocode_parser(sub)

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from commands.common import command, flags, open_project, say, warn
+from commands.common import command, flags, open_project, opts, say, show, warn
 from commands.files import add_import_args
 
 __all__ = ["add_parsers"]
-
-
-def _json(data, *, indent: int = 2) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=indent))
 
 
 def _cmd_project_new(args: argparse.Namespace) -> int:
@@ -32,8 +27,7 @@ def _cmd_project_new(args: argparse.Namespace) -> int:
     from workflows.console import created_line
 
     info = project.info()
-    _json(info) if args.json else print(created_line(args.out, project, info))
-    return 0
+    return show(args, info, [created_line(args.out, project, info)])
 
 
 def _cmd_project_add(args: argparse.Namespace) -> int:
@@ -44,27 +38,23 @@ def _cmd_project_add(args: argparse.Namespace) -> int:
 
     project = open_project(args)
     results, code = [], 0
-    for opts, name in import_jobs(args.path, options_from(vars(args)), name=args.name):
-        rep = import_file(args.path, opts)
+    for job, name in import_jobs(args.path, options_from(vars(args)), name=args.name):
+        rep = import_file(args.path, job)
         result = rep.to_json()
         warn([rep.crs_warning, outside_warning(rep)])
         if rep.rows_valid == 0:  # nothing is added: exit 2
             result["error"] = "没有可导入的行 / no valid rows: nothing was added"
-            if args.json:
-                _json(result)
-            else:
-                print(f"error: {rep.file}: {result['error']}", file=sys.stderr)
-                say(error_lines(rep)[:50], file=sys.stderr)
+            show(args, result)
+            lines = [f"error: {rep.file}: {result['error']}", *error_lines(rep)[:50]]
+            say([] if args.json else lines, file=sys.stderr)
             return 2
-        stored = add_to_project(
-            project, rep, name=name, kind=opts.kind, source_file=Path(args.path).name
-        )
+        src = Path(args.path).name
+        stored = add_to_project(project, rep, name=name, kind=job.kind, source_file=src)
         result |= {"project": project.ref, "layer_name": stored.name, "rows_added": stored.rows}
         results.append(result | {"store_notes": stored.add_notes})
-        say([] if args.json else added_lines(project, rep, stored, opts.kind))
+        say([] if args.json else added_lines(project, rep, stored, job.kind))
         code = max(code, 0 if stored.rows == rep.rows_total else 1)
-    if args.json:
-        _json(results[0] if len(results) == 1 else {"layers": results})
+    show(args, results[0] if len(results) == 1 else {"layers": results})
     return code
 
 
@@ -96,12 +86,10 @@ def _cmd_project_copy(args: argparse.Namespace) -> int:
     from layers.project import copy_project
     from layers.store_postgis import redact
 
-    project = copy_project(args.src, args.dst, force=args.force)
-    rows = sum(lyr.rows for lyr in project.layers.values())
-    print(
-        f"copied {project.name}: {len(project.layers)} layers ({rows} rows), "
-        f"{len(project.networks)} networks, {len(project.runs)} runs → {redact(args.dst)}"
-    )
+    p = copy_project(args.src, args.dst, force=args.force)
+    rows = sum(lyr.rows for lyr in p.layers.values())
+    n = f"{len(p.layers)} layers ({rows} rows), {len(p.networks)} networks, {len(p.runs)} runs"
+    print(f"copied {p.name}: {n} → {redact(args.dst)}")
     return 0
 
 
@@ -109,12 +97,8 @@ def _cmd_project_audit(args: argparse.Namespace) -> int:
     from layers.project import audit_log
 
     rows = audit_log(open_project(args))
-    if args.json:
-        _json(rows, indent=1)
-    say(
-        () if args.json else (f"{r['ts']}\t{r['user']}\t{r['action']}\t{r['detail']}" for r in rows)
-    )
-    return 0
+    lines = (f"{r['ts']}\t{r['user']}\t{r['action']}\t{r['detail']}" for r in rows)
+    return show(args, rows, lines, indent=1)
 
 
 def _cmd_project_info(args: argparse.Namespace) -> int:
@@ -122,16 +106,13 @@ def _cmd_project_info(args: argparse.Namespace) -> int:
 
     project = open_project(args)
     info = project_info(project)
-    if args.json:
-        _json(info)
-        return 0
-    say(project_lines(project, info))
-    return 0
+    return show(args, info, () if args.json else project_lines(project, info))
 
 
-def _housekeeping(args: argparse.Namespace, change) -> int:
-    """Open ``--project`` (checking ``--if-version``), make ``change``, print the result."""
+def _cmd_housekeeping(args: argparse.Namespace) -> int:
+    """Open ``--project`` (checking ``--if-version``), make the change, print the result."""
     from layers.project import ProjectConflictError
+    from workflows import housekeeping as hk
 
     project = open_project(args)
     seen = getattr(args, "if_version", None)
@@ -141,60 +122,30 @@ def _housekeeping(args: argparse.Namespace, change) -> int:
             f"(version {seen} → {project.version}): look at it again (project info), then "
             "repeat; nothing was written"
         )
-    result = change(project)
-    if args.json:
-        out = {"message_zh": result.message_zh, "message_en": result.message_en}
-        _json(out | {"version": result.project.version, "detail": result.detail})
-    else:
-        print(result.text())
-    return 0
-
-
-def _cmd_project_rename(args: argparse.Namespace) -> int:
-    from workflows.housekeeping import rename
-
-    return _housekeeping(args, lambda p: rename(p, args.old, args.new, zone=args.zone))
-
-
-def _cmd_project_merge(args: argparse.Namespace) -> int:
-    from workflows.housekeeping import merge
-
-    return _housekeeping(args, lambda p: merge(p, args.layers, name=args.name))
-
-
-def _cmd_project_edit_zone(args: argparse.Namespace) -> int:
-    from workflows.housekeeping import edit_zone
-
-    return _housekeeping(
-        args, lambda p: edit_zone(p, args.zone, name=args.new_name, subtype=args.type)
-    )
-
-
-def _cmd_project_undo(args: argparse.Namespace) -> int:
-    from workflows.housekeeping import undo
-
-    return _housekeeping(args, undo)
+    result = {
+        "rename": lambda p: hk.rename(p, args.old, args.new, zone=args.zone),
+        "merge": lambda p: hk.merge(p, args.layers, name=args.name),
+        "edit-zone": lambda p: hk.edit_zone(p, args.zone, name=args.new_name, subtype=args.type),
+        "undo": hk.undo,
+    }[args.project_command](project)
+    out = {"message_zh": result.message_zh, "message_en": result.message_en}
+    out |= {"version": result.project.version, "detail": result.detail}
+    return show(args, out, [result.text()])
 
 
 def _add_housekeeping_parsers(psub) -> None:
     """``project rename|merge|edit-zone|undo`` (issue 27; help in help.toml)."""
-    p = command(psub, "rename", _cmd_project_rename)
-    p.add_argument("old", metavar="OLD")
-    p.add_argument("new", metavar="NEW")
-    flags(p, "--zone")
-    p = command(psub, "merge", _cmd_project_merge)
-    p.add_argument("layers", nargs="+", metavar="LAYER")
-    p.add_argument("--name", required=True, metavar="NEW")
-    p = command(psub, "edit-zone", _cmd_project_edit_zone)
-    p.add_argument("zone", metavar="ZONE")
-    p.add_argument("--name", dest="new_name", metavar="NEW")
-    p.add_argument("--type", metavar="T")
-    p = command(psub, "undo", _cmd_project_undo)
     for name in ("rename", "merge", "edit-zone", "undo"):
-        q = psub.choices[name]
-        q.add_argument("--project", required=True, metavar="P")
-        q.add_argument("--if-version", dest="if_version", type=int, metavar="N")
+        q = command(psub, name, _cmd_housekeeping)
+        opts(q, "--project P!")
+        q.add_argument("--if-version", type=int, metavar="N")
         flags(q, "--json")
+    opts(psub.choices["rename"], "old OLD", "new NEW")
+    flags(psub.choices["rename"], "--zone")
+    psub.choices["merge"].add_argument("layers", nargs="+", metavar="LAYER")
+    opts(psub.choices["merge"], "--name NEW!")
+    psub.choices["edit-zone"].add_argument("--name", dest="new_name", metavar="NEW")
+    opts(psub.choices["edit-zone"], "zone ZONE", "--type T")
 
 
 def _add_store_parsers(psub) -> None:
@@ -203,12 +154,10 @@ def _add_store_parsers(psub) -> None:
     p.add_argument("--from", dest="src", required=True, metavar="A")
     p.add_argument("--to", dest="dst", required=True, metavar="B")
     flags(p, "--force")
-    p = command(psub, "audit", _cmd_project_audit)
-    p.add_argument("--project", required=True, metavar="P")
-    flags(p, "--json")
-    p = command(psub, "info", _cmd_project_info)
-    p.add_argument("--project", metavar="P", default=None)
-    flags(p, "--json")
+    opts(command(psub, "audit", _cmd_project_audit), "--project P!")
+    opts(command(psub, "info", _cmd_project_info), "--project P")
+    for name in ("audit", "info"):
+        flags(psub.choices[name], "--json")
 
 
 def add_parsers(sub) -> None:
@@ -221,25 +170,16 @@ def add_parsers(sub) -> None:
     p = command(psub, "new", _cmd_project_new)
     p.add_argument("--name", required=True)
     p.add_argument("--city", required=True)
-    p.add_argument("--counties", metavar="A,B")
+    opts(p, "--counties A,B", "--out P.gpkg!")
     p.add_argument("--crs-system", choices=list(METRIC_CRS_SYSTEMS), default="utm")
     flags(p, "--force", "--json")
-    p.add_argument("--out", required=True, metavar="P.gpkg")
     p = command(psub, "add", _cmd_project_add)
-    p.add_argument("--project", required=True, metavar="P")
+    opts(p, "--project P!", "--name N")
     add_import_args(p, kind_required=True)
-    p.add_argument("--name", metavar="N")
     flags(p, "--json")
     p = command(psub, "add-network", _cmd_project_add_network)
-    p.add_argument("--project", required=True, metavar="P")
-    p.add_argument("path", metavar="PATH")
-    p.add_argument("--name", metavar="N")
-    p.add_argument("--layer", metavar="L")
+    opts(p, "--project P!", "path PATH", "--name N", "--layer L")
     p = command(psub, "add-gazetteer", _cmd_project_add_gazetteer)
-    p.add_argument("--project", required=True, metavar="P")
-    p.add_argument("path", metavar="PATH")
-    p.add_argument("--name", metavar="N")
-    p.add_argument("--crs", metavar="C")
-    p.add_argument("--address-col", metavar="COL")
+    opts(p, "--project P!", "path PATH", "--name N", "--crs C", "--address-col COL")
     _add_store_parsers(psub)
     _add_housekeeping_parsers(psub)

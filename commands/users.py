@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from commands.common import command, flags
+from commands.common import command, flags, opts, show
 
 __all__ = ["add_parsers"]
 
@@ -28,12 +27,8 @@ def _cmd_user_list(args: argparse.Namespace) -> int:
     from layers import auth
 
     rows = auth.list_users(args.users)
-    if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=1))
-        return 0
-    for r in rows:
-        print(f"{r['name']}\t{r['role']}" + ("\tlocked" if r["locked"] else ""))
-    return 0
+    lines = (f"{r['name']}\t{r['role']}" + ("\tlocked" if r["locked"] else "") for r in rows)
+    return show(args, rows, lines, indent=1)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -57,12 +52,11 @@ def add_parsers(sub) -> None:
 
     usub = command(sub, "user").add_subparsers(dest="user_command", required=True, metavar="ACTION")
     p = command(usub, "add", _cmd_user_add)
-    p.add_argument("name", metavar="NAME")
+    opts(p, "name NAME", "--users FILE!")
     p.add_argument("--role", required=True, choices=list(ROLES))
-    p.add_argument("--users", required=True, metavar="FILE")
     flags(p, "--password-stdin", "--replace")
     p = command(usub, "list", _cmd_user_list)
-    p.add_argument("--users", required=True, metavar="FILE")
+    opts(p, "--users FILE!")
     flags(p, "--json")
     p = command(sub, "serve", _cmd_serve)
     p.add_argument("--address", default="127.0.0.1")

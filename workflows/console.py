@@ -17,6 +17,7 @@ __all__ = [
     "created_line",
     "error_lines",
     "geocode_lines",
+    "geocode_stop_lines",
     "inspect_lines",
     "kept_lines",
     "layers_lines",
@@ -223,6 +224,17 @@ def geocode_lines(path, out: Path, s: dict) -> list[str]:
     if len(listed) > 50:
         lines.append(f"  … {len(listed) - 50} more rows not ok (geocode_status in {out.name})")
     return lines
+
+
+def geocode_stop_lines(s: dict) -> list[str]:
+    """Why a geocoding run stopped (quota, service) and how to resume: nothing when it did not."""
+    if not s["interrupted"]:
+        return []
+    return [
+        f"error: {s['interrupted']}",
+        f"stopped with {s['not_asked']} addresses not asked: run the same command with --force "
+        "to resume (answered addresses are cached)",
+    ]
 
 
 def progress_printer(label: str, *, every_s: float = 0.0):

@@ -58,6 +58,7 @@ __all__ = [
     "run_map_export",
     "run_qgis_export",
     "series_files",
+    "write_series",
 ]
 
 
@@ -572,3 +573,15 @@ def series_files(maps: list[tuple[str, bytes]], fmt: str) -> list[tuple[str, byt
         (f"{i:02d}_{safe_file_name(name, default='map')}.{fmt}", data)
         for i, (name, data) in enumerate(maps, start=1)
     ]
+
+
+def write_series(maps: list[tuple[str, bytes]], folder, *, fmt: str, force: bool) -> list[str]:
+    """Write a map series into ``folder`` (made if needed), each file atomically; the names."""
+    from layers.io_safe import atomic_write
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    files = series_files(maps, fmt)
+    for name, data in files:
+        atomic_write(out / name, lambda tmp, d=data: tmp.write_bytes(d), force=force)
+    return [n for n, _ in files]
