@@ -17,7 +17,7 @@ from ui.common import guarded, md_text
 from ui.i18n import T, lang
 from workflows.housekeeping import change_label, undo, undo_offer
 
-__all__ = ["done", "show_message", "undo_button"]
+__all__ = ["done", "offer", "offered_undo_button", "show_message", "undo_button"]
 
 _MESSAGE = "housekeeping_message"
 
@@ -57,6 +57,23 @@ def undo_button(project: Project, *, key: str) -> None:
     )
     c2.caption(md_text(T(f"上一次修改: {label}({who})", f"Last change: {label} (by {who})")))
     if clicked:
+        st.session_state.pop(_offer_key(key), None)
         result = guarded(undo, project)
         if result is not None:
             done(result.message(lang()))
+
+
+def _offer_key(key: str) -> str:
+    return f"undo_offer_{key}"
+
+
+def offer(key: str) -> None:
+    """Show :func:`offered_undo_button` ``key`` from now on (after a change a panel made)."""
+    st.session_state[_offer_key(key)] = True
+
+
+def offered_undo_button(project: Project, *, key: str) -> None:
+    """撤销 beside a change a panel made in an earlier run (see :func:`offer`); once clicked it
+    is not offered again until the panel makes another change."""
+    if st.session_state.get(_offer_key(key)):
+        undo_button(project, key=key)
