@@ -425,10 +425,11 @@ def _dense_box(points: list[gpd.GeoDataFrame], box) -> tuple | None:
     """The box ``(x0, x1, y0, y1)`` around the densest part of the points when they
     crowd (a window of ``settings.PRINT_INSET_WINDOW`` of the frame's side holding at
     least ``settings.PRINT_INSET_SHARE`` of them), else None."""
-    xy = np.vstack([shapely.get_coordinates(g.geometry.values) for g in points] or [[]])
+    xy = np.vstack(
+        [np.empty((0, 2))] + [shapely.get_coordinates(g.geometry.values) for g in points]
+    )
     x0, x1, y0, y1 = box
-    keep = (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
-    xy = xy[keep] if xy.size else xy
+    xy = xy[(xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)]
     if len(xy) < 20:
         return None
     n = 40

@@ -178,8 +178,36 @@ def _reach_zh(summary: dict, request: dict, minutes: list[float]) -> str:
     )
 
 
+def _field_zh(name) -> str:
+    """A field's Chinese name (``employees`` → 从业人员), else the name as given."""
+    from layers.schema import FIELD_LABELS
+
+    return FIELD_LABELS.get(str(name), (str(name),))[0]
+
+
+#: How a siting solution was found, in Chinese (summary.json keeps the solver's words).
+_SOLVER_ZH = {"exact": "精确求解", "heuristic": "启发式", "exact+heuristic": "精确求解 + 启发式"}
+_STATUS_ZH = (
+    ("greedy + 1-swap", "贪心 + 单点交换"),
+    ("greedy", "贪心"),
+    ("optimal", "已求得最优解"),
+    ("time limit", "达到求解时间上限"),
+    ("iteration limit", "达到迭代上限"),
+)
+#: Clark–Evans patterns (summary.json keeps the English word).
+_PATTERN_ZH = {"random": "随机分布", "clustered": "显著集聚", "dispersed": "显著离散"}
+
+
+def _solver_zh(solver, status) -> str:
+    """``heuristic (greedy + 1-swap)`` as 启发式 (贪心 + 单点交换)."""
+    text = str(status or "")
+    zh = next((z for key, z in _STATUS_ZH if key in text.lower()), "")
+    name = _SOLVER_ZH.get(str(solver), str(solver))
+    return f"{name} ({zh})" if zh else name
+
+
 def coverage_method(project: Project, request: dict, s: dict) -> list[str]:
-    weight = f", 按 {s['weight']} 加权" if s.get("weight") else ""
+    weight = f", 按 {_field_zh(s['weight'])} 加权" if s.get("weight") else ""
     out = [
         f"以 {_refs_zh(project, s.get('service'))} 为服务点、{_refs_zh(project, s.get('demand'))} "
         f"为需求点{weight}, 计算每个需求点到最近服务点的出行时间, 统计 "
@@ -207,7 +235,7 @@ def site_method(project: Project, request: dict, s: dict) -> list[str]:
         if cand.startswith("grid:")
         else ("地图上点选的位置" if cand == "clicked" else f"图层 {_ref_zh(project, cand)}")
     )
-    weight = f"(按 {s['weight']} 加权)" if s.get("weight") else ""
+    weight = f"(按 {_field_zh(s['weight'])} 加权)" if s.get("weight") else ""
     out = [
         f"需求为 {_refs_zh(project, request.get('demand'))}{weight}; 现有孵化器 "
         f"{_ref_zh(project, str(s.get('existing', '')))} 共 {_int(s.get('n_existing'))} 处, 始终保留。",
@@ -215,7 +243,8 @@ def site_method(project: Project, request: dict, s: dict) -> list[str]:
         f"模型: {_MODEL_ZH.get(s.get('model'), s.get('model'))}; 新址 {_int(s.get('k'))} 处, "
         f"服务时间 {_g(s.get('minutes'))} 分钟。",
         _reach_zh(s, request, [float(s.get("minutes") or 0)]),
-        f"求解: {s.get('solver')} ({s.get('solver_status')}), 用时 {_num(s.get('seconds'), 2)} 秒; "
+        f"求解: {_solver_zh(s.get('solver'), s.get('solver_status'))}, "
+        f"用时 {_num(s.get('seconds'), 2)} 秒; "
         f"目标值 {_num(s.get('objective'))}, 界 {_num(s.get('upper_bound'))}, "
         f"已证明差距 {_num((s.get('gap') or 0) * 100, 2)}%。",
     ]
@@ -246,7 +275,7 @@ def clusters_method(project: Project, request: dict, s: dict) -> list[str]:
 
 
 def hotspots_method(project: Project, request: dict, s: dict) -> list[str]:
-    what = f"按 {s['weight']} 求和" if s.get("weight") else "计数"
+    what = f"按 {_field_zh(s['weight'])} 求和" if s.get("weight") else "计数"
     return [
         f"分析对象: {_refs_zh(project, s.get('layers'))}; 研究范围: {s.get('study_area', '—')}。",
         f"Getis-Ord Gi* 热点分析: 在间距 {_g(s.get('cell_m'))} 米的正六边形格网上{what}, 比较每个格网"
@@ -392,7 +421,7 @@ def hotspots_tables(s: dict) -> list[TableSpec]:
     nn = [
         [str(r["kind"]), _int(r["n"]), _num(r.get("observed_mean_nn_m")),
          _num(r.get("expected_mean_nn_m")), _num(r.get("R"), 3), _num(r.get("p"), 3),
-         str(r.get("pattern", r.get("error", "")))]
+         _PATTERN_ZH.get(str(r.get("pattern")), str(r.get("pattern", r.get("error", ""))))]
         for r in s.get("nearest_neighbour") or []
     ]  # fmt: skip
     return [

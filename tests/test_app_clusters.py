@@ -20,7 +20,7 @@ def test_clusters_page_dbscan_hdbscan_hotspots_stats():
     assert "R" in ann.columns and (ann["R"] < 1).any()
     at.button(key="cl_run").click().run()
     assert not at.exception, at.exception
-    assert any("DBSCAN eps=300 m" in s.value for s in at.success)
+    assert any("DBSCAN 邻域半径 300 米" in s.value for s in at.success)
     at.button(key="cl_export").click().run()
     assert not at.exception, at.exception
     assert at.session_state["cl_pack"][:2] == b"PK"

@@ -219,3 +219,16 @@ def test_labels_never_overlap(seed, spread, n):
         assert placed + sheet.labels_dropped == sheet.labels_total == n
     finally:
         plt.close(sheet.fig)
+
+
+def test_a_map_without_points_has_no_inset():
+    layers = [
+        PrintLayer("行政区", _districts(), "polygon", "#444444", label_field="name",
+                   style={"facecolor": "none", "zorder": 1}),
+    ]  # fmt: skip
+    sheet = compose_print_map(layers, title="测试", paper="A4", dpi=50)
+    try:
+        assert sheet.inset is None
+        assert {"甲区", "乙区"} <= set(_label_texts(sheet.fig, AREA_GID))
+    finally:
+        plt.close(sheet.fig)

@@ -275,7 +275,7 @@ def test_hotspot_and_whatif_tables_from_their_summaries():
     }  # fmt: skip
     (_, _, rows1), (_, _, rows2) = analyses.result_tables("hotspots", hs)
     assert rows1 == [["热点 (99% 置信度)", "2"], ["不显著", "7"]]
-    assert rows2 == [["企业", "6", "208.3", "294.9", "0.707", "0.169", "random"]]
+    assert rows2 == [["企业", "6", "208.3", "294.9", "0.707", "0.169", "随机分布"]]
     wi = {
         "baseline_sites": 1,
         "sites": 2,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 __all__ = [
+    "CHOICE_LABELS",
     "RESULT_FIELDS",
     "UNITS",
     "T",
+    "choice_label",
     "column_header",
     "field_unit",
     "keep_choices",
@@ -103,6 +105,27 @@ def keep_choices() -> None:
 def t(key: str) -> str:
     """Translate ``key`` into the current language."""
     zh, en = _STRINGS.get(key, (key, key))
+    return en if lang() == "en" else zh
+
+
+# ------------------------------------------------------------------ option labels
+#: Option values shown in choices and messages: group -> value -> (中文, English).
+CHOICE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "mode": {"walk": ("步行", "walk"), "bike": ("骑行", "bike"), "drive": ("驾车", "drive")},
+    "orientation": {"landscape": ("横版", "landscape"), "portrait": ("竖版", "portrait")},
+    "solver": {
+        "exact": ("精确求解", "exact"),
+        "heuristic": ("启发式", "heuristic"),
+        "exact+heuristic": ("精确求解 + 启发式", "exact + heuristic"),
+        "auto": ("自动", "auto"),
+    },
+    "cluster_method": {"dbscan": ("DBSCAN", "DBSCAN"), "hdbscan": ("HDBSCAN", "HDBSCAN")},
+}
+
+
+def choice_label(group: str, value) -> str:
+    """An option value as the session's language shows it (the value itself when unknown)."""
+    zh, en = CHOICE_LABELS.get(group, {}).get(str(value), (str(value), str(value)))
     return en if lang() == "en" else zh
 
 

@@ -114,10 +114,16 @@ class ClustersRequest:
             scale_m=d, basis=zh, basis_en=en, include_imprecise=bool(self.include_imprecise)
         )
 
-    def label(self) -> str:
+    def label(self, lang: str = "zh") -> str:
+        """The method and its parameters in ``lang`` ("zh": 邻域半径 300 米, …)."""
+        ms = int(self.min_samples)
+        if lang != "zh":
+            if self.method == "dbscan":
+                return f"DBSCAN eps={self.eps_m:g} m, min_samples={ms}"
+            return f"HDBSCAN min_cluster_size={int(self.min_cluster_size)}, min_samples={ms}"
         if self.method == "dbscan":
-            return f"DBSCAN eps={self.eps_m:g} m, min_samples={int(self.min_samples)}"
-        return f"HDBSCAN min_cluster_size={int(self.min_cluster_size)}, min_samples={int(self.min_samples)}"
+            return f"DBSCAN 邻域半径 {self.eps_m:g} 米, 核心点最少点数 {ms}"
+        return f"HDBSCAN 最小簇规模 {int(self.min_cluster_size)}, 核心点最少点数 {ms}"
 
 
 def run(project: Project, request: ClustersRequest) -> Report:
@@ -176,6 +182,7 @@ def run(project: Project, request: ClustersRequest) -> Report:
         **params,
         "zone": request.zone,
         "params_label": request.label(),
+        "params_label_en": request.label("en"),
         "n_points": len(labelled),
         "n_clusters": len(summ),
         "n_noise": int((labelled["cluster"] < 0).sum()),

@@ -27,6 +27,7 @@ import settings
 from layers.errors import InnoMapError
 from layers.filters import UNDECIDED, assign_districts
 from layers.project import Project
+from layers.registry import REGISTRY
 from layers.selection import LayerSelection, RowsRejectedError, select_layers, zone_geometry
 from render.text import share_text
 
@@ -271,8 +272,10 @@ class PrecisionRule:
         out = []
         for role, r in self.roles.items():
             zh, en = ROLE_LABELS.get(role, (role, role))
-            layers = ", ".join(
-                f"{k} {v['imprecise']:,}" for k, v in r["by_layer"].items() if v["imprecise"]
+            layers = ", ".join(  # layers named after their kind by the kind's Chinese name
+                f"{REGISTRY[k].name_zh if k in REGISTRY else k} {v['imprecise']:,}"
+                for k, v in r["by_layer"].items()
+                if v["imprecise"]
             )
             if r["excluded"]:
                 out.append(

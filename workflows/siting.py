@@ -335,12 +335,17 @@ def _aggregation(extra: dict, weight_total: float) -> dict:
     }
 
 
+#: How a solution was found, in the notes (summary.json keeps ``solver`` as the key).
+SOLVER_ZH = {"exact": "精确求解", "heuristic": "启发式", "exact+heuristic": "精确求解 + 启发式"}
+
+
 def _notes(request: SitingRequest, res, summary: dict) -> list[str]:
     """Method, before → after with the proven gap, candidate area, synthetic existing sites."""
     sol = res.solution
     notes = [
         f"方法: {summary['method_label']}",
-        f"覆盖 {res.share_before:.1%} → {res.share_after:.1%}; 证明差距 {sol.gap:.2%} ({sol.solver})",
+        f"覆盖 {res.share_before:.1%} → {res.share_after:.1%}; 证明差距 {sol.gap:.2%} "
+        f"({SOLVER_ZH.get(sol.solver, sol.solver)})",
         f"候选范围: {summary['study_area']}; 候选点 {summary['n_candidates']} 个",
     ]
     if "aggregate_m" in summary:

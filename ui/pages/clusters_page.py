@@ -27,7 +27,7 @@ from ui.common import (
     save_run_button,
     synthetic_banner,
 )
-from ui.i18n import lang
+from ui.i18n import choice_label, column_header, lang
 from ui.mapview import input_map, show_map
 from ui.precision import include_imprecise_checkbox, precision_banner
 from ui.state import layer_choices, layer_label
@@ -82,19 +82,31 @@ def _cluster_controls(project, keys, zone) -> None:
         key="cl_saved",
         rerun=lambda d: _run(project, clusters.ClustersRequest.from_dict(d)),
     )
-    method = st.radio(T("方法", "Method"), ["dbscan", "hdbscan"], key="cl_method", horizontal=True)
+    method = st.radio(
+        T("方法", "Method"),
+        ["dbscan", "hdbscan"],
+        format_func=lambda m: choice_label("cluster_method", m),
+        key="cl_method",
+        horizontal=True,
+    )
     c1, c2 = st.columns(2)
     eps = c1.number_input(
-        T("eps (米)", "eps (m)"),
+        T("邻域半径 eps (米)", "eps (m)"),
         20.0,
         clusters.MAX_EPS_M,
         settings.CLUSTER_EPS_M,
         10.0,
         key="cl_eps",
     )
-    ms = c2.number_input("min_samples", 1, 500, settings.CLUSTER_MIN_SAMPLES, key="cl_ms")
+    ms = c2.number_input(
+        T("核心点最少点数", "min_samples"), 1, 500, settings.CLUSTER_MIN_SAMPLES, key="cl_ms"
+    )
     mcs = st.number_input(
-        "min_cluster_size (HDBSCAN)", 2, 5000, settings.CLUSTER_MIN_CLUSTER_SIZE, key="cl_mcs"
+        T("最小簇规模 (HDBSCAN)", "min_cluster_size (HDBSCAN)"),
+        2,
+        5000,
+        settings.CLUSTER_MIN_CLUSTER_SIZE,
+        key="cl_mcs",
     )
     if st.button(T("运行聚类", "Run clustering"), key="cl_run", type="primary", width="stretch"):
         req = guarded(
@@ -135,7 +147,10 @@ def _hotspot_controls(project, keys, zone) -> None:
     )
     wopts = [""] + sorted({w for k in keys if k in REGISTRY for w in REGISTRY[k].weight_fields})
     weight = st.selectbox(
-        T("权重", "Weight"), wopts, format_func=lambda w: w or T("计数", "count"), key="hs_w"
+        T("权重", "Weight"),
+        wopts,
+        format_func=lambda w: column_header(w) if w else T("计数", "count"),
+        key="hs_w",
     )
     bw = st.number_input(
         T("核密度带宽 (米, 0 = 经验公式)", "KDE bandwidth (m, 0 = rule of thumb)"),
@@ -231,8 +246,8 @@ def _hotspot_map(project, report, surf):
 
 def _hotspot_label(s: dict) -> str:
     return (
-        f"Gi* {T('格网', 'cell')} {s['cell_m']:g} m, {s['permutations']} "
-        f"{T('次置换', 'permutations')}, FDR"
+        f"Gi* {T('格网', 'cell')} {s['cell_m']:g} {T('米', 'm')}, {s['permutations']} "
+        f"{T('次置换', 'permutations')}, {T('错误发现率 (FDR) 校正', 'FDR')}"
     )
 
 
@@ -277,7 +292,8 @@ def _clusters_tab(project) -> None:
     s = report.summary
     st.success(
         md_text(
-            f"{s['params_label']}: {s['n_clusters']} {T('个簇', 'clusters')}, "
+            f"{T(s['params_label'], s.get('params_label_en', s['params_label']))}: "
+            f"{s['n_clusters']} {T('个簇', 'clusters')}, "
             f"{s['n_noise']} {T('个噪声点', 'noise points')}"
         )
     )

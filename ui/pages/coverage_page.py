@@ -19,7 +19,7 @@ from ui.common import (
     save_run_button,
     synthetic_banner,
 )
-from ui.i18n import lang
+from ui.i18n import choice_label, column_header, lang
 from ui.mapview import input_map, show_map
 from ui.network_panel import network_controls
 from ui.precision import include_imprecise_checkbox, precision_banner
@@ -31,7 +31,6 @@ from workflows.coverage import GB50180_TIERS, gb50180_preset
 
 SERVICE_KINDS = ("science_venues", "incubators", "universities", "platforms")
 DEMAND_KINDS = ("enterprises", "communities", "universities", "incubators")
-MODE_LABELS = {"walk": "步行 walk", "bike": "骑行 bike", "drive": "驾车 drive"}
 
 
 def _preset_button() -> None:
@@ -103,7 +102,7 @@ def _layers(project):
     weight = st.selectbox(
         T("权重字段", "Weight"),
         wopts,
-        format_func=lambda w: w or T("无(按个数)", "none (count)"),
+        format_func=lambda w: column_header(w) if w else T("无(按个数)", "none (count)"),
         key="cov_weight",
     )
     zone = st.selectbox(
@@ -119,7 +118,7 @@ def _travel():
     mode = st.selectbox(
         T("出行方式", "Mode"),
         ["walk", "bike", "drive"],
-        format_func=MODE_LABELS.get,
+        format_func=lambda m: choice_label("mode", m),
         key="cov_mode",
     )
     default_speed = settings.default_speed_kmh(mode) or settings.STRAIGHT_DRIVE_KMH

@@ -11,7 +11,7 @@ from layers.registry import DATA_DIR, REGISTRY
 from ui.common import T, guarded, md_text, project_or_stop
 from ui.housekeeping_panel import housekeeping_panel
 from ui.i18n import lang, t
-from ui.state import refresh_project
+from ui.state import layer_label, refresh_project
 from ui.tables import show_table
 from ui.undo import undo_button
 from workflows.analyses import title as analysis_title
@@ -37,7 +37,7 @@ def _records(project) -> None:
         t("choose_layer"),
         list(project.layers),
         key="data_layer",
-        format_func=lambda n: f"{n} ({REGISTRY[project.layers[n].kind].name(lang())})",
+        format_func=lambda n: layer_label(project, n, lang()),
     )
     lyr = project.layers[name]
     view = pd.DataFrame(lyr.gdf.drop(columns="geometry"))

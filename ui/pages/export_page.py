@@ -20,7 +20,7 @@ from layers.errors import InnoMapError
 from layers.project import OUTLINE_KINDS, Project
 from layers.registry import REGISTRY
 from ui.common import md_text
-from ui.i18n import T, column_header, field_unit, lang
+from ui.i18n import T, choice_label, column_header, field_unit, lang
 from ui.progress import ProgressBar, was_cancelled
 from ui.report_panel import report_panel
 from ui.state import current_project, layer_choices, layer_label
@@ -89,7 +89,7 @@ def _map_options(project: Project) -> dict:
         T("方向", "Orientation"),
         orients,
         index=orients.index(settings.PRINT_ORIENTATION),
-        format_func=lambda o: {"landscape": "横版 landscape", "portrait": "竖版 portrait"}[o],
+        format_func=lambda o: choice_label("orientation", o),
         key="ex_orient",
     )
     dpis = sorted({150, 300, settings.PRINT_DPI})

@@ -926,7 +926,8 @@ def _current_layers(project) -> None:
     for lyr in project.layers.values():
         c1, c2 = st.columns([4, 1])
         c1.write(  # names from files and users: shown as typed
-            f"{md_text(lyr.name)} · {REGISTRY[lyr.kind].name(lang())} · {lyr.rows:,} · "
+            f"{md_text(lyr.name) + ' · ' if lyr.name != lyr.kind else ''}"
+            f"{REGISTRY[lyr.kind].name(lang())} · {lyr.rows:,} · "
             f"{md_text(lyr.source_file or '-')} · {md_text(lyr.crs_in or '-')}"
         )
         if project.read_only or lyr.kind in OUTLINE_KINDS[:1]:

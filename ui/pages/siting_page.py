@@ -25,7 +25,7 @@ from ui.common import (
     save_run_button,
     synthetic_banner,
 )
-from ui.i18n import lang
+from ui.i18n import choice_label, column_header, lang
 from ui.mapview import input_map, show_map
 from ui.precision import include_imprecise_checkbox, precision_banner
 from ui.progress import ProgressBar, was_cancelled
@@ -82,7 +82,7 @@ def _demand_and_reach(project):
     weight = st.selectbox(
         T("权重", "Weight"),
         ["", *weights],
-        format_func=lambda w: w or T("计数", "count"),
+        format_func=lambda w: column_header(w) if w else T("计数", "count"),
         key="site_weight",
     )
     c1, c2 = st.columns(2)
@@ -94,7 +94,12 @@ def _demand_and_reach(project):
         1.0,
         key="site_minutes",
     )
-    mode = c2.selectbox(T("出行方式", "Mode"), ["walk", "bike", "drive"], key="site_mode")
+    mode = c2.selectbox(
+        T("出行方式", "Mode"),
+        ["walk", "bike", "drive"],
+        format_func=lambda m: choice_label("mode", m),
+        key="site_mode",
+    )
     c3, c4 = st.columns(2)
     speed = c3.number_input(
         T("速度 (千米/小时)", "Speed (km/h)"),
@@ -277,7 +282,7 @@ def _solution_text(res) -> str:
         f"{sol.model.upper()}: {len(sol.selected)} {T('个新址', 'new sites')}; "
         f"{T('覆盖率', 'covered')} {res.share_before:.1%} → {res.share_after:.1%}; "
         f"{T('目标值', 'objective')} {sol.objective:,.1f}, {bound} {sol.upper_bound:,.1f}, "
-        f"{T('已证明差距', 'proven gap')} {sol.gap:.2%} ({sol.solver}, {sol.seconds:.2f} s)"
+        f"{T('已证明差距', 'proven gap')} {sol.gap:.2%} ({choice_label('solver', sol.solver)}, {sol.seconds:.2f} {T('秒', 's')})"
     )
 
 
