@@ -1,13 +1,5 @@
-"""InnoMap command line: batch work for planners.
-
-``cli.py`` only assembles the commands; each group lives in :mod:`commands` and the
-analysis commands are generated from the analysis registry (:mod:`workflows.analyses`).
-
-Examples
---------
-python cli.py layers
-python cli.py layers --json
-"""
+"""InnoMap command line (``python cli.py --help``): only assembles the commands; each group
+lives in :mod:`commands`, the analysis commands come from :mod:`workflows.analyses`."""
 
 from __future__ import annotations
 
@@ -50,20 +42,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _sign_in(args: argparse.Namespace) -> None:
-    """Set who runs this command (roles are checked where data is changed, in the store)."""
-    from layers import auth
-
-    password = None
-    if args.signin_user and auth.auth_mode() == "users":
-        if not args.signin_password_stdin:
-            raise auth.AuthError(
-                "--as-user 需要 --password-stdin / --as-user needs --password-stdin"
-            )
-        password = sys.stdin.readline().rstrip("\r\n")
-    auth.set_actor(auth.cli_actor(args.signin_user, password))
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the process exit code.
 
@@ -72,12 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     exit code is then 128 + the signal number (143, 130).
     """
     args = build_parser().parse_args(argv)
+    from layers.auth import sign_in_cli
     from layers.errors import InnoMapError
     from workflows.stopping import Stopped, stop_on_sigterm, stopped
 
     try:
         with stop_on_sigterm():
-            _sign_in(args)
+            sign_in_cli(args.signin_user, password_stdin=args.signin_password_stdin)
             return int(args.func(args))
     except InnoMapError as exc:  # every user-facing error; the message explains the fix
         print(f"error: {exc}", file=sys.stderr)

@@ -1,11 +1,5 @@
-"""Analysis commands, generated from the analysis registry, and ``report``.
-
-Each registered analysis (:data:`workflows.analyses.ANALYSES` with command-line options)
-becomes a command: its options come from the registry, its request is built from the
-options given (:meth:`~workflows.analyses.Analysis.request_from_options`), and its files
-are written by :func:`workflows.analyses.write_result` — the layout of the app's result
-pack too.
-"""
+"""Analysis commands, generated from the analysis registry (options, request, the files
+:func:`workflows.analyses.write_result` writes — the result pack's too), ``report``, ``compare``."""
 
 from __future__ import annotations
 
@@ -13,16 +7,8 @@ import argparse
 from pathlib import Path
 
 import settings
-from commands.common import (
-    add_project_args,
-    add_reach_args,
-    command,
-    flags,
-    open_project,
-    opts,
-    say,
-    warn,
-)
+from commands import common
+from commands.common import add_project_args, add_reach_args, command, flags, open_project, opts
 
 __all__ = ["add_parsers", "run_analysis"]
 
@@ -58,8 +44,8 @@ def run_analysis(args: argparse.Namespace) -> int:
 
     report = a.run(project, req, on_progress=stderr_steps(a.key))  # long runs: steps on stderr
     s = report.summary
-    warn(s.get("warnings"))
-    say(analysis_notes(a.console_notes, s))
+    common.warn(s.get("warnings"))
+    common.say(analysis_notes(a.console_notes, s))
     analyses.write_result(report, out, analysis=a.key)
     if s.get("synthetic_note"):  # synthetic rows drive the result: said on the console too
         print(s["synthetic_note"])
@@ -85,7 +71,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     req = from_options(ReportRequest, vars(args))
     s = run(open_project(args), req, out=args.out, force=args.force).summary
-    warn(f"{r['id']}: {n}" for r in s["runs"] for n in r["notes"])
+    common.warn(f"{r['id']}: {n}" for r in s["runs"] for n in r["notes"])
     if s["synthetic_note"]:
         print(s["synthetic_note"])
     print(f"{len(s['runs'])} analyses, {sum(r['maps'] for r in s['runs'])} maps; wrote {args.out}")

@@ -78,9 +78,7 @@ def opts(p: argparse.ArgumentParser, *specs: str) -> None:
     for spec in specs:
         name, _, metavar = spec.partition(" ")
         kw = {"metavar": metavar.rstrip("!")} if metavar else {}
-        if metavar.endswith("!"):
-            kw["required"] = True
-        p.add_argument(name, **kw)
+        p.add_argument(name, **kw, **({"required": True} if metavar.endswith("!") else {}))
 
 
 def checked(check):

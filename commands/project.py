@@ -14,17 +14,11 @@ __all__ = ["add_parsers"]
 
 def _cmd_project_new(args: argparse.Namespace) -> int:
     from layers.project import create_project
+    from workflows.console import created_line
 
     counties = [c for c in (args.counties or "").replace("，", ",").split(",") if c.strip()]
-    project = create_project(
-        args.out,
-        name=args.name,
-        city=args.city,
-        counties=counties or None,
-        crs_system=args.crs_system,
-        force=args.force,
-    )
-    from workflows.console import created_line
+    kw = {"name": args.name, "city": args.city, "crs_system": args.crs_system, "force": args.force}
+    project = create_project(args.out, counties=counties or None, **kw)
 
     info = project.info()
     return show(args, info, [created_line(args.out, project, info)])

@@ -50,6 +50,7 @@ __all__ = [
     "load_role_map",
     "require",
     "set_actor",
+    "sign_in_cli",
     "verify_password",
 ]
 
@@ -461,3 +462,19 @@ def check_serve(address: str, *, allow_open: bool = False) -> None:
             "可信请求头模式需要角色映射 / trusted-header mode needs INNOMAP_ROLE_MAP (name = role "
             "lines): without it nobody has a role"
         )
+
+
+def sign_in_cli(name: str | None, *, password_stdin: bool = False) -> Actor | None:
+    """Set who runs a command (``--as-user NAME --password-stdin``; roles are checked where
+    data is changed, in the store). In users mode the password is the first line of stdin,
+    never an argument or the environment."""
+    import sys
+
+    password = None
+    if name and auth_mode() == "users":
+        if not password_stdin:
+            raise AuthError("--as-user 需要 --password-stdin / --as-user needs --password-stdin")
+        password = sys.stdin.readline().rstrip("\r\n")
+    actor = cli_actor(name, password)
+    set_actor(actor)
+    return actor
