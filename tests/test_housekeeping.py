@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from layers import auth
 from layers import project as P
@@ -336,3 +338,45 @@ def test_cli_rename_merge_undo_twice(ref):
     assert info["zones"] == [{"name": "新片区", "type": "开发区"}]
     audit = run_cli("project", "audit", "--project", ref, "--json")
     assert [a["action"] for a in json.loads(audit.stdout)][-2:] == ["undo", "undo"]
+
+
+_OPS = st.lists(
+    st.sampled_from(["rename", "zone_type", "zone_name", "merge", "remove", "run"]),
+    min_size=1,
+    max_size=5,
+)
+
+
+@given(ops=_OPS, types=st.lists(st.sampled_from(["高新区", "科学城", "产业园"]), min_size=5))
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_undoing_every_change_gives_back_the_project(base, tmp_path_factory, ops, types):
+    """Law: any sequence of changes, then as many undos, gives back exactly the project read
+    before them (layers, rows, rejected rows, runs)."""
+    ref = project_in_store("gpkg", base, tmp_path_factory.mktemp("law"), label="law")
+    start = P.open_project(ref)
+    made = 0
+    for i, op in enumerate(ops):
+        p = P.open_project(ref)
+        zones, points = p.zone_names(), p.resource_layers()
+        if op == "rename" and points:
+            P.rename_layer(p, points[0].name, f"图层{i}")
+        elif op == "zone_type" and zones:
+            P.edit_zone(p, zones[0], subtype=types[i])
+        elif op == "zone_name" and zones:
+            P.edit_zone(p, zones[0], name=f"片区{i}")
+        elif op == "merge" and {"孵化器", "孵化器二"} <= set(p.layers):
+            P.merge_layers(p, ["孵化器", "孵化器二"], name=f"合并{i}")
+        elif op == "remove":
+            P.remove_layer(p, list(p.layers)[-1])
+        elif op == "run":
+            P.save_run(p, analysis="coverage", title=str(i), request={}, summary={"i": i})
+        else:
+            continue
+        made += 1
+    for _ in range(made):
+        P.undo(P.open_project(ref))
+    end = P.open_project(ref)
+    _same(_frames(start), _frames(end))
+    assert [r.id for r in end.runs] == [r.id for r in start.runs]
