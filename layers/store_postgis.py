@@ -29,7 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import geopandas as gpd
 
-from layers import store_history
+from layers import store_check, store_history
 from layers.filters import zone_key
 from layers.project_model import ProjectConflictError, ProjectError
 from layers.store_common import (
@@ -104,7 +104,18 @@ _DDL = (
         action TEXT NOT NULL, detail TEXT, state TEXT NOT NULL, PRIMARY KEY (project, version))""",
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.history_blobs (
         project TEXT NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (project, key))""",
+    # statements that changed a table InnoMap wrote, counted by a trigger (_record_written)
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.table_edits (
+        tbl TEXT PRIMARY KEY, edits BIGINT NOT NULL DEFAULT 0)""",
 )
+
+#: The trigger function counting the statements that change a table InnoMap wrote.
+_COUNT_EDIT = f"""CREATE OR REPLACE FUNCTION {SCHEMA}.count_edit() RETURNS trigger
+    LANGUAGE plpgsql AS $f$
+    BEGIN
+        UPDATE {SCHEMA}.table_edits SET edits = edits + 1 WHERE tbl = TG_TABLE_NAME;
+        RETURN NULL;
+    END $f$"""
 
 
 #: Names of the tables InnoMap creates for layers and networks (generated, never typed).
@@ -559,12 +570,58 @@ def _write_layer_table(
             f"CREATE INDEX IF NOT EXISTS {_ident(tbl + '_geom_gist')} ON {table} USING GIST (geometry)"
         )
     )
+    _record_written(conn, tbl)
+
+
+def _record_written(conn, tbl: str) -> None:
+    """Record ``tbl`` as InnoMap wrote it: no edit since, and a statement trigger counting
+    any later INSERT/UPDATE/DELETE/TRUNCATE (QGIS, SQL); InnoMap never edits it again."""
+    have = conn.execute(
+        _q(
+            "SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = :s AND p.proname = 'count_edit'"
+        ),
+        {"s": SCHEMA},
+    ).fetchone()
+    if have is None:
+        conn.execute(_q(_COUNT_EDIT))
+    conn.execute(
+        _q(
+            f"INSERT INTO {SCHEMA}.table_edits (tbl, edits) VALUES (:t, 0) "
+            "ON CONFLICT (tbl) DO UPDATE SET edits = 0"
+        ),
+        {"t": tbl},
+    )
+    conn.execute(
+        _q(
+            f"CREATE TRIGGER innomap_edits AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "
+            f"{_table(tbl)} FOR EACH STATEMENT EXECUTE FUNCTION {SCHEMA}.count_edit()"
+        )
+    )
+
+
+def _edits(conn, tables: list[str]) -> dict[str, int]:
+    """``{table: statements that changed it since InnoMap wrote it}`` (tables recorded)."""
+    rows = conn.execute(
+        _q(f"SELECT tbl, edits FROM {SCHEMA}.table_edits WHERE tbl = ANY(:t)"), {"t": tables}
+    ).fetchall()
+    return {r[0]: int(r[1]) for r in rows}
+
+
+def _open_layer(row, gdf: gpd.GeoDataFrame, rejected_json, edits: dict[str, int]):
+    """A layer as read: its table validated again unless it is as InnoMap wrote it
+    (recorded, no statement changed it since: no second validation)."""
+    if edits.get(row[2]) == 0:
+        return layer_from_row(row, gdf, rejected_json)
+    gdf, checked = store_check.checked(gdf, row[1], layer=row[0], table=row[2])
+    return store_check.mark(layer_from_row(row, gdf, rejected_json), *checked)
 
 
 def _drop_table(conn, tbl: str) -> None:
     """Drop a layer/network table and its column names."""
     conn.execute(_q(f"DROP TABLE IF EXISTS {_table(tbl)}"))
     conn.execute(_q(f"DELETE FROM {SCHEMA}.columns WHERE tbl = :t"), {"t": tbl})
+    conn.execute(_q(f"DELETE FROM {SCHEMA}.table_edits WHERE tbl = :t"), {"t": tbl})
 
 
 def _arrow_column(s):
@@ -615,9 +672,10 @@ def open_project(ref: str):
                     _q(f"SELECT layer, data FROM {SCHEMA}.rejected WHERE project = :n"), {"n": name}
                 ).fetchall()
             )
+            edits = _edits(conn, [r[2] for r in lrows])
             layers = {
-                row[0]: layer_from_row(
-                    row, _read_back(_read_layer_table(conn, row[2]), row[1]), rej.get(row[0])
+                row[0]: _open_layer(
+                    row, _read_back(_read_layer_table(conn, row[2]), row[1]), rej.get(row[0]), edits
                 )
                 for row in lrows
             }

@@ -174,3 +174,36 @@ def test_save_as_records_the_tables_it_writes(proj, tmp_path, checks):
     reopened = _fresh(tmp_path / "copy.gpkg")
     assert checks == []  # every table of the copy as InnoMap wrote it
     assert_geodataframe_equal(reopened.layers["企业"].gdf, copy.layers["企业"].gdf)
+
+
+# ---------------------------------------------------------------- PostGIS: an edit trigger
+def test_postgis_table_as_written_is_trusted_and_an_sql_edit_is_validated(
+    base, proj, tmp_path, pg_server, checks
+):
+    import psycopg
+
+    from tests.conftest import project_in_store
+
+    stored = _added(proj)
+    ref = project_in_store("postgis", proj, tmp_path, label="信任", server=pg_server)
+    checks.clear()
+    trusted = open_project(ref).layers["企业"]
+    assert checks == [] and trusted.revalidated == ""  # every table as InnoMap wrote it
+    tbl = open_project(ref).layers["企业"].table
+    with psycopg.connect(pg_server.url) as con:  # as QGIS would: one feature moved
+        con.execute(
+            f'UPDATE innomap."{tbl}" SET geometry = ST_SetSRID(ST_MakePoint(34.6, 119.2), 4326) '
+            f'WHERE ctid = (SELECT ctid FROM innomap."{tbl}" LIMIT 1)'
+        )
+        (edits,) = con.execute(
+            "SELECT edits FROM innomap.table_edits WHERE tbl = %s", (tbl,)
+        ).fetchone()
+    assert edits == 1
+    checks.clear()
+    lyr = open_project(ref).layers["企业"]
+    assert [f for f in checks if tbl in f] == [f"企业 [{tbl}]"]
+    assert len(lyr.gdf) == 5 and len(lyr.rejected) == 1 and "swap" in lyr.rejected["reason"][0]
+    assert "validated again" in lyr.revalidated
+    kept = trusted.gdf[trusted.gdf["id"] != lyr.rejected["id"][0]].reset_index(drop=True)
+    assert_geodataframe_equal(lyr.gdf, kept)  # the others read as before
+    assert stored.rows == 6
