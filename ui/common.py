@@ -10,7 +10,7 @@ import streamlit as st
 
 from layers import auth
 from layers.errors import InnoMapError
-from layers.project import Project, RunRecord, save_run
+from layers.project import Project, RunRecord
 from ui.i18n import T, column_header, field_unit, lang
 from ui.state import current_project, refresh_project
 
@@ -96,7 +96,11 @@ def synthetic_banner(summary: dict) -> None:
 
 
 def save_run_button(project: Project, report, *, key: str, title: str) -> None:
-    """Save the report as a run of the project (writable projects only)."""
+    """Save the report as a named run of the project (writable projects only).
+
+    The name (unique in the project; default: the title) is what the CLI's ``--save-run``
+    gives: the run is listed, reopened and compared by it (方案对比 page).
+    """
     if project.read_only:
         st.caption(
             T(
@@ -113,20 +117,14 @@ def save_run_button(project: Project, report, *, key: str, title: str) -> None:
             )
         )
         return
+    from workflows.runs import save_report
+
+    name = st.text_input(T("运行名称", "Run name"), value=title, key=f"{key}_name")
     if st.button(T("保存本次分析", "Save this run"), key=key):
-        small = {k: g for k, g in report.layers.items() if len(g) <= 20_000}
-        rec = guarded(
-            save_run,
-            project,
-            analysis=report.analysis,
-            title=title,
-            request=report.request,
-            summary=report.summary,
-            layers=small,
-        )
+        rec = guarded(save_report, project, report, name=name.strip(), title=title)
         if rec is not None:
             refresh_project()
-            st.success(T(f"已保存: {rec.id}", f"Saved: {rec.id}"))
+            st.success(T(f"已保存: {rec.name} ({rec.id})", f"Saved: {rec.name} ({rec.id})"))
 
 
 def report_button(project: Project, run_or_report, *, key: str, title: str = "") -> None:
@@ -163,11 +161,13 @@ def reopen_run(project: Project, analysis: str, *, key: str, rerun: Callable) ->
 
     ``rerun(request_dict)`` rebuilds the request (``from_dict``) and stores the report.
     """
+    from workflows.runs import local_time
+
     runs = [r for r in project.runs if r.analysis == analysis]
     if not runs:
         return
     ids = ["", *[r.id for r in runs]]
-    labels = {r.id: f"{r.created_at} · {r.title or r.id}" for r in runs}
+    labels = {r.id: f"{local_time(r.created_at)} · {r.label}" for r in runs}
     pick = st.selectbox(
         T("打开已保存的分析", "Open a saved run"),
         ids,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import streamlit as st
 
 from layers import auth
-from layers.project import save_run
 from render.analysis_maps import whatif_map_layers
 from render.webmap import build_map
 from ui.common import T, guarded, synthetic_banner
@@ -15,6 +16,7 @@ from ui.mapview import show_map
 from ui.state import refresh_project
 from ui.tables import show_table
 from workflows import whatif
+from workflows.runs import save_report
 
 __all__ = ["what_if"]
 
@@ -132,15 +134,9 @@ def _save(project, report) -> None:
             "method": s["method_label"],
             "minutes": s["minutes"],
         }
-        if not project.read_only and auth.can("editor"):
-            rec = guarded(
-                save_run,
-                project,
-                analysis="whatif",
-                title=name,
-                request=report.request | {"name": name},
-                summary=report.summary,
-            )
+        if not project.read_only and auth.can("editor"):  # a named scenario of the project
+            named = dataclasses.replace(report, request=report.request | {"name": name})
+            rec = guarded(save_report, project, named, name=name, kind="scenario")
             if rec is not None:
                 refresh_project()
     if st.session_state.get("scenarios"):
