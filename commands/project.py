@@ -105,17 +105,10 @@ def _cmd_project_info(args: argparse.Namespace) -> int:
 
 def _cmd_housekeeping(args: argparse.Namespace) -> int:
     """Open ``--project`` (checking ``--if-version``), make the change, print the result."""
-    from layers.project import ProjectConflictError
     from workflows import housekeeping as hk
 
     project = open_project(args)
-    seen = getattr(args, "if_version", None)
-    if seen is not None and seen != project.version:
-        raise ProjectConflictError(
-            f"项目已被他人修改 / project {project.name!r} was changed since you read it "
-            f"(version {seen} → {project.version}): look at it again (project info), then "
-            "repeat; nothing was written"
-        )
+    hk.check_version(project, args.if_version)
     result = {
         "rename": lambda p: hk.rename(p, args.old, args.new, zone=args.zone),
         "merge": lambda p: hk.merge(p, args.layers, name=args.name),

@@ -20,6 +20,7 @@ __all__ = [
     "ACTION_LABELS",
     "ChangeResult",
     "change_label",
+    "check_version",
     "edit_zone",
     "merge",
     "rename",
@@ -87,6 +88,17 @@ def _detail_text(detail: dict) -> str:
 
 def _reopen(project: Project) -> Project:
     return P.open_project(project.ref)
+
+
+def check_version(project: Project, seen: int | None) -> None:
+    """Refuse a change made on a stale read: ``seen`` (the version the user read, e.g.
+    ``--if-version``) is not the project's version now. ``None``: nothing to check."""
+    if seen is not None and seen != project.version:
+        raise P.ProjectConflictError(
+            f"项目已被他人修改 / project {project.name!r} was changed since you read it "
+            f"(version {seen} → {project.version}): look at it again (project info), then "
+            "repeat; nothing was written"
+        )
 
 
 def rename(project: Project, old: str, new: str, *, zone: bool = False) -> ChangeResult:
