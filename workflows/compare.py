@@ -109,11 +109,19 @@ def side_notes(report: Report) -> list[str]:
     return out
 
 
-def run(project: Project, request: CompareRequest) -> Report:
-    """Reopen runs A and B (same analysis) and put their indicators side by side."""
+def run(project: Project, request: CompareRequest, *, on_progress=None) -> Report:
+    """Reopen runs A and B (same analysis) and put their indicators side by side.
+
+    ``on_progress(done, total)``: one step per reopened run.
+    """
     a, b = (runs.resolve_run(project, r) for r in request.runs)
     _same_analysis(a, b)
-    ra, rb = runs.reopen(project, a), runs.reopen(project, b)
+    ra = runs.reopen(project, a)
+    if on_progress is not None:
+        on_progress(1, 2)
+    rb = runs.reopen(project, b)
+    if on_progress is not None:
+        on_progress(2, 2)
     table = compare_table(a.analysis, a.summary, b.summary, names=(a.label, b.label))
     summary = {
         "analysis": a.analysis,
