@@ -82,3 +82,18 @@ def test_import_page_offers_undo_of_the_last_import(monkeypatch, tmp_path):
     assert "走廊轴线" not in P.open_project(ref).layers
     assert any("已撤销: 导入图层" in s.value for s in at.success)
     assert P.audit_log(P.open_project(ref))[-1]["action"] == "undo"
+
+
+def test_a_click_on_a_stale_page_is_a_conflict(app):
+    """Another session changes the project after this page was drawn: the rerun reads the
+    new project, yet 撤销 and rename clicked here are refused (the version seen is older)."""
+    at, ref = app
+    other = P.open_project(ref)
+    P.rename_layer(other, "科普场馆", "场馆")  # someone else, after the page was drawn
+    at.button(key="hk_undo_rename").click().run()
+    assert not at.exception, at.exception
+    assert any("changed since" in e.value for e in at.error)
+    assert P.audit_log(P.open_project(ref))[-1]["action"] == "rename_layer"  # not undone
+    # drawn again, the page offers the undo of that change, and it goes through
+    at.button(key="hk_undo_rename").click().run()
+    assert "科普场馆" in P.open_project(ref).layers

@@ -16,7 +16,7 @@ from layers.registry import REGISTRY, vocabulary
 from ui.common import guarded
 from ui.guard import guarded_fragment
 from ui.i18n import T, lang
-from ui.undo import done, show_message, undo_button
+from ui.undo import as_seen, done, seen, show_message, undo_button
 from workflows import housekeeping as hk
 
 __all__ = ["housekeeping_panel"]
@@ -35,8 +35,10 @@ def _rename(project: Project) -> None:
             format_func=lambda n: _label(project, n),
         )
         new = st.text_input(T("新名称", "New name"), key="hk_rename_new")
-        if st.form_submit_button(T("重命名", "Rename"), key="hk_rename_go"):
-            result = guarded(hk.rename, project, old, new)
+        if st.form_submit_button(
+            T("重命名", "Rename"), key="hk_rename_go", **seen(project, "hk_rename_go")
+        ):
+            result = guarded(hk.rename, as_seen(project, "hk_rename_go"), old, new)
             if result is not None:
                 done(result.message(lang()))
     undo_button(project, key="hk_undo_rename")
@@ -57,8 +59,10 @@ def _merge(project: Project) -> None:
                 "Every row is kept; its source layer is in column source_layer",
             )
         )
-        if st.form_submit_button(T("合并", "Merge"), key="hk_merge_go"):
-            result = guarded(hk.merge, project, names, name=new)
+        if st.form_submit_button(
+            T("合并", "Merge"), key="hk_merge_go", **seen(project, "hk_merge_go")
+        ):
+            result = guarded(hk.merge, as_seen(project, "hk_merge_go"), names, name=new)
             if result is not None:
                 done(result.message(lang()))
     undo_button(project, key="hk_undo_merge")
@@ -80,8 +84,16 @@ def _zone(project: Project) -> None:
             index=types.index(current) if current in types else 0,
             key="hk_zone_type",
         )
-        if st.form_submit_button(T("保存片区", "Save the zone"), key="hk_zone_go"):
-            result = guarded(hk.edit_zone, project, zone, name=new.strip() or None, subtype=typ)
+        if st.form_submit_button(
+            T("保存片区", "Save the zone"), key="hk_zone_go", **seen(project, "hk_zone_go")
+        ):
+            result = guarded(
+                hk.edit_zone,
+                as_seen(project, "hk_zone_go"),
+                zone,
+                name=new.strip() or None,
+                subtype=typ,
+            )
             if result is not None:
                 done(result.message(lang()))
     undo_button(project, key="hk_undo_zone")

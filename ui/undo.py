@@ -9,6 +9,8 @@ After an undo the page reruns on the reopened project and says what was undone.
 
 from __future__ import annotations
 
+import dataclasses
+
 import streamlit as st
 
 from layers import auth
@@ -17,9 +19,38 @@ from ui.common import guarded, md_text
 from ui.i18n import T, lang
 from workflows.housekeeping import change_label, undo, undo_offer
 
-__all__ = ["done", "offer", "offered_undo_button", "show_message", "undo_button"]
+__all__ = [
+    "as_seen",
+    "done",
+    "offer",
+    "offered_undo_button",
+    "seen",
+    "show_message",
+    "undo_button",
+]
 
 _MESSAGE = "housekeeping_message"
+_SEEN = "housekeeping_seen_version"
+
+
+def _remember(key: str, version: int) -> None:
+    st.session_state[f"{_SEEN}_{key}"] = version
+
+
+def seen(project: Project, key: str) -> dict:
+    """Keyword arguments for the button ``key`` of a change: its click records the project
+    version the page showed when the button was drawn (see :func:`as_seen`)."""
+    return {"on_click": _remember, "args": (key, project.version)}
+
+
+def as_seen(project: Project, key: str) -> Project:
+    """The project as the user saw it when clicking ``key``: a rerun reads the project anew,
+    so a change made by someone else in between would go unnoticed; with the version seen,
+    the store refuses the change as a conflict (nothing written)."""
+    version = st.session_state.pop(f"{_SEEN}_{key}", None)
+    if version is None or version == project.version:
+        return project
+    return dataclasses.replace(project, version=version)
 
 
 def done(message: str) -> None:
@@ -51,6 +82,7 @@ def undo_button(project: Project, *, key: str) -> None:
     clicked = c1.button(
         T("撤销", "Undo"),
         key=key,
+        **seen(project, key),
         help=T(
             "撤销项目的上一次修改(无论谁做的)", "Undo the project's last change (whoever made it)"
         ),
@@ -58,7 +90,7 @@ def undo_button(project: Project, *, key: str) -> None:
     c2.caption(md_text(T(f"上一次修改: {label}({who})", f"Last change: {label} (by {who})")))
     if clicked:
         st.session_state.pop(_offer_key(key), None)
-        result = guarded(undo, project)
+        result = guarded(undo, as_seen(project, key))
         if result is not None:
             done(result.message(lang()))
 
