@@ -110,13 +110,26 @@ def test_every_page_file_is_in_the_navigation():
     assert [p for p in PAGES if f'st.Page("{p}"' not in nav] == []
 
 
+@pytest.fixture(scope="module")
+def tiny_ref(tmp_path_factory) -> str:
+    """A tiny project made here (6 enterprises, a venue, two incubators, a zone, an axis)."""
+    from tests.tiny_project import make_project
+
+    return make_project(tmp_path_factory.mktemp("tiny")).ref
+
+
+@pytest.mark.parametrize("project", ["demo", "tiny"])
 @pytest.mark.parametrize("page", PAGES)
 @pytest.mark.parametrize("lang", ["中文", "English"])
-def test_every_page_in_both_languages(lang, page):
+def test_every_page_in_both_languages(lang, page, project, request, monkeypatch):
     """Smoke test: every page opens in both languages without an exception, titled in that
-    language. One fresh run per page: AppTest calls a widget's ``format_func`` outside the
+    language, on the embedded demo project and on a tiny project made in the test (a page
+    that only works on the demo's data fails there; the project's name is in the sidebar).
+    One fresh run per page: AppTest calls a widget's ``format_func`` outside the
     script run, where the session's language is unknown, so a second run of a page whose
     labels follow the language cannot be simulated (a browser formats inside the run)."""
+    if project == "tiny":
+        monkeypatch.setenv("INNOMAP_PROJECT", request.getfixturevalue("tiny_ref"))
     at = AppTest.from_file(APP, default_timeout=120)
     at.session_state["lang_choice"] = lang  # the sidebar's language radio (key lang_choice)
     at.switch_page(page).run()
@@ -125,3 +138,7 @@ def test_every_page_in_both_languages(lang, page):
     assert at.title, "no title"
     han = any("\u4e00" <= c <= "\u9fff" for c in at.title[0].value)
     assert han == (lang == "中文"), at.title[0].value
+    if project == "tiny":
+        shown = " ".join(str(e.value) for e in (*at.sidebar.markdown, *at.sidebar.caption))
+        shown += " ".join(str(getattr(e, "value", "")) for e in at.sidebar.selectbox)
+        assert "测试项目" in shown or "p.gpkg" in shown, shown[:500]
