@@ -166,8 +166,9 @@ def _map_section(project: Project, req: dict) -> bool:
 def _series_section(project: Project, req: dict) -> None:
     """A map series: one print map per district or zone, with a progress bar (maps written)."""
     import io
-    import re
     import zipfile
+
+    from workflows.exports import series_files
 
     st.subheader(T("地图集", "Map series"))
     c1, c2 = st.columns(2)
@@ -196,9 +197,8 @@ def _series_section(project: Project, req: dict) -> None:
             )
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-            for i, (name, data) in enumerate(maps, start=1):
-                safe = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", str(name))[:60]
-                zf.writestr(f"{i:02d}_{safe}.{fmt}", data)
+            for name, data in series_files(maps, fmt):  # the CLI's --series names
+                zf.writestr(name, data)
         st.session_state["ex_series_file"] = buf.getvalue()
     if "ex_series_file" in st.session_state:
         st.download_button(

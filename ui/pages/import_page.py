@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
 import tempfile
 from pathlib import Path
 
@@ -35,7 +34,7 @@ from layers.importer import (
 )
 from layers.project import OUTLINE_KINDS, remove_layer
 from layers.registry import OTHER, REGISTRY, guess_kind, vocabulary
-from layers.safe import safe_csv
+from layers.safe import safe_csv, safe_file_name
 from render.webmap import MapLayer, build_map, project_outline_layers
 from ui.common import T, guarded, md_text, project_or_stop
 from ui.i18n import lang
@@ -66,8 +65,7 @@ _TOO_LARGE_FIX = (
 
 
 def _safe_name(name: str) -> str:
-    stem = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", Path(name).name).strip(" .") or "upload"
-    return stem[-120:]
+    return safe_file_name(Path(name).name, default="upload")[-120:]
 
 
 def _source():
