@@ -933,9 +933,7 @@ _HISTORY_DDL = (
     "action TEXT NOT NULL, detail TEXT, state TEXT NOT NULL)",
     f"CREATE TABLE IF NOT EXISTS {_BLOBS} (key TEXT PRIMARY KEY, data TEXT NOT NULL)",
 )
-_LAYER_ROW = (
-    "name, kind, tbl, position, source_file, crs_in, encoding, imported_at, rows, note"
-)
+_LAYER_ROW = "name, kind, tbl, position, source_file, crs_in, encoding, imported_at, rows, note"
 _GAZ_ROW = "name, tbl, source_file, imported_at, rows, crs_in"
 
 
@@ -1020,6 +1018,19 @@ def _history_prune(
     for (key,) in con.execute(f"SELECT key FROM {_BLOBS}").fetchall():
         if key not in blobs:
             con.execute(f"DELETE FROM {_BLOBS} WHERE key = ?", (key,))
+    _label_kept(con, tables)
+
+
+def _label_kept(con: sqlite3.Connection, tables: set[str]) -> None:
+    """In QGIS, tables only the history names read ``历史 <table>``; the layers keep their names."""
+    now = store_history.state_tables(store_history.load(_state_of_now(con)))
+    for tbl in sorted(tables - now):
+        con.execute(
+            "UPDATE main.gpkg_contents SET identifier = ?, description = ? WHERE table_name = ?",
+            (f"历史 {tbl}", "InnoMap undo history", tbl),
+        )
+    for name, kind, tbl in con.execute(f"SELECT name, kind, tbl FROM {_LAYERS}").fetchall():
+        _label_table(con, tbl, name, kind)
 
 
 def _stash_run(con: sqlite3.Connection, run_id: str) -> None:

@@ -1223,10 +1223,17 @@ def _history_push(conn, name: str, version: int, action: str) -> set[str]:
             _q(
                 f'INSERT INTO {SCHEMA}.history (project, version, ts, "user", action, state) '
                 "VALUES (:p, :v, :t, :u, :a, :s) ON CONFLICT (project, version) DO UPDATE "
-                "SET ts = EXCLUDED.ts, \"user\" = EXCLUDED.\"user\", action = EXCLUDED.action, "
+                'SET ts = EXCLUDED.ts, "user" = EXCLUDED."user", action = EXCLUDED.action, '
                 "state = EXCLUDED.state"
             ),
-            {"p": name, "v": version, "t": _now(), "u": _user(), "a": action, "s": _state(conn, name)},
+            {
+                "p": name,
+                "v": version,
+                "t": _now(),
+                "u": _user(),
+                "a": action,
+                "s": _state(conn, name),
+            },
         )
     return _named(conn, name)[0]
 
@@ -1262,7 +1269,9 @@ def _stash_run(conn, name: str, run_id: str) -> None:
     ).fetchone()
     if row is None:
         return
-    values = [v if isinstance(v, str) or v is None else json.dumps(v, ensure_ascii=False) for v in row]
+    values = [
+        v if isinstance(v, str) or v is None else json.dumps(v, ensure_ascii=False) for v in row
+    ]
     conn.execute(
         _q(
             f"INSERT INTO {SCHEMA}.history_blobs (project, key, data) VALUES (:p, :k, :d) "

@@ -384,3 +384,17 @@ def test_undoing_every_change_gives_back_the_project(base, tmp_path_factory, ops
     end = P.open_project(ref)
     _same(_frames(start), _frames(end))
     assert [r.id for r in end.runs] == [r.id for r in start.runs]
+
+
+def test_qgis_sees_the_layers_by_name_and_history_tables_as_history(base, tmp_path):
+    ref = project_in_store("gpkg", base, tmp_path, label="qgis")
+    P.edit_zone(P.open_project(ref), ZONE, subtype="高新区")
+    P.merge_layers(P.open_project(ref), ["孵化器", "孵化器二"], name="孵化器")
+    P.undo(P.open_project(ref))  # the merge: 孵化器 is the first list again
+    con = sqlite3.connect(ref)
+    labels = dict(con.execute("SELECT table_name, identifier FROM gpkg_contents"))
+    con.close()
+    p = P.open_project(ref)
+    for lyr in p.layers.values():
+        assert labels.pop(lyr.table) == lyr.name
+    assert labels and all(v == f"历史 {k}" for k, v in labels.items())
