@@ -726,10 +726,9 @@ def _zone_row(project: Project, zone: str) -> tuple[ProjectLayer, int]:
         hits = [i for i, n in enumerate(lyr.gdf["name"]) if zone_key(n) == key]
         if hits:
             return lyr, hits[0]
-    raise ProjectError(
-        f"项目中没有片区 {zone!r} / no zone {zone!r} in the project: zones are "
-        f"{'、'.join(project.zone_names()) or 'none'}"
-    )
+    from layers.selection import unknown_zone
+
+    raise unknown_zone(project, zone, error=ProjectError)
 
 
 def _check_zone_edit(project: Project, lyr: ProjectLayer, row: int, gdf) -> None:

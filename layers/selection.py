@@ -33,6 +33,7 @@ __all__ = [
     "LayerSelection",
     "RowsRejectedError",
     "select_layers",
+    "unknown_zone",
     "zone_geometry",
     "zone_rows",
 ]
@@ -269,11 +270,18 @@ def zone_rows(project: Project, zone: str) -> gpd.GeoDataFrame:
     zones = project.zones
     hit = zones[zones["name"].astype(str) == str(zone)] if len(zones) else zones
     if hit.empty:
-        raise InnoMapError(
-            f"未知片区 / unknown zone {zone!r}: the project's zones are "
-            f"{', '.join(project.zone_names()) or 'none (add one with project add --kind zones)'}"
-        )
+        raise unknown_zone(project, zone)
     return hit
+
+
+def unknown_zone(project: Project, zone: str, *, error: type = InnoMapError) -> Exception:
+    """The error of a zone name ``project`` does not hold, listing its zones: one message for
+    every place that looks a zone up (selection, map frames, zone edits)."""
+    names = "、".join(project.zone_names()) or "none (add one with project add --kind zones)"
+    return error(
+        f"项目中没有片区 {zone!r} / no zone {zone!r} in the project (unknown zone): its zones "
+        f"are {names}"
+    )
 
 
 def zone_geometry(project: Project, zone: str, crs):
