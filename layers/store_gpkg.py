@@ -292,8 +292,9 @@ def _written(con: sqlite3.Connection) -> dict[str, tuple]:
 
 def _table_stamps(con: sqlite3.Connection, tables: Iterable[str]) -> dict[str, tuple]:
     """``{table: (last_change, rows, edits, trusted)}`` of feature tables, read in the
-    caller's snapshot; ``trusted``: the table is as InnoMap wrote it (recorded
-    ``last_change`` and rows equal, no row edited since)."""
+    caller's snapshot; ``trusted``: the table is as InnoMap wrote it (``last_change`` as
+    recorded and no row inserted, updated or deleted since — its triggers count them, so
+    its rows are not counted again)."""
     written = _written(con)
     out = {}
     for tbl in tables:
@@ -302,13 +303,15 @@ def _table_stamps(con: sqlite3.Connection, tables: Iterable[str]) -> dict[str, t
         ).fetchone()
         if row is None:
             continue  # not a registered feature table: read (and fail) as before
+        w = written.get(tbl)
+        if w is not None and w[0] == row[0] and w[2] == 0:  # no row added or removed since
+            out[tbl] = (*w, True)  # (its triggers count every insert and delete: no COUNT(*))
+            continue
         try:
             (n,) = con.execute(f'SELECT count(*) FROM "{tbl}"').fetchone()
         except sqlite3.Error:
             continue
-        w = written.get(tbl)
-        edits = None if w is None else w[2]
-        out[tbl] = (row[0], int(n), edits, w == (row[0], int(n), 0))
+        out[tbl] = (row[0], int(n), None if w is None else w[2], False)
     return out
 
 
