@@ -459,7 +459,12 @@ def _coverage_indicators(s: dict) -> list[tuple]:
     for r in s.get("results") or []:
         m = f"{float(r['minutes']):g}"
         out += [
-            (f"covered_{m}min", f"{m} 分钟覆盖需求点", f"Covered within {m} min", _num(r["covered"])),
+            (
+                f"covered_{m}min",
+                f"{m} 分钟覆盖需求点",
+                f"Covered within {m} min",
+                _num(r["covered"]),
+            ),
             (f"share_{m}min", f"{m} 分钟覆盖率", f"Share within {m} min", _num(r["share"])),
             (
                 f"weighted_share_{m}min",
@@ -515,14 +520,25 @@ def indicators(analysis: str, summary: dict) -> list[tuple]:
 
 # ---------------------------------------------------------------- command-line options
 _ZONE_HELP = {
-    "coverage": "only demand inside this project zone (also the study area of the blind spots)",
-    "clusters": "only points inside this project zone",
-    "hotspots": "study area: a project zone (default: hull of the points)",
-    "site": "restrict candidates to a project zone",
+    "coverage": "只统计该项目片区内的需求 (也是盲区的研究范围) / only demand inside this project zone (also the study area of the blind spots)",
+    "clusters": "只用该项目片区内的点 / only points inside this project zone",
+    "hotspots": "研究范围: 一个项目片区 (默认: 点的外包络) / study area: a project zone (default: hull of the points)",
+    "site": "候选点限于该项目片区 / restrict candidates to a project zone",
 }
-_OUT = (("--out",), {"required": True, "metavar": "DIR"})
-_FORCE = (("--force",), {"action": "store_true", "help": "overwrite outputs in --out"})
-_LAYER = (("--layer",), {"nargs": "+", "required": True, "metavar": "L"})
+_OUT = (("--out",), {"required": True, "metavar": "DIR", "help": "输出文件夹 / output folder"})
+_FORCE = (
+    ("--force",),
+    {"action": "store_true", "help": "覆盖 --out 中已有的输出 / overwrite outputs in --out"},
+)
+_LAYER = (
+    ("--layer",),
+    {
+        "nargs": "+",
+        "required": True,
+        "metavar": "L",
+        "help": "点图层: 项目图层名、类别或文件 / point layers",
+    },
+)
 
 
 def _zone(key: str) -> Opt:
@@ -530,48 +546,69 @@ def _zone(key: str) -> Opt:
 
 
 _COVERAGE_OPTIONS: tuple[Opt, ...] = (
-    (("--service",), {"nargs": "+", "required": True, "metavar": "S", "help": "service layers"}),
-    (("--demand",), {"required": True, "metavar": "D", "help": "demand layer"}),
-    (("--weight",), {"metavar": "COL", "help": "demand weight column (e.g. employees)"}),
+    (
+        ("--service",),
+        {"nargs": "+", "required": True, "metavar": "S", "help": "服务设施图层 / service layers"},
+    ),
+    (("--demand",), {"required": True, "metavar": "D", "help": "需求图层 / demand layer"}),
+    (
+        ("--weight",),
+        {
+            "metavar": "COL",
+            "help": "需求权重列 (如 employees) / demand weight column (e.g. employees)",
+        },
+    ),
     _zone("coverage"),
     (
         ("--preset",),
         {
             "choices": list(choices.PRESETS),
-            "help": "GB 50180-2018 life circles: walk 4 km/h, cut-offs = 300/500/1000 m "
-            "(overrides --mode, --speed-kmh and --minutes)",
+            "help": "GB 50180-2018 生活圈: 步行 4 km/h, 300/500/1000 米 (覆盖 --mode、--speed-kmh 与 "
+            "--minutes) / life circles: walk 4 km/h, cut-offs = 300/500/1000 m",
         },
     ),
     "@project",
     "@coarse",
     ("@reach", {"minutes": settings.COVERAGE_MINUTES, "several": True}),
-    (("--out",), {"required": True, "metavar": "DIR", "help": "output folder"}),
+    _OUT,
     (
         ("--no-geometry",),
         {
             "dest": "no_geometry",
             "action": "store_true",
-            "help": "demand.gpkg without geometry: one row per demand point with its id, "
-            "layer, nearest service, minutes and covered flags (faster, smaller)",
+            "help": "demand.gpkg 不含几何: 每个需求点一行 (编号、图层、最近设施、分钟、是否覆盖; 更快更小) / "
+            "demand.gpkg without geometry: one row per demand point (faster, smaller)",
         },
     ),
 )
 _CLUSTERS_OPTIONS: tuple[Opt, ...] = (
     "@project",
     _LAYER,
-    (("--method",), {"choices": list(choices.CLUSTER_METHODS), "default": "dbscan"}),
+    (
+        ("--method",),
+        {
+            "choices": list(choices.CLUSTER_METHODS),
+            "default": "dbscan",
+            "help": "聚类方法 / method",
+        },
+    ),
     (
         ("--eps-m",),
         {
             "type": float,
             "default": settings.CLUSTER_EPS_M,
             "dest": "eps_m",
-            "help": "DBSCAN radius (m)",
+            "help": "DBSCAN 半径 (米) / DBSCAN radius (m)",
         },
     ),
     (
         ("--min-samples",),
-        {"type": int, "default": settings.CLUSTER_MIN_SAMPLES, "dest": "min_samples"},
+        {
+            "type": int,
+            "default": settings.CLUSTER_MIN_SAMPLES,
+            "dest": "min_samples",
+            "help": "成簇最少点数 / minimum points of a cluster core",
+        },
     ),
     (
         ("--min-cluster-size",),
@@ -579,10 +616,10 @@ _CLUSTERS_OPTIONS: tuple[Opt, ...] = (
             "type": int,
             "default": settings.CLUSTER_MIN_CLUSTER_SIZE,
             "dest": "min_cluster_size",
-            "help": "HDBSCAN",
+            "help": "HDBSCAN 最小簇规模 / HDBSCAN minimum cluster size",
         },
     ),
-    (("--weight",), {"metavar": "COL", "help": "weight column (DBSCAN)"}),
+    (("--weight",), {"metavar": "COL", "help": "权重列 (DBSCAN) / weight column (DBSCAN)"}),
     _zone("clusters"),
     _FORCE,
     _OUT,
@@ -591,46 +628,65 @@ _CLUSTERS_OPTIONS: tuple[Opt, ...] = (
 _HOTSPOTS_OPTIONS: tuple[Opt, ...] = (
     "@project",
     _LAYER,
-    (("--weight",), {"metavar": "COL", "help": "sum this column instead of counting"}),
+    (
+        ("--weight",),
+        {"metavar": "COL", "help": "按该列求和而非计数 / sum this column instead of counting"},
+    ),
     (
         ("--cell-m",),
         {
             "type": float,
             "default": settings.HOTSPOT_CELL_M,
             "dest": "cell_m",
-            "help": "hexagon spacing (m)",
+            "help": "六边形网格间距 (米) / hexagon spacing (m)",
         },
     ),
-    (("--permutations",), {"type": int, "default": settings.HOTSPOT_PERMUTATIONS}),
+    (
+        ("--permutations",),
+        {
+            "type": int,
+            "default": settings.HOTSPOT_PERMUTATIONS,
+            "help": "置换检验次数 / permutations",
+        },
+    ),
     _zone("hotspots"),
     _FORCE,
     _OUT,
     "@coarse",
 )
 _SITE_OPTIONS: tuple[Opt, ...] = (
-    (("--demand",), {"nargs": "+", "required": True, "metavar": "D"}),
-    (("--weight",), {"metavar": "COL"}),
-    (("--existing",), {"required": True, "metavar": "E"}),
+    (
+        ("--demand",),
+        {"nargs": "+", "required": True, "metavar": "D", "help": "需求图层 / demand layers"},
+    ),
+    (("--weight",), {"metavar": "COL", "help": "需求权重列 / demand weight column"}),
+    (
+        ("--existing",),
+        {"required": True, "metavar": "E", "help": "现有孵化器 / existing incubators"},
+    ),
     (
         ("--candidates",),
         {
             "default": f"grid:{settings.SITING_GRID_M:g}",
             "metavar": "grid:<metres>|L",
-            "help": f"hexagon grid over the study area (default grid:{settings.SITING_GRID_M:g}) "
-            "or a layer/file",
+            "help": f"候选点: 研究范围上的六边形网格 (默认 grid:{settings.SITING_GRID_M:g}) 或图层/文件 / "
+            "candidates: a hexagon grid over the study area or a layer/file",
         },
     ),
     _zone("site"),
-    (("--k",), {"type": int}),
-    (("--target-share",), {"type": float, "dest": "target_share"}),
-    (("--model",), {"choices": list(choices.SITING_MODELS)}),
+    (("--k",), {"type": int, "help": "新增站点数 (MCLP/p-median) / new sites"}),
+    (
+        ("--target-share",),
+        {"type": float, "dest": "target_share", "help": "目标覆盖率 (LSCP) / target share"},
+    ),
+    (("--model",), {"choices": list(choices.SITING_MODELS), "help": "选址模型 / siting model"}),
     (
         ("--include-synthetic-existing",),
         {
             "dest": "include_synthetic_existing",
             "action": "store_true",
-            "help": "count synthetic records of --existing (e.g. generated maker spaces) as "
-            "existing incubators (left out and counted in summary.json by default)",
+            "help": "把 --existing 中的模拟记录计为现有孵化器 (默认剔除并计入 summary.json) / count "
+            "synthetic records of --existing as existing incubators (left out by default)",
         },
     ),
     (
@@ -639,18 +695,26 @@ _SITE_OPTIONS: tuple[Opt, ...] = (
             "type": float,
             "dest": "aggregate_m",
             "metavar": "M",
-            "help": "choose the sites on demand merged to M-metre cells (large demand, e.g. "
-            f"{settings.SITING_AGGREGATE_M:g}); coverage stays exact and summary.json reports "
-            "the error bound (aggregation_*)",
+            "help": "在合并为 M 米格网的需求上选址 (需求量大时, 如 "
+            f"{settings.SITING_AGGREGATE_M:g}); 覆盖率仍精确计算, summary.json 给出误差上界 / choose "
+            "the sites on demand merged to M-metre cells; coverage stays exact",
         },
     ),
     "@project",
     "@coarse",
     ("@reach", {"minutes": settings.SITING_MINUTES, "several": False}),
-    (("--solver",), {"choices": list(choices.SITING_SOLVERS), "default": "auto"}),
+    (
+        ("--solver",),
+        {"choices": list(choices.SITING_SOLVERS), "default": "auto", "help": "求解器 / solver"},
+    ),
     (
         ("--time-limit",),
-        {"type": float, "default": settings.SITING_TIME_LIMIT_S, "dest": "time_limit"},
+        {
+            "type": float,
+            "default": settings.SITING_TIME_LIMIT_S,
+            "dest": "time_limit",
+            "help": "求解时限 (秒) / solver time limit (s)",
+        },
     ),
     _OUT,
 )
@@ -658,25 +722,44 @@ _PROFILE_OPTIONS: tuple[Opt, ...] = (
     "@project",
     (
         ("--axis",),
-        {"metavar": "NAME", "help": "axis feature or layer name (default: the only one)"},
+        {
+            "metavar": "NAME",
+            "help": "走廊轴线要素或图层名 (默认: 唯一的一条) / axis (default: the only one)",
+        },
     ),
     (
         ("--layers",),
-        {"nargs": "+", "metavar": "L", "help": "point layers (default: the resource kinds)"},
+        {
+            "nargs": "+",
+            "metavar": "L",
+            "help": "点图层 (默认: 资源类别) / point layers (default: the resource kinds)",
+        },
     ),
-    (("--bin-m",), {"type": float, "default": settings.PROFILE_BIN_M, "dest": "bin_m"}),
+    (
+        ("--bin-m",),
+        {
+            "type": float,
+            "default": settings.PROFILE_BIN_M,
+            "dest": "bin_m",
+            "help": "分段长度 (米) / bin (m)",
+        },
+    ),
     (
         ("--band-m",),
         {
             "type": float,
             "default": settings.PROFILE_BAND_M,
             "dest": "band_m",
-            "help": "band half-width on each side of the axis (m)",
+            "help": "轴线两侧带宽的一半 (米) / band half-width on each side of the axis (m)",
         },
     ),
     (
         ("--service",),
-        {"nargs": "+", "metavar": "S", "help": "service layers: covered share per bin"},
+        {
+            "nargs": "+",
+            "metavar": "S",
+            "help": "服务设施图层: 每段覆盖率 / service layers: covered share per bin",
+        },
     ),
     ("@reach", {"minutes": settings.COVERAGE_MINUTES[-1], "several": False}),
     _OUT,
@@ -775,7 +858,6 @@ def _pointstats():
     return pointstats
 
 
-
 def _profile_extent(report: Report) -> tuple:
     return tuple(report.layers["band"].to_crs(4326).total_bounds)
 
@@ -799,9 +881,11 @@ def _register_point_analyses() -> None:
             headline=lambda s: [(r["minutes"], r["covered"]) for r in s.get("results", [])],
             indicators=_coverage_indicators,
             map_choice=True,
-            cli_help="15-minute service circles: share of demand within cut-offs of service points",
+            cli_help="15分钟服务圈: 服务设施时间阈值内的需求占比 / 15-minute service circles: share of "
+            "demand within cut-offs of service points",
             cli_description=(
-                "Coverage of demand by service points (15分钟科普/科技服务圈). S and D are embedded "
+                "服务设施对需求的覆盖 (15分钟科普/科技服务圈); S 与 D 为图层名 (可加 :子类, 多个子类用 | 连接) "
+                "或文件路径。 / Coverage of demand by service points. S and D are embedded "
                 "layer names (optionally layer:subtype, subtypes joined with |) or file paths."
             ),
             cli_options=_COVERAGE_OPTIONS,
@@ -831,8 +915,10 @@ def _register_point_analyses() -> None:
                 ("n_noise", "噪声点", "Noise points", _num(s.get("n_noise"))),
             ],
             map_choice=True,
-            cli_help="density clusters (DBSCAN/HDBSCAN in metres) of one or more point layers",
-            cli_description="Density clusters of innovation resources. L: project layer names, "
+            cli_help="密度聚类 (DBSCAN/HDBSCAN, 米制): 一个或多个点图层 / density clusters (DBSCAN/HDBSCAN "
+            "in metres) of one or more point layers",
+            cli_description="创新资源的密度聚类; L: 项目图层名、类别 (kind:subtype) 或文件 (KIND=PATH)。 / "
+            "Density clusters of innovation resources. L: project layer names, "
             "kinds (kind:subtype) or files (KIND=PATH).",
             cli_options=_CLUSTERS_OPTIONS,
         )
@@ -856,8 +942,10 @@ def _register_point_analyses() -> None:
             headline=lambda s: s.get("classes"),
             indicators=_hotspot_indicators,
             map_choice=True,
-            cli_help="Getis-Ord Gi* hot spots on a hexagonal grid, plus nearest-neighbour statistics",
-            cli_description="Hot and cold spots (Gi*, permutations, FDR) and Clark-Evans R per kind.",
+            cli_help="六边形网格上的 Getis-Ord Gi* 热点与最近邻统计 / Getis-Ord Gi* hot spots on a "
+            "hexagonal grid, plus nearest-neighbour statistics",
+            cli_description="冷热点 (Gi*, 置换检验, FDR) 与各类别的 Clark-Evans R。 / Hot and cold spots "
+            "(Gi*, permutations, FDR) and Clark-Evans R per kind.",
             cli_options=_HOTSPOTS_OPTIONS,
         )
     )
@@ -882,10 +970,11 @@ def _register_area_analyses() -> None:
             headline=lambda s: [str(r["id"]) for r in s.get("selected", [])],
             indicators=_site_indicators,
             map_choice=True,
-            cli_help="incubator siting: k new sites (MCLP/p-median) or fewest for a target share "
+            cli_help="孵化器选址: 新增 k 个 (MCLP/p-median) 或达到目标覆盖率的最少站点 (LSCP), 保留现有 / "
+            "incubator siting: k new sites (MCLP/p-median) or fewest for a target share "
             "(LSCP), existing kept",
-            cli_description="Optimal new incubator sites with the existing incubators fixed; "
-            "gaps and before/after.",
+            cli_description="在现有孵化器不变的前提下求最优新址; 盲区与前后对比。 / Optimal new "
+            "incubator sites with the existing incubators fixed; gaps and before/after.",
             cli_options=_SITE_OPTIONS,
         )
     )
@@ -908,9 +997,11 @@ def _register_area_analyses() -> None:
             indicators=_profile_indicators,
             extent=_profile_extent,
             chart=_profile_chart,
-            cli_help="corridor profile: resources per kind and covered share bin by bin along an axis",
-            cli_description="Profile along a corridor axis of the project (a corridor_axes line): "
-            "profile.csv (from_m, to_m, counts per kind, covered_share), profile.png, summary.json.",
+            cli_help="走廊剖面: 沿轴线逐段统计各类资源与覆盖率 / corridor profile: resources per kind "
+            "and covered share bin by bin along an axis",
+            cli_description="沿项目走廊轴线 (corridor_axes 线) 的剖面: profile.csv、profile.png、"
+            "summary.json。 / Profile along a corridor axis of the project: profile.csv "
+            "(from_m, to_m, counts per kind, covered_share), profile.png, summary.json.",
             cli_options=_PROFILE_OPTIONS,
         )
     )
