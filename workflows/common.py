@@ -70,6 +70,9 @@ class Report:
         The input records used (metric CRS), for maps.
     notes : list of str
         Method, parameter, synthetic-data and approximation notes (Chinese first).
+    wgs84 : dict of str to GeometryArray
+        The WGS84 points of a result layer, row for row, when the workflow holds them
+        (its input points): writers use them instead of projecting back. Not saved.
     """
 
     analysis: str
@@ -80,6 +83,7 @@ class Report:
     inputs: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     result: object = None  # the geo/ result object, for renderers that need more
+    wgs84: dict = field(default_factory=dict, repr=False)
 
     def layers_wgs84(self) -> dict[str, gpd.GeoDataFrame]:
         return {k: g.to_crs(4326) for k, g in self.layers.items()}
@@ -343,6 +347,13 @@ def study_area(project: Project, points_m: gpd.GeoDataFrame, *, zone: str | None
     if points_m.empty:
         raise InnoMapError("没有点, 无法确定研究范围 / no points: cannot form a study area")
     xy = points_m.geometry.get_coordinates().to_numpy()
+    if len(xy) >= 3:  # the hull from its vertices only (1M points: ~0.1 s instead of ~0.8 s)
+        try:
+            from scipy.spatial import ConvexHull
+
+            xy = xy[ConvexHull(xy).vertices]
+        except Exception:  # collinear or repeated points: shapely handles them
+            pass
     return shapely.convex_hull(shapely.multipoints(xy)).buffer(settings.STUDY_AREA_BUFFER_M)
 
 

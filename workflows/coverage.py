@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
+import geopandas as gpd
 import pandas as pd
 
 import settings
@@ -430,6 +431,8 @@ def run(
             "blind_spots": res.blind_spots.assign(method_label=label),
         },
         inputs={"services": s_m, "demand": d_m},
+        # the demand's own WGS84 points, row for row (none left out by a zone)
+        wgs84={"demand": demand.gdf.geometry.values} if len(demand.gdf) == len(dem) else {},
         notes=[
             *precision_notes(summary),
             f"方法: {label}",
@@ -495,4 +498,7 @@ def demand_output(report: Report, *, geometry: bool = True) -> pd.DataFrame:
     ]
     if not geometry:
         return pd.DataFrame(dem[cols]).reset_index(drop=True)
-    return dem[[*cols, dem.geometry.name]].to_crs(4326)
+    points = report.wgs84.get("demand")
+    if points is None or len(points) != len(dem):
+        return dem[[*cols, dem.geometry.name]].to_crs(4326)
+    return gpd.GeoDataFrame(dem[cols].reset_index(drop=True), geometry=points, crs=4326)
