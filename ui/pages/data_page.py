@@ -15,6 +15,7 @@ from ui.state import layer_label, refresh_project
 from ui.tables import show_table
 from ui.undo import undo_button
 from workflows.analyses import title as analysis_title
+from workflows.runs import local_time
 
 
 def _layer_table(project) -> None:
@@ -63,8 +64,9 @@ def _runs(project) -> None:
                     "id": r.id,
                     "analysis": r.analysis,
                     "name": analysis_title(r.analysis, lang()),  # from the analysis registry
+                    "run_name": r.name,
                     "title": r.title,
-                    "created_at": r.created_at,
+                    "local_time": local_time(r.created_at),  # Asia/Shanghai, stored in UTC
                 }
                 for r in project.runs
             ]
