@@ -329,9 +329,13 @@ def test_compare_page_lists_reopens_and_compares(saved, tmp_path, monkeypatch):
     )  # only runs of the same analysis
     at.selectbox(key="cmp_b").set_value(b).run()
     table = at.dataframe[1].value.set_index("indicator_label")
-    assert (table.loc["5 分钟覆盖需求点", "value_a"], table.loc["5 分钟覆盖需求点", "value_b"]) == (
-        1,
-        4,
+    row = table.loc["5 分钟覆盖需求点"]
+    assert (row["value_a"], row["value_b"], row["difference"]) == ("1", "4", "+3")
+    share = table.loc["5 分钟覆盖率"]  # 1/6 → 4/6 of the six enterprises
+    assert (share["value_a"], share["value_b"], share["difference"]) == (
+        "16.7%",
+        "66.7%",
+        "+50.0 百分点",
     )
     maps = [json.loads(c.proto.json_args) for c in at.main.get("component_instance")]
     assert len(maps) == 2

@@ -132,14 +132,28 @@ def _pick_pair(project: Project) -> tuple[str, str] | None:
     return a, b
 
 
+def _shown(key: str, value, *, difference: bool = False) -> str:
+    """An indicator's value as read: shares in % (their differences in percentage points),
+    counts without decimals."""
+    if value is None or pd.isna(value):
+        return "—"
+    if "share" in key:
+        return f"{value * 100:+.1f} {T('百分点', 'pp')}" if difference else f"{value:.1%}"
+    text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    return f"+{text}" if difference and value > 0 else text
+
+
 def _indicator_table(report) -> None:
     t = report.tables["compare"]
+    keys = list(t["indicator"])
     view = pd.DataFrame(
         {
             "indicator_label": t["indicator_en"] if lang() == "en" else t["指标"],
-            "value_a": t["a"],
-            "value_b": t["b"],
-            "difference": t["difference"],
+            "value_a": [_shown(k, v) for k, v in zip(keys, t["a"], strict=True)],
+            "value_b": [_shown(k, v) for k, v in zip(keys, t["b"], strict=True)],
+            "difference": [
+                _shown(k, v, difference=True) for k, v in zip(keys, t["difference"], strict=True)
+            ],
         }
     )
     show_table(view, key="cmp_table", name=T("方案对比", "Comparison"))
