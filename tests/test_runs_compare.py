@@ -352,3 +352,20 @@ def test_compare_page_lists_reopens_and_compares(saved, tmp_path, monkeypatch):
     shown = [d.value for d in at.dataframe]
     assert any("covered" in d and list(d["covered"]) == [4, 5, 5] for d in shown)
     assert len(at.main.get("component_instance")) == 1
+
+
+def test_undone_runs_free_their_name_and_come_back_named(tmp_path):
+    """Undo of a save frees its name; undo of a deletion brings the run back with it."""
+    from layers.project import delete_run, open_project, save_run, undo
+
+    p = make_project(tmp_path)
+    rec = save_run(p, analysis="coverage", title="t", request={}, summary={}, name="甲")
+    undo(p)
+    p = open_project(p.ref)
+    assert [r.name for r in p.runs] == []
+    again = save_run(p, analysis="coverage", title="t", request={}, summary={}, name="甲")
+    assert again.id != rec.id
+    delete_run(p, again.id)
+    undo(p)
+    back = open_project(p.ref).run(again.id)
+    assert back.name == "甲"
