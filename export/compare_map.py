@@ -36,8 +36,33 @@ def run_print_layers(frames: dict[str, gpd.GeoDataFrame], *, names=None) -> list
         if not st.show:  # drawn again by another layer (isochrones, the input demand)
             continue
         style = {"fill_alpha": 0.3, "zorder": 3} if geom == "polygon" else {"size": 8, "zorder": 6}
-        out.append(PrintLayer(st.label_zh, frames[name], geom, st.color, style=style))
+        out.append(
+            PrintLayer(
+                st.label_zh,
+                frames[name],
+                geom,
+                st.color,
+                categories=_covered_categories(frames[name]),
+                style=style,
+            )
+        )
     return out
+
+
+def _covered_categories(gdf: gpd.GeoDataFrame) -> tuple | None:
+    """Demand coloured by whether the last cut-off covers it (``covered_<minutes>``)."""
+    cols = [c for c in gdf.columns if str(c).startswith("covered_")]
+    if not cols:
+        return None
+    try:
+        col = max(cols, key=lambda c: float(str(c)[len("covered_") :]))
+    except ValueError:
+        return None
+    cut = str(col)[len("covered_") :]
+    return (
+        col,
+        {True: ("#2b83ba", f"已覆盖 ({cut} 分钟)"), False: ("#d7191c", f"未覆盖 ({cut} 分钟)")},
+    )
 
 
 def compare_extent(*frame_sets: dict[str, gpd.GeoDataFrame]) -> tuple[float, float, float, float]:
