@@ -15,6 +15,8 @@ import pyogrio
 import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.cli_run import run_cli
 from workflows.common import arrow_writable, write_layers
@@ -140,3 +142,30 @@ def test_quick_commands_print_no_steps(tmp_path, tiny, monkeypatch):
     args = ["coverage", "--service", "science_venues", "--demand", "enterprises"]
     res = run_cli(*args, "--project", tiny.ref, "--out", tmp_path / "o")
     assert res.returncode == 0 and "step" not in res.stderr
+
+
+# ---------------------------------------------------------------- precision counts per layer
+KEYS = ("rows", "imprecise", "unknown_precision")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from(["企业", "b", "", None]), st.booleans(), st.booleans()),
+        max_size=30,
+    )
+)
+def test_counts_by_layer_equal_the_row_loop(rows):
+    from workflows.common import _counts_by_layer
+
+    layer = pd.Series([r[0] for r in rows], dtype="str")
+    coarse = np.array([r[1] for r in rows], dtype=bool)
+    unknown = np.array([r[2] for r in rows], dtype=bool)
+    want: dict = {}  # the oracle: one row at a time (a missing layer name counts as "nan")
+    for name, c, u in zip(layer, coarse, unknown, strict=True):
+        w = want.setdefault("nan" if pd.isna(name) else str(name), dict.fromkeys(KEYS, 0))
+        w["rows"] += 1
+        w["imprecise"] += int(c)
+        w["unknown_precision"] += int(u)
+    got = _counts_by_layer(pd.DataFrame({"layer": layer}), coarse, unknown)
+    assert got == want and list(got) == list(want)

@@ -138,6 +138,25 @@ ROLE_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+def _counts_by_layer(gdf: gpd.GeoDataFrame, coarse: np.ndarray, unknown: np.ndarray) -> dict:
+    """Rows, imprecise and unknown-precision rows per ``layer`` value (in order of first
+    appearance), counted on integer codes (1M rows: no Python loop over the rows)."""
+    layer = gdf["layer"].astype(str) if "layer" in gdf else pd.Series("", index=gdf.index)
+    codes, names = pd.factorize(layer, sort=False, use_na_sentinel=False)
+    n = len(names)
+    rows = np.bincount(codes, minlength=n)
+    imprecise = np.bincount(codes, weights=coarse, minlength=n)
+    unknowns = np.bincount(codes, weights=unknown, minlength=n)
+    return {
+        str(name): {
+            "rows": int(rows[i]),
+            "imprecise": int(imprecise[i]),
+            "unknown_precision": int(unknowns[i]),
+        }
+        for i, name in enumerate(names)
+    }
+
+
 @dataclass
 class PrecisionRule:
     """The precision rule of one analysis run: which points are precise enough to use.
@@ -179,17 +198,7 @@ class PrecisionRule:
         )
         coarse = (prec > limit).to_numpy()
         unknown = prec.isna().to_numpy()
-        layer = (
-            gdf["layer"].astype(str) if "layer" in gdf else pd.Series("", index=gdf.index)
-        ).to_numpy()
-        by_layer = {}
-        for name in dict.fromkeys(layer):
-            m = layer == name
-            by_layer[str(name)] = {
-                "rows": int(m.sum()),
-                "imprecise": int((coarse & m).sum()),
-                "unknown_precision": int((unknown & m).sum()),
-            }
+        by_layer = _counts_by_layer(gdf, coarse, unknown)
         n_coarse = int(coarse.sum())
         undecided = {  # coarse points whose precision disc crosses a district/zone boundary
             f"{col}_undecided": int(gdf[col].astype(str).eq(UNDECIDED).sum()) if col in gdf else 0
