@@ -35,27 +35,22 @@ def _cmd_export_map(args: argparse.Namespace) -> int:
 
 def _cmd_export_layers(args: argparse.Namespace) -> int:
     from workflows.analyses import from_options
+    from workflows.console import layers_written_line
     from workflows.exports import LayersExportRequest, run_layers_export
 
     req = from_options(LayersExportRequest, vars(args))
     rep = run_layers_export(open_project(args), req, args.out, force=args.force)
     warn(rep.notes)
-    s = rep.summary
-    skipped = f"; skipped {s['skipped_invalid']} invalid rows" if s["skipped_invalid"] else ""
-    written = Path(args.out).with_name(s["out"])
-    print(f"wrote {written} ({s['rows_out']} rows of {s['rows_in']}{skipped}; CRS {s['crs']})")
+    print(layers_written_line(args.out, rep.summary))
     return 0
 
 
 def _cmd_export_qgis(args: argparse.Namespace) -> int:
+    from workflows.console import qgis_line
     from workflows.exports import run_qgis_export
 
-    s = run_qgis_export(open_project(args), args.out, title=args.title, force=args.force).summary
-    rows = sum(v["rows"] for v in s["layers"].values())
-    print(
-        f"wrote {args.out}/{s['qgz']} and {s['gpkg']} ({len(s['layers'])} layers, {rows} rows; "
-        f"CRS {s['crs']}); open the .qgz in QGIS 3.22 or later"
-    )
+    rep = run_qgis_export(open_project(args), args.out, title=args.title, force=args.force)
+    print(qgis_line(args.out, rep.summary))
     return 0
 
 

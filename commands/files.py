@@ -67,14 +67,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
+    from workflows.console import imported_line
     from workflows.importing import write_gpkg
 
     rep = _read(args)
     write_gpkg(rep, args.out, kind=args.kind, force=args.force)
-    print(
-        f"{rep.file}: {rep.rows_valid}/{rep.rows_total} rows imported as {args.kind} (WGS84, "
-        f"from {rep.crs_in}); {len(rep.rejected)} rejected → layer 'rejected'; wrote {args.out}"
-    )
+    print(imported_line(rep, kind=args.kind, out=args.out))
     return 0
 
 

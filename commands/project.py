@@ -78,12 +78,9 @@ def _cmd_project_add_gazetteer(args: argparse.Namespace) -> int:
 
 def _cmd_project_copy(args: argparse.Namespace) -> int:
     from layers.project import copy_project
-    from layers.store_postgis import redact
+    from workflows.console import copied_line
 
-    p = copy_project(args.src, args.dst, force=args.force)
-    rows = sum(lyr.rows for lyr in p.layers.values())
-    n = f"{len(p.layers)} layers ({rows} rows), {len(p.networks)} networks, {len(p.runs)} runs"
-    print(f"copied {p.name}: {n} → {redact(args.dst)}")
+    print(copied_line(copy_project(args.src, args.dst, force=args.force), args.dst))
     return 0
 
 

@@ -14,17 +14,21 @@ from pathlib import Path
 __all__ = [
     "added_lines",
     "analysis_notes",
+    "copied_line",
     "created_line",
     "error_lines",
     "geocode_lines",
     "geocode_stop_lines",
+    "imported_line",
     "inspect_lines",
     "kept_lines",
     "layers_lines",
+    "layers_written_line",
     "outside_warning",
     "progress_printer",
     "project_info",
     "project_lines",
+    "qgis_line",
     "validation_lines",
 ]
 
@@ -249,3 +253,36 @@ def progress_printer(label: str, *, every_s: float = 0.0):
             print(f"\r{label} {done}/{total}", end="\n" if done == total else "", file=sys.stderr)
 
     return progress
+
+
+def imported_line(rep, *, kind: str, out) -> str:
+    """A file imported into a normalised GeoPackage (``import``)."""
+    return (
+        f"{rep.file}: {rep.rows_valid}/{rep.rows_total} rows imported as {kind} (WGS84, "
+        f"from {rep.crs_in}); {len(rep.rejected)} rejected → layer 'rejected'; wrote {out}"
+    )
+
+
+def layers_written_line(out, s: dict) -> str:
+    """Layers exported (``export-layers``): rows out of rows in, rows skipped, the CRS."""
+    skipped = f"; skipped {s['skipped_invalid']} invalid rows" if s["skipped_invalid"] else ""
+    written = Path(out).with_name(s["out"])
+    return f"wrote {written} ({s['rows_out']} rows of {s['rows_in']}{skipped}; CRS {s['crs']})"
+
+
+def qgis_line(out, s: dict) -> str:
+    """A QGIS project written (``export-qgis``)."""
+    rows = sum(v["rows"] for v in s["layers"].values())
+    return (
+        f"wrote {out}/{s['qgz']} and {s['gpkg']} ({len(s['layers'])} layers, {rows} rows; "
+        f"CRS {s['crs']}); open the .qgz in QGIS 3.22 or later"
+    )
+
+
+def copied_line(project, target: str) -> str:
+    """A project copied between stores (``project copy``; the target's password redacted)."""
+    from layers.store_postgis import redact
+
+    rows = sum(lyr.rows for lyr in project.layers.values())
+    n = f"{len(project.layers)} layers ({rows} rows), {len(project.networks)} networks"
+    return f"copied {project.name}: {n}, {len(project.runs)} runs → {redact(target)}"
