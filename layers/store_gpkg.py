@@ -19,6 +19,7 @@ import json
 import os
 import sqlite3
 import tempfile
+import threading
 import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -247,6 +248,7 @@ _FRAMES: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 #: What validating a changed table again found, by the same keys (a few, newest kept).
 _CHECKED: dict[tuple, tuple] = {}
 _CHECKED_MAX = 64
+_CHECKED_LOCK = threading.Lock()  # app sessions open projects in several threads
 
 #: What InnoMap wrote, per table: ``gpkg_contents.last_change`` and the row count right
 #: after its write, and ``edits``: row changes made since (triggers count them).
@@ -330,15 +332,17 @@ def _layer_table(
     key = _frame_key(path, tbl, kind, stamps[tbl])
     trusted = stamps[tbl][-1]
     gdf = _FRAMES.get(key)
-    if gdf is not None and (trusted or key in _CHECKED):
-        return gdf, (_CHECKED[key] if not trusted else store_check.NOTHING)
+    checked = store_check.NOTHING if trusted else _CHECKED.get(key)
+    if gdf is not None and checked is not None:
+        return gdf, checked
     gdf = _read_table(path, tbl, kind)
     checked = store_check.NOTHING
     if not trusted:
         gdf, checked = store_check.checked(gdf, kind, layer=layer, table=tbl)
-        _CHECKED[key] = checked
-        while len(_CHECKED) > _CHECKED_MAX:
-            _CHECKED.pop(next(iter(_CHECKED)))
+        with _CHECKED_LOCK:
+            _CHECKED[key] = checked
+            while len(_CHECKED) > _CHECKED_MAX:  # the oldest first
+                _CHECKED.pop(next(iter(_CHECKED)))
     _FRAMES[key] = gdf
     return gdf, checked
 
