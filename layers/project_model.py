@@ -95,6 +95,7 @@ class ProjectLayer:
             "imported_at": self.imported_at,
             "note": self.note,
             "damaged": self.damaged,
+            "revalidated": self.revalidated,
         }
 
 

@@ -134,6 +134,7 @@ def test_rows_appended_by_gdal_are_validated_and_unplaceable_ones_rejected(proj,
     assert rej["id"] == "q2" and rej["row"] == 8  # the table's 8th row
     assert "swap" in rej["reason"] and "outside InnoMap" in rej["reason"]
     assert "1 row(s) cannot be placed" in lyr.revalidated
+    assert lyr.info()["revalidated"] == lyr.revalidated and lyr.info()["rejected_rows"] == 1
     assert len(lyr.gdf) + len(lyr.rejected) == 8  # nothing lost
 
 
