@@ -45,9 +45,20 @@ def _map_args(at: AppTest) -> dict:
     return json.loads(comps[0].proto.json_args)
 
 
+def _kind(el) -> str:
+    """An element's type; the map's fragment (a container holding only the map) counts as
+    the map."""
+    kids = list(getattr(el, "children", {}).values())
+    if getattr(el, "type", "") == "flex_container" and [k.type for k in kids] == [
+        "component_instance"
+    ]:
+        return "component_instance"
+    return getattr(el, "type", "")
+
+
 def _first_main_types(at: AppTest, n: int = 4) -> list[str]:
     """Types of the first main-area elements (style blocks left out)."""
-    kinds = [getattr(c, "type", "") for c in at.main.children.values()]
+    kinds = [_kind(c) for c in at.main.children.values()]
     return [k for k in kinds if k != "markdown"][:n]
 
 

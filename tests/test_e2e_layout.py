@@ -168,6 +168,19 @@ def test_long_import_shows_progress_with_counts(browser, layout_app, tmp_path): 
     page.close()
 
 
+#: True once nothing in the sidebar moves: no animation, the element's expander not scrolled
+#: inside (it is while it unfolds) and the element where it was a frame ago.
+_SETTLED = """sel => {
+  const el = document.querySelector(sel);
+  if (!el || document.getAnimations().some(a => a.playState === 'running')) return false;
+  for (let p = el.parentElement; p; p = p.parentElement)
+    if (p.tagName === 'DETAILS' && p.scrollTop !== 0) return false;
+  const y = el.getBoundingClientRect().top, last = window.__settledY;
+  window.__settledY = y;
+  return last === y;
+}"""
+
+
 def _title(page, text: str, timeout_s: float = 90) -> None:
     """Wait for the page title ``text`` (the page shown after a rerun)."""
     page.locator("[data-testid=stMain] h1", has_text=text).first.wait_for(timeout=timeout_s * 1000)
@@ -196,30 +209,25 @@ def test_language_and_project_switch_keep_the_page_headers_follow_fonts_local(
     # the project: another one opened from the sidebar, the page stays
     _idle(page)
     recent = side.locator(".st-key-prj_recent input")
-    for _ in range(3):  # an expander opened during a rerun can close again: open it again
-        side.get_by_text("Project: open / new / save as").click()
-        try:
-            recent.wait_for(timeout=20000)
-            break
-        except Exception:
-            _idle(page)
+    side.get_by_text("Project: open / new / save as").click()
+    recent.wait_for(timeout=20000)
+    # a list opened while its expander still unfolds (or low in the sidebar, which then
+    # scrolls to show the options) is closed again by that scroll: wait for the expander to
+    # settle and bring the list to the middle of the sidebar first
+    page.wait_for_function(_SETTLED, arg=".st-key-prj_recent input", timeout=20000)
+    recent.evaluate("el => el.scrollIntoView({block: 'center'})")
+    page.wait_for_function(_SETTLED, arg=".st-key-prj_recent input", timeout=20000)
     recent.click()
-    page.get_by_role("option", name="demo", exact=True).click()
+    page.get_by_role("option", name="demo", exact=True).click(timeout=10000)
     side.locator(".st-key-prj_open_recent button").click(timeout=90000)
     side.get_by_text("宁波示例项目").first.wait_for(timeout=120000)  # the project, always shown
     _title(page, "15-minute science service circles")
     _assert_map_first(_ready(page, timeout_s=120), "coverage after switching project")
     # the export and data pages: English headers; back to Chinese on the data page
     for label, title in (("Export", "Export for planning documents"), ("Layers & sources", "")):
-        for attempt in range(3):  # a navigation clicked during a rerun can be lost
-            _idle(page)
-            side.get_by_test_id("stSidebarNav").get_by_text(label, exact=True).click()
-            try:
-                _title(page, title or "Layers & sources", timeout_s=40)
-                break
-            except Exception:
-                if attempt == 2:
-                    raise
+        _idle(page)
+        side.get_by_test_id("stSidebarNav").get_by_text(label, exact=True).click()
+        _title(page, title or "Layers & sources", timeout_s=40)
         heads = _headers(page)
         assert "Records" in heads and not any(CJK.search(h) for h in heads), (label, heads)
     _idle(page)

@@ -450,13 +450,14 @@ def test_map_page_draws_a_layer_named_like_its_kind_once(tmp_path, monkeypatch):
     add_layer(project, ProjectLayer(name="名录", kind="enterprises", gdf=g.iloc[3:]))
     monkeypatch.setenv("INNOMAP_PROJECT", project.ref)
     pages = []
-    real = ui.mapview.st_folium
+    real = ui.mapview.folium_payload
 
-    def capture(m, **kw):
-        pages.append(m.get_root().render())
-        return real(m, **kw)
+    def capture(m):
+        out = real(m)
+        pages.append(out["header"] + out["html"] + out["script"])  # what the browser gets
+        return out
 
-    monkeypatch.setattr(ui.mapview, "st_folium", capture)
+    monkeypatch.setattr(ui.mapview, "folium_payload", capture)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
     assert not at.exception, at.exception
@@ -531,12 +532,14 @@ def test_map_prepared_after_an_import_is_what_the_map_page_uses(tmp_path, monkey
     encoded = []
     monkeypatch.setattr(webmap, "encode_points_raw", lambda *a, **k: encoded.append(1) or 1 / 0)
     pages = []
-    real = ui.mapview.st_folium
-    monkeypatch.setattr(
-        ui.mapview,
-        "st_folium",
-        lambda m, **kw: pages.append(m.get_root().render()) or real(m, **kw),
-    )
+    real = ui.mapview.folium_payload
+
+    def capture(m):
+        out = real(m)
+        pages.append(out["header"] + out["html"] + out["script"])  # what the browser gets
+        return out
+
+    monkeypatch.setattr(ui.mapview, "folium_payload", capture)
     monkeypatch.setenv("INNOMAP_PROJECT", project.ref)
     monkeypatch.setenv("INNOMAP_HOME", str(tmp_path / "home"))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)

@@ -1,10 +1,18 @@
-"""The map of a page: full width in the first viewport, and it keeps its view.
+"""The map of a page: full width in the first viewport, built once, and it keeps its view.
 
-``streamlit_folium`` reports the map's centre and zoom after each pan or zoom;
-:func:`show_map` keeps them in ``st.session_state`` per page and passes them back,
-so a rerun (a widget changed, a new result, coming back from another page) shows
-the same place. The view is dropped when what the map should frame changes
-(``reset_on``: the project, a chosen zone, a searched record …).
+``streamlit_folium``'s component reports the map's centre and zoom after each pan or
+zoom; :func:`show_map` keeps them in ``st.session_state`` per page and passes them back,
+so a rerun (a widget changed, a new result, coming back from another page) shows the
+same place. The view is dropped when what the map should frame changes (``reset_on``:
+the project, a chosen zone, a searched record …).
+
+The map is drawn inside a guarded fragment (:func:`ui.guard.guarded_fragment`): the
+component's report of its view reruns only that fragment, never the page (a sidebar list
+opened meanwhile stays open, a click elsewhere is not lost).
+
+The map is built and serialised once per ``key`` (what it shows: the project version,
+layers, filters, the result …): the component's arguments are kept per page in the
+session and sent again as they are on every rerun with the same key.
 
 While the same map stays on screen it keeps the view it was drawn with: a run
 answering a pan (the user may have panned on since) never moves it back.
@@ -16,12 +24,23 @@ import copy
 import hashlib
 import json
 import re
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+from typing import Any
 
 import streamlit as st
-from streamlit_folium import st_folium
+import streamlit_folium
 
-__all__ = ["MAP_HEIGHT", "input_map", "map_signature", "saved_view", "show_map", "view_from_map"]
+from ui.guard import guarded_fragment
+
+__all__ = [
+    "MAP_HEIGHT",
+    "folium_payload",
+    "input_map",
+    "map_signature",
+    "saved_view",
+    "show_map",
+    "view_from_map",
+]
 
 #: Map height (px): with the page title it fills a 1280×800 window below the toolbar.
 MAP_HEIGHT = 600
@@ -84,7 +103,7 @@ _SKIP = {"_id", "_parent", "_children", "_env", "_template"}
 _HEX = re.compile(r"[0-9a-f]{32}")
 
 
-def _arguments(m, page: str, reset_on):
+def _arguments(sig: str, page: str, reset_on):
     """The view to pass to ``st_folium`` this run.
 
     A view the map reported is kept. A map drawn anew (other content, or the page
@@ -99,7 +118,6 @@ def _arguments(m, page: str, reset_on):
     got = view_from_map(reported)
     if answering and got is not None:
         st.session_state[f"mapview_{page}_view"] = (reset_on, got)
-    sig = map_signature(m)
     mount = st.session_state.get(f"mapview_{page}_mount")
     if mount is not None and mount[0] == sig and answering:
         return mount[1]
@@ -108,17 +126,110 @@ def _arguments(m, page: str, reset_on):
     return view
 
 
-def _draw(m, page: str, reset_on, height: int, returned: tuple, on_map) -> None:
-    view = _arguments(m, page, reset_on)
-    out = st_folium(
-        copy.deepcopy(m),  # st_folium renames the map's elements: a second call needs a copy
-        key=f"{page}_map",
+def folium_payload(m) -> dict[str, Any]:
+    """The ``streamlit_folium`` component's arguments for the folium map ``m`` (which it
+    renames: pass a map drawn nowhere else), as :func:`streamlit_folium.st_folium` makes
+    them (``tests/test_mapview.py`` checks they stay the same)."""
+    sf = streamlit_folium
+    m.get_root().render()
+    m.render()
+    html, header = sf._get_html(m), sf._get_header(m)
+    script = sf._get_map_string(m)
+    (s, w), (n, e) = m.get_bounds()
+    links = [el for el in _walk(m) if hasattr(el, "default_js") or hasattr(el, "default_css")]
+    return {
+        "script": script,
+        "header": header,
+        "html": html,
+        "id": sf.get_full_id(m),
+        "bounds": {"_southWest": {"lat": s, "lng": w}, "_northEast": {"lat": n, "lng": e}},
+        "zoom": m.options.get("zoom"),
+        "css_links": list(dict.fromkeys(h for el in links for _, h in el.default_css)),
+        "js_links": list(dict.fromkeys(h for el in links for _, h in el.default_js)),
+    }
+
+
+def _walk(el):
+    yield el
+    for c in getattr(el, "_children", {}).values():
+        yield from _walk(c)
+
+
+def _same(a, b) -> bool:
+    """``a`` and ``b`` are the same key: element-wise, objects by identity or plain equality
+    (a result object with data frames is the same only as itself)."""
+    if a is b:
+        return True
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    try:
+        return bool(a == b) is True and type(a) is type(b)
+    except (ValueError, TypeError):  # data frames, arrays: no single truth value
+        return False
+
+
+def _payload(m, page: str, key: Hashable | None) -> dict[str, Any]:
+    """The component's arguments for the page's map: built and serialised once per ``key``.
+
+    The entry keeps ``key`` (and so the objects in it) alive, so an object compared by
+    identity cannot be replaced by another one at the same address."""
+    slot = f"mapview_{page}_built"
+    if key is None:  # a built map: its content is the key
+        m = m() if callable(m) else m
+        key = ("content", map_signature(m))
+    held = st.session_state.get(slot)
+    if held is not None and _same(held[0], key):
+        return held[1]
+    fig = m() if callable(m) else copy.deepcopy(m)  # the payload renames the map's elements
+    payload = folium_payload(fig)
+    payload["widget_key"] = hashlib.sha256(
+        (re.sub(r"(_[a-z0-9]+)", "", payload["script"]) + page).encode()
+    ).hexdigest()
+    st.session_state[slot] = (key, payload)
+    return payload
+
+
+def _component(payload: dict, page: str, view, height: int, returned: tuple, on_change):
+    """The ``st_folium`` component with ``payload`` (the tail of ``st_folium``)."""
+    key = f"{page}_map"
+    widget = payload["widget_key"]
+    objects = ["center", "zoom", *returned]
+    defaults = {"bounds": payload["bounds"], "zoom": payload["zoom"]}
+    defaults.update({k: None for k in returned if k not in defaults})
+
+    def changed() -> None:
+        st.session_state[key] = st.session_state.get(widget, {})
+        if on_change is not None:
+            on_change(st.session_state[key])
+
+    return streamlit_folium._component_func(
+        script=payload["script"],
+        header=payload["header"],
+        html=payload["html"],
+        id=payload["id"],
+        key=widget,
         height=height,
-        use_container_width=True,
-        returned_objects=["center", "zoom", *returned],
-        center=list(view[0]) if view else None,
+        width=None,
+        returned_objects=objects,
+        default={k: v for k, v in defaults.items() if k in objects},
         zoom=view[1] if view else None,
+        center=list(view[0]) if view else None,
+        feature_group=None,
+        return_on_hover=False,
+        layer_control=None,
+        pixelated=False,
+        css_links=payload["css_links"],
+        js_links=payload["js_links"],
+        on_change=changed,
+        wrap_longitude=False,
     )
+
+
+@guarded_fragment
+def _map_fragment(payload, page: str, reset_on, height: int, returned: tuple, on_map, on_change):
+    """The map alone: its report of the view reruns this fragment, not the page."""
+    view = _arguments(payload["widget_key"], page, reset_on)
+    out = _component(payload, page, view, height, returned, on_change)
     if on_map is not None:
         on_map(out or {})
 
@@ -127,19 +238,26 @@ def show_map(
     m,
     *,
     page: str,
+    key: Hashable | None = None,
     reset_on: Hashable = (),
     height: int = MAP_HEIGHT,
     returned: tuple[str, ...] = (),
-    on_map=None,
+    on_map: Callable[[dict], None] | None = None,
+    on_change: Callable[[dict], None] | None = None,
 ) -> None:
-    """Show the folium map ``m`` of ``page`` with the page's kept view.
+    """Show the folium map of ``page`` with the page's kept view, built once per ``key``.
 
     Parameters
     ----------
-    m : folium.Map
-        The map (framed on its data; the kept view wins once the user moved it).
+    m : folium.Map or callable
+        The map (framed on its data; the kept view wins once the user moved it), or a
+        function without arguments that builds it (called only when ``key`` changed).
     page : str
         Short page key (``main``, ``cov`` …): the view is kept under ``mapview_<page>_view``.
+    key : hashable, optional
+        What the map shows (project, layers, filters, the result object, language …):
+        while it stays the same the map is neither built nor serialised again. Objects in
+        it compare by identity unless they compare equal. None: the map's content.
     reset_on : hashable
         What the map frames (e.g. ``(project.ref, zone)``): a new value drops the view.
     height : int
@@ -147,10 +265,14 @@ def show_map(
     returned : tuple of str
         More ``streamlit_folium`` objects to report (e.g. ``last_clicked``).
     on_map : callable, optional
-        ``on_map(out)`` with the component's answer (clicks).
+        ``on_map(out)`` with the component's answer, in the map's fragment run.
+    on_change : callable, optional
+        ``on_change(out)`` as a callback when the map reports something new (a click), before
+        the rerun: it may name the fragment to rerun (``st.rerun("<fragment key>")``).
     """
     st.markdown(_TOP_CSS, unsafe_allow_html=True)
-    _draw(m, page, reset_on, height, tuple(returned), on_map)
+    payload = _payload(m, page, key)
+    _map_fragment(payload, page, reset_on, height, tuple(returned), on_map, on_change)
 
 
 #: Less blank space above the page title, so the map starts higher (map pages only).
@@ -166,12 +288,17 @@ def input_map(project, roles, *, page: str, legend_title: str) -> None:
     from render.webmap import build_map
     from ui.i18n import lang
 
-    layers = input_map_layers(project, roles, lang())
-    m = build_map(
-        layers,
-        lang=lang(),
-        legend_title=legend_title,
-        fit_bounds=layers_bounds(project, layers),
-        gl_data="files",
-    )
-    show_map(m, page=page, reset_on=(project.ref,))
+    L = lang()
+
+    def build():
+        layers = input_map_layers(project, roles, L)
+        return build_map(
+            layers,
+            lang=L,
+            legend_title=legend_title,
+            fit_bounds=layers_bounds(project, layers),
+            gl_data="files",
+        )
+
+    key = ("input", project, tuple(roles), L, legend_title)
+    show_map(build, page=page, key=key, reset_on=(project.ref,))

@@ -258,11 +258,21 @@ def _map(project, keys) -> None:
     if shown == "hotspots" and hs:
         precision_banner(hs[0].summary)  # leads: points left out as imprecise
         synthetic_banner(hs[0].summary)
-        show_map(_hotspot_map(project, *hs), page="cl", reset_on=(project.ref,))
+        show_map(
+            lambda: _hotspot_map(project, *hs),
+            page="cl",
+            key=(project, *hs, lang()),  # built once per result
+            reset_on=(project.ref,),
+        )
     elif cl:
         precision_banner(cl.summary)
         synthetic_banner(cl.summary)
-        show_map(_cluster_map(project, cl), page="cl", reset_on=(project.ref,))
+        show_map(
+            lambda: _cluster_map(project, cl),
+            page="cl",
+            key=(project, cl, lang()),  # built once per result
+            reset_on=(project.ref,),
+        )
     else:
         input_map(
             project,

@@ -267,14 +267,19 @@ def _show(project, report) -> None:
     precision_banner(s)  # leads: a role more than half left out as imprecise
     synthetic_banner(s)
     label = res.params.label(lang())
-    m = build_map(
-        coverage_map_layers(project, report, lang()),
-        lang=lang(),
-        legend_title=T("服务圈", "Service circles"),
-        extra_notes=(label,),
-        fit_bounds=tuple(report.inputs["demand"].to_crs(4326).total_bounds),
+    L = lang()
+    show_map(
+        lambda: build_map(
+            coverage_map_layers(project, report, L),
+            lang=L,
+            legend_title=T("服务圈", "Service circles"),
+            extra_notes=(label,),
+            fit_bounds=tuple(report.inputs["demand"].to_crs(4326).total_bounds),
+        ),
+        page="cov",
+        key=(project, report, L),  # built once per result
+        reset_on=(project.ref,),
     )
-    show_map(m, page="cov", reset_on=(project.ref,))
     _messages(res, label)
     tabs = st.tabs(
         [

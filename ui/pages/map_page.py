@@ -141,17 +141,15 @@ def main() -> None:
     focus = _search(frames, chosen, labels, shown, search_slot)
     if any(bool(g["synthetic"].any()) for g in shown.values() if "synthetic" in g and len(g)):
         st.warning(t("synthetic_banner"))
-    m = project_map(
-        project,
-        shown,
-        labels,
-        flt,
-        lang=L,
-        basemap=basemap,
-        focus=focus,
-        legend_title=f"{project.name} · {t('legend')}",
+    legend = f"{project.name} · {t('legend')}"
+    show_map(
+        lambda: project_map(
+            project, shown, labels, flt, lang=L, basemap=basemap, focus=focus, legend_title=legend
+        ),
+        page="main",
+        key=(project, tuple(chosen), flt, focus, L, basemap, legend),  # built once for these
+        reset_on=(project.ref, flt.zone, focus),
     )
-    show_map(m, page="main", reset_on=(project.ref, flt.zone, focus))
     _counts(frames, shown, chosen, labels)
 
 

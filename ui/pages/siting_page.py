@@ -307,14 +307,21 @@ def _show(project, report) -> None:
     label = res.params.label(lang()) + f"; {res.minutes:g} min"
     table = pd.DataFrame(res.selected.drop(columns="geometry"))
     table = table[[c for c in SELECTED_COLUMNS if c in table]].assign(method=label)
-    m = build_map(
-        siting_map_layers(project, report, lang()),
-        lang=lang(),
-        legend_title=T("选址", "Siting"),
-        extra_notes=(label,),
-        fit_bounds=tuple(res.catchments.to_crs(4326).total_bounds) if len(res.catchments) else None,
+    L = lang()
+    show_map(
+        lambda: build_map(
+            siting_map_layers(project, report, L),
+            lang=L,
+            legend_title=T("选址", "Siting"),
+            extra_notes=(label,),
+            fit_bounds=tuple(res.catchments.to_crs(4326).total_bounds)
+            if len(res.catchments)
+            else None,
+        ),
+        page="site",
+        key=(project, report, L),  # built once per result
+        reset_on=(project.ref,),
     )
-    show_map(m, page="site", reset_on=(project.ref,))
     st.success(_solution_text(res))
     _aggregation_caption(s)
     t1, t2, t3, t4 = st.tabs(
