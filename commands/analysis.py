@@ -42,7 +42,7 @@ def run_analysis(args: argparse.Namespace) -> int:
         check_new_name(project, save_as)
     from workflows.progress import stderr_steps
 
-    report = a.run(project, req, on_progress=stderr_steps(a.key))  # long runs: steps on stderr
+    report = analyses.run_reporting(a, project, req, stderr_steps(a.key))  # long: steps on stderr
     s = report.summary
     common.warn(s.get("warnings"))
     common.say(analysis_notes(a.console_notes, s))

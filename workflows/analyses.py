@@ -43,6 +43,7 @@ __all__ = [
     "report_extent",
     "report_print_layers",
     "result_tables",
+    "run_reporting",
     "title",
     "title_zh",
     "unregister",
@@ -781,10 +782,19 @@ def _run_of(load) -> Callable[..., Report]:
 
 
 def _takes(fn: Callable, keyword: str) -> bool:
-    """Whether ``fn`` takes the keyword argument ``keyword``."""
+    """Whether ``fn`` takes the keyword argument ``keyword`` (by name or ``**kw``)."""
     import inspect
 
-    return keyword in inspect.signature(fn).parameters
+    params = inspect.signature(fn).parameters.values()
+    return any(p.name == keyword or p.kind is p.VAR_KEYWORD for p in params)
+
+
+def run_reporting(analysis: Analysis, project: Project, request, on_progress) -> Report:
+    """``analysis.run(project, request)``, given ``on_progress(done, total)`` when its run
+    reports steps (coverage, hot spots, profile …; the others run as before)."""
+    if _takes(analysis.run, "on_progress"):
+        return analysis.run(project, request, on_progress=on_progress)
+    return analysis.run(project, request)
 
 
 def _maps_hook(name: str) -> Callable:
