@@ -45,20 +45,31 @@ def _map_args(at: AppTest) -> dict:
     return json.loads(comps[0].proto.json_args)
 
 
-def _kind(el) -> str:
-    """An element's type; the map's fragment (a container holding only the map) counts as
-    the map."""
+def _first_leaf(el):
     kids = list(getattr(el, "children", {}).values())
-    if getattr(el, "type", "") == "flex_container" and [k.type for k in kids] == [
-        "component_instance"
-    ]:
-        return "component_instance"
-    return getattr(el, "type", "")
+    return _first_leaf(kids[0]) if getattr(el, "type", "") == "flex_container" and kids else el
+
+
+def _holds_map(el) -> bool:
+    """A container (a fragment) with the map among its own elements."""
+    kids = list(getattr(el, "children", {}).values())
+    return el.type == "flex_container" and any(
+        _first_leaf(k).type == "component_instance" for k in kids
+    )
+
+
+def _flat(els) -> list:
+    """The elements in order, the fragments around the map opened up (the what-if panel, the
+    map's own): what they show, in their order."""
+    out = []
+    for el in els:
+        out += _flat(el.children.values()) if _holds_map(el) else [el]
+    return out
 
 
 def _first_main_types(at: AppTest, n: int = 4) -> list[str]:
     """Types of the first main-area elements (style blocks left out)."""
-    kinds = [_kind(c) for c in at.main.children.values()]
+    kinds = [getattr(c, "type", "") for c in _flat(at.main.children.values())]
     return [k for k in kinds if k != "markdown"][:n]
 
 

@@ -11,6 +11,7 @@ from layers import auth
 from render.analysis_maps import whatif_map_layers
 from render.webmap import build_map
 from ui.common import T, guarded, synthetic_banner
+from ui.guard import guarded_fragment
 from ui.i18n import lang
 from ui.mapview import show_map
 from ui.state import refresh_project
@@ -54,15 +55,20 @@ def _metrics(report) -> None:
     c3.metric(T("覆盖权重", "Covered weight"), f"{s['covered']:,.0f}")
 
 
+#: The what-if panel's fragment: a click reruns it alone, not the page.
+PANEL = "whatif_panel"
+
+
 def _on_click(action: str):
-    """Apply a new map click (``streamlit_folium``'s ``last_clicked``) and rerun the page."""
+    """Apply a new map click (``streamlit_folium``'s ``last_clicked``) in the map's callback,
+    then rerun the what-if panel (its numbers), not the page."""
 
     def handle(out: dict) -> None:
         click = out.get("last_clicked")
         if click and click != st.session_state.get("whatif_last_click"):
             st.session_state["whatif_last_click"] = click
             _apply(action, float(click["lng"]), float(click["lat"]))
-            st.rerun()
+            st.rerun(PANEL)
 
     return handle
 
@@ -75,24 +81,21 @@ def _map(project, action: str, report) -> None:
                 f"Selected {st.session_state['whatif_move_from']}: click its new place",
             )
         )
-    m = build_map(
-        whatif_map_layers(
-            project,
-            st.session_state["whatif_sites"],
-            st.session_state.get("site_clicked", []),
-            lang(),
-        ),
-        lang=lang(),
-        legend_title=T("情景", "Scenario"),
-        extra_notes=(report.summary["method_label"],),
-        fit_bounds=project.bounds(),
-    )
+    L, sites = lang(), st.session_state["whatif_sites"]
+    clicked, note = st.session_state.get("site_clicked", []), report.summary["method_label"]
     show_map(
-        m,
+        lambda: build_map(
+            whatif_map_layers(project, sites, clicked, L),
+            lang=L,
+            legend_title=T("情景", "Scenario"),
+            extra_notes=(note,),
+            fit_bounds=project.bounds(),
+        ),
         page="whatif",
+        key=(project, repr(sites), repr(clicked), L, note),  # built once per scenario
         reset_on=(project.ref,),
         returned=("last_clicked",),
-        on_map=_on_click(action),
+        on_change=_on_click(action),
     )
 
 
@@ -100,7 +103,7 @@ def _by_coordinates(project, action: str) -> None:
     x0, y0 = whatif.default_point(project)
     st.caption(T("按坐标操作(与点击地图相同)", "Apply by coordinates (same as a map click)"))
     e1, e2, e3 = st.columns(3)
-    lon = e1.number_input(
+    e1.number_input(
         T("经度", "Longitude"),
         73.0,
         136.0,
@@ -109,12 +112,16 @@ def _by_coordinates(project, action: str) -> None:
         format="%.5f",
         key="whatif_lon",
     )
-    lat = e2.number_input(
+    e2.number_input(
         T("纬度", "Latitude"), 3.0, 54.0, round(y0, 5), 0.0005, format="%.5f", key="whatif_lat"
     )
-    if e3.button(T("执行", "Apply"), key="whatif_apply"):
-        _apply(action, float(lon), float(lat))
-        st.rerun()
+    e3.button(  # applied before the panel reruns (it alone)
+        T("执行", "Apply"),
+        key="whatif_apply",
+        on_click=lambda: _apply(  # the inputs' values as sent with this click
+            action, float(st.session_state["whatif_lon"]), float(st.session_state["whatif_lat"])
+        ),
+    )
 
 
 def _save(project, report) -> None:
@@ -178,6 +185,12 @@ def what_if(project, base: dict, graph) -> None:
             key="whatif_action",
         )
         _reset_button()
+    _panel(project, base, graph, action)
+
+
+@guarded_fragment(key=PANEL)
+def _panel(project, base: dict, graph, action: str) -> None:
+    """The map, the numbers and the scenarios: a click, an apply or a save reruns this alone."""
     req = guarded(whatif.WhatIfRequest, sites=tuple(st.session_state["whatif_sites"]), **base)
     report = guarded(whatif.run, project, req, graph=graph) if req else None
     if report is None:
