@@ -51,22 +51,6 @@ def _idle(page, timeout_s: float = 60) -> None:
         page.wait_for_timeout(100)
 
 
-def _click_until(page, button, result, *, attempts: int = 3, timeout_s: float = 60) -> None:
-    """Click ``button`` once the app is idle, until ``result`` shows: a click that lands
-    during a rerun (the page's first run, a map reporting its view) can be lost."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-
-    for attempt in range(attempts):
-        _idle(page)
-        button.click()
-        try:
-            result.wait_for(timeout=timeout_s * 1000 * (attempt + 1))
-            return
-        except PlaywrightTimeoutError:
-            if attempt == attempts - 1:
-                raise
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -307,7 +291,9 @@ def test_coverage_flow_in_the_browser(browser, app_url):
     page.goto(f"{app_url}/coverage_page")
     frame = page.frame_locator("iframe[title*='st_folium']").first
     result = frame.locator(".innomap-legend", has_text="15 分钟服务圈")
-    _click_until(page, page.get_by_role("button", name="计算覆盖"), result)
+    frame.locator("[data-innomap-ready]").wait_for(timeout=60000)  # the page has drawn
+    page.get_by_role("button", name="计算覆盖").click()  # once: a click is never lost
+    result.wait_for(timeout=60000)
     legend = frame.locator(".innomap-legend").inner_text()
     assert "15 分钟服务圈" in legend and "直线距离近似法" in legend
     SHOTS.mkdir(parents=True, exist_ok=True)

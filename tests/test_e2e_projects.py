@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from tests.test_e2e_browser import (  # noqa: F401
-    _click_until,
     _free_port,
     _idle,
     browser,
@@ -30,14 +29,6 @@ def _ready(page) -> None:
         start.click()
         start.wait_for(state="detached", timeout=30000)
     _idle(page)  # a click while the first run is still going can be lost
-
-
-def _settled(page, locator, timeout_s: float = 60) -> None:
-    """Wait until ``locator`` matches one element (a rerun briefly shows the old one too)."""
-    for _ in range(int(timeout_s * 10)):
-        if locator.count() == 1:
-            return
-        page.wait_for_timeout(100)
 
 
 def _sidebar_tab(page, expander: str, tab: str):
@@ -89,19 +80,9 @@ def test_project_survives_reload_and_restart(browser, tmp_path):  # noqa: F811
         _ready(page)
         page.get_by_text("点击“计算覆盖”").wait_for(timeout=60000)
         tab = page.get_by_role("tab", name="导出与保存")
-        _click_until(page, page.get_by_role("button", name="计算覆盖"), tab)
-        _idle(page)  # a tab chosen during a rerun is reset by it
-        save = page.get_by_role("button", name="保存本次分析")
-        for attempt in range(5):  # a rerun (the map reporting its view) can replace the tab
-            _idle(page)
-            _settled(page, tab)
-            try:
-                tab.click(timeout=20000)
-                save.click(timeout=20000)  # raises when it could not click: nothing saved
-                break
-            except Exception:
-                if attempt == 4:
-                    raise
+        page.get_by_role("button", name="计算覆盖").click()  # once: a click is never lost
+        tab.click(timeout=60000)
+        page.get_by_role("button", name="保存本次分析").click(timeout=20000)
         # saved (the message may sit in a tab that a rerun under load has switched away from)
         page.get_by_text("已保存").first.wait_for(state="attached", timeout=60000)
         # reload: still the same project, with the layer
