@@ -132,6 +132,7 @@ def test_long_commands_report_their_steps_on_stderr(tmp_path, tiny, monkeypatch,
     assert res.returncode == 0, res.stderr
     lines = [ln for ln in res.stderr.splitlines() if ln.startswith(f"{argv[0]}: step ")]
     assert [ln.split()[2] for ln in lines] == [f"{i}/{steps}" for i in range(1, steps + 1)]
+    assert "writing the result files" in lines[-1] and "writing" not in lines[0]
     assert f"{argv[0]}: step" not in res.stdout
 
 

@@ -70,10 +70,17 @@ def stages(on_progress: ProgressFn | None, total: int) -> Callable[[int], None]:
     return step
 
 
-def stderr_steps(label: str, *, after_s: float | None = None, stream=None) -> ProgressFn:
+def stderr_steps(
+    label: str,
+    *,
+    after_s: float | None = None,
+    stream=None,
+    then: str = "写出结果文件… / writing the result files…",
+) -> ProgressFn:
     """An ``on_progress(done, total)`` for the command line: one stderr line per step,
     ``label: step done/total (N s)``, once the work has run ``after_s`` seconds (default
-    ``settings.CLI_PROGRESS_AFTER_S``; quick runs print nothing)."""
+    ``settings.CLI_PROGRESS_AFTER_S``; quick runs print nothing). The last step says that
+    the result files are written next (``then``)."""
     import sys
 
     import settings
@@ -85,8 +92,9 @@ def stderr_steps(label: str, *, after_s: float | None = None, stream=None) -> Pr
         elapsed = time.monotonic() - start
         if elapsed < wait:
             return
+        more = f"; {then}" if then and done >= total else ""
         print(
-            f"{label}: step {done}/{total} ({elapsed:.1f} s)",
+            f"{label}: step {done}/{total} ({elapsed:.1f} s){more}",
             file=stream or sys.stderr,
             flush=True,
         )
