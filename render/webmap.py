@@ -572,14 +572,26 @@ def _view(layers: list[MapLayer], fit_bounds, basemap: Basemap) -> tuple[list[fl
     return bounds, (center_lon, center_lat)
 
 
+class MetricScale(MacroElement):
+    """Leaflet's scale bar in metres and kilometres only (folium's ``control_scale`` adds
+    miles and feet too)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        L.control.scale({metric: true, imperial: false}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}"""
+    )
+
+
 def _base_map(bounds, center, basemap: Basemap, asset_mode: str) -> folium.Map:
-    """The map with its zoom, assets and the basemap's tiles."""
+    """The map with its zoom, assets, a metric scale bar and the basemap's tiles."""
     m = folium.Map(
         location=[center[1], center[0]],
         zoom_start=_zoom_for(bounds),
         tiles=None,
-        control_scale=True,
+        control_scale=False,  # folium's own shows miles too: MetricScale instead
     )
+    MetricScale().add_to(m)
     m.options["max_zoom"] = 19
     m.options["min_zoom"] = 3
     m.default_js = asset_links(_ASSETS_JS, mode=asset_mode)

@@ -85,6 +85,8 @@ def test_map_first_on_every_map_page_and_chinese_headers(browser, layout_app):  
     for path in ("", "clusters_page", "coverage_page", "siting_page"):
         page.goto(f"{layout_app}/{path}")
         _assert_map_first(_ready(page), path or "map_page")
+        scale = page.frame_locator(MAP).first.locator(".leaflet-control-scale").inner_text()
+        assert re.fullmatch(r"\d+ k?m", scale.strip()), scale  # metric only: no ft, no mi
     _idle(page)
     page.get_by_text("情景推演(点击地图)").click()  # the siting page's what-if view
     page.get_by_test_id("stMetricValue").first.wait_for(timeout=60000)

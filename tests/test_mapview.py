@@ -93,3 +93,9 @@ def test_result_map_built_once_per_result(monkeypatch):
     at.sidebar.button(key="cov_run").click().run()  # a new result: a new map, once
     at.run()
     assert len(builds) == after_run + 1
+
+
+def test_every_map_has_a_metric_scale_bar_only():
+    html = _small_map().get_root().render()
+    assert "L.control.scale({metric: true, imperial: false})" in html
+    assert "L.control.scale()" not in html  # folium's own: miles and feet too
