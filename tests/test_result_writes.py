@@ -170,3 +170,43 @@ def test_counts_by_layer_equal_the_row_loop(rows):
         w["unknown_precision"] += int(u)
     got = _counts_by_layer(pd.DataFrame({"layer": layer}), coarse, unknown)
     assert got == want and list(got) == list(want)
+
+
+# ---------------------------------------------------------------- every analysis's files
+ANALYSIS_PARAMS = {
+    "coverage": {"service": ["science_venues"], "demand": ["enterprises"], "minutes": [5, 10]},
+    "clusters": {"layers": ["enterprises", "incubators"], "eps_m": 400, "min_samples": 2},
+    "hotspots": {"layers": ["enterprises"], "cell_m": 300, "permutations": 99},
+    "site": {"demand": ["enterprises"], "existing": "incubators", "k": 1},
+}
+
+
+@pytest.mark.parametrize("kind", list(ANALYSIS_PARAMS))
+def test_analysis_files_through_arrow_hold_what_the_row_writer_wrote(
+    tmp_path, tiny, kind, monkeypatch
+):
+    from layers.io_safe import atomic_write
+    from workflows import analyses
+
+    report = analyses.analysis_report(tiny, kind, ANALYSIS_PARAMS[kind])
+    names = analyses.write_result(report, tmp_path / "arrow")
+    monkeypatch.setattr(  # the same files by the writer this replaced
+        analyses,
+        "write_gpkg_layers",
+        lambda path, layers, force=True: atomic_write(
+            path, lambda tmp: _old_write(tmp, layers), force=force
+        ),
+    )
+    analyses.write_result(report, tmp_path / "rows")
+    gpkgs = [n for n in names if n.endswith(".gpkg") and n != "demand.gpkg"]
+    assert gpkgs  # demand.gpkg changed on purpose (tested above)
+    for name in gpkgs:
+        a, b = tmp_path / "arrow" / name, tmp_path / "rows" / name
+        layers = [str(r[0]) for r in pyogrio.list_layers(b)]
+        assert [str(r[0]) for r in pyogrio.list_layers(a)] == layers
+        for lyr in layers:
+            ia, ib = pyogrio.read_info(a, layer=lyr), pyogrio.read_info(b, layer=lyr)
+            assert list(ia["fields"]) == list(ib["fields"])
+            assert list(ia["dtypes"]) == list(ib["dtypes"]) and ia["crs"] == ib["crs"]
+            assert ia["geometry_type"] == ib["geometry_type"]
+            assert_geodataframe_equal(gpd.read_file(a, layer=lyr), gpd.read_file(b, layer=lyr))
