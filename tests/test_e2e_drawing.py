@@ -2,7 +2,8 @@
 Leaflet.draw toolbar on the drawing page (issue 27).
 
 The editor turns on edit mode, clicks the toolbar's polygon tool and four points in the map,
-closes the polygon, names it and saves; then the same with the line tool for an axis. The
+closes the polygon, names it and saves; then the same with the line tool for an axis; last it
+deletes the zone with the toolbar's trash tool and saves (the emptied layer is removed). The
 oracle of the coordinates is the map itself: Leaflet's ``containerPointToLatLng`` of the
 clicked pixels (no basemap: the overlay system is WGS84), and the project must hold each
 vertex within 0.5 m. The page loads nothing from outside the app (Leaflet.draw is vendored).
@@ -113,6 +114,22 @@ def _draw_axis(page, proj) -> None:
         assert _metres(w, g) < 0.5, (w, g)
 
 
+def _delete_zone(page, proj) -> None:
+    """Back on the zones: the trash tool, click the zone, 完成, save: the layer is gone."""
+    page.get_by_text("片区(面)", exact=True).click()
+    frame, _tool = _wait_tool(page, "polygon")
+    _idle(page)
+    remove = frame.locator("a.leaflet-draw-edit-remove")
+    remove.click()
+    frame.locator("path.leaflet-interactive[stroke='#17becf']").click()  # the zone's outline
+    frame.locator(".leaflet-draw-actions a", has_text="完成").first.click()
+    page.get_by_text("待删除的图形: 1 个").wait_for(timeout=60000)
+    _idle(page)
+    page.get_by_role("button", name="保存到项目").click()
+    page.get_by_text("图层已移除").wait_for(timeout=60000)
+    assert "绘制片区" not in open_project(proj).layers
+
+
 def test_draw_a_zone_and_an_axis_in_the_browser(browser, tmp_path):  # noqa: F811
     proj = tmp_path / "draw.gpkg"
     create_project(proj, name="绘制端到端", city="宁波市", counties=["镇海区"])
@@ -134,8 +151,9 @@ def test_draw_a_zone_and_an_axis_in_the_browser(browser, tmp_path):  # noqa: F81
 
         _draw_zone(page, proj)
         _draw_axis(page, proj)
-        # the zone is still there, and nothing came from outside the app
-        assert list(open_project(proj).layers["绘制片区"].gdf["name"]) == ["画的片区"]
+        _delete_zone(page, proj)
+        # the axis is still there, and nothing came from outside the app
+        assert list(open_project(proj).layers["绘制轴线"].gdf["name"]) == ["画的轴线"]
         own = f"127.0.0.1:{port}"
         foreign = {
             urlparse(u).netloc for u in requests if urlparse(u).scheme in ("http", "https")
