@@ -155,10 +155,13 @@ def editable_features(gdf: gpd.GeoDataFrame, overlay_crs: str) -> dict:
 def draw_options(kind: str) -> dict:
     """Leaflet.draw's tools for ``kind``: polygons and rectangles for zones, lines for axes."""
     line = REGISTRY[kind].geometry == "line"
+    shape = {"color": REGISTRY[kind].color, "weight": 3}
     return {
-        "polyline": {"shapeOptions": {"color": REGISTRY[kind].color}} if line else False,
-        "polygon": False if line else {"allowIntersection": False, "showArea": False},
-        "rectangle": False if line else {"showArea": False},
+        "polyline": {"shapeOptions": shape} if line else False,
+        "polygon": False
+        if line
+        else {"allowIntersection": False, "showArea": False, "shapeOptions": shape},
+        "rectangle": False if line else {"showArea": False, "shapeOptions": shape},
         "circle": False,
         "circlemarker": False,
         "marker": False,
