@@ -257,13 +257,14 @@ def site_method(project: Project, request: dict, s: dict) -> list[str]:
 def clusters_method(project: Project, request: dict, s: dict) -> list[str]:
     if s.get("method") == "hdbscan":
         how = (
-            f"HDBSCAN 层次密度聚类: 自动适应不同密度, 最小簇规模 min_cluster_size = "
-            f"{_int(s.get('min_cluster_size'))}, min_samples = {_int(s.get('min_samples'))}。"
+            f"HDBSCAN 层次密度聚类: 自动适应不同密度, 最小簇规模 "
+            f"{_int(s.get('min_cluster_size'))}, 核心点最少点数 {_int(s.get('min_samples'))}。"
         )
     else:
         how = (
-            f"DBSCAN 密度聚类: 半径 eps = {_g(s.get('eps_m'))} 米内至少有 min_samples = "
-            f"{_int(s.get('min_samples'))} 个点的点为核心点, 相互可达的核心点及其邻近点组成一个簇, "
+            f"DBSCAN 密度聚类: 邻域半径 eps = {_g(s.get('eps_m'))} 米内至少有 "
+            f"{_int(s.get('min_samples'))} 个点 (核心点最少点数) 的点为核心点, "
+            "相互可达的核心点及其邻近点组成一个簇, "
             "其余为噪声点。"
         )
     zone = f"; 仅片区 {s['zone']} 内的点" if s.get("zone") else ""

@@ -120,6 +120,15 @@ CHOICE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "auto": ("自动", "auto"),
     },
     "cluster_method": {"dbscan": ("DBSCAN", "DBSCAN"), "hdbscan": ("HDBSCAN", "HDBSCAN")},
+    "hot_class": {
+        "hot_99": ("热点 (99% 置信度)", "hot spot (99 %)"),
+        "hot_95": ("热点 (95% 置信度)", "hot spot (95 %)"),
+        "hot_90": ("热点 (90% 置信度)", "hot spot (90 %)"),
+        "not_significant": ("不显著", "not significant"),
+        "cold_90": ("冷点 (90% 置信度)", "cold spot (90 %)"),
+        "cold_95": ("冷点 (95% 置信度)", "cold spot (95 %)"),
+        "cold_99": ("冷点 (99% 置信度)", "cold spot (99 %)"),
+    },
 }
 
 
@@ -156,6 +165,8 @@ RESULT_FIELDS: dict[str, tuple[str, str, str]] = {
     "weight_total": ("需求权重合计", "Total weight", ""),
     "weighted_covered": ("已覆盖权重", "Weight covered", ""),
     "weighted_share": ("加权覆盖率", "Weighted share covered", "pct"),
+    # hot spots
+    "cell_m": ("格网间距", "Cell size", "m"),
     "zone_km2": ("片区面积", "Zone area", "km2"),
     "covered_km2": ("覆盖面积", "Area covered", "km2"),
     "area_share": ("面积覆盖率", "Share of area covered", "pct"),

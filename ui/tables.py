@@ -91,6 +91,9 @@ def bar_chart(
     )
     if data.empty:
         return
+    if series is not None and not horizontal:
+        _series_chart(data, "bar", x_title=column_header(index), y_title=column_header(value))
+        return
     st.bar_chart(
         data,
         x_label=column_header(index) if not horizontal else column_header(value),
@@ -111,4 +114,37 @@ def line_chart(
     )
     if data.empty:
         return
+    if series is not None:
+        _series_chart(data, "line", x_title=column_header(index), y_title=column_header(value))
+        return
     st.line_chart(data, x_label=column_header(index), y_label=column_header(value))
+
+
+def _series_chart(data: pd.DataFrame, mark: str, *, x_title: str, y_title: str) -> None:
+    """Bars (grouped) or lines of a wide frame with the rows and the series in the frame's
+    own order (cut-offs 5/10/15 min, districts as listed), not sorted as text."""
+    import altair as alt
+
+    rows = [str(i) for i in data.index]
+    names = [str(c) for c in data.columns]
+    long = pd.DataFrame(
+        [(r, n, v) for r, (_, row) in zip(rows, data.iterrows(), strict=True)
+         for n, v in zip(names, row.tolist(), strict=True)],
+        columns=["x", "series", "value"],
+    )  # fmt: skip
+    x = alt.X("x:N", sort=rows, title=x_title)
+    if mark == "line" and pd.api.types.is_numeric_dtype(data.index):
+        long["x"] = [float(i) for i in data.index for _ in names]
+        x = alt.X("x:Q", title=x_title)
+    enc = {
+        "x": x,
+        "y": alt.Y("value:Q", title=y_title),
+        "color": alt.Color("series:N", sort=names, scale=alt.Scale(domain=names), title=None),
+    }
+    if mark == "bar":
+        chart = (
+            alt.Chart(long).mark_bar().encode(xOffset=alt.XOffset("series:N", sort=names), **enc)
+        )
+    else:
+        chart = alt.Chart(long).mark_line(point=True).encode(**enc)
+    st.altair_chart(chart, width="stretch")

@@ -27,7 +27,7 @@ from ui.common import (
     save_run_button,
     synthetic_banner,
 )
-from ui.i18n import choice_label, column_header, lang
+from ui.i18n import CHOICE_LABELS, choice_label, column_header, lang
 from ui.mapview import input_map, show_map
 from ui.precision import include_imprecise_checkbox, precision_banner
 from ui.state import layer_choices, layer_label
@@ -70,7 +70,7 @@ def _cluster_controls(project, keys, zone) -> None:
     """Sidebar: DBSCAN/HDBSCAN parameters and the run button."""
     st.caption(
         T(
-            "DBSCAN: 半径 eps 内至少 min_samples 个点即为核心点, 相互可达的核心点组成一个簇; "
+            "DBSCAN: 邻域半径 eps 内至少有“核心点最少点数”个点即为核心点, 相互可达的核心点组成一个簇; "
             "HDBSCAN: 自动适应不同密度, 只需最小簇规模。距离单位为米(投影坐标)。",
             "DBSCAN: a core point has min_samples points within eps; connected core points form a "
             "cluster. HDBSCAN adapts to varying density. Distances in metres.",
@@ -244,6 +244,11 @@ def _hotspot_map(project, report, surf):
     return m
 
 
+def _hot_class(value) -> str:
+    """A Gi* class (``hot_99``) as the session's language shows it (热点 (99% 置信度))."""
+    return choice_label("hot_class", value)
+
+
 def _hotspot_label(s: dict) -> str:
     return (
         f"Gi* {T('格网', 'cell')} {s['cell_m']:g} {T('米', 'm')}, {s['permutations']} "
@@ -329,6 +334,12 @@ def _hotspots_tab(project) -> None:
     label = _hotspot_label(report.summary)
     st.success(md_text(label))
     classes = report.tables["classes"]
+    order = list(CHOICE_LABELS["hot_class"])  # hot 99 … not significant … cold 99
+    classes = classes.assign(
+        rank=classes["class"].map(lambda c: order.index(c) if c in order else len(order)),
+        label=classes["class"].map(_hot_class),
+    ).sort_values("rank")
+    classes = classes[["label", "cells"]].rename(columns={"label": "class"})
     bar_chart(classes, index="class", value="cells")
     show_table(classes, key="hs_classes", name=T("热点类别", "Classes"))
     pack_buttons(
