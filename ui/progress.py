@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
 from ui.i18n import T
 from workflows.progress import ProgressFn, run_with_ticks
@@ -138,5 +139,13 @@ class ProgressBar:
         return self
 
     def __exit__(self, *exc) -> None:
-        if exc[0] is None:  # stopped by a rerun (cancel): the rerun redraws the page
+        """The bar goes when its work ends: done, failed, or stopped by a rerun (cancel, or
+        any widget): a rerun of a fragment only would not redraw the page's part where the
+        bar is, so it is removed here in every case."""
+        if exc[0] is None:
             self.close()
+            return
+        try:
+            self.close()
+        except (Exception, ScriptControlException):  # the page is stopping anyway
+            pass

@@ -191,9 +191,19 @@ def _parse_minutes(text: str):
 
 def _run(project, req, graph=None) -> None:
     with ProgressBar(
-        T("正在计算可达时间与服务圈", "Computing reach and service areas"), key="cov_progress"
-    ) as bar:  # the seconds, and a cancel (coverage reports no counts)
-        report = guarded(bar.run, lambda _progress: coverage.run(project, req, graph=graph))
+        T("正在计算可达时间与服务圈", "Computing reach and service areas"),
+        key="cov_progress",
+        stages=(  # coverage.run reports these four steps
+            T("路网", "road network"),
+            T("读取图层", "reading the layers"),
+            T("计算覆盖", "computing coverage"),
+            T("整理结果", "the report"),
+        ),
+    ) as bar:  # the step, the seconds, and a cancel
+        report = guarded(
+            bar.run,
+            lambda progress: coverage.run(project, req, graph=graph, on_progress=progress),
+        )
     if report is not None:
         st.session_state["coverage_result"] = report
         st.session_state.pop("cov_pack", None)
