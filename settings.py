@@ -236,6 +236,11 @@ UNDO_DEPTH: int = 20
 #: Import page: the preview map shows at most this many rows of a file (spread evenly).
 IMPORT_PREVIEW_MAP_POINTS: int = 5_000
 
+#: Web maps (a project's layers, not a session's result) built once and shared by every
+#: session of an app process that shows the same layers, filters and language: at most this
+#: many, the most recently used kept (ui/mapview.py).
+MAP_SHARED_ENTRIES: int = 16
+
 #: Web map: point layers with more features than this are drawn by the GPU (WebGL,
 #: vendored leaflet.glify) from a compact payload instead of one Leaflet marker each.
 WEBGL_THRESHOLD: int = 20_000

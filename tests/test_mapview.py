@@ -58,6 +58,7 @@ def test_map_page_builds_its_map_once_across_reruns(monkeypatch):
     import ui.map_data
     import ui.mapview
 
+    monkeypatch.setattr(ui.mapview, "_SHARED", [])  # no map of an earlier test
     builds = _count(monkeypatch, ui.map_data, "project_map")
     serialised = _count(monkeypatch, ui.mapview, "folium_payload")
     at = AppTest.from_file(APP, default_timeout=180)
@@ -73,6 +74,12 @@ def test_map_page_builds_its_map_once_across_reruns(monkeypatch):
     assert (len(builds), len(serialised)) == (2, 2)
     at.run()
     assert (len(builds), len(serialised)) == (2, 2)
+    other = AppTest.from_file(APP, default_timeout=180)  # another session, the same layers
+    other.session_state["guide_seen"] = True
+    other.run()
+    assert not other.exception, other.exception
+    assert other.main.get("component_instance")
+    assert (len(builds), len(serialised)) == (2, 2)  # the map built for the first session
 
 
 def test_result_map_built_once_per_result(monkeypatch):

@@ -24,12 +24,14 @@ import copy
 import hashlib
 import json
 import re
+import threading
 from collections.abc import Callable, Hashable
 from typing import Any
 
 import streamlit as st
 import streamlit_folium
 
+import settings
 from ui.guard import guarded_fragment
 
 __all__ = [
@@ -168,7 +170,7 @@ def _same(a, b) -> bool:
         return False
 
 
-def _payload(m, page: str, key: Hashable | None) -> dict[str, Any]:
+def _payload(m, page: str, key: Hashable | None, shared: bool) -> dict[str, Any]:
     """The component's arguments for the page's map: built and serialised once per ``key``.
 
     The entry keeps ``key`` (and so the objects in it) alive, so an object compared by
@@ -180,13 +182,39 @@ def _payload(m, page: str, key: Hashable | None) -> dict[str, Any]:
     held = st.session_state.get(slot)
     if held is not None and _same(held[0], key):
         return held[1]
-    fig = m() if callable(m) else copy.deepcopy(m)  # the payload renames the map's elements
-    payload = folium_payload(fig)
-    payload["widget_key"] = hashlib.sha256(
-        (re.sub(r"(_[a-z0-9]+)", "", payload["script"]) + page).encode()
-    ).hexdigest()
+    payload = _shared(page, key) if shared else None
+    if payload is None:
+        fig = m() if callable(m) else copy.deepcopy(m)  # the payload renames the elements
+        payload = folium_payload(fig)
+        payload["widget_key"] = hashlib.sha256(
+            (re.sub(r"(_[a-z0-9]+)", "", payload["script"]) + page).encode()
+        ).hexdigest()
+        if shared:
+            _share(page, key, payload)
     st.session_state[slot] = (key, payload)
     return payload
+
+
+#: Payloads shared by the sessions of this process, newest first: ``(page, key, payload)``.
+#: A session reaches one only with the same key (the same project object, layers, filters,
+#: result, language), after the page's guard let it see that project.
+_SHARED: list[tuple[str, Any, dict]] = []
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared(page: str, key) -> dict | None:
+    with _SHARED_LOCK:
+        for i, (p, k, payload) in enumerate(_SHARED):
+            if p == page and _same(k, key):
+                _SHARED.insert(0, _SHARED.pop(i))
+                return payload
+    return None
+
+
+def _share(page: str, key, payload: dict) -> None:
+    with _SHARED_LOCK:
+        _SHARED.insert(0, (page, key, payload))
+        del _SHARED[settings.MAP_SHARED_ENTRIES :]
 
 
 def _component(payload: dict, page: str, view, height: int, returned: tuple, on_change):
@@ -244,6 +272,7 @@ def show_map(
     returned: tuple[str, ...] = (),
     on_map: Callable[[dict], None] | None = None,
     on_change: Callable[[dict], None] | None = None,
+    shared: bool = False,
 ) -> None:
     """Show the folium map of ``page`` with the page's kept view, built once per ``key``.
 
@@ -269,9 +298,12 @@ def show_map(
     on_change : callable, optional
         ``on_change(out)`` as a callback when the map reports something new (a click), before
         the rerun: it may name the fragment to rerun (``st.rerun("<fragment key>")``).
+    shared : bool
+        Share the built map with the other sessions of this process that show the same
+        ``key`` (a project's layers; not a session's own result, which would stay in memory).
     """
     st.markdown(_TOP_CSS, unsafe_allow_html=True)
-    payload = _payload(m, page, key)
+    payload = _payload(m, page, key, shared)
     _map_fragment(payload, page, reset_on, height, tuple(returned), on_map, on_change)
 
 
@@ -301,4 +333,4 @@ def input_map(project, roles, *, page: str, legend_title: str) -> None:
         )
 
     key = ("input", project, tuple(roles), L, legend_title)
-    show_map(build, page=page, key=key, reset_on=(project.ref,))
+    show_map(build, page=page, key=key, reset_on=(project.ref,), shared=True)

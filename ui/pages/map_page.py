@@ -149,6 +149,7 @@ def main() -> None:
         page="main",
         key=(project, tuple(chosen), flt, focus, L, basemap, legend),  # built once for these
         reset_on=(project.ref, flt.zone, focus),
+        shared=True,  # every session showing these layers uses the same map
     )
     _counts(frames, shown, chosen, labels)
 
