@@ -339,3 +339,30 @@ def test_cli_coverage_straight_and_network(tmp_path, grid):
         cli_main(["coverage", "--service", "nope", "--demand", "enterprises", "--out", str(out2)])
         == 2
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0, 30, allow_nan=False),
+            st.sampled_from(["", "A", "B", "A、B", "B、A", "A、A", "C、", "、C"]),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_coverage_by_group_counts_each_point_once_per_group_name(rows):
+    """Law: each group's table is coverage_table over the points naming it (once each)."""
+    t = np.array([r[0] for r in rows])
+    groups = [r[1] for r in rows]
+    got = coverage_by_group(t, groups, (5.0, 15.0), group_name="zone")
+    names = sorted({p for g in groups for p in g.split("、") if p})
+    assert list(dict.fromkeys(got["zone"])) == names
+    for name in names:
+        ii = [i for i, g in enumerate(groups) if name in g.split("、")]
+        want = coverage_table(t[ii], (5.0, 15.0))
+        have = got[got["zone"] == name].drop(columns="zone").reset_index(drop=True)
+        assert have.equals(want.reset_index(drop=True)) or np.allclose(
+            have.to_numpy(float), want.to_numpy(float)
+        )
