@@ -136,6 +136,14 @@ def test_cut_offs_in_numeric_order_and_hot_spot_classes_in_chinese():
         if "color" in s.get("encoding", {})
     ]
     assert ["5 分钟", "10 分钟", "15 分钟"] in domains
+    from layers.project import demo_project
+    from workflows.common import district_order
+
+    order = district_order(demo_project())
+    assert order[:3] == ["海曙区", "江北区", "北仑区"]  # the districts layer's (adcode) order
+    rows = [s["encoding"]["x"]["sort"] for s in _chart_specs(at)]
+    by_district = [r for r in rows if set(r) <= set(order)]
+    assert by_district and all(r == [d for d in order if d in r] for r in by_district)
     assert all(d == sorted(d, key=lambda x: float(x.split()[0])) for d in domains if "分钟" in d[0])
     at = _page("clusters_page")
     classes = [
@@ -145,6 +153,20 @@ def test_cut_offs_in_numeric_order_and_hot_spot_classes_in_chinese():
         "热点 (99% 置信度)", "热点 (95% 置信度)", "热点 (90% 置信度)", "不显著",
         "冷点 (90% 置信度)", "冷点 (95% 置信度)", "冷点 (99% 置信度)",
     }  # fmt: skip
+
+
+def test_district_order_keeps_rows_of_a_district_together():
+    import pandas as pd
+
+    from layers.project import demo_project
+    from workflows.common import in_district_order
+
+    frame = pd.DataFrame(
+        {"district": ["鄞州区", "未定", "海曙区", "鄞州区", "海曙区"], "minutes": [5, 5, 5, 10, 10]}
+    )
+    out = in_district_order(frame, demo_project())
+    assert out["district"].tolist() == ["海曙区", "海曙区", "鄞州区", "鄞州区", "未定"]
+    assert out["minutes"].tolist() == [5, 10, 5, 10, 5]
 
 
 def test_english_is_available():
@@ -193,9 +215,16 @@ def test_report_in_chinese_has_no_english_labels(report_docx):
 
 
 def test_report_cut_offs_in_numeric_order(report_docx):
+    checked = 0
     for table in report_docx.tables:
         head = [c.text for c in table.rows[0].cells]
-        if head and "分钟" in head[0]:
-            cut = [c.text for c in table.columns[0].cells[1:]]
-            nums = [float(re.sub(r"[^\d.]", "", x)) for x in cut if re.search(r"\d", x)]
-            assert nums == sorted(nums), (head, cut)
+        if "时间阈值 (分钟)" not in head:
+            continue
+        j = head.index("时间阈值 (分钟)")
+        groups: dict[str, list[float]] = {}
+        for row in table.rows[1:]:
+            cells = [c.text for c in row.cells]
+            groups.setdefault(cells[0] if j else "", []).append(float(cells[j]))
+        assert all(v == sorted(v) and len(v) == 3 for v in groups.values()), (head, groups)
+        checked += 1
+    assert checked >= 3  # results, by district, by zone

@@ -39,7 +39,9 @@ __all__ = [
     "RowsRejectedError",
     "assign_districts",
     "check_positive",
+    "district_order",
     "drop_synthetic",
+    "in_district_order",
     "input_provenance",
     "precision_filter",
     "precision_notes",
@@ -364,6 +366,26 @@ def study_area(project: Project, points_m: gpd.GeoDataFrame, *, zone: str | None
         except Exception:  # collinear or repeated points: shapely handles them
             pass
     return shapely.convex_hull(shapely.multipoints(xy)).buffer(settings.STUDY_AREA_BUFFER_M)
+
+
+def district_order(project: Project) -> list[str]:
+    """The project's districts in the one order every table and chart uses: as its
+    district layers list them (a city's counties by administrative code)."""
+    names: list[str] = []
+    for lyr in project.layers_of_kind("districts"):
+        if "name" in lyr.gdf:
+            names += [str(n) for n in lyr.gdf["name"] if str(n) not in names]
+    return names
+
+
+def in_district_order(frame: pd.DataFrame, project: Project, column: str = "district"):
+    """``frame``'s rows in :func:`district_order` (names not among the districts last, in
+    their order); rows of one district keep their order (e.g. cut-offs 5, 10, 15)."""
+    if frame is None or column not in frame or frame.empty:
+        return frame
+    rank = {n: i for i, n in enumerate(district_order(project))}
+    key = frame[column].map(lambda v: rank.get(str(v), len(rank)))
+    return frame.iloc[np.argsort(key.to_numpy(), kind="stable")].reset_index(drop=True)
 
 
 def study_area_label(zone: str | None, lang: str = "zh") -> str:

@@ -23,6 +23,7 @@ from workflows.common import (
     PrecisionRule,
     Report,
     check_positive,
+    in_district_order,
     input_provenance,
     precision_notes,
     select_layers,
@@ -403,6 +404,7 @@ def run(
         zones=project.zones.to_crs(crs),
         study_area=study_area(project, d_m, zone=request.zone),
     )
+    res.by_district = in_district_order(res.by_district, project)  # one stated order
     step(3)
     prov = input_provenance(project, services=services, demand=demand)
     summary = _summary(request, res, services, demand, n_outside, prov)

@@ -24,6 +24,7 @@ from workflows.common import (
     Report,
     check_positive,
     drop_synthetic,
+    in_district_order,
     input_provenance,
     precision_notes,
     select_layers,
@@ -449,6 +450,7 @@ def run(
         aggregate_m=None if request.aggregate_m is None else float(request.aggregate_m),
         on_progress=on_progress,
     )
+    res.by_district = in_district_order(res.by_district, project)  # one stated order
     label = params.label("zh")
     prov = input_provenance(project, **sels)
     summary = _summary(request, res, sels, e_m, len(cands), prov)
