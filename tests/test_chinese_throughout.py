@@ -228,3 +228,21 @@ def test_report_cut_offs_in_numeric_order(report_docx):
         assert all(v == sorted(v) and len(v) == 3 for v in groups.values()), (head, groups)
         checked += 1
     assert checked >= 3  # results, by district, by zone
+
+
+def test_saved_runs_are_listed_by_their_chinese_names(tmp_path, monkeypatch):
+    from layers.project import save_run
+    from tests.tiny_project import make_project
+    from workflows import clusters
+
+    p = make_project(tmp_path)
+    rep = clusters.run(
+        p, clusters.ClustersRequest(layers=("enterprises",), eps_m=200, min_samples=2)
+    )
+    save_run(p, analysis=rep.analysis, title="测试", request=rep.request, summary=rep.summary)
+    monkeypatch.setenv("INNOMAP_PROJECT", p.ref)
+    at = _page("data_page")
+    runs = [df.value for df in at.dataframe if "run_type" in df.value]
+    assert runs and runs[0]["run_type"].tolist() == ["创新资源密度聚类"]
+    texts = [t for t in shown_texts(at) if "request" not in t]  # the JSON view is raw by design
+    assert _offences(texts) == []

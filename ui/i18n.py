@@ -167,6 +167,8 @@ RESULT_FIELDS: dict[str, tuple[str, str, str]] = {
     "weighted_share": ("加权覆盖率", "Weighted share covered", "pct"),
     # hot spots
     "cell_m": ("格网间距", "Cell size", "m"),
+    # saved runs
+    "run_type": ("分析类型", "Analysis", ""),
     "zone_km2": ("片区面积", "Zone area", "km2"),
     "covered_km2": ("覆盖面积", "Area covered", "km2"),
     "area_share": ("面积覆盖率", "Share of area covered", "pct"),

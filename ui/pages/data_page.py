@@ -62,8 +62,7 @@ def _runs(project) -> None:
             [
                 {
                     "id": r.id,
-                    "analysis": r.analysis,
-                    "name": analysis_title(r.analysis, lang()),  # from the analysis registry
+                    "run_type": analysis_title(r.analysis, lang()),  # from the registry
                     "run_name": r.name,
                     "title": r.title,
                     "local_time": local_time(r.created_at),  # Asia/Shanghai, stored in UTC
