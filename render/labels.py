@@ -133,12 +133,30 @@ def place_area_labels(ax, items: list[LabelItem], *, font, taken: list) -> Place
             color=i.color,
             zorder=24,
             gid=AREA_GID,
-            path_effects=_HALO,
         )
         for i in sorted(shown, key=lambda i: -i.priority)
     ]
     kept = _keep_clear(ax, texts, taken)
+    _halos(ax, kept)
     return Placed(kept, len(shown) - len(kept))
+
+
+def _halos(ax, texts: list) -> None:
+    """A white halo under each label: a twin drawn as outlines (path effect), so the label
+    itself stays text in PDF and SVG files (searchable, copyable names)."""
+    for t in texts:
+        ax.text(
+            *t.get_position(),
+            t.get_text(),
+            ha=t.get_horizontalalignment(),
+            va=t.get_verticalalignment(),
+            fontproperties=t.get_fontproperties(),
+            color="white",
+            zorder=t.get_zorder() - 0.01,
+            transform=t.get_transform(),
+            path_effects=_HALO,
+            gid="innomap-label-halo",
+        )
 
 
 def place_point_labels(
@@ -201,7 +219,6 @@ def place_point_labels(
             fontproperties=font,
             zorder=25,
             gid=POINT_GID,
-            path_effects=_HALO,
         )
     drawn = []
     for text, line in zip(texts, lines, strict=True):
@@ -212,4 +229,5 @@ def place_point_labels(
             text._innomap_leader = line
         drawn.append(text)
     kept = _keep_clear(ax, drawn, taken)
+    _halos(ax, kept)
     return Placed(kept, len(shown) - len(kept))
