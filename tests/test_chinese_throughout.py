@@ -35,6 +35,7 @@ OFFENDERS = [
     r"\b(incubators|universities|platforms|enterprises|science_venues|communities)\b",
     r"\b(employees|rd_spend_wan|floor_area_m2|incubated_firms)\b",
     r"\b(coverage|clusters|hotspots|site|profile|whatif)\b",  # run types
+    r"\bChoose (an )?options?\b",  # Streamlit's placeholder, where it can be given
 ]
 _OFFENDER = re.compile("|".join(OFFENDERS))
 #: The data page's NOTICE (licences, quoted as published) is not UI text.

@@ -51,6 +51,7 @@ def _merge(project: Project) -> None:
             list(project.layers),
             key="hk_merge_layers",
             format_func=lambda n: _label(project, n),
+            placeholder=T("请选择", "Choose options"),
         )
         new = st.text_input(T("合并后的图层名", "Name of the merged layer"), key="hk_merge_name")
         st.caption(

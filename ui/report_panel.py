@@ -61,6 +61,7 @@ def report_panel(project: Project) -> None:
         default=ids[:MAX_RUNS],
         format_func=lambda i: _run_label(project, i),
         key="ex_report_runs",
+        placeholder=T("请选择", "Choose options"),
     )
     sections = st.multiselect(
         T("章节 (勾选并按选择顺序排列)", "Sections (ticked, in the order chosen)"),
@@ -68,6 +69,7 @@ def report_panel(project: Project) -> None:
         default=list(DEFAULT_SECTIONS),
         format_func=_section_name,
         key="ex_report_sections",
+        placeholder=T("请选择", "Choose options"),
     )
     fmt = st.radio(
         T("报告格式", "Report format"), ["docx", "pdf"], horizontal=True, key="ex_report_fmt"

@@ -45,6 +45,7 @@ def _inputs(project):
         default=[k for k in DEFAULT_KINDS if k in opts] or opts[:1],
         format_func=lambda r: layer_label(project, r, lang()),
         key="cl_layers",
+        placeholder=T("请选择", "Choose options"),
     )
     zone = st.selectbox(
         T("研究区", "Study area"),

@@ -90,6 +90,7 @@ def _layers(project):
         or _service_options(project)[:1],
         format_func=lambda r: _label(project, r),
         key="cov_services",
+        placeholder=T("请选择", "Choose options"),
     )
     demand = st.selectbox(
         T("需求图层", "Demand layer"),

@@ -70,6 +70,7 @@ def _map_options(project: Project) -> dict:
         default=[k for k in default_layers(project) if k in opts],
         format_func=lambda r: layer_label(project, r, L),
         key="ex_layers",
+        placeholder=T("请选择", "Choose options"),
     )
     c1, c2, c3, c4 = st.columns(4)
     zone = c1.selectbox(
@@ -222,6 +223,7 @@ def _layers_section(project: Project, keys: list[str]) -> None:
         default=outline_opts,
         format_func=lambda r: layer_label(project, r, lang()),
         key="ex_outlines",
+        placeholder=T("请选择", "Choose options"),
     )
     keys = [*keys, *[o for o in outlines if o not in keys]]
     _overview(project, keys)

@@ -53,7 +53,12 @@ def _sidebar(project: Project, frames: dict, labels: dict) -> tuple[list, LayerF
         st.header(t("filters"))
         opts = list(frames)
         chosen = st.multiselect(
-            t("layers"), opts, default=opts, format_func=labels.get, key="layers_sel"
+            t("layers"),
+            opts,
+            default=opts,
+            format_func=labels.get,
+            key="layers_sel",
+            placeholder=T("请选择", "Choose options"),
         )
         specs = [REGISTRY[project.layers[k].kind] for k in chosen]
         subtype_opts = sorted({s for spec in specs for s in spec.subtypes})

@@ -47,6 +47,7 @@ def _request(project):
         default=[k for k in profile.DEFAULT_KINDS if k in opts],
         format_func=label,
         key="pf_layers",
+        placeholder=T("请选择", "Choose options"),
     )
     c1, c2, c3, c4 = st.columns(4)
     bin_m = c1.number_input(
@@ -70,6 +71,7 @@ def _request(project):
         opts,
         format_func=label,
         key="pf_service",
+        placeholder=T("请选择", "Choose options"),
     )
     minutes = c4.number_input(
         T("步行时间 (分钟, 直线近似)", "Walk minutes (straight line)"),

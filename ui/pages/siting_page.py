@@ -76,6 +76,7 @@ def _demand_and_reach(project):
         default=opts[:1],
         format_func=lambda r: layer_label(project, r, lang()),
         key="site_demand",
+        placeholder=T("请选择", "Choose options"),
     )
     kinds = {r if r in REGISTRY else project.layers[r].kind for r in demand}
     weights = dict.fromkeys(w for k in sorted(kinds) for w in REGISTRY[k].weight_fields)
