@@ -68,16 +68,23 @@ def cjk_font_path() -> Path:
 
 
 @lru_cache(maxsize=1)
+def _register_font() -> None:
+    """Add the shipped font file to matplotlib's font list (once per process)."""
+    font_manager.fontManager.addfont(str(cjk_font_path()))
+
+
 def setup_fonts() -> str:
     """Register the shipped CJK font with matplotlib and make it the default; returns the family.
+
+    The settings are applied on every call (cheap): a ``matplotlib.rc_context`` around an
+    earlier call restores the old settings on exit, so caching them would lose them.
 
     Raises
     ------
     FontMissingError
         If the font package is not installed.
     """
-    path = cjk_font_path()
-    font_manager.fontManager.addfont(str(path))
+    _register_font()
     matplotlib.rcParams["font.family"] = [CJK_FAMILY, "DejaVu Sans"]
     matplotlib.rcParams["axes.unicode_minus"] = False
     matplotlib.rcParams["pdf.fonttype"] = 42

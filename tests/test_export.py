@@ -143,8 +143,13 @@ def test_print_png_size_matches_paper(demo, paper, orientation, dpi):
 
 
 def test_print_pdf_embeds_fonts_and_has_chinese_text(demo):
+    import matplotlib
     import pypdf
 
+    from render.fonts import setup_fonts
+
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        setup_fonts()  # first set inside a context that restores the old settings on exit
     data = render_print_map(
         base_layers(demo, ["universities", "enterprises"]),
         title="宁波创新资源分布图",
