@@ -238,6 +238,7 @@ RESULT_FIELDS: dict[str, tuple[str, str, str]] = {
     "imported_at": ("导入时间", "Imported at", ""),
     "note": ("说明", "Note", ""),
     "damaged": ("损坏", "Damaged", ""),
+    "revalidated": ("外部修改后复核", "Re-checked after outside edit", ""),
     "level_source": ("级别来源", "Level source", ""),  # demo layers' attributes
     "placement": ("定位方式", "Placement", ""),
     "analysis": ("分析", "Analysis", ""),
