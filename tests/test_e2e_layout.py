@@ -72,7 +72,7 @@ def _assert_map_first(box, where: str) -> None:
 def _headers(page) -> list[str]:
     """The column headers of the tables shown (the grids' accessible header cells)."""
     cells = page.locator("[data-testid=stDataFrame] [role=columnheader]")
-    cells.first.wait_for(state="attached", timeout=30000)  # an accessible, unseen table
+    cells.first.wait_for(state="attached", timeout=60000)  # an accessible, unseen table
     return cells.all_inner_texts()
 
 
@@ -90,6 +90,7 @@ def test_map_first_on_every_map_page_and_chinese_headers(browser, layout_app):  
     _idle(page)
     page.get_by_text("情景推演(点击地图)").click()  # the siting page's what-if view
     page.get_by_test_id("stMetricValue").first.wait_for(timeout=60000)
+    _idle(page)  # the result view's elements leave once the run has ended
     _assert_map_first(_ready(page), "what-if")
     page.goto(f"{layout_app}/coverage_page")
     _ready(page)
@@ -235,7 +236,9 @@ def test_language_and_project_switch_keep_the_page_headers_follow_fonts_local(
     _idle(page)
     side.get_by_text("中文", exact=True).click()
     _title(page, "图层与数据源")
-    page.wait_for_timeout(1000)
+    page.locator("[data-testid=stDataFrame] [role=columnheader]", has_text="记录数").first.wait_for(
+        state="attached", timeout=60000
+    )  # the tables drawn again, in Chinese
     heads = _headers(page)
     assert "记录数" in heads and "经度" in heads, heads
     assert all(CJK.search(h) for h in heads), heads

@@ -22,13 +22,15 @@ def _start(home, port: int):
 
 
 def _ready(page) -> None:
+    """The page has run to its end (and the demo's first-run guide, if shown, is closed: it
+    makes the rest of the page inert)."""
     page.get_by_test_id("stHeading").first.wait_for(timeout=60000)
-    page.wait_for_timeout(800)
-    start = page.get_by_role("button", name="开始使用")  # the demo's first-run guide
+    _idle(page)  # the guide is shown by the page's run: look for it once the run has ended
+    start = page.get_by_role("button", name="开始使用")
     if start.count():
         start.click()
         start.wait_for(state="detached", timeout=30000)
-    _idle(page)  # a click while the first run is still going can be lost
+        _idle(page)
 
 
 def _sidebar_tab(page, expander: str, tab: str):
