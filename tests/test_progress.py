@@ -171,13 +171,19 @@ def _bar_script():
             drawn.append(self.label(done, total))
             super().__call__(done, total)
 
+    stages = ("读取路段", "构建节点与路段", "写入缓存")
+
     def work(progress):
-        for i in range(3):
+        for i, stage in enumerate(stages):
             progress(i, 3)
-            time.sleep(0.4)  # reports nothing meanwhile: the page thread still updates
+            # reports nothing meanwhile: the page thread still draws the step (waited for,
+            # not timed, so a loaded machine cannot skip it)
+            start = time.monotonic()
+            while not any(stage in d for d in drawn) and time.monotonic() - start < 20:
+                time.sleep(0.05)
         return "done"
 
-    with Seen("读取", key="k", stages=("读取路段", "构建节点与路段", "写入缓存")) as bar:
+    with Seen("读取", key="k", stages=stages) as bar:
         st.session_state["out"] = bar.run(work)
     st.session_state["drawn"] = drawn
 
