@@ -236,9 +236,10 @@ def test_language_and_project_switch_keep_the_page_headers_follow_fonts_local(
     _idle(page)
     side.get_by_text("中文", exact=True).click()
     _title(page, "图层与数据源")
-    page.locator("[data-testid=stDataFrame] [role=columnheader]", has_text="记录数").first.wait_for(
-        state="attached", timeout=60000
-    )  # the tables drawn again, in Chinese
+    for head in ("记录数", "经度"):  # both tables (layers, records) drawn again, in Chinese
+        page.locator("[data-testid=stDataFrame] [role=columnheader]", has_text=head).first.wait_for(
+            state="attached", timeout=60000
+        )
     heads = _headers(page)
     assert "记录数" in heads and "经度" in heads, heads
     assert all(CJK.search(h) for h in heads), heads
