@@ -369,3 +369,45 @@ def test_undone_runs_free_their_name_and_come_back_named(tmp_path):
     undo(p)
     back = open_project(p.ref).run(again.id)
     assert back.name == "甲"
+
+
+def test_coverage_page_reopens_a_saved_run_as_stored(saved, tmp_path, monkeypatch):
+    """The coverage page's "打开已保存的分析" shows the CLI's run 方案B from its stored
+    layers and tables (coverage is not run again), marked once its inputs changed."""
+    from layers.project import ProjectLayer, add_layer, open_project
+    from tests.conftest import app_on_page
+
+    _, base = saved
+    p = str(tmp_path / "p.gpkg")
+    shutil.copy(base, p)
+    calls = []
+
+    def counted(*a, **k):
+        calls.append(a)
+        raise AssertionError("a saved run is shown from its stored layers, not run again")
+
+    monkeypatch.setattr("workflows.coverage.run", counted)
+    at = app_on_page(monkeypatch, p, tmp_path / "home", "coverage_page")
+    b = next(r.id for r in open_project(p).runs if r.name == "方案B")
+    at.selectbox(key="cov_saved").set_value(b).run()
+    assert not at.exception, at.exception
+    assert calls == []
+    assert any("方案B" in s.value for s in at.subheader)
+    shown = [d.value for d in at.dataframe]
+    results = next(d for d in shown if "covered" in d)
+    assert list(results["covered"]) == [4, 5, 5]  # the oracle's figures, as saved
+    assert list(results["minutes"]) == list(MINUTES)
+    assert len(at.main.get("component_instance")) == 1  # its map
+    assert not any("保存后输入已更改" in w.value for w in at.warning)
+    project = open_project(p)
+    moved = project.layers["企业"].gdf.copy()
+    moved["employees"] = moved["employees"] * 2
+    add_layer(project, ProjectLayer(name="企业", kind="enterprises", gdf=moved), replace=True)
+    at.run()
+    assert not at.exception, at.exception
+    assert any("保存后输入已更改" in w.value and "企业" in w.value for w in at.warning)
+    assert calls == []
+    # computing again is an explicit choice, with the saved parameters
+    at.button(key="cov_saved_rerun").click().run()
+    assert len(calls) == 1
+    assert not any("已保存的运行" in s.value for s in at.subheader)

@@ -157,9 +157,13 @@ def report_button(project: Project, run_or_report, *, key: str, title: str = "")
 
 
 def reopen_run(project: Project, analysis: str, *, key: str, rerun: Callable) -> None:
-    """A picker of the project's saved runs of ``analysis``; a newly picked run is run again.
+    """A picker of the project's saved runs of ``analysis``; a picked run is opened as saved.
 
-    ``rerun(request_dict)`` rebuilds the request (``from_dict``) and stores the report.
+    The page shows the opened run from its stored layers and tables with
+    :func:`ui.run_view.show_saved_run` (nothing is computed again; the opened run's id is
+    kept under ``<key>_open``); a run that kept no result (an older run) is said to be so.
+    Computing again is an explicit button: ``rerun(request_dict)`` rebuilds the request
+    (``from_dict``) and stores the report.
     """
     from workflows.runs import local_time
 
@@ -174,9 +178,19 @@ def reopen_run(project: Project, analysis: str, *, key: str, rerun: Callable) ->
         key=key,
         format_func=lambda i: labels.get(i, "—"),
     )
-    if pick and st.session_state.get(f"{key}_loaded") != pick:
+    if not pick:
+        st.session_state.pop(f"{key}_loaded", None)
+        st.session_state.pop(f"{key}_open", None)
+        return
+    if st.session_state.get(f"{key}_loaded") != pick:  # newly picked: open it
         st.session_state[f"{key}_loaded"] = pick
-        guarded(rerun, project.run(pick).request)
+        st.session_state[f"{key}_open"] = pick
+    rec = project.run(pick)
+    if st.button(
+        T("按保存的参数重新计算", "Compute again with its parameters"), key=f"{key}_rerun"
+    ):
+        st.session_state.pop(f"{key}_open", None)
+        guarded(rerun, rec.request)
 
 
 def pack_buttons(

@@ -24,6 +24,7 @@ from ui.mapview import input_map, show_map
 from ui.network_panel import network_controls
 from ui.precision import include_imprecise_checkbox, precision_banner
 from ui.progress import ProgressBar, was_cancelled
+from ui.run_view import show_saved_run
 from ui.state import layer_choices, layer_label
 from ui.tables import bar_chart, line_chart, show_table
 from workflows import coverage
@@ -409,6 +410,8 @@ def main() -> None:
     req, graph, (services, demand) = _controls(project)
     if req is not None:
         _run(project, req, graph=graph)
+    if show_saved_run(project, key="cov_saved", fresh=req is not None):
+        return  # a saved run, from its stored layers
     report = st.session_state.get("coverage_result")
     if report is None:
         input_map(
