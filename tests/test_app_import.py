@@ -172,13 +172,19 @@ def test_project_panel_create_open_and_save_as(tmp_path, monkeypatch):
 
 
 def test_preview_map_is_built_once_per_file_and_options(app, tmp_path, monkeypatch):
+    """The preview goes through ``ui.mapview.show_map``: built and serialised once per kept
+    report, not on every rerun, and still drawn on every run."""
     import render.webmap
+    import ui.mapview
 
     at, _ = app
-    built = []
-    real = render.webmap.build_map
+    built, serialised = [], []
+    real, real_payload = render.webmap.build_map, ui.mapview.folium_payload
     monkeypatch.setattr(
         render.webmap, "build_map", lambda *a, **k: built.append(1) or real(*a, **k)
+    )
+    monkeypatch.setattr(
+        ui.mapview, "folium_payload", lambda m: serialised.append(1) or real_payload(m)
     )
     p = tmp_path / "孵化器名单.csv"
     pd.DataFrame({"名称": ["甲", "乙"], "lon": [119.17, 119.18], "lat": [34.60, 34.61]}).to_csv(
@@ -187,10 +193,14 @@ def test_preview_map_is_built_once_per_file_and_options(app, tmp_path, monkeypat
     at.session_state["imp_path"] = str(p)
     at.run()
     at.selectbox(key="imp_kind").set_value("incubators").run()
-    n = len(built)
-    at.run()  # a rerun with the same file and options (e.g. the CRS answer): no new map
-    at.run()
+    n, s = len(built), len(serialised)
+    assert n >= 1 and s >= 1
+    for _ in range(3):  # reruns with the same file and options (e.g. the CRS answer): no new map
+        at.run()
     assert not at.exception, at.exception
-    assert len(built) == n >= 1
+    assert (len(built), len(serialised)) == (n, s)
+    assert at.main.get("component_instance")  # still drawn on every run
     at.selectbox(key="imp_kind").set_value("platforms").run()  # other options: a new preview
-    assert len(built) == n + 1
+    assert (len(built), len(serialised)) == (n + 1, s + 1)
+    at.run()
+    assert (len(built), len(serialised)) == (n + 1, s + 1)

@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 import settings
 from layers import auth
@@ -39,6 +38,7 @@ from render.webmap import MapLayer, build_map, project_outline_layers
 from ui.common import T, guarded, md_text, project_or_stop
 from ui.i18n import lang
 from ui.map_data import prepare_in_background
+from ui.mapview import show_map
 from ui.progress import ProgressBar, was_cancelled
 from ui.state import current_project, refresh_project
 from ui.tables import show_table
@@ -825,23 +825,21 @@ def _preview(rep, opts, name: str) -> None:
             )
         )
     held = st.session_state.get("imp_report")  # (file and options, report), kept for reruns
-    sig = (held[0], lang()) if held and held[1] is rep else None
-    m = _held("imp_preview_map", sig) if sig else None
-    if m is None:  # built once per kept report (and language), not on every rerun
+    project, L = current_project(), lang()
+
+    def build():
         # the project's outlines first: a point beyond them, or shifted by a wrong CRS, shows
-        outlines = [
-            lyr for lyr in project_outline_layers(current_project(), lang=lang())
-            if lyr.kind != "zones"
-        ]
-        m = build_map(
+        outlines = [lyr for lyr in project_outline_layers(project, lang=L) if lyr.kind != "zones"]
+        return build_map(
             [*outlines, MapLayer("preview", name, shown, "#e377c2", REGISTRY[opts.kind].geometry)],
             fit_bounds=tuple(shown.total_bounds) if len(shown) else None,
-            lang=lang(),
+            lang=L,
             legend_title=T("预览", "Preview"),
         )
-        if sig:
-            st.session_state["imp_preview_map"] = (sig, m)
-    st_folium(m, key="imp_map", height=420, use_container_width=True, returned_objects=[])
+
+    sig = held[0] if held and held[1] is rep else None  # None: the map's content is its key
+    key = (sig, project, name, L) if sig else None  # built once per kept report and language
+    show_map(build, page="imp", key=key, reset_on=(project.ref, sig), height=420)
 
 
 def _release(src) -> None:
@@ -851,7 +849,7 @@ def _release(src) -> None:
         "imp_info",
         "imp_digest",
         "imp_crs_confirm",
-        "imp_preview_map",
+        "mapview_imp_built",
         "imp_head",
     ):
         st.session_state.pop(key, None)
