@@ -494,9 +494,16 @@ def test_coverage_page_same_numbers_save_and_reopen(proj, tmp_path, monkeypatch)
     runs = open_project(ref).runs
     assert [r.analysis for r in runs] == ["coverage"]
     assert runs[0].summary["results"] == _json(wf.summary["results"])
-    # reopen the saved run in a fresh session: same request, same numbers
+    # reopen the saved run in a fresh session: its stored table, the same numbers
     at2 = _app(monkeypatch, ref, "coverage_page")
     at2.selectbox(key="cov_saved").set_value(runs[0].id).run()
+    assert not at2.exception, at2.exception
+    assert "coverage_result" not in at2.session_state  # shown as stored, not run again
+    stored = next(d.value for d in at2.dataframe if "share" in d.value)
+    kept = dict(zip(stored["minutes"], stored["share"] / 100, strict=True))  # as per cent
+    assert kept == pytest.approx(want)
+    # computed again on request: same request, same numbers
+    at2.button(key="cov_saved_rerun").click().run()
     assert not at2.exception, at2.exception
     assert at2.session_state["coverage_result"].summary["results"] == wf.summary["results"]
 
