@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import tempfile
 import zipfile
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -15,7 +16,11 @@ from export.layers_io import write_layers, write_tables
 from export.printmap import PrintLayer, render_print_map
 from layers.registry import DATA_DIR
 
-__all__ = ["result_pack"]
+__all__ = ["PACK_STEPS", "result_pack"]
+
+#: The steps of :func:`result_pack`, in order: its ``on_progress(done, len(PACK_STEPS))``
+#: reports each one done (a step with nothing to write counts too).
+PACK_STEPS: tuple[str, ...] = ("map.png", "map.pdf", "layers.gpkg", "tables", "README.md")
 
 
 def _param_lines(params: dict, indent: str = "") -> list[str]:
@@ -92,6 +97,7 @@ def result_pack(
     header=None,
     unit=None,
     files: dict[str, bytes] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> bytes:
     """A zip (bytes) with map.png, map.pdf, layers.gpkg, tables.xlsx, tables.csv and README.md.
 
@@ -103,8 +109,10 @@ def result_pack(
     With ``header(field)`` and ``unit(field)`` (result tables: ``ui.i18n``) the tables
     are written for people (:mod:`export.labelled`): display headers with units and
     the field names in a second CSV header row and an XLSX fields sheet.
+    ``on_progress(done, total)`` is called with the steps done (:data:`PACK_STEPS`).
     """
     notes = list(notes or [])
+    step = _steps(on_progress)
     buf = io.BytesIO()
     with tempfile.TemporaryDirectory() as d, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         folder = Path(d)
@@ -121,9 +129,11 @@ def result_pack(
                 legend_notes=notes or None,
             )
             zf.writestr(f"map.{fmt}", data)
+            step()
         if layers:
             write_layers(layers, folder / "layers.gpkg", fmt="gpkg")
             zf.write(folder / "layers.gpkg", "layers.gpkg")
+        step()
         if tables and header is not None:
             from export.labelled import labelled_csv, labelled_xlsx
 
@@ -138,8 +148,24 @@ def result_pack(
             write_tables(tables, folder / "tables.csv", fmt="csv")
             zf.write(folder / "tables.xlsx", "tables.xlsx")
             zf.write(folder / "tables.csv", "tables.csv")
+        step()
         for name, data in (files or {}).items():
             zf.writestr(name, data)
         listed = list(files or {})
         zf.writestr("README.md", _readme(title, params, layers, tables, notes, sources, listed))
+    step()
     return buf.getvalue()
+
+
+def _steps(on_progress):
+    """``step()`` reporting one more of :data:`PACK_STEPS` done; ``(0, total)`` at once."""
+    total, done = len(PACK_STEPS), [0]
+
+    def step() -> None:
+        done[0] += 1
+        if on_progress is not None:
+            on_progress(min(done[0], total), total)
+
+    if on_progress is not None:
+        on_progress(0, total)
+    return step

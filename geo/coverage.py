@@ -7,6 +7,7 @@ never modified.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -211,10 +212,14 @@ def sensitivity_table(
     minutes: tuple[float, ...],
     graph: RoadGraph | None = None,
     weights: np.ndarray | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
-    """Covered share for every (speed, cut-off) pair."""
+    """Covered share for every (speed, cut-off) pair; ``on_progress(done, total)`` counts
+    the speeds computed (``(0, total)`` first)."""
     rows = []
-    for v in speeds_kmh:
+    if on_progress is not None:
+        on_progress(0, len(speeds_kmh))
+    for i, v in enumerate(speeds_kmh, start=1):
         p = ReachParams(
             method=params.method,
             mode=params.mode,
@@ -233,6 +238,8 @@ def sensitivity_table(
                     "weighted_share": r.weighted_share,
                 }
             )
+        if on_progress is not None:
+            on_progress(i, len(speeds_kmh))
     return pd.DataFrame(rows)
 
 

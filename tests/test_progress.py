@@ -205,3 +205,90 @@ def test_progress_bar_runs_work_in_a_worker_and_draws_its_counts_from_the_page()
     assert any("写入缓存 (3 / 3)" in d for d in drawn), drawn
     assert at.session_state["failed"] is None  # the worker's error shown, not raised
     assert any("坏值" in e.value for e in at.error)
+
+
+def test_sensitivity_counts_the_speeds():
+    from layers.project import open_project
+    from workflows import coverage
+
+    project = open_project(None)
+    req = coverage.CoverageRequest(zone="中官路创业创新大街", minutes=(5.0, 10.0))
+    report = coverage.run(project, req)
+    calls, on_progress = _recorder()
+    sens = coverage.sensitivity(project, report, factors=(0.5, 1.0, 1.5), on_progress=on_progress)
+    assert calls == [(0, 3), (1, 3), (2, 3), (3, 3)]  # one step per speed
+    assert len(sens) == 3 * 2 and sens["speed_kmh"].nunique() == 3
+
+
+def _fake_print(monkeypatch) -> None:
+    import export.pack
+
+    monkeypatch.setattr(export.pack, "render_print_map", lambda *a, **k: b"map")  # drawn elsewhere
+
+
+def test_planning_pack_counts_its_steps(monkeypatch):
+    import io
+    import zipfile
+
+    from export.pack import PACK_STEPS
+    from layers.project import open_project
+    from workflows.packs import planning_pack
+
+    _fake_print(monkeypatch)
+    project = open_project(None)
+    req = {"layers": ["universities"], "zone": None, "title": "", "paper": "A4"}
+    calls, on_progress = _recorder()
+    data = planning_pack(project, req | {"orientation": "landscape"}, on_progress=on_progress)
+    n = len(PACK_STEPS)
+    assert calls == [(i, n) for i in range(n + 1)]  # each step once, in order
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert {"map.png", "map.pdf", "layers.gpkg", "tables.xlsx", "README.md"} <= set(names)
+
+
+def _pack_bar_script():
+    import time
+
+    import pandas as pd
+    import streamlit as st
+
+    from export.pack import result_pack
+    from ui.progress import ProgressBar, pack_stages
+
+    drawn: list[str] = []
+    stages = pack_stages()
+
+    class Seen(ProgressBar):
+        def __call__(self, done, total):
+            drawn.append(self.label(done, total))
+            super().__call__(done, total)
+
+    def work(progress):
+        def on_progress(done, total):
+            progress(done, total)
+            start = time.monotonic()  # the page draws this step before the next one starts
+            while done < total and not any(stages[done] in d for d in drawn):
+                if time.monotonic() - start > 20:
+                    break
+                time.sleep(0.02)
+
+        tables = {"t": pd.DataFrame({"a": [1, 2]})}
+        return result_pack(
+            title="t", print_layers=[], layers={}, tables=tables, params={}, on_progress=on_progress
+        )
+
+    with Seen("资料包", key="p", unit="步", stages=stages) as bar:
+        st.session_state["out"] = bar.run(work)
+    st.session_state["drawn"] = drawn
+
+
+def test_pack_bar_names_and_counts_its_steps(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    _fake_print(monkeypatch)
+    at = AppTest.from_function(_pack_bar_script, default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert at.session_state["out"][:2] == b"PK"  # a zip
+    drawn = at.session_state["drawn"]
+    for i, stage in enumerate(("打印图 PNG", "打印图 PDF", "图层", "表格", "说明文件"), start=1):
+        assert any(f"{stage} ({i} / 5)" in d for d in drawn), (stage, drawn)
+    assert not at.get("progress")  # the bar is gone once the pack is made

@@ -26,7 +26,21 @@ from workflows.progress import ProgressFn, run_with_ticks
 
 R = TypeVar("R")
 
-__all__ = ["ProgressBar", "was_cancelled"]
+__all__ = ["ProgressBar", "pack_stages", "was_cancelled"]
+
+
+def pack_stages() -> tuple[str, ...]:
+    """The steps of a result pack (:data:`export.pack.PACK_STEPS`), named for the bar."""
+    from export.pack import PACK_STEPS
+
+    names = {
+        "map.png": T("打印图 PNG", "print map PNG"),
+        "map.pdf": T("打印图 PDF", "print map PDF"),
+        "layers.gpkg": T("图层", "layers"),
+        "tables": T("表格", "tables"),
+        "README.md": T("说明文件", "README"),
+    }
+    return tuple(names.get(s, s) for s in PACK_STEPS)
 
 
 def _flag(key: str) -> str:

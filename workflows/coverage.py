@@ -452,12 +452,14 @@ def sensitivity(
     *,
     factors: tuple[float, ...] = SENSITIVITY_FACTORS,
     graph=None,
+    on_progress: ProgressFn | None = None,
 ):
     """Covered share for speeds around the request's speed × its cut-offs.
 
     Uses the demand and services of ``report`` (so the zone and the layers are the
     report's). Drive on a network (speed by road class) varies a uniform speed
-    around ``settings.STRAIGHT_DRIVE_KMH``.
+    around ``settings.STRAIGHT_DRIVE_KMH``. ``on_progress(done, total)`` counts the
+    speeds computed (one step each).
     """
     req = CoverageRequest.from_dict(report.request)
     params = req.reach.params()
@@ -477,6 +479,7 @@ def sensitivity(
         speeds_kmh=speeds,
         graph=graph,
         weights=weights,
+        on_progress=on_progress,
     )
 
 

@@ -15,6 +15,7 @@ from export.pack import result_pack
 from layers.project import Project
 from workflows import analyses
 from workflows.common import Report
+from workflows.progress import ProgressFn
 
 __all__ = ["analysis_pack", "planning_pack"]
 
@@ -27,11 +28,13 @@ def analysis_pack(
     tables: dict | None = None,
     header=None,
     unit=None,
+    on_progress: ProgressFn | None = None,
 ) -> bytes:
     """The zip (bytes) of ``report``: its CLI files, print map, layers, tables and README.
 
     ``tables`` replaces the report's tables (e.g. a page's chosen ones); ``header`` and
-    ``unit`` write them for people (:func:`export.pack.result_pack`).
+    ``unit`` write them for people (:func:`export.pack.result_pack`); ``on_progress(done,
+    total)`` counts the pack's steps (:data:`export.pack.PACK_STEPS`).
     """
     layers, notes, subtitle = analyses.report_print_layers(project, report)
     with tempfile.TemporaryDirectory() as d:
@@ -56,10 +59,18 @@ def analysis_pack(
         header=header,
         unit=unit,
         files=files,
+        on_progress=on_progress,
     )
 
 
-def planning_pack(project: Project, request: dict, *, header=None, unit=None) -> bytes:
+def planning_pack(
+    project: Project,
+    request: dict,
+    *,
+    header=None,
+    unit=None,
+    on_progress: ProgressFn | None = None,
+) -> bytes:
     """The export page's planning pack (zip bytes) of a base map ``request``.
 
     ``request`` holds ``layers`` (references), ``zone``, ``title``, ``paper`` and
@@ -87,4 +98,5 @@ def planning_pack(project: Project, request: dict, *, header=None, unit=None) ->
         sources=None if project.is_demo else input_sources(project, outlines + keys),
         header=header,
         unit=unit,
+        on_progress=on_progress,
     )

@@ -21,7 +21,7 @@ from layers.project import OUTLINE_KINDS, Project
 from layers.registry import REGISTRY
 from ui.common import md_text
 from ui.i18n import T, choice_label, column_header, field_unit, lang
-from ui.progress import ProgressBar, was_cancelled
+from ui.progress import ProgressBar, pack_stages, was_cancelled
 from ui.report_panel import report_panel
 from ui.state import current_project, layer_choices, layer_label
 from ui.tables import show_table
@@ -385,8 +385,10 @@ def _pack_section(project: Project, req: dict) -> None:
         with ProgressBar(
             T("生成规划资料包 (打印图、图层、表格)", "Building the pack (maps, layers, tables)"),
             key="ex_pack_progress",
-        ) as bar:  # no counts from the pack writer: the seconds, and a cancel
-            st.session_state["ex_pack_file"] = bar.run(lambda _progress: pack())
+            unit=T("步", "steps"),
+            stages=pack_stages(),
+        ) as bar:  # the pack's steps counted (maps, layers, tables, README), and a cancel
+            st.session_state["ex_pack_file"] = bar.run(lambda progress: pack(on_progress=progress))
     if "ex_pack_file" in st.session_state:
         st.download_button(
             T("下载规划资料包", "Download planning pack"),
