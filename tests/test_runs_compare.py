@@ -411,3 +411,24 @@ def test_coverage_page_reopens_a_saved_run_as_stored(saved, tmp_path, monkeypatc
     at.button(key="cov_saved_rerun").click().run()
     assert len(calls) == 1
     assert not any("已保存的运行" in s.value for s in at.subheader)
+
+
+def test_siting_page_reopens_a_saved_run_as_stored(saved, tmp_path, monkeypatch):
+    """The CLI's siting run 选址 opens on the siting page from what was stored."""
+    from layers.project import open_project
+    from tests.conftest import app_on_page
+
+    _, p = saved
+
+    def no_rerun(*a, **k):
+        raise AssertionError("a saved run is shown from its stored layers, not run again")
+
+    monkeypatch.setattr("workflows.siting.run", no_rerun)
+    at = app_on_page(monkeypatch, p, tmp_path / "home", "siting_page")
+    rec = next(r for r in open_project(p).runs if r.name == "选址")
+    at.selectbox(key="site_saved").set_value(rec.id).run()
+    assert not at.exception, at.exception
+    assert any("选址" in s.value for s in at.subheader)
+    assert set(rec.meta["tables"]) <= {c.value for c in at.caption}  # each stored table
+    assert len(at.dataframe) >= len(rec.meta["tables"]) > 0
+    assert len(at.main.get("component_instance")) == 1

@@ -30,6 +30,7 @@ from ui.common import (
 from ui.i18n import CHOICE_LABELS, choice_label, column_header, lang
 from ui.mapview import input_map, show_map
 from ui.precision import include_imprecise_checkbox, precision_banner
+from ui.run_view import show_saved_run
 from ui.state import layer_choices, layer_label
 from ui.tables import bar_chart, show_table
 from workflows import clusters, hotspots, pointstats
@@ -387,6 +388,8 @@ def main() -> None:
     st.title(T("集聚与热点分析", "Clusters and hot spots"))
     project = project_or_stop()
     keys, _zone, stats = _controls(project)
+    if show_saved_run(project, key="cl_saved"):
+        return  # a saved run, from its stored layers (choose “—” to go back)
     if not keys:
         st.info(T("请至少选择一个图层。", "Choose at least one layer."))
         return

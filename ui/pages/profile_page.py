@@ -19,6 +19,7 @@ from ui.common import (
 )
 from ui.i18n import lang
 from ui.precision import include_imprecise_checkbox, precision_banner
+from ui.run_view import show_saved_run
 from ui.state import layer_choices, layer_label
 from ui.tables import show_table
 from workflows import profile
@@ -142,8 +143,11 @@ def main() -> None:
         rerun=lambda d: _run(project, profile.ProfileRequest.from_dict(d)),
     )
     req = _request(project)
-    if req is not None and st.button(T("生成剖面", "Run profile"), key="pf_run"):
+    go = req is not None and st.button(T("生成剖面", "Run profile"), key="pf_run")
+    if go:
         _run(project, req)
+    if show_saved_run(project, key="pf_saved", fresh=go):
+        return  # a saved run, from its stored layers
     report = st.session_state.get("pf_report")
     if report:
         _show(project, report)

@@ -29,6 +29,7 @@ from ui.i18n import choice_label, column_header, lang
 from ui.mapview import input_map, show_map
 from ui.precision import include_imprecise_checkbox, precision_banner
 from ui.progress import ProgressBar, was_cancelled
+from ui.run_view import show_saved_run
 from ui.state import layer_choices, layer_label
 from ui.tables import bar_chart, show_table
 from ui.whatif_panel import what_if
@@ -443,6 +444,8 @@ def main() -> None:
         graph = guarded(project_graph, project, reach.network) if reach.network else None
         what_if(project, base, graph)
         return
+    if show_saved_run(project, key="site_saved", fresh=req is not None):
+        return  # a saved run, from its stored layers
     report = st.session_state.get("site_result")
     if report is None:
         input_map(
