@@ -17,7 +17,15 @@ from ui.mapview import show_map
 from ui.tables import show_table
 from workflows import runs
 
-__all__ = ["changed_note", "open_key", "show_report", "show_saved_run", "stored"]
+__all__ = [
+    "changed_note",
+    "open_key",
+    "run_frames",
+    "run_map",
+    "show_report",
+    "show_saved_run",
+    "stored",
+]
 
 
 def open_key(key: str) -> str:
@@ -53,20 +61,28 @@ def changed_note(report) -> None:
         st.caption(T(f"未保存的大图层: {', '.join(left)}", f"Layers not kept: {', '.join(left)}"))
 
 
-def _map(project: Project, report, *, page: str) -> None:
+def run_frames(report) -> dict:
+    """A reopened run's stored layers: result layers, then ``input:<role>`` layers."""
+    return {**report.layers, **{f"{runs.INPUT_PREFIX}{k}": g for k, g in report.inputs.items()}}
+
+
+def run_map(project: Project, report, *, page: str, names=None, bounds=None) -> None:
+    """The map of a reopened run's stored layers (``names``: the layers the legend knows,
+    ``bounds``: the frame; both default to the run's own, for maps shown side by side)."""
     from export.compare_map import compare_extent
     from render.analysis_maps import outline_map_layers
     from render.run_layers import run_map_layers
     from render.webmap import build_map
 
     L = lang()
-    frames = {**report.layers, **{f"{runs.INPUT_PREFIX}{k}": g for k, g in report.inputs.items()}}
+    frames = run_frames(report)
     if not frames:
         return
-    bounds = compare_extent(frames)
+    names = list(frames) if names is None else names
+    bounds = compare_extent(frames) if bounds is None else bounds
     show_map(
         lambda: build_map(
-            [*outline_map_layers(project, L), *run_map_layers(frames, lang=L, names=list(frames))],
+            [*outline_map_layers(project, L), *run_map_layers(frames, lang=L, names=names)],
             lang=L,
             legend_title=report.summary["run"]["label"],
             fit_bounds=bounds,
@@ -81,7 +97,7 @@ def _map(project: Project, report, *, page: str) -> None:
 def show_report(project: Project, report, *, page: str) -> None:
     """A reopened run (:func:`workflows.runs.reopen`): the note, the map, the tables."""
     changed_note(report)
-    _map(project, report, page=page)
+    run_map(project, report, page=page)
     for name, table in report.tables.items():
         st.caption(name)
         show_table(table, key=f"{page}_{name}", name=name, height=240)

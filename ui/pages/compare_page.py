@@ -7,7 +7,8 @@ marked when its inputs changed since it was saved; two runs of one analysis (方
 方案B) side by side: the indicators of ``compare.csv`` and the two maps with the same
 extent and legend (:mod:`workflows.compare`), and ``compare.png`` to download.
 
-The maps are :func:`ui.mapview.show_map` (guarded fragments, built once per run).
+The maps are :func:`ui.run_view.run_map` (:func:`ui.mapview.show_map`: guarded fragments,
+built once per run).
 """
 
 from __future__ import annotations
@@ -17,12 +18,9 @@ import streamlit as st
 
 from export.compare_map import compare_extent
 from layers.project import Project, RunRecord
-from render.analysis_maps import outline_map_layers
-from render.run_layers import run_map_layers
-from render.webmap import build_map
 from ui.common import guarded, md_text, project_or_stop
 from ui.i18n import T, lang
-from ui.mapview import show_map
+from ui.run_view import changed_note, run_frames, run_map, show_report
 from ui.tables import show_table
 from workflows import compare, runs
 from workflows.analyses import title as analysis_title
@@ -52,49 +50,6 @@ def _runs_list(project: Project) -> None:
     show_table(view, key="runs_list", name=T("已保存的运行", "Saved runs"), downloads=False)
 
 
-def _changed_note(report) -> None:
-    changed = report.summary.get("inputs_changed")
-    if changed:
-        st.warning(
-            T(
-                f"保存后输入已更改: {'、'.join(changed)}。地图与表格为保存时的结果。",
-                f"Inputs changed since the run was saved: {', '.join(changed)}. The map and "
-                "tables show the result as saved.",
-            )
-        )
-    elif changed is None:
-        st.caption(
-            T(
-                "此运行未记录输入指纹, 无法判断输入是否更改。",
-                "This run kept no input fingerprints: whether its inputs changed is unknown.",
-            )
-        )
-    left = report.summary["run"]["left_out"]
-    if left:
-        st.caption(T(f"未保存的大图层: {', '.join(left)}", f"Layers not kept: {', '.join(left)}"))
-
-
-def _frames(report) -> dict:
-    return {**report.layers, **{f"{runs.INPUT_PREFIX}{k}": g for k, g in report.inputs.items()}}
-
-
-def _run_map(project: Project, report, *, page: str, names, bounds) -> None:
-    L = lang()
-    frames = _frames(report)
-    show_map(
-        lambda: build_map(
-            [*outline_map_layers(project, L), *run_map_layers(frames, lang=L, names=names)],
-            lang=L,
-            legend_title=report.summary["run"]["label"],
-            fit_bounds=bounds,
-        ),
-        page=page,
-        key=(project.ref, project.version, report.summary["run"]["id"], tuple(bounds), L),
-        reset_on=(project.ref, report.summary["run"]["id"], tuple(bounds)),
-        height=480,
-    )
-
-
 def _reopen(project: Project) -> None:
     st.subheader(T("打开运行", "Open a run"))
     ids = [r.id for r in reversed(project.runs)]
@@ -102,17 +57,8 @@ def _reopen(project: Project) -> None:
         T("运行", "Run"), ids, key="runs_open", format_func=lambda i: _label(project.run(i))
     )
     report = guarded(runs.reopen, project, project.run(pick))
-    if report is None:
-        return
-    _changed_note(report)
-    frames = _frames(report)
-    if frames:
-        _run_map(
-            project, report, page="run_open", names=list(frames), bounds=compare_extent(frames)
-        )
-    for name, table in report.tables.items():
-        st.caption(name)
-        show_table(table, key=f"run_open_{name}", name=name, height=240)
+    if report is not None:
+        show_report(project, report, page="run_open")
 
 
 def _pick_pair(project: Project) -> tuple[str, str] | None:
@@ -169,7 +115,7 @@ def _compare(project: Project) -> None:
         return
     ra, rb = report.result.a, report.result.b
     _indicator_table(report)
-    fa, fb = _frames(ra), _frames(rb)
+    fa, fb = run_frames(ra), run_frames(rb)
     if not (fa or fb):
         return
     names = [*fa, *fb]
@@ -178,8 +124,8 @@ def _compare(project: Project) -> None:
     for col, tag, side, page in ((cols[0], "A", ra, "cmp_a"), (cols[1], "B", rb, "cmp_b")):
         with col:
             st.markdown(f"**{T('方案', 'Run ')}{tag}** · {md_text(side.summary['run']['label'])}")
-            _changed_note(side)
-            _run_map(project, side, page=page, names=names, bounds=bounds)
+            changed_note(side)
+            run_map(project, side, page=page, names=names, bounds=bounds)
     _png_button(report)
 
 
