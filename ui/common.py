@@ -200,7 +200,7 @@ def pack_buttons(
     if st.button(T("导出资料包", "Export result pack"), key=f"{prefix}_export"):
         from workflows.packs import analysis_pack
 
-        def build():  # the CLI's files of the analysis, plus maps, layers, tables, README
+        def build(progress):  # the CLI's files of the analysis, plus maps, layers, tables, README
             return analysis_pack(
                 project,
                 report,
@@ -208,15 +208,18 @@ def pack_buttons(
                 tables=tables,
                 header=partial(column_header, lang=lang()),  # tables for people, fields kept
                 unit=field_unit,
+                on_progress=progress,
             )
 
-        from ui.progress import ProgressBar
+        from ui.progress import ProgressBar, pack_stages
 
         with ProgressBar(
             T("正在生成资料包 (打印图、图层、表格)", "Building the pack (maps, layers, tables)"),
             key=f"{prefix}_pack_progress",
-        ) as bar:  # no counts from the pack writer: the seconds, and a cancel
-            data = guarded(bar.run, lambda _progress: build())
+            unit=T("步", "steps"),
+            stages=pack_stages(),
+        ) as bar:
+            data = guarded(bar.run, build)
         if data is not None:
             st.session_state[f"{prefix}_pack"] = data
     if f"{prefix}_pack" in st.session_state:

@@ -385,9 +385,14 @@ def _sensitivity(project, report, label: str) -> None:
     st.caption(T("不同速度与时间阈值下的覆盖率", "Coverage by speed and cut-off"))
     if st.button(T("计算敏感性表", "Compute sensitivity table"), key="cov_sens"):
         with ProgressBar(
-            T("计算敏感性表", "Computing the sensitivity table"), key="cov_sens_progress"
+            T("计算敏感性表", "Computing the sensitivity table"),
+            key="cov_sens_progress",
+            unit=T("个速度", "speeds"),
         ) as bar:
-            sens = guarded(bar.run, lambda _progress: coverage.sensitivity(project, report))
+            sens = guarded(
+                bar.run,
+                lambda progress: coverage.sensitivity(project, report, on_progress=progress),
+            )
         if sens is not None:
             st.session_state["coverage_sensitivity"] = sens.assign(method=label)
     if "coverage_sensitivity" in st.session_state:
