@@ -15,7 +15,7 @@ from layers.project import Project
 from layers.registry import REGISTRY, vocabulary
 from ui.common import guarded
 from ui.guard import guarded_fragment
-from ui.i18n import T, lang
+from ui.i18n import T, lang, t
 from ui.undo import as_seen, done, seen, show_message, undo_button
 from workflows import housekeeping as hk
 
@@ -51,7 +51,7 @@ def _merge(project: Project) -> None:
             list(project.layers),
             key="hk_merge_layers",
             format_func=lambda n: _label(project, n),
-            placeholder=T("请选择", "Choose options"),
+            placeholder=t("choose"),
         )
         new = st.text_input(T("合并后的图层名", "Name of the merged layer"), key="hk_merge_name")
         st.caption(

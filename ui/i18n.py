@@ -68,6 +68,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "extra_layer_error": ("附加图层读取失败", "Extra layer could not be read"),
     "rejected_rows": ("被拒绝的行", "Rejected rows"),
     "focus": ("已定位", "Focused"),
+    "choose": ("请选择", "Choose options"),  # every multiselect's empty placeholder
 }
 
 

@@ -9,7 +9,7 @@ from export.report_docx import DEFAULT_SECTIONS, REPORT_SECTIONS, REPORT_SECTION
 from layers.errors import InnoMapError
 from layers.project import Project
 from ui.common import guarded, md_text
-from ui.i18n import T, lang
+from ui.i18n import T, lang, t
 from ui.progress import ProgressBar
 from workflows import analyses
 from workflows.report import MAX_RUNS, ReportRequest, build
@@ -61,7 +61,7 @@ def report_panel(project: Project) -> None:
         default=ids[:MAX_RUNS],
         format_func=lambda i: _run_label(project, i),
         key="ex_report_runs",
-        placeholder=T("请选择", "Choose options"),
+        placeholder=t("choose"),
     )
     sections = st.multiselect(
         T("章节 (勾选并按选择顺序排列)", "Sections (ticked, in the order chosen)"),
@@ -69,7 +69,7 @@ def report_panel(project: Project) -> None:
         default=list(DEFAULT_SECTIONS),
         format_func=_section_name,
         key="ex_report_sections",
-        placeholder=T("请选择", "Choose options"),
+        placeholder=t("choose"),
     )
     fmt = st.radio(
         T("报告格式", "Report format"), ["docx", "pdf"], horizontal=True, key="ex_report_fmt"

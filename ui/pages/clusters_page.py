@@ -27,7 +27,7 @@ from ui.common import (
     save_run_button,
     synthetic_banner,
 )
-from ui.i18n import CHOICE_LABELS, choice_label, column_header, lang
+from ui.i18n import CHOICE_LABELS, choice_label, column_header, lang, t
 from ui.mapview import input_map, show_map
 from ui.precision import include_imprecise_checkbox, precision_banner
 from ui.run_view import show_saved_run
@@ -46,7 +46,7 @@ def _inputs(project):
         default=[k for k in DEFAULT_KINDS if k in opts] or opts[:1],
         format_func=lambda r: layer_label(project, r, lang()),
         key="cl_layers",
-        placeholder=T("请选择", "Choose options"),
+        placeholder=t("choose"),
     )
     zone = st.selectbox(
         T("研究区", "Study area"),

@@ -19,7 +19,7 @@ from ui.common import (
     save_run_button,
     synthetic_banner,
 )
-from ui.i18n import choice_label, column_header, lang
+from ui.i18n import choice_label, column_header, lang, t
 from ui.mapview import input_map, show_map
 from ui.network_panel import network_controls
 from ui.precision import include_imprecise_checkbox, precision_banner
@@ -91,7 +91,7 @@ def _layers(project):
         or _service_options(project)[:1],
         format_func=lambda r: _label(project, r),
         key="cov_services",
-        placeholder=T("请选择", "Choose options"),
+        placeholder=t("choose"),
     )
     demand = st.selectbox(
         T("需求图层", "Demand layer"),

@@ -20,7 +20,7 @@ from layers.errors import InnoMapError
 from layers.project import OUTLINE_KINDS, Project
 from layers.registry import REGISTRY
 from ui.common import md_text
-from ui.i18n import T, choice_label, column_header, field_unit, lang
+from ui.i18n import T, choice_label, column_header, field_unit, lang, t
 from ui.progress import ProgressBar, pack_stages, was_cancelled
 from ui.report_panel import report_panel
 from ui.state import current_project, layer_choices, layer_label
@@ -70,7 +70,7 @@ def _map_options(project: Project) -> dict:
         default=[k for k in default_layers(project) if k in opts],
         format_func=lambda r: layer_label(project, r, L),
         key="ex_layers",
-        placeholder=T("请选择", "Choose options"),
+        placeholder=t("choose"),
     )
     c1, c2, c3, c4 = st.columns(4)
     zone = c1.selectbox(
@@ -223,7 +223,7 @@ def _layers_section(project: Project, keys: list[str]) -> None:
         default=outline_opts,
         format_func=lambda r: layer_label(project, r, lang()),
         key="ex_outlines",
-        placeholder=T("请选择", "Choose options"),
+        placeholder=t("choose"),
     )
     keys = [*keys, *[o for o in outlines if o not in keys]]
     _overview(project, keys)

@@ -58,7 +58,7 @@ def _sidebar(project: Project, frames: dict, labels: dict) -> tuple[list, LayerF
             default=opts,
             format_func=labels.get,
             key="layers_sel",
-            placeholder=T("请选择", "Choose options"),
+            placeholder=t("choose"),
         )
         specs = [REGISTRY[project.layers[k].kind] for k in chosen]
         subtype_opts = sorted({s for spec in specs for s in spec.subtypes})

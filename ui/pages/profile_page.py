@@ -17,7 +17,7 @@ from ui.common import (
     save_run_button,
     synthetic_banner,
 )
-from ui.i18n import lang
+from ui.i18n import lang, t
 from ui.precision import include_imprecise_checkbox, precision_banner
 from ui.run_view import show_saved_run
 from ui.state import layer_choices, layer_label
@@ -48,7 +48,7 @@ def _request(project):
         default=[k for k in profile.DEFAULT_KINDS if k in opts],
         format_func=label,
         key="pf_layers",
-        placeholder=T("请选择", "Choose options"),
+        placeholder=t("choose"),
     )
     c1, c2, c3, c4 = st.columns(4)
     bin_m = c1.number_input(
@@ -72,7 +72,7 @@ def _request(project):
         opts,
         format_func=label,
         key="pf_service",
-        placeholder=T("请选择", "Choose options"),
+        placeholder=t("choose"),
     )
     minutes = c4.number_input(
         T("步行时间 (分钟, 直线近似)", "Walk minutes (straight line)"),

@@ -25,7 +25,7 @@ from ui.common import (
     save_run_button,
     synthetic_banner,
 )
-from ui.i18n import choice_label, column_header, lang
+from ui.i18n import choice_label, column_header, lang, t
 from ui.mapview import input_map, show_map
 from ui.precision import include_imprecise_checkbox, precision_banner
 from ui.progress import ProgressBar, was_cancelled
@@ -77,7 +77,7 @@ def _demand_and_reach(project):
         default=opts[:1],
         format_func=lambda r: layer_label(project, r, lang()),
         key="site_demand",
-        placeholder=T("请选择", "Choose options"),
+        placeholder=t("choose"),
     )
     kinds = {r if r in REGISTRY else project.layers[r].kind for r in demand}
     weights = dict.fromkeys(w for k in sorted(kinds) for w in REGISTRY[k].weight_fields)
