@@ -298,22 +298,20 @@ def _table_stamps(con: sqlite3.Connection, tables: Iterable[str]) -> dict[str, t
     recorded and no row inserted, updated or deleted since — its triggers count them, so
     its rows are not counted again)."""
     written = _written(con)
+    changed = dict(con.execute("SELECT table_name, last_change FROM gpkg_contents").fetchall())
     out = {}
     for tbl in tables:
-        row = con.execute(
-            "SELECT last_change FROM gpkg_contents WHERE table_name = ?", (tbl,)
-        ).fetchone()
-        if row is None:
+        if tbl not in changed:
             continue  # not a registered feature table: read (and fail) as before
         w = written.get(tbl)
-        if w is not None and w[0] == row[0] and w[2] == 0:  # no row added or removed since
+        if w is not None and w[0] == changed[tbl] and w[2] == 0:  # no row added or removed
             out[tbl] = (*w, True)  # (its triggers count every insert and delete: no COUNT(*))
             continue
         try:
             (n,) = con.execute(f'SELECT count(*) FROM "{tbl}"').fetchone()
         except sqlite3.Error:
             continue
-        out[tbl] = (row[0], int(n), None if w is None else w[2], False)
+        out[tbl] = (changed[tbl], int(n), None if w is None else w[2], False)
     return out
 
 
