@@ -14,6 +14,7 @@ import dataclasses
 import streamlit as st
 
 from layers import auth
+from layers.errors import InnoMapError
 from layers.project import Project
 from ui.common import guarded, md_text
 from ui.i18n import T, lang
@@ -31,6 +32,7 @@ __all__ = [
 
 _MESSAGE = "housekeeping_message"
 _SEEN = "housekeeping_seen_version"
+_LAST = "housekeeping_last_change"  # (project ref, version), the change 撤销 would revert
 
 
 def _remember(key: str, version: int) -> None:
@@ -73,7 +75,7 @@ def undo_button(project: Project, *, key: str) -> None:
     """A 撤销 button for the project's last change (nothing when there is none to undo)."""
     if project.read_only or project.is_demo or not auth.can("editor"):
         return
-    entry = guarded(undo_offer, project)
+    entry = _last_change(project)
     if not entry:
         return
     label = change_label(entry, lang())
@@ -93,6 +95,22 @@ def undo_button(project: Project, *, key: str) -> None:
         result = guarded(undo, as_seen(project, key))
         if result is not None:
             done(result.message(lang()))
+
+
+def _last_change(project: Project) -> dict | None:
+    """:func:`undo_offer` read once per project version (a page shows several 撤销 buttons
+    and reruns often; the history changes only with the version)."""
+    stamp = (project.ref, project.version)
+    kept = st.session_state.get(_LAST)
+    if kept is not None and kept[0] == stamp:
+        return kept[1]
+    try:
+        entry = undo_offer(project)
+    except InnoMapError as exc:  # shown, not kept: the next run reads again
+        st.error(md_text(exc))
+        return None
+    st.session_state[_LAST] = (stamp, entry)
+    return entry
 
 
 def _offer_key(key: str) -> str:
