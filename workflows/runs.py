@@ -100,28 +100,36 @@ def input_fingerprints(project: Project, request: dict, summary: dict) -> dict[s
     }
     net = request.get("network") or (request.get("reach") or {}).get("network")
     if net and net in project.networks:
-        n = project.networks[net]
-        out[f"network:{net}"] = f"{n.edges}:{n.imported_at}:{n.table}"
+        out[f"network:{net}"] = _fingerprint(project, f"network:{net}")
     return out
 
 
-def inputs_changed(project: Project, rec: RunRecord) -> list[str] | None:
+def _fingerprint(project: Project, name: str) -> str | None:
+    """The fingerprint of input ``name`` now (a layer, or ``network:<name>``); None if gone."""
+    if name.startswith("network:"):
+        n = project.networks.get(name.split(":", 1)[1])
+        return f"{n.edges}:{n.imported_at}:{n.table}" if n is not None else None
+    lyr = project.layers.get(name)
+    return _frame_hash(lyr.gdf) if lyr is not None else None
+
+
+def inputs_changed(
+    project: Project, rec: RunRecord, *, memo: dict[str, str | None] | None = None
+) -> list[str] | None:
     """The inputs of a saved run that changed (or are gone) since it was saved.
 
     ``None`` when the run kept no fingerprints (saved before runs kept them): unknown.
+    ``memo`` keeps the fingerprints computed, for checking several runs of one project.
     """
     saved = (rec.meta or {}).get("inputs")
     if saved is None:
         return None
+    memo = {} if memo is None else memo
     changed = []
     for name, fp in saved.items():
-        if name.startswith("network:"):
-            n = project.networks.get(name.split(":", 1)[1])
-            now = f"{n.edges}:{n.imported_at}:{n.table}" if n is not None else None
-        else:
-            lyr = project.layers.get(name)
-            now = _frame_hash(lyr.gdf) if lyr is not None else None
-        if now != fp:
+        if name not in memo:
+            memo[name] = _fingerprint(project, name)
+        if memo[name] != fp:
             changed.append(name)
     return changed
 
@@ -296,10 +304,11 @@ def runs_table(project: Project, *, lang: str = "zh", analysis: str | None = Non
     ``inputs_changed`` is ``True``/``False``, or ``None`` when the run kept no fingerprints.
     """
     rows = []
+    memo: dict[str, str | None] = {}  # each input layer hashed once, not once per run
     for r in reversed(project.runs):
         if analysis and r.analysis != analysis:
             continue
-        changed = inputs_changed(project, r)
+        changed = inputs_changed(project, r, memo=memo)
         rows.append(
             {
                 "id": r.id,
