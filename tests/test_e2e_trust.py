@@ -52,7 +52,10 @@ def test_crafted_header_imported_in_the_app(browser, team, pg_server):  # noqa: 
         page.get_by_text("WGS84 (GPS/天地图)").wait_for(timeout=60000)  # it asks the CRS
         page.get_by_text("WGS84 (GPS/天地图)").click()
         page.get_by_role("button", name="加入项目").click()
-        page.get_by_text("已加入项目").wait_for(timeout=60000)
+        try:
+            page.get_by_text("已加入项目").wait_for(timeout=60000)
+        except Exception as e:  # what the page showed instead, for the CI log
+            raise AssertionError(page.locator("section.main").inner_text()[:3000]) from e
         assert page.get_by_test_id("stException").count() == 0
         assert page.get_by_text("cannot connect").count() == 0
     finally:

@@ -700,9 +700,9 @@ def _add_by_kind(path_of, info, name: str, src) -> bool:
             break
         added.append(f"{md_text(stored.name)} ({stored.rows})")
     _release(src)
-    refresh_project()
-    st.session_state["imp_added"] = T(
-        f"已加入项目: {', '.join(added)}", f"Added to the project: {', '.join(added)}"
+    _say_added(
+        refresh_project(),
+        T(f"已加入项目: {', '.join(added)}", f"Added to the project: {', '.join(added)}"),
     )
     if added:
         st.rerun()  # the page (and its list of the project's layers) as stored now
@@ -910,10 +910,14 @@ def _add(project, rep, opts, name: str, src) -> bool:
     current = refresh_project()
     if stored.rows > settings.WEBGL_THRESHOLD:  # the map page, usually next, finds it ready
         prepare_in_background(current, lang=lang())
-    st.session_state["imp_added"] = T(
-        f"已加入项目: {md_text(stored.name)} ({stored.rows} 行)",
-        f"Added to the project: {md_text(stored.name)} ({stored.rows} rows)",
-    ) + "".join(f"\n\n{md_text(n)}" for n in stored.add_notes)  # names zones of the file
+    _say_added(
+        current,
+        T(
+            f"已加入项目: {md_text(stored.name)} ({stored.rows} 行)",
+            f"Added to the project: {md_text(stored.name)} ({stored.rows} rows)",
+        )
+        + "".join(f"\n\n{md_text(n)}" for n in stored.add_notes),  # names zones of the file
+    )
     return True
 
 
@@ -939,6 +943,29 @@ def _current_layers(project) -> None:
                 refresh_project()
             st.session_state.pop("imp_rm_pending", None)
             st.rerun()
+
+
+def _say_added(project, msg: str) -> None:
+    """Keep 已加入项目 for the page (see :func:`_added_message`), with the project's version."""
+    st.session_state["imp_added"] = (msg, project.version)
+
+
+def _added_message() -> None:
+    """已加入项目, shown until a new file is uploaded or the project changes again (an
+    automatic rerun — the map reporting its view, a widget — does not take it away); a
+    server path's message is shown once."""
+    held = st.session_state.get("imp_added")
+    if not held:
+        return
+    msg, version = held
+    up = st.session_state.get("imp_file")
+    new_file = up is not None and up.file_id != st.session_state.get("imp_released")
+    if new_file or current_project().version != version:
+        st.session_state.pop("imp_added", None)  # a new file, or the project changed since
+        return
+    if st.session_state.get("imp_path"):
+        st.session_state.pop("imp_added", None)  # a server path is read again: said once
+    st.success(msg)
 
 
 def main() -> None:
@@ -970,8 +997,7 @@ def main() -> None:
                 added = _add(project, rep, opts, name, src)
     if added:
         project = project_or_stop()  # the project as stored now
-    if msg := st.session_state.pop("imp_added", None):
-        st.success(msg)
+    _added_message()
     show_message()  # an undo made below
     undo_button(project, key="imp_undo")  # 撤销 the import or removal just made
     _current_layers(project)
