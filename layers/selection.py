@@ -251,8 +251,8 @@ def select_layers(
                 f"{', '.join(sorted(set(gdf.geom_type)))} geometries: choose resource layers"
             )
     if len(gdf) and gdf.geom_type.eq("Point").all():
-        gdf["zone"] = assign_zones(gdf, project.zones)
-        gdf["district"] = assign_districts(gdf, project.districts)
+        key = (tuple(refs), default_kind, crs, skip_invalid)
+        gdf["zone"], gdf["district"] = _placed(project, gdf, key)
     if len(gdf) and gdf["id"].duplicated().any():
         gdf["id"] = gdf["layer"].astype(str) + ":" + gdf["id"].astype(str)
     return LayerSelection(
@@ -262,6 +262,34 @@ def select_layers(
         skipped_rows=[r for s in sels for r in s.skipped_rows],
         warnings=[w for s in sels for w in s.warnings],
     )
+
+
+#: Selections whose zone and district columns a project keeps (see :func:`_placed`).
+_PLACED_MEMO_ENTRIES = 8
+
+
+def _placed(project: Project, gdf: gpd.GeoDataFrame, key: tuple) -> tuple[pd.Series, pd.Series]:
+    """The ``zone`` and ``district`` columns of a selection, computed once per project state.
+
+    Placing points in zones and districts (the precision rule's boundary discs included)
+    is the costliest step of a selection, and every analysis click and page view of the
+    app selects again. The columns are kept on the project object, keyed by the
+    selection's arguments and the identity of every layer frame it holds (the entry
+    keeps those frames alive, so an identity cannot be reused while it is kept): a layer
+    added, replaced or removed, or a zone redrawn, gives a new key.
+    """
+    memo: dict = project.__dict__.setdefault("_placed_memo", {})
+    held = tuple(lyr.gdf for lyr in project.layers.values())
+    sig = (key, tuple(map(id, held)), len(gdf))
+    hit = memo.get(sig)
+    if hit is None:
+        hit = (held, assign_zones(gdf, project.zones), assign_districts(gdf, project.districts))
+        memo[sig] = hit
+        while len(memo) > _PLACED_MEMO_ENTRIES:
+            memo.pop(next(iter(memo)))
+    zone, district = hit[1].copy(), hit[2].copy()
+    zone.index = district.index = gdf.index
+    return zone, district
 
 
 # ---------------------------------------------------------------- zones by name
