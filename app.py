@@ -8,16 +8,16 @@ st.set_page_config(page_title="InnoMap 创新资源一张图", layout="wide")
 
 
 @st.cache_resource(show_spinner=False)
-def _warm_chart_library() -> None:
-    """Import the chart library (altair) in the background, once per server process: the
-    first chart (the map page's counts) otherwise waits ~0.7 s for the import."""
-    import importlib
-    import threading
+def _warm_pages() -> None:
+    """Import the pages' modules (workflows, renderers, chart and statistics libraries)
+    in the background, once per server process: a planner's first visit to a page
+    otherwise waits 1–3 s for them (ui/warm.py)."""
+    from ui.warm import warm_in_background
 
-    threading.Thread(target=importlib.import_module, args=("altair",), daemon=True).start()
+    warm_in_background()
 
 
-_warm_chart_library()
+_warm_pages()
 
 from ui.i18n import keep_choices, t  # noqa: E402
 

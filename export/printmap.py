@@ -499,11 +499,19 @@ class PrintSheet:
 _PANEL_MIN = 0.27
 
 
+def _no_redraw(*args, **kwargs) -> None:
+    """A print sheet's ``canvas.draw_idle``: nothing (see :func:`_sheet`)."""
+
+
 def _sheet(paper, orientation, dpi, subtitle, notes, box, inset_box) -> PrintSheet:
     """The figure, its map axes fitted to ``box`` (a side panel in the spare width) and
     the inset of ``inset_box`` when given."""
     w_in, h_in = _paper_inches(paper, orientation)
     fig = plt.figure(figsize=(w_in, h_in), dpi=dpi)
+    # geopandas asks for a redraw after every layer it plots (canvas.draw_idle), which on
+    # Agg renders the whole sheet each time: 8 renders of a demo map before it is saved.
+    # The sheet is rendered once, when saved.
+    fig.canvas.draw_idle = _no_redraw
     scale = min(w_in, h_in) / 8.27  # font scale relative to A4
     fonts = {
         "title": cjk_font(16 * scale, bold=True),
