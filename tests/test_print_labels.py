@@ -232,3 +232,32 @@ def test_a_map_without_points_has_no_inset():
         assert {"甲区", "乙区"} <= set(_label_texts(sheet.fig, AREA_GID))
     finally:
         plt.close(sheet.fig)
+
+
+def test_a_print_sheet_is_rendered_once_when_saved(monkeypatch):
+    """geopandas asks for a redraw after every layer; the sheet is drawn once, by savefig
+    (the label placement's layout passes, ``draw_without_rendering``, are not renders)."""
+    from matplotlib.figure import Figure
+
+    from export.printmap import render_print_map
+
+    renders, layout = [], []
+    draw, dry = Figure.draw, Figure.draw_without_rendering
+
+    def counted(self, renderer):
+        if not layout:
+            renders.append(self)
+        return draw(self, renderer)
+
+    def layout_pass(self):
+        layout.append(self)
+        try:
+            return dry(self)
+        finally:
+            layout.pop()
+
+    monkeypatch.setattr(Figure, "draw", counted)
+    monkeypatch.setattr(Figure, "draw_without_rendering", layout_pass)
+    png = render_print_map(_crowded_layers(), title="测试", paper="A4", dpi=50)
+    assert png[:4] == b"\x89PNG"
+    assert len(renders) == 1, f"{len(renders)} renders of one sheet"
