@@ -21,7 +21,15 @@ Steps (``--steps``, default all, in this order; each group in a new browser cont
 * ``siting``: the siting page, then one click on 求解选址 → the result map drawn;
 * ``clusters``: the clusters page, then one click on 运行聚类 → the cluster map;
 * ``whatif``: the siting page, its 情景推演 view, then one click on the map (adds a
-  hypothetical incubator) → the incubator count shown one higher.
+  hypothetical incubator) → the incubator count shown one higher;
+* ``nav``: a planner's page views within a session: the map page loaded once (not
+  measured; the first-run guide closed), then every page of the sidebar by one click
+  on its link, twice over (first visit in this server process, then a return) → the
+  page's title shown and the script idle;
+* ``baseline``: what Streamlit itself costs on this machine — a bare page with one
+  title and one button (its own server) opened in a new browser context, first and
+  warm: the floor under the "open page" steps, which include Streamlit's own start in
+  a fresh browser.
 
 A click is never repeated: if its result does not come (the page stays idle without
 it for ``LOST_AFTER_S``, 30 s — 90 s with N sessions, where a click waits its turn —
@@ -79,7 +87,20 @@ LOST_AFTER_S = 30.0  # idle this long after a click without its result: the clic
 LOST_AFTER_LOADED_S = 90.0
 POLL_S = 0.05
 STEP_TIMEOUT_S = 120.0
-GROUPS = ("map", "coverage", "siting", "clusters", "whatif")
+GROUPS = ("map", "coverage", "siting", "clusters", "whatif", "nav", "baseline")
+#: ``nav``: the sidebar's pages in this order (link text, URL path, the page's title
+#: begins with), visited twice in one session — a planner's page views after the first
+#: load (the first visit of each page in this server process, then a return)
+NAV_PAGES = (
+    ("集聚与热点", "/clusters_page", "集聚与热点"),
+    ("15分钟服务圈", "/coverage_page", "15分钟"),
+    ("孵化器选址", "/siting_page", "孵化器选址"),
+    ("走廊剖面", "/profile_page", "走廊"),
+    ("方案对比", "/compare_page", "已保存的运行"),
+    ("图层与数据源", "/data_page", "图层"),
+    ("导出", "/export_page", "导出"),
+    ("地图", "/", "InnoMap"),
+)
 #: issue 26's targets
 PAGE_READY_S = 1.5
 PAGE_SERVER_CPU_S = 0.3
@@ -115,7 +136,10 @@ PROBE_JS = """() => {
     .map(e => e.innerText.trim());
   const errors = [...document.querySelectorAll('[data-testid=stException]')]
     .map(e => e.innerText.slice(0, 300));
-  return {running, legends, metrics, progress, errors};
+  const h1 = document.querySelector('section.main h1, [data-testid=stMain] h1');
+  const title = h1 ? h1.innerText.trim() : '';
+  const path = location.pathname;
+  return {running, legends, metrics, progress, errors, title, path};
 }"""
 
 
@@ -182,7 +206,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server() -> tuple[subprocess.Popen, str, float]:
+def start_server(
+    script: str = "app.py", cwd: Path | str = ROOT
+) -> tuple[subprocess.Popen, str, float]:
     """``streamlit run app.py`` as the browser tests start it; (process, url, start s)."""
     port = _free_port()
     t = time.perf_counter()
@@ -192,7 +218,7 @@ def start_server() -> tuple[subprocess.Popen, str, float]:
             "-m",
             "streamlit",
             "run",
-            "app.py",
+            script,
             "--server.port",
             str(port),
             "--server.address",
@@ -200,7 +226,7 @@ def start_server() -> tuple[subprocess.Popen, str, float]:
             "--server.headless",
             "true",
         ],
-        cwd=ROOT,
+        cwd=cwd,
         env=dict(os.environ),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -248,7 +274,15 @@ async def _probe(page) -> dict:
     try:
         return await page.evaluate(PROBE_JS)
     except Exception:  # navigating, a frame being replaced
-        return {"running": True, "legends": [], "metrics": [], "progress": [], "errors": []}
+        return {
+            "running": True,
+            "legends": [],
+            "metrics": [],
+            "progress": [],
+            "errors": [],
+            "title": "",
+            "path": "",
+        }
 
 
 def _first_line(legend: str) -> str:
@@ -402,6 +436,92 @@ async def _group_map(browser, cpu, url):
     return steps
 
 
+async def _group_nav(browser, cpu, url):
+    """The sidebar's pages by one click each, twice over, in one session."""
+    ctx, page = await _new_page(browser)
+    steps = []
+    try:
+        await page.goto(url)
+        await settle(
+            page,
+            lambda p: bool(p["legends"]),
+            time.perf_counter(),
+            timeout_s=STEP_TIMEOUT_S,
+            lost_after_s=None,
+            poll_s=POLL_S,
+        )
+        guide = page.get_by_role("button", name="开始使用")
+        if await guide.count():
+            await guide.click()
+            await settle(
+                page,
+                lambda p: True,
+                time.perf_counter(),
+                timeout_s=STEP_TIMEOUT_S,
+                lost_after_s=None,
+                poll_s=POLL_S,
+            )
+        nav = page.get_by_test_id("stSidebarNav")
+        for visit in ("first visit", "return"):
+            for link, path, title in NAV_PAGES:
+                target = nav.get_by_text(link, exact=True)
+                st, _ = await measure(
+                    f"nav: {link} ({visit})",
+                    "page",
+                    cpu,
+                    page,
+                    lambda target=target: target.click(timeout=10_000),
+                    lambda p, path=path, title=title: (
+                        p["path"].rstrip("/") == path.rstrip("/") and p["title"].startswith(title)
+                    ),
+                    timeout_s=STEP_TIMEOUT_S,
+                    lost_after_s=LOST_AFTER_S,
+                )
+                steps.append(st)
+    finally:
+        await ctx.close()
+    return steps
+
+
+BARE_PAGE = """import streamlit as st
+st.title("Bare page")
+st.button("A button")
+"""
+
+
+async def _group_baseline(browser):
+    """A bare Streamlit page (title and button), its own server, opened in a new context."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="innomap-bare-") as d:
+        (Path(d) / "bare.py").write_text(BARE_PAGE, encoding="utf-8")
+        proc, url, _ = start_server(script=str(Path(d) / "bare.py"), cwd=d)
+        steps = []
+        try:
+            cpu = Cpu(proc.pid)
+            for label in (
+                "baseline: bare Streamlit page, first view",
+                "baseline: bare Streamlit page, warm (new context)",
+            ):
+                ctx, page = await _new_page(browser)
+                try:
+                    st, _ = await measure(
+                        label,
+                        "page",
+                        cpu,
+                        page,
+                        lambda page=page: page.goto(url),
+                        lambda p: p["title"] == "Bare page",
+                        timeout_s=STEP_TIMEOUT_S,
+                    )
+                finally:
+                    await ctx.close()
+                steps.append(st)
+        finally:
+            stop_server(proc)
+    return steps
+
+
 def _count(metrics: list[str], i: int) -> int | None:
     try:
         return int(metrics[i].replace(",", ""))
@@ -504,6 +624,10 @@ async def run_steps(browser, cpu, url, groups) -> list[Step]:
             )
         elif g == "whatif":
             steps += await _group_whatif(browser, cpu, url)
+        elif g == "nav":
+            steps += await _group_nav(browser, cpu, url)
+        elif g == "baseline":
+            steps += await _group_baseline(browser)
     return steps
 
 
