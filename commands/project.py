@@ -108,6 +108,7 @@ def _cmd_housekeeping(args: argparse.Namespace) -> int:
     hk.check_version(project, args.if_version)
     result = {
         "rename": lambda p: hk.rename(p, args.old, args.new, zone=args.zone),
+        "rename-run": lambda p: hk.rename_run(p, args.run, args.new),
         "merge": lambda p: hk.merge(p, args.layers, name=args.name),
         "edit-zone": lambda p: hk.edit_zone(p, args.zone, name=args.new_name, subtype=args.type),
         "undo": hk.undo,
@@ -118,14 +119,15 @@ def _cmd_housekeeping(args: argparse.Namespace) -> int:
 
 
 def _add_housekeeping_parsers(psub) -> None:
-    """``project rename|merge|edit-zone|undo`` (issue 27; help in help.toml)."""
-    for name in ("rename", "merge", "edit-zone", "undo"):
+    """``project rename|rename-run|merge|edit-zone|undo`` (issue 27; help in help.toml)."""
+    for name in ("rename", "rename-run", "merge", "edit-zone", "undo"):
         q = command(psub, name, _cmd_housekeeping)
         opts(q, "--project P!")
         q.add_argument("--if-version", type=int, metavar="N")
         flags(q, "--json")
     opts(psub.choices["rename"], "old OLD", "new NEW")
     flags(psub.choices["rename"], "--zone")
+    opts(psub.choices["rename-run"], "run RUN", "new NEW")
     psub.choices["merge"].add_argument("layers", nargs="+", metavar="LAYER")
     opts(psub.choices["merge"], "--name NEW!")
     psub.choices["edit-zone"].add_argument("--name", dest="new_name", metavar="NEW")

@@ -82,6 +82,7 @@ __all__ = [
     "open_project",
     "remove_layer",
     "rename_layer",
+    "rename_run",
     "save_as",
     "save_run",
     "undo",
@@ -565,6 +566,26 @@ def delete_run(project: Project, run_id: str) -> None:
     project.run(run_id)
     _store(project.ref).delete_run(project, run_id)
     project.runs = [r for r in project.runs if r.id != run_id]
+
+
+def rename_run(project: Project, run_id: str, new: str) -> str:
+    """Rename a saved run (editor role; audited; undoable; one transaction). Returns the name.
+
+    Names are unique in the project (compared under :func:`layers.filters.zone_key`, checked
+    again inside the store's write lock, as when a run is saved). Refused as a conflict
+    when the project changed since ``project`` was read.
+    """
+    _check_writable(project, "rename_run")
+    from layers.store_common import check_run_name
+
+    rec = project.run(run_id)
+    name = _clean_name(new, "")
+    if not name:
+        raise ProjectError("运行名称不能为空 / a run name cannot be empty: type a name")
+    check_run_name(name, [r.name for r in project.runs if r.id != run_id])
+    _store(project.ref).rename_run(project, run_id, rec.name, name)
+    rec.name = name
+    return name
 
 
 def _meta_of(project: Project, name: str) -> dict:

@@ -968,6 +968,28 @@ def _state(con: sqlite3.Connection) -> str:
         [r[0] for r in con.execute(f"SELECT id FROM {_RUNS} ORDER BY created_at, id")],
         _rows_or_none(con, f"SELECT {NETWORK_COLUMNS} FROM {_NETWORKS} ORDER BY name"),
         _rows_or_none(con, f"SELECT {_GAZ_ROW} FROM {_GAZETTEERS} ORDER BY name"),
+        run_names=_run_names(con),
+    )
+
+
+def _run_names(con: sqlite3.Connection) -> dict[str, str]:
+    """``{run id: name}`` of the project's named runs."""
+    return dict(
+        _rows_or_none(
+            con,
+            f"SELECT m.id, m.name FROM {_RUN_META} m JOIN {_RUNS} r ON r.id = m.id "
+            "WHERE m.name <> ''",
+        )
+    )
+
+
+def _set_run_names(con: sqlite3.Connection, names: dict[str, str]) -> None:
+    """Give runs these names (their meta rows kept)."""
+    con.execute(_RUN_META_DDL)
+    con.executemany(
+        f"INSERT INTO {_RUN_META} (id, name, meta) VALUES (?, ?, '{{}}') "
+        "ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+        list(names.items()),
     )
 
 
@@ -1107,6 +1129,9 @@ def _restore(con: sqlite3.Connection, state: dict) -> None:
                 f"INSERT INTO {_RUNS} ({RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 json.loads(blob[0]),
             )
+    names = store_history.run_names(state, _run_names(con))
+    if names:
+        _set_run_names(con, names)
     con.execute(_DDL[4])
     con.execute(_GAZETTEER_DDL)
     con.execute(f"DELETE FROM {_NETWORKS}")
@@ -1137,6 +1162,19 @@ def rename_layer(project, old: str, new: str) -> None:
     transaction(
         project, "rename_layer", json.dumps({"from": old, "to": new}, ensure_ascii=False), body
     )
+
+
+def rename_run(project, run_id: str, old: str, new: str) -> None:
+    """Rename a saved run in one transaction (the name checked unique inside the lock)."""
+
+    def body(con: sqlite3.Connection) -> None:
+        taken = _run_names(con)
+        taken.pop(run_id, None)
+        check_run_name(new, taken.values())
+        _set_run_names(con, {run_id: new})
+
+    detail = {"run": run_id, "from": old or run_id, "to": new}
+    transaction(project, "rename_run", json.dumps(detail, ensure_ascii=False), body)
 
 
 def replace_layers(

@@ -28,6 +28,7 @@ __all__ = [
     "depth",
     "make_state",
     "nothing_to_undo",
+    "run_names",
     "state_tables",
     "tables_to_drop",
 ]
@@ -43,17 +44,20 @@ def depth() -> int:
         return int(settings.UNDO_DEPTH)
 
 
-def make_state(layers, rejected_tables, run_ids, networks, gazetteers) -> str:
+def make_state(layers, rejected_tables, run_ids, networks, gazetteers, run_names=None) -> str:
     """A project's state as stored in the history table (JSON text).
 
     ``layers``: rows ``(name, kind, tbl, position, source_file, crs_in, encoding,
     imported_at, rows, note)``; ``rejected_tables``: ``{layer name: its table}`` of the
     layers that have rejected rows (kept as blob ``rej:<table>``); ``run_ids``: the saved
     runs; ``networks``: ``(name, tbl, source_file, imported_at, edges)``;
-    ``gazetteers``: ``(name, tbl, source_file, imported_at, rows, crs_in)``.
+    ``gazetteers``: ``(name, tbl, source_file, imported_at, rows, crs_in)``;
+    ``run_names``: ``{run id: name}`` of the named runs (undo puts a renamed run's name
+    back; states kept before run names were recorded have none and leave names as they are).
     """
     return json.dumps(
         {
+            "run_names": dict(run_names or {}),
             "layers": [list(r) for r in layers],
             "rejected": {n: f"rej:{t}" for n, t in rejected_tables.items()},
             "runs": list(run_ids),
@@ -67,6 +71,17 @@ def make_state(layers, rejected_tables, run_ids, networks, gazetteers) -> str:
 def load(state: str | dict) -> dict:
     """A stored state (text in GeoPackage, text or JSONB in PostGIS) as a dict."""
     return json.loads(state) if isinstance(state, str) else dict(state)
+
+
+def run_names(state: dict, have: dict[str, str]) -> dict[str, str] | None:
+    """The names the state's runs get back on undo: ``{id: name}`` ('' for unnamed), or
+    ``None`` for a state kept before run names were recorded (names left as they are).
+    ``have``: the names the runs have now (only changed ones are returned)."""
+    if "run_names" not in state:
+        return None
+    kept = state["run_names"]
+    out = {rid: kept.get(rid, "") for rid in state.get("runs", [])}
+    return {rid: n for rid, n in out.items() if have.get(rid, "") != n}
 
 
 def state_tables(state: dict) -> set[str]:

@@ -1202,7 +1202,33 @@ def _state(conn, name: str, *, blobs: bool = True) -> str:
         else [],
         _rows(conn, f"SELECT {NETWORK_COLUMNS} FROM {SCHEMA}.networks WHERE project = :p", name),
         _rows(conn, f"SELECT {_GAZ_ROW} FROM {SCHEMA}.gazetteers WHERE project = :p", name),
+        run_names=_run_names(conn, name) if blobs else None,
     )
+
+
+def _run_names(conn, name: str) -> dict[str, str]:
+    """``{run id: name}`` of the project's named runs."""
+    return dict(
+        _rows(
+            conn,
+            f"SELECT m.id, m.name FROM {SCHEMA}.run_meta m JOIN {SCHEMA}.runs r "
+            "ON r.project = m.project AND r.id = m.id WHERE m.project = :p AND m.name <> ''",
+            name,
+        )
+    )
+
+
+def _set_run_names(conn, name: str, names: dict[str, str]) -> None:
+    """Give runs these names (their meta rows kept)."""
+    for rid, run_name in names.items():
+        conn.execute(
+            _q(
+                f"INSERT INTO {SCHEMA}.run_meta (project, id, name, meta) "
+                "VALUES (:p, :i, :n, '{}') ON CONFLICT (project, id) "
+                "DO UPDATE SET name = EXCLUDED.name"
+            ),
+            {"p": name, "i": rid, "n": run_name},
+        )
 
 
 def _named(conn, name: str) -> tuple[set[str], set[str]]:
@@ -1349,6 +1375,9 @@ def _restore(conn, name: str, state: dict) -> None:
             {"p": name, "n": layer, "k": key},
         )
     _restore_runs(conn, name, set(state["runs"]))
+    names = store_history.run_names(state, _run_names(conn, name))
+    if names:
+        _set_run_names(conn, name, names)
     for r in state["networks"]:
         _insert_network(conn, name, store_common_network(r))
     for r in state["gazetteers"]:
@@ -1405,6 +1434,19 @@ def rename_layer(project, old: str, new: str) -> None:
     transaction(
         project, "rename_layer", json.dumps({"from": old, "to": new}, ensure_ascii=False), body
     )
+
+
+def rename_run(project, run_id: str, old: str, new: str) -> None:
+    """Rename a saved run in one transaction (the name checked unique inside the lock)."""
+
+    def body(conn, name):
+        taken = _run_names(conn, name)
+        taken.pop(run_id, None)
+        check_run_name(new, taken.values())
+        _set_run_names(conn, name, {run_id: new})
+
+    detail = {"run": run_id, "from": old or run_id, "to": new}
+    transaction(project, "rename_run", json.dumps(detail, ensure_ascii=False), body)
 
 
 def replace_layers(

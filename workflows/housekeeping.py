@@ -1,5 +1,5 @@
-"""Keeping a project tidy: rename, merge, edit a zone, undo (the CLI's ``project`` actions
-and the app's 图层与数据源 page share these).
+"""Keeping a project tidy: rename (a layer, a zone, a saved run), merge, edit a zone, undo
+(the CLI's ``project`` actions and the app's 图层与数据源 page share these).
 
 Each request names the project it was read from and the version it saw; the change
 is made by :mod:`layers.project` (role check, audit, one transaction per store) and
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from layers import project as P
 from layers.project_model import Project
+from workflows.runs import resolve_run
 
 __all__ = [
     "ACTION_LABELS",
@@ -24,6 +25,7 @@ __all__ = [
     "edit_zone",
     "merge",
     "rename",
+    "rename_run",
     "undo",
     "undo_offer",
 ]
@@ -38,6 +40,7 @@ ACTION_LABELS: dict[str, tuple[str, str]] = {
     "edit_zone": ("修改片区", "edit a zone"),
     "save_run": ("保存分析", "save a run"),
     "delete_run": ("删除分析", "delete a run"),
+    "rename_run": ("重命名分析", "rename a run"),
     "add_network": ("保存路网", "keep a road network"),
     "add_gazetteer": ("保存地址库", "keep an address register"),
 }
@@ -111,6 +114,19 @@ def rename(project: Project, old: str, new: str, *, zone: bool = False) -> Chang
         f"layer {old!r} renamed to {name!r}",
         _reopen(project),
         {"from": old, "to": name},
+    )
+
+
+def rename_run(project: Project, run: str, new: str) -> ChangeResult:
+    """Rename the saved run ``run`` (its id or unique name, as ``compare --runs``)."""
+    rec = resolve_run(project, run)
+    old = rec.label
+    name = P.rename_run(project, rec.id, new)
+    return ChangeResult(
+        f"运行 {old} 已重命名为 {name}",
+        f"run {old!r} renamed to {name!r}",
+        _reopen(project),
+        {"run": rec.id, "from": old, "to": name},
     )
 
 
