@@ -116,3 +116,28 @@ def test_stale_viewer_and_in_lock_checks(ref):
         auth.set_actor(None)
     assert [r["action"] for r in P.audit_log(p)][-1] == "denied:rename_run"
     assert _names(ref) == {named: "方案C", unnamed: ""}
+
+
+def test_app_renames_a_run_beside_the_saved_runs_list_then_undoes(monkeypatch, base, tmp_path):
+    from tests.conftest import app_on_page
+
+    ref = project_in_store("gpkg", base, tmp_path, label="app")
+    named, unnamed = _ids(ref)
+    at = app_on_page(monkeypatch, ref, tmp_path / "home", "data_page")
+    at.selectbox(key="data_run").set_value(unnamed).run()
+    at.text_input(key=f"run_rename_new_{unnamed}").input("方案A")  # taken: refused
+    at.button(key="run_rename_go").click().run()
+    assert any("already in the project" in e.value or "已有" in e.value for e in at.error)
+    assert _names(ref)[unnamed] == ""
+    at.text_input(key=f"run_rename_new_{unnamed}").input("现状")
+    at.button(key="run_rename_go").click().run()
+    assert not at.exception, at.exception
+    assert _names(ref) == {named: "方案A", unnamed: "现状"}
+    assert any("现状" in s.value for s in at.success)
+    assert any("现状" in d.value.astype(str).to_numpy().ravel() for d in at.dataframe)
+    assert at.selectbox(key="data_run").format_func(unnamed) == f"现状 ({unnamed})"
+    assert "重命名分析" in " ".join(c.value for c in at.caption)  # 撤销 names the change
+    at.button(key="data_run_undo").click().run()
+    assert not at.exception, at.exception
+    assert _names(ref) == {named: "方案A", unnamed: ""}
+    assert [r["action"] for r in P.audit_log(P.open_project(ref))][-2:] == ["rename_run", "undo"]

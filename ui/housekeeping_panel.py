@@ -1,4 +1,5 @@
-"""整理项目 on the data page: rename a layer, merge layers, edit a zone — each with 撤销.
+"""整理项目 on the data page: rename a layer, merge layers, edit a zone — each with 撤销 —
+and rename a saved run beside the list of saved runs.
 
 The panel is a guarded fragment (:mod:`ui.guard`): its forms rerun only the panel until
 a change is made; then the whole page reruns on the reopened project. Every change goes
@@ -19,7 +20,7 @@ from ui.i18n import T, lang, t
 from ui.undo import as_seen, done, seen, show_message, undo_button
 from workflows import housekeeping as hk
 
-__all__ = ["housekeeping_panel"]
+__all__ = ["housekeeping_panel", "rename_run_panel"]
 
 
 def _label(project: Project, name: str) -> str:
@@ -126,3 +127,26 @@ def housekeeping_panel(project: Project) -> None:
         _merge(project)
     with tabs[2]:
         _zone(project)
+
+
+@guarded_fragment
+def rename_run_panel(project: Project, run_id: str) -> None:
+    """Rename the saved run ``run_id`` (editors of a writable project; names unique in the
+    project; 撤销 is the saved-runs list's own button)."""
+    if project.read_only or project.is_demo or not auth.can("editor"):
+        return
+    with st.form("run_rename_form"):
+        new = st.text_input(
+            T("新的运行名称", "New run name"),
+            value=project.run(run_id).name,
+            key=f"run_rename_new_{run_id}",
+            help=T("名称在项目内唯一", "Names are unique in the project"),
+        )
+        if st.form_submit_button(
+            T("重命名此运行", "Rename this run"),
+            key="run_rename_go",
+            **seen(project, "run_rename_go"),
+        ):
+            result = guarded(hk.rename_run, as_seen(project, "run_rename_go"), run_id, new)
+            if result is not None:
+                done(result.message(lang()))

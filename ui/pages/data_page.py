@@ -9,7 +9,7 @@ from layers import auth
 from layers.project import delete_run
 from layers.registry import DATA_DIR, REGISTRY
 from ui.common import T, guarded, md_text, project_or_stop
-from ui.housekeeping_panel import housekeeping_panel
+from ui.housekeeping_panel import housekeeping_panel, rename_run_panel
 from ui.i18n import lang, t
 from ui.state import layer_label, refresh_project
 from ui.tables import show_table
@@ -73,8 +73,14 @@ def _runs(project) -> None:
         key="data_runs",
         downloads=False,
     )
-    pick = st.selectbox(T("查看运行", "Show a run"), [r.id for r in project.runs], key="data_run")
+    pick = st.selectbox(
+        T("查看运行", "Show a run"),
+        [r.id for r in project.runs],
+        key="data_run",
+        format_func=lambda i: f"{project.run(i).label} ({i})",
+    )
     run = project.run(pick)
+    rename_run_panel(project, pick)  # names unique in the project; 撤销 below
     with st.expander(T("请求与结果 (JSON)", "Request and results (JSON)")):
         st.json({"request": run.request, "summary": run.summary})
     if (
