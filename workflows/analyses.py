@@ -420,6 +420,13 @@ def _write_profile(report: Report, out: Path) -> None:
     atomic_write(out / "profile.png", lambda t: t.write_bytes(png), force=True)
 
 
+def _write_whatif(report: Report, out: Path) -> None:
+    baseline = report.inputs["baseline"].to_crs(4326)
+    write_gpkg_layers(
+        out / "sites.gpkg", {"sites": report.layers_wgs84()["sites"], "baseline": baseline}
+    )
+
+
 # ---------------------------------------------------------------- console lines
 def _coverage_console(s: dict) -> str:
     lines = [
@@ -436,6 +443,13 @@ def _siting_console(s: dict) -> str:
         f"{s['model']}: {len(s['selected'])} new sites; covered {s['share_before']:.1%} → "
         f"{s['share_after']:.1%}; objective {s['objective']:.1f}, bound {s['upper_bound']:.1f}, "
         f"gap {s['gap']:.2%} ({s['solver']})"
+    )
+
+
+def _whatif_console(s: dict) -> str:
+    return (
+        f"{s['sites']} sites ({s['added']} added); covered {s['baseline_share']:.1%} → "
+        f"{s['share']:.1%} ({s['delta_share'] * 100:+.1f} pp)"
     )
 
 
@@ -717,6 +731,45 @@ _SITE_OPTIONS: tuple[Opt, ...] = (
             "help": "求解时限 (秒) / solver time limit (s)",
         },
     ),
+    _OUT,
+)
+_WHATIF_OPTIONS: tuple[Opt, ...] = (
+    "@project",
+    (
+        ("--demand",),
+        {"nargs": "+", "required": True, "metavar": "D", "help": "需求图层 / demand layers"},
+    ),
+    (("--weight",), {"metavar": "COL", "help": "需求权重列 / demand weight column"}),
+    (
+        ("--existing",),
+        {
+            "required": True,
+            "metavar": "E",
+            "help": "现有孵化器 (情景的起点) / existing incubators (the scenario starts from them)",
+        },
+    ),
+    (
+        ("--add",),
+        {
+            "nargs": "+",
+            "dest": "added",
+            "metavar": "LON,LAT",
+            "help": "新增假设孵化器 (WGS84 经纬度, 同应用中的“新增”) / add hypothetical incubators "
+            "(WGS84 lon,lat; as the app's Add click)",
+        },
+    ),
+    (
+        ("--remove",),
+        {
+            "nargs": "+",
+            "dest": "removed",
+            "metavar": "ID",
+            "help": "删除现有孵化器 (按编号) / remove existing incubators (by id)",
+        },
+    ),
+    next(o for o in _SITE_OPTIONS if o[0] == ("--include-synthetic-existing",)),  # as site
+    "@coarse",
+    ("@reach", {"minutes": settings.SITING_MINUTES, "several": False}),  # with --force
     _OUT,
 )
 _PROFILE_OPTIONS: tuple[Opt, ...] = (
@@ -1028,6 +1081,15 @@ def _register_area_analyses() -> None:
             tables=_docx_hook("whatif_tables"),
             headline=lambda s: (s.get("sites"), round(float(s.get("share") or 0), 6)),
             indicators=_whatif_indicators,
+            files=("sites.gpkg", "summary.json"),
+            write=_write_whatif,
+            console=_whatif_console,
+            cli_help="孵化器布局情景推演: 在现有孵化器上新增或删除站点, 与现状比较覆盖率 / what-if: add or "
+            "remove incubators on the existing ones and compare coverage with today",
+            cli_description="与应用“情景推演”相同的计算; sites.gpkg (情景站点与现状) 与 summary.json。 / "
+            "The app's what-if computation; sites.gpkg (scenario sites and baseline) and "
+            "summary.json.",
+            cli_options=_WHATIF_OPTIONS,
         )
     )
 

@@ -1,19 +1,22 @@
 """What-if scenarios: add, remove or move incubators and see the coverage change.
 
 A scenario is a list of sites (WGS84 lon/lat); the baseline is the project's
-existing incubators. The page edits the list by map clicks; the CLI/tests build
-it directly. Scenarios can be saved with the project as runs (``analysis="whatif"``).
+existing incubators. The page edits the list by map clicks; the CLI (``whatif --add
+LON,LAT … --remove ID …``) gives the same edits on the existing incubators
+(:func:`scenario_sites`), so both reach the same numbers. Scenarios can be saved with the
+project as runs (``analysis="whatif"``).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import geopandas as gpd
 import pandas as pd
 
 import settings
 from geo.siting_geo import scenario_coverage
+from layers.errors import InnoMapError
 from layers.project import Project
 from workflows.common import (
     Report,
@@ -26,7 +29,15 @@ from workflows.common import (
 )
 from workflows.coverage import ReachOptions, load_graph, request_fields
 
-__all__ = ["WhatIfRequest", "apply_edit", "default_point", "existing_sites", "run", "run_whatif"]
+__all__ = [
+    "WhatIfRequest",
+    "apply_edit",
+    "default_point",
+    "existing_sites",
+    "run",
+    "run_whatif",
+    "scenario_sites",
+]
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,11 @@ class WhatIfRequest:
     records unless ``include_synthetic_existing`` (the summary counts those left out),
     and without demand and existing sites too imprecise for the cut-off unless
     ``include_imprecise`` (:class:`workflows.common.PrecisionRule`, counted).
+
+    ``added`` (``(lon, lat)`` pairs, or ``"lon,lat"`` texts as the CLI's ``--add``) and
+    ``removed`` (site ids, ``--remove``) are edits made as the what-if panel's clicks
+    (:func:`apply_edit`) on ``sites`` — or, when ``sites`` is empty, on the existing
+    incubators the panel starts from (:func:`scenario_sites`).
     """
 
     sites: tuple[dict, ...] = ()
@@ -48,11 +64,15 @@ class WhatIfRequest:
     name: str = ""
     include_synthetic_existing: bool = False
     include_imprecise: bool = False
+    added: tuple[tuple[float, float], ...] = ()
+    removed: tuple[str, ...] = ()
 
     def __post_init__(self):
         d = self.demand
         object.__setattr__(self, "demand", (d,) if isinstance(d, str) else tuple(d))
         object.__setattr__(self, "sites", tuple(dict(s) for s in self.sites))
+        object.__setattr__(self, "added", tuple(_lonlat(v) for v in self.added or ()))
+        object.__setattr__(self, "removed", tuple(str(v) for v in self.removed or ()))
         if isinstance(self.reach, dict):
             object.__setattr__(self, "reach", ReachOptions(**self.reach))
         check_positive("minutes", self.minutes, maximum=180, unit=" min")
@@ -60,12 +80,52 @@ class WhatIfRequest:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["demand"], d["sites"] = list(self.demand), [dict(s) for s in self.sites]
+        d["added"], d["removed"] = [list(a) for a in self.added], list(self.removed)
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> WhatIfRequest:
         known, reach = request_fields(cls, d)
         return cls(**known, reach=reach)
+
+
+def _lonlat(value) -> tuple[float, float]:
+    """An added site's ``(lon, lat)`` from a pair or a ``"lon,lat"`` text (WGS84 degrees)."""
+    parts = value.replace("，", ",").split(",") if isinstance(value, str) else list(value)
+    try:
+        lon, lat = (float(v) for v in parts)
+    except (TypeError, ValueError):
+        lon = lat = float("nan")
+    if not (73.0 <= lon <= 136.0 and 3.0 <= lat <= 54.0):
+        raise InnoMapError(
+            f"新增站点坐标无效 / bad added site {value!r}: give LON,LAT in WGS84 degrees within "
+            "China (longitude 73–136, latitude 3–54), e.g. --add 119.18,34.60"
+        )
+    return lon, lat
+
+
+def scenario_sites(project: Project, request: WhatIfRequest) -> list[dict]:
+    """The scenario's sites: ``request.sites`` (or, when empty, the existing incubators the
+    panel starts from, under the request's precision rule) without ``removed`` and with
+    ``added`` as the panel's 新增 clicks (``H1``, ``假设孵化器1`` …)."""
+    sites = [dict(s) for s in request.sites] or existing_sites(
+        project,
+        request.existing,
+        include_synthetic=request.include_synthetic_existing,
+        minutes=request.minutes,
+        reach=request.reach,
+        include_imprecise=request.include_imprecise,
+    )
+    unknown = sorted(set(request.removed) - {str(s["id"]) for s in sites})
+    if unknown:
+        raise InnoMapError(
+            f"没有要删除的站点 / no site {', '.join(unknown)} to remove: sites are "
+            f"{', '.join(str(s['id']) for s in sites) or 'none'}"
+        )
+    sites = [s for s in sites if str(s["id"]) not in set(request.removed)]
+    for lon, lat in request.added:
+        sites = apply_edit(sites, "add", lon, lat)[0]
+    return sites
 
 
 def _existing(project: Project, existing: str, include_synthetic: bool, rule=None):
@@ -129,7 +189,10 @@ def _sites_frame(sites, crs) -> gpd.GeoDataFrame:
 
 
 def run(project: Project, request: WhatIfRequest, *, graph=None) -> Report:
-    """Coverage of the scenario against the baseline of existing incubators."""
+    """Coverage of the scenario against the baseline of existing incubators (edits
+    ``added``/``removed`` applied first: the report's request lists the sites)."""
+    if request.added or request.removed:
+        request = replace(request, sites=scenario_sites(project, request), added=(), removed=())
     params = request.reach.params()
     if graph is None:
         graph = load_graph(project, request.reach)
