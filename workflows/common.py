@@ -45,6 +45,7 @@ __all__ = [
     "input_provenance",
     "precision_filter",
     "precision_notes",
+    "report_in_district_order",
     "select_layers",
     "share_text",
     "study_area",
@@ -386,6 +387,38 @@ def in_district_order(frame: pd.DataFrame, project: Project, column: str = "dist
     rank = {n: i for i, n in enumerate(district_order(project))}
     key = frame[column].map(lambda v: rank.get(str(v), len(rank)))
     return frame.iloc[np.argsort(key.to_numpy(), kind="stable")].reset_index(drop=True)
+
+
+#: The per-district tables of a report (one row per district, or per district and
+#: cut-off); per-record tables with a district column (clusters, points) are left alone.
+DISTRICT_TABLES = ("by_district",)
+
+
+def report_in_district_order(project: Project, *, summary=None, tables=None):
+    """``summary``'s and ``tables``' per-district records (:data:`DISTRICT_TABLES`) in
+    :func:`district_order`: for runs saved before, or districts changed since.
+
+    Returns ``(summary, tables)``, new dicts (``None`` stays ``None``); other keys as given.
+    """
+    if summary is not None:
+        summary = dict(summary)
+        for key in DISTRICT_TABLES:
+            recs = summary.get(key)
+            if isinstance(recs, list) and recs:
+                summary[key] = _reordered(recs, project)
+    if tables is not None:
+        tables = {
+            k: in_district_order(t, project) if k in DISTRICT_TABLES else t
+            for k, t in tables.items()
+        }
+    return summary, tables
+
+
+def _reordered(records: list, project: Project) -> list:
+    """``records`` (dicts with ``district``) in :func:`district_order`, stable."""
+    rank = {n: i for i, n in enumerate(district_order(project))}
+    keyed = [rank.get(str((r or {}).get("district", "")), len(rank)) for r in records]
+    return [records[i] for i in sorted(range(len(records)), key=keyed.__getitem__)]
 
 
 def study_area_label(zone: str | None, lang: str = "zh") -> str:

@@ -10,6 +10,7 @@ side, same extent and legend: :mod:`export.compare_map`) in a folder.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,12 +76,26 @@ def compare_table(analysis: str, a: dict, b: dict, *, names: tuple[str, str]) ->
     ia = {k: (zh, en, v) for k, zh, en, v in analyses.indicators(analysis, a)}
     ib = {k: (zh, en, v) for k, zh, en, v in analyses.indicators(analysis, b)}
     rows = []
-    for key in [*ia, *(k for k in ib if k not in ia)]:
+    for key in _cutoffs_in_order([*ia, *(k for k in ib if k not in ia)]):
         zh, en, va = ia.get(key) or (*ib[key][:2], None)
         vb = ib[key][2] if key in ib else None
         diff = vb - va if va is not None and vb is not None else None
         rows.append([key, zh, en, va, vb, diff, names[0], names[1]])
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+_CUTOFF_KEY = re.compile(r"_(\d+(?:\.\d+)?)min$")
+
+
+def _cutoffs_in_order(keys: list[str]) -> list[str]:
+    """``keys`` with the per-cut-off indicators (``share_10min`` …) in numeric order of
+    their minutes, in the place of the first of them (A's and B's cut-offs may differ)."""
+    minutes = {k: float(m.group(1)) for k in keys if (m := _CUTOFF_KEY.search(k))}
+    if not minutes:
+        return keys
+    first = next(i for i, k in enumerate(keys) if k in minutes)
+    rest = [k for k in keys if k not in minutes]
+    return [*rest[:first], *sorted(minutes, key=minutes.__getitem__), *rest[first:]]
 
 
 def _same_analysis(a, b) -> None:

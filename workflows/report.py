@@ -31,7 +31,7 @@ from layers.errors import InnoMapError
 from layers.project import Project, RunRecord
 from workflows import analyses
 from workflows.choices import REPORT_FORMATS
-from workflows.common import Report, share_text
+from workflows.common import Report, report_in_district_order, share_text
 from workflows.progress import ProgressFn, stages
 
 __all__ = ["FORMATS", "ReportRequest", "build", "run", "section_from_report", "section_from_run"]
@@ -117,7 +117,9 @@ def _figures(project: Project, report: Report, *, title: str, dpi: int):
 
 
 def _section(project: Project, analysis: str, request: dict, summary: dict, **kw) -> ReportSection:
-    """A report chapter with the analysis's name, method paragraphs and result tables."""
+    """A report chapter with the analysis's name, method paragraphs and result tables
+    (districts in the project's one stated order, whenever the summary was saved)."""
+    summary, _ = report_in_district_order(project, summary=summary)
     return ReportSection(
         analysis=analysis,
         request=request,

@@ -25,7 +25,7 @@ from layers.errors import InnoMapError
 from layers.filters import zone_key
 from layers.project import Project, RunRecord, save_run
 from workflows import analyses
-from workflows.common import Report
+from workflows.common import Report, report_in_district_order
 
 __all__ = [
     "INPUT_PREFIX",
@@ -282,11 +282,14 @@ def reopen(project: Project, rec: RunRecord) -> Report:
             f"保存后输入已更改: {'、'.join(changed)} / inputs changed since the run was saved: "
             f"{', '.join(changed)}"
         )
+    summary, tables = report_in_district_order(  # saved before, or districts changed since
+        project, summary=rec.summary, tables=run_tables(rec)
+    )
     return Report(
         analysis=rec.analysis,
         request=dict(rec.request),
-        summary=dict(rec.summary) | {"run": info, "inputs_changed": changed},
-        tables=run_tables(rec),
+        summary=summary | {"run": info, "inputs_changed": changed},
+        tables=tables,
         layers={k: g for k, g in layers.items() if not k.startswith(INPUT_PREFIX)},
         inputs={k[len(INPUT_PREFIX) :]: g for k, g in layers.items() if k.startswith(INPUT_PREFIX)},
         notes=notes,
