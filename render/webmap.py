@@ -222,26 +222,6 @@ def _columns(gdf: gpd.GeoDataFrame, fields: tuple[str, ...]) -> dict:
     return cols
 
 
-class _DataLayer(JSCSSMixin, Layer):
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-            var {{ this.get_name() }} = InnoMap.{{ this.factory }}(
-                {{ this.payload }}, {{ this.opts }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, *, name, factory, payload, opts, show, js, css):
-        super().__init__(name=name, overlay=True, control=True, show=show)
-        self._name = "InnoMapLayer"
-        self.factory = factory
-        self.payload = payload
-        self.opts = opts
-        self.default_js = js
-        self.default_css = css
-
-
 class _RawText(Element):
     """Text put into the page as is (not compiled as a Jinja template)."""
 
@@ -262,6 +242,26 @@ class _RawScriptMixin(MacroElement):
         self.get_root().script.add_child(_RawText(str(script(self, kwargs))), name=self.get_name())
         for child in self._children.values():
             child.render(**kwargs)
+
+
+class _DataLayer(JSCSSMixin, Layer, _RawScriptMixin):
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = InnoMap.{{ this.factory }}(
+                {{ this.payload }}, {{ this.opts }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, *, name, factory, payload, opts, show, js, css):
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "InnoMapLayer"
+        self.factory = factory
+        self.payload = payload
+        self.opts = opts
+        self.default_js = js
+        self.default_css = css
 
 
 class _GlDataLayer(JSCSSMixin, Layer, _RawScriptMixin):

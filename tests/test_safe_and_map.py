@@ -145,3 +145,12 @@ def test_outline_style_follows_kind_not_key(embedded):
     lyr = MapLayer("行政区", "行政区", embedded["districts"], "#444", "polygon", kind="districts")
     html = build_map([lyr]).get_root().render()
     assert '"fillOpacity":0.0' in html.replace(" ", "")
+
+
+def test_template_syntax_in_data_is_drawn_as_typed(embedded):
+    """A name holding Jinja syntax stays text: the layer's script is not compiled as a
+    template (branca would evaluate ``{{ 7*7 }}`` and fail on ``{% x %}``)."""
+    layers = _layers(embedded, name="孵化器{{ 7*7 }}{% raw %}", keys=("incubators",))
+    html = build_map(layers, asset_mode="static").get_root().render()
+    assert "孵化器{{ 7*7 }}{% raw %}" in html
+    assert "孵化器49" not in html
