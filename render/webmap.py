@@ -669,13 +669,15 @@ def _data_layer(lyr: MapLayer, basemap, lang: str, asset_mode: str, cluster_thre
             css = asset_links(_CLUSTER_CSS, mode=asset_mode)
         factory = "pointLayer"
     else:
+        # coordinates to 6 decimals (0.1 m), as the points: the JSON half as long
+        rounded = shapely.transform(np.asarray(geoms.values), lambda xy: np.round(xy, 6))
         feats = [
             {
                 "type": "Feature",
                 "properties": {"__i": i},
                 "geometry": shapely.geometry.mapping(g),
             }
-            for i, g in enumerate(geoms.values)
+            for i, g in enumerate(rounded)
             if g is not None and not g.is_empty
         ]
         payload = {
