@@ -223,8 +223,11 @@ class Project:
         return [str(n) for n in z["name"]] if len(z) else []
 
     def district_names(self) -> list[str]:
+        """The districts in the one order every page, table and chart uses: as the
+        project's district layers list them (a city's counties by administrative code),
+        each name once (``workflows.common.district_order``)."""
         d = self.districts
-        return [str(n) for n in d["name"]] if len(d) else []
+        return list(dict.fromkeys(str(n) for n in d["name"])) if len(d) else []
 
     def bounds(self) -> tuple[float, float, float, float]:
         """WGS84 bounds of the districts (else of all layers)."""

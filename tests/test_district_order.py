@@ -19,6 +19,7 @@ from layers.project import ProjectLayer, add_layer, open_project, remove_layer
 from layers.registry import REGISTRY, normalise_columns
 from tests.tiny_project import lonlat, make_project
 from workflows import compare, coverage, runs, siting
+from workflows.common import district_order
 
 #: Stated order (the district layer's rows): neither the Unicode order 海 < 赣 < 连 nor its reverse.
 STATED = ["赣榆区", "连云区", "海州区"]
@@ -149,3 +150,24 @@ def test_compare_lists_cutoffs_in_numeric_order():
     assert cut == ["share_5min", "share_10min", "share_15min"]
     assert table["indicator"].iloc[0] == "demand_total"
     assert table["indicator"].iloc[-1] == "unsnapped"
+
+
+def test_pages_list_districts_in_stated_order(proj, monkeypatch, tmp_path):
+    from tests.conftest import app_on_page
+
+    p, _ = proj
+    assert p.district_names() == STATED
+    at = app_on_page(monkeypatch, p.ref, tmp_path / "home", "data_page")
+    texts = [c.value for c in at.caption]
+    assert any("、".join(STATED) in t for t in texts), texts
+    at = app_on_page(monkeypatch, p.ref, tmp_path / "home", "map_page")
+    assert list(at.multiselect(key="district_sel").options) == STATED
+
+
+def test_a_district_in_two_layers_is_listed_once(tmp_path):
+    p = make_project(tmp_path)
+    again = _districts(p).iloc[[2, 1]].assign(id=["X1", "X2"])  # 海州区 again, and 连云区
+    add_layer(p, ProjectLayer(name="行政区2", kind="districts", gdf=again, source_file="d2"))
+    p = open_project(p.ref)
+    assert p.district_names() == ["海州区", "连云区"]
+    assert p.info()["districts"] == district_order(p) == ["海州区", "连云区"]

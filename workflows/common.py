@@ -372,11 +372,7 @@ def study_area(project: Project, points_m: gpd.GeoDataFrame, *, zone: str | None
 def district_order(project: Project) -> list[str]:
     """The project's districts in the one order every table and chart uses: as its
     district layers list them (a city's counties by administrative code)."""
-    names: list[str] = []
-    for lyr in project.layers_of_kind("districts"):
-        if "name" in lyr.gdf:
-            names += [str(n) for n in lyr.gdf["name"] if str(n) not in names]
-    return names
+    return project.district_names()  # the pages' filters and lists use the same
 
 
 def in_district_order(frame: pd.DataFrame, project: Project, column: str = "district"):
