@@ -48,3 +48,23 @@ def test_clusters_page_zone_study_area():
     assert not at.exception, at.exception
     at.button(key="cl_run").click().run()
     assert not at.exception, at.exception
+
+
+def test_point_statistics_are_computed_once_per_project_state(monkeypatch):
+    """Reruns (a click elsewhere on the page) reuse the nearest-neighbour statistics."""
+    from workflows import pointstats
+
+    calls = []
+    real = pointstats.run
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pointstats, "run", counted)
+    at = _page()
+    at.button(key="cl_run").click().run()
+    at.run()
+    assert not at.exception, at.exception
+    assert len(calls) == 1
+    assert "R" in at.dataframe[0].value.columns
