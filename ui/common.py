@@ -22,6 +22,7 @@ __all__ = [
     "reopen_run",
     "report_button",
     "save_run_button",
+    "session_memo",
     "synthetic_banner",
 ]
 
@@ -58,6 +59,20 @@ def md_text(value: object) -> str:
             text = f"{m.group(1)}{m.group(2)[:-1]}\\{m.group(2)[-1]}{text[m.end() :]}"
         out.append(text)
     return "  \n".join(out)
+
+
+def session_memo(name: str, sig, compute: Callable):
+    """``compute()`` once per ``sig`` (e.g. the project's reference and version and the
+    request), kept in the session under ``name`` (one entry); a rerun with the same
+    ``sig`` — another widget changed, the map reported its view — reads it back. A
+    ``None`` result (an error shown by :func:`guarded`) is not kept."""
+    held = st.session_state.get(f"memo_{name}")
+    if held is not None and held[0] == sig:
+        return held[1]
+    value = compute()
+    if value is not None:
+        st.session_state[f"memo_{name}"] = (sig, value)
+    return value
 
 
 def guarded(fn: Callable, *args, **kwargs):

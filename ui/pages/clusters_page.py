@@ -25,6 +25,7 @@ from ui.common import (
     reopen_run,
     report_button,
     save_run_button,
+    session_memo,
     synthetic_banner,
 )
 from ui.i18n import CHOICE_LABELS, choice_label, column_header, lang, t
@@ -184,13 +185,11 @@ def _stats_controls(project, keys, zone):
     """Sidebar: Ripley's L and the co-location quotient (results in the statistics tab);
     returns the nearest-neighbour report (None when the points cannot be read)."""
     req = pointstats.PointStatsRequest(layers=keys, zone=zone, include_imprecise=_imprecise())
-    sig = (project.ref, project.version, repr(req), lang())  # once per project state
-    held = st.session_state.get("cl_stats_report")
-    report = (
-        held[1] if held and held[0] == sig else guarded(pointstats.run, project, req, lang=lang())
+    report = session_memo(  # once per project state and request, not on every rerun
+        "cl_stats",
+        (project.ref, project.version, repr(req), lang()),
+        lambda: guarded(pointstats.run, project, req, lang=lang()),
     )
-    if report is not None:
-        st.session_state["cl_stats_report"] = (sig, report)
     if report is None:
         return None
     kinds = sorted(report.inputs["points"]["kind"].astype(str).unique())

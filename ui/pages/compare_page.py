@@ -18,7 +18,7 @@ import streamlit as st
 
 from export.compare_map import compare_extent
 from layers.project import Project, RunRecord
-from ui.common import guarded, md_text, project_or_stop
+from ui.common import guarded, md_text, project_or_stop, session_memo
 from ui.i18n import T, lang
 from ui.run_view import changed_note, run_frames, run_map, show_report
 from ui.tables import show_table
@@ -34,7 +34,11 @@ def _label(rec: RunRecord) -> str:
 
 def _runs_list(project: Project) -> None:
     st.subheader(T("已保存的运行", "Saved runs"))
-    table = runs.runs_table(project, lang=lang())
+    table = session_memo(  # read once per project version, not on every rerun
+        "runs_table",
+        (project.ref, project.version, lang()),
+        lambda: runs.runs_table(project, lang=lang()),
+    )
     yes, no, unknown = T("是", "yes"), T("否", "no"), T("未知", "unknown")
     view = pd.DataFrame(
         {
@@ -56,7 +60,11 @@ def _reopen(project: Project) -> None:
     pick = st.selectbox(
         T("运行", "Run"), ids, key="runs_open", format_func=lambda i: _label(project.run(i))
     )
-    report = guarded(runs.reopen, project, project.run(pick))
+    report = session_memo(
+        "runs_open",
+        (project.ref, project.version, pick),
+        lambda: guarded(runs.reopen, project, project.run(pick)),
+    )
     if report is not None:
         show_report(project, report, page="run_open")
 
@@ -110,7 +118,11 @@ def _compare(project: Project) -> None:
     pair = _pick_pair(project)
     if pair is None:
         return
-    report = guarded(compare.run, project, compare.CompareRequest(runs=pair))
+    report = session_memo(
+        "runs_compare",
+        (project.ref, project.version, pair, lang()),
+        lambda: guarded(compare.run, project, compare.CompareRequest(runs=pair)),
+    )
     if report is None:
         return
     ra, rb = report.result.a, report.result.b
