@@ -432,3 +432,50 @@ def test_siting_page_reopens_a_saved_run_as_stored(saved, tmp_path, monkeypatch)
     assert set(rec.meta["tables"]) <= {c.value for c in at.caption}  # each stored table
     assert len(at.dataframe) >= len(rec.meta["tables"]) > 0
     assert len(at.main.get("component_instance")) == 1
+
+
+def test_compare_page_reads_runs_once_per_project_version(saved, tmp_path, monkeypatch):
+    """Reruns with nothing changed (a widget elsewhere, the map's view) read nothing again;
+    a change to the project (a new version) does."""
+    from layers.project import ProjectLayer, add_layer, open_project
+    from workflows import compare, runs
+
+    _, base = saved
+    p = str(tmp_path / "p.gpkg")
+    shutil.copy(base, p)
+    calls = {"table": 0, "reopen": 0, "compare": 0}
+    real = runs.runs_table, runs.reopen, compare.run
+
+    def counting(name, fn):
+        def wrapped(*args, **kwargs):
+            calls[name] += 1
+            return fn(*args, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(runs, "runs_table", counting("table", real[0]))
+    monkeypatch.setattr(runs, "reopen", counting("reopen", real[1]))
+    monkeypatch.setattr(compare, "run", counting("compare", real[2]))
+    at = _compare_page_app(monkeypatch, p, tmp_path / "home")
+    project = open_project(p)
+    a = next(r.id for r in project.runs if r.name == "方案A")
+    b = next(r.id for r in project.runs if r.name == "方案B")
+    at.selectbox(key="cmp_a").set_value(a).run()
+    at.selectbox(key="cmp_b").set_value(b).run()
+    compared = calls["compare"]
+    at.run()
+    at.run()
+    assert not at.exception, at.exception
+    assert calls["table"] == 1 and calls["compare"] == compared
+    at.radio(key="runs_view").set_value("open").run()
+    at.selectbox(key="runs_open").set_value(b).run()
+    opened = calls["reopen"]
+    at.run()
+    assert calls["reopen"] == opened and calls["table"] == 1
+    moved = project.layers["企业"].gdf.copy()
+    moved["employees"] = moved["employees"] * 2
+    add_layer(project, ProjectLayer(name="企业", kind="enterprises", gdf=moved), replace=True)
+    at.run()
+    assert not at.exception, at.exception
+    assert calls["table"] == 2 and calls["reopen"] == opened + 1  # the new version is read
+    assert any("保存后输入已更改" in w.value for w in at.warning)
