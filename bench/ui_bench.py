@@ -416,9 +416,10 @@ async def _group_page_then_click(browser, cpu, url, group, path, page_done, butt
     return steps
 
 
-async def _group_map(browser, cpu, url):
+async def _open_twice(browser, cpu, url, labels, done) -> list[Step]:
+    """``url`` opened in a new browser context once per label (first view, then warm)."""
     steps = []
-    for label in ("map: first view after start", "map: warm view (new context)"):
+    for label in labels:
         ctx, page = await _new_page(browser)
         try:
             st, _ = await measure(
@@ -427,13 +428,18 @@ async def _group_map(browser, cpu, url):
                 cpu,
                 page,
                 lambda page=page: page.goto(url),
-                lambda p: bool(p["legends"]),
+                done,
                 timeout_s=STEP_TIMEOUT_S,
             )
         finally:
             await ctx.close()
         steps.append(st)
     return steps
+
+
+async def _group_map(browser, cpu, url):
+    labels = ("map: first view after start", "map: warm view (new context)")
+    return await _open_twice(browser, cpu, url, labels, lambda p: bool(p["legends"]))
 
 
 async def _group_nav(browser, cpu, url):
@@ -496,27 +502,14 @@ async def _group_baseline(browser):
     with tempfile.TemporaryDirectory(prefix="innomap-bare-") as d:
         (Path(d) / "bare.py").write_text(BARE_PAGE, encoding="utf-8")
         proc, url, _ = start_server(script=str(Path(d) / "bare.py"), cwd=d)
-        steps = []
         try:
-            cpu = Cpu(proc.pid)
-            for label in (
+            labels = (
                 "baseline: bare Streamlit page, first view",
                 "baseline: bare Streamlit page, warm (new context)",
-            ):
-                ctx, page = await _new_page(browser)
-                try:
-                    st, _ = await measure(
-                        label,
-                        "page",
-                        cpu,
-                        page,
-                        lambda page=page: page.goto(url),
-                        lambda p: p["title"] == "Bare page",
-                        timeout_s=STEP_TIMEOUT_S,
-                    )
-                finally:
-                    await ctx.close()
-                steps.append(st)
+            )
+            steps = await _open_twice(
+                browser, Cpu(proc.pid), url, labels, lambda p: p["title"] == "Bare page"
+            )
         finally:
             stop_server(proc)
     return steps

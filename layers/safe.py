@@ -38,8 +38,6 @@ _JS_ESCAPES = {
     "\u2029": "\\u2029",
 }
 
-_JS_TABLE = str.maketrans(_JS_ESCAPES)
-
 
 def escape_html(text: Any) -> str:
     """Escape ``text`` for HTML text and quoted attributes (``& < > " '``)."""

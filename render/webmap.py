@@ -264,19 +264,8 @@ class _DataLayer(JSCSSMixin, Layer, _RawScriptMixin):
         self.default_css = css
 
 
-class _GlDataLayer(JSCSSMixin, Layer, _RawScriptMixin):
+class _GlDataLayer(_DataLayer):
     """A large point layer (``InnoMap.glPointLayer``) with its compact payload."""
-
-    _template = _DataLayer._template
-
-    def __init__(self, *, name, factory, payload, opts, show, js, css):
-        super().__init__(name=name, overlay=True, control=True, show=show)
-        self._name = "InnoMapLayer"
-        self.factory = factory
-        self.payload = payload
-        self.opts = opts
-        self.default_js = js
-        self.default_css = css
 
 
 class _Script(MacroElement):
