@@ -249,3 +249,54 @@ def test_cli_site(tmp_path):
         )
         == 2
     )  # neither --k nor --target-share
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    k=st.integers(1, 3),
+    density=st.sampled_from([0.1, 0.3, 0.6]),
+    block=st.sampled_from([1, 3, 1024]),
+)
+def test_undominated_columns_keep_the_optimum_and_drop_only_dominated_sites(
+    seed, k, density, block
+):
+    from geo.siting import undominated_columns
+
+    r, w, ex = instance(seed, m=12, n=9, density=density)
+    dense = r.toarray()
+    keep = undominated_columns(r, block=block)
+    sets = [set(np.flatnonzero(dense[:, j])) for j in range(dense.shape[1])]
+    for j in np.flatnonzero(~keep):  # every dropped site: empty, or inside a kept one
+        assert not sets[j] or any(sets[j] <= sets[c] for c in np.flatnonzero(keep) if c != j)
+    for a, b in itertools.permutations(np.flatnonzero(keep), 2):  # no kept site inside another
+        assert not sets[a] <= sets[b], (a, b)
+    cols = np.flatnonzero(keep)
+    kk = min(k, len(cols))
+    reduced = brute_mclp(csr_matrix(dense[:, cols]), w, ex, kk) if kk else w[ex].sum()
+    assert reduced == pytest.approx(brute_mclp(r, w, ex, k))
+
+
+def test_mclp_milp_sees_only_undominated_sites_and_stays_exact(monkeypatch):
+    # nested reach: sites 0..9 reach ever larger runs of the same rows, 10..19 copy them
+    import geo.siting as gs
+
+    rows, n = 44, 20
+    dense = np.zeros((rows, n), bool)
+    for j in range(10):
+        dense[: 4 * (j + 1), j] = dense[: 4 * (j + 1), 10 + j] = True
+    dense[40:, 3] = True  # site 3 also reaches rows no other site reaches: not dominated
+    seen = []
+    real = gs._lp_or_milp_mclp
+
+    def spy(reach, w, k, *, integral, time_limit):
+        if integral:
+            seen.append(reach.shape[1])
+        return real(reach, w, k, integral=integral, time_limit=time_limit)
+
+    monkeypatch.setattr(gs, "_lp_or_milp_mclp", spy)
+    w = np.arange(1, rows + 1, dtype=float)
+    sol = solve_mclp(csr_matrix(dense), w, np.zeros(rows, bool), k=1, solver="exact")
+    assert seen == [2]  # of 20 sites only 3 and 9 can be the answer
+    assert sol.objective == pytest.approx(brute_mclp(csr_matrix(dense), w, np.zeros(rows, bool), 1))
+    assert sol.selected == [9]

@@ -47,7 +47,9 @@ def _open_controls() -> None:
         format_func=lambda r: r or "—",
         key="prj_recent",
     )
-    if pick and st.button(T("打开", "Open"), key="prj_open_recent"):
+    # always drawn (disabled until a project is chosen): a button that appears only with the
+    # rerun the choice starts is a new element under a click made while the sidebar settles
+    if st.button(T("打开", "Open"), key="prj_open_recent", disabled=not pick) and pick:
         _open(pick)
     if not auth.can("admin"):  # others open the team's projects only
         return
@@ -58,8 +60,12 @@ def _open_controls() -> None:
         ),
         key="prj_open_path",
     )
-    if path and st.button(T("打开项目", "Open project"), key="prj_open"):
-        _open(path.strip())
+    # always enabled: the path is committed when the field loses focus, i.e. by this very click
+    if st.button(T("打开项目", "Open project"), key="prj_open"):
+        if path.strip():
+            _open(path.strip())
+        else:
+            st.warning(T("请先填写项目路径。", "Enter the project's path first."))
 
 
 def _new_controls() -> None:
