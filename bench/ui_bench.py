@@ -44,7 +44,10 @@ With ``--sessions N`` (N > 1) it runs the load scenario instead: one Chromium, N
 browser contexts at once, each opening the siting page and clicking 求解选址 once as
 soon as its page has settled; all must succeed. It reports median and max of page
 ready and solve (click → result), the failures, and the server's and Chromium's CPU.
-The server is warmed by one page view first (not measured).
+The server is warmed by one page view first (not measured). Then, in the same run, the
+floor under those figures: the bare Streamlit page of ``baseline`` (its own server)
+opened in N contexts at once (``--no-floor`` to skip) — what Streamlit and Chromium
+alone cost at that load on this machine.
 
     python bench/ui_bench.py [--sessions 1] [--steps map,coverage,siting,clusters,whatif]
                              [--json OUT]
@@ -716,6 +719,57 @@ async def run_sessions(browser, cpu, url, n: int, timeout_s: float) -> dict:
     }
 
 
+async def _bare_session(browser, url: str, timeout_s: float) -> float | None:
+    ctx, page = await _new_page(browser)
+    try:
+        t0 = time.perf_counter()
+        await page.goto(url, timeout=timeout_s * 1000)
+        at, _, _ = await settle(
+            page,
+            lambda p: p["title"] == "Bare page",
+            t0,
+            timeout_s=timeout_s,
+            lost_after_s=None,
+            poll_s=0.2,
+        )
+        return None if at is None else at - t0
+    except Exception:  # a page that never opened: counted as failed
+        return None
+    finally:
+        await ctx.close()
+
+
+async def run_floor_sessions(browser, n: int, timeout_s: float) -> dict:
+    """The bare Streamlit page (title and button, its own server) in ``n`` contexts at once."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="innomap-bare-") as d:
+        (Path(d) / "bare.py").write_text(BARE_PAGE, encoding="utf-8")
+        proc, url, _ = start_server(script=str(Path(d) / "bare.py"), cwd=d)
+        try:
+            await _bare_session(browser, url, timeout_s)  # warm-up, not measured
+            cpu = Cpu(proc.pid)
+            s0, c0 = cpu.sample()
+            t0 = time.perf_counter()
+            ready = await asyncio.gather(
+                *(_bare_session(browser, url, timeout_s) for _ in range(n))
+            )
+            wall = time.perf_counter() - t0
+            s1, c1 = cpu.sample()
+        finally:
+            stop_server(proc)
+    ok = [r for r in ready if r is not None]
+    return {
+        "sessions": n,
+        "succeeded": len(ok),
+        "page_ready_median_s": statistics.median(ok) if ok else None,
+        "page_ready_max_s": max(ok) if ok else None,
+        "wall_s": wall,
+        "server_cpu_s": s1 - s0,
+        "client_cpu_s": c1 - c0,
+    }
+
+
 # --- the analyses' own compute ----------------------------------------------------
 
 _COMPUTE = """
@@ -840,6 +894,14 @@ def print_sessions(r: dict, load: tuple[str, str]) -> None:
         "met" if ok else f"missed (all succeed; at 10 sessions medians ≤ {LOAD_MEDIAN_S:g} s)",
     )
     print(f"load average before / after: {load[0]} / {load[1]}")
+    f = r.get("floor")
+    if f:
+        print(
+            f"floor, the bare Streamlit page in {f['sessions']} contexts at once: "
+            f"{f['succeeded']}/{f['sessions']} ready, median {_f(f['page_ready_median_s'])} s, "
+            f"max {_f(f['page_ready_max_s'])} s; server CPU {f['server_cpu_s']:.1f} s, "
+            f"Chromium CPU {f['client_cpu_s']:.1f} s"
+        )
 
 
 async def main_async(args) -> dict:
@@ -857,6 +919,10 @@ async def main_async(args) -> dict:
                     result["load"] = await run_sessions(
                         browser, cpu, url, args.sessions, args.timeout
                     )
+                    if not args.no_floor:
+                        result["load"]["floor"] = await run_floor_sessions(
+                            browser, args.sessions, args.timeout
+                        )
                 else:
                     steps = await run_steps(browser, cpu, url, args.steps)
                     result["steps"] = [asdict(s) for s in steps]
@@ -888,6 +954,11 @@ def main() -> None:
     )
     ap.add_argument("--timeout", type=float, default=600.0, help="per session, N > 1 (s)")
     ap.add_argument("--no-compute", action="store_true", help="skip the compute reference")
+    ap.add_argument(
+        "--no-floor",
+        action="store_true",
+        help="N > 1: skip the bare Streamlit page opened in N contexts at once",
+    )
     ap.add_argument("--json", help="also write the results to this file")
     ap.add_argument("--shots", help="save a screenshot of every failed step in this folder")
     args = ap.parse_args()
