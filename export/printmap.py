@@ -825,7 +825,9 @@ def _place_labels(d: PrintSheet) -> None:
         retry = [i for i in d.area_labels if i.text not in kept]
         taken = _furniture(d.inset, renderer)
         in_areas = place_area_labels(d.inset, retry, font=area, taken=taken)
-        in_points = place_point_labels(d.inset, inner, font=font, taken=taken, markers_xy=markers)
+        in_points = place_point_labels(
+            d.inset, inner, font=font, taken=taken, markers_xy=markers, laid_out=shown.laid_out
+        )
         dropped += in_points.dropped - len(in_areas.texts)
     d.labels_total = len(_visible(d.ax, d.area_labels)) + len(_visible(d.ax, d.point_labels))
     d.labels_dropped = max(dropped, 0)

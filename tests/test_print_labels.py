@@ -261,3 +261,37 @@ def test_a_print_sheet_is_rendered_once_when_saved(monkeypatch):
     png = render_print_map(_crowded_layers(), title="测试", paper="A4", dpi=50)
     assert png[:4] == b"\x89PNG"
     assert len(renders) == 1, f"{len(renders)} renders of one sheet"
+
+
+def test_one_layout_pass_for_the_map_and_its_inset_and_the_same_sheet(monkeypatch):
+    """The inset's names reuse the layout pass the map's names ran (textalloc would run a
+    second full draw of the sheet): one pass, and the sheet is byte for byte the same."""
+    from matplotlib.figure import Figure
+
+    import export.printmap as pm
+    from export.printmap import render_print_map
+
+    passes = []
+    dry = Figure.draw_without_rendering
+
+    def counted(self):
+        passes.append(self)
+        return dry(self)
+
+    far = np.array([[LON0 - 0.35, LAT0 + 0.3], [LON0 + 0.2, LAT0 - 0.3], [LON0 - 0.3, LAT0 - 0.25]])
+    layers = [  # names in the inset (the core) and on the map outside it
+        *_crowded_layers(),
+        PrintLayer("孵化器", _points(far, ["北仑孵化园", "鄞州众创空间", "奉化创业园"]), "point",
+                   "#d62728", label_field="name", style={"size": 20, "zorder": 6}),
+    ]  # fmt: skip
+    monkeypatch.setattr(Figure, "draw_without_rendering", counted)
+    one = render_print_map(layers, title="测试", paper="A4", dpi=50)
+    assert len(passes) == 1, f"{len(passes)} layout passes"
+    real = pm.place_point_labels
+    monkeypatch.setattr(  # as before: every placement runs its own pass
+        pm, "place_point_labels", lambda *a, **kw: real(*a, **(kw | {"laid_out": False}))
+    )
+    passes.clear()
+    two = render_print_map(layers, title="测试", paper="A4", dpi=50)
+    assert len(passes) == 2
+    assert one == two
