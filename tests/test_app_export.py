@@ -8,13 +8,18 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import ROOT
 
 
-def test_export_page_preview_downloads_and_pack():
+def test_export_page_preview_downloads_and_pack(monkeypatch):
+    import export.maps
+
+    built = []  # the interactive HTML map: built when its button is pressed, not on a view
+    monkeypatch.setattr(export.maps, "export_html", lambda *a, **k: built.append(a) or b"")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
     at.run()
     at.switch_page("ui/pages/export_page.py").run()
     assert not at.exception, at.exception
     assert at.title[0].value.startswith("导出")
     assert len(at.get("image")) == 1
+    assert len(at.get("download_button")) >= 1 and built == []
     at.radio(key="ex_fmt").set_value("pdf").run()
     at.button(key="ex_render").click().run()
     assert not at.exception, at.exception

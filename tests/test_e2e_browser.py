@@ -300,3 +300,28 @@ def test_coverage_flow_in_the_browser(browser, app_url):
     page.screenshot(path=str(SHOTS / "coverage_flow.png"), full_page=True)
     assert errors == []
     page.close()
+
+
+def test_export_html_map_is_built_when_its_button_is_pressed(browser, app_url, tmp_path):
+    """The interactive HTML map on the export page is built on the click (not on every page
+    view) and downloads as one offline file with the project's layers (the hostile name as
+    escaped text)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{app_url}/export_page")
+    button = page.get_by_role("button", name="下载交互式 HTML 地图(离线单文件)")
+    button.wait_for(timeout=90000)
+    _idle(page)
+    with page.expect_download(timeout=120000) as info:
+        button.click()
+    path = tmp_path / "map.html"
+    info.value.save_as(path)
+    html = path.read_text(encoding="utf-8")
+    assert info.value.suggested_filename == "innomap_map.html"
+    assert "L.map(" in html or "L.map (" in html or "leaflet" in html.lower()
+    assert "<script>document.title=1</script>" not in html  # the hostile address stays text
+    assert not any(s in html for s in ("https://unpkg.com", "cdn.jsdelivr", "cdnjs"))
+    assert page.get_by_test_id("stException").count() == 0
+    assert errors == []
+    page.close()

@@ -55,11 +55,6 @@ def _print(_project: Project, signature: tuple, request: dict) -> bytes:
     return run_map_export(_project, MapExportRequest(**req, basemap=bm))
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _html(_project: Project, signature: tuple, keys: tuple, zone: str, title: str) -> bytes:
-    return export_html(_project, list(keys), zone=zone or None, title=title)
-
-
 def _map_options(project: Project) -> dict:
     """Widgets of the print map; returns the request fields (without format and dpi)."""
     L = lang()
@@ -421,8 +416,10 @@ def main() -> None:
                 "下载交互式 HTML 地图(离线单文件)",
                 "Download interactive HTML map (offline, single file)",
             ),
-            _html(
-                project, _signature(project), tuple(req["layers"]), req["zone"] or "", req["title"]
+            # built when the button is pressed (a page view no longer builds a file it may
+            # never be asked for: ~0.3 s of server CPU on the demo's first export view)
+            partial(
+                export_html, project, list(req["layers"]), zone=req["zone"], title=req["title"]
             ),
             file_name="innomap_map.html",
             mime="text/html",
