@@ -874,8 +874,7 @@ def _add(project, rep, opts, name: str, src) -> bool:
             )
         )
         return False
-    if not _ask_crs(rep):
-        return False
+    answered = _ask_crs(rep)
     layer_name = st.text_input(T("图层名称", "Layer name"), value=Path(name).stem, key="imp_name")
     replace = st.selectbox(
         T("添加方式", "Add as"),
@@ -884,7 +883,13 @@ def _add(project, rep, opts, name: str, src) -> bool:
         key="imp_target",
     )
     mapping = _value_mapping(rep, opts)
-    if not st.button(T("加入项目", "Add to project"), type="primary", key="imp_add"):
+    # drawn before the CRS question is answered (disabled until then): a button that appears
+    # only with the answer's rerun is a new element under a click made while the page settles
+    if not st.button(
+        T("加入项目", "Add to project"), type="primary", key="imp_add", disabled=not answered
+    ):
+        return False
+    if not answered:  # a click sent before the answer reached the page
         return False
     gdf = apply_value_map(rep.valid, opts.kind, mapping) if mapping else None
     with ProgressBar(
