@@ -113,7 +113,9 @@ def merge_identical_rows(
     return merged[keep], w[keep], remap[inverse]
 
 
-def undominated_columns(reach: csr_matrix, *, block: int = 1024) -> np.ndarray:
+def undominated_columns(
+    reach: csr_matrix, *, block: int = 1024, max_pairs: int | None = None
+) -> np.ndarray:
     """Candidates (columns) not dominated by another: the set a covering model needs.
 
     Column ``j`` is dominated by column ``l`` when every row ``j`` reaches is
@@ -127,7 +129,12 @@ def undominated_columns(reach: csr_matrix, *, block: int = 1024) -> np.ndarray:
     ----------
     reach : scipy.sparse matrix (rows × candidates)
     block : int
-        Columns compared per step (bounds the memory of the overlap counts).
+        Most columns compared per step; fewer when there are many candidates, so that a
+        step's overlap counts stay within a few million entries.
+    max_pairs : int, optional
+        Compare only when the pairs to compare (Σ over rows of reaching columns²) are at
+        most this many (default ``settings.SITING_DOMINANCE_MAX_PAIRS``); above it every
+        column with a row is kept (always correct, only less reduced).
 
     Returns
     -------
@@ -135,12 +142,19 @@ def undominated_columns(reach: csr_matrix, *, block: int = 1024) -> np.ndarray:
         ``True`` for the columns to keep.
     """
     c = reach.tocsc().astype(bool).astype(np.int32)
-    ct = c.T.tocsr()
+    c.eliminate_zeros()
     size = np.diff(c.indptr)
     keep = size > 0
+    limit = settings.SITING_DOMINANCE_MAX_PAIRS if max_pairs is None else max_pairs
+    per_row = np.diff(c.tocsr().indptr).astype(np.int64)
+    if int((per_row**2).sum()) > limit:
+        return keep
+    ct = c.T.tocsr()
+    block = max(1, min(block, 4_000_000 // max(c.shape[1], 1)))
     for lo in range(0, c.shape[1], block):
-        ov = (ct[lo : lo + block] @ c).tocoo()  # overlap of block columns with every column
-        j, col, v = ov.row + lo, ov.col, ov.data
+        ov = ct[lo : lo + block] @ c  # overlap of block columns with every column
+        j = np.repeat(np.arange(lo, lo + ov.shape[0]), np.diff(ov.indptr))
+        col, v = ov.indices, ov.data
         dom = (
             (col != j)
             & (v == size[j])
@@ -322,6 +336,7 @@ def solve_mclp(
         )
         if need_milp and remaining > 0.2:
             cols = np.flatnonzero(undominated_columns(r))  # same optimum, smaller problem
+            remaining = time_limit - (time.perf_counter() - t0)
             res = _lp_or_milp_mclp(
                 r[:, cols], w, min(k, len(cols)), integral=True, time_limit=max(remaining, 0.2)
             )
@@ -464,7 +479,7 @@ def solve_lscp(
     used, status = "heuristic", "greedy"
     if solver in ("exact", "auto") and need > 0 and r.shape[0] > 0:
         cols = np.flatnonzero(undominated_columns(r))  # same optimum, smaller problem
-        res = _lscp_milp(r[:, cols], w, need, time_limit)
+        res = _lscp_milp(r[:, cols], w, need, max(time_limit - (time.perf_counter() - t0), 0.5))
         db = getattr(res, "mip_dual_bound", None)
         if db is not None and np.isfinite(db):
             lower = max(lower, int(np.ceil(db - 1e-6)))

@@ -271,6 +271,8 @@ def test_undominated_columns_keep_the_optimum_and_drop_only_dominated_sites(
         assert not sets[j] or any(sets[j] <= sets[c] for c in np.flatnonzero(keep) if c != j)
     for a, b in itertools.permutations(np.flatnonzero(keep), 2):  # no kept site inside another
         assert not sets[a] <= sets[b], (a, b)
+    # above the pair budget nothing is compared: every site reaching a row is kept
+    assert (undominated_columns(r, max_pairs=0) == dense.any(axis=0)).all()
     cols = np.flatnonzero(keep)
     kk = min(k, len(cols))
     reduced = brute_mclp(csr_matrix(dense[:, cols]), w, ex, kk) if kk else w[ex].sum()
