@@ -19,7 +19,10 @@ def test_export_page_preview_downloads_and_pack(monkeypatch):
     assert not at.exception, at.exception
     assert at.title[0].value.startswith("导出")
     assert len(at.get("image")) == 1
-    assert len(at.get("download_button")) >= 1 and built == []
+    assert built == [] and "ex_dl_html" not in [b.key for b in at.get("download_button")]
+    at.button(key="ex_html_btn").click().run()
+    assert not at.exception, at.exception
+    assert len(built) == 1 and "ex_dl_html" in [b.key for b in at.get("download_button")]
     at.radio(key="ex_fmt").set_value("pdf").run()
     at.button(key="ex_render").click().run()
     assert not at.exception, at.exception

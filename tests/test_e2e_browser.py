@@ -303,18 +303,22 @@ def test_coverage_flow_in_the_browser(browser, app_url):
 
 
 def test_export_html_map_is_built_when_its_button_is_pressed(browser, app_url, tmp_path):
-    """The interactive HTML map on the export page is built on the click (not on every page
-    view) and downloads as one offline file with the project's layers (the hostile name as
-    escaped text)."""
+    """The interactive HTML map on the export page is built on its button (not on every page
+    view) and downloads as one offline file with the project's layers (the hostile address
+    as escaped text)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{app_url}/export_page")
-    button = page.get_by_role("button", name="下载交互式 HTML 地图(离线单文件)")
-    button.wait_for(timeout=90000)
+    build = page.get_by_role("button", name="生成交互式 HTML 地图(离线单文件)")
+    build.wait_for(timeout=90000)
+    _idle(page)
+    build.click()
+    download = page.get_by_role("button", name="下载交互式 HTML 地图")
+    download.wait_for(timeout=120000)
     _idle(page)
     with page.expect_download(timeout=120000) as info:
-        button.click()
+        download.click()
     path = tmp_path / "map.html"
     info.value.save_as(path)
     html = path.read_text(encoding="utf-8")

@@ -47,8 +47,8 @@ def _open_controls() -> None:
         format_func=lambda r: r or "—",
         key="prj_recent",
     )
-    # always drawn (disabled until a project is chosen): a button that appears only with the
-    # rerun the choice starts is a new element under a click made while the sidebar settles
+    # always drawn, disabled until a project is chosen: the button keeps one element while
+    # the choice's rerun settles the sidebar (it is enabled by that rerun, not created)
     if st.button(T("打开", "Open"), key="prj_open_recent", disabled=not pick) and pick:
         _open(pick)
     if not auth.can("admin"):  # others open the team's projects only

@@ -394,6 +394,27 @@ def _pack_section(project: Project, req: dict) -> None:
         )
 
 
+def _html_section(project: Project, req: dict) -> None:
+    """The interactive HTML map (offline, one file): built on its button, not on a page view
+    (~0.3 s of server CPU on the demo), in the page's run (its errors shown here)."""
+    want = (_signature(project), tuple(req["layers"]), req["zone"], req["title"])
+    if st.button(
+        T("生成交互式 HTML 地图(离线单文件)", "Build the interactive HTML map (offline, one file)"),
+        key="ex_html_btn",
+    ):
+        html = export_html(project, list(req["layers"]), zone=req["zone"], title=req["title"])
+        st.session_state["ex_html_file"] = (want, html)
+    held = st.session_state.get("ex_html_file")
+    if held is not None and held[0] == want:  # the map of the options shown, not older ones
+        st.download_button(
+            T("下载交互式 HTML 地图", "Download the interactive HTML map"),
+            held[1],
+            file_name="innomap_map.html",
+            mime="text/html",
+            key="ex_dl_html",
+        )
+
+
 def main() -> None:
     st.title(T("导出(规划文本/图集)", "Export for planning documents"))
     try:
@@ -411,20 +432,7 @@ def main() -> None:
     try:
         _series_section(project, req)
         _layers_section(project, req["layers"])
-        st.download_button(
-            T(
-                "下载交互式 HTML 地图(离线单文件)",
-                "Download interactive HTML map (offline, single file)",
-            ),
-            # built when the button is pressed (a page view no longer builds a file it may
-            # never be asked for: ~0.3 s of server CPU on the demo's first export view)
-            partial(
-                export_html, project, list(req["layers"]), zone=req["zone"], title=req["title"]
-            ),
-            file_name="innomap_map.html",
-            mime="text/html",
-            key="ex_dl_html",
-        )
+        _html_section(project, req)
         _pack_section(project, req)
         report_panel(project)
     except InnoMapError as exc:

@@ -883,8 +883,8 @@ def _add(project, rep, opts, name: str, src) -> bool:
         key="imp_target",
     )
     mapping = _value_mapping(rep, opts)
-    # drawn before the CRS question is answered (disabled until then): a button that appears
-    # only with the answer's rerun is a new element under a click made while the page settles
+    # drawn before the CRS question is answered, disabled until then: the button keeps one
+    # element while the answer's rerun settles the page (it is enabled by it, not created)
     if not st.button(
         T("加入项目", "Add to project"), type="primary", key="imp_add", disabled=not answered
     ):
