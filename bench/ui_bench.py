@@ -46,7 +46,8 @@ soon as its page has settled; all must succeed. It reports median and max of pag
 ready and solve (click → result), the failures, and the server's and Chromium's CPU.
 The server is warmed by one page view first (not measured). Then, in the same run, the
 floor under those figures: the bare Streamlit page of ``baseline`` (its own server)
-opened in N contexts at once (``--no-floor`` to skip) — what Streamlit and Chromium
+opened in N contexts at once (``--no-floor`` to skip; measured first, while the app's
+server is idle, with the app's ``.streamlit/config.toml``) — what Streamlit and Chromium
 alone cost at that load on this machine.
 
     python bench/ui_bench.py [--sessions 1] [--steps map,coverage,siting,clusters,whatif]
@@ -498,13 +499,22 @@ st.button("A button")
 """
 
 
+def _bare_app(folder: str) -> str:
+    """The bare page in ``folder`` with the app's own ``.streamlit/config.toml`` (the same
+    server settings as the app's); returns the script's path."""
+    (Path(folder) / ".streamlit").mkdir(exist_ok=True)
+    config = (ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8")
+    (Path(folder) / ".streamlit" / "config.toml").write_text(config, encoding="utf-8")
+    (Path(folder) / "bare.py").write_text(BARE_PAGE, encoding="utf-8")
+    return str(Path(folder) / "bare.py")
+
+
 async def _group_baseline(browser):
     """A bare Streamlit page (title and button), its own server, opened in a new context."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="innomap-bare-") as d:
-        (Path(d) / "bare.py").write_text(BARE_PAGE, encoding="utf-8")
-        proc, url, _ = start_server(script=str(Path(d) / "bare.py"), cwd=d)
+        proc, url, _ = start_server(script=_bare_app(d), cwd=d)
         try:
             labels = (
                 "baseline: bare Streamlit page, first view",
@@ -744,8 +754,10 @@ async def run_floor_sessions(browser, n: int, timeout_s: float) -> dict:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="innomap-bare-") as d:
-        (Path(d) / "bare.py").write_text(BARE_PAGE, encoding="utf-8")
-        proc, url, _ = start_server(script=str(Path(d) / "bare.py"), cwd=d)
+        try:
+            proc, url, _ = start_server(script=_bare_app(d), cwd=d)
+        except SystemExit as e:  # the figures of the app's sessions are kept all the same
+            return {"sessions": n, "error": str(e)}
         try:
             await _bare_session(browser, url, timeout_s)  # warm-up, not measured
             cpu = Cpu(proc.pid)
@@ -895,7 +907,9 @@ def print_sessions(r: dict, load: tuple[str, str]) -> None:
     )
     print(f"load average before / after: {load[0]} / {load[1]}")
     f = r.get("floor")
-    if f:
+    if f and f.get("error"):
+        print(f"floor: not measured ({f['error']})")
+    elif f:
         print(
             f"floor, the bare Streamlit page in {f['sessions']} contexts at once: "
             f"{f['succeeded']}/{f['sessions']} ready, median {_f(f['page_ready_median_s'])} s, "
@@ -916,13 +930,18 @@ async def main_async(args) -> dict:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
                 if args.sessions > 1:
+                    # the floor first, while the app's server is idle (nothing of the app's
+                    # sessions still running beside it)
+                    floor = (
+                        None
+                        if args.no_floor
+                        else await run_floor_sessions(browser, args.sessions, args.timeout)
+                    )
                     result["load"] = await run_sessions(
                         browser, cpu, url, args.sessions, args.timeout
                     )
-                    if not args.no_floor:
-                        result["load"]["floor"] = await run_floor_sessions(
-                            browser, args.sessions, args.timeout
-                        )
+                    if floor is not None:
+                        result["load"]["floor"] = floor
                 else:
                     steps = await run_steps(browser, cpu, url, args.steps)
                     result["steps"] = [asdict(s) for s in steps]
