@@ -164,8 +164,9 @@ def test_project_panel_create_open_and_save_as(tmp_path, monkeypatch):
     at.sidebar.button(key="prj_new").click().run()
     assert any("南京市" in e.value for e in at.sidebar.error)
     # back to the demo, save it as an editable copy
-    at.sidebar.selectbox(key="prj_recent").set_value("demo").run()
-    at.sidebar.button(key="prj_open_recent").click().run()
+    at.sidebar.selectbox(key="prj_recent").set_value("demo").run()  # opens when chosen
+    assert at.session_state["project_ref"] == "demo"
+    assert at.sidebar.selectbox(key="prj_recent").value == ""  # the list is ready again
     at.sidebar.text_input(key="prj_saveas_path").input(str(tmp_path / "nb.gpkg")).run()
     at.sidebar.button(key="prj_saveas").click().run()
     assert not at.exception, at.exception

@@ -149,9 +149,7 @@ def test_rights_are_checked_on_every_rerun(users, base_project, tmp_path, monkey
     team.write_bytes(base_project.read_bytes())
     monkeypatch.setenv("INNOMAP_PROJECTS", str(team))
     at = _sign_in(_app().run(), "ed")
-    at.sidebar.selectbox(key="prj_recent").set_value(str(team)).run()
-    at.sidebar.button(key="prj_open_recent").click()
-    at = at.run()
+    at = at.sidebar.selectbox(key="prj_recent").set_value(str(team)).run()  # opens when chosen
     assert at.session_state["project_ref"] == str(team)
     at.session_state["coverage_result"] = "a result on the team project"
     monkeypatch.setenv("INNOMAP_PROJECTS", "")  # taken off the team's list

@@ -55,7 +55,9 @@ def test_crafted_header_imported_in_the_app(browser, team, pg_server):  # noqa: 
         try:
             page.get_by_text("已加入项目").wait_for(timeout=60000)
         except Exception as e:  # what the page showed instead, for the CI log
-            raise AssertionError(page.locator("section.main").inner_text()[:3000]) from e
+            raise AssertionError(
+                page.get_by_test_id("stMain").inner_text(timeout=10000)[:3000]
+            ) from e
         assert page.get_by_test_id("stException").count() == 0
         assert page.get_by_text("cannot connect").count() == 0
     finally:

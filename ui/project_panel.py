@@ -41,15 +41,17 @@ def _open_controls() -> None:
         team = team_projects()
         recent = [r for r in recent_projects() if r in team]
         recent += [r for r in team if r not in recent]
+    if st.session_state.pop("prj_recent_reset", False):  # the list shows — again
+        st.session_state["prj_recent"] = ""
     pick = st.selectbox(
-        T("最近的项目", "Recent projects"),
+        T("最近的项目(选中即打开)", "Recent projects (opens when chosen)"),
         ["", DEMO_REF, *recent],
         format_func=lambda r: r or "—",
         key="prj_recent",
     )
-    # always drawn, disabled until a project is chosen: the button keeps one element while
-    # the choice's rerun settles the sidebar (it is enabled by that rerun, not created)
-    if st.button(T("打开", "Open"), key="prj_open_recent", disabled=not pick) and pick:
+    if pick:  # one action opens it: no second click (an Open button) to lose while the
+        # choice's rerun settles the sidebar; opened here, after the page's sign-in guard
+        st.session_state["prj_recent_reset"] = True
         _open(pick)
     if not auth.can("admin"):  # others open the team's projects only
         return
