@@ -84,6 +84,8 @@ __all__ = [
     "RUN_TABLE_MAX_ROWS",
     "SITING_AGGREGATE_ABOVE_ROWS",
     "SITING_AGGREGATE_M",
+    "SITING_DOMINANCE_BLOCK",
+    "SITING_DOMINANCE_BLOCK_ENTRIES",
     "SITING_DOMINANCE_MAX_PAIRS",
     "SITING_EXACT_MAX_NNZ",
     "SITING_GAP_CELL_M",
@@ -172,6 +174,9 @@ SITING_GAP_CELL_M: float = 500.0
 #: MILP when the pairs to compare (Σ over demand rows of reaching candidates²) are at most
 #: this many (~1 s on this machine); above it the MILP sees every candidate.
 SITING_DOMINANCE_MAX_PAIRS: int = 20_000_000
+#: Candidates compared per step of that pass, and the most overlap counts a step may hold.
+SITING_DOMINANCE_BLOCK: int = 1024
+SITING_DOMINANCE_BLOCK_ENTRIES: int = 4_000_000
 
 #: Clustering and hot-spot defaults.
 CLUSTER_EPS_M: float = 300.0

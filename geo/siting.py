@@ -114,7 +114,7 @@ def merge_identical_rows(
 
 
 def undominated_columns(
-    reach: csr_matrix, *, block: int = 1024, max_pairs: int | None = None
+    reach: csr_matrix, *, block: int | None = None, max_pairs: int | None = None
 ) -> np.ndarray:
     """Candidates (columns) not dominated by another: the set a covering model needs.
 
@@ -128,9 +128,10 @@ def undominated_columns(
     Parameters
     ----------
     reach : scipy.sparse matrix (rows × candidates)
-    block : int
-        Most columns compared per step; fewer when there are many candidates, so that a
-        step's overlap counts stay within a few million entries.
+    block : int, optional
+        Most columns compared per step (default ``settings.SITING_DOMINANCE_BLOCK``); fewer
+        when there are many candidates, so that a step's overlap counts stay within
+        ``settings.SITING_DOMINANCE_BLOCK_ENTRIES``.
     max_pairs : int, optional
         Compare only when the pairs to compare (Σ over rows of reaching columns²) are at
         most this many (default ``settings.SITING_DOMINANCE_MAX_PAIRS``); above it every
@@ -150,7 +151,8 @@ def undominated_columns(
     if int((per_row**2).sum()) > limit:
         return keep
     ct = c.T.tocsr()
-    block = max(1, min(block, 4_000_000 // max(c.shape[1], 1)))
+    block = settings.SITING_DOMINANCE_BLOCK if block is None else block
+    block = max(1, min(block, settings.SITING_DOMINANCE_BLOCK_ENTRIES // max(c.shape[1], 1)))
     for lo in range(0, c.shape[1], block):
         ov = ct[lo : lo + block] @ c  # overlap of block columns with every column
         j = np.repeat(np.arange(lo, lo + ov.shape[0]), np.diff(ov.indptr))
