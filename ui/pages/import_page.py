@@ -874,7 +874,8 @@ def _add(project, rep, opts, name: str, src) -> bool:
             )
         )
         return False
-    answered = _ask_crs(rep)
+    if not _ask_crs(rep):
+        return False
     layer_name = st.text_input(T("图层名称", "Layer name"), value=Path(name).stem, key="imp_name")
     replace = st.selectbox(
         T("添加方式", "Add as"),
@@ -883,13 +884,7 @@ def _add(project, rep, opts, name: str, src) -> bool:
         key="imp_target",
     )
     mapping = _value_mapping(rep, opts)
-    # drawn before the CRS question is answered, disabled until then: the button keeps one
-    # element while the answer's rerun settles the page (it is enabled by it, not created)
-    if not st.button(
-        T("加入项目", "Add to project"), type="primary", key="imp_add", disabled=not answered
-    ):
-        return False
-    if not answered:  # a click sent before the answer reached the page
+    if not st.button(T("加入项目", "Add to project"), type="primary", key="imp_add"):
         return False
     gdf = apply_value_map(rep.valid, opts.kind, mapping) if mapping else None
     with ProgressBar(
