@@ -147,7 +147,7 @@ def undominated_columns(
     size = np.diff(c.indptr)
     keep = size > 0
     limit = settings.SITING_DOMINANCE_MAX_PAIRS if max_pairs is None else max_pairs
-    per_row = np.diff(c.tocsr().indptr).astype(np.int64)
+    per_row = np.bincount(c.indices, minlength=c.shape[0]).astype(np.int64)
     if int((per_row**2).sum()) > limit:
         return keep
     ct = c.T.tocsr()

@@ -16,6 +16,7 @@ from ui.state import current_project, refresh_project
 
 __all__ = [
     "T",
+    "built_download",
     "guarded",
     "md_text",
     "pack_buttons",
@@ -73,6 +74,29 @@ def session_memo(name: str, sig, compute: Callable):
     if value is not None:
         st.session_state[f"memo_{name}"] = (sig, value)
     return value
+
+
+def built_download(
+    *,
+    key,
+    build: Callable,
+    button: str,
+    button_key: str,
+    label: str,
+    file_name: str,
+    mime: str,
+    download_key: str,
+) -> None:
+    """A file built by its own button, in the page's run (not on every page view), then
+    offered for download while ``key`` (what it was built from) is unchanged. ``build()``
+    returning None (an error shown by :func:`guarded`) offers nothing."""
+    if st.button(button, key=button_key):
+        data = build()
+        if data is not None:
+            st.session_state[f"{download_key}_built"] = (key, data)
+    held = st.session_state.get(f"{download_key}_built")
+    if held is not None and held[0] == key:  # the file of the options shown, not older ones
+        st.download_button(label, held[1], file_name=file_name, mime=mime, key=download_key)
 
 
 def guarded(fn: Callable, *args, **kwargs):

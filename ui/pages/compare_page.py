@@ -18,7 +18,7 @@ import streamlit as st
 
 from export.compare_map import compare_extent
 from layers.project import Project, RunRecord
-from ui.common import guarded, md_text, project_or_stop, session_memo
+from ui.common import built_download, guarded, md_text, project_or_stop, session_memo
 from ui.i18n import T, lang
 from ui.run_view import changed_note, run_frames, run_map, show_report
 from ui.tables import show_table
@@ -142,20 +142,16 @@ def _compare(project: Project) -> None:
 
 
 def _png_button(report) -> None:
-    key = tuple(r["id"] for r in report.summary["runs"])
-    if st.button(T("生成对比图 compare.png", "Make compare.png"), key="cmp_png"):
-        data = guarded(compare.png, report)
-        if data is not None:
-            st.session_state["cmp_png_data"] = (key, data)
-    made = st.session_state.get("cmp_png_data")
-    if made and made[0] == key:
-        st.download_button(
-            T("下载 compare.png", "Download compare.png"),
-            made[1],
-            file_name="compare.png",
-            mime="image/png",
-            key="cmp_png_download",
-        )
+    built_download(
+        key=tuple(r["id"] for r in report.summary["runs"]),
+        build=lambda: guarded(compare.png, report),
+        button=T("生成对比图 compare.png", "Make compare.png"),
+        button_key="cmp_png",
+        label=T("下载 compare.png", "Download compare.png"),
+        file_name="compare.png",
+        mime="image/png",
+        download_key="cmp_png_download",
+    )
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from export.maps import export_html
 from layers.errors import InnoMapError
 from layers.project import OUTLINE_KINDS, Project
 from layers.registry import REGISTRY
-from ui.common import md_text
+from ui.common import built_download, md_text
 from ui.i18n import T, choice_label, column_header, field_unit, lang, t
 from ui.progress import ProgressBar, pack_stages, was_cancelled
 from ui.report_panel import report_panel
@@ -397,22 +397,20 @@ def _pack_section(project: Project, req: dict) -> None:
 def _html_section(project: Project, req: dict) -> None:
     """The interactive HTML map (offline, one file): built on its button, not on a page view
     (~0.3 s of server CPU on the demo), in the page's run (its errors shown here)."""
-    want = (_signature(project), tuple(req["layers"]), req["zone"], req["title"])
-    if st.button(
-        T("生成交互式 HTML 地图(离线单文件)", "Build the interactive HTML map (offline, one file)"),
-        key="ex_html_btn",
-    ):
-        html = export_html(project, list(req["layers"]), zone=req["zone"], title=req["title"])
-        st.session_state["ex_html_file"] = (want, html)
-    held = st.session_state.get("ex_html_file")
-    if held is not None and held[0] == want:  # the map of the options shown, not older ones
-        st.download_button(
-            T("下载交互式 HTML 地图", "Download the interactive HTML map"),
-            held[1],
-            file_name="innomap_map.html",
-            mime="text/html",
-            key="ex_dl_html",
-        )
+    built_download(
+        key=(_signature(project), tuple(req["layers"]), req["zone"], req["title"]),
+        build=lambda: export_html(
+            project, list(req["layers"]), zone=req["zone"], title=req["title"]
+        ),
+        button=T(
+            "生成交互式 HTML 地图(离线单文件)", "Build the interactive HTML map (offline, one file)"
+        ),
+        button_key="ex_html_btn",
+        label=T("下载交互式 HTML 地图", "Download the interactive HTML map"),
+        file_name="innomap_map.html",
+        mime="text/html",
+        download_key="ex_dl_html",
+    )
 
 
 def main() -> None:
