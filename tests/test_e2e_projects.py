@@ -104,7 +104,6 @@ def test_project_survives_reload_and_restart(browser, tmp_path):  # noqa: F811
         sb = _sidebar_tab(page, "项目: 打开 / 新建 / 另存为", "打开")
         sb.get_by_test_id("stSelectbox").first.click()
         page.get_by_role("option", name=str(home / "projects" / "连云港科创.gpkg")).click()
-        sb.get_by_role("button", name="打开").first.click()
         sb.get_by_text("项目: 连云港科创").wait_for(timeout=60000)
         page.get_by_text("2 个图层").first.wait_for(timeout=60000)
         page.get_by_text("共 1 个已保存的分析").wait_for(timeout=60000)  # the saved run

@@ -50,9 +50,15 @@ def _open_controls() -> None:
         key="prj_recent",
     )
     if pick:  # one action opens it: no second click (an Open button) to lose while the
-        # choice's rerun settles the sidebar; opened here, after the page's sign-in guard
+        # choice's rerun settles the sidebar; opened here, after the page's sign-in guard.
+        # The list is cleared only once the attempt has ended: a run interrupted before
+        # (another click) opens it on the next run
+        opened = guarded(set_project, pick) is not None
         st.session_state["prj_recent_reset"] = True
-        _open(pick)
+        if opened:
+            for k in RESULT_KEYS:
+                st.session_state.pop(k, None)
+            st.rerun()
     if not auth.can("admin"):  # others open the team's projects only
         return
     path = st.text_input(
