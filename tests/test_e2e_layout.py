@@ -265,3 +265,47 @@ def test_language_and_project_switch_keep_the_page_headers_follow_fonts_local(
     fonts = [u for u in requests if u.split("?")[0].endswith((".woff2", ".woff", ".ttf"))]
     assert any("MaterialSymbols" in u for u in fonts), fonts  # the icon font, served locally
     page.close()
+
+
+#: From the map box's first frame on: every frame's height of the import preview's map box
+#: and of the element just above it (the preview grid, or its loading placeholder).
+_RECORD_PREVIEW = """() => {
+  window.__boxes = [];
+  const tick = () => {
+    const box = document.querySelector('.st-key-mapbox_imp');
+    if (box) {
+      let outer = box;
+      while (outer.parentElement && !outer.parentElement.matches('[data-testid=stVerticalBlock]'))
+        outer = outer.parentElement;
+      const grid = outer.previousElementSibling;
+      window.__boxes.push([Math.round(box.getBoundingClientRect().height),
+                           grid ? Math.round(grid.getBoundingClientRect().height) : -1]);
+    }
+    if (window.__boxes.length < 600) requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}"""
+
+
+def test_import_preview_holds_its_place_while_it_loads(browser, layout_app, tmp_path):  # noqa: F811
+    """The preview's grid and map take their final height from their first frame: nothing
+    below them (the CRS question, 加入项目) moves under a click aimed at it while the page
+    settles. Streamlit draws a 40 px placeholder for a grid still loading and a map frame 0 px
+    tall until its script has run (and for a moment beside the placeholder): a click on the
+    answer made then landed 400 px away."""
+    path = tmp_path / "两行.csv"
+    path.write_text("name,lon,lat\n甲,121.55,29.87\n乙,121.56,29.88\n", encoding="utf-8")
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(f"{layout_app}/import_page")
+    page.get_by_test_id("stFileUploaderDropzoneInput").wait_for(state="attached", timeout=60000)
+    _idle(page)
+    page.evaluate(_RECORD_PREVIEW)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
+    page.get_by_text("WGS84 (GPS/天地图)").wait_for(timeout=60000)  # no CRS stated: it asks
+    page.locator(MAP).first.wait_for(timeout=60000)
+    _idle(page)
+    seen = [tuple(s) for s in page.evaluate("window.__boxes")]
+    assert seen, "the preview map never appeared"
+    assert {box for box, _ in seen} == {420}, sorted(set(seen))
+    assert {grid for _, grid in seen} == {107}, sorted(set(seen))  # 2 rows and the header
+    page.close()

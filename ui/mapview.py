@@ -44,8 +44,9 @@ __all__ = [
     "view_from_map",
 ]
 
-#: Map height (px): with the page title it fills a 1280×800 window below the toolbar.
-MAP_HEIGHT = 600
+#: Map height (px): with the page title it fills a 1280×800 window below the toolbar (its
+#: bottom edge where a 600 px map ended while a 0 px style element and its gap stood above).
+MAP_HEIGHT = 616
 
 
 def view_from_map(out: dict | None) -> tuple[tuple[float, float], int] | None:
@@ -273,6 +274,7 @@ def show_map(
     on_map: Callable[[dict], None] | None = None,
     on_change: Callable[[dict], None] | None = None,
     shared: bool = False,
+    tight_top: bool = True,
 ) -> None:
     """Show the folium map of ``page`` with the page's kept view, built once per ``key``.
 
@@ -301,10 +303,33 @@ def show_map(
     shared : bool
         Share the built map with the other sessions of this process that show the same
         ``key`` (a project's layers; not a session's own result, which would stay in memory).
+    tight_top : bool
+        Less blank space above the page's title (a page whose map is its main content).
+        False for a map that appears further down only later (the import preview): the
+        page would move up under the user's pointer when it appears.
     """
-    st.markdown(_TOP_CSS, unsafe_allow_html=True)
+    st.html((_TOP_CSS if tight_top else "") + _reserve_css(page, height))  # style only: no space
     payload = _payload(m, page, key, shared)
-    _map_fragment(payload, page, reset_on, height, tuple(returned), on_map, on_change)
+    with st.container(height=height, border=False, key=_box_key(page)):
+        _map_fragment(payload, page, reset_on, height, tuple(returned), on_map, on_change)
+
+
+def _box_key(page: str) -> str:
+    return f"mapbox_{page}"
+
+
+def _reserve_css(page: str, height: int) -> str:
+    """The map's box holds exactly ``height`` from its first frame (with the container's own
+    ``height``). Streamlit draws a loading placeholder, then the component's frame — 0 px
+    tall until its script has run, then as tall as the placeholder, for a moment beside it:
+    without this, everything below the map jumps by ``height`` while the page settles, under
+    a click aimed at it (a click lost on a moving target). The frame is a block, so no line
+    gap makes the box scroll."""
+    box, h = f".st-key-{_box_key(page)}", int(height)
+    return (
+        f"<style>{box}{{height:{h}px;min-height:{h}px;max-height:{h}px;overflow:hidden}}"
+        f"{box} iframe{{min-height:{h}px;display:block}}</style>"
+    )
 
 
 #: Less blank space above the page title, so the map starts higher (map pages only).

@@ -31,6 +31,18 @@ def column_config(cols: list[ColumnView]) -> dict:
     return {c.field: _column(c) for c in cols}
 
 
+#: Streamlit's data grid: row (and header) height, border, and the tallest "auto" grid.
+_ROW_PX, _BORDER_PX, _AUTO_MAX_PX = 35, 2, 400
+
+
+def _auto_height(rows: int) -> int:
+    """The height Streamlit gives a grid of ``rows`` rows by itself ("auto"), in pixels
+    (an empty grid keeps one blank row). Passed explicitly, it holds the grid's place while
+    the grid's script loads: a 40 px placeholder otherwise, and everything below the grid
+    moves under the pointer when it appears."""
+    return min((max(rows, 1) + 1) * _ROW_PX + _BORDER_PX, _AUTO_MAX_PX)
+
+
 def show_table(
     df: pd.DataFrame,
     *,
@@ -47,6 +59,8 @@ def show_table(
     L = lang()
     header = partial(column_header, lang=L)
     view, cols = table_view(df, header, field_unit)
+    if height == "auto":  # as Streamlit sizes it, but known before the grid has loaded
+        height = _auto_height(len(view))
     st.dataframe(
         view, hide_index=True, width="stretch", height=height, column_config=column_config(cols)
     )

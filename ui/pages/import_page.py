@@ -839,7 +839,7 @@ def _preview(rep, opts, name: str) -> None:
 
     sig = held[0] if held and held[1] is rep else None  # None: the map's content is its key
     key = (sig, project, name, L) if sig else None  # built once per kept report and language
-    show_map(build, page="imp", key=key, reset_on=(project.ref, sig), height=420)
+    show_map(build, page="imp", key=key, reset_on=(project.ref, sig), height=420, tight_top=False)
 
 
 def _release(src) -> None:
