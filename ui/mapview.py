@@ -325,7 +325,7 @@ def _reserve_css(page: str, height: int) -> str:
     without this, everything below the map jumps by ``height`` while the page settles, under
     a click aimed at it (a click lost on a moving target). The frame is a block, so no line
     gap makes the box scroll."""
-    box, h = f".st-key-{_box_key(page)}", int(height)
+    box, h = f".st-key-{re.sub(r'[^a-zA-Z0-9_-]', '-', _box_key(page))}", int(height)  # as Streamlit
     return (
         f"<style>{box}{{height:{h}px;min-height:{h}px;max-height:{h}px;overflow:hidden}}"
         f"{box} iframe{{min-height:{h}px;display:block}}</style>"

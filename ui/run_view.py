@@ -91,6 +91,7 @@ def run_map(project: Project, report, *, page: str, names=None, bounds=None) -> 
         key=(project.ref, project.version, report.summary["run"]["id"], tuple(bounds), L),
         reset_on=(project.ref, report.summary["run"]["id"], tuple(bounds)),
         height=480,
+        tight_top=False,  # below the run's table and choices, drawn once they are chosen
     )
 
 

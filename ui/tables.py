@@ -31,7 +31,9 @@ def column_config(cols: list[ColumnView]) -> dict:
     return {c.field: _column(c) for c in cols}
 
 
-#: Streamlit's data grid: row (and header) height, border, and the tallest "auto" grid.
+#: Streamlit's data grid: row (and header) height, border, and the tallest "auto" grid, at
+#: the default base font size (rows are sized in rem: a changed ``theme.baseFontSize``
+#: needs these changed too).
 _ROW_PX, _BORDER_PX, _AUTO_MAX_PX = 35, 2, 400
 
 
