@@ -51,6 +51,20 @@ def _idle(page, timeout_s: float = 60) -> None:
         page.wait_for_timeout(100)
 
 
+def _wait_or_say(page, locator, timeout_ms: int = 60000) -> None:
+    """``locator.wait_for``; waited in vain, fail with what the page and its sidebar showed
+    (for the CI log: a click lost, an error shown, or still running)."""
+    try:
+        locator.wait_for(timeout=timeout_ms)
+    except Exception as e:
+        shown = [
+            f"{tid}: " + page.get_by_test_id(tid).inner_text(timeout=10000)[:2500]
+            for tid in ("stMain", "stSidebar")
+            if page.get_by_test_id(tid).count()
+        ]
+        raise AssertionError("\n---\n".join(shown) or "nothing shown") from e
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -293,7 +307,7 @@ def test_coverage_flow_in_the_browser(browser, app_url):
     result = frame.locator(".innomap-legend", has_text="15 分钟服务圈")
     frame.locator("[data-innomap-ready]").wait_for(timeout=60000)  # the page has drawn
     page.get_by_role("button", name="计算覆盖").click()  # once: a click is never lost
-    result.wait_for(timeout=60000)
+    _wait_or_say(page, result)
     legend = frame.locator(".innomap-legend").inner_text()
     assert "15 分钟服务圈" in legend and "直线距离近似法" in legend
     SHOTS.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ import pytest
 from tests.test_e2e_browser import (  # noqa: F401
     _free_port,
     _idle,
+    _wait_or_say,
     browser,
     start_app,
     stop_app,
@@ -76,7 +77,7 @@ def test_project_survives_reload_and_restart(browser, tmp_path):  # noqa: F811
         page.get_by_text("WGS84 (GPS/天地图)").wait_for(timeout=60000)  # no CRS stated: it asks
         page.get_by_text("WGS84 (GPS/天地图)").click()
         page.get_by_role("button", name="加入项目").click()
-        page.get_by_text("已加入项目").wait_for(timeout=60000)
+        _wait_or_say(page, page.get_by_text("已加入项目"))
         # a saved run: compute coverage and save it
         page.goto(f"{url}/coverage_page?{query}")
         _ready(page)
