@@ -319,17 +319,14 @@ def _box_key(page: str) -> str:
 
 
 def _reserve_css(page: str, height: int) -> str:
-    """The map's box holds exactly ``height`` from its first frame (with the container's own
-    ``height``). Streamlit draws a loading placeholder, then the component's frame — 0 px
-    tall until its script has run, then as tall as the placeholder, for a moment beside it:
-    without this, everything below the map jumps by ``height`` while the page settles, under
-    a click aimed at it (a click lost on a moving target). The frame is a block, so no line
-    gap makes the box scroll."""
-    box, h = f".st-key-{re.sub(r'[^a-zA-Z0-9_-]', '-', _box_key(page))}", int(height)  # as Streamlit
-    return (
-        f"<style>{box}{{height:{h}px;min-height:{h}px;max-height:{h}px;overflow:hidden}}"
-        f"{box} iframe{{min-height:{h}px;display:block}}</style>"
-    )
+    """The map's box (a container of exactly ``height``) clips what it holds and draws the
+    component's frame as a block. Streamlit draws a loading placeholder, then the frame —
+    0 px tall until its script has run, then as tall as the placeholder, for a moment beside
+    it: the box keeps everything below the map in place meanwhile (a click aimed at it is
+    not lost on a moving target), without a scroll bar, and no line gap under the frame
+    makes it scroll afterwards."""
+    box = f".st-key-{re.sub(r'[^a-zA-Z0-9_-]', '-', _box_key(page))}"  # as Streamlit
+    return f"<style>{box}{{overflow:hidden}}{box} iframe{{min-height:{int(height)}px;display:block}}</style>"
 
 
 #: Less blank space above the page title, so the map starts higher (map pages only).
